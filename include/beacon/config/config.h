@@ -1,0 +1,115 @@
+// Agent configuration: command-line flags plus JSON/YAML config files, merged into plain structs.
+//
+// Contract: parsing happens once at start-up (and again on reload) on the main thread. The
+// result is a plain value that other modules copy what they need from; nothing here touches the
+// network. Errors name the file, the line (when the format gives one) and the key, e.g.
+//   "conf/web.json:4: service.port: expected a number between 0 and 65535".
+// An invalid service or check definition is an error (the agent refuses to start; a reload keeps
+// the old config).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beacon/catalog/types.h"
+#include "beacon/core/status.h"
+
+namespace beacon::config {
+
+struct SoaConfig {
+  uint32_t refresh = 3600;
+  uint32_t retry = 600;
+  uint32_t expire = 86400;
+  uint32_t min_ttl = 0;
+};
+
+// dns_config{...} plus the DNS keys that live at the top level. Reloadable.
+struct DnsConfig {
+  std::string domain = "consul.";  // always lower-case, always ends with '.'
+  std::string alt_domain;          // "" = unset; lower-case, ends with '.'
+  std::vector<std::string> recursors;  // "ip" or "ip:port" / "[v6]:port"; 0.0.0.0 rejected
+  uint32_t recursor_timeout_ms = 2000;
+  bool recursor_random = false;  // recursor_strategy: "sequential" (false) or "random"
+  uint32_t node_ttl_s = 0;
+  std::map<std::string, uint32_t> service_ttl_s;  // name, "prefix*" or "*" -> seconds
+  bool only_passing = false;
+  bool enable_truncate = false;
+  uint32_t udp_answer_limit = 3;
+  uint32_t a_record_limit = 0;  // 0 = unlimited
+  bool disable_compression = false;
+  bool enable_additional_node_meta_txt = true;
+  bool allow_stale = true;
+  // Beacon extension (spec 1.16): set RA on every answer so dnsmasq caches our replies.
+  bool recursion_available = false;
+  SoaConfig soa;
+};
+
+struct Ports {
+  int dns = 8600;
+  int http = 8500;
+  int serf_lan = 8301;
+  int server = 8300;
+};
+
+struct AgentConfig {
+  std::string node_name;  // default: the hostname
+  std::string datacenter = "dc1";  // lower-case
+  std::string data_dir;
+  std::vector<std::string> client_addrs = {"127.0.0.1"};  // DNS and HTTP listeners
+  std::string bind_addr = "127.0.0.1";
+  std::string advertise_addr;  // Node.Address; default: bind_addr (or 127.0.0.1 when 0.0.0.0)
+  bool server = false;
+  bool dev = false;
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  bool enable_script_checks = false;
+  bool enable_local_script_checks = false;
+  std::map<std::string, std::string> node_meta;
+  Ports ports;
+  DnsConfig dns;
+  // Beacon extension: worker threads for DNS (0 = one per core).
+  int dns_workers = 0;
+  std::vector<catalog::Service> services;
+  // Service checks carry service_id; node-level checks have it empty.
+  std::vector<catalog::Check> checks;
+  // Files read, in order (for log lines and reload).
+  std::vector<std::string> sources;
+};
+
+// Options given on the command line that are not config-file keys.
+struct CommandLine {
+  std::vector<std::string> config_dirs;
+  std::vector<std::string> config_files;
+  std::string catalog_seed;  // Beacon extension: JSON array of /v1/catalog/register bodies
+  // Flag values that override files (applied last, as Consul does).
+  std::vector<std::pair<std::string, std::string>> overrides;
+  bool dev = false;
+};
+
+// Parses `beacon agent` arguments (argv after "agent"). Accepts -flag value, -flag=value and the
+// same with "--". Unknown flags are an error naming the flag.
+Result<CommandLine> ParseAgentFlags(const std::vector<std::string>& args);
+
+// Builds the full config: defaults (dev defaults when cl.dev), then config dirs (*.json, *.yaml,
+// *.yml in alphabetical order, no subdirectories) and config files in order, then flag overrides.
+// Later files replace scalars and append lists (services, checks).
+Result<AgentConfig> Load(const CommandLine& cl);
+
+// Loads and merges the given files or directories without flags; for `beacon validate`.
+Result<AgentConfig> LoadPaths(const std::vector<std::string>& paths);
+
+// Parses one config document held in memory. `name` is used in error messages; `yaml` selects
+// the YAML parser instead of JSON. Merges into *cfg.
+Status MergeDocument(std::string_view name, std::string_view text, bool yaml, AgentConfig* cfg);
+
+// Reads a catalog seed file: a JSON array of Consul /v1/catalog/register bodies
+// ({"Node","Address","Datacenter","TaggedAddresses","NodeMeta","Service":{...},"Check":{...},
+// "Checks":[...]}), keys case-insensitive. Used by benchmarks and tests to load many nodes.
+Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path);
+
+// Parses a Go duration string ("10s", "1m30s", "500ms", "1h"). A bare number means seconds.
+bool ParseDuration(std::string_view s, uint64_t* out_ms);
+
+}  // namespace beacon::config
