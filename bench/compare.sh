@@ -155,16 +155,27 @@ stop_pid() { # SIGTERM a server we started (and its descendants); SIGKILL after 
     LIVE_PIDS=$(echo " $LIVE_PIDS " | sed "s/ $pid / /")
 }
 
-pick_port() { # wanted -> first free port from there (nothing else may answer our probes)
-    "$PY" "$HERE/dnsprobe.py" free "$1" 50 || die "no free port in $1..$(($1 + 49))"
+USED_PORTS=" "
+pick_port() { # wanted -> first port from there that is free and not already given to another server
+    local p
+    for p in $(seq "$1" $(($1 + 49))); do
+        case $USED_PORTS in *" $p "*) continue ;; esac
+        if "$PY" "$HERE/dnsprobe.py" free "$p" 1 > /dev/null; then
+            USED_PORTS="$USED_PORTS$p "
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port in $1..$(($1 + 49))"
 }
 
+# Not in $(...): pick_port must update USED_PORTS in this shell.
 declare -A PORT
-PORT[beacon]=$(pick_port "${BEACON_PORT:-5310}")
-PORT[beacon_http]=$(pick_port "${BEACON_HTTP_PORT:-5320}")
-PORT[nsd]=$(pick_port "${NSD_PORT:-5301}")
-PORT[knot]=$(pick_port "${KNOT_PORT:-5302}")
-[ "${PORT[nsd]}" = "${PORT[knot]}" ] && PORT[knot]=$(pick_port $((PORT[nsd] + 1)))
+for k in beacon:${BEACON_PORT:-5310} beacon_http:${BEACON_HTTP_PORT:-5320} nsd:${NSD_PORT:-5301} knot:${KNOT_PORT:-5302}; do
+    pick_port "${k#*:}" > "$RES/.port" || exit 1
+    PORT[${k%%:*}]=$(cat "$RES/.port")
+done
+rm -f "$RES/.port"
 
 write_conf() { # peer workdir datadir port
     local peer=$1 W=$2 D=$3 port=$4
