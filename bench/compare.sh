@@ -134,11 +134,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-tree_pids() { # the process and its descendants
-    local out="$1" kids k
-    kids=$(pgrep -P "$1" 2>/dev/null || true)
-    for k in $kids; do out="$out $(tree_pids "$k")"; done
-    echo "$out"
+tree_pids() { # the process and its descendants (from /proc; no procps needed)
+    "$PY" "$HERE/procstat.py" --tree "$1" 2>/dev/null || echo "$1"
 }
 
 stop_pid() { # SIGTERM a server we started (and its descendants); SIGKILL after STOP_LIMIT s

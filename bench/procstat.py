@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """CPU time and memory of a process and all its descendants (Linux /proc, stdlib only).
 
+  procstat.py --tree PID -> the PIDs of the process and all its descendants, one line
   procstat.py PID   -> "cpu_s=<user+sys seconds> hwm_sum_kb=<sum VmHWM> hwm_max_kb=<largest VmHWM>
                         rss_kb=<sum VmRSS> rss_max_kb=<largest VmRSS> pss_kb=<sum Pss> nproc=<count>"
 CPU time covers every thread of every process in the tree (utime+stime from /proc/PID/stat).
@@ -69,6 +70,9 @@ def cpu_s(pid):
 
 
 def main():
+    if sys.argv[1] == "--tree":
+        print(" ".join(str(p) for p in tree(int(sys.argv[2]))))
+        return
     pids = tree(int(sys.argv[1]))
     hwm = [status_kb(p, "VmHWM") for p in pids]
     rss = [status_kb(p, "VmRSS") for p in pids]
