@@ -25,7 +25,8 @@
 # ("1000 100000"), RUNS (3), DURATION (10), WARM (2), LAT_QPS (10000), LAT_SECS (5), QCOUNT (200000),
 # DP_ARGS ("-c 10 -q 100"), SRV_CORE (0), DP_CORE (1), START_LIMIT (600 s), BEACON_ARGS (extra
 # flags for `beacon agent`), DATA (bench/out), RES (bench/results/<timestamp>), ports BEACON_PORT
-# (5310), BEACON_HTTP_PORT (5320), NSD_PORT (5301), KNOT_PORT (5302); a busy port is replaced by
+# (5310), BEACON_HTTP_PORT (5320), BEACON_SERF_PORT (5330), BEACON_SERVER_PORT (5340), NSD_PORT
+# (5301), KNOT_PORT (5302); all on 127.0.0.1, and a busy port is replaced by
 # the next free one. QUICK=1 changes the defaults to SIZES=1000 RUNS=1 DURATION=3 LAT_SECS=3.
 set -u
 
@@ -168,7 +169,8 @@ pick_port() { # wanted -> first port from there that is free and not already giv
 
 # Not in $(...): pick_port must update USED_PORTS in this shell.
 declare -A PORT
-for k in beacon:${BEACON_PORT:-5310} beacon_http:${BEACON_HTTP_PORT:-5320} nsd:${NSD_PORT:-5301} knot:${KNOT_PORT:-5302}; do
+for k in beacon:${BEACON_PORT:-5310} beacon_http:${BEACON_HTTP_PORT:-5320} \
+         beacon_serf:${BEACON_SERF_PORT:-5330} beacon_server:${BEACON_SERVER_PORT:-5340} nsd:${NSD_PORT:-5301} knot:${KNOT_PORT:-5302}; do
     pick_port "${k#*:}" > "$RES/.port" || exit 1
     PORT[${k%%:*}]=$(cat "$RES/.port")
 done
@@ -241,7 +243,8 @@ launch() { # peer workdir datadir("" = empty Beacon catalog) -> SRV_PID
         [ -n "$D" ] && seed="-catalog-seed $D/catalog-seed.json"
         # shellcheck disable=SC2086
         (cd "$W" && exec $PIN_SRV "$BEACON" agent -dev -node bench $seed \
-            -dns-port "${PORT[beacon]}" -http-port "${PORT[beacon_http]}" -log-level warn \
+            -dns-port "${PORT[beacon]}" -http-port "${PORT[beacon_http]}" \
+            -serf-lan-port "${PORT[beacon_serf]}" -server-port "${PORT[beacon_server]}" -log-level warn \
             -dns-workers 1 $BEACON_ARGS) > "$W/server.log" 2>&1 &
         ;;
     esac
@@ -426,7 +429,7 @@ versions() {
 
 log "results in $RES"
 log "peers=[$PEERS] sizes=[$SIZES] runs=$RUNS duration=${DURATION}s warm=${WARM}s latency=${LAT_SECS}s@${LAT_QPS}qps dnsperf=[$DP_ARGS]"
-log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
+log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]} serf ${PORT[beacon_serf]} server ${PORT[beacon_server]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
 log "versions:$(versions)"
 log "machine: $(uname -r), $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$PINNED" = yes ] || log "WARNING: fewer than 2 CPUs (or SRV_CORE = DP_CORE): running unpinned; server and dnsperf share the CPU"
