@@ -28,7 +28,7 @@ inline Health Worse(Health a, Health b) {
 
 // A health check definition plus its current state. Durations are in milliseconds (0 = unset).
 struct Check {
-  std::string id;          // unique on its node; defaults per Consul ("service:<svc-id>", ...)
+  std::string id;  // unique on its node; defaults per Consul ("service:<svc-id>", ...)
   std::string name;
   std::string notes;
   std::string service_id;  // empty: a node-level check

@@ -28,8 +28,8 @@ struct SoaConfig {
 
 // dns_config{...} plus the DNS keys that live at the top level. Reloadable.
 struct DnsConfig {
-  std::string domain = "consul.";  // always lower-case, always ends with '.'
-  std::string alt_domain;          // "" = unset; lower-case, ends with '.'
+  std::string domain = "consul.";      // always lower-case, always ends with '.'
+  std::string alt_domain;              // "" = unset; lower-case, ends with '.'
   std::vector<std::string> recursors;  // "ip" or "ip:port" / "[v6]:port"; 0.0.0.0 rejected
   uint32_t recursor_timeout_ms = 2000;
   bool recursor_random = false;  // recursor_strategy: "sequential" (false) or "random"
@@ -55,7 +55,7 @@ struct Ports {
 };
 
 struct AgentConfig {
-  std::string node_name;  // default: the hostname
+  std::string node_name;           // default: the hostname
   std::string datacenter = "dc1";  // lower-case
   std::string data_dir;
   std::vector<std::string> client_addrs = {"127.0.0.1"};  // DNS and HTTP listeners
@@ -76,6 +76,11 @@ struct AgentConfig {
   std::vector<catalog::Check> checks;
   // Files read, in order (for log lines and reload).
   std::vector<std::string> sources;
+  // -pid-file / pid_file: where the agent writes its pid ("" = nowhere).
+  std::string pid_file;
+  // retry_join / start_join / -join / -retry-join: accepted and kept; a single-node agent does
+  // not act on them yet.
+  std::vector<std::string> retry_join;
 };
 
 // Options given on the command line that are not config-file keys.
@@ -86,6 +91,8 @@ struct CommandLine {
   // Flag values that override files (applied last, as Consul does).
   std::vector<std::pair<std::string, std::string>> overrides;
   bool dev = false;
+  // -config-format: "" (by extension), "json" or "yaml"; forces the parser for every file.
+  std::string config_format;
 };
 
 // Parses `beacon agent` arguments (argv after "agent"). Accepts -flag value, -flag=value and the

@@ -1,0 +1,49 @@
+// Agent: wires config, catalog and the DNS server together and runs the control loop.
+//
+// Contract:
+// - Constructed and run on the main thread. Run() blocks until SIGINT/SIGTERM (graceful stop) and
+//   handles SIGHUP as a reload: the config is read again from the same command line; a bad
+//   config is logged with its reason and the running config is kept.
+// - The catalog Writer lives on this thread only: config loads and reloads are applied here and
+//   published as new snapshots.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "beacon/catalog/hub.h"
+#include "beacon/catalog/writer.h"
+#include "beacon/config/config.h"
+#include "beacon/core/log.h"
+#include "beacon/core/status.h"
+#include "beacon/net/dns_server.h"
+
+namespace beacon::agent {
+
+class Agent {
+ public:
+  Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log);
+  ~Agent();
+
+  // Loads the catalog (self node, config services and checks, catalog seed), publishes the first
+  // snapshot and binds the listeners. Errors name what failed.
+  Status Start();
+  // Blocks until a stop signal. Returns the process exit code.
+  int Run();
+  // Re-reads the configuration (SIGHUP). On error the old config stays live.
+  Status Reload();
+
+  int dns_port() const { return dns_ ? dns_->port() : 0; }
+
+ private:
+  void ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old);
+
+  config::CommandLine cl_;
+  config::AgentConfig cfg_;
+  const Logger& log_;
+  catalog::SnapshotHub hub_;
+  std::unique_ptr<catalog::Writer> writer_;
+  std::unique_ptr<net::DnsServer> dns_;
+};
+
+}  // namespace beacon::agent

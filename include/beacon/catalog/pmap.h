@@ -1,0 +1,158 @@
+// PMap<V>: a persistent (copy-on-write) hash map from string keys to shared immutable values.
+//
+// Contract:
+// - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is a small vector
+//   sorted by hash. Set/Erase copy one branch (256 pointers) and one leaf, so an update costs
+//   O(leaf) no matter how many keys the map holds, and the old map stays valid and unchanged.
+// - Find() never allocates and never touches a reference count: readers of a published
+//   snapshot may call it from any thread without synchronisation.
+// - Set/Erase are for the single catalog writer only.
+// - Copying a PMap copies 256 pointers (shares everything else).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace beacon::catalog {
+
+// FNV-1a, 64-bit. Stable across runs (no random seed) so tests are reproducible.
+inline uint64_t HashKey(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h ^ (h >> 29);
+}
+
+template <typename V>
+class PMap {
+ public:
+  using ValuePtr = std::shared_ptr<const V>;
+
+  struct Entry {
+    uint64_t hash;
+    std::string key;
+    ValuePtr value;
+  };
+
+  PMap() = default;
+
+  // Returns the value or nullptr. No allocation, no atomics.
+  const V* Find(std::string_view key) const {
+    const uint64_t h = HashKey(key);
+    const Branch* b = root_[h & 0xff].get();
+    if (b == nullptr) return nullptr;
+    const Leaf* leaf = b->leaves[(h >> 8) & 0xff].get();
+    if (leaf == nullptr) return nullptr;
+    for (const Entry& e : leaf->entries) {
+      if (e.hash == h && e.key == key) return e.value.get();
+    }
+    return nullptr;
+  }
+
+  ValuePtr FindShared(std::string_view key) const {
+    const Entry* e = FindEntry(key);
+    return e ? e->value : nullptr;
+  }
+
+  // Writer only. Inserts or replaces.
+  void Set(std::string_view key, ValuePtr value) {
+    const uint64_t h = HashKey(key);
+    Leaf& leaf = MutableLeaf(h);
+    for (Entry& e : leaf.entries) {
+      if (e.hash == h && e.key == key) {
+        e.value = std::move(value);
+        return;
+      }
+    }
+    leaf.entries.push_back(Entry{h, std::string(key), std::move(value)});
+    ++size_;
+  }
+
+  // Writer only. Returns true if the key was present.
+  bool Erase(std::string_view key) {
+    if (FindEntry(key) == nullptr) return false;
+    const uint64_t h = HashKey(key);
+    Leaf& leaf = MutableLeaf(h);
+    auto it = std::find_if(leaf.entries.begin(), leaf.entries.end(),
+                           [&](const Entry& e) { return e.hash == h && e.key == key; });
+    leaf.entries.erase(it);
+    --size_;
+    return true;
+  }
+
+  size_t size() const { return size_; }
+
+  // Writer only. Freezes every branch and leaf written so far: call before publishing a copy of
+  // this map to readers. Until then, repeated updates to one leaf (a bulk load) mutate in place.
+  void Seal() { ++epoch_; }
+
+  // Visits every entry (order unspecified). fn(const std::string& key, const V& value).
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const auto& b : root_) {
+      if (!b) continue;
+      for (const auto& leaf : b->leaves) {
+        if (!leaf) continue;
+        for (const Entry& e : leaf->entries) fn(e.key, *e.value);
+      }
+    }
+  }
+
+ private:
+  struct Leaf {
+    uint64_t epoch = 0;
+    std::vector<Entry> entries;
+  };
+  struct Branch {
+    uint64_t epoch = 0;
+    std::array<std::shared_ptr<const Leaf>, 256> leaves;
+  };
+
+  const Entry* FindEntry(std::string_view key) const {
+    const uint64_t h = HashKey(key);
+    const Branch* b = root_[h & 0xff].get();
+    if (b == nullptr) return nullptr;
+    const Leaf* leaf = b->leaves[(h >> 8) & 0xff].get();
+    if (leaf == nullptr) return nullptr;
+    for (const Entry& e : leaf->entries) {
+      if (e.hash == h && e.key == key) return &e;
+    }
+    return nullptr;
+  }
+
+  // Copy-on-write path to the leaf for h. A branch or leaf stamped with the current epoch was
+  // created by this map since the last Seal() and is reachable from no published copy, so it is
+  // mutated in place; anything older is copied first.
+  Leaf& MutableLeaf(uint64_t h) {
+    auto& bslot = root_[h & 0xff];
+    Branch* branch;
+    if (bslot && bslot->epoch == epoch_) {
+      branch = const_cast<Branch*>(bslot.get());
+    } else {
+      auto fresh = bslot ? std::make_shared<Branch>(*bslot) : std::make_shared<Branch>();
+      fresh->epoch = epoch_;
+      branch = fresh.get();
+      bslot = std::move(fresh);
+    }
+    auto& lslot = branch->leaves[(h >> 8) & 0xff];
+    if (lslot && lslot->epoch == epoch_) return *const_cast<Leaf*>(lslot.get());
+    auto leaf = lslot ? std::make_shared<Leaf>(*lslot) : std::make_shared<Leaf>();
+    leaf->epoch = epoch_;
+    Leaf* raw = leaf.get();
+    lslot = std::move(leaf);
+    return *raw;
+  }
+
+  std::array<std::shared_ptr<const Branch>, 256> root_{};
+  size_t size_ = 0;
+  uint64_t epoch_ = 1;
+};
+
+}  // namespace beacon::catalog

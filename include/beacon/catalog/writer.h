@@ -1,0 +1,88 @@
+// catalog::Writer: the one place the catalog changes.
+//
+// Contract:
+// - Single-threaded: exactly one thread (the agent's control loop) calls any method. Producers
+//   on other threads send their changes to that thread; they never call the Writer directly.
+// - Mutations are staged; Publish() builds a new Snapshot that shares all unchanged structure with
+//   the previous one and hands it to the SnapshotHub. The cost of a publish is proportional to what
+//   changed since the last one (plus a constant 256-pointer root copy per map), not to the catalog.
+// - Every mutation that changes what a reader could see bumps the catalog index; entries record
+//   the index of their last change (ModifyIndex), so blocking queries can tell what moved.
+// - Errors (unknown node, unknown check) are reported as a false/Status result, never thrown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beacon/catalog/hub.h"
+#include "beacon/catalog/snapshot.h"
+#include "beacon/catalog/types.h"
+#include "beacon/config/config.h"
+#include "beacon/core/status.h"
+
+namespace beacon::catalog {
+
+class Writer {
+ public:
+  // `self_node` is this agent's node name; `datacenter` its datacenter.
+  Writer(SnapshotHub& hub, std::string self_node, std::string datacenter, config::DnsConfig dns);
+
+  // Creates the node or replaces its address, tagged addresses and meta (checks and services on
+  // it are kept).
+  void UpsertNode(const Node& node);
+  // Removes the node with every service and check on it. False if unknown.
+  bool RemoveNode(std::string_view name);
+
+  // Registers (or replaces, by service id) a service instance on an existing node, with its own
+  // checks (each check's service_id is set to the service id). Creates the node if missing, with
+  // no address.
+  Status UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks);
+  // Removes the instance and its checks. False if unknown.
+  bool RemoveService(std::string_view node, std::string_view service_id);
+
+  // Adds or replaces a check. A check with service_id attaches to that instance (error if the
+  // instance does not exist on the node); otherwise it is a node-level check.
+  Status UpsertCheck(std::string_view node, const Check& check);
+  bool RemoveCheck(std::string_view node, std::string_view check_id);
+  // Changes status/output. Output-only changes do not bump the index (spec 4.3). False if unknown.
+  bool UpdateCheck(std::string_view node, std::string_view check_id, Health status,
+                   std::string_view output);
+
+  // Applies one /v1/catalog/register-style entry.
+  Status Apply(const Registration& reg);
+
+  // Replaces the DNS configuration; rebuilds the precomputed TTLs of every service (O(catalog),
+  // reload only).
+  void SetDnsConfig(const config::DnsConfig& dns);
+
+  // Builds and publishes a snapshot if anything changed since the last publish (or always when
+  // `force`). Returns the published generation.
+  uint64_t Publish(bool force = false);
+
+  bool dirty() const { return dirty_; }
+  uint64_t index() const { return index_; }
+  // The working copy (what the next Publish will show). Writer thread only.
+  const Snapshot& staged() const { return staged_; }
+
+ private:
+  void RebuildService(std::string_view key);
+  void TouchService(std::string_view key);
+  void AddPtr(const std::string& addr, std::string_view name, bool is_node);
+  void RemovePtr(const std::string& addr, std::string_view name, bool is_node);
+  uint64_t Bump();
+
+  SnapshotHub& hub_;
+  Snapshot staged_;
+  uint64_t index_ = 1;
+  bool dirty_ = true;
+  std::vector<std::string> pending_services_;  // keys whose entry must be rebuilt
+};
+
+// Helpers shared with tests and the HTTP layer.
+std::string Lower(std::string_view s);
+// Parses a textual IPv4/IPv6 address into 4 or 16 bytes; empty string if not an IP.
+std::string IpBytes(std::string_view text);
+
+}  // namespace beacon::catalog

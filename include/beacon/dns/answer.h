@@ -1,0 +1,77 @@
+// Answer: the pure DNS answer function. Query bytes in, reply bytes out, from one Snapshot.
+//
+// Contract:
+// - Never sees a socket. Reads the snapshot, the query and the Scratch; writes only `out` and
+//   the Scratch. Allocates nothing (enforced by tests/unit/dns/alloc_test.cpp).
+// - Any input is safe: malformed packets get FORMERR/NOTIMP or are dropped (kDrop), never a
+//   crash. Nothing is read outside [pkt, pkt+len) or written outside [out, out+cap).
+// - `out` must hold at least 512 bytes; TCP replies need kMaxMessage.
+// - One Scratch per thread (it holds the shuffle state and working arrays, ~300 KiB).
+// - Behaviour follows ../shared/spec/consul-compat.md section 1 (legacy Consul DNS), with the
+//   deliberate deviations listed in README.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "beacon/catalog/snapshot.h"
+#include "beacon/dns/query.h"
+
+namespace beacon::dns {
+
+enum class Transport : uint8_t { kUdp, kTcp };
+
+struct Pick {
+  const catalog::Instance* inst;
+  const catalog::AddrChoice* addr;
+};
+
+struct Scratch {
+  static constexpr uint32_t kMaxCandidates = 65536;
+  static constexpr uint32_t kMaxPicks = 4097;
+
+  explicit Scratch(uint64_t seed = 0x9E3779B97F4A7C15ULL) : rng(seed | 1) {}
+
+  uint32_t Rand() {  // xorshift64*
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return static_cast<uint32_t>((rng * 0x2545F4914F6CDD1DULL) >> 32);
+  }
+
+  Query q;
+  uint64_t rng;
+  char text[512];  // joined labels (node names, tags)
+  uint32_t cand[kMaxCandidates];
+  Pick picks[kMaxPicks];
+};
+
+// Per-thread counters, summed by whoever reports them.
+struct Counters {
+  uint64_t queries = 0;
+  uint64_t dropped = 0;  // malformed beyond a reply, or QR=1
+  uint64_t formerr = 0;
+  uint64_t notimp = 0;
+  uint64_t nxdomain = 0;
+  uint64_t refused = 0;
+  uint64_t truncated = 0;  // answers trimmed (TC or silent)
+  uint64_t forwarded = 0;
+};
+
+struct AnswerResult {
+  enum Action : uint8_t { kReply, kDrop, kForward };
+  Action action = kDrop;
+  uint8_t rcode = 0;
+  size_t len = 0;  // reply length in `out` (kReply)
+};
+
+AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t len, Transport t,
+                    uint8_t* out, size_t cap, Scratch& s, Counters& c);
+
+// Builds a reply carrying only `rcode` for query `pkt` (SERVFAIL when forwarding fails, ...),
+// echoing the question and, when the query had one, an OPT record. Returns its length (0 when
+// the query does not parse).
+size_t ErrorReply(const uint8_t* pkt, size_t len, uint8_t rcode, bool ra, uint8_t* out, size_t cap,
+                  Scratch& s);
+
+}  // namespace beacon::dns

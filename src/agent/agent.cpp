@@ -1,0 +1,181 @@
+#include "beacon/agent/agent.h"
+
+#include <uv.h>
+
+#include <chrono>
+#include <thread>
+
+namespace beacon::agent {
+
+Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
+    : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {}
+
+Agent::~Agent() {
+  if (dns_) dns_->Stop();
+}
+
+void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old) {
+  // Remove what the old config declared and the new one no longer does.
+  if (old != nullptr) {
+    for (const auto& s : old->services) {
+      bool kept = false;
+      for (const auto& n : cfg.services) kept |= n.id == s.id;
+      if (!kept) writer_->RemoveService(cfg.node_name, s.id);
+    }
+    for (const auto& c : old->checks) {
+      if (!c.service_id.empty()) continue;
+      bool kept = false;
+      for (const auto& n : cfg.checks) kept |= n.id == c.id;
+      if (!kept) writer_->RemoveCheck(cfg.node_name, c.id);
+    }
+  }
+  catalog::Node self;
+  self.name = cfg.node_name;
+  self.address = cfg.advertise_addr;
+  self.datacenter = cfg.datacenter;
+  self.meta = cfg.node_meta;
+  self.meta.emplace("consul-network-segment", "");
+  self.tagged_addresses["lan"] = cfg.advertise_addr;
+  self.tagged_addresses["wan"] = cfg.advertise_addr;
+  writer_->UpsertNode(self);
+  if (cfg.server) {
+    catalog::Service consul;
+    consul.id = consul.name = "consul";
+    consul.port = static_cast<uint16_t>(cfg.ports.server);
+    writer_->UpsertService(cfg.node_name, consul, {});
+  }
+  for (const auto& s : cfg.services) {
+    std::vector<catalog::Check> own;
+    for (const auto& c : cfg.checks) {
+      if (c.service_id == s.id) own.push_back(c);
+    }
+    Status st = writer_->UpsertService(cfg.node_name, s, std::move(own));
+    if (!st.ok())
+      BEACON_LOG(log_, kWarn, "agent", "service %s: %s", s.id.c_str(), st.message().c_str());
+  }
+  for (const auto& c : cfg.checks) {
+    if (!c.service_id.empty()) continue;
+    Status st = writer_->UpsertCheck(cfg.node_name, c);
+    if (!st.ok())
+      BEACON_LOG(log_, kWarn, "agent", "check %s: %s", c.id.c_str(), st.message().c_str());
+  }
+}
+
+Status Agent::Start() {
+  const auto t0 = std::chrono::steady_clock::now();
+  writer_ = std::make_unique<catalog::Writer>(hub_, cfg_.node_name, cfg_.datacenter, cfg_.dns);
+  ApplyLocal(cfg_, nullptr);
+  size_t seeded = 0;
+  if (!cl_.catalog_seed.empty()) {
+    auto regs = config::LoadCatalogSeed(cl_.catalog_seed);
+    if (!regs.ok()) return regs.status();
+    for (const auto& r : regs.value()) {
+      Status st = writer_->Apply(r);
+      if (!st.ok()) return Status::Error(cl_.catalog_seed + ": " + st.message());
+    }
+    seeded = regs.value().size();
+  }
+  writer_->Publish(true);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  BEACON_LOG(log_, kInfo, "agent",
+             "catalog loaded: %zu nodes, %zu services, %zu seed entries in %lld ms",
+             writer_->staged().nodes.size(), writer_->staged().services.size(), seeded,
+             static_cast<long long>(ms));
+
+  net::DnsServerOptions o;
+  o.addresses = cfg_.client_addrs;
+  o.port = cfg_.ports.dns;
+  o.workers = cfg_.dns_workers > 0 ? cfg_.dns_workers
+                                   : static_cast<int>(std::thread::hardware_concurrency());
+  if (o.workers <= 0) o.workers = 1;
+  dns_ = std::make_unique<net::DnsServer>(hub_, log_, o);
+  if (o.port >= 0) {
+    Status st = dns_->Start();
+    if (!st.ok()) return st;
+  }
+  BEACON_LOG(log_, kInfo, "agent", "node %s in datacenter %s started (domain %s)",
+             cfg_.node_name.c_str(), cfg_.datacenter.c_str(), cfg_.dns.domain.c_str());
+  return Status::Ok();
+}
+
+Status Agent::Reload() {
+  auto next = config::Load(cl_);
+  if (!next.ok()) return next.status();
+  config::AgentConfig& n = next.value();
+  if (n.node_name != cfg_.node_name || n.datacenter != cfg_.datacenter ||
+      n.ports.dns != cfg_.ports.dns || n.client_addrs != cfg_.client_addrs) {
+    BEACON_LOG(log_, kWarn, "agent",
+               "reload: node_name, datacenter, ports and client_addr need a restart; keeping the "
+               "running values");
+    n.node_name = cfg_.node_name;
+    n.datacenter = cfg_.datacenter;
+    n.ports = cfg_.ports;
+    n.client_addrs = cfg_.client_addrs;
+  }
+  writer_->SetDnsConfig(n.dns);
+  ApplyLocal(n, &cfg_);
+  writer_->Publish(true);
+  cfg_ = std::move(n);
+  return Status::Ok();
+}
+
+namespace {
+
+struct LoopCtx {
+  Agent* agent;
+  const Logger* log;
+  catalog::SnapshotHub* hub;
+  int code = 0;
+};
+
+}  // namespace
+
+int Agent::Run() {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  LoopCtx ctx{this, &log_, &hub_};
+  loop.data = &ctx;
+  uv_signal_t sigint, sigterm, sighup;
+  uv_timer_t reclaim;
+  for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) uv_signal_init(&loop, s);
+  auto stop = [](uv_signal_t* s, int signum) {
+    auto* c = static_cast<LoopCtx*>(s->loop->data);
+    BEACON_LOG(*c->log, kInfo, "agent", "caught signal %d, shutting down", signum);
+    uv_stop(s->loop);
+  };
+  uv_signal_start(&sigint, stop, SIGINT);
+  uv_signal_start(&sigterm, stop, SIGTERM);
+  uv_signal_start(
+      &sighup,
+      [](uv_signal_t* s, int) {
+        auto* c = static_cast<LoopCtx*>(s->loop->data);
+        Status st = c->agent->Reload();
+        if (st.ok()) {
+          BEACON_LOG(*c->log, kInfo, "agent", "configuration reloaded");
+        } else {
+          BEACON_LOG(*c->log, kError, "agent", "reload failed, keeping the running config: %s",
+                     st.message().c_str());
+        }
+      },
+      SIGHUP);
+  // Old snapshots pinned by a reader during a publish are freed here once released.
+  uv_timer_init(&loop, &reclaim);
+  uv_timer_start(
+      &reclaim, [](uv_timer_t* t) { static_cast<LoopCtx*>(t->loop->data)->hub->Reclaim(); }, 100,
+      100);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
+        reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim)}) {
+    uv_close(h, nullptr);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  if (dns_) dns_->Stop();
+  BEACON_LOG(log_, kInfo, "agent", "stopped");
+  return ctx.code;
+}
+
+}  // namespace beacon::agent

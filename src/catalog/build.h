@@ -1,0 +1,25 @@
+// Precomputation of the DNS-facing fields of snapshot entries. Writer thread only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "beacon/catalog/snapshot.h"
+#include "beacon/config/config.h"
+
+namespace beacon::catalog::detail {
+
+// Fills addr[], name_wire, txt_rdata/txt_count and health from node + checks.
+void PrepareNode(NodeEntry& n);
+// Fills addr[], tags_lower, health, weight from the instance's service, checks and node.
+void PrepareInstance(Instance& inst);
+// service_ttl lookup: exact name, then the longest "prefix*", else 0 (spec 1.4 step 5).
+uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name);
+// "a.b.c" -> "\1a\1b\1c" (no terminating zero). Empty labels are skipped; labels are cut at 63.
+std::string NameToWire(std::string_view dotted);
+// Appends one TXT rdata block ([u16 len][strings...]) for `text` to out.
+void AppendTxtRdata(std::string& out, std::string_view text);
+// RFC 1464 escaping of a node-meta key/value into the TXT string (spec 1.3).
+std::string MetaTxt(std::string_view key, std::string_view value);
+
+}  // namespace beacon::catalog::detail

@@ -1,0 +1,125 @@
+// One DNS worker: a libuv loop with its UDP and TCP listeners, send queue and forwarder.
+// Internal to src/net. Everything here runs on the worker's own thread except Stop() and the
+// counters' relaxed reads.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "beacon/catalog/hub.h"
+#include "beacon/core/log.h"
+#include "beacon/dns/answer.h"
+
+namespace beacon::net {
+
+struct TcpConn;
+
+class DnsWorker {
+ public:
+  DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, uint32_t tcp_idle_ms,
+            uint32_t max_tcp_conns);
+  ~DnsWorker();
+
+  // Before Run(): adopt already-bound sockets (UDP datagram fd / TCP listening fd).
+  int AddUdp(int fd);
+  int AddTcp(int fd);
+  // Worker thread: runs the loop until Stop().
+  void Run();
+  // Any thread.
+  void Stop();
+
+  dns::Counters Snapshot() const;
+
+  // Callbacks (libuv C trampolines live in the .cpp).
+  void OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
+  void OnCheck();
+  void OnConnection(uv_stream_t* server);
+  void OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf);
+  void CloseConn(TcpConn* c);
+  void OnUpstream(ssize_t n, const uv_buf_t* buf, const sockaddr* addr);
+  void OnForwardTimeout(uint16_t up_id);
+
+  uv_loop_t* loop() { return &loop_; }
+
+ private:
+  // A query being forwarded to the recursors (forwarder.cpp).
+  struct Pending {
+    DnsWorker* worker = nullptr;
+    uint16_t up_id = 0;
+    uint16_t client_id = 0;
+    std::vector<uint8_t> query;
+    sockaddr_storage client{};
+    int client_fd = -1;     // UDP client: the socket it came in on
+    uint64_t tcp_conn = 0;  // TCP client: its connection id
+    std::vector<sockaddr_storage> recursors;
+    size_t tried = 0;
+    size_t next = 0;
+    uint32_t timeout_ms = 2000;
+    uv_timer_t timer;
+  };
+  void Flush();
+  void Pin();
+  void Unpin();
+  void Forward(const uint8_t* q, size_t len, const sockaddr* client, uv_udp_t* via,
+               uint64_t tcp_conn);
+  void SendToRecursor(Pending& p);
+  void FinishForward(Pending& p, const uint8_t* reply, size_t len);
+  void ReplyTo(const Pending& p, const uint8_t* data, size_t len);
+  void PublishCounters();
+
+  int index_;
+  const Logger& log_;
+  uint32_t tcp_idle_ms_;
+  uint32_t max_tcp_conns_;
+  std::unique_ptr<catalog::SnapshotHub::Reader> reader_;
+  const catalog::Snapshot* snap_ = nullptr;  // pinned for the current batch
+
+  uv_loop_t loop_;
+  uv_async_t stop_;
+  uv_check_t check_;
+  std::vector<std::unique_ptr<uv_udp_t>> udp_;
+  std::vector<std::unique_ptr<uv_tcp_t>> tcp_;
+
+  // Receive buffer: 20 datagrams of 64 KiB for recvmmsg.
+  std::vector<char> rbuf_;
+  // Send queue: replies written into one arena, sent with sendmmsg.
+  static constexpr size_t kArena = 1 << 20;
+  static constexpr size_t kMaxQueue = 256;
+  std::vector<uint8_t> arena_;
+  size_t arena_used_ = 0;
+  struct Out {
+    int fd;
+    sockaddr_storage addr;
+    socklen_t addrlen;
+    size_t off, len;
+  };
+  std::vector<Out> queue_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+
+  dns::Scratch scratch_;
+  dns::Counters counters_;
+  uint64_t send_errors_ = 0;
+  // Published copies of counters_ for other threads.
+  std::atomic<uint64_t> pub_[9] = {};
+  uint64_t batches_ = 0;
+
+  // TCP.
+  uint64_t next_conn_id_ = 1;
+  std::unordered_map<uint64_t, TcpConn*> conns_;
+  uint64_t tcp_rejected_ = 0;
+  std::vector<uint8_t> tcp_out_;
+
+  // Forwarder.
+  std::unique_ptr<uv_udp_t> up_;
+  bool up_open_ = false;
+  std::unordered_map<uint16_t, std::unique_ptr<Pending>> pending_;
+};
+
+}  // namespace beacon::net
