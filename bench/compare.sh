@@ -118,7 +118,7 @@ fi
 mkdir -p "$RES" "$DATA" || die "cannot create $RES or $DATA"
 RES=$(cd "$RES" && pwd)
 TSV=$RES/results.tsv
-COLS="peer size run start_s qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s hwm_kb rss_kb pss_kb lat_qps lat_n lat_timeouts p50_ms p90_ms p99_ms p999_ms pinned"
+COLS="peer size run start_s qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s hwm_kb rss_kb pss_kb lat_qps lat_n lat_timeouts p50_ms p90_ms p99_ms p999_ms pinned status"
 [ -f "$TSV" ] || echo "$COLS" | tr ' ' '\t' > "$TSV"
 
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$RES/run.log" >&2; }
@@ -139,17 +139,31 @@ tree_pids() { # the process and its descendants (from /proc; no procps needed)
     "$PY" "$HERE/procstat.py" --tree "$1" 2>/dev/null || echo "$1"
 }
 
+alive() { # pid: running (not gone, not a zombie)
+    kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]
+}
+
+describe_exit() { # wait status -> words
+    if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128)) ($(kill -l $(($1 - 128)) 2>/dev/null))"
+    else echo "exit status $1"; fi
+}
+
 stop_pid() { # SIGTERM a server we started (and its descendants); SIGKILL after STOP_LIMIT s
-    local pid=$1 all p
+    local pid=$1 all p rc
     all=$(tree_pids "$pid")
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq $((STOP_LIMIT * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "pid $pid did not stop within ${STOP_LIMIT}s of SIGTERM; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null
+    if ! alive "$pid"; then
+        wait "$pid" 2>/dev/null; rc=$?
+        log "pid $pid had already exited: $(describe_exit "$rc")"
+    else
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq $((STOP_LIMIT * 10))); do alive "$pid" || break; sleep 0.1; done
+        if alive "$pid"; then
+            log "pid $pid did not stop within ${STOP_LIMIT}s of SIGTERM; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
     fi
-    wait "$pid" 2>/dev/null
-    for p in $all; do [ "$p" != "$pid" ] && kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
+    for p in $all; do [ "$p" != "$pid" ] && alive "$p" && kill -KILL "$p" 2>/dev/null; done
     LIVE_PIDS=$(echo " $LIVE_PIDS " | sed "s/ $pid / /")
 }
 
@@ -360,14 +374,16 @@ compare_answers() { # size: does every server give the same answers as the first
     [ -n "$ref" ] && log "answer check at $size services vs $(basename "$ref" .answers.txt):${out:- only one server}"
 }
 
-row() { # values in COLS order -> one TSV line
+row() { # values in COLS order -> one TSV line (a missing value becomes nan)
+    local v out=()
+    for v in "$@"; do out+=("${v:-nan}"); done
     local IFS=$'\t'
-    echo "$*" >> "$TSV"
+    echo "${out[*]}" >> "$TSV"
 }
 
 # measure peer size run datadir tag: warm-up, throughput, fixed-rate latency, /proc figures
 measure() {
-    local peer=$1 size=$2 run=$3 D=$4 tag=$5 port=${PORT[$1]} q0 q1 b0 b1 m lat dpcpu srv util usq other
+    local peer=$1 size=$2 run=$3 D=$4 tag=$5 port=${PORT[$1]} q0 q1 b0 b1 m lat dpcpu srv util usq other status
     local qps sent comp lost avg sd resp noerr TIMEFORMAT
     # shellcheck disable=SC2086
     dnsperf_run "$RES/$tag.warm.log" -p "$port" -d "$D/queries.txt" -l "$WARM" $DP_ARGS
@@ -379,6 +395,8 @@ measure() {
     b1=$(busy_s)
     m=$("$PY" "$HERE/procstat.py" "$SRV_PID")
     q1=$(kv "$m" cpu_s)
+    status=ok
+    alive "$SRV_PID" || status=died-in-throughput-run
     read -r qps sent comp lost avg sd resp noerr <<< "$(dp_stats "$RES/$tag.dnsperf.log")"
     dpcpu=$(sed -n 's/^dp_cpu_s=//p' "$RES/$tag.dpcpu" | awk '{printf "%.2f", $1+$2}')
     rm -f "$RES/$tag.dpcpu"
@@ -391,15 +409,20 @@ measure() {
     "$PY" "$HERE/latparse.py" < "$RES/$tag.lat.raw" > "$RES/$tag.lat.txt"
     grep -v '^> ' "$RES/$tag.lat.raw" > "$RES/$tag.lat.log"; rm -f "$RES/$tag.lat.raw"
     lat=$(cat "$RES/$tag.lat.txt")
-    if ! kill -0 "$SRV_PID" 2>/dev/null; then
-        log "$tag: server exited during the run; its figures are not valid (see $tag.server.log)"
-        qps=nan; usq=nan
-    fi
     m=$("$PY" "$HERE/procstat.py" "$SRV_PID")
+    [ "$status" = ok ] && ! alive "$SRV_PID" && status=died-in-latency-run
+    case $status in
+    died-in-throughput-run)
+        log "$tag: the server died during the closed-loop run: no figures from this run"
+        qps=nan; usq=nan; srv=nan; util=nan; other=nan; m=""; lat="" ;;
+    died-in-latency-run)
+        log "$tag: the server died during the fixed-rate run: only its throughput figures are kept"
+        m=""; lat="" ;;
+    esac
     row "$peer" "$size" "$run" "$START_S" "$qps" "$sent" "$comp" "$lost" "$avg" "$sd" "$resp" "$noerr" \
         "$srv" "$usq" "$util" "${dpcpu:-nan}" "$other" "$(kv "$m" hwm_max_kb)" "$(kv "$m" rss_max_kb)" "$(kv "$m" pss_kb)" \
         "$LAT_QPS" "$(kv "$lat" n)" "$(kv "$lat" timeouts)" "$(kv "$lat" p50_ms)" "$(kv "$lat" p90_ms)" \
-        "$(kv "$lat" p99_ms)" "$(kv "$lat" p999_ms)" "$PINNED"
+        "$(kv "$lat" p99_ms)" "$(kv "$lat" p999_ms)" "$PINNED" "$status"
     log "$tag start=${START_S}s qps=$qps lost=$lost noerror=${noerr}% srv_cpu=${srv}s us/q=$usq other=${other}s hwm=$(kv "$m" hwm_max_kb)kB p50=$(kv "$lat" p50_ms) p99=$(kv "$lat" p99_ms)ms"
 }
 
@@ -411,8 +434,13 @@ measure_empty_beacon() {
     # shellcheck disable=SC2086
     dnsperf_run "$RES/$tag.warm.log" -p "${PORT[beacon]}" -d "$D/queries.txt" -l "$WARM" $DP_ARGS
     m=$("$PY" "$HERE/procstat.py" "$SRV_PID")
+    if ! alive "$SRV_PID"; then
+        log "$tag: the empty agent died during its warm-up; no memory baseline"
+        finish_server "$tag"
+        return 1
+    fi
     row beacon-empty 0 1 "$START_S" nan nan nan nan nan nan nan nan nan nan nan nan nan \
-        "$(kv "$m" hwm_max_kb)" "$(kv "$m" rss_max_kb)" "$(kv "$m" pss_kb)" nan nan nan nan nan nan nan "$PINNED"
+        "$(kv "$m" hwm_max_kb)" "$(kv "$m" rss_max_kb)" "$(kv "$m" pss_kb)" nan nan nan nan nan nan nan "$PINNED" ok
     log "$tag start=${START_S}s hwm=$(kv "$m" hwm_max_kb)kB rss=$(kv "$m" rss_max_kb)kB"
     finish_server "$tag"
 }

@@ -103,6 +103,11 @@ def main():
         trs = []
         for p in peers:
             g = groups[(size, p)]
+            bad = [r for r in g if r.get("status", "ok") != "ok"]
+            if bad:
+                print("WARNING: %s: %d of %d runs failed (%s); their figures are left out." % (
+                    p, len(bad), len(g), ", ".join(sorted({r["status"] for r in bad}))))
+                print()
             col = lambda k: [f(r[k]) for r in g]  # noqa: E731
             m = {k: med(col(k)) for k in ("us_per_q", "qps", "p50_ms", "p99_ms", "start_s", "hwm_kb",
                                           "rss_kb", "resp_bytes", "srv_util", "other_cpu_s", "noerror_pct")}
