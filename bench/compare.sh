@@ -249,14 +249,15 @@ EOF
 }
 
 launch() { # peer workdir datadir("" = empty Beacon catalog) -> SRV_PID
-    local peer=$1 W=$2 D=$3 seed=""
+    local peer=$1 W=$2 D=$3
+    local -a seed=()
     case $peer in
     nsd) $PIN_SRV nsd -d -c "$W/nsd.conf" > "$W/server.log" 2>&1 & ;;
     knot) $PIN_SRV knotd -c "$W/knot.conf" > "$W/server.log" 2>&1 & ;;
     beacon)
-        [ -n "$D" ] && seed="-catalog-seed $D/catalog-seed.json"
+        [ -n "$D" ] && seed=(-catalog-seed "$D/catalog-seed.json")
         # shellcheck disable=SC2086
-        (cd "$W" && exec $PIN_SRV "$BEACON" agent -dev -node bench $seed \
+        (cd "$W" && exec $PIN_SRV "$BEACON" agent -dev -node bench ${seed[@]+"${seed[@]}"} \
             -dns-port "${PORT[beacon]}" -http-port "${PORT[beacon_http]}" \
             -serf-lan-port "${PORT[beacon_serf]}" -server-port "${PORT[beacon_server]}" -log-level warn \
             -dns-workers 1 $BEACON_ARGS) > "$W/server.log" 2>&1 &
@@ -381,6 +382,12 @@ row() { # values in COLS order -> one TSV line (a missing value becomes nan)
     echo "${out[*]}" >> "$TSV"
 }
 
+fail_row() { # peer size run status: a run that produced no figures
+    local c=()
+    for _ in $(seq $(($(echo "$COLS" | wc -w) - 5))); do c+=(nan); done
+    row "$1" "$2" "$3" "${c[@]}" "$PINNED" "$4"
+}
+
 # measure peer size run datadir tag: warm-up, throughput, fixed-rate latency, /proc figures
 measure() {
     local peer=$1 size=$2 run=$3 D=$4 tag=$5 port=${PORT[$1]} q0 q1 b0 b1 m lat dpcpu srv util usq other status
@@ -473,7 +480,10 @@ for size in $SIZES; do
     for run in $(seq "$RUNS"); do
         for peer in $PEERS; do
             tag=$peer-$size-r$run
-            start_server "$peer" "$D" "$probe" "$tag" || continue
+            if ! start_server "$peer" "$D" "$probe" "$tag"; then
+                fail_row "$peer" "$size" "$run" "no-start(${START_S:-probe-failed})"
+                continue
+            fi
             [ "$run" = 1 ] && checks "$peer" "${PORT[$peer]}" "$D" "$peer-$size"
             measure "$peer" "$size" "$run" "$D" "$tag"
             finish_server "$tag"
