@@ -1,0 +1,233 @@
+// `beacon agent` command-line flags (Go flag package rules: -flag value, -flag=value, one or two
+// dashes; booleans take only the =value form) and how they override config files.
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "internal.h"
+
+namespace beacon::config {
+namespace {
+
+using internal::ApplyOverride;
+
+enum class Kind { kBool, kValue };
+
+struct FlagDef {
+  std::string_view name;
+  Kind kind;
+};
+
+// Flags that become overrides, plus the few that CommandLine keeps itself.
+constexpr FlagDef kFlags[] = {
+    {"dev", Kind::kBool},
+    {"server", Kind::kBool},
+    {"bootstrap", Kind::kBool},
+    {"ui", Kind::kBool},
+    {"enable-script-checks", Kind::kBool},
+    {"enable-local-script-checks", Kind::kBool},
+    {"bootstrap-expect", Kind::kValue},
+    {"node", Kind::kValue},
+    {"datacenter", Kind::kValue},
+    {"data-dir", Kind::kValue},
+    {"config-dir", Kind::kValue},
+    {"config-file", Kind::kValue},
+    {"config-format", Kind::kValue},
+    {"bind", Kind::kValue},
+    {"client", Kind::kValue},
+    {"advertise", Kind::kValue},
+    {"dns-port", Kind::kValue},
+    {"http-port", Kind::kValue},
+    {"serf-lan-port", Kind::kValue},
+    {"server-port", Kind::kValue},
+    {"grpc-port", Kind::kValue},
+    {"domain", Kind::kValue},
+    {"alt-domain", Kind::kValue},
+    {"recursor", Kind::kValue},
+    {"node-meta", Kind::kValue},
+    {"log-level", Kind::kValue},
+    {"pid-file", Kind::kValue},
+    {"join", Kind::kValue},
+    {"retry-join", Kind::kValue},
+    {"catalog-seed", Kind::kValue},
+    {"dns-workers", Kind::kValue},
+};
+
+const FlagDef* FindFlag(std::string_view name) {
+  for (const FlagDef& f : kFlags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// Go's strconv.ParseBool.
+bool ParseBool(std::string_view s, bool* out) {
+  if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True") {
+    *out = true;
+    return true;
+  }
+  if (s == "0" || s == "f" || s == "F" || s == "false" || s == "FALSE" || s == "False") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<CommandLine> ParseAgentFlags(const std::vector<std::string>& args) {
+  CommandLine cl;
+  AgentConfig scratch;  // overrides are applied here once, only to validate their values
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--") {
+      if (i + 1 < args.size()) return Status::Error("unexpected argument \"" + args[i + 1] + "\"");
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      return Status::Error("unexpected argument \"" + args[i] + "\"");
+    }
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    std::string_view name = arg;
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    const FlagDef* def = FindFlag(name);
+    if (def == nullptr || name.empty()) {
+      return Status::Error("unknown flag -" + std::string(name));
+    }
+    const std::string flag(name);
+    if (def->kind == Kind::kBool) {
+      bool b = true;
+      if (has_value && !ParseBool(value, &b)) {
+        return Status::Error("invalid value \"" + value + "\" for flag -" + flag +
+                             ": expected true or false");
+      }
+      value = b ? "true" : "false";
+    } else if (!has_value) {
+      if (i + 1 >= args.size()) return Status::Error("flag -" + flag + " needs a value");
+      value = args[++i];
+    }
+
+    if (flag == "dev") {
+      cl.dev = value == "true";
+    } else if (flag == "config-dir") {
+      cl.config_dirs.push_back(value);
+    } else if (flag == "config-file") {
+      cl.config_files.push_back(value);
+    } else if (flag == "config-format") {
+      if (value != "json" && value != "yaml") {
+        return Status::Error("invalid value \"" + value +
+                             "\" for flag -config-format: expected json or yaml (HCL is not "
+                             "supported)");
+      }
+      cl.config_format = value;
+    } else if (flag == "catalog-seed") {
+      cl.catalog_seed = value;
+    } else {
+      Status st = ApplyOverride(flag, value, &scratch);
+      if (!st.ok()) return st;
+      cl.overrides.emplace_back(flag == "join" ? "retry-join" : flag, value);
+    }
+  }
+  return cl;
+}
+
+namespace internal {
+namespace {
+
+Status BadValue(std::string_view flag, std::string_view value, std::string_view what) {
+  return Status::Error("invalid value \"" + std::string(value) + "\" for flag -" +
+                       std::string(flag) + ": " + std::string(what));
+}
+
+bool ToInt(std::string_view s, int64_t lo, int64_t hi, int64_t* out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig* cfg) {
+  const bool on = value == "true";
+  int64_t n = 0;
+  if (flag == "server") {
+    cfg->server = on;
+  } else if (flag == "enable-script-checks") {
+    cfg->enable_script_checks = on;
+  } else if (flag == "enable-local-script-checks") {
+    cfg->enable_local_script_checks = on;
+  } else if (flag == "bootstrap" || flag == "ui") {
+    // Accepted for compatibility: a single agent is always its own leader, and there is no UI.
+  } else if (flag == "bootstrap-expect") {
+    if (!ToInt(value, 0, 1000, &n)) return BadValue(flag, value, "expected a number");
+  } else if (flag == "node") {
+    if (value.empty()) return BadValue(flag, value, "expected a node name");
+    cfg->node_name = std::string(value);
+  } else if (flag == "datacenter") {
+    std::string dc;
+    for (char ch : value) dc += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (dc.empty() ||
+        dc.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      return BadValue(flag, value, "expected letters, digits, '-' and '_'");
+    }
+    cfg->datacenter = dc;
+  } else if (flag == "data-dir") {
+    cfg->data_dir = std::string(value);
+  } else if (flag == "bind" || flag == "advertise") {
+    if (!IsIp(value)) return BadValue(flag, value, "expected an IP address");
+    (flag == "bind" ? cfg->bind_addr : cfg->advertise_addr) = std::string(value);
+  } else if (flag == "client") {
+    std::vector<std::string> addrs = SplitSpaces(value);
+    for (const std::string& a : addrs) {
+      if (!IsIp(a)) return BadValue(flag, value, "expected space-separated IP addresses");
+    }
+    if (addrs.empty()) return BadValue(flag, value, "expected one or more IP addresses");
+    cfg->client_addrs = std::move(addrs);
+  } else if (flag == "dns-port" || flag == "http-port" || flag == "serf-lan-port" ||
+             flag == "server-port" || flag == "grpc-port") {
+    if (!ToInt(value, -1, 65535, &n)) return BadValue(flag, value, "expected a port number");
+    if (flag == "dns-port") cfg->ports.dns = static_cast<int>(n);
+    if (flag == "http-port") cfg->ports.http = static_cast<int>(n);
+    if (flag == "serf-lan-port") cfg->ports.serf_lan = static_cast<int>(n);
+    if (flag == "server-port") cfg->ports.server = static_cast<int>(n);
+  } else if (flag == "domain" || flag == "alt-domain") {
+    std::string* out = flag == "domain" ? &cfg->dns.domain : &cfg->dns.alt_domain;
+    if (!NormalizeDomain(value, out)) return BadValue(flag, value, "expected a domain name");
+  } else if (flag == "recursor") {
+    std::string why;
+    if (!IsRecursor(value, &why)) return BadValue(flag, value, why);
+    cfg->dns.recursors.emplace_back(value);
+  } else if (flag == "node-meta") {
+    size_t colon = value.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return BadValue(flag, value, "expected key:value");
+    }
+    cfg->node_meta[std::string(value.substr(0, colon))] = std::string(value.substr(colon + 1));
+  } else if (flag == "log-level") {
+    if (!NormalizeLogLevel(value, &cfg->log_level)) {
+      return BadValue(flag, value, "expected trace, debug, info, warn or error");
+    }
+  } else if (flag == "pid-file") {
+    cfg->pid_file = std::string(value);
+  } else if (flag == "join" || flag == "retry-join") {
+    cfg->retry_join.emplace_back(value);
+  } else if (flag == "dns-workers") {
+    if (!ToInt(value, 0, 1024, &n)) return BadValue(flag, value, "expected a number 0..1024");
+    cfg->dns_workers = static_cast<int>(n);
+  } else {
+    return Status::Error("unknown flag -" + std::string(flag));
+  }
+  return Status::Ok();
+}
+
+}  // namespace internal
+}  // namespace beacon::config
