@@ -1,0 +1,628 @@
+"""Integration-test harness for Beacon's DNS server (Python 3 stdlib only).
+
+- free loopback ports (free for UDP *and* TCP),
+- an Agent wrapper that writes config / seed files into a TemporaryDirectory, starts the real
+  binary, waits until the DNS port answers, reloads it with SIGHUP and stops it (SIGTERM, then
+  SIGKILL after 5 s),
+- a `dig` wrapper that parses status, flags and sections,
+- a tiny DNS wire-format codec for raw-socket tests and for fake upstream recursors.
+
+Every wait has a timeout. Only 127.0.0.0/8 addresses are used.
+"""
+
+import atexit
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+BEACON = os.environ.get("BEACON", "/work/main/build/beacon")
+DIG = shutil.which("dig") or "/usr/bin/dig"
+DNSMASQ = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if os.path.exists("/usr/sbin/dnsmasq") else None)
+LOOPBACK = "127.0.0.1"
+
+# Qtypes / classes / rcodes used here.
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
+          "SRV": 33, "OPT": 41, "AXFR": 252, "ANY": 255}
+QTYPE_NAMES = {v: k for k, v in QTYPES.items()}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+_live_processes = []
+
+
+def _kill_leftovers():
+    for p in list(_live_processes):
+        stop_process(p)
+
+
+atexit.register(_kill_leftovers)
+
+
+# --------------------------------------------------------------------------------------------
+# ports and processes
+
+def free_port(host=LOOPBACK, tries=200):
+    """A port that is currently free for both UDP and TCP on host."""
+    for _ in range(tries):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                t.bind((host, port))
+            except OSError:
+                continue
+            finally:
+                t.close()
+            return port
+        finally:
+            u.close()
+    raise RuntimeError("no free UDP+TCP port found")
+
+
+def stop_process(proc, term_timeout=5.0):
+    """SIGTERM, then SIGKILL after term_timeout seconds. Returns the exit code."""
+    if proc is None:
+        return None
+    try:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=term_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+    finally:
+        if proc in _live_processes:
+            _live_processes.remove(proc)
+    return proc.returncode
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    """Poll pred() until it returns a truthy value or timeout seconds pass (then raise)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - polled predicates may fail transiently
+            last = e
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------------
+# DNS wire format (just enough for raw tests and fake servers)
+
+def encode_name(name):
+    out = b""
+    name = name.rstrip(".")
+    if name:
+        for label in name.split("."):
+            raw = label.encode()
+            if not 0 < len(raw) < 64:
+                raise ValueError("bad label %r" % label)
+            out += bytes([len(raw)]) + raw
+    return out + b"\x00"
+
+
+def build_query(name, qtype="A", qid=None, rd=True, opcode=0, qr=False, edns=None,
+                qdcount=None, ancount=0, nscount=0, arcount=None):
+    """A query message. edns: None (no OPT) or the advertised UDP size."""
+    if qid is None:
+        qid = random.randint(0, 0xFFFF)
+    flags = (0x8000 if qr else 0) | ((opcode & 0xF) << 11) | (0x0100 if rd else 0)
+    qt = QTYPES[qtype] if isinstance(qtype, str) else qtype
+    question = encode_name(name) + struct.pack("!HH", qt, 1)
+    additional = b""
+    if edns is not None:
+        additional = b"\x00" + struct.pack("!HHIH", 41, edns, 0, 0)
+    if qdcount is None:
+        qdcount = 1
+    if arcount is None:
+        arcount = 1 if edns is not None else 0
+    header = struct.pack("!HHHHHH", qid, flags, qdcount, ancount, nscount, arcount)
+    return header + question + additional
+
+
+def parse_header(data):
+    if len(data) < 12:
+        raise ValueError("short header")
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", data[:12])
+    return {
+        "id": qid, "qr": bool(flags & 0x8000), "opcode": (flags >> 11) & 0xF,
+        "aa": bool(flags & 0x0400), "tc": bool(flags & 0x0200), "rd": bool(flags & 0x0100),
+        "ra": bool(flags & 0x0080), "rcode": flags & 0xF,
+        "rcode_name": RCODES.get(flags & 0xF, str(flags & 0xF)),
+        "qdcount": qd, "ancount": an, "nscount": ns, "arcount": ar,
+    }
+
+
+def read_name(data, off, depth=0):
+    """Decode a (possibly compressed) name; returns (name, offset after it)."""
+    labels = []
+    end = None
+    jumps = 0
+    while True:
+        if off >= len(data):
+            raise ValueError("name runs past end")
+        ln = data[off]
+        if ln & 0xC0 == 0xC0:
+            if off + 1 >= len(data):
+                raise ValueError("truncated pointer")
+            ptr = ((ln & 0x3F) << 8) | data[off + 1]
+            if end is None:
+                end = off + 2
+            jumps += 1
+            if jumps > 64:
+                raise ValueError("compression loop")
+            off = ptr
+            continue
+        if ln == 0:
+            off += 1
+            break
+        labels.append(data[off + 1:off + 1 + ln].decode("latin-1"))
+        off += 1 + ln
+    return ".".join(labels) + ".", (end if end is not None else off)
+
+
+def parse_message(data):
+    """Header plus question and resource records (rdata kept raw, A/AAAA decoded)."""
+    msg = parse_header(data)
+    off = 12
+    qs = []
+    for _ in range(msg["qdcount"]):
+        name, off = read_name(data, off)
+        qt, qc = struct.unpack("!HH", data[off:off + 4])
+        off += 4
+        qs.append((name, QTYPE_NAMES.get(qt, qt), qc))
+    msg["question"] = qs
+    for sect, count in (("answer", msg["ancount"]), ("authority", msg["nscount"]),
+                        ("additional", msg["arcount"])):
+        rrs = []
+        for _ in range(count):
+            name, off = read_name(data, off)
+            rt, rc, ttl, rdlen = struct.unpack("!HHIH", data[off:off + 10])
+            off += 10
+            rdata = data[off:off + rdlen]
+            off += rdlen
+            rr = {"name": name, "type": QTYPE_NAMES.get(rt, rt), "class": rc, "ttl": ttl,
+                  "rdata": rdata}
+            if rt == 1 and rdlen == 4:
+                rr["data"] = socket.inet_ntop(socket.AF_INET, rdata)
+            elif rt == 28 and rdlen == 16:
+                rr["data"] = socket.inet_ntop(socket.AF_INET6, rdata)
+            rrs.append(rr)
+        msg[sect] = rrs
+    return msg
+
+
+def udp_exchange(port, payload, timeout=2.0, host=LOOPBACK):
+    """Send one datagram; return the reply bytes or None on timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(payload, (host, port))
+        try:
+            data, _ = s.recvfrom(65535)
+            return data
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def tcp_read_msg(sock):
+    head = recv_exact(sock, 2)
+    if head is None:
+        return None
+    (ln,) = struct.unpack("!H", head)
+    return recv_exact(sock, ln)
+
+
+def tcp_exchange(port, payload, timeout=3.0, host=LOOPBACK):
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(struct.pack("!H", len(payload)) + payload)
+        return tcp_read_msg(s)
+
+
+def dns_alive(port, timeout=1.0):
+    """True if a plain UDP query for the SOA of consul. gets any DNS reply with our ID."""
+    q = build_query("consul", "SOA", qid=0x4242)
+    r = udp_exchange(port, q, timeout=timeout)
+    return r is not None and len(r) >= 12 and struct.unpack("!H", r[:2])[0] == 0x4242
+
+
+# --------------------------------------------------------------------------------------------
+# dig
+
+class DigResult:
+    """Parsed dig output. Records are dicts: name, ttl, class, type, data (rdata text)."""
+
+    def __init__(self, args, rc, out, err, elapsed):
+        self.args = args
+        self.rc = rc
+        self.out = out
+        self.err = err
+        self.elapsed = elapsed
+        self.status = None
+        self.flags = set()
+        self.counts = {}
+        self.edns = None  # dict with 'udp' size, or None when the reply had no OPT
+        self.question = []
+        self.answer = []
+        self.authority = []
+        self.additional = []
+        self.msg_size = None
+        self._parse()
+
+    @property
+    def timed_out(self):
+        return self.status is None
+
+    def _parse(self):
+        section = None
+        for line in self.out.splitlines():
+            s = line.strip()
+            m = re.search(r"->>HEADER<<- opcode: (\w+), status: (\w+), id: (\d+)", s)
+            if m:
+                self.opcode, self.status, self.id = m.group(1), m.group(2), int(m.group(3))
+                continue
+            m = re.match(r";; flags:([^;]*);(.*)$", s)
+            if m:
+                self.flags = set(m.group(1).split())
+                for k, v in re.findall(r"(\w+): (\d+)", m.group(2)):
+                    self.counts[k] = int(v)
+                continue
+            m = re.match(r"; EDNS: version: (\d+), flags:([^;]*); udp: (\d+)", s)
+            if m:
+                self.edns = {"version": int(m.group(1)), "flags": m.group(2).split(),
+                             "udp": int(m.group(3))}
+                continue
+            m = re.match(r";; MSG SIZE\s+rcvd: (\d+)", s)
+            if m:
+                self.msg_size = int(m.group(1))
+                continue
+            m = re.match(r";; (\w+) SECTION:", s)
+            if m:
+                section = m.group(1).lower()
+                continue
+            if not s:
+                continue
+            if s.startswith(";"):
+                if section == "question" and not s.startswith(";;"):
+                    parts = s[1:].split()
+                    if len(parts) >= 3:
+                        self.question.append({"name": parts[0], "class": parts[1], "type": parts[2]})
+                continue
+            if section in ("answer", "authority", "additional"):
+                parts = s.split(None, 4)
+                if len(parts) < 4:
+                    continue
+                rr = {"name": parts[0], "ttl": int(parts[1]), "class": parts[2], "type": parts[3],
+                      "data": parts[4] if len(parts) > 4 else ""}
+                getattr(self, section).append(rr)
+
+    def records(self, section="answer", rtype=None):
+        rrs = getattr(self, section)
+        return [r for r in rrs if rtype is None or r["type"] == rtype]
+
+    def data(self, section="answer", rtype=None):
+        return sorted(r["data"] for r in self.records(section, rtype))
+
+    def __repr__(self):
+        return "DigResult(%s)\n%s%s" % (" ".join(self.args), self.out, self.err)
+
+
+def dig(port, name, qtype=None, *opts, server=LOOPBACK, time_s=2, tries=1, timeout=None):
+    """Run dig with +time/+tries and full section output; return a DigResult.
+
+    opts are extra dig arguments such as '+tcp', '+noedns', '-x', '+bufsize=4096'.
+    """
+    args = [DIG, "@" + server, "-p", str(port), "+time=%d" % time_s, "+tries=%d" % tries,
+            "+noall", "+comments", "+question", "+answer", "+authority", "+additional", "+stats"]
+    args += list(opts)
+    if name is not None:
+        args.append(name)
+    if qtype is not None:
+        args.append(qtype)
+    if timeout is None:
+        timeout = time_s * tries + 10
+    t0 = time.monotonic()
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       text=True)
+    return DigResult(args, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+# --------------------------------------------------------------------------------------------
+# seed helpers
+
+def seed_entry(node, address, service=None, checks=None, meta=None, tagged=None):
+    e = {"Node": node, "Address": address}
+    if meta:
+        e["NodeMeta"] = meta
+    if tagged:
+        e["TaggedAddresses"] = tagged
+    if service:
+        e["Service"] = service
+    if checks:
+        e["Checks"] = checks
+    return e
+
+
+def svc(name, port, tags=(), address="", sid=None, weights=None):
+    s = {"ID": sid or name, "Service": name, "Tags": list(tags), "Port": port}
+    if address:
+        s["Address"] = address
+    if weights:
+        s["Weights"] = weights
+    return s
+
+
+def check(cid, status, service_id=None):
+    c = {"CheckID": cid, "Name": cid, "Status": status}
+    if service_id:
+        c["ServiceID"] = service_id
+    return c
+
+
+# --------------------------------------------------------------------------------------------
+# the agent
+
+class Agent:
+    """One Beacon agent on free loopback ports.
+
+    config: dict written as <config-dir>/00-test.json (None: an empty config dir).
+    extra_config_files: {filename: dict-or-str} written into the config dir too.
+    seed: list of catalog register bodies, passed with -catalog-seed.
+    """
+
+    def __init__(self, config=None, seed=None, extra_args=(), node="itest", extra_config_files=None,
+                 log_level="info"):
+        self.tmp = tempfile.TemporaryDirectory(prefix="beacon-it-")
+        self.dir = self.tmp.name
+        self.config_dir = os.path.join(self.dir, "config.d")
+        os.mkdir(self.config_dir)
+        self.config_path = os.path.join(self.config_dir, "00-test.json")
+        self.node = node
+        self.extra_args = list(extra_args)
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.log_level = log_level
+        self.proc = None
+        self.dns_port = None
+        self.http_port = None
+        self.write_config(config if config is not None else {})
+        for fname, content in (extra_config_files or {}).items():
+            self.write_file(fname, content)
+        self.seed_path = None
+        if seed is not None:
+            self.seed_path = os.path.join(self.dir, "seed.json")
+            with open(self.seed_path, "w") as f:
+                json.dump(seed, f)
+
+    def write_file(self, fname, content):
+        path = os.path.join(self.config_dir, fname)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+    def write_config(self, config):
+        with open(self.config_path, "w") as f:
+            f.write(config if isinstance(config, str) else json.dumps(config, indent=1))
+
+    def start(self, timeout=10.0):
+        last_err = None
+        for _attempt in range(3):  # a port may be grabbed between probe and bind
+            self.dns_port = free_port()
+            self.http_port = free_port()
+            while self.http_port == self.dns_port:
+                self.http_port = free_port()
+            args = [BEACON, "agent", "-dev", "-node", self.node,
+                    "-dns-port", str(self.dns_port), "-http-port", str(self.http_port),
+                    "-config-dir", self.config_dir, "-log-level", self.log_level]
+            if self.seed_path:
+                args += ["-catalog-seed", self.seed_path]
+            args += self.extra_args
+            self.args = args
+            self._log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir)
+            _live_processes.append(self.proc)
+            try:
+                wait_for(lambda: self.proc.poll() is not None or dns_alive(self.dns_port, 0.3),
+                         timeout, what="agent DNS on port %d" % self.dns_port)
+            except TimeoutError as e:
+                last_err = e
+                self.stop()
+                continue
+            if self.proc.poll() is not None:
+                last_err = RuntimeError("agent exited with %s:\n%s" % (self.proc.returncode,
+                                                                        self.log_text()))
+                self.stop()
+                if "address already in use" in self.log_text().lower():
+                    continue
+                raise last_err
+            return self
+        raise RuntimeError("agent did not start: %s\nlog:\n%s" % (last_err, self.log_text()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def reload(self, config=None):
+        """Rewrite the main config (if given) and send SIGHUP."""
+        if config is not None:
+            self.write_config(config)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        rc = None
+        if self.proc is not None:
+            rc = stop_process(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+        return rc
+
+    def close(self):
+        self.stop()
+        self.tmp.cleanup()
+
+    def dig(self, name, qtype=None, *opts, **kw):
+        return dig(self.dns_port, name, qtype, *opts, **kw)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# fake upstream DNS servers (recursors)
+
+class FakeUpstream:
+    """UDP+TCP DNS server on 127.0.0.1.
+
+    records: {(lower-case name without trailing dot, qtype): [ip, ...]} answered as A/AAAA with
+    TTL 60; any other name gets NXDOMAIN. silent=True: never answer anything.
+    """
+
+    def __init__(self, records=None, silent=False):
+        self.records = records if records is not None else {("example.org", "A"): ["1.2.3.4"]}
+        self.silent = silent
+        self.queries = []
+        self.port = None
+        self._stop = threading.Event()
+        self._threads = []
+        self._socks = []
+
+    def start(self):
+        for _ in range(20):
+            port = free_port()
+            try:
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                u.bind((LOOPBACK, port))
+                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                t.bind((LOOPBACK, port))
+                t.listen(16)
+            except OSError:
+                continue
+            self.port = port
+            u.settimeout(0.2)
+            t.settimeout(0.2)
+            self._socks = [u, t]
+            for target, sock in ((self._serve_udp, u), (self._serve_tcp, t)):
+                th = threading.Thread(target=target, args=(sock,), daemon=True)
+                th.start()
+                self._threads.append(th)
+            return self
+        raise RuntimeError("no port for fake upstream")
+
+    def stop(self):
+        self._stop.set()
+        for th in self._threads:
+            th.join(timeout=2)
+        for s in self._socks:
+            s.close()
+
+    def answer(self, data):
+        hdr = parse_header(data)
+        name, off = read_name(data, 12)
+        qtype, _qclass = struct.unpack("!HH", data[off:off + 4])
+        question = data[12:off + 4]
+        self.queries.append((name, QTYPE_NAMES.get(qtype, qtype)))
+        key = (name.rstrip(".").lower(), QTYPE_NAMES.get(qtype, qtype))
+        ips = self.records.get(key)
+        known = any(k[0] == key[0] for k in self.records)
+        rcode = 0 if known else 3
+        flags = 0x8000 | (hdr["opcode"] << 11) | 0x0080 | (0x0100 if hdr["rd"] else 0) | rcode
+        answers = b""
+        for ip in ips or []:
+            if ":" in ip:
+                rdata = socket.inet_pton(socket.AF_INET6, ip)
+                rt = 28
+            else:
+                rdata = socket.inet_pton(socket.AF_INET, ip)
+                rt = 1
+            answers += b"\xc0\x0c" + struct.pack("!HHIH", rt, 1, 60, len(rdata)) + rdata
+        return struct.pack("!HHHHHH", hdr["id"], flags, 1, len(ips or []), 0, 0) + question + answers
+
+    def _serve_udp(self, sock):
+        while not self._stop.is_set():
+            try:
+                data, addr = sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if self.silent:
+                self.queries.append(("<silent>", None))
+                continue
+            try:
+                sock.sendto(self.answer(data), addr)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _serve_tcp(self, sock):
+        held = []
+        while not self._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if self.silent:
+                held.append(conn)  # keep it open, never answer
+                continue
+            threading.Thread(target=self._tcp_conn, args=(conn,), daemon=True).start()
+        for c in held:
+            c.close()
+
+    def _tcp_conn(self, conn):
+        conn.settimeout(5)
+        try:
+            while True:
+                msg = tcp_read_msg(conn)
+                if msg is None:
+                    return
+                reply = self.answer(msg)
+                conn.sendall(struct.pack("!H", len(reply)) + reply)
+        except Exception:  # noqa: BLE001
+            pass
+        finally:
+            conn.close()
+
+
+def ipv4_to_hex(ip):
+    return "".join("%02x" % int(x) for x in ip.split("."))
