@@ -1,0 +1,40 @@
+# The two README commands. Both work on a fresh Debian 12 machine as root.
+#   make dev   install what is missing, build, start a dev agent on conf/
+#   make test  install what is missing, build with ASan/UBSan, run every test suite
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev libyaml-cpp-dev \
+        doctest-dev dnsutils dnsmasq-base python3 ldnsutils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build dev test asan clean
+
+deps:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=true
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+dev: build
+	$(BUILD)/beacon agent -dev -config-dir conf -config-dir conf/services
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+test: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
