@@ -96,9 +96,12 @@ GoldenFile ParseGolden(const std::string& path) {
         ss >> q.name >> q.type;
         std::string opt;
         while (ss >> opt) {
-          if (opt == "tcp") q.tcp = true;
-          else if (opt.rfind("edns=", 0) == 0) q.edns = std::stoi(opt.substr(5));
-          else if (opt.rfind("ecs=", 0) == 0) q.ecs = opt.substr(4);
+          if (opt == "tcp")
+            q.tcp = true;
+          else if (opt.rfind("edns=", 0) == 0)
+            q.edns = std::stoi(opt.substr(5));
+          else if (opt.rfind("ecs=", 0) == 0)
+            q.ecs = opt.substr(4);
         }
         g.queries.push_back(q);
         section.clear();
@@ -163,14 +166,15 @@ void RunFile(const std::string& path) {
   beacon::dns::Counters counters;
   std::vector<uint8_t> out(beacon::dns::kMaxMessage);
   for (const QueryCase& q : g.queries) {
-    const std::string where = path + ":" + std::to_string(q.line) + ": " + q.name + " " + q.type +
-                              (q.tcp ? " tcp" : "");
+    const std::string where =
+        path + ":" + std::to_string(q.line) + ": " + q.name + " " + q.type + (q.tcp ? " tcp" : "");
     INFO(where);
     std::vector<uint8_t> pkt = BuildQuery(q.name, q.type, q.edns, q.ecs);
     const size_t cap = q.tcp ? out.size() : 65535;
-    auto r = beacon::dns::Answer(snap, pkt.data(), pkt.size(),
-                                 q.tcp ? beacon::dns::Transport::kTcp : beacon::dns::Transport::kUdp,
-                                 out.data(), cap, *scratch, counters);
+    auto r =
+        beacon::dns::Answer(snap, pkt.data(), pkt.size(),
+                            q.tcp ? beacon::dns::Transport::kTcp : beacon::dns::Transport::kUdp,
+                            out.data(), cap, *scratch, counters);
     REQUIRE(r.action == beacon::dns::AnswerResult::kReply);
     if (!q.tcp) CHECK(r.len <= std::max<size_t>(512, q.edns > 0 ? q.edns : 512));
     ldns_pkt* p = nullptr;
@@ -188,13 +192,12 @@ void RunFile(const std::string& path) {
       CHECK(Fold(f) == q.expect.flags);
     }
     // The question comes back exactly as sent (case preserved).
-    CHECK(std::equal(pkt.begin() + 12, pkt.end() - (q.edns >= 0 ? 11 : 0) -
-                                           (q.ecs.empty() ? 0 : 12),
+    CHECK(std::equal(pkt.begin() + 12,
+                     pkt.end() - (q.edns >= 0 ? 11 : 0) - (q.ecs.empty() ? 0 : 12),
                      out.begin() + 12));
-    const std::pair<const char*, ldns_rr_list*> secs[] = {
-        {"answer", ldns_pkt_answer(p)},
-        {"authority", ldns_pkt_authority(p)},
-        {"additional", ldns_pkt_additional(p)}};
+    const std::pair<const char*, ldns_rr_list*> secs[] = {{"answer", ldns_pkt_answer(p)},
+                                                          {"authority", ldns_pkt_authority(p)},
+                                                          {"additional", ldns_pkt_additional(p)}};
     for (const auto& [name, list] : secs) {
       std::vector<std::string> got = RenderSection(list);
       auto cnt = q.expect.counts.find(name);
@@ -238,6 +241,8 @@ TEST_CASE("golden DNS answers (tests/golden/*.golden)") {
   std::sort(files.begin(), files.end());
   REQUIRE(!files.empty());
   for (const auto& f : files) {
-    SUBCASE(f.c_str()) { RunFile(f); }
+    SUBCASE(f.c_str()) {
+      RunFile(f);
+    }
   }
 }

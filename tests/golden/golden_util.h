@@ -32,15 +32,26 @@ inline std::string Fold(const std::string& s) {
 inline std::vector<uint8_t> BuildQuery(const std::string& name, const std::string& type,
                                        int edns = -1, const std::string& ecs = "",
                                        uint16_t id = 0x1234) {
-  std::vector<uint8_t> p = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x01, 0x00,
-                            0, 1, 0, 0, 0, 0, 0, static_cast<uint8_t>(edns >= 0 ? 1 : 0)};
+  std::vector<uint8_t> p = {static_cast<uint8_t>(id >> 8),
+                            static_cast<uint8_t>(id),
+                            0x01,
+                            0x00,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            static_cast<uint8_t>(edns >= 0 ? 1 : 0)};
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string::npos) dot = name.size();
     if (dot > start) {
       p.push_back(static_cast<uint8_t>(dot - start));
-      p.insert(p.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+      p.insert(p.end(), name.begin() + static_cast<long>(start),
+               name.begin() + static_cast<long>(dot));
     }
     start = dot + 1;
   }
@@ -61,8 +72,9 @@ inline std::vector<uint8_t> BuildQuery(const std::string& name, const std::strin
       opt = {0, 8, 0, static_cast<uint8_t>(4 + n), 0, 1, static_cast<uint8_t>(bits), 0};
       opt.insert(opt.end(), addr, addr + n);
     }
-    const uint8_t hdr[] = {0, 0, 41, static_cast<uint8_t>(edns >> 8), static_cast<uint8_t>(edns),
-                           0, 0, 0, 0, 0, static_cast<uint8_t>(opt.size())};
+    const uint8_t hdr[] = {
+        0, 0, 41, static_cast<uint8_t>(edns >> 8), static_cast<uint8_t>(edns), 0, 0,
+        0, 0, 0,  static_cast<uint8_t>(opt.size())};
     p.insert(p.end(), hdr, hdr + sizeof hdr);
     p.insert(p.end(), opt.begin(), opt.end());
   }

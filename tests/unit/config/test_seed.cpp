@@ -7,6 +7,12 @@
 #include "beacon/config/config.h"
 #include "test_util.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BEACON_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace beacon::config {
 namespace {
 
@@ -140,8 +146,11 @@ TEST_CASE("seed: 300,000 register bodies load quickly") {
   CHECK(r->back().checks.at(0).service_name == "svc-99999");
   MESSAGE("LoadCatalogSeed: 300000 entries (" << text.size() / (1024 * 1024) << " MiB) in " << ms
                                               << " ms");
-  // The target is well under 500 ms in an optimised build; leave room for sanitizer/debug builds.
-  CHECK(ms < 3000);
+  // The target is well under 500 ms in an optimised build. The bound here leaves room for a busy
+  // machine; unoptimised and sanitizer builds only report the time.
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(BEACON_TEST_SANITIZED)
+  CHECK(ms < 1000);
+#endif
 }
 
 }  // namespace

@@ -28,10 +28,18 @@ void* operator new[](std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 TEST_CASE("10,000 mixed queries allocate nothing on the answer path") {
   using namespace beacon;
@@ -43,8 +51,8 @@ TEST_CASE("10,000 mixed queries allocate nothing on the answer path") {
   for (int i = 0; i < 200; ++i) {
     catalog::Node n;
     n.name = "node" + std::to_string(i);
-    n.address = i % 7 == 0 ? "2001:db8::" + std::to_string(i) : "10.0." + std::to_string(i / 250) +
-                                                                    "." + std::to_string(i % 250);
+    n.address = i % 7 == 0 ? "2001:db8::" + std::to_string(i)
+                           : "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250);
     n.meta["rack"] = "r" + std::to_string(i % 4);
     w.UpsertNode(n);
     catalog::Service s;
@@ -74,21 +82,46 @@ TEST_CASE("10,000 mixed queries allocate nothing on the answer path") {
   for (int i = 0; i < 10000; ++i) {
     std::string name;
     switch (i % 12) {
-      case 0: name = "svc" + std::to_string(i % 45) + ".service.consul"; break;
-      case 1: name = "_svc" + std::to_string(i % 40) + "._tcp.service.consul"; break;
-      case 2: name = "v1.svc" + std::to_string(i % 40) + ".service.dc1.consul"; break;
-      case 3: name = "node" + std::to_string(i % 210) + ".node.consul"; break;
-      case 4: name = "0a000001.addr.dc1.consul"; break;
-      case 5: name = std::to_string(i % 250) + ".0.0.10.in-addr.arpa"; break;
-      case 6: name = "nothing.here.consul"; break;
-      case 7: name = "example.org"; break;
-      case 8: name = "SVC" + std::to_string(i % 40) + ".Service.ALT"; break;
-      case 9: name = "primary.svc" + std::to_string(i % 40) + ".service.consul"; break;
-      case 10: name = "consul"; break;
-      default: name = "svc1.service.dc2.consul"; break;
+      case 0:
+        name = "svc" + std::to_string(i % 45) + ".service.consul";
+        break;
+      case 1:
+        name = "_svc" + std::to_string(i % 40) + "._tcp.service.consul";
+        break;
+      case 2:
+        name = "v1.svc" + std::to_string(i % 40) + ".service.dc1.consul";
+        break;
+      case 3:
+        name = "node" + std::to_string(i % 210) + ".node.consul";
+        break;
+      case 4:
+        name = "0a000001.addr.dc1.consul";
+        break;
+      case 5:
+        name = std::to_string(i % 250) + ".0.0.10.in-addr.arpa";
+        break;
+      case 6:
+        name = "nothing.here.consul";
+        break;
+      case 7:
+        name = "example.org";
+        break;
+      case 8:
+        name = "SVC" + std::to_string(i % 40) + ".Service.ALT";
+        break;
+      case 9:
+        name = "primary.svc" + std::to_string(i % 40) + ".service.consul";
+        break;
+      case 10:
+        name = "consul";
+        break;
+      default:
+        name = "svc1.service.dc2.consul";
+        break;
     }
     const int edns = i % 3 == 0 ? -1 : (i % 3 == 1 ? 1232 : 4096);
-    pkts.push_back(golden::BuildQuery(name, types[i % 8], edns, i % 17 == 0 && edns > 0 ? "10.1.2.0/24" : ""));
+    pkts.push_back(
+        golden::BuildQuery(name, types[i % 8], edns, i % 17 == 0 && edns > 0 ? "10.1.2.0/24" : ""));
   }
   // Malformed inputs too.
   pkts.push_back({0x12, 0x34});
@@ -103,8 +136,8 @@ TEST_CASE("10,000 mixed queries allocate nothing on the answer path") {
   g_news.store(0);
   for (size_t i = 0; i < pkts.size(); ++i) {
     const auto t = i % 5 == 0 ? dns::Transport::kTcp : dns::Transport::kUdp;
-    auto r = dns::Answer(*snap, pkts[i].data(), pkts[i].size(), t, out.data(), out.size(),
-                         *scratch, counters);
+    auto r = dns::Answer(*snap, pkts[i].data(), pkts[i].size(), t, out.data(), out.size(), *scratch,
+                         counters);
     replies += r.action == dns::AnswerResult::kReply;
   }
   const long news = g_news.load();

@@ -1,0 +1,623 @@
+#!/usr/bin/env python3
+"""End-to-end DNS tests: the real beacon binary queried with dig over UDP and TCP.
+
+Spec: /work/shared/spec/consul-compat.md section 1 (and 3.5).
+"""
+
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Agent, FakeUpstream, check, seed_entry, svc  # noqa: E402
+
+TRANSPORTS = (("udp", ()), ("tcp", ("+tcp",)))
+WEB_HEALTHY = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15"]
+WEB_PASSING = WEB_HEALTHY[:4]
+
+
+def base_seed():
+    seed = [
+        seed_entry("foo", "127.0.0.1", meta={"key": "value"}, tagged={"lan_ipv6": "::1"},
+                   service=svc("db", 12345, ["primary"], address="127.0.0.2",
+                               weights={"Passing": 1, "Warning": 1}),
+                   checks=[check("db-check", "passing", "db")]),
+    ]
+    # web1..web5 healthy (web5 warning), web1/web2 tagged rails.
+    for i in range(1, 6):
+        tags = ["rails"] if i <= 2 else ["other"]
+        status = "warning" if i == 5 else "passing"
+        seed.append(seed_entry("web%d" % i, "127.0.0.%d" % (10 + i), service=svc("web", 80, tags),
+                               checks=[check("web-check", status, "web")]))
+    # web6: service check critical; web7: node check critical. Both must be filtered out.
+    seed.append(seed_entry("web6", "127.0.0.16", service=svc("web", 80, ["rails"]),
+                           checks=[check("web-check", "critical", "web")]))
+    seed.append(seed_entry("web7", "127.0.0.17", service=svc("web", 80, ["rails"]),
+                           checks=[check("serfHealth", "critical")]))
+    # v4-only and v6-only services.
+    seed.append(seed_entry("v4node", "127.0.0.20", service=svc("webv4", 81)))
+    seed.append(seed_entry("v6node", "fd00::20", service=svc("webv6", 82)))
+    # all-critical service
+    seed.append(seed_entry("sick", "127.0.0.30", service=svc("sick", 83),
+                           checks=[check("sick-check", "critical", "sick")]))
+    return seed
+
+
+class DigTestCase(unittest.TestCase):
+    agent = None
+
+    def assertStatus(self, r, status):
+        self.assertFalse(r.timed_out, "dig got no reply:\n%r" % r)
+        self.assertEqual(r.status, status, "%r" % r)
+
+    def assertSoaAuthority(self, r, domain="consul."):
+        soa = r.records("authority", "SOA")
+        self.assertEqual(len(soa), 1, "expected exactly one SOA in authority:\n%r" % r)
+        self.assertEqual(soa[0]["name"].lower(), domain)
+        fields = soa[0]["data"].split()
+        self.assertEqual(fields[0], "ns." + domain, "%r" % r)
+        self.assertEqual(fields[1], "hostmaster." + domain, "%r" % r)
+        self.assertEqual(fields[3:], ["3600", "600", "86400", "0"], "%r" % r)
+        self.assertEqual(soa[0]["ttl"], 0)
+        return soa[0]
+
+    def assertNoData(self, r):
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.answer, [], "%r" % r)
+        self.assertSoaAuthority(r)
+
+    def assertNxdomain(self, r):
+        self.assertStatus(r, "NXDOMAIN")
+        self.assertEqual(r.answer, [], "%r" % r)
+        self.assertSoaAuthority(r)
+
+
+class TestDnsDig(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={}, seed=base_seed()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def tearDown(self):
+        self.assertTrue(self.agent.alive(), "agent died:\n" + self.agent.log_text())
+
+    # ---- nodes ------------------------------------------------------------------------------
+
+    def test_node_a(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("foo.node.consul", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertIn("aa", r.flags)
+                self.assertIn("qr", r.flags)
+                self.assertNotIn("ra", r.flags)
+                self.assertEqual([(x["name"], x["type"], x["data"], x["ttl"]) for x in r.answer],
+                                 [("foo.node.consul.", "A", "127.0.0.1", 0)], "%r" % r)
+                # node meta TXT goes to additional for A (enable_additional_node_meta_txt default on)
+                self.assertEqual(r.data("additional", "TXT"), ['"key=value"'], "%r" % r)
+
+    def test_node_aaaa_from_tagged_lan_ipv6(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("foo.node.consul", "AAAA", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual(r.data("answer", "AAAA"), ["::1"], "%r" % r)
+                self.assertEqual(len(r.answer), 1, "%r" % r)
+
+    def test_node_aaaa_v4_only_node_empty_noerror(self):
+        # node with no address of the asked family: NOERROR, empty, no SOA (table 1.9)
+        r = self.agent.dig("web1.node.consul", "AAAA")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.answer, [], "%r" % r)
+        self.assertEqual(r.records("authority", "SOA"), [], "%r" % r)
+
+    def test_node_txt(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("foo.node.consul", "TXT", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual([(x["type"], x["data"]) for x in r.answer],
+                                 [("TXT", '"key=value"')], "%r" % r)
+
+    def test_node_any(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("foo.node.consul", "ANY", *opts)
+                self.assertStatus(r, "NOERROR")
+                got = sorted((x["name"], x["type"], x["data"], x["ttl"]) for x in r.answer)
+                self.assertEqual(got, [("foo.node.consul.", "A", "127.0.0.1", 0),
+                                       ("foo.node.consul.", "TXT", '"key=value"', 0)], "%r" % r)
+                self.assertEqual(r.additional, [], "%r" % r)
+
+    def test_node_with_dc(self):
+        r = self.agent.dig("foo.node.dc1.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.1"])
+
+    def test_node_unsupported_qtype_is_empty_noerror(self):
+        for name in ("foo.node.consul", "nosuchnode.node.consul"):
+            with self.subTest(name=name):
+                r = self.agent.dig(name, "MX")
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual(r.answer, [], "%r" % r)
+                self.assertEqual(r.authority, [], "%r" % r)
+
+    def test_unknown_node_nxdomain(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                self.assertNxdomain(self.agent.dig("nosuchnode.node.consul", "A", *opts))
+
+    # ---- services -----------------------------------------------------------------------------
+
+    def test_service_a_health_filtered(self):
+        # critical service check (web6) and critical node check (web7) drop the instance,
+        # warning (web5) stays in.
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("web.service.consul", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertIn("aa", r.flags)
+                self.assertEqual(r.data("answer", "A"), WEB_HEALTHY, "%r" % r)
+                self.assertEqual(len(r.answer), 5)
+                for rr in r.answer:
+                    self.assertEqual(rr["name"], "web.service.consul.")
+                    self.assertEqual(rr["ttl"], 0)
+
+    def test_service_with_address(self):
+        r = self.agent.dig("db.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.2"], "%r" % r)
+
+    def test_tag_filter(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("rails.web.service.consul", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                # web6/web7 also carry rails but are critical
+                self.assertEqual(r.data("answer", "A"), ["127.0.0.11", "127.0.0.12"], "%r" % r)
+                self.assertEqual(r.answer[0]["name"], "rails.web.service.consul.")
+
+    def test_tag_filter_case_insensitive(self):
+        r = self.agent.dig("RAILS.Web.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.11", "127.0.0.12"], "%r" % r)
+
+    def test_unknown_tag_nxdomain(self):
+        self.assertNxdomain(self.agent.dig("nosuchtag.web.service.consul", "A"))
+
+    def _check_web_srv(self, r, qname, ips):
+        self.assertStatus(r, "NOERROR")
+        srv = r.records("answer", "SRV")
+        self.assertEqual(len(srv), len(ips), "%r" % r)
+        self.assertEqual(len(r.answer), len(ips), "%r" % r)
+        targets = []
+        for rr in srv:
+            self.assertEqual(rr["name"], qname)
+            prio, weight, port, target = rr["data"].split()
+            self.assertEqual((prio, weight, port), ("1", "1", "80"), "%r" % r)
+            targets.append(target)
+        want_targets = sorted("web%d.node.dc1.consul." % (int(ip.split(".")[-1]) - 10) for ip in ips)
+        self.assertEqual(sorted(targets), want_targets, "%r" % r)
+        # every target has its A record in additional
+        add_a = {x["name"]: x["data"] for x in r.records("additional", "A")}
+        for ip in ips:
+            t = "web%d.node.dc1.consul." % (int(ip.split(".")[-1]) - 10)
+            self.assertEqual(add_a.get(t), ip, "missing additional A for %s:\n%r" % (t, r))
+
+    def test_rfc2782_srv(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("_web._tcp.service.consul", "SRV", *opts)
+                self._check_web_srv(r, "_web._tcp.service.consul.", WEB_HEALTHY)
+
+    def test_rfc2782_srv_without_service_label_and_with_tag(self):
+        r = self.agent.dig("_web._tcp.consul", "SRV")
+        self._check_web_srv(r, "_web._tcp.consul.", WEB_HEALTHY)
+        r = self.agent.dig("_web._rails.service.consul", "SRV")
+        self._check_web_srv(r, "_web._rails.service.consul.", ["127.0.0.11", "127.0.0.12"])
+
+    def test_srv_over_tcp(self):
+        r = self.agent.dig("web.service.consul", "SRV", "+tcp")
+        self._check_web_srv(r, "web.service.consul.", WEB_HEALTHY)
+        self.assertIn("(TCP)", r.out)
+
+    def test_srv_service_address_target_is_addr_name(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("db.service.consul", "SRV", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual([x["data"] for x in r.answer],
+                                 ["1 1 12345 7f000002.addr.dc1.consul."], "%r" % r)
+                add = sorted((x["name"], x["type"], x["data"]) for x in r.additional)
+                self.assertEqual(add, [("7f000002.addr.dc1.consul.", "A", "127.0.0.2"),
+                                       ("foo.node.dc1.consul.", "TXT", '"key=value"')], "%r" % r)
+
+    def test_unknown_service_nxdomain(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                for qtype in ("A", "AAAA", "SRV", "ANY"):
+                    self.assertNxdomain(self.agent.dig("nosuch.service.consul", qtype, *opts))
+
+    def test_all_critical_service_nxdomain(self):
+        self.assertNxdomain(self.agent.dig("sick.service.consul", "A"))
+        self.assertNxdomain(self.agent.dig("sick.service.consul", "SRV"))
+
+    def test_nodata_for_missing_family(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("webv4.service.consul", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual(r.data("answer", "A"), ["127.0.0.20"])
+                self.assertNoData(self.agent.dig("webv4.service.consul", "AAAA", *opts))
+                r = self.agent.dig("webv6.service.consul", "AAAA", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual(r.data("answer", "AAAA"), ["fd00::20"])
+                self.assertNoData(self.agent.dig("webv6.service.consul", "A", *opts))
+
+    def test_other_qtype_on_service_nodata(self):
+        self.assertNoData(self.agent.dig("web.service.consul", "MX"))
+
+    def test_noedns_answer_cap(self):
+        # plain UDP without EDNS: at most udp_answer_limit (3) answers, TC clear by default
+        for qtype in ("A", "SRV"):
+            with self.subTest(qtype=qtype):
+                r = self.agent.dig("web.service.consul", qtype, "+noedns", "+ignore")
+                self.assertStatus(r, "NOERROR")
+                self.assertIsNone(r.edns, "reply to a non-EDNS query must not carry OPT:\n%r" % r)
+                self.assertEqual(len(r.answer), 3, "%r" % r)
+                self.assertNotIn("tc", r.flags, "%r" % r)
+                if qtype == "SRV":
+                    targets = {x["data"].split()[3] for x in r.answer}
+                    add_names = {x["name"] for x in r.records("additional", "A")}
+                    self.assertEqual(add_names, targets, "additional must match the kept targets")
+        # EDNS: everything that fits
+        r = self.agent.dig("web.service.consul", "A")
+        self.assertEqual(len(r.answer), 5, "%r" % r)
+        self.assertIsNotNone(r.edns)
+        # TCP without EDNS is not capped by udp_answer_limit
+        r = self.agent.dig("web.service.consul", "A", "+noedns", "+tcp")
+        self.assertEqual(len(r.answer), 5, "%r" % r)
+
+    def test_edns_size_echoed(self):
+        r = self.agent.dig("web.service.consul", "A", "+bufsize=4000")
+        self.assertStatus(r, "NOERROR")
+        self.assertIsNotNone(r.edns, "%r" % r)
+        self.assertEqual(r.edns["udp"], 4000, "%r" % r)
+
+    def test_case_preserved(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("WeB.SeRvIcE.CoNsUl", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual(len(r.answer), 5, "%r" % r)
+                self.assertEqual({x["name"] for x in r.answer}, {"WeB.SeRvIcE.CoNsUl."}, "%r" % r)
+                self.assertEqual([q["name"] for q in r.question], ["WeB.SeRvIcE.CoNsUl."])
+                r = self.agent.dig("FoO.NoDe.CoNsUl", "A", *opts)
+                self.assertEqual([(x["name"], x["data"]) for x in r.records("answer", "A")],
+                                 [("FoO.NoDe.CoNsUl.", "127.0.0.1")], "%r" % r)
+
+    def test_addr(self):
+        r = self.agent.dig("7f000001.addr.dc1.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual([(x["type"], x["data"]) for x in r.answer], [("A", "127.0.0.1")])
+
+    # ---- PTR, SOA, NS -------------------------------------------------------------------------
+
+    def test_ptr(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig(None, None, "-x", "127.0.0.11", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertIn("aa", r.flags)
+                self.assertEqual([(x["name"], x["type"], x["data"], x["ttl"]) for x in r.answer],
+                                 [("11.0.0.127.in-addr.arpa.", "PTR", "web1.node.dc1.consul.", 0)],
+                                 "%r" % r)
+                r = self.agent.dig(None, None, "-x", "127.0.0.2", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertEqual([x["data"] for x in r.records("answer", "PTR")],
+                                 ["db.service.dc1.consul."], "%r" % r)
+
+    def test_ptr_unknown_nxdomain(self):
+        # spec 1.7: deviate from legacy SERVFAIL, answer NXDOMAIN + SOA when no recursors
+        r = self.agent.dig(None, None, "-x", "127.0.0.99")
+        self.assertStatus(r, "NXDOMAIN")
+        self.assertEqual(r.answer, [])
+        self.assertEqual(len(r.records("authority", "SOA")), 1, "%r" % r)
+
+    def test_soa(self):
+        for tname, opts in TRANSPORTS:
+            for name in ("consul", "whatever.does.not.exist.consul", "web.service.consul"):
+                with self.subTest(transport=tname, name=name):
+                    r = self.agent.dig(name, "SOA", *opts)
+                    self.assertStatus(r, "NOERROR")
+                    self.assertIn("aa", r.flags)
+                    soa = r.records("answer", "SOA")
+                    self.assertEqual(len(soa), 1, "%r" % r)
+                    self.assertEqual(len(r.answer), 1, "%r" % r)
+                    self.assertEqual(soa[0]["name"], "consul.")
+                    f = soa[0]["data"].split()
+                    self.assertEqual(f[:2], ["ns.consul.", "hostmaster.consul."])
+                    self.assertAlmostEqual(int(f[2]), time.time(), delta=60)
+                    self.assertEqual(f[3:], ["3600", "600", "86400", "0"])
+                    ns = r.records("authority", "NS")
+                    self.assertEqual([(x["name"], x["data"]) for x in ns],
+                                     [("consul.", "itest.node.dc1.consul.")], "%r" % r)
+                    glue = r.records("additional", "A")
+                    self.assertEqual([(x["name"], x["data"]) for x in glue],
+                                     [("itest.node.dc1.consul.", "127.0.0.1")], "%r" % r)
+
+    def test_ns(self):
+        for tname, opts in TRANSPORTS:
+            for name in ("consul", "something.node.consul"):
+                with self.subTest(transport=tname, name=name):
+                    r = self.agent.dig(name, "NS", *opts)
+                    self.assertStatus(r, "NOERROR")
+                    self.assertEqual([(x["name"], x["type"], x["data"], x["ttl"]) for x in r.answer],
+                                     [("consul.", "NS", "itest.node.dc1.consul.", 0)], "%r" % r)
+                    glue = r.records("additional", "A")
+                    self.assertEqual([(x["name"], x["data"]) for x in glue],
+                                     [("itest.node.dc1.consul.", "127.0.0.1")], "%r" % r)
+
+    def test_axfr_notimp(self):
+        r = self.agent.dig("consul", "AXFR")
+        self.assertIn("NOTIMP", r.out + r.err, "%r" % r)
+
+    def test_bad_names_nxdomain(self):
+        for name, qtype in (("nonexisting.consul", "ANY"), ("consul.service.dc2.consul", "ANY"),
+                            ("service.consul", "SRV"), ("foo.service.dc1.extra.more.consul", "SRV")):
+            with self.subTest(name=name):
+                self.assertNxdomain(self.agent.dig(name, qtype))
+
+    # ---- outside the domain -------------------------------------------------------------------
+
+    def test_refused_outside_domain_without_recursors(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("example.org", "A", *opts)
+                self.assertStatus(r, "REFUSED")
+                self.assertNotIn("aa", r.flags, "%r" % r)
+                self.assertNotIn("ra", r.flags, "%r" % r)
+                self.assertEqual(r.answer + r.authority, [], "%r" % r)
+                self.assertEqual([q["name"] for q in r.question], ["example.org."], "%r" % r)
+                self.assertIsNone(r.edns, "REFUSED carries no OPT:\n%r" % r)
+
+
+class TestTruncate(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={"dns_config": {"enable_truncate": True}}, seed=base_seed()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def test_enable_truncate_sets_tc(self):
+        for qtype in ("A", "SRV"):
+            with self.subTest(qtype=qtype):
+                r = self.agent.dig("web.service.consul", qtype, "+noedns", "+ignore")
+                self.assertStatus(r, "NOERROR")
+                self.assertIn("tc", r.flags, "%r" % r)
+                self.assertEqual(len(r.answer), 3, "%r" % r)
+        # nothing removed: no TC
+        r = self.agent.dig("rails.web.service.consul", "A", "+noedns", "+ignore")
+        self.assertNotIn("tc", r.flags, "%r" % r)
+        self.assertEqual(len(r.answer), 2)
+        # EDNS and TCP: all answers, no TC
+        for opts in ((), ("+tcp",), ("+tcp", "+noedns")):
+            with self.subTest(opts=opts):
+                r = self.agent.dig("web.service.consul", "A", *opts)
+                self.assertNotIn("tc", r.flags, "%r" % r)
+                self.assertEqual(len(r.answer), 5, "%r" % r)
+
+    def test_dig_retries_over_tcp_after_tc(self):
+        # without +ignore dig falls back to TCP on TC=1 and gets every answer
+        r = self.agent.dig("web.service.consul", "A", "+noedns")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(len(r.answer), 5, "%r" % r)
+
+
+class TestUdpAnswerLimit(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={"dns_config": {"udp_answer_limit": 2, "service_ttl": {"*": "5s"},
+                                                 "node_ttl": "10s"}},
+                          seed=base_seed()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def test_configured_limit_and_ttls(self):
+        r = self.agent.dig("web.service.consul", "A", "+noedns", "+ignore")
+        self.assertEqual(len(r.answer), 2, "%r" % r)
+        self.assertEqual({x["ttl"] for x in r.answer}, {5})
+        r = self.agent.dig("web.service.consul", "SRV")
+        self.assertEqual(len(r.answer), 5, "%r" % r)
+        self.assertEqual({x["ttl"] for x in r.answer + r.records("additional", "A")}, {5}, "%r" % r)
+        r = self.agent.dig("foo.node.consul", "A")
+        self.assertEqual([x["ttl"] for x in r.answer], [10], "%r" % r)
+
+
+class TestOnlyPassingAndReload(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={"dns_config": {"only_passing": True}}, seed=base_seed()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def web_ips(self):
+        r = self.agent.dig("web.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        return r.data("answer", "A")
+
+    def wait_web_ips(self, want, timeout=5.0):
+        try:
+            return harness.wait_for(lambda: self.web_ips() == want, timeout,
+                                    interval=0.1, what="web A == %s" % want)
+        except TimeoutError:
+            self.assertEqual(self.web_ips(), want, "after SIGHUP reload; log:\n" + self.agent.log_text())
+
+    def test_reload_sequence(self):
+        # only_passing=true drops the warning instance (web5)
+        self.assertEqual(self.web_ips(), WEB_PASSING)
+        r = self.agent.dig("webv4.service.consul", "A")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.20"], "instances without checks stay")
+
+        # SIGHUP with only_passing=false: warning is back
+        self.agent.reload({"dns_config": {"only_passing": False}})
+        self.wait_web_ips(WEB_HEALTHY)
+
+        # broken config: keeps answering with the old (only_passing=false) config and logs an error
+        log_before = len(self.agent.log_text())
+        self.agent.reload('{"dns_config": {"only_passing": tru')
+        harness.wait_for(lambda: len(self.agent.log_text()) > log_before, 5,
+                         what="an error in the log after a broken reload")
+        time.sleep(0.5)
+        self.assertTrue(self.agent.alive(), "agent exited on a broken reload:\n" + self.agent.log_text())
+        self.assertEqual(self.web_ips(), WEB_HEALTHY)
+        self.assertEqual(self.web_ips(), WEB_HEALTHY)
+        new_log = self.agent.log_text()[log_before:]
+        self.assertRegex(new_log.lower(), r"error|fail|invalid", new_log)
+
+        # a valid reload afterwards still works
+        self.agent.reload({"dns_config": {"only_passing": True}})
+        self.wait_web_ips(WEB_PASSING)
+
+
+class TestRecursor(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up = FakeUpstream().start()
+        cls.agent = Agent(config={"dns_config": {"recursor_timeout": "1s"}}, seed=base_seed(),
+                          extra_args=["-recursor", "127.0.0.1:%d" % cls.up.port]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+        cls.up.stop()
+
+    def test_forwarded_answer(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("example.org", "A", *opts)
+                self.assertStatus(r, "NOERROR")
+                self.assertIn("ra", r.flags, "%r" % r)
+                self.assertEqual([(x["name"], x["type"], x["data"]) for x in r.answer],
+                                 [("example.org.", "A", "1.2.3.4")], "%r" % r)
+
+    def test_forwarded_nxdomain(self):
+        r = self.agent.dig("nothere.example.net", "A")
+        self.assertStatus(r, "NXDOMAIN")
+        self.assertIn("ra", r.flags)
+
+    def test_ra_on_local_answers_and_no_forwarding_inside_domain(self):
+        n_before = len(self.up.queries)
+        r = self.agent.dig("web.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertIn("ra", r.flags, "RA=1 when recursors are configured:\n%r" % r)
+        self.assertIn("aa", r.flags)
+        r = self.agent.dig("nosuch.service.consul", "A")
+        self.assertNxdomain(r)
+        self.assertEqual(self.up.queries[n_before:], [], "queries inside D must not be forwarded")
+
+
+class TestSilentRecursor(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.silent = FakeUpstream(silent=True).start()
+        cls.good = FakeUpstream().start()
+        cls.agent = Agent(config={"dns_config": {"recursor_timeout": "1s"}},
+                          extra_args=["-recursor", "127.0.0.1:%d" % cls.silent.port]).start()
+        cls.agent2 = Agent(config={"recursors": ["127.0.0.1:%d" % cls.silent.port,
+                                                 "127.0.0.1:%d" % cls.good.port],
+                                   "dns_config": {"recursor_timeout": "1s"}}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+        cls.agent2.close()
+        cls.silent.stop()
+        cls.good.stop()
+
+    def test_silent_recursor_servfail_after_timeout(self):
+        for tname, opts in TRANSPORTS:
+            with self.subTest(transport=tname):
+                r = self.agent.dig("example.org", "A", *opts, time_s=5)
+                self.assertStatus(r, "SERVFAIL")
+                self.assertIn("ra", r.flags, "%r" % r)
+                self.assertEqual(r.answer, [])
+                self.assertGreater(r.elapsed, 0.8, "SERVFAIL came before recursor_timeout")
+                self.assertLess(r.elapsed, 2.5, "SERVFAIL took much longer than recursor_timeout=1s")
+
+    def test_sequential_falls_through_to_next(self):
+        r = self.agent2.dig("example.org", "A", time_s=5)
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["1.2.3.4"], "%r" % r)
+        self.assertGreater(r.elapsed, 0.8)
+
+
+WEB_JSON = ('{"service": {"name": "web", "tags": ["rails"], "port": 80, '
+            '"check": {"args": ["curl", "localhost"], "interval": "10s"}}}')
+
+
+class TestLocalServicesFromConfig(DigTestCase):
+    @classmethod
+    def setUpClass(cls):
+        here = os.path.dirname(os.path.abspath(__file__))
+        sample = os.path.join(here, "..", "..", "conf", "services", "web.json")
+        web_json = WEB_JSON
+        if os.path.exists(sample):
+            with open(sample) as f:
+                web_json = f.read()
+        cls.agent = Agent(
+            config={"enable_local_script_checks": True},
+            extra_config_files={
+                "10-web.json": web_json,
+                "20-api.json": {"service": {"name": "api", "port": 9000, "check": {
+                    "args": ["true"], "interval": "10s", "status": "passing"}}},
+                "30-plain.json": {"services": [{"name": "plain", "port": 9100}]},
+            }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def test_critical_script_check_hides_service(self):
+        for qtype in ("A", "SRV"):
+            with self.subTest(qtype=qtype):
+                self.assertNxdomain(self.agent.dig("web.service.consul", qtype))
+                self.assertNxdomain(self.agent.dig("rails.web.service.consul", qtype))
+
+    def test_passing_check_answers(self):
+        r = self.agent.dig("api.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.1"], "%r" % r)
+        r = self.agent.dig("api.service.consul", "SRV")
+        self.assertEqual([x["data"] for x in r.answer], ["1 1 9000 itest.node.dc1.consul."], "%r" % r)
+
+    def test_service_without_check_answers(self):
+        r = self.agent.dig("plain.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.1"], "%r" % r)
+
+
+class TestScriptChecksDisabled(unittest.TestCase):
+    def test_script_check_without_enable_aborts_startup(self):
+        # spec 4.2: a script check when script checks are not enabled aborts start-up
+        a = Agent(config={}, extra_config_files={"10-web.json": WEB_JSON})
+        try:
+            with self.assertRaises(RuntimeError):
+                a.start(timeout=5)
+        finally:
+            a.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,226 @@
+// catalog::Writer and SnapshotHub: what readers see after each kind of change.
+#include <doctest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "beacon/catalog/hub.h"
+#include "beacon/catalog/writer.h"
+
+using namespace beacon::catalog;
+
+namespace {
+
+Check MakeCheck(const std::string& id, Health h, const std::string& svc = "") {
+  Check c;
+  c.id = id;
+  c.name = id;
+  c.status = h;
+  c.service_id = svc;
+  return c;
+}
+
+Node MakeNode(const std::string& name, const std::string& addr) {
+  Node n;
+  n.name = name;
+  n.address = addr;
+  return n;
+}
+
+Service MakeService(const std::string& name, const std::string& id, uint16_t port) {
+  Service s;
+  s.name = name;
+  s.id = id;
+  s.port = port;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a published snapshot is immutable; the next one shows the change") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  REQUIRE(w.UpsertService("n1", MakeService("web", "web1", 80), {}).ok());
+  w.Publish();
+  auto first = hub.Current();
+  REQUIRE(first->services.Find("web") != nullptr);
+  CHECK(first->services.Find("web")->instances.size() == 1);
+
+  REQUIRE(w.UpsertService("n1", MakeService("web", "web2", 81), {}).ok());
+  w.Publish();
+  auto second = hub.Current();
+  CHECK(first->services.Find("web")->instances.size() == 1);  // unchanged
+  CHECK(second->services.Find("web")->instances.size() == 2);
+  CHECK(second->generation > first->generation);
+  CHECK(second->index > first->index);
+}
+
+TEST_CASE("health: critical node check removes every service on the node from the healthy set") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  w.UpsertNode(MakeNode("n2", "10.0.0.2"));
+  REQUIRE(w.UpsertService("n1", MakeService("db", "db", 5432), {}).ok());
+  REQUIRE(w.UpsertService("n2", MakeService("db", "db", 5432), {MakeCheck("svc", Health::kWarning)})
+              .ok());
+  w.Publish();
+  auto s = hub.Current()->services.Find("db");
+  CHECK(s->not_critical.size() == 2);
+  CHECK(s->passing.size() == 1);
+
+  REQUIRE(w.UpsertCheck("n1", MakeCheck("serfHealth", Health::kCritical)).ok());
+  w.Publish();
+  s = hub.Current()->services.Find("db");
+  CHECK(s->not_critical.size() == 1);
+  CHECK(s->instances[s->not_critical[0]].node->node.name == "n2");
+
+  CHECK(w.UpdateCheck("n1", "serfHealth", Health::kPassing, "ok"));
+  w.Publish();
+  CHECK(hub.Current()->services.Find("db")->not_critical.size() == 2);
+}
+
+TEST_CASE("output-only check updates do not move the index") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  REQUIRE(
+      w.UpsertService("n1", MakeService("db", "db", 1), {MakeCheck("c", Health::kPassing)}).ok());
+  const uint64_t before = w.index();
+  CHECK(w.UpdateCheck("n1", "c", Health::kPassing, "new output"));
+  CHECK(w.index() == before);
+  CHECK(w.UpdateCheck("n1", "c", Health::kWarning, "new output"));
+  CHECK(w.index() > before);
+  CHECK_FALSE(w.UpdateCheck("n1", "nope", Health::kWarning, ""));
+}
+
+TEST_CASE("removing the last instance removes the service; removing a node removes its services") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  REQUIRE(w.UpsertService("n1", MakeService("a", "a1", 1), {}).ok());
+  REQUIRE(w.UpsertService("n1", MakeService("b", "b1", 2), {}).ok());
+  CHECK(w.RemoveService("n1", "a1"));
+  CHECK_FALSE(w.RemoveService("n1", "a1"));
+  w.Publish();
+  CHECK(hub.Current()->services.Find("a") == nullptr);
+  CHECK(hub.Current()->services.Find("b") != nullptr);
+  CHECK(w.RemoveNode("n1"));
+  w.Publish();
+  CHECK(hub.Current()->services.Find("b") == nullptr);
+  CHECK(hub.Current()->nodes.Find("n1") == nullptr);
+  CHECK(hub.Current()->ptr.Find(IpBytes("10.0.0.1")) == nullptr);
+}
+
+TEST_CASE("re-registering a service id under a new name moves it") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  REQUIRE(w.UpsertService("n1", MakeService("old", "x", 1), {}).ok());
+  REQUIRE(w.UpsertService("n1", MakeService("new", "x", 1), {}).ok());
+  w.Publish();
+  CHECK(hub.Current()->services.Find("old") == nullptr);
+  REQUIRE(hub.Current()->services.Find("new") != nullptr);
+  CHECK(hub.Current()->services.Find("new")->instances.size() == 1);
+}
+
+TEST_CASE("names match case-insensitively; PTR prefers the node over a service") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("Foo", "127.0.0.1"));
+  Service s = MakeService("DB", "db", 1);
+  s.address = "127.0.0.1";
+  REQUIRE(w.UpsertService("foo", s, {}).ok());
+  w.Publish();
+  auto snap = hub.Current();
+  CHECK(snap->nodes.Find("foo") != nullptr);
+  CHECK(snap->services.Find("db")->name == "DB");
+  const PtrEntry* p = snap->ptr.Find(IpBytes("127.0.0.1"));
+  REQUIRE(p != nullptr);
+  CHECK(p->nodes.front() == "Foo");
+  CHECK(p->services.front() == "DB");
+}
+
+TEST_CASE("service_ttl: exact name, then the longest prefix*") {
+  beacon::config::DnsConfig dns;
+  dns.service_ttl_s = {{"d*", 42}, {"db", 10}, {"db*", 66}, {"*", 5}};
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", dns);
+  for (const char* n : {"db", "dblb", "dk", "api"}) {
+    REQUIRE(w.UpsertService("n1", MakeService(n, n, 1), {}).ok());
+  }
+  w.Publish();
+  auto snap = hub.Current();
+  CHECK(snap->services.Find("db")->ttl_s == 10);
+  CHECK(snap->services.Find("dblb")->ttl_s == 66);
+  CHECK(snap->services.Find("dk")->ttl_s == 42);
+  CHECK(snap->services.Find("api")->ttl_s == 5);
+}
+
+TEST_CASE("a reader-pinned snapshot survives later publishes until released") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  REQUIRE(w.UpsertService("n1", MakeService("web", "w", 1), {}).ok());
+  w.Publish();
+  auto reader = hub.RegisterReader();
+  const Snapshot* pinned = reader->Acquire();
+  REQUIRE(pinned != nullptr);
+  const uint64_t gen = pinned->generation;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(w.UpsertService("n1", MakeService("web", "w" + std::to_string(i), 1), {}).ok());
+    w.Publish();
+  }
+  CHECK(pinned->generation == gen);  // still readable: not freed under the reader
+  CHECK(pinned->services.Find("web")->instances.size() == 1);
+  CHECK(hub.Reclaim() == 1);  // only the pinned one is kept
+  reader->Release();
+  CHECK(hub.Reclaim() == 0);
+}
+
+TEST_CASE("readers on other threads see every publish without locks") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.Publish(true);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> max_seen{0};
+  std::thread t([&] {
+    auto r = hub.RegisterReader();
+    while (!stop.load()) {
+      const Snapshot* s = r->Acquire();
+      uint64_t n = s->services.size();
+      if (n > max_seen.load()) max_seen.store(n);
+      r->Release();
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(
+        w.UpsertService("n" + std::to_string(i), MakeService("s" + std::to_string(i), "x", 1), {})
+            .ok());
+    w.Publish();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (max_seen.load() < 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  t.join();
+  CHECK(max_seen.load() == 200);
+}
+
+TEST_CASE("PMap: updates copy one path and leave older copies untouched") {
+  PMap<int> m;
+  for (int i = 0; i < 1000; ++i) m.Set("k" + std::to_string(i), std::make_shared<int>(i));
+  m.Seal();
+  PMap<int> old = m;
+  m.Set("k5", std::make_shared<int>(-5));
+  CHECK(m.Erase("k6"));
+  CHECK(*old.Find("k5") == 5);
+  CHECK(*old.Find("k6") == 6);
+  CHECK(*m.Find("k5") == -5);
+  CHECK(m.Find("k6") == nullptr);
+  CHECK(m.size() == 999);
+  CHECK(old.size() == 1000);
+  int count = 0;
+  m.ForEach([&](const std::string&, const int&) { ++count; });
+  CHECK(count == 999);
+}
