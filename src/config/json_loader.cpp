@@ -29,16 +29,11 @@ class JsonBuilder {
            1;
   }
 
-  Status SyntaxError(od::document& doc, simdjson::error_code err) {
-    std::string msg(name_);
+  // Line of the token the iterator stopped at after an error (0 if unknown).
+  int ErrorLine(od::document& doc) {
     const char* at = nullptr;
-    if (!doc.current_location().get(at)) {
-      int line = LineOf(at);
-      if (line > 0) msg += ":" + std::to_string(line);
-    }
-    msg += ": invalid JSON: ";
-    msg += simdjson::error_message(err);
-    return Status::Error(std::move(msg));
+    if (doc.current_location().get(at) != simdjson::SUCCESS) return 0;
+    return LineOf(at);
   }
 
   // On failure returns the simdjson error; the caller turns it into a message with a location.
@@ -122,37 +117,53 @@ class JsonBuilder {
 
 }  // namespace
 
-Status ParseJsonTree(std::string_view name, std::string_view text, Value* out) {
-  simdjson::padded_string buf(text.data(), text.size());
-  JsonBuilder b(name, buf);
-  od::parser parser;
-  od::document doc;
-  if (auto err = parser.iterate(buf).get(doc)) {
-    return Status::Error(std::string(name) + ": invalid JSON: " + simdjson::error_message(err));
-  }
-  od::json_type t;
-  if (auto err = doc.type().get(t)) return b.SyntaxError(doc, err);
-  if (t != od::json_type::object) {
-    return Ctx{name}.Err(1, "", "expected a JSON object at the top level");
-  }
+namespace {
+
+simdjson::error_code Walk(JsonBuilder& b, od::document& doc, Value* out) {
   od::object obj;
-  if (auto err = doc.get_object().get(obj)) return b.SyntaxError(doc, err);
+  if (auto err = doc.get_object().get(obj)) return err;
   out->type = Value::Type::kObject;
   out->line = 1;
   for (auto res : obj) {
     od::field f;
-    if (auto err = std::move(res).get(f)) return b.SyntaxError(doc, err);
+    if (auto err = std::move(res).get(f)) return err;
     std::string_view key;
-    if (auto err = f.unescaped_key().get(key)) return b.SyntaxError(doc, err);
+    if (auto err = f.unescaped_key().get(key)) return err;
     out->members.push_back(Member{std::string(key), Value{}});
-    if (auto err = b.Build(f.value(), &out->members.back().value)) return b.SyntaxError(doc, err);
+    if (auto err = b.Build(f.value(), &out->members.back().value)) return err;
   }
   // After the top-level object the iterator must be at the end of the input.
   const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return b.SyntaxError(doc, simdjson::TRAILING_CONTENT);
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) return simdjson::TRAILING_CONTENT;
+  return simdjson::SUCCESS;
+}
+
+}  // namespace
+
+Status ParseJsonTree(std::string_view name, std::string_view text, Value* out) {
+  simdjson::padded_string buf(text.data(), text.size());
+  // Strict validation first: the DOM parser checks the whole document and names the problem
+  // precisely. The On-Demand walk below then builds the tree and knows where it stopped.
+  simdjson::dom::parser validator;
+  simdjson::dom::element root;
+  const simdjson::error_code dom_err = validator.parse(buf).get(root);
+  if (!dom_err && !root.is_object()) {
+    return Ctx{name}.Err(1, "", "expected a JSON object at the top level");
   }
-  return Status::Ok();
+  JsonBuilder b(name, buf);
+  od::parser parser;
+  od::document doc;
+  simdjson::error_code od_err = parser.iterate(buf).get(doc);
+  int line = 0;
+  if (!od_err) {
+    od_err = Walk(b, doc, out);
+    if (od_err) line = b.ErrorLine(doc);
+  }
+  if (!dom_err && !od_err) return Status::Ok();
+  *out = Value{};
+  return Ctx{name}.Err(
+      line, "",
+      std::string("invalid JSON: ") + simdjson::error_message(dom_err ? dom_err : od_err));
 }
 
 }  // namespace beacon::config::internal

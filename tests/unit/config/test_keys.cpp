@@ -212,9 +212,11 @@ TEST_CASE("errors: invalid values") {
 }
 
 TEST_CASE("errors: invalid JSON and YAML syntax give the parser error and the file") {
-  std::string e = MergeError("{\"node_name\": \"a\",\n \"server\": tru }");
-  CHECK(e.rfind("t.json", 0) == 0);
-  CHECK(e.find("invalid JSON") != std::string::npos);
+  CHECK(MergeError("{\"node_name\": \"a\",\n \"server\": tru }") ==
+        "t.json:2: invalid JSON: Problem while parsing an atom starting with the letter 't'");
+  CHECK(MergeError("{\n\"a\": [1,\n2,]\n}").rfind("t.json:3: invalid JSON: ", 0) == 0);
+  std::string e = MergeError("{\"a\": \"unterminated}");
+  CHECK(e == "t.json: invalid JSON: A string is opened, but never closed.");
   e = MergeError("{\"a\": 1} trailing");
   CHECK(e.find("invalid JSON") != std::string::npos);
   e = MergeError("{\"a\": ");
