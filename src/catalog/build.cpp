@@ -22,9 +22,6 @@ AddrChoice Classify(std::string_view text, bool from_service) {
     std::memcpy(c.ip.data(), bytes.data(), 16);
   } else {
     c.kind = AddrChoice::kHost;
-    std::string host = Lower(text);
-    while (!host.empty() && host.back() == '.') host.pop_back();
-    c.host = std::move(host);
   }
   return c;
 }

@@ -28,6 +28,21 @@ std::string IpBytes(std::string_view text) {
   return {};
 }
 
+namespace {
+
+bool SameNode(const Instance& in, std::string_view nkey) {
+  const std::string& n = in.node->node.name;
+  if (n.size() != nkey.size()) return false;
+  for (size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != nkey[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Writer::Writer(SnapshotHub& hub, std::string self_node, std::string datacenter,
                config::DnsConfig dns)
     : hub_(hub) {
@@ -44,13 +59,37 @@ uint64_t Writer::Bump() {
   return ++index_;
 }
 
+// Copy-on-write access to entries: an entry stamped with the current (unpublished) batch is
+// reachable from no published snapshot, so it is changed in place; an older one is copied.
+NodeEntry* Writer::MutableNode(const std::string& key) {
+  auto cur = staged_.nodes.FindShared(key);
+  if (!cur) return nullptr;
+  if (cur->stamp == batch_) return const_cast<NodeEntry*>(cur.get());
+  auto copy = std::make_shared<NodeEntry>(*cur);
+  copy->stamp = batch_;
+  NodeEntry* raw = copy.get();
+  staged_.nodes.Set(key, std::move(copy));
+  node_moved_ = true;
+  return raw;
+}
+
+ServiceEntry* Writer::MutableService(const std::string& key, bool create) {
+  auto cur = staged_.services.FindShared(key);
+  if (cur && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur.get());
+  if (!cur && !create) return nullptr;
+  auto copy = cur ? std::make_shared<ServiceEntry>(*cur) : std::make_shared<ServiceEntry>();
+  copy->stamp = batch_;
+  ServiceEntry* raw = copy.get();
+  staged_.services.Set(key, std::move(copy));
+  return raw;
+}
+
 void Writer::AddPtr(const std::string& addr, std::string_view name, bool is_node) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   auto cur = staged_.ptr.FindShared(key);
   auto e = cur ? std::make_shared<PtrEntry>(*cur) : std::make_shared<PtrEntry>();
-  auto& list = is_node ? e->nodes : e->services;
-  list.emplace_back(name);
+  (is_node ? e->nodes : e->services).emplace_back(name);
   staged_.ptr.Set(key, std::move(e));
 }
 
@@ -70,24 +109,38 @@ void Writer::RemovePtr(const std::string& addr, std::string_view name, bool is_n
   }
 }
 
+// After a node entry was replaced by a copy, instances still point at the old one.
+void Writer::RefreshNodeServices(const std::string& nkey) {
+  const NodeEntry* n = staged_.nodes.Find(nkey);
+  if (n == nullptr) return;
+  const std::vector<std::string> keys = n->service_keys;
+  for (const auto& k : keys) RebuildService(k);
+}
+
 void Writer::UpsertNode(const Node& node) {
   const std::string key = Lower(node.name);
-  auto cur = staged_.nodes.FindShared(key);
-  auto e = cur ? std::make_shared<NodeEntry>(*cur) : std::make_shared<NodeEntry>();
+  const NodeEntry* cur = staged_.nodes.Find(key);
   if (cur && cur->node.address == node.address && cur->node.meta == node.meta &&
       cur->node.tagged_addresses == node.tagged_addresses && cur->node.id == node.id) {
     return;  // nothing a reader could see changes
   }
-  if (cur) RemovePtr(cur->node.address, cur->node.name, true);
+  NodeEntry* e;
+  if (cur) {
+    RemovePtr(cur->node.address, cur->node.name, true);
+    e = MutableNode(key);
+  } else {
+    auto fresh = std::make_shared<NodeEntry>();
+    fresh->stamp = batch_;
+    e = fresh.get();
+    staged_.nodes.Set(key, std::move(fresh));
+  }
   e->node = node;
   if (e->node.datacenter.empty()) e->node.datacenter = staged_.datacenter;
   detail::PrepareNode(*e);
   e->modify_index = Bump();
   if (!cur) e->create_index = e->modify_index;
   AddPtr(node.address, node.name, true);
-  std::vector<std::string> keys = e->service_keys;
-  staged_.nodes.Set(key, std::move(e));
-  for (const auto& k : keys) RebuildService(k);
+  if (cur) RefreshNodeServices(key);
 }
 
 bool Writer::RemoveNode(std::string_view name) {
@@ -95,30 +148,50 @@ bool Writer::RemoveNode(std::string_view name) {
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return false;
   RemovePtr(cur->node.address, cur->node.name, true);
+  for (const auto& k : cur->service_keys) {
+    const ServiceEntry* se = staged_.services.Find(k);
+    if (se == nullptr) continue;
+    for (const Instance& in : se->instances) {
+      if (SameNode(in, key) && !in.service.address.empty()) {
+        RemovePtr(in.service.address, in.service.name, false);
+      }
+    }
+  }
   staged_.nodes.Erase(key);
   Bump();
   for (const auto& k : cur->service_keys) RebuildService(k);
   return true;
 }
 
-// Removes instance (node, id) from whichever service holds it; returns the service key or "".
-static std::string DetachInstance(Snapshot& s, const NodeEntry& node, std::string_view id,
-                                  std::vector<Instance>* removed) {
-  for (const auto& k : node.service_keys) {
-    const ServiceEntry* se = s.services.Find(k);
+// Removes instance (node, id) from whichever service holds it. Returns the service key ("" when
+// absent) and moves the instance to *removed.
+std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
+                                   Instance* removed) {
+  const NodeEntry* node = staged_.nodes.Find(nkey);
+  if (node == nullptr) return {};
+  for (const auto& k : node->service_keys) {
+    const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
-      if (in.service.id == id && Lower(in.node->node.name) == Lower(node.node.name)) {
-        auto copy = std::make_shared<ServiceEntry>(*se);
-        if (removed) removed->push_back(copy->instances[i]);
-        copy->instances.erase(copy->instances.begin() + static_cast<long>(i));
-        s.services.Set(k, std::move(copy));
-        return k;
-      }
+      if (in.service.id != id || !SameNode(in, nkey)) continue;
+      ServiceEntry* m = MutableService(k, false);
+      *removed = std::move(m->instances[i]);
+      m->instances.erase(m->instances.begin() + static_cast<long>(i));
+      return k;
     }
   }
   return {};
+}
+
+void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey) {
+  if (const ServiceEntry* se = staged_.services.Find(skey)) {
+    for (const auto& in : se->instances) {
+      if (SameNode(in, nkey)) return;
+    }
+  }
+  NodeEntry* n = MutableNode(nkey);
+  if (n != nullptr) std::erase(n->service_keys, skey);
 }
 
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
@@ -129,103 +202,86 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     n.name = std::string(node);
     UpsertNode(n);
   }
-  Service s = svc;
-  if (s.id.empty()) s.id = s.name;
   const uint64_t idx = Bump();
-  std::vector<Instance> old;
-  auto nodeptr = staged_.nodes.FindShared(nkey);
-  std::string old_key = DetachInstance(staged_, *nodeptr, s.id, &old);
-  if (!old.empty() && !old[0].service.address.empty()) {
-    RemovePtr(old[0].service.address, old[0].service.name, false);
+  const std::string id = svc.id.empty() ? svc.name : svc.id;
+  Instance old;
+  const std::string old_key = DetachInstance(nkey, id, &old);
+  if (!old_key.empty() && !old.service.address.empty()) {
+    RemovePtr(old.service.address, old.service.name, false);
   }
-  const std::string skey = Lower(s.name);
-  auto ncopy = std::make_shared<NodeEntry>(*nodeptr);
-  if (std::find(ncopy->service_keys.begin(), ncopy->service_keys.end(), skey) ==
-      ncopy->service_keys.end()) {
-    ncopy->service_keys.push_back(skey);
+  const std::string skey = Lower(svc.name);
+  {
+    const NodeEntry* n = staged_.nodes.Find(nkey);
+    if (std::find(n->service_keys.begin(), n->service_keys.end(), skey) == n->service_keys.end()) {
+      MutableNode(nkey)->service_keys.push_back(skey);
+    }
   }
-  auto cur = staged_.services.FindShared(skey);
-  auto e = cur ? std::make_shared<ServiceEntry>(*cur) : std::make_shared<ServiceEntry>();
-  if (!cur) e->name = s.name;
-  Instance inst;
-  inst.node = nodeptr;  // refreshed by RebuildService
-  inst.service = std::move(s);
+  ServiceEntry* e = MutableService(skey, true);
+  if (e->instances.empty()) e->name = svc.name;
+  Instance& inst = e->instances.emplace_back();
+  inst.node = staged_.nodes.FindShared(nkey);
+  inst.service = svc;
+  inst.service.id = id;
   for (Check& c : checks) {
-    c.service_id = inst.service.id;
-    c.service_name = inst.service.name;
+    c.service_id = id;
+    c.service_name = svc.name;
   }
   inst.checks = std::move(checks);
-  inst.create_index = old.empty() ? idx : old[0].create_index;
+  inst.create_index = old_key.empty() ? idx : old.create_index;
   inst.modify_index = idx;
   AddPtr(inst.service.address, inst.service.name, false);
-  e->instances.push_back(std::move(inst));
-  staged_.services.Set(skey, std::move(e));
   if (!old_key.empty() && old_key != skey) {
-    bool still = false;
-    if (const ServiceEntry* oe = staged_.services.Find(old_key)) {
-      for (const auto& in : oe->instances) still |= Lower(in.node->node.name) == nkey;
-    }
-    if (!still) std::erase(ncopy->service_keys, old_key);
+    DropServiceKeyIfUnused(nkey, old_key);
     RebuildService(old_key);
   }
-  staged_.nodes.Set(nkey, std::move(ncopy));
-  RebuildService(skey);
+  if (node_moved_) {
+    node_moved_ = false;
+    RefreshNodeServices(nkey);
+  } else {
+    RebuildService(skey);
+  }
   return Status::Ok();
 }
 
 bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
   const std::string nkey = Lower(node);
-  auto nodeptr = staged_.nodes.FindShared(nkey);
-  if (!nodeptr) return false;
-  std::vector<Instance> old;
-  std::string k = DetachInstance(staged_, *nodeptr, service_id, &old);
+  Instance old;
+  const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
   Bump();
-  if (!old[0].service.address.empty()) {
-    RemovePtr(old[0].service.address, old[0].service.name, false);
-  }
-  bool still = false;
-  if (const ServiceEntry* oe = staged_.services.Find(k)) {
-    for (const auto& in : oe->instances) still |= Lower(in.node->node.name) == nkey;
-  }
-  if (!still) {
-    auto ncopy = std::make_shared<NodeEntry>(*nodeptr);
-    std::erase(ncopy->service_keys, k);
-    staged_.nodes.Set(nkey, std::move(ncopy));
-  }
+  if (!old.service.address.empty()) RemovePtr(old.service.address, old.service.name, false);
+  DropServiceKeyIfUnused(nkey, k);
+  RefreshNodeServices(nkey);
   RebuildService(k);
   return true;
 }
 
 Status Writer::UpsertCheck(std::string_view node, const Check& check) {
   const std::string nkey = Lower(node);
-  auto nodeptr = staged_.nodes.FindShared(nkey);
-  if (!nodeptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
+  const NodeEntry* cur = staged_.nodes.Find(nkey);
+  if (cur == nullptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
   if (check.id.empty()) return Status::Error("check id is required");
   if (check.service_id.empty()) {
-    auto copy = std::make_shared<NodeEntry>(*nodeptr);
-    auto it = std::find_if(copy->checks.begin(), copy->checks.end(),
+    NodeEntry* n = MutableNode(nkey);
+    auto it = std::find_if(n->checks.begin(), n->checks.end(),
                            [&](const Check& c) { return c.id == check.id; });
-    if (it != copy->checks.end()) {
+    if (it != n->checks.end()) {
       *it = check;
     } else {
-      copy->checks.push_back(check);
+      n->checks.push_back(check);
     }
-    detail::PrepareNode(*copy);
-    copy->modify_index = Bump();
-    std::vector<std::string> keys = copy->service_keys;
-    staged_.nodes.Set(nkey, std::move(copy));
-    for (const auto& k : keys) RebuildService(k);
+    detail::PrepareNode(*n);
+    n->modify_index = Bump();
+    RefreshNodeServices(nkey);
     return Status::Ok();
   }
-  for (const auto& k : nodeptr->service_keys) {
+  for (const auto& k : cur->service_keys) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
-      if (in.service.id != check.service_id || Lower(in.node->node.name) != nkey) continue;
-      auto copy = std::make_shared<ServiceEntry>(*se);
-      Instance& mi = copy->instances[i];
+      if (in.service.id != check.service_id || !SameNode(in, nkey)) continue;
+      Instance& mi = MutableService(k, false)->instances[i];
       Check c = check;
       c.service_name = mi.service.name;
       auto it = std::find_if(mi.checks.begin(), mi.checks.end(),
@@ -236,7 +292,6 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
         mi.checks.push_back(std::move(c));
       }
       mi.modify_index = Bump();
-      staged_.services.Set(k, std::move(copy));
       RebuildService(k);
       return Status::Ok();
     }
@@ -245,34 +300,28 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
                        std::string(node) + "\"");
 }
 
-// Finds a check on node `nkey`. Calls fn(Check&) on a private copy and stores it back.
 template <typename Fn>
-static bool MutateCheck(Snapshot& s, const std::string& nkey, std::string_view id, Fn&& fn,
-                        std::vector<std::string>* rebuild, bool* node_level) {
-  auto nodeptr = s.nodes.FindShared(nkey);
-  if (!nodeptr) return false;
-  for (size_t i = 0; i < nodeptr->checks.size(); ++i) {
-    if (nodeptr->checks[i].id != id) continue;
-    auto copy = std::make_shared<NodeEntry>(*nodeptr);
-    if (!fn(copy->checks, i)) return true;
-    detail::PrepareNode(*copy);
-    *rebuild = copy->service_keys;
-    *node_level = true;
-    s.nodes.Set(nkey, std::move(copy));
+bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) {
+  const NodeEntry* cur = staged_.nodes.Find(nkey);
+  if (cur == nullptr) return false;
+  for (size_t i = 0; i < cur->checks.size(); ++i) {
+    if (cur->checks[i].id != id) continue;
+    NodeEntry* n = MutableNode(nkey);
+    if (fn(n->checks, i)) {
+      detail::PrepareNode(*n);
+      RefreshNodeServices(nkey);
+    }
     return true;
   }
-  for (const auto& k : nodeptr->service_keys) {
-    const ServiceEntry* se = s.services.Find(k);
+  for (const auto& k : cur->service_keys) {
+    const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
-      if (Lower(in.node->node.name) != nkey) continue;
+      if (!SameNode(in, nkey)) continue;
       for (size_t j = 0; j < in.checks.size(); ++j) {
         if (in.checks[j].id != id) continue;
-        auto copy = std::make_shared<ServiceEntry>(*se);
-        if (!fn(copy->instances[i].checks, j)) return true;
-        s.services.Set(k, std::move(copy));
-        rebuild->push_back(k);
+        if (fn(MutableService(k, false)->instances[i].checks, j)) RebuildService(k);
         return true;
       }
     }
@@ -281,39 +330,25 @@ static bool MutateCheck(Snapshot& s, const std::string& nkey, std::string_view i
 }
 
 bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
-  std::vector<std::string> rebuild;
-  bool node_level = false;
-  bool found = MutateCheck(
-      staged_, Lower(node), check_id,
-      [](std::vector<Check>& v, size_t i) {
-        v.erase(v.begin() + static_cast<long>(i));
-        return true;
-      },
-      &rebuild, &node_level);
-  if (!found) return false;
-  Bump();
-  for (const auto& k : rebuild) RebuildService(k);
-  return true;
+  const bool found = MutateCheck(Lower(node), check_id, [](std::vector<Check>& v, size_t i) {
+    v.erase(v.begin() + static_cast<long>(i));
+    return true;
+  });
+  if (found) Bump();
+  return found;
 }
 
 bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Health status,
                          std::string_view output) {
-  std::vector<std::string> rebuild;
-  bool node_level = false;
   bool changed = false;
-  bool found = MutateCheck(
-      staged_, Lower(node), check_id,
-      [&](std::vector<Check>& v, size_t i) {
-        changed = v[i].status != status;
-        v[i].status = status;
-        v[i].output = std::string(output);
-        return true;
-      },
-      &rebuild, &node_level);
-  if (!found) return false;
+  const bool found = MutateCheck(Lower(node), check_id, [&](std::vector<Check>& v, size_t i) {
+    changed = v[i].status != status;
+    v[i].status = status;
+    v[i].output = std::string(output);
+    return changed;
+  });
   if (changed) Bump();
-  for (const auto& k : rebuild) RebuildService(k);
-  return true;
+  return found;
 }
 
 Status Writer::Apply(const Registration& reg) {
@@ -347,38 +382,37 @@ void Writer::SetDnsConfig(const config::DnsConfig& dns) {
 }
 
 void Writer::RebuildService(std::string_view key) {
-  auto cur = staged_.services.FindShared(key);
-  if (!cur) return;
-  auto e = std::make_shared<ServiceEntry>(*cur);
-  // Drop instances whose node is gone; refresh node pointers.
-  std::vector<Instance> kept;
-  kept.reserve(e->instances.size());
-  for (Instance& in : e->instances) {
-    auto n = staged_.nodes.FindShared(Lower(in.node ? in.node->node.name : std::string()));
+  const std::string k(key);
+  if (staged_.services.Find(k) == nullptr) return;
+  ServiceEntry* e = MutableService(k, false);
+  // Drop instances whose node is gone; refresh node pointers; recompute what DNS needs.
+  size_t out = 0;
+  for (size_t i = 0; i < e->instances.size(); ++i) {
+    Instance& in = e->instances[i];
+    auto n = staged_.nodes.FindShared(Lower(in.node->node.name));
     if (!n) continue;
     in.node = std::move(n);
     detail::PrepareInstance(in);
-    kept.push_back(std::move(in));
+    if (out != i) e->instances[out] = std::move(in);
+    ++out;
   }
-  if (kept.empty()) {
-    staged_.services.Erase(key);
-    dirty_ = true;
+  e->instances.resize(out);
+  dirty_ = true;
+  if (e->instances.empty()) {
+    staged_.services.Erase(k);
     return;
   }
-  e->instances = std::move(kept);
   e->name = e->instances.front().service.name;
   e->name_wire = detail::NameToWire(e->name);
   e->not_critical.clear();
   e->passing.clear();
   for (uint32_t i = 0; i < e->instances.size(); ++i) {
-    Health h = e->instances[i].health;
+    const Health h = e->instances[i].health;
     if (h == Health::kPassing || h == Health::kWarning) e->not_critical.push_back(i);
     if (h == Health::kPassing) e->passing.push_back(i);
   }
-  e->ttl_s = detail::ServiceTtl(staged_.dns, key);
+  e->ttl_s = detail::ServiceTtl(staged_.dns, k);
   e->index = index_;
-  staged_.services.Set(key, std::move(e));
-  dirty_ = true;
 }
 
 uint64_t Writer::Publish(bool force) {
@@ -386,6 +420,7 @@ uint64_t Writer::Publish(bool force) {
   staged_.nodes.Seal();
   staged_.services.Seal();
   staged_.ptr.Seal();
+  ++batch_;  // everything stamped so far is now shared with a published snapshot
   ++staged_.generation;
   staged_.index = index_;
   staged_.soa_serial = static_cast<uint32_t>(std::time(nullptr));

@@ -80,7 +80,7 @@ void AnswerNode(Ctx& x, std::string_view name_lower) {
       size_t at = x.w.RrHeader(kTypeCNAME, kClassIN, ttl);
       char wire[256];
       size_t len = 0;
-      std::string_view host = a.host;
+      std::string_view host = n->node.address;
       while (!host.empty() && len < 250) {
         size_t dot = host.find('.');
         std::string_view l = host.substr(0, dot);

@@ -51,12 +51,18 @@ size_t HostWire(std::string_view host, char* out, size_t cap) {
   return len;
 }
 
+// The hostname behind a kHost choice, as registered.
+std::string_view HostOf(const Pick& p) {
+  return p.addr->from_service ? std::string_view(p.inst->service.address)
+                              : std::string_view(p.inst->node->node.address);
+}
+
 // Writes the SRV target name of a pick.
 void TargetName(Ctx& x, const Pick& p) {
   const AddrChoice& a = *p.addr;
   if (a.kind == AddrChoice::kHost) {
     char wire[256];
-    x.w.Name({std::string_view(wire, HostWire(a.host, wire, sizeof wire - 6))});
+    x.w.Name({std::string_view(wire, HostWire(HostOf(p), wire, sizeof wire - 6))});
   } else if (a.from_service) {
     char label[40];
     x.w.Name(
@@ -200,7 +206,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
     char wire[256];
     x.w.QName();
     size_t at = x.w.RrHeader(kTypeCNAME, kClassIN, ttl);
-    x.w.Name({std::string_view(wire, HostWire(held_cname->addr->host, wire, sizeof wire - 6))});
+    x.w.Name({std::string_view(wire, HostWire(HostOf(*held_cname), wire, sizeof wire - 6))});
     x.w.RrEnd(at);
     x.an = 1;
     return;

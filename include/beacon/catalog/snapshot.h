@@ -22,13 +22,13 @@
 
 namespace beacon::catalog {
 
-// An address chosen for one query family, precomputed.
+// An address chosen for one query family, precomputed. For kHost the name is the service
+// address (from_service) or the node address, as registered.
 struct AddrChoice {
   enum Kind : uint8_t { kNone = 0, kV4, kV6, kHost };
   Kind kind = kNone;
   bool from_service = false;  // true: the service address; false: the node address
   std::array<uint8_t, 16> ip{};
-  std::string host;  // kHost: hostname, lower-case, without trailing dot
 };
 
 // Address choices per query family (spec 1.4.1 / 1.3).
@@ -47,6 +47,7 @@ struct NodeEntry {
   std::vector<std::string> service_keys;
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
+  uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
 };
 
 struct Instance {
@@ -69,6 +70,7 @@ struct ServiceEntry {
   uint32_t ttl_s = 0;                  // service_ttl applied
   std::string name_wire;               // service name as one wire label run (for PTR)
   uint64_t index = 0;                  // raft-style modify index of this service's data
+  uint64_t stamp = 0;                  // writer-private, as NodeEntry::stamp
 };
 
 // Reverse-lookup entry: who holds this address, in registration order. A node match wins over

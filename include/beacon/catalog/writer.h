@@ -67,8 +67,14 @@ class Writer {
   const Snapshot& staged() const { return staged_; }
 
  private:
+  NodeEntry* MutableNode(const std::string& key);
+  ServiceEntry* MutableService(const std::string& key, bool create);
   void RebuildService(std::string_view key);
-  void TouchService(std::string_view key);
+  void RefreshNodeServices(const std::string& nkey);
+  std::string DetachInstance(const std::string& nkey, std::string_view id, Instance* removed);
+  void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
+  template <typename Fn>
+  bool MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn);
   void AddPtr(const std::string& addr, std::string_view name, bool is_node);
   void RemovePtr(const std::string& addr, std::string_view name, bool is_node);
   uint64_t Bump();
@@ -76,8 +82,9 @@ class Writer {
   SnapshotHub& hub_;
   Snapshot staged_;
   uint64_t index_ = 1;
+  uint64_t batch_ = 1;       // stamp of entries created since the last publish
+  bool node_moved_ = false;  // MutableNode replaced a node entry: instances need refreshing
   bool dirty_ = true;
-  std::vector<std::string> pending_services_;  // keys whose entry must be rebuilt
 };
 
 // Helpers shared with tests and the HTTP layer.
