@@ -87,6 +87,49 @@ def stop_process(proc, term_timeout=5.0):
     return proc.returncode
 
 
+def _socket_inodes(port):
+    """Inodes of every UDP/TCP socket (v4 and v6) bound to local port `port`."""
+    inodes = set()
+    for fname in ("/proc/net/udp", "/proc/net/tcp", "/proc/net/udp6", "/proc/net/tcp6"):
+        try:
+            with open(fname) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 10:
+                continue
+            if int(parts[1].rsplit(":", 1)[1], 16) == port:
+                if fname.startswith("/proc/net/tcp") and parts[3] != "0A":
+                    continue  # only listeners for TCP (skip client connections)
+                inodes.add(parts[9])
+    return inodes
+
+
+def _process_socket_inodes(pid):
+    out = set()
+    fd_dir = "/proc/%d/fd" % pid
+    try:
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            m = re.match(r"socket:\[(\d+)\]", target)
+            if m:
+                out.add(m.group(1))
+    except OSError:
+        pass
+    return out
+
+
+def foreign_sockets(port, pid):
+    """Sockets on `port` that do not belong to process `pid` (Beacon binds with SO_REUSEPORT, so
+    another root process could silently share its port and steal queries)."""
+    return _socket_inodes(port) - _process_socket_inodes(pid)
+
+
 def wait_for(pred, timeout, interval=0.05, what="condition"):
     """Poll pred() until it returns a truthy value or timeout seconds pass (then raise)."""
     deadline = time.monotonic() + timeout
@@ -464,6 +507,12 @@ class Agent:
                 if "address already in use" in self.log_text().lower():
                     continue
                 raise last_err
+            foreign = foreign_sockets(self.dns_port, self.proc.pid)
+            if foreign:
+                last_err = RuntimeError("port %d is shared with another process (sockets %s)"
+                                        % (self.dns_port, sorted(foreign)))
+                self.stop()
+                continue
             return self
         raise RuntimeError("agent did not start: %s\nlog:\n%s" % (last_err, self.log_text()))
 
