@@ -462,10 +462,22 @@ versions() {
     echo "$v"
 }
 
+if has_peer beacon; then
+    # Run a private copy: a rebuild of build/beacon during the benchmark must not mix two binaries.
+    BEACON_SRC=$BEACON
+    BEACON_COPY=$(mktemp -d /tmp/beacon-bench-bin.XXXXXX) || die "mktemp failed"
+    WORKS="$WORKS $BEACON_COPY"
+    cp "$BEACON_SRC" "$BEACON_COPY/beacon" || die "cannot copy $BEACON_SRC"
+    BEACON=$BEACON_COPY/beacon
+fi
+
 log "results in $RES"
 log "peers=[$PEERS] sizes=[$SIZES] runs=$RUNS duration=${DURATION}s warm=${WARM}s latency=${LAT_SECS}s@${LAT_QPS}qps dnsperf=[$DP_ARGS]"
 log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]} serf ${PORT[beacon_serf]} server ${PORT[beacon_server]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
 log "versions:$(versions)"
+if has_peer beacon; then
+    log "beacon binary: $BEACON_SRC ($(stat -c '%y' "$BEACON_SRC" | cut -d. -f1), sha256 $(sha256sum "$BEACON" | cut -c1-16))"
+fi
 log "machine: $(uname -r), $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$PINNED" = yes ] || log "WARNING: fewer than 2 CPUs (or SRV_CORE = DP_CORE): running unpinned; server and dnsperf share the CPU"
 
