@@ -532,6 +532,12 @@ class Agent:
         except OSError:
             return ""
 
+    def port_shared(self):
+        """Sockets of other processes on our DNS port (diagnostic for odd replies)."""
+        if not self.alive():
+            return set()
+        return foreign_sockets(self.dns_port, self.proc.pid)
+
     def stop(self):
         rc = None
         if self.proc is not None:
@@ -565,9 +571,11 @@ class FakeUpstream:
     TTL 60; any other name gets NXDOMAIN. silent=True: never answer anything.
     """
 
-    def __init__(self, records=None, silent=False):
-        self.records = records if records is not None else {("example.org", "A"): ["1.2.3.4"]}
+    def __init__(self, records=None, silent=False, tc_names=()):
+        self.records = records if records is not None else {("example.org", "A"): ["1.2.3.4"],
+                                                            ("big.example.org", "A"): ["1.2.3.5"]}
         self.silent = silent
+        self.tc_names = {n.rstrip(".").lower() for n in tc_names}
         self.queries = []
         self.port = None
         self._stop = threading.Event()
@@ -604,17 +612,19 @@ class FakeUpstream:
         for s in self._socks:
             s.close()
 
-    def answer(self, data):
+    def answer(self, data, transport="udp"):
         hdr = parse_header(data)
         name, off = read_name(data, 12)
         qtype, _qclass = struct.unpack("!HH", data[off:off + 4])
         question = data[12:off + 4]
-        self.queries.append((name, QTYPE_NAMES.get(qtype, qtype)))
+        self.queries.append((name, QTYPE_NAMES.get(qtype, qtype), transport))
         key = (name.rstrip(".").lower(), QTYPE_NAMES.get(qtype, qtype))
         ips = self.records.get(key)
         known = any(k[0] == key[0] for k in self.records)
         rcode = 0 if known else 3
         flags = 0x8000 | (hdr["opcode"] << 11) | 0x0080 | (0x0100 if hdr["rd"] else 0) | rcode
+        if transport == "udp" and key[0] in self.tc_names:
+            flags |= 0x0200
         answers = b""
         for ip in ips or []:
             if ":" in ip:
@@ -635,7 +645,7 @@ class FakeUpstream:
             except OSError:
                 return
             if self.silent:
-                self.queries.append(("<silent>", None))
+                self.queries.append(("<silent>", None, "udp"))
                 continue
             try:
                 sock.sendto(self.answer(data), addr)
@@ -665,7 +675,7 @@ class FakeUpstream:
                 msg = tcp_read_msg(conn)
                 if msg is None:
                     return
-                reply = self.answer(msg)
+                reply = self.answer(msg, "tcp")
                 conn.sendall(struct.pack("!H", len(reply)) + reply)
         except Exception:  # noqa: BLE001
             pass

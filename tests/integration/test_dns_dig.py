@@ -42,6 +42,15 @@ def base_seed():
     # all-critical service
     seed.append(seed_entry("sick", "127.0.0.30", service=svc("sick", 83),
                            checks=[check("sick-check", "critical", "sick")]))
+    # SRV weights: passing instance -> Weights.Passing, warning instance -> Weights.Warning
+    seed.append(seed_entry("wt1", "127.0.0.41", service=svc("wt", 90, weights={"Passing": 10, "Warning": 3}),
+                           checks=[check("wt-check", "passing", "wt")]))
+    seed.append(seed_entry("wt2", "127.0.0.42", service=svc("wt", 90, weights={"Passing": 10, "Warning": 3}),
+                           checks=[check("wt-check", "warning", "wt")]))
+    # 30 instances with long-ish names for the size limits (1.13, case 46)
+    for i in range(30):
+        seed.append(seed_entry("big-instance-node-number-%02d" % i, "127.0.1.%d" % (i + 1),
+                               service=svc("big", 7000 + i)))
     return seed
 
 
@@ -50,6 +59,8 @@ class DigTestCase(unittest.TestCase):
 
     def assertStatus(self, r, status):
         self.assertFalse(r.timed_out, "dig got no reply:\n%r" % r)
+        if "query response not set" in r.out and self.agent is not None:
+            self.fail("reply without QR (port shared with %s?):\n%r" % (self.agent.port_shared(), r))
         self.assertEqual(r.status, status, "%r" % r)
 
     def assertSoaAuthority(self, r, domain="consul."):
@@ -364,14 +375,75 @@ class TestDnsDig(DigTestCase):
                                      [("itest.node.dc1.consul.", "127.0.0.1")], "%r" % r)
 
     def test_axfr_notimp(self):
-        r = self.agent.dig("consul", "AXFR")
-        self.assertIn("NOTIMP", r.out + r.err, "%r" % r)
+        q = harness.build_query("consul", "AXFR", qid=0x1111)
+        for tname, reply in (("tcp", harness.tcp_exchange(self.agent.dns_port, q)),
+                             ("udp", harness.udp_exchange(self.agent.dns_port, q))):
+            with self.subTest(transport=tname):
+                self.assertIsNotNone(reply, "no reply to AXFR")
+                h = harness.parse_header(reply)
+                self.assertEqual((h["id"], h["qr"], h["rcode_name"]), (0x1111, True, "NOTIMP"), "%r" % h)
 
     def test_bad_names_nxdomain(self):
         for name, qtype in (("nonexisting.consul", "ANY"), ("consul.service.dc2.consul", "ANY"),
                             ("service.consul", "SRV"), ("foo.service.dc1.extra.more.consul", "SRV")):
             with self.subTest(name=name):
                 self.assertNxdomain(self.agent.dig(name, qtype))
+
+    def test_rd_copied(self):
+        r = self.agent.dig("web.service.consul", "A", "+norecurse")
+        self.assertStatus(r, "NOERROR")
+        self.assertNotIn("rd", r.flags, "%r" % r)
+        r = self.agent.dig("web.service.consul", "A")
+        self.assertIn("rd", r.flags, "%r" % r)
+
+    def test_srv_weights(self):
+        r = self.agent.dig("wt.service.consul", "SRV")
+        self.assertStatus(r, "NOERROR")
+        got = sorted((x["data"].split()[3], x["data"].split()[1]) for x in r.answer)
+        self.assertEqual(got, [("wt1.node.dc1.consul.", "10"), ("wt2.node.dc1.consul.", "3")], "%r" % r)
+
+    def test_shuffle(self):
+        orders = set()
+        for _ in range(10):
+            r = self.agent.dig("web.service.consul", "A", "+noedns", "+ignore")
+            self.assertEqual(len(r.answer), 3, "%r" % r)
+            orders.add(tuple(x["data"] for x in r.answer))
+        self.assertGreaterEqual(len(orders), 2, "answers are never shuffled: %s" % orders)
+
+    def test_big_answers_and_size_limits(self):
+        # EDNS 8192: all 30
+        r = self.agent.dig("big.service.consul", "SRV", "+bufsize=8192")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(len(r.answer), 30, "%r" % r)
+        self.assertEqual(len(r.records("additional", "A")), 30, "%r" % r)
+        # TCP: all 30
+        r = self.agent.dig("big.service.consul", "SRV", "+tcp")
+        self.assertEqual(len(r.answer), 30, "%r" % r)
+        # no EDNS: 3, silently (no TC)
+        r = self.agent.dig("big.service.consul", "SRV", "+noedns", "+ignore")
+        self.assertEqual(len(r.answer), 3, "%r" % r)
+        self.assertNotIn("tc", r.flags)
+        self.assertLessEqual(r.msg_size, 512)
+        # dig's default EDNS 1232: as many as fit, reply within 1232 bytes, no TC by default
+        r = self.agent.dig("big.service.consul", "SRV", "+ignore")
+        self.assertStatus(r, "NOERROR")
+        self.assertGreater(len(r.answer), 3, "EDNS must not apply udp_answer_limit:\n%r" % r)
+        self.assertLess(len(r.answer), 30, "%r" % r)
+        self.assertLessEqual(r.msg_size, 1232, "%r" % r)
+        self.assertNotIn("tc", r.flags, "%r" % r)
+        targets = {x["data"].split()[3] for x in r.answer}
+        self.assertEqual({x["name"] for x in r.records("additional", "A")}, targets, "%r" % r)
+        # A over EDNS 8192: 30 addresses
+        r = self.agent.dig("big.service.consul", "A", "+bufsize=8192")
+        self.assertEqual(len(r.answer), 30, "%r" % r)
+
+    def test_ecs_echoed(self):
+        r = self.agent.dig("web.service.consul", "A", "+subnet=198.18.0.1/32")
+        self.assertStatus(r, "NOERROR")
+        self.assertRegex(r.out, r"CLIENT-SUBNET: 198\.18\.0\.1/32/0", "%r" % r)
+        r = self.agent.dig("nosuch.service.consul", "A", "+subnet=198.18.0.0/21")
+        self.assertStatus(r, "NXDOMAIN")
+        self.assertRegex(r.out, r"CLIENT-SUBNET: 198\.18\.0\.0/21/0", "%r" % r)
 
     # ---- outside the domain -------------------------------------------------------------------
 
@@ -421,12 +493,14 @@ class TestTruncate(DigTestCase):
         self.assertEqual(len(r.answer), 5, "%r" % r)
 
 
-class TestUdpAnswerLimit(DigTestCase):
+class TestDnsConfigKnobs(DigTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent(config={"dns_config": {"udp_answer_limit": 2, "service_ttl": {"*": "5s"},
-                                                 "node_ttl": "10s"}},
-                          seed=base_seed()).start()
+        cls.agent = Agent(config={"dns_config": {
+            "udp_answer_limit": 2, "service_ttl": {"*": "5s", "d*": "42s", "db": "10s"},
+            "node_ttl": "10s", "a_record_limit": 4, "enable_additional_node_meta_txt": False,
+            "soa": {"min_ttl": 60, "expire": 43200}}},
+            seed=base_seed(), extra_args=["-dns-workers", "3"]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -437,10 +511,74 @@ class TestUdpAnswerLimit(DigTestCase):
         self.assertEqual(len(r.answer), 2, "%r" % r)
         self.assertEqual({x["ttl"] for x in r.answer}, {5})
         r = self.agent.dig("web.service.consul", "SRV")
-        self.assertEqual(len(r.answer), 5, "%r" % r)
+        self.assertEqual(len(r.answer), 5, "SRV is not cut by a_record_limit:\n%r" % r)
         self.assertEqual({x["ttl"] for x in r.answer + r.records("additional", "A")}, {5}, "%r" % r)
+        r = self.agent.dig("db.service.consul", "SRV")
+        self.assertEqual({x["ttl"] for x in r.answer + r.records("additional", "A")}, {10}, "%r" % r)
         r = self.agent.dig("foo.node.consul", "A")
         self.assertEqual([x["ttl"] for x in r.answer], [10], "%r" % r)
+        self.assertEqual(r.records("additional", "TXT"), [], "enable_additional_node_meta_txt=false")
+        r = self.agent.dig("consul", "NS")
+        self.assertEqual([x["ttl"] for x in r.answer], [10], "NS TTL = node_ttl:\n%r" % r)
+
+    def test_a_record_limit(self):
+        for opts in ((), ("+tcp",)):
+            with self.subTest(opts=opts):
+                r = self.agent.dig("web.service.consul", "A", *opts)
+                self.assertEqual(len(r.answer), 4, "%r" % r)
+
+    def test_soa_knobs(self):
+        r = self.agent.dig("nosuch.service.consul", "A")
+        self.assertStatus(r, "NXDOMAIN")
+        soa = r.records("authority", "SOA")
+        self.assertEqual(len(soa), 1, "%r" % r)
+        self.assertEqual(soa[0]["ttl"], 60, "SOA TTL = min_ttl:\n%r" % r)
+        self.assertEqual(soa[0]["data"].split()[3:], ["3600", "600", "43200", "60"], "%r" % r)
+
+
+class TestDomains(DigTestCase):
+    """-domain / -alt-domain flags (=value and double-dash forms) and -config-file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={}, seed=base_seed())
+        extra = cls.agent.write_file("../extra.json", {"dns_config": {"service_ttl": {"web": "7s"}}})
+        cls.agent.extra_args = ["-domain=mydomain", "--alt-domain", "test-domain.", "-config-file", extra]
+        cls.agent.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def test_primary_domain(self):
+        r = self.agent.dig("web.service.mydomain", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), WEB_HEALTHY)
+        self.assertEqual({x["ttl"] for x in r.answer}, {7}, "-config-file service_ttl:\n%r" % r)
+        r = self.agent.dig("web.service.consul", "A")
+        self.assertStatus(r, "REFUSED")
+
+    def test_alt_domain(self):
+        r = self.agent.dig("db.service.test-domain", "SRV")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual([x["data"] for x in r.answer], ["1 1 12345 7f000002.addr.dc1.test-domain."])
+        add = sorted((x["name"], x["type"]) for x in r.additional)
+        self.assertEqual(add, [("7f000002.addr.dc1.test-domain.", "A"),
+                               ("foo.node.dc1.test-domain.", "TXT")], "%r" % r)
+        r = self.agent.dig("web1.node.test-domain", "SOA")
+        self.assertStatus(r, "NOERROR")
+        soa = r.records("answer", "SOA")
+        self.assertEqual(soa[0]["name"], "test-domain.")
+        self.assertEqual(soa[0]["data"].split()[:2], ["ns.test-domain.", "hostmaster.test-domain."])
+        self.assertNxdomain_in(self.agent.dig("nosuch.service.test-domain", "A"), "test-domain.")
+
+    def test_ptr_uses_primary_domain(self):
+        r = self.agent.dig(None, None, "-x", "127.0.0.11")
+        self.assertEqual(r.data("answer", "PTR"), ["web1.node.dc1.mydomain."], "%r" % r)
+
+    def assertNxdomain_in(self, r, domain):
+        self.assertStatus(r, "NXDOMAIN")
+        self.assertSoaAuthority(r, domain)
 
 
 class TestOnlyPassingAndReload(DigTestCase):
@@ -511,6 +649,25 @@ class TestRecursor(DigTestCase):
                 self.assertIn("ra", r.flags, "%r" % r)
                 self.assertEqual([(x["name"], x["type"], x["data"]) for x in r.answer],
                                  [("example.org.", "A", "1.2.3.4")], "%r" % r)
+                self.assertEqual(self.up.queries[-1], ("example.org.", "A", tname),
+                                 "forwarded over the client's transport")
+
+    def test_upstream_tc_passed_through(self):
+        self.up.tc_names.add("big.example.org")
+        r = self.agent.dig("big.example.org", "A", "+ignore")
+        self.assertStatus(r, "NOERROR")
+        self.assertIn("tc", r.flags, "an upstream reply with TC must reach the client with TC:\n%r" % r)
+
+    def test_tcp_client_query_forwarded_over_tcp(self):
+        # spec 1.11: forwarded over the client's own transport, so a TCP client never sees the
+        # truncated UDP reply of the upstream
+        self.up.tc_names.add("big.example.org")
+        r = self.agent.dig("big.example.org", "A", "+tcp")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(self.up.queries[-1], ("big.example.org.", "A", "tcp"),
+                         "a TCP client query must be forwarded over TCP")
+        self.assertNotIn("tc", r.flags, "%r" % r)
+        self.assertEqual(r.data("answer", "A"), ["1.2.3.5"], "%r" % r)
 
     def test_forwarded_nxdomain(self):
         r = self.agent.dig("nothere.example.net", "A")
@@ -553,6 +710,7 @@ class TestSilentRecursor(DigTestCase):
                 self.assertStatus(r, "SERVFAIL")
                 self.assertIn("ra", r.flags, "%r" % r)
                 self.assertEqual(r.answer, [])
+                self.assertIsNotNone(r.edns, "SERVFAIL carries OPT when the query had one:\n%r" % r)
                 self.assertGreater(r.elapsed, 0.8, "SERVFAIL came before recursor_timeout")
                 self.assertLess(r.elapsed, 2.5, "SERVFAIL took much longer than recursor_timeout=1s")
 
