@@ -40,19 +40,29 @@ void AddSoaAuthority(Ctx& x) {
 
 void Nxdomain(Ctx& x) {
   x.rcode = kNxDomain;
+  if (x.sub) return;
   ++x.c.nxdomain;
   AddSoaAuthority(x);
 }
 
 void Nodata(Ctx& x) {
   x.rcode = kNoError;
+  if (x.sub) return;
   AddSoaAuthority(x);
+}
+
+void Owner(Ctx& x) {
+  if (x.owner.empty()) {
+    x.w.QName();
+  } else {
+    x.w.Name({x.owner});
+  }
 }
 
 void WriteAddrRecord(Ctx& x, std::initializer_list<std::string_view> owner, bool owner_is_q,
                      const catalog::AddrChoice& a, uint32_t ttl) {
   if (owner_is_q) {
-    x.w.QName();
+    Owner(x);
   } else {
     x.w.Name(owner);
   }
@@ -67,7 +77,7 @@ void WriteNodeTxt(Ctx& x, const catalog::NodeEntry& n, bool owner_is_q, uint32_t
   for (size_t i = 0; i + 2 <= r.size();) {
     const size_t len = static_cast<uint8_t>(r[i]) << 8 | static_cast<uint8_t>(r[i + 1]);
     if (owner_is_q) {
-      x.w.QName();
+      Owner(x);
       ++x.an;
     } else {
       x.w.Name({n.name_wire, "\4node", x.snap.dc_wire, x.resp_domain});
@@ -106,17 +116,17 @@ std::string_view Label(const Query& q, int i) {
   return std::string_view(reinterpret_cast<const char*>(p + 1), p[0]);
 }
 
-// Joins labels [from, to) with '.' into s.text.
-std::string_view Join(Scratch& s, const Query& q, int from, int to) {
+// Joins labels [from, to) with '.' into the context's text buffer (512 bytes).
+std::string_view Join(Ctx& x, const Query& q, int from, int to) {
   size_t n = 0;
   for (int i = from; i < to; ++i) {
     std::string_view l = Label(q, i);
-    if (n + l.size() + 1 > sizeof s.text) break;
-    if (i > from) s.text[n++] = '.';
-    std::memcpy(s.text + n, l.data(), l.size());
+    if (n + l.size() + 1 > 512) break;
+    if (i > from) x.text[n++] = '.';
+    std::memcpy(x.text + n, l.data(), l.size());
     n += l.size();
   }
-  return std::string_view(s.text, n);
+  return std::string_view(x.text, n);
 }
 
 bool IsKind(std::string_view l) {
@@ -172,7 +182,7 @@ void Route(Ctx& x, int nparts_total) {
   }
   if (suffix != 0 && suffix != 1 && suffix != 2 && suffix != 4) return detail::Nxdomain(x);
   if (!LocalDc(x, kind_at + 1, nparts_total) || nparts == 0) return detail::Nxdomain(x);
-  if (kind == "node") return detail::AnswerNode(x, Join(x.s, q, 0, nparts));
+  if (kind == "node") return detail::AnswerNode(x, Join(x, q, 0, nparts));
   if (kind == "service") {
     if (nparts == 2) {
       std::string_view a = Label(q, 0), b = Label(q, 1);
@@ -182,7 +192,7 @@ void Route(Ctx& x, int nparts_total) {
       }
     }
     std::string_view svc = Label(q, nparts - 1);
-    std::string_view tag = nparts > 1 ? Join(x.s, q, 0, nparts - 1) : std::string_view();
+    std::string_view tag = nparts > 1 ? Join(x, q, 0, nparts - 1) : std::string_view();
     return detail::AnswerService(x, svc, tag);
   }
   // connect / ingress / virtual: mesh features this agent does not serve.
@@ -222,6 +232,85 @@ bool RecursionAvailable(const catalog::Snapshot& snap) {
 
 }  // namespace
 
+namespace detail {
+
+bool SameAsOwner(const Ctx& x, std::string_view host) {
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  // Compare label by label against the owner (question or sub-lookup name), ignoring case.
+  const Query& q = x.q;
+  size_t pos = 0;
+  for (int i = 0; i < q.nlabels; ++i) {
+    std::string_view l = Label(q, i);
+    if (i > 0) {
+      if (pos >= host.size() || host[pos] != '.') return false;
+      ++pos;
+    }
+    if (host.size() - pos < l.size()) return false;
+    for (size_t k = 0; k < l.size(); ++k) {
+      char c = host[pos + k];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != l[k]) return false;
+    }
+    pos += l.size();
+  }
+  return pos == host.size();
+}
+
+uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl) {
+  // A name pointing at itself stops here: no loop (spec 1.17 case 42).
+  if (x.depth >= Scratch::kMaxDepth || cap == 0 || SameAsOwner(x, host)) return 0;
+  Scratch::Sub& sub = x.s.sub[x.depth];
+  // A query packet for the host (type ANY, as legacy Consul resolves CNAME targets).
+  uint8_t* p = sub.pkt;
+  std::memset(p, 0, kHeaderSize);
+  p[5] = 1;
+  size_t n = kHeaderSize;
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  size_t start = 0;
+  while (start < host.size()) {
+    size_t dot = host.find('.', start);
+    if (dot == std::string_view::npos) dot = host.size();
+    const size_t len = dot - start;
+    if (len == 0 || len > 63 || n + len + 1 + 5 > sizeof sub.pkt) return 0;
+    p[n++] = static_cast<uint8_t>(len);
+    std::memcpy(p + n, host.data() + start, len);
+    n += len;
+    start = dot + 1;
+  }
+  p[n++] = 0;
+  Put16(p + n, kTypeANY);
+  Put16(p + n + 2, kClassIN);
+  n += 4;
+  if (ParseQuery(p, n, &sub.q) != ParseVerdict::kOk) return 0;
+  const int in_d = MatchZone(sub.q, x.snap.domain_wire);
+  const int in_alt = MatchZone(sub.q, x.snap.alt_domain_wire);
+  if (in_d < 0 && in_alt < 0) return 0;  // outside: would need the recursors
+  const bool use_alt = in_alt >= 0 && (in_d < 0 || in_alt < in_d);
+  Ctx y{x.snap,
+        sub.q,
+        x.s,
+        x.c,
+        x.w,
+        x.transport,
+        use_alt ? std::string_view(x.snap.alt_domain_wire) : std::string_view(x.snap.domain_wire),
+        sub.cand,
+        static_cast<uint32_t>(sizeof sub.cand / sizeof sub.cand[0]),
+        sub.picks,
+        static_cast<uint32_t>(sizeof sub.picks / sizeof sub.picks[0]),
+        sub.text};
+  y.max_size = x.max_size;
+  y.sub = true;
+  y.depth = x.depth + 1;
+  y.owner = std::string_view(reinterpret_cast<const char*>(p + kHeaderSize), sub.q.qname_len - 1);
+  y.cap = cap;
+  y.ttl_override = ttl;
+  y.edns = true;  // the caller applies its own answer cap; the non-EDNS cap is not re-applied
+  Route(y, use_alt ? in_alt : in_d);
+  return y.an;
+}
+
+}  // namespace detail
+
 size_t ErrorReply(const uint8_t* pkt, size_t len, uint8_t rcode, bool ra, uint8_t* out, size_t cap,
                   Scratch& s) {
   Query& q = s.q;
@@ -248,7 +337,23 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
     return r;
   }
   const bool ra = RecursionAvailable(snap);
-  if (v != ParseVerdict::kOk || q.qtype == kTypeAXFR || q.qtype == kTypeIXFR) {
+  if (v == ParseVerdict::kOk && (q.qtype == kTypeAXFR || q.qtype == kTypeIXFR)) {
+    // Zone transfers are not offered: NOTIMP, authoritative, question and OPT echoed.
+    ++c.notimp;
+    MsgWriter w(out, cap, true);
+    w.Header(q.id, Flags(q, kNotImp, true, false, ra));
+    w.Question(q.qname, q.qname_len, q.qtype, q.qclass);
+    w.SetCount(0, 1);
+    if (q.edns) {
+      WriteOpt(w, q);
+      w.SetCount(3, 1);
+    }
+    r.action = AnswerResult::kReply;
+    r.rcode = kNotImp;
+    r.len = w.overflow() ? 0 : w.size();
+    return r;
+  }
+  if (v != ParseVerdict::kOk) {
     const uint8_t rcode = v == ParseVerdict::kFormErr ? kFormErr : kNotImp;
     ++(rcode == kFormErr ? c.formerr : c.notimp);
     MsgWriter w(out, cap, true);
@@ -285,13 +390,20 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
 
   // The longer suffix wins when the zones overlap (fewer labels left of it).
   const bool use_alt = in_alt >= 0 && (in_d < 0 || in_alt < in_d);
+  MsgWriter w(out, cap, !snap.dns.disable_compression);
   Ctx x{snap,
         q,
         s,
         c,
-        MsgWriter(out, cap, !snap.dns.disable_compression),
+        w,
         t,
-        use_alt ? std::string_view(snap.alt_domain_wire) : std::string_view(snap.domain_wire)};
+        use_alt ? std::string_view(snap.alt_domain_wire) : std::string_view(snap.domain_wire),
+        s.cand,
+        Scratch::kMaxCandidates,
+        s.picks,
+        Scratch::kMaxPicks,
+        s.text};
+  x.edns = q.edns;
   if (t == Transport::kTcp) {
     x.max_size = 65523;
   } else {

@@ -14,16 +14,42 @@ struct Ctx {
   const Query& q;
   Scratch& s;
   Counters& c;
-  MsgWriter w;
+  MsgWriter& w;
   Transport transport;
   std::string_view resp_domain;  // wire labels of the zone the query arrived on
+  // Working arrays (the Scratch's own, or a sub-lookup level's).
+  uint32_t* cand;
+  uint32_t cand_cap;
+  Pick* picks;
+  uint32_t picks_cap;
+  char* text;
   uint16_t an = 0, ns = 0, ar = 0;
   uint8_t rcode = kNoError;
   bool aa = true;
   bool tc = false;
   bool opt = true;        // append an OPT record when the query had one
   size_t max_size = 512;  // UDP/TCP size budget for trimming
+  // Sub-lookups resolve an in-domain CNAME target: records are owned by `owner` (wire labels)
+  // instead of the question, nothing goes to authority or additional, at most `cap` answers are
+  // written, with TTL `ttl_override` when set.
+  bool sub = false;
+  int depth = 0;
+  std::string_view owner;
+  uint32_t cap = UINT32_MAX;
+  uint32_t ttl_override = UINT32_MAX;
+  bool edns = false;  // the client's query had EDNS (sub-lookups inherit it)
 };
+
+// Writes the owner name of a record: the question (compressed to a pointer) or `owner`.
+void Owner(Ctx& x);
+// Resolves an in-domain hostname (lower- or mixed-case text, optional trailing dot) to records
+// named after it, written at the current position: at most `cap` of them, TTL `ttl` when not
+// UINT32_MAX. Returns how many were written; 0 for names outside the zones or past kMaxDepth.
+uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl);
+// Hostname text to wire labels (no terminating zero) in out[256]; returns the length.
+size_t HostToWire(std::string_view host, char* out);
+// True when `host` (text, optional trailing dot) names the same thing as the record owner.
+bool SameAsOwner(const Ctx& x, std::string_view host);
 
 // Record helpers (answer.cpp).
 void WriteSoa(Ctx& x);         // SOA for resp_domain, owner = resp_domain

@@ -61,12 +61,30 @@ void WriteNsRecords(Ctx& x, bool in_answer) {
 
 }  // namespace
 
+size_t HostToWire(std::string_view host, char* out) {
+  size_t len = 0;
+  while (!host.empty()) {
+    const size_t dot = host.find('.');
+    std::string_view l = host.substr(0, dot);
+    if (l.size() > 63) l = l.substr(0, 63);
+    if (len + l.size() + 1 > 250) break;
+    if (!l.empty()) {
+      out[len++] = static_cast<char>(l.size());
+      std::memcpy(out + len, l.data(), l.size());
+      len += l.size();
+    }
+    host = dot == std::string_view::npos ? std::string_view() : host.substr(dot + 1);
+  }
+  return len;
+}
+
 void AnswerNode(Ctx& x, std::string_view name_lower) {
   const uint16_t qt = x.q.qtype;
   if (qt != kTypeA && qt != kTypeAAAA && qt != kTypeANY && qt != kTypeTXT) return;
   const catalog::NodeEntry* n = x.snap.nodes.Find(name_lower);
   if (n == nullptr) return Nxdomain(x);
-  const uint32_t ttl = NodeTtl(x);
+  const uint32_t ttl = x.ttl_override != UINT32_MAX ? x.ttl_override : NodeTtl(x);
+  char wire[256];
   if (qt != kTypeTXT) {
     const auto fam = qt == kTypeA      ? catalog::kFamA
                      : qt == kTypeAAAA ? catalog::kFamAAAA
@@ -76,29 +94,21 @@ void AnswerNode(Ctx& x, std::string_view name_lower) {
       WriteAddrRecord(x, {}, true, a, ttl);
       ++x.an;
     } else if (a.kind == AddrChoice::kHost) {
-      x.w.QName();
+      Owner(x);
       size_t at = x.w.RrHeader(kTypeCNAME, kClassIN, ttl);
-      char wire[256];
-      size_t len = 0;
-      std::string_view host = n->node.address;
-      while (!host.empty() && len < 250) {
-        size_t dot = host.find('.');
-        std::string_view l = host.substr(0, dot);
-        if (l.size() > 63) l = l.substr(0, 63);
-        if (len + l.size() + 1 > 250) break;
-        wire[len++] = static_cast<char>(l.size());
-        std::memcpy(wire + len, l.data(), l.size());
-        len += l.size();
-        host = dot == std::string_view::npos ? std::string_view() : host.substr(dot + 1);
-      }
-      x.w.Name({std::string_view(wire, len)});
+      x.w.Name({std::string_view(wire, HostToWire(n->node.address, wire))});
       x.w.RrEnd(at);
       ++x.an;
+      if (!SameAsOwner(x, n->node.address)) {
+        x.an = static_cast<uint16_t>(x.an + ResolveHost(x, n->node.address,
+                                                        x.cap == UINT32_MAX ? x.cap : x.cap - 1,
+                                                        x.ttl_override));
+      }
     }
   }
   if (qt == kTypeTXT || qt == kTypeANY) {
     WriteNodeTxt(x, *n, true, ttl);
-  } else if (x.snap.dns.enable_additional_node_meta_txt) {
+  } else if (x.snap.dns.enable_additional_node_meta_txt && !x.sub) {
     WriteNodeTxt(x, *n, false, ttl);
   }
 }
@@ -180,7 +190,7 @@ void AnswerPtr(Ctx& x) {
     }
     start = dot + 1;
   }
-  x.w.QName();
+  Owner(x);
   size_t at = x.w.RrHeader(kTypePTR, kClassIN, 0);  // PTR TTL is always 0 (spec 1.7)
   x.w.Name({std::string_view(wire, n), is_node ? "\4node" : "\7service", x.snap.dc_wire,
             x.snap.domain_wire});

@@ -33,24 +33,6 @@ size_t AddrLabel(const AddrChoice& a, char* out) {
   return 1 + 2 * n;
 }
 
-// Host name (dotted, lower-case) to wire labels; returns the length.
-size_t HostWire(std::string_view host, char* out, size_t cap) {
-  size_t len = 0;
-  while (!host.empty()) {
-    size_t dot = host.find('.');
-    std::string_view l = host.substr(0, dot);
-    if (l.size() > 63) l = l.substr(0, 63);
-    if (len + l.size() + 1 > cap) break;
-    if (!l.empty()) {
-      out[len++] = static_cast<char>(l.size());
-      std::memcpy(out + len, l.data(), l.size());
-      len += l.size();
-    }
-    host = dot == std::string_view::npos ? std::string_view() : host.substr(dot + 1);
-  }
-  return len;
-}
-
 // The hostname behind a kHost choice, as registered.
 std::string_view HostOf(const Pick& p) {
   return p.addr->from_service ? std::string_view(p.inst->service.address)
@@ -62,7 +44,7 @@ void TargetName(Ctx& x, const Pick& p) {
   const AddrChoice& a = *p.addr;
   if (a.kind == AddrChoice::kHost) {
     char wire[256];
-    x.w.Name({std::string_view(wire, HostWire(HostOf(p), wire, sizeof wire - 6))});
+    x.w.Name({std::string_view(wire, HostToWire(HostOf(p), wire))});
   } else if (a.from_service) {
     char label[40];
     x.w.Name(
@@ -75,9 +57,9 @@ void TargetName(Ctx& x, const Pick& p) {
 // Writes answers [0,k) and their additional records. Returns the size to compare with the budget.
 size_t WriteSrv(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl, bool raw_size) {
   x.w.Rewind(start);
-  const Pick* picks = x.s.picks;
+  const Pick* picks = x.picks;
   for (uint32_t i = 0; i < k; ++i) {
-    x.w.QName();
+    Owner(x);
     size_t at = x.w.RrHeader(kTypeSRV, kClassIN, ttl);
     x.w.U16(1);
     x.w.U16(static_cast<uint16_t>(picks[i].inst->weight));
@@ -97,6 +79,15 @@ size_t WriteSrv(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl, 
                      (p.addr->from_service ? SameIp(*picks[j].addr, *p.addr) : same_node);
     }
     const AddrChoice& a = *p.addr;
+    if (!seen_target && a.kind == AddrChoice::kHost) {
+      bool seen_host = false;
+      for (uint32_t j = 0; j < i; ++j) {
+        seen_host |= picks[j].addr->kind == AddrChoice::kHost && HostOf(picks[j]) == HostOf(p);
+      }
+      // The target's records, TTL rewritten to the service's; at most 5 without EDNS.
+      if (!seen_host)
+        ar = static_cast<uint16_t>(ar + ResolveHost(x, HostOf(p), x.edns ? UINT32_MAX : 5, ttl));
+    }
     if (!seen_target && (a.kind == AddrChoice::kV4 || a.kind == AddrChoice::kV6)) {
       TargetName(x, p);
       const bool v4 = a.kind == AddrChoice::kV4;
@@ -119,7 +110,7 @@ size_t WriteSrv(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl, 
 
 size_t WriteAddrs(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl, bool raw_size) {
   x.w.Rewind(start);
-  for (uint32_t i = 0; i < k; ++i) WriteAddrRecord(x, {}, true, *x.s.picks[i].addr, ttl);
+  for (uint32_t i = 0; i < k; ++i) WriteAddrRecord(x, {}, true, *x.picks[i].addr, ttl);
   x.an = static_cast<uint16_t>(k);
   x.ar = 0;
   return (raw_size ? x.w.uncompressed_size() : x.w.size()) + OptSize(x.q);
@@ -132,11 +123,13 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   if (e == nullptr) return Nxdomain(x);
   const auto& pool = x.snap.dns.only_passing ? e->passing : e->not_critical;
   Scratch& s = x.s;
+  uint32_t* cand = x.cand;
+  Pick* picks = x.picks;
   uint32_t n = 0;
   for (uint32_t idx : pool) {
-    if (n == Scratch::kMaxCandidates) break;
+    if (n == x.cand_cap) break;
     if (!tag_lower.empty() && !HasTag(e->instances[idx], tag_lower)) continue;
-    s.cand[n++] = idx;
+    cand[n++] = idx;
   }
   if (n == 0) return Nxdomain(x);
 
@@ -148,7 +141,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
                    : qt == kTypeAAAA ? catalog::kFamAAAA
                                      : catalog::kFamAny;
   const bool udp = x.transport == Transport::kUdp;
-  const bool capped = udp && !x.q.edns;
+  const bool capped = udp && !x.edns;
   // How many answers we could possibly send: the non-EDNS cap, the TCP cap, or what fits.
   uint32_t limit;
   if (capped) {
@@ -158,6 +151,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   } else {
     limit = static_cast<uint32_t>(x.max_size / 16);
   }
+  if (limit > x.cap) limit = x.cap;
   const uint32_t a_limit = srv ? 0 : x.snap.dns.a_record_limit;
 
   uint32_t k = 0;
@@ -166,14 +160,22 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   bool more = false;  // an answer beyond `limit` existed
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t j = i + s.Rand() % (n - i);
-    std::swap(s.cand[i], s.cand[j]);
-    const Instance& in = e->instances[s.cand[i]];
-    const AddrChoice& a = in.addr[fam];
+    std::swap(cand[i], cand[j]);
+    const Instance& in = e->instances[cand[i]];
+    const AddrChoice* ap = &in.addr[fam];
+    // A service address naming this very query, on a node with an IP: use the node's address.
+    if (ap->kind == AddrChoice::kHost && ap->from_service &&
+        (in.node->addr[fam].kind == AddrChoice::kV4 ||
+         in.node->addr[fam].kind == AddrChoice::kV6) &&
+        SameAsOwner(x, in.service.address)) {
+      ap = &in.node->addr[fam];
+    }
+    const AddrChoice& a = *ap;
     if (a.kind == AddrChoice::kNone) continue;
     bool dup = false;
     if (srv) {
       for (uint32_t p = 0; p < k && !dup; ++p) {
-        const Instance& o = *s.picks[p].inst;
+        const Instance& o = *picks[p].inst;
         dup = o.node == in.node && o.service.port == in.service.port &&
               o.service.address == in.service.address;
       }
@@ -189,26 +191,30 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
           (qt == kTypeAAAA && a.kind != AddrChoice::kV6)) {
         continue;
       }
-      for (uint32_t p = 0; p < k && !dup; ++p) dup = SameIp(*s.picks[p].addr, a);
+      for (uint32_t p = 0; p < k && !dup; ++p) dup = SameIp(*picks[p].addr, a);
     }
     if (dup) continue;
-    if (k == limit || k + 1 == Scratch::kMaxPicks) {
+    if (k == limit || k + 1 == x.picks_cap) {
       more = true;
       break;
     }
-    s.picks[k++] = Pick{&in, &a};
+    picks[k++] = Pick{&in, &a};
     if (a_limit != 0 && k == a_limit) break;
   }
 
-  const uint32_t ttl = e->ttl_s;
+  const uint32_t ttl = x.ttl_override != UINT32_MAX ? x.ttl_override : e->ttl_s;
   if (k == 0 && held_cname != nullptr && !more) {
-    // Only hostnames: CNAME to the first one (spec 1.4.2).
+    // Only hostnames: CNAME to the first one, then what it resolves to (spec 1.4.2).
     char wire[256];
-    x.w.QName();
+    const std::string_view host = HostOf(*held_cname);
+    Owner(x);
     size_t at = x.w.RrHeader(kTypeCNAME, kClassIN, ttl);
-    x.w.Name({std::string_view(wire, HostWire(HostOf(*held_cname), wire, sizeof wire - 6))});
+    x.w.Name({std::string_view(wire, HostToWire(host, wire))});
     x.w.RrEnd(at);
     x.an = 1;
+    if (limit > 1 && !SameAsOwner(x, host)) {
+      x.an = static_cast<uint16_t>(x.an + ResolveHost(x, host, limit - 1, x.ttl_override));
+    }
     return;
   }
   if (k == 0 && !more) return Nodata(x);

@@ -202,7 +202,7 @@ void RunFile(const std::string& path) {
       std::vector<std::string> got = RenderSection(list);
       auto cnt = q.expect.counts.find(name);
       if (cnt != q.expect.counts.end()) {
-        CHECK_MESSAGE(static_cast<int>(got.size()) == cnt->second, name);
+        CHECK_MESSAGE(static_cast<int>(got.size()) == cnt->second, std::string(name));
         continue;
       }
       auto want_it = q.expect.sections.find(name);
@@ -213,7 +213,7 @@ void RunFile(const std::string& path) {
       std::string w, gstr;
       for (auto& s : want) w += "  " + s + "\n";
       for (auto& s : got) gstr += "  " + s + "\n";
-      CHECK_MESSAGE(want == got, name << " section\nwant:\n" << w << "got:\n" << gstr);
+      CHECK_MESSAGE(want == got, std::string(name) << " section\nwant:\n" << w << "got:\n" << gstr);
     }
     if (q.expect.opt == "none") {
       CHECK_FALSE(ldns_pkt_edns(p));
@@ -223,9 +223,11 @@ void RunFile(const std::string& path) {
     if (q.expect.ecs_scope >= 0) {
       // OPT rdata: code(2) len(2) family(2) source(1) scope(1) ...
       ldns_rdf* data = ldns_pkt_edns_data(p);
-      REQUIRE(data != nullptr);
-      REQUIRE(ldns_rdf_size(data) >= 8);
-      CHECK(ldns_rdf_data(data)[7] == q.expect.ecs_scope);
+      CHECK(data != nullptr);
+      if (data != nullptr) {
+        CHECK(ldns_rdf_size(data) >= 8);
+        if (ldns_rdf_size(data) >= 8) CHECK(ldns_rdf_data(data)[7] == q.expect.ecs_scope);
+      }
     }
     ldns_pkt_free(p);
   }

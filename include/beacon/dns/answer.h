@@ -44,6 +44,17 @@ struct Scratch {
   char text[512];  // joined labels (node names, tags)
   uint32_t cand[kMaxCandidates];
   Pick picks[kMaxPicks];
+
+  // Working space for resolving in-domain CNAME targets, one level each (at most kMaxDepth).
+  static constexpr int kMaxDepth = 3;
+  struct Sub {
+    Query q;
+    uint8_t pkt[300];
+    char text[512];
+    uint32_t cand[4096];
+    Pick picks[65];
+  };
+  Sub sub[kMaxDepth];
 };
 
 // Per-thread counters, summed by whoever reports them.
