@@ -124,6 +124,12 @@ def main():
         print(table(["server", "runs", "CPU µs/query", "⇒ QPS/core", "QPS (closed loop)", "server cores busy",
                      "p50 / p99 ms @ %s qps" % n_int(med([f(r["lat_qps"]) for r in rows if r["peer"] != "beacon-empty"])),
                      "lost / timeouts", "peak RSS MB", "start s", "resp bytes", "NOERROR %", "other CPU s"], trs))
+        noisy = [p for p in peers if ok(meds[p]["other_cpu_s"]) and meds[p]["other_cpu_s"] > 2.0]
+        if noisy:
+            print()
+            print("WARNING: noisy runs (median other CPU > 2 s: %s): something else was using the machine;"
+                  " QPS and p99 are unreliable, µs/query less so. Rerun on a quiet machine." % ", ".join(
+                      "%s %.1f s" % (p, meds[p]["other_cpu_s"]) for p in noisy))
         nx = [meds[p]["noerror_pct"] for p in peers if ok(meds[p]["noerror_pct"])]
         if nx and max(nx) - min(nx) > 0.5:
             print()
