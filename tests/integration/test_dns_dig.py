@@ -721,6 +721,61 @@ class TestSilentRecursor(DigTestCase):
         self.assertGreater(r.elapsed, 0.8)
 
 
+class TestReloadMore(DigTestCase):
+    """SIGHUP reloads every dns_config knob, recursors and services from the config dir (1.15)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = FakeUpstream().start()
+        cls.agent = Agent(config={}, seed=base_seed(), extra_args=["-node-meta", "rack:r1"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+        cls.up.stop()
+
+    def test_node_meta_flag(self):
+        r = self.agent.dig("itest.node.consul", "TXT")
+        self.assertStatus(r, "NOERROR")
+        self.assertIn('"rack=r1"', r.data("answer", "TXT"), "%r" % r)
+
+    def test_reload_knobs_recursors_and_services(self):
+        a = self.agent
+        self.assertEqual(len(a.dig("web.service.consul", "A", "+noedns", "+ignore").answer), 3)
+        self.assertStatus(a.dig("example.org", "A"), "REFUSED")
+        self.assertNxdomain(a.dig("newsvc.service.consul", "A"))
+
+        a.write_file("50-new.json", {"service": {"name": "newsvc", "port": 1234}})
+        a.reload({"recursors": ["127.0.0.1:%d" % self.up.port],
+                  "dns_config": {"udp_answer_limit": 1, "enable_truncate": True, "node_ttl": "3s"}})
+
+        def reloaded():
+            return len(a.dig("web.service.consul", "A", "+noedns", "+ignore").answer) == 1
+        try:
+            harness.wait_for(reloaded, 5, interval=0.1, what="udp_answer_limit=1 after SIGHUP")
+        except TimeoutError:
+            self.fail("udp_answer_limit not reloaded; log:\n" + a.log_text())
+        r = a.dig("web.service.consul", "A", "+noedns", "+ignore")
+        self.assertIn("tc", r.flags, "enable_truncate reloaded:\n%r" % r)
+        r = a.dig("foo.node.consul", "A")
+        self.assertEqual([x["ttl"] for x in r.answer], [3], "node_ttl reloaded:\n%r" % r)
+        r = a.dig("example.org", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["1.2.3.4"], "recursors reloaded:\n%r" % r)
+        self.assertIn("ra", r.flags)
+        r = a.dig("newsvc.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual(r.data("answer", "A"), ["127.0.0.1"], "service file added before SIGHUP")
+
+        # and back: removing the file and the recursors
+        os.unlink(os.path.join(a.config_dir, "50-new.json"))
+        a.reload({})
+        harness.wait_for(lambda: a.dig("example.org", "A").status == "REFUSED", 5, interval=0.1,
+                         what="REFUSED once recursors are removed")
+        self.assertNxdomain(a.dig("newsvc.service.consul", "A"))
+        self.assertEqual(len(a.dig("web.service.consul", "A", "+noedns", "+ignore").answer), 3)
+
+
 WEB_JSON = ('{"service": {"name": "web", "tags": ["rails"], "port": 80, '
             '"check": {"args": ["curl", "localhost"], "interval": "10s"}}}')
 
@@ -764,6 +819,23 @@ class TestLocalServicesFromConfig(DigTestCase):
         r = self.agent.dig("plain.service.consul", "A")
         self.assertStatus(r, "NOERROR")
         self.assertEqual(r.data("answer", "A"), ["127.0.0.1"], "%r" % r)
+
+
+class TestLifecycle(unittest.TestCase):
+    def test_sigterm_exits_cleanly(self):
+        a = Agent(config={}).start()
+        try:
+            t0 = time.monotonic()
+            a.proc.send_signal(harness.signal.SIGTERM)
+            try:
+                rc = a.proc.wait(timeout=5)
+            except harness.subprocess.TimeoutExpired:
+                self.fail("agent did not exit within 5 s of SIGTERM")
+            self.assertEqual(rc, 0, a.log_text())
+            self.assertLess(time.monotonic() - t0, 5)
+            self.assertFalse(harness.dns_alive(a.dns_port, 0.3), "DNS still answering after exit")
+        finally:
+            a.close()
 
 
 class TestScriptChecksDisabled(unittest.TestCase):
