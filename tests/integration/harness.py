@@ -573,7 +573,8 @@ class FakeUpstream:
 
     def __init__(self, records=None, silent=False, tc_names=()):
         self.records = records if records is not None else {("example.org", "A"): ["1.2.3.4"],
-                                                            ("big.example.org", "A"): ["1.2.3.5"]}
+                                                            ("big.example.org", "A"): ["1.2.3.5"],
+                                                            ("www.example.com", "A"): ["1.2.3.6"]}
         self.silent = silent
         self.tc_names = {n.rstrip(".").lower() for n in tc_names}
         self.queries = []

@@ -633,8 +633,11 @@ class TestRecursor(DigTestCase):
     @classmethod
     def setUpClass(cls):
         cls.up = FakeUpstream().start()
-        cls.agent = Agent(config={"dns_config": {"recursor_timeout": "1s"}}, seed=base_seed(),
-                          extra_args=["-recursor", "127.0.0.1:%d" % cls.up.port]).start()
+        seed = base_seed() + [
+            seed_entry("extnode", "www.example.com"),
+            seed_entry("h1", "127.0.0.50", service=svc("ext", 443, address="www.example.com"))]
+        cls.agent = Agent(config={"dns_config": {"recursor_timeout": "1s", "service_ttl": {"ext": "9s"}}},
+                          seed=seed, extra_args=["-recursor", "127.0.0.1:%d" % cls.up.port]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -668,6 +671,30 @@ class TestRecursor(DigTestCase):
                          "a TCP client query must be forwarded over TCP")
         self.assertNotIn("tc", r.flags, "%r" % r)
         self.assertEqual(r.data("answer", "A"), ["1.2.3.5"], "%r" % r)
+
+    def test_node_hostname_resolved_through_recursor(self):
+        # spec 1.3 / case 8: CNAME Q -> host, followed by the upstream's answer for host
+        for qtype in ("A", "ANY"):
+            with self.subTest(qtype=qtype):
+                r = self.agent.dig("extnode.node.consul", qtype)
+                self.assertStatus(r, "NOERROR")
+                got = [(x["name"], x["type"], x["data"]) for x in r.answer]
+                self.assertEqual(got, [("extnode.node.consul.", "CNAME", "www.example.com."),
+                                       ("www.example.com.", "A", "1.2.3.6")], "%r" % r)
+
+    def test_service_hostname_resolved_through_recursor(self):
+        # spec 1.4.1 FQDN mode
+        r = self.agent.dig("ext.service.consul", "A")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual([(x["name"], x["type"], x["data"]) for x in r.answer],
+                         [("ext.service.consul.", "CNAME", "www.example.com."),
+                          ("www.example.com.", "A", "1.2.3.6")], "%r" % r)
+        r = self.agent.dig("ext.service.consul", "SRV")
+        self.assertStatus(r, "NOERROR")
+        self.assertEqual([x["data"] for x in r.answer], ["1 1 443 www.example.com."], "%r" % r)
+        self.assertEqual([(x["name"], x["type"], x["data"], x["ttl"]) for x in r.additional],
+                         [("www.example.com.", "A", "1.2.3.6", 9)],
+                         "additional: the resolved record with the service TTL\n%r" % r)
 
     def test_forwarded_nxdomain(self):
         r = self.agent.dig("nothere.example.net", "A")
@@ -836,6 +863,23 @@ class TestLifecycle(unittest.TestCase):
             self.assertFalse(harness.dns_alive(a.dns_port, 0.3), "DNS still answering after exit")
         finally:
             a.close()
+
+
+class TestBadStartup(unittest.TestCase):
+    def assertStartFails(self, **kw):
+        a = Agent(**kw)
+        try:
+            with self.assertRaises(RuntimeError):
+                a.start(timeout=5)
+        finally:
+            a.close()
+
+    def test_recursor_0000_rejected(self):
+        # spec 1.11: 0.0.0.0 is rejected
+        self.assertStartFails(config={}, extra_args=["-recursor", "0.0.0.0"])
+
+    def test_negative_udp_answer_limit_rejected(self):
+        self.assertStartFails(config={"dns_config": {"udp_answer_limit": -1}})
 
 
 class TestScriptChecksDisabled(unittest.TestCase):
