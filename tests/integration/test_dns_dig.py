@@ -5,6 +5,7 @@ Spec: /work/shared/spec/consul-compat.md section 1 (and 3.5).
 """
 
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -880,6 +881,40 @@ class TestBadStartup(unittest.TestCase):
 
     def test_negative_udp_answer_limit_rejected(self):
         self.assertStartFails(config={"dns_config": {"udp_answer_limit": -1}})
+
+
+class TestPortInUse(unittest.TestCase):
+    def test_second_agent_on_same_dns_port_fails(self):
+        """Consul fails with "address already in use". Beacon binds with SO_REUSEPORT; a second
+        agent on the same port must not start and silently take a share of the queries."""
+        first = Agent(config={}, node="first").start()
+        second = Agent(config={}, node="second")
+        try:
+            http = harness.free_port()
+            log = open(second.log_path, "ab")
+            proc = subprocess.Popen([harness.BEACON, "agent", "-dev", "-node", "second",
+                                     "-dns-port", str(first.dns_port), "-http-port", str(http),
+                                     "-config-dir", second.config_dir, "-log-level", "info"],
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            harness._live_processes.append(proc)
+            try:
+                try:
+                    rc = proc.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    rc = None
+                nodes = set()
+                for _ in range(8):
+                    r = first.dig("consul", "NS", "+short")
+                    nodes.update(r.out.split())
+                self.assertIsNotNone(rc, "the second agent is running on a DNS port already in use "
+                                         "(NS answers seen: %s)" % sorted(nodes))
+                self.assertNotEqual(rc, 0)
+            finally:
+                harness.stop_process(proc)
+                log.close()
+        finally:
+            first.close()
+            second.close()
 
 
 class TestScriptChecksDisabled(unittest.TestCase):
