@@ -142,6 +142,7 @@ void PrepareInstance(Instance& inst) {
   for (const auto& t : s.tags) inst.tags_lower.push_back(Lower(t));
   inst.health = Aggregate(inst.checks, node.health);
   inst.weight = inst.health == Health::kWarning ? s.weights.warning : s.weights.passing;
+  inst.port = s.port;
 }
 
 uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name) {

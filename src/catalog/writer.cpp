@@ -404,12 +404,15 @@ void Writer::RebuildService(std::string_view key) {
   }
   e->name = e->instances.front().service.name;
   e->name_wire = detail::NameToWire(e->name);
-  e->not_critical.clear();
-  e->passing.clear();
-  for (uint32_t i = 0; i < e->instances.size(); ++i) {
-    const Health h = e->instances[i].health;
-    if (h == Health::kPassing || h == Health::kWarning) e->not_critical.push_back(i);
-    if (h == Health::kPassing) e->passing.push_back(i);
+  auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
+  std::stable_sort(
+      e->instances.begin(), e->instances.end(),
+      [&](const Instance& a, const Instance& b) { return rank(a.health) < rank(b.health); });
+  e->n_passing = 0;
+  e->n_ok = 0;
+  for (const Instance& in : e->instances) {
+    e->n_passing += in.health == Health::kPassing;
+    e->n_ok += in.health == Health::kPassing || in.health == Health::kWarning;
   }
   e->ttl_s = detail::ServiceTtl(staged_.dns, k);
   e->index = index_;

@@ -63,7 +63,7 @@ size_t WriteSrv(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl, 
     size_t at = x.w.RrHeader(kTypeSRV, kClassIN, ttl);
     x.w.U16(1);
     x.w.U16(static_cast<uint16_t>(picks[i].inst->weight));
-    x.w.U16(picks[i].inst->service.port);
+    x.w.U16(picks[i].inst->port);
     TargetName(x, picks[i]);
     x.w.RrEnd(at);
   }
@@ -121,12 +121,12 @@ size_t WriteAddrs(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl
 void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lower) {
   const catalog::ServiceEntry* e = x.snap.services.Find(svc_lower);
   if (e == nullptr) return Nxdomain(x);
-  const auto& pool = x.snap.dns.only_passing ? e->passing : e->not_critical;
+  const uint32_t pool = x.snap.dns.only_passing ? e->n_passing : e->n_ok;
   Scratch& s = x.s;
   uint32_t* cand = x.cand;
   Pick* picks = x.picks;
   uint32_t n = 0;
-  for (uint32_t idx : pool) {
+  for (uint32_t idx = 0; idx < pool; ++idx) {
     if (n == x.cand_cap) break;
     if (!tag_lower.empty() && !HasTag(e->instances[idx], tag_lower)) continue;
     cand[n++] = idx;
@@ -176,8 +176,12 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
     if (srv) {
       for (uint32_t p = 0; p < k && !dup; ++p) {
         const Instance& o = *picks[p].inst;
-        dup = o.node == in.node && o.service.port == in.service.port &&
-              o.service.address == in.service.address;
+        dup = o.node == in.node && o.port == in.port &&
+              (o.addr[catalog::kFamAny].kind == AddrChoice::kHost
+                   ? o.service.address == in.service.address
+                   : SameIp(o.addr[catalog::kFamAny], in.addr[catalog::kFamAny]) &&
+                         o.addr[catalog::kFamAny].from_service ==
+                             in.addr[catalog::kFamAny].from_service);
       }
     } else {
       if (a.kind == AddrChoice::kHost) {

@@ -45,15 +45,8 @@ class PMap {
 
   // Returns the value or nullptr. No allocation, no atomics.
   const V* Find(std::string_view key) const {
-    const uint64_t h = HashKey(key);
-    const Branch* b = root_[h & 0xff].get();
-    if (b == nullptr) return nullptr;
-    const Leaf* leaf = b->leaves[(h >> 8) & 0xff].get();
-    if (leaf == nullptr) return nullptr;
-    for (const Entry& e : leaf->entries) {
-      if (e.hash == h && e.key == key) return e.value.get();
-    }
-    return nullptr;
+    const Entry* e = FindEntry(key);
+    return e ? e->value.get() : nullptr;
   }
 
   ValuePtr FindShared(std::string_view key) const {
@@ -65,13 +58,20 @@ class PMap {
   void Set(std::string_view key, ValuePtr value) {
     const uint64_t h = HashKey(key);
     Leaf& leaf = MutableLeaf(h);
-    for (Entry& e : leaf.entries) {
+    for (uint32_t i = 0; i < leaf.n; ++i) {
+      Entry& e = leaf.at(i);
       if (e.hash == h && e.key == key) {
         e.value = std::move(value);
         return;
       }
     }
-    leaf.entries.push_back(Entry{h, std::string(key), std::move(value)});
+    Entry fresh{h, std::string(key), std::move(value)};
+    if (leaf.n < Leaf::kInline) {
+      leaf.inl[leaf.n] = std::move(fresh);
+    } else {
+      leaf.more.push_back(std::move(fresh));
+    }
+    ++leaf.n;
     ++size_;
   }
 
@@ -80,9 +80,17 @@ class PMap {
     if (FindEntry(key) == nullptr) return false;
     const uint64_t h = HashKey(key);
     Leaf& leaf = MutableLeaf(h);
-    auto it = std::find_if(leaf.entries.begin(), leaf.entries.end(),
-                           [&](const Entry& e) { return e.hash == h && e.key == key; });
-    leaf.entries.erase(it);
+    uint32_t i = 0;
+    while (!(leaf.at(i).hash == h && leaf.at(i).key == key)) ++i;
+    // Move the last entry into the hole.
+    const uint32_t last = leaf.n - 1;
+    if (i != last) leaf.at(i) = std::move(leaf.at(last));
+    if (last >= Leaf::kInline) {
+      leaf.more.pop_back();
+    } else {
+      leaf.inl[last] = Entry{};
+    }
+    --leaf.n;
     --size_;
     return true;
   }
@@ -100,15 +108,22 @@ class PMap {
       if (!b) continue;
       for (const auto& leaf : b->leaves) {
         if (!leaf) continue;
-        for (const Entry& e : leaf->entries) fn(e.key, *e.value);
+        for (uint32_t i = 0; i < leaf->n; ++i) fn(leaf->at(i).key, *leaf->at(i).value);
       }
     }
   }
 
  private:
+  // Up to kInline entries live in the leaf itself (one allocation, adjacent cache lines); the
+  // rest spill to `more`.
   struct Leaf {
+    static constexpr uint32_t kInline = 4;
     uint64_t epoch = 0;
-    std::vector<Entry> entries;
+    uint32_t n = 0;
+    Entry inl[kInline];
+    std::vector<Entry> more;
+    Entry& at(uint32_t i) { return i < kInline ? inl[i] : more[i - kInline]; }
+    const Entry& at(uint32_t i) const { return i < kInline ? inl[i] : more[i - kInline]; }
   };
   struct Branch {
     uint64_t epoch = 0;
@@ -121,7 +136,8 @@ class PMap {
     if (b == nullptr) return nullptr;
     const Leaf* leaf = b->leaves[(h >> 8) & 0xff].get();
     if (leaf == nullptr) return nullptr;
-    for (const Entry& e : leaf->entries) {
+    for (uint32_t i = 0; i < leaf->n; ++i) {
+      const Entry& e = leaf->at(i);
       if (e.hash == h && e.key == key) return &e;
     }
     return nullptr;

@@ -50,27 +50,31 @@ struct NodeEntry {
   uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
 };
 
+// One service instance. The fields the DNS answer path reads come first, so one cache line per
+// instance serves an A/AAAA answer.
 struct Instance {
+  std::array<AddrChoice, 3> addr;    // indexed by Family
+  Health health = Health::kPassing;  // node checks + own checks, worst of
+  uint16_t port = 0;                 // copy of service.port
+  uint32_t weight = 1;               // per health: passing or warning weight
   std::shared_ptr<const NodeEntry> node;
   Service service;
-  std::vector<Check> checks;         // this instance's own checks
-  Health health = Health::kPassing;  // node checks + own checks, worst of
-  std::array<AddrChoice, 3> addr;    // indexed by Family
+  std::vector<Check> checks;  // this instance's own checks
   std::vector<std::string> tags_lower;
-  uint32_t weight = 1;  // per health: passing or warning weight
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 };
 
 struct ServiceEntry {
   std::string name;  // as registered (first instance's spelling)
+  // Ordered passing, then warning, then critical: the healthy sets are prefixes.
   std::vector<Instance> instances;
-  std::vector<uint32_t> not_critical;  // indexes of instances with no critical check
-  std::vector<uint32_t> passing;       // indexes of instances whose checks all pass
-  uint32_t ttl_s = 0;                  // service_ttl applied
-  std::string name_wire;               // service name as one wire label run (for PTR)
-  uint64_t index = 0;                  // raft-style modify index of this service's data
-  uint64_t stamp = 0;                  // writer-private, as NodeEntry::stamp
+  uint32_t n_passing = 0;  // instances[0, n_passing) pass every check
+  uint32_t n_ok = 0;       // instances[0, n_ok) have no critical check
+  uint32_t ttl_s = 0;      // service_ttl applied
+  std::string name_wire;   // service name as one wire label run (for PTR)
+  uint64_t index = 0;      // raft-style modify index of this service's data
+  uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
 };
 
 // Reverse-lookup entry: who holds this address, in registration order. A node match wins over

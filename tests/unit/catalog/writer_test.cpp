@@ -67,18 +67,19 @@ TEST_CASE("health: critical node check removes every service on the node from th
               .ok());
   w.Publish();
   auto s = hub.Current()->services.Find("db");
-  CHECK(s->not_critical.size() == 2);
-  CHECK(s->passing.size() == 1);
+  CHECK(s->n_ok == 2);
+  CHECK(s->n_passing == 1);
+  CHECK(s->instances[0].node->node.name == "n1");  // passing instances come first
 
   REQUIRE(w.UpsertCheck("n1", MakeCheck("serfHealth", Health::kCritical)).ok());
   w.Publish();
   s = hub.Current()->services.Find("db");
-  CHECK(s->not_critical.size() == 1);
-  CHECK(s->instances[s->not_critical[0]].node->node.name == "n2");
+  CHECK(s->n_ok == 1);
+  CHECK(s->instances[0].node->node.name == "n2");
 
   CHECK(w.UpdateCheck("n1", "serfHealth", Health::kPassing, "ok"));
   w.Publish();
-  CHECK(hub.Current()->services.Find("db")->not_critical.size() == 2);
+  CHECK(hub.Current()->services.Find("db")->n_ok == 2);
 }
 
 TEST_CASE("output-only check updates do not move the index") {
