@@ -14,8 +14,10 @@
 namespace beacon::net {
 namespace {
 
-// Creates a bound, non-blocking socket with SO_REUSEPORT. Returns fd or -errno.
-int MakeSocket(const std::string& addr, int port, int type, int* bound_port) {
+// Creates a bound, non-blocking socket (with SO_REUSEPORT unless `exclusive`). Returns fd or
+// -errno.
+int MakeSocket(const std::string& addr, int port, int type, int* bound_port,
+               bool exclusive = false) {
   sockaddr_storage ss{};
   socklen_t len;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -34,8 +36,9 @@ int MakeSocket(const std::string& addr, int port, int type, int* bound_port) {
   const int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // For UDP, SO_REUSEADDR alone would let two sockets share the port: not on the probe.
+  if (!exclusive || type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (!exclusive) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (type == SOCK_DGRAM) {
     const int rcv = 4 << 20;
@@ -71,6 +74,21 @@ Status DnsServer::Start() {
   for (int i = 0; i < nworkers; ++i) {
     workers_.push_back(
         std::make_unique<DnsWorker>(i, hub_, log_, opts_.tcp_idle_ms, opts_.max_tcp_conns));
+  }
+  // SO_REUSEPORT would let a second agent share the port and steal half the queries: first
+  // prove the port is free with plain (exclusive) binds, as Consul's "address already in use".
+  for (const std::string& addr : opts_.addresses) {
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+      int bound = 0;
+      const int fd = MakeSocket(addr, port_, type, port_ == 0 ? &bound : nullptr, true);
+      if (fd < 0) {
+        return Status::Error("DNS " + std::string(type == SOCK_DGRAM ? "udp" : "tcp") +
+                             " listener on " + addr + ":" + std::to_string(port_) + ": " +
+                             std::strerror(-fd));
+      }
+      close(fd);
+      if (port_ == 0) port_ = bound;
+    }
   }
   for (const std::string& addr : opts_.addresses) {
     for (int i = 0; i < nworkers; ++i) {
