@@ -284,7 +284,22 @@ uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl) 
   if (ParseQuery(p, n, &sub.q) != ParseVerdict::kOk) return 0;
   const int in_d = MatchZone(sub.q, x.snap.domain_wire);
   const int in_alt = MatchZone(sub.q, x.snap.alt_domain_wire);
-  if (in_d < 0 && in_alt < 0) return 0;  // outside: would need the recursors
+  if (in_d < 0 && in_alt < 0) {
+    // Outside the zones: the recursors answer for it, if there are any.
+    if (x.snap.dns.recursors.empty()) return 0;
+    Scratch& s = x.s;
+    if (s.ext != nullptr) {
+      return UpstreamAsked(s.ext, s.ext_len, host)
+                 ? CopyUpstreamAnswers(x, s.ext, s.ext_len, cap, ttl)
+                 : 0;
+    }
+    if (!s.ext_needed && host.size() < sizeof s.ext_host) {
+      std::memcpy(s.ext_host, host.data(), host.size());
+      s.ext_host_len = host.size();
+      s.ext_needed = true;
+    }
+    return 0;
+  }
   const bool use_alt = in_alt >= 0 && (in_d < 0 || in_alt < in_d);
   Ctx y{x.snap,
         sub.q,
@@ -327,8 +342,12 @@ size_t ErrorReply(const uint8_t* pkt, size_t len, uint8_t rcode, bool ra, uint8_
 }
 
 AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t len, Transport t,
-                    uint8_t* out, size_t cap, Scratch& s, Counters& c) {
-  ++c.queries;
+                    uint8_t* out, size_t cap, Scratch& s, Counters& c, const uint8_t* ext,
+                    size_t ext_len) {
+  if (ext == nullptr) ++c.queries;
+  s.ext_needed = false;
+  s.ext = ext;
+  s.ext_len = ext_len;
   Query& q = s.q;
   const ParseVerdict v = ParseQuery(pkt, len, &q);
   AnswerResult r;
@@ -444,7 +463,7 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
   x.w.SetCount(1, x.an);
   x.w.SetCount(2, x.ns);
   x.w.SetCount(3, x.ar);
-  r.action = AnswerResult::kReply;
+  r.action = s.ext_needed ? AnswerResult::kResolve : AnswerResult::kReply;
   r.rcode = x.rcode;
   r.len = x.w.size();
   return r;

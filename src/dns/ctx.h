@@ -48,6 +48,11 @@ void Owner(Ctx& x);
 uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl);
 // Hostname text to wire labels (no terminating zero) in out[256]; returns the length.
 size_t HostToWire(std::string_view host, char* out);
+// Copies the answer records of a recursor's reply (names decompressed) at the current position:
+// at most `cap`, TTL `ttl` when not UINT32_MAX. Returns how many (upstream.cpp).
+uint16_t CopyUpstreamAnswers(Ctx& x, const uint8_t* pkt, size_t len, uint32_t cap, uint32_t ttl);
+// True when the question of `pkt` names `host` (text, any case, optional trailing dot).
+bool UpstreamAsked(const uint8_t* pkt, size_t len, std::string_view host);
 // True when `host` (text, optional trailing dot) names the same thing as the record owner.
 bool SameAsOwner(const Ctx& x, std::string_view host);
 

@@ -128,8 +128,10 @@ void DnsWorker::OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf) {
     const dns::AnswerResult r =
         dns::Answer(*snap_, pkt, mlen, dns::Transport::kTcp, tcp_out_.data() + 2, dns::kMaxMessage,
                     scratch_, counters_);
-    if (r.action == dns::AnswerResult::kForward) {
-      Forward(pkt, mlen, nullptr, nullptr, c->id);
+    if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
+      const bool relay = r.action == dns::AnswerResult::kForward;
+      Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, mlen, nullptr, nullptr, c->id,
+              relay ? nullptr : tcp_out_.data() + 2, relay ? 0 : r.len);
       continue;
     }
     if (r.action != dns::AnswerResult::kReply || r.len == 0) continue;

@@ -115,8 +115,10 @@ void DnsWorker::OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockadd
   uint8_t* out = arena_.data() + arena_used_;
   const dns::AnswerResult r = dns::Answer(*snap_, pkt, static_cast<size_t>(n), dns::Transport::kUdp,
                                           out, kDgram, scratch_, counters_);
-  if (r.action == dns::AnswerResult::kForward) {
-    Forward(pkt, static_cast<size_t>(n), addr, h, 0);
+  if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
+    const bool relay = r.action == dns::AnswerResult::kForward;
+    Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, static_cast<size_t>(n), addr, h, 0,
+            relay ? nullptr : out, relay ? 0 : r.len);
     return;
   }
   if (r.action != dns::AnswerResult::kReply || r.len == 0) return;

@@ -48,12 +48,22 @@ class DnsWorker {
   uv_loop_t* loop() { return &loop_; }
 
  private:
-  // A query being forwarded to the recursors (forwarder.cpp).
+  // A query waiting on the recursors (forwarder.cpp): either relayed as it is (kRelay) or a
+  // hostname lookup whose reply completes our own answer (kResolve).
+ public:
+  struct UpstreamTcp;
+
+ private:
   struct Pending {
+    enum Mode : uint8_t { kRelay, kResolve };
     DnsWorker* worker = nullptr;
+    Mode mode = kRelay;
+    bool tcp = false;  // ask the recursor over TCP (a TCP client's relayed query)
     uint16_t up_id = 0;
     uint16_t client_id = 0;
-    std::vector<uint8_t> query;
+    std::vector<uint8_t> client_query;  // as the client sent it
+    std::vector<uint8_t> up_query;      // what goes to the recursor (its ID is up_id)
+    std::vector<uint8_t> fallback;      // kResolve: the reply to send if no recursor answers
     sockaddr_storage client{};
     int client_fd = -1;     // UDP client: the socket it came in on
     uint64_t tcp_conn = 0;  // TCP client: its connection id
@@ -61,15 +71,25 @@ class DnsWorker {
     size_t tried = 0;
     size_t next = 0;
     uint32_t timeout_ms = 2000;
+    UpstreamTcp* up_tcp = nullptr;
     uv_timer_t timer;
   };
+
   void Flush();
   void Pin();
   void Unpin();
-  void Forward(const uint8_t* q, size_t len, const sockaddr* client, uv_udp_t* via,
-               uint64_t tcp_conn);
+  // Starts a recursor exchange for a client query. `fallback` (kResolve) is the reply already
+  // built, sent as it is when no recursor answers.
+  void Forward(Pending::Mode mode, const uint8_t* q, size_t len, const sockaddr* client,
+               uv_udp_t* via, uint64_t tcp_conn, const uint8_t* fallback, size_t fallback_len);
   void SendToRecursor(Pending& p);
   void FinishForward(Pending& p, const uint8_t* reply, size_t len);
+
+ public:
+  void OnUpstreamReply(uint16_t up_id, const uint8_t* reply, size_t len);
+  void OnUpstreamFailure(uint16_t up_id);
+
+ private:
   void ReplyTo(const Pending& p, const uint8_t* data, size_t len);
   void PublishCounters();
 
@@ -120,6 +140,7 @@ class DnsWorker {
   std::unique_ptr<uv_udp_t> up_;
   bool up_open_ = false;
   std::unordered_map<uint16_t, std::unique_ptr<Pending>> pending_;
+  std::vector<uint8_t> fwd_out_;  // replies rebuilt after a hostname resolution
 };
 
 }  // namespace beacon::net

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "beacon/catalog/snapshot.h"
 #include "beacon/dns/query.h"
@@ -55,6 +56,15 @@ struct Scratch {
     Pick picks[65];
   };
   Sub sub[kMaxDepth];
+
+  // Hostnames outside the zones are resolved through the recursors (spec 1.3, 1.4.1): the first
+  // pass records the first such name here and Answer() returns kResolve; the caller asks a
+  // recursor (HostQuery) and calls Answer() again with its reply as `ext`.
+  char ext_host[256];
+  size_t ext_host_len = 0;
+  bool ext_needed = false;
+  const uint8_t* ext = nullptr;
+  size_t ext_len = 0;
 };
 
 // Per-thread counters, summed by whoever reports them.
@@ -70,14 +80,21 @@ struct Counters {
 };
 
 struct AnswerResult {
-  enum Action : uint8_t { kReply, kDrop, kForward };
+  // kForward: relay the query to the recursors. kResolve: `out` holds a complete reply, but a
+  // hostname in it (Scratch::ext_host) should first be resolved through the recursors.
+  enum Action : uint8_t { kReply, kDrop, kForward, kResolve };
   Action action = kDrop;
   uint8_t rcode = 0;
   size_t len = 0;  // reply length in `out` (kReply)
 };
 
+// `ext`/`ext_len`: a recursor's reply to HostQuery(Scratch::ext_host) after a kResolve, or null.
 AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t len, Transport t,
-                    uint8_t* out, size_t cap, Scratch& s, Counters& c);
+                    uint8_t* out, size_t cap, Scratch& s, Counters& c, const uint8_t* ext = nullptr,
+                    size_t ext_len = 0);
+
+// Writes an A query (RD set) for `host` with `id`. Returns its length, 0 if it does not fit.
+size_t HostQuery(std::string_view host, uint16_t id, uint8_t* out, size_t cap);
 
 // Builds a reply carrying only `rcode` for query `pkt` (SERVFAIL when forwarding fails, ...),
 // echoing the question and, when the query had one, an OPT record. Returns its length (0 when
