@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "beacon/catalog/writer.h"
 
@@ -26,25 +27,31 @@ AddrChoice Classify(std::string_view text, bool from_service) {
   return c;
 }
 
-// The address text to use for a family: the given address, or the tagged lan_ipv4/lan_ipv6
-// address when the given one is an IP of the other family.
-std::string_view ForFamily(std::string_view addr, Family f, std::string_view tagged_v4,
-                           std::string_view tagged_v6) {
-  if (f == kFamAny || addr.empty()) return addr;
-  const size_t n = IpBytes(addr).size();
-  if (f == kFamA && n != 4 && !tagged_v4.empty()) return tagged_v4;
-  if (f == kFamAAAA && n != 16 && !tagged_v6.empty()) return tagged_v6;
-  return addr;
+// Fills the per-family choices for `addr`: the address itself, or the tagged lan_ipv4/lan_ipv6
+// address when the given one is an IP of the other family (or a hostname). One parse per input.
+void FillAddrs(std::array<AddrChoice, 3>& out, std::string_view addr, std::string_view tagged_v4,
+               std::string_view tagged_v6, bool from_service) {
+  const AddrChoice base = Classify(addr, from_service);
+  out[kFamAny] = base;
+  out[kFamA] = base;
+  out[kFamAAAA] = base;
+  if (addr.empty()) return;
+  if (base.kind != AddrChoice::kV4 && !tagged_v4.empty())
+    out[kFamA] = Classify(tagged_v4, from_service);
+  if (base.kind != AddrChoice::kV6 && !tagged_v6.empty())
+    out[kFamAAAA] = Classify(tagged_v6, from_service);
 }
 
-std::string_view Tagged(const std::map<std::string, std::string>& m, const char* key) {
-  auto it = m.find(key);
-  return it == m.end() ? std::string_view() : std::string_view(it->second);
-}
-
-std::string_view Tagged(const std::map<std::string, TaggedAddress>& m, const char* key) {
-  auto it = m.find(key);
-  return it == m.end() ? std::string_view() : std::string_view(it->second.address);
+template <typename M>
+std::string_view Tagged(const M* m, const char* key) {
+  if (m == nullptr) return {};
+  auto it = m->find(key);
+  if (it == m->end()) return {};
+  if constexpr (std::is_same_v<typename M::mapped_type, std::string>) {
+    return it->second;
+  } else {
+    return it->second.address;
+  }
 }
 
 Health Aggregate(const std::vector<Check>& checks, Health start) {
@@ -114,35 +121,38 @@ std::string MetaTxt(std::string_view key, std::string_view value) {
 }
 
 void PrepareNode(NodeEntry& n) {
-  const auto v4 = Tagged(n.node.tagged_addresses, "lan_ipv4");
-  const auto v6 = Tagged(n.node.tagged_addresses, "lan_ipv6");
-  for (Family f : {kFamA, kFamAAAA, kFamAny}) {
-    n.addr[f] = Classify(ForFamily(n.node.address, f, v4, v6), false);
-  }
+  const NodeExtras* x = n.extras.get();
+  FillAddrs(n.addr, n.node.address, Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
+            Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), false);
   n.name_wire = NameToWire(n.node.name);
   n.txt_rdata.clear();
   n.txt_count = 0;
-  for (const auto& [k, v] : n.node.meta) {
-    AppendTxtRdata(n.txt_rdata, MetaTxt(k, v));
-    ++n.txt_count;
+  if (x != nullptr) {
+    for (const auto& [k, v] : x->meta) {
+      AppendTxtRdata(n.txt_rdata, MetaTxt(k, v));
+      ++n.txt_count;
+    }
   }
-  n.health = Aggregate(n.checks, Health::kPassing);
+  n.txt_rdata.shrink_to_fit();
+  n.health = Aggregate(n.checks(), Health::kPassing);
 }
 
 void PrepareInstance(Instance& inst) {
-  const Service& s = inst.service;
   const NodeEntry& node = *inst.node;
-  const auto sv4 = Tagged(s.tagged_addresses, "lan_ipv4");
-  const auto sv6 = Tagged(s.tagged_addresses, "lan_ipv6");
-  for (Family f : {kFamA, kFamAAAA, kFamAny}) {
-    AddrChoice svc = Classify(ForFamily(s.address, f, sv4, sv6), true);
-    inst.addr[f] = svc.kind != AddrChoice::kNone ? svc : node.addr[f];
+  const InstanceExtras* x = inst.extras.get();
+  if (inst.service.address.empty()) {
+    inst.addr = node.addr;
+  } else {
+    std::array<AddrChoice, 3> svc;
+    FillAddrs(svc, inst.service.address, Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
+              Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), true);
+    for (Family f : {kFamA, kFamAAAA, kFamAny}) {
+      inst.addr[f] = svc[f].kind != AddrChoice::kNone ? svc[f] : node.addr[f];
+    }
   }
-  inst.tags_lower.clear();
-  for (const auto& t : s.tags) inst.tags_lower.push_back(Lower(t));
-  inst.health = Aggregate(inst.checks, node.health);
-  inst.weight = inst.health == Health::kWarning ? s.weights.warning : s.weights.passing;
-  inst.port = s.port;
+  inst.health = Aggregate(inst.checks(), node.health);
+  const Weights w = x ? x->weights : Weights{};
+  inst.weight = inst.health == Health::kWarning ? w.warning : w.passing;
 }
 
 uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name) {

@@ -9,9 +9,9 @@
 
 namespace beacon::catalog::detail {
 
-// Fills addr[], name_wire, txt_rdata/txt_count and health from node + checks.
+// Fills addr[], name_wire, txt_rdata/txt_count and health from node + extras.
 void PrepareNode(NodeEntry& n);
-// Fills addr[], tags_lower, health, weight from the instance's service, checks and node.
+// Fills addr[], health, weight from the instance's service, extras and node.
 void PrepareInstance(Instance& inst);
 // service_ttl lookup: exact name, then the longest "prefix*", else 0 (spec 1.4 step 5).
 uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name);

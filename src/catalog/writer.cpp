@@ -31,14 +31,36 @@ std::string IpBytes(std::string_view text) {
 namespace {
 
 bool SameNode(const Instance& in, std::string_view nkey) {
-  const std::string& n = in.node->node.name;
-  if (n.size() != nkey.size()) return false;
-  for (size_t i = 0; i < n.size(); ++i) {
-    char c = n[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != nkey[i]) return false;
-  }
-  return true;
+  return EqualsLowerKey(in.node->node.name, nkey);
+}
+
+// Lower-cased into a string that stays in its inline buffer for short names.
+std::string LowerKey(std::string_view s) {
+  return Lower(s);
+}
+
+std::shared_ptr<const NodeExtras> Share(NodeExtras&& x) {
+  if (x.empty()) return nullptr;
+  return std::make_shared<const NodeExtras>(std::move(x));
+}
+
+std::shared_ptr<const InstanceExtras> Share(InstanceExtras&& x) {
+  if (x.empty()) return nullptr;
+  x.tags_lower.clear();
+  for (const auto& t : x.tags) x.tags_lower.push_back(Lower(t));
+  return std::make_shared<const InstanceExtras>(std::move(x));
+}
+
+// A PTR entry for `owners`, or null when nobody holds the address.
+std::shared_ptr<const PtrEntry> MakePtr(const std::string& key, PtrOwners&& owners) {
+  const size_t total = owners.nodes.size() + owners.services.size();
+  if (total == 0) return nullptr;
+  auto e = std::make_shared<PtrEntry>();
+  e->key = key;
+  e->is_node = !owners.nodes.empty();
+  e->name = e->is_node ? owners.nodes.front() : owners.services.front();
+  if (total > 1) e->more = std::make_shared<const PtrOwners>(std::move(owners));
+  return e;
 }
 
 }  // namespace
@@ -59,8 +81,13 @@ uint64_t Writer::Bump() {
   return ++index_;
 }
 
+void Writer::MarkNodeServices(const NodeEntry& n) {
+  for (auto& k : n.service_keys.Items()) pending_.insert(std::move(k));
+}
+
 // Copy-on-write access to entries: an entry stamped with the current (unpublished) batch is
-// reachable from no published snapshot, so it is changed in place; an older one is copied.
+// reachable from no published snapshot, so it is changed in place; an older one is copied. The
+// node's instances still point at the old copy until their services are rebuilt at Publish().
 NodeEntry* Writer::MutableNode(const std::string& key) {
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return nullptr;
@@ -69,97 +96,110 @@ NodeEntry* Writer::MutableNode(const std::string& key) {
   copy->stamp = batch_;
   NodeEntry* raw = copy.get();
   staged_.nodes.Set(key, std::move(copy));
-  node_moved_ = true;
+  MarkNodeServices(*raw);
   return raw;
 }
 
-ServiceEntry* Writer::MutableService(const std::string& key, bool create) {
+ServiceEntry* Writer::MutableService(const std::string& key, std::string_view create_as) {
   auto cur = staged_.services.FindShared(key);
   if (cur && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur.get());
-  if (!cur && !create) return nullptr;
+  if (!cur && create_as.empty()) return nullptr;
   auto copy = cur ? std::make_shared<ServiceEntry>(*cur) : std::make_shared<ServiceEntry>();
+  if (!cur) copy->name = std::string(create_as);
   copy->stamp = batch_;
   ServiceEntry* raw = copy.get();
   staged_.services.Set(key, std::move(copy));
   return raw;
 }
 
+InstanceExtras Writer::ExtrasOf(const Instance& in) {
+  return in.extras ? *in.extras : InstanceExtras{};
+}
+
 void Writer::AddPtr(const std::string& addr, std::string_view name, bool is_node) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
-  auto cur = staged_.ptr.FindShared(key);
-  auto e = cur ? std::make_shared<PtrEntry>(*cur) : std::make_shared<PtrEntry>();
-  (is_node ? e->nodes : e->services).emplace_back(name);
-  staged_.ptr.Set(key, std::move(e));
+  const PtrEntry* cur = staged_.ptr.Find(key);
+  PtrOwners o = cur ? cur->Owners() : PtrOwners{};
+  (is_node ? o.nodes : o.services).emplace_back(name);
+  staged_.ptr.Set(key, MakePtr(key, std::move(o)));
 }
 
 void Writer::RemovePtr(const std::string& addr, std::string_view name, bool is_node) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
-  auto cur = staged_.ptr.FindShared(key);
-  if (!cur) return;
-  auto e = std::make_shared<PtrEntry>(*cur);
-  auto& list = is_node ? e->nodes : e->services;
+  const PtrEntry* cur = staged_.ptr.Find(key);
+  if (cur == nullptr) return;
+  PtrOwners o = cur->Owners();
+  auto& list = is_node ? o.nodes : o.services;
   auto it = std::find(list.begin(), list.end(), name);
   if (it != list.end()) list.erase(it);
-  if (e->nodes.empty() && e->services.empty()) {
+  auto e = MakePtr(key, std::move(o));
+  if (e == nullptr) {
     staged_.ptr.Erase(key);
   } else {
     staged_.ptr.Set(key, std::move(e));
   }
 }
 
-// After a node entry was replaced by a copy, instances still point at the old one.
-void Writer::RefreshNodeServices(const std::string& nkey) {
-  const NodeEntry* n = staged_.nodes.Find(nkey);
-  if (n == nullptr) return;
-  const std::vector<std::string> keys = n->service_keys;
-  for (const auto& k : keys) RebuildService(k);
-}
-
 void Writer::UpsertNode(const Node& node) {
-  const std::string key = Lower(node.name);
+  const std::string key = LowerKey(node.name);
   const NodeEntry* cur = staged_.nodes.Find(key);
-  if (cur && cur->node.address == node.address && cur->node.meta == node.meta &&
-      cur->node.tagged_addresses == node.tagged_addresses && cur->node.id == node.id) {
-    return;  // nothing a reader could see changes
+  NodeExtras x;
+  x.id = node.id;
+  if (!node.datacenter.empty() && node.datacenter != staged_.datacenter) {
+    x.datacenter = node.datacenter;
+  }
+  x.tagged_addresses = node.tagged_addresses;
+  x.meta = node.meta;
+  if (cur) {
+    const NodeExtras none;
+    const NodeExtras& cx = cur->extras ? *cur->extras : none;
+    if (cur->node.address == node.address && cx.meta == x.meta &&
+        cx.tagged_addresses == x.tagged_addresses && cx.id == x.id) {
+      return;  // nothing a reader could see changes
+    }
+    x.checks = cx.checks;
   }
   NodeEntry* e;
   if (cur) {
     RemovePtr(cur->node.address, cur->node.name, true);
     e = MutableNode(key);
+    MarkNodeServices(*e);
   } else {
     auto fresh = std::make_shared<NodeEntry>();
     fresh->stamp = batch_;
+    fresh->node.name = node.name;
     e = fresh.get();
     staged_.nodes.Set(key, std::move(fresh));
   }
-  e->node = node;
-  if (e->node.datacenter.empty()) e->node.datacenter = staged_.datacenter;
+  e->node.name = node.name;
+  e->node.address = node.address;
+  e->extras = Share(std::move(x));
   detail::PrepareNode(*e);
   e->modify_index = Bump();
   if (!cur) e->create_index = e->modify_index;
   AddPtr(node.address, node.name, true);
-  if (cur) RefreshNodeServices(key);
 }
 
 bool Writer::RemoveNode(std::string_view name) {
-  const std::string key = Lower(name);
+  const std::string key = LowerKey(name);
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return false;
   RemovePtr(cur->node.address, cur->node.name, true);
-  for (const auto& k : cur->service_keys) {
+  for (const auto& k : cur->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
-    for (const Instance& in : se->instances) {
-      if (SameNode(in, key) && !in.service.address.empty()) {
-        RemovePtr(in.service.address, in.service.name, false);
-      }
-    }
+    ServiceEntry* m = MutableService(k);
+    std::erase_if(m->instances, [&](const Instance& in) {
+      if (!SameNode(in, key)) return false;
+      if (!in.service.address.empty()) RemovePtr(in.service.address, in.service.name, false);
+      return true;
+    });
+    pending_.insert(k);
   }
   staged_.nodes.Erase(key);
   Bump();
-  for (const auto& k : cur->service_keys) RebuildService(k);
   return true;
 }
 
@@ -168,16 +208,17 @@ bool Writer::RemoveNode(std::string_view name) {
 std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
                                    Instance* removed) {
   const NodeEntry* node = staged_.nodes.Find(nkey);
-  if (node == nullptr) return {};
-  for (const auto& k : node->service_keys) {
+  if (node == nullptr || node->service_keys.empty()) return {};
+  for (const auto& k : node->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
       if (in.service.id != id || !SameNode(in, nkey)) continue;
-      ServiceEntry* m = MutableService(k, false);
+      ServiceEntry* m = MutableService(k);
       *removed = std::move(m->instances[i]);
       m->instances.erase(m->instances.begin() + static_cast<long>(i));
+      pending_.insert(k);
       return k;
     }
   }
@@ -191,108 +232,108 @@ void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& 
     }
   }
   NodeEntry* n = MutableNode(nkey);
-  if (n != nullptr) std::erase(n->service_keys, skey);
+  if (n != nullptr) n->service_keys.Remove(skey);
 }
 
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
-  const std::string nkey = Lower(node);
+  const std::string nkey = LowerKey(node);
   if (staged_.nodes.Find(nkey) == nullptr) {
     Node n;
     n.name = std::string(node);
     UpsertNode(n);
   }
   const uint64_t idx = Bump();
-  const std::string id = svc.id.empty() ? svc.name : svc.id;
+  const std::string& id = svc.id.empty() ? svc.name : svc.id;
   Instance old;
   const std::string old_key = DetachInstance(nkey, id, &old);
   if (!old_key.empty() && !old.service.address.empty()) {
     RemovePtr(old.service.address, old.service.name, false);
   }
-  const std::string skey = Lower(svc.name);
-  {
-    const NodeEntry* n = staged_.nodes.Find(nkey);
-    if (std::find(n->service_keys.begin(), n->service_keys.end(), skey) == n->service_keys.end()) {
-      MutableNode(nkey)->service_keys.push_back(skey);
-    }
+  const std::string skey = LowerKey(svc.name);
+  if (!staged_.nodes.Find(nkey)->service_keys.Contains(skey)) {
+    MutableNode(nkey)->service_keys.Add(skey);
   }
-  ServiceEntry* e = MutableService(skey, true);
-  if (e->instances.empty()) e->name = svc.name;
+  ServiceEntry* e = MutableService(skey, svc.name);
   Instance& inst = e->instances.emplace_back();
   inst.node = staged_.nodes.FindShared(nkey);
-  inst.service = svc;
   inst.service.id = id;
+  inst.service.name = svc.name;
+  inst.service.address = svc.address;
+  inst.port = svc.port;
   for (Check& c : checks) {
     c.service_id = id;
     c.service_name = svc.name;
   }
-  inst.checks = std::move(checks);
+  InstanceExtras x;
+  x.tags = svc.tags;
+  x.meta = svc.meta;
+  x.tagged_addresses = svc.tagged_addresses;
+  x.weights = svc.weights;
+  x.enable_tag_override = svc.enable_tag_override;
+  x.kind = svc.kind;
+  x.checks = std::move(checks);
+  inst.extras = Share(std::move(x));
   inst.create_index = old_key.empty() ? idx : old.create_index;
   inst.modify_index = idx;
   AddPtr(inst.service.address, inst.service.name, false);
-  if (!old_key.empty() && old_key != skey) {
-    DropServiceKeyIfUnused(nkey, old_key);
-    RebuildService(old_key);
-  }
-  if (node_moved_) {
-    node_moved_ = false;
-    RefreshNodeServices(nkey);
-  } else {
-    RebuildService(skey);
-  }
+  if (!old_key.empty() && old_key != skey) DropServiceKeyIfUnused(nkey, old_key);
+  pending_.insert(skey);
   return Status::Ok();
 }
 
 bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
-  const std::string nkey = Lower(node);
+  const std::string nkey = LowerKey(node);
   Instance old;
   const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
   Bump();
   if (!old.service.address.empty()) RemovePtr(old.service.address, old.service.name, false);
   DropServiceKeyIfUnused(nkey, k);
-  RefreshNodeServices(nkey);
-  RebuildService(k);
   return true;
 }
 
 Status Writer::UpsertCheck(std::string_view node, const Check& check) {
-  const std::string nkey = Lower(node);
+  const std::string nkey = LowerKey(node);
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
   if (check.id.empty()) return Status::Error("check id is required");
   if (check.service_id.empty()) {
     NodeEntry* n = MutableNode(nkey);
-    auto it = std::find_if(n->checks.begin(), n->checks.end(),
+    NodeExtras x = n->extras ? *n->extras : NodeExtras{};
+    auto it = std::find_if(x.checks.begin(), x.checks.end(),
                            [&](const Check& c) { return c.id == check.id; });
-    if (it != n->checks.end()) {
+    if (it != x.checks.end()) {
       *it = check;
     } else {
-      n->checks.push_back(check);
+      x.checks.push_back(check);
     }
+    n->extras = Share(std::move(x));
     detail::PrepareNode(*n);
     n->modify_index = Bump();
-    RefreshNodeServices(nkey);
+    MarkNodeServices(*n);
     return Status::Ok();
   }
-  for (const auto& k : cur->service_keys) {
+  for (const auto& k : cur->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
       if (in.service.id != check.service_id || !SameNode(in, nkey)) continue;
-      Instance& mi = MutableService(k, false)->instances[i];
+      Instance& mi = MutableService(k)->instances[i];
       Check c = check;
       c.service_name = mi.service.name;
-      auto it = std::find_if(mi.checks.begin(), mi.checks.end(),
-                             [&](const Check& x) { return x.id == c.id; });
-      if (it != mi.checks.end()) {
+      InstanceExtras x = ExtrasOf(mi);
+      auto it = std::find_if(x.checks.begin(), x.checks.end(),
+                             [&](const Check& y) { return y.id == c.id; });
+      if (it != x.checks.end()) {
         *it = std::move(c);
       } else {
-        mi.checks.push_back(std::move(c));
+        x.checks.push_back(std::move(c));
       }
+      mi.extras = Share(std::move(x));
       mi.modify_index = Bump();
-      RebuildService(k);
+      pending_.insert(k);
       return Status::Ok();
     }
   }
@@ -304,24 +345,33 @@ template <typename Fn>
 bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) {
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return false;
-  for (size_t i = 0; i < cur->checks.size(); ++i) {
-    if (cur->checks[i].id != id) continue;
+  const auto& nchecks = cur->checks();
+  for (size_t i = 0; i < nchecks.size(); ++i) {
+    if (nchecks[i].id != id) continue;
     NodeEntry* n = MutableNode(nkey);
-    if (fn(n->checks, i)) {
+    NodeExtras x = *n->extras;
+    const bool changed = fn(x.checks, i);
+    n->extras = Share(std::move(x));
+    if (changed) {
       detail::PrepareNode(*n);
-      RefreshNodeServices(nkey);
+      MarkNodeServices(*n);
     }
     return true;
   }
-  for (const auto& k : cur->service_keys) {
+  for (const auto& k : cur->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     for (size_t i = 0; i < se->instances.size(); ++i) {
       const Instance& in = se->instances[i];
       if (!SameNode(in, nkey)) continue;
-      for (size_t j = 0; j < in.checks.size(); ++j) {
-        if (in.checks[j].id != id) continue;
-        if (fn(MutableService(k, false)->instances[i].checks, j)) RebuildService(k);
+      const auto& ichecks = in.checks();
+      for (size_t j = 0; j < ichecks.size(); ++j) {
+        if (ichecks[j].id != id) continue;
+        Instance& mi = MutableService(k)->instances[i];
+        InstanceExtras x = ExtrasOf(mi);
+        const bool changed = fn(x.checks, j);
+        mi.extras = Share(std::move(x));
+        if (changed) pending_.insert(k);
         return true;
       }
     }
@@ -330,7 +380,7 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
 }
 
 bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
-  const bool found = MutateCheck(Lower(node), check_id, [](std::vector<Check>& v, size_t i) {
+  const bool found = MutateCheck(LowerKey(node), check_id, [](std::vector<Check>& v, size_t i) {
     v.erase(v.begin() + static_cast<long>(i));
     return true;
   });
@@ -341,7 +391,7 @@ bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
 bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Health status,
                          std::string_view output) {
   bool changed = false;
-  const bool found = MutateCheck(Lower(node), check_id, [&](std::vector<Check>& v, size_t i) {
+  const bool found = MutateCheck(LowerKey(node), check_id, [&](std::vector<Check>& v, size_t i) {
     changed = v[i].status != status;
     v[i].status = status;
     v[i].output = std::string(output);
@@ -356,7 +406,7 @@ Status Writer::Apply(const Registration& reg) {
   UpsertNode(reg.node);
   for (const Service& s : reg.services) {
     std::vector<Check> own;
-    const std::string sid = s.id.empty() ? s.name : s.id;
+    const std::string& sid = s.id.empty() ? s.name : s.id;
     for (const Check& c : reg.checks) {
       if (c.service_id == sid) own.push_back(c);
     }
@@ -375,21 +425,19 @@ void Writer::SetDnsConfig(const config::DnsConfig& dns) {
   staged_.dns = dns;
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
   staged_.alt_domain_wire = detail::NameToWire(staged_.dns.alt_domain);
-  std::vector<std::string> keys;
-  staged_.services.ForEach([&](const std::string& k, const ServiceEntry&) { keys.push_back(k); });
-  for (const auto& k : keys) RebuildService(k);
+  staged_.services.ForEach([&](const ServiceEntry& e) { pending_.insert(Lower(e.name)); });
   dirty_ = true;
 }
 
-void Writer::RebuildService(std::string_view key) {
-  const std::string k(key);
+// Brings one service up to date: drops instances whose node is gone, points the rest at the
+// current node entries, recomputes what DNS needs and re-sorts by health. O(instances).
+void Writer::RebuildService(const std::string& k) {
   if (staged_.services.Find(k) == nullptr) return;
-  ServiceEntry* e = MutableService(k, false);
-  // Drop instances whose node is gone; refresh node pointers; recompute what DNS needs.
+  ServiceEntry* e = MutableService(k);
   size_t out = 0;
   for (size_t i = 0; i < e->instances.size(); ++i) {
     Instance& in = e->instances[i];
-    auto n = staged_.nodes.FindShared(Lower(in.node->node.name));
+    auto n = staged_.nodes.FindShared(LowerKey(in.node->node.name));
     if (!n) continue;
     in.node = std::move(n);
     detail::PrepareInstance(in);
@@ -402,6 +450,7 @@ void Writer::RebuildService(std::string_view key) {
     staged_.services.Erase(k);
     return;
   }
+  e->instances.shrink_to_fit();
   e->name = e->instances.front().service.name;
   e->name_wire = detail::NameToWire(e->name);
   auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
@@ -419,6 +468,8 @@ void Writer::RebuildService(std::string_view key) {
 }
 
 uint64_t Writer::Publish(bool force) {
+  for (const auto& k : pending_) RebuildService(k);
+  pending_.clear();
   if (!dirty_ && !force) return staged_.generation;
   staged_.nodes.Seal();
   staged_.services.Seal();

@@ -167,15 +167,15 @@ void AnswerPtr(Ctx& x) {
   }
   const catalog::PtrEntry* e =
       ok ? x.snap.ptr.Find(std::string_view(reinterpret_cast<char*>(ip), iplen)) : nullptr;
-  if (e == nullptr || (e->nodes.empty() && e->services.empty())) {
+  if (e == nullptr) {
     if (!x.snap.dns.recursors.empty()) {
       x.rcode = 0xff;  // signal: forward
       return;
     }
     return Nxdomain(x);
   }
-  const bool is_node = !e->nodes.empty();
-  const std::string& name = is_node ? e->nodes.front() : e->services.front();
+  const bool is_node = e->is_node;
+  const std::string& name = e->name;
   char wire[256];
   size_t n = 0;
   size_t start = 0;

@@ -11,7 +11,7 @@ using catalog::AddrChoice;
 using catalog::Instance;
 
 bool HasTag(const Instance& in, std::string_view tag) {
-  for (const auto& t : in.tags_lower) {
+  for (const auto& t : in.tags_lower()) {
     if (t == tag) return true;
   }
   return false;

@@ -1,6 +1,11 @@
 // PMap<V>: a persistent (copy-on-write) hash map from string keys to shared immutable values.
 //
 // Contract:
+// - Keys are not stored: each value knows its own key. V must provide
+//   `bool MatchesKey(std::string_view key) const`, true iff the value is stored under `key`
+//   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
+//   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
+//   and one shared pointer (24 bytes).
 // - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is a small vector
 //   sorted by hash. Set/Erase copy one branch (256 pointers) and one leaf, so an update costs
 //   O(leaf) no matter how many keys the map holds, and the old map stays valid and unchanged.
@@ -36,8 +41,7 @@ class PMap {
   using ValuePtr = std::shared_ptr<const V>;
 
   struct Entry {
-    uint64_t hash;
-    std::string key;
+    uint64_t hash = 0;
     ValuePtr value;
   };
 
@@ -60,12 +64,12 @@ class PMap {
     Leaf& leaf = MutableLeaf(h);
     for (uint32_t i = 0; i < leaf.n; ++i) {
       Entry& e = leaf.at(i);
-      if (e.hash == h && e.key == key) {
+      if (e.hash == h && e.value->MatchesKey(key)) {
         e.value = std::move(value);
         return;
       }
     }
-    Entry fresh{h, std::string(key), std::move(value)};
+    Entry fresh{h, std::move(value)};
     if (leaf.n < Leaf::kInline) {
       leaf.inl[leaf.n] = std::move(fresh);
     } else {
@@ -81,7 +85,7 @@ class PMap {
     const uint64_t h = HashKey(key);
     Leaf& leaf = MutableLeaf(h);
     uint32_t i = 0;
-    while (!(leaf.at(i).hash == h && leaf.at(i).key == key)) ++i;
+    while (!(leaf.at(i).hash == h && leaf.at(i).value->MatchesKey(key))) ++i;
     // Move the last entry into the hole.
     const uint32_t last = leaf.n - 1;
     if (i != last) leaf.at(i) = std::move(leaf.at(last));
@@ -101,14 +105,14 @@ class PMap {
   // this map to readers. Until then, repeated updates to one leaf (a bulk load) mutate in place.
   void Seal() { ++epoch_; }
 
-  // Visits every entry (order unspecified). fn(const std::string& key, const V& value).
+  // Visits every value (order unspecified). fn(const V& value).
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     for (const auto& b : root_) {
       if (!b) continue;
       for (const auto& leaf : b->leaves) {
         if (!leaf) continue;
-        for (uint32_t i = 0; i < leaf->n; ++i) fn(leaf->at(i).key, *leaf->at(i).value);
+        for (uint32_t i = 0; i < leaf->n; ++i) fn(*leaf->at(i).value);
       }
     }
   }
@@ -138,7 +142,7 @@ class PMap {
     if (leaf == nullptr) return nullptr;
     for (uint32_t i = 0; i < leaf->n; ++i) {
       const Entry& e = leaf->at(i);
-      if (e.hash == h && e.key == key) return &e;
+      if (e.hash == h && e.value->MatchesKey(key)) return &e;
     }
     return nullptr;
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "beacon/catalog/hub.h"
@@ -63,14 +64,17 @@ class Writer {
 
   bool dirty() const { return dirty_; }
   uint64_t index() const { return index_; }
-  // The working copy (what the next Publish will show). Writer thread only.
+  // The working copy. Services touched since the last publish are re-derived (instance order,
+  // health, addresses; empty services dropped) only inside Publish(). Writer thread only.
   const Snapshot& staged() const { return staged_; }
 
  private:
   NodeEntry* MutableNode(const std::string& key);
-  ServiceEntry* MutableService(const std::string& key, bool create);
-  void RebuildService(std::string_view key);
-  void RefreshNodeServices(const std::string& nkey);
+  // Copy-on-write access; creates the entry (named `create_as`) when missing and non-empty.
+  ServiceEntry* MutableService(const std::string& key, std::string_view create_as = {});
+  void RebuildService(const std::string& key);
+  void MarkNodeServices(const NodeEntry& n);
+  static InstanceExtras ExtrasOf(const Instance& in);
   std::string DetachInstance(const std::string& nkey, std::string_view id, Instance* removed);
   void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
   template <typename Fn>
@@ -82,8 +86,10 @@ class Writer {
   SnapshotHub& hub_;
   Snapshot staged_;
   uint64_t index_ = 1;
-  uint64_t batch_ = 1;       // stamp of entries created since the last publish
-  bool node_moved_ = false;  // MutableNode replaced a node entry: instances need refreshing
+  uint64_t batch_ = 1;  // stamp of entries created since the last publish
+  // Services whose instances must be re-derived (node pointers, addresses, health, order) before
+  // the next publish. Deferring this makes a bulk load O(instances), not O(instances^2).
+  std::unordered_set<std::string> pending_;
   bool dirty_ = true;
 };
 

@@ -36,6 +36,16 @@ Service MakeService(const std::string& name, const std::string& id, uint16_t por
   return s;
 }
 
+struct Val {
+  std::string key;
+  int v = 0;
+  bool MatchesKey(std::string_view k) const { return key == k; }
+};
+
+std::shared_ptr<const Val> MakeVal(int i) {
+  return std::make_shared<Val>(Val{"k" + std::to_string(i), i});
+}
+
 }  // namespace
 
 TEST_CASE("a published snapshot is immutable; the next one shows the change") {
@@ -138,8 +148,10 @@ TEST_CASE("names match case-insensitively; PTR prefers the node over a service")
   CHECK(snap->services.Find("db")->name == "DB");
   const PtrEntry* p = snap->ptr.Find(IpBytes("127.0.0.1"));
   REQUIRE(p != nullptr);
-  CHECK(p->nodes.front() == "Foo");
-  CHECK(p->services.front() == "DB");
+  CHECK(p->name == "Foo");
+  CHECK(p->is_node);
+  CHECK(p->Owners().nodes.front() == "Foo");
+  CHECK(p->Owners().services.front() == "DB");
 }
 
 TEST_CASE("service_ttl: exact name, then the longest prefix*") {
@@ -209,19 +221,19 @@ TEST_CASE("readers on other threads see every publish without locks") {
 }
 
 TEST_CASE("PMap: updates copy one path and leave older copies untouched") {
-  PMap<int> m;
-  for (int i = 0; i < 1000; ++i) m.Set("k" + std::to_string(i), std::make_shared<int>(i));
+  PMap<Val> m;
+  for (int i = 0; i < 1000; ++i) m.Set("k" + std::to_string(i), MakeVal(i));
   m.Seal();
-  PMap<int> old = m;
-  m.Set("k5", std::make_shared<int>(-5));
+  PMap<Val> old = m;
+  m.Set("k5", std::make_shared<Val>(Val{"k5", -5}));
   CHECK(m.Erase("k6"));
-  CHECK(*old.Find("k5") == 5);
-  CHECK(*old.Find("k6") == 6);
-  CHECK(*m.Find("k5") == -5);
+  CHECK(old.Find("k5")->v == 5);
+  CHECK(old.Find("k6")->v == 6);
+  CHECK(m.Find("k5")->v == -5);
   CHECK(m.Find("k6") == nullptr);
   CHECK(m.size() == 999);
   CHECK(old.size() == 1000);
   int count = 0;
-  m.ForEach([&](const std::string&, const int&) { ++count; });
+  m.ForEach([&](const Val&) { ++count; });
   CHECK(count == 999);
 }
