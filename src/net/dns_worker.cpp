@@ -13,7 +13,7 @@
 namespace beacon::net {
 namespace {
 
-constexpr size_t kDgram = 64 * 1024;
+constexpr size_t kDgram = size_t{64} * 1024;
 constexpr size_t kMmsgCount = 20;
 
 void AllocCb(uv_handle_t* h, size_t, uv_buf_t* buf) {

@@ -129,7 +129,7 @@ class MsgWriter {
     Put16(buf_ + at, static_cast<uint16_t>(pos_ - at - 2));
   }
 
-  void SetCount(int section, uint16_t n) { Put16(buf_ + 4 + 2 * section, n); }
+  void SetCount(int section, uint16_t n) { Put16(buf_ + 4 + 2 * static_cast<size_t>(section), n); }
   void SetFlags(uint16_t flags) { Put16(buf_ + 2, flags); }
 
  private:
