@@ -8,7 +8,7 @@ PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev 
         doctest-dev dnsutils dnsmasq-base python3 ldnsutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build dev test asan clean
+.PHONY: deps build dev test asan clean lint
 
 deps:
 	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -38,3 +38,8 @@ test: asan
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Style and static checks (not part of `make test`: clang-tidy alone takes minutes on 2 cores).
+lint: build
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.cpp' 'src/*.h' 'include/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'src/*.cpp')

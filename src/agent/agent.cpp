@@ -121,6 +121,19 @@ Status Agent::Reload() {
   return Status::Ok();
 }
 
+void Agent::LogDnsStats(LogLevel level) const {
+  if (!dns_ || !log_.Enabled(level)) return;
+  const dns::Counters c = dns_->Stats();
+  log_.Log(level, "dns",
+           "queries=%llu nxdomain=%llu refused=%llu formerr=%llu notimp=%llu dropped=%llu "
+           "truncated=%llu forwarded=%llu",
+           static_cast<unsigned long long>(c.queries), static_cast<unsigned long long>(c.nxdomain),
+           static_cast<unsigned long long>(c.refused), static_cast<unsigned long long>(c.formerr),
+           static_cast<unsigned long long>(c.notimp), static_cast<unsigned long long>(c.dropped),
+           static_cast<unsigned long long>(c.truncated),
+           static_cast<unsigned long long>(c.forwarded));
+}
+
 namespace {
 
 struct LoopCtx {
@@ -138,7 +151,7 @@ int Agent::Run() {
   LoopCtx ctx{this, &log_, &hub_};
   loop.data = &ctx;
   uv_signal_t sigint, sigterm, sighup;
-  uv_timer_t reclaim;
+  uv_timer_t reclaim, stats;
   for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) uv_signal_init(&loop, s);
   auto stop = [](uv_signal_t* s, int signum) {
     auto* c = static_cast<LoopCtx*>(s->loop->data);
@@ -165,14 +178,24 @@ int Agent::Run() {
   uv_timer_start(
       &reclaim, [](uv_timer_t* t) { static_cast<LoopCtx*>(t->loop->data)->hub->Reclaim(); }, 100,
       100);
+  // Counters once a minute at debug level (malformed packets are counted, not logged one by one).
+  uv_timer_init(&loop, &stats);
+  uv_timer_start(
+      &stats,
+      [](uv_timer_t* t) {
+        static_cast<LoopCtx*>(t->loop->data)->agent->LogDnsStats(LogLevel::kDebug);
+      },
+      60000, 60000);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
-        reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim)}) {
+        reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim),
+        reinterpret_cast<uv_handle_t*>(&stats)}) {
     uv_close(h, nullptr);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  LogDnsStats(LogLevel::kInfo);
   if (dns_) dns_->Stop();
   BEACON_LOG(log_, kInfo, "agent", "stopped");
   return ctx.code;

@@ -34,6 +34,8 @@ class Agent {
   Status Reload();
 
   int dns_port() const { return dns_ ? dns_->port() : 0; }
+  // One log line with the DNS counters (queries, NXDOMAIN, malformed drops, ...).
+  void LogDnsStats(LogLevel level) const;
 
  private:
   void ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old);
