@@ -81,8 +81,15 @@ uint64_t Writer::Bump() {
   return ++index_;
 }
 
+void Writer::MarkPending(const std::string& key, ServiceEntry* e) {
+  if (e == nullptr) e = MutableService(key);
+  if (e == nullptr || e->pending) return;
+  e->pending = true;
+  pending_.push_back(key);
+}
+
 void Writer::MarkNodeServices(const NodeEntry& n) {
-  for (auto& k : n.service_keys.Items()) pending_.insert(std::move(k));
+  for (const auto& k : n.service_keys.Items()) MarkPending(k);
 }
 
 // Copy-on-write access to entries: an entry stamped with the current (unpublished) batch is
@@ -120,7 +127,16 @@ void Writer::AddPtr(const std::string& addr, std::string_view name, bool is_node
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
-  PtrOwners o = cur ? cur->Owners() : PtrOwners{};
+  if (cur == nullptr) {  // the common case: a fresh address
+    auto e = std::make_shared<PtrEntry>();
+    e->key = std::move(key);
+    e->name = std::string(name);
+    e->is_node = is_node;
+    const std::string_view k = e->key;
+    staged_.ptr.Set(k, std::move(e));
+    return;
+  }
+  PtrOwners o = cur->Owners();
   (is_node ? o.nodes : o.services).emplace_back(name);
   staged_.ptr.Set(key, MakePtr(key, std::move(o)));
 }
@@ -196,7 +212,7 @@ bool Writer::RemoveNode(std::string_view name) {
       if (!in.service.address.empty()) RemovePtr(in.service.address, in.service.name, false);
       return true;
     });
-    pending_.insert(k);
+    MarkPending(k);
   }
   staged_.nodes.Erase(key);
   Bump();
@@ -218,7 +234,7 @@ std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
       ServiceEntry* m = MutableService(k);
       *removed = std::move(m->instances[i]);
       m->instances.erase(m->instances.begin() + static_cast<long>(i));
-      pending_.insert(k);
+      MarkPending(k);
       return k;
     }
   }
@@ -238,25 +254,30 @@ void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& 
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
   const std::string nkey = LowerKey(node);
-  if (staged_.nodes.Find(nkey) == nullptr) {
+  auto nsp = staged_.nodes.FindShared(nkey);
+  if (!nsp) {
     Node n;
     n.name = std::string(node);
     UpsertNode(n);
+    nsp = staged_.nodes.FindShared(nkey);
   }
   const uint64_t idx = Bump();
   const std::string& id = svc.id.empty() ? svc.name : svc.id;
   Instance old;
-  const std::string old_key = DetachInstance(nkey, id, &old);
+  std::string old_key;
+  if (!nsp->service_keys.empty()) old_key = DetachInstance(nkey, id, &old);
   if (!old_key.empty() && !old.service.address.empty()) {
     RemovePtr(old.service.address, old.service.name, false);
   }
   const std::string skey = LowerKey(svc.name);
-  if (!staged_.nodes.Find(nkey)->service_keys.Contains(skey)) {
+  if (!nsp->service_keys.Contains(skey)) {
+    const bool in_place = nsp->stamp == batch_;
     MutableNode(nkey)->service_keys.Add(skey);
+    if (!in_place) nsp = staged_.nodes.FindShared(nkey);
   }
   ServiceEntry* e = MutableService(skey, svc.name);
   Instance& inst = e->instances.emplace_back();
-  inst.node = staged_.nodes.FindShared(nkey);
+  inst.node = std::move(nsp);
   inst.service.id = id;
   inst.service.name = svc.name;
   inst.service.address = svc.address;
@@ -278,7 +299,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   inst.modify_index = idx;
   AddPtr(inst.service.address, inst.service.name, false);
   if (!old_key.empty() && old_key != skey) DropServiceKeyIfUnused(nkey, old_key);
-  pending_.insert(skey);
+  MarkPending(skey, e);
   return Status::Ok();
 }
 
@@ -333,7 +354,7 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
       }
       mi.extras = Share(std::move(x));
       mi.modify_index = Bump();
-      pending_.insert(k);
+      MarkPending(k);
       return Status::Ok();
     }
   }
@@ -371,7 +392,7 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
         InstanceExtras x = ExtrasOf(mi);
         const bool changed = fn(x.checks, j);
         mi.extras = Share(std::move(x));
-        if (changed) pending_.insert(k);
+        if (changed) MarkPending(k);
         return true;
       }
     }
@@ -425,7 +446,9 @@ void Writer::SetDnsConfig(const config::DnsConfig& dns) {
   staged_.dns = dns;
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
   staged_.alt_domain_wire = detail::NameToWire(staged_.dns.alt_domain);
-  staged_.services.ForEach([&](const ServiceEntry& e) { pending_.insert(Lower(e.name)); });
+  std::vector<std::string> keys;
+  staged_.services.ForEach([&](const ServiceEntry& e) { keys.push_back(Lower(e.name)); });
+  for (const auto& k : keys) MarkPending(k);
   dirty_ = true;
 }
 
@@ -434,6 +457,7 @@ void Writer::SetDnsConfig(const config::DnsConfig& dns) {
 void Writer::RebuildService(const std::string& k) {
   if (staged_.services.Find(k) == nullptr) return;
   ServiceEntry* e = MutableService(k);
+  e->pending = false;
   size_t out = 0;
   for (size_t i = 0; i < e->instances.size(); ++i) {
     Instance& in = e->instances[i];

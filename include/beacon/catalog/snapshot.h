@@ -144,6 +144,7 @@ struct ServiceEntry {
   std::string name_wire;   // service name as one wire label run (for PTR)
   uint64_t index = 0;      // raft-style modify index of this service's data
   uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
+  bool pending = false;    // writer-private: queued for rebuild before the next publish
 
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
 };

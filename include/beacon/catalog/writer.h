@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "beacon/catalog/hub.h"
@@ -73,6 +72,8 @@ class Writer {
   // Copy-on-write access; creates the entry (named `create_as`) when missing and non-empty.
   ServiceEntry* MutableService(const std::string& key, std::string_view create_as = {});
   void RebuildService(const std::string& key);
+  // Queues a service for RebuildService at Publish (e: its mutable entry, when at hand).
+  void MarkPending(const std::string& key, ServiceEntry* e = nullptr);
   void MarkNodeServices(const NodeEntry& n);
   static InstanceExtras ExtrasOf(const Instance& in);
   std::string DetachInstance(const std::string& nkey, std::string_view id, Instance* removed);
@@ -89,7 +90,7 @@ class Writer {
   uint64_t batch_ = 1;  // stamp of entries created since the last publish
   // Services whose instances must be re-derived (node pointers, addresses, health, order) before
   // the next publish. Deferring this makes a bulk load O(instances), not O(instances^2).
-  std::unordered_set<std::string> pending_;
+  std::vector<std::string> pending_;  // each once: ServiceEntry::pending
   bool dirty_ = true;
 };
 
