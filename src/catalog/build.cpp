@@ -42,6 +42,23 @@ void FillAddrs(std::array<AddrChoice, 3>& out, std::string_view addr, std::strin
     out[kFamAAAA] = Classify(tagged_v6, from_service);
 }
 
+bool Same(const AddrChoice& a, const AddrChoice& b) {
+  return a.kind == b.kind && a.from_service == b.from_service && a.ip == b.ip;
+}
+
+// One choice for every family, or (when they differ) all three in `storage`.
+void FillAddrSet(AddrSet& set, std::array<AddrChoice, 3>* storage, std::string_view addr,
+                 std::string_view tagged_v4, std::string_view tagged_v6, bool from_service) {
+  std::array<AddrChoice, 3> fam;
+  FillAddrs(fam, addr, tagged_v4, tagged_v6, from_service);
+  set.one = fam[kFamAny];
+  set.per_family = nullptr;
+  if (storage != nullptr && (!Same(fam[kFamA], set.one) || !Same(fam[kFamAAAA], set.one))) {
+    *storage = fam;
+    set.per_family = storage;
+  }
+}
+
 template <typename M>
 std::string_view Tagged(const M* m, const char* key) {
   if (m == nullptr) return {};
@@ -120,37 +137,37 @@ std::string MetaTxt(std::string_view key, std::string_view value) {
   return out;
 }
 
-void PrepareNode(NodeEntry& n) {
-  const NodeExtras* x = n.extras.get();
-  FillAddrs(n.addr, n.node.address, Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
-            Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), false);
-  n.name_wire = NameToWire(n.node.name);
-  n.txt_rdata.clear();
+void PrepareNode(NodeEntry& n, std::shared_ptr<NodeExtras> x) {
   n.txt_count = 0;
   if (x != nullptr) {
+    x->txt_rdata.clear();
     for (const auto& [k, v] : x->meta) {
-      AppendTxtRdata(n.txt_rdata, MetaTxt(k, v));
+      AppendTxtRdata(x->txt_rdata, MetaTxt(k, v));
       ++n.txt_count;
     }
+    x->txt_rdata.shrink_to_fit();
   }
-  n.txt_rdata.shrink_to_fit();
-  n.health = Aggregate(n.checks(), Health::kPassing);
+  FillAddrSet(n.addr, x ? &x->per_family : nullptr, n.node.address,
+              Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
+              Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), false);
+  n.txt_rdata.s = x && !x->txt_rdata.empty() ? &x->txt_rdata : nullptr;
+  n.name_wire = NameToWire(n.node.name);
+  n.health = x ? Aggregate(x->checks, Health::kPassing) : Health::kPassing;
+  n.extras = std::move(x);
+}
+
+void PrepareExtras(InstanceExtras& x) {
+  x.tags_lower.clear();
+  for (const auto& t : x.tags) x.tags_lower.push_back(Lower(t));
+  FillAddrSet(x.addr, &x.per_family, x.address, Tagged(&x.tagged_addresses, "lan_ipv4"),
+              Tagged(&x.tagged_addresses, "lan_ipv6"), true);
 }
 
 void PrepareInstance(Instance& inst) {
   const NodeEntry& node = *inst.node;
   const InstanceExtras* x = inst.extras.get();
-  if (inst.service.address.empty()) {
-    inst.addr = node.addr;
-  } else {
-    std::array<AddrChoice, 3> svc;
-    FillAddrs(svc, inst.service.address, Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
-              Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), true);
-    for (Family f : {kFamA, kFamAAAA, kFamAny}) {
-      inst.addr[f] = svc[f].kind != AddrChoice::kNone ? svc[f] : node.addr[f];
-    }
-  }
-  inst.health = Aggregate(inst.checks(), node.health);
+  inst.addr.set = x != nullptr && !x->address.empty() ? &x->addr : &node.addr;
+  inst.health = x ? Aggregate(x->checks, node.health) : node.health;
   const Weights w = x ? x->weights : Weights{};
   inst.weight = inst.health == Health::kWarning ? w.warning : w.passing;
 }

@@ -1,6 +1,7 @@
 // Precomputation of the DNS-facing fields of snapshot entries. Writer thread only.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -9,9 +10,12 @@
 
 namespace beacon::catalog::detail {
 
-// Fills addr[], name_wire, txt_rdata/txt_count and health from node + extras.
-void PrepareNode(NodeEntry& n);
-// Fills addr[], health, weight from the instance's service, extras and node.
+// Installs `x` (fresh, not yet shared; may be null) as the node's extras, filling its derived
+// fields (TXT rdata, per-family addresses), then the node's addr, name_wire, txt and health.
+void PrepareNode(NodeEntry& n, std::shared_ptr<NodeExtras> x);
+// Fills the derived fields (tags_lower, addr) of fresh, not yet shared instance extras.
+void PrepareExtras(InstanceExtras& x);
+// Fills addr, health, weight from the instance's extras and node.
 void PrepareInstance(Instance& inst);
 // service_ttl lookup: exact name, then the longest "prefix*", else 0 (spec 1.4 step 5).
 uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name);

@@ -6,6 +6,7 @@ namespace {
 
 const std::vector<std::string> kNoStrings;
 const std::vector<Check> kNoChecks;
+const std::string kNoText;
 
 char LowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -23,8 +24,9 @@ bool EqualsLowerKey(std::string_view name, std::string_view lower_key) {
 
 bool KeyList::Contains(std::string_view k) const {
   for (size_t i = 0; i + 2 <= buf_.size();) {
-    const size_t n = static_cast<uint8_t>(buf_[i]) << 8 | static_cast<uint8_t>(buf_[i + 1]);
-    if (std::string_view(buf_).substr(i + 2, n) == k) return true;
+    const size_t n =
+        static_cast<uint8_t>(buf_.data()[i]) << 8 | static_cast<uint8_t>(buf_.data()[i + 1]);
+    if (buf_.view().substr(i + 2, n) == k) return true;
     i += 2 + n;
   }
   return false;
@@ -33,17 +35,21 @@ bool KeyList::Contains(std::string_view k) const {
 void KeyList::Add(std::string_view k) {
   if (Contains(k)) return;
   if (k.size() > 0xffff) k = k.substr(0, 0xffff);
-  buf_.push_back(static_cast<char>(k.size() >> 8));
-  buf_.push_back(static_cast<char>(k.size() & 0xff));
-  buf_.append(k);
+  std::string b(buf_.view());
+  b.push_back(static_cast<char>(k.size() >> 8));
+  b.push_back(static_cast<char>(k.size() & 0xff));
+  b.append(k);
+  buf_ = b;
 }
 
 void KeyList::Remove(std::string_view k) {
   for (size_t i = 0; i + 2 <= buf_.size();) {
-    const size_t n = static_cast<uint8_t>(buf_[i]) << 8 | static_cast<uint8_t>(buf_[i + 1]);
-    if (std::string_view(buf_).substr(i + 2, n) == k) {
-      buf_.erase(i, 2 + n);
-      if (buf_.empty()) buf_.shrink_to_fit();
+    const size_t n =
+        static_cast<uint8_t>(buf_.data()[i]) << 8 | static_cast<uint8_t>(buf_.data()[i + 1]);
+    if (buf_.view().substr(i + 2, n) == k) {
+      std::string b(buf_.view());
+      b.erase(i, 2 + n);
+      buf_ = b;
       return;
     }
     i += 2 + n;
@@ -53,11 +59,16 @@ void KeyList::Remove(std::string_view k) {
 std::vector<std::string> KeyList::Items() const {
   std::vector<std::string> out;
   for (size_t i = 0; i + 2 <= buf_.size();) {
-    const size_t n = static_cast<uint8_t>(buf_[i]) << 8 | static_cast<uint8_t>(buf_[i + 1]);
-    out.emplace_back(buf_, i + 2, n);
+    const size_t n =
+        static_cast<uint8_t>(buf_.data()[i]) << 8 | static_cast<uint8_t>(buf_.data()[i + 1]);
+    out.emplace_back(buf_.view().substr(i + 2, n));
     i += 2 + n;
   }
   return out;
+}
+
+TxtRef::operator const std::string&() const {
+  return s ? *s : kNoText;
 }
 
 const std::vector<Check>& NodeEntry::checks() const {
@@ -66,8 +77,8 @@ const std::vector<Check>& NodeEntry::checks() const {
 
 Node NodeEntry::ToNode(std::string_view agent_dc) const {
   Node n;
-  n.name = node.name;
-  n.address = node.address;
+  n.name = node.name.str();
+  n.address = node.address.str();
   n.datacenter = std::string(agent_dc);
   if (extras) {
     n.id = extras->id;
@@ -76,6 +87,10 @@ Node NodeEntry::ToNode(std::string_view agent_dc) const {
     n.meta = extras->meta;
   }
   return n;
+}
+
+std::string_view Instance::address() const {
+  return extras ? std::string_view(extras->address) : std::string_view();
 }
 
 const std::vector<std::string>& Instance::tags_lower() const {
@@ -88,11 +103,11 @@ const std::vector<Check>& Instance::checks() const {
 
 Service Instance::ToService() const {
   Service s;
-  s.id = service.id;
-  s.name = service.name;
-  s.address = service.address;
+  s.id = service.id.str();
+  s.name = service.name.str();
   s.port = port;
   if (extras) {
+    s.address = extras->address;
     s.tags = extras->tags;
     s.meta = extras->meta;
     s.tagged_addresses = extras->tagged_addresses;
@@ -106,7 +121,7 @@ Service Instance::ToService() const {
 PtrOwners PtrEntry::Owners() const {
   if (more) return *more;
   PtrOwners o;
-  (is_node ? o.nodes : o.services).push_back(name);
+  (is_node ? o.nodes : o.services).push_back(name.str());
   return o;
 }
 

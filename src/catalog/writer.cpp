@@ -39,16 +39,18 @@ std::string LowerKey(std::string_view s) {
   return Lower(s);
 }
 
-std::shared_ptr<const NodeExtras> Share(NodeExtras&& x) {
+// Fresh extras blocks (null when empty); derived fields are filled on the heap copy, since they
+// point into it.
+std::shared_ptr<NodeExtras> Share(NodeExtras&& x) {
   if (x.empty()) return nullptr;
-  return std::make_shared<const NodeExtras>(std::move(x));
+  return std::make_shared<NodeExtras>(std::move(x));
 }
 
 std::shared_ptr<const InstanceExtras> Share(InstanceExtras&& x) {
   if (x.empty()) return nullptr;
-  x.tags_lower.clear();
-  for (const auto& t : x.tags) x.tags_lower.push_back(Lower(t));
-  return std::make_shared<const InstanceExtras>(std::move(x));
+  auto p = std::make_shared<InstanceExtras>(std::move(x));
+  detail::PrepareExtras(*p);
+  return p;
 }
 
 // A PTR entry for `owners`, or null when nobody holds the address.
@@ -59,7 +61,7 @@ std::shared_ptr<const PtrEntry> MakePtr(const std::string& key, PtrOwners&& owne
   e->key = key;
   e->is_node = !owners.nodes.empty();
   e->name = e->is_node ? owners.nodes.front() : owners.services.front();
-  if (total > 1) e->more = std::make_shared<const PtrOwners>(std::move(owners));
+  if (total > 1) e->more = std::make_unique<const PtrOwners>(std::move(owners));
   return e;
 }
 
@@ -123,14 +125,14 @@ InstanceExtras Writer::ExtrasOf(const Instance& in) {
   return in.extras ? *in.extras : InstanceExtras{};
 }
 
-void Writer::AddPtr(const std::string& addr, std::string_view name, bool is_node) {
+void Writer::AddPtr(std::string_view addr, std::string_view name, bool is_node) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
   if (cur == nullptr) {  // the common case: a fresh address
     auto e = std::make_shared<PtrEntry>();
-    e->key = std::move(key);
-    e->name = std::string(name);
+    e->key = key;
+    e->name = name;
     e->is_node = is_node;
     const std::string_view k = e->key;
     staged_.ptr.Set(k, std::move(e));
@@ -141,7 +143,7 @@ void Writer::AddPtr(const std::string& addr, std::string_view name, bool is_node
   staged_.ptr.Set(key, MakePtr(key, std::move(o)));
 }
 
-void Writer::RemovePtr(const std::string& addr, std::string_view name, bool is_node) {
+void Writer::RemovePtr(std::string_view addr, std::string_view name, bool is_node) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
@@ -191,8 +193,7 @@ void Writer::UpsertNode(const Node& node) {
   }
   e->node.name = node.name;
   e->node.address = node.address;
-  e->extras = Share(std::move(x));
-  detail::PrepareNode(*e);
+  detail::PrepareNode(*e, Share(std::move(x)));
   e->modify_index = Bump();
   if (!cur) e->create_index = e->modify_index;
   AddPtr(node.address, node.name, true);
@@ -209,7 +210,7 @@ bool Writer::RemoveNode(std::string_view name) {
     ServiceEntry* m = MutableService(k);
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
-      if (!in.service.address.empty()) RemovePtr(in.service.address, in.service.name, false);
+      if (!in.address().empty()) RemovePtr(in.address(), in.service.name, false);
       return true;
     });
     MarkPending(k);
@@ -266,8 +267,8 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   Instance old;
   std::string old_key;
   if (!nsp->service_keys.empty()) old_key = DetachInstance(nkey, id, &old);
-  if (!old_key.empty() && !old.service.address.empty()) {
-    RemovePtr(old.service.address, old.service.name, false);
+  if (!old_key.empty() && !old.address().empty()) {
+    RemovePtr(old.address(), old.service.name, false);
   }
   const std::string skey = LowerKey(svc.name);
   if (!nsp->service_keys.Contains(skey)) {
@@ -280,13 +281,13 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   inst.node = std::move(nsp);
   inst.service.id = id;
   inst.service.name = svc.name;
-  inst.service.address = svc.address;
   inst.port = svc.port;
   for (Check& c : checks) {
     c.service_id = id;
     c.service_name = svc.name;
   }
   InstanceExtras x;
+  x.address = svc.address;
   x.tags = svc.tags;
   x.meta = svc.meta;
   x.tagged_addresses = svc.tagged_addresses;
@@ -297,7 +298,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   inst.extras = Share(std::move(x));
   inst.create_index = old_key.empty() ? idx : old.create_index;
   inst.modify_index = idx;
-  AddPtr(inst.service.address, inst.service.name, false);
+  AddPtr(svc.address, svc.name, false);
   if (!old_key.empty() && old_key != skey) DropServiceKeyIfUnused(nkey, old_key);
   MarkPending(skey, e);
   return Status::Ok();
@@ -309,7 +310,7 @@ bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
   const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
   Bump();
-  if (!old.service.address.empty()) RemovePtr(old.service.address, old.service.name, false);
+  if (!old.address().empty()) RemovePtr(old.address(), old.service.name, false);
   DropServiceKeyIfUnused(nkey, k);
   return true;
 }
@@ -329,8 +330,7 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
     } else {
       x.checks.push_back(check);
     }
-    n->extras = Share(std::move(x));
-    detail::PrepareNode(*n);
+    detail::PrepareNode(*n, Share(std::move(x)));
     n->modify_index = Bump();
     MarkNodeServices(*n);
     return Status::Ok();
@@ -343,7 +343,7 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
       if (in.service.id != check.service_id || !SameNode(in, nkey)) continue;
       Instance& mi = MutableService(k)->instances[i];
       Check c = check;
-      c.service_name = mi.service.name;
+      c.service_name = mi.service.name.str();
       InstanceExtras x = ExtrasOf(mi);
       auto it = std::find_if(x.checks.begin(), x.checks.end(),
                              [&](const Check& y) { return y.id == c.id; });
@@ -372,11 +372,8 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
     NodeEntry* n = MutableNode(nkey);
     NodeExtras x = *n->extras;
     const bool changed = fn(x.checks, i);
-    n->extras = Share(std::move(x));
-    if (changed) {
-      detail::PrepareNode(*n);
-      MarkNodeServices(*n);
-    }
+    detail::PrepareNode(*n, Share(std::move(x)));
+    if (changed) MarkNodeServices(*n);
     return true;
   }
   for (const auto& k : cur->service_keys.Items()) {
@@ -475,7 +472,7 @@ void Writer::RebuildService(const std::string& k) {
     return;
   }
   e->instances.shrink_to_fit();
-  e->name = e->instances.front().service.name;
+  e->name = e->instances.front().service.name.str();
   e->name_wire = detail::NameToWire(e->name);
   auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
   std::stable_sort(

@@ -175,7 +175,7 @@ void AnswerPtr(Ctx& x) {
     return Nxdomain(x);
   }
   const bool is_node = e->is_node;
-  const std::string& name = e->name;
+  const std::string_view name = e->name;
   char wire[256];
   size_t n = 0;
   size_t start = 0;

@@ -35,7 +35,7 @@ size_t AddrLabel(const AddrChoice& a, char* out) {
 
 // The hostname behind a kHost choice, as registered.
 std::string_view HostOf(const Pick& p) {
-  return p.addr->from_service ? std::string_view(p.inst->service.address)
+  return p.addr->from_service ? p.inst->address()
                               : std::string_view(p.inst->node->node.address);
 }
 
@@ -167,7 +167,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
     if (ap->kind == AddrChoice::kHost && ap->from_service &&
         (in.node->addr[fam].kind == AddrChoice::kV4 ||
          in.node->addr[fam].kind == AddrChoice::kV6) &&
-        SameAsOwner(x, in.service.address)) {
+        SameAsOwner(x, in.address())) {
       ap = &in.node->addr[fam];
     }
     const AddrChoice& a = *ap;
@@ -178,7 +178,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
         const Instance& o = *picks[p].inst;
         dup = o.node == in.node && o.port == in.port &&
               (o.addr[catalog::kFamAny].kind == AddrChoice::kHost
-                   ? o.service.address == in.service.address
+                   ? o.address() == in.address()
                    : SameIp(o.addr[catalog::kFamAny], in.addr[catalog::kFamAny]) &&
                          o.addr[catalog::kFamAny].from_service ==
                              in.addr[catalog::kFamAny].from_service);

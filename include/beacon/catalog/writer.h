@@ -80,8 +80,8 @@ class Writer {
   void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
   template <typename Fn>
   bool MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn);
-  void AddPtr(const std::string& addr, std::string_view name, bool is_node);
-  void RemovePtr(const std::string& addr, std::string_view name, bool is_node);
+  void AddPtr(std::string_view addr, std::string_view name, bool is_node);
+  void RemovePtr(std::string_view addr, std::string_view name, bool is_node);
   uint64_t Bump();
 
   SnapshotHub& hub_;

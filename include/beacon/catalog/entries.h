@@ -1,0 +1,201 @@
+// Snapshot entry types: what one node, service instance, service and reverse-lookup address look
+// like inside a published catalog::Snapshot.
+//
+// Contract:
+// - Built and mutated only by catalog::Writer (single writer thread) before publication; immutable
+//   once reachable from a published Snapshot, then safe to read from any thread without locks.
+// - Compact by design (hundreds of thousands of entries): rarely-set fields sit behind one shared
+//   `extras` block that is null when empty and shared by every copy of the entry; names are
+//   SmallStr (inline up to 15 bytes). Pointers inside an entry (AddrSet::per_family, TxtRef,
+//   AddrRef) point into blocks the same entry owns a share of, so they stay valid as long as the
+//   entry does.
+// - Accessors never allocate, except ToNode/ToService/Owners, which build full records.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beacon/catalog/small_str.h"
+#include "beacon/catalog/types.h"
+
+namespace beacon::catalog {
+
+// An address chosen for one query family, precomputed. For kHost the name is the service
+// address (from_service) or the node address, as registered.
+struct AddrChoice {
+  enum Kind : uint8_t { kNone = 0, kV4, kV6, kHost };
+  Kind kind = kNone;
+  bool from_service = false;  // true: the service address; false: the node address
+  std::array<uint8_t, 16> ip{};
+};
+
+// Address choices per query family (spec 1.4.1 / 1.3).
+enum Family : uint8_t { kFamA = 0, kFamAAAA = 1, kFamAny = 2 };
+
+// The choices for every family. Usually one choice serves them all; with lan_ipv4/lan_ipv6
+// tagged addresses `per_family` points at three, held by the owner's extras block.
+struct AddrSet {
+  AddrChoice one;
+  const std::array<AddrChoice, 3>* per_family = nullptr;
+  const AddrChoice& operator[](size_t f) const { return per_family ? (*per_family)[f] : one; }
+};
+
+// An instance's choices: its own service address's (in its extras) or its node's.
+struct AddrRef {
+  const AddrSet* set = nullptr;
+  const AddrChoice& operator[](size_t f) const { return (*set)[f]; }
+};
+
+// Case-insensitive (ASCII) equality of a name with an already lower-case key.
+bool EqualsLowerKey(std::string_view name, std::string_view lower_key);
+
+// A packed list of short strings (writer bookkeeping): [u16 length][bytes] per item, in one
+// SmallStr, so one short key costs no heap block.
+class KeyList {
+ public:
+  bool empty() const { return buf_.empty(); }
+  bool Contains(std::string_view k) const;
+  void Add(std::string_view k);  // no-op when present
+  void Remove(std::string_view k);
+  std::vector<std::string> Items() const;
+
+ private:
+  SmallStr buf_;
+};
+
+// Node data that is usually absent, shared by every copy of a NodeEntry; null when all empty.
+struct NodeExtras {
+  std::string id;
+  std::string datacenter;  // set only when it differs from the agent's datacenter
+  std::map<std::string, std::string> tagged_addresses;  // lan, lan_ipv4, lan_ipv6, wan, ...
+  std::map<std::string, std::string> meta;
+  std::vector<Check> checks;  // node-level checks
+  // Derived (by the writer, before sharing):
+  std::string txt_rdata;                 // node meta as TXT rdata blocks, see NodeEntry::txt_rdata
+  std::array<AddrChoice, 3> per_family;  // used when the node's AddrSet points here
+  bool empty() const {
+    return id.empty() && datacenter.empty() && tagged_addresses.empty() && meta.empty() &&
+           checks.empty();
+  }
+};
+
+// A reference to text held elsewhere (the node's extras) that reads as a const std::string&.
+struct TxtRef {
+  const std::string* s = nullptr;
+  operator const std::string&() const;  // NOLINT: implicit by design; "" when unset
+};
+
+// What DNS reads of a node's registration.
+struct NodeCore {
+  SmallStr name;     // as registered
+  SmallStr address;  // IP or hostname
+};
+
+struct NodeEntry {
+  // DNS, precomputed.
+  AddrSet addr;                      // indexed by Family
+  Health health = Health::kPassing;  // worst of node checks (passing when none)
+  uint16_t txt_count = 0;
+  NodeCore node;
+  SmallStr name_wire;  // node name as wire labels, no terminating zero (dots split)
+  TxtRef txt_rdata;    // each TXT rdata as [u16 length][rdata], concatenated
+  std::shared_ptr<const NodeExtras> extras;  // null: no id, meta, tagged addresses or checks
+  // Lower-case names of services with an instance here (for rebuilding on node change).
+  KeyList service_keys;
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+  uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
+
+  bool MatchesKey(std::string_view key) const { return EqualsLowerKey(node.name, key); }
+  const std::vector<Check>& checks() const;
+  // The full record as registered; `agent_dc` fills the datacenter when it is the agent's.
+  Node ToNode(std::string_view agent_dc) const;
+};
+
+// Instance data that is usually absent, shared by every copy of an Instance; null when empty.
+struct InstanceExtras {
+  std::string address;  // may be empty (use the node address), an IP or a hostname
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> meta;
+  std::map<std::string, TaggedAddress> tagged_addresses;
+  Weights weights;
+  bool enable_tag_override = false;
+  std::string kind;
+  std::vector<Check> checks;  // this instance's own checks
+  // Derived (by the writer, before sharing):
+  std::vector<std::string> tags_lower;
+  AddrSet addr;                          // choices for `address` (when set)
+  std::array<AddrChoice, 3> per_family;  // used when `addr` points here
+  bool empty() const {
+    return address.empty() && tags.empty() && meta.empty() && tagged_addresses.empty() &&
+           weights.passing == 1 && weights.warning == 1 && !enable_tag_override && kind.empty() &&
+           checks.empty();
+  }
+};
+
+// What DNS reads of a service registration.
+struct ServiceCore {
+  SmallStr id;
+  SmallStr name;  // as registered
+};
+
+// One service instance. The fields the DNS answer path reads come first.
+struct Instance {
+  AddrRef addr;                      // indexed by Family
+  Health health = Health::kPassing;  // node checks + own checks, worst of
+  uint16_t port = 0;
+  uint32_t weight = 1;  // per health: passing or warning weight
+  std::shared_ptr<const NodeEntry> node;
+  ServiceCore service;
+  std::shared_ptr<const InstanceExtras> extras;  // null: no address, tags, meta, checks, ...
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+
+  // The service address as registered ("" when the node's address is used).
+  std::string_view address() const;
+  const std::vector<std::string>& tags_lower() const;
+  const std::vector<Check>& checks() const;
+  // The full record as registered.
+  Service ToService() const;
+};
+
+struct ServiceEntry {
+  std::string name;  // as registered (first instance's spelling)
+  // Ordered passing, then warning, then critical: the healthy sets are prefixes.
+  std::vector<Instance> instances;
+  uint32_t n_passing = 0;  // instances[0, n_passing) pass every check
+  uint32_t n_ok = 0;       // instances[0, n_ok) have no critical check
+  uint32_t ttl_s = 0;      // service_ttl applied
+  std::string name_wire;   // service name as one wire label run (for PTR)
+  uint64_t index = 0;      // raft-style modify index of this service's data
+  uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
+  bool pending = false;    // writer-private: queued for rebuild before the next publish
+
+  bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
+};
+
+// Every holder of one address, in registration order (writer bookkeeping, and tests).
+struct PtrOwners {
+  std::vector<std::string> nodes;     // node names
+  std::vector<std::string> services;  // service names (instances whose own address this is)
+};
+
+// Reverse-lookup entry for one address. A node match wins over a service match (spec 1.7), so
+// `name` is the first node holding the address, else the first service. The full lists are kept
+// only when more than one holder shares the address.
+struct PtrEntry {
+  SmallStr key;  // 4- or 16-byte binary address
+  SmallStr name;
+  std::unique_ptr<const PtrOwners> more;  // null when `name` is the only holder
+  bool is_node = false;
+
+  bool MatchesKey(std::string_view k) const { return key == k; }
+  PtrOwners Owners() const;
+};
+
+}  // namespace beacon::catalog
