@@ -2,6 +2,8 @@
 //   build/bench/bench_publish [services=100000]
 // Prints: load time for N services x 3 instances (3N nodes), RSS per instance, and the median
 // and p99 time to flip one check and publish a new snapshot (what a health change costs).
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   Writer w(hub, "bench", "dc1", {});
   w.Publish(true);
   const long rss0 = RssKb();
+  const size_t heap0 = mallinfo2().uordblks;
   const auto t0 = std::chrono::steady_clock::now();
   Registration reg;
   reg.services.resize(1);
@@ -50,7 +53,10 @@ int main(int argc, char** argv) {
       Service& s = reg.services[0];
       s.name = s.id = "svc" + std::to_string(i);
       s.port = static_cast<uint16_t>(20000 + i % 10000);
-      if (reg.checks.empty()) { if (!w.Apply(reg).ok()) return 1; continue; }
+      if (reg.checks.empty()) {
+        if (!w.Apply(reg).ok()) return 1;
+        continue;
+      }
       Check& c = reg.checks[0];
       c.id = "chk";
       c.service_id = s.id;
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
   w.Publish();
   const auto t1 = std::chrono::steady_clock::now();
   const long rss1 = RssKb();
+  const size_t heap1 = mallinfo2().uordblks;
   std::vector<double> flips;
   for (int k = 0; k < 201; ++k) {
     const int svc = (k * 7919) % n;
@@ -71,9 +78,11 @@ int main(int argc, char** argv) {
     flips.push_back(Ms(std::chrono::steady_clock::now() - a));
   }
   std::sort(flips.begin(), flips.end());
-  std::printf("services=%d instances=%d load_ms=%.0f rss_mb=%.1f bytes_per_instance=%.0f "
-              "flip_publish_ms_p50=%.3f flip_publish_ms_p99=%.3f\n",
-              n, 3 * n, Ms(t1 - t0), rss1 / 1024.0, (rss1 - rss0) * 1024.0 / (3.0 * n),
-              flips[flips.size() / 2], flips[flips.size() * 99 / 100]);
+  std::printf(
+      "services=%d instances=%d load_ms=%.0f rss_mb=%.1f bytes_per_instance=%.0f "
+      "heap_bytes_per_instance=%.0f flip_publish_ms_p50=%.3f flip_publish_ms_p99=%.3f\n",
+      n, 3 * n, Ms(t1 - t0), rss1 / 1024.0, (rss1 - rss0) * 1024.0 / (3.0 * n),
+      static_cast<double>(heap1 - heap0) / (3.0 * n), flips[flips.size() / 2],
+      flips[flips.size() * 99 / 100]);
   return 0;
 }

@@ -452,15 +452,19 @@ void Writer::SetDnsConfig(const config::DnsConfig& dns) {
 // Brings one service up to date: drops instances whose node is gone, points the rest at the
 // current node entries, recomputes what DNS needs and re-sorts by health. O(instances).
 void Writer::RebuildService(const std::string& k) {
-  if (staged_.services.Find(k) == nullptr) return;
   ServiceEntry* e = MutableService(k);
+  if (e == nullptr) return;
   e->pending = false;
   size_t out = 0;
   for (size_t i = 0; i < e->instances.size(); ++i) {
     Instance& in = e->instances[i];
-    auto n = staged_.nodes.FindShared(LowerKey(in.node->node.name));
-    if (!n) continue;
-    in.node = std::move(n);
+    // A node entry stamped with this batch is the current one (it is replaced only by RemoveNode,
+    // which also removes its instances); an older one may have been copied since.
+    if (in.node->stamp != batch_) {
+      auto n = staged_.nodes.FindShared(LowerKey(in.node->node.name));
+      if (!n) continue;
+      in.node = std::move(n);
+    }
     detail::PrepareInstance(in);
     if (out != i) e->instances[out] = std::move(in);
     ++out;

@@ -6,9 +6,11 @@
 //   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
 //   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
 //   and one shared pointer (24 bytes).
-// - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is a small vector
-//   sorted by hash. Set/Erase copy one branch (256 pointers) and one leaf, so an update costs
-//   O(leaf) no matter how many keys the map holds, and the old map stays valid and unchanged.
+// - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is one allocation
+//   (reference count, then its entries, unsorted). Set/Erase copy one branch (256 pointers) and
+//   one leaf, so an update costs O(leaf) no matter how many keys the map holds, and the old map
+//   stays valid and unchanged. Leaves are exactly as large as they need to be, except that a
+//   leaf of 8+ entries written repeatedly between two Seal()s (a bulk load) grows by half.
 // - Find() never allocates and never touches a reference count: readers of a published
 //   snapshot may call it from any thread without synchronisation.
 // - Set/Erase are for the single catalog writer only.
@@ -17,11 +19,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <utility>
 
 namespace beacon::catalog {
 
@@ -58,44 +62,33 @@ class PMap {
     return e ? e->value : nullptr;
   }
 
-  // Writer only. Inserts or replaces.
+  // Writer only. Inserts or replaces. REQUIRES: value matches key.
   void Set(std::string_view key, ValuePtr value) {
     const uint64_t h = HashKey(key);
-    Leaf& leaf = MutableLeaf(h);
-    for (uint32_t i = 0; i < leaf.n; ++i) {
-      Entry& e = leaf.at(i);
-      if (e.hash == h && e.value->MatchesKey(key)) {
-        e.value = std::move(value);
-        return;
-      }
+    const int at = IndexIn(LeafAt(h), h, key);
+    Leaf* leaf = MutableLeaf(h, at < 0 ? 1 : 0);
+    if (at >= 0) {
+      leaf->entries()[at].value = std::move(value);
+      return;
     }
-    Entry fresh{h, std::move(value)};
-    if (leaf.n < Leaf::kInline) {
-      leaf.inl[leaf.n] = std::move(fresh);
-    } else {
-      leaf.more.push_back(std::move(fresh));
-    }
-    ++leaf.n;
+    new (&leaf->entries()[leaf->n]) Entry{h, std::move(value)};
+    ++leaf->n;
     ++size_;
   }
 
   // Writer only. Returns true if the key was present.
   bool Erase(std::string_view key) {
-    if (FindEntry(key) == nullptr) return false;
     const uint64_t h = HashKey(key);
-    Leaf& leaf = MutableLeaf(h);
-    uint32_t i = 0;
-    while (!(leaf.at(i).hash == h && leaf.at(i).value->MatchesKey(key))) ++i;
-    // Move the last entry into the hole.
-    const uint32_t last = leaf.n - 1;
-    if (i != last) leaf.at(i) = std::move(leaf.at(last));
-    if (last >= Leaf::kInline) {
-      leaf.more.pop_back();
-    } else {
-      leaf.inl[last] = Entry{};
-    }
-    --leaf.n;
+    const int at = IndexIn(LeafAt(h), h, key);
+    if (at < 0) return false;
+    Leaf* leaf = MutableLeaf(h, 0);
+    Entry* e = leaf->entries();
+    const uint32_t last = leaf->n - 1;
+    if (static_cast<uint32_t>(at) != last) e[at] = std::move(e[last]);
+    e[last].~Entry();
+    --leaf->n;
     --size_;
+    if (leaf->n == 0) SlotFor(h) = LeafPtr();
     return true;
   }
 
@@ -110,47 +103,90 @@ class PMap {
   void ForEach(Fn&& fn) const {
     for (const auto& b : root_) {
       if (!b) continue;
-      for (const auto& leaf : b->leaves) {
-        if (!leaf) continue;
-        for (uint32_t i = 0; i < leaf->n; ++i) fn(*leaf->at(i).value);
+      for (const auto& lp : b->leaves) {
+        const Leaf* leaf = lp.get();
+        if (leaf == nullptr) continue;
+        for (uint32_t i = 0; i < leaf->n; ++i) fn(*leaf->entries()[i].value);
       }
     }
   }
 
  private:
-  // Up to kInline entries live in the leaf itself (one allocation, adjacent cache lines); the
-  // rest spill to `more`.
+  // Header of one leaf allocation; `cap` entry slots follow it, the first `n` constructed.
   struct Leaf {
-    static constexpr uint32_t kInline = 4;
-    uint64_t epoch = 0;
+    mutable std::atomic<uint32_t> refs{1};
     uint32_t n = 0;
-    Entry inl[kInline];
-    std::vector<Entry> more;
-    Entry& at(uint32_t i) { return i < kInline ? inl[i] : more[i - kInline]; }
-    const Entry& at(uint32_t i) const { return i < kInline ? inl[i] : more[i - kInline]; }
+    uint32_t cap = 0;
+    uint64_t epoch = 0;
+
+    Entry* entries() { return reinterpret_cast<Entry*>(this + 1); }
+    const Entry* entries() const { return reinterpret_cast<const Entry*>(this + 1); }
+
+    static Leaf* Make(uint32_t cap, uint64_t epoch) {
+      void* mem = ::operator new (sizeof(Leaf) + size_t{cap} * sizeof(Entry));
+      Leaf* l = new (mem) Leaf;
+      l->cap = cap;
+      l->epoch = epoch;
+      return l;
+    }
+    static void Release(Leaf* l) {
+      if (l == nullptr || l->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      for (uint32_t i = 0; i < l->n; ++i) l->entries()[i].~Entry();
+      l->~Leaf();
+      ::operator delete(l);
+    }
   };
+  static_assert(sizeof(Leaf) % alignof(Entry) == 0);
+
+  // Intrusive shared owner of a leaf (8 bytes).
+  class LeafPtr {
+   public:
+    LeafPtr() = default;
+    explicit LeafPtr(Leaf* adopt) : p_(adopt) {}
+    LeafPtr(const LeafPtr& o) : p_(o.p_) {
+      if (p_ != nullptr) p_->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    LeafPtr& operator=(LeafPtr o) noexcept {
+      std::swap(p_, o.p_);
+      return *this;
+    }
+    ~LeafPtr() { Leaf::Release(p_); }
+    Leaf* get() const { return p_; }
+
+   private:
+    Leaf* p_ = nullptr;
+  };
+
   struct Branch {
     uint64_t epoch = 0;
-    std::array<std::shared_ptr<const Leaf>, 256> leaves;
+    std::array<LeafPtr, 256> leaves;
   };
+
+  const Leaf* LeafAt(uint64_t h) const {
+    const Branch* b = root_[h & 0xff].get();
+    return b == nullptr ? nullptr : b->leaves[(h >> 8) & 0xff].get();
+  }
+
+  static int IndexIn(const Leaf* leaf, uint64_t h, std::string_view key) {
+    if (leaf == nullptr) return -1;
+    const Entry* e = leaf->entries();
+    for (uint32_t i = 0; i < leaf->n; ++i) {
+      if (e[i].hash == h && e[i].value->MatchesKey(key)) return static_cast<int>(i);
+    }
+    return -1;
+  }
 
   const Entry* FindEntry(std::string_view key) const {
     const uint64_t h = HashKey(key);
-    const Branch* b = root_[h & 0xff].get();
-    if (b == nullptr) return nullptr;
-    const Leaf* leaf = b->leaves[(h >> 8) & 0xff].get();
-    if (leaf == nullptr) return nullptr;
-    for (uint32_t i = 0; i < leaf->n; ++i) {
-      const Entry& e = leaf->at(i);
-      if (e.hash == h && e.value->MatchesKey(key)) return &e;
-    }
-    return nullptr;
+    const Leaf* leaf = LeafAt(h);
+    const int at = IndexIn(leaf, h, key);
+    return at < 0 ? nullptr : &leaf->entries()[at];
   }
 
-  // Copy-on-write path to the leaf for h. A branch or leaf stamped with the current epoch was
-  // created by this map since the last Seal() and is reachable from no published copy, so it is
-  // mutated in place; anything older is copied first.
-  Leaf& MutableLeaf(uint64_t h) {
+  // Copy-on-write path to the leaf slot for h. A branch or leaf stamped with the current epoch
+  // was created by this map since the last Seal() and is reachable from no published copy, so it
+  // is mutated in place; anything older is copied first.
+  LeafPtr& SlotFor(uint64_t h) {
     auto& bslot = root_[h & 0xff];
     Branch* branch;
     if (bslot && bslot->epoch == epoch_) {
@@ -161,13 +197,30 @@ class PMap {
       branch = fresh.get();
       bslot = std::move(fresh);
     }
-    auto& lslot = branch->leaves[(h >> 8) & 0xff];
-    if (lslot && lslot->epoch == epoch_) return *const_cast<Leaf*>(lslot.get());
-    auto leaf = lslot ? std::make_shared<Leaf>(*lslot) : std::make_shared<Leaf>();
-    leaf->epoch = epoch_;
-    Leaf* raw = leaf.get();
-    lslot = std::move(leaf);
-    return *raw;
+    return branch->leaves[(h >> 8) & 0xff];
+  }
+
+  // A leaf for h that this map alone owns, with room for `extra` more entries.
+  Leaf* MutableLeaf(uint64_t h, uint32_t extra) {
+    LeafPtr& slot = SlotFor(h);
+    Leaf* cur = slot.get();
+    const bool own = cur != nullptr && cur->epoch == epoch_;
+    if (own && cur->n + extra <= cur->cap) return cur;
+    const uint32_t n = cur ? cur->n : 0;
+    // Small leaves stay exact (a re-allocation per insert is cheap at this size); larger ones
+    // written repeatedly in one batch grow by half.
+    Leaf* fresh = Leaf::Make(own && n >= 8 ? n + n / 2 + extra : n + extra, epoch_);
+    for (uint32_t i = 0; i < n; ++i) {
+      Entry& src = cur->entries()[i];
+      if (own) {
+        new (&fresh->entries()[i]) Entry(std::move(src));
+      } else {
+        new (&fresh->entries()[i]) Entry(src);
+      }
+    }
+    fresh->n = n;
+    slot = LeafPtr(fresh);
+    return fresh;
   }
 
   std::array<std::shared_ptr<const Branch>, 256> root_{};
