@@ -71,6 +71,12 @@ TxtRef::operator const std::string&() const {
   return s ? *s : kNoText;
 }
 
+std::string_view NodeEntry::IpKey() const {
+  const AddrChoice& a = addr.one;
+  if (a.kind != AddrChoice::kV4 && a.kind != AddrChoice::kV6) return {};
+  return {reinterpret_cast<const char*>(a.ip.data()), a.kind == AddrChoice::kV4 ? 4u : 16u};
+}
+
 const std::vector<Check>& NodeEntry::checks() const {
   return extras ? extras->checks : kNoChecks;
 }
@@ -118,11 +124,9 @@ Service Instance::ToService() const {
   return s;
 }
 
-PtrOwners PtrEntry::Owners() const {
+std::vector<std::string> PtrEntry::Owners() const {
   if (more) return *more;
-  PtrOwners o;
-  (is_node ? o.nodes : o.services).push_back(name.str());
-  return o;
+  return {name.str()};
 }
 
 }  // namespace beacon::catalog

@@ -53,15 +53,15 @@ std::shared_ptr<const InstanceExtras> Share(InstanceExtras&& x) {
   return p;
 }
 
-// A PTR entry for `owners`, or null when nobody holds the address.
-std::shared_ptr<const PtrEntry> MakePtr(const std::string& key, PtrOwners&& owners) {
-  const size_t total = owners.nodes.size() + owners.services.size();
-  if (total == 0) return nullptr;
+// A PTR entry for the services holding an address, or null when none does.
+std::shared_ptr<const PtrEntry> MakePtr(const std::string& key, std::vector<std::string>&& owners) {
+  if (owners.empty()) return nullptr;
   auto e = std::make_shared<PtrEntry>();
   e->key = key;
-  e->is_node = !owners.nodes.empty();
-  e->name = e->is_node ? owners.nodes.front() : owners.services.front();
-  if (total > 1) e->more = std::make_unique<const PtrOwners>(std::move(owners));
+  e->name = owners.front();
+  if (owners.size() > 1) {
+    e->more = std::make_unique<const std::vector<std::string>>(std::move(owners));
+  }
   return e;
 }
 
@@ -104,7 +104,12 @@ NodeEntry* Writer::MutableNode(const std::string& key) {
   auto copy = std::make_shared<NodeEntry>(*cur);
   copy->stamp = batch_;
   NodeEntry* raw = copy.get();
-  staged_.nodes.Set(key, std::move(copy));
+  staged_.nodes.Set(key, copy);
+  const std::string ip(raw->IpKey());
+  if (!ip.empty()) {  // the reverse map shares node entries: point it at the copy
+    const NodeEntry* p = staged_.ptr_nodes.Find(ip);
+    if (p != nullptr && p->MatchesKey(key)) staged_.ptr_nodes.Set(ip, std::move(copy));
+  }
   MarkNodeServices(*raw);
   return raw;
 }
@@ -125,7 +130,7 @@ InstanceExtras Writer::ExtrasOf(const Instance& in) {
   return in.extras ? *in.extras : InstanceExtras{};
 }
 
-void Writer::AddPtr(std::string_view addr, std::string_view name, bool is_node) {
+void Writer::AddPtr(std::string_view addr, std::string_view name) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
@@ -133,30 +138,63 @@ void Writer::AddPtr(std::string_view addr, std::string_view name, bool is_node) 
     auto e = std::make_shared<PtrEntry>();
     e->key = key;
     e->name = name;
-    e->is_node = is_node;
-    const std::string_view k = e->key;
-    staged_.ptr.Set(k, std::move(e));
+    staged_.ptr.Set(key, std::move(e));
     return;
   }
-  PtrOwners o = cur->Owners();
-  (is_node ? o.nodes : o.services).emplace_back(name);
+  std::vector<std::string> o = cur->Owners();
+  o.emplace_back(name);
   staged_.ptr.Set(key, MakePtr(key, std::move(o)));
 }
 
-void Writer::RemovePtr(std::string_view addr, std::string_view name, bool is_node) {
+void Writer::RemovePtr(std::string_view addr, std::string_view name) {
   std::string key = IpBytes(addr);
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
   if (cur == nullptr) return;
-  PtrOwners o = cur->Owners();
-  auto& list = is_node ? o.nodes : o.services;
-  auto it = std::find(list.begin(), list.end(), name);
-  if (it != list.end()) list.erase(it);
+  std::vector<std::string> o = cur->Owners();
+  auto it = std::find(o.begin(), o.end(), name);
+  if (it != o.end()) o.erase(it);
   auto e = MakePtr(key, std::move(o));
   if (e == nullptr) {
     staged_.ptr.Erase(key);
   } else {
     staged_.ptr.Set(key, std::move(e));
+  }
+}
+
+void Writer::AddNodePtr(const std::string& nkey) {
+  auto n = staged_.nodes.FindShared(nkey);
+  const std::string ip(n->IpKey());
+  if (ip.empty()) return;
+  const NodeEntry* cur = staged_.ptr_nodes.Find(ip);
+  if (cur == nullptr) {
+    staged_.ptr_nodes.Set(ip, std::move(n));
+    return;
+  }
+  if (cur->MatchesKey(nkey)) return;
+  auto& list = shared_node_addrs_[ip];
+  if (list.empty()) list.push_back(Lower(cur->node.name));
+  if (std::find(list.begin(), list.end(), nkey) == list.end()) list.push_back(nkey);
+}
+
+// REQUIRES: the node entry for nkey still has address `ip` (called before it changes).
+void Writer::RemoveNodePtr(std::string_view ip_view, const std::string& nkey) {
+  if (ip_view.empty()) return;
+  const std::string ip(ip_view);
+  const NodeEntry* cur = staged_.ptr_nodes.Find(ip);
+  if (cur == nullptr) return;
+  auto it = shared_node_addrs_.find(ip);
+  if (it == shared_node_addrs_.end()) {
+    if (cur->MatchesKey(nkey)) staged_.ptr_nodes.Erase(ip);
+    return;
+  }
+  std::erase(it->second, nkey);
+  const std::string holder = it->second.empty() ? std::string() : it->second.front();
+  if (it->second.size() <= 1) shared_node_addrs_.erase(it);
+  if (holder.empty()) {
+    staged_.ptr_nodes.Erase(ip);
+  } else if (!cur->MatchesKey(holder)) {
+    staged_.ptr_nodes.Set(ip, staged_.nodes.FindShared(holder));
   }
 }
 
@@ -181,7 +219,7 @@ void Writer::UpsertNode(const Node& node) {
   }
   NodeEntry* e;
   if (cur) {
-    RemovePtr(cur->node.address, cur->node.name, true);
+    RemoveNodePtr(cur->IpKey(), key);
     e = MutableNode(key);
     MarkNodeServices(*e);
   } else {
@@ -196,21 +234,21 @@ void Writer::UpsertNode(const Node& node) {
   detail::PrepareNode(*e, Share(std::move(x)));
   e->modify_index = Bump();
   if (!cur) e->create_index = e->modify_index;
-  AddPtr(node.address, node.name, true);
+  AddNodePtr(key);
 }
 
 bool Writer::RemoveNode(std::string_view name) {
   const std::string key = LowerKey(name);
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return false;
-  RemovePtr(cur->node.address, cur->node.name, true);
+  RemoveNodePtr(cur->IpKey(), key);
   for (const auto& k : cur->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     ServiceEntry* m = MutableService(k);
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
-      if (!in.address().empty()) RemovePtr(in.address(), in.service.name, false);
+      if (!in.address().empty()) RemovePtr(in.address(), in.service.name);
       return true;
     });
     MarkPending(k);
@@ -268,7 +306,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   std::string old_key;
   if (!nsp->service_keys.empty()) old_key = DetachInstance(nkey, id, &old);
   if (!old_key.empty() && !old.address().empty()) {
-    RemovePtr(old.address(), old.service.name, false);
+    RemovePtr(old.address(), old.service.name);
   }
   const std::string skey = LowerKey(svc.name);
   if (!nsp->service_keys.Contains(skey)) {
@@ -298,7 +336,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   inst.extras = Share(std::move(x));
   inst.create_index = old_key.empty() ? idx : old.create_index;
   inst.modify_index = idx;
-  AddPtr(svc.address, svc.name, false);
+  AddPtr(svc.address, svc.name);
   if (!old_key.empty() && old_key != skey) DropServiceKeyIfUnused(nkey, old_key);
   MarkPending(skey, e);
   return Status::Ok();
@@ -310,7 +348,7 @@ bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
   const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
   Bump();
-  if (!old.address().empty()) RemovePtr(old.address(), old.service.name, false);
+  if (!old.address().empty()) RemovePtr(old.address(), old.service.name);
   DropServiceKeyIfUnused(nkey, k);
   return true;
 }
@@ -499,6 +537,7 @@ uint64_t Writer::Publish(bool force) {
   staged_.nodes.Seal();
   staged_.services.Seal();
   staged_.ptr.Seal();
+  staged_.ptr_nodes.Seal();
   ++batch_;  // everything stamped so far is now shared with a published snapshot
   ++staged_.generation;
   staged_.index = index_;

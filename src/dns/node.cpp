@@ -165,17 +165,18 @@ void AnswerPtr(Ctx& x) {
     }
     iplen = 16;
   }
-  const catalog::PtrEntry* e =
-      ok ? x.snap.ptr.Find(std::string_view(reinterpret_cast<char*>(ip), iplen)) : nullptr;
-  if (e == nullptr) {
+  const std::string_view key(reinterpret_cast<char*>(ip), iplen);
+  const catalog::NodeEntry* pn = ok ? x.snap.ptr_nodes.Find(key) : nullptr;
+  const catalog::PtrEntry* e = ok && pn == nullptr ? x.snap.ptr.Find(key) : nullptr;
+  if (pn == nullptr && e == nullptr) {
     if (!x.snap.dns.recursors.empty()) {
       x.rcode = 0xff;  // signal: forward
       return;
     }
     return Nxdomain(x);
   }
-  const bool is_node = e->is_node;
-  const std::string_view name = e->name;
+  const bool is_node = pn != nullptr;
+  const std::string_view name = is_node ? pn->node.name.view() : e->name.view();
   char wire[256];
   size_t n = 0;
   size_t start = 0;

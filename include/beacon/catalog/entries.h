@@ -112,6 +112,8 @@ struct NodeEntry {
   uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
 
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(node.name, key); }
+  // The node's address as 4 or 16 bytes; empty when it is a hostname or unset.
+  std::string_view IpKey() const;
   const std::vector<Check>& checks() const;
   // The full record as registered; `agent_dc` fills the datacenter when it is the agent's.
   Node ToNode(std::string_view agent_dc) const;
@@ -179,23 +181,21 @@ struct ServiceEntry {
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
 };
 
-// Every holder of one address, in registration order (writer bookkeeping, and tests).
-struct PtrOwners {
-  std::vector<std::string> nodes;     // node names
-  std::vector<std::string> services;  // service names (instances whose own address this is)
+// Key policy of Snapshot::ptr_nodes: a node entry is stored under its IP address.
+struct NodeByAddr {
+  bool operator()(const NodeEntry& n, std::string_view ip) const { return n.IpKey() == ip; }
 };
 
-// Reverse-lookup entry for one address. A node match wins over a service match (spec 1.7), so
-// `name` is the first node holding the address, else the first service. The full lists are kept
-// only when more than one holder shares the address.
+// Reverse-lookup entry for an address services registered as their own (spec 1.7): `name` is
+// the first such service. The full list is kept only when several instances share the address.
 struct PtrEntry {
   SmallStr key;  // 4- or 16-byte binary address
   SmallStr name;
-  std::unique_ptr<const PtrOwners> more;  // null when `name` is the only holder
-  bool is_node = false;
+  std::unique_ptr<const std::vector<std::string>> more;  // null when `name` is the only holder
 
   bool MatchesKey(std::string_view k) const { return key == k; }
-  PtrOwners Owners() const;
+  // Service names holding the address, in registration order.
+  std::vector<std::string> Owners() const;
 };
 
 }  // namespace beacon::catalog

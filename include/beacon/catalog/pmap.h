@@ -1,8 +1,9 @@
 // PMap<V>: a persistent (copy-on-write) hash map from string keys to shared immutable values.
 //
 // Contract:
-// - Keys are not stored: each value knows its own key. V must provide
+// - Keys are not stored: each value knows its own key. By default V must provide
 //   `bool MatchesKey(std::string_view key) const`, true iff the value is stored under `key`
+//   (another policy can be given as the Match parameter)
 //   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
 //   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
 //   and one shared pointer (24 bytes).
@@ -39,7 +40,15 @@ inline uint64_t HashKey(std::string_view s) {
   return h ^ (h >> 29);
 }
 
-template <typename V>
+// Default key policy: the value's own MatchesKey.
+struct MatchesKeyOf {
+  template <typename V>
+  bool operator()(const V& v, std::string_view key) const {
+    return v.MatchesKey(key);
+  }
+};
+
+template <typename V, typename Match = MatchesKeyOf>
 class PMap {
  public:
   using ValuePtr = std::shared_ptr<const V>;
@@ -171,7 +180,7 @@ class PMap {
     if (leaf == nullptr) return -1;
     const Entry* e = leaf->entries();
     for (uint32_t i = 0; i < leaf->n; ++i) {
-      if (e[i].hash == h && e[i].value->MatchesKey(key)) return static_cast<int>(i);
+      if (e[i].hash == h && Match{}(*e[i].value, key)) return static_cast<int>(i);
     }
     return -1;
   }

@@ -29,7 +29,11 @@ struct Snapshot {
   uint64_t index = 1;           // catalog-wide raft-style index (max of all modify indexes)
   PMap<NodeEntry> nodes;        // key: lower-case node name
   PMap<ServiceEntry> services;  // key: lower-case service name
-  PMap<PtrEntry> ptr;           // key: 4- or 16-byte binary address
+  // Reverse lookups (spec 1.7), key: 4- or 16-byte binary address. A node holding the address
+  // wins: ptr_nodes maps it to the first node registered with it (the node entry itself, shared
+  // with `nodes`); ptr holds the addresses of services registered with their own address.
+  PMap<NodeEntry, NodeByAddr> ptr_nodes;
+  PMap<PtrEntry> ptr;
   std::string self_node;        // this agent's node name (lower-case key)
   config::DnsConfig dns;        // the DNS config this snapshot was built with
   std::string domain_wire;      // dns.domain as wire labels (no terminating zero)

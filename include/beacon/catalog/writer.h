@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "beacon/catalog/hub.h"
@@ -80,8 +81,10 @@ class Writer {
   void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
   template <typename Fn>
   bool MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn);
-  void AddPtr(std::string_view addr, std::string_view name, bool is_node);
-  void RemovePtr(std::string_view addr, std::string_view name, bool is_node);
+  void AddPtr(std::string_view addr, std::string_view name);  // a service's own address
+  void RemovePtr(std::string_view addr, std::string_view name);
+  void AddNodePtr(const std::string& nkey);
+  void RemoveNodePtr(std::string_view ip, const std::string& nkey);
   uint64_t Bump();
 
   SnapshotHub& hub_;
@@ -91,6 +94,9 @@ class Writer {
   // Services whose instances must be re-derived (node pointers, addresses, health, order) before
   // the next publish. Deferring this makes a bulk load O(instances), not O(instances^2).
   std::vector<std::string> pending_;  // each once: ServiceEntry::pending
+  // Addresses held by more than one node: their node keys in registration order (the first is
+  // the one Snapshot::ptr_nodes names). Writer-private; empty unless nodes share addresses.
+  std::unordered_map<std::string, std::vector<std::string>> shared_node_addrs_;
   bool dirty_ = true;
 };
 

@@ -121,7 +121,7 @@ TEST_CASE("removing the last instance removes the service; removing a node remov
   w.Publish();
   CHECK(hub.Current()->services.Find("b") == nullptr);
   CHECK(hub.Current()->nodes.Find("n1") == nullptr);
-  CHECK(hub.Current()->ptr.Find(IpBytes("10.0.0.1")) == nullptr);
+  CHECK(hub.Current()->ptr_nodes.Find(IpBytes("10.0.0.1")) == nullptr);
 }
 
 TEST_CASE("re-registering a service id under a new name moves it") {
@@ -146,12 +146,13 @@ TEST_CASE("names match case-insensitively; PTR prefers the node over a service")
   auto snap = hub.Current();
   CHECK(snap->nodes.Find("foo") != nullptr);
   CHECK(snap->services.Find("db")->name == "DB");
+  const NodeEntry* pn = snap->ptr_nodes.Find(IpBytes("127.0.0.1"));
+  REQUIRE(pn != nullptr);
+  CHECK(pn->node.name == "Foo");
   const PtrEntry* p = snap->ptr.Find(IpBytes("127.0.0.1"));
   REQUIRE(p != nullptr);
-  CHECK(p->name == "Foo");
-  CHECK(p->is_node);
-  CHECK(p->Owners().nodes.front() == "Foo");
-  CHECK(p->Owners().services.front() == "DB");
+  CHECK(p->name == "DB");
+  CHECK(p->Owners().front() == "DB");
 }
 
 TEST_CASE("service_ttl: exact name, then the longest prefix*") {
@@ -236,4 +237,46 @@ TEST_CASE("PMap: updates copy one path and leave older copies untouched") {
   int count = 0;
   m.ForEach([&](const Val&) { ++count; });
   CHECK(count == 999);
+}
+
+TEST_CASE("PTR: the first node registered with an address answers; the next takes over") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.9"));
+  w.UpsertNode(MakeNode("n2", "10.0.0.9"));
+  w.Publish();
+  const std::string ip = IpBytes("10.0.0.9");
+  CHECK(hub.Current()->ptr_nodes.Find(ip)->node.name == "n1");
+  // A copy-on-write change to the holder keeps the reverse map on the current entry.
+  REQUIRE(w.UpsertCheck("n1", MakeCheck("serfHealth", Health::kCritical)).ok());
+  w.Publish();
+  auto snap = hub.Current();
+  CHECK(snap->ptr_nodes.Find(ip) == snap->nodes.Find("n1"));
+  CHECK(w.RemoveNode("n1"));
+  w.Publish();
+  CHECK(hub.Current()->ptr_nodes.Find(ip)->node.name == "n2");
+  w.UpsertNode(MakeNode("n2", "10.0.0.10"));
+  w.Publish();
+  CHECK(hub.Current()->ptr_nodes.Find(ip) == nullptr);
+  CHECK(hub.Current()->ptr_nodes.Find(IpBytes("10.0.0.10"))->node.name == "n2");
+}
+
+TEST_CASE("bulk registrations in one batch publish the same view as one at a time") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  for (int i = 0; i < 50; ++i) {
+    const std::string n = "n" + std::to_string(i);
+    w.UpsertNode(MakeNode(n, "10.1.0." + std::to_string(i)));
+    REQUIRE(w.UpsertService(n, MakeService("web", "web", 80), {}).ok());
+  }
+  REQUIRE(w.UpsertCheck("n3", MakeCheck("serfHealth", Health::kCritical)).ok());
+  w.Publish();
+  const ServiceEntry* s = hub.Current()->services.Find("web");
+  REQUIRE(s != nullptr);
+  CHECK(s->instances.size() == 50);
+  CHECK(s->n_ok == 49);
+  CHECK(s->instances.back().node->node.name == "n3");
+  for (const Instance& in : s->instances) {
+    CHECK(in.node.get() == hub.Current()->nodes.Find(in.node->node.name.view()));
+  }
 }
