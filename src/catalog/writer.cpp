@@ -101,7 +101,7 @@ NodeEntry* Writer::MutableNode(const std::string& key) {
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return nullptr;
   if (cur->stamp == batch_) return const_cast<NodeEntry*>(cur.get());
-  auto copy = std::make_shared<NodeEntry>(*cur);
+  auto copy = MakeRef<NodeEntry>(*cur);
   copy->stamp = batch_;
   NodeEntry* raw = copy.get();
   staged_.nodes.Set(key, copy);
@@ -119,7 +119,7 @@ ServiceEntry* Writer::MutableService(const std::string& key, std::string_view cr
   if (cur && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur.get());
   if (!cur && create_as.empty()) return nullptr;
   auto copy = cur ? std::make_shared<ServiceEntry>(*cur) : std::make_shared<ServiceEntry>();
-  if (!cur) copy->name = std::string(create_as);
+  if (!cur) copy->name = create_as;
   copy->stamp = batch_;
   ServiceEntry* raw = copy.get();
   staged_.services.Set(key, std::move(copy));
@@ -223,7 +223,7 @@ void Writer::UpsertNode(const Node& node) {
     e = MutableNode(key);
     MarkNodeServices(*e);
   } else {
-    auto fresh = std::make_shared<NodeEntry>();
+    auto fresh = MakeRef<NodeEntry>();
     fresh->stamp = batch_;
     fresh->node.name = node.name;
     e = fresh.get();
@@ -514,7 +514,7 @@ void Writer::RebuildService(const std::string& k) {
     return;
   }
   e->instances.shrink_to_fit();
-  e->name = e->instances.front().service.name.str();
+  e->name = e->instances.front().service.name;
   e->name_wire = detail::NameToWire(e->name);
   auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
   std::stable_sort(

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "beacon/catalog/ref_ptr.h"
 #include "beacon/catalog/small_str.h"
 #include "beacon/catalog/types.h"
 
@@ -97,10 +98,13 @@ struct NodeCore {
 };
 
 struct NodeEntry {
+  using Ptr = RefPtr<const NodeEntry>;  // node entries are counted intrusively (8-byte owners)
+
   // DNS, precomputed.
   AddrSet addr;                      // indexed by Family
   Health health = Health::kPassing;  // worst of node checks (passing when none)
   uint16_t txt_count = 0;
+  RefCount ref_count;  // owned by RefPtr
   NodeCore node;
   SmallStr name_wire;  // node name as wire labels, no terminating zero (dots split)
   TxtRef txt_rdata;    // each TXT rdata as [u16 length][rdata], concatenated
@@ -152,7 +156,7 @@ struct Instance {
   Health health = Health::kPassing;  // node checks + own checks, worst of
   uint16_t port = 0;
   uint32_t weight = 1;  // per health: passing or warning weight
-  std::shared_ptr<const NodeEntry> node;
+  NodeEntry::Ptr node;
   ServiceCore service;
   std::shared_ptr<const InstanceExtras> extras;  // null: no address, tags, meta, checks, ...
   uint64_t create_index = 0;
@@ -167,13 +171,13 @@ struct Instance {
 };
 
 struct ServiceEntry {
-  std::string name;  // as registered (first instance's spelling)
+  SmallStr name;  // as registered (first instance's spelling)
   // Ordered passing, then warning, then critical: the healthy sets are prefixes.
   std::vector<Instance> instances;
   uint32_t n_passing = 0;  // instances[0, n_passing) pass every check
   uint32_t n_ok = 0;       // instances[0, n_ok) have no critical check
   uint32_t ttl_s = 0;      // service_ttl applied
-  std::string name_wire;   // service name as one wire label run (for PTR)
+  SmallStr name_wire;      // service name as one wire label run (for PTR)
   uint64_t index = 0;      // raft-style modify index of this service's data
   uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
   bool pending = false;    // writer-private: queued for rebuild before the next publish

@@ -6,7 +6,7 @@
 //   (another policy can be given as the Match parameter)
 //   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
 //   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
-//   and one shared pointer (24 bytes).
+//   and one owning pointer (V::Ptr if V defines it, else std::shared_ptr<const V>).
 // - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is one allocation
 //   (reference count, then its entries, unsorted). Set/Erase copy one branch (256 pointers) and
 //   one leaf, so an update costs O(leaf) no matter how many keys the map holds, and the old map
@@ -48,10 +48,24 @@ struct MatchesKeyOf {
   }
 };
 
+// The owning pointer a PMap holds: V::Ptr when V names one (an intrusive RefPtr), else
+// std::shared_ptr<const V>.
+template <typename V>
+struct PtrOf {
+  using type = std::shared_ptr<const V>;
+};
+template <typename V>
+requires requires {
+  typename V::Ptr;
+}
+struct PtrOf<V> {
+  using type = typename V::Ptr;
+};
+
 template <typename V, typename Match = MatchesKeyOf>
 class PMap {
  public:
-  using ValuePtr = std::shared_ptr<const V>;
+  using ValuePtr = typename PtrOf<V>::type;
 
   struct Entry {
     uint64_t hash = 0;
