@@ -315,7 +315,11 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     if (!in_place) nsp = staged_.nodes.FindShared(nkey);
   }
   ServiceEntry* e = MutableService(skey, svc.name);
-  Instance& inst = e->instances.emplace_back();
+  auto& v = e->instances;
+  if (v.size() == v.capacity()) {  // small services stay exact: no slack, no re-fit at rebuild
+    v.reserve(v.size() < 8 ? v.size() + 1 : v.size() + v.size() / 2);
+  }
+  Instance& inst = v.emplace_back();
   inst.node = std::move(nsp);
   inst.service.id = id;
   inst.service.name = svc.name;
@@ -513,7 +517,9 @@ void Writer::RebuildService(const std::string& k) {
     staged_.services.Erase(k);
     return;
   }
-  e->instances.shrink_to_fit();
+  if (e->instances.capacity() > e->instances.size() + e->instances.size() / 8) {
+    e->instances.shrink_to_fit();
+  }
   e->name = e->instances.front().service.name;
   e->name_wire = detail::NameToWire(e->name);
   auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
@@ -532,7 +538,7 @@ void Writer::RebuildService(const std::string& k) {
 
 uint64_t Writer::Publish(bool force) {
   for (const auto& k : pending_) RebuildService(k);
-  pending_.clear();
+  std::vector<std::string>().swap(pending_);  // a bulk load's list is large: give it back
   if (!dirty_ && !force) return staged_.generation;
   staged_.nodes.Seal();
   staged_.services.Seal();
