@@ -137,7 +137,7 @@ std::string MetaTxt(std::string_view key, std::string_view value) {
   return out;
 }
 
-void PrepareNode(NodeEntry& n, std::shared_ptr<NodeExtras> x) {
+void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x) {
   n.txt_count = 0;
   if (x != nullptr) {
     x->txt_rdata.clear();

@@ -41,14 +41,14 @@ std::string LowerKey(std::string_view s) {
 
 // Fresh extras blocks (null when empty); derived fields are filled on the heap copy, since they
 // point into it.
-std::shared_ptr<NodeExtras> Share(NodeExtras&& x) {
+RefPtr<NodeExtras> Share(NodeExtras&& x) {
   if (x.empty()) return nullptr;
-  return std::make_shared<NodeExtras>(std::move(x));
+  return MakeRef<NodeExtras>(std::move(x));
 }
 
-std::shared_ptr<const InstanceExtras> Share(InstanceExtras&& x) {
+InstanceExtras::Ptr Share(InstanceExtras&& x) {
   if (x.empty()) return nullptr;
-  auto p = std::make_shared<InstanceExtras>(std::move(x));
+  auto p = MakeRef<InstanceExtras>(std::move(x));
   detail::PrepareExtras(*p);
   return p;
 }
@@ -118,7 +118,7 @@ ServiceEntry* Writer::MutableService(const std::string& key, std::string_view cr
   auto cur = staged_.services.FindShared(key);
   if (cur && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur.get());
   if (!cur && create_as.empty()) return nullptr;
-  auto copy = cur ? std::make_shared<ServiceEntry>(*cur) : std::make_shared<ServiceEntry>();
+  auto copy = cur ? MakeRef<ServiceEntry>(*cur) : MakeRef<ServiceEntry>();
   if (!cur) copy->name = create_as;
   copy->stamp = batch_;
   ServiceEntry* raw = copy.get();

@@ -71,6 +71,8 @@ class KeyList {
 
 // Node data that is usually absent, shared by every copy of a NodeEntry; null when all empty.
 struct NodeExtras {
+  using Ptr = RefPtr<const NodeExtras>;
+  RefCount ref_count;  // owned by RefPtr
   std::string id;
   std::string datacenter;  // set only when it differs from the agent's datacenter
   std::map<std::string, std::string> tagged_addresses;  // lan, lan_ipv4, lan_ipv6, wan, ...
@@ -106,9 +108,9 @@ struct NodeEntry {
   uint16_t txt_count = 0;
   RefCount ref_count;  // owned by RefPtr
   NodeCore node;
-  SmallStr name_wire;  // node name as wire labels, no terminating zero (dots split)
-  TxtRef txt_rdata;    // each TXT rdata as [u16 length][rdata], concatenated
-  std::shared_ptr<const NodeExtras> extras;  // null: no id, meta, tagged addresses or checks
+  SmallStr name_wire;      // node name as wire labels, no terminating zero (dots split)
+  TxtRef txt_rdata;        // each TXT rdata as [u16 length][rdata], concatenated
+  NodeExtras::Ptr extras;  // null: no id, meta, tagged addresses or checks
   // Lower-case names of services with an instance here (for rebuilding on node change).
   KeyList service_keys;
   uint64_t create_index = 0;
@@ -125,6 +127,8 @@ struct NodeEntry {
 
 // Instance data that is usually absent, shared by every copy of an Instance; null when empty.
 struct InstanceExtras {
+  using Ptr = RefPtr<const InstanceExtras>;
+  RefCount ref_count;   // owned by RefPtr
   std::string address;  // may be empty (use the node address), an IP or a hostname
   std::vector<std::string> tags;
   std::map<std::string, std::string> meta;
@@ -158,7 +162,7 @@ struct Instance {
   uint32_t weight = 1;  // per health: passing or warning weight
   NodeEntry::Ptr node;
   ServiceCore service;
-  std::shared_ptr<const InstanceExtras> extras;  // null: no address, tags, meta, checks, ...
+  InstanceExtras::Ptr extras;  // null: no address, tags, meta, checks, ...
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 
@@ -171,6 +175,8 @@ struct Instance {
 };
 
 struct ServiceEntry {
+  using Ptr = RefPtr<const ServiceEntry>;
+
   SmallStr name;  // as registered (first instance's spelling)
   // Ordered passing, then warning, then critical: the healthy sets are prefixes.
   std::vector<Instance> instances;
@@ -181,6 +187,7 @@ struct ServiceEntry {
   uint64_t index = 0;      // raft-style modify index of this service's data
   uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
   bool pending = false;    // writer-private: queued for rebuild before the next publish
+  RefCount ref_count;      // owned by RefPtr
 
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
 };
