@@ -137,7 +137,7 @@ std::string MetaTxt(std::string_view key, std::string_view value) {
   return out;
 }
 
-void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x) {
+void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x, std::string_view address) {
   n.txt_count = 0;
   if (x != nullptr) {
     x->txt_rdata.clear();
@@ -147,7 +147,7 @@ void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x) {
     }
     x->txt_rdata.shrink_to_fit();
   }
-  FillAddrSet(n.addr, x ? &x->per_family : nullptr, n.node.address,
+  FillAddrSet(n.addr, x ? &x->per_family : nullptr, address,
               Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
               Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), false);
   n.txt_rdata.s = x && !x->txt_rdata.empty() ? &x->txt_rdata : nullptr;

@@ -11,8 +11,9 @@
 namespace beacon::catalog::detail {
 
 // Installs `x` (fresh, not yet shared; may be null) as the node's extras, filling its derived
-// fields (TXT rdata, per-family addresses), then the node's addr, name_wire, txt and health.
-void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x);
+// fields (TXT rdata, per-family addresses), then the node's addr (from `address`, the text as
+// registered), name_wire, txt and health.
+void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x, std::string_view address);
 // Fills the derived fields (tags_lower, addr) of fresh, not yet shared instance extras.
 void PrepareExtras(InstanceExtras& x);
 // Fills addr, health, weight from the instance's extras and node.

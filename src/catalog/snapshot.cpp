@@ -1,6 +1,8 @@
 // Small helpers behind the snapshot entry types (snapshot.h).
 #include "beacon/catalog/snapshot.h"
 
+#include <arpa/inet.h>
+
 namespace beacon::catalog {
 namespace {
 
@@ -71,6 +73,15 @@ TxtRef::operator const std::string&() const {
   return s ? *s : kNoText;
 }
 
+std::string NodeEntry::AddressText() const {
+  if (extras && !extras->address.empty()) return extras->address;
+  const AddrChoice& a = addr.one;
+  if (a.kind != AddrChoice::kV4 && a.kind != AddrChoice::kV6) return {};
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(a.kind == AddrChoice::kV4 ? AF_INET : AF_INET6, a.ip.data(), buf, sizeof buf);
+  return buf;
+}
+
 std::string_view NodeEntry::IpKey() const {
   const AddrChoice& a = addr.one;
   if (a.kind != AddrChoice::kV4 && a.kind != AddrChoice::kV6) return {};
@@ -84,7 +95,7 @@ const std::vector<Check>& NodeEntry::checks() const {
 Node NodeEntry::ToNode(std::string_view agent_dc) const {
   Node n;
   n.name = node.name.str();
-  n.address = node.address.str();
+  n.address = AddressText();
   n.datacenter = std::string(agent_dc);
   if (extras) {
     n.id = extras->id;

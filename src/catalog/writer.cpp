@@ -41,7 +41,21 @@ std::string LowerKey(std::string_view s) {
 
 // Fresh extras blocks (null when empty); derived fields are filled on the heap copy, since they
 // point into it.
+// Whether the text is an IP exactly as inet_ntop would print it (so it need not be kept).
+bool CanonicalIp(std::string_view text) {
+  const std::string b = IpBytes(text);
+  if (b.empty()) return false;
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(b.size() == 4 ? AF_INET : AF_INET6, b.data(), buf, sizeof buf);
+  return text == buf;
+}
+
 RefPtr<NodeExtras> Share(NodeExtras&& x) {
+  if (!x.address.empty() && CanonicalIp(x.address)) {  // keep it only alongside other data
+    std::string a = std::move(x.address);
+    x.address.clear();
+    if (!x.empty()) x.address = std::move(a);
+  }
   if (x.empty()) return nullptr;
   return MakeRef<NodeExtras>(std::move(x));
 }
@@ -211,7 +225,7 @@ void Writer::UpsertNode(const Node& node) {
   if (cur) {
     const NodeExtras none;
     const NodeExtras& cx = cur->extras ? *cur->extras : none;
-    if (cur->node.address == node.address && cx.meta == x.meta &&
+    if (cur->AddressText() == node.address && cx.meta == x.meta &&
         cx.tagged_addresses == x.tagged_addresses && cx.id == x.id) {
       return;  // nothing a reader could see changes
     }
@@ -230,8 +244,8 @@ void Writer::UpsertNode(const Node& node) {
     staged_.nodes.Set(key, std::move(fresh));
   }
   e->node.name = node.name;
-  e->node.address = node.address;
-  detail::PrepareNode(*e, Share(std::move(x)));
+  x.address = node.address;
+  detail::PrepareNode(*e, Share(std::move(x)), node.address);
   e->modify_index = Bump();
   if (!cur) e->create_index = e->modify_index;
   AddNodePtr(key);
@@ -372,7 +386,8 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
     } else {
       x.checks.push_back(check);
     }
-    detail::PrepareNode(*n, Share(std::move(x)));
+    const std::string addr = n->AddressText();
+    detail::PrepareNode(*n, Share(std::move(x)), addr);
     n->modify_index = Bump();
     MarkNodeServices(*n);
     return Status::Ok();
@@ -414,7 +429,8 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
     NodeEntry* n = MutableNode(nkey);
     NodeExtras x = *n->extras;
     const bool changed = fn(x.checks, i);
-    detail::PrepareNode(*n, Share(std::move(x)));
+    const std::string addr = n->AddressText();
+    detail::PrepareNode(*n, Share(std::move(x)), addr);
     if (changed) MarkNodeServices(*n);
     return true;
   }

@@ -96,11 +96,11 @@ void AnswerNode(Ctx& x, std::string_view name_lower) {
     } else if (a.kind == AddrChoice::kHost) {
       Owner(x);
       size_t at = x.w.RrHeader(kTypeCNAME, kClassIN, ttl);
-      x.w.Name({std::string_view(wire, HostToWire(n->node.address, wire))});
+      x.w.Name({std::string_view(wire, HostToWire(n->host(), wire))});
       x.w.RrEnd(at);
       ++x.an;
-      if (!SameAsOwner(x, n->node.address)) {
-        x.an = static_cast<uint16_t>(x.an + ResolveHost(x, n->node.address,
+      if (!SameAsOwner(x, n->host())) {
+        x.an = static_cast<uint16_t>(x.an + ResolveHost(x, n->host(),
                                                         x.cap == UINT32_MAX ? x.cap : x.cap - 1,
                                                         x.ttl_override));
       }

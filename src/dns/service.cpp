@@ -36,7 +36,7 @@ size_t AddrLabel(const AddrChoice& a, char* out) {
 // The hostname behind a kHost choice, as registered.
 std::string_view HostOf(const Pick& p) {
   return p.addr->from_service ? p.inst->address()
-                              : std::string_view(p.inst->node->node.address);
+                              : p.inst->node->host();
 }
 
 // Writes the SRV target name of a pick.

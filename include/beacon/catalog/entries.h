@@ -73,6 +73,9 @@ class KeyList {
 struct NodeExtras {
   using Ptr = RefPtr<const NodeExtras>;
   RefCount ref_count;  // owned by RefPtr
+  // The node address as registered. Kept whenever the block exists or the text is not a
+  // canonical IP (a hostname, "::FFFF:..."); a canonical IP alone is not kept: its bytes are.
+  std::string address;
   std::string id;
   std::string datacenter;  // set only when it differs from the agent's datacenter
   std::map<std::string, std::string> tagged_addresses;  // lan, lan_ipv4, lan_ipv6, wan, ...
@@ -82,8 +85,8 @@ struct NodeExtras {
   std::string txt_rdata;                 // node meta as TXT rdata blocks, see NodeEntry::txt_rdata
   std::array<AddrChoice, 3> per_family;  // used when the node's AddrSet points here
   bool empty() const {
-    return id.empty() && datacenter.empty() && tagged_addresses.empty() && meta.empty() &&
-           checks.empty();
+    return address.empty() && id.empty() && datacenter.empty() && tagged_addresses.empty() &&
+           meta.empty() && checks.empty();
   }
 };
 
@@ -93,10 +96,9 @@ struct TxtRef {
   operator const std::string&() const;  // NOLINT: implicit by design; "" when unset
 };
 
-// What DNS reads of a node's registration.
+// What DNS reads of a node's registration (the address: NodeEntry::host()).
 struct NodeCore {
-  SmallStr name;     // as registered
-  SmallStr address;  // IP or hostname
+  SmallStr name;  // as registered
 };
 
 struct NodeEntry {
@@ -120,6 +122,13 @@ struct NodeEntry {
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(node.name, key); }
   // The node's address as 4 or 16 bytes; empty when it is a hostname or unset.
   std::string_view IpKey() const;
+  // The address text as registered when it is kept (see NodeExtras::address): always for a
+  // hostname, or whenever a family's choice is kHost. No allocation.
+  std::string_view host() const {
+    return extras ? std::string_view(extras->address) : std::string_view();
+  }
+  // The address text as registered (rebuilt from the bytes when not kept). Allocates.
+  std::string AddressText() const;
   const std::vector<Check>& checks() const;
   // The full record as registered; `agent_dc` fills the datacenter when it is the agent's.
   Node ToNode(std::string_view agent_dc) const;

@@ -280,3 +280,25 @@ TEST_CASE("bulk registrations in one batch publish the same view as one at a tim
     CHECK(in.node.get() == hub.Current()->nodes.Find(in.node->node.name.view()));
   }
 }
+
+TEST_CASE("node address text: kept for hostnames and odd spellings, rebuilt for canonical IPs") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("ip", "10.0.0.1"));
+  w.UpsertNode(MakeNode("v6", "2001:DB8::1"));
+  w.UpsertNode(MakeNode("host", "db.example.com"));
+  w.Publish();
+  auto snap = hub.Current();
+  CHECK(snap->nodes.Find("ip")->extras == nullptr);
+  CHECK(snap->nodes.Find("ip")->AddressText() == "10.0.0.1");
+  CHECK(snap->nodes.Find("v6")->AddressText() == "2001:DB8::1");
+  CHECK(snap->nodes.Find("host")->host() == "db.example.com");
+  CHECK(snap->nodes.Find("host")->addr[kFamA].kind == AddrChoice::kHost);
+  // Re-registering the same address is not a change.
+  const uint64_t before = w.index();
+  w.UpsertNode(MakeNode("ip", "10.0.0.1"));
+  CHECK(w.index() == before);
+  REQUIRE(w.UpsertCheck("ip", MakeCheck("serfHealth", Health::kPassing)).ok());
+  w.Publish();
+  CHECK(hub.Current()->nodes.Find("ip")->ToNode("dc1").address == "10.0.0.1");
+}
