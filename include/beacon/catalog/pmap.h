@@ -7,11 +7,13 @@
 //   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
 //   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
 //   and one owning pointer (V::Ptr if V defines it, else std::shared_ptr<const V>).
-// - Two-level radix over a 64-bit key hash: 256 branches of 256 leaves. A leaf is one allocation
-//   (reference count, then its entries, unsorted). Set/Erase copy one branch (256 pointers) and
+// - Two-level radix over a 64-bit key hash: 256 branches of kLeaves (64) leaves. A leaf is one
+//   allocation (reference count, then its entries, unsorted; ~18 entries at 300k keys, scanned by
+//   hash). Set/Erase copy one branch (64 pointers) and
 //   one leaf, so an update costs O(leaf) no matter how many keys the map holds, and the old map
-//   stays valid and unchanged. Leaves are exactly as large as they need to be, except that a
-//   leaf of 8+ entries written repeatedly between two Seal()s (a bulk load) grows by half.
+//   stays valid and unchanged. A copied leaf is exactly as large as it needs to be; a leaf
+//   written repeatedly between two Seal()s (a bulk load) grows in place by 4 entries (by half
+//   past 32), which bounds both slack and re-allocation churn.
 // - Find() never allocates and never touches a reference count: readers of a published
 //   snapshot may call it from any thread without synchronisation.
 // - Set/Erase are for the single catalog writer only.
@@ -180,14 +182,16 @@ class PMap {
     Leaf* p_ = nullptr;
   };
 
+  static constexpr size_t kLeaves = 64;
+
   struct Branch {
     uint64_t epoch = 0;
-    std::array<LeafPtr, 256> leaves;
+    std::array<LeafPtr, kLeaves> leaves;
   };
 
   const Leaf* LeafAt(uint64_t h) const {
     const Branch* b = root_[h & 0xff].get();
-    return b == nullptr ? nullptr : b->leaves[(h >> 8) & 0xff].get();
+    return b == nullptr ? nullptr : b->leaves[(h >> 8) % kLeaves].get();
   }
 
   static int IndexIn(const Leaf* leaf, uint64_t h, std::string_view key) {
@@ -220,7 +224,7 @@ class PMap {
       branch = fresh.get();
       bslot = std::move(fresh);
     }
-    return branch->leaves[(h >> 8) & 0xff];
+    return branch->leaves[(h >> 8) % kLeaves];
   }
 
   // A leaf for h that this map alone owns, with room for `extra` more entries.
@@ -230,9 +234,8 @@ class PMap {
     const bool own = cur != nullptr && cur->epoch == epoch_;
     if (own && cur->n + extra <= cur->cap) return cur;
     const uint32_t n = cur ? cur->n : 0;
-    // Small leaves stay exact (a re-allocation per insert is cheap at this size); larger ones
-    // written repeatedly in one batch grow by half.
-    Leaf* fresh = Leaf::Make(own && n >= 8 ? n + n / 2 + extra : n + extra, epoch_);
+    // Copies are exact; a leaf this batch owns grows by 4 (by half once large).
+    Leaf* fresh = Leaf::Make(own ? n + (n >= 32 ? n / 2 : 4) + extra : n + extra, epoch_);
     for (uint32_t i = 0; i < n; ++i) {
       Entry& src = cur->entries()[i];
       if (own) {
