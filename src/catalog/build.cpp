@@ -166,7 +166,6 @@ void PrepareExtras(InstanceExtras& x) {
 void PrepareInstance(Instance& inst) {
   const NodeEntry& node = *inst.node;
   const InstanceExtras* x = inst.extras.get();
-  inst.addr.set = x != nullptr && !x->address.empty() ? &x->addr : &node.addr;
   inst.health = x ? Aggregate(x->checks, node.health) : node.health;
   const Weights w = x ? x->weights : Weights{};
   inst.weight = inst.health == Health::kWarning ? w.warning : w.passing;

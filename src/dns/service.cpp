@@ -162,7 +162,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
     const uint32_t j = i + s.Rand() % (n - i);
     std::swap(cand[i], cand[j]);
     const Instance& in = e->instances[cand[i]];
-    const AddrChoice* ap = &in.addr[fam];
+    const AddrChoice* ap = &in.addr(fam);
     // A service address naming this very query, on a node with an IP: use the node's address.
     if (ap->kind == AddrChoice::kHost && ap->from_service &&
         (in.node->addr[fam].kind == AddrChoice::kV4 ||
@@ -177,11 +177,11 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
       for (uint32_t p = 0; p < k && !dup; ++p) {
         const Instance& o = *picks[p].inst;
         dup = o.node == in.node && o.port == in.port &&
-              (o.addr[catalog::kFamAny].kind == AddrChoice::kHost
+              (o.addr(catalog::kFamAny).kind == AddrChoice::kHost
                    ? o.address() == in.address()
-                   : SameIp(o.addr[catalog::kFamAny], in.addr[catalog::kFamAny]) &&
-                         o.addr[catalog::kFamAny].from_service ==
-                             in.addr[catalog::kFamAny].from_service);
+                   : SameIp(o.addr(catalog::kFamAny), in.addr(catalog::kFamAny)) &&
+                         o.addr(catalog::kFamAny).from_service ==
+                             in.addr(catalog::kFamAny).from_service);
       }
     } else {
       if (a.kind == AddrChoice::kHost) {

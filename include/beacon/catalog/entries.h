@@ -6,9 +6,9 @@
 //   once reachable from a published Snapshot, then safe to read from any thread without locks.
 // - Compact by design (hundreds of thousands of entries): rarely-set fields sit behind one shared
 //   `extras` block that is null when empty and shared by every copy of the entry; names are
-//   SmallStr (inline up to 15 bytes). Pointers inside an entry (AddrSet::per_family, TxtRef,
-//   AddrRef) point into blocks the same entry owns a share of, so they stay valid as long as the
-//   entry does.
+//   SmallStr (inline up to 15 bytes). Pointers inside an entry (AddrSet::per_family, TxtRef)
+//   point into blocks the same entry owns a share of, so they stay valid as long as the entry
+//   does.
 // - Accessors never allocate, except ToNode/ToService/Owners, which build full records.
 #pragma once
 
@@ -44,12 +44,6 @@ struct AddrSet {
   AddrChoice one;
   const std::array<AddrChoice, 3>* per_family = nullptr;
   const AddrChoice& operator[](size_t f) const { return per_family ? (*per_family)[f] : one; }
-};
-
-// An instance's choices: its own service address's (in its extras) or its node's.
-struct AddrRef {
-  const AddrSet* set = nullptr;
-  const AddrChoice& operator[](size_t f) const { return (*set)[f]; }
 };
 
 // Case-insensitive (ASCII) equality of a name with an already lower-case key.
@@ -165,7 +159,6 @@ struct ServiceCore {
 
 // One service instance. The fields the DNS answer path reads come first.
 struct Instance {
-  AddrRef addr;                      // indexed by Family
   Health health = Health::kPassing;  // node checks + own checks, worst of
   uint16_t port = 0;
   uint32_t weight = 1;  // per health: passing or warning weight
@@ -175,6 +168,11 @@ struct Instance {
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 
+  // The address choice for a Family: the service's own address (kept in extras) or the node's.
+  // The reference stays valid as long as the instance. No allocation.
+  const AddrChoice& addr(size_t family) const {
+    return extras && !extras->address.empty() ? extras->addr[family] : node->addr[family];
+  }
   // The service address as registered ("" when the node's address is used).
   std::string_view address() const;
   const std::vector<std::string>& tags_lower() const;
