@@ -96,6 +96,37 @@ std::string NameToWire(std::string_view dotted) {
   return out;
 }
 
+std::string WireToDotted(std::string_view wire) {
+  std::string out;
+  for (size_t i = 0; i < wire.size();) {
+    const size_t l = static_cast<uint8_t>(wire[i]);
+    if (!out.empty()) out.push_back('.');
+    out.append(wire.substr(i + 1, l));
+    i += 1 + l;
+  }
+  return out;
+}
+
+bool WireEqualsLowerKey(std::string_view wire, std::string_view key) {
+  size_t k = 0;
+  for (size_t i = 0; i < wire.size();) {
+    const size_t l = static_cast<uint8_t>(wire[i]);
+    if (i != 0) {
+      if (k >= key.size() || key[k] != '.') return false;
+      ++k;
+    }
+    if (key.size() - k < l) return false;
+    for (size_t j = 0; j < l; ++j) {
+      char c = wire[i + 1 + j];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != key[k + j]) return false;
+    }
+    k += l;
+    i += 1 + l;
+  }
+  return k == key.size();
+}
+
 void AppendTxtRdata(std::string& out, std::string_view text) {
   std::string rdata;
   do {
@@ -151,7 +182,6 @@ void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x, std::string_view address) {
               Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv4"),
               Tagged(x ? &x->tagged_addresses : nullptr, "lan_ipv6"), false);
   n.txt_rdata.s = x && !x->txt_rdata.empty() ? &x->txt_rdata : nullptr;
-  n.name_wire = NameToWire(n.node.name);
   n.health = x ? Aggregate(x->checks, Health::kPassing) : Health::kPassing;
   n.extras = std::move(x);
 }

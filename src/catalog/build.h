@@ -22,6 +22,10 @@ void PrepareInstance(Instance& inst);
 uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name);
 // "a.b.c" -> "\1a\1b\1c" (no terminating zero). Empty labels are skipped; labels are cut at 63.
 std::string NameToWire(std::string_view dotted);
+// The inverse for names that round-trip: labels joined with dots.
+std::string WireToDotted(std::string_view wire);
+// Whether wire labels spell lower_key ("a.b") ignoring ASCII case.
+bool WireEqualsLowerKey(std::string_view wire, std::string_view lower_key);
 // Appends one TXT rdata block ([u16 len][strings...]) for `text` to out.
 void AppendTxtRdata(std::string& out, std::string_view text);
 // RFC 1464 escaping of a node-meta key/value into the TXT string (spec 1.3).

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 
+#include "build.h"
+
 namespace beacon::catalog {
 namespace {
 
@@ -73,6 +75,16 @@ TxtRef::operator const std::string&() const {
   return s ? *s : kNoText;
 }
 
+bool NodeEntry::MatchesKey(std::string_view key) const {
+  if (extras && !extras->name.empty()) return EqualsLowerKey(extras->name, key);
+  return detail::WireEqualsLowerKey(name_wire, key);
+}
+
+std::string NodeEntry::name() const {
+  if (extras && !extras->name.empty()) return extras->name;
+  return detail::WireToDotted(name_wire);
+}
+
 std::string NodeEntry::AddressText() const {
   if (extras && !extras->address.empty()) return extras->address;
   const AddrChoice& a = addr.one;
@@ -94,7 +106,7 @@ const std::vector<Check>& NodeEntry::checks() const {
 
 Node NodeEntry::ToNode(std::string_view agent_dc) const {
   Node n;
-  n.name = node.name.str();
+  n.name = name();
   n.address = AddressText();
   n.datacenter = std::string(agent_dc);
   if (extras) {

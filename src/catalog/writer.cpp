@@ -31,7 +31,7 @@ std::string IpBytes(std::string_view text) {
 namespace {
 
 bool SameNode(const Instance& in, std::string_view nkey) {
-  return EqualsLowerKey(in.node->node.name, nkey);
+  return in.node->MatchesKey(nkey);
 }
 
 // Lower-cased into a string that stays in its inline buffer for short names.
@@ -187,7 +187,7 @@ void Writer::AddNodePtr(const std::string& nkey) {
   }
   if (cur->MatchesKey(nkey)) return;
   auto& list = shared_node_addrs_[ip];
-  if (list.empty()) list.push_back(Lower(cur->node.name));
+  if (list.empty()) list.push_back(Lower(cur->name()));
   if (std::find(list.begin(), list.end(), nkey) == list.end()) list.push_back(nkey);
 }
 
@@ -239,11 +239,12 @@ void Writer::UpsertNode(const Node& node) {
   } else {
     auto fresh = MakeRef<NodeEntry>();
     fresh->stamp = batch_;
-    fresh->node.name = node.name;
+    fresh->name_wire = detail::NameToWire(node.name);
     e = fresh.get();
     staged_.nodes.Set(key, std::move(fresh));
   }
-  e->node.name = node.name;
+  e->name_wire = detail::NameToWire(node.name);
+  if (detail::WireToDotted(e->name_wire) != node.name) x.name = node.name;
   x.address = node.address;
   detail::PrepareNode(*e, Share(std::move(x)), node.address);
   e->modify_index = Bump();
@@ -519,7 +520,7 @@ void Writer::RebuildService(const std::string& k) {
     // A node entry stamped with this batch is the current one (it is replaced only by RemoveNode,
     // which also removes its instances); an older one may have been copied since.
     if (in.node->stamp != batch_) {
-      auto n = staged_.nodes.FindShared(LowerKey(in.node->node.name));
+      auto n = staged_.nodes.FindShared(Lower(in.node->name()));
       if (!n) continue;
       in.node = std::move(n);
     }

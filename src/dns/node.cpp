@@ -176,9 +176,18 @@ void AnswerPtr(Ctx& x) {
     return Nxdomain(x);
   }
   const bool is_node = pn != nullptr;
-  const std::string_view name = is_node ? pn->node.name.view() : e->name.view();
+  const std::string_view name = is_node ? std::string_view() : e->name.view();
   char wire[256];
   size_t n = 0;
+  if (is_node) {  // the node name is kept as wire labels
+    const std::string_view w = pn->name_wire;
+    for (size_t i = 0; i < w.size() && n < 200;) {
+      const size_t l = 1 + static_cast<uint8_t>(w[i]);
+      std::memcpy(wire + n, w.data() + i, l);
+      n += l;
+      i += l;
+    }
+  }
   size_t start = 0;
   while (start < name.size() && n < 200) {
     size_t dot = name.find('.', start);

@@ -67,6 +67,9 @@ class KeyList {
 struct NodeExtras {
   using Ptr = RefPtr<const NodeExtras>;
   RefCount ref_count;  // owned by RefPtr
+  // The node name as registered, kept only when name_wire cannot reproduce it (empty labels,
+  // labels over 63 bytes).
+  std::string name;
   // The node address as registered. Kept whenever the block exists or the text is not a
   // canonical IP (a hostname, "::FFFF:..."); a canonical IP alone is not kept: its bytes are.
   std::string address;
@@ -79,8 +82,8 @@ struct NodeExtras {
   std::string txt_rdata;                 // node meta as TXT rdata blocks, see NodeEntry::txt_rdata
   std::array<AddrChoice, 3> per_family;  // used when the node's AddrSet points here
   bool empty() const {
-    return address.empty() && id.empty() && datacenter.empty() && tagged_addresses.empty() &&
-           meta.empty() && checks.empty();
+    return name.empty() && address.empty() && id.empty() && datacenter.empty() &&
+           tagged_addresses.empty() && meta.empty() && checks.empty();
   }
 };
 
@@ -88,11 +91,6 @@ struct NodeExtras {
 struct TxtRef {
   const std::string* s = nullptr;
   operator const std::string&() const;  // NOLINT: implicit by design; "" when unset
-};
-
-// What DNS reads of a node's registration (the address: NodeEntry::host()).
-struct NodeCore {
-  SmallStr name;  // as registered
 };
 
 struct NodeEntry {
@@ -103,8 +101,9 @@ struct NodeEntry {
   Health health = Health::kPassing;  // worst of node checks (passing when none)
   uint16_t txt_count = 0;
   RefCount ref_count;  // owned by RefPtr
-  NodeCore node;
-  SmallStr name_wire;      // node name as wire labels, no terminating zero (dots split)
+  // The node name as wire labels, no terminating zero (dots split): the only copy of the name
+  // unless it does not round-trip (see name()).
+  SmallStr name_wire;
   TxtRef txt_rdata;        // each TXT rdata as [u16 length][rdata], concatenated
   NodeExtras::Ptr extras;  // null: no id, meta, tagged addresses or checks
   // Lower-case names of services with an instance here (for rebuilding on node change).
@@ -113,7 +112,10 @@ struct NodeEntry {
   uint64_t modify_index = 0;
   uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
 
-  bool MatchesKey(std::string_view key) const { return EqualsLowerKey(node.name, key); }
+  bool MatchesKey(std::string_view key) const;
+  // The name as registered: from name_wire, or extras->name when that cannot reproduce it.
+  // Allocates (writer and control plane only).
+  std::string name() const;
   // The node's address as 4 or 16 bytes; empty when it is a hostname or unset.
   std::string_view IpKey() const;
   // The address text as registered when it is kept (see NodeExtras::address): always for a

@@ -79,13 +79,13 @@ TEST_CASE("health: critical node check removes every service on the node from th
   auto s = hub.Current()->services.Find("db");
   CHECK(s->n_ok == 2);
   CHECK(s->n_passing == 1);
-  CHECK(s->instances[0].node->node.name == "n1");  // passing instances come first
+  CHECK(s->instances[0].node->name() == "n1");  // passing instances come first
 
   REQUIRE(w.UpsertCheck("n1", MakeCheck("serfHealth", Health::kCritical)).ok());
   w.Publish();
   s = hub.Current()->services.Find("db");
   CHECK(s->n_ok == 1);
-  CHECK(s->instances[0].node->node.name == "n2");
+  CHECK(s->instances[0].node->name() == "n2");
 
   CHECK(w.UpdateCheck("n1", "serfHealth", Health::kPassing, "ok"));
   w.Publish();
@@ -148,7 +148,7 @@ TEST_CASE("names match case-insensitively; PTR prefers the node over a service")
   CHECK(snap->services.Find("db")->name == "DB");
   const NodeEntry* pn = snap->ptr_nodes.Find(IpBytes("127.0.0.1"));
   REQUIRE(pn != nullptr);
-  CHECK(pn->node.name == "Foo");
+  CHECK(pn->name() == "Foo");
   const PtrEntry* p = snap->ptr.Find(IpBytes("127.0.0.1"));
   REQUIRE(p != nullptr);
   CHECK(p->name == "DB");
@@ -246,7 +246,7 @@ TEST_CASE("PTR: the first node registered with an address answers; the next take
   w.UpsertNode(MakeNode("n2", "10.0.0.9"));
   w.Publish();
   const std::string ip = IpBytes("10.0.0.9");
-  CHECK(hub.Current()->ptr_nodes.Find(ip)->node.name == "n1");
+  CHECK(hub.Current()->ptr_nodes.Find(ip)->name() == "n1");
   // A copy-on-write change to the holder keeps the reverse map on the current entry.
   REQUIRE(w.UpsertCheck("n1", MakeCheck("serfHealth", Health::kCritical)).ok());
   w.Publish();
@@ -254,11 +254,11 @@ TEST_CASE("PTR: the first node registered with an address answers; the next take
   CHECK(snap->ptr_nodes.Find(ip) == snap->nodes.Find("n1"));
   CHECK(w.RemoveNode("n1"));
   w.Publish();
-  CHECK(hub.Current()->ptr_nodes.Find(ip)->node.name == "n2");
+  CHECK(hub.Current()->ptr_nodes.Find(ip)->name() == "n2");
   w.UpsertNode(MakeNode("n2", "10.0.0.10"));
   w.Publish();
   CHECK(hub.Current()->ptr_nodes.Find(ip) == nullptr);
-  CHECK(hub.Current()->ptr_nodes.Find(IpBytes("10.0.0.10"))->node.name == "n2");
+  CHECK(hub.Current()->ptr_nodes.Find(IpBytes("10.0.0.10"))->name() == "n2");
 }
 
 TEST_CASE("bulk registrations in one batch publish the same view as one at a time") {
@@ -275,9 +275,9 @@ TEST_CASE("bulk registrations in one batch publish the same view as one at a tim
   REQUIRE(s != nullptr);
   CHECK(s->instances.size() == 50);
   CHECK(s->n_ok == 49);
-  CHECK(s->instances.back().node->node.name == "n3");
+  CHECK(s->instances.back().node->name() == "n3");
   for (const Instance& in : s->instances) {
-    CHECK(in.node.get() == hub.Current()->nodes.Find(in.node->node.name.view()));
+    CHECK(in.node.get() == hub.Current()->nodes.Find(in.node->name()));
   }
 }
 
@@ -301,4 +301,27 @@ TEST_CASE("node address text: kept for hostnames and odd spellings, rebuilt for 
   REQUIRE(w.UpsertCheck("ip", MakeCheck("serfHealth", Health::kPassing)).ok());
   w.Publish();
   CHECK(hub.Current()->nodes.Find("ip")->ToNode("dc1").address == "10.0.0.1");
+}
+
+TEST_CASE("node names live as wire labels; names that do not round-trip are kept whole") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("Web.Rack1", "10.0.0.1"));
+  w.UpsertNode(MakeNode("odd..name.", "10.0.0.2"));
+  w.UpsertNode(MakeNode(std::string(70, 'x'), "10.0.0.3"));
+  w.Publish();
+  auto snap = hub.Current();
+  const NodeEntry* a = snap->nodes.Find("web.rack1");
+  REQUIRE(a != nullptr);
+  CHECK(a->extras == nullptr);
+  CHECK(a->name() == "Web.Rack1");
+  CHECK(a->name_wire == std::string_view("\3Web\5Rack1"));
+  CHECK(snap->nodes.Find("web") == nullptr);
+  CHECK(snap->nodes.Find("web.rack") == nullptr);
+  const NodeEntry* b = snap->nodes.Find("odd..name.");
+  REQUIRE(b != nullptr);
+  CHECK(b->name() == "odd..name.");
+  CHECK(snap->nodes.Find("odd.name") == nullptr);
+  REQUIRE(snap->nodes.Find(std::string(70, 'x')) != nullptr);
+  CHECK(snap->nodes.Find(std::string(70, 'x'))->name() == std::string(70, 'x'));
 }
