@@ -398,7 +398,11 @@ Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& pa
   std::vector<Status> errs(workers);
   std::vector<std::thread> threads;
   const size_t chunk = (elems.size() + workers - 1) / workers;
-  for (size_t w = 1; w < workers; ++w) {
+  // Large seeds are converted on worker threads only: their allocations then come from the
+  // workers' malloc arenas, which are handed back whole once the caller drops the records,
+  // instead of leaving holes between the catalog's own blocks in the main arena.
+  const size_t first = elems.size() >= kPerThread ? 0 : 1;
+  for (size_t w = first; w < workers; ++w) {
     const size_t begin = std::min(elems.size(), w * chunk);
     const size_t end = std::min(elems.size(), begin + chunk);
     try {
@@ -407,7 +411,7 @@ Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& pa
       convert(begin, end, &errs[w]);  // no thread available: do it here
     }
   }
-  convert(0, std::min(elems.size(), chunk), &errs[0]);
+  if (first == 1) convert(0, std::min(elems.size(), chunk), &errs[0]);
   for (std::thread& t : threads) t.join();
   for (size_t w = 0; w < workers; ++w) {
     if (!errs[w].ok()) return errs[w];  // ranges are in index order
