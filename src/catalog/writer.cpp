@@ -538,7 +538,6 @@ void Writer::RebuildService(const std::string& k) {
     e->instances.shrink_to_fit();
   }
   e->name = e->instances.front().service.name;
-  e->name_wire = detail::NameToWire(e->name);
   auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
   std::stable_sort(
       e->instances.begin(), e->instances.end(),

@@ -192,7 +192,6 @@ struct ServiceEntry {
   uint32_t n_passing = 0;  // instances[0, n_passing) pass every check
   uint32_t n_ok = 0;       // instances[0, n_ok) have no critical check
   uint32_t ttl_s = 0;      // service_ttl applied
-  SmallStr name_wire;      // service name as one wire label run (for PTR)
   uint64_t index = 0;      // raft-style modify index of this service's data
   uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
   bool pending = false;    // writer-private: queued for rebuild before the next publish
