@@ -1,0 +1,113 @@
+// catalog::Writer, part two: address helpers and the reverse-lookup (PTR) bookkeeping.
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include "beacon/catalog/writer.h"
+
+namespace beacon::catalog {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string IpBytes(std::string_view text) {
+  if (text.empty() || text.size() > 45) return {};
+  char buf[64];
+  std::copy(text.begin(), text.end(), buf);
+  buf[text.size()] = '\0';
+  unsigned char out[16];
+  if (inet_pton(AF_INET, buf, out) == 1) return std::string(reinterpret_cast<char*>(out), 4);
+  if (inet_pton(AF_INET6, buf, out) == 1) return std::string(reinterpret_cast<char*>(out), 16);
+  return {};
+}
+
+namespace {
+
+// A PTR entry for the services holding an address, or null when none does.
+std::shared_ptr<const PtrEntry> MakePtr(const std::string& key, std::vector<std::string>&& owners) {
+  if (owners.empty()) return nullptr;
+  auto e = std::make_shared<PtrEntry>();
+  e->key = key;
+  e->name = owners.front();
+  if (owners.size() > 1) {
+    e->more = std::make_unique<const std::vector<std::string>>(std::move(owners));
+  }
+  return e;
+}
+
+}  // namespace
+
+void Writer::AddPtr(std::string_view addr, std::string_view name) {
+  std::string key = IpBytes(addr);
+  if (key.empty()) return;
+  const PtrEntry* cur = staged_.ptr.Find(key);
+  if (cur == nullptr) {  // the common case: a fresh address
+    auto e = std::make_shared<PtrEntry>();
+    e->key = key;
+    e->name = name;
+    staged_.ptr.Set(key, std::move(e));
+    return;
+  }
+  std::vector<std::string> o = cur->Owners();
+  o.emplace_back(name);
+  staged_.ptr.Set(key, MakePtr(key, std::move(o)));
+}
+
+void Writer::RemovePtr(std::string_view addr, std::string_view name) {
+  std::string key = IpBytes(addr);
+  if (key.empty()) return;
+  const PtrEntry* cur = staged_.ptr.Find(key);
+  if (cur == nullptr) return;
+  std::vector<std::string> o = cur->Owners();
+  auto it = std::find(o.begin(), o.end(), name);
+  if (it != o.end()) o.erase(it);
+  auto e = MakePtr(key, std::move(o));
+  if (e == nullptr) {
+    staged_.ptr.Erase(key);
+  } else {
+    staged_.ptr.Set(key, std::move(e));
+  }
+}
+
+void Writer::AddNodePtr(const std::string& nkey) {
+  auto n = staged_.nodes.FindShared(nkey);
+  const std::string ip(n->IpKey());
+  if (ip.empty()) return;
+  const NodeEntry* cur = staged_.ptr_nodes.Find(ip);
+  if (cur == nullptr) {
+    staged_.ptr_nodes.Set(ip, std::move(n));
+    return;
+  }
+  if (cur->MatchesKey(nkey)) return;
+  auto& list = shared_node_addrs_[ip];
+  if (list.empty()) list.push_back(Lower(cur->name()));
+  if (std::find(list.begin(), list.end(), nkey) == list.end()) list.push_back(nkey);
+}
+
+// REQUIRES: the node entry for nkey still has address `ip` (called before it changes).
+void Writer::RemoveNodePtr(std::string_view ip_view, const std::string& nkey) {
+  if (ip_view.empty()) return;
+  const std::string ip(ip_view);
+  const NodeEntry* cur = staged_.ptr_nodes.Find(ip);
+  if (cur == nullptr) return;
+  auto it = shared_node_addrs_.find(ip);
+  if (it == shared_node_addrs_.end()) {
+    if (cur->MatchesKey(nkey)) staged_.ptr_nodes.Erase(ip);
+    return;
+  }
+  std::erase(it->second, nkey);
+  const std::string holder = it->second.empty() ? std::string() : it->second.front();
+  if (it->second.size() <= 1) shared_node_addrs_.erase(it);
+  if (holder.empty()) {
+    staged_.ptr_nodes.Erase(ip);
+  } else if (!cur->MatchesKey(holder)) {
+    staged_.ptr_nodes.Set(ip, staged_.nodes.FindShared(holder));
+  }
+}
+
+}  // namespace beacon::catalog
