@@ -2,16 +2,15 @@
 //
 // Contract:
 // - Keys are not stored: each value knows its own key. By default V must provide
-//   `bool MatchesKey(std::string_view key) const`, true iff the value is stored under `key`
-//   (another policy can be given as the Match parameter)
-//   (e.g. a node entry compares its name case-insensitively with the lower-case key). A value must
-//   match its key from the moment it is Set until it is replaced or erased. An entry is one hash
-//   and one owning pointer (V::Ptr if V defines it, else std::shared_ptr<const V>).
+//   `bool MatchesKey(std::string_view key) const`, true iff the value is stored under `key` (e.g.
+//   a node entry compares its name case-insensitively with the lower-case key); another policy
+//   can be given as the Match parameter. A value must match its key from the moment it is Set
+//   until it is replaced or erased. An entry is one hash and one owning pointer (V::Ptr if V
+//   defines it, else std::shared_ptr<const V>): 16 or 24 bytes.
 // - Two-level radix over a 64-bit key hash: 256 branches of kLeaves (64) leaves. A leaf is one
-//   allocation (reference count, then its entries, unsorted; ~18 entries at 300k keys, scanned by
-//   hash). Set/Erase copy one branch (64 pointers) and
-//   one leaf, so an update costs O(leaf) no matter how many keys the map holds, and the old map
-//   stays valid and unchanged. A copied leaf is exactly as large as it needs to be; a leaf
+//   allocation (reference count, then its entries, unsorted, scanned by hash; about keys/16384
+//   entries, ~18 at 300k keys). Set/Erase copy one branch (64 pointers) and one leaf, and the old
+//   map stays valid and unchanged. A copied leaf is exactly as large as it needs to be; a leaf
 //   written repeatedly between two Seal()s (a bulk load) grows in place by 4 entries (by half
 //   past 32), which bounds both slack and re-allocation churn.
 // - Find() never allocates and never touches a reference count: readers of a published

@@ -7,7 +7,7 @@
 // - Readers (DNS workers, HTTP handlers) on any thread may read it without locks, allocation or
 //   atomic read-modify-write, as long as they hold it through a SnapshotHub reader slot.
 // - Structure is shared between successive snapshots (PMap), so publishing a change to one
-//   service costs in proportion to that service.
+//   service costs in proportion to that service. Entry types live in entries.h.
 #pragma once
 
 #include <array>

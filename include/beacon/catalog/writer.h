@@ -6,6 +6,11 @@
 // - Mutations are staged; Publish() builds a new Snapshot that shares all unchanged structure with
 //   the previous one and hands it to the SnapshotHub. The cost of a publish is proportional to what
 //   changed since the last one (plus a constant 256-pointer root copy per map), not to the catalog.
+// - Services touched by a mutation are re-derived (instance order, health, node pointers) once,
+//   inside the next Publish(), so a bulk load of N instances costs O(N), and one check flip costs
+//   O(that service).
+// - Memory: entries are compact (see entries.h); roughly 290 bytes per instance at 100k services
+//   x 3 instances on 300k nodes (bench/bench_publish).
 // - Every mutation that changes what a reader could see bumps the catalog index; entries record
 //   the index of their last change (ModifyIndex), so blocking queries can tell what moved.
 // - Errors (unknown node, unknown check) are reported as a false/Status result, never thrown.
