@@ -23,12 +23,13 @@ std::unique_ptr<SnapshotHub::Reader> SnapshotHub::RegisterReader() {
 
 void SnapshotHub::Publish(SnapshotPtr snap) {
   SnapshotPtr old;
+  const Snapshot* raw = snap.get();
   {
     std::lock_guard<std::mutex> lock(mu_);
     old = std::move(current_owner_);
-    current_owner_ = snap;
+    current_owner_ = std::move(snap);
   }
-  current_.store(snap.get(), std::memory_order_seq_cst);
+  current_.store(raw, std::memory_order_seq_cst);
   if (old) retired_.push_back(std::move(old));
   Reclaim();
 }

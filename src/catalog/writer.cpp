@@ -50,7 +50,7 @@ InstanceExtras::Ptr Share(InstanceExtras&& x) {
 
 }  // namespace
 
-Writer::Writer(SnapshotHub& hub, std::string self_node, std::string datacenter,
+Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
                config::DnsConfig dns)
     : hub_(hub) {
   staged_.self_node = Lower(self_node);

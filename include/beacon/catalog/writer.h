@@ -33,7 +33,8 @@ namespace beacon::catalog {
 class Writer {
  public:
   // `self_node` is this agent's node name; `datacenter` its datacenter.
-  Writer(SnapshotHub& hub, std::string self_node, std::string datacenter, config::DnsConfig dns);
+  Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
+         config::DnsConfig dns);
 
   // Creates the node or replaces its address, tagged addresses and meta (checks and services on
   // it are kept).
