@@ -115,7 +115,7 @@ TEST_CASE("seed: errors name the entry and key") {
   CHECK(missing.status().message().rfind("/nonexistent/seed.json: cannot read", 0) == 0);
 }
 
-TEST_CASE("seed: 300,000 register bodies load quickly") {
+TEST_CASE("seed: 300,000 register bodies load completely") {
   TempDir t;
   std::string text = "[";
   text.reserve(300000 * 260);
@@ -146,11 +146,7 @@ TEST_CASE("seed: 300,000 register bodies load quickly") {
   CHECK(r->back().checks.at(0).service_name == "svc-99999");
   MESSAGE("LoadCatalogSeed: 300000 entries (" << text.size() / (1024 * 1024) << " MiB) in " << ms
                                               << " ms");
-  // The target is well under 500 ms in an optimised build. The bound here leaves room for a busy
-  // machine; unoptimised and sanitizer builds only report the time.
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(BEACON_TEST_SANITIZED)
-  CHECK(ms < 1000);
-#endif
+  // Speed is measured by bench/ (bench_publish, compare.sh start time), not asserted here.
 }
 
 }  // namespace
