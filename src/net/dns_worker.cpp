@@ -106,19 +106,48 @@ void DnsWorker::Unpin() {
 
 void DnsWorker::OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr,
                       unsigned flags) {
-  (void)flags;
-  if (n <= 0 || addr == nullptr) return;  // EAGAIN, empty datagram, or the MMSG_FREE notice
+  // With UV_UDP_RECVMMSG, libuv hands over each datagram of a recvmmsg(2) batch as a CHUNK
+  // (valid until the closing FREE call), so the batch is answered as a whole: its catalog
+  // lookups are prefetched in stages first.
+  if ((flags & UV_UDP_MMSG_FREE) != 0) {
+    AnswerBatch();
+    return;
+  }
+  if (n <= 0 || addr == nullptr) return;  // EAGAIN or an empty datagram
+  if (nbatch_ == kBatch) AnswerBatch();
+  batch_[nbatch_++] =
+      Datagram{h, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n), addr};
+  if ((flags & UV_UDP_MMSG_CHUNK) == 0) AnswerBatch();
+}
+
+void DnsWorker::AnswerBatch() {
+  if (nbatch_ == 0) return;
   Pin();
+  if (snap_ != nullptr && nbatch_ > 1) {
+    dns::PrefetchKey keys[kBatch];
+    for (size_t i = 0; i < nbatch_; ++i) keys[i] = dns::PrefetchKeyOf(batch_[i].pkt, batch_[i].len);
+    for (int stage = 0; stage < 4; ++stage) {
+      for (size_t i = 0; i < nbatch_; ++i) dns::PrefetchStage(*snap_, keys[i], stage);
+    }
+  }
+  for (size_t i = 0; i < nbatch_; ++i) AnswerOne(batch_[i]);
+  nbatch_ = 0;
+}
+
+void DnsWorker::AnswerOne(const Datagram& d) {
   if (snap_ == nullptr) return;
   if (arena_used_ + kDgram > kArena || queue_.size() == kMaxQueue) Flush();
-  const auto* pkt = reinterpret_cast<const uint8_t*>(buf->base);
+  const uint8_t* pkt = d.pkt;
+  const size_t n = d.len;
+  const sockaddr* addr = d.addr;
+  uv_udp_t* h = d.handle;
   uint8_t* out = arena_.data() + arena_used_;
-  const dns::AnswerResult r = dns::Answer(*snap_, pkt, static_cast<size_t>(n), dns::Transport::kUdp,
-                                          out, kDgram, scratch_, counters_);
+  const dns::AnswerResult r =
+      dns::Answer(*snap_, pkt, n, dns::Transport::kUdp, out, kDgram, scratch_, counters_);
   if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
     const bool relay = r.action == dns::AnswerResult::kForward;
-    Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, static_cast<size_t>(n), addr, h, 0,
-            relay ? nullptr : out, relay ? 0 : r.len);
+    Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, n, addr, h, 0, relay ? nullptr : out,
+            relay ? 0 : r.len);
     return;
   }
   if (r.action != dns::AnswerResult::kReply || r.len == 0) return;

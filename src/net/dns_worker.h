@@ -75,6 +75,14 @@ class DnsWorker {
     uv_timer_t timer;
   };
 
+  struct Datagram {
+    uv_udp_t* handle;
+    const uint8_t* pkt;
+    size_t len;
+    const sockaddr* addr;
+  };
+  void AnswerBatch();
+  void AnswerOne(const Datagram& d);
   void Flush();
   void Pin();
   void Unpin();
@@ -108,6 +116,10 @@ class DnsWorker {
 
   // Receive buffer: 20 datagrams of 64 KiB for recvmmsg.
   std::vector<char> rbuf_;
+  // The datagrams of the current recvmmsg batch (libuv reads at most 20 per call).
+  static constexpr size_t kBatch = 32;
+  Datagram batch_[kBatch];
+  size_t nbatch_ = 0;
   // Send queue: replies written into one arena, sent with sendmmsg.
   static constexpr size_t kArena = 1 << 20;
   static constexpr size_t kMaxQueue = 256;

@@ -86,6 +86,40 @@ class PMap {
     return e ? e->value : nullptr;
   }
 
+  // Memory prefetch for a batch of lookups of hash `h` (= HashKey(key)); never changes a result
+  // and never faults. Stage 0 touches the branch slot, stage 1 the leaf, stage 2 the value whose
+  // hash matches. Run each stage over the whole batch before the next, so misses overlap.
+  void Prefetch(uint64_t h, int stage) const {
+    const Branch* b = root_[h & 0xff].get();
+    if (b == nullptr) return;
+    const auto* slot = &b->leaves[(h >> 8) % kLeaves];
+    if (stage == 0) {
+      __builtin_prefetch(slot);
+      return;
+    }
+    const Leaf* leaf = slot->get();
+    if (leaf == nullptr) return;
+    if (stage == 1) {
+      __builtin_prefetch(leaf);
+      __builtin_prefetch(reinterpret_cast<const char*>(leaf) + 64);
+      return;
+    }
+    const Entry* e = leaf->entries();
+    for (uint32_t i = 0; i < leaf->n; ++i) {
+      if (e[i].hash == h) __builtin_prefetch(e[i].value.get());
+    }
+  }
+  // The value for hash `h` if exactly one entry has it (prefetch helper; no key check).
+  const V* PeekHash(uint64_t h) const {
+    const Leaf* leaf = LeafAt(h);
+    if (leaf == nullptr) return nullptr;
+    const Entry* e = leaf->entries();
+    for (uint32_t i = 0; i < leaf->n; ++i) {
+      if (e[i].hash == h) return e[i].value.get();
+    }
+    return nullptr;
+  }
+
   // Writer only. Inserts or replaces. REQUIRES: value matches key.
   void Set(std::string_view key, ValuePtr value) {
     const uint64_t h = HashKey(key);

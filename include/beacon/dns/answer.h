@@ -93,6 +93,16 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
                     uint8_t* out, size_t cap, Scratch& s, Counters& c, const uint8_t* ext = nullptr,
                     size_t ext_len = 0);
 
+// Batch prefetching (net::DnsWorker): the catalog lookup a query will probably make, as a hash
+// into the service (map 1) or node (map 2) index; map 0 when there is nothing to warm.
+struct PrefetchKey {
+  uint64_t hash = 0;
+  uint8_t map = 0;
+};
+PrefetchKey PrefetchKeyOf(const uint8_t* pkt, size_t len);
+// Warms the lines for stage 0..3 of that lookup. Results never depend on it.
+void PrefetchStage(const catalog::Snapshot& snap, const PrefetchKey& k, int stage);
+
 // Writes an A query (RD set) for `host` with `id`. Returns its length, 0 if it does not fit.
 size_t HostQuery(std::string_view host, uint16_t id, uint8_t* out, size_t cap);
 
