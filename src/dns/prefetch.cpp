@@ -83,11 +83,17 @@ void PrefetchStage(const catalog::Snapshot& snap, const PrefetchKey& k, int stag
       snap.services.Prefetch(k.hash, stage);
       return;
     }
-    if (const catalog::ServiceEntry* e = snap.services.PeekHash(k.hash)) {
+    const catalog::ServiceEntry* e = snap.services.PeekHash(k.hash);
+    if (e == nullptr) return;
+    if (stage == 3) {
       const char* p = reinterpret_cast<const char*>(e->instances.data());
       const size_t bytes = e->instances.size() * sizeof(catalog::Instance);
       for (size_t off = 0; off < bytes && off < 512; off += 64) __builtin_prefetch(p + off);
+      return;
     }
+    // Stage 4: the nodes of the first instances (addresses and SRV target names live there).
+    const size_t n = e->instances.size() < 4 ? e->instances.size() : 4;
+    for (size_t i = 0; i < n; ++i) __builtin_prefetch(e->instances[i].node.get());
   } else if (k.map == 2 && stage < 3) {
     snap.nodes.Prefetch(k.hash, stage);
   }

@@ -126,7 +126,7 @@ void DnsWorker::AnswerBatch() {
   if (snap_ != nullptr && nbatch_ > 1) {
     dns::PrefetchKey keys[kBatch];
     for (size_t i = 0; i < nbatch_; ++i) keys[i] = dns::PrefetchKeyOf(batch_[i].pkt, batch_[i].len);
-    for (int stage = 0; stage < 4; ++stage) {
+    for (int stage = 0; stage < dns::kPrefetchStages; ++stage) {
       for (size_t i = 0; i < nbatch_; ++i) dns::PrefetchStage(*snap_, keys[i], stage);
     }
   }

@@ -100,7 +100,9 @@ struct PrefetchKey {
   uint8_t map = 0;
 };
 PrefetchKey PrefetchKeyOf(const uint8_t* pkt, size_t len);
-// Warms the lines for stage 0..3 of that lookup. Results never depend on it.
+constexpr int kPrefetchStages = 5;
+// Warms the lines for stage 0..4 of that lookup (kPrefetchStages in all). Results never depend on
+// it.
 void PrefetchStage(const catalog::Snapshot& snap, const PrefetchKey& k, int stage);
 
 // Writes an A query (RD set) for `host` with `id`. Returns its length, 0 if it does not fit.
