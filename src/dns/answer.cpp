@@ -262,25 +262,9 @@ uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl) 
   Scratch::Sub& sub = x.s.sub[x.depth];
   // A query packet for the host (type ANY, as legacy Consul resolves CNAME targets).
   uint8_t* p = sub.pkt;
-  std::memset(p, 0, kHeaderSize);
-  p[5] = 1;
-  size_t n = kHeaderSize;
-  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  size_t start = 0;
-  while (start < host.size()) {
-    size_t dot = host.find('.', start);
-    if (dot == std::string_view::npos) dot = host.size();
-    const size_t len = dot - start;
-    if (len == 0 || len > 63 || n + len + 1 + 5 > sizeof sub.pkt) return 0;
-    p[n++] = static_cast<uint8_t>(len);
-    std::memcpy(p + n, host.data() + start, len);
-    n += len;
-    start = dot + 1;
-  }
-  p[n++] = 0;
-  Put16(p + n, kTypeANY);
-  Put16(p + n + 2, kClassIN);
-  n += 4;
+  const size_t n = HostQuery(host, 0, p, sizeof sub.pkt);
+  if (n == 0) return 0;
+  Put16(p + n - 4, kTypeANY);
   if (ParseQuery(p, n, &sub.q) != ParseVerdict::kOk) return 0;
   const int in_d = MatchZone(sub.q, x.snap.domain_wire);
   const int in_alt = MatchZone(sub.q, x.snap.alt_domain_wire);
@@ -326,19 +310,30 @@ uint16_t ResolveHost(Ctx& x, std::string_view host, uint32_t cap, uint32_t ttl) 
 
 }  // namespace detail
 
-size_t ErrorReply(const uint8_t* pkt, size_t len, uint8_t rcode, bool ra, uint8_t* out, size_t cap,
-                  Scratch& s) {
-  Query& q = s.q;
-  if (ParseQuery(pkt, len, &q) != ParseVerdict::kOk) return 0;
+namespace {
+
+// A reply with no records: header, the question echoed, and an OPT record when the query had
+// one and `opt` is set. Returns its length (0 if it does not fit).
+size_t BareReply(const Query& q, uint8_t rcode, bool aa, bool ra, bool opt, uint8_t* out,
+                 size_t cap) {
   MsgWriter w(out, cap, true);
-  w.Header(q.id, Flags(q, rcode, false, false, ra));
+  w.Header(q.id, Flags(q, rcode, aa, false, ra));
   w.Question(q.qname, q.qname_len, q.qtype, q.qclass);
   w.SetCount(0, 1);
-  if (q.edns) {
+  if (opt && q.edns) {
     WriteOpt(w, q);
     w.SetCount(3, 1);
   }
   return w.overflow() ? 0 : w.size();
+}
+
+}  // namespace
+
+size_t ErrorReply(const uint8_t* pkt, size_t len, uint8_t rcode, bool ra, uint8_t* out, size_t cap,
+                  Scratch& s) {
+  Query& q = s.q;
+  if (ParseQuery(pkt, len, &q) != ParseVerdict::kOk) return 0;
+  return BareReply(q, rcode, false, ra, true, out, cap);
 }
 
 AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t len, Transport t,
@@ -359,17 +354,9 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
   if (v == ParseVerdict::kOk && (q.qtype == kTypeAXFR || q.qtype == kTypeIXFR)) {
     // Zone transfers are not offered: NOTIMP, authoritative, question and OPT echoed.
     ++c.notimp;
-    MsgWriter w(out, cap, true);
-    w.Header(q.id, Flags(q, kNotImp, true, false, ra));
-    w.Question(q.qname, q.qname_len, q.qtype, q.qclass);
-    w.SetCount(0, 1);
-    if (q.edns) {
-      WriteOpt(w, q);
-      w.SetCount(3, 1);
-    }
     r.action = AnswerResult::kReply;
     r.rcode = kNotImp;
-    r.len = w.overflow() ? 0 : w.size();
+    r.len = BareReply(q, kNotImp, true, ra, true, out, cap);
     return r;
   }
   if (v != ParseVerdict::kOk) {
@@ -397,13 +384,9 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
       return r;
     }
     ++c.refused;
-    MsgWriter w(out, cap, true);
-    w.Header(q.id, Flags(q, kRefused, false, false, ra));
-    w.Question(q.qname, q.qname_len, q.qtype, q.qclass);
-    w.SetCount(0, 1);
     r.action = AnswerResult::kReply;
     r.rcode = kRefused;
-    r.len = w.overflow() ? 0 : w.size();
+    r.len = BareReply(q, kRefused, false, ra, false, out, cap);  // REFUSED carries no OPT
     return r;
   }
 

@@ -31,20 +31,7 @@ void WriteNsRecords(Ctx& x, bool in_answer) {
   if (self == nullptr) return;
   // NS target names are lower-case (spec 1.8): use the lower-cased node key.
   char wire[256];
-  size_t n = 0;
-  const std::string& key = x.snap.self_node;
-  size_t start = 0;
-  while (start < key.size() && n < 200) {
-    size_t dot = key.find('.', start);
-    if (dot == std::string::npos) dot = key.size();
-    const size_t l = dot - start > 63 ? 63 : dot - start;
-    if (l > 0) {
-      wire[n++] = static_cast<char>(l);
-      std::memcpy(wire + n, key.data() + start, l);
-      n += l;
-    }
-    start = dot + 1;
-  }
+  const size_t n = HostToWire(x.snap.self_node, wire);
   const std::string_view target(wire, n);
   x.w.Name({x.resp_domain});
   size_t at = x.w.RrHeader(kTypeNS, kClassIN, NodeTtl(x));
@@ -178,32 +165,12 @@ void AnswerPtr(Ctx& x) {
   const bool is_node = pn != nullptr;
   const std::string_view name = is_node ? std::string_view() : e->name.view();
   char wire[256];
-  size_t n = 0;
-  if (is_node) {  // the node name is kept as wire labels
-    const std::string_view w = pn->name_wire;
-    for (size_t i = 0; i < w.size() && n < 200;) {
-      const size_t l = 1 + static_cast<uint8_t>(w[i]);
-      std::memcpy(wire + n, w.data() + i, l);
-      n += l;
-      i += l;
-    }
-  }
-  size_t start = 0;
-  while (start < name.size() && n < 200) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    const size_t l = dot - start > 63 ? 63 : dot - start;
-    if (l > 0) {
-      wire[n++] = static_cast<char>(l);
-      std::memcpy(wire + n, name.data() + start, l);
-      n += l;
-    }
-    start = dot + 1;
-  }
+  // A node's name is kept as wire labels already; a service name is converted.
+  const std::string_view target =
+      is_node ? std::string_view(pn->name_wire) : std::string_view(wire, HostToWire(name, wire));
   Owner(x);
   size_t at = x.w.RrHeader(kTypePTR, kClassIN, 0);  // PTR TTL is always 0 (spec 1.7)
-  x.w.Name({std::string_view(wire, n), is_node ? "\4node" : "\7service", x.snap.dc_wire,
-            x.snap.domain_wire});
+  x.w.Name({target, is_node ? "\4node" : "\7service", x.snap.dc_wire, x.snap.domain_wire});
   x.w.RrEnd(at);
   ++x.an;
   if (q.qtype == kTypeSOA) AddSoaAuthority(x);

@@ -35,8 +35,7 @@ size_t AddrLabel(const AddrChoice& a, char* out) {
 
 // The hostname behind a kHost choice, as registered.
 std::string_view HostOf(const Pick& p) {
-  return p.addr->from_service ? p.inst->address()
-                              : p.inst->node->host();
+  return p.addr->from_service ? p.inst->address() : p.inst->node->host();
 }
 
 // Writes the SRV target name of a pick.
