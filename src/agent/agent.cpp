@@ -67,13 +67,10 @@ Status Agent::Start() {
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
   if (!cl_.catalog_seed.empty()) {
-    auto regs = config::LoadCatalogSeed(cl_.catalog_seed);
-    if (!regs.ok()) return regs.status();
-    for (const auto& r : regs.value()) {
-      Status st = writer_->Apply(r);
-      if (!st.ok()) return Status::Error(cl_.catalog_seed + ": " + st.message());
-    }
-    seeded = regs.value().size();
+    Status st = config::ForEachCatalogSeedEntry(
+        cl_.catalog_seed, [&](const catalog::Registration& r) { return writer_->Apply(r); },
+        &seeded);
+    if (!st.ok()) return st;
   }
   writer_->Publish(true);
   const auto ms =

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -361,6 +362,37 @@ class SeedInput {
 };
 
 }  // namespace
+
+Status ForEachCatalogSeedEntry(const std::string& path,
+                               const std::function<Status(const catalog::Registration&)>& fn,
+                               size_t* count) {
+  SeedInput input;
+  Status st = input.Open(path);
+  if (!st.ok()) return st;
+  dom::parser parser;
+  dom::element root;
+  if (auto err = parser.parse(input.data(), input.size(), /*realloc_if_needed=*/false).get(root)) {
+    return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err));
+  }
+  dom::array arr;
+  if (root.get_array().get(arr)) {
+    return Status::Error(path + ": expected a JSON array of /v1/catalog/register bodies");
+  }
+  // One record, reused: the peak is the parsed document plus whatever `fn` keeps.
+  const SeedParser p(path);
+  Registration reg;
+  size_t i = 0;
+  for (dom::element e : arr) {
+    reg = Registration();
+    Status s = p.ParseEntry(e, Path{nullptr, {}, i}, &reg);
+    if (!s.ok()) return s;
+    s = fn(reg);
+    if (!s.ok()) return Status::Error(path + ": [" + std::to_string(i) + "]: " + s.message());
+    ++i;
+  }
+  if (count != nullptr) *count = i;
+  return Status::Ok();
+}
 
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path) {
   SeedInput input;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -115,6 +116,13 @@ Status MergeDocument(std::string_view name, std::string_view text, bool yaml, Ag
 // ({"Node","Address","Datacenter","TaggedAddresses","NodeMeta","Service":{...},"Check":{...},
 // "Checks":[...]}), keys case-insensitive. Used by benchmarks and tests to load many nodes.
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path);
+// The same file, streamed: calls fn for each entry in order (the record is only valid during the
+// call) and stops at the first error, from parsing or from fn (its message gets the file and
+// the entry index). *count (optional) receives the number of entries. Peak memory is the parsed
+// document, not every record at once: the agent loads its seed this way.
+Status ForEachCatalogSeedEntry(const std::string& path,
+                               const std::function<Status(const catalog::Registration&)>& fn,
+                               size_t* count = nullptr);
 
 // Parses a Go duration string ("10s", "1m30s", "500ms", "1h"). A bare number means seconds.
 bool ParseDuration(std::string_view s, uint64_t* out_ms);

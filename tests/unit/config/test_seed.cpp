@@ -149,5 +149,41 @@ TEST_CASE("seed: 300,000 register bodies load completely") {
   // Speed is measured by bench/ (bench_publish, compare.sh start time), not asserted here.
 }
 
+TEST_CASE("seed: streamed entries arrive in order; errors stop the stream and name the entry") {
+  TempDir t;
+  std::string path = t.Write("seed.json", R"([
+    {"Node": "a", "Address": "10.0.0.1", "Service": {"Service": "web", "Port": 80}},
+    {"Node": "b", "Address": "10.0.0.2"},
+    {"Node": "c", "Address": "10.0.0.3", "Service": {"Service": "db", "Port": 5432}}
+  ])");
+  std::vector<std::string> seen;
+  size_t count = 0;
+  Status st = ForEachCatalogSeedEntry(
+      path,
+      [&](const catalog::Registration& r) {
+        seen.push_back(r.node.name + ":" + (r.services.empty() ? "" : r.services[0].name));
+        return Status::Ok();
+      },
+      &count);
+  REQUIRE(st.ok());
+  CHECK(count == 3);
+  CHECK(seen == std::vector<std::string>{"a:web", "b:", "c:db"});
+
+  seen.clear();
+  st = ForEachCatalogSeedEntry(path, [&](const catalog::Registration& r) {
+    seen.push_back(r.node.name);
+    return r.node.name == "b" ? Status::Error("refused") : Status::Ok();
+  });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == path + ": [1]: refused");
+  CHECK(seen == std::vector<std::string>{"a", "b"});  // nothing after the error
+
+  std::string bad = t.Write("bad.json", R"([{"Node": "a", "Address": "10.0.0.1"}, {"Node": 7}])");
+  st = ForEachCatalogSeedEntry(bad, [](const catalog::Registration&) { return Status::Ok(); });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().rfind(bad + ": ", 0) == 0);
+  CHECK(st.message().find("[1]") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace beacon::config
