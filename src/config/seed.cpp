@@ -13,7 +13,6 @@
 #include <functional>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include "beacon/config/config.h"
@@ -395,59 +394,12 @@ Status ForEachCatalogSeedEntry(const std::string& path,
 }
 
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path) {
-  SeedInput input;
-  Status st = input.Open(path);
+  std::vector<Registration> out;
+  Status st = ForEachCatalogSeedEntry(path, [&](const Registration& r) {
+    out.push_back(r);
+    return Status::Ok();
+  });
   if (!st.ok()) return st;
-  dom::parser parser;
-  dom::element root;
-  if (auto err = parser.parse(input.data(), input.size(), /*realloc_if_needed=*/false).get(root)) {
-    return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err));
-  }
-  dom::array arr;
-  if (root.get_array().get(arr)) {
-    return Status::Error(path + ": expected a JSON array of /v1/catalog/register bodies");
-  }
-  std::vector<dom::element> elems;
-  elems.reserve(arr.size());
-  for (dom::element e : arr) elems.push_back(e);
-  std::vector<Registration> out(elems.size());
-
-  // Building the records is mostly allocation and first-touch page faults, so large seeds are
-  // split across a few threads. Each converts its own range; the first error by index wins.
-  const SeedParser p(path);
-  auto convert = [&](size_t begin, size_t end, Status* err) {
-    for (size_t i = begin; i < end; ++i) {
-      Status s = p.ParseEntry(elems[i], Path{nullptr, {}, i}, &out[i]);
-      if (!s.ok()) {
-        *err = std::move(s);
-        return;
-      }
-    }
-  };
-  constexpr size_t kPerThread = 50000;
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t workers = std::min({hw, size_t{4}, elems.size() / kPerThread + 1});
-  std::vector<Status> errs(workers);
-  std::vector<std::thread> threads;
-  const size_t chunk = (elems.size() + workers - 1) / workers;
-  // Large seeds are converted on worker threads only: their allocations then come from the
-  // workers' malloc arenas, which are handed back whole once the caller drops the records,
-  // instead of leaving holes between the catalog's own blocks in the main arena.
-  const size_t first = elems.size() >= kPerThread ? 0 : 1;
-  for (size_t w = first; w < workers; ++w) {
-    const size_t begin = std::min(elems.size(), w * chunk);
-    const size_t end = std::min(elems.size(), begin + chunk);
-    try {
-      threads.emplace_back(convert, begin, end, &errs[w]);
-    } catch (const std::system_error&) {
-      convert(begin, end, &errs[w]);  // no thread available: do it here
-    }
-  }
-  if (first == 1) convert(0, std::min(elems.size(), chunk), &errs[0]);
-  for (std::thread& t : threads) t.join();
-  for (size_t w = 0; w < workers; ++w) {
-    if (!errs[w].ok()) return errs[w];  // ranges are in index order
-  }
   return out;
 }
 

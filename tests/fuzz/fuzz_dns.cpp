@@ -44,6 +44,11 @@ struct Fixture {
   }
 };
 
+// A failed expectation aborts the run, which the fuzzer (and the replay test) report as a crash.
+void Expect(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -52,10 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto t : {beacon::dns::Transport::kUdp, beacon::dns::Transport::kTcp}) {
     // Copy into an exact-size buffer so ASan sees any read past the end.
     std::vector<uint8_t> pkt(data, data + size);
-    auto r = beacon::dns::Answer(*f->snap, pkt.data(), pkt.size(), t, f->out.data(),
-                                 t == beacon::dns::Transport::kUdp ? 4096 : f->out.size(),
-                                 f->scratch, c);
-    if (r.action == beacon::dns::AnswerResult::kReply && r.len < 12) __builtin_trap();
+    const size_t cap = t == beacon::dns::Transport::kUdp ? 4096 : f->out.size();
+    auto r =
+        beacon::dns::Answer(*f->snap, pkt.data(), pkt.size(), t, f->out.data(), cap, f->scratch, c);
+    if (r.action != beacon::dns::AnswerResult::kReply) continue;
+    // Every reply is a response to this query: a whole header, QR set, the ID echoed, in bounds.
+    Expect(r.len >= 12 && r.len <= cap);
+    Expect((f->out[2] & 0x80) != 0);
+    Expect(size >= 2 && f->out[0] == data[0] && f->out[1] == data[1]);
   }
   return 0;
 }
