@@ -118,6 +118,30 @@ Status Agent::Reload() {
   return Status::Ok();
 }
 
+void Agent::Submit(catalog::CommandQueue::Command c) {
+  commands_.Push(std::move(c));
+}
+
+void Agent::DrainCommands() {
+  if (commands_.Drain(*writer_) == 0 && !writer_->dirty()) return;
+  const uint64_t now = uv_now(publish_timer_->loop);
+  if (now >= last_publish_ms_ + kPublishEveryMs) {
+    writer_->Publish();
+    last_publish_ms_ = now;
+    return;
+  }
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(publish_timer_))) return;
+  uv_timer_start(
+      publish_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Agent*>(t->data);
+        self->writer_->Publish();
+        self->last_publish_ms_ = uv_now(t->loop);
+      },
+      last_publish_ms_ + kPublishEveryMs - now, 0);
+  publish_timer_->data = this;
+}
+
 void Agent::LogDnsStats(LogLevel level) const {
   if (!dns_ || !log_.Enabled(level)) return;
   const dns::Counters c = dns_->Stats();
@@ -148,8 +172,18 @@ int Agent::Run() {
   LoopCtx ctx{this, &log_, &hub_};
   loop.data = &ctx;
   uv_signal_t sigint, sigterm, sighup;
-  uv_timer_t reclaim, stats;
+  uv_timer_t reclaim, stats, publish;
+  uv_async_t wake;
   for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) uv_signal_init(&loop, s);
+  // Producers on other threads: drain their commands here, publish at most every 10 ms so a
+  // flapping check cannot cause a rebuild storm.
+  uv_timer_init(&loop, &publish);
+  publish_timer_ = &publish;
+  uv_async_init(&loop, &wake, [](uv_async_t* a) {
+    static_cast<LoopCtx*>(a->loop->data)->agent->DrainCommands();
+  });
+  commands_.SetWake([&wake] { uv_async_send(&wake); });
+  DrainCommands();
   auto stop = [](uv_signal_t* s, int signum) {
     auto* c = static_cast<LoopCtx*>(s->loop->data);
     BEACON_LOG(*c->log, kInfo, "agent", "caught signal %d, shutting down", signum);
@@ -187,9 +221,12 @@ int Agent::Run() {
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
         reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim),
-        reinterpret_cast<uv_handle_t*>(&stats)}) {
+        reinterpret_cast<uv_handle_t*>(&stats), reinterpret_cast<uv_handle_t*>(&publish),
+        reinterpret_cast<uv_handle_t*>(&wake)}) {
     uv_close(h, nullptr);
   }
+  commands_.SetWake(nullptr);
+  publish_timer_ = nullptr;
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   LogDnsStats(LogLevel::kInfo);

@@ -8,9 +8,12 @@
 //   published as new snapshots.
 #pragma once
 
+#include <uv.h>
+
 #include <memory>
 #include <string>
 
+#include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/config/config.h"
@@ -34,6 +37,11 @@ class Agent {
   Status Reload();
 
   int dns_port() const { return dns_ ? dns_->port() : 0; }
+  // Any thread: queue a catalog change; it runs on the agent's loop, and the result is published
+  // within about 10 ms (publishes are coalesced).
+  void Submit(catalog::CommandQueue::Command c);
+  // Agent loop only: runs queued commands and publishes (coalesced). Called from the loop.
+  void DrainCommands();
   // One log line with the DNS counters (queries, NXDOMAIN, malformed drops, ...).
   void LogDnsStats(LogLevel level) const;
 
@@ -45,6 +53,10 @@ class Agent {
   const Logger& log_;
   catalog::SnapshotHub hub_;
   std::unique_ptr<catalog::Writer> writer_;
+  catalog::CommandQueue commands_;
+  static constexpr uint64_t kPublishEveryMs = 10;
+  uint64_t last_publish_ms_ = 0;
+  uv_timer_t* publish_timer_ = nullptr;  // valid while Run() runs
   std::unique_ptr<net::DnsServer> dns_;
 };
 
