@@ -16,9 +16,9 @@ namespace {
 constexpr size_t kDgram = size_t{64} * 1024;
 constexpr size_t kMmsgCount = 20;
 
+// Every read of the worker's loop lands in its one receive buffer (loop->data): libuv hands each
+// datagram to OnUdp before it reads again.
 void AllocCb(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* w = static_cast<DnsWorker*>(h->data);
-  (void)w;
   auto* storage = static_cast<std::vector<char>*>(h->loop->data);
   *buf = uv_buf_init(storage->data(), static_cast<unsigned>(storage->size()));
 }
