@@ -1,0 +1,187 @@
+#include <doctest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "beacon/http/server.h"
+#include "test_client.h"
+
+using namespace beacon;
+using namespace beacon::http;
+using beacon::http::testing::Connect;
+using beacon::http::testing::Exchange;
+using beacon::http::testing::ReadAll;
+using beacon::http::testing::SendAll;
+
+namespace {
+
+Router TestRouter() {
+  Router r;
+  r.Handle("GET", "/v1/echo/", [](const Request& req, Response& resp) {
+    std::string out = req.method + " " + req.path;
+    for (const auto& [k, v] : req.query) out += " " + k + "=" + v;
+    const std::string* h = req.Header("X-Test");
+    if (h != nullptr) out += " h=" + *h;
+    resp.Text(200, out);
+  });
+  r.Handle("PUT", "/v1/body", [](const Request& req, Response& resp) {
+    resp.Text(200, "len=" + std::to_string(req.body.size()) + " " + req.body.substr(0, 16));
+  });
+  r.Handle("GET", "/v1/exact", [](const Request&, Response& resp) { resp.Json("[1]"); });
+  return r;
+}
+
+struct Fixture {
+  Logger log{LogLevel::kError};
+  HttpServer server;
+  explicit Fixture(HttpServerOptions opts = Options()) : server(log, TestRouter(), opts) {
+    Status st = server.Start();
+    REQUIRE(st.ok());
+    REQUIRE(server.port() > 0);
+  }
+  static HttpServerOptions Options() {
+    HttpServerOptions o;
+    o.port = 0;
+    return o;
+  }
+  int port() const { return server.port(); }
+};
+
+size_t Count(const std::string& s, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Router: prefix, exact, 404 and 405") {
+  Router r = TestRouter();
+  Request req;
+  Response resp;
+  req.method = "GET";
+  req.path = "/v1/echo/x";
+  r.Dispatch(req, resp);
+  CHECK(resp.status == 200);
+  resp = Response();
+  req.path = "/v1/exact/more";
+  r.Dispatch(req, resp);
+  CHECK(resp.status == 404);
+  CHECK(*resp.Header("content-type") == "text/plain; charset=utf-8");
+  resp = Response();
+  req.path = "/v1/body";
+  r.Dispatch(req, resp);
+  CHECK(resp.status == 405);
+  CHECK(*resp.Header("Allow") == "PUT");
+}
+
+TEST_CASE("HttpServer answers a request with decoded path, query and headers") {
+  Fixture f;
+  std::string out = Exchange(f.port(),
+                             "GET /v1/echo/a%20b?passing&tag=x%2By&q=a+b HTTP/1.1\r\n"
+                             "Host: x\r\nx-TEST: yes\r\nConnection: close\r\n\r\n");
+  CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(out.find("GET /v1/echo/a b passing= tag=x+y q=a b h=yes\n") != std::string::npos);
+  CHECK(out.find("Connection: close") != std::string::npos);
+}
+
+TEST_CASE("HttpServer: 404, 405 and JSON content type") {
+  Fixture f;
+  std::string out = Exchange(f.port(), "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(out.rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0);
+  CHECK(out.find("Content-Type: text/plain") != std::string::npos);
+  out = Exchange(f.port(), "DELETE /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(out.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
+  CHECK(out.find("Allow: GET\r\n") != std::string::npos);
+  out = Exchange(f.port(), "GET /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(out.find("Content-Type: application/json\r\n") != std::string::npos);
+  CHECK(out.find("\r\n\r\n[1]") != std::string::npos);
+}
+
+TEST_CASE("HttpServer: keep-alive with pipelined requests answered in order") {
+  Fixture f;
+  std::string out = Exchange(f.port(),
+                             "GET /v1/echo/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "PUT /v1/body HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+                             "GET /v1/echo/three HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(Count(out, "HTTP/1.1 200 OK") == 3);
+  const size_t a = out.find("GET /v1/echo/one");
+  const size_t b = out.find("len=5 hello");
+  const size_t c = out.find("GET /v1/echo/three");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(c != std::string::npos);
+  CHECK(a < b);
+  CHECK(b < c);
+}
+
+TEST_CASE("HttpServer: chunked request body") {
+  Fixture f;
+  std::string out = Exchange(f.port(),
+                             "PUT /v1/body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                             "Connection: close\r\n\r\n"
+                             "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+  CHECK(out.find("len=7 abcdefg") != std::string::npos);
+}
+
+TEST_CASE("HttpServer: limits") {
+  Fixture f;
+  SUBCASE("600 KiB body with Content-Length -> 413") {
+    std::string body(600 * 1024, 'x');
+    std::string out = Exchange(f.port(), "PUT /v1/body HTTP/1.1\r\nContent-Length: " +
+                                             std::to_string(body.size()) + "\r\n\r\n" + body);
+    CHECK(out.rfind("HTTP/1.1 413 Payload Too Large\r\n", 0) == 0);
+  }
+  SUBCASE("600 KiB chunked body -> 413") {
+    std::string req = "PUT /v1/body HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string chunk(64 * 1024, 'y');
+    for (int i = 0; i < 10; ++i) req += "10000\r\n" + chunk + "\r\n";
+    req += "0\r\n\r\n";
+    std::string out = Exchange(f.port(), req);
+    CHECK(out.rfind("HTTP/1.1 413 Payload Too Large\r\n", 0) == 0);
+  }
+  SUBCASE("70 KiB of headers -> 431") {
+    std::string req = "GET /v1/exact HTTP/1.1\r\n";
+    for (int i = 0; i < 70; ++i)
+      req += "X-Pad-" + std::to_string(i) + ": " + std::string(1000, 'p') + "\r\n";
+    req += "\r\n";
+    std::string out = Exchange(f.port(), req);
+    CHECK(out.rfind("HTTP/1.1 431 ", 0) == 0);
+  }
+  SUBCASE("garbage -> 400") {
+    std::string out = Exchange(f.port(), "NOT HTTP AT ALL\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+  }
+}
+
+TEST_CASE("HttpServer: header timeout, idle timeout and connection cap") {
+  HttpServerOptions o = Fixture::Options();
+  o.header_timeout_ms = 200;
+  o.idle_timeout_ms = 300;
+  o.max_conns = 2;
+  Fixture f(o);
+  SUBCASE("slow request -> 408 and close") {
+    std::string out = Exchange(f.port(), "GET /v1/exact HTTP/1.1\r\nHost: x\r\n");
+    CHECK(out.rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
+  }
+  SUBCASE("idle connection is closed") {
+    int fd = Connect(f.port());
+    REQUIRE(fd >= 0);
+    CHECK(ReadAll(fd).empty());  // EOF well before the client's 5 s timeout
+    close(fd);
+  }
+  SUBCASE("over the cap -> 503") {
+    int a = Connect(f.port());
+    int b = Connect(f.port());
+    REQUIRE(a >= 0);
+    REQUIRE(b >= 0);
+    // Make sure both are accepted before the third arrives.
+    SendAll(a, "GET /v1/exact HTTP/1.1\r\n\r\n");
+    SendAll(b, "GET /v1/exact HTTP/1.1\r\n\r\n");
+    usleep(50 * 1000);
+    std::string out = Exchange(f.port(), "GET /v1/exact HTTP/1.1\r\n\r\n");
+    CHECK(out.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+    close(a);
+    close(b);
+  }
+}
