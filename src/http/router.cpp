@@ -1,5 +1,7 @@
 #include <strings.h>
 
+#include <algorithm>
+
 #include "beacon/http/server.h"
 
 namespace beacon::http {
@@ -84,11 +86,23 @@ void Router::Dispatch(const Request& req, Response& resp) const {
     return;
   }
   if (!allow.empty()) {
-    resp.Text(405, "method " + req.method + " not allowed on " + req.path);
-    resp.SetHeader("Allow", allow);
+    // Spec 2.1: Allow lists OPTIONS first, then the route's methods.
+    std::string methods = "OPTIONS";
+    for (size_t i = 0; i < allow.size();) {
+      const size_t end = std::min(allow.find(", ", i), allow.size());
+      methods += "," + allow.substr(i, end - i);
+      i = end + 2;
+    }
+    if (req.method == "OPTIONS") {
+      resp.status = 200;
+      resp.body.clear();
+    } else {
+      resp.Text(405, "method " + req.method + " not allowed");
+    }
+    resp.SetHeader("Allow", methods);
     return;
   }
-  resp.Text(404, "no handler for " + req.path);
+  resp.Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
 }
 
 const char* StatusText(int code) {

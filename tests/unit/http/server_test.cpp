@@ -72,7 +72,12 @@ TEST_CASE("Router: prefix, exact, 404 and 405") {
   req.path = "/v1/body";
   r.Dispatch(req, resp);
   CHECK(resp.status == 405);
-  CHECK(*resp.Header("Allow") == "PUT");
+  CHECK(*resp.Header("Allow") == "OPTIONS,PUT");
+  resp = Response();
+  req.method = "OPTIONS";
+  r.Dispatch(req, resp);
+  CHECK(resp.status == 200);
+  CHECK(resp.body.empty());
 }
 
 TEST_CASE("HttpServer answers a request with decoded path, query and headers") {
@@ -92,7 +97,8 @@ TEST_CASE("HttpServer: 404, 405 and JSON content type") {
   CHECK(out.find("Content-Type: text/plain") != std::string::npos);
   out = Exchange(f.port(), "DELETE /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
   CHECK(out.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
-  CHECK(out.find("Allow: GET\r\n") != std::string::npos);
+  CHECK(out.find("Allow: OPTIONS,GET\r\n") != std::string::npos);
+  CHECK(out.find("method DELETE not allowed\n") != std::string::npos);
   out = Exchange(f.port(), "GET /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
   CHECK(out.find("Content-Type: application/json\r\n") != std::string::npos);
   CHECK(out.find("\r\n\r\n[1]") != std::string::npos);
