@@ -203,7 +203,7 @@ std::string GoDuration(uint64_t ms) {
   return out;
 }
 
-void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, std::string leader) {
+void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std::string& leader) {
   const catalog::SnapshotHub* h = &hub;
 
   router.Handle("GET", "/v1/status/leader", [leader](const Request&, Response& resp) {

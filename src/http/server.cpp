@@ -2,6 +2,7 @@
 #include "beacon/http/server.h"
 
 #include <http_parser.h>
+#include <strings.h>
 #include <uv.h>
 
 #include <cctype>
@@ -195,7 +196,9 @@ class HttpLoop {
                                                : "bad request");
       return;
     }
-    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != static_cast<size_t>(n)) {
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_HEADER_OVERFLOW) {  // the parser's own 80 KiB cap
+      self->SendError(c, 431, "request headers too large");
+    } else if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != static_cast<size_t>(n)) {
       self->SendError(
           c, 400,
           std::string("bad request: ") + http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
@@ -205,12 +208,10 @@ class HttpLoop {
   static void OnTimer(uv_timer_t* t) {
     auto* c = static_cast<Conn*>(t->data);
     HttpLoop* self = c->loop;
-    if (c->closing) {
-      self->Close(c);  // drain time is over
-    } else if (c->in_request) {
+    if (c->in_request && !c->closing) {
       self->SendError(c, 408, "request not received in time");
     } else {
-      self->Close(c);  // idle
+      self->Close(c);  // idle, or the drain time after the last response is over
     }
   }
 
@@ -277,6 +278,11 @@ class HttpLoop {
       return -1;  // error (1 and 2 mean "skip body")
     }
     c->req.method = http_method_str(static_cast<http_method>(p->method));
+    const std::string* expect = c->req.Header("expect");
+    if (expect != nullptr && strcasecmp(expect->c_str(), "100-continue") == 0 &&
+        (p->flags & (F_CONTENTLENGTH | F_CHUNKED)) != 0) {
+      c->loop->WriteRaw(c, "HTTP/1.1 100 Continue\r\n\r\n");  // curl waits 1 s for it
+    }
     http_parser_url u;
     http_parser_url_init(&u);
     if (http_parser_parse_url(c->url.data(), c->url.size(), 0, &u) != 0) {
@@ -328,9 +334,25 @@ class HttpLoop {
   }
 
   void SendError(Conn* c, int code, std::string_view msg) {
+    BEACON_LOG(log_, kDebug, "http", "closing connection with %d: %.*s", code,
+               static_cast<int>(msg.size()), msg.data());
     Response resp;
     resp.Text(code, msg);
     Send(c, resp, true);
+  }
+
+  // Writes bytes that are not a final response (100 Continue).
+  void WriteRaw(Conn* c, std::string_view bytes) {
+    auto* w = new WriteReq;
+    w->conn = c;
+    w->close_after = false;
+    w->data.assign(bytes);
+    uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    w->req.data = w;
+    if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {
+      delete w;
+      Close(c);
+    }
   }
 
   void Send(Conn* c, const Response& resp, bool close_after) {
@@ -340,7 +362,7 @@ class HttpLoop {
     std::string& d = w->data;
     d.reserve(resp.body.size() + 256);
     d += "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) + "\r\n";
-    for (const auto& [k, v] : resp.headers) d += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : resp.headers) d.append(k).append(": ").append(v).append("\r\n");
     d += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
     if (close_after) d += "Connection: close\r\n";
     d += "\r\n";

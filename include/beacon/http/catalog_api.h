@@ -21,7 +21,7 @@
 
 namespace beacon::http {
 
-void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, std::string leader);
+void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std::string& leader);
 
 // Go's time.Duration String() for whole milliseconds: "10s", "1m30s", "1.5s", "500ms"; "" for 0.
 std::string GoDuration(uint64_t ms);

@@ -86,8 +86,8 @@ struct HttpServerOptions {
   int port = 8500;
   uint32_t header_timeout_ms = 10000;
   uint32_t idle_timeout_ms = 60000;
-  size_t max_header_bytes = 64 * 1024;
-  size_t max_body_bytes = 512 * 1024;
+  size_t max_header_bytes = size_t{64} * 1024;
+  size_t max_body_bytes = size_t{512} * 1024;
   uint32_t max_conns = 512;
 };
 

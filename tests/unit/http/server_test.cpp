@@ -130,6 +130,15 @@ TEST_CASE("HttpServer: chunked request body") {
   CHECK(out.find("len=7 abcdefg") != std::string::npos);
 }
 
+TEST_CASE("HttpServer: Expect: 100-continue gets an interim response") {
+  Fixture f;
+  std::string out = Exchange(f.port(),
+                             "PUT /v1/body HTTP/1.1\r\nContent-Length: 2\r\n"
+                             "Expect: 100-continue\r\nConnection: close\r\n\r\nok");
+  CHECK(out.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(out.find("len=2 ok") != std::string::npos);
+}
+
 TEST_CASE("HttpServer: limits") {
   Fixture f;
   SUBCASE("600 KiB body with Content-Length -> 413") {
