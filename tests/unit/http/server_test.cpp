@@ -1,6 +1,7 @@
 #include <doctest.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 
 #include "beacon/http/server.h"
@@ -199,4 +200,26 @@ TEST_CASE("HttpServer: header timeout, idle timeout and connection cap") {
     close(a);
     close(b);
   }
+}
+
+TEST_CASE("HttpServer: path keeps '+', bad escapes pass through") {
+  Fixture f;
+  std::string out =
+      Exchange(f.port(), "GET /v1/echo/a+b%zz%4?x=%41%2 HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(out.find("GET /v1/echo/a+b%zz%4 x=A%2\n") != std::string::npos);
+}
+
+TEST_CASE("HttpServer: Stop() with open and half-sent connections returns") {
+  auto f = std::make_unique<Fixture>();
+  int idle = Connect(f->port());
+  int partial = Connect(f->port());
+  REQUIRE(idle >= 0);
+  REQUIRE(partial >= 0);
+  SendAll(partial, "GET /v1/exact HTTP/1.1\r\nHost:");
+  usleep(20 * 1000);
+  f.reset();  // Stop() closes both and joins
+  CHECK(ReadAll(idle).empty());
+  CHECK(ReadAll(partial).empty());
+  close(idle);
+  close(partial);
 }
