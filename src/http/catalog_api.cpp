@@ -165,13 +165,13 @@ bool HasTags(const Instance& in, const std::vector<std::string>& want) {
   return true;
 }
 
-void Send(Response& resp, JsonWriter& w, uint64_t index) {
+void Send(const Request& req, Response& resp, JsonWriter& w, uint64_t index) {
   IndexHeaders(resp, index);
   if (!w.done()) {
     resp.Text(500, "internal error: response encoding");
     return;
   }
-  resp.Json(w.Take());
+  resp.Json(req.HasQuery("pretty") ? JsonWriter::Pretty(w.str()) : w.Take());
 }
 
 // The service named by the path after `prefix`, or nullptr. Sets `index` to the service's index
@@ -227,7 +227,7 @@ void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std
   }
 
   // TODO(spec 2.2): blocking queries (?index, ?wait) for every read below.
-  router.Handle("GET", "/v1/catalog/services", [h](const Request&, Response& resp) {
+  router.Handle("GET", "/v1/catalog/services", [h](const Request& req, Response& resp) {
     SnapshotPtr snap = h->Current();
     JsonWriter w;
     w.BeginObject();
@@ -249,10 +249,10 @@ void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std
       }
     }
     w.EndObject();
-    Send(resp, w, snap ? snap->index : 1);
+    Send(req, resp, w, snap ? snap->index : 1);
   });
 
-  router.Handle("GET", "/v1/catalog/nodes", [h](const Request&, Response& resp) {
+  router.Handle("GET", "/v1/catalog/nodes", [h](const Request& req, Response& resp) {
     SnapshotPtr snap = h->Current();
     JsonWriter w;
     w.BeginArray();
@@ -265,7 +265,7 @@ void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std
       for (const auto& [n, e] : nodes) NodeObject(w, n, e->create_index, e->modify_index);
     }
     w.EndArray();
-    Send(resp, w, snap ? snap->index : 1);
+    Send(req, resp, w, snap ? snap->index : 1);
   });
 
   router.Handle("GET", "/v1/catalog/service/", [h](const Request& req, Response& resp) {
@@ -314,7 +314,7 @@ void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std
       w.EndObject();
     }
     w.EndArray();
-    Send(resp, w, index);
+    Send(req, resp, w, index);
   });
 
   router.Handle("GET", "/v1/health/service/", [h](const Request& req, Response& resp) {
@@ -357,7 +357,7 @@ void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std
       w.EndArray().EndObject();
     }
     w.EndArray();
-    Send(resp, w, index);
+    Send(req, resp, w, index);
   });
 }
 

@@ -85,6 +85,57 @@ void JsonWriter::AppendQuoted(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+std::string JsonWriter::Pretty(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() * 2);
+  int depth = 0;
+  const auto newline = [&] {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(depth) * 4, ' ');
+  };
+  for (size_t i = 0; i < compact.size(); ++i) {
+    const char c = compact[i];
+    switch (c) {
+      case '"': {
+        const size_t start = i;
+        for (++i; i < compact.size() && compact[i] != '"'; ++i) {
+          if (compact[i] == '\\') ++i;
+        }
+        out.append(compact.substr(start, i - start + 1));
+        break;
+      }
+      case '{':
+      case '[':
+        if (i + 1 < compact.size() && compact[i + 1] == (c == '{' ? '}' : ']')) {
+          out.push_back(c);
+          out.push_back(compact[++i]);
+          break;
+        }
+        out.push_back(c);
+        ++depth;
+        newline();
+        break;
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out.push_back(c);
+        break;
+      case ',':
+        out.push_back(',');
+        newline();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  out.push_back('\n');
+  return out;
+}
+
 bool JsonWriter::BeforeValue() {
   if (error_) return false;
   if (stack_.empty()) {

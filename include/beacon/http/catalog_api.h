@@ -11,6 +11,7 @@
 // - Every catalog/health read sends X-Consul-Index (>= 1), X-Consul-KnownLeader: true and
 //   X-Consul-LastContact: 0, on 404 and 400 too. Blocking queries (spec 2.2) are not done yet:
 //   ?index and ?wait are ignored and the answer is immediate.
+// - ?pretty indents the JSON as Consul does (spec 2.1); otherwise it is compact.
 // - `leader` is the advertise address and server port, "127.0.0.1:8300".
 #pragma once
 

@@ -39,6 +39,10 @@ class JsonWriter {
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
 
+  // Go's json.MarshalIndent(v, "", "    ") layout plus a trailing newline (Consul's ?pretty):
+  // REQUIRES: `compact` is JSON without insignificant whitespace (as this writer produces).
+  static std::string Pretty(std::string_view compact);
+
   // Appends s to out as a quoted, escaped JSON string.
   static void AppendQuoted(std::string& out, std::string_view s);
 

@@ -84,6 +84,7 @@ TEST_CASE("status endpoints") {
   Env e;
   CHECK(e.Get("/v1/status/leader").body == "\"127.0.0.1:8300\"");
   CHECK(e.Get("/v1/status/peers").body == "[\"127.0.0.1:8300\"]");
+  CHECK(e.Get("/v1/catalog/services", {{"pretty", ""}}).body.find("{\n    \"web\": [\n") == 0);
 }
 
 TEST_CASE("catalog endpoints") {

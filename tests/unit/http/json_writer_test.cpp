@@ -71,3 +71,10 @@ TEST_CASE("JsonWriter refuses misuse") {
     CHECK(!w.done());
   }
 }
+
+TEST_CASE("JsonWriter::Pretty matches Go's MarshalIndent with 4 spaces") {
+  CHECK(JsonWriter::Pretty(R"({"a":[1,{}],"b":"x,:{[\"]","c":[]})") ==
+        "{\n    \"a\": [\n        1,\n        {}\n    ],\n    \"b\": \"x,:{[\\\"]\",\n"
+        "    \"c\": []\n}\n");
+  CHECK(JsonWriter::Pretty("\"s\"") == "\"s\"\n");
+}
