@@ -1,5 +1,7 @@
 #include "beacon/agent/agent.h"
 
+#include "beacon/http/catalog_api.h"
+
 #include <uv.h>
 
 #include <chrono>
@@ -11,6 +13,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
     : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {}
 
 Agent::~Agent() {
+  if (http_) http_->Stop();
   if (dns_) dns_->Stop();
 }
 
@@ -90,6 +93,17 @@ Status Agent::Start() {
   dns_ = std::make_unique<net::DnsServer>(hub_, log_, o);
   if (o.port >= 0) {
     Status st = dns_->Start();
+    if (!st.ok()) return st;
+  }
+  if (cfg_.ports.http >= 0) {
+    http::Router router;
+    http::AddCatalogRoutes(router, hub_,
+                           cfg_.advertise_addr + ":" + std::to_string(cfg_.ports.server));
+    http::HttpServerOptions ho;
+    ho.addresses = cfg_.client_addrs;
+    ho.port = cfg_.ports.http;
+    http_ = std::make_unique<http::HttpServer>(log_, std::move(router), ho);
+    Status st = http_->Start();
     if (!st.ok()) return st;
   }
   BEACON_LOG(log_, kInfo, "agent", "node %s in datacenter %s started (domain %s)",
@@ -230,6 +244,7 @@ int Agent::Run() {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   LogDnsStats(LogLevel::kInfo);
+  if (http_) http_->Stop();
   if (dns_) dns_->Stop();
   BEACON_LOG(log_, kInfo, "agent", "stopped");
   return ctx.code;

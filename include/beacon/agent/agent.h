@@ -19,6 +19,7 @@
 #include "beacon/config/config.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/http/server.h"
 #include "beacon/net/dns_server.h"
 
 namespace beacon::agent {
@@ -37,6 +38,7 @@ class Agent {
   Status Reload();
 
   int dns_port() const { return dns_ ? dns_->port() : 0; }
+  int http_port() const { return http_ ? http_->port() : 0; }
   // Any thread: queue a catalog change; it runs on the agent's loop, and the result is published
   // within about 10 ms (publishes are coalesced).
   void Submit(catalog::CommandQueue::Command c);
@@ -58,6 +60,7 @@ class Agent {
   uint64_t last_publish_ms_ = 0;
   uv_timer_t* publish_timer_ = nullptr;  // valid while Run() runs
   std::unique_ptr<net::DnsServer> dns_;
+  std::unique_ptr<http::HttpServer> http_;  // read-only catalog/health/status API for now
 };
 
 }  // namespace beacon::agent
