@@ -164,46 +164,38 @@ void JsonWriter::AfterValue() {
   if (stack_.empty()) top_done_ = true;
 }
 
+JsonWriter& JsonWriter::Open(char bracket, Ctx ctx) {
+  if (!BeforeValue()) return *this;
+  out_.push_back(bracket);
+  stack_.push_back(ctx);
+  first_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Close(char bracket, Ctx ctx) {
+  if (error_) return *this;
+  if (stack_.empty() || stack_.back() != ctx) {
+    error_ = true;
+    return *this;
+  }
+  out_.push_back(bracket);
+  stack_.pop_back();
+  first_ = false;
+  AfterValue();
+  return *this;
+}
+
 JsonWriter& JsonWriter::BeginObject() {
-  if (!BeforeValue()) return *this;
-  out_.push_back('{');
-  stack_.push_back(Ctx::kObjectKey);
-  first_ = true;
-  return *this;
+  return Open('{', Ctx::kObjectKey);
 }
-
 JsonWriter& JsonWriter::EndObject() {
-  if (error_) return *this;
-  if (stack_.empty() || stack_.back() != Ctx::kObjectKey) {
-    error_ = true;
-    return *this;
-  }
-  out_.push_back('}');
-  stack_.pop_back();
-  first_ = false;
-  AfterValue();
-  return *this;
+  return Close('}', Ctx::kObjectKey);
 }
-
 JsonWriter& JsonWriter::BeginArray() {
-  if (!BeforeValue()) return *this;
-  out_.push_back('[');
-  stack_.push_back(Ctx::kArray);
-  first_ = true;
-  return *this;
+  return Open('[', Ctx::kArray);
 }
-
 JsonWriter& JsonWriter::EndArray() {
-  if (error_) return *this;
-  if (stack_.empty() || stack_.back() != Ctx::kArray) {
-    error_ = true;
-    return *this;
-  }
-  out_.push_back(']');
-  stack_.pop_back();
-  first_ = false;
-  AfterValue();
-  return *this;
+  return Close(']', Ctx::kArray);
 }
 
 JsonWriter& JsonWriter::Key(std::string_view k) {

@@ -48,6 +48,8 @@ class JsonWriter {
 
  private:
   enum class Ctx : uint8_t { kObjectKey, kObjectValue, kArray };
+  JsonWriter& Open(char bracket, Ctx ctx);
+  JsonWriter& Close(char bracket, Ctx ctx);
   // Checks that a value may start here and writes the separator. False: error set.
   bool BeforeValue();
   void AfterValue();
