@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev libyaml-cpp-dev \
-        doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev
+        doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build dev test asan clean lint

@@ -52,4 +52,10 @@ class CommandQueue {
   std::function<void()> wake_;
 };
 
+// How the control plane (HTTP handlers, health, sessions) changes the catalog from any thread:
+// `c` runs on the writer thread; `published` (may be empty) runs on the writer thread right after
+// the snapshot that contains the change is published, so a caller can answer its client once
+// readers see the change. Implemented by agent::Agent::Submit.
+using SubmitFn = std::function<void(CommandQueue::Command c, std::function<void()> published)>;
+
 }  // namespace beacon::catalog

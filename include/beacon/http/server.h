@@ -6,7 +6,13 @@
 //   shared by every address; see port()), then runs the loop on its own thread. Stop() is called
 //   from the owning thread; it closes every connection and joins. Both from one thread only.
 // - Requests are parsed by Node's http_parser: keep-alive, pipelining (responses are written in
-//   request order: handlers run synchronously on the loop thread), chunked request bodies.
+//   request order), chunked request bodies.
+// - Handlers run on the loop thread and answer at once by filling the Response, or later:
+//   Response::Defer() hands out a Deferred whose Reply() any thread may call once (writes that
+//   wait for a commit), and http::Block() parks a blocking query (spec 2.2) until its result
+//   index moves past ?index or its wait ends. A connection with a request in flight is never
+//   closed by the idle timer; a client that disconnects drops its parked request. Requests
+//   pipelined behind a deferred one wait for it.
 // - Limits, each answered with a text/plain error and then the connection is closed (after
 //   draining what the client still sends, for up to a second): request line + headers over
 //   max_header_bytes -> 431, body over max_body_bytes -> 413, malformed request -> 400, a request
@@ -44,6 +50,16 @@ struct Request {
   bool HasQuery(std::string_view name) const { return Query(name) != nullptr; }
 };
 
+class HttpLoop;
+class Deferred;
+using DeferredPtr = std::shared_ptr<Deferred>;
+
+// What a blocking query waits on: HttpServer::Notify(topic) re-checks the queries parked on it.
+enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2 };
+constexpr int kTopics = 3;
+
+// The response to one request. A handler either fills it, or calls Defer() (or Block()) and
+// leaves it alone.
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added on send
@@ -56,9 +72,54 @@ struct Response {
   void Json(std::string json, int code = 200);
   // status + Content-Type: text/plain; charset=utf-8 + body (a newline is appended).
   void Text(int code, std::string_view text);
+
+  // Inside a handler run by HttpServer: the answer comes later through the returned handle, and
+  // this Response is not sent. Outside a server (a unit test calling Dispatch directly) returns
+  // a Deferred whose Reply() stores the response in this object (so tests stay synchronous as
+  // long as they reply before reading it).
+  DeferredPtr Defer();
+  bool deferred() const { return deferred_; }
+
+ private:
+  friend class HttpLoop;
+  friend void Block(const Request& req, Response& resp, Topic topic,
+                    std::function<uint64_t()> probe, uint64_t min_index, uint64_t wait_ms,
+                    std::function<void(const Request&, Response&)> compute);
+  HttpLoop* loop_ = nullptr;  // set by the server while the handler runs
+  uint64_t conn_id_ = 0;
+  bool deferred_ = false;
+};
+
+// A handle to answer one request later. Reply() is safe from any thread; only the first call
+// counts, and a reply for a connection that has closed is dropped. Holding a Deferred keeps no
+// connection alive.
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+  virtual void Reply(Response r) = 0;
 };
 
 using Handler = std::function<void(const Request&, Response&)>;
+
+// Blocking-query helper (spec 2.2) for GET handlers, loop thread only. `min_index` is the
+// client's ?index and `wait_ms` its ?wait (already parsed and clamped by ParseBlocking).
+// - min_index == 0, or probe() > min_index: compute(req, resp) runs now.
+// - otherwise the request is parked: whenever Notify(topic) fires, probe() runs (it must be
+//   cheap: an index lookup, no JSON); once it returns > min_index, or when wait_ms (plus jitter
+//   up to wait_ms/16) has passed, compute() runs on the loop thread and its response is sent.
+// `probe` and `compute` own what they capture; `req` is copied for the later compute().
+// Outside a server (unit tests) compute() runs at once.
+void Block(const Request& req, Response& resp, Topic topic, std::function<uint64_t()> probe,
+           uint64_t min_index, uint64_t wait_ms,
+           std::function<void(const Request&, Response&)> compute);
+
+struct BlockingParams {
+  uint64_t index = 0;    // ?index; 0 = not blocking
+  uint64_t wait_ms = 0;  // ?wait clamped: absent/<=0 -> 300 s, > 600 s -> 600 s
+};
+// Parses ?index and ?wait (Go durations: "30s", "120000ms", "1m"; a bare number is seconds).
+// False after filling `resp` with 400 "Invalid index" / "Invalid wait time".
+bool ParseBlocking(const Request& req, Response& resp, BlockingParams* out);
 
 // A route is an exact path ("/v1/status/leader") or, ending in '/', a prefix
 // ("/v1/catalog/service/"). The longest matching route wins. A path no route matches gets 404;
@@ -88,10 +149,12 @@ struct HttpServerOptions {
   uint32_t idle_timeout_ms = 60000;
   size_t max_header_bytes = size_t{64} * 1024;
   size_t max_body_bytes = size_t{512} * 1024;
-  uint32_t max_conns = 512;
+  // Blocking queries hold a connection each: room for 10,000 of them (the agent raises
+  // RLIMIT_NOFILE to match).
+  uint32_t max_conns = 16384;
 };
 
-class HttpLoop;
+struct Mailbox;
 
 class HttpServer {
  public:
@@ -104,6 +167,10 @@ class HttpServer {
   Status Start();
   void Stop();
   int port() const { return port_; }
+  // Any thread: something `topic` covers may have changed; parked blocking queries on it are
+  // re-probed on the loop thread soon after. Cheap and coalescing (an atomic flag + uv_async).
+  // A no-op before Start() and after Stop(); must not race with Start() itself.
+  void Notify(Topic topic);
 
  private:
   const Logger& log_;
@@ -111,6 +178,7 @@ class HttpServer {
   HttpServerOptions opts_;
   int port_ = 0;
   std::unique_ptr<HttpLoop> loop_;
+  std::shared_ptr<Mailbox> mailbox_;  // outlives loop_: Notify() from other threads stays safe
   std::thread thread_;
 };
 

@@ -1,0 +1,527 @@
+// Internals of the HTTP server shared by server.cpp and blocking.cpp: connections, the loop and
+// its cross-thread mailbox. Loop thread only, except Mailbox (guarded) and HttpLoop::Notify.
+#pragma once
+
+#include <http_parser.h>
+#include <strings.h>
+#include <uv.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "beacon/http/server.h"
+
+namespace beacon::http {
+
+constexpr uint64_t kDrainMs = 1000;  // how long a closing connection still reads (and drops)
+
+inline int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+inline std::string PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2])));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+inline void ParseQuery(std::string_view q, Request& req) {
+  while (!q.empty()) {
+    const size_t amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    std::string_view k = part.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    req.query.emplace_back(PercentDecode(k, true), PercentDecode(v, true));
+  }
+}
+
+// One client connection. Owned by the loop's set; freed once both handles are closed.
+struct Conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  http_parser parser;
+  HttpLoop* loop = nullptr;
+  Request req;
+  std::string url;
+  std::string field;  // header name being read
+  bool in_value = false;
+  bool in_request = false;  // a request's first byte has been read, its end not yet
+  size_t header_bytes = 0;
+  int error_status = 0;  // set by a callback to stop parsing and answer with this status
+  bool closing = false;  // no more requests: the last response is queued
+  int open_handles = 0;
+  uint64_t id = 0;                  // how Deferred replies find the connection again
+  bool busy = false;                // a deferred or parked request awaits its response
+  bool keep_after = true;           // keep-alive decision of the request in flight
+  bool reading = true;              // uv_read_start is active
+  std::string pending_input;        // bytes received while busy, parsed once it is answered
+  struct Parked* parked = nullptr;  // the blocking query this connection waits on
+};
+
+// A blocking query waiting for its topic to move past min_index (see Block in server.h).
+struct Parked {
+  uv_timer_t timer;  // the wait deadline; the Parked is freed when this handle is closed
+  HttpLoop* loop = nullptr;
+  uint64_t conn_id = 0;
+  Topic topic = Topic::kCatalog;
+  size_t slot = 0;  // position in the loop's parked_[topic]
+  uint64_t min_index = 0;
+  Request req;
+  std::function<uint64_t()> probe;
+  std::function<void(const Request&, Response&)> compute;
+};
+
+// Cross-thread inbox of a loop: deferred replies and topic notifications. Shared with every
+// Deferred handle, so a handle outliving the server is harmless (`open` turns false at stop).
+struct Mailbox {
+  std::mutex mu;
+  bool open = false;                                   // guarded by mu
+  uv_async_t* wake = nullptr;                          // guarded by mu
+  std::vector<std::pair<uint64_t, Response>> replies;  // guarded by mu
+  uint32_t topics = 0;                                 // bit per Topic, guarded by mu
+};
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+  Conn* conn;
+  bool close_after;
+};
+
+class HttpLoop {
+ public:
+  HttpLoop(const Logger& log, const Router& router, const HttpServerOptions& opts)
+      : log_(log), router_(router), opts_(opts), mailbox_(std::make_shared<Mailbox>()) {
+    uv_loop_init(&loop_);
+    settings_.on_message_begin = OnMessageBegin;
+    settings_.on_url = OnUrl;
+    settings_.on_header_field = OnHeaderField;
+    settings_.on_header_value = OnHeaderValue;
+    settings_.on_headers_complete = OnHeadersComplete;
+    settings_.on_body = OnBody;
+    settings_.on_message_complete = OnMessageComplete;
+  }
+  ~HttpLoop() { uv_loop_close(&loop_); }
+
+  Status Listen(const std::string& addr, int* port) {
+    sockaddr_storage ss{};
+    if (uv_ip4_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+        uv_ip6_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+      return Status::Error("http: bad listen address " + addr);
+    }
+    auto* l = new uv_tcp_t;
+    uv_tcp_init(&loop_, l);
+    l->data = this;
+    listeners_.push_back(l);
+    int rc = uv_tcp_bind(l, reinterpret_cast<const sockaddr*>(&ss), 0);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 511, OnAccept);
+    if (rc != 0) {
+      return Status::Error("http: listen on " + addr + ":" + std::to_string(*port) + ": " +
+                           uv_strerror(rc));
+    }
+    if (*port == 0) {
+      sockaddr_storage got{};
+      int len = sizeof got;
+      uv_tcp_getsockname(l, reinterpret_cast<sockaddr*>(&got), &len);
+      *port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
+    }
+    return Status::Ok();
+  }
+
+  // Loop thread. Runs until Shutdown() has closed everything.
+  void Run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+  // Before Run(): the async handle Stop() wakes.
+  void InitStop() {
+    uv_async_init(&loop_, &stop_, OnStop);
+    stop_.data = this;
+    uv_async_init(&loop_, &wake_, OnWake);
+    wake_.data = this;
+    std::lock_guard<std::mutex> lock(mailbox_->mu);
+    mailbox_->open = true;
+    mailbox_->wake = &wake_;
+  }
+  const std::shared_ptr<Mailbox>& mailbox() const { return mailbox_; }
+  // Loop thread, inside a handler: a handle that answers connection `conn_id` later.
+  DeferredPtr MakeDeferred(uint64_t conn_id);
+  // Loop thread, inside a handler: parks a blocking query (see Block in server.h).
+  void Park(uint64_t conn_id, const Request& req, Topic topic, std::function<uint64_t()> probe,
+            uint64_t min_index, uint64_t wait_ms,
+            std::function<void(const Request&, Response&)> compute);
+  size_t parked_count() const {
+    size_t n = 0;
+    for (const auto& v : parked_) n += v.size();
+    return n;
+  }
+  // Any thread.
+  void RequestStop() { uv_async_send(&stop_); }
+
+  // Loop thread (or before Run): closes listeners and connections; the loop then ends.
+  void CloseAll(bool with_async) {
+    for (uv_tcp_t* l : listeners_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(l),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    }
+    listeners_.clear();
+    for (Conn* c : std::unordered_set<Conn*>(conns_)) Close(c);
+    if (with_async) {
+      {
+        std::lock_guard<std::mutex> lock(mailbox_->mu);
+        mailbox_->open = false;
+        mailbox_->wake = nullptr;
+        mailbox_->replies.clear();
+      }
+      uv_close(reinterpret_cast<uv_handle_t*>(&stop_), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    }
+  }
+
+ private:
+  static void OnStop(uv_async_t* a) { static_cast<HttpLoop*>(a->data)->CloseAll(true); }
+  static void OnWake(uv_async_t* a);  // deferred replies and notifications (blocking.cpp)
+  // Loop thread: sends the response of connection `conn_id`'s request in flight, then resumes
+  // parsing what the client pipelined meanwhile. Dropped when the connection is gone.
+  void Deliver(uint64_t conn_id, const Response& resp);
+  void Unpark(Parked* p);        // removes it from its topic list and closes its timer
+  void FinishParked(Parked* p);  // compute + Deliver + Unpark
+
+  static void OnAccept(uv_stream_t* server, int status) {
+    auto* self = static_cast<HttpLoop*>(server->data);
+    if (status != 0) return;
+    auto* c = new Conn;
+    c->loop = self;
+    uv_tcp_init(&self->loop_, &c->tcp);
+    uv_timer_init(&self->loop_, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->id = ++self->next_conn_id_;
+    self->conns_.insert(c);
+    self->by_id_.emplace(c->id, c);
+    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+      self->Close(c);
+      return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+    if (self->conns_.size() > self->opts_.max_conns) {
+      self->SendError(c, 503, "too many connections");
+      return;
+    }
+    self->Arm(c, self->opts_.idle_timeout_ms);
+  }
+
+  static void OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+    static thread_local char storage[64 * 1024];
+    *buf = uv_buf_init(storage, sizeof storage);
+  }
+
+  static void OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* c = static_cast<Conn*>(s->data);
+    HttpLoop* self = c->loop;
+    if (n < 0) {
+      self->Close(c);
+      return;
+    }
+    if (n == 0 || c->closing) return;  // closing: drain and drop
+    self->Feed(c, buf->base, static_cast<size_t>(n));
+  }
+
+  // Parses client bytes; while a request is in flight they are kept for later (in order).
+  void Feed(Conn* c, const char* data, size_t n) {
+    HttpLoop* self = this;
+    if (c->busy) {
+      c->pending_input.append(data, n);
+      if (c->reading && c->pending_input.size() > opts_.max_header_bytes + opts_.max_body_bytes) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed once answered
+        c->reading = false;
+      }
+      return;
+    }
+    const size_t used = http_parser_execute(&c->parser, &self->settings_, data, n);
+    if (c->closing) return;
+    if (c->busy) {  // the parser paused on a deferred request: keep the rest
+      http_parser_pause(&c->parser, 0);
+      c->pending_input.append(data + used, n - used);
+      return;
+    }
+    if (c->error_status != 0) {
+      self->SendError(c, c->error_status,
+                      c->error_status == 413   ? "request body too large"
+                      : c->error_status == 431 ? "request headers too large"
+                                               : "bad request");
+      return;
+    }
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_HEADER_OVERFLOW) {  // the parser's own 80 KiB cap
+      self->SendError(c, 431, "request headers too large");
+    } else if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != n) {
+      self->SendError(
+          c, 400,
+          std::string("bad request: ") + http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+    }
+  }
+
+  static void OnTimer(uv_timer_t* t) {
+    auto* c = static_cast<Conn*>(t->data);
+    HttpLoop* self = c->loop;
+    if (c->in_request && !c->closing) {
+      self->SendError(c, 408, "request not received in time");
+    } else {
+      self->Close(c);  // idle, or the drain time after the last response is over
+    }
+  }
+
+  void Arm(Conn* c, uint64_t ms) { uv_timer_start(&c->timer, OnTimer, ms, 0); }
+
+  // Counts header bytes; false (with error_status 431) once over the limit.
+  static bool CountHeader(Conn* c, size_t n) {
+    c->header_bytes += n;
+    if (c->header_bytes > c->loop->opts_.max_header_bytes) {
+      c->error_status = 431;
+      return false;
+    }
+    return true;
+  }
+
+  static int OnMessageBegin(http_parser* p) {
+    auto* c = static_cast<Conn*>(p->data);
+    c->req = Request();
+    c->url.clear();
+    c->field.clear();
+    c->in_value = false;
+    c->header_bytes = 0;
+    c->in_request = true;
+    c->loop->Arm(c, c->loop->opts_.header_timeout_ms);
+    return 0;
+  }
+
+  static int OnUrl(http_parser* p, const char* at, size_t n) {
+    auto* c = static_cast<Conn*>(p->data);
+    if (!CountHeader(c, n)) return 1;
+    c->url.append(at, n);
+    return 0;
+  }
+
+  static int OnHeaderField(http_parser* p, const char* at, size_t n) {
+    auto* c = static_cast<Conn*>(p->data);
+    if (!CountHeader(c, n)) return 1;
+    if (c->in_value) {
+      c->field.clear();
+      c->in_value = false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      c->field.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(at[i]))));
+    }
+    return 0;
+  }
+
+  static int OnHeaderValue(http_parser* p, const char* at, size_t n) {
+    auto* c = static_cast<Conn*>(p->data);
+    if (!CountHeader(c, n)) return 1;
+    if (!c->in_value) {
+      c->req.headers.emplace_back(c->field, std::string());
+      c->in_value = true;
+    }
+    c->req.headers.back().second.append(at, n);
+    return 0;
+  }
+
+  static int OnHeadersComplete(http_parser* p) {
+    auto* c = static_cast<Conn*>(p->data);
+    const size_t max_body = c->loop->opts_.max_body_bytes;
+    if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > max_body) {
+      c->error_status = 413;
+      return -1;  // error (1 and 2 mean "skip body")
+    }
+    c->req.method = http_method_str(static_cast<http_method>(p->method));
+    const std::string* expect = c->req.Header("expect");
+    if (expect != nullptr && strcasecmp(expect->c_str(), "100-continue") == 0 &&
+        (p->flags & (F_CONTENTLENGTH | F_CHUNKED)) != 0) {
+      c->loop->WriteRaw(c, "HTTP/1.1 100 Continue\r\n\r\n");  // curl waits 1 s for it
+    }
+    http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(c->url.data(), c->url.size(), 0, &u) != 0) {
+      c->error_status = 400;
+      return -1;
+    }
+    std::string_view url(c->url);
+    if ((u.field_set & (1 << UF_PATH)) != 0) {
+      c->req.path =
+          PercentDecode(url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len), false);
+    } else {
+      c->req.path = "/";
+    }
+    if ((u.field_set & (1 << UF_QUERY)) != 0) {
+      ParseQuery(url.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len), c->req);
+    }
+    return 0;
+  }
+
+  static int OnBody(http_parser* p, const char* at, size_t n) {
+    auto* c = static_cast<Conn*>(p->data);
+    if (c->req.body.size() + n > c->loop->opts_.max_body_bytes) {
+      c->error_status = 413;
+      return 1;
+    }
+    c->req.body.append(at, n);
+    return 0;
+  }
+
+  static int OnMessageComplete(http_parser* p) {
+    auto* c = static_cast<Conn*>(p->data);
+    HttpLoop* self = c->loop;
+    c->in_request = false;
+    Response resp;
+    resp.loop_ = self;
+    resp.conn_id_ = c->id;
+    try {
+      self->router_.Dispatch(c->req, resp);
+    } catch (const std::exception& e) {
+      resp = Response();
+      resp.Text(500, std::string("internal error: ") + e.what());
+    }
+    const bool keep = http_should_keep_alive(p) != 0;
+    if (resp.deferred_) {
+      // Answered later: stop the clocks (a long poll is not an idle connection) and stop
+      // parsing; what the client pipelines meanwhile waits in pending_input.
+      c->busy = true;
+      c->keep_after = keep;
+      uv_timer_stop(&c->timer);
+      http_parser_pause(p, 1);
+      return 0;
+    }
+    self->Send(c, resp, !keep);
+    if (!keep) {
+      http_parser_pause(p, 1);  // nothing after this request is read
+      return 0;
+    }
+    self->Arm(c, self->opts_.idle_timeout_ms);
+    return 0;
+  }
+
+  void SendError(Conn* c, int code, std::string_view msg) {
+    BEACON_LOG(log_, kDebug, "http", "closing connection with %d: %.*s", code,
+               static_cast<int>(msg.size()), msg.data());
+    Response resp;
+    resp.Text(code, msg);
+    Send(c, resp, true);
+  }
+
+  // Writes bytes that are not a final response (100 Continue).
+  void WriteRaw(Conn* c, std::string_view bytes) {
+    auto* w = new WriteReq;
+    w->conn = c;
+    w->close_after = false;
+    w->data.assign(bytes);
+    uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    w->req.data = w;
+    if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {
+      delete w;
+      Close(c);
+    }
+  }
+
+  void Send(Conn* c, const Response& resp, bool close_after) {
+    auto* w = new WriteReq;
+    w->conn = c;
+    w->close_after = close_after;
+    std::string& d = w->data;
+    d.reserve(resp.body.size() + 256);
+    d += "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) + "\r\n";
+    for (const auto& [k, v] : resp.headers) d.append(k).append(": ").append(v).append("\r\n");
+    d += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
+    if (close_after) d += "Connection: close\r\n";
+    d += "\r\n";
+    d += resp.body;
+    if (close_after) {
+      c->closing = true;
+      Arm(c, kDrainMs);
+    }
+    uv_buf_t buf = uv_buf_init(d.data(), static_cast<unsigned>(d.size()));
+    w->req.data = w;
+    if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {
+      delete w;
+      Close(c);
+    }
+  }
+
+  static void OnWritten(uv_write_t* req, int status) {
+    auto* w = static_cast<WriteReq*>(req->data);
+    Conn* c = w->conn;
+    const bool close_after = w->close_after;
+    delete w;
+    if (status == UV_ECANCELED) return;  // closed meanwhile
+    if (status != 0) {
+      c->loop->Close(c);
+      return;
+    }
+    if (close_after) {
+      // Half-close, then keep reading (and dropping) until EOF or the drain timer: closing with
+      // unread data would reset the connection and could destroy the response in flight.
+      auto* sh = new uv_shutdown_t;
+      sh->data = c;
+      if (uv_shutdown(sh, reinterpret_cast<uv_stream_t*>(&c->tcp),
+                      [](uv_shutdown_t* s, int) { delete s; }) != 0) {
+        delete sh;
+        c->loop->Close(c);
+      }
+    }
+  }
+
+  void Close(Conn* c) {
+    if (conns_.erase(c) == 0) return;  // already closing
+    by_id_.erase(c->id);
+    if (c->parked != nullptr) Unpark(c->parked);
+    auto done = [](uv_handle_t* h) {
+      auto* conn = static_cast<Conn*>(h->data);
+      if (--conn->open_handles == 0) delete conn;
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), done);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), done);
+  }
+
+  const Logger& log_;
+  const Router& router_;
+  const HttpServerOptions& opts_;
+  uv_loop_t loop_;
+  uv_async_t stop_;
+  uv_async_t wake_;
+  std::shared_ptr<Mailbox> mailbox_;
+  http_parser_settings settings_{};
+  std::vector<uv_tcp_t*> listeners_;
+  std::unordered_set<Conn*> conns_;
+  std::unordered_map<uint64_t, Conn*> by_id_;
+  uint64_t next_conn_id_ = 0;
+  std::array<std::vector<Parked*>, kTopics> parked_;
+  std::mt19937_64 rng_{std::random_device{}()};  // wait jitter
+};
+
+}  // namespace beacon::http
