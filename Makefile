@@ -5,7 +5,8 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev libyaml-cpp-dev \
-        doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev
+        doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev \
+        python3-consul victoria-metrics curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build dev test asan clean lint
@@ -16,6 +17,8 @@ deps:
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm
+	@[ -d tests/integration/node/node_modules/consul ] || npm ci --prefix tests/integration/node --no-audit --no-fund
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release -Db_ndebug=true

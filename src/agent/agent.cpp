@@ -1,11 +1,13 @@
 #include "beacon/agent/agent.h"
 
-#include "beacon/http/catalog_api.h"
-
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <chrono>
 #include <thread>
+
+#include "beacon/http/catalog_api.h"
+#include "beacon/http/kv_api.h"
 
 namespace beacon::agent {
 
@@ -15,6 +17,68 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 Agent::~Agent() {
   if (http_) http_->Stop();
   if (dns_) dns_->Stop();
+  kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
+}
+
+namespace {
+
+// Each blocking query holds a connection: lift the soft descriptor limit to the hard one.
+void RaiseFileLimit(const Logger& log) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    BEACON_LOG(log, kDebug, "agent", "open file limit raised from %llu to %llu",
+               static_cast<unsigned long long>(before),
+               static_cast<unsigned long long>(rl.rlim_cur));
+  }
+}
+
+// True when a check with this id exists on the node (node-level or on one of its services) and
+// is not critical.
+bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, std::string_view id) {
+  auto alive = [&](const std::vector<catalog::Check>& checks) {
+    for (const catalog::Check& c : checks) {
+      if (c.id == id) return c.status != catalog::Health::kCritical;
+    }
+    return false;
+  };
+  if (alive(n.checks())) return true;
+  for (const std::string& key : n.service_keys.Items()) {
+    const catalog::ServiceEntry* e = snap.services.Find(key);
+    if (e == nullptr) continue;
+    for (const catalog::Instance& in : e->instances) {
+      if (in.node.get() == &n && alive(in.checks())) return true;
+    }
+  }
+  return false;
+}
+
+// A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
+bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
+  const catalog::NodeEntry* n = snap.nodes.Find(catalog::Lower(s.node));
+  if (n == nullptr) return true;
+  for (const std::string& id : s.node_checks) {
+    if (!CheckAlive(snap, *n, id)) return true;
+  }
+  for (const kv::ServiceCheckRef& ref : s.service_checks) {
+    if (!CheckAlive(snap, *n, ref.id)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status Agent::OpenKv() {
+  if (cfg_.dev || cfg_.data_dir.empty()) {
+    kv_ = kv::NewMemStore();
+    return Status::Ok();
+  }
+  auto st = kv::OpenLmdbStore(cfg_.data_dir + "/kv", log_);
+  if (!st.ok()) return st.status();
+  kv_ = std::move(st.value());
+  return Status::Ok();
 }
 
 void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old) {
@@ -41,6 +105,13 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   self.tagged_addresses["lan"] = cfg.advertise_addr;
   self.tagged_addresses["wan"] = cfg.advertise_addr;
   writer_->UpsertNode(self);
+  // Consul's agents carry a serfHealth check; sessions name it by default (spec 2.7).
+  catalog::Check serf;
+  serf.id = "serfHealth";
+  serf.name = "Serf Health Status";
+  serf.status = catalog::Health::kPassing;
+  serf.output = "Agent alive and reachable";
+  writer_->UpsertCheck(cfg.node_name, serf);
   if (cfg.server) {
     catalog::Service consul;
     consul.id = consul.name = "consul";
@@ -66,6 +137,8 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
 
 Status Agent::Start() {
   const auto t0 = std::chrono::steady_clock::now();
+  RaiseFileLimit(log_);
+  if (Status st = OpenKv(); !st.ok()) return st;
   writer_ = std::make_unique<catalog::Writer>(hub_, cfg_.node_name, cfg_.datacenter, cfg_.dns);
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
@@ -75,7 +148,7 @@ Status Agent::Start() {
         &seeded);
     if (!st.ok()) return st;
   }
-  writer_->Publish(true);
+  PublishNow(true);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -96,15 +169,13 @@ Status Agent::Start() {
     if (!st.ok()) return st;
   }
   if (cfg_.ports.http >= 0) {
-    http::Router router;
-    http::AddCatalogRoutes(router, hub_,
-                           cfg_.advertise_addr + ":" + std::to_string(cfg_.ports.server));
-    http::HttpServerOptions ho;
-    ho.addresses = cfg_.client_addrs;
-    ho.port = cfg_.ports.http;
-    http_ = std::make_unique<http::HttpServer>(log_, std::move(router), ho);
+    BuildHttp();
     Status st = http_->Start();
     if (!st.ok()) return st;
+    kv_->SetOnCommit([this](bool kv, bool sessions) {
+      if (kv) http_->Notify(http::Topic::kKv);
+      if (sessions) http_->Notify(http::Topic::kSession);
+    });
   }
   BEACON_LOG(log_, kInfo, "agent", "node %s in datacenter %s started (domain %s)",
              cfg_.node_name.c_str(), cfg_.datacenter.c_str(), cfg_.dns.domain.c_str());
@@ -127,33 +198,94 @@ Status Agent::Reload() {
   }
   writer_->SetDnsConfig(n.dns);
   ApplyLocal(n, &cfg_);
-  writer_->Publish(true);
+  PublishNow(true);
   cfg_ = std::move(n);
   return Status::Ok();
 }
 
-void Agent::Submit(catalog::CommandQueue::Command c) {
-  commands_.Push(std::move(c));
+void Agent::BuildHttp() {
+  http::Router router;
+  http::CatalogApiOptions co;
+  co.leader = cfg_.advertise_addr + ":" + std::to_string(cfg_.ports.server);
+  co.datacenter = cfg_.datacenter;
+  co.node_name = cfg_.node_name;
+  co.submit = [this](catalog::CommandQueue::Command c, std::function<void()> published) {
+    Submit(std::move(c), std::move(published));
+  };
+  co.pretty_default = cfg_.dev;
+  http::AddCatalogRoutes(router, hub_, co);
+  http::KvApiOptions ko;
+  ko.node_name = cfg_.node_name;
+  ko.datacenter = cfg_.datacenter;
+  ko.pretty = cfg_.dev;
+  // A session needs its node, and none of its checks may be critical (spec 2.7).
+  ko.validate_session = [this](const kv::Session& s) -> std::string {
+    catalog::SnapshotPtr snap = hub_.Current();
+    if (snap->nodes.Find(catalog::Lower(s.node)) == nullptr) {
+      return "Missing node registration";
+    }
+    return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
+  };
+  http::AddKvRoutes(router, *kv_, ko);
+  http::HttpServerOptions ho;
+  ho.addresses = cfg_.client_addrs;
+  ho.port = cfg_.ports.http;
+  http_ = std::make_unique<http::HttpServer>(log_, std::move(router), ho);
+}
+
+void Agent::Submit(catalog::CommandQueue::Command c, std::function<void()> published) {
+  if (!published) {
+    commands_.Push(std::move(c));
+    return;
+  }
+  commands_.Push([this, c = std::move(c), p = std::move(published)](catalog::Writer& w) mutable {
+    c(w);
+    published_.push_back(std::move(p));
+  });
+}
+
+void Agent::RunPublished() {
+  std::vector<std::function<void()>> done;
+  done.swap(published_);
+  for (auto& f : done) f();
+}
+
+void Agent::PublishNow(bool force) {
+  writer_->Publish(force);
+  if (publish_timer_ != nullptr) last_publish_ms_ = uv_now(publish_timer_->loop);
+  RunPublished();
+  if (http_) http_->Notify(http::Topic::kCatalog);
+  // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
+  if (kv_) {
+    catalog::SnapshotPtr snap = hub_.Current();
+    kv_->InvalidateSessions([snap](const kv::Session& s) { return SessionLapsed(*snap, s); });
+  }
 }
 
 void Agent::DrainCommands() {
-  if (commands_.Drain(*writer_) == 0 && !writer_->dirty()) return;
+  commands_.Drain(*writer_);
+  if (!writer_->dirty()) {
+    RunPublished();  // nothing changed: nothing to wait for
+    return;
+  }
   const uint64_t now = uv_now(publish_timer_->loop);
   if (now >= last_publish_ms_ + kPublishEveryMs) {
-    writer_->Publish();
-    last_publish_ms_ = now;
+    PublishNow();
     return;
   }
   if (uv_is_active(reinterpret_cast<uv_handle_t*>(publish_timer_))) return;
   uv_timer_start(
-      publish_timer_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Agent*>(t->data);
-        self->writer_->Publish();
-        self->last_publish_ms_ = uv_now(t->loop);
-      },
+      publish_timer_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->PublishNow(); },
       last_publish_ms_ + kPublishEveryMs - now, 0);
   publish_timer_->data = this;
+}
+
+void Agent::Tick() {
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count());
+  if (kv_) kv_->ExpireSessions(now);
 }
 
 void Agent::LogDnsStats(LogLevel level) const {
@@ -186,7 +318,7 @@ int Agent::Run() {
   LoopCtx ctx{this, &log_, &hub_};
   loop.data = &ctx;
   uv_signal_t sigint, sigterm, sighup;
-  uv_timer_t reclaim, stats, publish;
+  uv_timer_t reclaim, stats, publish, tick;
   uv_async_t wake;
   for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) uv_signal_init(&loop, s);
   // Producers on other threads: drain their commands here, publish at most every 10 ms so a
@@ -231,12 +363,17 @@ int Agent::Run() {
         static_cast<LoopCtx*>(t->loop->data)->agent->LogDnsStats(LogLevel::kDebug);
       },
       60000, 60000);
+  // Once a second: session TTLs (spec 2.7).
+  uv_timer_init(&loop, &tick);
+  uv_timer_start(
+      &tick, [](uv_timer_t* t) { static_cast<LoopCtx*>(t->loop->data)->agent->Tick(); }, 1000,
+      1000);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
         reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim),
         reinterpret_cast<uv_handle_t*>(&stats), reinterpret_cast<uv_handle_t*>(&publish),
-        reinterpret_cast<uv_handle_t*>(&wake)}) {
+        reinterpret_cast<uv_handle_t*>(&tick), reinterpret_cast<uv_handle_t*>(&wake)}) {
     uv_close(h, nullptr);
   }
   commands_.SetWake(nullptr);

@@ -122,6 +122,10 @@ std::string_view Instance::address() const {
   return extras ? std::string_view(extras->address) : std::string_view();
 }
 
+const std::vector<std::string>& Instance::tags() const {
+  return extras ? extras->tags : kNoStrings;
+}
+
 const std::vector<std::string>& Instance::tags_lower() const {
   return extras ? extras->tags_lower : kNoStrings;
 }

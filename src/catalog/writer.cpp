@@ -127,7 +127,8 @@ void Writer::UpsertNode(const Node& node) {
     const NodeExtras none;
     const NodeExtras& cx = cur->extras ? *cur->extras : none;
     if (cur->AddressText() == node.address && cx.meta == x.meta &&
-        cx.tagged_addresses == x.tagged_addresses && cx.id == x.id) {
+        cx.tagged_addresses == x.tagged_addresses && cx.id == x.id &&
+        cx.datacenter == x.datacenter) {
       return;  // nothing a reader could see changes
     }
     x.checks = cx.checks;
@@ -135,8 +136,7 @@ void Writer::UpsertNode(const Node& node) {
   NodeEntry* e;
   if (cur) {
     RemoveNodePtr(cur->IpKey(), key);
-    e = MutableNode(key);
-    MarkNodeServices(*e);
+    e = MutableNode(key);  // queues the node's services for rebuild
   } else {
     auto fresh = MakeRef<NodeEntry>();
     fresh->stamp = batch_;
@@ -148,8 +148,12 @@ void Writer::UpsertNode(const Node& node) {
   if (detail::WireToDotted(e->name_wire) != node.name) x.name = node.name;
   x.address = node.address;
   detail::PrepareNode(*e, Share(std::move(x)), node.address);
-  e->modify_index = Bump();
-  if (!cur) e->create_index = e->modify_index;
+  const uint64_t idx = Bump();
+  e->modify_index = idx;
+  e->index = idx;
+  if (!cur) e->create_index = idx;
+  staged_.nodes_index = idx;
+  if (cur) TouchNodeServices(*e, idx);  // health/service shows the node
   AddNodePtr(key);
 }
 
@@ -158,6 +162,8 @@ bool Writer::RemoveNode(std::string_view name) {
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return false;
   RemoveNodePtr(cur->IpKey(), key);
+  const uint64_t idx = Bump();
+  bool had_checks = !cur->checks().empty();
   for (const auto& k : cur->service_keys.Items()) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
@@ -165,12 +171,16 @@ bool Writer::RemoveNode(std::string_view name) {
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
       if (!in.address().empty()) RemovePtr(in.address(), in.service.name);
+      had_checks |= !in.checks().empty();
       return true;
     });
-    MarkPending(k);
+    m->index = idx;
+    MarkPending(k, m);
   }
+  if (!cur->service_keys.empty()) staged_.services_index = idx;
+  if (had_checks) staged_.checks_index = idx;
+  staged_.nodes_index = idx;
   staged_.nodes.Erase(key);
-  Bump();
   return true;
 }
 
@@ -206,6 +216,36 @@ void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& 
   if (n != nullptr) n->service_keys.Remove(skey);
 }
 
+namespace {
+
+// Whether re-registering `svc` (id already defaulted to `id`) over `in` changes its definition.
+bool SameDefinition(const Instance& in, const Service& svc, std::string_view id) {
+  Service cur = in.ToService();
+  if (cur.id != id) return false;
+  cur.id = svc.id;  // compare the rest as given
+  return cur == svc;
+}
+
+// Gives each new check its indexes against the instance's previous checks; returns whether the
+// set of checks changes (a check added, removed, redefined or changing status).
+bool IndexChecks(std::vector<Check>& checks, const std::vector<Check>& prev, uint64_t idx) {
+  bool changed = checks.size() != prev.size();
+  for (Check& c : checks) {
+    auto it = std::find_if(prev.begin(), prev.end(), [&](const Check& p) { return p.id == c.id; });
+    if (it != prev.end() && SameCheck(*it, c)) {
+      c.create_index = it->create_index;
+      c.modify_index = it->modify_index;
+      continue;
+    }
+    c.create_index = it != prev.end() ? it->create_index : idx;
+    c.modify_index = idx;
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
   const std::string nkey = LowerKey(node);
@@ -216,18 +256,31 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     UpsertNode(n);
     nsp = staged_.nodes.FindShared(nkey);
   }
-  const uint64_t idx = Bump();
   const std::string& id = svc.id.empty() ? svc.name : svc.id;
+  for (Check& c : checks) {
+    c.service_id = id;
+    c.service_name = svc.name;
+  }
+  const Instance* prev = nsp->service_keys.empty() ? nullptr : FindInstance(nkey, id);
+  const bool same_def = prev != nullptr && SameDefinition(*prev, svc, id);
+  if (same_def && prev->checks().size() == checks.size() &&
+      std::equal(checks.begin(), checks.end(), prev->checks().begin(), SameCheck)) {
+    return Status::Ok();  // identical re-registration: nothing a reader could see changes
+  }
+  const uint64_t idx = Bump();
   Instance old;
   std::string old_key;
-  if (!nsp->service_keys.empty()) old_key = DetachInstance(nkey, id, &old);
+  if (prev != nullptr) old_key = DetachInstance(nkey, id, &old);
   if (!old_key.empty() && !old.address().empty()) {
     RemovePtr(old.address(), old.service.name);
   }
+  const bool checks_changed = IndexChecks(checks, old.checks(), idx);
   const std::string skey = LowerKey(svc.name);
-  if (!nsp->service_keys.Contains(skey)) {
+  {
     const bool in_place = nsp->stamp == batch_;
-    MutableNode(nkey)->service_keys.Add(skey);
+    NodeEntry* mn = MutableNode(nkey);
+    mn->service_keys.Add(skey);  // no-op when present
+    mn->index = idx;
     if (!in_place) nsp = staged_.nodes.FindShared(nkey);
   }
   ServiceEntry* e = MutableService(skey, svc.name);
@@ -240,10 +293,6 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   inst.service.id = id;
   inst.service.name = svc.name;
   inst.port = svc.port;
-  for (Check& c : checks) {
-    c.service_id = id;
-    c.service_name = svc.name;
-  }
   InstanceExtras x;
   x.address = svc.address;
   x.tags = svc.tags;
@@ -255,10 +304,16 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   x.checks = std::move(checks);
   inst.extras = Share(std::move(x));
   inst.create_index = old_key.empty() ? idx : old.create_index;
-  inst.modify_index = idx;
+  inst.modify_index = same_def ? old.modify_index : idx;
   AddPtr(svc.address, svc.name);
-  if (!old_key.empty() && old_key != skey) DropServiceKeyIfUnused(nkey, old_key);
+  e->index = idx;
   MarkPending(skey, e);
+  if (!same_def) staged_.services_index = idx;
+  if (checks_changed) staged_.checks_index = idx;
+  if (!old_key.empty() && old_key != skey) {
+    TouchService(old_key, idx);
+    DropServiceKeyIfUnused(nkey, old_key);
+  }
   return Status::Ok();
 }
 
@@ -267,9 +322,13 @@ bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
   Instance old;
   const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
-  Bump();
+  const uint64_t idx = Bump();
+  TouchService(k, idx);
+  staged_.services_index = idx;
+  if (!old.checks().empty()) staged_.checks_index = idx;
   if (!old.address().empty()) RemovePtr(old.address(), old.service.name);
   DropServiceKeyIfUnused(nkey, k);
+  TouchNode(nkey, idx);
   return true;
 }
 
@@ -278,62 +337,84 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
   if (check.id.empty()) return Status::Error("check id is required");
+  if (const Check* prev = FindCheck(nkey, check.id);
+      prev != nullptr && prev->service_id == check.service_id) {
+    Check c = check;
+    c.service_name = prev->service_name;
+    if (SameCheck(*prev, c)) {  // at most the output changes: no index moves (spec 4.3)
+      if (prev->output != check.output) UpdateCheck(node, check.id, check.status, check.output);
+      return Status::Ok();
+    }
+  }
   if (check.service_id.empty()) {
+    const uint64_t idx = Bump();
     NodeEntry* n = MutableNode(nkey);
     NodeExtras x = n->extras ? *n->extras : NodeExtras{};
     auto it = std::find_if(x.checks.begin(), x.checks.end(),
                            [&](const Check& c) { return c.id == check.id; });
+    Check c = check;
+    c.create_index = it != x.checks.end() ? it->create_index : idx;
+    c.modify_index = idx;
     if (it != x.checks.end()) {
-      *it = check;
+      *it = std::move(c);
     } else {
-      x.checks.push_back(check);
+      x.checks.push_back(std::move(c));
     }
     const std::string addr = n->AddressText();
     detail::PrepareNode(*n, Share(std::move(x)), addr);
-    n->modify_index = Bump();
-    MarkNodeServices(*n);
+    n->index = idx;
+    staged_.checks_index = idx;
+    TouchNodeServices(*n, idx);
     return Status::Ok();
   }
-  for (const auto& k : cur->service_keys.Items()) {
-    const ServiceEntry* se = staged_.services.Find(k);
-    if (se == nullptr) continue;
-    for (size_t i = 0; i < se->instances.size(); ++i) {
-      const Instance& in = se->instances[i];
-      if (in.service.id != check.service_id || !SameNode(in, nkey)) continue;
-      Instance& mi = MutableService(k)->instances[i];
-      Check c = check;
-      c.service_name = mi.service.name.str();
-      InstanceExtras x = ExtrasOf(mi);
-      auto it = std::find_if(x.checks.begin(), x.checks.end(),
-                             [&](const Check& y) { return y.id == c.id; });
-      if (it != x.checks.end()) {
-        *it = std::move(c);
-      } else {
-        x.checks.push_back(std::move(c));
-      }
-      mi.extras = Share(std::move(x));
-      mi.modify_index = Bump();
-      MarkPending(k);
-      return Status::Ok();
-    }
+  std::string k;
+  size_t pos = 0;
+  if (FindInstance(nkey, check.service_id, &k, &pos) == nullptr) {
+    return Status::Error("unknown service \"" + check.service_id + "\" on node \"" +
+                         std::string(node) + "\"");
   }
-  return Status::Error("unknown service \"" + check.service_id + "\" on node \"" +
-                       std::string(node) + "\"");
+  const uint64_t idx = Bump();
+  Instance& mi = MutableService(k)->instances[pos];
+  Check c = check;
+  c.service_name = mi.service.name.str();
+  InstanceExtras x = ExtrasOf(mi);
+  auto it =
+      std::find_if(x.checks.begin(), x.checks.end(), [&](const Check& y) { return y.id == c.id; });
+  c.create_index = it != x.checks.end() ? it->create_index : idx;
+  c.modify_index = idx;
+  if (it != x.checks.end()) {
+    *it = std::move(c);
+  } else {
+    x.checks.push_back(std::move(c));
+  }
+  mi.extras = Share(std::move(x));
+  TouchService(k, idx);
+  staged_.checks_index = idx;
+  TouchNode(nkey, idx);
+  return Status::Ok();
 }
 
+// fn(checks, i, idx) changes checks[i] and returns whether a blocking query should see it (a
+// status change or a removal); idx is the index the change then gets.
 template <typename Fn>
 bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) {
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return false;
+  const uint64_t next = index_ + 1;
   const auto& nchecks = cur->checks();
   for (size_t i = 0; i < nchecks.size(); ++i) {
     if (nchecks[i].id != id) continue;
     NodeEntry* n = MutableNode(nkey);
     NodeExtras x = *n->extras;
-    const bool changed = fn(x.checks, i);
+    const bool changed = fn(x.checks, i, next);
     const std::string addr = n->AddressText();
     detail::PrepareNode(*n, Share(std::move(x)), addr);
-    if (changed) MarkNodeServices(*n);
+    if (changed) {
+      Bump();
+      n->index = next;
+      staged_.checks_index = next;
+      TouchNodeServices(*n, next);
+    }
     return true;
   }
   for (const auto& k : cur->service_keys.Items()) {
@@ -347,9 +428,14 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
         if (ichecks[j].id != id) continue;
         Instance& mi = MutableService(k)->instances[i];
         InstanceExtras x = ExtrasOf(mi);
-        const bool changed = fn(x.checks, j);
+        const bool changed = fn(x.checks, j, next);
         mi.extras = Share(std::move(x));
-        if (changed) MarkPending(k);
+        if (changed) {
+          Bump();
+          TouchService(k, next);
+          staged_.checks_index = next;
+          TouchNode(nkey, next);
+        }
         return true;
       }
     }
@@ -358,45 +444,25 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
 }
 
 bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
-  const bool found = MutateCheck(LowerKey(node), check_id, [](std::vector<Check>& v, size_t i) {
+  return MutateCheck(LowerKey(node), check_id, [](std::vector<Check>& v, size_t i, uint64_t) {
     v.erase(v.begin() + static_cast<long>(i));
     return true;
   });
-  if (found) Bump();
-  return found;
 }
 
 bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Health status,
                          std::string_view output) {
-  bool changed = false;
-  const bool found = MutateCheck(LowerKey(node), check_id, [&](std::vector<Check>& v, size_t i) {
-    changed = v[i].status != status;
+  const std::string nkey = LowerKey(node);
+  const Check* cur = FindCheck(nkey, check_id);
+  if (cur == nullptr) return false;
+  if (cur->status == status && cur->output == output) return true;  // nothing changes
+  return MutateCheck(nkey, check_id, [&](std::vector<Check>& v, size_t i, uint64_t idx) {
+    const bool changed = v[i].status != status;
     v[i].status = status;
     v[i].output = std::string(output);
+    if (changed) v[i].modify_index = idx;
     return changed;
   });
-  if (changed) Bump();
-  return found;
-}
-
-Status Writer::Apply(const Registration& reg) {
-  if (reg.node.name.empty()) return Status::Error("Node is required");
-  UpsertNode(reg.node);
-  for (const Service& s : reg.services) {
-    std::vector<Check> own;
-    const std::string& sid = s.id.empty() ? s.name : s.id;
-    for (const Check& c : reg.checks) {
-      if (c.service_id == sid) own.push_back(c);
-    }
-    Status st = UpsertService(reg.node.name, s, std::move(own));
-    if (!st.ok()) return st;
-  }
-  for (const Check& c : reg.checks) {
-    if (!c.service_id.empty()) continue;
-    Status st = UpsertCheck(reg.node.name, c);
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
 }
 
 void Writer::SetDnsConfig(const config::DnsConfig& dns) {
@@ -450,7 +516,6 @@ void Writer::RebuildService(const std::string& k) {
     e->n_ok += in.health == Health::kPassing || in.health == Health::kWarning;
   }
   e->ttl_s = detail::ServiceTtl(staged_.dns, k);
-  e->index = index_;
 }
 
 uint64_t Writer::Publish(bool force) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "beacon/config/config.h"
+#include "beacon/config/registration_body.h"
 
 namespace beacon::config {
 namespace {
@@ -52,6 +53,7 @@ class Key {
 // Where a value sits, e.g. [12].Service.Port; a chain of stack frames, turned into text only
 // when an error is reported.
 struct Path {
+  static constexpr size_t kRoot = SIZE_MAX;  // as `index`: the document itself, printed as ""
   const Path* parent = nullptr;
   std::string_view key;  // empty: an array index
   size_t index = 0;
@@ -60,6 +62,7 @@ struct Path {
   Path At(size_t i) const { return Path{this, {}, i}; }
   std::string Str() const {
     std::string s = parent != nullptr ? parent->Str() : std::string();
+    if (key.empty() && index == kRoot) return s;
     if (key.empty()) return s + "[" + std::to_string(index) + "]";
     if (!s.empty()) s += '.';
     s.append(key);
@@ -67,12 +70,26 @@ struct Path {
   }
 };
 
+// `strict` (seed files): Node, Address, the service name and the check ID are required. An API
+// body is decoded with strict off; the caller checks those with Consul's own messages.
 class SeedParser {
  public:
-  explicit SeedParser(const std::string& file) : file_(file) {}
+  explicit SeedParser(const std::string& file, bool strict = true) : file_(file), strict_(strict) {}
 
   Status Err(const Path& path, std::string_view what) const {
-    return Status::Error(file_ + ": " + path.Str() + ": " + std::string(what));
+    const std::string where = file_.empty() ? path.Str() : file_ + ": " + path.Str();
+    return Status::Error(where + ": " + std::string(what));
+  }
+
+  Status Duration(dom::element e, const Path& path, uint64_t* ms) const {
+    std::string_view s;
+    int64_t ns = 0;
+    if (!e.get_string().get(s) && ParseDuration(s, ms)) return Status::Ok();
+    if (!e.get_int64().get(ns) && ns >= 0) {
+      *ms = static_cast<uint64_t>(ns) / 1000000;  // integer nanoseconds
+      return Status::Ok();
+    }
+    return Err(path, "expected a duration such as \"10s\"");
   }
 
   Status Str(dom::element e, const Path& path, std::string* out) const {
@@ -151,7 +168,7 @@ class SeedParser {
       }
       if (!st.ok()) return st;
     }
-    if (svc->name.empty())
+    if (strict_ && svc->name.empty())
       return Err(path.Field("Service"), "missing required key (the service name)");
     if (svc->id.empty()) svc->id = svc->name;
     return Status::Ok();
@@ -217,8 +234,9 @@ class SeedParser {
       } else if (k == "status") {
         std::string s;
         st = Str(kv.value, path.Field(key), &s);
-        if (st.ok() && (!catalog::ParseHealth(s, &chk->status) ||
-                        chk->status == catalog::Health::kMaintenance)) {
+        if (st.ok() && !s.empty() &&
+            (!catalog::ParseHealth(s, &chk->status) ||
+             chk->status == catalog::Health::kMaintenance)) {
           st = Err(path.Field(key), "expected passing, warning or critical, got \"" + s + "\"");
         }
       } else if (k == "serviceid") {
@@ -229,15 +247,43 @@ class SeedParser {
         st = Str(kv.value, path.Field(key), &chk->notes);
       } else if (k == "output") {
         st = Str(kv.value, path.Field(key), &chk->output);
+      } else if (k == "definition") {
+        st = ParseDefinition(kv.value, path.Field(key), chk);
       }
       if (!st.ok()) return st;
     }
     if (chk->id.empty()) chk->id = chk->name;
-    if (chk->id.empty()) return Err(path.Field("CheckID"), "missing required key (or Name)");
+    if (strict_ && chk->id.empty())
+      return Err(path.Field("CheckID"), "missing required key (or Name)");
     if (!chk->service_id.empty() && chk->service_name.empty()) {
       for (const Service& s : reg.services) {
         if (s.id == chk->service_id) chk->service_name = s.name;
       }
+    }
+    return Status::Ok();
+  }
+
+  // HealthCheckDefinition: kept for display (catalog checks are not run).
+  Status ParseDefinition(dom::element e, const Path& path, Check* chk) const {
+    dom::object obj;
+    if (e.get_object().get(obj)) return Err(path, "expected an object");
+    for (dom::key_value_pair kv : obj) {
+      if (kv.value.is_null()) continue;
+      Key k(kv.key);
+      const Path p = path.Field(kv.key);
+      Status st;
+      if (k == "http") {
+        st = Str(kv.value, p, &chk->http);
+      } else if (k == "tcp") {
+        st = Str(kv.value, p, &chk->tcp);
+      } else if (k == "interval") {
+        st = Duration(kv.value, p, &chk->interval_ms);
+      } else if (k == "timeout") {
+        st = Duration(kv.value, p, &chk->timeout_ms);
+      } else if (k == "deregistercriticalserviceafter") {
+        st = Duration(kv.value, p, &chk->deregister_critical_after_ms);
+      }
+      if (!st.ok()) return st;
     }
     return Status::Ok();
   }
@@ -274,11 +320,14 @@ class SeedParser {
       } else if (k == "checks") {
         checks = kv.value;
         has_checks = true;
+      } else if (k == "skipnodeupdate") {
+        st = Bool(kv.value, path.Field(key), &reg->skip_node_update);
       }
       if (!st.ok()) return st;
     }
-    if (reg->node.name.empty()) return Err(path.Field("Node"), "missing required key");
-    if (reg->node.address.empty()) return Err(path.Field("Address"), "missing required key");
+    if (strict_ && reg->node.name.empty()) return Err(path.Field("Node"), "missing required key");
+    if (strict_ && reg->node.address.empty())
+      return Err(path.Field("Address"), "missing required key");
     // Checks last, so that a check naming the entry's service gets its name whatever the order.
     if (has_check) {
       reg->checks.emplace_back();
@@ -302,6 +351,7 @@ class SeedParser {
 
  private:
   std::string file_;
+  bool strict_;
 };
 
 // The seed file's bytes with simdjson's padding after them. Large files are mapped (the page
@@ -401,6 +451,19 @@ Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& pa
   });
   if (!st.ok()) return st;
   return out;
+}
+
+// Declared in registration_body.h: one API body, decoded by the seed-file parser (strict off).
+Status DecodeCatalogRegister(std::string_view json, catalog::Registration* out) {
+  const simdjson::padded_string padded(json);
+  dom::parser parser;
+  dom::element root;
+  if (auto err = parser.parse(padded).get(root)) {
+    return Status::Error(std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  *out = Registration();
+  return SeedParser(std::string(), /*strict=*/false)
+      .ParseEntry(root, Path{nullptr, {}, Path::kRoot}, out);
 }
 
 }  // namespace beacon::config

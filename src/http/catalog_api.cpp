@@ -1,40 +1,28 @@
-// Catalog, health and status read endpoints. See catalog_api.h.
+// Catalog and status read endpoints, and the plumbing every catalog/health read shares. See
+// catalog_api.h.
 #include "beacon/http/catalog_api.h"
 
 #include <algorithm>
-#include <cctype>
+#include <map>
 #include <string_view>
 #include <vector>
 
-#include "beacon/http/json_writer.h"
+#include "catalog_internal.h"
 
 namespace beacon::http {
 
+namespace detail {
 namespace {
 
 using catalog::Check;
 using catalog::Health;
 using catalog::Instance;
-using catalog::Node;
-using catalog::Service;
+using catalog::NodeEntry;
 using catalog::ServiceEntry;
 using catalog::Snapshot;
 using catalog::SnapshotPtr;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Index headers of every blocking-capable read (spec 2.1); never 0.
-void IndexHeaders(Response& resp, uint64_t index) {
-  resp.SetHeader("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
-  resp.SetHeader("X-Consul-KnownLeader", "true");
-  resp.SetHeader("X-Consul-LastContact", "0");
-  resp.SetHeader("X-Consul-Effective-Consistency", "leader");
-  resp.SetHeader("X-Consul-Default-ACL-Policy", "allow");
-}
+const std::map<std::string, std::string> kNoMap;
 
 void StringMap(JsonWriter& w, const std::map<std::string, std::string>& m) {
   w.BeginObject();
@@ -48,18 +36,10 @@ void StringArray(JsonWriter& w, const std::vector<std::string>& v) {
   w.EndArray();
 }
 
-const char* HealthText(Health h) {
-  switch (h) {
-    case Health::kPassing:
-      return "passing";
-    case Health::kWarning:
-      return "warning";
-    default:
-      return "critical";  // maintenance checks report critical
-  }
-}
-
 const char* CheckType(const Check& c) {
+  if (c.id == "_node_maintenance" || c.id.rfind("_service_maintenance:", 0) == 0) {
+    return "maintenance";
+  }
   if (c.ttl_ms != 0) return "ttl";
   if (!c.http.empty()) return "http";
   if (!c.tcp.empty()) return "tcp";
@@ -67,88 +47,196 @@ const char* CheckType(const Check& c) {
   if (!c.grpc.empty()) return "grpc";
   if (!c.docker_container_id.empty()) return "docker";
   if (!c.args.empty()) return "script";
-  if (c.id == "_node_maintenance" || c.id.rfind("_service_maintenance:", 0) == 0) {
-    return "maintenance";
-  }
   return "";
 }
 
-void NodeObject(JsonWriter& w, const Node& n, uint64_t create, uint64_t modify) {
+void ServiceTaggedAddresses(JsonWriter& w, const catalog::InstanceExtras& x) {
   w.BeginObject();
-  w.Key("ID").String(n.id).Key("Node").String(n.name).Key("Address").String(n.address);
-  w.Key("Datacenter").String(n.datacenter);
-  w.Key("TaggedAddresses");
-  StringMap(w, n.tagged_addresses);
-  w.Key("Meta");
-  StringMap(w, n.meta);
-  w.Key("CreateIndex").Uint(create).Key("ModifyIndex").Uint(modify);
-  w.EndObject();
-}
-
-void ServiceTaggedAddresses(JsonWriter& w, const Service& s) {
-  w.BeginObject();
-  for (const auto& [k, v] : s.tagged_addresses) {
+  for (const auto& [k, v] : x.tagged_addresses) {
     w.Key(k).BeginObject().Key("Address").String(v.address).Key("Port").Uint(v.port).EndObject();
   }
   w.EndObject();
 }
 
-void Weights(JsonWriter& w, const Service& s) {
-  w.BeginObject().Key("Passing").Uint(s.weights.passing);
-  w.Key("Warning").Uint(s.weights.warning).EndObject();
+void WeightsObject(JsonWriter& w, const catalog::Weights& ws) {
+  w.BeginObject().Key("Passing").Uint(ws.passing).Key("Warning").Uint(ws.warning).EndObject();
 }
 
-// NodeService (spec 2.9), as health/service .Service.
-void NodeServiceObject(JsonWriter& w, const Service& s, const Instance& in) {
-  w.BeginObject();
-  if (!s.kind.empty()) w.Key("Kind").String(s.kind);
-  w.Key("ID").String(s.id).Key("Service").String(s.name).Key("Tags");
-  StringArray(w, s.tags);
-  w.Key("Address").String(s.address);
-  if (!s.tagged_addresses.empty()) {
-    w.Key("TaggedAddresses");
-    ServiceTaggedAddresses(w, s);
-  }
-  w.Key("Meta");
-  StringMap(w, s.meta);
-  if (s.port != 0) w.Key("Port").Uint(s.port);
-  w.Key("Weights");
-  Weights(w, s);
-  w.Key("EnableTagOverride").Bool(s.enable_tag_override);
-  w.Key("Proxy").BeginObject().Key("Mode").String("");
+void ProxyObject(JsonWriter& w) {
+  w.BeginObject().Key("Mode").String("");
   w.Key("MeshGateway").BeginObject().EndObject().Key("Expose").BeginObject().EndObject();
   w.EndObject();
-  w.Key("Connect").BeginObject().EndObject().Key("PeerName").String("");
+}
+
+// ServiceNode (spec 2.9), as catalog/service returns it.
+void ServiceNodeObject(JsonWriter& w, const Instance& in, std::string_view agent_dc) {
+  const NodeEntry& n = *in.node;
+  const catalog::NodeExtras* nx = n.extras.get();
+  const catalog::InstanceExtras* x = in.extras.get();
+  const catalog::InstanceExtras none;
+  const catalog::InstanceExtras& sx = x ? *x : none;
+  w.BeginObject();
+  w.Key("ID").String(nx ? nx->id : "").Key("Node").String(n.name());
+  w.Key("Address").String(n.AddressText());
+  w.Key("Datacenter").String(nx && !nx->datacenter.empty() ? nx->datacenter : agent_dc);
+  w.Key("TaggedAddresses");
+  StringMap(w, nx ? nx->tagged_addresses : kNoMap);
+  w.Key("NodeMeta");
+  StringMap(w, nx ? nx->meta : kNoMap);
+  w.Key("ServiceKind").String(sx.kind).Key("ServiceID").String(in.service.id.view());
+  w.Key("ServiceName").String(in.service.name.view()).Key("ServiceTags");
+  StringArray(w, sx.tags);
+  w.Key("ServiceAddress").String(sx.address);
+  if (!sx.tagged_addresses.empty()) {
+    w.Key("ServiceTaggedAddresses");
+    ServiceTaggedAddresses(w, sx);
+  }
+  w.Key("ServiceWeights");
+  WeightsObject(w, sx.weights);
+  w.Key("ServiceMeta");
+  StringMap(w, sx.meta);
+  w.Key("ServicePort").Uint(in.port).Key("ServiceSocketPath").String("");
+  w.Key("ServiceEnableTagOverride").Bool(sx.enable_tag_override);
+  w.Key("ServiceProxy");
+  ProxyObject(w);
+  w.Key("ServiceConnect").BeginObject().EndObject().Key("ServiceLocality").Null();
   w.Key("CreateIndex").Uint(in.create_index).Key("ModifyIndex").Uint(in.modify_index);
   w.EndObject();
 }
 
-void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node, const Service* svc) {
-  w.BeginObject();
-  w.Key("Node").String(node).Key("CheckID").String(c.id).Key("Name").String(c.name);
-  w.Key("Status").String(HealthText(c.status)).Key("Notes").String(c.notes);
-  w.Key("Output").String(c.output);
-  w.Key("ServiceID").String(svc ? svc->id : c.service_id);
-  w.Key("ServiceName").String(svc ? svc->name : c.service_name).Key("ServiceTags");
-  StringArray(w, svc ? svc->tags : std::vector<std::string>());
-  w.Key("Type").String(CheckType(c));
-  w.Key("Interval").String(GoDuration(c.interval_ms));
-  w.Key("Timeout").String(GoDuration(c.timeout_ms));
-  w.Key("ExposedPort").Uint(0);
-  w.Key("Definition").BeginObject();
-  if (!c.http.empty()) w.Key("HTTP").String(c.http);
-  if (!c.tcp.empty()) w.Key("TCP").String(c.tcp);
-  if (c.interval_ms != 0) w.Key("Interval").String(GoDuration(c.interval_ms));
-  if (c.timeout_ms != 0) w.Key("Timeout").String(GoDuration(c.timeout_ms));
-  if (c.deregister_critical_after_ms != 0) {
-    w.Key("DeregisterCriticalServiceAfter").String(GoDuration(c.deregister_critical_after_ms));
+// ?node-meta=k:v (a missing ':' means an empty value), repeatable.
+void ParseNodeMeta(const Request& req, ReadParams* out) {
+  for (const auto& [k, v] : req.query) {
+    if (k != "node-meta") continue;
+    const size_t colon = v.find(':');
+    if (colon == std::string::npos) {
+      out->node_meta.emplace_back(v, "");
+    } else {
+      out->node_meta.emplace_back(v.substr(0, colon), v.substr(colon + 1));
+    }
   }
-  w.EndObject();
-  w.Key("CreateIndex").Uint(0).Key("ModifyIndex").Uint(0);
-  w.EndObject();
 }
 
-// The ?tag= values, lower-cased; every one must be on an instance (AND).
+// A node's service instances (each service the node runs, the instances on it), by ID.
+std::vector<const Instance*> InstancesOn(const Snapshot& s, const NodeEntry& n,
+                                         const std::string& nkey) {
+  std::vector<const Instance*> out;
+  for (const auto& k : n.service_keys.Items()) {
+    const ServiceEntry* e = s.services.Find(k);
+    if (e == nullptr) continue;
+    for (const Instance& in : e->instances) {
+      if (in.node->MatchesKey(nkey)) out.push_back(&in);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Instance* a, const Instance* b) {
+    return a->service.id.view() < b->service.id.view();
+  });
+  return out;
+}
+
+}  // namespace
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+SnapshotPtr Current(const CatalogCtx& ctx) {
+  static const SnapshotPtr kEmpty = std::make_shared<const Snapshot>();
+  SnapshotPtr s = ctx.hub->Current();
+  return s ? s : kEmpty;
+}
+
+void IndexHeaders(Response& resp, uint64_t index, const char* consistency) {
+  resp.SetHeader("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
+  resp.SetHeader("X-Consul-KnownLeader", "true");
+  resp.SetHeader("X-Consul-LastContact", "0");
+  resp.SetHeader("X-Consul-Effective-Consistency", consistency);
+  resp.SetHeader("X-Consul-Default-ACL-Policy", "allow");
+  resp.SetHeader("X-Consul-Query-Backend", "blocking-query");
+}
+
+bool Pretty(const CatalogCtx& ctx, const Request& req) {
+  return ctx.opts.pretty_default || req.HasQuery("pretty");
+}
+
+bool ForeignDc(const CatalogCtx& ctx, std::string_view dc, Response& resp) {
+  if (dc.empty() || Lower(dc) == ctx.dc_lower) return false;
+  resp.Text(500, "No path to datacenter");
+  return true;
+}
+
+bool ForeignDcQuery(const CatalogCtx& ctx, const Request& req, Response& resp) {
+  const std::string* dc = req.Query("datacenter");  // wins over ?dc (spec 2.1)
+  if (dc == nullptr || dc->empty()) dc = req.Query("dc");
+  return dc != nullptr && ForeignDc(ctx, *dc, resp);
+}
+
+void ReadError(const CatalogCtx& ctx, Response& resp, int code, std::string_view msg) {
+  IndexHeaders(resp, Current(ctx)->index);
+  resp.Text(code, msg);
+}
+
+bool ParseRead(const CatalogCtx& ctx, const Request& req, Response& resp, ReadParams* out) {
+  *out = ReadParams();
+  out->pretty = Pretty(ctx, req);
+  const bool stale = req.HasQuery("stale");
+  const bool consistent = req.HasQuery("consistent");
+  if (stale && consistent) {
+    ReadError(ctx, resp, 400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
+    return false;
+  }
+  out->consistency = stale ? "stale" : consistent ? "consistent" : "leader";
+  if (!ParseBlocking(req, resp, &out->block)) {
+    IndexHeaders(resp, Current(ctx)->index, out->consistency);
+    return false;
+  }
+  if (const std::string* f = req.Query("filter"); f != nullptr && !f->empty()) {
+    ReadError(ctx, resp, 400,
+              "?filter is not supported: Beacon does not implement filter expressions");
+    return false;
+  }
+  ParseNodeMeta(req, out);
+  return true;
+}
+
+void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadParams params,
+                  IndexFn index_of, RenderFn render) {
+  if (ForeignDcQuery(*ctx, req, resp)) {
+    IndexHeaders(resp, Current(*ctx)->index, params.consistency);
+    return;
+  }
+  auto probe = [ctx, index_of] { return index_of(*Current(*ctx)); };
+  auto compute = [ctx, index_of, render = std::move(render), params](const Request&,
+                                                                     Response& out) {
+    const SnapshotPtr snap = Current(*ctx);  // one snapshot for both the index and the body
+    const uint64_t index = index_of(*snap);
+    JsonWriter w;
+    render(*snap, w);
+    IndexHeaders(out, index, params.consistency);
+    if (!w.done()) {
+      out.Text(500, "internal error: response encoding");
+      return;
+    }
+    out.Json(params.pretty ? JsonWriter::Pretty(w.str()) : w.Take());
+  };
+  Block(req, resp, Topic::kCatalog, std::move(probe), params.block.index, params.block.wait_ms,
+        std::move(compute));
+}
+
+bool NodeMetaMatches(const NodeEntry& n, const ReadParams& p) {
+  if (p.node_meta.empty()) return true;
+  const auto& meta = n.extras ? n.extras->meta : kNoMap;
+  for (const auto& [k, v] : p.node_meta) {
+    auto it = meta.find(k);
+    if (it == meta.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> TagFilter(const Request& req) {
   std::vector<std::string> tags;
   for (const auto& [k, v] : req.query) {
@@ -165,26 +253,222 @@ bool HasTags(const Instance& in, const std::vector<std::string>& want) {
   return true;
 }
 
-void Send(const Request& req, Response& resp, JsonWriter& w, uint64_t index) {
-  IndexHeaders(resp, index);
-  if (!w.done()) {
-    resp.Text(500, "internal error: response encoding");
-    return;
+std::vector<const Instance*> SelectInstances(const ServiceEntry* e, const ReadParams& p,
+                                             const std::vector<std::string>& tags) {
+  std::vector<std::pair<std::string, const Instance*>> keyed;
+  if (e == nullptr) return {};
+  for (const Instance& in : e->instances) {
+    if (!NodeMetaMatches(*in.node, p) || !HasTags(in, tags)) continue;
+    std::string key = Lower(in.node->name());
+    key.push_back('\0');  // (node, id) order
+    key.append(in.service.id.view());
+    keyed.emplace_back(std::move(key), &in);
   }
-  resp.Json(req.HasQuery("pretty") ? JsonWriter::Pretty(w.str()) : w.Take());
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const Instance*> out;
+  out.reserve(keyed.size());
+  for (const auto& kv : keyed) out.push_back(kv.second);
+  return out;
 }
 
-// The service named by the path after `prefix`, or nullptr. Sets `index` to the service's index
-// when found, else the snapshot's.
-const ServiceEntry* FindService(const Snapshot* snap, std::string_view name, uint64_t* index) {
-  *index = snap ? snap->index : 1;
-  if (snap == nullptr) return nullptr;
-  const ServiceEntry* e = snap->services.Find(Lower(name));
-  if (e != nullptr) *index = e->index;
-  return e;
+void NodeObject(JsonWriter& w, const NodeEntry& n, std::string_view agent_dc) {
+  const catalog::NodeExtras* x = n.extras.get();
+  w.BeginObject();
+  w.Key("ID").String(x ? x->id : "").Key("Node").String(n.name());
+  w.Key("Address").String(n.AddressText());
+  w.Key("Datacenter").String(x && !x->datacenter.empty() ? x->datacenter : agent_dc);
+  w.Key("TaggedAddresses");
+  StringMap(w, x ? x->tagged_addresses : kNoMap);
+  w.Key("Meta");
+  StringMap(w, x ? x->meta : kNoMap);
+  w.Key("CreateIndex").Uint(n.create_index).Key("ModifyIndex").Uint(n.modify_index);
+  w.EndObject();
+}
+
+void NodeServiceObject(JsonWriter& w, const Instance& in) {
+  const catalog::InstanceExtras none;
+  const catalog::InstanceExtras& x = in.extras ? *in.extras : none;
+  w.BeginObject();
+  if (!x.kind.empty()) w.Key("Kind").String(x.kind);
+  w.Key("ID").String(in.service.id.view()).Key("Service").String(in.service.name.view());
+  w.Key("Tags");
+  StringArray(w, x.tags);
+  w.Key("Address").String(x.address);
+  if (!x.tagged_addresses.empty()) {
+    w.Key("TaggedAddresses");
+    ServiceTaggedAddresses(w, x);
+  }
+  w.Key("Meta");
+  StringMap(w, x.meta);
+  if (in.port != 0) w.Key("Port").Uint(in.port);
+  w.Key("Weights");
+  WeightsObject(w, x.weights);
+  w.Key("EnableTagOverride").Bool(x.enable_tag_override);
+  w.Key("Proxy");
+  ProxyObject(w);
+  w.Key("Connect").BeginObject().EndObject().Key("PeerName").String("");
+  w.Key("CreateIndex").Uint(in.create_index).Key("ModifyIndex").Uint(in.modify_index);
+  w.EndObject();
+}
+
+const char* HealthText(Health h) {
+  switch (h) {
+    case Health::kPassing:
+      return "passing";
+    case Health::kWarning:
+      return "warning";
+    default:
+      return "critical";  // maintenance checks report critical
+  }
+}
+
+void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node, const Instance* in) {
+  static const std::vector<std::string> kNoTags;
+  w.BeginObject();
+  w.Key("Node").String(node).Key("CheckID").String(c.id).Key("Name").String(c.name);
+  w.Key("Status").String(HealthText(c.status)).Key("Notes").String(c.notes);
+  w.Key("Output").String(c.output);
+  w.Key("ServiceID").String(in ? in->service.id.view() : std::string_view(c.service_id));
+  w.Key("ServiceName").String(in ? in->service.name.view() : std::string_view(c.service_name));
+  w.Key("ServiceTags");
+  StringArray(w, in ? in->tags() : kNoTags);
+  w.Key("Type").String(CheckType(c));
+  w.Key("Interval").String(GoDuration(c.interval_ms));
+  w.Key("Timeout").String(GoDuration(c.timeout_ms));
+  w.Key("ExposedPort").Uint(0);
+  w.Key("Definition").BeginObject();  // HealthCheckDefinition, non-empty fields only
+  if (!c.http.empty()) w.Key("HTTP").String(c.http);
+  if (c.tls_skip_verify) w.Key("TLSSkipVerify").Bool(true);
+  if (!c.method.empty()) w.Key("Method").String(c.method);
+  if (!c.tcp.empty()) w.Key("TCP").String(c.tcp);
+  if (c.interval_ms != 0) w.Key("Interval").String(GoDuration(c.interval_ms));
+  if (c.timeout_ms != 0) w.Key("Timeout").String(GoDuration(c.timeout_ms));
+  if (c.deregister_critical_after_ms != 0) {
+    w.Key("DeregisterCriticalServiceAfter").String(GoDuration(c.deregister_critical_after_ms));
+  }
+  if (!c.args.empty()) {
+    w.Key("ScriptArgs");
+    StringArray(w, c.args);
+  }
+  if (!c.docker_container_id.empty()) w.Key("DockerContainerID").String(c.docker_container_id);
+  if (!c.shell.empty()) w.Key("Shell").String(c.shell);
+  if (!c.grpc.empty()) w.Key("GRPC").String(c.grpc);
+  if (c.ttl_ms != 0) w.Key("TTL").String(GoDuration(c.ttl_ms));
+  w.EndObject();
+  w.Key("CreateIndex").Uint(c.create_index).Key("ModifyIndex").Uint(c.modify_index);
+  w.EndObject();
+}
+
+namespace {
+
+void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
+  router.Handle("GET", "/v1/catalog/datacenters", [ctx](const Request& req, Response& resp) {
+    JsonWriter w;
+    w.BeginArray().String(ctx->opts.datacenter).EndArray();
+    resp.Json(Pretty(*ctx, req) ? JsonWriter::Pretty(w.str()) : w.Take());
+  });
+
+  router.Handle("GET", "/v1/catalog/services", [ctx](const Request& req, Response& resp) {
+    ReadParams p;
+    if (!ParseRead(*ctx, req, resp, &p)) return;
+    const bool meta = !p.node_meta.empty();
+    auto index_of = [meta](const Snapshot& s) {
+      return meta ? std::max(s.services_index, s.nodes_index) : s.services_index;
+    };
+    auto render = [p](const Snapshot& s, JsonWriter& w) {
+      std::vector<const ServiceEntry*> all;
+      s.services.ForEach([&](const ServiceEntry& e) { all.push_back(&e); });
+      std::sort(all.begin(), all.end(), [](const ServiceEntry* a, const ServiceEntry* b) {
+        return a->name.view() < b->name.view();
+      });
+      w.BeginObject();
+      for (const ServiceEntry* e : all) {
+        std::vector<std::string> tags;  // union over the (matching) instances, first seen first
+        bool any = false;
+        for (const Instance& in : e->instances) {
+          if (!NodeMetaMatches(*in.node, p)) continue;
+          any = true;
+          for (const auto& t : in.tags()) {
+            if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+          }
+        }
+        if (!any) continue;
+        w.Key(e->name.view());
+        StringArray(w, tags);
+      }
+      w.EndObject();
+    };
+    BlockingRead(ctx, req, resp, std::move(p), index_of, render);
+  });
+
+  router.Handle("GET", "/v1/catalog/nodes", [ctx](const Request& req, Response& resp) {
+    ReadParams p;
+    if (!ParseRead(*ctx, req, resp, &p)) return;
+    auto render = [p](const Snapshot& s, JsonWriter& w) {
+      std::vector<std::pair<std::string, const NodeEntry*>> nodes;
+      s.nodes.ForEach([&](const NodeEntry& n) {
+        if (NodeMetaMatches(n, p)) nodes.emplace_back(Lower(n.name()), &n);
+      });
+      std::sort(nodes.begin(), nodes.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      w.BeginArray();
+      for (const auto& kv : nodes) NodeObject(w, *kv.second, s.datacenter);
+      w.EndArray();
+    };
+    BlockingRead(
+        ctx, req, resp, std::move(p), [](const Snapshot& s) { return s.nodes_index; }, render);
+  });
+
+  router.Handle("GET", "/v1/catalog/service/", [ctx](const Request& req, Response& resp) {
+    const std::string key = Lower(std::string_view(req.path).substr(20));
+    ReadParams p;
+    if (!ParseRead(*ctx, req, resp, &p)) return;
+    if (key.empty()) return ReadError(*ctx, resp, 400, "Missing service name");
+    auto index_of = [key](const Snapshot& s) {
+      const ServiceEntry* e = s.services.Find(key);
+      return e != nullptr ? e->index : s.services_index;
+    };
+    auto render = [key, p, tags = TagFilter(req)](const Snapshot& s, JsonWriter& w) {
+      w.BeginArray();
+      for (const Instance* in : SelectInstances(s.services.Find(key), p, tags)) {
+        ServiceNodeObject(w, *in, s.datacenter);
+      }
+      w.EndArray();
+    };
+    BlockingRead(ctx, req, resp, std::move(p), index_of, render);
+  });
+
+  router.Handle("GET", "/v1/catalog/node/", [ctx](const Request& req, Response& resp) {
+    const std::string key = Lower(std::string_view(req.path).substr(17));
+    ReadParams p;
+    if (!ParseRead(*ctx, req, resp, &p)) return;
+    if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
+    auto index_of = [key](const Snapshot& s) {
+      const NodeEntry* n = s.nodes.Find(key);
+      return n != nullptr ? n->index : s.nodes_index;
+    };
+    auto render = [key](const Snapshot& s, JsonWriter& w) {
+      const NodeEntry* n = s.nodes.Find(key);
+      if (n == nullptr) {
+        w.Null();  // Consul: 200 with the literal null (spec 2.4)
+        return;
+      }
+      w.BeginObject().Key("Node");
+      NodeObject(w, *n, s.datacenter);
+      w.Key("Services").BeginObject();
+      for (const Instance* in : InstancesOn(s, *n, key)) {
+        w.Key(in->service.id.view());
+        NodeServiceObject(w, *in);
+      }
+      w.EndObject().EndObject();
+    };
+    BlockingRead(ctx, req, resp, std::move(p), index_of, render);
+  });
 }
 
 }  // namespace
+}  // namespace detail
 
 std::string GoDuration(uint64_t ms) {
   if (ms == 0) return "";
@@ -203,162 +487,32 @@ std::string GoDuration(uint64_t ms) {
   return out;
 }
 
-void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub, const std::string& leader) {
-  const catalog::SnapshotHub* h = &hub;
+void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,
+                      const CatalogApiOptions& opts) {
+  auto ctx = std::make_shared<detail::CatalogCtx>(
+      detail::CatalogCtx{&hub, opts, detail::Lower(opts.datacenter)});
+  const detail::CtxPtr c = ctx;
 
-  router.Handle("GET", "/v1/status/leader", [leader](const Request&, Response& resp) {
+  router.Handle("GET", "/v1/status/leader", [c](const Request& req, Response& resp) {
     JsonWriter w;
-    w.String(leader);
-    resp.Json(w.Take());
+    w.String(c->opts.leader);
+    resp.Json(detail::Pretty(*c, req) ? JsonWriter::Pretty(w.str()) : w.Take());
   });
-  router.Handle("GET", "/v1/status/peers", [leader](const Request&, Response& resp) {
+  router.Handle("GET", "/v1/status/peers", [c](const Request& req, Response& resp) {
     JsonWriter w;
-    w.BeginArray().String(leader).EndArray();
-    resp.Json(w.Take());
+    w.BeginArray().String(c->opts.leader).EndArray();
+    resp.Json(detail::Pretty(*c, req) ? JsonWriter::Pretty(w.str()) : w.Take());
   });
 
   // Unknown catalog/health reads: 404 with the index headers, as every read of these trees has.
   for (const char* tree : {"/v1/catalog/", "/v1/health/"}) {
-    router.Handle("GET", tree, [h](const Request&, Response& resp) {
-      SnapshotPtr snap = h->Current();
-      IndexHeaders(resp, snap ? snap->index : 1);
-      resp.Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
+    router.Handle("GET", tree, [c](const Request&, Response& resp) {
+      detail::ReadError(*c, resp, 404, "Invalid URL path: not a recognized HTTP API endpoint");
     });
   }
-
-  // TODO(spec 2.2): blocking queries (?index, ?wait) for every read below.
-  router.Handle("GET", "/v1/catalog/services", [h](const Request& req, Response& resp) {
-    SnapshotPtr snap = h->Current();
-    JsonWriter w;
-    w.BeginObject();
-    if (snap) {
-      std::vector<const ServiceEntry*> all;
-      snap->services.ForEach([&](const ServiceEntry& e) { all.push_back(&e); });
-      std::sort(all.begin(), all.end(), [](const ServiceEntry* a, const ServiceEntry* b) {
-        return std::string_view(a->name) < std::string_view(b->name);
-      });
-      for (const ServiceEntry* e : all) {
-        std::vector<std::string> tags;
-        for (const Instance& in : e->instances) {
-          for (const auto& t : in.ToService().tags) {
-            if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
-          }
-        }
-        w.Key(std::string_view(e->name));
-        StringArray(w, tags);
-      }
-    }
-    w.EndObject();
-    Send(req, resp, w, snap ? snap->index : 1);
-  });
-
-  router.Handle("GET", "/v1/catalog/nodes", [h](const Request& req, Response& resp) {
-    SnapshotPtr snap = h->Current();
-    JsonWriter w;
-    w.BeginArray();
-    if (snap) {
-      std::vector<std::pair<Node, const catalog::NodeEntry*>> nodes;
-      snap->nodes.ForEach(
-          [&](const catalog::NodeEntry& n) { nodes.emplace_back(n.ToNode(snap->datacenter), &n); });
-      std::sort(nodes.begin(), nodes.end(),
-                [](const auto& a, const auto& b) { return a.first.name < b.first.name; });
-      for (const auto& [n, e] : nodes) NodeObject(w, n, e->create_index, e->modify_index);
-    }
-    w.EndArray();
-    Send(req, resp, w, snap ? snap->index : 1);
-  });
-
-  router.Handle("GET", "/v1/catalog/service/", [h](const Request& req, Response& resp) {
-    const std::string_view name = std::string_view(req.path).substr(20);
-    SnapshotPtr snap = h->Current();
-    uint64_t index = 1;
-    if (name.empty()) {
-      IndexHeaders(resp, snap ? snap->index : 1);
-      resp.Text(400, "Missing service name");
-      return;
-    }
-    const ServiceEntry* e = FindService(snap.get(), name, &index);
-    const std::vector<std::string> tags = TagFilter(req);
-    JsonWriter w;
-    w.BeginArray();
-    for (size_t i = 0; e != nullptr && i < e->instances.size(); ++i) {
-      const Instance& in = e->instances[i];
-      if (!HasTags(in, tags)) continue;
-      const Node n = in.node->ToNode(snap->datacenter);
-      const Service s = in.ToService();
-      w.BeginObject();
-      w.Key("ID").String(n.id).Key("Node").String(n.name).Key("Address").String(n.address);
-      w.Key("Datacenter").String(n.datacenter).Key("TaggedAddresses");
-      StringMap(w, n.tagged_addresses);
-      w.Key("NodeMeta");
-      StringMap(w, n.meta);
-      w.Key("ServiceKind").String(s.kind).Key("ServiceID").String(s.id);
-      w.Key("ServiceName").String(s.name).Key("ServiceTags");
-      StringArray(w, s.tags);
-      w.Key("ServiceAddress").String(s.address);
-      if (!s.tagged_addresses.empty()) {
-        w.Key("ServiceTaggedAddresses");
-        ServiceTaggedAddresses(w, s);
-      }
-      w.Key("ServiceWeights");
-      Weights(w, s);
-      w.Key("ServiceMeta");
-      StringMap(w, s.meta);
-      w.Key("ServicePort").Uint(s.port).Key("ServiceSocketPath").String("");
-      w.Key("ServiceEnableTagOverride").Bool(s.enable_tag_override);
-      w.Key("ServiceProxy").BeginObject().Key("Mode").String("");
-      w.Key("MeshGateway").BeginObject().EndObject().Key("Expose").BeginObject().EndObject();
-      w.EndObject();
-      w.Key("ServiceConnect").BeginObject().EndObject().Key("ServiceLocality").Null();
-      w.Key("CreateIndex").Uint(in.create_index).Key("ModifyIndex").Uint(in.modify_index);
-      w.EndObject();
-    }
-    w.EndArray();
-    Send(req, resp, w, index);
-  });
-
-  router.Handle("GET", "/v1/health/service/", [h](const Request& req, Response& resp) {
-    const std::string_view name = std::string_view(req.path).substr(19);
-    SnapshotPtr snap = h->Current();
-    uint64_t index = 1;
-    const ServiceEntry* e = FindService(snap.get(), name, &index);
-    bool passing = false;
-    if (const std::string* p = req.Query("passing")) {
-      const std::string v = Lower(*p);
-      if (v.empty() || v == "1" || v == "true") {
-        passing = true;
-      } else if (v != "false" && v != "0") {
-        IndexHeaders(resp, index);
-        resp.Text(400, "Invalid value for ?passing");
-        return;
-      }
-    }
-    if (name.empty()) {
-      IndexHeaders(resp, index);
-      resp.Text(400, "Missing service name");
-      return;
-    }
-    const std::vector<std::string> tags = TagFilter(req);
-    JsonWriter w;
-    w.BeginArray();
-    for (size_t i = 0; e != nullptr && i < e->instances.size(); ++i) {
-      const Instance& in = e->instances[i];
-      if (passing && in.health != Health::kPassing) continue;
-      if (!HasTags(in, tags)) continue;
-      const Node n = in.node->ToNode(snap->datacenter);
-      const Service s = in.ToService();
-      w.BeginObject().Key("Node");
-      NodeObject(w, n, in.node->create_index, in.node->modify_index);
-      w.Key("Service");
-      NodeServiceObject(w, s, in);
-      w.Key("Checks").BeginArray();
-      for (const Check& c : in.node->checks()) HealthCheckObject(w, c, n.name, nullptr);
-      for (const Check& c : in.checks()) HealthCheckObject(w, c, n.name, &s);
-      w.EndArray().EndObject();
-    }
-    w.EndArray();
-    Send(req, resp, w, index);
-  });
+  detail::AddCatalogReadRoutes(router, c);
+  detail::AddHealthRoutes(router, c);
+  detail::AddCatalogWriteRoutes(router, c);
 }
 
 }  // namespace beacon::http

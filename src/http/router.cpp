@@ -109,6 +109,10 @@ const char* StatusText(int code) {
   switch (code) {
     case 200:
       return "OK";
+    case 301:
+      return "Moved Permanently";
+    case 403:
+      return "Forbidden";
     case 400:
       return "Bad Request";
     case 404:
@@ -117,10 +121,14 @@ const char* StatusText(int code) {
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
     case 413:
       return "Payload Too Large";
     case 431:
       return "Request Header Fields Too Large";
+    case 429:
+      return "Too Many Requests";
     case 500:
       return "Internal Server Error";
     case 503:

@@ -1,1 +1,213 @@
-// Placeholder: filled in by the change that implements it.
+// In-memory kv::Store for -dev mode: sorted maps under one shared_mutex (readers shared, writers
+// exclusive for the few microseconds a unit takes). Writes complete on the calling thread.
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <type_traits>
+
+#include "engine.h"
+
+namespace beacon::kv {
+namespace {
+
+using internal::Backend;
+using internal::Effects;
+using internal::Engine;
+using internal::Meta;
+
+template <typename V>
+using SortedMap = std::map<std::string, V, std::less<>>;
+
+class MemTables final : public Backend {
+ public:
+  bool GetEntry(std::string_view key, Entry* out) override {
+    auto it = entries.find(key);
+    if (it == entries.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void ScanEntries(std::string_view prefix, const std::function<bool(const Entry&)>& fn) override {
+    for (auto it = entries.lower_bound(prefix); it != entries.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix) || !fn(it->second)) break;
+    }
+  }
+  void PutEntry(const Entry& e) override { entries[e.key] = e; }
+  void DelEntry(std::string_view key) override {
+    auto it = entries.find(key);
+    if (it != entries.end()) entries.erase(it);
+  }
+  void PutTombstone(std::string_view key, uint64_t index) override {
+    tombs[std::string(key)] = index;
+  }
+  void DelTombstone(std::string_view key) override {
+    auto it = tombs.find(key);
+    if (it != tombs.end()) tombs.erase(it);
+  }
+  bool GetSession(std::string_view id, Session* out) override {
+    auto it = sessions.find(id);
+    if (it == sessions.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void ScanSessions(const std::function<void(const Session&)>& fn) override {
+    for (const auto& [id, s] : sessions) fn(s);
+  }
+  void PutSession(const Session& s) override { sessions[s.id] = s; }
+  void DelSession(std::string_view id) override {
+    auto it = sessions.find(id);
+    if (it != sessions.end()) sessions.erase(it);
+  }
+  void PutMeta(const Meta& m) override { meta = m; }
+
+  // Max ModifyIndex / tombstone index under prefix (0 when nothing).
+  uint64_t SubIndex(std::string_view prefix) const {
+    uint64_t idx = 0;
+    for (auto it = entries.lower_bound(prefix); it != entries.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      idx = std::max(idx, it->second.modify_index);
+    }
+    for (auto it = tombs.lower_bound(prefix); it != tombs.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      idx = std::max(idx, it->second);
+    }
+    return idx;
+  }
+
+  SortedMap<Entry> entries;
+  SortedMap<uint64_t> tombs;
+  SortedMap<Session> sessions;
+  Meta meta;
+};
+
+class MemStore final : public Store {
+ public:
+  explicit MemStore(StoreOptions opts) : engine_(std::move(opts)) {
+    t_.meta = internal::kInitialMeta;
+    engine_.Load(t_, t_.meta);
+  }
+
+  bool Get(std::string_view key, Entry* out, uint64_t* index) const override {
+    std::shared_lock lock(mu_);
+    auto it = t_.entries.find(key);
+    bool found = it != t_.entries.end();
+    if (found) *out = it->second;
+    if (index) *index = found ? it->second.modify_index : internal::AtLeastOne(t_.meta.kv_index);
+    return found;
+  }
+  uint64_t List(std::string_view prefix, std::vector<Entry>* out) const override {
+    out->clear();
+    std::shared_lock lock(mu_);
+    for (auto it = t_.entries.lower_bound(prefix); it != t_.entries.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      out->push_back(it->second);
+    }
+    return internal::ListIndex(prefix, t_.SubIndex(prefix), t_.meta.kv_index);
+  }
+  uint64_t Keys(std::string_view prefix, std::string_view separator,
+                std::vector<std::string>* out) const override {
+    out->clear();
+    std::shared_lock lock(mu_);
+    for (auto it = t_.entries.lower_bound(prefix); it != t_.entries.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      internal::AppendKeyName(it->first, prefix, separator, out);
+    }
+    return internal::ListIndex(prefix, t_.SubIndex(prefix), t_.meta.kv_index);
+  }
+  uint64_t KeyIndex(std::string_view key) const override {
+    std::shared_lock lock(mu_);
+    auto it = t_.entries.find(key);
+    return it != t_.entries.end() ? it->second.modify_index
+                                  : internal::AtLeastOne(t_.meta.kv_index);
+  }
+  uint64_t PrefixIndex(std::string_view prefix) const override {
+    std::shared_lock lock(mu_);
+    return internal::ListIndex(prefix, t_.SubIndex(prefix), t_.meta.kv_index);
+  }
+  uint64_t Index() const override {
+    std::shared_lock lock(mu_);
+    return internal::AtLeastOne(t_.meta.index);
+  }
+  uint64_t KvIndex() const override {
+    std::shared_lock lock(mu_);
+    return internal::AtLeastOne(t_.meta.kv_index);
+  }
+  uint64_t SessionsIndex() const override {
+    std::shared_lock lock(mu_);
+    return internal::AtLeastOne(t_.meta.sessions_index);
+  }
+  uint64_t SessionInfo(std::string_view id, std::vector<Session>* out) const override {
+    out->clear();
+    std::shared_lock lock(mu_);
+    auto it = t_.sessions.find(id);
+    if (it != t_.sessions.end()) out->push_back(it->second);
+    return internal::AtLeastOne(t_.meta.sessions_index);
+  }
+  uint64_t Sessions(std::vector<Session>* out) const override {
+    return NodeSessionsImpl(nullptr, out);
+  }
+  uint64_t NodeSessions(std::string_view node, std::vector<Session>* out) const override {
+    return NodeSessionsImpl(&node, out);
+  }
+
+  void Apply(std::vector<Op> ops, WriteCallback done) override {
+    done(Write([&](Effects* fx) { return engine_.Apply(t_, ops, fx); }));
+  }
+  void CreateSession(Session s, SessionCallback done) override {
+    done(Write([&](Effects* fx) { return engine_.CreateSession(t_, std::move(s), fx); }));
+  }
+  void DestroySession(std::string id, SessionCallback done) override {
+    done(Write([&](Effects* fx) { return engine_.DestroySession(t_, id, fx); }));
+  }
+  void RenewSession(std::string id, SessionCallback done) override {
+    done(Write([&](Effects* fx) { return engine_.RenewSession(t_, id, fx); }));
+  }
+  void ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) override {
+    size_t n = Write([&](Effects* fx) { return engine_.ExpireSessions(t_, now_ms, fx); });
+    if (done) done(n);
+  }
+  void InvalidateSessions(std::function<bool(const Session&)> dead,
+                          std::function<void(size_t)> done) override {
+    size_t n = Write([&](Effects* fx) { return engine_.InvalidateSessions(t_, dead, fx); });
+    if (done) done(n);
+  }
+  void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override {
+    std::unique_lock lock(mu_);
+    on_commit_ = std::move(fn);
+  }
+
+ private:
+  template <typename F>
+  std::invoke_result_t<F&, Effects*> Write(F&& unit) {
+    Effects fx;
+    std::function<void(bool, bool)> notify;
+    std::unique_lock lock(mu_);
+    auto result = unit(&fx);
+    engine_.Finish(fx);
+    notify = on_commit_;
+    lock.unlock();
+    if ((fx.kv || fx.sessions) && notify) notify(fx.kv, fx.sessions);
+    return result;
+  }
+
+  uint64_t NodeSessionsImpl(const std::string_view* node, std::vector<Session>* out) const {
+    out->clear();
+    std::shared_lock lock(mu_);
+    for (const auto& [id, s] : t_.sessions) {
+      if (!node || s.node == *node) out->push_back(s);
+    }
+    return internal::AtLeastOne(t_.meta.sessions_index);
+  }
+
+  mutable std::shared_mutex mu_;
+  MemTables t_;                                // guarded by mu_
+  Engine engine_;                              // guarded by mu_ (exclusive)
+  std::function<void(bool, bool)> on_commit_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemStore(StoreOptions opts) {
+  return std::make_unique<MemStore>(std::move(opts));
+}
+
+}  // namespace beacon::kv

@@ -11,7 +11,10 @@ Every wait has a timeout. Only 127.0.0.0/8 addresses are used.
 """
 
 import atexit
+import http.client
+import http.server
 import json
+import socketserver
 import os
 import random
 import re
@@ -23,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 BEACON = os.environ.get("BEACON", "/work/main/build/beacon")
 DIG = shutil.which("dig") or "/usr/bin/dig"
@@ -291,6 +295,15 @@ def tcp_exchange(port, payload, timeout=3.0, host=LOOPBACK):
         return tcp_read_msg(s)
 
 
+def tcp_alive(port, timeout=0.3, host=LOOPBACK):
+    """True if a TCP connection to host:port succeeds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def dns_alive(port, timeout=1.0):
     """True if a plain UDP query for the SOA of consul. gets any DNS reply with our ID."""
     q = build_query("consul", "SOA", qid=0x4242)
@@ -443,9 +456,14 @@ class Agent:
     """
 
     def __init__(self, config=None, seed=None, extra_args=(), node="itest", extra_config_files=None,
-                 log_level="info"):
+                 log_level="info", data_dir=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="beacon-it-")
         self.dir = self.tmp.name
+        # data_dir: run without -dev, with -data-dir <data_dir> ("tmp": a directory in self.dir).
+        if data_dir == "tmp":
+            data_dir = os.path.join(self.dir, "data")
+            os.mkdir(data_dir)
+        self.data_dir = data_dir
         self.config_dir = os.path.join(self.dir, "config.d")
         os.mkdir(self.config_dir)
         self.config_path = os.path.join(self.config_dir, "00-test.json")
@@ -475,16 +493,26 @@ class Agent:
         with open(self.config_path, "w") as f:
             f.write(config if isinstance(config, str) else json.dumps(config, indent=1))
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, keep_ports=False):
+        """Start the agent; waits until DNS answers and the HTTP port accepts connections.
+
+        keep_ports: reuse the ports of the previous run (a restart that clients must not notice).
+        """
         last_err = None
         for _attempt in range(3):  # a port may be grabbed between probe and bind
-            self.dns_port = free_port()
-            self.http_port = free_port()
-            while self.http_port == self.dns_port:
+            if not (keep_ports and self.dns_port and self.http_port):
+                self.dns_port = free_port()
                 self.http_port = free_port()
-            args = [BEACON, "agent", "-dev", "-node", self.node,
-                    "-dns-port", str(self.dns_port), "-http-port", str(self.http_port),
-                    "-config-dir", self.config_dir, "-log-level", self.log_level]
+                while self.http_port == self.dns_port:
+                    self.http_port = free_port()
+            args = [BEACON, "agent"]
+            if self.data_dir is None:
+                args.append("-dev")
+            else:
+                args += ["-data-dir", self.data_dir]
+            args += ["-node", self.node,
+                     "-dns-port", str(self.dns_port), "-http-port", str(self.http_port),
+                     "-config-dir", self.config_dir, "-log-level", self.log_level]
             if self.seed_path:
                 args += ["-catalog-seed", self.seed_path]
             args += self.extra_args
@@ -507,6 +535,21 @@ class Agent:
                 if "address already in use" in self.log_text().lower():
                     continue
                 raise last_err
+            if "-http-port" not in self.extra_args:
+                try:
+                    wait_for(lambda: self.proc.poll() is not None or tcp_alive(self.http_port),
+                             timeout, what="agent HTTP on port %d" % self.http_port)
+                except TimeoutError as e:
+                    last_err = e
+                    self.stop()
+                    continue
+                if self.proc.poll() is not None:
+                    last_err = RuntimeError("agent exited with %s:\n%s"
+                                            % (self.proc.returncode, self.log_text()))
+                    self.stop()
+                    if "address already in use" in self.log_text().lower():
+                        continue
+                    raise last_err
             foreign = foreign_sockets(self.dns_port, self.proc.pid)
             if foreign:
                 last_err = RuntimeError("port %d is shared with another process (sockets %s)"
@@ -547,9 +590,38 @@ class Agent:
             self._log = None
         return rc
 
+    def kill9(self):
+        """SIGKILL the agent (no shutdown path runs) and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.proc in _live_processes:
+            _live_processes.remove(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+        return self.proc.returncode if self.proc else None
+
     def close(self):
         self.stop()
         self.tmp.cleanup()
+
+    @property
+    def http_addr(self):
+        return "%s:%d" % (LOOPBACK, self.http_port)
+
+    def http(self, method, path, body=None, headers=None, timeout=10.0):
+        """One HTTP request to the agent's API; returns HttpReply (status, headers, body)."""
+        return http_request(self.http_port, method, path, body, headers, timeout)
+
+    def api(self, method, path, body=None, timeout=10.0, expect=200):
+        """JSON API call: body (dict/list) is JSON-encoded; asserts the status; returns the
+        decoded JSON (None for an empty body)."""
+        r = self.http(method, path, body, timeout=timeout)
+        if expect is not None and r.status != expect:
+            raise AssertionError("%s %s -> %d (want %d): %r" % (method, path, r.status, expect,
+                                                                  r.body[:300]))
+        return r.json() if r.body else None
 
     def dig(self, name, qtype=None, *opts, **kw):
         return dig(self.dns_port, name, qtype, *opts, **kw)
@@ -686,3 +758,211 @@ class FakeUpstream:
 
 def ipv4_to_hex(ip):
     return "".join("%02x" % int(x) for x in ip.split("."))
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP: a one-shot client, /metrics servers for scrapers, a request-counting TCP proxy
+
+class HttpReply:
+    """status (int), headers (dict, lower-case names), body (bytes)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    @property
+    def index(self):
+        """X-Consul-Index as an int (None when absent)."""
+        v = self.headers.get("x-consul-index")
+        return int(v) if v is not None else None
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "HttpReply(%d, %r, %r)" % (self.status, self.headers, self.body[:200])
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10.0, host=LOOPBACK):
+    """One request on a fresh connection. body: bytes, str, or a dict/list sent as JSON."""
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return HttpReply(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def quote_path(s):
+    return urllib.parse.quote(s, safe="/")
+
+
+class _QuietHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):  # noqa: D102 - keep test output clean
+        pass
+
+
+class MetricsServer:
+    """A tiny HTTP server on 127.0.0.1:<free port> that serves Prometheus text on /metrics and
+    counts the scrapes it receives."""
+
+    def __init__(self, name="t"):
+        self.name = name
+        self.scrapes = 0
+        outer = self
+
+        class Handler(_QuietHandler):
+            def do_GET(self):  # noqa: N802 - http.server API
+                if self.path.split("?")[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                outer.scrapes += 1
+                body = ("# TYPE beacon_it_up gauge\nbeacon_it_up{server=\"%s\"} 1\n"
+                        % outer.name).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = socketserver.ThreadingTCPServer((LOOPBACK, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                       daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+_REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|OPTIONS|PATCH) (\S+) HTTP/1\.[01]\r\n")
+
+
+class CountingProxy:
+    """A TCP proxy 127.0.0.1:<port> -> 127.0.0.1:<target_port> that records every HTTP request
+    line the clients send (method, path, time). Assumes bodiless requests or bodies that do not
+    themselves contain request lines (true for scrapers' GETs)."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.requests = []  # (monotonic time, method, path)
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def count_since(self, t0, prefix=""):
+        with self._lock:
+            return sum(1 for t, _m, p in self.requests if t >= t0 and p.startswith(prefix))
+
+    def paths_since(self, t0):
+        with self._lock:
+            return [(m, p) for t, m, p in self.requests if t >= t0]
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                u = socket.create_connection((LOOPBACK, self.target_port), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self._lock:
+                self.connections += 1
+            for args in ((c, u, True), (u, c, False)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    def _pump(self, src, dst, upstream):
+        buf = b""
+        src.settimeout(0.5)
+        try:
+            while not self._stop.is_set():
+                try:
+                    data = src.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    break
+                if upstream:
+                    buf += data
+                    now = time.monotonic()
+                    last = 0
+                    for m in _REQUEST_LINE.finditer(buf):
+                        with self._lock:
+                            self.requests.append((now, m.group(1).decode(),
+                                                  m.group(2).decode("latin-1")))
+                        last = m.end()
+                    buf = buf[last:][-4096:]
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            src.close()
+
+
+SKIP = 77  # meson's exit code for a skipped test
+
+
+def skip(reason):
+    """Exit the whole test file as skipped (meson shows SKIP) with a reason on stderr."""
+    import sys
+    sys.stderr.write("SKIP: %s\n" % reason)
+    sys.stderr.flush()
+    os._exit(SKIP)
+
+
+def watchdog(seconds):
+    """End the whole test process (agents killed, exit 1) if it is still running after `seconds`:
+    client libraries without request timeouts (python-consul) must not hang a test run."""
+    import sys
+
+    def fire():
+        sys.stderr.write("WATCHDOG: test still running after %ds, aborting\n" % seconds)
+        sys.stderr.flush()
+        _kill_leftovers()
+        os._exit(1)
+
+    t = threading.Timer(seconds, fire)
+    t.daemon = True
+    t.start()
+    return t

@@ -20,6 +20,7 @@
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/http/server.h"
+#include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
 
 namespace beacon::agent {
@@ -40,15 +41,24 @@ class Agent {
   int dns_port() const { return dns_ ? dns_->port() : 0; }
   int http_port() const { return http_ ? http_->port() : 0; }
   // Any thread: queue a catalog change; it runs on the agent's loop, and the result is published
-  // within about 10 ms (publishes are coalesced).
-  void Submit(catalog::CommandQueue::Command c);
+  // within about 10 ms (publishes are coalesced). `published` (optional) runs on the agent's
+  // loop once a snapshot containing the change is out (or at once when it changed nothing).
+  void Submit(catalog::CommandQueue::Command c, std::function<void()> published = {});
   // Agent loop only: runs queued commands and publishes (coalesced). Called from the loop.
   void DrainCommands();
+  // Agent loop, once a second: TTL expiry of sessions (and, later, checks).
+  void Tick();
   // One log line with the DNS counters (queries, NXDOMAIN, malformed drops, ...).
   void LogDnsStats(LogLevel level) const;
 
  private:
   void ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old);
+  // Publishes, then runs the `published` callbacks, wakes blocking queries and lets sessions
+  // whose node or checks are gone lapse.
+  void PublishNow(bool force = false);
+  void RunPublished();
+  Status OpenKv();
+  void BuildHttp();
 
   config::CommandLine cl_;
   config::AgentConfig cfg_;
@@ -58,9 +68,11 @@ class Agent {
   catalog::CommandQueue commands_;
   static constexpr uint64_t kPublishEveryMs = 10;
   uint64_t last_publish_ms_ = 0;
-  uv_timer_t* publish_timer_ = nullptr;  // valid while Run() runs
+  uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
+  std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
+  std::unique_ptr<kv::Store> kv_;                 // in memory with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
-  std::unique_ptr<http::HttpServer> http_;  // read-only catalog/health/status API for now
+  std::unique_ptr<http::HttpServer> http_;
 };
 
 }  // namespace beacon::agent

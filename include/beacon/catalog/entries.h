@@ -109,7 +109,10 @@ struct NodeEntry {
   // Lower-case names of services with an instance here (for rebuilding on node change).
   KeyList service_keys;
   uint64_t create_index = 0;
-  uint64_t modify_index = 0;
+  uint64_t modify_index = 0;  // the node record (address, meta, tagged addresses, id)
+  // Blocking-query index of catalog/node and health/node: the last change to the node record,
+  // its checks, the service instances on it or their checks. Never below create_index.
+  uint64_t index = 0;
   uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
 
   bool MatchesKey(std::string_view key) const;
@@ -168,7 +171,7 @@ struct Instance {
   ServiceCore service;
   InstanceExtras::Ptr extras;  // null: no address, tags, meta, checks, ...
   uint64_t create_index = 0;
-  uint64_t modify_index = 0;
+  uint64_t modify_index = 0;  // the registration itself; check changes do not move it
 
   // The address choice for a Family: the service's own address (kept in extras) or the node's.
   // The reference stays valid as long as the instance. No allocation.
@@ -177,6 +180,7 @@ struct Instance {
   }
   // The service address as registered ("" when the node's address is used).
   std::string_view address() const;
+  const std::vector<std::string>& tags() const;  // as registered
   const std::vector<std::string>& tags_lower() const;
   const std::vector<Check>& checks() const;
   // The full record as registered.
@@ -192,10 +196,13 @@ struct ServiceEntry {
   uint32_t n_passing = 0;  // instances[0, n_passing) pass every check
   uint32_t n_ok = 0;       // instances[0, n_ok) have no critical check
   uint32_t ttl_s = 0;      // service_ttl applied
-  uint64_t index = 0;      // raft-style modify index of this service's data
-  uint64_t stamp = 0;      // writer-private, as NodeEntry::stamp
-  bool pending = false;    // writer-private: queued for rebuild before the next publish
-  RefCount ref_count;      // owned by RefPtr
+  // Blocking-query index of health/service and catalog/service: the last change to this
+  // service's instances, their checks or the nodes they run on. Changes to other services never
+  // move it.
+  uint64_t index = 0;
+  uint64_t stamp = 0;    // writer-private, as NodeEntry::stamp
+  bool pending = false;  // writer-private: queued for rebuild before the next publish
+  RefCount ref_count;    // owned by RefPtr
 
   bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
 };

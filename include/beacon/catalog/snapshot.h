@@ -25,8 +25,12 @@
 namespace beacon::catalog {
 
 struct Snapshot {
-  uint64_t generation = 0;      // strictly increasing per publish
-  uint64_t index = 1;           // catalog-wide raft-style index (max of all modify indexes)
+  uint64_t generation = 0;  // strictly increasing per publish
+  uint64_t index = 1;       // catalog-wide raft-style index (max of all modify indexes)
+  // Table indexes (spec 2.2), each the last change of its kind, never 0:
+  uint64_t services_index = 1;  // an instance registered, deregistered or redefined
+  uint64_t nodes_index = 1;     // a node created, removed or changed
+  uint64_t checks_index = 1;    // any check added, removed, redefined or changing status
   PMap<NodeEntry> nodes;        // key: lower-case node name
   PMap<ServiceEntry> services;  // key: lower-case service name
   // Reverse lookups (spec 1.7), key: 4- or 16-byte binary address. A node holding the address

@@ -55,16 +55,29 @@ struct Check {
   uint32_t success_before_passing = 0;
   uint32_t failures_before_warning = 0;
   uint32_t failures_before_critical = 0;
+  // Raft-style indexes, set by catalog::Writer (ignored on input): CreateIndex when the check was
+  // first registered, ModifyIndex when its definition or status last changed (output-only updates
+  // do not move it, spec 4.3).
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+
+  bool operator==(const Check&) const = default;
 };
+
+// Whether two checks have the same definition and status (output and indexes aside): writing one
+// over the other changes nothing a blocking query should wake for.
+bool SameCheck(const Check& a, const Check& b);
 
 struct TaggedAddress {
   std::string address;
   uint16_t port = 0;
+  bool operator==(const TaggedAddress&) const = default;
 };
 
 struct Weights {
   uint32_t passing = 1;
   uint32_t warning = 1;
+  bool operator==(const Weights&) const = default;
 };
 
 // One service instance as registered on a node.
@@ -79,6 +92,7 @@ struct Service {
   Weights weights;
   bool enable_tag_override = false;
   std::string kind;  // "" for typical services
+  bool operator==(const Service&) const = default;
 };
 
 // A node with everything registered on it.
@@ -92,10 +106,16 @@ struct Node {
 };
 
 // One /v1/catalog/register-style entry: a node, optionally with services and checks on it.
+// Applying one merges it in: the node's fields are replaced (unless skip_node_update), each
+// service is registered or replaced by id keeping its other checks, each check is added or
+// replaced by id.
 struct Registration {
   Node node;
   std::vector<Service> services;
   std::vector<Check> checks;  // service checks carry service_id
+  // SkipNodeUpdate: leave an existing node as it is (the node must exist unless an address is
+  // given).
+  bool skip_node_update = false;
 };
 
 }  // namespace beacon::catalog

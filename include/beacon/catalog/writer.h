@@ -13,6 +13,15 @@
 //   x 3 instances on 300k nodes (bench/bench_publish).
 // - Every mutation that changes what a reader could see bumps the catalog index; entries record
 //   the index of their last change (ModifyIndex), so blocking queries can tell what moved.
+//   Blocking-query indexes (spec 2.2), all >= 1 and never moving backwards:
+//   - Snapshot::services_index: an instance registered, deregistered or redefined (not check
+//     status changes); nodes_index: a node created, changed or removed; checks_index: any check
+//     added, removed, redefined or changing status.
+//   - ServiceEntry::index: a change to that service's instances, their checks, or the nodes they
+//     run on (node record or node checks); never moved by other services.
+//   - NodeEntry::index: a change to the node record, its checks, its instances or their checks.
+//   - Check create/modify indexes; output-only updates (UpdateCheck with the same status) move
+//     no index at all (spec 4.3). Re-registering something identical moves nothing either.
 // - Errors (unknown node, unknown check) are reported as a false/Status result, never thrown.
 #pragma once
 
@@ -57,7 +66,9 @@ class Writer {
   bool UpdateCheck(std::string_view node, std::string_view check_id, Health status,
                    std::string_view output);
 
-  // Applies one /v1/catalog/register-style entry.
+  // Applies one /v1/catalog/register-style entry (see Registration). Everything is checked
+  // first, so an error ("Must provide node", "Missing node registration", "Missing service
+  // registration", ...) leaves the catalog unchanged.
   Status Apply(const Registration& reg);
 
   // Replaces the DNS configuration; rebuilds the precomputed TTLs of every service (O(catalog),
@@ -87,6 +98,16 @@ class Writer {
   void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
   template <typename Fn>
   bool MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn);
+  // The instance (node, service id) in the staged catalog, or null; *skey gets its service key
+  // and *pos its position in that service's instances.
+  const Instance* FindInstance(const std::string& nkey, std::string_view id,
+                               std::string* skey = nullptr, size_t* pos = nullptr) const;
+  // The check `id` on the node (node-level or on one of its instances), or null.
+  const Check* FindCheck(const std::string& nkey, std::string_view id) const;
+  // Blocking-query index bookkeeping (see the contract): set the entry's index to idx.
+  void TouchService(const std::string& key, uint64_t idx);  // also queues it for rebuild
+  void TouchNodeServices(const NodeEntry& n, uint64_t idx);
+  void TouchNode(const std::string& nkey, uint64_t idx);
   void AddPtr(std::string_view addr, std::string_view name);  // a service's own address
   void RemovePtr(std::string_view addr, std::string_view name);
   void AddNodePtr(const std::string& nkey);

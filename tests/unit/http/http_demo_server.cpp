@@ -41,7 +41,10 @@ int main() {
   writer.Publish();
 
   http::Router router;
-  http::AddCatalogRoutes(router, hub, "127.0.0.1:8300");
+  http::CatalogApiOptions api;  // read-only: no submit, so catalog writes answer 500
+  api.leader = "127.0.0.1:8300";
+  api.node_name = "self";
+  http::AddCatalogRoutes(router, hub, api);
   Logger log(LogLevel::kError);
   http::HttpServerOptions opts;
   opts.port = 0;

@@ -1,0 +1,120 @@
+// catalog::Writer, part three: /v1/catalog/register-style entries (Apply), lookups in the staged
+// catalog and the blocking-query index bookkeeping.
+#include <algorithm>
+
+#include "beacon/catalog/writer.h"
+
+namespace beacon::catalog {
+
+bool SameCheck(const Check& a, const Check& b) {
+  if (a.status != b.status || a.id != b.id) return false;  // the common difference, cheaply
+  Check x = a;
+  x.output = b.output;
+  x.create_index = b.create_index;
+  x.modify_index = b.modify_index;
+  return x == b;
+}
+
+const Instance* Writer::FindInstance(const std::string& nkey, std::string_view id,
+                                     std::string* skey, size_t* pos) const {
+  const NodeEntry* node = staged_.nodes.Find(nkey);
+  if (node == nullptr || node->service_keys.empty()) return nullptr;
+  for (const auto& k : node->service_keys.Items()) {
+    const ServiceEntry* se = staged_.services.Find(k);
+    if (se == nullptr) continue;
+    for (size_t i = 0; i < se->instances.size(); ++i) {
+      const Instance& in = se->instances[i];
+      if (in.service.id != id || !in.node->MatchesKey(nkey)) continue;
+      if (skey != nullptr) *skey = k;
+      if (pos != nullptr) *pos = i;
+      return &in;
+    }
+  }
+  return nullptr;
+}
+
+const Check* Writer::FindCheck(const std::string& nkey, std::string_view id) const {
+  const NodeEntry* node = staged_.nodes.Find(nkey);
+  if (node == nullptr) return nullptr;
+  for (const Check& c : node->checks()) {
+    if (c.id == id) return &c;
+  }
+  for (const auto& k : node->service_keys.Items()) {
+    const ServiceEntry* se = staged_.services.Find(k);
+    if (se == nullptr) continue;
+    for (const Instance& in : se->instances) {
+      if (!in.node->MatchesKey(nkey)) continue;
+      for (const Check& c : in.checks()) {
+        if (c.id == id) return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+void Writer::TouchService(const std::string& key, uint64_t idx) {
+  ServiceEntry* e = MutableService(key);
+  if (e == nullptr) return;
+  e->index = std::max(e->index, idx);
+  MarkPending(key, e);
+}
+
+void Writer::TouchNodeServices(const NodeEntry& n, uint64_t idx) {
+  for (const auto& k : n.service_keys.Items()) TouchService(k, idx);
+}
+
+void Writer::TouchNode(const std::string& nkey, uint64_t idx) {
+  if (NodeEntry* n = MutableNode(nkey)) n->index = std::max(n->index, idx);
+}
+
+Status Writer::Apply(const Registration& reg) {
+  if (reg.node.name.empty()) return Status::Error("Must provide node");
+  const std::string nkey = Lower(reg.node.name);
+  const bool node_exists = staged_.nodes.Find(nkey) != nullptr;
+  if (reg.skip_node_update && !node_exists) return Status::Error("Missing node registration");
+  // Everything that can fail is checked before anything changes.
+  for (const Service& s : reg.services) {
+    if (s.name.empty()) return Status::Error("Must provide service name with ID");
+  }
+  for (const Check& c : reg.checks) {
+    if (c.id.empty()) return Status::Error("Must provide a check ID or name");
+    if (c.service_id.empty()) continue;
+    const bool in_reg = std::any_of(
+        reg.services.begin(), reg.services.end(),
+        [&](const Service& s) { return (s.id.empty() ? s.name : s.id) == c.service_id; });
+    if (!in_reg && (!node_exists || FindInstance(nkey, c.service_id) == nullptr)) {
+      return Status::Error("Missing service registration");
+    }
+  }
+  if (!reg.skip_node_update) UpsertNode(reg.node);
+  for (const Service& s : reg.services) {
+    const std::string& sid = s.id.empty() ? s.name : s.id;
+    // The instance keeps the checks this entry does not mention, in their order.
+    std::vector<Check> own;
+    if (const Instance* cur = FindInstance(nkey, sid)) own = cur->checks();
+    for (const Check& c : reg.checks) {
+      if (c.service_id != sid) continue;
+      auto it = std::find_if(own.begin(), own.end(), [&](const Check& o) { return o.id == c.id; });
+      if (it != own.end()) {
+        *it = c;
+      } else {
+        own.push_back(c);
+      }
+    }
+    Status st = UpsertService(reg.node.name, s, std::move(own));
+    if (!st.ok()) return st;
+  }
+  for (const Check& c : reg.checks) {
+    if (!c.service_id.empty() &&
+        std::any_of(reg.services.begin(), reg.services.end(), [&](const Service& s) {
+          return (s.id.empty() ? s.name : s.id) == c.service_id;
+        })) {
+      continue;  // registered with its service above
+    }
+    Status st = UpsertCheck(reg.node.name, c);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+}  // namespace beacon::catalog
