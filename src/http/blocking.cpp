@@ -63,7 +63,7 @@ DeferredPtr HttpLoop::MakeDeferred(uint64_t conn_id) {
 void Block(const Request& req, Response& resp, Topic topic, std::function<uint64_t()> probe,
            uint64_t min_index, uint64_t wait_ms,
            std::function<void(const Request&, Response&)> compute) {
-  if (min_index == 0 || resp.loop_ == nullptr || probe() > min_index) {
+  if (min_index == 0 || resp.loop_ == nullptr || probe() != min_index) {
     compute(req, resp);
     return;
   }
@@ -169,7 +169,7 @@ void HttpLoop::OnWake(uv_async_t* a) {
     // Probe every watcher of the topic; answer those whose result index moved.
     std::vector<Parked*> ready;
     for (Parked* p : self->parked_[static_cast<size_t>(t)]) {
-      if (p->probe() > p->min_index) ready.push_back(p);
+      if (p->probe() != p->min_index) ready.push_back(p);
     }
     for (Parked* p : ready) self->FinishParked(p);
   }

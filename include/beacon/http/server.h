@@ -103,10 +103,13 @@ using Handler = std::function<void(const Request&, Response&)>;
 
 // Blocking-query helper (spec 2.2) for GET handlers, loop thread only. `min_index` is the
 // client's ?index and `wait_ms` its ?wait (already parsed and clamped by ParseBlocking).
-// - min_index == 0, or probe() > min_index: compute(req, resp) runs now.
+// - min_index == 0, or probe() != min_index: compute(req, resp) runs now. An index below the
+//   client's means the client's came from before a restart (the catalog index starts afresh):
+//   answering at once lets it reset (spec 2.2) instead of waiting out its whole wait.
 // - otherwise the request is parked: whenever Notify(topic) fires, probe() runs (it must be
-//   cheap: an index lookup, no JSON); once it returns > min_index, or when wait_ms (plus jitter
-//   up to wait_ms/16) has passed, compute() runs on the loop thread and its response is sent.
+//   cheap: an index lookup, no JSON); once it differs from min_index, or when wait_ms (plus
+//   jitter up to wait_ms/16) has passed, compute() runs on the loop thread and its response is
+//   sent.
 // `probe` and `compute` own what they capture; `req` is copied for the later compute().
 // Outside a server (unit tests) compute() runs at once.
 void Block(const Request& req, Response& resp, Topic topic, std::function<uint64_t()> probe,

@@ -111,6 +111,15 @@ TEST_CASE("Block: index 0 or a moved index answers at once") {
   CHECK(b.find("X-Consul-Index: 5") != std::string::npos);
 }
 
+TEST_CASE("Block: an index from before a restart (above the current one) answers at once") {
+  Server s(Server::Opts());
+  const auto t0 = Clock::now();
+  const std::string r = testing::Exchange(s.port(), Get("/v1/kv/a?index=900&wait=10s"));
+  CHECK(r.find("\"/v1/kv/a@5\"") != std::string::npos);
+  CHECK(r.find("X-Consul-Index: 5") != std::string::npos);
+  CHECK(MsSince(t0) < 2000);
+}
+
 TEST_CASE("Block: waits until its topic moves past the index, ignores other topics") {
   Server s(Server::Opts());
   const auto t0 = Clock::now();
