@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "beacon/http/agent_api.h"
 #include "beacon/http/catalog_api.h"
 #include "beacon/http/kv_api.h"
 
@@ -100,6 +101,7 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   self.name = cfg.node_name;
   self.address = cfg.advertise_addr;
   self.datacenter = cfg.datacenter;
+  self.id = local_->node_id();
   self.meta = cfg.node_meta;
   self.meta.emplace("consul-network-segment", "");
   self.tagged_addresses["lan"] = cfg.advertise_addr;
@@ -140,6 +142,27 @@ Status Agent::Start() {
   RaiseFileLimit(log_);
   if (Status st = OpenKv(); !st.ok()) return st;
   writer_ = std::make_unique<catalog::Writer>(hub_, cfg_.node_name, cfg_.datacenter, cfg_.dns);
+  LocalAgentOptions lo;
+  lo.node_name = cfg_.node_name;
+  lo.datacenter = cfg_.datacenter;
+  lo.data_dir = cfg_.dev ? "" : cfg_.data_dir;
+  lo.advertise_addr = cfg_.advertise_addr;
+  lo.server = cfg_.server;
+  lo.serf_lan_port = cfg_.ports.serf_lan;
+  lo.server_port = cfg_.ports.server;
+  lo.enable_script_checks = cfg_.enable_script_checks;
+  local_ = std::make_unique<LocalAgent>(
+      lo,
+      [this](catalog::CommandQueue::Command c, std::function<void()> p) {
+        Submit(std::move(c), std::move(p));
+      },
+      hub_, log_);
+  local_->SetReloadHandler([this](http::AgentDone done) {
+    Submit([this, done](catalog::Writer&) {
+      Status st = Reload();
+      done(st.ok() ? http::AgentStatus::Ok() : http::AgentStatus::Error(500, st.message()));
+    });
+  });
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
   if (!cl_.catalog_seed.empty()) {
@@ -148,6 +171,8 @@ Status Agent::Start() {
         &seeded);
     if (!st.ok()) return st;
   }
+  local_->Restore();  // services and checks registered over the API before a restart
+  commands_.Drain(*writer_);
   PublishNow(true);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -196,6 +221,7 @@ Status Agent::Reload() {
     n.ports = cfg_.ports;
     n.client_addrs = cfg_.client_addrs;
   }
+  local_->SetEnableScriptChecks(n.enable_script_checks);
   writer_->SetDnsConfig(n.dns);
   ApplyLocal(n, &cfg_);
   PublishNow(true);
@@ -227,6 +253,7 @@ void Agent::BuildHttp() {
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
   http::AddKvRoutes(router, *kv_, ko);
+  http::AddAgentRoutes(router, *local_);
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;
   ho.port = cfg_.ports.http;
@@ -286,6 +313,7 @@ void Agent::Tick() {
                                 std::chrono::steady_clock::now().time_since_epoch())
                                 .count());
   if (kv_) kv_->ExpireSessions(now);
+  if (local_) local_->Tick();
 }
 
 void Agent::LogDnsStats(LogLevel level) const {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "beacon/agent/local_agent.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
@@ -70,7 +71,9 @@ class Agent {
   uint64_t last_publish_ms_ = 0;
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
-  std::unique_ptr<kv::Store> kv_;                 // in memory with -dev, else LMDB in <data_dir>/kv
+  std::unique_ptr<kv::Store> kv_;
+  std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
+                                       // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
   std::unique_ptr<http::HttpServer> http_;
 };

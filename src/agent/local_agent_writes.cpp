@@ -1,0 +1,318 @@
+// LocalAgent's writes (registrations, TTL updates, maintenance) and timers (TTL expiry,
+// deregister_critical_service_after). See local_agent.h.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "beacon/agent/local_agent.h"
+#include "beacon/catalog/writer.h"
+#include "local_agent_internal.h"
+
+namespace beacon::agent {
+
+using catalog::Check;
+using catalog::Health;
+using catalog::Instance;
+using catalog::Service;
+using detail::FindCheck;
+using detail::FindInstance;
+using detail::IsMaintenance;
+using detail::kMinDeregisterMs;
+using detail::kNodeMaint;
+using detail::kOutputMax;
+using detail::kServiceMaintPrefix;
+using detail::LocalChecks;
+using detail::TtlExpiredOutput;
+using detail::UnknownCheck;
+using http::AgentStatus;
+
+// --- writes --------------------------------------------------------------------------------
+
+void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing_checks,
+                                 http::AgentDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (body.has_script_check && !enable_script_checks_) {
+      done(AgentStatus::Error(500,
+                              "Scripts are disabled on this agent from remote calls; to enable, "
+                              "configure 'enable_script_checks' to true"));
+      return;
+    }
+  }
+  auto b = std::make_shared<config::ServiceBody>(std::move(body));
+  Run(
+      [this, b, replace_existing_checks](catalog::Writer& w) {
+        const std::string nkey = catalog::Lower(opts_.node_name);
+        Service& svc = b->service;
+        std::vector<Check> checks = std::move(b->checks);
+        std::vector<std::string> dropped;
+        if (const Instance* old = FindInstance(w.staged(), nkey, svc.id)) {
+          for (const Check& prev : old->checks()) {
+            auto it = std::find_if(checks.begin(), checks.end(),
+                                   [&](const Check& c) { return c.id == prev.id; });
+            if (it != checks.end()) {  // re-registered: keep its current state
+              it->status = prev.status;
+              it->output = prev.output;
+            } else if (!replace_existing_checks || IsMaintenance(prev.id)) {
+              checks.push_back(prev);
+            } else {
+              dropped.push_back(prev.id);
+            }
+          }
+        }
+        if (!PersistService(svc)) {
+          return AgentStatus::Error(500, "failed to persist service \"" + svc.id + "\"");
+        }
+        for (const Check& c : checks) {
+          if (!IsMaintenance(c.id) && !PersistCheck(c, false)) {
+            return AgentStatus::Error(500, "failed to persist check \"" + c.id + "\"");
+          }
+        }
+        Status st = w.UpsertService(opts_.node_name, svc, checks);
+        if (!st.ok()) return AgentStatus::Error(500, st.message());
+        for (const std::string& id : dropped) ForgetCheck(id);
+        const uint64_t now = clock_();
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const Check& c : checks) {
+          if (c.ttl_ms != 0 && (!ttl_.count(c.id) || ttl_[c.id].ttl_ms != c.ttl_ms)) {
+            ttl_[c.id] = Ttl{c.ttl_ms, now + c.ttl_ms, c.output, false};
+          }
+        }
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
+  Run(
+      [this, id](catalog::Writer& w) {
+        const std::string nkey = catalog::Lower(opts_.node_name);
+        const Instance* in = FindInstance(w.staged(), nkey, id);
+        if (in == nullptr) {
+          return AgentStatus::Error(404, "Unknown service ID \"" + id +
+                                             "\". Ensure that the service ID is passed, not "
+                                             "the service name.");
+        }
+        std::vector<std::string> checks;
+        for (const Check& c : in->checks()) checks.push_back(c.id);
+        w.RemoveService(opts_.node_name, id);
+        for (const std::string& c : checks) ForgetCheck(c);
+        if (!opts_.data_dir.empty()) RemoveFile(ServicePath(id));
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (body.has_script_check && !enable_script_checks_) {
+      done(AgentStatus::Error(500,
+                              "Scripts are disabled on this agent from remote calls; to enable, "
+                              "configure 'enable_script_checks' to true"));
+      return;
+    }
+  }
+  auto chk = std::make_shared<Check>(std::move(body.check));
+  Run(
+      [this, chk](catalog::Writer& w) {
+        const std::string nkey = catalog::Lower(opts_.node_name);
+        if (!chk->service_id.empty()) {
+          const Instance* in = FindInstance(w.staged(), nkey, chk->service_id);
+          if (in == nullptr) {
+            return AgentStatus::Error(404, "ServiceID \"" + chk->service_id + "\" does not exist");
+          }
+          chk->service_name = in->service.name.str();
+        }
+        if (!PersistCheck(*chk, false)) {
+          return AgentStatus::Error(500, "failed to persist check \"" + chk->id + "\"");
+        }
+        Status st = w.UpsertCheck(opts_.node_name, *chk);
+        if (!st.ok()) return AgentStatus::Error(500, st.message());
+        std::lock_guard<std::mutex> lock(mu_);
+        if (chk->ttl_ms != 0) {
+          ttl_[chk->id] = Ttl{chk->ttl_ms, clock_() + chk->ttl_ms, chk->output, false};
+        } else {
+          ttl_.erase(chk->id);
+        }
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::DeregisterCheck(std::string id, http::AgentDone done) {
+  Run(
+      [this, id](catalog::Writer& w) {
+        if (FindCheck(w.staged(), catalog::Lower(opts_.node_name), id) == nullptr) {
+          return UnknownCheck(id);
+        }
+        w.RemoveCheck(opts_.node_name, id);
+        ForgetCheck(id);
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string output,
+                                http::AgentDone done) {
+  if (output.size() > kOutputMax) {
+    const size_t total = output.size();
+    output.resize(kOutputMax);
+    output +=
+        " ... (captured " + std::to_string(kOutputMax) + " of " + std::to_string(total) + " bytes)";
+  }
+  Run(
+      [this, id, status, output](catalog::Writer& w) {
+        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        if (c == nullptr) return UnknownCheck(id);
+        if (c->ttl_ms == 0) {
+          return AgentStatus::Error(500, "CheckID \"" + id + "\" does not have associated TTL");
+        }
+        const uint64_t ttl = c->ttl_ms, expires = clock_() + ttl;
+        w.UpdateCheck(opts_.node_name, id, status, output);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          ttl_[id] = Ttl{ttl, expires, output, false};
+        }
+        PersistTtlState(id, status, output, expires);
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::NodeMaintenance(bool enable, std::string reason, http::AgentDone done) {
+  if (reason.empty()) {
+    reason =
+        "Maintenance mode is enabled for this node, but no reason was provided. This is a default "
+        "message.";
+  }
+  Run(
+      [this, enable, reason](catalog::Writer& w) {
+        const bool on = FindCheck(w.staged(), catalog::Lower(opts_.node_name), kNodeMaint);
+        if (enable && !on) {
+          Check c;
+          c.id = kNodeMaint;
+          c.name = "Node Maintenance Mode";
+          c.notes = reason;
+          c.status = Health::kCritical;
+          if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
+          Status st = w.UpsertCheck(opts_.node_name, c);
+          if (!st.ok()) return AgentStatus::Error(500, st.message());
+        } else if (!enable && on) {
+          w.RemoveCheck(opts_.node_name, kNodeMaint);
+          ForgetCheck(kNodeMaint);
+        }
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string reason,
+                                    http::AgentDone done) {
+  if (reason.empty()) {
+    reason =
+        "Maintenance mode is enabled for this service, but no reason was provided. This is a "
+        "default message.";
+  }
+  Run(
+      [this, id, enable, reason](catalog::Writer& w) {
+        const std::string nkey = catalog::Lower(opts_.node_name);
+        const Instance* in = FindInstance(w.staged(), nkey, id);
+        if (in == nullptr) {
+          return AgentStatus::Error(404, "No service registered with ID \"" + id + "\"");
+        }
+        const std::string cid = kServiceMaintPrefix + id;
+        const bool on = FindCheck(w.staged(), nkey, cid) != nullptr;
+        if (enable && !on) {
+          Check c;
+          c.id = cid;
+          c.name = "Service Maintenance Mode";
+          c.notes = reason;
+          c.service_id = id;
+          c.service_name = in->service.name.str();
+          c.status = Health::kCritical;
+          if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
+          Status st = w.UpsertCheck(opts_.node_name, c);
+          if (!st.ok()) return AgentStatus::Error(500, st.message());
+        } else if (!enable && on) {
+          w.RemoveCheck(opts_.node_name, cid);
+          ForgetCheck(cid);
+        }
+        return AgentStatus::Ok();
+      },
+      std::move(done));
+}
+
+// --- timers --------------------------------------------------------------------------------
+
+void LocalAgent::Tick(uint64_t now_ms) {
+  catalog::SnapshotPtr snap = hub_.Current();
+  if (!snap) return;
+  const std::vector<Check> checks = LocalChecks(*snap, catalog::Lower(opts_.node_name));
+  std::vector<std::string> expire;
+  std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, Ttl> live;
+    std::map<std::string, uint64_t> since;
+    for (const Check& c : checks) {
+      if (c.ttl_ms != 0) {
+        auto it = ttl_.find(c.id);
+        Ttl t = it != ttl_.end() ? it->second : Ttl{c.ttl_ms, now_ms + c.ttl_ms, {}, false};
+        if (t.ttl_ms != c.ttl_ms) t = Ttl{c.ttl_ms, now_ms + c.ttl_ms, t.last_output, false};
+        if (!t.expired && now_ms >= t.deadline_ms) {
+          t.expired = true;
+          expire.push_back(c.id);
+        }
+        live[c.id] = std::move(t);
+      }
+      if (c.deregister_critical_after_ms != 0 && !c.service_id.empty() &&
+          c.status == Health::kCritical) {
+        auto it = critical_since_.find(c.id);
+        const uint64_t t0 = it != critical_since_.end() ? it->second : now_ms;
+        if (now_ms - t0 >= std::max(c.deregister_critical_after_ms, kMinDeregisterMs)) {
+          reap.emplace_back(c.service_id, c.id);
+        } else {
+          since[c.id] = t0;
+        }
+      }
+    }
+    // Timers armed by a registration that is not published yet survive until it is.
+    for (auto& [id, t] : ttl_) {
+      if (!live.count(id) && now_ms < t.deadline_ms) live.emplace(id, t);
+    }
+    ttl_ = std::move(live);
+    critical_since_ = std::move(since);
+  }
+  for (const std::string& id : expire) ExpireTtl(id, now_ms);
+  for (const auto& [sid, cid] : reap) ReapService(sid, cid);
+}
+
+void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
+  Run(
+      [this, id, now_ms](catalog::Writer& w) {
+        std::string output;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          auto it = ttl_.find(id);
+          // An update since Tick() moved the deadline: nothing expired.
+          if (it == ttl_.end() || it->second.deadline_ms > now_ms) return AgentStatus::Ok();
+          output = TtlExpiredOutput(it->second.last_output);
+        }
+        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        if (c == nullptr || c->ttl_ms == 0) return AgentStatus::Ok();
+        BEACON_LOG(log_, kWarn, "agent", "check %s missed its TTL, is now critical", id.c_str());
+        w.UpdateCheck(opts_.node_name, id, Health::kCritical, output);
+        return AgentStatus::Ok();
+      },
+      {});
+}
+
+void LocalAgent::ReapService(const std::string& service_id, const std::string& check_id) {
+  BEACON_LOG(log_, kInfo, "agent",
+             "check %s has been critical for too long; deregistering service %s", check_id.c_str(),
+             service_id.c_str());
+  DeregisterService(service_id, {});
+}
+
+}  // namespace beacon::agent
