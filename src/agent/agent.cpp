@@ -254,6 +254,24 @@ void Agent::BuildHttp() {
   };
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_);
+  // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
+  local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
+    if (!dns_) return;
+    const dns::Counters c = dns_->Stats();
+    const std::pair<const char*, uint64_t> counters[] = {
+        {"beacon.dns.queries", c.queries},     {"beacon.dns.nxdomain", c.nxdomain},
+        {"beacon.dns.refused", c.refused},     {"beacon.dns.formerr", c.formerr},
+        {"beacon.dns.dropped", c.dropped},     {"beacon.dns.truncated", c.truncated},
+        {"beacon.dns.forwarded", c.forwarded},
+    };
+    for (const auto& [name, v] : counters) {
+      http::Metric m;
+      m.kind = http::Metric::Kind::kCounter;
+      m.name = name;
+      m.value = static_cast<int64_t>(v);
+      out->push_back(std::move(m));
+    }
+  });
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;
   ho.port = cfg_.ports.http;
