@@ -46,7 +46,14 @@ class VictoriaMetrics:
                     "- job_name: beacon\n"
                     "  scrape_interval: 1s\n"
                     "  consul_sd_configs:\n"
-                    "  - server: %s\n" % consul_addr)
+                    "  - server: %s\n"
+                    # victoria-metrics keys a target by its final labels only: a change of a
+                    # __meta_* label alone does not replace the target, so /api/v1/targets would
+                    # keep the old discoveredLabels. Copying the health into a target label
+                    # makes a health change visible there (test_5).
+                    "  relabel_configs:\n"
+                    "  - source_labels: [__meta_consul_health]\n"
+                    "    target_label: consul_health\n" % consul_addr)
         self.log_path = os.path.join(self.tmp.name, "vm.log")
         self.proc = None
 
@@ -213,8 +220,17 @@ class TestConsulSd(unittest.TestCase):
         t0 = time.monotonic()
         r = self.agent.http("PUT", "/v1/agent/check/fail/apisvc-1-ttl?note=down")
         self.assertEqual(r.status, 200, r)
-        wait_for(lambda: self.labels("apisvc-1")["__meta_consul_health"] == "critical", 8,
-                 what="__meta_consul_health=critical for apisvc-1")
+        try:
+            wait_for(lambda: self.labels("apisvc-1")["__meta_consul_health"] == "critical", 8,
+                     what="__meta_consul_health=critical for apisvc-1")
+        except TimeoutError:
+            h = self.agent.http("GET", "/v1/health/service/apisvc")
+            sys.stderr.write("scraper requests since the change: %s\n"
+                             "Beacon's view (index %s): %s\n" % (
+                                 self.proxy.paths_since(t0), h.header("x-consul-index"),
+                                 [(k["CheckID"], k["Status"], k["ModifyIndex"])
+                                  for e in h.json() for k in e["Checks"]]))
+            raise
         r = self.agent.http("PUT", "/v1/agent/service/deregister/apisvc-2")
         self.assertEqual(r.status, 200, r)
         t1 = time.monotonic()

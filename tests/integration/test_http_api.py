@@ -459,8 +459,14 @@ class TestAgent(ApiTest):
         r = self.req("PUT", "/v1/agent/service/register", b"{not json")
         self.assertEqual(r.status, 400)
         self.assertIn(b"Request decode failed", r.body)
+        # the check type is validated before the service (as Consul does): no type -> 400
         r = self.req("PUT", "/v1/agent/check/register", {"Name": "c", "ServiceID": "nope"})
+        self.assertEqual(r.status, 400)
+        self.assertIn(b"Invalid check", r.body)
+        r = self.req("PUT", "/v1/agent/check/register",
+                     {"Name": "c", "ServiceID": "nope", "TTL": "10s"})
         self.assertEqual(r.status, 404)
+        self.assertIn(b'ServiceID "nope" does not exist', r.body)
         self.assertEqual(self.req("PUT", "/v1/agent/check/register", {"TTL": "1s"}).status, 400)
         # nothing partial was stored
         self.assertNotIn("c", self.ok_json("GET", "/v1/agent/checks"))

@@ -41,25 +41,27 @@ class PythonConsulTest(unittest.TestCase):
 
 class TestKv(PythonConsulTest):
     def test_put_get_recurse_delete(self):
+        # its own prefix: the other tests leave keys under py/ (one agent for the whole file)
         kv = self.c.kv
-        self.assertTrue(kv.put("py/a", "1"))
-        self.assertTrue(kv.put("py/b/c", b"2", flags=7))
-        index, e = kv.get("py/a")
+        self.assertTrue(kv.put("py/rec/a", "1"))
+        self.assertTrue(kv.put("py/rec/b/c", b"2", flags=7))
+        index, e = kv.get("py/rec/a")
         self.assertGreaterEqual(int(index), 1)
-        self.assertEqual((e["Key"], e["Value"], e["Flags"]), ("py/a", b"1", 0))
-        _, e = kv.get("py/b/c")
+        self.assertEqual((e["Key"], e["Value"], e["Flags"]), ("py/rec/a", b"1", 0))
+        _, e = kv.get("py/rec/b/c")
         self.assertEqual((e["Value"], e["Flags"]), (b"2", 7))
-        _, es = kv.get("py/", recurse=True)
-        self.assertEqual([(x["Key"], x["Value"]) for x in es], [("py/a", b"1"), ("py/b/c", b"2")])
-        _, keys = kv.get("py/", keys=True, separator="/")
-        self.assertEqual(keys, ["py/a", "py/b/"])
-        index, missing = kv.get("py/missing")
+        _, es = kv.get("py/rec/", recurse=True)
+        self.assertEqual([(x["Key"], x["Value"]) for x in es],
+                         [("py/rec/a", b"1"), ("py/rec/b/c", b"2")])
+        _, keys = kv.get("py/rec/", keys=True, separator="/")
+        self.assertEqual(keys, ["py/rec/a", "py/rec/b/"])
+        index, missing = kv.get("py/rec/missing")
         self.assertIsNone(missing)
         self.assertGreaterEqual(int(index), 1)
-        self.assertTrue(kv.delete("py/a"))
-        self.assertIsNone(kv.get("py/a")[1])
-        self.assertTrue(kv.delete("py/", recurse=True))
-        self.assertIsNone(kv.get("py/", recurse=True)[1])
+        self.assertTrue(kv.delete("py/rec/a"))
+        self.assertIsNone(kv.get("py/rec/a")[1])
+        self.assertTrue(kv.delete("py/rec/", recurse=True))
+        self.assertIsNone(kv.get("py/rec/", recurse=True)[1])
 
     def test_put_none_stores_null(self):
         self.assertTrue(self.c.kv.put("py/none", None))

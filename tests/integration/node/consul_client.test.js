@@ -29,6 +29,11 @@ async function dnsA(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// node-consul 2.0.1 resolves a JSON `false` reply (cas/acquire refused) as undefined: papi's
+// pipeline drops falsy results (`!value && maybeValue`). The server answers `false`, as Consul
+// does (test_http_api.py checks the raw body), so a refusal shows up here as undefined.
+const NODE_CONSUL_FALSE = undefined;
+
 // Resolves with the first `change` event for which pred(data) is true; rejects on a watch error
 // or after timeoutMs.
 function watchUntil(opts, pred, timeoutMs, onStarted) {
@@ -85,10 +90,10 @@ test("kv set/get/keys/del, flags and cas", async () => {
   assert.equal(await consul.kv.get("js/missing"), undefined);
   // cas
   assert.equal(await consul.kv.set({ key: "js/cas", value: "x", cas: 0 }), true);
-  assert.equal(await consul.kv.set({ key: "js/cas", value: "y", cas: 0 }), false);
+  assert.equal(await consul.kv.set({ key: "js/cas", value: "y", cas: 0 }), NODE_CONSUL_FALSE);
   const idx = (await consul.kv.get("js/cas")).ModifyIndex;
   assert.equal(await consul.kv.set({ key: "js/cas", value: "y", cas: idx }), true);
-  assert.equal(await consul.kv.del({ key: "js/cas", cas: idx }), false);
+  assert.equal(await consul.kv.del({ key: "js/cas", cas: idx }), NODE_CONSUL_FALSE);
   // delete
   assert.equal(await consul.kv.del("js/a"), true);
   assert.equal(await consul.kv.get("js/a"), undefined);
@@ -143,7 +148,9 @@ test("agent self, members, service register with ttl check, pass, deregister", a
   assert.equal((await consul.agent.check.list())["service:jsweb-1"].Status, "critical");
   await consul.agent.service.deregister("jsweb-1");
   assert.equal((await consul.agent.service.list())["jsweb-1"], undefined);
-  await assert.rejects(consul.agent.service.deregister("jsweb-1"), (err) => /Unknown service/.test(err.message));
+  // Consul's "Unknown service ID ..." text is longer than 80 bytes, so papi reports the reason
+  // phrase instead; the status is what the caller can rely on.
+  await assert.rejects(consul.agent.service.deregister("jsweb-1"), (err) => err.statusCode === 404);
 });
 
 test("agent check register/deregister and maintenance", async () => {
@@ -216,14 +223,16 @@ test("session create/info/node/list/renew/destroy and kv locks", async () => {
   const { ID: other } = await consul.session.create({ behavior: "delete" });
   assert.equal(await consul.kv.set({ key: "jslocks/l", value: "me", acquire: sid }), true);
   assert.equal((await consul.kv.get("jslocks/l")).Session, sid);
-  assert.equal(await consul.kv.set({ key: "jslocks/l", value: "them", acquire: other }), false);
+  assert.equal(await consul.kv.set({ key: "jslocks/l", value: "them", acquire: other }),
+    NODE_CONSUL_FALSE);
   assert.equal(await consul.kv.set({ key: "jslocks/l", value: "free", release: sid }), true);
   assert.equal((await consul.kv.get("jslocks/l")).Session, undefined);
   assert.equal(await consul.kv.set({ key: "jslocks/l", value: "them", acquire: other }), true);
-  assert.equal(await consul.session.destroy(other), true);
+  // session.destroy resolves with nothing (node-consul's utils.empty), whatever the body says
+  await consul.session.destroy(other);
   assert.equal(await consul.kv.get("jslocks/l"), undefined); // behavior=delete
   assert.equal(await consul.session.info(other), undefined);
-  assert.equal(await consul.session.destroy(sid), true);
+  await consul.session.destroy(sid);
   await assert.rejects(consul.session.renew(sid));
 });
 
