@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "../tests/golden/golden_util.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/dns/answer.h"
 #include "beacon/dns/wire.h"
-#include "../tests/golden/golden_util.h"
 
 int main(int argc, char** argv) {
   using namespace beacon;
@@ -36,11 +36,16 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 20000; ++i) {
     const int s = (i * 7919) % n;
     const int r = i % 20;
-    if (r < 12) qs.push_back(golden::BuildQuery("svc" + std::to_string(s) + ".service.consul", "A"));
-    else if (r < 14) qs.push_back(golden::BuildQuery("svc" + std::to_string(s) + ".service.consul", "SRV"));
-    else if (r < 17) qs.push_back(golden::BuildQuery("_svc" + std::to_string(s) + "._tcp.service.consul", "SRV"));
-    else if (r < 19) qs.push_back(golden::BuildQuery("node" + std::to_string(s * 3) + ".node.consul", "A"));
-    else qs.push_back(golden::BuildQuery("nosuch" + std::to_string(s) + ".service.consul", "A"));
+    if (r < 12)
+      qs.push_back(golden::BuildQuery("svc" + std::to_string(s) + ".service.consul", "A"));
+    else if (r < 14)
+      qs.push_back(golden::BuildQuery("svc" + std::to_string(s) + ".service.consul", "SRV"));
+    else if (r < 17)
+      qs.push_back(golden::BuildQuery("_svc" + std::to_string(s) + "._tcp.service.consul", "SRV"));
+    else if (r < 19)
+      qs.push_back(golden::BuildQuery("node" + std::to_string(s * 3) + ".node.consul", "A"));
+    else
+      qs.push_back(golden::BuildQuery("nosuch" + std::to_string(s) + ".service.consul", "A"));
   }
   auto* scratch = new dns::Scratch(1);
   dns::Counters c;
@@ -51,10 +56,12 @@ int main(int argc, char** argv) {
   for (int k = 0; k < rounds; ++k) {
     for (const auto& q : qs) {
       bytes += dns::Answer(*snap, q.data(), q.size(), dns::Transport::kUdp, out.data(), out.size(),
-                           *scratch, c).len;
+                           *scratch, c)
+                   .len;
     }
   }
-  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  const double ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
   const double per = ns / (static_cast<double>(qs.size()) * rounds);
   std::printf("services=%d ns_per_answer=%.0f answers_per_s=%.0f avg_reply_bytes=%.0f\n", n, per,
               1e9 / per, static_cast<double>(bytes) / (static_cast<double>(qs.size()) * rounds));

@@ -8,7 +8,8 @@
 namespace beacon::net {
 namespace {
 
-constexpr size_t kMaxTcpBuffered = size_t{4} * 65537;  // a client pipelining more than this is cut off
+constexpr size_t kMaxTcpBuffered =
+    size_t{4} * 65537;  // a client pipelining more than this is cut off
 
 void ConnCb(uv_stream_t* server, int status) {
   if (status == 0) static_cast<DnsWorker*>(server->data)->OnConnection(server);
