@@ -29,21 +29,24 @@ import socket
 import sys
 import time
 
+from benchlib import pct
 
-def rss_kb(pid):
+
+def proc_status(pid, key):
+    """The number after "key:" in /proc/PID/status (0 when absent); raises if the process is gone."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kb(pid):
+    return proc_status(pid, "VmRSS")
 
 
 def threads(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
+    return proc_status(pid, "Threads")
 
 
 def request(port, method, path, body=None, timeout=30):
@@ -93,13 +96,6 @@ class Conn:
                         self.index = None
             self.need = end + 4 + length
         return len(self.buf) >= self.need
-
-
-def pct(sorted_vals, p):
-    if not sorted_vals:
-        return float("nan")
-    i = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
-    return sorted_vals[i]
 
 
 def main():

@@ -30,10 +30,9 @@
 # the next free one. QUICK=1 changes the defaults to SIZES=1000 RUNS=1 DURATION=3 LAT_SECS=3.
 set -u
 
-export PATH="$PATH:/usr/sbin:/sbin"
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PY=${PY:-python3}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh" # also sets ROOT, PY (python3) and PATH (+ /usr/sbin:/sbin)
 
 if [ "${QUICK:-0}" = 1 ]; then
     SIZES=${SIZES:-1000}; RUNS=${RUNS:-1}; DURATION=${DURATION:-3}; LAT_SECS=${LAT_SECS:-3}
@@ -56,139 +55,40 @@ BEACON_ARGS=${BEACON_ARGS:-}
 DATA=${DATA:-$HERE/out}
 RES=${RES:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 
-die() { echo "compare.sh: $*" >&2; exit 1; }
-for v in RUNS DURATION WARM LAT_QPS LAT_SECS QCOUNT START_LIMIT STOP_LIMIT SRV_CORE DP_CORE; do
-    case ${!v} in ''|*[!0-9]*) die "$v must be a non-negative integer (got '${!v}')" ;; esac
-done
+check_uint RUNS DURATION WARM LAT_QPS LAT_SECS QCOUNT START_LIMIT STOP_LIMIT SRV_CORE DP_CORE
 for s in $SIZES; do case $s in ''|*[!0-9]*|0) die "SIZES must be positive integers (got '$s')" ;; esac; done
 for p in $PEERS; do case $p in beacon|nsd|knot) ;; *) die "unknown peer '$p' (use beacon, nsd, knot)" ;; esac; done
 [ -n "$PEERS" ] && [ -n "$SIZES" ] && [ "$RUNS" -ge 1 ] || die "nothing to do (PEERS, SIZES, RUNS)"
-has_peer() { case " $PEERS " in *" $1 "*) return 0 ;; esac; return 1; }
+has_peer() { in_list "$1" "$PEERS"; }
 
 # ---------------------------------------------------------------------------------------------
 # Tools: install what is missing when we can (root on Debian/Ubuntu), otherwise say what to install.
 need_tools() {
-    local miss="" pkgs="" t
-    command -v "$PY" >/dev/null 2>&1 || { miss="$miss python3"; pkgs="$pkgs python3"; }
-    command -v dnsperf >/dev/null 2>&1 || { miss="$miss dnsperf"; pkgs="$pkgs dnsperf"; }
-    command -v taskset >/dev/null 2>&1 || { miss="$miss taskset"; pkgs="$pkgs util-linux"; }
-    command -v timeout >/dev/null 2>&1 || { miss="$miss timeout"; pkgs="$pkgs coreutils"; }
-    if has_peer nsd; then command -v nsd >/dev/null 2>&1 || { miss="$miss nsd"; pkgs="$pkgs nsd"; }; fi
-    if has_peer knot; then command -v knotd >/dev/null 2>&1 || { miss="$miss knotd"; pkgs="$pkgs knot"; }; fi
-    [ -z "$miss" ] && return 0
-    if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
-        echo "compare.sh: installing$pkgs (missing:$miss)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        timeout 600 apt-get update -qq || echo "compare.sh: apt-get update failed; trying the install anyway" >&2
-        # shellcheck disable=SC2086
-        timeout 1200 apt-get install -y -qq --no-install-recommends $pkgs >&2 \
-            || die "apt-get install$pkgs failed"
-        for t in $miss; do
-            command -v "$t" >/dev/null 2>&1 || die "$t still missing after apt-get install$pkgs"
-        done
-        echo "compare.sh: note: the Debian packages may have started system nsd/knot services on" \
-             "port 53; they stay idle, but 'systemctl stop nsd knot' gives a quieter machine" >&2
-    else
-        die "missing:$miss. Install them (Debian/Ubuntu: sudo apt-get install -y$pkgs) or run as root to let this script do it"
-    fi
+    want python3 "$PY" python3
+    want dnsperf dnsperf dnsperf
+    want taskset taskset util-linux
+    want timeout timeout coreutils
+    if has_peer nsd; then want nsd nsd nsd; fi
+    if has_peer knot; then want knotd knotd knot; fi
+    install_missing "the Debian packages may have started system nsd/knot services on port 53; they stay idle, but 'systemctl stop nsd knot' gives a quieter machine"
 }
 need_tools
 
 if has_peer beacon; then
-    case $BEACON in /*) ;; *) [ -e "$BEACON" ] || BEACON=$ROOT/$BEACON ;; esac
-    if [ ! -x "$BEACON" ]; then
-        cat >&2 <<EOF
-compare.sh: no Beacon binary at ${BEACON} (set BEACON=/path/to/beacon to use another one).
-Build it from the repository root first:
-    meson setup build && ninja -C build
-or leave Beacon out for now: PEERS="nsd knot" bench/compare.sh
-EOF
-        exit 2
-    fi
-    BEACON=$(cd "$(dirname "$BEACON")" && pwd)/$(basename "$BEACON")
+    resolve_beacon "    meson setup build && ninja -C build" \
+        "or leave Beacon out for now: PEERS=\"nsd knot\" bench/compare.sh"
 fi
 
-NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-if [ "$NCPU" -gt "$SRV_CORE" ] && [ "$NCPU" -gt "$DP_CORE" ] && [ "$SRV_CORE" != "$DP_CORE" ]; then
-    PIN_SRV="taskset -c $SRV_CORE"; PIN_DP="taskset -c $DP_CORE"; PINNED=yes
-else
-    PIN_SRV=""; PIN_DP=""; PINNED=no
-fi
+set_pinning "$SRV_CORE" "$DP_CORE"
+PIN_DP=$PIN_LOAD
 
-mkdir -p "$RES" "$DATA" || die "cannot create $RES or $DATA"
-RES=$(cd "$RES" && pwd)
-TSV=$RES/results.tsv
+mkdir -p "$DATA" || die "cannot create $DATA"
 COLS="peer size run start_s qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s hwm_kb rss_kb pss_kb lat_qps lat_n lat_timeouts p50_ms p90_ms p99_ms p999_ms pinned status"
-[ -f "$TSV" ] || echo "$COLS" | tr ' ' '\t' > "$TSV"
+open_results "$COLS"
 
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$RES/run.log" >&2; }
-
-# ---------------------------------------------------------------------------------------------
-# Server lifecycle. Every server we start is recorded in LIVE_PIDS and stopped by its own PID.
-LIVE_PIDS=""
-WORKS=""
-cleanup() {
-    local p w
-    for p in $LIVE_PIDS; do stop_pid "$p"; done
-    for w in $WORKS; do rm -rf "$w"; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-tree_pids() { # the process and its descendants (from /proc; no procps needed)
-    "$PY" "$HERE/procstat.py" --tree "$1" 2>/dev/null || echo "$1"
-}
-
-alive() { # pid: running (not gone, not a zombie)
-    kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]
-}
-
-describe_exit() { # wait status -> words
-    if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128)) ($(kill -l $(($1 - 128)) 2>/dev/null))"
-    else echo "exit status $1"; fi
-}
-
-stop_pid() { # SIGTERM a server we started (and its descendants); SIGKILL after STOP_LIMIT s
-    local pid=$1 all p rc
-    all=$(tree_pids "$pid")
-    if ! alive "$pid"; then
-        wait "$pid" 2>/dev/null; rc=$?
-        log "pid $pid had already exited: $(describe_exit "$rc")"
-    else
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq $((STOP_LIMIT * 10))); do alive "$pid" || break; sleep 0.1; done
-        if alive "$pid"; then
-            log "pid $pid did not stop within ${STOP_LIMIT}s of SIGTERM; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-    fi
-    for p in $all; do [ "$p" != "$pid" ] && alive "$p" && kill -KILL "$p" 2>/dev/null; done
-    LIVE_PIDS=$(echo " $LIVE_PIDS " | sed "s/ $pid / /")
-}
-
-USED_PORTS=" "
-pick_port() { # wanted -> first port from there that is free and not already given to another server
-    local p
-    for p in $(seq "$1" $(($1 + 49))); do
-        case $USED_PORTS in *" $p "*) continue ;; esac
-        if "$PY" "$HERE/dnsprobe.py" free "$p" 1 > /dev/null; then
-            USED_PORTS="$USED_PORTS$p "
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port in $1..$(($1 + 49))"
-}
-
-# Not in $(...): pick_port must update USED_PORTS in this shell.
-declare -A PORT
-for k in beacon:${BEACON_PORT:-5310} beacon_http:${BEACON_HTTP_PORT:-5320} \
-         beacon_serf:${BEACON_SERF_PORT:-5330} beacon_server:${BEACON_SERVER_PORT:-5340} nsd:${NSD_PORT:-5301} knot:${KNOT_PORT:-5302}; do
-    pick_port "${k#*:}" > "$RES/.port" || exit 1
-    PORT[${k%%:*}]=$(cat "$RES/.port")
-done
-rm -f "$RES/.port"
+assign_ports 50 beacon:"${BEACON_PORT:-5310}" beacon_http:"${BEACON_HTTP_PORT:-5320}" \
+    beacon_serf:"${BEACON_SERF_PORT:-5330}" beacon_server:"${BEACON_SERVER_PORT:-5340}" \
+    nsd:"${NSD_PORT:-5301}" knot:"${KNOT_PORT:-5302}"
 
 write_conf() { # peer workdir datadir port
     local peer=$1 W=$2 D=$3 port=$4
@@ -287,14 +187,6 @@ start_server() {
     return 0
 }
 
-finish_server() { # tag: stop the current server, keep its log, drop its work dir
-    stop_pid "$SRV_PID"
-    cat "$WORK"/*.log > "$RES/$1.server.log" 2>/dev/null
-    [ -s "$RES/$1.server.log" ] || rm -f "$RES/$1.server.log"
-    rm -rf "$WORK"
-    WORKS=$(echo " $WORKS " | sed "s| $WORK | |")
-}
-
 # ---------------------------------------------------------------------------------------------
 # Data and measurement helpers
 data_dir() { # size -> directory with consul.zone, catalog-seed.json, queries.txt, catalog.json
@@ -309,12 +201,6 @@ data_dir() { # size -> directory with consul.zone, catalog-seed.json, queries.tx
 }
 
 cat_field() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1/catalog.json" "$2"; }
-
-kv() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k{print $2}'; }
-
-busy_s() { # busy time of all CPUs (user+nice+system+irq+softirq+steal), seconds
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
-}
 
 dnsperf_run() { # log-file dnsperf-args...: dnsperf pinned to DP_CORE, bounded by a timeout
     local out=$1; shift
@@ -375,13 +261,6 @@ compare_answers() { # size: does every server give the same answers as the first
     [ -n "$ref" ] && log "answer check at $size services vs $(basename "$ref" .answers.txt):${out:- only one server}"
 }
 
-row() { # values in COLS order -> one TSV line (a missing value becomes nan)
-    local v out=()
-    for v in "$@"; do out+=("${v:-nan}"); done
-    local IFS=$'\t'
-    echo "${out[*]}" >> "$TSV"
-}
-
 fail_row() { # peer size run status: a run that produced no figures
     local c=()
     for _ in $(seq $(($(echo "$COLS" | wc -w) - 5))); do c+=(nan); done
@@ -391,26 +270,24 @@ fail_row() { # peer size run status: a run that produced no figures
 # measure peer size run datadir tag: warm-up, throughput, fixed-rate latency, /proc figures
 measure() {
     local peer=$1 size=$2 run=$3 D=$4 tag=$5 port=${PORT[$1]} q0 q1 b0 b1 m lat dpcpu srv util usq other status
-    local qps sent comp lost avg sd resp noerr TIMEFORMAT
+    local qps sent comp lost avg sd resp noerr
     # shellcheck disable=SC2086
     dnsperf_run "$RES/$tag.warm.log" -p "$port" -d "$D/queries.txt" -l "$WARM" $DP_ARGS
-    q0=$(kv "$("$PY" "$HERE/procstat.py" "$SRV_PID")" cpu_s)
+    q0=$(cpu_s "$SRV_PID")
     b0=$(busy_s)
-    TIMEFORMAT='dp_cpu_s=%U %S'
     # shellcheck disable=SC2086
-    { time dnsperf_run "$RES/$tag.dnsperf.log" -p "$port" -d "$D/queries.txt" -l "$DURATION" $DP_ARGS ; } 2> "$RES/$tag.dpcpu"
+    timed_cpu dnsperf_run "$RES/$tag.dnsperf.log" -p "$port" -d "$D/queries.txt" -l "$DURATION" $DP_ARGS
+    dpcpu=$TIMED_CPU
     b1=$(busy_s)
     m=$("$PY" "$HERE/procstat.py" "$SRV_PID")
     q1=$(kv "$m" cpu_s)
     status=ok
     alive "$SRV_PID" || status=died-in-throughput-run
     read -r qps sent comp lost avg sd resp noerr <<< "$(dp_stats "$RES/$tag.dnsperf.log")"
-    dpcpu=$(sed -n 's/^dp_cpu_s=//p' "$RES/$tag.dpcpu" | awk '{printf "%.2f", $1+$2}')
-    rm -f "$RES/$tag.dpcpu"
     srv=$(awk -v a="$q0" -v b="$q1" 'BEGIN{printf "%.3f", b-a}')
     usq=$(awk -v s="$srv" -v c="$comp" 'BEGIN{ if (c>0) printf "%.3f", s*1e6/c; else print "nan"}')
     util=$(awk -v s="$srv" -v d="$DURATION" 'BEGIN{printf "%.3f", s/d}')
-    other=$(awk -v t0="$b0" -v t1="$b1" -v s="$srv" -v d="${dpcpu:-0}" 'BEGIN{printf "%.2f", t1-t0-s-d}')
+    other=$(other_cpu "$b0" "$b1" "$srv" "$dpcpu")
     # shellcheck disable=SC2086
     dnsperf_run "$RES/$tag.lat.raw" -p "$port" -d "$D/queries.txt" -l "$LAT_SECS" -Q "$LAT_QPS" $DP_ARGS -v
     "$PY" "$HERE/latparse.py" < "$RES/$tag.lat.raw" > "$RES/$tag.lat.txt"
@@ -463,12 +340,7 @@ versions() {
 }
 
 if has_peer beacon; then
-    # Run a private copy: a rebuild of build/beacon during the benchmark must not mix two binaries.
-    BEACON_SRC=$BEACON
-    BEACON_COPY=$(mktemp -d /tmp/beacon-bench-bin.XXXXXX) || die "mktemp failed"
-    WORKS="$WORKS $BEACON_COPY"
-    cp "$BEACON_SRC" "$BEACON_COPY/beacon" || die "cannot copy $BEACON_SRC"
-    BEACON=$BEACON_COPY/beacon
+    private_beacon_copy /tmp/beacon-bench-bin.XXXXXX
 fi
 
 log "results in $RES"
@@ -476,9 +348,9 @@ log "peers=[$PEERS] sizes=[$SIZES] runs=$RUNS duration=${DURATION}s warm=${WARM}
 log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]} serf ${PORT[beacon_serf]} server ${PORT[beacon_server]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
 log "versions:$(versions)"
 if has_peer beacon; then
-    log "beacon binary: $BEACON_SRC ($(stat -c '%y' "$BEACON_SRC" | cut -d. -f1), sha256 $(sha256sum "$BEACON" | cut -c1-16))"
+    log "beacon binary: $(beacon_binary_desc)"
 fi
-log "machine: $(uname -r), $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "machine: $(machine_desc)"
 [ "$PINNED" = yes ] || log "WARNING: fewer than 2 CPUs (or SRV_CORE = DP_CORE): running unpinned; server and dnsperf share the CPU"
 
 empty_done=no

@@ -38,10 +38,9 @@
 # RES. QUICK=1 sets RUNS=1 DURATION=2 BLOCKERS=2000 ETCDCTL_N=50 (explicit values still win).
 set -u
 
-export PATH="$PATH:/usr/sbin:/sbin"
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PY=${PY:-python3}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh" # also sets ROOT, PY (python3) and PATH (+ /usr/sbin:/sbin)
 
 if [ "${QUICK:-0}" = 1 ]; then
     RUNS=${RUNS:-1}; DURATION=${DURATION:-2}; BLOCKERS=${BLOCKERS:-2000}; ETCDCTL_N=${ETCDCTL_N:-50}
@@ -72,68 +71,36 @@ WORKDIR=${WORKDIR:-${TMPDIR:-/tmp}}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RES=${RES:-$HERE/results/http-$STAMP}
 
-die() { echo "http_compare.sh: $*" >&2; exit 1; }
-for v in RUNS DURATION WARM HEALTH_CONNS WRK_THREADS KEY_BYTES VALUE_BYTES BLOCKERS PARK_S ETCDCTL_N \
-         SRV_CORE LG_CORE START_LIMIT STOP_LIMIT; do
-    case ${!v} in ''|*[!0-9]*) die "$v must be a non-negative integer (got '${!v}')" ;; esac
-done
+check_uint RUNS DURATION WARM HEALTH_CONNS WRK_THREADS KEY_BYTES VALUE_BYTES BLOCKERS PARK_S ETCDCTL_N \
+    SRV_CORE LG_CORE START_LIMIT STOP_LIMIT
 for c in $GET_CONNS $PUT_CONNS; do case $c in ''|*[!0-9]*|0) die "GET_CONNS/PUT_CONNS must be positive integers (got '$c')" ;; esac; done
 for t in $TESTS; do case $t in health|kvget|kvput|blocking|etcdctl) ;; *) die "unknown test '$t' (use health kvget kvput blocking etcdctl)" ;; esac; done
 case $BLOCK_ON in kv|health) ;; *) die "BLOCK_ON must be kv or health" ;; esac
 [ "$KEY_BYTES" -ge 24 ] && [ "$KEY_BYTES" -le 512 ] || die "KEY_BYTES must be 24..512"
 [ "$RUNS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "RUNS and DURATION must be at least 1"
-has_test() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
+has_test() { in_list "$1" "$TESTS"; }
 needs_etcd() { has_test kvget || has_test kvput || has_test etcdctl; }
 
 # ---------------------------------------------------------------------------------------------
 # Tools: install what is missing when we can (root on Debian/Ubuntu), otherwise say what to install.
 need_tools() {
-    local miss="" pkgs="" t
-    command -v "$PY" >/dev/null 2>&1 || { miss="$miss python3"; pkgs="$pkgs python3"; }
-    command -v curl >/dev/null 2>&1 || { miss="$miss curl"; pkgs="$pkgs curl"; }
-    command -v wrk >/dev/null 2>&1 || { miss="$miss wrk"; pkgs="$pkgs wrk"; }
-    command -v taskset >/dev/null 2>&1 || { miss="$miss taskset"; pkgs="$pkgs util-linux"; }
-    command -v timeout >/dev/null 2>&1 || { miss="$miss timeout"; pkgs="$pkgs coreutils"; }
+    want python3 "$PY" python3
+    want curl curl curl
+    want wrk wrk wrk
+    want taskset taskset util-linux
+    want timeout timeout coreutils
     if needs_etcd; then
-        command -v "$ETCD" >/dev/null 2>&1 || { miss="$miss etcd"; pkgs="$pkgs etcd-server"; }
-        command -v "$ETCDCTL" >/dev/null 2>&1 || { miss="$miss etcdctl"; pkgs="$pkgs etcd-client"; }
+        want etcd "$ETCD" etcd-server
+        want etcdctl "$ETCDCTL" etcd-client
     fi
-    [ -z "$miss" ] && return 0
-    if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
-        echo "http_compare.sh: installing$pkgs (missing:$miss)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        timeout 600 apt-get update -qq || echo "http_compare.sh: apt-get update failed; trying the install anyway" >&2
-        # shellcheck disable=SC2086
-        timeout 1200 apt-get install -y -qq --no-install-recommends $pkgs >&2 || die "apt-get install$pkgs failed"
-        for t in $miss; do
-            case $t in etcd) t=$ETCD ;; etcdctl) t=$ETCDCTL ;; esac
-            command -v "$t" >/dev/null 2>&1 || die "$t still missing after apt-get install$pkgs"
-        done
-        echo "http_compare.sh: note: Debian's etcd-server package may have started a system etcd on" \
-             "port 2379; this script does not use it ('systemctl stop etcd' gives a quieter machine)" >&2
-    else
-        die "missing:$miss. Install them (Debian/Ubuntu: sudo apt-get install -y$pkgs) or run as root to let this script do it"
-    fi
+    install_missing "Debian's etcd-server package may have started a system etcd on port 2379; this script does not use it ('systemctl stop etcd' gives a quieter machine)"
 }
 need_tools
 
-case $BEACON in /*) ;; *) [ -e "$BEACON" ] || BEACON=$ROOT/$BEACON ;; esac
-if [ ! -x "$BEACON" ]; then
-    cat >&2 <<EOF
-http_compare.sh: no Beacon binary at ${BEACON} (set BEACON=/path/to/beacon to use another one).
-Build it from the repository root first:
-    meson setup build --buildtype=release -Db_ndebug=true && ninja -C build beacon
-EOF
-    exit 2
-fi
-BEACON=$(cd "$(dirname "$BEACON")" && pwd)/$(basename "$BEACON")
+resolve_beacon "    meson setup build --buildtype=release -Db_ndebug=true && ninja -C build beacon"
 
-NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-if [ "$NCPU" -gt "$SRV_CORE" ] && [ "$NCPU" -gt "$LG_CORE" ] && [ "$SRV_CORE" != "$LG_CORE" ]; then
-    PIN_SRV="taskset -c $SRV_CORE"; PIN_LG="taskset -c $LG_CORE"; PINNED=yes
-else
-    PIN_SRV=""; PIN_LG=""; PINNED=no
-fi
+set_pinning "$SRV_CORE" "$LG_CORE"
+PIN_LG=$PIN_LOAD
 
 # Blocking queries hold a descriptor each; the agent raises its own soft limit to the hard one.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -141,75 +108,11 @@ if has_test blocking && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 
     die "the open-files limit ($(ulimit -n), hard $(ulimit -Hn)) is below BLOCKERS=$BLOCKERS + 64; raise it (ulimit -Hn) or lower BLOCKERS"
 fi
 
-mkdir -p "$RES" || die "cannot create $RES"
-RES=$(cd "$RES" && pwd)
-TSV=$RES/results.tsv
 COLS="run server test variant conns rps requests duration_s err_socket err_status p50_ms p90_ms p99_ms srv_cpu_s us_per_req srv_util other_cpu_s check pinned status"
-[ -f "$TSV" ] || echo "$COLS" | tr ' ' '\t' > "$TSV"
+open_results "$COLS"
 
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$RES/run.log" >&2; }
-
-# ---------------------------------------------------------------------------------------------
-# Server lifecycle. Every server we start is recorded in LIVE_PIDS and stopped by its own PID.
-LIVE_PIDS=""
-WORKS=""
-cleanup() {
-    local p w
-    for p in $LIVE_PIDS; do stop_pid "$p"; done
-    for w in $WORKS; do rm -rf "$w"; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }
-
-stop_pid() { # SIGTERM a server we started; SIGKILL after STOP_LIMIT s
-    local pid=$1
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq $((STOP_LIMIT * 10))); do alive "$pid" || break; sleep 0.1; done
-        if alive "$pid"; then
-            log "pid $pid did not stop within ${STOP_LIMIT}s of SIGTERM; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null
-        fi
-    fi
-    wait "$pid" 2>/dev/null
-    LIVE_PIDS=$(echo " $LIVE_PIDS " | sed "s/ $pid / /")
-}
-
-USED_PORTS=" "
-pick_port() { # wanted -> first TCP+UDP port from there that is free on 127.0.0.1 and not yet given out
-    local p
-    for p in $(seq "$1" $(($1 + 99))); do
-        case $USED_PORTS in *" $p "*) continue ;; esac
-        if "$PY" - "$p" <<'EOF'
-import socket, sys
-p = int(sys.argv[1])
-for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
-EOF
-        then
-            USED_PORTS="$USED_PORTS$p "
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port in $1..$(($1 + 99))"
-}
-
-declare -A PORT
-for k in http:${BEACON_HTTP_PORT:-15500} dns:${BEACON_DNS_PORT:-15600} serf:${BEACON_SERF_PORT:-15301} \
-         server:${BEACON_SERVER_PORT:-15300} etcd:${ETCD_PORT:-15379} etcd_peer:${ETCD_PEER_PORT:-15380}; do
-    pick_port "${k#*:}" > "$RES/.port" || exit 1
-    PORT[${k%%:*}]=$(cat "$RES/.port")
-done
-rm -f "$RES/.port"
+assign_ports 100 http:"${BEACON_HTTP_PORT:-15500}" dns:"${BEACON_DNS_PORT:-15600}" serf:"${BEACON_SERF_PORT:-15301}" \
+    server:"${BEACON_SERVER_PORT:-15300}" etcd:"${ETCD_PORT:-15379}" etcd_peer:"${ETCD_PEER_PORT:-15380}"
 B_URL=http://127.0.0.1:${PORT[http]}
 E_URL=http://127.0.0.1:${PORT[etcd]}
 
@@ -271,13 +174,6 @@ start_etcd() {
     fi
 }
 
-finish_server() { # tag: stop the current server, keep its log, drop its work dir
-    stop_pid "$SRV_PID"
-    [ -s "$WORK/server.log" ] && cp "$WORK/server.log" "$RES/$1.server.log"
-    rm -rf "$WORK"
-    WORKS=$(echo " $WORKS " | sed "s| $WORK | |")
-}
-
 # ---------------------------------------------------------------------------------------------
 # Data: the key both servers read, and the value every write stores (same shape as bench/lua).
 GET_KEY=$("$PY" -c "import sys; n=int(sys.argv[1]); h='bench/get/'; print(h + 'k' * (n - len(h)))" "$KEY_BYTES")
@@ -327,17 +223,6 @@ except Exception:
 
 # ---------------------------------------------------------------------------------------------
 # Measurement
-kv() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k{print $2}'; }
-cpu_s() { kv "$("$PY" "$HERE/procstat.py" "$1")" cpu_s; }
-busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
-
-row() { # values in COLS order -> one TSV line (a missing value becomes nan)
-    local v out=()
-    for v in "$@"; do out+=("${v:-nan}"); done
-    local IFS=$'\t'
-    echo "${out[*]}" >> "$TSV"
-}
-
 wrk_run() { # log-file conns script url secs: wrk pinned to LG_CORE, bounded by a timeout
     local logf=$1 conns=$2 script=$3 url=$4 secs=$5
     timeout -k 5 $((secs + 30)) $PIN_LG wrk -t "$WRK_THREADS" -c "$conns" -d "${secs}s" --timeout 10s \
@@ -350,18 +235,16 @@ wrk_run() { # log-file conns script url secs: wrk pinned to LG_CORE, bounded by 
 measure() {
     local run=$1 server=$2 test=$3 variant=$4 conns=$5 script=$6 url=$7 checkfn=$8
     local tag=$server-$test${variant:+-$variant}-c$conns-r$run w q0 q1 b0 b1 lgcpu srv other status check
-    local rps reqs dur errs errst p50 p90 p99 TIMEFORMAT
+    local rps reqs dur errs errst p50 p90 p99
     if [ "$WARM" -gt 0 ]; then
         BENCH_PREFIX=${BENCH_PREFIX:-}warm wrk_run "$RES/$tag.warm.log" "$conns" "$script" "$url" "$WARM"
     fi
     q0=$(cpu_s "$SRV_PID")
     b0=$(busy_s)
-    TIMEFORMAT='lg_cpu_s=%U %S'
-    { time wrk_run "$RES/$tag.wrk.log" "$conns" "$script" "$url" "$DURATION" ; } 2> "$RES/$tag.lgcpu"
+    timed_cpu wrk_run "$RES/$tag.wrk.log" "$conns" "$script" "$url" "$DURATION"
+    lgcpu=$TIMED_CPU
     b1=$(busy_s)
     q1=$(cpu_s "$SRV_PID")
-    lgcpu=$(sed -n 's/^lg_cpu_s=//p' "$RES/$tag.lgcpu" | awk '{printf "%.2f", $1+$2}')
-    rm -f "$RES/$tag.lgcpu"
     status=ok
     alive "$SRV_PID" || status="server-died"
     w=$(sed -n 's/^WRK //p' "$RES/$tag.wrk.log" | tail -1)
@@ -380,7 +263,7 @@ measure() {
     p90=$(awk -v u="$(kv "$w" p90_us)" 'BEGIN{printf "%.3f", u/1000}')
     p99=$(awk -v u="$(kv "$w" p99_us)" 'BEGIN{printf "%.3f", u/1000}')
     srv=$(awk -v a="$q0" -v b="$q1" 'BEGIN{printf "%.3f", b-a}')
-    other=$(awk -v t0="$b0" -v t1="$b1" -v s="$srv" -v d="${lgcpu:-0}" 'BEGIN{printf "%.2f", t1-t0-s-d}')
+    other=$(other_cpu "$b0" "$b1" "$srv" "$lgcpu")
     check=""
     [ -n "$checkfn" ] && check=$($checkfn "$((reqs - errst))")
     case $check in *MISMATCH*) [ "$status" = ok ] && status="check-failed" ;; esac
@@ -481,6 +364,11 @@ run_blocking() {
     finish_server "$tag"
 }
 
+per_call_row() { # label ok t0 t1: one etcdctl.tsv line for ETCDCTL_N calls made between t0 and t1
+    awk -v l="$1" -v n="$ETCDCTL_N" -v ok="$2" -v a="$3" -v b="$4" \
+        'BEGIN{printf "%s\t%d\t%d\t%.3f\t%.2f\n", l, n, ok, b-a, (b-a)*1000/n}' >> "$RES/etcdctl.tsv"
+}
+
 run_etcdctl() { # ETCDCTL_N sequential process-per-call writes to each server; per-call ms to etcdctl.tsv
     local t0 t1 i ok
     echo -e "client\tcalls\tok\ttotal_s\tms_per_call" > "$RES/etcdctl.tsv"
@@ -491,8 +379,7 @@ run_etcdctl() { # ETCDCTL_N sequential process-per-call writes to each server; p
                 [ "$($PIN_LG curl -s -m 10 -X PUT --data-binary "$VALUE" "$B_URL/v1/kv/bench/curl/$i")" = true ] && ok=$((ok + 1))
             done
             t1=$(date +%s.%N)
-            awk -v n="$ETCDCTL_N" -v ok="$ok" -v a="$t0" -v b="$t1" \
-                'BEGIN{printf "curl PUT /v1/kv (Beacon)\t%d\t%d\t%.3f\t%.2f\n", n, ok, b-a, (b-a)*1000/n}' >> "$RES/etcdctl.tsv"
+            per_call_row "curl PUT /v1/kv (Beacon)" "$ok" "$t0" "$t1"
         fi
         finish_server beacon-curl
     fi
@@ -502,37 +389,30 @@ run_etcdctl() { # ETCDCTL_N sequential process-per-call writes to each server; p
             $PIN_LG "$ETCDCTL" --endpoints "${E_URL#http://}" put "bench/etcdctl/$i" "$VALUE" > /dev/null 2>&1 && ok=$((ok + 1))
         done
         t1=$(date +%s.%N)
-        awk -v n="$ETCDCTL_N" -v ok="$ok" -v a="$t0" -v b="$t1" \
-            'BEGIN{printf "etcdctl put (etcd, gRPC)\t%d\t%d\t%.3f\t%.2f\n", n, ok, b-a, (b-a)*1000/n}' >> "$RES/etcdctl.tsv"
+        per_call_row "etcdctl put (etcd, gRPC)" "$ok" "$t0" "$t1"
         ok=0; t0=$(date +%s.%N)
         for i in $(seq "$ETCDCTL_N"); do
             $PIN_LG curl -s -m 10 -X POST -d "{\"key\":\"$(b64 "bench/curl/$i")\",\"value\":\"$(b64 "$VALUE")\"}" \
                 "$E_URL/v3/kv/put" | grep -q '"header"' && ok=$((ok + 1))
         done
         t1=$(date +%s.%N)
-        awk -v n="$ETCDCTL_N" -v ok="$ok" -v a="$t0" -v b="$t1" \
-            'BEGIN{printf "curl POST /v3/kv/put (etcd gateway)\t%d\t%d\t%.3f\t%.2f\n", n, ok, b-a, (b-a)*1000/n}' >> "$RES/etcdctl.tsv"
+        per_call_row "curl POST /v3/kv/put (etcd gateway)" "$ok" "$t0" "$t1"
         finish_server etcd-etcdctl
     fi
     log "etcdctl sanity check: $(tail -n +2 "$RES/etcdctl.tsv" | tr '\t' ' ' | paste -sd ';')"
 }
 
 # ---------------------------------------------------------------------------------------------
-# Run a private copy: a rebuild of the binary during the benchmark must not mix two binaries.
-BEACON_SRC=$BEACON
-BEACON_COPY=$(mktemp -d "$WORKDIR/beacon-http-bench-bin.XXXXXX") || die "mktemp failed"
-WORKS="$WORKS $BEACON_COPY"
-cp "$BEACON_SRC" "$BEACON_COPY/beacon" || die "cannot copy $BEACON_SRC"
-BEACON=$BEACON_COPY/beacon
+private_beacon_copy "$WORKDIR/beacon-http-bench-bin.XXXXXX"
 
 {
     echo "tests=$TESTS runs=$RUNS duration=${DURATION}s warm=${WARM}s health_conns=$HEALTH_CONNS get_conns=[$GET_CONNS] put_conns=[$PUT_CONNS] wrk_threads=$WRK_THREADS"
     echo "key_bytes=$KEY_BYTES value_bytes=$VALUE_BYTES blockers=$BLOCKERS park_s=$PARK_S block_on=$BLOCK_ON etcdctl_n=$ETCDCTL_N"
     echo "pinned=$PINNED server_core=$SRV_CORE loadgen_core=$LG_CORE ncpu=$NCPU"
-    echo "beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ') ($BEACON_SRC, $(stat -c '%y' "$BEACON_SRC" | cut -d. -f1), sha256 $(sha256sum "$BEACON" | cut -c1-16))"
+    echo "beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ') ($(beacon_binary_desc))"
     needs_etcd && echo "etcd=$("$ETCD" --version 2>/dev/null | awk '/etcd Version/{print $3}') go=$("$ETCD" --version 2>/dev/null | awk '/Go Version/{print $3}')"
     echo "wrk=$(wrk -v 2>&1 | awk 'NR==1{print $2}')"
-    echo "machine=$(uname -r), $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "machine=$(machine_desc)"
     echo "workdir=$WORKDIR ($(df -T "$WORKDIR" | awk 'NR==2{print $2}'))"
 } > "$RES/env.txt"
 log "results in $RES"

@@ -14,9 +14,10 @@ etcd taking turns. Ratios are Beacon's median divided by etcd's median from that
 import csv
 import json
 import os
-import statistics
 import sys
 from collections import OrderedDict
+
+from benchlib import f, med, n_fix, n_int, n_ratio, ok, ratio, spread, table
 
 TARGET_HEALTH_RPS = 50000
 TARGET_GET_RATIO = 1.5
@@ -24,55 +25,8 @@ TARGET_PUT_RATIO = 1.0
 TARGET_BLOCKING_MB = 100.0
 
 
-def f(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def ok(v):
-    return v == v
-
-
-def med(vals):
-    vals = [v for v in vals if ok(v)]
-    return statistics.median(vals) if vals else float("nan")
-
-
-def spread(vals):
-    """Half the range as a share of the median: ±(max-min)/2/median."""
-    vals = [v for v in vals if ok(v)]
-    if len(vals) < 2:
-        return ""
-    m = statistics.median(vals)
-    return "" if m == 0 else " ±%.0f%%" % (100.0 * (max(vals) - min(vals)) / 2 / m)
-
-
-def n_int(x):
-    return "n/a" if not ok(x) else "{:,}".format(int(round(x)))
-
-
-def n_fix(x, d):
-    return "n/a" if not ok(x) else "%.*f" % (d, x)
-
-
-def ratio(a, b):
-    return a / b if ok(a) and ok(b) and b != 0 else float("nan")
-
-
-def n_ratio(r):
-    return "n/a" if not ok(r) else "%.2f×" % r
-
-
 def verdict(met, val):
     return "n/a" if not ok(val) else ("met" if met else "NOT met")
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def main():

@@ -13,56 +13,16 @@ machine. Ratios are Beacon's median divided by the peer's median from that same 
 Beacon bytes per instance = (Beacon RSS at N services - RSS of an empty Beacon agent) / (N x instances).
 """
 import csv
-import statistics
 import sys
 from collections import OrderedDict
+
+from benchlib import f, med, n_fix, n_int, n_ratio, ok, ratio, spread, table
 
 INSTANCES = 3  # gen_catalog.py default; every service has 3 instances
 
 
-def f(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def ok(v):
-    return v == v
-
-
-def med(vals):
-    vals = [v for v in vals if ok(v)]
-    return statistics.median(vals) if vals else float("nan")
-
-
-def spread(vals):
-    """Half the range as a share of the median: ±(max-min)/2/median."""
-    vals = [v for v in vals if ok(v)]
-    if len(vals) < 2:
-        return ""
-    m = statistics.median(vals)
-    return "" if m == 0 else " ±%.0f%%" % (100.0 * (max(vals) - min(vals)) / 2 / m)
-
-
-def n_int(x):
-    return "n/a" if not ok(x) else "{:,}".format(int(round(x)))
-
-
-def n_fix(x, d):
-    return "n/a" if not ok(x) else "%.*f" % (d, x)
-
-
-def ratio(a, b):
-    if not ok(a) or not ok(b) or b == 0:
-        return "n/a"
-    return "%.2f×" % (a / b)
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
+def fmt_ratio(a, b):
+    return n_ratio(ratio(a, b))
 
 
 def main():
@@ -144,9 +104,9 @@ def main():
             if p == "beacon":
                 continue
             o = meds[p]
-            rr.append(["beacon / " + p, ratio(b["us_per_q"], o["us_per_q"]), ratio(b["qps"], o["qps"]),
-                       ratio(b["p50_ms"], o["p50_ms"]), ratio(b["p99_ms"], o["p99_ms"]),
-                       ratio(b["start_s"], o["start_s"]), ratio(b["hwm_kb"], o["hwm_kb"])])
+            rr.append(["beacon / " + p, fmt_ratio(b["us_per_q"], o["us_per_q"]), fmt_ratio(b["qps"], o["qps"]),
+                       fmt_ratio(b["p50_ms"], o["p50_ms"]), fmt_ratio(b["p99_ms"], o["p99_ms"]),
+                       fmt_ratio(b["start_s"], o["start_s"]), fmt_ratio(b["hwm_kb"], o["hwm_kb"])])
         if rr:
             print()
             print(table(["ratio", "µs/query (lower better)", "QPS (higher better)", "p50", "p99",

@@ -64,6 +64,23 @@ function M.done(summary, latency, requests)
       latency:percentile(99), latency:percentile(99.9), latency.max))
 end
 
+-- Distinct keys for the PUT scripts: BENCH_PREFIX/t<thread>/<counter>, each key_bytes long. Returns
+-- the script's init (wrk calls it once per thread, after setup gave the thread its tid) and
+-- next_key(), the next key of that thread. BENCH_PREFIX must be set (checked when the script loads).
+function M.key_sequence()
+   local prefix = assert(os.getenv("BENCH_PREFIX"), "BENCH_PREFIX is not set")
+   local head, n
+   local function init(args)
+      head = prefix .. "/t" .. (tid or 0) .. "/"
+      n = 0
+   end
+   local function next_key()
+      n = n + 1
+      return M.key(head, n)
+   end
+   return init, next_key
+end
+
 -- Give every wrk thread its own number, so that per-thread counters make distinct keys.
 M.threads = 0
 function M.setup(thread)
