@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "../tests/golden/golden_util.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/dns/answer.h"
 #include "beacon/dns/wire.h"
+
+// Last: golden_util.h pulls in ldns, whose macros break C++ standard headers included after it.
+#include "../tests/golden/golden_util.h"
 
 int main(int argc, char** argv) {
   using namespace beacon;

@@ -9,6 +9,7 @@
 
 #include "beacon/http/catalog_api.h"
 #include "beacon/http/json_writer.h"
+#include "catalog_internal.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "dev"
@@ -59,59 +60,6 @@ void AgentServiceObject(JsonWriter& w, const Service& s, std::string_view dc) {
   w.Key("Weights").BeginObject().Key("Passing").Uint(s.weights.passing);
   w.Key("Warning").Uint(s.weights.warning).EndObject();
   w.Key("EnableTagOverride").Bool(s.enable_tag_override).Key("Datacenter").String(dc);
-  w.EndObject();
-}
-
-const char* CheckType(const Check& c) {
-  if (c.ttl_ms != 0) return "ttl";
-  if (!c.http.empty()) return "http";
-  if (!c.tcp.empty()) return "tcp";
-  if (!c.udp.empty()) return "udp";
-  if (!c.grpc.empty()) return "grpc";
-  if (!c.docker_container_id.empty()) return "docker";
-  if (!c.args.empty()) return "script";
-  if (c.id == "_node_maintenance" || c.id.rfind("_service_maintenance:", 0) == 0) {
-    return "maintenance";
-  }
-  return "";
-}
-
-const char* StatusName(Health h) {
-  switch (h) {
-    case Health::kPassing:
-      return "passing";
-    case Health::kWarning:
-      return "warning";
-    default:
-      return "critical";
-  }
-}
-
-// HealthCheck (spec 2.9) as the agent reports it: indexes 0.
-void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node,
-                       const std::vector<std::string>* tags) {
-  w.BeginObject();
-  w.Key("Node").String(node).Key("CheckID").String(c.id).Key("Name").String(c.name);
-  w.Key("Status").String(StatusName(c.status)).Key("Notes").String(c.notes);
-  w.Key("Output").String(c.output).Key("ServiceID").String(c.service_id);
-  w.Key("ServiceName").String(c.service_name).Key("ServiceTags").BeginArray();
-  if (tags != nullptr) {
-    for (const auto& t : *tags) w.String(t);
-  }
-  w.EndArray();
-  w.Key("Type").String(CheckType(c)).Key("Interval").String(GoDuration(c.interval_ms));
-  w.Key("Timeout").String(GoDuration(c.timeout_ms)).Key("ExposedPort").Uint(0);
-  w.Key("Definition").BeginObject();
-  if (!c.http.empty()) w.Key("HTTP").String(c.http);
-  if (!c.tcp.empty()) w.Key("TCP").String(c.tcp);
-  if (c.interval_ms != 0) w.Key("Interval").String(GoDuration(c.interval_ms));
-  if (c.timeout_ms != 0) w.Key("Timeout").String(GoDuration(c.timeout_ms));
-  if (c.ttl_ms != 0) w.Key("TTL").String(GoDuration(c.ttl_ms));
-  if (c.deregister_critical_after_ms != 0) {
-    w.Key("DeregisterCriticalServiceAfter").String(GoDuration(c.deregister_critical_after_ms));
-  }
-  w.EndObject();
-  w.Key("CreateIndex").Uint(0).Key("ModifyIndex").Uint(0);
   w.EndObject();
 }
 
@@ -323,12 +271,13 @@ void AddReads(Router& router, AgentApi& api) {
     JsonWriter w;
     w.BeginObject();
     for (const Check& c : api.Checks()) {
-      const std::vector<std::string>* tags = nullptr;
+      static const std::vector<std::string> kNoTags;
+      const std::vector<std::string>* tags = &kNoTags;
       for (const Service& s : services) {
         if (!c.service_id.empty() && s.id == c.service_id) tags = &s.tags;
       }
       w.Key(c.id);
-      HealthCheckObject(w, c, node, tags);
+      detail::CheckJson(w, c, node, c.service_id, c.service_name, *tags, /*with_indexes=*/false);
     }
     w.EndObject();
     Send(req, resp, w);

@@ -323,16 +323,16 @@ const char* HealthText(Health h) {
   }
 }
 
-void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node, const Instance* in) {
-  static const std::vector<std::string> kNoTags;
+void CheckJson(JsonWriter& w, const Check& c, std::string_view node, std::string_view service_id,
+               std::string_view service_name, const std::vector<std::string>& tags,
+               bool with_indexes) {
   w.BeginObject();
   w.Key("Node").String(node).Key("CheckID").String(c.id).Key("Name").String(c.name);
   w.Key("Status").String(HealthText(c.status)).Key("Notes").String(c.notes);
   w.Key("Output").String(c.output);
-  w.Key("ServiceID").String(in ? in->service.id.view() : std::string_view(c.service_id));
-  w.Key("ServiceName").String(in ? in->service.name.view() : std::string_view(c.service_name));
+  w.Key("ServiceID").String(service_id).Key("ServiceName").String(service_name);
   w.Key("ServiceTags");
-  StringArray(w, in ? in->tags() : kNoTags);
+  StringArray(w, tags);
   w.Key("Type").String(CheckType(c));
   w.Key("Interval").String(GoDuration(c.interval_ms));
   w.Key("Timeout").String(GoDuration(c.timeout_ms));
@@ -356,8 +356,16 @@ void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node, con
   if (!c.grpc.empty()) w.Key("GRPC").String(c.grpc);
   if (c.ttl_ms != 0) w.Key("TTL").String(GoDuration(c.ttl_ms));
   w.EndObject();
-  w.Key("CreateIndex").Uint(c.create_index).Key("ModifyIndex").Uint(c.modify_index);
+  w.Key("CreateIndex").Uint(with_indexes ? c.create_index : 0);
+  w.Key("ModifyIndex").Uint(with_indexes ? c.modify_index : 0);
   w.EndObject();
+}
+
+void HealthCheckObject(JsonWriter& w, const Check& c, std::string_view node, const Instance* in) {
+  static const std::vector<std::string> kNoTags;
+  CheckJson(w, c, node, in ? in->service.id.view() : std::string_view(c.service_id),
+            in ? in->service.name.view() : std::string_view(c.service_name),
+            in ? in->tags() : kNoTags, true);
 }
 
 namespace {

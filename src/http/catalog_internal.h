@@ -70,6 +70,11 @@ void NodeObject(JsonWriter& w, const catalog::NodeEntry& n, std::string_view age
 void NodeServiceObject(JsonWriter& w, const catalog::Instance& in);
 void HealthCheckObject(JsonWriter& w, const catalog::Check& c, std::string_view node,
                        const catalog::Instance* in);
+// The same HealthCheck object from plain fields; with_indexes=false reports CreateIndex and
+// ModifyIndex 0, as Consul's agent endpoints do.
+void CheckJson(JsonWriter& w, const catalog::Check& c, std::string_view node,
+               std::string_view service_id, std::string_view service_name,
+               const std::vector<std::string>& tags, bool with_indexes);
 const char* HealthText(catalog::Health h);
 
 // Routes registered by the other files.

@@ -1,6 +1,8 @@
 // Encoding of entries, tombstones, sessions and meta in LMDB (layout in lmdb_tables.h).
 #include "lmdb_tables.h"
 
+#include "wal.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -150,6 +152,19 @@ bool DecodeSession(std::string_view b, Session* s) {
 
 }  // namespace
 
+uint8_t Tables::Code(MDB_dbi db) const {
+  if (db == d_.kv) return kWalKv;
+  if (db == d_.tomb) return kWalTomb;
+  if (db == d_.sess) return kWalSess;
+  return kWalMeta;
+}
+void Tables::RecPut(MDB_dbi db, const MDB_val& k, const MDB_val& v) {
+  if (rec_) WalPut(rec_, Code(db), View(k), View(v));
+}
+void Tables::RecDel(MDB_dbi db, const MDB_val& k) {
+  if (rec_) WalDel(rec_, Code(db), View(k));
+}
+
 void Tables::ScanItems(MDB_dbi db, std::string_view prefix,
                        const std::function<bool(std::string_view, std::string_view)>& fn) {
   if (failed()) return;
@@ -220,6 +235,7 @@ void Tables::PutItem(MDB_dbi db, std::string_view key, size_t blob_len,
     p = Store<uint16_t>(p, 0);
     p = Store<uint32_t>(p, static_cast<uint32_t>(blob_len));
     fill(p);
+    RecPut(db, k, v);
     return;
   }
   // Long keys share a bucket with keys of the same first max_key bytes.
@@ -246,8 +262,20 @@ void Tables::PutItem(MDB_dbi db, std::string_view key, size_t blob_len,
     Store<uint32_t>(hdr, static_cast<uint32_t>(b.size()));
     out.append(hdr, 4).append(b);
   }
-  MDB_val v = Val(out);
-  Check(mdb_put(txn_, db, &k, &v, 0));
+  Put(db, k, out);
+}
+
+void Tables::Put(MDB_dbi db, MDB_val k, std::string_view value) {
+  MDB_val v = Val(value);
+  int rc = mdb_put(txn_, db, &k, &v, 0);
+  if (rc == 0) RecPut(db, k, Val(value));
+  Check(rc);
+}
+
+void Tables::Del(MDB_dbi db, MDB_val k) {
+  int rc = mdb_del(txn_, db, &k, nullptr);
+  if (rc == 0) RecDel(db, k);
+  Check(rc);
 }
 
 void Tables::DelItem(MDB_dbi db, std::string_view key) {
@@ -255,7 +283,7 @@ void Tables::DelItem(MDB_dbi db, std::string_view key) {
   std::string_view rk = key.substr(0, std::min(key.size(), d_.max_key));
   std::string_view suf = key.substr(rk.size());
   MDB_val k = Val(rk);
-  if (key.size() < d_.max_key) return Check(mdb_del(txn_, db, &k, nullptr));
+  if (key.size() < d_.max_key) return Del(db, k);
   MDB_val old;
   int rc = mdb_get(txn_, db, &k, &old);
   if (rc != 0) return Check(rc);
@@ -269,9 +297,8 @@ void Tables::DelItem(MDB_dbi db, std::string_view key) {
     out.append(hdr, 4).append(b);
     return true;
   });
-  if (out.empty()) return Check(mdb_del(txn_, db, &k, nullptr));
-  MDB_val v = Val(out);
-  Check(mdb_put(txn_, db, &k, &v, 0));
+  if (out.empty()) return Del(db, k);
+  Put(db, k, out);
 }
 
 bool Tables::GetEntry(std::string_view key, Entry* out) {
@@ -380,14 +407,12 @@ void Tables::ScanSessions(const std::function<void(const Session&)>& fn) {
 void Tables::PutSession(const Session& s) {
   if (failed()) return;
   std::string blob = EncodeSession(s);
-  MDB_val k = Val(s.id), v = Val(blob);
-  Check(mdb_put(txn_, d_.sess, &k, &v, 0));
+  Put(d_.sess, Val(s.id), blob);
 }
 
 void Tables::DelSession(std::string_view id) {
   if (failed() || id.empty() || id.size() > d_.max_key) return;
-  MDB_val k = Val(id);
-  Check(mdb_del(txn_, d_.sess, &k, nullptr));
+  Del(d_.sess, Val(id));
 }
 
 Meta Tables::GetMeta() {
@@ -417,8 +442,7 @@ void Tables::PutMeta(const Meta& m) {
   p = Store<uint64_t>(p, m.index);
   p = Store<uint64_t>(p, m.kv_index);
   Store<uint64_t>(p, m.sessions_index);
-  MDB_val k = Val("meta"), v{sizeof(buf), buf};
-  Check(mdb_put(txn_, d_.meta, &k, &v, 0));
+  Put(d_.meta, Val("meta"), std::string_view(buf, sizeof(buf)));
 }
 
 }  // namespace beacon::kv::internal

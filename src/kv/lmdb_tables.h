@@ -11,7 +11,8 @@
 //   "meta"  "meta" -> u32 version, u64 index, kv_index, sessions_index.
 // All integers little-endian (host order on every platform we build for, checked at compile
 // time). A Tables object wraps one txn (read or write) and keeps the first LMDB error; after an
-// error reads return not-found and writes do nothing.
+// error reads return not-found and writes do nothing. With Record(ops), every mdb_put / mdb_del
+// that succeeds is also appended to ops in the redo-log format (wal.h).
 #pragma once
 
 #include <lmdb.h>
@@ -35,6 +36,8 @@ class Tables final : public Backend {
   Tables(MDB_txn* txn, const Dbis& d, int rc = 0) : txn_(txn), d_(d), rc_(rc) {}
 
   int rc() const { return rc_; }
+  // Appends each successful physical change to *ops (nullptr: stop recording).
+  void Record(std::string* ops) { rec_ = ops; }
   bool failed() const { return rc_ != 0; }
 
   // Backend
@@ -66,6 +69,11 @@ class Tables final : public Backend {
   void PutItem(MDB_dbi db, std::string_view key, size_t blob_len,
                const std::function<void(char*)>& fill);
   void DelItem(MDB_dbi db, std::string_view key);
+  void Put(MDB_dbi db, MDB_val k, std::string_view value);  // mdb_put + record + Check
+  void Del(MDB_dbi db, MDB_val k);                          // mdb_del + record + Check
+  uint8_t Code(MDB_dbi db) const;
+  void RecPut(MDB_dbi db, const MDB_val& k, const MDB_val& v);
+  void RecDel(MDB_dbi db, const MDB_val& k);
   void Check(int rc) {
     if (rc != 0 && rc != MDB_NOTFOUND && rc_ == 0) rc_ = rc;
   }
@@ -73,6 +81,7 @@ class Tables final : public Backend {
   MDB_txn* txn_;
   const Dbis& d_;
   int rc_ = 0;
+  std::string* rec_ = nullptr;
 };
 
 }  // namespace beacon::kv::internal

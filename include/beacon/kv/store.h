@@ -206,12 +206,11 @@ class Store {
 // In-memory store for -dev mode.
 std::unique_ptr<Store> NewMemStore(StoreOptions opts = {});
 
-// Durable store in dir (created if missing; LMDB files data.mdb/lock.mdb). The error names the
-// path and the LMDB error. Why LMDB rather than SQLite: the store is a sorted map with prefix
-// scans, exactly LMDB's single-file copy-on-write B+tree; its MVCC readers never block on the
-// writer and read in place from the map (zero-copy); a commit is crash-safe with no recovery
-// step on open; it is small and in Debian (liblmdb-dev). Writes are group-committed by one
-// writer thread (one fsync for all queued writes); see src/kv/lmdb_store.cpp.
+// Durable store in dir (created if missing): LMDB files data.mdb/lock.mdb plus the redo log
+// wal.0.log/wal.1.log. A group commit costs one fdatasync of the log (LMDB itself commits without
+// syncing and is checkpointed about every second in the background); open restores the last
+// checkpoint and replays the log, so every acknowledged write survives kill -9 and power loss.
+// See src/kv/wal.h. The error names the path and the LMDB error.
 Result<std::unique_ptr<Store>> OpenLmdbStore(const std::string& dir, const Logger& log,
                                              StoreOptions opts = {});
 
