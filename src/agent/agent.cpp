@@ -157,7 +157,7 @@ Status Agent::Start() {
         Submit(std::move(c), std::move(p));
       },
       hub_, log_);
-  local_->SetReloadHandler([this](http::AgentDone done) {
+  local_->SetReloadHandler([this](const http::AgentDone& done) {
     Submit([this, done](catalog::Writer&) {
       Status st = Reload();
       done(st.ok() ? http::AgentStatus::Ok() : http::AgentStatus::Error(500, st.message()));

@@ -29,7 +29,6 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::NodeEntry;
 using catalog::Service;
-using catalog::Snapshot;
 using detail::FindInstance;
 using detail::ForEachLocalInstance;
 using detail::LocalChecks;
@@ -83,7 +82,9 @@ std::vector<std::string> ListDir(const std::string& dir, std::string_view ext) {
       continue;
     }
     struct stat st {};
-    if (stat((dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.push_back(name);
+    std::string path = dir;
+    path.append("/").append(name);
+    if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.push_back(name);
   }
   closedir(d);
   std::sort(out.begin(), out.end());

@@ -123,8 +123,9 @@ Status ValidateMeta(const std::map<std::string, std::string>& meta) {
       }
     }
     if (!why.empty()) {
-      return Status::Error("Invalid Service Meta: Couldn't load metadata pair ('" + k + "', '" + v +
-                           "'): " + why);
+      std::string msg = "Invalid Service Meta: Couldn't load metadata pair ('";
+      msg.append(k).append("', '").append(v).append("'): ").append(why);
+      return Status::Error(std::move(msg));
     }
   }
   return Status::Ok();

@@ -150,8 +150,9 @@ void MetricsHandler(const AgentApi& api, const Request& req, Response& resp) {
     for (const Metric& m : ms) {
       const std::string name = PromName(m.name);
       if (name != last) {
-        out += "# HELP " + name + " " + m.name + "\n# TYPE " + name +
-               (m.kind == Metric::Kind::kGauge ? " gauge\n" : " counter\n");
+        out.append("# HELP ").append(name).append(" ").append(m.name);
+        out.append("\n# TYPE ").append(name);
+        out.append(m.kind == Metric::Kind::kGauge ? " gauge\n" : " counter\n");
         last = name;
       }
       out += name;
@@ -203,7 +204,7 @@ void MetricsHandler(const AgentApi& api, const Request& req, Response& resp) {
 // Hands `resp` to a write that answers later: 200 with an empty body, or the error as text.
 AgentDone Later(Response& resp) {
   DeferredPtr d = resp.Defer();
-  return [d](AgentStatus st) {
+  return [d](const AgentStatus& st) {
     Response r;
     if (!st.ok()) r.Text(st.code, st.message);
     d->Reply(std::move(r));

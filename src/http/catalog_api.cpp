@@ -209,9 +209,10 @@ void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadPar
     IndexHeaders(resp, Current(*ctx)->index, params.consistency);
     return;
   }
+  const BlockingParams block = params.block;
   auto probe = [ctx, index_of] { return index_of(*Current(*ctx)); };
-  auto compute = [ctx, index_of, render = std::move(render), params](const Request&,
-                                                                     Response& out) {
+  auto compute = [ctx, index_of = std::move(index_of), render = std::move(render),
+                  params = std::move(params)](const Request&, Response& out) {
     const SnapshotPtr snap = Current(*ctx);  // one snapshot for both the index and the body
     const uint64_t index = index_of(*snap);
     JsonWriter w;
@@ -223,7 +224,7 @@ void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadPar
     }
     out.Json(params.pretty ? JsonWriter::Pretty(w.str()) : w.Take());
   };
-  Block(req, resp, Topic::kCatalog, std::move(probe), params.block.index, params.block.wait_ms,
+  Block(req, resp, Topic::kCatalog, std::move(probe), block.index, block.wait_ms,
         std::move(compute));
 }
 
