@@ -180,6 +180,22 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
       std::move(done));
 }
 
+// Adds the critical maintenance check `c` (persisted, so maintenance survives a restart) or
+// removes it; a no-op when it is already in the wanted state. Writer thread.
+http::AgentStatus LocalAgent::SetMaintenance(catalog::Writer& w, Check c, bool enable) {
+  const bool on = FindCheck(w.staged(), catalog::Lower(opts_.node_name), c.id) != nullptr;
+  if (enable && !on) {
+    c.status = Health::kCritical;
+    if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
+    Status st = w.UpsertCheck(opts_.node_name, c);
+    if (!st.ok()) return AgentStatus::Error(500, st.message());
+  } else if (!enable && on) {
+    w.RemoveCheck(opts_.node_name, c.id);
+    ForgetCheck(c.id);
+  }
+  return AgentStatus::Ok();
+}
+
 void LocalAgent::NodeMaintenance(bool enable, std::string reason, http::AgentDone done) {
   if (reason.empty()) {
     reason =
@@ -188,21 +204,11 @@ void LocalAgent::NodeMaintenance(bool enable, std::string reason, http::AgentDon
   }
   Run(
       [this, enable, reason](catalog::Writer& w) {
-        const bool on = FindCheck(w.staged(), catalog::Lower(opts_.node_name), kNodeMaint);
-        if (enable && !on) {
-          Check c;
-          c.id = kNodeMaint;
-          c.name = "Node Maintenance Mode";
-          c.notes = reason;
-          c.status = Health::kCritical;
-          if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
-          Status st = w.UpsertCheck(opts_.node_name, c);
-          if (!st.ok()) return AgentStatus::Error(500, st.message());
-        } else if (!enable && on) {
-          w.RemoveCheck(opts_.node_name, kNodeMaint);
-          ForgetCheck(kNodeMaint);
-        }
-        return AgentStatus::Ok();
+        Check c;
+        c.id = kNodeMaint;
+        c.name = "Node Maintenance Mode";
+        c.notes = reason;
+        return SetMaintenance(w, std::move(c), enable);
       },
       std::move(done));
 }
@@ -221,24 +227,13 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
         if (in == nullptr) {
           return AgentStatus::Error(404, "No service registered with ID \"" + id + "\"");
         }
-        const std::string cid = kServiceMaintPrefix + id;
-        const bool on = FindCheck(w.staged(), nkey, cid) != nullptr;
-        if (enable && !on) {
-          Check c;
-          c.id = cid;
-          c.name = "Service Maintenance Mode";
-          c.notes = reason;
-          c.service_id = id;
-          c.service_name = in->service.name.str();
-          c.status = Health::kCritical;
-          if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
-          Status st = w.UpsertCheck(opts_.node_name, c);
-          if (!st.ok()) return AgentStatus::Error(500, st.message());
-        } else if (!enable && on) {
-          w.RemoveCheck(opts_.node_name, cid);
-          ForgetCheck(cid);
-        }
-        return AgentStatus::Ok();
+        Check c;
+        c.id = kServiceMaintPrefix + id;
+        c.name = "Service Maintenance Mode";
+        c.notes = reason;
+        c.service_id = id;
+        c.service_name = in->service.name.str();
+        return SetMaintenance(w, std::move(c), enable);
       },
       std::move(done));
 }

@@ -124,6 +124,7 @@ class LocalAgent : public http::AgentApi {
   void PersistTtlState(const std::string& id, catalog::Health st, const std::string& out,
                        uint64_t expires_ms) const;
   void ForgetCheck(const std::string& id);  // drops its files and TTL timer
+  http::AgentStatus SetMaintenance(catalog::Writer& w, catalog::Check c, bool enable);
 
   void ExpireTtl(const std::string& id, uint64_t now_ms);
   void ReapService(const std::string& service_id, const std::string& check_id);
