@@ -1,6 +1,8 @@
 // beacon: the one place that knows every module. Parses the sub-command and hands over.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -41,13 +43,13 @@ int RunAgent(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
-  if (argc < 2) return beacon::cli::Usage("");
-  const std::string cmd = argv[1];
-  std::vector<std::string> rest(argv + 2, argv + argc);
-  if (cmd == "agent") return RunAgent(rest);
-  if (cmd == "version" || cmd == "--version" || cmd == "-version" || cmd == "-v") {
-    return beacon::cli::Version();
-  }
-  if (cmd == "validate") return beacon::cli::Validate(rest);
-  return beacon::cli::Usage(cmd);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "agent") return RunAgent({args.begin() + 1, args.end()});
+  beacon::cli::Io io{std::cout, std::cerr, std::cin, [](std::string_view name) {
+                       const char* v = std::getenv(std::string(name).c_str());
+                       return std::string(v == nullptr ? "" : v);
+                     }};
+  int rc = beacon::cli::Main(args, io);
+  std::cout.flush();
+  return rc;
 }

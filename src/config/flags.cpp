@@ -1,10 +1,11 @@
-// `beacon agent` command-line flags (Go flag package rules: -flag value, -flag=value, one or two
-// dashes; booleans take only the =value form) and how they override config files.
+// `beacon agent` command-line flags, parsed by the shared Go-style FlagSet, and how they override
+// config files.
 #include <cctype>
 #include <charconv>
 #include <string>
 #include <vector>
 
+#include "beacon/config/flagset.h"
 #include "internal.h"
 
 namespace beacon::config {
@@ -54,24 +55,29 @@ constexpr FlagDef kFlags[] = {
     {"dns-workers", Kind::kValue},
 };
 
-const FlagDef* FindFlag(std::string_view name) {
-  for (const FlagDef& f : kFlags) {
-    if (f.name == name) return &f;
+Status SetAgentFlag(const std::string& flag, const std::string& value, CommandLine* cl,
+                    AgentConfig* scratch) {
+  if (flag == "dev") {
+    cl->dev = value == "true";
+  } else if (flag == "config-dir") {
+    cl->config_dirs.push_back(value);
+  } else if (flag == "config-file") {
+    cl->config_files.push_back(value);
+  } else if (flag == "config-format") {
+    if (value != "json" && value != "yaml") {
+      return Status::Error("invalid value \"" + value +
+                           "\" for flag -config-format: expected json or yaml (HCL is not "
+                           "supported)");
+    }
+    cl->config_format = value;
+  } else if (flag == "catalog-seed") {
+    cl->catalog_seed = value;
+  } else {
+    Status st = ApplyOverride(flag, value, scratch);
+    if (!st.ok()) return st;
+    cl->overrides.emplace_back(flag == "join" ? "retry-join" : flag, value);
   }
-  return nullptr;
-}
-
-// Go's strconv.ParseBool.
-bool ParseBool(std::string_view s, bool* out) {
-  if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True") {
-    *out = true;
-    return true;
-  }
-  if (s == "0" || s == "f" || s == "F" || s == "false" || s == "FALSE" || s == "False") {
-    *out = false;
-    return true;
-  }
-  return false;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -79,62 +85,41 @@ bool ParseBool(std::string_view s, bool* out) {
 Result<CommandLine> ParseAgentFlags(const std::vector<std::string>& args) {
   CommandLine cl;
   AgentConfig scratch;  // overrides are applied here once, only to validate their values
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--") {
-      if (i + 1 < args.size()) return Status::Error("unexpected argument \"" + args[i + 1] + "\"");
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      return Status::Error("unexpected argument \"" + args[i] + "\"");
-    }
-    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
-    std::string_view name = arg;
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-      has_value = true;
-    }
-    const FlagDef* def = FindFlag(name);
-    if (def == nullptr || name.empty()) {
-      return Status::Error("unknown flag -" + std::string(name));
-    }
-    const std::string flag(name);
-    if (def->kind == Kind::kBool) {
-      bool b = true;
-      if (has_value && !ParseBool(value, &b)) {
-        return Status::Error("invalid value \"" + value + "\" for flag -" + flag +
-                             ": expected true or false");
-      }
-      value = b ? "true" : "false";
-    } else if (!has_value) {
-      if (i + 1 >= args.size()) return Status::Error("flag -" + flag + " needs a value");
-      value = args[++i];
-    }
-
-    if (flag == "dev") {
-      cl.dev = value == "true";
-    } else if (flag == "config-dir") {
-      cl.config_dirs.push_back(value);
-    } else if (flag == "config-file") {
-      cl.config_files.push_back(value);
-    } else if (flag == "config-format") {
-      if (value != "json" && value != "yaml") {
-        return Status::Error("invalid value \"" + value +
-                             "\" for flag -config-format: expected json or yaml (HCL is not "
-                             "supported)");
-      }
-      cl.config_format = value;
-    } else if (flag == "catalog-seed") {
-      cl.catalog_seed = value;
-    } else {
-      Status st = ApplyOverride(flag, value, &scratch);
-      if (!st.ok()) return st;
-      cl.overrides.emplace_back(flag == "join" ? "retry-join" : flag, value);
+  Status bad;           // the detailed error of the last rejected value
+  FlagSet fs;
+  for (const FlagDef& def : kFlags) {
+    const std::string flag(def.name);
+    const bool is_bool = def.kind == Kind::kBool;
+    fs.Func(
+        flag,
+        [&cl, &scratch, &bad, flag, is_bool](std::string_view v) -> std::string {
+          std::string value(v);
+          if (is_bool) {
+            bool b = true;
+            if (!ParseGoBool(value, &b)) {
+              bad = Status::Error("invalid value \"" + value + "\" for flag -" + flag +
+                                  ": expected true or false");
+              return "parse error";
+            }
+            value = b ? "true" : "false";
+          }
+          bad = SetAgentFlag(flag, value, &cl, &scratch);
+          return bad.ok() ? "" : "parse error";
+        },
+        "", is_bool);
+  }
+  Status st = fs.Parse(args);
+  if (!st.ok()) {
+    switch (fs.kind()) {
+      case FlagSet::ErrorKind::kNeedsArgument:
+        return Status::Error("flag -" + fs.flag() + " needs a value");
+      case FlagSet::ErrorKind::kBadValue:
+        return bad;
+      default:
+        return Status::Error("unknown flag -" + fs.flag());
     }
   }
+  if (!fs.Args().empty()) return Status::Error("unexpected argument \"" + fs.Args()[0] + "\"");
   return cl;
 }
 

@@ -1,0 +1,138 @@
+// Shared pieces of the CLI commands: the command table, Consul's HTTP flags, flag parsing with
+// Consul's help/error behaviour, columnised output, base64 and JSON helpers.
+#pragma once
+
+#include <signal.h>
+#include <simdjson.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beacon/cli/commands.h"
+#include "beacon/config/flagset.h"
+#include "beacon/http/client.h"
+
+namespace beacon::cli {
+
+using Args = std::vector<std::string>;
+using RunFn = int (*)(const Args& args, Io& io);
+
+struct Command {
+  std::string_view name;  // "kv get" for sub-commands
+  std::string_view synopsis;
+  RunFn run;
+};
+
+// Consul's -http-addr, -token, -datacenter, -stale.
+struct HttpFlags {
+  std::string addr;
+  std::string token;
+  std::string datacenter;
+  bool stale = false;
+
+  // server=true adds -datacenter and -stale (Consul's ServerFlags).
+  void Register(config::FlagSet* fs, bool server);
+  http::ClientOptions Options(const Io& io) const;
+  // "?dc=..&stale" style query parts, joined with '&' (no leading separator).
+  std::string Query() const;
+};
+
+// Parses flags. Returns -1 to go on; otherwise the exit code after printing help (stdout, 0) or
+// the flag error plus help (stderr, 1).
+int ParseFlags(config::FlagSet* fs, const Args& args, std::string_view help, Io& io);
+std::string HelpText(std::string_view help, const config::FlagSet& fs);
+
+// columnize.Format: columns padded to their widest cell, glued with two spaces.
+std::string Columnize(const std::vector<std::vector<std::string>>& rows);
+
+std::string Base64Encode(std::string_view in);
+bool Base64Decode(std::string_view in, std::string* out);
+
+// Go api's error for a non-2xx answer: "Unexpected response code: 500 (body)".
+std::string ApiError(const http::ClientResponse& r);
+// Appends a query parameter with '?' or '&'.
+void AddQuery(std::string* path, std::string_view kv);
+
+// JSON
+std::string JsonQuote(std::string_view s);
+// Go's json.MarshalIndent(v, "", indent) of a parsed value (key order kept).
+std::string JsonPretty(simdjson::dom::element e, std::string_view indent = "    ");
+std::string JsonCompact(simdjson::dom::element e);
+std::string GetString(simdjson::dom::element obj, std::string_view key);
+uint64_t GetUint(simdjson::dom::element obj, std::string_view key);
+
+// Blocks SIGINT/SIGTERM for its lifetime; Pending() says one arrived. Children started with
+// StartChild get the original mask back.
+class SignalBlock {
+ public:
+  SignalBlock();
+  ~SignalBlock();
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+  bool Pending() const;
+
+ private:
+  sigset_t old_;
+};
+
+// Runs `sh -c cmd` in its own process group with the given extra env vars and stdin data
+// (nullptr: inherit /dev/null). Returns the pid or -1.
+int StartChild(const std::string& cmd, const std::vector<std::string>& env,
+               const std::string* stdin_data);
+
+// Command entry points.
+int Members(const Args& a, Io& io);
+int Info(const Args& a, Io& io);
+int Maint(const Args& a, Io& io);
+int Reload(const Args& a, Io& io);
+int Join(const Args& a, Io& io);
+int Leave(const Args& a, Io& io);
+int ForceLeave(const Args& a, Io& io);
+int Keygen(const Args& a, Io& io);
+int Monitor(const Args& a, Io& io);
+int KvGet(const Args& a, Io& io);
+int KvPut(const Args& a, Io& io);
+int KvDelete(const Args& a, Io& io);
+int KvExport(const Args& a, Io& io);
+int KvImport(const Args& a, Io& io);
+int CatalogDatacenters(const Args& a, Io& io);
+int CatalogNodes(const Args& a, Io& io);
+int CatalogServices(const Args& a, Io& io);
+int ServicesRegister(const Args& a, Io& io);
+int ServicesDeregister(const Args& a, Io& io);
+int Watch(const Args& a, Io& io);
+int Lock(const Args& a, Io& io);
+
+// Pure formatting, exposed for unit tests.
+struct Member {
+  std::string name, addr;
+  int64_t port = 0;
+  int64_t status = 0;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string Tag(std::string_view k) const;
+};
+std::string MemberStatus(int64_t status);
+// Consul 1.10 `members` table (servers first, then by name); detailed = Node Address Status Tags.
+std::string MembersTable(std::vector<Member> members, bool detailed);
+struct KvPair {
+  std::string key, value, session;
+  uint64_t create_index = 0, modify_index = 0, lock_index = 0, flags = 0;
+};
+std::string KvDetailed(const KvPair& p, bool base64);
+
+}  // namespace beacon::cli
+
+namespace beacon::cli {
+// Sends a request; a transport error or a status other than 200 becomes an error Status with
+// Go api's text. `allow_404` lets a 404 through (KV reads of missing keys).
+Status Call(http::HttpClient& c, std::string_view method, const std::string& path,
+            std::string_view body, http::ClientResponse* out, bool allow_404 = false,
+            int64_t timeout_ms = 0);
+}  // namespace beacon::cli
+
+namespace beacon::cli {
+// Consul's DATA argument: "@file" reads the file, "-" reads stdin, anything else is literal.
+Status ReadData(const std::string& data, Io& io, std::string* out);
+}  // namespace beacon::cli
