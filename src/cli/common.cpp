@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <ostream>
 
 #include "internal.h"
@@ -205,8 +206,13 @@ bool SignalBlock::Pending() const {
   return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
 }
 
+void SleepMs(int64_t ms) {
+  struct timespec ts = {static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  nanosleep(&ts, nullptr);
+}
+
 int StartChild(const std::string& cmd, const std::vector<std::string>& env,
-               const std::string* stdin_data) {
+               const std::string* stdin_data, bool inherit_stdin) {
   int fds[2] = {-1, -1};
   if (stdin_data != nullptr && pipe2(fds, O_CLOEXEC) != 0) return -1;
   std::vector<std::string> envs;
@@ -225,7 +231,7 @@ int StartChild(const std::string& cmd, const std::vector<std::string>& env,
     signal(SIGPIPE, SIG_DFL);
     if (stdin_data != nullptr) {
       dup2(fds[0], 0);
-    } else {
+    } else if (!inherit_stdin) {
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, 0);
     }

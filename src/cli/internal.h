@@ -80,7 +80,9 @@ class SignalBlock {
 // Runs `sh -c cmd` in its own process group with the given extra env vars and stdin data
 // (nullptr: inherit /dev/null). Returns the pid or -1.
 int StartChild(const std::string& cmd, const std::vector<std::string>& env,
-               const std::string* stdin_data);
+               const std::string* stdin_data, bool inherit_stdin = false);
+// Sleeps; milliseconds.
+void SleepMs(int64_t ms);
 
 // Command entry points.
 int Members(const Args& a, Io& io);
