@@ -8,6 +8,7 @@
 
 #include "beacon/http/agent_api.h"
 #include "beacon/http/catalog_api.h"
+#include "beacon/http/monitor_api.h"
 #include "beacon/http/kv_api.h"
 
 namespace beacon::agent {
@@ -254,6 +255,7 @@ void Agent::BuildHttp() {
   };
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_);
+  http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
   // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
   local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
     if (!dns_) return;

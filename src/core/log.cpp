@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -45,8 +46,61 @@ void Logger::Log(LogLevel l, const char* module, const char* fmt, ...) const {
     if (line[i] == '\n') line[i] = ' ';
   }
   line[len++] = '\n';
-  ssize_t w = ::write(fd_, line, len);
-  (void)w;
+  if (l >= level_) {
+    ssize_t w = ::write(fd_, line, len);
+    (void)w;
+  }
+  if (static_cast<int>(l) >= min_sub_level_.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> lock(sub_mu_);
+    for (const LogSubscriptionPtr& s : subs_) {
+      if (l >= s->level()) s->Push(std::string_view(line, len));
+    }
+  }
+}
+
+void Logger::Subscribe(LogSubscriptionPtr sub) const {
+  std::lock_guard<std::mutex> lock(sub_mu_);
+  subs_.push_back(std::move(sub));
+  int min = static_cast<int>(LogLevel::kError) + 1;
+  for (const LogSubscriptionPtr& s : subs_) min = std::min(min, static_cast<int>(s->level()));
+  min_sub_level_.store(min, std::memory_order_relaxed);
+}
+
+void Logger::Unsubscribe(const LogSubscription* sub) const {
+  std::lock_guard<std::mutex> lock(sub_mu_);
+  int min = static_cast<int>(LogLevel::kError) + 1;
+  for (size_t i = 0; i < subs_.size();) {
+    if (subs_[i].get() == sub) {
+      subs_.erase(subs_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    min = std::min(min, static_cast<int>(subs_[i]->level()));
+    ++i;
+  }
+  min_sub_level_.store(min, std::memory_order_relaxed);
+}
+
+void LogSubscription::Push(std::string_view line) {
+  bool was_empty = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (buf_.size() + line.size() > max_bytes_) {
+      ++dropped_;
+      return;
+    }
+    was_empty = buf_.empty();
+    buf_.append(line);
+  }
+  if (was_empty && notify_) notify_();
+}
+
+std::string LogSubscription::Take(uint64_t* dropped) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  out.swap(buf_);
+  if (dropped != nullptr) *dropped = dropped_;
+  dropped_ = 0;
+  return out;
 }
 
 }  // namespace beacon

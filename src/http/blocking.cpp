@@ -156,14 +156,17 @@ void HttpLoop::FinishParked(Parked* p) {
 void HttpLoop::OnWake(uv_async_t* a) {
   auto* self = static_cast<HttpLoop*>(a->data);
   std::vector<std::pair<uint64_t, Response>> replies;
+  std::vector<std::pair<uint64_t, bool>> kicks;
   uint32_t topics = 0;
   {
     std::lock_guard<std::mutex> lock(self->mailbox_->mu);
     replies.swap(self->mailbox_->replies);
+    kicks.swap(self->mailbox_->kicks);
     topics = self->mailbox_->topics;
     self->mailbox_->topics = 0;
   }
   for (auto& [id, resp] : replies) self->Deliver(id, resp);
+  for (const auto& [id, finish] : kicks) self->PumpStream(id, finish);
   for (int t = 0; t < kTopics; ++t) {
     if ((topics & (1U << t)) == 0) continue;
     // Probe every watcher of the topic; answer those whose result index moved.

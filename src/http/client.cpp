@@ -11,6 +11,7 @@ namespace beacon::http {
 namespace {
 
 struct Transfer {
+  CURL* curl;
   ClientResponse* resp;
   const std::function<bool(std::string_view)>* on_chunk;
   const std::function<bool()>* cancel;
@@ -21,7 +22,9 @@ struct Transfer {
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
-  if (t->on_chunk != nullptr) {
+  long status = 0;  // NOLINT(google-runtime-int): libcurl's type
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (t->on_chunk != nullptr && status >= 200 && status < 300) {
     if (!(*t->on_chunk)(std::string_view(data, len))) {
       t->stopped = true;
       return 0;
@@ -36,6 +39,12 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
   std::string_view line(data, len);
+  if ((line == "\r\n" || line == "\n") && t->on_chunk != nullptr) {
+    long status = 0;  // NOLINT(google-runtime-int): libcurl's type
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300 && !(*t->on_chunk)(std::string_view())) t->stopped = true;
+    return t->stopped ? 0 : len;
+  }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return len;
   std::string name;
@@ -122,7 +131,7 @@ Result<ClientResponse> HttpClient::Perform(std::string_view method, std::string_
   if (curl == nullptr) return Status::Error("libcurl could not be initialised");
   curl_easy_reset(curl);
   ClientResponse resp;
-  Transfer t{&resp, on_chunk, &opts_.cancel};
+  Transfer t{curl, &resp, on_chunk, &opts_.cancel};
   const std::string url = base_ + std::string(path);
   const std::string m(method);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());

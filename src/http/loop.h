@@ -103,6 +103,13 @@ struct Mailbox {
   uv_async_t* wake = nullptr;                          // guarded by mu
   std::vector<std::pair<uint64_t, Response>> replies;  // guarded by mu
   uint32_t topics = 0;                                 // bit per Topic, guarded by mu
+  std::vector<std::pair<uint64_t, bool>> kicks;        // streams (conn id, finish), guarded by mu
+};
+
+// A streamed response in flight (Response::StartStream), keyed by connection id.
+struct StreamState {
+  std::function<std::string()> pull;
+  std::function<void()> on_close;
 };
 
 struct WriteReq {
@@ -178,6 +185,9 @@ class HttpLoop {
     for (const auto& v : parked_) n += v.size();
     return n;
   }
+  // Loop thread, inside a handler: sends the head of a chunked response (stream.cpp).
+  StreamPtr StartStream(uint64_t conn_id, int status, const std::string& content_type,
+                        StreamState state);
   // Any thread.
   void RequestStop() { uv_async_send(&stop_); }
 
@@ -207,6 +217,7 @@ class HttpLoop {
   // Loop thread: sends the response of connection `conn_id`'s request in flight, then resumes
   // parsing what the client pipelined meanwhile. Dropped when the connection is gone.
   void Deliver(uint64_t conn_id, const Response& resp);
+  void PumpStream(uint64_t conn_id, bool finish);  // pull() and send a chunk (stream.cpp)
   void Unpark(Parked* p);        // removes it from its topic list and closes its timer
   void FinishParked(Parked* p);  // compute + Deliver + Unpark
 
@@ -499,6 +510,7 @@ class HttpLoop {
   void Close(Conn* c) {
     if (conns_.erase(c) == 0) return;  // already closing
     by_id_.erase(c->id);
+    if (streams_.count(c->id) != 0) PumpStream(c->id, false);  // reports the stream closed
     if (c->parked != nullptr) Unpark(c->parked);
     auto done = [](uv_handle_t* h) {
       auto* conn = static_cast<Conn*>(h->data);
@@ -521,6 +533,7 @@ class HttpLoop {
   std::unordered_map<uint64_t, Conn*> by_id_;
   uint64_t next_conn_id_ = 0;
   std::array<std::vector<Parked*>, kTopics> parked_;
+  std::unordered_map<uint64_t, StreamState> streams_;
   std::mt19937_64 rng_{std::random_device{}()};  // wait jitter
 };
 

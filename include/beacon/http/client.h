@@ -43,8 +43,9 @@ class HttpClient {
   // `path` includes the query string. timeout_ms 0 = the client's default.
   Result<ClientResponse> Do(std::string_view method, std::string_view path,
                             std::string_view body = {}, int64_t timeout_ms = 0);
-  // As Do, but hands the body to on_chunk as it arrives (no total timeout; ends when the server
-  // closes, on_chunk returns false, or cancel fires). The returned body is empty.
+  // As Do, but hands a 2xx body to on_chunk as it arrives (no total timeout; ends when the
+  // server closes, on_chunk returns false, or cancel fires). Other answers land in body.
+  // on_chunk("") is called once when a 2xx head has arrived.
   Result<ClientResponse> Stream(std::string_view path,
                                 const std::function<bool(std::string_view)>& on_chunk);
 

@@ -53,6 +53,8 @@ struct Request {
 class HttpLoop;
 class Deferred;
 using DeferredPtr = std::shared_ptr<Deferred>;
+class Stream;
+using StreamPtr = std::shared_ptr<Stream>;
 
 // What a blocking query waits on: HttpServer::Notify(topic) re-checks the queries parked on it.
 enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2 };
@@ -80,6 +82,14 @@ struct Response {
   DeferredPtr Defer();
   bool deferred() const { return deferred_; }
 
+  // Inside a handler run by HttpServer: answers `status` with `content_type` and chunked
+  // transfer encoding at once, then streams. Whenever Stream::Kick() is called (any thread),
+  // the loop thread calls pull() and sends what it returns as one chunk ("" = nothing now).
+  // on_close runs on the loop thread once the stream ends (Finish(), the client leaving, the
+  // server stopping). Outside a server returns nullptr after answering 501.
+  StreamPtr StartStream(int status, std::string content_type, std::function<std::string()> pull,
+                        std::function<void()> on_close);
+
  private:
   friend class HttpLoop;
   friend void Block(const Request& req, Response& resp, Topic topic,
@@ -97,6 +107,15 @@ class Deferred {
  public:
   virtual ~Deferred() = default;
   virtual void Reply(Response r) = 0;
+};
+
+// A streamed response (Response::StartStream). Kick() and Finish() are safe from any thread
+// and never block beyond a short mutex; both are no-ops once the connection or server is gone.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  virtual void Kick() = 0;    // pull() has something: the loop sends it soon
+  virtual void Finish() = 0;  // pull() once more, then the final chunk; the connection closes
 };
 
 using Handler = std::function<void(const Request&, Response&)>;
