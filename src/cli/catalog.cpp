@@ -44,7 +44,7 @@ std::string Pairs(simdjson::dom::element obj) {
   std::string out;
   for (const auto& [k, v] : m) {
     if (!out.empty()) out += ", ";
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out;
 }
@@ -280,8 +280,8 @@ Usage: beacon catalog services [options]
   for (auto& [name, t] : services) {
     std::sort(t.begin(), t.end());
     std::string joined;
-    for (const std::string& s : t) joined += (joined.empty() ? "" : ",") + s;
-    out += name + std::string(width + 6 - name.size(), ' ') + joined + "\n";
+    for (const std::string& s : t) joined.append(joined.empty() ? "" : ",").append(s);
+    out.append(name).append(width + 6 - name.size(), ' ').append(joined).append("\n");
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   io.out << out << "\n";

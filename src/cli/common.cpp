@@ -219,6 +219,7 @@ int StartChild(const std::string& cmd, const std::vector<std::string>& env,
   for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
   for (const std::string& kv : env) envs.push_back(kv);
   std::vector<char*> envp;
+  envp.reserve(envs.size() + 1);
   for (std::string& s : envs) envp.push_back(s.data());
   envp.push_back(nullptr);
   pid_t pid = fork();

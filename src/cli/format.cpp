@@ -69,7 +69,7 @@ std::string MembersTable(std::vector<Member> members, bool detailed) {
       std::string tags;
       for (const auto& [k, v] : m.tags) {
         if (!tags.empty()) tags += ",";
-        tags += k + "=" + v;
+        tags.append(k).append("=").append(v);
       }
       rows.push_back({m.name, HostPort(m), MemberStatus(m.status), tags});
     }
@@ -109,7 +109,7 @@ std::string KvDetailed(const KvPair& p, bool base64) {
   };
   std::string out;
   for (const auto& [k, v] : rows) {
-    out += k + std::string(11 + 6 - k.size(), ' ') + v + "\n";
+    out.append(k).append(11 + 6 - k.size(), ' ').append(v).append("\n");
   }
   out.pop_back();  // the Value line has no newline of its own
   return out;

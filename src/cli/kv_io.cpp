@@ -115,7 +115,7 @@ Usage: beacon kv import [DATA]
     if (!prefix.empty()) {
       std::string joined = prefix;
       if (!joined.empty() && joined.back() != '/') joined += '/';
-      key = joined + key;
+      key.insert(0, joined);
     }
     std::string value;
     if (!Base64Decode(GetString(e, "value"), &value)) {

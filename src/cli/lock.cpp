@@ -97,7 +97,7 @@ class Locker {
     std::string path = LockPath() + "?index=" + std::to_string(index_) +
                        "&wait=" + std::to_string(kBlockSeconds) + "s";
     http::ClientResponse r;
-    Status st = Call(*c_, "GET", path, {}, &r, true, (kBlockSeconds + 10) * 1000);
+    Status st = Call(*c_, "GET", path, {}, &r, true, int64_t{kBlockSeconds + 10} * 1000);
     if (!st.ok()) return st;
     index_ = r.index;
     *lost = true;
@@ -172,7 +172,7 @@ class Locker {
   }
   std::string LockPath() const { return KeyPath(prefix_ + "/.lock"); }
   std::string Wait() const {
-    int64_t ms = kBlockSeconds * 1000;
+    int64_t ms = int64_t{kBlockSeconds} * 1000;
     if (max_wait_ms_ > 0 && max_wait_ms_ < ms) ms = max_wait_ms_;
     return "&wait=" + std::to_string(ms < 1 ? 1 : ms) + "ms";
   }
@@ -189,7 +189,7 @@ class Locker {
     }
     // Held by someone else: wait for a change of the key (or lock-delay to pass).
     std::string path = LockPath() + "?index=" + std::to_string(index_) + Wait();
-    st = Call(*c_, "GET", path, {}, &r, true, (kBlockSeconds + 10) * 1000);
+    st = Call(*c_, "GET", path, {}, &r, true, int64_t{kBlockSeconds + 10} * 1000);
     if (!st.ok()) return st;
     index_ = r.index;
     KvEntry e;
@@ -217,7 +217,7 @@ class Locker {
     if (index_ > 0) {
       path += "&index=" + std::to_string(index_) + Wait();
     }
-    Status st = Call(*c_, "GET", path, {}, &r, true, (kBlockSeconds + 10) * 1000);
+    Status st = Call(*c_, "GET", path, {}, &r, true, int64_t{kBlockSeconds + 10} * 1000);
     if (!st.ok()) return st;
     const uint64_t seen = r.index;
     simdjson::dom::parser p;

@@ -177,7 +177,7 @@ Usage: beacon watch [options] [child...]
       AddQuery(&q, "index=" + std::to_string(index));
       AddQuery(&q, "wait=" + std::to_string(kWaitSeconds) + "s");
     }
-    Status st = Call(client, "GET", q, {}, &r, true, (kWaitSeconds + 10) * 1000);
+    Status st = Call(client, "GET", q, {}, &r, true, int64_t{kWaitSeconds + 10} * 1000);
     if (!st.ok()) {
       if (sig.Pending()) break;
       if (++failures >= kMaxFailures) {

@@ -97,8 +97,9 @@ Result<CommandLine> ParseAgentFlags(const std::vector<std::string>& args) {
           if (is_bool) {
             bool b = true;
             if (!ParseGoBool(value, &b)) {
-              bad = Status::Error("invalid value \"" + value + "\" for flag -" + flag +
-                                  ": expected true or false");
+              std::string msg = "invalid value \"";
+              msg.append(value).append("\" for flag -").append(flag);
+              bad = Status::Error(msg.append(": expected true or false"));
               return "parse error";
             }
             value = b ? "true" : "false";

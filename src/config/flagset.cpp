@@ -208,8 +208,9 @@ Status FlagSet::Parse(const std::vector<std::string>& args) {
       err_value_ = has_value ? std::string(value) : "true";
       err = def->set(has_value ? value : "true");
       if (!err.empty()) {
-        return Fail(ErrorKind::kBadValue, flag,
-                    "invalid boolean value \"" + err_value_ + "\" for -" + flag + ": " + err);
+        std::string msg = "invalid boolean value \"";
+        msg.append(err_value_).append("\" for -").append(flag).append(": ").append(err);
+        return Fail(ErrorKind::kBadValue, flag, std::move(msg));
       }
     } else {
       if (!has_value) {
@@ -221,8 +222,9 @@ Status FlagSet::Parse(const std::vector<std::string>& args) {
       err_value_ = std::string(value);
       err = def->set(value);
       if (!err.empty()) {
-        return Fail(ErrorKind::kBadValue, flag,
-                    "invalid value \"" + err_value_ + "\" for flag -" + flag + ": " + err);
+        std::string msg = "invalid value \"";
+        msg.append(err_value_).append("\" for flag -").append(flag).append(": ").append(err);
+        return Fail(ErrorKind::kBadValue, flag, std::move(msg));
       }
     }
     seen_.push_back(flag);

@@ -31,7 +31,7 @@ class LoopStream final : public Stream {
 
 }  // namespace
 
-StreamPtr Response::StartStream(int code, std::string content_type,
+StreamPtr Response::StartStream(int code, const std::string& content_type,
                                 std::function<std::string()> pull, std::function<void()> on_close) {
   if (loop_ == nullptr) {
     Text(501, "streaming needs a running server");

@@ -87,8 +87,8 @@ struct Response {
   // the loop thread calls pull() and sends what it returns as one chunk ("" = nothing now).
   // on_close runs on the loop thread once the stream ends (Finish(), the client leaving, the
   // server stopping). Outside a server returns nullptr after answering 501.
-  StreamPtr StartStream(int status, std::string content_type, std::function<std::string()> pull,
-                        std::function<void()> on_close);
+  StreamPtr StartStream(int status, const std::string& content_type,
+                        std::function<std::string()> pull, std::function<void()> on_close);
 
  private:
   friend class HttpLoop;
