@@ -61,11 +61,19 @@ void AddQuery(std::string* path, std::string_view kv) {
 std::string HelpText(std::string_view help, const config::FlagSet& fs) {
   while (!help.empty() && (help.front() == '\n' || help.front() == ' ')) help.remove_prefix(1);
   while (!help.empty() && (help.back() == '\n' || help.back() == ' ')) help.remove_suffix(1);
+  // Consul's layout: the HTTP flags first, then the command's own.
+  auto is_http = [](std::string_view n) {
+    return n == "http-addr" || n == "token" || n == "datacenter" || n == "stale";
+  };
   std::string out(help);
-  std::string defaults = fs.Defaults();
-  if (!defaults.empty()) {
-    while (!defaults.empty() && defaults.back() == '\n') defaults.pop_back();
-    out += "\n\nCommand Options\n\n" + defaults;
+  const std::pair<std::string_view, std::string> sections[] = {
+      {"HTTP API Options", fs.Defaults(is_http)},
+      {"Command Options", fs.Defaults([&](std::string_view n) { return !is_http(n); })},
+  };
+  for (const auto& [title, text] : sections) {
+    if (text.empty()) continue;
+    out.append("\n\n").append(title).append("\n\n").append(text);
+    while (out.back() == '\n') out.pop_back();
   }
   return out + "\n";
 }

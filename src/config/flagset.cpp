@@ -233,10 +233,12 @@ Status FlagSet::Parse(const std::vector<std::string>& args) {
   return Status::Ok();
 }
 
-std::string FlagSet::Defaults() const {
+std::string FlagSet::Defaults(const std::function<bool(std::string_view)>& include) const {
   std::vector<const Def*> sorted;
   sorted.reserve(defs_.size());
-  for (const Def& d : defs_) sorted.push_back(&d);
+  for (const Def& d : defs_) {
+    if (!include || include(d.name)) sorted.push_back(&d);
+  }
   std::sort(sorted.begin(), sorted.end(),
             [](const Def* a, const Def* b) { return a->name < b->name; });
   std::string out;

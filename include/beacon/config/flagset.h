@@ -49,8 +49,9 @@ class FlagSet {
   const std::vector<std::string>& Args() const { return args_; }
   bool Has(std::string_view name) const;  // set on the command line
 
-  // Go's PrintDefaults: "  -name value\n    \tusage (default "x")\n" per flag, sorted by name.
-  std::string Defaults() const;
+  // Consul's flag usage: "  -name=<value>\n     usage (wrapped)\n\n" per flag, sorted by name;
+  // `include` (optional) picks the flags to list.
+  std::string Defaults(const std::function<bool(std::string_view)>& include = nullptr) const;
 
  private:
   struct Def {
