@@ -94,27 +94,24 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   self.tagged_addresses["lan"] = cfg.advertise_addr;
   self.tagged_addresses["wan"] = cfg.advertise_addr;
   writer_->UpsertNode(self);  // a no-op when nothing changed
-  if (old == nullptr) {
-    // Consul's agents carry a serfHealth check; sessions name it by default (spec 2.7).
-    catalog::Check serf;
-    serf.id = "serfHealth";
-    serf.name = "Serf Health Status";
-    serf.status = catalog::Health::kPassing;
-    serf.output = "Agent alive and reachable";
-    writer_->UpsertCheck(cfg.node_name, serf);
-    if (cfg.server) {
-      catalog::Service consul;
-      consul.id = consul.name = "consul";
-      consul.port = static_cast<uint16_t>(cfg.ports.server);
-      writer_->UpsertService(cfg.node_name, consul, {});
-    }
+  // Consul's agents carry a serfHealth check; sessions name it by default (spec 2.7).
+  catalog::Check serf;
+  serf.id = "serfHealth";
+  serf.name = "Serf Health Status";
+  serf.status = catalog::Health::kPassing;
+  serf.output = "Agent alive and reachable";
+  writer_->UpsertCheck(cfg.node_name, serf);
+  if (cfg.server && old == nullptr) {
+    catalog::Service consul;
+    consul.id = consul.name = "consul";
+    consul.port = static_cast<uint16_t>(cfg.ports.server);
+    writer_->UpsertService(cfg.node_name, consul, {});
   }
   // Config services and checks as a diff: what did not change is not touched (issue 7).
   const ConfigDiffStats d = ApplyConfigDiff(*writer_, cfg.node_name, cfg, old, log_);
   if (old != nullptr) {
-    BEACON_LOG(log_, kInfo, "agent",
-               "reload: %zu added, %zu changed, %zu removed, %zu unchanged", d.added, d.changed,
-               d.removed, d.unchanged);
+    BEACON_LOG(log_, kInfo, "agent", "reload: %zu added, %zu changed, %zu removed, %zu unchanged",
+               d.added, d.changed, d.removed, d.unchanged);
   }
 }
 
