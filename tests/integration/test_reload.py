@@ -102,6 +102,15 @@ class TestReload(unittest.TestCase):
         self.assertEqual(r.status, expect, r.body)
         return r
 
+    def reload_both(self, sighup_first):
+        """Reload one way, then the other: the second finds nothing to do."""
+        if sighup_first:
+            self.sighup()
+            self.api_reload()
+        else:
+            self.api_reload()
+            self.sighup()
+
     def health_index(self, name):
         r = self.agent.http("GET", "/v1/health/service/%s" % name)
         self.assertEqual(r.status, 200)
@@ -144,15 +153,17 @@ class TestReload(unittest.TestCase):
             self.assertEqual(chk["Status"], "passing")
             self.assertEqual(chk["Output"], "warm")
 
-            # Add a file (SIGHUP): the new service answers.
+            # Add a file (SIGHUP, then HTTP): the new service answers.
             a.write_file("added.json", ADDED)
-            self.sighup()
-            wait_for(lambda: self.answers("added.service.consul"), 10, what="added answers")
+            self.reload_both(sighup_first=True)
+            self.assertTrue(self.answers("added.service.consul"))
             self.assertEqual(self.srv_port("added.service.consul"), 7100)
 
-            # Change it (HTTP): the new definition answers once the reply is in.
+            # Change it (HTTP, then SIGHUP): the new definition answers.
             a.write_file("added.json", ADDED_CHANGED)
             self.api_reload()
+            self.assertEqual(self.srv_port("added.service.consul"), 7200)
+            self.sighup()
             self.assertEqual(self.srv_port("added.service.consul"), 7200)
 
             # Node meta and dns_config apply.
@@ -163,10 +174,10 @@ class TestReload(unittest.TestCase):
             self.assertEqual(node["Node"]["Meta"]["rack"], "r2")
             self.assertEqual(self.rcode("stable.service.consul")["answer"][0]["ttl"], 7)
 
-            # Remove it (SIGHUP): NXDOMAIN.
+            # Remove it (SIGHUP, then HTTP): NXDOMAIN.
             os.remove(os.path.join(a.config_dir, "added.json"))
-            self.sighup()
-            wait_for(lambda: self.nxdomain("added.service.consul"), 10, what="added NXDOMAIN")
+            self.reload_both(sighup_first=True)
+            self.assertTrue(self.nxdomain("added.service.consul"))
 
             # A broken file: the API answers 500 naming file, line and key; nothing else in the
             # dir applies (later.json neither), and the old config keeps answering.
@@ -183,7 +194,7 @@ class TestReload(unittest.TestCase):
 
             # Fixed: later.json applies; the unchanged TTL check is still passing.
             os.remove(os.path.join(a.config_dir, "broken.json"))
-            self.api_reload()
+            self.reload_both(sighup_first=False)
             self.assertTrue(self.answers("later.service.consul"))
             self.assertEqual(self.cache_check()["Status"], "passing")
             self.assertEqual(self.cache_check()["Output"], "warm")
