@@ -6,9 +6,9 @@
 #include <chrono>
 #include <thread>
 
-#include "beacon/http/agent_api.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/agent_api.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/api/kv_api.h"
 
 namespace beacon::agent {
 

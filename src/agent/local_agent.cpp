@@ -16,8 +16,8 @@
 #include <set>
 #include <utility>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
-#include "beacon/http/catalog_api.h"
 #include "beacon/http/json_writer.h"
 #include "local_agent_internal.h"
 

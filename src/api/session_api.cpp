@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
 
 namespace beacon::http::kvapi {
 

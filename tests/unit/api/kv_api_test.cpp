@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "../http/test_client.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
-#include "test_client.h"
 
 using namespace beacon;
 using namespace beacon::http;

@@ -1,6 +1,6 @@
 // Catalog and status read endpoints, and the plumbing every catalog/health read shares. See
 // catalog_api.h.
-#include "beacon/http/catalog_api.h"
+#include "beacon/api/catalog_api.h"
 
 #include <algorithm>
 #include <map>

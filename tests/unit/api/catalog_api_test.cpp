@@ -1,6 +1,6 @@
 // The catalog and status endpoints over a real catalog snapshot: reads, filters, errors, and
 // register/deregister through real sockets with the writer on its own thread.
-#include "beacon/http/catalog_api.h"
+#include "beacon/api/catalog_api.h"
 
 #include <doctest.h>
 

@@ -1,5 +1,5 @@
 // /v1/kv/<key> (spec 2.3) and the pieces the session and txn endpoints share. See kv_api.h.
-#include "beacon/http/kv_api.h"
+#include "beacon/api/kv_api.h"
 
 #include <strings.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/json_in.h"
+#include "beacon/api/json_in.h"
 
 namespace beacon::http {
 

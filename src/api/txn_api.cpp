@@ -4,8 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
 
 namespace beacon::http::kvapi {
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/snapshot.h"
-#include "beacon/http/catalog_api.h"
 #include "beacon/http/json_writer.h"
 
 namespace beacon::http::detail {
