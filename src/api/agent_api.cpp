@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "beacon/api/catalog_api.h"
-#include "beacon/http/json_writer.h"
+#include "beacon/core/json_writer.h"
 #include "catalog_internal.h"
 
 #ifndef BEACON_VERSION

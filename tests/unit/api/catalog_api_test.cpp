@@ -106,15 +106,6 @@ size_t Count(const std::string& s, std::string_view needle) {
 
 }  // namespace
 
-TEST_CASE("GoDuration prints like Go's time.Duration") {
-  CHECK(GoDuration(0).empty());
-  CHECK(GoDuration(500) == "500ms");
-  CHECK(GoDuration(10000) == "10s");
-  CHECK(GoDuration(1500) == "1.5s");
-  CHECK(GoDuration(90000) == "1m30s");
-  CHECK(GoDuration(3600000) == "1h0m0s");
-}
-
 TEST_CASE("status endpoints, datacenters, ?pretty") {
   Env e;
   CHECK(e.Get("/v1/status/leader").body == "\"127.0.0.1:8300\"");
