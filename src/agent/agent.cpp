@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "beacon/agent/config_diff.h"
-#include "beacon/http/agent_api.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/agent_api.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/api/kv_api.h"
 
 namespace beacon::agent {
 

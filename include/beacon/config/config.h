@@ -126,7 +126,4 @@ Status ForEachCatalogSeedEntry(const std::string& path,
                                const std::function<Status(const catalog::Registration&)>& fn,
                                size_t* count = nullptr);
 
-// Parses a Go duration string ("10s", "1m30s", "500ms", "1h"). A bare number means seconds.
-bool ParseDuration(std::string_view s, uint64_t* out_ms);
-
 }  // namespace beacon::config

@@ -1,6 +1,6 @@
 // /v1/agent/* through real sockets against a fake AgentApi that answers writes from another
 // thread (as the catalog writer does).
-#include "beacon/http/agent_api.h"
+#include "beacon/api/agent_api.h"
 
 #include <doctest.h>
 
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_client.h"
+#include "../http/test_client.h"
 
 using namespace beacon;
 using namespace beacon::http;

@@ -1,6 +1,6 @@
 // The catalog and status endpoints over a real catalog snapshot: reads, filters, errors, and
 // register/deregister through real sockets with the writer on its own thread.
-#include "beacon/http/catalog_api.h"
+#include "beacon/api/catalog_api.h"
 
 #include <doctest.h>
 
@@ -105,15 +105,6 @@ size_t Count(const std::string& s, std::string_view needle) {
 }
 
 }  // namespace
-
-TEST_CASE("GoDuration prints like Go's time.Duration") {
-  CHECK(GoDuration(0).empty());
-  CHECK(GoDuration(500) == "500ms");
-  CHECK(GoDuration(10000) == "10s");
-  CHECK(GoDuration(1500) == "1.5s");
-  CHECK(GoDuration(90000) == "1m30s");
-  CHECK(GoDuration(3600000) == "1h0m0s");
-}
 
 TEST_CASE("status endpoints, datacenters, ?pretty") {
   Env e;
