@@ -282,6 +282,34 @@ TEST_CASE("service register errors are 400 and reach nothing") {
   CHECK(f.Do("GET", "/v1/agent/service/register").status == 405);
 }
 
+TEST_CASE("register bodies nested far too deep are 400 with the reason, and the agent lives") {
+  Fixture f;
+  // 35,000 levels (about 210 KB, under the body limit): the parser must refuse it without
+  // recursing once per level.
+  const int levels = 35000;
+  std::string deep = R"({"Name":"x","Meta":)";
+  for (int i = 0; i < levels; ++i) deep += R"({"a":)";
+  deep += "1";
+  deep.append(static_cast<size_t>(levels), '}');
+  deep += "}";
+  for (const char* path : {"/v1/agent/service/register", "/v1/agent/check/register"}) {
+    Reply r = f.Do("PUT", path, deep);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("Request decode failed: ") == 0);
+    CHECK(r.body.find("nested deeper than") != std::string::npos);
+  }
+  // Just past the parser's own limit (the DOM validator accepts it, the tree builder refuses).
+  std::string mid = R"({"Name":"x","Tags":)";
+  for (int i = 0; i < 300; ++i) mid += "[";
+  for (int i = 0; i < 300; ++i) mid += "]";
+  mid += "}";
+  Reply r = f.Do("PUT", "/v1/agent/service/register", mid);
+  CHECK(r.status == 400);
+  CHECK(r.body.find("nested deeper than") != std::string::npos);
+  CHECK(f.agent.calls.empty());
+  CHECK(f.Do("PUT", "/v1/agent/service/register", R"({"Name":"x"})").status == 200);
+}
+
 TEST_CASE("write endpoints pass ids, notes and errors through; GET where python-consul uses it") {
   Fixture f;
   CHECK(f.Do("GET", "/v1/agent/service/deregister/web1").status == 200);
