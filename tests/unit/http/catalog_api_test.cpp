@@ -273,6 +273,14 @@ TEST_CASE("register and deregister through Dispatch: body rules and error codes"
   r = e.Put("/v1/catalog/register", R"({"Address":"1.2.3.4"})");
   CHECK(r.status == 500);
   CHECK(r.body == "Must provide node\n");
+  r = e.Put("/v1/catalog/register", R"({"Node":"x","Address":"1.2.3.4","Service":{"Service":")" +
+                                        std::string(70000, 'n') + R"("}})");
+  CHECK(r.status == 400);
+  CHECK(r.body == "Invalid service name: longer than 256 bytes\n");
+  r = e.Put("/v1/catalog/register",
+            R"({"Node":")" + std::string(300, 'n') + R"(","Address":"1.2.3.4"})");
+  CHECK(r.status == 400);
+  CHECK(r.body == "Invalid node name: longer than 256 bytes\n");
   r = e.Put("/v1/catalog/register", R"({"Node":"x"})");
   CHECK(r.body == "Must provide address if SkipNodeUpdate is not set\n");
   r = e.Put("/v1/catalog/register", R"({"Node":"x","Address":"1.2.3.4","Service":{"ID":"a"}})");
