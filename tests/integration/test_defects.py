@@ -39,5 +39,52 @@ class ManyDnsWorkers(unittest.TestCase):
             agent.close()
 
 
+class HostileHttp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(config={}).start()
+        cls.port = cls.agent.http_port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+
+    def tearDown(self):
+        self.assertTrue(self.agent.alive(), self.agent.log_text()[-4000:])
+        r = harness.http_request(self.port, "GET", "/v1/agent/self")
+        self.assertEqual(r.status, 200)
+
+    def test_deeply_nested_bodies_are_400(self):
+        deep = '{"Name":"x","Meta":' + '{"a":' * 35000 + "1" + "}" * 35000 + "}"
+        for path in ("/v1/agent/service/register", "/v1/agent/check/register"):
+            r = harness.http_request(self.port, "PUT", path, deep)
+            self.assertEqual(r.status, 400, r.body[:200])
+            self.assertTrue(r.body.startswith(b"Request decode failed: "), r.body[:200])
+            self.assertIn(b"nested deeper than", r.body)
+
+    def test_over_long_names_are_400_and_nothing_leaks(self):
+        name = "s" * 70000
+        for _ in range(3):
+            r = harness.http_request(self.port, "PUT", "/v1/agent/service/register",
+                                     {"Name": name, "Port": 1})
+            self.assertEqual(r.status, 400)
+            self.assertEqual(r.body, b"Invalid service name: longer than 256 bytes\n")
+        r = harness.http_request(self.port, "PUT", "/v1/catalog/register",
+                                 {"Node": "n1", "Address": "127.0.0.9",
+                                  "Service": {"Service": name}})
+        self.assertEqual(r.status, 400)
+        r = harness.http_request(self.port, "GET", "/v1/agent/services")
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"sss", r.body)
+        ok = "s" * 256
+        r = harness.http_request(self.port, "PUT", "/v1/agent/service/register",
+                                 {"Name": ok, "Port": 1})
+        self.assertEqual(r.status, 200)
+        r = harness.http_request(self.port, "GET", "/v1/agent/services")
+        self.assertIn(ok.encode(), r.body)
+        r = harness.http_request(self.port, "PUT", "/v1/agent/service/deregister/" + ok)
+        self.assertEqual(r.status, 200)
+
+
 if __name__ == "__main__":
     unittest.main()
