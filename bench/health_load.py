@@ -2,14 +2,15 @@
 """Helpers for bench/health_load.sh (stdlib only; talks to 127.0.0.1 only).
 
   health_load.py register --port P --services S --ttl-checks T --http-checks H --mode loaded|idle
-                          --target URL [--ttl 24h] [--interval 1s]
+                          --target URL [--ttl 24h] [--interval 1s] [--conns 8]
         Registers S local services through PUT /v1/agent/service/register, named like
         gen_catalog.py's (svc-0001 ...), with T TTL checks and H more checks spread round-robin
         over them (check i on service i % S). Every check is registered with Status "passing".
         mode loaded: the H checks are HTTP checks (GET URL/check/<svc>/<k> every --interval).
         mode idle:   the same H check IDs and names are TTL checks instead, so the catalog has the
                      same services, checks and health and nothing runs.
-        Prints "reg_s=<seconds> services=S checks=T+H".
+        --conns keep-alive connections register in parallel. Prints "reg_s=<seconds> services=S
+        checks=T+H".
   health_load.py wait --port P --expect N --timeout SECS
         Polls GET /v1/agent/checks until N service checks are there and all are passing; prints
         "checks=<n> passing=<n> warning=<n> critical=<n> waited_s=<s>" (exit 1 on timeout).
@@ -21,6 +22,7 @@
         The /v1/agent/metrics counters whose name mentions "check", as name=value (or "none").
 """
 import argparse
+import concurrent.futures
 import http.client
 import json
 import sys
@@ -57,21 +59,35 @@ def service_bodies(a):
         yield json.dumps(body, separators=(",", ":"))
 
 
+def register_some(port, bodies):
+    """PUTs each body on one keep-alive connection; returns the first failure or None."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        for body in bodies:
+            for attempt in range(3):
+                try:
+                    st, out = request(conn, "PUT", "/v1/agent/service/register", body)
+                    break
+                except (OSError, http.client.HTTPException) as e:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    if attempt == 2:
+                        return "register failed: %s" % e
+            if st != 200:
+                return "register failed (%d): %s\n%s" % (st, out[:300].decode(errors="replace"), body[:300])
+    finally:
+        conn.close()
+    return None
+
+
 def register(a):
     t0 = time.time()
-    conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=60)
-    for body in service_bodies(a):
-        for attempt in range(3):
-            try:
-                st, out = request(conn, "PUT", "/v1/agent/service/register", body)
-                break
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=60)
-                if attempt == 2:
-                    raise
-        if st != 200:
-            sys.exit("register failed (%d): %s\n%s" % (st, out[:300].decode(errors="replace"), body[:300]))
+    bodies = list(service_bodies(a))
+    conns = max(1, min(a.conns, len(bodies)))
+    with concurrent.futures.ThreadPoolExecutor(conns) as pool:
+        errors = [e for e in pool.map(lambda k: register_some(a.port, bodies[k::conns]), range(conns)) if e]
+    if errors:
+        sys.exit(errors[0])
     print("reg_s=%.2f services=%d checks=%d" % (time.time() - t0, a.services, a.ttl_checks + a.http_checks))
 
 
@@ -148,6 +164,7 @@ def main():
     r.add_argument("--target", required=True)
     r.add_argument("--ttl", default="24h")
     r.add_argument("--interval", default="1s")
+    r.add_argument("--conns", type=int, default=8, help="registrations in flight at once")
     w = sub.add_parser("wait")
     w.add_argument("--port", type=int, required=True)
     w.add_argument("--expect", type=int, required=True)

@@ -27,7 +27,7 @@
 # Knobs (environment): BEACON (build/beacon), RUNS (3), SERVICES (2000), TTL_CHECKS (10000),
 # HTTP_CHECKS (2000), INTERVAL (1s), CHECK_TTL (24h), SETTLE (5), WINDOW (20), WARM (2), DURATION
 # (10), DP_ARGS ("-c 10 -q 100"), QCOUNT (200000), SRV_CORE (0), LG_CORE (1), BEACON_ARGS,
-# START_LIMIT (120), REG_LIMIT (600), STOP_LIMIT (20), DATA (bench/out), RES, ports
+# START_LIMIT (120), REG_LIMIT (600), REG_CONNS (8), STOP_LIMIT (20), DATA (bench/out), RES, ports
 # BEACON_DNS_PORT (15700), BEACON_HTTP_PORT (15710), BEACON_SERF_PORT (15720), BEACON_SERVER_PORT
 # (15730), TARGET_PORT (15740). QUICK=1 sets RUNS=1 SETTLE=2 WINDOW=5 WARM=1 DURATION=3.
 set -u
@@ -55,6 +55,7 @@ SRV_CORE=${SRV_CORE:-0}
 LG_CORE=${LG_CORE:-1}
 START_LIMIT=${START_LIMIT:-120}
 REG_LIMIT=${REG_LIMIT:-600}
+REG_CONNS=${REG_CONNS:-8}
 STOP_LIMIT=${STOP_LIMIT:-20}
 BEACON=${BEACON:-build/beacon}
 BEACON_ARGS=${BEACON_ARGS:-}
@@ -63,7 +64,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RES=${RES:-$HERE/results/health-$STAMP}
 
 check_uint RUNS SERVICES TTL_CHECKS HTTP_CHECKS SETTLE WINDOW WARM DURATION QCOUNT SRV_CORE LG_CORE \
-    START_LIMIT REG_LIMIT STOP_LIMIT
+    START_LIMIT REG_LIMIT REG_CONNS STOP_LIMIT
 if [ "$RUNS" -lt 1 ] || [ "$SERVICES" -lt 1 ] || [ "$WINDOW" -lt 1 ] || [ "$DURATION" -lt 1 ]; then
     die "RUNS, SERVICES, WINDOW and DURATION must be at least 1"
 fi
@@ -164,7 +165,7 @@ runs_in() { # t0 t1 -> health_load.py runs for the target log since this twin st
 # run_twin run twin: one fresh agent, registration, the check-only window, the DNS window
 run_twin() {
     local run=$1 twin=$2 tag=$2-r$1 reg w status=ok
-    local t0 t1 c0 c1 g0 g1 b0 b1 m r q0 q1 dpcpu rd pend met agent tcpu
+    local t0 t1 win c0 c1 g0 g1 b0 b1 m r q0 q1 dpcpu rd pend met agent tcpu
     local qps comp lost noerr srv
     if ! start_agent "$tag"; then
         fail_row "$run" "$twin" "no-start(${START_S:-probe-failed})"; finish_server "$tag"; return 1
@@ -173,7 +174,7 @@ run_twin() {
     # shellcheck disable=SC2086
     if ! reg=$(timeout "$REG_LIMIT" $PIN_LOAD "$PY" "$HERE/health_load.py" register --port "${PORT[http]}" \
             --services "$SERVICES" --ttl-checks "$TTL_CHECKS" --http-checks "$HTTP_CHECKS" --mode "$twin" \
-            --target "$T_URL" --ttl "$CHECK_TTL" --interval "$INTERVAL" 2> "$RES/$tag.register.err"); then
+            --target "$T_URL" --ttl "$CHECK_TTL" --interval "$INTERVAL" --conns "$REG_CONNS" 2> "$RES/$tag.register.err"); then
         log "$tag: registration failed: $(head -c 300 "$RES/$tag.register.err")"
         fail_row "$run" "$twin" register-failed; finish_server "$tag"; return 1
     fi
@@ -190,8 +191,8 @@ run_twin() {
     t1=$(now); c1=$(cpu_s "$SRV_PID"); g1=$(cpu_s "$TGT_PID")
     m=$("$PY" "$HERE/procstat.py" "$SRV_PID")
     r=$(runs_in "$t0" "$t1")
-    agent=$(sub "$c0" "$c1"); tcpu=$(sub "$g0" "$g1")
-    log "$tag: check window $(sub "$t0" "$t1")s: agent cpu ${agent}s, nginx cpu ${tcpu}s, $r, rss $(kv "$m" rss_kb) kB"
+    agent=$(sub "$c0" "$c1"); tcpu=$(sub "$g0" "$g1"); win=$(sub "$t0" "$t1")
+    log "$tag: check window ${win}s: agent cpu ${agent}s, nginx cpu ${tcpu}s, $r, rss $(kv "$m" rss_max_kb) kB"
 
     # DNS under load: warm-up, then closed-loop dnsperf on the load core.
     # shellcheck disable=SC2086
@@ -209,9 +210,9 @@ run_twin() {
     pend=${pend#passing=}
     [ "$status" = ok ] && [ "${pend:-0}" != "$CHECKS" ] && status=checks-not-passing-at-end
     met=$("$PY" "$HERE/health_load.py" metrics --port "${PORT[http]}" | tr ' ' ',')
-    row "$run" "$twin" "$START_S" "$(kv "$reg" reg_s)" "$(kv "$reg" checks)" "$WINDOW" "$agent" \
-        "$(div "$agent" "$WINDOW")" "$tcpu" "$(kv "$r" runs)" "$(kv "$r" runs_per_s)" "$(kv "$r" distinct)" \
-        "$(kv "$r" non200)" "$(kv "$r" gap_p50_ms)" "$(kv "$r" gap_p99_ms)" "$(kv "$m" rss_kb)" "$(kv "$m" hwm_kb)" \
+    row "$run" "$twin" "$START_S" "$(kv "$reg" reg_s)" "$(kv "$reg" checks)" "$win" "$agent" \
+        "$(div "$agent" "$win")" "$tcpu" "$(kv "$r" runs)" "$(kv "$r" runs_per_s)" "$(kv "$r" distinct)" \
+        "$(kv "$r" non200)" "$(kv "$r" gap_p50_ms)" "$(kv "$r" gap_p99_ms)" "$(kv "$m" rss_max_kb)" "$(kv "$m" hwm_max_kb)" \
         "$qps" "$comp" "$lost" "$noerr" "$srv" "$(div "$srv" "$comp" 1000000)" "$(div "$srv" "$DURATION")" \
         "$dpcpu" "$(other_cpu "$b0" "$b1" "$(awk -v s="$srv" -v t="$(sub "$g0" "$g1")" 'BEGIN{print s+t}')" "$dpcpu")" \
         "$(kv "$rd" runs_per_s)" "${pend:-nan}" "$met" "$PINNED" "$status"
@@ -225,7 +226,7 @@ mkdir -p "$DATA" || die "cannot create $DATA"
 D=$(data_dir "$SERVICES")
 PROBE=$(cat_field "$D" last_service)
 {
-    echo "runs=$RUNS services=$SERVICES ttl_checks=$TTL_CHECKS http_checks=$HTTP_CHECKS interval=$INTERVAL check_ttl=$CHECK_TTL"
+    echo "runs=$RUNS reg_conns=$REG_CONNS services=$SERVICES ttl_checks=$TTL_CHECKS http_checks=$HTTP_CHECKS interval=$INTERVAL check_ttl=$CHECK_TTL"
     echo "settle=${SETTLE}s window=${WINDOW}s warm=${WARM}s duration=${DURATION}s dnsperf=[$DP_ARGS] queries=$D/queries.txt"
     echo "pinned=$PINNED agent_core=$SRV_CORE load_core=$LG_CORE ncpu=$NCPU"
     echo "beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ') ($(beacon_binary_desc))"

@@ -113,7 +113,7 @@ def main():
                 n_fix(net / rate * 1000, 4), n_fix(net / rate * 1e6, 1))],
             ["agent CPU per check run, net", "%s µs" % n_fix(net / rate * 1e6, 1)],
             ["nginx CPU per check run (the target, not the agent)", "%s µs" % n_fix(
-                m("loaded", "target_cpu_s") / (rate * f(env.get("window", "nan").rstrip("s"))) * 1e6, 1)],
+                m("loaded", "target_cpu_s") / (rate * m("loaded", "window_s")) * 1e6, 1)],
         ]), ""]
         if ok(nominal) and rate < 0.9 * nominal:
             out.append("**Fewer check runs than scheduled**: %s/s observed vs %s/s expected." % (
