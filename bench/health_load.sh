@@ -8,7 +8,7 @@
 #   QUICK=1 BEACON=build/beacon bench/health_load.sh  # smoke test: 1 run, short windows (~1 minute)
 #
 # Once per invocation: nginx (one process, `return 200` on /check/...) on 127.0.0.1, pinned to
-# LG_CORE, its access log counting every check request. Then per run, the two twins take turns
+# LG_CORE, its access log counting every check request. Then per run, the twins take turns
 # (alternating order), each a fresh agent pinned to SRV_CORE (-dev, the gen_catalog.py seed of
 # SERVICES services x 3 remote instances, one DNS worker):
 #   loaded  SERVICES local services (the same names as the seed's, so DNS answers include them),
@@ -16,6 +16,8 @@
 #           (GET nginx /check/<svc>/<k> every INTERVAL), all registered as passing
 #   idle    the same services and check IDs, the HTTP checks replaced by TTL checks: same catalog,
 #           same health, no check runs
+#   bare    the seed only, no local services or checks: the baseline for what holding the checks
+#           costs (its DNS answers lack the local instances, so it is not in the DNS ratios)
 # and for each twin: registration over the agent API, wait until every check is passing, SETTLE s,
 # then a WINDOW s check-only window (agent CPU from /proc, RSS, check runs counted in nginx's log),
 # WARM s dnsperf warm-up and DURATION s closed-loop dnsperf pinned to LG_CORE (QPS, agent CPU
@@ -24,7 +26,7 @@
 # Output: bench/results/health-<timestamp>/ (results.tsv, env.txt, run.log, dnsperf and agent
 # logs) and bench/results/health-<timestamp>.md (bench/health_summarize.py), which is printed.
 #
-# Knobs (environment): BEACON (build/beacon), RUNS (3), SERVICES (2000), TTL_CHECKS (10000),
+# Knobs (environment): BEACON (build/beacon), TWINS ("bare idle loaded"), RUNS (3), SERVICES (2000), TTL_CHECKS (10000),
 # HTTP_CHECKS (2000), INTERVAL (1s), CHECK_TTL (24h), SETTLE (5), WINDOW (20), WARM (2), DURATION
 # (10), DP_ARGS ("-c 10 -q 100"), QCOUNT (200000), SRV_CORE (0), LG_CORE (1), BEACON_ARGS,
 # START_LIMIT (120), REG_LIMIT (600), REG_CONNS (8), STOP_LIMIT (20), DATA (bench/out), RES, ports
@@ -69,6 +71,8 @@ if [ "$RUNS" -lt 1 ] || [ "$SERVICES" -lt 1 ] || [ "$WINDOW" -lt 1 ] || [ "$DURA
     die "RUNS, SERVICES, WINDOW and DURATION must be at least 1"
 fi
 CHECKS=$((TTL_CHECKS + HTTP_CHECKS))
+TWINS=${TWINS:-"bare idle loaded"}
+for t in $TWINS; do case $t in bare|idle|loaded) ;; *) die "unknown twin '$t' (use bare idle loaded)" ;; esac; done
 
 need_tools() {
     want python3 "$PY" python3
@@ -164,15 +168,19 @@ runs_in() { # t0 t1 -> health_load.py runs for the target log since this twin st
 
 # run_twin run twin: one fresh agent, registration, the check-only window, the DNS window
 run_twin() {
-    local run=$1 twin=$2 tag=$2-r$1 reg w status=ok
+    local run=$1 twin=$2 tag=$2-r$1 reg w expect status=ok
     local t0 t1 win c0 c1 g0 g1 b0 b1 m r q0 q1 dpcpu rd pend met agent tcpu
     local qps comp lost noerr srv
     if ! start_agent "$tag"; then
         fail_row "$run" "$twin" "no-start(${START_S:-probe-failed})"; finish_server "$tag"; return 1
     fi
     LOG_OFF=$(stat -c %s "$TLOG")
+    expect=$CHECKS
+    reg="reg_s=nan services=0 checks=0"
     # shellcheck disable=SC2086
-    if ! reg=$(timeout "$REG_LIMIT" $PIN_LOAD "$PY" "$HERE/health_load.py" register --port "${PORT[http]}" \
+    if [ "$twin" = bare ]; then
+        expect=0
+    elif ! reg=$(timeout "$REG_LIMIT" $PIN_LOAD "$PY" "$HERE/health_load.py" register --port "${PORT[http]}" \
             --services "$SERVICES" --ttl-checks "$TTL_CHECKS" --http-checks "$HTTP_CHECKS" --mode "$twin" \
             --target "$T_URL" --ttl "$CHECK_TTL" --interval "$INTERVAL" --conns "$REG_CONNS" 2> "$RES/$tag.register.err"); then
         log "$tag: registration failed: $(head -c 300 "$RES/$tag.register.err")"
@@ -180,7 +188,7 @@ run_twin() {
     fi
     # shellcheck disable=SC2086
     w=$(timeout $((START_LIMIT + 30)) $PIN_LOAD "$PY" "$HERE/health_load.py" wait --port "${PORT[http]}" \
-        --expect "$CHECKS" --timeout "$START_LIMIT")
+        --expect "$expect" --timeout "$START_LIMIT")
     log "$tag: start ${START_S}s, $reg; $w"
     case $w in *timeout*|'') status=not-all-passing ;; esac
     sleep "$SETTLE"
@@ -206,9 +214,9 @@ run_twin() {
     srv=$(sub "$q0" "$q1")
     rd=$(runs_in "$t0" "$t1")
     alive "$SRV_PID" || status=server-died
-    pend=$(timeout 60 "$PY" "$HERE/health_load.py" wait --port "${PORT[http]}" --expect "$CHECKS" --timeout 5 | awk '{print $2}')
+    pend=$(timeout 60 "$PY" "$HERE/health_load.py" wait --port "${PORT[http]}" --expect "$expect" --timeout 5 | awk '{print $2}')
     pend=${pend#passing=}
-    [ "$status" = ok ] && [ "${pend:-0}" != "$CHECKS" ] && status=checks-not-passing-at-end
+    [ "$status" = ok ] && [ "${pend:-0}" != "$expect" ] && status=checks-not-passing-at-end
     met=$("$PY" "$HERE/health_load.py" metrics --port "${PORT[http]}" | tr ' ' ',')
     row "$run" "$twin" "$START_S" "$(kv "$reg" reg_s)" "$(kv "$reg" checks)" "$win" "$agent" \
         "$(div "$agent" "$win")" "$tcpu" "$(kv "$r" runs)" "$(kv "$r" runs_per_s)" "$(kv "$r" distinct)" \
@@ -216,7 +224,7 @@ run_twin() {
         "$qps" "$comp" "$lost" "$noerr" "$srv" "$(div "$srv" "$comp" 1000000)" "$(div "$srv" "$DURATION")" \
         "$dpcpu" "$(other_cpu "$b0" "$b1" "$(awk -v s="$srv" -v t="$(sub "$g0" "$g1")" 'BEGIN{print s+t}')" "$dpcpu")" \
         "$(kv "$rd" runs_per_s)" "${pend:-nan}" "$met" "$PINNED" "$status"
-    log "$tag: dnsperf qps=$qps lost=$lost noerror=${noerr}% agent cpu ${srv}s us/q=$(div "$srv" "$comp" 1000000); checks during it: $rd; passing at end: ${pend:-?}/$CHECKS; metrics: $met; $status"
+    log "$tag: dnsperf qps=$qps lost=$lost noerror=${noerr}% agent cpu ${srv}s us/q=$(div "$srv" "$comp" 1000000); checks during it: $rd; passing at end: ${pend:-?}/$expect; metrics: $met; $status"
     finish_server "$tag"
 }
 
@@ -226,7 +234,7 @@ mkdir -p "$DATA" || die "cannot create $DATA"
 D=$(data_dir "$SERVICES")
 PROBE=$(cat_field "$D" last_service)
 {
-    echo "runs=$RUNS reg_conns=$REG_CONNS services=$SERVICES ttl_checks=$TTL_CHECKS http_checks=$HTTP_CHECKS interval=$INTERVAL check_ttl=$CHECK_TTL"
+    echo "twins=[$TWINS] runs=$RUNS reg_conns=$REG_CONNS services=$SERVICES ttl_checks=$TTL_CHECKS http_checks=$HTTP_CHECKS interval=$INTERVAL check_ttl=$CHECK_TTL"
     echo "settle=${SETTLE}s window=${WINDOW}s warm=${WARM}s duration=${DURATION}s dnsperf=[$DP_ARGS] queries=$D/queries.txt"
     echo "pinned=$PINNED agent_core=$SRV_CORE load_core=$LG_CORE ncpu=$NCPU"
     echo "beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ') ($(beacon_binary_desc))"
@@ -241,8 +249,9 @@ log "ports: agent dns ${PORT[dns]} http ${PORT[http]} serf ${PORT[serf]} server 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 start_target
 for run in $(seq "$RUNS"); do
-    if [ $((run % 2)) = 1 ]; then run_twin "$run" idle; run_twin "$run" loaded
-    else run_twin "$run" loaded; run_twin "$run" idle; fi
+    order=$TWINS
+    [ $((run % 2)) = 0 ] && order=$(echo "$TWINS" | tr ' ' '\n' | tac | tr '\n' ' ')
+    for twin in $order; do run_twin "$run" "$twin"; done
 done
 log "nginx served $(wc -l < "$TLOG") requests in all; its cpu $(cpu_s "$TGT_PID")s"
 stop_pid "$TGT_PID"

@@ -53,9 +53,10 @@ def main():
     with open(os.path.join(res, "env.txt")) as fh:
         out += ["    " + line.rstrip() for line in fh]
     out.append("")
-    nruns = {t: len(col(rows, t, "run")) for t in ("idle", "loaded")}
-    out.append("Medians of %d idle and %d loaded runs (twins alternate within each run). Statuses: %s." % (
-        nruns["idle"], nruns["loaded"], ", ".join(sorted({"%s=%s" % (r["twin"], r["status"]) for r in rows}))))
+    twins = [t for t in ("bare", "idle", "loaded") if col(rows, t, "run")]
+    out.append("Medians of %s runs (the twins take turns within each run, in alternating order). Statuses: %s." % (
+        ", ".join("%d %s" % (len(col(rows, t, "run")), t) for t in twins),
+        ", ".join(sorted({"%s=%s" % (r["twin"], r["status"]) for r in rows}))))
     out.append("")
 
     out.append("## Agent with the checks and nothing else (check-only window)")
@@ -63,7 +64,7 @@ def main():
     hdr = ["twin", "agent cores busy", "agent CPU ms/s", "RSS MB", "peak RSS MB", "check runs/s",
            "checks hit", "gap p50 / p99 ms", "non-2xx", "nginx CPU s", "start s", "register s"]
     body = []
-    for t in ("idle", "loaded"):
+    for t in twins:
         body.append([t, n_fix(m(t, "agent_util"), 4) + s(t, "agent_util"), n_fix(1000 * m(t, "agent_util"), 1),
                      n_fix(m(t, "rss_kb") / 1024, 1), n_fix(m(t, "hwm_kb") / 1024, 1),
                      n_fix(m(t, "runs_per_s"), 0) + s(t, "runs_per_s"), n_int(m(t, "distinct")),
@@ -76,7 +77,7 @@ def main():
     hdr = ["twin", "QPS", "CPU µs/query", "agent cores busy", "lost", "NOERROR %", "check runs/s during it",
            "dnsperf CPU s", "other CPU s", "passing at end"]
     body = []
-    for t in ("idle", "loaded"):
+    for t in twins:
         body.append([t, n_int(m(t, "qps")) + s(t, "qps"), n_fix(m(t, "us_per_q"), 3) + s(t, "us_per_q"),
                      n_fix(m(t, "srv_util"), 3), n_int(sum(v for v in col(rows, t, "lost") if ok(v))),
                      n_fix(m(t, "noerror_pct"), 2), n_fix(m(t, "dns_runs_per_s"), 0),
@@ -93,6 +94,23 @@ def main():
         ["agent CPU, check-only window", n_ratio(ratio(m("loaded", "agent_util"), m("idle", "agent_util"))), "", ""],
         ["agent RSS", n_ratio(ratio(m("loaded", "rss_kb"), m("idle", "rss_kb"))), "", ""],
     ]), ""]
+
+    if "bare" in twins and "idle" in twins:
+        nchk = f(env.get("ttl_checks")) + f(env.get("http_checks"))
+        hold = m("idle", "agent_util") - m("bare", "agent_util")
+        out.append("## Cost of holding the checks (idle twin − bare agent)")
+        out.append("")
+        out.append(table(["figure", "value"], [
+            ["agent CPU for %s TTL checks that nobody updates" % n_int(nchk),
+             "%s cores (%s ms CPU per s)" % (n_fix(hold, 4), n_fix(1000 * hold, 1))],
+            ["… per 1,000 TTL checks", "%s ms CPU per s" % n_fix(1e6 * hold / nchk, 2)],
+            ["RSS per check (with its share of the %s services)" % env.get("services", "?"),
+             "%s bytes" % n_int(1024 * (m("idle", "rss_kb") - m("bare", "rss_kb")) / nchk)],
+        ]))
+        out.append("")
+        out.append("The bare agent has the seed only; its DNS answers lack the local instances, so it is "
+                   "not part of the DNS ratios.")
+        out.append("")
 
     rate = m("loaded", "runs_per_s")
     util = m("loaded", "agent_util")
