@@ -136,6 +136,19 @@ def main():
         if ok(nominal) and rate < 0.9 * nominal:
             out.append("**Fewer check runs than scheduled**: %s/s observed vs %s/s expected." % (
                 n_fix(rate, 0), n_fix(nominal, 0)))
+        during = m("loaded", "dns_runs_per_s")
+        if ok(nominal) and ok(during) and during < 0.9 * nominal:
+            out.append("**Checks fell behind under DNS load**: %s runs/s while dnsperf ran (expected %s/s): "
+                       "the agent's core was saturated and check runs were late." % (
+                           n_fix(during, 0), n_fix(nominal, 0)))
+        # The loaded twin's µs/query includes the check runs during dnsperf; take out an estimate of
+        # them (net CPU per run x runs/s during dnsperf) to see whether answering itself got dearer.
+        est = net / rate * during if ok(during) else float("nan")
+        util_dns = m("loaded", "srv_util")
+        usq_dns = m("loaded", "us_per_q") * (util_dns - est) / util_dns if ok(est) and util_dns > 0 else float("nan")
+        out.append("")
+        out.append("Loaded DNS CPU µs/query with the check runs taken out (estimate: net CPU per run × runs/s "
+                   "during dnsperf): %s µs, %s idle." % (n_fix(usq_dns, 3), n_ratio(ratio(usq_dns, m("idle", "us_per_q")))))
     out.append("")
     ne_i, ne_l = m("idle", "noerror_pct"), m("loaded", "noerror_pct")
     if ok(ne_i) and ok(ne_l) and abs(ne_i - ne_l) > 0.5:
