@@ -4,8 +4,8 @@
 #
 # Run from the repository root after building Beacon (a release build for real numbers):
 #   meson setup build --buildtype=release -Db_ndebug=true && ninja -C build beacon
-#   BEACON=build/beacon bench/health_load.sh          # 3 runs (about 6 minutes)
-#   QUICK=1 BEACON=build/beacon bench/health_load.sh  # smoke test: 1 run, short windows (~1 minute)
+#   BEACON=build/beacon bench/health_load.sh          # 3 runs x 3 twins (about 8 minutes)
+#   QUICK=1 BEACON=build/beacon bench/health_load.sh  # smoke test: 1 run, short windows (~2 minutes)
 #
 # Once per invocation: nginx (one process, `return 200` on /check/...) on 127.0.0.1, pinned to
 # LG_CORE, its access log counting every check request. Then per run, the twins take turns
