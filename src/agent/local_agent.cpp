@@ -16,9 +16,10 @@
 #include <set>
 #include <utility>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_writer.h"
+#include "beacon/core/duration.h"
+#include "beacon/core/json_writer.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -92,7 +93,7 @@ std::vector<std::string> ListDir(const std::string& dir, std::string_view ext) {
 }
 
 std::string ServiceJson(const Service& s) {
-  http::JsonWriter w;
+  core::JsonWriter w;
   w.BeginObject().Key("ID").String(s.id).Key("Name").String(s.name).Key("Tags").BeginArray();
   for (const auto& t : s.tags) w.String(t);
   w.EndArray().Key("Address").String(s.address).Key("Port").Uint(s.port).Key("Meta").BeginObject();
@@ -111,12 +112,12 @@ std::string ServiceJson(const Service& s) {
 
 // A check in the form ParsePersistedCheck reads (a check registration body).
 std::string CheckJson(const Check& c, bool maintenance) {
-  http::JsonWriter w;
+  core::JsonWriter w;
   auto str = [&w](const char* k, const std::string& v) {
     if (!v.empty()) w.Key(k).String(v);
   };
   auto dur = [&w](const char* k, uint64_t ms) {
-    if (ms != 0) w.Key(k).String(http::GoDuration(ms));
+    if (ms != 0) w.Key(k).String(core::GoDuration(ms));
   };
   auto num = [&w](const char* k, uint32_t n) {
     if (n != 0) w.Key(k).Uint(n);

@@ -119,65 +119,6 @@ std::string Columnize(const std::vector<std::vector<std::string>>& rows) {
   return out.substr(b, out.find_last_not_of(" \t\n") - b + 1);
 }
 
-std::string Base64Encode(std::string_view in) {
-  static constexpr char kTab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out += kTab[(v >> 18) & 63];
-    out += kTab[(v >> 12) & 63];
-    out += kTab[(v >> 6) & 63];
-    out += kTab[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out += kTab[(v >> 18) & 63];
-    out += kTab[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kTab[(v >> 18) & 63];
-    out += kTab[(v >> 12) & 63];
-    out += kTab[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-bool Base64Decode(std::string_view in, std::string* out) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  out->clear();
-  if (in.size() % 4 != 0) return false;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = in[i + static_cast<size_t>(k)];
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-      } else if (pad > 0 || (v[k] = val(c)) < 0) {
-        return false;
-      }
-    }
-    uint32_t n = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
-                 (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
-    out->push_back(static_cast<char>((n >> 16) & 0xFF));
-    if (pad < 2) out->push_back(static_cast<char>((n >> 8) & 0xFF));
-    if (pad < 1) out->push_back(static_cast<char>(n & 0xFF));
-  }
-  return true;
-}
-
 std::string ApiError(const http::ClientResponse& r) {
   std::string body = r.body;
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();

@@ -12,6 +12,7 @@
 
 #include "beacon/cli/commands.h"
 #include "beacon/config/flagset.h"
+#include "beacon/core/base64.h"
 #include "beacon/http/client.h"
 
 namespace beacon::cli {
@@ -47,8 +48,10 @@ std::string HelpText(std::string_view help, const config::FlagSet& fs);
 // columnize.Format: columns padded to their widest cell, glued with two spaces.
 std::string Columnize(const std::vector<std::vector<std::string>>& rows);
 
-std::string Base64Encode(std::string_view in);
-bool Base64Decode(std::string_view in, std::string* out);
+using core::Base64Encode;
+inline bool Base64Decode(std::string_view in, std::string* out) {
+  return core::Base64Decode(in, out, nullptr);
+}
 
 // Go api's error for a non-2xx answer: "Unexpected response code: 500 (body)".
 std::string ApiError(const http::ClientResponse& r);

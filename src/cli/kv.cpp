@@ -270,8 +270,9 @@ Usage: beacon kv put [options] KEY [DATA]
   }
   if (b64) {
     std::string raw;
-    if (!Base64Decode(data, &raw)) {
-      io.err << "Error! Cannot base 64 decode data: illegal base64 data at input byte 0\n";
+    std::string why;
+    if (!core::Base64Decode(data, &raw, &why)) {
+      io.err << "Error! Cannot base 64 decode data: " << why << "\n";
       return 1;
     }
     data = std::move(raw);

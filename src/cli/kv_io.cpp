@@ -118,9 +118,9 @@ Usage: beacon kv import [DATA]
       key.insert(0, joined);
     }
     std::string value;
-    if (!Base64Decode(GetString(e, "value"), &value)) {
-      io.err << "Error base 64 decoding value for key " << key
-             << ": illegal base64 data at input byte 0\n";
+    std::string why;
+    if (!core::Base64Decode(GetString(e, "value"), &value, &why)) {
+      io.err << "Error base 64 decoding value for key " << key << ": " << why << "\n";
       return 1;
     }
     std::string path = "/v1/kv/" + http::UrlEscape(key, true);

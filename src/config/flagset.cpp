@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "beacon/config/config.h"
+#include "beacon/core/duration.h"
 
 namespace beacon::config {
 namespace {
@@ -124,15 +124,10 @@ void FlagSet::Uint(std::string name, uint64_t* out, std::string usage) {
 void FlagSet::Duration(std::string name, int64_t* out_ms, std::string usage) {
   defs_.push_back({std::move(name), false,
                    [out_ms](std::string_view v) -> std::string {
-                     bool neg = !v.empty() && v[0] == '-';
-                     if (neg || (!v.empty() && v[0] == '+')) v.remove_prefix(1);
-                     uint64_t ms = 0;
-                     // Go's time.ParseDuration wants a unit except for "0".
-                     if (v != "0" && (v.empty() || (v.back() >= '0' && v.back() <= '9'))) {
-                       return "parse error";
-                     }
-                     if (!ParseDuration(v, &ms)) return "parse error";
-                     *out_ms = neg ? -static_cast<int64_t>(ms) : static_cast<int64_t>(ms);
+                     int64_t ns = 0;
+                     std::string err;
+                     if (!core::ParseGoDuration(v, &ns, &err)) return err;
+                     *out_ms = ns / 1000000;
                      return "";
                    },
                    std::move(usage), "", "duration"});

@@ -94,7 +94,8 @@ TEST_CASE("flagset: Go's error texts") {
   Fixture e;
   CHECK(e.fs.Parse({"---s"}).message() == "bad flag syntax: ---s");
   Fixture g;
-  CHECK(g.fs.Parse({"-d", "10"}).message() == "invalid value \"10\" for flag -d: parse error");
+  CHECK(g.fs.Parse({"-d", "10"}).message() ==
+        "invalid value \"10\" for flag -d: time: missing unit in duration \"10\"");
 }
 
 TEST_CASE("flagset: -h and -help ask for help unless defined") {

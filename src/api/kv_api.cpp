@@ -1,5 +1,5 @@
 // /v1/kv/<key> (spec 2.3) and the pieces the session and txn endpoints share. See kv_api.h.
-#include "beacon/http/kv_api.h"
+#include "beacon/api/kv_api.h"
 
 #include <strings.h>
 
@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/json_in.h"
+#include "beacon/api/json_in.h"
+#include "beacon/core/base64.h"
 
 namespace beacon::http {
 
@@ -29,7 +30,7 @@ void DirEntryObject(JsonWriter& w, const kv::Entry& e) {
   if (e.value.empty()) {
     w.Null();
   } else {
-    w.String(json_in::Base64Encode(e.value));
+    w.String(core::Base64Encode(e.value));
   }
   if (!e.session.empty()) w.Key("Session").String(e.session);
   w.Key("CreateIndex").Uint(e.create_index).Key("ModifyIndex").Uint(e.modify_index);

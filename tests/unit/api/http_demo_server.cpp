@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
-#include "beacon/http/catalog_api.h"
 
 using namespace beacon;
 using namespace beacon::catalog;

@@ -52,7 +52,4 @@ struct CatalogApiOptions {
 void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,
                       const CatalogApiOptions& opts);
 
-// Go's time.Duration String() for whole milliseconds: "10s", "1m30s", "1.5s", "500ms"; "" for 0.
-std::string GoDuration(uint64_t ms);
-
 }  // namespace beacon::http

@@ -1,5 +1,5 @@
 // /v1/agent/* endpoints. See agent_api.h.
-#include "beacon/http/agent_api.h"
+#include "beacon/api/agent_api.h"
 
 #include <algorithm>
 #include <ctime>
@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_writer.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/core/json_writer.h"
 #include "catalog_internal.h"
 
 #ifndef BEACON_VERSION

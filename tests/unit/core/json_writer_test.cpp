@@ -1,8 +1,8 @@
-#include "beacon/http/json_writer.h"
+#include "beacon/core/json_writer.h"
 
 #include <doctest.h>
 
-using beacon::http::JsonWriter;
+using beacon::core::JsonWriter;
 
 TEST_CASE("JsonWriter escapes strings per RFC 8259") {
   std::string out;

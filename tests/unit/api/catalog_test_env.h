@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "../http/test_client.h"
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/writer.h"
-#include "beacon/http/catalog_api.h"
-#include "test_client.h"
 
 namespace beacon::http::testing {
 

@@ -10,11 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "../http/test_client.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
+#include "beacon/core/base64.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
-#include "test_client.h"
 
 using namespace beacon;
 using namespace beacon::http;
@@ -133,7 +134,7 @@ TEST_CASE("kv: PUT then GET returns Consul's DirEntry with index headers") {
   REQUIRE(arr.size() == 1);
   dom::element e = arr.at(0);
   CHECK(Str(e["Key"]) == "host/test");
-  CHECK(Str(e["Value"]) == json_in::Base64Encode("test_data"));
+  CHECK(Str(e["Value"]) == core::Base64Encode("test_data"));
   CHECK(uint64_t(e["Flags"]) == 0);
   CHECK(uint64_t(e["LockIndex"]) == 0);
   CHECK(e["Session"].error() == simdjson::NO_SUCH_FIELD);
@@ -446,7 +447,7 @@ TEST_CASE("kv: acquire and release locks with sessions") {
 TEST_CASE("txn: KV operations, results and rollback") {
   KvFixture f;
   const std::string set = R"([{"KV":{"Verb":"set","Key":"t/a","Value":")" +
-                          json_in::Base64Encode("A") + R"(","Flags":7}},)" +
+                          core::Base64Encode("A") + R"(","Flags":7}},)" +
                           R"({"kv":{"verb":"set","key":"t/b","value":null}},)" +
                           R"({"KV":{"Verb":"get","Key":"t/a"}}])";
   Reply ok = f.Do("PUT", "/v1/txn", set);
@@ -460,7 +461,7 @@ TEST_CASE("txn: KV operations, results and rollback") {
   CHECK(Str(results.at(0)["KV"]["Key"]) == "t/a");
   CHECK(results.at(0)["KV"]["Value"].is_null());  // only get/get-tree fill Value
   CHECK(uint64_t(results.at(0)["KV"]["Flags"]) == 7);
-  CHECK(Str(results.at(2)["KV"]["Value"]) == json_in::Base64Encode("A"));
+  CHECK(Str(results.at(2)["KV"]["Value"]) == core::Base64Encode("A"));
   CHECK(f.Do("GET", "/v1/kv/t/a?raw").body == "A");
 
   // A failing check rolls everything back: 409, Results null, nothing stored.

@@ -4,9 +4,11 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
+#include "beacon/core/duration.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::http::kvapi {
 
@@ -33,7 +35,7 @@ void SessionObject(JsonWriter& w, const kv::Session& s) {
   w.Key("ID").String(s.id).Key("Name").String(s.name).Key("Node").String(s.node);
   w.Key("LockDelay").Uint(s.lock_delay_ms * 1000000);
   w.Key("Behavior").String(s.behavior == kv::Session::Behavior::kDelete ? "delete" : "release");
-  w.Key("TTL").String(GoDuration(s.ttl_ms));
+  w.Key("TTL").String(core::GoDuration(s.ttl_ms));
   w.Key("NodeChecks").BeginArray();
   for (const std::string& c : s.node_checks) w.String(c);
   w.EndArray();
@@ -81,7 +83,7 @@ bool ServiceChecks(dom::element v, std::vector<kv::ServiceCheckRef>* out, std::s
     }
     kv::ServiceCheckRef ref;
     for (dom::key_value_pair f : obj) {
-      const std::string k = json_in::NormKey(f.key);
+      const std::string k = core::NormKey(f.key);
       if (k == "id" && !json_in::GetString(f.value, "ServiceChecks.ID", &ref.id, err)) return false;
       if (k == "namespace" &&
           !json_in::GetString(f.value, "ServiceChecks.Namespace", &ref.ns, err)) {
@@ -121,7 +123,7 @@ bool ParseCreate(std::string_view body, kv::Session* s, CreateError* e) {
     std::string why;
     bool ok = true;
     for (dom::key_value_pair f : obj) {
-      const std::string k = json_in::NormKey(f.key);
+      const std::string k = core::NormKey(f.key);
       if (k == "name") ok = json_in::GetString(f.value, "Name", &s->name, &why);
       if (k == "node") ok = json_in::GetString(f.value, "Node", &s->node, &why);
       if (k == "behavior") ok = json_in::GetString(f.value, "Behavior", &behavior, &why);
@@ -141,7 +143,7 @@ bool ParseCreate(std::string_view body, kv::Session* s, CreateError* e) {
         std::string_view sv;
         if (f.value.get_string().get(sv) == simdjson::SUCCESS) {
           ttl_text = std::string(sv);
-          if (!ttl_text.empty() && !json_in::ParseGoDuration(ttl_text, &ttl_ns, &why)) {
+          if (!ttl_text.empty() && !core::ParseGoDuration(ttl_text, &ttl_ns, &why)) {
             std::string text = "Session TTL '" + ttl_text;
             text.append("' invalid: ").append(why);
             *e = {500, std::move(text)};

@@ -20,11 +20,13 @@
 #include <functional>
 #include <string>
 
-#include "beacon/http/json_writer.h"
+#include "beacon/core/json_writer.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
 
 namespace beacon::http {
+
+using core::JsonWriter;
 
 struct KvApiOptions {
   // This agent's node name: the default Node of a new session.

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace beacon::http {
+namespace beacon::core {
 
 class JsonWriter {
  public:
@@ -61,4 +61,4 @@ class JsonWriter {
   bool error_ = false;
 };
 
-}  // namespace beacon::http
+}  // namespace beacon::core

@@ -11,9 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/snapshot.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_writer.h"
+#include "beacon/core/json_writer.h"
+
+namespace beacon::http {
+using core::JsonWriter;
+}  // namespace beacon::http
 
 namespace beacon::http::detail {
 

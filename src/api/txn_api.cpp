@@ -4,8 +4,10 @@
 #include <utility>
 #include <vector>
 
-#include "beacon/http/json_in.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/api/json_in.h"
+#include "beacon/api/kv_api.h"
+#include "beacon/core/base64.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::http::kvapi {
 
@@ -69,14 +71,14 @@ bool ParseKvOp(dom::element kvop, size_t i, Parsed* p) {
   std::string verb, value_b64, why;
   bool ok = true;
   for (dom::key_value_pair f : obj) {
-    const std::string k = json_in::NormKey(f.key);
+    const std::string k = core::NormKey(f.key);
     if (k == "verb") ok = json_in::GetString(f.value, "Verb", &verb, &why);
     if (k == "key") ok = json_in::GetString(f.value, "Key", &op.key, &why);
     if (k == "value") ok = json_in::GetString(f.value, "Value", &value_b64, &why);
     if (k == "flags") ok = json_in::GetUint(f.value, "Flags", &op.flags, &why);
     if (k == "index") ok = json_in::GetUint(f.value, "Index", &op.index, &why);
     if (k == "session") ok = json_in::GetString(f.value, "Session", &op.session, &why);
-    if (ok && k == "value" && !json_in::Base64Decode(value_b64, &op.value, &why)) {
+    if (ok && k == "value" && !core::Base64Decode(value_b64, &op.value, &why)) {
       why.insert(0, "Value: ");
       ok = false;
     }
@@ -132,7 +134,7 @@ bool ParseTxn(std::string_view body, Parsed* p) {
     }
     bool have_kv = false;
     for (dom::key_value_pair f : obj) {
-      const std::string k = json_in::NormKey(f.key);
+      const std::string k = core::NormKey(f.key);
       if (k == "kv" && !f.value.is_null()) {
         if (!ParseKvOp(f.value, i, p)) return false;
         total += p->ops.back().value.size();

@@ -1,8 +1,8 @@
-#include "beacon/http/json_writer.h"
+#include "beacon/core/json_writer.h"
 
 #include <charconv>
 
-namespace beacon::http {
+namespace beacon::core {
 
 namespace {
 
@@ -251,4 +251,4 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
-}  // namespace beacon::http
+}  // namespace beacon::core

@@ -1,12 +1,14 @@
 // Catalog and status read endpoints, and the plumbing every catalog/health read shares. See
 // catalog_api.h.
-#include "beacon/http/catalog_api.h"
+#include "beacon/api/catalog_api.h"
 
 #include <algorithm>
 #include <map>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
+#include "beacon/core/duration.h"
 #include "catalog_internal.h"
 
 namespace beacon::http {
@@ -30,7 +32,8 @@ void StringMap(JsonWriter& w, const std::map<std::string, std::string>& m) {
   w.EndObject();
 }
 
-void StringArray(JsonWriter& w, const std::vector<std::string>& v) {
+template <typename Str>
+void StringArray(JsonWriter& w, const std::vector<Str>& v) {
   w.BeginArray();
   for (const auto& s : v) w.String(s);
   w.EndArray();
@@ -243,15 +246,29 @@ std::vector<std::string> TagFilter(const Request& req) {
   for (const auto& [k, v] : req.query) {
     if (k == "tag") tags.push_back(Lower(v));
   }
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   return tags;
 }
 
+// `want` is sorted and unique (TagFilter). O(have * log want) per instance, so neither many
+// ?tag= parameters nor many tags on an instance make it quadratic.
 bool HasTags(const Instance& in, const std::vector<std::string>& want) {
+  if (want.empty()) return true;
   const auto& have = in.tags_lower();
-  for (const auto& t : want) {
-    if (std::find(have.begin(), have.end(), t) == have.end()) return false;
+  if (want.size() == 1) return std::find(have.begin(), have.end(), want.front()) != have.end();
+  std::vector<bool> hit(want.size());
+  size_t hits = 0;
+  for (const std::string& t : have) {
+    auto it = std::lower_bound(want.begin(), want.end(), t);
+    if (it == want.end() || *it != t) continue;
+    const auto i = static_cast<size_t>(it - want.begin());
+    if (!hit[i]) {
+      hit[i] = true;
+      ++hits;
+    }
   }
-  return true;
+  return hits == want.size();
 }
 
 std::vector<const Instance*> SelectInstances(const ServiceEntry* e, const ReadParams& p,
@@ -335,18 +352,19 @@ void CheckJson(JsonWriter& w, const Check& c, std::string_view node, std::string
   w.Key("ServiceTags");
   StringArray(w, tags);
   w.Key("Type").String(CheckType(c));
-  w.Key("Interval").String(GoDuration(c.interval_ms));
-  w.Key("Timeout").String(GoDuration(c.timeout_ms));
+  w.Key("Interval").String(core::GoDuration(c.interval_ms));
+  w.Key("Timeout").String(core::GoDuration(c.timeout_ms));
   w.Key("ExposedPort").Uint(0);
   w.Key("Definition").BeginObject();  // HealthCheckDefinition, non-empty fields only
   if (!c.http.empty()) w.Key("HTTP").String(c.http);
   if (c.tls_skip_verify) w.Key("TLSSkipVerify").Bool(true);
   if (!c.method.empty()) w.Key("Method").String(c.method);
   if (!c.tcp.empty()) w.Key("TCP").String(c.tcp);
-  if (c.interval_ms != 0) w.Key("Interval").String(GoDuration(c.interval_ms));
-  if (c.timeout_ms != 0) w.Key("Timeout").String(GoDuration(c.timeout_ms));
+  if (c.interval_ms != 0) w.Key("Interval").String(core::GoDuration(c.interval_ms));
+  if (c.timeout_ms != 0) w.Key("Timeout").String(core::GoDuration(c.timeout_ms));
   if (c.deregister_critical_after_ms != 0) {
-    w.Key("DeregisterCriticalServiceAfter").String(GoDuration(c.deregister_critical_after_ms));
+    w.Key("DeregisterCriticalServiceAfter")
+        .String(core::GoDuration(c.deregister_critical_after_ms));
   }
   if (!c.args.empty()) {
     w.Key("ScriptArgs");
@@ -355,7 +373,7 @@ void CheckJson(JsonWriter& w, const Check& c, std::string_view node, std::string
   if (!c.docker_container_id.empty()) w.Key("DockerContainerID").String(c.docker_container_id);
   if (!c.shell.empty()) w.Key("Shell").String(c.shell);
   if (!c.grpc.empty()) w.Key("GRPC").String(c.grpc);
-  if (c.ttl_ms != 0) w.Key("TTL").String(GoDuration(c.ttl_ms));
+  if (c.ttl_ms != 0) w.Key("TTL").String(core::GoDuration(c.ttl_ms));
   w.EndObject();
   w.Key("CreateIndex").Uint(with_indexes ? c.create_index : 0);
   w.Key("ModifyIndex").Uint(with_indexes ? c.modify_index : 0);
@@ -393,13 +411,15 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
       });
       w.BeginObject();
       for (const ServiceEntry* e : all) {
-        std::vector<std::string> tags;  // union over the (matching) instances, first seen first
+        // Union over the (matching) instances, first seen first; a hash set keeps it linear.
+        std::vector<std::string_view> tags;
+        std::unordered_set<std::string_view> seen;
         bool any = false;
         for (const Instance& in : e->instances) {
           if (!NodeMetaMatches(*in.node, p)) continue;
           any = true;
           for (const auto& t : in.tags()) {
-            if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+            if (seen.insert(t).second) tags.push_back(t);
           }
         }
         if (!any) continue;
@@ -478,23 +498,6 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
 
 }  // namespace
 }  // namespace detail
-
-std::string GoDuration(uint64_t ms) {
-  if (ms == 0) return "";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  std::string out;
-  const uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-  if (h != 0) out += std::to_string(h) + "h";
-  if (h != 0 || m != 0) out += std::to_string(m) + "m";
-  out += std::to_string(s);
-  if (frac != 0) {
-    std::string f = std::to_string(frac + 1000).substr(1);  // three digits
-    while (f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  out += "s";
-  return out;
-}
 
 void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,
                       const CatalogApiOptions& opts) {
