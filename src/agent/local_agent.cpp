@@ -19,7 +19,10 @@
 #include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/core/duration.h"
+#include "beacon/core/hash.h"
 #include "beacon/core/json_writer.h"
+#include "beacon/core/strings.h"
+#include "beacon/core/uuid.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -51,8 +54,9 @@ std::string FileName(const std::string& id) {
     }
   }
   if (out.empty() || out.size() > 200) {
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
+    // The basis these names were first made with (one digit short of FNV's own); kept so that
+    // files already on disk keep their names.
+    const uint64_t h = core::Fnv1a64(id, 1469598103934665603ULL);
     out = "h-";
     for (int i = 60; i >= 0; i -= 4) out += kHex[(h >> i) & 15];
   }
@@ -201,15 +205,9 @@ std::string LocalAgent::LoadOrCreateNodeId() const {
   }
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ clock_());
-  const uint64_t hi = (rng() & ~0xF000ULL) | 0x4000ULL;                         // version 4
-  const uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  if (!path.empty()) WriteDurable(path, buf);
-  return buf;
+  const std::string id = core::NewUuidV4(rng);
+  if (!path.empty()) WriteDurable(path, id);
+  return id;
 }
 
 // --- files ---------------------------------------------------------------------------------
@@ -325,7 +323,7 @@ http::AgentSelf LocalAgent::Self() const {
   s.serf_lan_port = opts_.serf_lan_port;
   s.server_port = opts_.server_port;
   if (catalog::SnapshotPtr snap = hub_.Current()) {
-    if (const NodeEntry* n = SelfNode(*snap, catalog::Lower(opts_.node_name))) {
+    if (const NodeEntry* n = SelfNode(*snap, core::Lower(opts_.node_name))) {
       catalog::Node node = n->ToNode(opts_.datacenter);
       s.meta = std::move(node.meta);
       if (!node.address.empty()) s.address = node.address;
@@ -339,7 +337,7 @@ std::vector<Service> LocalAgent::Services() const {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return out;
   // The `consul` service of a server is the catalog's, not the agent's (as in Consul).
-  ForEachLocalInstance(*snap, catalog::Lower(opts_.node_name), [&](const Instance& in) {
+  ForEachLocalInstance(*snap, core::Lower(opts_.node_name), [&](const Instance& in) {
     if (!(opts_.server && in.service.id == "consul")) out.push_back(in.ToService());
   });
   std::sort(out.begin(), out.end(), [](const Service& a, const Service& b) { return a.id < b.id; });
@@ -349,7 +347,7 @@ std::vector<Service> LocalAgent::Services() const {
 std::vector<Check> LocalAgent::Checks() const {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return {};
-  std::vector<Check> out = LocalChecks(*snap, catalog::Lower(opts_.node_name));
+  std::vector<Check> out = LocalChecks(*snap, core::Lower(opts_.node_name));
   // serfHealth belongs to the catalog (the leader adds it), not to the agent's local state.
   out.erase(
       std::remove_if(out.begin(), out.end(), [](const Check& c) { return c.id == "serfHealth"; }),
@@ -469,7 +467,7 @@ size_t LocalAgent::Restore(std::function<void()> done) {
   const size_t found = l->services.size() + l->checks.size();
   submit_(
       [this, l, now](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
+        const std::string nkey = core::Lower(opts_.node_name);
         std::set<std::string> restored;
         for (auto& [svc, path] : l->services) {
           if (FindInstance(w.staged(), nkey, svc.id) != nullptr) {

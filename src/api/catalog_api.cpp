@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "beacon/core/duration.h"
+#include "beacon/core/strings.h"
 #include "catalog_internal.h"
 
 namespace beacon::http {
@@ -137,14 +138,6 @@ std::vector<const Instance*> InstancesOn(const Snapshot& s, const NodeEntry& n,
 
 }  // namespace
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 SnapshotPtr Current(const CatalogCtx& ctx) {
   static const SnapshotPtr kEmpty = std::make_shared<const Snapshot>();
   SnapshotPtr s = ctx.hub->Current();
@@ -165,7 +158,7 @@ bool Pretty(const CatalogCtx& ctx, const Request& req) {
 }
 
 bool ForeignDc(const CatalogCtx& ctx, std::string_view dc, Response& resp) {
-  if (dc.empty() || Lower(dc) == ctx.dc_lower) return false;
+  if (dc.empty() || core::Lower(dc) == ctx.dc_lower) return false;
   resp.Text(500, "No path to datacenter");
   return true;
 }
@@ -242,7 +235,7 @@ bool NodeMetaMatches(const NodeEntry& n, const ReadParams& p) {
 std::vector<std::string> TagFilter(const Request& req) {
   std::vector<std::string> tags;
   for (const auto& [k, v] : req.query) {
-    if (k == "tag") tags.push_back(Lower(v));
+    if (k == "tag") tags.push_back(core::Lower(v));
   }
   return tags;
 }
@@ -261,7 +254,7 @@ std::vector<const Instance*> SelectInstances(const ServiceEntry* e, const ReadPa
   if (e == nullptr) return {};
   for (const Instance& in : e->instances) {
     if (!NodeMetaMatches(*in.node, p) || !HasTags(in, tags)) continue;
-    std::string key = Lower(in.node->name());
+    std::string key = core::Lower(in.node->name());
     key.push_back('\0');  // (node, id) order
     key.append(in.service.id.view());
     keyed.emplace_back(std::move(key), &in);
@@ -419,7 +412,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
     auto render = [p](const Snapshot& s, JsonWriter& w) {
       std::vector<std::pair<std::string, const NodeEntry*>> nodes;
       s.nodes.ForEach([&](const NodeEntry& n) {
-        if (NodeMetaMatches(n, p)) nodes.emplace_back(Lower(n.name()), &n);
+        if (NodeMetaMatches(n, p)) nodes.emplace_back(core::Lower(n.name()), &n);
       });
       std::sort(nodes.begin(), nodes.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -432,7 +425,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/catalog/service/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(20));
+    const std::string key = core::Lower(std::string_view(req.path).substr(20));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing service name");
@@ -451,7 +444,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/catalog/node/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(17));
+    const std::string key = core::Lower(std::string_view(req.path).substr(17));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
@@ -484,7 +477,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
 void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,
                       const CatalogApiOptions& opts) {
   auto ctx = std::make_shared<detail::CatalogCtx>(
-      detail::CatalogCtx{&hub, opts, detail::Lower(opts.datacenter)});
+      detail::CatalogCtx{&hub, opts, core::Lower(opts.datacenter)});
   const detail::CtxPtr c = ctx;
 
   router.Handle("GET", "/v1/status/leader", [c](const Request& req, Response& resp) {

@@ -36,7 +36,6 @@ struct ReadParams {
   bool pretty = false;
 };
 
-std::string Lower(std::string_view s);
 // The newest snapshot, or an empty one before the first publish (never null).
 catalog::SnapshotPtr Current(const CatalogCtx& ctx);
 // Index headers of every blocking-capable read (spec 2.1); an index of 0 is sent as 1.

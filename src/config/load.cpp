@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::config {
@@ -24,7 +25,7 @@ Format FormatOf(const std::string& path, std::string_view forced) {
   if (forced == "json") return Format::kJson;
   if (forced == "yaml") return Format::kYaml;
   std::string ext = fs::path(path).extension().string();
-  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  core::LowerInPlace(ext);
   if (ext == ".json") return Format::kJson;
   if (ext == ".yaml" || ext == ".yml") return Format::kYaml;
   if (ext == ".hcl") return Format::kHcl;

@@ -128,7 +128,6 @@ class Writer {
 };
 
 // Helpers shared with tests and the HTTP layer.
-std::string Lower(std::string_view s);
 // Parses a textual IPv4/IPv6 address into 4 or 16 bytes; empty string if not an IP.
 std::string IpBytes(std::string_view text);
 
