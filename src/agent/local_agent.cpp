@@ -19,6 +19,7 @@
 #include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/core/duration.h"
+#include "beacon/core/file.h"
 #include "beacon/core/hash.h"
 #include "beacon/core/json_writer.h"
 #include "beacon/core/strings.h"
@@ -223,30 +224,9 @@ std::string LocalAgent::StatePath(const std::string& id) const {
 }
 
 bool LocalAgent::WriteDurable(const std::string& path, const std::string& text) const {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0;
-  for (size_t off = 0; ok && off < text.size();) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) off += static_cast<size_t>(n);
-  }
-  ok = ok && fsync(fd) == 0;
-  if (fd >= 0) ok = close(fd) == 0 && ok;
-  ok = ok && rename(tmp.c_str(), path.c_str()) == 0;
-  if (ok) {
-    const std::string dir = path.substr(0, path.rfind('/'));
-    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-  } else {
-    BEACON_LOG(log_, kError, "agent", "cannot write %s: %s", path.c_str(), std::strerror(errno));
-    unlink(tmp.c_str());
-  }
-  return ok;
+  const Status st = core::WriteFileDurable(path, text);
+  if (!st.ok()) BEACON_LOG(log_, kError, "agent", "%s", st.message().c_str());
+  return st.ok();
 }
 
 void LocalAgent::RemoveFile(const std::string& path) const {
@@ -267,14 +247,9 @@ void LocalAgent::PersistTtlState(const std::string& id, Health st, const std::st
                                  uint64_t expires_ms) const {
   if (opts_.data_dir.empty()) return;
   // Best effort (no fsync), like Consul's check state: status, expiry, then the output.
-  const std::string path = StatePath(id), tmp = path + ".tmp";
   const std::string text =
       std::string(catalog::HealthName(st)) + "\n" + std::to_string(expires_ms) + "\n" + out;
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) unlink(tmp.c_str());
+  (void)core::WriteFileAtomic(StatePath(id), text);
 }
 
 void LocalAgent::ForgetCheck(const std::string& id) {

@@ -144,15 +144,6 @@ SnapshotPtr Current(const CatalogCtx& ctx) {
   return s ? s : kEmpty;
 }
 
-void IndexHeaders(Response& resp, uint64_t index, const char* consistency) {
-  resp.SetHeader("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
-  resp.SetHeader("X-Consul-KnownLeader", "true");
-  resp.SetHeader("X-Consul-LastContact", "0");
-  resp.SetHeader("X-Consul-Effective-Consistency", consistency);
-  resp.SetHeader("X-Consul-Default-ACL-Policy", "allow");
-  resp.SetHeader("X-Consul-Query-Backend", "blocking-query");
-}
-
 bool Pretty(const CatalogCtx& ctx, const Request& req) {
   return ctx.opts.pretty_default || req.HasQuery("pretty");
 }
@@ -170,7 +161,7 @@ bool ForeignDcQuery(const CatalogCtx& ctx, const Request& req, Response& resp) {
 }
 
 void ReadError(const CatalogCtx& ctx, Response& resp, int code, std::string_view msg) {
-  IndexHeaders(resp, Current(ctx)->index);
+  SetIndexHeaders(resp, Current(ctx)->index, "leader");
   resp.Text(code, msg);
 }
 
@@ -185,7 +176,7 @@ bool ParseRead(const CatalogCtx& ctx, const Request& req, Response& resp, ReadPa
   }
   out->consistency = stale ? "stale" : consistent ? "consistent" : "leader";
   if (!ParseBlocking(req, resp, &out->block)) {
-    IndexHeaders(resp, Current(ctx)->index, out->consistency);
+    SetIndexHeaders(resp, Current(ctx)->index, out->consistency);
     return false;
   }
   if (const std::string* f = req.Query("filter"); f != nullptr && !f->empty()) {
@@ -200,7 +191,7 @@ bool ParseRead(const CatalogCtx& ctx, const Request& req, Response& resp, ReadPa
 void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadParams params,
                   IndexFn index_of, RenderFn render) {
   if (ForeignDcQuery(*ctx, req, resp)) {
-    IndexHeaders(resp, Current(*ctx)->index, params.consistency);
+    SetIndexHeaders(resp, Current(*ctx)->index, params.consistency);
     return;
   }
   const BlockingParams block = params.block;
@@ -211,7 +202,7 @@ void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadPar
     const uint64_t index = index_of(*snap);
     JsonWriter w;
     render(*snap, w);
-    IndexHeaders(out, index, params.consistency);
+    SetIndexHeaders(out, index, params.consistency);
     if (!w.done()) {
       out.Text(500, "internal error: response encoding");
       return;
