@@ -25,6 +25,7 @@ struct SoaConfig {
   uint32_t retry = 600;
   uint32_t expire = 86400;
   uint32_t min_ttl = 0;
+  bool operator==(const SoaConfig&) const = default;
 };
 
 // dns_config{...} plus the DNS keys that live at the top level. Reloadable.
@@ -46,6 +47,7 @@ struct DnsConfig {
   // Beacon extension (spec 1.16): set RA on every answer so dnsmasq caches our replies.
   bool recursion_available = false;
   SoaConfig soa;
+  bool operator==(const DnsConfig&) const = default;
 };
 
 struct Ports {
