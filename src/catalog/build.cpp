@@ -200,7 +200,7 @@ void PrepareInstance(Instance& inst) {
   inst.weight = inst.health == Health::kWarning ? w.warning : w.passing;
 }
 
-uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name) {
+uint32_t ServiceTtl(const DnsSettings& dns, std::string_view lower_name) {
   if (dns.service_ttl_s.empty()) return 0;
   for (const auto& [k, v] : dns.service_ttl_s) {
     if (k.empty() || k.back() == '*') continue;

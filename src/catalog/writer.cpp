@@ -47,7 +47,7 @@ InstanceExtras::Ptr Share(InstanceExtras&& x) {
 }  // namespace
 
 Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-               config::DnsConfig dns)
+               DnsSettings dns)
     : hub_(hub) {
   staged_.self_node = core::Lower(self_node);
   staged_.datacenter = core::Lower(datacenter);
@@ -461,7 +461,7 @@ bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Healt
   });
 }
 
-void Writer::SetDnsConfig(const config::DnsConfig& dns) {
+void Writer::SetDnsConfig(const DnsSettings& dns) {
   staged_.dns = dns;
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
   staged_.alt_domain_wire = detail::NameToWire(staged_.dns.alt_domain);
