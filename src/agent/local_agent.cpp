@@ -65,14 +65,7 @@ std::string FileName(const std::string& id) {
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out->clear();
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
-  close(fd);
-  return n == 0;
+  return core::ReadFile(path, out).ok();
 }
 
 // Regular files in dir whose names end in `ext` ("" = any), sorted.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/file.h"
 #include "beacon/core/strings.h"
 #include "internal.h"
 
@@ -30,18 +31,6 @@ Format FormatOf(const std::string& path, std::string_view forced) {
   if (ext == ".yaml" || ext == ".yml") return Format::kYaml;
   if (ext == ".hcl") return Format::kHcl;
   return Format::kUnknown;
-}
-
-Status ReadFile(const std::string& path, std::string* out) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::Error(path + ": cannot read: " + std::strerror(errno));
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::Error(path + ": read error");
-  return Status::Ok();
 }
 
 Status MergeText(std::string_view name, std::string_view text, bool yaml, AgentConfig* cfg,
@@ -67,7 +56,7 @@ Status LoadFile(const std::string& path, std::string_view forced, AgentConfig* c
                          ".yml extension or -config-format");
   }
   std::string text;
-  Status st = ReadFile(path, &text);
+  Status st = core::ReadFile(path, &text);
   if (!st.ok()) return st;
   return MergeText(path, text, fmt == Format::kYaml, cfg, ls);
 }

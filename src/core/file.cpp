@@ -57,6 +57,32 @@ Status Write(const std::string& path, std::string_view data, bool durable) {
 
 }  // namespace
 
+Status ReadFile(const std::string& path, std::string* out, bool* missing) {
+  out->clear();
+  if (missing != nullptr) *missing = false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && missing != nullptr) {
+    *missing = true;
+    return Status::Ok();
+  }
+  if (fd < 0) return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  char chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      out->clear();
+      return Status::Error(path + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    out->append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
 Status WriteFileDurable(const std::string& path, std::string_view data) {
   return Write(path, data, true);
 }

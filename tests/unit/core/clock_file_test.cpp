@@ -88,5 +88,28 @@ TEST_CASE("A write that cannot happen reports the path and leaves the old file")
   CHECK(Slurp(p) == "old");
 }
 
+TEST_CASE("ReadFile reads what was written and tells a missing file apart when asked") {
+  TempDir d;
+  const std::string p = d.path + "/state";
+  std::string big(200000, 'x');  // more than one read(2)
+  big[123456] = '\0';
+  REQUIRE(WriteFileAtomic(p, big).ok());
+  std::string out = "stale";
+  REQUIRE(ReadFile(p, &out).ok());
+  CHECK(out == big);
+
+  const std::string gone = d.path + "/other";
+  const Status st = ReadFile(gone, &out);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == gone + ": cannot read: No such file or directory");
+  bool missing = false;
+  out = "stale";
+  REQUIRE(ReadFile(gone, &out, &missing).ok());
+  CHECK(missing);
+  CHECK(out.empty());
+  REQUIRE(ReadFile(p, &out, &missing).ok());
+  CHECK_FALSE(missing);
+}
+
 }  // namespace
 }  // namespace beacon::core
