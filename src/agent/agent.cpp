@@ -393,6 +393,9 @@ int Agent::Run() {
       &tick, [](uv_timer_t* t) { static_cast<LoopCtx*>(t->loop->data)->agent->Tick(); }, 1000,
       1000);
   uv_run(&loop, UV_RUN_DEFAULT);
+  // Producers (the HTTP thread) may still push: once SetWake returns no one touches `wake`, and
+  // later commands just wait in the queue (they never run once the loop is gone).
+  commands_.SetWake(nullptr);
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
         reinterpret_cast<uv_handle_t*>(&sighup), reinterpret_cast<uv_handle_t*>(&reclaim),
@@ -400,7 +403,6 @@ int Agent::Run() {
         reinterpret_cast<uv_handle_t*>(&tick), reinterpret_cast<uv_handle_t*>(&wake)}) {
     uv_close(h, nullptr);
   }
-  commands_.SetWake(nullptr);
   publish_timer_ = nullptr;
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

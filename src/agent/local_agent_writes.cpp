@@ -29,16 +29,26 @@ using http::AgentStatus;
 
 // --- writes --------------------------------------------------------------------------------
 
+namespace {
+
+AgentStatus ScriptsDisabled() {
+  return AgentStatus::Error(500,
+                            "Scripts are disabled on this agent from remote calls; to enable, "
+                            "configure 'enable_script_checks' to true");
+}
+
+}  // namespace
+
+bool LocalAgent::ScriptChecksEnabled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return enable_script_checks_;
+}
+
 void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing_checks,
                                  http::AgentDone done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (body.has_script_check && !enable_script_checks_) {
-      done(AgentStatus::Error(500,
-                              "Scripts are disabled on this agent from remote calls; to enable, "
-                              "configure 'enable_script_checks' to true"));
-      return;
-    }
+  if (body.has_script_check && !ScriptChecksEnabled()) {
+    done(ScriptsDisabled());  // outside mu_: `done` may call back into this agent
+    return;
   }
   auto b = std::make_shared<config::ServiceBody>(std::move(body));
   Run(
@@ -105,14 +115,9 @@ void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
 }
 
 void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (body.has_script_check && !enable_script_checks_) {
-      done(AgentStatus::Error(500,
-                              "Scripts are disabled on this agent from remote calls; to enable, "
-                              "configure 'enable_script_checks' to true"));
-      return;
-    }
+  if (body.has_script_check && !ScriptChecksEnabled()) {
+    done(ScriptsDisabled());  // outside mu_: `done` may call back into this agent
+    return;
   }
   auto chk = std::make_shared<Check>(std::move(body.check));
   Run(

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "beacon/core/duration.h"
@@ -32,7 +33,8 @@ void StringMap(JsonWriter& w, const std::map<std::string, std::string>& m) {
   w.EndObject();
 }
 
-void StringArray(JsonWriter& w, const std::vector<std::string>& v) {
+template <typename Str>
+void StringArray(JsonWriter& w, const std::vector<Str>& v) {
   w.BeginArray();
   for (const auto& s : v) w.String(s);
   w.EndArray();
@@ -228,15 +230,29 @@ std::vector<std::string> TagFilter(const Request& req) {
   for (const auto& [k, v] : req.query) {
     if (k == "tag") tags.push_back(core::Lower(v));
   }
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   return tags;
 }
 
+// `want` is sorted and unique (TagFilter). O(have * log want) per instance, so neither many
+// ?tag= parameters nor many tags on an instance make it quadratic.
 bool HasTags(const Instance& in, const std::vector<std::string>& want) {
+  if (want.empty()) return true;
   const auto& have = in.tags_lower();
-  for (const auto& t : want) {
-    if (std::find(have.begin(), have.end(), t) == have.end()) return false;
+  if (want.size() == 1) return std::find(have.begin(), have.end(), want.front()) != have.end();
+  std::vector<bool> hit(want.size());
+  size_t hits = 0;
+  for (const std::string& t : have) {
+    auto it = std::lower_bound(want.begin(), want.end(), t);
+    if (it == want.end() || *it != t) continue;
+    const auto i = static_cast<size_t>(it - want.begin());
+    if (!hit[i]) {
+      hit[i] = true;
+      ++hits;
+    }
   }
-  return true;
+  return hits == want.size();
 }
 
 std::vector<const Instance*> SelectInstances(const ServiceEntry* e, const ReadParams& p,
@@ -379,13 +395,15 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
       });
       w.BeginObject();
       for (const ServiceEntry* e : all) {
-        std::vector<std::string> tags;  // union over the (matching) instances, first seen first
+        // Union over the (matching) instances, first seen first; a hash set keeps it linear.
+        std::vector<std::string_view> tags;
+        std::unordered_set<std::string_view> seen;
         bool any = false;
         for (const Instance& in : e->instances) {
           if (!NodeMetaMatches(*in.node, p)) continue;
           any = true;
           for (const auto& t : in.tags()) {
-            if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+            if (seen.insert(t).second) tags.push_back(t);
           }
         }
         if (!any) continue;

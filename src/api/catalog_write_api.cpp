@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/config/limits.h"
 #include "beacon/config/registration_body.h"
 #include "catalog_internal.h"
 
@@ -59,6 +60,8 @@ void AddCatalogWriteRoutes(Router& router, const CtxPtr& ctx) {
     Status st = config::DecodeCatalogRegister(req.body, &reg);
     if (!st.ok() || Blank(req.body)) return DecodeError(resp, req.body, st);
     if (ForeignDc(*ctx, reg.node.datacenter, resp)) return;
+    st = config::CheckRegistrationLimits(reg);
+    if (!st.ok()) return resp.Text(400, st.message());
     st = config::ValidateCatalogRegister(reg);
     if (!st.ok()) return resp.Text(500, st.message());
     reg.node.datacenter.clear();  // ours

@@ -25,14 +25,15 @@ bool KeyList::Contains(std::string_view k) const {
   return false;
 }
 
-void KeyList::Add(std::string_view k) {
-  if (Contains(k)) return;
-  if (k.size() > 0xffff) k = k.substr(0, 0xffff);
+bool KeyList::Add(std::string_view k) {
+  if (k.size() > kMaxKey) return false;
+  if (Contains(k)) return true;
   std::string b(buf_.view());
   b.push_back(static_cast<char>(k.size() >> 8));
   b.push_back(static_cast<char>(k.size() & 0xff));
   b.append(k);
   buf_ = b;
+  return true;
 }
 
 void KeyList::Remove(std::string_view k) {

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cassert>
 #include <ctime>
+#include <string>
 
 #include "beacon/core/strings.h"
 #include "build.h"
@@ -244,6 +246,10 @@ bool IndexChecks(std::vector<Check>& checks, const std::vector<Check>& prev, uin
 
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
+  if (svc.name.size() > KeyList::kMaxKey) {
+    return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
+                         " bytes");
+  }
   const std::string nkey = core::Lower(node);
   auto nsp = staged_.nodes.FindShared(nkey);
   if (!nsp) {
@@ -275,7 +281,9 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   {
     const bool in_place = nsp->stamp == batch_;
     NodeEntry* mn = MutableNode(nkey);
-    mn->service_keys.Add(skey);  // no-op when present
+    const bool listed = mn->service_keys.Add(skey);  // no-op when present
+    assert(listed);                                  // name length checked on entry
+    (void)listed;
     mn->index = idx;
     if (!in_place) nsp = staged_.nodes.FindShared(nkey);
   }

@@ -1,6 +1,7 @@
 // catalog::Writer, part three: /v1/catalog/register-style entries (Apply), lookups in the staged
 // catalog and the blocking-query index bookkeeping.
 #include <algorithm>
+#include <string>
 
 #include "beacon/catalog/writer.h"
 #include "beacon/core/strings.h"
@@ -76,6 +77,10 @@ Status Writer::Apply(const Registration& reg) {
   // Everything that can fail is checked before anything changes.
   for (const Service& s : reg.services) {
     if (s.name.empty()) return Status::Error("Must provide service name with ID");
+    if (s.name.size() > KeyList::kMaxKey) {
+      return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
+                           " bytes");
+    }
   }
   for (const Check& c : reg.checks) {
     if (c.id.empty()) return Status::Error("Must provide a check ID or name");

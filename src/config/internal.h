@@ -44,7 +44,10 @@ struct Member {
   Value value;
 };
 
-// Parses text into a tree. Errors carry the file name and, where known, the line.
+// Parses text into a tree. Errors carry the file name and, where known, the line. A JSON
+// document nested kMaxJsonDepth or more containers deep is refused ("nested deeper than ...")
+// without recursing that deep (no config or API body comes close; Consul's decoder is Go's).
+inline constexpr int kMaxJsonDepth = 256;
 Status ParseJsonTree(std::string_view name, std::string_view text, Value* out);
 Status ParseYamlTree(std::string_view name, std::string_view text, Value* out);
 

@@ -184,15 +184,7 @@ void HttpLoop::Deliver(uint64_t conn_id, const Response& resp) {
   Send(c, resp, !c->keep_after);
   if (!c->keep_after) return;
   Arm(c, opts_.idle_timeout_ms);
-  if (!c->reading) {
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
-    c->reading = true;
-  }
-  if (!c->pending_input.empty()) {
-    std::string rest;
-    rest.swap(c->pending_input);
-    Feed(c, rest.data(), rest.size());
-  }
+  Resume(c);  // not while the response just queued leaves too much unsent
 }
 
 }  // namespace beacon::http

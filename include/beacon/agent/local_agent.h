@@ -112,6 +112,7 @@ class LocalAgent : public http::AgentApi {
   // Runs `cmd` on the writer thread; `done` gets its status once the change is published (at
   // once for an error or a no-op).
   void Run(std::function<http::AgentStatus(catalog::Writer&)> cmd, http::AgentDone done);
+  bool ScriptChecksEnabled() const;  // takes mu_
 
   // Files (all no-ops without a data dir). Errors are logged.
   std::string ServicePath(const std::string& id) const;

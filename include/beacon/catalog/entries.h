@@ -48,12 +48,15 @@ struct AddrSet {
 };
 
 // A packed list of short strings (writer bookkeeping): [u16 length][bytes] per item, in one
-// SmallStr, so one short key costs no heap block.
+// SmallStr, so one short key costs no heap block. A key longer than kMaxKey is refused (Add
+// returns false and changes nothing), never cut: the Writer checks names before it gets here.
 class KeyList {
  public:
+  static constexpr size_t kMaxKey = 0xffff;
   bool empty() const { return buf_.empty(); }
   bool Contains(std::string_view k) const;
-  void Add(std::string_view k);  // no-op when present
+  // True when k is in the list afterwards (already present or added).
+  [[nodiscard]] bool Add(std::string_view k);
   void Remove(std::string_view k);
   std::vector<std::string> Items() const;
 

@@ -282,6 +282,68 @@ TEST_CASE("service register errors are 400 and reach nothing") {
   CHECK(f.Do("GET", "/v1/agent/service/register").status == 405);
 }
 
+TEST_CASE("register bodies nested far too deep are 400 with the reason, and the agent lives") {
+  Fixture f;
+  // 35,000 levels (about 210 KB, under the body limit): the parser must refuse it without
+  // recursing once per level.
+  const int levels = 35000;
+  std::string deep = R"({"Name":"x","Meta":)";
+  for (int i = 0; i < levels; ++i) deep += R"({"a":)";
+  deep += "1";
+  deep.append(static_cast<size_t>(levels), '}');
+  deep += "}";
+  for (const char* path : {"/v1/agent/service/register", "/v1/agent/check/register"}) {
+    Reply r = f.Do("PUT", path, deep);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("Request decode failed: ") == 0);
+    CHECK(r.body.find("nested deeper than") != std::string::npos);
+  }
+  // Just past the parser's own limit (the DOM validator accepts it, the tree builder refuses).
+  std::string mid = R"({"Name":"x","Tags":)";
+  for (int i = 0; i < 300; ++i) mid += "[";
+  for (int i = 0; i < 300; ++i) mid += "]";
+  mid += "}";
+  Reply r = f.Do("PUT", "/v1/agent/service/register", mid);
+  CHECK(r.status == 400);
+  CHECK(r.body.find("nested deeper than") != std::string::npos);
+  CHECK(f.agent.calls.empty());
+  CHECK(f.Do("PUT", "/v1/agent/service/register", R"({"Name":"x"})").status == 200);
+}
+
+TEST_CASE("over-long service names, IDs, tags and check IDs are 400 with the reason") {
+  Fixture f;
+  const std::string ok(256, 'a'), long_name(257, 'a'), huge(70000, 'b');
+  struct Case {
+    std::string path, body, reason;
+  };
+  const Case cases[] = {
+      {"/v1/agent/service/register", R"({"Name":")" + long_name + R"("})",
+       "Invalid service name: longer than 256 bytes"},
+      {"/v1/agent/service/register", R"({"Name":")" + huge + R"("})",
+       "Invalid service name: longer than 256 bytes"},
+      {"/v1/agent/service/register", R"({"Name":"s","ID":")" + long_name + R"("})",
+       "Invalid service ID: longer than 256 bytes"},
+      {"/v1/agent/service/register", R"({"Name":"s","Tags":["a",")" + std::string(513, 't') + R"("]})",
+       "Invalid service tag: longer than 512 bytes"},
+      {"/v1/agent/service/register",
+       R"({"Name":"s","Check":{"CheckID":")" + long_name + R"(","TTL":"10s"}})",
+       "Invalid check ID: longer than 256 bytes"},
+      {"/v1/agent/check/register", R"({"Name":")" + long_name + R"(","TTL":"10s"})",
+       "Invalid check ID: longer than 256 bytes"},
+  };
+  for (const Case& c : cases) {
+    Reply r = f.Do("PUT", c.path, c.body);
+    CHECK(r.status == 400);
+    CHECK(r.body == c.reason + "\n");
+  }
+  CHECK(f.agent.calls.empty());
+  // At the limit: accepted whole.
+  Reply r = f.Do("PUT", "/v1/agent/service/register",
+                 R"({"Name":")" + ok + R"(","Tags":[")" + std::string(512, 't') + R"("]})");
+  CHECK(r.status == 200);
+  CHECK(f.agent.last_service.service.name == ok);
+}
+
 TEST_CASE("write endpoints pass ids, notes and errors through; GET where python-consul uses it") {
   Fixture f;
   CHECK(f.Do("GET", "/v1/agent/service/deregister/web1").status == 200);

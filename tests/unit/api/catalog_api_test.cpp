@@ -134,6 +134,50 @@ TEST_CASE("catalog/services: tag union per service, services-table index, ?node-
   CHECK(r.body == "{}");
 }
 
+TEST_CASE("catalog/services and ?tag with 50,000 tags on one service: every tag once, in order") {
+  Env e;
+  const int n = 50000;
+  Service big;
+  big.name = big.id = "big";
+  for (int i = 0; i < n; ++i) big.tags.push_back("t" + std::to_string(i));
+  REQUIRE(e.writer.UpsertService("n1", big, {}).ok());
+  // A second instance repeats every other tag, reversed, and adds one of its own.
+  Service twin = big;
+  twin.id = "big2";
+  twin.tags.clear();
+  for (int i = n - 1; i >= 0; i -= 2) twin.tags.push_back("t" + std::to_string(i));
+  twin.tags.push_back("extra");
+  REQUIRE(e.writer.UpsertService("n2", twin, {}).ok());
+  e.writer.Publish();
+  Response r = e.Get("/v1/catalog/services");
+  REQUIRE(r.status == 200);
+  Json j(r.body);
+  REQUIRE(j.error == simdjson::SUCCESS);
+  simdjson::dom::array tags;
+  REQUIRE(j.root["big"].get_array().get(tags) == simdjson::SUCCESS);
+  REQUIRE(tags.size() == static_cast<size_t>(n) + 1);
+  size_t i = 0, wrong = 0;
+  for (simdjson::dom::element t : tags) {
+    const std::string want = i < static_cast<size_t>(n) ? "t" + std::to_string(i) : "extra";
+    wrong += std::string_view(t.get_string().value()) != want;
+    ++i;
+  }
+  CHECK(wrong == 0);
+  // Many ?tag= parameters against many tags: AND of all of them.
+  std::vector<std::pair<std::string, std::string>> q;
+  for (int k = 0; k < 2000; ++k) q.emplace_back("tag", "T" + std::to_string(n - 1 - 2 * k));
+  r = e.Get("/v1/catalog/service/big", q);
+  Json both(r.body);
+  REQUIRE(both.error == simdjson::SUCCESS);
+  CHECK(both.root.get_array().size() == 2);
+  q.emplace_back("tag", "t0");  // only the first instance has it
+  r = e.Get("/v1/catalog/service/big", q);
+  Json one(r.body);
+  REQUIRE(one.error == simdjson::SUCCESS);
+  REQUIRE(one.root.get_array().size() == 1);
+  CHECK(std::string_view(one.root.at(0)["ServiceID"].get_string().value()) == "big");
+}
+
 TEST_CASE("catalog/nodes: sorted by name, ?node-meta, nodes-table index") {
   Env e;
   Response r = e.Get("/v1/catalog/nodes", {{"near", "_agent"}});
@@ -264,6 +308,14 @@ TEST_CASE("register and deregister through Dispatch: body rules and error codes"
   r = e.Put("/v1/catalog/register", R"({"Address":"1.2.3.4"})");
   CHECK(r.status == 500);
   CHECK(r.body == "Must provide node\n");
+  r = e.Put("/v1/catalog/register", R"({"Node":"x","Address":"1.2.3.4","Service":{"Service":")" +
+                                        std::string(70000, 'n') + R"("}})");
+  CHECK(r.status == 400);
+  CHECK(r.body == "Invalid service name: longer than 256 bytes\n");
+  r = e.Put("/v1/catalog/register",
+            R"({"Node":")" + std::string(300, 'n') + R"(","Address":"1.2.3.4"})");
+  CHECK(r.status == 400);
+  CHECK(r.body == "Invalid node name: longer than 256 bytes\n");
   r = e.Put("/v1/catalog/register", R"({"Node":"x"})");
   CHECK(r.body == "Must provide address if SkipNodeUpdate is not set\n");
   r = e.Put("/v1/catalog/register", R"({"Node":"x","Address":"1.2.3.4","Service":{"ID":"a"}})");
