@@ -10,6 +10,7 @@
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/kv_api.h"
+#include "beacon/core/strings.h"
 #include "beacon/http/monitor_api.h"
 
 namespace beacon::agent {
@@ -60,7 +61,7 @@ bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, std:
 
 // A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
 bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
-  const catalog::NodeEntry* n = snap.nodes.Find(catalog::Lower(s.node));
+  const catalog::NodeEntry* n = snap.nodes.Find(core::Lower(s.node));
   if (n == nullptr) return true;
   for (const std::string& id : s.node_checks) {
     if (!CheckAlive(snap, *n, id)) return true;
@@ -231,7 +232,7 @@ void Agent::BuildHttp() {
   // A session needs its node, and none of its checks may be critical (spec 2.7).
   ko.validate_session = [this](const kv::Session& s) -> std::string {
     catalog::SnapshotPtr snap = hub_.Current();
-    if (snap->nodes.Find(catalog::Lower(s.node)) == nullptr) {
+    if (snap->nodes.Find(core::Lower(s.node)) == nullptr) {
       return "Missing node registration";
     }
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/strings.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -63,7 +64,7 @@ class Differ {
          const config::AgentConfig* old, const Logger& log)
       : w_(w),
         node_(node),
-        nkey_(catalog::Lower(node)),
+        nkey_(core::Lower(node)),
         cfg_(cfg),
         was_(old),
         now_(&cfg),

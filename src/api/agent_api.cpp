@@ -9,6 +9,7 @@
 
 #include "beacon/api/catalog_api.h"
 #include "beacon/core/json_writer.h"
+#include "beacon/core/strings.h"
 #include "catalog_internal.h"
 
 #ifndef BEACON_VERSION
@@ -222,7 +223,7 @@ bool ParseEnable(const Request& req, Response& resp, bool* enable) {
     resp.Text(400, "Missing value for enable");
     return false;
   }
-  if (!ParseGoBool(*v, enable)) {
+  if (!core::ParseGoBool(*v, enable)) {
     resp.Text(400, "Invalid value for enable: \"" + *v + "\"");
     return false;
   }
@@ -357,18 +358,6 @@ void AddCheckWrites(Router& router, AgentApi& api) {
 }
 
 }  // namespace
-
-bool ParseGoBool(std::string_view s, bool* out) {
-  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") {
-    *out = true;
-    return true;
-  }
-  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
-    *out = false;
-    return true;
-  }
-  return false;
-}
 
 void AddAgentRoutes(Router& router, AgentApi& api) {
   AddReads(router, api);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "beacon/core/duration.h"
+#include "beacon/core/strings.h"
 #include "catalog_internal.h"
 
 namespace beacon::http {
@@ -139,27 +140,10 @@ std::vector<const Instance*> InstancesOn(const Snapshot& s, const NodeEntry& n,
 
 }  // namespace
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 SnapshotPtr Current(const CatalogCtx& ctx) {
   static const SnapshotPtr kEmpty = std::make_shared<const Snapshot>();
   SnapshotPtr s = ctx.hub->Current();
   return s ? s : kEmpty;
-}
-
-void IndexHeaders(Response& resp, uint64_t index, const char* consistency) {
-  resp.SetHeader("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
-  resp.SetHeader("X-Consul-KnownLeader", "true");
-  resp.SetHeader("X-Consul-LastContact", "0");
-  resp.SetHeader("X-Consul-Effective-Consistency", consistency);
-  resp.SetHeader("X-Consul-Default-ACL-Policy", "allow");
-  resp.SetHeader("X-Consul-Query-Backend", "blocking-query");
 }
 
 bool Pretty(const CatalogCtx& ctx, const Request& req) {
@@ -167,7 +151,7 @@ bool Pretty(const CatalogCtx& ctx, const Request& req) {
 }
 
 bool ForeignDc(const CatalogCtx& ctx, std::string_view dc, Response& resp) {
-  if (dc.empty() || Lower(dc) == ctx.dc_lower) return false;
+  if (dc.empty() || core::Lower(dc) == ctx.dc_lower) return false;
   resp.Text(500, "No path to datacenter");
   return true;
 }
@@ -179,7 +163,7 @@ bool ForeignDcQuery(const CatalogCtx& ctx, const Request& req, Response& resp) {
 }
 
 void ReadError(const CatalogCtx& ctx, Response& resp, int code, std::string_view msg) {
-  IndexHeaders(resp, Current(ctx)->index);
+  SetIndexHeaders(resp, Current(ctx)->index, "leader");
   resp.Text(code, msg);
 }
 
@@ -194,7 +178,7 @@ bool ParseRead(const CatalogCtx& ctx, const Request& req, Response& resp, ReadPa
   }
   out->consistency = stale ? "stale" : consistent ? "consistent" : "leader";
   if (!ParseBlocking(req, resp, &out->block)) {
-    IndexHeaders(resp, Current(ctx)->index, out->consistency);
+    SetIndexHeaders(resp, Current(ctx)->index, out->consistency);
     return false;
   }
   if (const std::string* f = req.Query("filter"); f != nullptr && !f->empty()) {
@@ -209,7 +193,7 @@ bool ParseRead(const CatalogCtx& ctx, const Request& req, Response& resp, ReadPa
 void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadParams params,
                   IndexFn index_of, RenderFn render) {
   if (ForeignDcQuery(*ctx, req, resp)) {
-    IndexHeaders(resp, Current(*ctx)->index, params.consistency);
+    SetIndexHeaders(resp, Current(*ctx)->index, params.consistency);
     return;
   }
   const BlockingParams block = params.block;
@@ -220,7 +204,7 @@ void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadPar
     const uint64_t index = index_of(*snap);
     JsonWriter w;
     render(*snap, w);
-    IndexHeaders(out, index, params.consistency);
+    SetIndexHeaders(out, index, params.consistency);
     if (!w.done()) {
       out.Text(500, "internal error: response encoding");
       return;
@@ -244,7 +228,7 @@ bool NodeMetaMatches(const NodeEntry& n, const ReadParams& p) {
 std::vector<std::string> TagFilter(const Request& req) {
   std::vector<std::string> tags;
   for (const auto& [k, v] : req.query) {
-    if (k == "tag") tags.push_back(Lower(v));
+    if (k == "tag") tags.push_back(core::Lower(v));
   }
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
@@ -277,7 +261,7 @@ std::vector<const Instance*> SelectInstances(const ServiceEntry* e, const ReadPa
   if (e == nullptr) return {};
   for (const Instance& in : e->instances) {
     if (!NodeMetaMatches(*in.node, p) || !HasTags(in, tags)) continue;
-    std::string key = Lower(in.node->name());
+    std::string key = core::Lower(in.node->name());
     key.push_back('\0');  // (node, id) order
     key.append(in.service.id.view());
     keyed.emplace_back(std::move(key), &in);
@@ -437,7 +421,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
     auto render = [p](const Snapshot& s, JsonWriter& w) {
       std::vector<std::pair<std::string, const NodeEntry*>> nodes;
       s.nodes.ForEach([&](const NodeEntry& n) {
-        if (NodeMetaMatches(n, p)) nodes.emplace_back(Lower(n.name()), &n);
+        if (NodeMetaMatches(n, p)) nodes.emplace_back(core::Lower(n.name()), &n);
       });
       std::sort(nodes.begin(), nodes.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -450,7 +434,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/catalog/service/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(20));
+    const std::string key = core::Lower(std::string_view(req.path).substr(20));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing service name");
@@ -469,7 +453,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/catalog/node/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(17));
+    const std::string key = core::Lower(std::string_view(req.path).substr(17));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
@@ -502,7 +486,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
 void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,
                       const CatalogApiOptions& opts) {
   auto ctx = std::make_shared<detail::CatalogCtx>(
-      detail::CatalogCtx{&hub, opts, detail::Lower(opts.datacenter)});
+      detail::CatalogCtx{&hub, opts, core::Lower(opts.datacenter)});
   const detail::CtxPtr c = ctx;
 
   router.Handle("GET", "/v1/status/leader", [c](const Request& req, Response& resp) {

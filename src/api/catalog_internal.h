@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "beacon/api/catalog_api.h"
+#include "beacon/api/index_headers.h"
 #include "beacon/catalog/snapshot.h"
 #include "beacon/core/json_writer.h"
 
@@ -36,11 +37,8 @@ struct ReadParams {
   bool pretty = false;
 };
 
-std::string Lower(std::string_view s);
 // The newest snapshot, or an empty one before the first publish (never null).
 catalog::SnapshotPtr Current(const CatalogCtx& ctx);
-// Index headers of every blocking-capable read (spec 2.1); an index of 0 is sent as 1.
-void IndexHeaders(Response& resp, uint64_t index, const char* consistency = "leader");
 // ?pretty, or the agent's default.
 bool Pretty(const CatalogCtx& ctx, const Request& req);
 // ?dc / ?datacenter naming another datacenter: fills resp with 500 "No path to datacenter".

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/strings.h"
 #include "catalog_internal.h"
 
 namespace beacon::http::detail {
@@ -26,7 +27,7 @@ struct CheckRow {
 
 void AddRow(std::vector<CheckRow>& rows, const std::string& node, const Check& c,
             const Instance* in) {
-  std::string key = Lower(node);
+  std::string key = core::Lower(node);
   key.push_back('\0');
   key.append(c.id);
   rows.push_back(CheckRow{std::move(key), node, &c, in});
@@ -45,22 +46,15 @@ void WriteRows(JsonWriter& w, std::vector<CheckRow>& rows) {
 bool ParsePassing(const std::string* v, bool* out) {
   *out = false;
   if (v == nullptr) return true;
-  static const char* const kTrue[] = {"", "1", "t", "T", "TRUE", "true", "True"};
-  static const char* const kFalse[] = {"0", "f", "F", "FALSE", "false", "False"};
-  for (const char* t : kTrue) {
-    if (*v == t) return *out = true;
-  }
-  for (const char* f : kFalse) {
-    if (*v == f) return true;
-  }
-  return false;
+  if (v->empty()) return *out = true;
+  return core::ParseGoBool(*v, out);
 }
 
 }  // namespace
 
 void AddHealthRoutes(Router& router, const CtxPtr& ctx) {
   router.Handle("GET", "/v1/health/service/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(19));
+    const std::string key = core::Lower(std::string_view(req.path).substr(19));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     bool passing = false;
@@ -93,7 +87,7 @@ void AddHealthRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/health/node/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(16));
+    const std::string key = core::Lower(std::string_view(req.path).substr(16));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
@@ -121,7 +115,7 @@ void AddHealthRoutes(Router& router, const CtxPtr& ctx) {
   });
 
   router.Handle("GET", "/v1/health/checks/", [ctx](const Request& req, Response& resp) {
-    const std::string key = Lower(std::string_view(req.path).substr(18));
+    const std::string key = core::Lower(std::string_view(req.path).substr(18));
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing service name");

@@ -9,19 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "beacon/api/index_headers.h"
 #include "beacon/api/json_in.h"
 #include "beacon/core/base64.h"
 
 namespace beacon::http {
 
 namespace kvapi {
-
-void IndexHeaders(Response& resp, uint64_t index) {
-  resp.SetHeader("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
-  resp.SetHeader("X-Consul-KnownLeader", "true");
-  resp.SetHeader("X-Consul-LastContact", "0");
-  resp.SetHeader("X-Consul-Default-ACL-Policy", "allow");
-}
 
 void DirEntryObject(JsonWriter& w, const kv::Entry& e) {
   w.BeginObject();
@@ -89,7 +83,6 @@ Response ErrorResponse(int code, std::string_view text) {
 
 namespace {
 
-using kvapi::IndexHeaders;
 using kvapi::KeyProblem;
 using kvapi::SendJson;
 
@@ -181,7 +174,7 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
   const std::string key = req.path.substr(kKvPrefix.size());
   BlockingParams bp;
   if (!kvapi::CheckCommon(req, resp, opts, true) || !ParseBlocking(req, resp, &bp)) {
-    IndexHeaders(resp, store->KvIndex());
+    SetIndexHeaders(resp, store->KvIndex());
     return;
   }
   const bool keys = req.HasQuery("keys");
@@ -189,7 +182,7 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
   std::string problem = KeyProblem(key);
   if (problem.empty() && key.empty() && !keys && !recurse) problem = "Missing key name";
   if (!problem.empty()) {
-    IndexHeaders(resp, store->KvIndex());
+    SetIndexHeaders(resp, store->KvIndex());
     resp.Text(400, problem);
     return;
   }
@@ -203,7 +196,7 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
         bp.wait_ms,
         [store, key, sep, pretty](const Request&, Response& out) {
           std::vector<std::string> names;
-          IndexHeaders(out, store->Keys(key, sep, &names));
+          SetIndexHeaders(out, store->Keys(key, sep, &names));
           if (names.empty() && !key.empty()) {
             out.status = 404;
             return;
@@ -222,7 +215,7 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
         bp.wait_ms,
         [store, key, pretty](const Request&, Response& out) {
           std::vector<kv::Entry> entries;
-          IndexHeaders(out, store->List(key, &entries));
+          SetIndexHeaders(out, store->List(key, &entries));
           if (entries.empty()) {
             out.status = 404;
             return;
@@ -242,7 +235,7 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
         kv::Entry e;
         uint64_t index = 0;
         const bool found = store->Get(key, &e, &index);
-        IndexHeaders(out, index);
+        SetIndexHeaders(out, index);
         if (!found) {
           out.status = 404;
           return;

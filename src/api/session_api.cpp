@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "beacon/api/catalog_api.h"
+#include "beacon/api/index_headers.h"
 #include "beacon/api/json_in.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/core/duration.h"
@@ -209,7 +210,7 @@ void SessionRead(const Request& req, Response& resp, kv::Store* store, const KvA
                  ReadFn read) {
   BlockingParams bp;
   if (!CheckCommon(req, resp, opts, true) || !ParseBlocking(req, resp, &bp)) {
-    IndexHeaders(resp, store->SessionsIndex());
+    SetIndexHeaders(resp, store->SessionsIndex());
     return;
   }
   const bool pretty = Pretty(req, opts);
@@ -217,7 +218,7 @@ void SessionRead(const Request& req, Response& resp, kv::Store* store, const KvA
       req, resp, Topic::kSession, [store] { return store->SessionsIndex(); }, bp.index, bp.wait_ms,
       [read, pretty](const Request&, Response& out) {
         std::vector<kv::Session> sessions;
-        IndexHeaders(out, read(&sessions));
+        SetIndexHeaders(out, read(&sessions));
         SessionArray(out, sessions, pretty);
       });
 }
@@ -300,7 +301,7 @@ void AddSessionRoutes(Router& router, kv::Store& store, const KvApiOptions& opts
   router.Handle("GET", "/v1/session/info/", [st, opts](const Request& req, Response& resp) {
     const std::string id = PathArg(req, resp, "/v1/session/info/", "Missing session");
     if (id.empty()) {
-      IndexHeaders(resp, st->SessionsIndex());
+      SetIndexHeaders(resp, st->SessionsIndex());
       return;
     }
     SessionRead(req, resp, st, opts,
@@ -310,7 +311,7 @@ void AddSessionRoutes(Router& router, kv::Store& store, const KvApiOptions& opts
   router.Handle("GET", "/v1/session/node/", [st, opts](const Request& req, Response& resp) {
     const std::string node = PathArg(req, resp, "/v1/session/node/", "Missing node name");
     if (node.empty()) {
-      IndexHeaders(resp, st->SessionsIndex());
+      SetIndexHeaders(resp, st->SessionsIndex());
       return;
     }
     SessionRead(req, resp, st, opts,

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "beacon/api/index_headers.h"
 #include "beacon/api/json_in.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/core/base64.h"
@@ -206,7 +207,7 @@ void AddTxnRoutes(Router& router, kv::Store& store, const KvApiOptions& opts) {
     const bool read_only = p.writes == 0;
     if (p.ops.empty()) {
       ResultsReply(resp, {}, pretty);
-      IndexHeaders(resp, st->KvIndex());
+      SetIndexHeaders(resp, st->KvIndex());
       return;
     }
     DeferredPtr d = resp.Defer();
@@ -225,7 +226,7 @@ void AddTxnRoutes(Router& router, kv::Store& store, const KvApiOptions& opts) {
         ErrorsReply(out, errors, pretty);
       }
       // A read-only transaction is a read: it reports the index like other reads.
-      if (read_only) IndexHeaders(out, r.index);
+      if (read_only) SetIndexHeaders(out, r.index);
       d->Reply(std::move(out));
     });
   });

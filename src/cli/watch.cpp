@@ -7,6 +7,7 @@
 #include <ctime>
 #include <ostream>
 
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::cli {
@@ -111,7 +112,7 @@ Usage: beacon watch [options] [child...]
     return 1;
   }
   bool passing_only = false;
-  if (!passing.empty() && !config::ParseGoBool(passing, &passing_only)) {
+  if (!passing.empty() && !core::ParseGoBool(passing, &passing_only)) {
     io.err << "Failed to parse passingonly flag: strconv.ParseBool: parsing \"" << passing
            << "\": invalid syntax\n";
     return 1;

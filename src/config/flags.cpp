@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "beacon/config/flagset.h"
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::config {
@@ -96,7 +97,7 @@ Result<CommandLine> ParseAgentFlags(const std::vector<std::string>& args) {
           std::string value(v);
           if (is_bool) {
             bool b = true;
-            if (!ParseGoBool(value, &b)) {
+            if (!core::ParseGoBool(value, &b)) {
               std::string msg = "invalid value \"";
               msg.append(value).append("\" for flag -").append(flag);
               bad = Status::Error(msg.append(": expected true or false"));

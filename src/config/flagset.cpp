@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "beacon/core/duration.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::config {
 namespace {
@@ -74,22 +75,10 @@ std::string Wrap(std::string_view text, size_t indent) {
 
 }  // namespace
 
-bool ParseGoBool(std::string_view s, bool* out) {
-  if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True") {
-    *out = true;
-    return true;
-  }
-  if (s == "0" || s == "f" || s == "F" || s == "false" || s == "FALSE" || s == "False") {
-    *out = false;
-    return true;
-  }
-  return false;
-}
-
 void FlagSet::Bool(std::string name, bool* out, std::string usage) {
   defs_.push_back({std::move(name), true,
                    [out](std::string_view v) -> std::string {
-                     return ParseGoBool(v, out) ? "" : "parse error";
+                     return core::ParseGoBool(v, out) ? "" : "parse error";
                    },
                    std::move(usage), *out ? "true" : "", ""});
 }

@@ -92,7 +92,4 @@ class AgentApi {
 
 void AddAgentRoutes(Router& router, AgentApi& api);
 
-// Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False.
-bool ParseGoBool(std::string_view s, bool* out);
-
 }  // namespace beacon::http

@@ -46,9 +46,6 @@ void AddKvRoutes(Router& router, kv::Store& store, const KvApiOptions& opts);
 // ---- pieces shared by kv_api.cpp, session_api.cpp and txn_api.cpp ----
 namespace kvapi {
 
-// X-Consul-Index (0 is sent as 1), X-Consul-KnownLeader, X-Consul-LastContact and
-// X-Consul-Default-ACL-Policy.
-void IndexHeaders(Response& resp, uint64_t index);
 // "" when `key` may be used (<= 512 bytes, no ".." path segment); else the error text. An empty
 // key is the caller's decision.
 std::string KeyProblem(std::string_view key);

@@ -73,7 +73,4 @@ class FlagSet {
   std::string err_value_;
 };
 
-// Go's strconv.ParseBool.
-bool ParseGoBool(std::string_view s, bool* out);
-
 }  // namespace beacon::config

@@ -392,12 +392,3 @@ TEST_CASE("write endpoints pass ids, notes and errors through; GET where python-
   CHECK(f.Do("PUT", "/v1/agent/reload").status == 200);
   CHECK(f.agent.calls.back() == "reload");
 }
-
-TEST_CASE("ParseGoBool accepts Go's spellings only") {
-  bool b = false;
-  CHECK((ParseGoBool("True", &b) && b));
-  CHECK((ParseGoBool("1", &b) && b));
-  CHECK((ParseGoBool("F", &b) && !b));
-  CHECK_FALSE(ParseGoBool("yes", &b));
-  CHECK_FALSE(ParseGoBool("", &b));
-}

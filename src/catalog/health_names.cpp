@@ -1,22 +1,10 @@
 // Names of catalog::Health values, as Consul spells them.
-#include <cctype>
 #include <string_view>
 
 #include "beacon/catalog/types.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
-namespace {
-
-bool EqualsLower(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string_view HealthName(Health h) {
   switch (h) {
     case Health::kPassing:
@@ -35,7 +23,7 @@ bool ParseHealth(std::string_view s, Health* out) {
   static constexpr Health kAll[] = {Health::kPassing, Health::kWarning, Health::kCritical,
                                     Health::kMaintenance};
   for (Health h : kAll) {
-    if (EqualsLower(s, HealthName(h))) {
+    if (core::EqualsLower(s, HealthName(h))) {
       *out = h;
       return true;
     }
