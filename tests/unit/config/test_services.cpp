@@ -52,8 +52,8 @@ TEST_CASE("the documented example loads when local script checks are enabled") {
 
 TEST_CASE("the documented example is refused while script checks are disabled") {
   CHECK(MergeError(kSeedExample) ==
-        "svc.json:1: service.check: script checks are disabled; set enable_script_checks or "
-        "enable_local_script_checks to true");
+        "svc.json:1: service.check: Scripts are disabled on this agent; to enable, "
+        "configure 'enable_script_checks' or 'enable_local_script_checks' to true");
   // Enabling them in the same document is enough.
   AgentConfig cfg;
   std::string with_flag = std::string(kSeedExample);
@@ -186,8 +186,8 @@ TEST_CASE("check errors name file, line and key") {
           .find("found http and ttl") != std::string::npos);
   CHECK(MergeError(R"({"check": {"ttl": "1m"}})") ==
         "svc.json:1: check.name: missing required key: name");
-  CHECK(MergeError(R"({"check": {"name": "x", "alias_service": "web"}})")
-            .find("check.alias_service: this check type is not supported") != std::string::npos);
+  CHECK(MergeError(R"({"check": {"name": "x", "h2ping": "localhost:1", "interval": "1s"}})")
+            .find("check.h2ping: this check type is not supported") != std::string::npos);
   CHECK(MergeError(R"({"checks": [{"name": "x", "args": "ls", "interval": "1s"}]})") ==
         "svc.json:1: checks[0].args: expected a list of strings, got string \"ls\"");
 }
