@@ -6,9 +6,11 @@
 #include <chrono>
 #include <thread>
 
+#include "beacon/health/alias.h"
 #include "beacon/http/agent_api.h"
 #include "beacon/http/catalog_api.h"
 #include "beacon/http/kv_api.h"
+#include "local_agent_internal.h"
 
 namespace beacon::agent {
 
@@ -16,6 +18,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
     : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {}
 
 Agent::~Agent() {
+  if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
   if (dns_) dns_->Stop();
   kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
@@ -163,6 +166,21 @@ Status Agent::Start() {
       done(st.ok() ? http::AgentStatus::Ok() : http::AgentStatus::Error(500, st.message()));
     });
   });
+  {
+    health::RunnerOptions ho;
+    ho.output_max = cfg_.check_output_max_size;
+    const std::string node = cfg_.node_name;
+    health_ = std::make_unique<health::Runner>(
+        ho,
+        [this, node](const std::string& id, catalog::Health st, const std::string& out) {
+          Submit([node, id, st, out](catalog::Writer& w) { w.UpdateCheck(node, id, st, out); });
+        },
+        [this, node](const catalog::Check& c) {
+          return health::EvaluateAlias(*hub_.Current(), node, c);
+        },
+        log_);
+    if (Status st = health_->Start(); !st.ok()) return st;
+  }
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
   if (!cl_.catalog_seed.empty()) {
@@ -298,6 +316,7 @@ void Agent::RunPublished() {
 void Agent::PublishNow(bool force) {
   writer_->Publish(force);
   if (publish_timer_ != nullptr) last_publish_ms_ = uv_now(publish_timer_->loop);
+  SyncHealth();
   RunPublished();
   if (http_) http_->Notify(http::Topic::kCatalog);
   // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
@@ -305,6 +324,35 @@ void Agent::PublishNow(bool force) {
     catalog::SnapshotPtr snap = hub_.Current();
     kv_->InvalidateSessions([snap](const kv::Session& s) { return SessionLapsed(*snap, s); });
   }
+}
+
+void Agent::SyncHealth() {
+  if (!health_) return;
+  catalog::SnapshotPtr snap = hub_.Current();
+  const std::string nkey = catalog::Lower(cfg_.node_name);
+  const catalog::NodeEntry* self = snap->nodes.Find(nkey);
+  const uint64_t index = self != nullptr ? self->index : 0;
+  if (index == health_node_index_) {
+    if (health_has_alias_) health_->CatalogChanged();
+    return;
+  }
+  health_node_index_ = index;
+  // Script checks run only where the configuration allows them (spec 4.3): any with
+  // enable_script_checks; with enable_local_script_checks only those from config files.
+  std::vector<catalog::Check> run;
+  health_has_alias_ = false;
+  for (catalog::Check& c : detail::LocalChecks(*snap, nkey)) {
+    if (detail::IsMaintenance(c.id) || health::KindOf(c) == health::Kind::kNone) continue;
+    if (health::KindOf(c) == health::Kind::kScript && !cfg_.enable_script_checks) {
+      bool local = false;
+      for (const catalog::Check& d : cfg_.checks) local |= d.id == c.id && d.args == c.args;
+      if (!cfg_.enable_local_script_checks || !local) continue;
+    }
+    health_has_alias_ |= health::KindOf(c) == health::Kind::kAlias;
+    run.push_back(std::move(c));
+  }
+  health_->Sync(std::move(run));
+  if (health_has_alias_) health_->CatalogChanged();
 }
 
 void Agent::DrainCommands() {

@@ -20,6 +20,7 @@
 #include "beacon/config/config.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/health/runner.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
@@ -60,6 +61,8 @@ class Agent {
   void RunPublished();
   Status OpenKv();
   void BuildHttp();
+  // After a publish: when this node's entry changed, hands its runnable checks to health_.
+  void SyncHealth();
 
   config::CommandLine cl_;
   config::AgentConfig cfg_;
@@ -76,6 +79,10 @@ class Agent {
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
   std::unique_ptr<http::HttpServer> http_;
+  // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
+  std::unique_ptr<health::Runner> health_;
+  uint64_t health_node_index_ = 0;  // agent loop only: NodeEntry::index last synced
+  bool health_has_alias_ = false;   // agent loop only: an alias check is running
 };
 
 }  // namespace beacon::agent
