@@ -332,11 +332,19 @@ void Agent::SyncHealth() {
   const std::string nkey = catalog::Lower(cfg_.node_name);
   const catalog::NodeEntry* self = snap->nodes.Find(nkey);
   const uint64_t index = self != nullptr ? self->index : 0;
-  if (index == health_node_index_) {
+  const bool policy_same = health_scripts_ == cfg_.enable_script_checks &&
+                           health_local_scripts_ == cfg_.enable_local_script_checks &&
+                           health_cfg_checks_ == cfg_.checks;
+  if (index == health_node_index_ && policy_same) {
     if (health_has_alias_) health_->CatalogChanged();
     return;
   }
   health_node_index_ = index;
+  if (!policy_same) {
+    health_scripts_ = cfg_.enable_script_checks;
+    health_local_scripts_ = cfg_.enable_local_script_checks;
+    health_cfg_checks_ = cfg_.checks;
+  }
   // Script checks run only where the configuration allows them (spec 4.3): any with
   // enable_script_checks; with enable_local_script_checks only those from config files.
   std::vector<catalog::Check> run;
@@ -380,6 +388,7 @@ void Agent::Tick() {
                                 .count());
   if (kv_) kv_->ExpireSessions(now);
   if (local_) local_->Tick();
+  SyncHealth();  // a reload may have changed which script checks may run
 }
 
 void Agent::LogDnsStats(LogLevel level) const {

@@ -310,6 +310,13 @@ class TestScriptPolicy(unittest.TestCase):
             self.assertIn(b"Scripts are disabled on this agent from remote calls", r.body)
             self.assertNotIn("api-script", agent.api("GET", "/v1/agent/checks"))
 
+    def test_reload_that_enables_scripts_starts_the_script_check(self):
+        with Agent(config={}) as agent:
+            agent.write_file("scripted.json", service("s", 1, self.SCRIPT))
+            agent.reload({"enable_local_script_checks": True})
+            wait_for(lambda: agent.api("GET", "/v1/agent/checks").get("service:s", {})
+                     .get("Status") == "passing", WAIT, what="script check after reload")
+
     def test_api_script_check_runs_with_enable_script_checks(self):
         with Agent(config={"enable_script_checks": True}) as agent:
             agent.api("PUT", "/v1/agent/check/register",

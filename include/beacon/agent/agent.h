@@ -61,7 +61,8 @@ class Agent {
   void RunPublished();
   Status OpenKv();
   void BuildHttp();
-  // After a publish: when this node's entry changed, hands its runnable checks to health_.
+  // After a publish (and once a second): when this node's entry or the script policy changed,
+  // hands this node's runnable checks to health_.
   void SyncHealth();
 
   config::CommandLine cl_;
@@ -83,6 +84,10 @@ class Agent {
   std::unique_ptr<health::Runner> health_;
   uint64_t health_node_index_ = 0;  // agent loop only: NodeEntry::index last synced
   bool health_has_alias_ = false;   // agent loop only: an alias check is running
+  // Agent loop only: the script policy the last Sync used (a reload may change it).
+  bool health_scripts_ = false;
+  bool health_local_scripts_ = false;
+  std::vector<catalog::Check> health_cfg_checks_;
 };
 
 }  // namespace beacon::agent
