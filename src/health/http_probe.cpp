@@ -144,7 +144,10 @@ struct HttpClient::Impl {
       s = new Socket;
       s->fd = fd;
       s->owner = self;
-      uv_poll_init_socket(self->loop, &s->poll, fd);
+      if (uv_poll_init_socket(self->loop, &s->poll, fd) != 0) {
+        delete s;
+        return -1;  // curl fails this transfer
+      }
       s->poll.data = s;
       curl_multi_assign(self->multi, fd, s);
     }

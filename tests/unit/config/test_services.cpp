@@ -131,6 +131,24 @@ TEST_CASE("check types: script string, udp, grpc, docker") {
   CHECK(cfg.checks[3].shell == "/bin/bash");
 }
 
+TEST_CASE("check fields the health runner uses: alias, TLS name, output size") {
+  AgentConfig cfg = Merge(R"({"check_output_max_size": 1024, "checks": [
+    {"name": "a", "alias_service": "db", "alias_node": "n2"},
+    {"Name": "h", "HTTP": "https://10.0.0.1/", "Interval": "5s", "TLSServerName": "api.local",
+     "OutputMaxSize": 100},
+    {"name": "t", "tcp": "10.0.0.1:443", "tcp_use_tls": true, "interval": "5s"}]})");
+  CHECK(cfg.check_output_max_size == 1024);
+  REQUIRE(cfg.checks.size() == 3);
+  CHECK(cfg.checks[0].alias_service == "db");
+  CHECK(cfg.checks[0].alias_node == "n2");
+  CHECK(cfg.checks[0].interval_ms == 0);  // alias checks need no interval
+  CHECK(cfg.checks[1].tls_server_name == "api.local");
+  CHECK(cfg.checks[1].output_max_size == 100);
+  CHECK(cfg.checks[2].tcp_use_tls);
+  CHECK(MergeError(R"({"check": {"name": "x", "alias_service": "db", "ttl": "1m"}})")
+            .find("found ttl and alias") != std::string::npos);
+}
+
 TEST_CASE("node-level checks: id defaults to the name, no service") {
   AgentConfig cfg = Merge(R"({"check": {"name": "mem", "ttl": "1m", "notes": "n"},
                                "checks": [{"id": "disk", "name": "Disk", "ttl": "1m",
