@@ -131,6 +131,7 @@ class TestRunChecks(unittest.TestCase):
                                             "status": "passing",
                                             "failures_before_critical": 3,
                                             "success_before_passing": 2}),
+            "mirror.json": service("mirror", 85, {"alias_service": "web"}),
             "node.json": {"check": {"name": "node-http", "http": cls.web.url("/node"),
                                     "interval": "1s"}},
         }
@@ -177,13 +178,19 @@ class TestRunChecks(unittest.TestCase):
         self.wait_dns("web", "NOERROR")
         c = self.wait_check("service:web", "passing")
         self.assertEqual(c["Output"], "HTTP GET %s: 200 OK Output: ok" % self.web.url("/web"))
+        self.wait_dns("mirror", "NOERROR")  # alias_service web
         self.web.set("/web", 500, "boom")
         self.wait_dns("web", "NXDOMAIN")
         c = self.wait_check("service:web", "critical")
         self.assertEqual(c["Output"],
                          "HTTP GET %s: 500 Internal Server Error Output: boom" % self.web.url("/web"))
+        self.wait_dns("mirror", "NXDOMAIN")
+        c = self.wait_check("service:mirror", "critical")
+        self.assertEqual(c["Output"], 'Aliased check "Service \'web\' check" failing: '
+                         "HTTP GET %s: 500 Internal Server Error Output: boom" % self.web.url("/web"))
         self.web.set("/web", 200, "ok")
         self.wait_dns("web", "NOERROR")
+        self.wait_dns("mirror", "NOERROR")
 
     def test_tcp_check_follows_the_listener(self):
         self.wait_dns("tcpsvc", "NOERROR")
