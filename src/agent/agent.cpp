@@ -332,9 +332,15 @@ void Agent::SyncHealth() {
   const std::string nkey = catalog::Lower(cfg_.node_name);
   const catalog::NodeEntry* self = snap->nodes.Find(nkey);
   const uint64_t index = self != nullptr ? self->index : 0;
+  // Which config checks may run scripts: compared cheaply on every call (config checks are
+  // mostly not scripts).
+  std::vector<catalog::Check> cfg_scripts;
+  for (const catalog::Check& c : cfg_.checks) {
+    if (!c.args.empty()) cfg_scripts.push_back(c);
+  }
   const bool policy_same = health_scripts_ == cfg_.enable_script_checks &&
                            health_local_scripts_ == cfg_.enable_local_script_checks &&
-                           health_cfg_checks_ == cfg_.checks;
+                           health_cfg_checks_ == cfg_scripts;
   if (index == health_node_index_ && policy_same) {
     if (health_has_alias_) health_->CatalogChanged();
     return;
@@ -343,22 +349,30 @@ void Agent::SyncHealth() {
   if (!policy_same) {
     health_scripts_ = cfg_.enable_script_checks;
     health_local_scripts_ = cfg_.enable_local_script_checks;
-    health_cfg_checks_ = cfg_.checks;
+    health_cfg_checks_ = std::move(cfg_scripts);
   }
   // Script checks run only where the configuration allows them (spec 4.3): any with
   // enable_script_checks; with enable_local_script_checks only those from config files.
   std::vector<catalog::Check> run;
   health_has_alias_ = false;
-  for (catalog::Check& c : detail::LocalChecks(*snap, nkey)) {
-    if (detail::IsMaintenance(c.id) || health::KindOf(c) == health::Kind::kNone) continue;
-    if (health::KindOf(c) == health::Kind::kScript && !cfg_.enable_script_checks) {
-      bool local = false;
-      for (const catalog::Check& d : cfg_.checks) local |= d.id == c.id && d.args == c.args;
-      if (!cfg_.enable_local_script_checks || !local) continue;
+  auto take = [&](const std::vector<catalog::Check>& checks) {
+    for (const catalog::Check& c : checks) {  // copies only what runs (not TTL checks)
+      const health::Kind kind = health::KindOf(c);
+      if (kind == health::Kind::kNone || detail::IsMaintenance(c.id)) continue;
+      if (kind == health::Kind::kScript && !cfg_.enable_script_checks) {
+        bool local = false;
+        for (const catalog::Check& d : health_cfg_checks_) {
+          local |= d.id == c.id && d.args == c.args;
+        }
+        if (!cfg_.enable_local_script_checks || !local) continue;
+      }
+      health_has_alias_ |= kind == health::Kind::kAlias;
+      run.push_back(c);
     }
-    health_has_alias_ |= health::KindOf(c) == health::Kind::kAlias;
-    run.push_back(std::move(c));
-  }
+  };
+  if (self != nullptr) take(self->checks());
+  detail::ForEachLocalInstance(*snap, nkey,
+                               [&](const catalog::Instance& in) { take(in.checks()); });
   health_->Sync(std::move(run));
   if (health_has_alias_) health_->CatalogChanged();
 }

@@ -87,7 +87,7 @@ class Agent {
   // Agent loop only: the script policy the last Sync used (a reload may change it).
   bool health_scripts_ = false;
   bool health_local_scripts_ = false;
-  std::vector<catalog::Check> health_cfg_checks_;
+  std::vector<catalog::Check> health_cfg_checks_;  // the config's script checks
 };
 
 }  // namespace beacon::agent
