@@ -107,11 +107,10 @@ def start_agent(beacon, cfg_dir, log_path):
     raise RuntimeError("agent did not answer")
 
 
-def passing_http(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/v1/agent/checks" % port, timeout=30) as r:
-        checks = json.load(r)
-    return sum(1 for c in checks.values()
-               if c["CheckID"].startswith("service:hc-") and c["Status"] == "passing")
+def passing(port, name):
+    url = "http://127.0.0.1:%d/v1/health/checks/%s" % (port, name)
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return all(c["Status"] == "passing" for c in json.load(r))
 
 
 def stop(p):
@@ -124,12 +123,14 @@ def stop(p):
             p.wait()
 
 
-def measure(pid, duration, count_file=None):
+def measure(pid, duration, count_file=None, srv_pid=None):
+    s0 = procstat.cpu_s(srv_pid) if srv_pid else 0
     c0, n0, t0 = procstat.cpu_s(pid), read_count(count_file) if count_file else 0, time.monotonic()
     time.sleep(duration)
     c1, n1, t1 = procstat.cpu_s(pid), read_count(count_file) if count_file else 0, time.monotonic()
+    s1 = procstat.cpu_s(srv_pid) if srv_pid else 0
     rss = procstat.status_kb(pid, "VmRSS")
-    return (c1 - c0) / (t1 - t0), (n1 - n0) / (t1 - t0), rss
+    return (c1 - c0) / (t1 - t0), (n1 - n0) / (t1 - t0), rss, (s1 - s0) / (t1 - t0)
 
 
 def main():
@@ -154,23 +155,30 @@ def main():
             agent, port = start_agent(a.beacon, cfg, os.path.join(tmp.name, "agent.log"))
             try:
                 if http:
+                    # Every HTTP check has run once (first runs are spread over the interval).
                     deadline = time.monotonic() + 60
-                    while passing_http(port) < http and time.monotonic() < deadline:
+                    sample = ["hc-0", "hc-%d" % (http // 2), "hc-%d" % (http - 1)]
+                    while (not all(passing(port, n) for n in sample)
+                           and time.monotonic() < deadline):
                         time.sleep(0.5)
+                    time.sleep(2)
                 else:
                     time.sleep(2)
-                cpu, rate, rss = measure(agent.pid, a.duration, count_file if http else None)
-                rows.append((phase, a.ttl, http, cpu, rate, rss))
+                cpu, rate, rss, srv_cpu = measure(agent.pid, a.duration,
+                                                  count_file if http else None, srv.pid)
+                rows.append((phase, a.ttl, http, cpu, rate, rss, srv_cpu))
             finally:
                 stop(agent)
     finally:
         stop(srv)
-    print("%-11s %7s %7s %10s %12s %9s %22s" % ("phase", "ttl", "http", "agent_cpu", "probes/s",
-                                                 "rss_MiB", "cpu_per_1k_probes/s"))
-    for phase, ttl, http, cpu, rate, rss in rows:
+    print("%-11s %7s %7s %10s %12s %9s %22s %11s" % (
+        "phase", "ttl", "http", "agent_cpu", "probes/s", "rss_MiB", "cpu_per_1k_probes/s",
+        "target_cpu"))
+    for phase, ttl, http, cpu, rate, rss, srv_cpu in rows:
         per_k = "%.1f%% of a core" % (100 * cpu / (rate / 1000)) if rate > 0 else "-"
-        print("%-11s %7d %7d %9.1f%% %12.0f %9.1f %22s" % (phase, ttl, http, 100 * cpu, rate,
-                                                          (rss or 0) / 1024, per_k))
+        print("%-11s %7d %7d %9.1f%% %12.0f %9.1f %22s %10.1f%%" % (
+            phase, ttl, http, 100 * cpu, rate, (rss or 0) / 1024, per_k, 100 * srv_cpu))
+    print("load average: %s" % open("/proc/loadavg").read().strip())
 
 
 if __name__ == "__main__":
