@@ -143,10 +143,18 @@ class HttpServer {
       {
         std::lock_guard<std::mutex> lock(mu_);
         last_ = req;
-        const char* reason = code_ == 200 ? "OK" : code_ == 429 ? "Too Many Requests" : "Oops";
-        resp = "HTTP/1.1 " + std::to_string(code_) + " " + reason +
-               "\r\nContent-Length: " + std::to_string(body_.size()) +
-               "\r\nConnection: close\r\n\r\n" + body_;
+        // GET /moved answers a redirect to /health.
+        const bool moved = req.rfind("GET /moved ", 0) == 0;
+        const int code = moved ? 302 : code_;
+        const std::string body = moved ? std::string("see /health") : body_;
+        const char* reason = code == 200   ? "OK"
+                             : code == 302 ? "Found"
+                             : code == 429 ? "Too Many Requests"
+                                           : "Oops";
+        resp = "HTTP/1.1 " + std::to_string(code) + " " + reason +
+               (moved ? "\r\nLocation: /health" : "") +
+               "\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\nConnection: close\r\n\r\n" + body;
       }
       size_t off = 0;
       while (off < resp.size()) {
@@ -269,6 +277,27 @@ TEST_CASE("HTTP check: method, headers, body; a refused connection is critical")
   runner.Sync({c, d});
   Report r = sink.WaitFor("dead", Health::kCritical);
   CHECK(r.output.find("127.0.0.1") != std::string::npos);
+  runner.Stop();
+}
+
+TEST_CASE("HTTP check follows redirects unless disable_redirects") {
+  HttpServer srv;
+  Sink sink;
+  Logger log(LogLevel::kError);
+  health::Runner runner({}, sink.Fn(), {}, log);
+  REQUIRE(runner.Start().ok());
+  Check follow = HttpCheck(srv.port());
+  follow.id = "follow";
+  follow.http = "http://127.0.0.1:" + std::to_string(srv.port()) + "/moved";
+  Check stay = follow;
+  stay.id = "stay";
+  stay.disable_redirects = true;
+  stay.status = Health::kPassing;
+  runner.Sync({follow, stay});
+  CHECK(sink.WaitFor("follow", Health::kPassing).output ==
+        "HTTP GET " + follow.http + ": 200 OK Output: ok");
+  CHECK(sink.WaitFor("stay", Health::kCritical).output ==
+        "HTTP GET " + stay.http + ": 302 Found Output: see /health");
   runner.Stop();
 }
 
