@@ -329,8 +329,11 @@ Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDo
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   for (const auto& [k, vs] : c.header) {
-    for (const std::string& v : vs)
-      t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
+    for (const std::string& v : vs) {
+      std::string line = k;
+      line.append(": ").append(v);
+      t->headers = curl_slist_append(t->headers, line.c_str());
+    }
   }
   if (!HasHeader(c, "User-Agent")) {
     t->headers = curl_slist_append(t->headers, "User-Agent: Consul Health Check");
