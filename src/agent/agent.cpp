@@ -11,7 +11,9 @@
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/core/strings.h"
+#include "beacon/health/alias.h"
 #include "beacon/http/monitor_api.h"
+#include "local_agent_internal.h"
 
 namespace beacon::agent {
 
@@ -19,6 +21,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
     : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {}
 
 Agent::~Agent() {
+  if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
   if (dns_) dns_->Stop();
   kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
@@ -143,6 +146,21 @@ Status Agent::Start() {
       done(st.ok() ? http::AgentStatus::Ok() : http::AgentStatus::Error(500, st.message()));
     });
   });
+  {
+    health::RunnerOptions ho;
+    ho.output_max = cfg_.check_output_max_size;
+    const std::string node = cfg_.node_name;
+    health_ = std::make_unique<health::Runner>(
+        ho,
+        [this, node](const std::string& id, catalog::Health st, const std::string& out) {
+          Submit([node, id, st, out](catalog::Writer& w) { w.UpdateCheck(node, id, st, out); });
+        },
+        [this, node](const catalog::Check& c) {
+          return health::EvaluateAlias(*hub_.Current(), node, c);
+        },
+        log_);
+    if (Status st = health_->Start(); !st.ok()) return st;
+  }
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
   if (!cl_.catalog_seed.empty()) {
@@ -284,6 +302,7 @@ void Agent::RunPublished() {
 void Agent::PublishNow(bool force) {
   writer_->Publish(force);
   if (publish_timer_ != nullptr) last_publish_ms_ = uv_now(publish_timer_->loop);
+  SyncHealth();
   RunPublished();
   if (http_) http_->Notify(http::Topic::kCatalog);
   // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
@@ -291,6 +310,57 @@ void Agent::PublishNow(bool force) {
     catalog::SnapshotPtr snap = hub_.Current();
     kv_->InvalidateSessions([snap](const kv::Session& s) { return SessionLapsed(*snap, s); });
   }
+}
+
+void Agent::SyncHealth() {
+  if (!health_) return;
+  catalog::SnapshotPtr snap = hub_.Current();
+  const std::string nkey = core::Lower(cfg_.node_name);
+  const catalog::NodeEntry* self = snap->nodes.Find(nkey);
+  const uint64_t index = self != nullptr ? self->index : 0;
+  // Which config checks may run scripts: compared cheaply on every call (config checks are
+  // mostly not scripts).
+  std::vector<catalog::Check> cfg_scripts;
+  for (const catalog::Check& c : cfg_.checks) {
+    if (!c.args.empty()) cfg_scripts.push_back(c);
+  }
+  const bool policy_same = health_scripts_ == cfg_.enable_script_checks &&
+                           health_local_scripts_ == cfg_.enable_local_script_checks &&
+                           health_cfg_checks_ == cfg_scripts;
+  if (index == health_node_index_ && policy_same) {
+    if (health_has_alias_) health_->CatalogChanged();
+    return;
+  }
+  health_node_index_ = index;
+  if (!policy_same) {
+    health_scripts_ = cfg_.enable_script_checks;
+    health_local_scripts_ = cfg_.enable_local_script_checks;
+    health_cfg_checks_ = std::move(cfg_scripts);
+  }
+  // Script checks run only where the configuration allows them (spec 4.3): any with
+  // enable_script_checks; with enable_local_script_checks only those from config files.
+  std::vector<catalog::Check> run;
+  health_has_alias_ = false;
+  auto take = [&](const std::vector<catalog::Check>& checks) {
+    for (const catalog::Check& c : checks) {  // copies only what runs (not TTL checks)
+      const health::Kind kind = health::KindOf(c);
+      if (kind == health::Kind::kNone || detail::IsMaintenance(c.id)) continue;
+      if (kind == health::Kind::kScript && !cfg_.enable_script_checks) {
+        bool local = false;
+        for (const catalog::Check& d : health_cfg_checks_) {
+          local |= d.id == c.id && d.args == c.args;
+        }
+        if (!cfg_.enable_local_script_checks || !local) continue;
+      }
+      health_has_alias_ |= kind == health::Kind::kAlias;
+      run.push_back(c);
+    }
+  };
+  if (self != nullptr) take(self->checks());
+  detail::ForEachLocalInstance(*snap, nkey,
+                               [&](const catalog::Instance& in) { take(in.checks()); });
+  health_->Sync(std::move(run));
+  if (health_has_alias_) health_->CatalogChanged();
 }
 
 void Agent::DrainCommands() {
@@ -318,6 +388,7 @@ void Agent::Tick() {
                                 .count());
   if (kv_) kv_->ExpireSessions(now);
   if (local_) local_->Tick();
+  SyncHealth();  // a reload may have changed which script checks may run
 }
 
 void Agent::LogDnsStats(LogLevel level) const {

@@ -152,6 +152,11 @@ std::string CheckJson(const Check& c, bool maintenance) {
   str("DockerContainerID", c.docker_container_id);
   if (c.tls_skip_verify) w.Key("TLSSkipVerify").Bool(true);
   if (c.disable_redirects) w.Key("DisableRedirects").Bool(true);
+  str("TLSServerName", c.tls_server_name);
+  if (c.tcp_use_tls) w.Key("TCPUseTLS").Bool(true);
+  str("AliasNode", c.alias_node);
+  str("AliasService", c.alias_service);
+  if (c.output_max_size != 0) w.Key("OutputMaxSize").Uint(c.output_max_size);
   dur("Interval", c.interval_ms);
   dur("Timeout", c.timeout_ms);
   dur("TTL", c.ttl_ms);

@@ -51,6 +51,7 @@ const char* CheckType(const Check& c) {
   if (!c.grpc.empty()) return "grpc";
   if (!c.docker_container_id.empty()) return "docker";
   if (!c.args.empty()) return "script";
+  if (!c.alias_node.empty() || !c.alias_service.empty()) return "alias";
   return "";
 }
 

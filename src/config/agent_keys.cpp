@@ -243,6 +243,10 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
       st = GetBool(c, x, p, &cfg->enable_script_checks);
     } else if (k == "enablelocalscriptchecks") {
       st = GetBool(c, x, p, &cfg->enable_local_script_checks);
+    } else if (k == "checkoutputmaxsize") {
+      int64_t n = 0;
+      st = GetInt(c, x, p, 1, int64_t{1} << 30, &n);
+      if (st.ok()) cfg->check_output_max_size = static_cast<uint64_t>(n);
     } else if (k == "nodemeta") {
       st = GetStringMap(c, x, p, &cfg->node_meta);
     } else if (k == "ports") {

@@ -92,6 +92,18 @@ Status ParseCheckFields(const Ctx& c, const Value& v, std::string_view path, cat
       st = GetBool(c, x, p, &chk->tls_skip_verify);
     } else if (k == "disableredirects") {
       st = GetBool(c, x, p, &chk->disable_redirects);
+    } else if (k == "tlsservername") {
+      st = GetString(c, x, p, &chk->tls_server_name);
+    } else if (k == "tcpusetls") {
+      st = GetBool(c, x, p, &chk->tcp_use_tls);
+    } else if (k == "aliasnode") {
+      st = GetString(c, x, p, &chk->alias_node);
+    } else if (k == "aliasservice") {
+      st = GetString(c, x, p, &chk->alias_service);
+    } else if (k == "outputmaxsize") {
+      int64_t n = 0;
+      st = GetInt(c, x, p, 0, int64_t{1} << 30, &n);
+      chk->output_max_size = static_cast<uint64_t>(n);
     } else if (k == "interval") {
       st = GetDurationMs(c, x, p, &chk->interval_ms);
     } else if (k == "timeout") {
@@ -106,7 +118,7 @@ Status ParseCheckFields(const Ctx& c, const Value& v, std::string_view path, cat
       st = GetU32(c, x, p, &chk->failures_before_warning);
     } else if (k == "failuresbeforecritical") {
       st = GetU32(c, x, p, &chk->failures_before_critical);
-    } else if (k == "aliasnode" || k == "aliasservice" || k == "h2ping" || k == "osservice") {
+    } else if (k == "h2ping" || k == "osservice") {
       *unsupported = m.key;
     }
     if (!st.ok()) return st;
@@ -128,21 +140,22 @@ Status ValidateCheck(const Ctx& c, const Value& v, std::string_view path, const 
   if (!chk.udp.empty()) kinds.push_back("udp");
   if (!chk.grpc.empty()) kinds.push_back("grpc");
   if (chk.ttl_ms > 0) kinds.push_back("ttl");
+  if (!chk.alias_node.empty() || !chk.alias_service.empty()) kinds.push_back("alias");
   if (kinds.empty()) {
     return c.Err(v, path,
-                 "check has no type: set exactly one of args, script, http, tcp, udp, grpc, ttl "
-                 "or docker_container_id");
+                 "check has no type: set exactly one of args, script, http, tcp, udp, grpc, ttl, "
+                 "alias_node/alias_service or docker_container_id");
   }
   if (kinds.size() > 1) {
     return c.Err(v, path,
-                 "a check may set only one of args/script, http, tcp, udp, grpc, ttl or "
+                 "a check may set only one of args/script, http, tcp, udp, grpc, ttl, alias or "
                  "docker_container_id; found " +
                      std::string(kinds[0]) + " and " + std::string(kinds[1]));
   }
   if (docker && chk.args.empty()) {
     return c.Err(v, Join(path, "args"), "docker checks need args (the command to run)");
   }
-  if (kinds[0] != "ttl" && chk.interval_ms == 0) {
+  if (kinds[0] != "ttl" && kinds[0] != "alias" && chk.interval_ms == 0) {
     return c.Err(v, Join(path, "interval"),
                  "missing required key: " + std::string(kinds[0]) + " checks need an interval");
   }
@@ -297,8 +310,8 @@ Status ParseNodeCheck(const Ctx& c, const Value& v, std::string_view path, Agent
 Status CheckScriptPolicy(const AgentConfig& cfg, const LoadState& ls) {
   if (!ls.script_checks.empty() && !cfg.enable_script_checks && !cfg.enable_local_script_checks) {
     return Status::Error(ls.script_checks.front() +
-                         ": script checks are disabled; set enable_script_checks or "
-                         "enable_local_script_checks to true");
+                         ": Scripts are disabled on this agent; to enable, configure "
+                         "'enable_script_checks' or 'enable_local_script_checks' to true");
   }
   return Status::Ok();
 }

@@ -20,6 +20,7 @@
 #include "beacon/config/config.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/health/runner.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
@@ -62,6 +63,9 @@ class Agent {
   void RunPublished();
   Status OpenKv();
   void BuildHttp();
+  // After a publish (and once a second): when this node's entry or the script policy changed,
+  // hands this node's runnable checks to health_.
+  void SyncHealth();
 
   config::CommandLine cl_;
   config::AgentConfig cfg_;
@@ -78,6 +82,14 @@ class Agent {
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
   std::unique_ptr<http::HttpServer> http_;
+  // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
+  std::unique_ptr<health::Runner> health_;
+  uint64_t health_node_index_ = 0;  // agent loop only: NodeEntry::index last synced
+  bool health_has_alias_ = false;   // agent loop only: an alias check is running
+  // Agent loop only: the script policy the last Sync used (a reload may change it).
+  bool health_scripts_ = false;
+  bool health_local_scripts_ = false;
+  std::vector<catalog::Check> health_cfg_checks_;  // the config's script checks
 };
 
 }  // namespace beacon::agent

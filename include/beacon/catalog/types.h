@@ -48,6 +48,11 @@ struct Check {
   std::string docker_container_id;
   bool tls_skip_verify = false;
   bool disable_redirects = false;
+  std::string tls_server_name;   // SNI and certificate name for HTTP checks
+  bool tcp_use_tls = false;      // TCP check: a TLS handshake after the connect
+  std::string alias_node;        // alias check: mirrors this node ("" = the local node)...
+  std::string alias_service;     // ...or this service instance on it
+  uint64_t output_max_size = 0;  // bytes of output kept (0 = the agent's default, 4 KiB)
   uint64_t interval_ms = 0;
   uint64_t timeout_ms = 0;
   uint64_t ttl_ms = 0;

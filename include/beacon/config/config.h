@@ -45,6 +45,7 @@ struct AgentConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error
   bool enable_script_checks = false;
   bool enable_local_script_checks = false;
+  uint64_t check_output_max_size = 4096;  // bytes of check output kept (per check: output_max_size)
   std::map<std::string, std::string> node_meta;
   Ports ports;
   DnsConfig dns;

@@ -298,6 +298,32 @@ TEST_CASE("deregister_critical_service_after removes the service once critical t
   CHECK(e.HasService("fast"));
 }
 
+TEST_CASE("deregister_critical_service_after also reaps services whose run check is critical") {
+  // The health Runner reports HTTP/TCP/script results as Writer::UpdateCheck, as here.
+  Env e;
+  CHECK(e.Register(R"({"Name":"api","Check":{"HTTP":"http://127.0.0.1:1/","Interval":"10s",)"
+                   R"("Status":"passing","DeregisterCriticalServiceAfter":"1m"}})")
+            .ok());
+  auto report = [&](Health h) {
+    e.cat.Submit()([h](catalog::Writer& w) { w.UpdateCheck("node1", "service:api", h, "x"); }, {});
+  };
+  e.agent->Tick(e.now);
+  e.agent->Tick(e.now + 120000);
+  CHECK(e.HasService("api"));  // passing: never reaped
+  report(Health::kCritical);
+  e.agent->Tick(e.now + 130000);
+  e.agent->Tick(e.now + 189000);
+  CHECK(e.HasService("api"));
+  report(Health::kPassing);  // recovered: the critical time starts over
+  e.agent->Tick(e.now + 189500);
+  report(Health::kCritical);
+  e.agent->Tick(e.now + 190000);
+  e.agent->Tick(e.now + 249000);
+  CHECK(e.HasService("api"));
+  e.agent->Tick(e.now + 250000);
+  CHECK_FALSE(e.HasService("api"));
+}
+
 TEST_CASE("persistence: registrations, TTL state and maintenance survive a restart") {
   TempDir dir;
   std::string node_id;

@@ -165,8 +165,8 @@ TEST_CASE("Load: script checks are judged after everything is merged") {
       "svc.json", R"({"service": {"name": "s", "check": {"args": ["true"], "interval": "1s"}}})");
   std::string e = LoadError(Flags({"-dev", "-config-file", svc}));
   CHECK(e == svc +
-                 ":1: service.check: script checks are disabled; set enable_script_checks or "
-                 "enable_local_script_checks to true");
+                 ":1: service.check: Scripts are disabled on this agent; to enable, "
+                 "configure 'enable_script_checks' or 'enable_local_script_checks' to true");
   CHECK(
       MustLoad(Flags({"-dev", "-config-file", svc, "-enable-local-script-checks"})).checks.size() ==
       1);

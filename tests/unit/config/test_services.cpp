@@ -52,8 +52,8 @@ TEST_CASE("the documented example loads when local script checks are enabled") {
 
 TEST_CASE("the documented example is refused while script checks are disabled") {
   CHECK(MergeError(kSeedExample) ==
-        "svc.json:1: service.check: script checks are disabled; set enable_script_checks or "
-        "enable_local_script_checks to true");
+        "svc.json:1: service.check: Scripts are disabled on this agent; to enable, "
+        "configure 'enable_script_checks' or 'enable_local_script_checks' to true");
   // Enabling them in the same document is enough.
   AgentConfig cfg;
   std::string with_flag = std::string(kSeedExample);
@@ -131,6 +131,24 @@ TEST_CASE("check types: script string, udp, grpc, docker") {
   CHECK(cfg.checks[3].shell == "/bin/bash");
 }
 
+TEST_CASE("check fields the health runner uses: alias, TLS name, output size") {
+  AgentConfig cfg = Merge(R"({"check_output_max_size": 1024, "checks": [
+    {"name": "a", "alias_service": "db", "alias_node": "n2"},
+    {"Name": "h", "HTTP": "https://10.0.0.1/", "Interval": "5s", "TLSServerName": "api.local",
+     "OutputMaxSize": 100},
+    {"name": "t", "tcp": "10.0.0.1:443", "tcp_use_tls": true, "interval": "5s"}]})");
+  CHECK(cfg.check_output_max_size == 1024);
+  REQUIRE(cfg.checks.size() == 3);
+  CHECK(cfg.checks[0].alias_service == "db");
+  CHECK(cfg.checks[0].alias_node == "n2");
+  CHECK(cfg.checks[0].interval_ms == 0);  // alias checks need no interval
+  CHECK(cfg.checks[1].tls_server_name == "api.local");
+  CHECK(cfg.checks[1].output_max_size == 100);
+  CHECK(cfg.checks[2].tcp_use_tls);
+  CHECK(MergeError(R"({"check": {"name": "x", "alias_service": "db", "ttl": "1m"}})")
+            .find("found ttl and alias") != std::string::npos);
+}
+
 TEST_CASE("node-level checks: id defaults to the name, no service") {
   AgentConfig cfg = Merge(R"({"check": {"name": "mem", "ttl": "1m", "notes": "n"},
                                "checks": [{"id": "disk", "name": "Disk", "ttl": "1m",
@@ -186,8 +204,8 @@ TEST_CASE("check errors name file, line and key") {
           .find("found http and ttl") != std::string::npos);
   CHECK(MergeError(R"({"check": {"ttl": "1m"}})") ==
         "svc.json:1: check.name: missing required key: name");
-  CHECK(MergeError(R"({"check": {"name": "x", "alias_service": "web"}})")
-            .find("check.alias_service: this check type is not supported") != std::string::npos);
+  CHECK(MergeError(R"({"check": {"name": "x", "h2ping": "localhost:1", "interval": "1s"}})")
+            .find("check.h2ping: this check type is not supported") != std::string::npos);
   CHECK(MergeError(R"({"checks": [{"name": "x", "args": "ls", "interval": "1s"}]})") ==
         "svc.json:1: checks[0].args: expected a list of strings, got string \"ls\"");
 }

@@ -1,0 +1,243 @@
+// See runner.h.
+#include "beacon/health/runner.h"
+
+#include <curl/curl.h>
+
+#include <utility>
+
+namespace beacon::health {
+
+using catalog::Check;
+using catalog::Health;
+
+namespace {
+constexpr uint64_t kAliasEveryMs = 1000;
+}  // namespace
+
+Runner::Runner(RunnerOptions opts, Sink sink, AliasFn alias, const Logger& log)
+    : opts_(opts), sink_(std::move(sink)), alias_(std::move(alias)), log_(log) {}
+
+Runner::~Runner() {
+  Stop();
+}
+
+Status Runner::Start() {
+  if (started_) return Status::Ok();
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    return Status::Error("health: libcurl initialisation failed");
+  }
+  if (int rc = uv_loop_init(&loop_); rc != 0) {
+    curl_global_cleanup();
+    return Status::Error(std::string("health: uv_loop_init: ") + uv_strerror(rc));
+  }
+  loop_.data = this;
+  uv_async_init(&loop_, &wake_,
+                [](uv_async_t* a) { static_cast<Runner*>(a->loop->data)->OnWake(); });
+  uv_timer_init(&loop_, &timer_);
+  http_ = std::make_unique<HttpClient>(&loop_);
+  started_ = true;
+  thread_ = std::thread([this] {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks, children still being reaped
+  });
+  uv_async_send(&wake_);  // a Sync before Start is applied now
+  return Status::Ok();
+}
+
+void Runner::Stop() {
+  if (!started_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  uv_async_send(&wake_);
+  thread_.join();
+  http_.reset();
+  uv_loop_close(&loop_);
+  curl_global_cleanup();
+  started_ = false;
+}
+
+void Runner::Sync(std::vector<Check> checks) {
+  std::erase_if(checks, [](const Check& c) { return KindOf(c) == Kind::kNone; });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_ = checks.size();
+    pending_ = std::move(checks);
+  }
+  if (started_) uv_async_send(&wake_);
+}
+
+void Runner::CatalogChanged() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    alias_dirty_ = true;
+  }
+  if (started_) uv_async_send(&wake_);
+}
+
+size_t Runner::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return size_;
+}
+
+void Runner::OnWake() {
+  std::optional<std::vector<Check>> pending;
+  bool alias = false;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending.swap(pending_);
+    alias = alias_dirty_;
+    alias_dirty_ = false;
+    stop = stopping_;
+  }
+  if (stop) {
+    Shutdown();
+    return;
+  }
+  if (pending) Apply(std::move(*pending));
+  if (alias) {
+    for (auto& [id, job] : jobs_) {
+      if (KindOf(job->def) == Kind::kAlias) Launch(id, *job);
+    }
+  }
+  Rearm();
+}
+
+void Runner::Apply(std::vector<Check> checks) {
+  uv_update_time(&loop_);
+  const uint64_t now = uv_now(&loop_);
+  std::unordered_map<std::string, std::unique_ptr<Job>> next;
+  for (Check& c : checks) {
+    auto it = jobs_.find(c.id);
+    if (it != jobs_.end() && SameDefinition(it->second->def, c)) {
+      std::unique_ptr<Job> job = std::move(it->second);
+      jobs_.erase(it);
+      job->reported = c.status;  // what the catalog shows now
+      job->reported_output = c.output;
+      job->def = std::move(c);
+      next.emplace(job->def.id, std::move(job));
+      continue;
+    }
+    auto job = std::make_unique<Job>(Job{
+        c,
+        Thresholds(c.success_before_passing, c.failures_before_warning, c.failures_before_critical),
+        c.status, c.output, nullptr});
+    const uint64_t interval = KindOf(c) == Kind::kAlias ? kAliasEveryMs : c.interval_ms;
+    sched_.Add(c.id, interval, now);  // replaces a changed definition's schedule
+    if (it != jobs_.end()) {          // changed: its run in flight belongs to the old definition
+      if (it->second->inflight != nullptr) it->second->inflight->Cancel();
+      jobs_.erase(it);
+    }
+    const std::string id = c.id;
+    next.emplace(id, std::move(job));
+  }
+  for (auto& [id, job] : jobs_) {  // removed
+    if (job->inflight != nullptr) job->inflight->Cancel();
+    sched_.Remove(id);
+  }
+  jobs_ = std::move(next);
+  // Aliases answer at once: their source is already in the catalog.
+  for (auto& [id, job] : jobs_) {
+    if (KindOf(job->def) == Kind::kAlias) Launch(id, *job);
+  }
+}
+
+void Runner::Rearm() {
+  std::optional<uint64_t> due = sched_.NextDue();
+  if (!due) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  uv_update_time(&loop_);
+  const uint64_t now = uv_now(&loop_);
+  timer_.data = this;
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<Runner*>(t->data)->RunDue(); },
+      *due > now ? *due - now : 0, 0);
+}
+
+void Runner::RunDue() {
+  uv_update_time(&loop_);
+  for (const std::string& id : sched_.PopDue(uv_now(&loop_))) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    if (it->second->inflight != nullptr) continue;  // still running: skip this turn
+    Launch(id, *it->second);
+  }
+  Rearm();
+}
+
+void Runner::Launch(const std::string& id, Job& job) {
+  const Check& c = job.def;
+  const Kind kind = KindOf(c);
+  if (kind == Kind::kAlias) {
+    if (!alias_) return;
+    AliasResult a = alias_(c);
+    OnResult(id, ProbeResult{a.status, std::move(a.output)}, false);
+    return;
+  }
+  ProbeOptions o;
+  o.timeout_ms = DefaultTimeoutMs(c);
+  o.output_max = c.output_max_size != 0 ? c.output_max_size : opts_.output_max;
+  ProbeDone done = [this, id](ProbeResult r) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    it->second->inflight = nullptr;
+    OnResult(id, std::move(r), true);
+  };
+  switch (kind) {
+    case Kind::kScript:
+      job.inflight = StartScript(&loop_, c.args, o, std::move(done));
+      break;
+    case Kind::kHttp:
+      job.inflight = http_->Start(c, o, std::move(done));
+      break;
+    case Kind::kTcp:
+      job.inflight = c.tcp_use_tls ? http_->StartTlsConnect(c, o, std::move(done))
+                                   : StartTcp(&loop_, c.tcp, o, std::move(done));
+      break;
+    case Kind::kUdp:
+      job.inflight = StartUdp(&loop_, c.udp, o, std::move(done));
+      break;
+    default:
+      break;
+  }
+}
+
+void Runner::OnResult(const std::string& id, ProbeResult r, bool thresholds) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  Job& job = *it->second;
+  std::optional<Health> st = r.status;
+  if (thresholds) st = job.thresholds.Observe(r.status);
+  if (!st) {
+    BEACON_LOG(log_, kDebug, "health", "check %s: %s result below its threshold", id.c_str(),
+               std::string(catalog::HealthName(r.status)).c_str());
+    return;
+  }
+  if (*st == job.reported && r.output == job.reported_output) return;
+  if (*st != job.reported) {
+    BEACON_LOG(log_, kDebug, "health", "check %s is now %s", id.c_str(),
+               std::string(catalog::HealthName(*st)).c_str());
+  }
+  job.reported = *st;
+  job.reported_output = r.output;
+  if (sink_) sink_(id, *st, r.output);
+}
+
+void Runner::Shutdown() {
+  for (auto& [id, job] : jobs_) {
+    if (job->inflight != nullptr) job->inflight->Cancel();
+    job->inflight = nullptr;
+    sched_.Remove(id);
+  }
+  jobs_.clear();
+  http_->Close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  // The loop ends once every probe's handles are closed (killed children reaped first).
+}
+
+}  // namespace beacon::health
