@@ -6,6 +6,7 @@
 
 #include "beacon/agent/local_agent.h"
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -28,21 +29,31 @@ using http::AgentStatus;
 
 // --- writes --------------------------------------------------------------------------------
 
+namespace {
+
+AgentStatus ScriptsDisabled() {
+  return AgentStatus::Error(500,
+                            "Scripts are disabled on this agent from remote calls; to enable, "
+                            "configure 'enable_script_checks' to true");
+}
+
+}  // namespace
+
+bool LocalAgent::ScriptChecksEnabled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return enable_script_checks_;
+}
+
 void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing_checks,
                                  http::AgentDone done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (body.has_script_check && !enable_script_checks_) {
-      done(AgentStatus::Error(500,
-                              "Scripts are disabled on this agent from remote calls; to enable, "
-                              "configure 'enable_script_checks' to true"));
-      return;
-    }
+  if (body.has_script_check && !ScriptChecksEnabled()) {
+    done(ScriptsDisabled());  // outside mu_: `done` may call back into this agent
+    return;
   }
   auto b = std::make_shared<config::ServiceBody>(std::move(body));
   Run(
       [this, b, replace_existing_checks](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
+        const std::string nkey = core::Lower(opts_.node_name);
         Service& svc = b->service;
         std::vector<Check> checks = std::move(b->checks);
         std::vector<std::string> dropped;
@@ -86,7 +97,7 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
 void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
   Run(
       [this, id](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
+        const std::string nkey = core::Lower(opts_.node_name);
         const Instance* in = FindInstance(w.staged(), nkey, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "Unknown service ID \"" + id +
@@ -104,19 +115,14 @@ void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
 }
 
 void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (body.has_script_check && !enable_script_checks_) {
-      done(AgentStatus::Error(500,
-                              "Scripts are disabled on this agent from remote calls; to enable, "
-                              "configure 'enable_script_checks' to true"));
-      return;
-    }
+  if (body.has_script_check && !ScriptChecksEnabled()) {
+    done(ScriptsDisabled());  // outside mu_: `done` may call back into this agent
+    return;
   }
   auto chk = std::make_shared<Check>(std::move(body.check));
   Run(
       [this, chk](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
+        const std::string nkey = core::Lower(opts_.node_name);
         if (!chk->service_id.empty()) {
           const Instance* in = FindInstance(w.staged(), nkey, chk->service_id);
           if (in == nullptr) {
@@ -143,7 +149,7 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
 void LocalAgent::DeregisterCheck(std::string id, http::AgentDone done) {
   Run(
       [this, id](catalog::Writer& w) {
-        if (FindCheck(w.staged(), catalog::Lower(opts_.node_name), id) == nullptr) {
+        if (FindCheck(w.staged(), core::Lower(opts_.node_name), id) == nullptr) {
           return UnknownCheck(id);
         }
         w.RemoveCheck(opts_.node_name, id);
@@ -163,7 +169,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
   }
   Run(
       [this, id, status, output](catalog::Writer& w) {
-        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        const Check* c = FindCheck(w.staged(), core::Lower(opts_.node_name), id);
         if (c == nullptr) return UnknownCheck(id);
         if (c->ttl_ms == 0) {
           return AgentStatus::Error(500, "CheckID \"" + id + "\" does not have associated TTL");
@@ -183,7 +189,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
 // Adds the critical maintenance check `c` (persisted, so maintenance survives a restart) or
 // removes it; a no-op when it is already in the wanted state. Writer thread.
 http::AgentStatus LocalAgent::SetMaintenance(catalog::Writer& w, Check c, bool enable) {
-  const bool on = FindCheck(w.staged(), catalog::Lower(opts_.node_name), c.id) != nullptr;
+  const bool on = FindCheck(w.staged(), core::Lower(opts_.node_name), c.id) != nullptr;
   if (enable && !on) {
     c.status = Health::kCritical;
     if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
@@ -222,7 +228,7 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
   }
   Run(
       [this, id, enable, reason](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
+        const std::string nkey = core::Lower(opts_.node_name);
         const Instance* in = FindInstance(w.staged(), nkey, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "No service registered with ID \"" + id + "\"");
@@ -243,7 +249,7 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
 void LocalAgent::Tick(uint64_t now_ms) {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return;
-  const std::vector<Check> checks = LocalChecks(*snap, catalog::Lower(opts_.node_name));
+  const std::vector<Check> checks = LocalChecks(*snap, core::Lower(opts_.node_name));
   std::vector<std::string> expire;
   std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
   {
@@ -294,7 +300,7 @@ void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
           if (it == ttl_.end() || it->second.deadline_ms > now_ms) return AgentStatus::Ok();
           output = TtlExpiredOutput(it->second.last_output);
         }
-        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        const Check* c = FindCheck(w.staged(), core::Lower(opts_.node_name), id);
         if (c == nullptr || c->ttl_ms == 0) return AgentStatus::Ok();
         BEACON_LOG(log_, kWarn, "agent", "check %s missed its TTL, is now critical", id.c_str());
         w.UpdateCheck(opts_.node_name, id, Health::kCritical, output);

@@ -1,6 +1,7 @@
 #include "beacon/catalog/hub.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace beacon::catalog {
 
@@ -16,9 +17,16 @@ const Snapshot* SnapshotHub::Reader::Acquire() {
 
 std::unique_ptr<SnapshotHub::Reader> SnapshotHub::RegisterReader() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (used_slots_ >= kMaxReaders) return nullptr;
-  auto* slot = &slots_[used_slots_++].ptr;
+  const size_t i = used_slots_ % kSlotsPerBlock;
+  if (i == 0) blocks_.push_back(std::make_unique<Block>());
+  auto* slot = &blocks_.back()->slots[i].ptr;
+  ++used_slots_;
   return std::unique_ptr<Reader>(new Reader(this, slot));
+}
+
+size_t SnapshotHub::readers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return used_slots_;
 }
 
 void SnapshotHub::Publish(SnapshotPtr snap) {
@@ -35,18 +43,24 @@ void SnapshotHub::Publish(SnapshotPtr snap) {
 }
 
 size_t SnapshotHub::Reclaim() {
-  size_t n;
+  if (retired_.empty()) return 0;
+  // The scan holds mu_ so blocks_ cannot grow under it (readers never take mu_ to read); the
+  // freed snapshots are destroyed after it is released.
+  std::vector<SnapshotPtr> unpinned;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    n = used_slots_;
+    auto pinned = [&](const Snapshot* s) {
+      for (size_t i = 0; i < used_slots_; ++i) {
+        const Slot& slot = blocks_[i / kSlotsPerBlock]->slots[i % kSlotsPerBlock];
+        if (slot.ptr.load(std::memory_order_seq_cst) == s) return true;
+      }
+      return false;
+    };
+    auto keep = std::stable_partition(retired_.begin(), retired_.end(),
+                                      [&](const SnapshotPtr& s) { return pinned(s.get()); });
+    std::move(keep, retired_.end(), std::back_inserter(unpinned));
+    retired_.erase(keep, retired_.end());
   }
-  auto pinned = [&](const Snapshot* s) {
-    for (size_t i = 0; i < n; ++i) {
-      if (slots_[i].ptr.load(std::memory_order_seq_cst) == s) return true;
-    }
-    return false;
-  };
-  std::erase_if(retired_, [&](const SnapshotPtr& s) { return !pinned(s.get()); });
   return retired_.size();
 }
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include "beacon/core/strings.h"
 #include "build.h"
 
 namespace beacon::catalog {
@@ -12,19 +13,7 @@ const std::vector<std::string> kNoStrings;
 const std::vector<Check> kNoChecks;
 const std::string kNoText;
 
-char LowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 }  // namespace
-
-bool EqualsLowerKey(std::string_view name, std::string_view lower_key) {
-  if (name.size() != lower_key.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (LowerAscii(name[i]) != lower_key[i]) return false;
-  }
-  return true;
-}
 
 bool KeyList::Contains(std::string_view k) const {
   for (size_t i = 0; i + 2 <= buf_.size();) {
@@ -36,14 +25,15 @@ bool KeyList::Contains(std::string_view k) const {
   return false;
 }
 
-void KeyList::Add(std::string_view k) {
-  if (Contains(k)) return;
-  if (k.size() > 0xffff) k = k.substr(0, 0xffff);
+bool KeyList::Add(std::string_view k) {
+  if (k.size() > kMaxKey) return false;
+  if (Contains(k)) return true;
   std::string b(buf_.view());
   b.push_back(static_cast<char>(k.size() >> 8));
   b.push_back(static_cast<char>(k.size() & 0xff));
   b.append(k);
   buf_ = b;
+  return true;
 }
 
 void KeyList::Remove(std::string_view k) {
@@ -76,7 +66,7 @@ TxtRef::operator const std::string&() const {
 }
 
 bool NodeEntry::MatchesKey(std::string_view key) const {
-  if (extras && !extras->name.empty()) return EqualsLowerKey(extras->name, key);
+  if (extras && !extras->name.empty()) return core::EqualsLower(extras->name, key);
   return detail::WireEqualsLowerKey(name_wire, key);
 }
 

@@ -1,8 +1,10 @@
 // catalog::Writer, part three: /v1/catalog/register-style entries (Apply), lookups in the staged
 // catalog and the blocking-query index bookkeeping.
 #include <algorithm>
+#include <string>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
 
@@ -69,12 +71,16 @@ void Writer::TouchNode(const std::string& nkey, uint64_t idx) {
 
 Status Writer::Apply(const Registration& reg) {
   if (reg.node.name.empty()) return Status::Error("Must provide node");
-  const std::string nkey = Lower(reg.node.name);
+  const std::string nkey = core::Lower(reg.node.name);
   const bool node_exists = staged_.nodes.Find(nkey) != nullptr;
   if (reg.skip_node_update && !node_exists) return Status::Error("Missing node registration");
   // Everything that can fail is checked before anything changes.
   for (const Service& s : reg.services) {
     if (s.name.empty()) return Status::Error("Must provide service name with ID");
+    if (s.name.size() > KeyList::kMaxKey) {
+      return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
+                           " bytes");
+    }
   }
   for (const Check& c : reg.checks) {
     if (c.id.empty()) return Status::Error("Must provide a check ID or name");

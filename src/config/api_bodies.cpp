@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "beacon/config/limits.h"
 #include "internal.h"
 
 namespace beacon::config {
@@ -170,6 +171,9 @@ Result<ServiceBody> ParseServiceBody(std::string_view json) {
   catalog::Service& svc = out.service;
   st = ValidateMeta(svc.meta);
   if (!st.ok()) return st;
+  st = CheckServiceLimits(svc);
+  for (size_t i = 0; st.ok() && i < out.checks.size(); ++i) st = CheckCheckLimits(out.checks[i]);
+  if (!st.ok()) return st;
   bool unspecified = false;
   const int fam = IpFamily(svc.address, &unspecified);
   if (unspecified) return Status::Error("Invalid service address \"" + svc.address + "\"");
@@ -208,6 +212,8 @@ Result<CheckBody> ParseCheckBody(std::string_view json) {
   CheckBody out;
   out.check = std::move(cfg.checks.front());
   out.has_script_check = !ls.script_checks.empty();
+  st = CheckCheckLimits(out.check);
+  if (!st.ok()) return st;
   return out;
 }
 

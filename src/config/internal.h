@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "beacon/config/config.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::config::internal {
 
@@ -43,12 +44,15 @@ struct Member {
   Value value;
 };
 
-// Parses text into a tree. Errors carry the file name and, where known, the line.
+// Parses text into a tree. Errors carry the file name and, where known, the line. A JSON
+// document nested kMaxJsonDepth or more containers deep is refused ("nested deeper than ...")
+// without recursing that deep (no config or API body comes close; Consul's decoder is Go's).
+inline constexpr int kMaxJsonDepth = 256;
 Status ParseJsonTree(std::string_view name, std::string_view text, Value* out);
 Status ParseYamlTree(std::string_view name, std::string_view text, Value* out);
 
 // Lower-cases and drops '_' and '-', so "service_id", "ServiceID" and "serviceid" compare equal.
-std::string NormKey(std::string_view key);
+using core::NormKey;
 // Same comparison without allocating; `canon` must already be normalised.
 bool KeyIs(std::string_view key, std::string_view canon);
 

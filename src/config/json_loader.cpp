@@ -13,6 +13,11 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
+std::string TooDeep() {
+  return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) +
+         " objects/arrays";
+}
+
 class JsonBuilder {
  public:
   JsonBuilder(std::string_view name, const simdjson::padded_string& buf) : name_(name), buf_(buf) {
@@ -37,7 +42,10 @@ class JsonBuilder {
   }
 
   // On failure returns the simdjson error; the caller turns it into a message with a location.
-  simdjson::error_code Build(od::value v, Value* out) {
+  // `depth` counts the containers around v; past kMaxJsonDepth the walk stops with DEPTH_ERROR
+  // so that the recursion (and the tree's) stays shallow whatever the input.
+  simdjson::error_code Build(od::value v, Value* out, int depth) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
     out->line = LineOf(v.raw_json_token().data());
     od::json_type t;
     if (auto err = v.type().get(t)) return err;
@@ -52,7 +60,7 @@ class JsonBuilder {
           std::string_view key;
           if (auto err = f.unescaped_key().get(key)) return err;
           out->members.push_back(Member{std::string(key), Value{}});
-          if (auto err = Build(f.value(), &out->members.back().value)) return err;
+          if (auto err = Build(f.value(), &out->members.back().value, depth + 1)) return err;
         }
         return simdjson::SUCCESS;
       }
@@ -64,7 +72,7 @@ class JsonBuilder {
           od::value item;
           if (auto err = std::move(res).get(item)) return err;
           out->items.emplace_back();
-          if (auto err = Build(item, &out->items.back())) return err;
+          if (auto err = Build(item, &out->items.back(), depth + 1)) return err;
         }
         return simdjson::SUCCESS;
       }
@@ -130,7 +138,7 @@ simdjson::error_code Walk(JsonBuilder& b, od::document& doc, Value* out) {
     std::string_view key;
     if (auto err = f.unescaped_key().get(key)) return err;
     out->members.push_back(Member{std::string(key), Value{}});
-    if (auto err = b.Build(f.value(), &out->members.back().value)) return err;
+    if (auto err = b.Build(f.value(), &out->members.back().value, 1)) return err;
   }
   // After the top-level object the iterator must be at the end of the input.
   const char* rest = nullptr;
@@ -144,11 +152,17 @@ Status ParseJsonTree(std::string_view name, std::string_view text, Value* out) {
   simdjson::padded_string buf(text.data(), text.size());
   // Strict validation first: the DOM parser checks the whole document and names the problem
   // precisely. The On-Demand walk below then builds the tree and knows where it stopped.
+  // The DOM parser is iterative and stops at its own depth limit; a document that deep is
+  // refused before the (recursive) On-Demand walk ever starts.
   simdjson::dom::parser validator;
   simdjson::dom::element root;
   const simdjson::error_code dom_err = validator.parse(buf).get(root);
   if (!dom_err && !root.is_object()) {
     return Ctx{name}.Err(1, "", "expected a JSON object at the top level");
+  }
+  if (dom_err == simdjson::DEPTH_ERROR) {
+    *out = Value{};
+    return Ctx{name}.Err(0, "", TooDeep());
   }
   JsonBuilder b(name, buf);
   od::parser parser;
@@ -161,6 +175,7 @@ Status ParseJsonTree(std::string_view name, std::string_view text, Value* out) {
   }
   if (!dom_err && !od_err) return Status::Ok();
   *out = Value{};
+  if (od_err == simdjson::DEPTH_ERROR) return Ctx{name}.Err(line, "", TooDeep());
   return Ctx{name}.Err(
       line, "",
       std::string("invalid JSON: ") + simdjson::error_message(dom_err ? dom_err : od_err));

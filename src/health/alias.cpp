@@ -1,7 +1,7 @@
 // See alias.h.
 #include "beacon/health/alias.h"
 
-#include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::health {
 
@@ -11,8 +11,8 @@ using catalog::Health;
 AliasResult EvaluateAlias(const catalog::Snapshot& snap, std::string_view local_node,
                           const Check& alias) {
   const std::string node = alias.alias_node.empty() ? std::string(local_node) : alias.alias_node;
-  const std::string nkey = catalog::Lower(node);
-  const bool self = nkey == catalog::Lower(local_node);
+  const std::string nkey = core::Lower(node);
+  const bool self = nkey == core::Lower(local_node);
   AliasResult r;
   r.status = Health::kPassing;
   r.output = "No checks found.";

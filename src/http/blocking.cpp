@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "beacon/config/config.h"
+#include "beacon/core/duration.h"
 #include "loop.h"
 
 namespace beacon::http {
@@ -88,7 +88,7 @@ bool ParseBlocking(const Request& req, Response& resp, BlockingParams* out) {
   out->wait_ms = kDefaultWaitMs;
   if (const std::string* w = req.Query("wait"); w != nullptr && !w->empty()) {
     uint64_t ms = 0;
-    if (!config::ParseDuration(*w, &ms)) {
+    if (!core::ParseDurationMs(*w, &ms)) {
       resp.Text(400, "Invalid wait time");
       return false;
     }
@@ -184,15 +184,7 @@ void HttpLoop::Deliver(uint64_t conn_id, const Response& resp) {
   Send(c, resp, !c->keep_after);
   if (!c->keep_after) return;
   Arm(c, opts_.idle_timeout_ms);
-  if (!c->reading) {
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
-    c->reading = true;
-  }
-  if (!c->pending_input.empty()) {
-    std::string rest;
-    rest.swap(c->pending_input);
-    Feed(c, rest.data(), rest.size());
-  }
+  Resume(c);  // not while the response just queued leaves too much unsent
 }
 
 }  // namespace beacon::http

@@ -79,6 +79,8 @@ struct Conn {
   bool keep_after = true;           // keep-alive decision of the request in flight
   bool reading = true;              // uv_read_start is active
   std::string pending_input;        // bytes received while busy, parsed once it is answered
+  size_t unsent = 0;                // bytes of queued writes not yet written to the socket
+  bool throttled = false;           // unsent passed max_unsent_bytes: reading and parsing stop
   struct Parked* parked = nullptr;  // the blocking query this connection waits on
 };
 
@@ -111,6 +113,11 @@ struct WriteReq {
   Conn* conn;
   bool close_after;
 };
+
+// Output backpressure: a client that pipelines requests without reading the answers must not
+// make the server buffer them without bound. Once a connection's unsent output passes
+// max_unsent_bytes the server stops reading and parsing it; when the output drains below half
+// of that, it resumes with the bytes it had already received.
 
 class HttpLoop {
  public:
@@ -257,7 +264,7 @@ class HttpLoop {
   // Parses client bytes; while a request is in flight they are kept for later (in order).
   void Feed(Conn* c, const char* data, size_t n) {
     HttpLoop* self = this;
-    if (c->busy) {
+    if (c->busy || c->throttled) {
       c->pending_input.append(data, n);
       if (c->reading && c->pending_input.size() > opts_.max_header_bytes + opts_.max_body_bytes) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed once answered
@@ -267,7 +274,7 @@ class HttpLoop {
     }
     const size_t used = http_parser_execute(&c->parser, &self->settings_, data, n);
     if (c->closing) return;
-    if (c->busy) {  // the parser paused on a deferred request: keep the rest
+    if (c->busy || c->throttled) {  // paused on a deferred request or full output: keep the rest
       http_parser_pause(&c->parser, 0);
       c->pending_input.append(data + used, n - used);
       return;
@@ -424,6 +431,7 @@ class HttpLoop {
       return 0;
     }
     self->Arm(c, self->opts_.idle_timeout_ms);
+    if (c->throttled) http_parser_pause(p, 1);  // the rest waits until the output drains
     return 0;
   }
 
@@ -446,6 +454,38 @@ class HttpLoop {
     if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {
       delete w;
       Close(c);
+      return;
+    }
+    Queued(c, w->data.size());
+  }
+
+  // Output accounting (see WriteReq): stop reading once too much waits for the client.
+  void Queued(Conn* c, size_t n) {
+    c->unsent += n;
+    if (c->unsent <= opts_.max_unsent_bytes || c->throttled || c->closing) return;
+    c->throttled = true;
+    if (c->reading) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+    }
+  }
+  void Written(Conn* c, size_t n) {
+    c->unsent -= n;
+    if (!c->throttled || c->unsent > opts_.max_unsent_bytes / 2) return;
+    c->throttled = false;
+    Resume(c);
+  }
+  // Reads and parses again unless the connection waits for an answer, its output or its end.
+  void Resume(Conn* c) {
+    if (c->busy || c->throttled || c->closing) return;
+    if (!c->reading) {
+      uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+      c->reading = true;
+    }
+    if (!c->pending_input.empty()) {
+      std::string rest;
+      rest.swap(c->pending_input);
+      Feed(c, rest.data(), rest.size());
     }
   }
 
@@ -470,19 +510,23 @@ class HttpLoop {
     if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {
       delete w;
       Close(c);
+      return;
     }
+    Queued(c, d.size());
   }
 
   static void OnWritten(uv_write_t* req, int status) {
     auto* w = static_cast<WriteReq*>(req->data);
     Conn* c = w->conn;
     const bool close_after = w->close_after;
+    const size_t written = w->data.size();
     delete w;
     if (status == UV_ECANCELED) return;  // closed meanwhile
     if (status != 0) {
       c->loop->Close(c);
       return;
     }
+    c->loop->Written(c, written);
     if (close_after) {
       // Half-close, then keep reading (and dropping) until EOF or the drain timer: closing with
       // unread data would reset the connection and could destroy the response in flight.

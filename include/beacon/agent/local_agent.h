@@ -33,11 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "beacon/api/agent_api.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
-#include "beacon/http/agent_api.h"
 
 namespace beacon::agent {
 
@@ -112,6 +112,7 @@ class LocalAgent : public http::AgentApi {
   // Runs `cmd` on the writer thread; `done` gets its status once the change is published (at
   // once for an error or a no-op).
   void Run(std::function<http::AgentStatus(catalog::Writer&)> cmd, http::AgentDone done);
+  bool ScriptChecksEnabled() const;  // takes mu_
 
   // Files (all no-ops without a data dir). Errors are logged.
   std::string ServicePath(const std::string& id) const;

@@ -6,8 +6,12 @@
 //   plane (HTTP registrations, health results, gossip); the DNS path never touches this.
 // - The writer thread calls Drain(), which runs every queued command in push order against the
 //   Writer, then the caller publishes (coalesced, see agent::Agent).
-// - `wake` (set once, before producers start) is called after each Push; the agent passes a
-//   uv_async_send so its loop drains soon after.
+// - `wake` is called after each Push, under the queue's mutex; the agent passes a uv_async_send
+//   so its loop drains soon after. SetWake may be called at any time from any thread: once it
+//   returns, the previous wake is not running and will never be called again, so the agent can
+//   clear it before closing its loop while producers (the HTTP thread) still push. Commands
+//   pushed while no wake is set simply wait for the next Drain(). `wake` must not call back
+//   into the queue.
 // - Commands own what they capture; a command runs exactly once, or never when the queue is
 //   destroyed first.
 #pragma once
@@ -25,13 +29,16 @@ class CommandQueue {
  public:
   using Command = std::function<void(Writer&)>;
 
-  void SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
+  void SetWake(std::function<void()> wake) {
+    std::function<void()> old;
+    std::lock_guard<std::mutex> lock(mu_);
+    old.swap(wake_);  // destroyed after the lock is released (declared before it)
+    wake_ = std::move(wake);
+  }
 
   void Push(Command c) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(c));
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(c));
     if (wake_) wake_();
   }
 
@@ -49,7 +56,7 @@ class CommandQueue {
  private:
   std::mutex mu_;
   std::vector<Command> queue_;  // guarded by mu_
-  std::function<void()> wake_;
+  std::function<void()> wake_;  // guarded by mu_
 };
 
 // How the control plane (HTTP handlers, health, sessions) changes the catalog from any thread:

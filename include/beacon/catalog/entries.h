@@ -23,6 +23,7 @@
 #include "beacon/catalog/ref_ptr.h"
 #include "beacon/catalog/small_str.h"
 #include "beacon/catalog/types.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
 
@@ -46,16 +47,16 @@ struct AddrSet {
   const AddrChoice& operator[](size_t f) const { return per_family ? (*per_family)[f] : one; }
 };
 
-// Case-insensitive (ASCII) equality of a name with an already lower-case key.
-bool EqualsLowerKey(std::string_view name, std::string_view lower_key);
-
 // A packed list of short strings (writer bookkeeping): [u16 length][bytes] per item, in one
-// SmallStr, so one short key costs no heap block.
+// SmallStr, so one short key costs no heap block. A key longer than kMaxKey is refused (Add
+// returns false and changes nothing), never cut: the Writer checks names before it gets here.
 class KeyList {
  public:
+  static constexpr size_t kMaxKey = 0xffff;
   bool empty() const { return buf_.empty(); }
   bool Contains(std::string_view k) const;
-  void Add(std::string_view k);  // no-op when present
+  // True when k is in the list afterwards (already present or added).
+  [[nodiscard]] bool Add(std::string_view k);
   void Remove(std::string_view k);
   std::vector<std::string> Items() const;
 
@@ -204,7 +205,7 @@ struct ServiceEntry {
   bool pending = false;  // writer-private: queued for rebuild before the next publish
   RefCount ref_count;    // owned by RefPtr
 
-  bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
+  bool MatchesKey(std::string_view key) const { return core::EqualsLower(name, key); }
 };
 
 // Key policy of Snapshot::ptr_nodes: a node entry is stored under its IP address.

@@ -1,8 +1,10 @@
 // SnapshotHub: publishes immutable catalog snapshots to lock-free readers.
 //
 // Contract:
-// - One writer thread calls Publish() and Reclaim(). Any number of reader threads (at most
-//   kMaxReaders) each register once, then bracket every batch of reads with Acquire()/Release().
+// - One writer thread calls Publish() and Reclaim(). Any number of reader threads each register
+//   once, then bracket every batch of reads with Acquire()/Release(). Reader slots come in blocks
+//   of kSlotsPerBlock allocated on demand and kept until the hub dies, so a slot's address is
+//   stable and there is no cap on readers (one per DNS worker, however many the host has).
 // - Acquire() is wait-free in practice: two atomic loads and one store, no read-modify-write, no
 //   lock, no allocation. Release() is one store. A reader must not keep the pointer past Release().
 // - A snapshot is freed (on the writer thread, inside Publish/Reclaim) only once no reader slot
@@ -23,7 +25,7 @@ namespace beacon::catalog {
 
 class SnapshotHub {
  public:
-  static constexpr size_t kMaxReaders = 64;
+  static constexpr size_t kSlotsPerBlock = 64;
 
   class Reader {
    public:
@@ -43,8 +45,10 @@ class SnapshotHub {
   SnapshotHub(const SnapshotHub&) = delete;
   SnapshotHub& operator=(const SnapshotHub&) = delete;
 
-  // Any thread, once per reader thread. Returns nullptr when kMaxReaders are registered.
+  // Any thread, once per reader thread. Never null; the slot lives as long as the hub.
   std::unique_ptr<Reader> RegisterReader();
+  // Any thread: how many readers have registered.
+  size_t readers() const;
 
   // Writer thread only.
   void Publish(SnapshotPtr snap);
@@ -59,9 +63,12 @@ class SnapshotHub {
   struct alignas(64) Slot {
     std::atomic<const Snapshot*> ptr{nullptr};
   };
-  Slot slots_[kMaxReaders];
-  size_t used_slots_ = 0;  // guarded by mu_
+  struct Block {
+    Slot slots[kSlotsPerBlock];
+  };
   mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Block>> blocks_;  // guarded by mu_; only ever grows
+  size_t used_slots_ = 0;                       // guarded by mu_
   SnapshotPtr current_owner_;         // guarded by mu_
   std::vector<SnapshotPtr> retired_;  // writer thread only
 };

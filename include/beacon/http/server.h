@@ -18,6 +18,9 @@
 //   max_header_bytes -> 431, body over max_body_bytes -> 413, malformed request -> 400, a request
 //   not complete within header_timeout_ms of its first byte -> 408. A connection idle for
 //   idle_timeout_ms is closed silently. Beyond max_conns open connections a new one gets 503.
+// - A client that pipelines without reading the answers is read no further once its unsent
+//   output passes max_unsent_bytes, and resumes as it reads: memory per connection stays near
+//   that bound plus one response.
 // - The Router is fixed before Start() and then only read (by the loop thread); handlers run on
 //   the loop thread and must not block.
 #pragma once
@@ -152,6 +155,9 @@ struct HttpServerOptions {
   uint32_t idle_timeout_ms = 60000;
   size_t max_header_bytes = size_t{64} * 1024;
   size_t max_body_bytes = size_t{512} * 1024;
+  // Output backpressure: a connection whose unsent responses pass this is no longer read (nor
+  // its pipelined requests answered) until the client has taken half of it.
+  size_t max_unsent_bytes = size_t{1} << 20;
   // Blocking queries hold a connection each: room for 10,000 of them (the agent raises
   // RLIMIT_NOFILE to match).
   uint32_t max_conns = 16384;

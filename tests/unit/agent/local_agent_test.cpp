@@ -174,6 +174,41 @@ TEST_CASE("check register and deregister; unknown ids; script checks need enable
   CHECK(allowed.Register(R"({"Name":"s","Check":{"Args":["true"],"Interval":"10s"}})").ok());
 }
 
+TEST_CASE("done callbacks may call back into the agent (no lock is held while they run)") {
+  Env e;
+  // A refused script check answers at once: its done turns scripts on, reads the agent and
+  // registers again, all from inside the callback (with the lock held this deadlocked).
+  auto body = config::ParseServiceBody(R"({"Name":"s","Check":{"Args":["true"],"Interval":"1s"}})");
+  REQUIRE(body.ok());
+  AgentStatus first{-1, ""}, second{-1, ""};
+  e.agent->RegisterService(*body, false, [&](AgentStatus st) {
+    first = st;
+    e.agent->SetEnableScriptChecks(true);
+    CHECK(e.agent->Checks().empty());
+    CHECK_FALSE(e.agent->Metrics().empty());
+    e.agent->RegisterService(*body, false, [&](AgentStatus again) { second = again; });
+  });
+  CHECK(first.code == 500);
+  CHECK(second.ok());
+  CHECK(e.HasService("s"));
+  auto chk = config::ParseCheckBody(R"({"Name":"c","Args":["true"],"Interval":"1s"})");
+  REQUIRE(chk.ok());
+  e.agent->SetEnableScriptChecks(false);
+  AgentStatus third{-1, ""};
+  e.agent->RegisterCheck(*chk, [&](AgentStatus st) {
+    third = st;
+    e.agent->SetEnableScriptChecks(true);
+  });
+  CHECK(third.code == 500);
+  // Successful writes answer after the publish, also free to call back in.
+  AgentStatus fourth{-1, ""};
+  e.agent->RegisterCheck(*chk, [&](AgentStatus st) {
+    fourth = st;
+    CHECK(e.agent->Checks().size() >= 2);
+  });
+  CHECK(fourth.ok());
+}
+
 TEST_CASE("TTL checks: pass/warn/fail, expiry in Tick with Consul's output, non-TTL is 500") {
   Env e;
   CHECK(e.Register(R"({"Name":"web","Checks":[{"TTL":"10s"},{"HTTP":"http://x/",)"

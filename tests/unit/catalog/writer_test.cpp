@@ -126,6 +126,30 @@ TEST_CASE("removing the last instance removes the service; removing a node remov
   CHECK(hub.Current()->ptr_nodes.Find(IpBytes("10.0.0.1")) == nullptr);
 }
 
+TEST_CASE("a service name too long to index is refused whole, never cut") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  const std::string max(KeyList::kMaxKey, 'm'), over(KeyList::kMaxKey + 1, 'm');
+  CHECK_FALSE(w.UpsertService("n1", MakeService(over, "big", 1), {}).ok());
+  Registration r;
+  r.node = MakeNode("n1", "10.0.0.1");
+  r.services = {MakeService(over, "big", 1)};
+  CHECK_FALSE(w.Apply(r).ok());
+  REQUIRE(w.UpsertService("n1", MakeService(max, "max", 1), {}).ok());
+  w.Publish();
+  CHECK(hub.Current()->services.size() == 1);
+  REQUIRE(hub.Current()->services.Find(max) != nullptr);
+  CHECK(w.RemoveService("n1", "max"));
+  w.Publish();
+  CHECK(hub.Current()->services.size() == 0);
+  KeyList keys;
+  CHECK_FALSE(keys.Add(over));
+  CHECK(keys.empty());
+  CHECK(keys.Add(max));
+  CHECK(keys.Items() == std::vector<std::string>{max});
+}
+
 TEST_CASE("re-registering a service id under a new name moves it") {
   SnapshotHub hub;
   Writer w(hub, "self", "dc1", {});
@@ -158,7 +182,7 @@ TEST_CASE("names match case-insensitively; PTR prefers the node over a service")
 }
 
 TEST_CASE("service_ttl: exact name, then the longest prefix*") {
-  beacon::config::DnsConfig dns;
+  beacon::catalog::DnsSettings dns;
   dns.service_ttl_s = {{"d*", 42}, {"db", 10}, {"db*", 66}, {"*", 5}};
   SnapshotHub hub;
   Writer w(hub, "self", "dc1", dns);

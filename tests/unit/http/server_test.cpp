@@ -1,8 +1,11 @@
 #include <doctest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "beacon/http/server.h"
 #include "test_client.h"
@@ -222,4 +225,64 @@ TEST_CASE("HttpServer: Stop() with open and half-sent connections returns") {
   CHECK(ReadAll(partial).empty());
   close(idle);
   close(partial);
+}
+
+TEST_CASE("HttpServer: a client pipelining large GETs without reading is read no further") {
+  std::atomic<int> served{0};
+  const std::string big(256 * 1024, 'v');
+  Router r;
+  r.Handle("GET", "/v1/big", [&](const Request&, Response& resp) {
+    served.fetch_add(1);
+    resp.Text(200, big);
+  });
+  Logger log{LogLevel::kError};
+  HttpServerOptions o = Fixture::Options();
+  o.max_unsent_bytes = size_t{1} << 20;
+  HttpServer server(log, std::move(r), o);
+  REQUIRE(server.Start().ok());
+  // A small receive buffer so the kernel holds little of what the server sends.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int rcvbuf = 64 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(server.port()));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  const int n = 200;  // 50 MiB of answers
+  std::string reqs;
+  for (int i = 0; i < n; ++i) {
+    reqs += "GET /v1/big HTTP/1.1\r\nHost: x\r\n";
+    reqs += i + 1 == n ? "Connection: close\r\n\r\n" : "\r\n";
+  }
+  REQUIRE(SendAll(fd, reqs));
+  // Let the server do all it will while nobody reads: until the count stops moving (10 s cap).
+  int last = -1;
+  for (int i = 0; i < 50 && served.load() != last; ++i) {
+    last = served.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // The bound (1 MiB) plus the kernel's socket buffers hold a few answers, not all 200.
+  MESSAGE("answered while the client did not read: " << served.load());
+  CHECK(served.load() < n / 2);
+  // Reading lets it go on: every answer arrives, whole and in order.
+  const std::string status = "HTTP/1.1 200 OK\r\n";
+  std::string window;
+  size_t statuses = 0, bytes = 0;
+  char buf[65536];
+  for (;;) {
+    const ssize_t got = recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) break;
+    bytes += static_cast<size_t>(got);
+    window.append(buf, static_cast<size_t>(got));
+    statuses += Count(window, status);
+    const size_t keep = status.size() - 1;  // a status line may straddle two reads
+    window.erase(0, window.size() > keep ? window.size() - keep : 0);
+  }
+  close(fd);
+  CHECK(statuses == static_cast<size_t>(n));
+  CHECK(bytes > static_cast<size_t>(n) * big.size());
+  CHECK(served.load() == n);
 }
