@@ -1,7 +1,7 @@
 // See alias.h.
 #include "beacon/health/alias.h"
 
-#include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::health {
 

@@ -85,7 +85,7 @@ struct HttpClient::Impl {
     char err[CURL_ERROR_SIZE] = {};
 
     ~Transfer() override {
-      if (easy != nullptr) curl_easy_cleanup(easy);
+      owner->Recycle(easy);
       curl_slist_free_all(headers);
       curl_slist_free_all(connect_to);
     }
@@ -103,6 +103,19 @@ struct HttpClient::Impl {
   uv_timer_t timer{};
   bool closed = false;
   std::vector<Transfer*> transfers;
+  // Finished easy handles, reset and reused (their buffers are allocated once, not per probe).
+  std::vector<CURL*> spare;
+  static constexpr size_t kMaxSpare = 256;
+
+  void Recycle(CURL* e) {
+    if (e == nullptr) return;
+    if (closed || spare.size() >= kMaxSpare) {
+      curl_easy_cleanup(e);
+      return;
+    }
+    curl_easy_reset(e);
+    spare.push_back(e);
+  }
 
   explicit Impl(uv_loop_t* l) : loop(l) {
     multi = curl_multi_init();
@@ -119,6 +132,7 @@ struct HttpClient::Impl {
       curl_multi_remove_handle(multi, t->easy);
       delete t;
     }
+    for (CURL* e : spare) curl_easy_cleanup(e);
     if (multi != nullptr) curl_multi_cleanup(multi);
   }
 
@@ -263,7 +277,12 @@ struct HttpClient::Impl {
   Transfer* NewTransfer(const ProbeOptions& o, ProbeDone done) {
     auto* t = new Transfer;
     t->owner = this;
-    t->easy = curl_easy_init();
+    if (spare.empty()) {
+      t->easy = curl_easy_init();
+    } else {
+      t->easy = spare.back();
+      spare.pop_back();
+    }
     t->done = std::move(done);
     t->max = o.output_max;
     CURL* e = t->easy;
@@ -294,6 +313,8 @@ void HttpClient::Close() {
   if (impl_->closed) return;
   impl_->closed = true;
   while (!impl_->transfers.empty()) impl_->Remove(impl_->transfers.back());
+  for (CURL* e : impl_->spare) curl_easy_cleanup(e);
+  impl_->spare.clear();
   curl_multi_cleanup(impl_->multi);  // may still close sockets: the loop must be alive
   impl_->multi = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->timer), nullptr);
