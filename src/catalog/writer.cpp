@@ -247,8 +247,7 @@ bool IndexChecks(std::vector<Check>& checks, const std::vector<Check>& prev, uin
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
   if (svc.name.size() > KeyList::kMaxKey) {
-    return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
-                         " bytes");
+    return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) + " bytes");
   }
   const std::string nkey = core::Lower(node);
   auto nsp = staged_.nodes.FindShared(nkey);
@@ -460,13 +459,18 @@ bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Healt
   const Check* cur = FindCheck(nkey, check_id);
   if (cur == nullptr) return false;
   if (cur->status == status && cur->output == output) return true;  // nothing changes
-  return MutateCheck(nkey, check_id, [&](std::vector<Check>& v, size_t i, uint64_t idx) {
-    const bool changed = v[i].status != status;
-    v[i].status = status;
-    v[i].output = std::string(output);
-    if (changed) v[i].modify_index = idx;
-    return changed;
-  });
+  const bool found =
+      MutateCheck(nkey, check_id, [&](std::vector<Check>& v, size_t i, uint64_t idx) {
+        const bool changed = v[i].status != status;
+        v[i].status = status;
+        v[i].output = std::string(output);
+        if (changed) v[i].modify_index = idx;
+        return changed;
+      });
+  // An output-only change moves no index (spec 4.3) but is still published, so
+  // /v1/agent/checks and /v1/health show the newest output at once.
+  if (found) dirty_ = true;
+  return found;
 }
 
 void Writer::SetDnsConfig(const DnsSettings& dns) {

@@ -137,6 +137,8 @@ TEST_CASE("output-only check updates move no index at all") {
   CHECK(Catalog::Svc(b, "db") == Catalog::Svc(a, "db"));
   CHECK(Catalog::CheckOf(c.hub.Current(), "web").modify_index ==
         Catalog::CheckOf(a, "web").modify_index);
+  // ...but the new output is published at once.
+  CHECK(Catalog::CheckOf(b, "web").output == "still fine");
 }
 
 TEST_CASE("a node-level check moves every service on that node") {
