@@ -280,7 +280,7 @@ void LocalAgent::PersistTtlState(const std::string& id, Health st, const std::st
 
 void LocalAgent::ForgetCheck(const std::string& id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ttl_.erase(id);
     critical_since_.erase(id);
   }
@@ -378,7 +378,7 @@ std::vector<http::Metric> LocalAgent::Metrics() const {
   gauge("beacon.agent.local_checks", Checks().size());
   std::function<void(std::vector<http::Metric>*)> extra;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     gauge("beacon.agent.ttl_checks", ttl_.size());
     extra = extra_metrics_;
   }
@@ -387,24 +387,24 @@ std::vector<http::Metric> LocalAgent::Metrics() const {
 }
 
 void LocalAgent::SetReloadHandler(std::function<void(http::AgentDone)> reload) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   reload_ = std::move(reload);
 }
 
 void LocalAgent::SetMetricsSource(std::function<void(std::vector<http::Metric>*)> source) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   extra_metrics_ = std::move(source);
 }
 
 void LocalAgent::SetEnableScriptChecks(bool on) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   enable_script_checks_ = on;
 }
 
 void LocalAgent::Reload(http::AgentDone done) {
   std::function<void(http::AgentDone)> reload;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     reload = reload_;
   }
   if (reload) {
@@ -502,7 +502,7 @@ size_t LocalAgent::Restore(std::function<void()> done) {
           } else if (c.service_id.empty() && !w.UpsertCheck(opts_.node_name, c).ok()) {
             continue;
           }
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           if (c.ttl_ms != 0) ttl_[c.id] = Ttl{c.ttl_ms, now + c.ttl_ms, c.output, false};
         }
       },

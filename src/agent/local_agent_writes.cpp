@@ -39,7 +39,7 @@ AgentStatus ScriptsDisabled() {
 }  // namespace
 
 bool LocalAgent::ScriptChecksEnabled() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return enable_script_checks_;
 }
 
@@ -82,7 +82,7 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
         if (!st.ok()) return AgentStatus::Error(500, st.message());
         for (const std::string& id : dropped) ForgetCheck(id);
         const uint64_t now = clock_();
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         for (const Check& c : checks) {
           if (c.ttl_ms != 0 && (!ttl_.count(c.id) || ttl_[c.id].ttl_ms != c.ttl_ms)) {
             ttl_[c.id] = Ttl{c.ttl_ms, now + c.ttl_ms, c.output, false};
@@ -134,7 +134,7 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
         }
         Status st = w.UpsertCheck(opts_.node_name, *chk);
         if (!st.ok()) return AgentStatus::Error(500, st.message());
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (chk->ttl_ms != 0) {
           ttl_[chk->id] = Ttl{chk->ttl_ms, clock_() + chk->ttl_ms, chk->output, false};
         } else {
@@ -176,7 +176,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
         const uint64_t ttl = c->ttl_ms, expires = clock_() + ttl;
         w.UpdateCheck(opts_.node_name, id, status, output);
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           ttl_[id] = Ttl{ttl, expires, output, false};
         }
         PersistTtlState(id, status, output, expires);
@@ -252,7 +252,7 @@ void LocalAgent::Tick(uint64_t now_ms) {
   std::vector<std::string> expire;
   std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::map<std::string, Ttl> live;
     std::map<std::string, uint64_t> since;
     for (const Check& c : checks) {
@@ -293,7 +293,7 @@ void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
       [this, id, now_ms](catalog::Writer& w) {
         std::string output;
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           auto it = ttl_.find(id);
           // An update since Tick() moved the deadline: nothing expired.
           if (it == ttl_.end() || it->second.deadline_ms > now_ms) return AgentStatus::Ok();
