@@ -14,6 +14,8 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "beacon/catalog/writer.h"
@@ -29,7 +31,6 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::NodeEntry;
 using catalog::Service;
-using detail::FindInstance;
 using detail::ForEachLocalInstance;
 using detail::LocalChecks;
 using detail::SelfNode;
@@ -468,10 +469,14 @@ size_t LocalAgent::Restore(std::function<void()> done) {
   const size_t found = l->services.size() + l->checks.size();
   submit_(
       [this, l, now](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
         std::set<std::string> restored;
+        // Each service's checks by index, so restoring is linear in what the data dir holds.
+        std::unordered_map<std::string, std::vector<size_t>> by_service;
+        for (size_t i = 0; i < l->checks.size(); ++i) {
+          by_service[l->checks[i].first.service_id].push_back(i);
+        }
         for (auto& [svc, path] : l->services) {
-          if (FindInstance(w.staged(), nkey, svc.id) != nullptr) {
+          if (w.FindService(opts_.node_name, svc.id) != nullptr) {
             BEACON_LOG(log_, kInfo, "agent",
                        "service %s is defined in the configuration; dropping its persisted copy",
                        svc.id.c_str());
@@ -479,8 +484,8 @@ size_t LocalAgent::Restore(std::function<void()> done) {
             continue;
           }
           std::vector<Check> own;
-          for (const auto& [c, cpath] : l->checks) {
-            if (c.service_id == svc.id) own.push_back(c);
+          if (auto it = by_service.find(svc.id); it != by_service.end()) {
+            for (size_t i : it->second) own.push_back(l->checks[i].first);
           }
           Status st = w.UpsertService(opts_.node_name, svc, own);
           if (!st.ok()) continue;
@@ -489,7 +494,7 @@ size_t LocalAgent::Restore(std::function<void()> done) {
         for (size_t i = 0; i < l->checks.size(); ++i) {
           Check& c = l->checks[i].first;
           if (!c.service_id.empty() && !restored.count(c.service_id)) {
-            const Instance* in = FindInstance(w.staged(), nkey, c.service_id);
+            const Instance* in = w.FindService(opts_.node_name, c.service_id);
             if (in == nullptr) {
               BEACON_LOG(log_, kInfo, "agent", "dropping persisted check %s: no service %s",
                          c.id.c_str(), c.service_id.c_str());

@@ -15,7 +15,6 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::Service;
 using detail::FindCheck;
-using detail::FindInstance;
 using detail::IsMaintenance;
 using detail::kMinDeregisterMs;
 using detail::kNodeMaint;
@@ -52,11 +51,10 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
   auto b = std::make_shared<config::ServiceBody>(std::move(body));
   Run(
       [this, b, replace_existing_checks](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
         Service& svc = b->service;
         std::vector<Check> checks = std::move(b->checks);
         std::vector<std::string> dropped;
-        if (const Instance* old = FindInstance(w.staged(), nkey, svc.id)) {
+        if (const Instance* old = w.FindService(opts_.node_name, svc.id)) {
           for (const Check& prev : old->checks()) {
             auto it = std::find_if(checks.begin(), checks.end(),
                                    [&](const Check& c) { return c.id == prev.id; });
@@ -96,8 +94,7 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
 void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
   Run(
       [this, id](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
-        const Instance* in = FindInstance(w.staged(), nkey, id);
+        const Instance* in = w.FindService(opts_.node_name, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "Unknown service ID \"" + id +
                                              "\". Ensure that the service ID is passed, not "
@@ -121,9 +118,8 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
   auto chk = std::make_shared<Check>(std::move(body.check));
   Run(
       [this, chk](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
         if (!chk->service_id.empty()) {
-          const Instance* in = FindInstance(w.staged(), nkey, chk->service_id);
+          const Instance* in = w.FindService(opts_.node_name, chk->service_id);
           if (in == nullptr) {
             return AgentStatus::Error(404, "ServiceID \"" + chk->service_id + "\" does not exist");
           }
@@ -227,8 +223,7 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
   }
   Run(
       [this, id, enable, reason](catalog::Writer& w) {
-        const std::string nkey = catalog::Lower(opts_.node_name);
-        const Instance* in = FindInstance(w.staged(), nkey, id);
+        const Instance* in = w.FindService(opts_.node_name, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "No service registered with ID \"" + id + "\"");
         }

@@ -57,6 +57,9 @@ class Writer {
   Status UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks);
   // Removes the instance and its checks. False if unknown.
   bool RemoveService(std::string_view node, std::string_view service_id);
+  // The staged instance `service_id` on `node`, or null. O(instances of its service), whatever
+  // the number of services on the node. The pointer is valid until the next change.
+  const Instance* FindService(std::string_view node, std::string_view service_id) const;
 
   // Adds or replaces a check. A check with service_id attaches to that instance (error if the
   // instance does not exist on the node); otherwise it is a node-level check.
@@ -124,6 +127,10 @@ class Writer {
   // Addresses held by more than one node: their node keys in registration order (the first is
   // the one Snapshot::ptr_nodes names). Writer-private; empty unless nodes share addresses.
   std::unordered_map<std::string, std::vector<std::string>> shared_node_addrs_;
+  // Where each instance lives: InstanceKey(node key, service id) -> service key. Writer-private;
+  // lets a registration find its previous instance without scanning the node's services.
+  std::unordered_map<std::string, std::string> instance_service_;
+  static std::string InstanceKey(std::string_view nkey, std::string_view id);
   bool dirty_ = true;
 };
 
