@@ -26,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -130,6 +132,19 @@ class Writer {
   // Where each instance lives: InstanceKey(node key, service id) -> service key. Writer-private;
   // lets a registration find its previous instance without scanning the node's services.
   std::unordered_map<std::string, std::string> instance_service_;
+  // Addresses held by more than one service instance: the service names in registration order
+  // (by sequence number) and each name's sequence numbers. Snapshot::ptr names only the first;
+  // this lets an add or remove cost O(log holders) instead of copying every holder.
+  struct PtrOwners {
+    uint64_t next = 0;
+    std::map<uint64_t, std::string> order;
+    std::unordered_map<std::string, std::set<uint64_t>> seqs;
+    void Add(std::string_view name) {
+      order.emplace(next, name);
+      seqs[std::string(name)].insert(next++);
+    }
+  };
+  std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
   static std::string InstanceKey(std::string_view nkey, std::string_view id);
   bool dirty_ = true;
 };
