@@ -26,7 +26,9 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-dev: build
+# Only the agent: the test suite is built by `make test`.
+dev: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) beacon
 	$(BUILD)/beacon agent -dev -config-dir conf -config-dir conf/services
 
 $(ASAN_BUILD)/build.ninja:

@@ -80,7 +80,6 @@ if has_peer beacon; then
 fi
 
 set_pinning "$SRV_CORE" "$DP_CORE"
-PIN_DP=$PIN_LOAD
 
 mkdir -p "$DATA" || die "cannot create $DATA"
 COLS="peer size run start_s qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s hwm_kb rss_kb pss_kb lat_qps lat_n lat_timeouts p50_ms p90_ms p99_ms p999_ms pinned status"
@@ -188,37 +187,7 @@ start_server() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Data and measurement helpers
-data_dir() { # size -> directory with consul.zone, catalog-seed.json, queries.txt, catalog.json
-    local size=$1 d
-    d=$DATA/s$size-q$QCOUNT
-    if [ ! -f "$d/catalog.json" ] || [ ! -f "$d/queries.txt" ]; then
-        log "generating catalog for $size services into $d"
-        timeout 1800 "$PY" "$HERE/gen_catalog.py" --services "$size" --count "$QCOUNT" --out "$d" >&2 \
-            || die "gen_catalog.py failed for $size services"
-    fi
-    echo "$d"
-}
-
-cat_field() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1/catalog.json" "$2"; }
-
-dnsperf_run() { # log-file dnsperf-args...: dnsperf pinned to DP_CORE, bounded by a timeout
-    local out=$1; shift
-    # dnsperf stops by itself after -l s plus its 5 s timeout for stragglers; the outer timeout
-    # only guards against a hang.
-    # shellcheck disable=SC2086
-    timeout -k 5 $((DURATION + WARM + LAT_SECS + 60)) $PIN_DP dnsperf -s 127.0.0.1 "$@" > "$out" 2>&1
-}
-
-dp_stats() { # dnsperf log -> "qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct"
-    awk '/Queries sent:/{s=$3} /Queries completed:/{c=$3} /Queries lost:/{l=$3}
-         /Queries per second:/{q=$4} /Average Latency/{a=$4*1000} /Latency StdDev/{d=$4*1000}
-         /Average packet size:/{for(i=1;i<=NF;i++) if($i=="response") r=$(i+1)}
-         /Response codes:/{for(i=1;i<=NF;i++) if($i ~ /^NOERROR,?$/) {n=$(i+1); sub(/,$/,"",n)}}
-         END{printf "%.0f %d %d %d %.3f %.3f %s %s", q, s, c, l, a, d, (r==""?"nan":r),
-             (c>0 ? sprintf("%.2f", 100*n/c) : "nan")}' "$1"
-}
-
+# Data and measurement helpers (data_dir, cat_field, dnsperf_run, dp_stats: lib.sh)
 checks() { # peer port datadir tag: answers for a few names, saved for side-by-side diffs
     local peer=$1 port=$2 D=$3 tag=$4 n
     {

@@ -116,16 +116,6 @@ assign_ports 100 http:"${BEACON_HTTP_PORT:-15500}" dns:"${BEACON_DNS_PORT:-15600
 B_URL=http://127.0.0.1:${PORT[http]}
 E_URL=http://127.0.0.1:${PORT[etcd]}
 
-wait_http() { # url pid -> 0 once url answers 200 within START_LIMIT s
-    local url=$1 pid=$2 i
-    for i in $(seq $((START_LIMIT * 20))); do
-        alive "$pid" || return 1
-        curl -s -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null | grep -q '^200$' && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 # start_beacon tag -> SRV_PID, WORK (work dir with conf/ and data/ on WORKDIR)
 start_beacon() {
     local tag=$1

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by bench/compare.sh (DNS) and bench/http_compare.sh (HTTP/KV); sourced, not run.
+# Shared by bench/compare.sh (DNS), bench/http_compare.sh (HTTP/KV) and bench/health_load.sh (checks
+# under DNS load); sourced, not run.
 #
 # The sourcing script sets HERE (this directory) first; sourcing sets ROOT (the repository root),
 # PY (python3 unless set), SELF (the script's name, for messages), adds /usr/sbin:/sbin to PATH and
@@ -178,6 +179,50 @@ assign_ports() { # span name:wanted...: PORT[name] = a free port from wanted on 
         PORT[${k%%:*}]=$(cat "$RES/.port")
     done
     rm -f "$RES/.port"
+}
+
+# ---------------------------------------------------------------------------------------------
+# DNS load (compare.sh, health_load.sh): the catalog from gen_catalog.py and dnsperf on PIN_LOAD.
+# The script sets DATA and QCOUNT (data_dir) and DURATION and WARM (the dnsperf_run time-out;
+# LAT_SECS too when it has a fixed-rate run).
+data_dir() { # size -> directory with consul.zone, catalog-seed.json, queries.txt, catalog.json
+    local size=$1 d
+    d=$DATA/s$size-q$QCOUNT
+    if [ ! -f "$d/catalog.json" ] || [ ! -f "$d/queries.txt" ]; then
+        log "generating catalog for $size services into $d"
+        timeout 1800 "$PY" "$HERE/gen_catalog.py" --services "$size" --count "$QCOUNT" --out "$d" >&2 \
+            || die "gen_catalog.py failed for $size services"
+    fi
+    echo "$d"
+}
+
+cat_field() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1/catalog.json" "$2"; }
+
+dnsperf_run() { # log-file dnsperf-args...: dnsperf pinned to the load core, bounded by a timeout
+    local out=$1; shift
+    # dnsperf stops by itself after -l s plus its 5 s timeout for stragglers; the outer timeout
+    # only guards against a hang.
+    # shellcheck disable=SC2086
+    timeout -k 5 $((DURATION + WARM + ${LAT_SECS:-0} + 60)) $PIN_LOAD dnsperf -s 127.0.0.1 "$@" > "$out" 2>&1
+}
+
+dp_stats() { # dnsperf log -> "qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct"
+    awk '/Queries sent:/{s=$3} /Queries completed:/{c=$3} /Queries lost:/{l=$3}
+         /Queries per second:/{q=$4} /Average Latency/{a=$4*1000} /Latency StdDev/{d=$4*1000}
+         /Average packet size:/{for(i=1;i<=NF;i++) if($i=="response") r=$(i+1)}
+         /Response codes:/{for(i=1;i<=NF;i++) if($i ~ /^NOERROR,?$/) {n=$(i+1); sub(/,$/,"",n)}}
+         END{printf "%.0f %d %d %d %.3f %.3f %s %s", q, s, c, l, a, d, (r==""?"nan":r),
+             (c>0 ? sprintf("%.2f", 100*n/c) : "nan")}' "$1"
+}
+
+wait_http() { # url pid -> 0 once url answers 200 within START_LIMIT s (needs curl)
+    local url=$1 pid=$2 i
+    for i in $(seq $((START_LIMIT * 20))); do
+        alive "$pid" || return 1
+        curl -s -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null | grep -q '^200$' && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <thread>
 
-#include "beacon/http/agent_api.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/kv_api.h"
+#include "beacon/agent/config_diff.h"
+#include "beacon/api/agent_api.h"
+#include "beacon/api/catalog_api.h"
+#include "beacon/api/kv_api.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::agent {
 
@@ -58,7 +60,7 @@ bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, std:
 
 // A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
 bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
-  const catalog::NodeEntry* n = snap.nodes.Find(catalog::Lower(s.node));
+  const catalog::NodeEntry* n = snap.nodes.Find(core::Lower(s.node));
   if (n == nullptr) return true;
   for (const std::string& id : s.node_checks) {
     if (!CheckAlive(snap, *n, id)) return true;
@@ -83,20 +85,6 @@ Status Agent::OpenKv() {
 }
 
 void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig* old) {
-  // Remove what the old config declared and the new one no longer does.
-  if (old != nullptr) {
-    for (const auto& s : old->services) {
-      bool kept = false;
-      for (const auto& n : cfg.services) kept |= n.id == s.id;
-      if (!kept) writer_->RemoveService(cfg.node_name, s.id);
-    }
-    for (const auto& c : old->checks) {
-      if (!c.service_id.empty()) continue;
-      bool kept = false;
-      for (const auto& n : cfg.checks) kept |= n.id == c.id;
-      if (!kept) writer_->RemoveCheck(cfg.node_name, c.id);
-    }
-  }
   catalog::Node self;
   self.name = cfg.node_name;
   self.address = cfg.advertise_addr;
@@ -106,7 +94,7 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   self.meta.emplace("consul-network-segment", "");
   self.tagged_addresses["lan"] = cfg.advertise_addr;
   self.tagged_addresses["wan"] = cfg.advertise_addr;
-  writer_->UpsertNode(self);
+  writer_->UpsertNode(self);  // a no-op when nothing changed
   // Consul's agents carry a serfHealth check; sessions name it by default (spec 2.7).
   catalog::Check serf;
   serf.id = "serfHealth";
@@ -114,26 +102,17 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   serf.status = catalog::Health::kPassing;
   serf.output = "Agent alive and reachable";
   writer_->UpsertCheck(cfg.node_name, serf);
-  if (cfg.server) {
+  if (cfg.server && old == nullptr) {
     catalog::Service consul;
     consul.id = consul.name = "consul";
     consul.port = static_cast<uint16_t>(cfg.ports.server);
     writer_->UpsertService(cfg.node_name, consul, {});
   }
-  for (const auto& s : cfg.services) {
-    std::vector<catalog::Check> own;
-    for (const auto& c : cfg.checks) {
-      if (c.service_id == s.id) own.push_back(c);
-    }
-    Status st = writer_->UpsertService(cfg.node_name, s, std::move(own));
-    if (!st.ok())
-      BEACON_LOG(log_, kWarn, "agent", "service %s: %s", s.id.c_str(), st.message().c_str());
-  }
-  for (const auto& c : cfg.checks) {
-    if (!c.service_id.empty()) continue;
-    Status st = writer_->UpsertCheck(cfg.node_name, c);
-    if (!st.ok())
-      BEACON_LOG(log_, kWarn, "agent", "check %s: %s", c.id.c_str(), st.message().c_str());
+  // Config services and checks as a diff: what did not change is not touched (issue 7).
+  const ConfigDiffStats d = ApplyConfigDiff(*writer_, cfg.node_name, cfg, old, log_);
+  if (old != nullptr) {
+    BEACON_LOG(log_, kInfo, "agent", "reload: %zu added, %zu changed, %zu removed, %zu unchanged",
+               d.added, d.changed, d.removed, d.unchanged);
   }
 }
 
@@ -209,7 +188,11 @@ Status Agent::Start() {
 
 Status Agent::Reload() {
   auto next = config::Load(cl_);
-  if (!next.ok()) return next.status();
+  if (!next.ok()) {
+    BEACON_LOG(log_, kError, "agent", "reload failed, keeping the running config: %s",
+               next.status().message().c_str());
+    return next.status();
+  }
   config::AgentConfig& n = next.value();
   if (n.node_name != cfg_.node_name || n.datacenter != cfg_.datacenter ||
       n.ports.dns != cfg_.ports.dns || n.client_addrs != cfg_.client_addrs) {
@@ -222,10 +205,11 @@ Status Agent::Reload() {
     n.client_addrs = cfg_.client_addrs;
   }
   local_->SetEnableScriptChecks(n.enable_script_checks);
-  writer_->SetDnsConfig(n.dns);
+  if (!(n.dns == cfg_.dns)) writer_->SetDnsConfig(n.dns);  // re-derives every service
   ApplyLocal(n, &cfg_);
-  PublishNow(true);
+  if (writer_->dirty()) PublishNow();  // a no-op reload publishes nothing and wakes no one
   cfg_ = std::move(n);
+  BEACON_LOG(log_, kInfo, "agent", "configuration reloaded");
   return Status::Ok();
 }
 
@@ -247,7 +231,7 @@ void Agent::BuildHttp() {
   // A session needs its node, and none of its checks may be critical (spec 2.7).
   ko.validate_session = [this](const kv::Session& s) -> std::string {
     catalog::SnapshotPtr snap = hub_.Current();
-    if (snap->nodes.Find(catalog::Lower(s.node)) == nullptr) {
+    if (snap->nodes.Find(core::Lower(s.node)) == nullptr) {
       return "Missing node registration";
     }
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
@@ -386,14 +370,8 @@ int Agent::Run() {
   uv_signal_start(
       &sighup,
       [](uv_signal_t* s, int) {
-        auto* c = static_cast<LoopCtx*>(s->loop->data);
-        Status st = c->agent->Reload();
-        if (st.ok()) {
-          BEACON_LOG(*c->log, kInfo, "agent", "configuration reloaded");
-        } else {
-          BEACON_LOG(*c->log, kError, "agent", "reload failed, keeping the running config: %s",
-                     st.message().c_str());
-        }
+        // Reload() logs its outcome; a bad file keeps the running config.
+        (void)static_cast<LoopCtx*>(s->loop->data)->agent->Reload();
       },
       SIGHUP);
   // Old snapshots pinned by a reader during a publish are freed here once released.

@@ -18,9 +18,14 @@
 #include <unordered_map>
 #include <utility>
 
+#include "beacon/api/catalog_api.h"
 #include "beacon/catalog/writer.h"
-#include "beacon/http/catalog_api.h"
-#include "beacon/http/json_writer.h"
+#include "beacon/core/duration.h"
+#include "beacon/core/file.h"
+#include "beacon/core/hash.h"
+#include "beacon/core/json_writer.h"
+#include "beacon/core/strings.h"
+#include "beacon/core/uuid.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -51,8 +56,9 @@ std::string FileName(const std::string& id) {
     }
   }
   if (out.empty() || out.size() > 200) {
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
+    // The basis these names were first made with (one digit short of FNV's own); kept so that
+    // files already on disk keep their names.
+    const uint64_t h = core::Fnv1a64(id, 1469598103934665603ULL);
     out = "h-";
     for (int i = 60; i >= 0; i -= 4) out += kHex[(h >> i) & 15];
   }
@@ -60,14 +66,7 @@ std::string FileName(const std::string& id) {
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out->clear();
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
-  close(fd);
-  return n == 0;
+  return core::ReadFile(path, out).ok();
 }
 
 // Regular files in dir whose names end in `ext` ("" = any), sorted.
@@ -93,7 +92,7 @@ std::vector<std::string> ListDir(const std::string& dir, std::string_view ext) {
 }
 
 std::string ServiceJson(const Service& s) {
-  http::JsonWriter w;
+  core::JsonWriter w;
   w.BeginObject().Key("ID").String(s.id).Key("Name").String(s.name).Key("Tags").BeginArray();
   for (const auto& t : s.tags) w.String(t);
   w.EndArray().Key("Address").String(s.address).Key("Port").Uint(s.port).Key("Meta").BeginObject();
@@ -112,12 +111,12 @@ std::string ServiceJson(const Service& s) {
 
 // A check in the form ParsePersistedCheck reads (a check registration body).
 std::string CheckJson(const Check& c, bool maintenance) {
-  http::JsonWriter w;
+  core::JsonWriter w;
   auto str = [&w](const char* k, const std::string& v) {
     if (!v.empty()) w.Key(k).String(v);
   };
   auto dur = [&w](const char* k, uint64_t ms) {
-    if (ms != 0) w.Key(k).String(http::GoDuration(ms));
+    if (ms != 0) w.Key(k).String(core::GoDuration(ms));
   };
   auto num = [&w](const char* k, uint32_t n) {
     if (n != 0) w.Key(k).Uint(n);
@@ -201,15 +200,9 @@ std::string LocalAgent::LoadOrCreateNodeId() const {
   }
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ clock_());
-  const uint64_t hi = (rng() & ~0xF000ULL) | 0x4000ULL;                         // version 4
-  const uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  if (!path.empty()) WriteDurable(path, buf);
-  return buf;
+  const std::string id = core::NewUuidV4(rng);
+  if (!path.empty()) WriteDurable(path, id);
+  return id;
 }
 
 // --- files ---------------------------------------------------------------------------------
@@ -225,30 +218,9 @@ std::string LocalAgent::StatePath(const std::string& id) const {
 }
 
 bool LocalAgent::WriteDurable(const std::string& path, const std::string& text) const {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0;
-  for (size_t off = 0; ok && off < text.size();) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) off += static_cast<size_t>(n);
-  }
-  ok = ok && fsync(fd) == 0;
-  if (fd >= 0) ok = close(fd) == 0 && ok;
-  ok = ok && rename(tmp.c_str(), path.c_str()) == 0;
-  if (ok) {
-    const std::string dir = path.substr(0, path.rfind('/'));
-    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-  } else {
-    BEACON_LOG(log_, kError, "agent", "cannot write %s: %s", path.c_str(), std::strerror(errno));
-    unlink(tmp.c_str());
-  }
-  return ok;
+  const Status st = core::WriteFileDurable(path, text);
+  if (!st.ok()) BEACON_LOG(log_, kError, "agent", "%s", st.message().c_str());
+  return st.ok();
 }
 
 void LocalAgent::RemoveFile(const std::string& path) const {
@@ -269,14 +241,9 @@ void LocalAgent::PersistTtlState(const std::string& id, Health st, const std::st
                                  uint64_t expires_ms) const {
   if (opts_.data_dir.empty()) return;
   // Best effort (no fsync), like Consul's check state: status, expiry, then the output.
-  const std::string path = StatePath(id), tmp = path + ".tmp";
   const std::string text =
       std::string(catalog::HealthName(st)) + "\n" + std::to_string(expires_ms) + "\n" + out;
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) unlink(tmp.c_str());
+  (void)core::WriteFileAtomic(StatePath(id), text);
 }
 
 void LocalAgent::ForgetCheck(const std::string& id) {
@@ -325,7 +292,7 @@ http::AgentSelf LocalAgent::Self() const {
   s.serf_lan_port = opts_.serf_lan_port;
   s.server_port = opts_.server_port;
   if (catalog::SnapshotPtr snap = hub_.Current()) {
-    if (const NodeEntry* n = SelfNode(*snap, catalog::Lower(opts_.node_name))) {
+    if (const NodeEntry* n = SelfNode(*snap, core::Lower(opts_.node_name))) {
       catalog::Node node = n->ToNode(opts_.datacenter);
       s.meta = std::move(node.meta);
       if (!node.address.empty()) s.address = node.address;
@@ -339,7 +306,7 @@ std::vector<Service> LocalAgent::Services() const {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return out;
   // The `consul` service of a server is the catalog's, not the agent's (as in Consul).
-  ForEachLocalInstance(*snap, catalog::Lower(opts_.node_name), [&](const Instance& in) {
+  ForEachLocalInstance(*snap, core::Lower(opts_.node_name), [&](const Instance& in) {
     if (!(opts_.server && in.service.id == "consul")) out.push_back(in.ToService());
   });
   std::sort(out.begin(), out.end(), [](const Service& a, const Service& b) { return a.id < b.id; });
@@ -349,7 +316,7 @@ std::vector<Service> LocalAgent::Services() const {
 std::vector<Check> LocalAgent::Checks() const {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return {};
-  std::vector<Check> out = LocalChecks(*snap, catalog::Lower(opts_.node_name));
+  std::vector<Check> out = LocalChecks(*snap, core::Lower(opts_.node_name));
   // serfHealth belongs to the catalog (the leader adds it), not to the agent's local state.
   out.erase(
       std::remove_if(out.begin(), out.end(), [](const Check& c) { return c.id == "serfHealth"; }),

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "beacon/api/agent_api.h"
 #include "beacon/catalog/snapshot.h"
-#include "beacon/http/agent_api.h"
 
 namespace beacon::agent::detail {
 

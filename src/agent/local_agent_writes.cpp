@@ -6,6 +6,7 @@
 
 #include "beacon/agent/local_agent.h"
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -144,7 +145,7 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
 void LocalAgent::DeregisterCheck(std::string id, http::AgentDone done) {
   Run(
       [this, id](catalog::Writer& w) {
-        if (FindCheck(w.staged(), catalog::Lower(opts_.node_name), id) == nullptr) {
+        if (FindCheck(w.staged(), core::Lower(opts_.node_name), id) == nullptr) {
           return UnknownCheck(id);
         }
         w.RemoveCheck(opts_.node_name, id);
@@ -164,7 +165,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
   }
   Run(
       [this, id, status, output](catalog::Writer& w) {
-        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        const Check* c = FindCheck(w.staged(), core::Lower(opts_.node_name), id);
         if (c == nullptr) return UnknownCheck(id);
         if (c->ttl_ms == 0) {
           return AgentStatus::Error(500, "CheckID \"" + id + "\" does not have associated TTL");
@@ -184,7 +185,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
 // Adds the critical maintenance check `c` (persisted, so maintenance survives a restart) or
 // removes it; a no-op when it is already in the wanted state. Writer thread.
 http::AgentStatus LocalAgent::SetMaintenance(catalog::Writer& w, Check c, bool enable) {
-  const bool on = FindCheck(w.staged(), catalog::Lower(opts_.node_name), c.id) != nullptr;
+  const bool on = FindCheck(w.staged(), core::Lower(opts_.node_name), c.id) != nullptr;
   if (enable && !on) {
     c.status = Health::kCritical;
     if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
@@ -243,7 +244,7 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
 void LocalAgent::Tick(uint64_t now_ms) {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return;
-  const std::vector<Check> checks = LocalChecks(*snap, catalog::Lower(opts_.node_name));
+  const std::vector<Check> checks = LocalChecks(*snap, core::Lower(opts_.node_name));
   std::vector<std::string> expire;
   std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
   {
@@ -294,7 +295,7 @@ void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
           if (it == ttl_.end() || it->second.deadline_ms > now_ms) return AgentStatus::Ok();
           output = TtlExpiredOutput(it->second.last_output);
         }
-        const Check* c = FindCheck(w.staged(), catalog::Lower(opts_.node_name), id);
+        const Check* c = FindCheck(w.staged(), core::Lower(opts_.node_name), id);
         if (c == nullptr || c->ttl_ms == 0) return AgentStatus::Ok();
         BEACON_LOG(log_, kWarn, "agent", "check %s missed its TTL, is now critical", id.c_str());
         w.UpdateCheck(opts_.node_name, id, Health::kCritical, output);

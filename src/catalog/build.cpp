@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog::detail {
 namespace {
@@ -117,9 +118,7 @@ bool WireEqualsLowerKey(std::string_view wire, std::string_view key) {
     }
     if (key.size() - k < l) return false;
     for (size_t j = 0; j < l; ++j) {
-      char c = wire[i + 1 + j];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != key[k + j]) return false;
+      if (core::LowerChar(wire[i + 1 + j]) != key[k + j]) return false;
     }
     k += l;
     i += 1 + l;
@@ -141,7 +140,7 @@ void AppendTxtRdata(std::string& out, std::string_view text) {
 }
 
 std::string MetaTxt(std::string_view key, std::string_view value) {
-  std::string lk = Lower(key);
+  std::string lk = core::Lower(key);
   if (lk.rfind("rfc1035-", 0) == 0) return std::string(value);
   std::string out;
   size_t lead = 0;
@@ -188,7 +187,7 @@ void PrepareNode(NodeEntry& n, RefPtr<NodeExtras> x, std::string_view address) {
 
 void PrepareExtras(InstanceExtras& x) {
   x.tags_lower.clear();
-  for (const auto& t : x.tags) x.tags_lower.push_back(Lower(t));
+  for (const auto& t : x.tags) x.tags_lower.push_back(core::Lower(t));
   FillAddrSet(x.addr, &x.per_family, x.address, Tagged(&x.tagged_addresses, "lan_ipv4"),
               Tagged(&x.tagged_addresses, "lan_ipv6"), true);
 }
@@ -201,18 +200,18 @@ void PrepareInstance(Instance& inst) {
   inst.weight = inst.health == Health::kWarning ? w.warning : w.passing;
 }
 
-uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name) {
+uint32_t ServiceTtl(const DnsSettings& dns, std::string_view lower_name) {
   if (dns.service_ttl_s.empty()) return 0;
   for (const auto& [k, v] : dns.service_ttl_s) {
     if (k.empty() || k.back() == '*') continue;
-    if (Lower(k) == lower_name) return v;
+    if (core::Lower(k) == lower_name) return v;
   }
   size_t best_len = 0;
   bool found = false;
   uint32_t best = 0;
   for (const auto& [k, v] : dns.service_ttl_s) {
     if (k.empty() || k.back() != '*') continue;
-    std::string prefix = Lower(std::string_view(k).substr(0, k.size() - 1));
+    std::string prefix = core::Lower(std::string_view(k).substr(0, k.size() - 1));
     if (lower_name.substr(0, prefix.size()) == prefix && (!found || prefix.size() >= best_len)) {
       best_len = prefix.size();
       best = v;

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/snapshot.h"
-#include "beacon/config/config.h"
 
 namespace beacon::catalog::detail {
 
@@ -19,7 +19,7 @@ void PrepareExtras(InstanceExtras& x);
 // Fills addr, health, weight from the instance's extras and node.
 void PrepareInstance(Instance& inst);
 // service_ttl lookup: exact name, then the longest "prefix*", else 0 (spec 1.4 step 5).
-uint32_t ServiceTtl(const config::DnsConfig& dns, std::string_view lower_name);
+uint32_t ServiceTtl(const DnsSettings& dns, std::string_view lower_name);
 // "a.b.c" -> "\1a\1b\1c" (no terminating zero). Empty labels are skipped; labels are cut at 63.
 std::string NameToWire(std::string_view dotted);
 // The inverse for names that round-trip: labels joined with dots.

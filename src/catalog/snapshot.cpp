@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include "beacon/core/strings.h"
 #include "build.h"
 
 namespace beacon::catalog {
@@ -12,19 +13,7 @@ const std::vector<std::string> kNoStrings;
 const std::vector<Check> kNoChecks;
 const std::string kNoText;
 
-char LowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 }  // namespace
-
-bool EqualsLowerKey(std::string_view name, std::string_view lower_key) {
-  if (name.size() != lower_key.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (LowerAscii(name[i]) != lower_key[i]) return false;
-  }
-  return true;
-}
 
 bool KeyList::Contains(std::string_view k) const {
   for (size_t i = 0; i + 2 <= buf_.size();) {
@@ -77,7 +66,7 @@ TxtRef::operator const std::string&() const {
 }
 
 bool NodeEntry::MatchesKey(std::string_view key) const {
-  if (extras && !extras->name.empty()) return EqualsLowerKey(extras->name, key);
+  if (extras && !extras->name.empty()) return core::EqualsLower(extras->name, key);
   return detail::WireEqualsLowerKey(name_wire, key);
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <string>
 
+#include "beacon/core/strings.h"
 #include "build.h"
 
 namespace beacon::catalog {
@@ -15,11 +16,6 @@ namespace {
 
 bool SameNode(const Instance& in, std::string_view nkey) {
   return in.node->MatchesKey(nkey);
-}
-
-// Lower-cased into a string that stays in its inline buffer for short names.
-std::string LowerKey(std::string_view s) {
-  return Lower(s);
 }
 
 // Fresh extras blocks (null when empty); derived fields are filled on the heap copy, since they
@@ -53,10 +49,10 @@ InstanceExtras::Ptr Share(InstanceExtras&& x) {
 }  // namespace
 
 Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-               config::DnsConfig dns)
+               DnsSettings dns)
     : hub_(hub) {
-  staged_.self_node = Lower(self_node);
-  staged_.datacenter = Lower(datacenter);
+  staged_.self_node = core::Lower(self_node);
+  staged_.datacenter = core::Lower(datacenter);
   staged_.dc_wire = detail::NameToWire(staged_.datacenter);
   staged_.dns = std::move(dns);
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
@@ -116,7 +112,7 @@ InstanceExtras Writer::ExtrasOf(const Instance& in) {
 }
 
 void Writer::UpsertNode(const Node& node) {
-  const std::string key = LowerKey(node.name);
+  const std::string key = core::Lower(node.name);
   const NodeEntry* cur = staged_.nodes.Find(key);
   NodeExtras x;
   x.id = node.id;
@@ -160,7 +156,7 @@ void Writer::UpsertNode(const Node& node) {
 }
 
 bool Writer::RemoveNode(std::string_view name) {
-  const std::string key = LowerKey(name);
+  const std::string key = core::Lower(name);
   auto cur = staged_.nodes.FindShared(key);
   if (!cur) return false;
   RemoveNodePtr(cur->IpKey(), key);
@@ -248,7 +244,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
                          " bytes");
   }
-  const std::string nkey = LowerKey(node);
+  const std::string nkey = core::Lower(node);
   auto nsp = staged_.nodes.FindShared(nkey);
   if (!nsp) {
     Node n;
@@ -275,7 +271,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     RemovePtr(old.address(), old.service.name);
   }
   const bool checks_changed = IndexChecks(checks, old.checks(), idx);
-  const std::string skey = LowerKey(svc.name);
+  const std::string skey = core::Lower(svc.name);
   {
     const bool in_place = nsp->stamp == batch_;
     NodeEntry* mn = MutableNode(nkey);
@@ -321,7 +317,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
 }
 
 bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
-  const std::string nkey = LowerKey(node);
+  const std::string nkey = core::Lower(node);
   Instance old;
   const std::string k = DetachInstance(nkey, service_id, &old);
   if (k.empty()) return false;
@@ -336,7 +332,7 @@ bool Writer::RemoveService(std::string_view node, std::string_view service_id) {
 }
 
 Status Writer::UpsertCheck(std::string_view node, const Check& check) {
-  const std::string nkey = LowerKey(node);
+  const std::string nkey = core::Lower(node);
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
   if (check.id.empty()) return Status::Error("check id is required");
@@ -447,7 +443,7 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
 }
 
 bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
-  return MutateCheck(LowerKey(node), check_id, [](std::vector<Check>& v, size_t i, uint64_t) {
+  return MutateCheck(core::Lower(node), check_id, [](std::vector<Check>& v, size_t i, uint64_t) {
     v.erase(v.begin() + static_cast<long>(i));
     return true;
   });
@@ -455,7 +451,7 @@ bool Writer::RemoveCheck(std::string_view node, std::string_view check_id) {
 
 bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Health status,
                          std::string_view output) {
-  const std::string nkey = LowerKey(node);
+  const std::string nkey = core::Lower(node);
   const Check* cur = FindCheck(nkey, check_id);
   if (cur == nullptr) return false;
   if (cur->status == status && cur->output == output) return true;  // nothing changes
@@ -468,12 +464,12 @@ bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Healt
   });
 }
 
-void Writer::SetDnsConfig(const config::DnsConfig& dns) {
+void Writer::SetDnsConfig(const DnsSettings& dns) {
   staged_.dns = dns;
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
   staged_.alt_domain_wire = detail::NameToWire(staged_.dns.alt_domain);
   std::vector<std::string> keys;
-  staged_.services.ForEach([&](const ServiceEntry& e) { keys.push_back(Lower(e.name)); });
+  staged_.services.ForEach([&](const ServiceEntry& e) { keys.push_back(core::Lower(e.name)); });
   for (const auto& k : keys) MarkPending(k);
   dirty_ = true;
 }
@@ -490,7 +486,7 @@ void Writer::RebuildService(const std::string& k) {
     // A node entry stamped with this batch is the current one (it is replaced only by RemoveNode,
     // which also removes its instances); an older one may have been copied since.
     if (in.node->stamp != batch_) {
-      auto n = staged_.nodes.FindShared(Lower(in.node->name()));
+      auto n = staged_.nodes.FindShared(core::Lower(in.node->name()));
       if (!n) continue;
       in.node = std::move(n);
     }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
 
@@ -42,7 +43,7 @@ const Instance* Writer::FindInstance(const std::string& nkey, std::string_view i
 }
 
 const Instance* Writer::FindService(std::string_view node, std::string_view service_id) const {
-  return FindInstance(Lower(node), service_id);
+  return FindInstance(core::Lower(node), service_id);
 }
 
 const Check* Writer::FindCheck(const std::string& nkey, std::string_view id) const {
@@ -81,7 +82,7 @@ void Writer::TouchNode(const std::string& nkey, uint64_t idx) {
 
 Status Writer::Apply(const Registration& reg) {
   if (reg.node.name.empty()) return Status::Error("Must provide node");
-  const std::string nkey = Lower(reg.node.name);
+  const std::string nkey = core::Lower(reg.node.name);
   const bool node_exists = staged_.nodes.Find(nkey) != nullptr;
   if (reg.skip_node_update && !node_exists) return Status::Error("Missing node registration");
   // Everything that can fail is checked before anything changes.

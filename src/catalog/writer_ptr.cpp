@@ -4,16 +4,9 @@
 #include <algorithm>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::string IpBytes(std::string_view text) {
   if (text.empty() || text.size() > 45) return {};
@@ -95,7 +88,7 @@ void Writer::AddNodePtr(const std::string& nkey) {
   }
   if (cur->MatchesKey(nkey)) return;
   auto& list = shared_node_addrs_[ip];
-  if (list.empty()) list.push_back(Lower(cur->name()));
+  if (list.empty()) list.push_back(core::Lower(cur->name()));
   if (std::find(list.begin(), list.end(), nkey) == list.end()) list.push_back(nkey);
 }
 

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::config::internal {
@@ -213,7 +214,7 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
       cfg->node_name = s;
     } else if (k == "datacenter") {
       st = GetString(c, x, p, &s);
-      for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      core::LowerInPlace(s);
       if (st.ok() && (s.empty() || s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
                                        std::string::npos)) {
         st = c.Err(x, p, "expected a datacenter name of letters, digits, '-' and '_'");

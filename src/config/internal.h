@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "beacon/config/config.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::config::internal {
 
@@ -51,7 +52,7 @@ Status ParseJsonTree(std::string_view name, std::string_view text, Value* out);
 Status ParseYamlTree(std::string_view name, std::string_view text, Value* out);
 
 // Lower-cases and drops '_' and '-', so "service_id", "ServiceID" and "serviceid" compare equal.
-std::string NormKey(std::string_view key);
+using core::NormKey;
 // Same comparison without allocating; `canon` must already be normalised.
 bool KeyIs(std::string_view key, std::string_view canon);
 

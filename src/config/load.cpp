@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/file.h"
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::config {
@@ -24,23 +26,11 @@ Format FormatOf(const std::string& path, std::string_view forced) {
   if (forced == "json") return Format::kJson;
   if (forced == "yaml") return Format::kYaml;
   std::string ext = fs::path(path).extension().string();
-  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  core::LowerInPlace(ext);
   if (ext == ".json") return Format::kJson;
   if (ext == ".yaml" || ext == ".yml") return Format::kYaml;
   if (ext == ".hcl") return Format::kHcl;
   return Format::kUnknown;
-}
-
-Status ReadFile(const std::string& path, std::string* out) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::Error(path + ": cannot read: " + std::strerror(errno));
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::Error(path + ": read error");
-  return Status::Ok();
 }
 
 Status MergeText(std::string_view name, std::string_view text, bool yaml, AgentConfig* cfg,
@@ -66,7 +56,7 @@ Status LoadFile(const std::string& path, std::string_view forced, AgentConfig* c
                          ".yml extension or -config-format");
   }
   std::string text;
-  Status st = ReadFile(path, &text);
+  Status st = core::ReadFile(path, &text);
   if (!st.ok()) return st;
   return MergeText(path, text, fmt == Format::kYaml, cfg, ls);
 }

@@ -4,26 +4,13 @@
 
 #include <simdjson.h>
 
+#include "beacon/core/uuid.h"
 #include "internal.h"
 
 namespace beacon::config {
 namespace {
 
 namespace dom = simdjson::dom;
-
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// 8-4-4-4-12 hex digits, as Consul's uuid.ParseUUID wants.
-bool IsUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
-  }
-  return true;
-}
 
 // Consul's ipaddr.IsAny: the unspecified address in any spelling.
 bool IsAnyAddress(std::string_view a) {
@@ -37,7 +24,7 @@ Status ValidateCatalogRegister(const catalog::Registration& reg) {
   if (reg.node.address.empty() && !reg.skip_node_update) {
     return Status::Error("Must provide address if SkipNodeUpdate is not set");
   }
-  if (!reg.node.id.empty() && !IsUuid(reg.node.id)) {
+  if (!reg.node.id.empty() && !core::IsUuid(reg.node.id)) {
     return Status::Error("Bad node ID: uuid string is wrong length or improperly formatted");
   }
   for (const catalog::Service& s : reg.services) {

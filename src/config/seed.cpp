@@ -17,6 +17,7 @@
 
 #include "beacon/config/config.h"
 #include "beacon/config/registration_body.h"
+#include "beacon/core/duration.h"
 
 namespace beacon::config {
 namespace {
@@ -84,7 +85,7 @@ class SeedParser {
   Status Duration(dom::element e, const Path& path, uint64_t* ms) const {
     std::string_view s;
     int64_t ns = 0;
-    if (!e.get_string().get(s) && ParseDuration(s, ms)) return Status::Ok();
+    if (!e.get_string().get(s) && core::ParseDurationMs(s, ms)) return Status::Ok();
     if (!e.get_int64().get(ns) && ns >= 0) {
       *ms = static_cast<uint64_t>(ns) / 1000000;  // integer nanoseconds
       return Status::Ok();

@@ -5,14 +5,13 @@
 #include <cmath>
 #include <string>
 
+#include "beacon/core/duration.h"
+#include "beacon/core/strings.h"
 #include "internal.h"
 
 namespace beacon::config::internal {
 namespace {
 
-char Lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
 bool Skip(char c) {
   return c == '_' || c == '-';
 }
@@ -48,20 +47,11 @@ std::string Got(const Value& v) {
 
 }  // namespace
 
-std::string NormKey(std::string_view key) {
-  std::string out;
-  out.reserve(key.size());
-  for (char c : key) {
-    if (!Skip(c)) out += Lower(c);
-  }
-  return out;
-}
-
 bool KeyIs(std::string_view key, std::string_view canon) {
   size_t j = 0;
   for (char c : key) {
     if (Skip(c)) continue;
-    if (j >= canon.size() || Lower(c) != canon[j]) return false;
+    if (j >= canon.size() || core::LowerChar(c) != canon[j]) return false;
     ++j;
   }
   return j == canon.size();
@@ -112,7 +102,7 @@ Status GetInt(const Ctx& c, const Value& v, std::string_view path, int64_t lo, i
 
 Status GetDurationMs(const Ctx& c, const Value& v, std::string_view path, uint64_t* out_ms) {
   if (v.type == Value::Type::kString) {
-    if (ParseDuration(v.s, out_ms)) return Status::Ok();
+    if (core::ParseDurationMs(v.s, out_ms)) return Status::Ok();
   } else if (v.type == Value::Type::kInt && v.i >= 0) {
     *out_ms = static_cast<uint64_t>(v.i) * 1000;
     return Status::Ok();
@@ -223,7 +213,7 @@ bool IsRecursor(std::string_view s, std::string* why) {
 
 bool NormalizeDomain(std::string_view in, std::string* out) {
   std::string d;
-  for (char ch : in) d += Lower(ch);
+  for (char ch : in) d += core::LowerChar(ch);
   while (!d.empty() && d.back() == '.') d.pop_back();
   if (d.empty() || d.front() == '.' || d.find("..") != std::string::npos || d.size() > 253) {
     return false;
@@ -243,7 +233,7 @@ bool NormalizeDomain(std::string_view in, std::string* out) {
 
 bool NormalizeLogLevel(std::string_view in, std::string* out) {
   std::string l;
-  for (char ch : in) l += Lower(ch);
+  for (char ch : in) l += core::LowerChar(ch);
   if (l == "warning") l = "warn";
   if (l == "err") l = "error";
   if (l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error") {

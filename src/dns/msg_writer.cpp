@@ -1,19 +1,18 @@
 #include "beacon/dns/wire.h"
 
+#include "beacon/core/hash.h"
+
 namespace beacon::dns {
 namespace {
 
 constexpr int kMaxLabels = 128;
 
 inline uint64_t Mix(uint64_t h, const uint8_t* label, size_t len_with_prefix) {
-  for (size_t i = 0; i < len_with_prefix; ++i) {
-    h ^= label[i];
-    h *= 1099511628211ULL;
-  }
+  h = core::Fnv1a64(label, len_with_prefix, h);
   return h * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
 }
 
-constexpr uint64_t kRootHash = 0xcbf29ce484222325ULL;
+constexpr uint64_t kRootHash = core::kFnv64Offset;
 
 }  // namespace
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "beacon/config/config.h"
+#include "beacon/core/duration.h"
 #include "beacon/core/thread_annotations.h"
 #include "loop.h"
 
@@ -89,7 +89,7 @@ bool ParseBlocking(const Request& req, Response& resp, BlockingParams* out) {
   out->wait_ms = kDefaultWaitMs;
   if (const std::string* w = req.Query("wait"); w != nullptr && !w->empty()) {
     uint64_t ms = 0;
-    if (!config::ParseDuration(*w, &ms)) {
+    if (!core::ParseDurationMs(*w, &ms)) {
       resp.Text(400, "Invalid wait time");
       return false;
     }

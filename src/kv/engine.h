@@ -88,7 +88,6 @@ class Engine {
 
  private:
   void Invalidate(Backend& b, const Session& s, uint64_t idx, Effects* fx);
-  std::string NewUuid();
 
   StoreOptions opts_;
   Meta meta_;

@@ -2,31 +2,18 @@
 // create, renew, and invalidation by destroy, TTL expiry or a dead node/check. Invalidation
 // releases or deletes the session's locks and starts their lock-delay.
 #include <algorithm>
-#include <cstdio>
 
+#include "beacon/core/uuid.h"
 #include "engine.h"
 
 namespace beacon::kv::internal {
-
-std::string Engine::NewUuid() {
-  uint64_t hi = rng_();
-  uint64_t lo = rng_();
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                         // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  return buf;
-}
 
 SessionResult Engine::CreateSession(Backend& b, Session s, Effects* fx) {
   fx->meta = meta_;
   const uint64_t idx = meta_.index + 1;
   Session existing;
   do {
-    s.id = NewUuid();
+    s.id = core::NewUuidV4(rng_);
   } while (b.GetSession(s.id, &existing));
   s.create_index = idx;
   s.modify_index = idx;

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <optional>
 
+#include "beacon/core/file.h"
+
 namespace beacon::kv::internal {
 namespace {
 
@@ -140,30 +142,11 @@ bool ParseHeader(std::string_view payload, WalContents* out) {
   return true;
 }
 
-Status ReadFile(const std::string& path, std::string* buf) {
-  buf->clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? Status::Ok() : Errno("cannot open", path);
-  char chunk[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status st = Errno("cannot read", path);
-      ::close(fd);
-      return st;
-    }
-    if (n == 0) break;
-    buf->append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return Status::Ok();
-}
-
 Status ReadOne(const std::string& path, WalContents* out) {
   std::string buf;
-  Status st = ReadFile(path, &buf);
-  if (!st.ok()) return st;
+  bool missing = false;  // a log file not yet created reads as empty
+  Status st = core::ReadFile(path, &buf, &missing);
+  if (!st.ok()) return Status::Error("kv log: " + st.message());
   out->file_bytes = buf.size();
   size_t p = 0;
   auto h = NextRecord(buf, &p);

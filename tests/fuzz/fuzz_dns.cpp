@@ -20,7 +20,7 @@ struct Fixture {
 
   Fixture() {
     using namespace beacon::catalog;
-    beacon::config::DnsConfig dns;
+    beacon::catalog::DnsSettings dns;
     dns.alt_domain = "alt.";
     dns.enable_truncate = true;
     Writer w(hub, "server1", "dc1", dns);

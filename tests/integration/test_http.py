@@ -1,6 +1,6 @@
 """The HTTP API as a Python client sees it: shapes, headers, keep-alive, limits.
 
-The agent does not serve HTTP yet, so this drives tests/unit/http/http_demo_server (a fixed
+The agent does not serve HTTP yet, so this drives tests/unit/api/http_demo_server (a fixed
 catalog behind the same router and server); it is found in the build tree next to $BEACON.
 """
 
@@ -11,7 +11,7 @@ import subprocess
 import unittest
 
 BEACON = os.environ.get("BEACON", "/work/main/build/beacon")
-DEMO = os.path.join(os.path.dirname(BEACON), "tests", "unit", "http", "http_demo_server")
+DEMO = os.path.join(os.path.dirname(BEACON), "tests", "unit", "api", "http_demo_server")
 
 
 class TestHttp(unittest.TestCase):

@@ -36,7 +36,9 @@ class Agent {
   Status Start();
   // Blocks until a stop signal. Returns the process exit code.
   int Run();
-  // Re-reads the configuration (SIGHUP). On error the old config stays live.
+  // Re-reads the configuration (SIGHUP, PUT /v1/agent/reload) and applies it as a diff (see
+  // agent/config_diff.h): what did not change is not touched, and a no-op reload publishes
+  // nothing. On error (file:line: key: reason, also logged) the old config stays live entirely.
   Status Reload();
 
   int dns_port() const { return dns_ ? dns_->port() : 0; }

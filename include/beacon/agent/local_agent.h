@@ -33,12 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "beacon/api/agent_api.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/core/thread_annotations.h"
-#include "beacon/http/agent_api.h"
 
 namespace beacon::agent {
 

@@ -23,6 +23,7 @@
 #include "beacon/catalog/ref_ptr.h"
 #include "beacon/catalog/small_str.h"
 #include "beacon/catalog/types.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::catalog {
 
@@ -45,9 +46,6 @@ struct AddrSet {
   const std::array<AddrChoice, 3>* per_family = nullptr;
   const AddrChoice& operator[](size_t f) const { return per_family ? (*per_family)[f] : one; }
 };
-
-// Case-insensitive (ASCII) equality of a name with an already lower-case key.
-bool EqualsLowerKey(std::string_view name, std::string_view lower_key);
 
 // A packed list of short strings (writer bookkeeping): [u16 length][bytes] per item, in one
 // SmallStr, so one short key costs no heap block. A key longer than kMaxKey is refused (Add
@@ -207,7 +205,7 @@ struct ServiceEntry {
   bool pending = false;  // writer-private: queued for rebuild before the next publish
   RefCount ref_count;    // owned by RefPtr
 
-  bool MatchesKey(std::string_view key) const { return EqualsLowerKey(name, key); }
+  bool MatchesKey(std::string_view key) const { return core::EqualsLower(name, key); }
 };
 
 // Key policy of Snapshot::ptr_nodes: a node entry is stored under its IP address.

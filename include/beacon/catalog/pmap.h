@@ -29,15 +29,13 @@
 #include <string_view>
 #include <utility>
 
+#include "beacon/core/hash.h"
+
 namespace beacon::catalog {
 
 // FNV-1a, 64-bit. Stable across runs (no random seed) so tests are reproducible.
 inline uint64_t HashKey(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  const uint64_t h = core::Fnv1a64(s);
   return h ^ (h >> 29);
 }
 

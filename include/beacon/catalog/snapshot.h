@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/entries.h"
 #include "beacon/catalog/pmap.h"
 #include "beacon/catalog/types.h"
-#include "beacon/config/config.h"
 
 namespace beacon::catalog {
 
@@ -39,7 +39,7 @@ struct Snapshot {
   PMap<NodeEntry, NodeByAddr> ptr_nodes;
   PMap<PtrEntry> ptr;
   std::string self_node;        // this agent's node name (lower-case key)
-  config::DnsConfig dns;        // the DNS config this snapshot was built with
+  DnsSettings dns;              // the DNS config this snapshot was built with
   std::string domain_wire;      // dns.domain as wire labels (no terminating zero)
   std::string alt_domain_wire;  // dns.alt_domain likewise ("" when unset)
   std::string datacenter;       // lower-case

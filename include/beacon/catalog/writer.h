@@ -33,10 +33,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/snapshot.h"
 #include "beacon/catalog/types.h"
-#include "beacon/config/config.h"
 #include "beacon/core/status.h"
 
 namespace beacon::catalog {
@@ -45,7 +45,7 @@ class Writer {
  public:
   // `self_node` is this agent's node name; `datacenter` its datacenter.
   Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-         config::DnsConfig dns);
+         DnsSettings dns);
 
   // Creates the node or replaces its address, tagged addresses and meta (checks and services on
   // it are kept).
@@ -78,7 +78,7 @@ class Writer {
 
   // Replaces the DNS configuration; rebuilds the precomputed TTLs of every service (O(catalog),
   // reload only).
-  void SetDnsConfig(const config::DnsConfig& dns);
+  void SetDnsConfig(const DnsSettings& dns);
 
   // Builds and publishes a snapshot if anything changed since the last publish (or always when
   // `force`). Returns the published generation.
@@ -150,7 +150,6 @@ class Writer {
 };
 
 // Helpers shared with tests and the HTTP layer.
-std::string Lower(std::string_view s);
 // Parses a textual IPv4/IPv6 address into 4 or 16 bytes; empty string if not an IP.
 std::string IpBytes(std::string_view text);
 

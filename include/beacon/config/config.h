@@ -15,38 +15,16 @@
 #include <string_view>
 #include <vector>
 
+#include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/types.h"
 #include "beacon/core/status.h"
 
 namespace beacon::config {
 
-struct SoaConfig {
-  uint32_t refresh = 3600;
-  uint32_t retry = 600;
-  uint32_t expire = 86400;
-  uint32_t min_ttl = 0;
-};
-
-// dns_config{...} plus the DNS keys that live at the top level. Reloadable.
-struct DnsConfig {
-  std::string domain = "consul.";      // always lower-case, always ends with '.'
-  std::string alt_domain;              // "" = unset; lower-case, ends with '.'
-  std::vector<std::string> recursors;  // "ip" or "ip:port" / "[v6]:port"; 0.0.0.0 rejected
-  uint32_t recursor_timeout_ms = 2000;
-  bool recursor_random = false;  // recursor_strategy: "sequential" (false) or "random"
-  uint32_t node_ttl_s = 0;
-  std::map<std::string, uint32_t> service_ttl_s;  // name, "prefix*" or "*" -> seconds
-  bool only_passing = false;
-  bool enable_truncate = false;
-  uint32_t udp_answer_limit = 3;
-  uint32_t a_record_limit = 0;  // 0 = unlimited
-  bool disable_compression = false;
-  bool enable_additional_node_meta_txt = true;
-  bool allow_stale = true;
-  // Beacon extension (spec 1.16): set RA on every answer so dnsmasq caches our replies.
-  bool recursion_available = false;
-  SoaConfig soa;
-};
+// The DNS settings are the catalog's type (the snapshot carries them to the DNS workers); the
+// config parses into it under its config-side names.
+using SoaConfig = catalog::SoaSettings;
+using DnsConfig = catalog::DnsSettings;
 
 struct Ports {
   int dns = 8600;
@@ -123,8 +101,5 @@ Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& pa
 Status ForEachCatalogSeedEntry(const std::string& path,
                                const std::function<Status(const catalog::Registration&)>& fn,
                                size_t* count = nullptr);
-
-// Parses a Go duration string ("10s", "1m30s", "500ms", "1h"). A bare number means seconds.
-bool ParseDuration(std::string_view s, uint64_t* out_ms);
 
 }  // namespace beacon::config

@@ -182,7 +182,7 @@ TEST_CASE("names match case-insensitively; PTR prefers the node over a service")
 }
 
 TEST_CASE("service_ttl: exact name, then the longest prefix*") {
-  beacon::config::DnsConfig dns;
+  beacon::catalog::DnsSettings dns;
   dns.service_ttl_s = {{"d*", 42}, {"db", 10}, {"db*", 66}, {"*", 5}};
   SnapshotHub hub;
   Writer w(hub, "self", "dc1", dns);

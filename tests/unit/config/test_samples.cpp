@@ -62,7 +62,8 @@ TEST_CASE("samples: the dev agent command line loads conf/ and conf/services") {
   CHECK(web->tags == std::vector<std::string>{"rails"});
   const catalog::Check* web_check = FindCheck(cfg, "service:web");
   REQUIRE(web_check != nullptr);
-  CHECK(web_check->args == std::vector<std::string>{"curl", "localhost"});
+  CHECK(web_check->http == "http://127.0.0.1:8500/v1/status/leader");
+  CHECK(web_check->interval_ms == 10000);
 
   const catalog::Service* api1 = FindService(cfg, "api-1");
   const catalog::Service* api2 = FindService(cfg, "api-2");
@@ -74,17 +75,31 @@ TEST_CASE("samples: the dev agent command line loads conf/ and conf/services") {
   CHECK(api1->address != api2->address);
   CHECK(api1->tags != api2->tags);
 
-  const catalog::Check* cache_ttl = FindCheck(cfg, "service:cache");
-  REQUIRE(cache_ttl != nullptr);
-  CHECK(cache_ttl->ttl_ms == 30000);
-  CHECK(cache_ttl->status == catalog::Health::kPassing);
+  const catalog::Check* cache = FindCheck(cfg, "service:cache");
+  REQUIRE(cache != nullptr);
+  CHECK(cache->tcp == "127.0.0.1:8600");
 
   const catalog::Service* db = FindService(cfg, "db-primary");
   REQUIRE(db != nullptr);
   CHECK(db->meta.at("role") == "primary");
   CHECK(db->weights.passing == 10);
-  CHECK(FindCheck(cfg, "service:db-primary:1") != nullptr);
-  CHECK(FindCheck(cfg, "service:db-primary:2") != nullptr);
+  CHECK(FindCheck(cfg, "db-primary-api") != nullptr);
+
+  // Every sample check probes the dev agent itself (HTTP 127.0.0.1:8500, DNS 127.0.0.1:8600)
+  // and starts passing, except the one that fails on purpose and says so in its notes.
+  int failing = 0;
+  for (const catalog::Check& c : cfg.checks) {
+    if (c.status == catalog::Health::kPassing) {
+      const bool self = c.http.rfind("http://127.0.0.1:8500/", 0) == 0 ||
+                        c.tcp == "127.0.0.1:8500" || c.tcp == "127.0.0.1:8600";
+      CHECK_MESSAGE(self, c.id);
+      continue;
+    }
+    ++failing;
+    CHECK(c.id == "db-primary-down");
+    CHECK(c.notes.find("fails on purpose") != std::string::npos);
+  }
+  CHECK(failing == 1);
 }
 
 TEST_CASE("samples: the dnsmasq snippet forwards the consul zone to the DNS port") {

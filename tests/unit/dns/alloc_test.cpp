@@ -58,7 +58,7 @@ void operator delete[](void* p, std::size_t) noexcept {
 TEST_CASE("10,000 mixed queries allocate nothing on the answer path") {
   using namespace beacon;
   catalog::SnapshotHub hub;
-  config::DnsConfig dns;
+  catalog::DnsSettings dns;
   dns.service_ttl_s["*"] = 5;
   dns.alt_domain = "alt.";
   catalog::Writer w(hub, "server1", "dc1", dns);

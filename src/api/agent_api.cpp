@@ -1,0 +1,368 @@
+// /v1/agent/* endpoints. See agent_api.h.
+#include "beacon/api/agent_api.h"
+
+#include <algorithm>
+#include <ctime>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "beacon/api/catalog_api.h"
+#include "beacon/core/json_writer.h"
+#include "beacon/core/strings.h"
+#include "catalog_internal.h"
+
+#ifndef BEACON_VERSION
+#define BEACON_VERSION "dev"
+#endif
+
+namespace beacon::http {
+namespace {
+
+using catalog::Check;
+using catalog::Health;
+using catalog::Service;
+
+// The Consul release whose API Beacon answers as (spec 2.6 Member.Tags.build).
+constexpr std::string_view kConsulVersion = "1.16.4";
+constexpr std::string_view kRevision = "beacon";
+
+void Send(const Request& req, Response& resp, JsonWriter& w) {
+  if (!w.done()) {
+    resp.Text(500, "internal error: response encoding");
+    return;
+  }
+  resp.Json(req.HasQuery("pretty") ? JsonWriter::Pretty(w.str()) : w.Take());
+}
+
+void StringMap(JsonWriter& w, const std::map<std::string, std::string>& m) {
+  w.BeginObject();
+  for (const auto& [k, v] : m) w.Key(k).String(v);
+  w.EndObject();
+}
+
+// AgentService (spec 2.9).
+void AgentServiceObject(JsonWriter& w, const Service& s, std::string_view dc) {
+  w.BeginObject();
+  if (!s.kind.empty()) w.Key("Kind").String(s.kind);
+  w.Key("ID").String(s.id).Key("Service").String(s.name).Key("Tags").BeginArray();
+  for (const auto& t : s.tags) w.String(t);
+  w.EndArray().Key("Meta");
+  StringMap(w, s.meta);
+  w.Key("Port").Uint(s.port).Key("Address").String(s.address);
+  if (!s.tagged_addresses.empty()) {
+    w.Key("TaggedAddresses").BeginObject();
+    for (const auto& [k, v] : s.tagged_addresses) {
+      w.Key(k).BeginObject().Key("Address").String(v.address).Key("Port").Uint(v.port);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.Key("Weights").BeginObject().Key("Passing").Uint(s.weights.passing);
+  w.Key("Warning").Uint(s.weights.warning).EndObject();
+  w.Key("EnableTagOverride").Bool(s.enable_tag_override).Key("Datacenter").String(dc);
+  w.EndObject();
+}
+
+void MemberObject(JsonWriter& w, const AgentSelf& s) {
+  w.BeginObject();
+  w.Key("Name")
+      .String(s.node_name)
+      .Key("Addr")
+      .String(s.address)
+      .Key("Port")
+      .Uint(static_cast<uint64_t>(s.serf_lan_port));
+  w.Key("Tags").BeginObject();
+  w.Key("acls").String("0").Key("build").String(std::string(kConsulVersion) + ":beacon");
+  w.Key("dc").String(s.datacenter).Key("id").String(s.node_id);
+  w.Key("port").String(std::to_string(s.server_port));
+  w.Key("role").String(s.server ? "consul" : "node").Key("segment").String("");
+  w.Key("vsn").String("2").Key("vsn_max").String("3").Key("vsn_min").String("2");
+  if (s.server) w.Key("bootstrap").String("1").Key("raft_vsn").String("3");
+  w.EndObject();
+  w.Key("Status").Uint(1).Key("ProtocolMin").Uint(1).Key("ProtocolMax").Uint(5);
+  w.Key("ProtocolCur").Uint(2).Key("DelegateMin").Uint(2).Key("DelegateMax").Uint(5);
+  w.Key("DelegateCur").Uint(4);
+  w.EndObject();
+}
+
+void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
+  const AgentSelf s = api.Self();
+  JsonWriter w;
+  w.BeginObject().Key("Config").BeginObject();
+  w.Key("Datacenter").String(s.datacenter).Key("PrimaryDatacenter").String(s.datacenter);
+  w.Key("NodeName").String(s.node_name).Key("NodeID").String(s.node_id);
+  w.Key("Revision").String(kRevision).Key("Server").Bool(s.server);
+  w.Key("Version").String(kConsulVersion).Key("BuildDate").String("");
+  w.Key("BeaconVersion").String(BEACON_VERSION);
+  w.EndObject();
+  w.Key("DebugConfig").BeginObject();
+  w.Key("Datacenter").String(s.datacenter).Key("NodeName").String(s.node_name);
+  w.Key("NodeID").String(s.node_id).Key("ServerMode").Bool(s.server);
+  w.Key("AdvertiseAddrLAN").String(s.address).Key("Revision").String(kRevision);
+  w.Key("Version").String(kConsulVersion);
+  w.EndObject();
+  w.Key("Coord").Null().Key("Member");
+  MemberObject(w, s);
+  w.Key("Stats").BeginObject();
+  w.Key("agent").BeginObject().Key("checks").String(std::to_string(api.Checks().size()));
+  w.Key("services").String(std::to_string(api.Services().size())).EndObject();
+  w.Key("build").BeginObject().Key("prerelease").String("").Key("revision").String(kRevision);
+  w.Key("version").String(kConsulVersion).Key("beacon").String(BEACON_VERSION).EndObject();
+  w.Key("consul").BeginObject().Key("server").String(s.server ? "true" : "false");
+  w.Key("known_datacenters").String("1").Key("leader").String(s.server ? "true" : "false");
+  w.EndObject();
+  w.EndObject();
+  w.Key("Meta");
+  StringMap(w, s.meta);
+  w.EndObject();
+  Send(req, resp, w);
+}
+
+std::string PromName(std::string_view n) {
+  std::string out(n);
+  for (char& c : out) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) c = '_';
+  }
+  return out;
+}
+
+std::string PromLabelValue(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void MetricsHandler(const AgentApi& api, const Request& req, Response& resp) {
+  std::vector<Metric> ms = api.Metrics();
+  std::stable_sort(ms.begin(), ms.end(),
+                   [](const Metric& a, const Metric& b) { return a.name < b.name; });
+  const std::string* format = req.Query("format");
+  if (format != nullptr && *format == "prometheus") {
+    std::string out;
+    std::string last;
+    for (const Metric& m : ms) {
+      const std::string name = PromName(m.name);
+      if (name != last) {
+        out.append("# HELP ").append(name).append(" ").append(m.name);
+        out.append("\n# TYPE ").append(name);
+        out.append(m.kind == Metric::Kind::kGauge ? " gauge\n" : " counter\n");
+        last = name;
+      }
+      out += name;
+      if (!m.labels.empty()) {
+        out += '{';
+        bool first = true;
+        for (const auto& [k, v] : m.labels) {
+          if (!first) out += ',';
+          first = false;
+          out += PromName(k) + "=\"" + PromLabelValue(v) + "\"";
+        }
+        out += '}';
+      }
+      out += " " + std::to_string(m.value) + "\n";
+    }
+    resp.status = 200;
+    resp.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    resp.body = std::move(out);
+    return;
+  }
+  // Consul's in-memory sink summary; the timestamp is the start of the 10 s interval.
+  std::time_t now = std::time(nullptr);
+  now -= now % 10;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char ts[64];
+  std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+  JsonWriter w;
+  w.BeginObject().Key("Timestamp").String(ts).Key("Gauges").BeginArray();
+  for (const Metric& m : ms) {
+    if (m.kind != Metric::Kind::kGauge) continue;
+    w.BeginObject().Key("Name").String(m.name).Key("Value").Int(m.value).Key("Labels");
+    StringMap(w, m.labels);
+    w.EndObject();
+  }
+  w.EndArray().Key("Points").BeginArray().EndArray().Key("Counters").BeginArray();
+  for (const Metric& m : ms) {
+    if (m.kind != Metric::Kind::kCounter) continue;
+    w.BeginObject().Key("Name").String(m.name).Key("Count").Int(m.value);
+    w.Key("Rate").Int(0).Key("Sum").Int(m.value).Key("Min").Int(m.value);
+    w.Key("Max").Int(m.value).Key("Mean").Int(m.value).Key("Stddev").Int(0).Key("Labels");
+    StringMap(w, m.labels);
+    w.EndObject();
+  }
+  w.EndArray().Key("Samples").BeginArray().EndArray().EndObject();
+  Send(req, resp, w);
+}
+
+// Hands `resp` to a write that answers later: 200 with an empty body, or the error as text.
+AgentDone Later(Response& resp) {
+  DeferredPtr d = resp.Defer();
+  return [d](const AgentStatus& st) {
+    Response r;
+    if (!st.ok()) r.Text(st.code, st.message);
+    d->Reply(std::move(r));
+  };
+}
+
+std::string Suffix(const Request& req, std::string_view prefix) {
+  return req.path.substr(std::min(prefix.size(), req.path.size()));
+}
+
+// ?enable= as Consul parses it; false after answering 400.
+bool ParseEnable(const Request& req, Response& resp, bool* enable) {
+  const std::string* v = req.Query("enable");
+  if (v == nullptr || v->empty()) {
+    resp.Text(400, "Missing value for enable");
+    return false;
+  }
+  if (!core::ParseGoBool(*v, enable)) {
+    resp.Text(400, "Invalid value for enable: \"" + *v + "\"");
+    return false;
+  }
+  return true;
+}
+
+std::string QueryOr(const Request& req, std::string_view name) {
+  const std::string* v = req.Query(name);
+  return v != nullptr ? *v : std::string();
+}
+
+void AddReads(Router& router, AgentApi& api) {
+  router.Handle("GET", "/v1/agent/self",
+                [&api](const Request& req, Response& resp) { SelfHandler(api, req, resp); });
+  router.Handle("GET", "/v1/agent/members", [&api](const Request& req, Response& resp) {
+    JsonWriter w;
+    w.BeginArray();
+    if (!req.HasQuery("wan")) MemberObject(w, api.Self());
+    w.EndArray();
+    Send(req, resp, w);
+  });
+  router.Handle("GET", "/v1/agent/services", [&api](const Request& req, Response& resp) {
+    const std::string dc = api.Self().datacenter;
+    JsonWriter w;
+    w.BeginObject();
+    for (const Service& s : api.Services()) {
+      w.Key(s.id);
+      AgentServiceObject(w, s, dc);
+    }
+    w.EndObject();
+    Send(req, resp, w);
+  });
+  router.Handle("GET", "/v1/agent/service/", [&api](const Request& req, Response& resp) {
+    const std::string id = Suffix(req, "/v1/agent/service/");
+    for (const Service& s : api.Services()) {
+      if (s.id != id) continue;
+      JsonWriter w;
+      AgentServiceObject(w, s, api.Self().datacenter);
+      Send(req, resp, w);
+      return;
+    }
+    resp.Text(404, "unknown service ID: " + id);
+  });
+  router.Handle("GET", "/v1/agent/checks", [&api](const Request& req, Response& resp) {
+    const std::string node = api.Self().node_name;
+    const std::vector<Service> services = api.Services();
+    JsonWriter w;
+    w.BeginObject();
+    for (const Check& c : api.Checks()) {
+      static const std::vector<std::string> kNoTags;
+      const std::vector<std::string>* tags = &kNoTags;
+      for (const Service& s : services) {
+        if (!c.service_id.empty() && s.id == c.service_id) tags = &s.tags;
+      }
+      w.Key(c.id);
+      detail::CheckJson(w, c, node, c.service_id, c.service_name, *tags, /*with_indexes=*/false);
+    }
+    w.EndObject();
+    Send(req, resp, w);
+  });
+  router.Handle("GET", "/v1/agent/metrics",
+                [&api](const Request& req, Response& resp) { MetricsHandler(api, req, resp); });
+}
+
+void AddServiceWrites(Router& router, AgentApi& api) {
+  router.Handle("PUT", "/v1/agent/service/register", [&api](const Request& req, Response& resp) {
+    auto body = config::ParseServiceBody(req.body);
+    if (!body.ok()) {
+      resp.Text(400, body.status().message());
+      return;
+    }
+    api.RegisterService(std::move(body.value()), req.HasQuery("replace-existing-checks"),
+                        Later(resp));
+  });
+  Handler dereg = [&api](const Request& req, Response& resp) {
+    api.DeregisterService(Suffix(req, "/v1/agent/service/deregister/"), Later(resp));
+  };
+  router.Handle("PUT", "/v1/agent/service/deregister/", dereg);
+  router.Handle("GET", "/v1/agent/service/deregister/", dereg);
+  router.Handle("PUT", "/v1/agent/service/maintenance/",
+                [&api](const Request& req, Response& resp) {
+                  bool enable = false;
+                  if (!ParseEnable(req, resp, &enable)) return;
+                  api.ServiceMaintenance(Suffix(req, "/v1/agent/service/maintenance/"), enable,
+                                         QueryOr(req, "reason"), Later(resp));
+                });
+  router.Handle("PUT", "/v1/agent/maintenance", [&api](const Request& req, Response& resp) {
+    bool enable = false;
+    if (!ParseEnable(req, resp, &enable)) return;
+    api.NodeMaintenance(enable, QueryOr(req, "reason"), Later(resp));
+  });
+  router.Handle("PUT", "/v1/agent/reload",
+                [&api](const Request&, Response& resp) { api.Reload(Later(resp)); });
+}
+
+void AddCheckWrites(Router& router, AgentApi& api) {
+  router.Handle("PUT", "/v1/agent/check/register", [&api](const Request& req, Response& resp) {
+    auto body = config::ParseCheckBody(req.body);
+    if (!body.ok()) {
+      resp.Text(400, body.status().message());
+      return;
+    }
+    api.RegisterCheck(std::move(body.value()), Later(resp));
+  });
+  Handler dereg = [&api](const Request& req, Response& resp) {
+    api.DeregisterCheck(Suffix(req, "/v1/agent/check/deregister/"), Later(resp));
+  };
+  router.Handle("PUT", "/v1/agent/check/deregister/", dereg);
+  router.Handle("GET", "/v1/agent/check/deregister/", dereg);
+  struct Ttl {
+    std::string_view prefix;
+    Health status;
+  };
+  for (const Ttl t : {Ttl{"/v1/agent/check/pass/", Health::kPassing},
+                      Ttl{"/v1/agent/check/warn/", Health::kWarning},
+                      Ttl{"/v1/agent/check/fail/", Health::kCritical}}) {
+    Handler h = [&api, t](const Request& req, Response& resp) {
+      api.UpdateTtlCheck(Suffix(req, t.prefix), t.status, QueryOr(req, "note"), Later(resp));
+    };
+    router.Handle("PUT", std::string(t.prefix), h);
+    router.Handle("GET", std::string(t.prefix), h);
+  }
+  router.Handle("PUT", "/v1/agent/check/update/", [&api](const Request& req, Response& resp) {
+    auto body = config::ParseCheckUpdateBody(req.body);
+    if (!body.ok()) {
+      resp.Text(400, body.status().message());
+      return;
+    }
+    api.UpdateTtlCheck(Suffix(req, "/v1/agent/check/update/"), body->status,
+                       std::move(body->output), Later(resp));
+  });
+}
+
+}  // namespace
+
+void AddAgentRoutes(Router& router, AgentApi& api) {
+  AddReads(router, api);
+  AddServiceWrites(router, api);
+  AddCheckWrites(router, api);
+}
+
+}  // namespace beacon::http
