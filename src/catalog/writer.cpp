@@ -241,8 +241,7 @@ bool IndexChecks(std::vector<Check>& checks, const std::vector<Check>& prev, uin
 Status Writer::UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks) {
   if (svc.name.empty()) return Status::Error("service name is required");
   if (svc.name.size() > KeyList::kMaxKey) {
-    return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) +
-                         " bytes");
+    return Status::Error("service name longer than " + std::to_string(KeyList::kMaxKey) + " bytes");
   }
   const std::string nkey = core::Lower(node);
   auto nsp = staged_.nodes.FindShared(nkey);
