@@ -14,6 +14,8 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "beacon/api/catalog_api.h"
@@ -34,7 +36,6 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::NodeEntry;
 using catalog::Service;
-using detail::FindInstance;
 using detail::ForEachLocalInstance;
 using detail::LocalChecks;
 using detail::SelfNode;
@@ -252,7 +253,7 @@ void LocalAgent::PersistTtlState(const std::string& id, Health st, const std::st
 
 void LocalAgent::ForgetCheck(const std::string& id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ttl_.erase(id);
     critical_since_.erase(id);
   }
@@ -350,7 +351,7 @@ std::vector<http::Metric> LocalAgent::Metrics() const {
   gauge("beacon.agent.local_checks", Checks().size());
   std::function<void(std::vector<http::Metric>*)> extra;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     gauge("beacon.agent.ttl_checks", ttl_.size());
     extra = extra_metrics_;
   }
@@ -359,24 +360,24 @@ std::vector<http::Metric> LocalAgent::Metrics() const {
 }
 
 void LocalAgent::SetReloadHandler(std::function<void(http::AgentDone)> reload) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   reload_ = std::move(reload);
 }
 
 void LocalAgent::SetMetricsSource(std::function<void(std::vector<http::Metric>*)> source) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   extra_metrics_ = std::move(source);
 }
 
 void LocalAgent::SetEnableScriptChecks(bool on) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   enable_script_checks_ = on;
 }
 
 void LocalAgent::Reload(http::AgentDone done) {
   std::function<void(http::AgentDone)> reload;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     reload = reload_;
   }
   if (reload) {
@@ -440,10 +441,14 @@ size_t LocalAgent::Restore(std::function<void()> done) {
   const size_t found = l->services.size() + l->checks.size();
   submit_(
       [this, l, now](catalog::Writer& w) {
-        const std::string nkey = core::Lower(opts_.node_name);
         std::set<std::string> restored;
+        // Each service's checks by index, so restoring is linear in what the data dir holds.
+        std::unordered_map<std::string, std::vector<size_t>> by_service;
+        for (size_t i = 0; i < l->checks.size(); ++i) {
+          by_service[l->checks[i].first.service_id].push_back(i);
+        }
         for (auto& [svc, path] : l->services) {
-          if (FindInstance(w.staged(), nkey, svc.id) != nullptr) {
+          if (w.FindService(opts_.node_name, svc.id) != nullptr) {
             BEACON_LOG(log_, kInfo, "agent",
                        "service %s is defined in the configuration; dropping its persisted copy",
                        svc.id.c_str());
@@ -451,8 +456,8 @@ size_t LocalAgent::Restore(std::function<void()> done) {
             continue;
           }
           std::vector<Check> own;
-          for (const auto& [c, cpath] : l->checks) {
-            if (c.service_id == svc.id) own.push_back(c);
+          if (auto it = by_service.find(svc.id); it != by_service.end()) {
+            for (size_t i : it->second) own.push_back(l->checks[i].first);
           }
           Status st = w.UpsertService(opts_.node_name, svc, own);
           if (!st.ok()) continue;
@@ -461,7 +466,7 @@ size_t LocalAgent::Restore(std::function<void()> done) {
         for (size_t i = 0; i < l->checks.size(); ++i) {
           Check& c = l->checks[i].first;
           if (!c.service_id.empty() && !restored.count(c.service_id)) {
-            const Instance* in = FindInstance(w.staged(), nkey, c.service_id);
+            const Instance* in = w.FindService(opts_.node_name, c.service_id);
             if (in == nullptr) {
               BEACON_LOG(log_, kInfo, "agent", "dropping persisted check %s: no service %s",
                          c.id.c_str(), c.service_id.c_str());
@@ -474,7 +479,7 @@ size_t LocalAgent::Restore(std::function<void()> done) {
           } else if (c.service_id.empty() && !w.UpsertCheck(opts_.node_name, c).ok()) {
             continue;
           }
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           if (c.ttl_ms != 0) ttl_[c.id] = Ttl{c.ttl_ms, now + c.ttl_ms, c.output, false};
         }
       },

@@ -16,7 +16,6 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::Service;
 using detail::FindCheck;
-using detail::FindInstance;
 using detail::IsMaintenance;
 using detail::kMinDeregisterMs;
 using detail::kNodeMaint;
@@ -40,7 +39,7 @@ AgentStatus ScriptsDisabled() {
 }  // namespace
 
 bool LocalAgent::ScriptChecksEnabled() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return enable_script_checks_;
 }
 
@@ -53,11 +52,10 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
   auto b = std::make_shared<config::ServiceBody>(std::move(body));
   Run(
       [this, b, replace_existing_checks](catalog::Writer& w) {
-        const std::string nkey = core::Lower(opts_.node_name);
         Service& svc = b->service;
         std::vector<Check> checks = std::move(b->checks);
         std::vector<std::string> dropped;
-        if (const Instance* old = FindInstance(w.staged(), nkey, svc.id)) {
+        if (const Instance* old = w.FindService(opts_.node_name, svc.id)) {
           for (const Check& prev : old->checks()) {
             auto it = std::find_if(checks.begin(), checks.end(),
                                    [&](const Check& c) { return c.id == prev.id; });
@@ -83,7 +81,7 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
         if (!st.ok()) return AgentStatus::Error(500, st.message());
         for (const std::string& id : dropped) ForgetCheck(id);
         const uint64_t now = clock_();
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         for (const Check& c : checks) {
           if (c.ttl_ms != 0 && (!ttl_.count(c.id) || ttl_[c.id].ttl_ms != c.ttl_ms)) {
             ttl_[c.id] = Ttl{c.ttl_ms, now + c.ttl_ms, c.output, false};
@@ -97,8 +95,7 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
 void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
   Run(
       [this, id](catalog::Writer& w) {
-        const std::string nkey = core::Lower(opts_.node_name);
-        const Instance* in = FindInstance(w.staged(), nkey, id);
+        const Instance* in = w.FindService(opts_.node_name, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "Unknown service ID \"" + id +
                                              "\". Ensure that the service ID is passed, not "
@@ -122,9 +119,8 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
   auto chk = std::make_shared<Check>(std::move(body.check));
   Run(
       [this, chk](catalog::Writer& w) {
-        const std::string nkey = core::Lower(opts_.node_name);
         if (!chk->service_id.empty()) {
-          const Instance* in = FindInstance(w.staged(), nkey, chk->service_id);
+          const Instance* in = w.FindService(opts_.node_name, chk->service_id);
           if (in == nullptr) {
             return AgentStatus::Error(404, "ServiceID \"" + chk->service_id + "\" does not exist");
           }
@@ -135,7 +131,7 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
         }
         Status st = w.UpsertCheck(opts_.node_name, *chk);
         if (!st.ok()) return AgentStatus::Error(500, st.message());
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (chk->ttl_ms != 0) {
           ttl_[chk->id] = Ttl{chk->ttl_ms, clock_() + chk->ttl_ms, chk->output, false};
         } else {
@@ -177,7 +173,7 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
         const uint64_t ttl = c->ttl_ms, expires = clock_() + ttl;
         w.UpdateCheck(opts_.node_name, id, status, output);
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           ttl_[id] = Ttl{ttl, expires, output, false};
         }
         PersistTtlState(id, status, output, expires);
@@ -228,8 +224,7 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
   }
   Run(
       [this, id, enable, reason](catalog::Writer& w) {
-        const std::string nkey = core::Lower(opts_.node_name);
-        const Instance* in = FindInstance(w.staged(), nkey, id);
+        const Instance* in = w.FindService(opts_.node_name, id);
         if (in == nullptr) {
           return AgentStatus::Error(404, "No service registered with ID \"" + id + "\"");
         }
@@ -253,7 +248,7 @@ void LocalAgent::Tick(uint64_t now_ms) {
   std::vector<std::string> expire;
   std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::map<std::string, Ttl> live;
     std::map<std::string, uint64_t> since;
     for (const Check& c : checks) {
@@ -294,7 +289,7 @@ void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
       [this, id, now_ms](catalog::Writer& w) {
         std::string output;
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           auto it = ttl_.find(id);
           // An update since Tick() moved the deadline: nothing expired.
           if (it == ttl_.end() || it->second.deadline_ms > now_ms) return AgentStatus::Ok();

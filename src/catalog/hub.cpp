@@ -16,7 +16,7 @@ const Snapshot* SnapshotHub::Reader::Acquire() {
 }
 
 std::unique_ptr<SnapshotHub::Reader> SnapshotHub::RegisterReader() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const size_t i = used_slots_ % kSlotsPerBlock;
   if (i == 0) blocks_.push_back(std::make_unique<Block>());
   auto* slot = &blocks_.back()->slots[i].ptr;
@@ -25,7 +25,7 @@ std::unique_ptr<SnapshotHub::Reader> SnapshotHub::RegisterReader() {
 }
 
 size_t SnapshotHub::readers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return used_slots_;
 }
 
@@ -33,7 +33,7 @@ void SnapshotHub::Publish(SnapshotPtr snap) {
   SnapshotPtr old;
   const Snapshot* raw = snap.get();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     old = std::move(current_owner_);
     current_owner_ = std::move(snap);
   }
@@ -48,16 +48,17 @@ size_t SnapshotHub::Reclaim() {
   // freed snapshots are destroyed after it is released.
   std::vector<SnapshotPtr> unpinned;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto pinned = [&](const Snapshot* s) {
+    MutexLock lock(&mu_);
+    auto pinned = [&](const Snapshot* s) REQUIRES(mu_) {
       for (size_t i = 0; i < used_slots_; ++i) {
         const Slot& slot = blocks_[i / kSlotsPerBlock]->slots[i % kSlotsPerBlock];
         if (slot.ptr.load(std::memory_order_seq_cst) == s) return true;
       }
       return false;
     };
-    auto keep = std::stable_partition(retired_.begin(), retired_.end(),
-                                      [&](const SnapshotPtr& s) { return pinned(s.get()); });
+    auto keep =
+        std::stable_partition(retired_.begin(), retired_.end(),
+                              [&](const SnapshotPtr& s) REQUIRES(mu_) { return pinned(s.get()); });
     std::move(keep, retired_.end(), std::back_inserter(unpinned));
     retired_.erase(keep, retired_.end());
   }
@@ -65,7 +66,7 @@ size_t SnapshotHub::Reclaim() {
 }
 
 SnapshotPtr SnapshotHub::Current() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_owner_;
 }
 

@@ -168,6 +168,7 @@ bool Writer::RemoveNode(std::string_view name) {
     ServiceEntry* m = MutableService(k);
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
+      instance_service_.erase(InstanceKey(key, in.service.id));
       if (!in.address().empty()) RemovePtr(in.address(), in.service.name);
       had_checks |= !in.checks().empty();
       return true;
@@ -186,22 +187,15 @@ bool Writer::RemoveNode(std::string_view name) {
 // absent) and moves the instance to *removed.
 std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
                                    Instance* removed) {
-  const NodeEntry* node = staged_.nodes.Find(nkey);
-  if (node == nullptr || node->service_keys.empty()) return {};
-  for (const auto& k : node->service_keys.Items()) {
-    const ServiceEntry* se = staged_.services.Find(k);
-    if (se == nullptr) continue;
-    for (size_t i = 0; i < se->instances.size(); ++i) {
-      const Instance& in = se->instances[i];
-      if (in.service.id != id || !SameNode(in, nkey)) continue;
-      ServiceEntry* m = MutableService(k);
-      *removed = std::move(m->instances[i]);
-      m->instances.erase(m->instances.begin() + static_cast<long>(i));
-      MarkPending(k);
-      return k;
-    }
-  }
-  return {};
+  std::string k;
+  size_t i = 0;
+  if (FindInstance(nkey, id, &k, &i) == nullptr) return {};
+  ServiceEntry* m = MutableService(k);
+  *removed = std::move(m->instances[i]);
+  m->instances.erase(m->instances.begin() + static_cast<long>(i));
+  MarkPending(k);
+  instance_service_.erase(InstanceKey(nkey, id));
+  return k;
 }
 
 void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey) {
@@ -292,6 +286,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     v.reserve(v.size() < 8 ? v.size() + 1 : v.size() + v.size() / 2);
   }
   Instance& inst = v.emplace_back();
+  instance_service_[InstanceKey(nkey, id)] = skey;
   inst.node = std::move(nsp);
   inst.service.id = id;
   inst.service.name = svc.name;

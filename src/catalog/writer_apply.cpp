@@ -17,22 +17,33 @@ bool SameCheck(const Check& a, const Check& b) {
   return x == b;
 }
 
+std::string Writer::InstanceKey(std::string_view nkey, std::string_view id) {
+  std::string k;
+  k.reserve(nkey.size() + 1 + id.size());
+  k.append(nkey).push_back('\0');
+  k.append(id);
+  return k;
+}
+
 const Instance* Writer::FindInstance(const std::string& nkey, std::string_view id,
                                      std::string* skey, size_t* pos) const {
-  const NodeEntry* node = staged_.nodes.Find(nkey);
-  if (node == nullptr || node->service_keys.empty()) return nullptr;
-  for (const auto& k : node->service_keys.Items()) {
-    const ServiceEntry* se = staged_.services.Find(k);
-    if (se == nullptr) continue;
-    for (size_t i = 0; i < se->instances.size(); ++i) {
-      const Instance& in = se->instances[i];
-      if (in.service.id != id || !in.node->MatchesKey(nkey)) continue;
-      if (skey != nullptr) *skey = k;
-      if (pos != nullptr) *pos = i;
-      return &in;
-    }
+  auto where = instance_service_.find(InstanceKey(nkey, id));
+  if (where == instance_service_.end()) return nullptr;
+  const std::string& k = where->second;
+  const ServiceEntry* se = staged_.services.Find(k);
+  if (se == nullptr) return nullptr;
+  for (size_t i = 0; i < se->instances.size(); ++i) {
+    const Instance& in = se->instances[i];
+    if (in.service.id != id || !in.node->MatchesKey(nkey)) continue;
+    if (skey != nullptr) *skey = k;
+    if (pos != nullptr) *pos = i;
+    return &in;
   }
   return nullptr;
+}
+
+const Instance* Writer::FindService(std::string_view node, std::string_view service_id) const {
+  return FindInstance(core::Lower(node), service_id);
 }
 
 const Check* Writer::FindCheck(const std::string& nkey, std::string_view id) const {

@@ -46,9 +46,10 @@ void Writer::AddPtr(std::string_view addr, std::string_view name) {
     staged_.ptr.Set(key, std::move(e));
     return;
   }
-  std::vector<std::string> o = cur->Owners();
-  o.emplace_back(name);
-  staged_.ptr.Set(key, MakePtr(key, std::move(o)));
+  // Shared address: the first holder stays the PTR answer; later ones only queue behind it.
+  PtrOwners& owners = ptr_owners_[key];
+  if (owners.order.empty()) owners.Add(cur->name.view());
+  owners.Add(name);
 }
 
 void Writer::RemovePtr(std::string_view addr, std::string_view name) {
@@ -56,15 +57,24 @@ void Writer::RemovePtr(std::string_view addr, std::string_view name) {
   if (key.empty()) return;
   const PtrEntry* cur = staged_.ptr.Find(key);
   if (cur == nullptr) return;
-  std::vector<std::string> o = cur->Owners();
-  auto it = std::find(o.begin(), o.end(), name);
-  if (it != o.end()) o.erase(it);
-  auto e = MakePtr(key, std::move(o));
-  if (e == nullptr) {
-    staged_.ptr.Erase(key);
-  } else {
-    staged_.ptr.Set(key, std::move(e));
+  auto shared = ptr_owners_.find(key);
+  if (shared == ptr_owners_.end()) {  // the only holder
+    if (cur->name == name) staged_.ptr.Erase(key);
+    return;
   }
+  PtrOwners& owners = shared->second;
+  auto named = owners.seqs.find(std::string(name));
+  if (named == owners.seqs.end()) return;
+  const uint64_t first = owners.order.begin()->first;
+  const uint64_t seq = *named->second.begin();  // its earliest registration goes
+  named->second.erase(named->second.begin());
+  if (named->second.empty()) owners.seqs.erase(named);
+  owners.order.erase(seq);
+  if (seq == first) {  // the PTR answer changes to the next holder
+    std::vector<std::string> next{owners.order.begin()->second};
+    staged_.ptr.Set(key, MakePtr(key, std::move(next)));
+  }
+  if (owners.order.size() == 1) ptr_owners_.erase(shared);
 }
 
 void Writer::AddNodePtr(const std::string& nkey) {

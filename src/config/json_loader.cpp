@@ -14,8 +14,7 @@ namespace {
 namespace od = simdjson::ondemand;
 
 std::string TooDeep() {
-  return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) +
-         " objects/arrays";
+  return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " objects/arrays";
 }
 
 class JsonBuilder {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "beacon/core/duration.h"
+#include "beacon/core/thread_annotations.h"
 #include "loop.h"
 
 namespace beacon::http {
@@ -19,7 +20,7 @@ class LoopDeferred final : public Deferred {
   LoopDeferred(std::shared_ptr<Mailbox> mb, uint64_t conn_id)
       : mb_(std::move(mb)), conn_id_(conn_id) {}
   void Reply(Response r) override {
-    std::lock_guard<std::mutex> lock(mb_->mu);
+    MutexLock lock(&mb_->mu);
     if (replied_ || !mb_->open) return;
     replied_ = true;
     mb_->replies.emplace_back(conn_id_, std::move(r));
@@ -37,15 +38,15 @@ class DirectDeferred final : public Deferred {
  public:
   explicit DirectDeferred(Response* target) : target_(target) {}
   void Reply(Response r) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (target_ == nullptr) return;
     *target_ = std::move(r);
     target_ = nullptr;
   }
 
  private:
-  std::mutex mu_;
-  Response* target_;  // guarded by mu_; null once replied
+  Mutex mu_;
+  Response* target_ GUARDED_BY(mu_);  // null once replied
 };
 
 }  // namespace
@@ -159,7 +160,7 @@ void HttpLoop::OnWake(uv_async_t* a) {
   std::vector<std::pair<uint64_t, bool>> kicks;
   uint32_t topics = 0;
   {
-    std::lock_guard<std::mutex> lock(self->mailbox_->mu);
+    MutexLock lock(&self->mailbox_->mu);
     replies.swap(self->mailbox_->replies);
     kicks.swap(self->mailbox_->kicks);
     topics = self->mailbox_->topics;

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "beacon/core/thread_annotations.h"
 #include "beacon/http/server.h"
 
 namespace beacon::http {
@@ -100,12 +101,12 @@ struct Parked {
 // Cross-thread inbox of a loop: deferred replies and topic notifications. Shared with every
 // Deferred handle, so a handle outliving the server is harmless (`open` turns false at stop).
 struct Mailbox {
-  std::mutex mu;
-  bool open = false;                                   // guarded by mu
-  uv_async_t* wake = nullptr;                          // guarded by mu
-  std::vector<std::pair<uint64_t, Response>> replies;  // guarded by mu
-  uint32_t topics = 0;                                 // bit per Topic, guarded by mu
-  std::vector<std::pair<uint64_t, bool>> kicks;        // streams (conn id, finish), guarded by mu
+  Mutex mu;
+  bool open GUARDED_BY(mu) = false;
+  uv_async_t* wake GUARDED_BY(mu) = nullptr;
+  std::vector<std::pair<uint64_t, Response>> replies GUARDED_BY(mu);
+  uint32_t topics GUARDED_BY(mu) = 0;                         // bit per Topic
+  std::vector<std::pair<uint64_t, bool>> kicks GUARDED_BY(mu);  // streams (conn id, finish)
 };
 
 // A streamed response in flight (Response::StartStream), keyed by connection id.
@@ -176,7 +177,7 @@ class HttpLoop {
     stop_.data = this;
     uv_async_init(&loop_, &wake_, OnWake);
     wake_.data = this;
-    std::lock_guard<std::mutex> lock(mailbox_->mu);
+    MutexLock lock(&mailbox_->mu);
     mailbox_->open = true;
     mailbox_->wake = &wake_;
   }
@@ -208,7 +209,7 @@ class HttpLoop {
     for (Conn* c : std::unordered_set<Conn*>(conns_)) Close(c);
     if (with_async) {
       {
-        std::lock_guard<std::mutex> lock(mailbox_->mu);
+        MutexLock lock(&mailbox_->mu);
         mailbox_->open = false;
         mailbox_->wake = nullptr;
         mailbox_->replies.clear();

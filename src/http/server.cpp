@@ -46,7 +46,7 @@ void HttpServer::Stop() {
 void HttpServer::Notify(Topic topic) {
   const std::shared_ptr<Mailbox> mb = mailbox_;  // written only by Start()
   if (!mb) return;
-  std::lock_guard<std::mutex> lock(mb->mu);
+  MutexLock lock(&mb->mu);
   if (!mb->open) return;
   mb->topics |= 1U << static_cast<unsigned>(topic);
   uv_async_send(mb->wake);

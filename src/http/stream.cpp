@@ -20,7 +20,7 @@ class LoopStream final : public Stream {
 
  private:
   void Post(bool finish) {
-    std::lock_guard<std::mutex> lock(mb_->mu);
+    MutexLock lock(&mb_->mu);
     if (!mb_->open) return;
     mb_->kicks.emplace_back(conn_id_, finish);
     uv_async_send(mb_->wake);

@@ -31,6 +31,7 @@
 #include <optional>
 #include <thread>
 
+#include "beacon/core/thread_annotations.h"
 #include "engine.h"
 #include "lmdb_tables.h"
 #include "wal_writer.h"
@@ -86,7 +87,7 @@ class LmdbStore final : public Store {
       : env_(env), d_(d), log_(log), engine_(std::move(opts)) {
     if (wal.enabled) {
       wal_ = std::make_unique<WalWriter>(env, log, std::move(wal), [this] {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         cv_.notify_all();
       });
     }
@@ -94,7 +95,7 @@ class LmdbStore final : public Store {
 
   ~LmdbStore() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
     cv_.notify_all();
@@ -234,7 +235,7 @@ class LmdbStore final : public Store {
     });
   }
   void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     on_commit_ = std::move(fn);
   }
 
@@ -260,7 +261,7 @@ class LmdbStore final : public Store {
 
   void Enqueue(Job job) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       queue_.push_back(std::move(job));
     }
     cv_.notify_one();
@@ -271,20 +272,22 @@ class LmdbStore final : public Store {
     for (;;) {
       std::function<void(bool, bool)> notify;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        auto ready = [&] { return stop_ || !queue_.empty() || (wal_ && wal_->SyncDone()); };
+        UniqueLock lock(&mu_);
+        auto ready = [&]() REQUIRES(mu_) {
+          return stop_ || !queue_.empty() || (wal_ && wal_->SyncDone());
+        };
         WalWriter::Clock::time_point due;
         if (wal_ && wal_->Deadline(&due)) {
-          if (!cv_.wait_until(lock, due, ready)) {
-            lock.unlock();
+          if (!cv_.wait_until(lock.native(), due, ready)) {
+            lock.Unlock();
             wal_->BeginCheckpoint();  // idle: the log's oldest group is due
             continue;
           }
         } else {
-          cv_.wait(lock, ready);
+          cv_.wait(lock.native(), ready);
         }
         if (wal_ && wal_->SyncDone()) {
-          lock.unlock();
+          lock.Unlock();
           wal_->FinishCheckpoint();
           continue;
         }
@@ -403,11 +406,11 @@ class LmdbStore final : public Store {
   Dbis d_;
   const Logger& log_;
   Engine engine_;  // writer thread only (after Start)
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;                      // guarded by mu_
-  bool stop_ = false;                          // guarded by mu_
-  std::function<void(bool, bool)> on_commit_;  // guarded by mu_
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::function<void(bool, bool)> on_commit_ GUARDED_BY(mu_);
   std::thread writer_;
   std::string ops_;                 // the current group's changes (writer thread)
   std::unique_ptr<WalWriter> wal_;  // null when the log is disabled

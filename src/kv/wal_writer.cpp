@@ -43,7 +43,7 @@ WalWriter::WalWriter(MDB_env* env, const Logger& log, WalOptions opts, std::func
 WalWriter::~WalWriter() {
   if (syncer_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
     cv_.notify_all();
@@ -92,7 +92,7 @@ bool WalWriter::Due() const {
 }
 
 bool WalWriter::SyncDone() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return done_;
 }
 
@@ -125,7 +125,7 @@ bool WalWriter::Begin() {
 
 void WalWriter::BeginCheckpoint() {
   if (pending_ || !Begin()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   requested_ = true;
   cv_.notify_all();
 }
@@ -133,7 +133,7 @@ void WalWriter::BeginCheckpoint() {
 Status WalWriter::FinishCheckpoint() {
   int rc = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     rc = sync_rc_;
     done_ = false;
   }
@@ -158,12 +158,12 @@ Status WalWriter::CheckpointNow() {
   if (!pending_) {
     if (!Begin()) return Status::Error("kv store: cannot checkpoint (see the log)");
     int rc = mdb_env_sync(env_, 1);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     sync_rc_ = rc;
     done_ = true;
   } else {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
+    UniqueLock lock(&mu_);
+    cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return done_; });
   }
   return FinishCheckpoint();
 }
@@ -174,20 +174,20 @@ Status WalWriter::Failed(Status st) {
 }
 
 void WalWriter::SyncerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  UniqueLock lock(&mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || requested_; });
+    cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return stop_ || requested_; });
     if (!requested_) return;
     requested_ = false;
-    lock.unlock();
+    lock.Unlock();
     int rc = mdb_env_sync(env_, 1);  // only fdatasync: safe beside the writer's txns
-    lock.lock();
+    lock.Lock();
     sync_rc_ = rc;
     done_ = true;
     cv_.notify_all();
-    lock.unlock();
+    lock.Unlock();
     wake_();
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "beacon/core/thread_annotations.h"
 #include "lmdb_tables.h"
 #include "wal.h"
 
@@ -69,10 +70,12 @@ class WalWriter {
   uint32_t page_size_ = 0;
   Clock::time_point first_group_, tail_start_;
   // Syncer handshake.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;  // syncer waits for a request; CheckpointNow for the result
-  bool requested_ = false, done_ = false, stop_ = false;
-  int sync_rc_ = 0;
+  bool requested_ GUARDED_BY(mu_) = false;
+  bool done_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
+  int sync_rc_ GUARDED_BY(mu_) = 0;
   std::thread syncer_;
 };
 

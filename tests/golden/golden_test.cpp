@@ -198,8 +198,11 @@ void RunFile(const std::string& path) {
     const std::pair<const char*, ldns_rr_list*> secs[] = {{"answer", ldns_pkt_answer(p)},
                                                           {"authority", ldns_pkt_authority(p)},
                                                           {"additional", ldns_pkt_additional(p)}};
-    for (const auto& [name, list] : secs) {
-      std::vector<std::string> got = RenderSection(list);
+    for (const auto& sec : secs) {
+      // Plain variables, not structured bindings: clang 14 (C++20) cannot capture bindings in
+      // doctest's assertion lambdas.
+      const char* const name = sec.first;
+      std::vector<std::string> got = RenderSection(sec.second);
       auto cnt = q.expect.counts.find(name);
       if (cnt != q.expect.counts.end()) {
         CHECK_MESSAGE(static_cast<int>(got.size()) == cnt->second, std::string(name));

@@ -38,6 +38,7 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/core/thread_annotations.h"
 
 namespace beacon::agent {
 
@@ -112,7 +113,7 @@ class LocalAgent : public http::AgentApi {
   // Runs `cmd` on the writer thread; `done` gets its status once the change is published (at
   // once for an error or a no-op).
   void Run(std::function<http::AgentStatus(catalog::Writer&)> cmd, http::AgentDone done);
-  bool ScriptChecksEnabled() const;  // takes mu_
+  bool ScriptChecksEnabled() const EXCLUDES(mu_);
 
   // Files (all no-ops without a data dir). Errors are logged.
   std::string ServicePath(const std::string& id) const;
@@ -137,12 +138,12 @@ class LocalAgent : public http::AgentApi {
   const Logger& log_;
   Clock clock_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, Ttl> ttl_;                  // check id -> timer (guarded by mu_)
-  std::map<std::string, uint64_t> critical_since_;  // check id -> ms (guarded by mu_)
-  std::function<void(http::AgentDone)> reload_;     // guarded by mu_
-  std::function<void(std::vector<http::Metric>*)> extra_metrics_;  // guarded by mu_
-  bool enable_script_checks_;                                      // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Ttl> ttl_ GUARDED_BY(mu_);                  // check id -> timer
+  std::map<std::string, uint64_t> critical_since_ GUARDED_BY(mu_);  // check id -> ms
+  std::function<void(http::AgentDone)> reload_ GUARDED_BY(mu_);
+  std::function<void(std::vector<http::Metric>*)> extra_metrics_ GUARDED_BY(mu_);
+  bool enable_script_checks_ GUARDED_BY(mu_);
 };
 
 }  // namespace beacon::agent

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/thread_annotations.h"
 
 namespace beacon::catalog {
 
@@ -31,13 +32,13 @@ class CommandQueue {
 
   void SetWake(std::function<void()> wake) {
     std::function<void()> old;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     old.swap(wake_);  // destroyed after the lock is released (declared before it)
     wake_ = std::move(wake);
   }
 
   void Push(Command c) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(std::move(c));
     if (wake_) wake_();
   }
@@ -46,7 +47,7 @@ class CommandQueue {
   size_t Drain(Writer& w) {
     std::vector<Command> batch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       batch.swap(queue_);
     }
     for (Command& c : batch) c(w);
@@ -54,9 +55,9 @@ class CommandQueue {
   }
 
  private:
-  std::mutex mu_;
-  std::vector<Command> queue_;  // guarded by mu_
-  std::function<void()> wake_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<Command> queue_ GUARDED_BY(mu_);
+  std::function<void()> wake_ GUARDED_BY(mu_);
 };
 
 // How the control plane (HTTP handlers, health, sessions) changes the catalog from any thread:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "beacon/catalog/snapshot.h"
+#include "beacon/core/thread_annotations.h"
 
 namespace beacon::catalog {
 
@@ -66,10 +67,10 @@ class SnapshotHub {
   struct Block {
     Slot slots[kSlotsPerBlock];
   };
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Block>> blocks_;  // guarded by mu_; only ever grows
-  size_t used_slots_ = 0;                       // guarded by mu_
-  SnapshotPtr current_owner_;         // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Block>> blocks_ GUARDED_BY(mu_);  // only ever grows
+  size_t used_slots_ GUARDED_BY(mu_) = 0;
+  SnapshotPtr current_owner_ GUARDED_BY(mu_);
   std::vector<SnapshotPtr> retired_;  // writer thread only
 };
 

@@ -26,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +59,9 @@ class Writer {
   Status UpsertService(std::string_view node, const Service& svc, std::vector<Check> checks);
   // Removes the instance and its checks. False if unknown.
   bool RemoveService(std::string_view node, std::string_view service_id);
+  // The staged instance `service_id` on `node`, or null. O(instances of its service), whatever
+  // the number of services on the node. The pointer is valid until the next change.
+  const Instance* FindService(std::string_view node, std::string_view service_id) const;
 
   // Adds or replaces a check. A check with service_id attaches to that instance (error if the
   // instance does not exist on the node); otherwise it is a node-level check.
@@ -124,6 +129,23 @@ class Writer {
   // Addresses held by more than one node: their node keys in registration order (the first is
   // the one Snapshot::ptr_nodes names). Writer-private; empty unless nodes share addresses.
   std::unordered_map<std::string, std::vector<std::string>> shared_node_addrs_;
+  // Where each instance lives: InstanceKey(node key, service id) -> service key. Writer-private;
+  // lets a registration find its previous instance without scanning the node's services.
+  std::unordered_map<std::string, std::string> instance_service_;
+  // Addresses held by more than one service instance: the service names in registration order
+  // (by sequence number) and each name's sequence numbers. Snapshot::ptr names only the first;
+  // this lets an add or remove cost O(log holders) instead of copying every holder.
+  struct PtrOwners {
+    uint64_t next = 0;
+    std::map<uint64_t, std::string> order;
+    std::unordered_map<std::string, std::set<uint64_t>> seqs;
+    void Add(std::string_view name) {
+      order.emplace(next, name);
+      seqs[std::string(name)].insert(next++);
+    }
+  };
+  std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
+  static std::string InstanceKey(std::string_view nkey, std::string_view id);
   bool dirty_ = true;
 };
 

@@ -384,3 +384,66 @@ TEST_CASE("CommandQueue: commands from many threads all reach the writer, each t
     CHECK(e->instances.size() == 50);
   }
 }
+
+TEST_CASE("PTR: services sharing an address answer in registration order as holders leave") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  auto at = [](Service s) {
+    s.address = "10.9.9.9";
+    return s;
+  };
+  REQUIRE(w.UpsertService("n1", at(MakeService("a", "a1", 1)), {}).ok());
+  REQUIRE(w.UpsertService("n1", at(MakeService("b", "b1", 1)), {}).ok());
+  REQUIRE(w.UpsertService("n1", at(MakeService("a", "a2", 1)), {}).ok());
+  for (int i = 0; i < 5000; ++i) {
+    REQUIRE(w.UpsertService(
+                 "n1", at(MakeService("bulk" + std::to_string(i), "x" + std::to_string(i), 1)), {})
+                .ok());
+  }
+  auto ptr_name = [&] {
+    w.Publish();
+    const PtrEntry* p = hub.Current()->ptr.Find(IpBytes("10.9.9.9"));
+    return p == nullptr ? std::string() : std::string(p->name.view());
+  };
+  CHECK(ptr_name() == "a");
+  CHECK(w.RemoveService("n1", "a1"));  // a's earliest registration leaves: b was next
+  CHECK(ptr_name() == "b");
+  CHECK(w.RemoveService("n1", "b1"));
+  CHECK(ptr_name() == "a");
+  for (int i = 0; i < 5000; ++i) CHECK(w.RemoveService("n1", "x" + std::to_string(i)));
+  CHECK(ptr_name() == "a");
+  CHECK(w.RemoveService("n1", "a2"));
+  CHECK(ptr_name().empty());
+}
+
+TEST_CASE("5,000 services on one node: each found, replaced and removed by its id") {
+  SnapshotHub hub;
+  Writer w(hub, "self", "dc1", {});
+  w.UpsertNode(MakeNode("n1", "10.0.0.1"));
+  const int n = 5000;
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(
+        w.UpsertService("N1", MakeService("s" + std::to_string(i), "id" + std::to_string(i), 1), {})
+            .ok());
+  }
+  // Re-registering an id under another name moves it; the old service goes once empty.
+  REQUIRE(w.UpsertService("n1", MakeService("moved", "id7", 2), {}).ok());
+  w.Publish();
+  CHECK(hub.Current()->services.Find("s7") == nullptr);
+  REQUIRE(w.FindService("n1", "id7") != nullptr);
+  CHECK(w.FindService("n1", "id7")->port == 2);
+  CHECK(w.FindService("n1", "nope") == nullptr);
+  CHECK(w.FindService("n2", "id7") == nullptr);
+  size_t found = 0;
+  for (int i = 0; i < n; ++i) found += w.FindService("n1", "id" + std::to_string(i)) != nullptr;
+  CHECK(found == static_cast<size_t>(n));
+  for (int i = 0; i < n; i += 2) CHECK(w.RemoveService("n1", "id" + std::to_string(i)));
+  CHECK_FALSE(w.RemoveService("n1", "id0"));
+  w.Publish();
+  CHECK(hub.Current()->services.size() == static_cast<size_t>(n / 2));
+  CHECK(w.RemoveNode("n1"));
+  CHECK(w.FindService("n1", "id1") == nullptr);
+  REQUIRE(w.UpsertService("n1", MakeService("again", "id1", 3), {}).ok());
+  CHECK(w.FindService("n1", "id1")->port == 3);
+}
