@@ -51,7 +51,7 @@ void Logger::Log(LogLevel l, const char* module, const char* fmt, ...) const {
     (void)w;
   }
   if (static_cast<int>(l) >= min_sub_level_.load(std::memory_order_relaxed)) {
-    std::lock_guard<std::mutex> lock(sub_mu_);
+    MutexLock lock(&sub_mu_);
     for (const LogSubscriptionPtr& s : subs_) {
       if (l >= s->level()) s->Push(std::string_view(line, len));
     }
@@ -59,7 +59,7 @@ void Logger::Log(LogLevel l, const char* module, const char* fmt, ...) const {
 }
 
 void Logger::Subscribe(LogSubscriptionPtr sub) const {
-  std::lock_guard<std::mutex> lock(sub_mu_);
+  MutexLock lock(&sub_mu_);
   subs_.push_back(std::move(sub));
   int min = static_cast<int>(LogLevel::kError) + 1;
   for (const LogSubscriptionPtr& s : subs_) min = std::min(min, static_cast<int>(s->level()));
@@ -67,7 +67,7 @@ void Logger::Subscribe(LogSubscriptionPtr sub) const {
 }
 
 void Logger::Unsubscribe(const LogSubscription* sub) const {
-  std::lock_guard<std::mutex> lock(sub_mu_);
+  MutexLock lock(&sub_mu_);
   int min = static_cast<int>(LogLevel::kError) + 1;
   for (size_t i = 0; i < subs_.size();) {
     if (subs_[i].get() == sub) {
@@ -83,7 +83,7 @@ void Logger::Unsubscribe(const LogSubscription* sub) const {
 void LogSubscription::Push(std::string_view line) {
   bool was_empty = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (buf_.size() + line.size() > max_bytes_) {
       ++dropped_;
       return;
@@ -95,7 +95,7 @@ void LogSubscription::Push(std::string_view line) {
 }
 
 std::string LogSubscription::Take(uint64_t* dropped) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string out;
   out.swap(buf_);
   if (dropped != nullptr) *dropped = dropped_;

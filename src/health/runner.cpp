@@ -47,7 +47,7 @@ Status Runner::Start() {
 void Runner::Stop() {
   if (!started_) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   uv_async_send(&wake_);
@@ -61,7 +61,7 @@ void Runner::Stop() {
 void Runner::Sync(std::vector<Check> checks) {
   std::erase_if(checks, [](const Check& c) { return KindOf(c) == Kind::kNone; });
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     size_ = checks.size();
     pending_ = std::move(checks);
   }
@@ -70,14 +70,14 @@ void Runner::Sync(std::vector<Check> checks) {
 
 void Runner::CatalogChanged() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     alias_dirty_ = true;
   }
   if (started_) uv_async_send(&wake_);
 }
 
 size_t Runner::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return size_;
 }
 
@@ -86,7 +86,7 @@ void Runner::OnWake() {
   bool alias = false;
   bool stop = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     pending.swap(pending_);
     alias = alias_dirty_;
     alias_dirty_ = false;

@@ -3,6 +3,8 @@
 
 #include <cctype>
 #include <mutex>
+
+#include "beacon/core/thread_annotations.h"
 #include <string>
 
 namespace beacon::http {
@@ -12,8 +14,8 @@ constexpr size_t kBufferBytes = size_t{256} * 1024;
 
 // Links a subscription's wake-ups to the stream that drains it.
 struct Monitor {
-  std::mutex mu;
-  StreamPtr stream;  // guarded by mu
+  Mutex mu;
+  StreamPtr stream GUARDED_BY(mu);
 };
 
 }  // namespace
@@ -35,7 +37,7 @@ void AddMonitorRoute(Router& router, const Logger& log) {
                                                    if (auto m = weak.lock()) {
                                                      StreamPtr s;
                                                      {
-                                                       std::lock_guard<std::mutex> lock(m->mu);
+                                                       MutexLock lock(&m->mu);
                                                        s = m->stream;
                                                      }
                                                      if (s) s->Kick();
@@ -55,7 +57,7 @@ void AddMonitorRoute(Router& router, const Logger& log) {
         [&log, sub] { log.Unsubscribe(sub.get()); });
     if (!stream) return;
     {
-      std::lock_guard<std::mutex> lock(mon->mu);
+      MutexLock lock(&mon->mu);
       mon->stream = stream;
     }
     log.Subscribe(sub);

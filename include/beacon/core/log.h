@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "beacon/core/thread_annotations.h"
+
 namespace beacon {
 
 enum class LogLevel { kTrace = 0, kDebug, kInfo, kWarn, kError };
@@ -45,9 +47,9 @@ class LogSubscription {
   const LogLevel level_;
   const size_t max_bytes_;
   std::function<void()> notify_;
-  std::mutex mu_;
-  std::string buf_;       // guarded by mu_
-  uint64_t dropped_ = 0;  // guarded by mu_
+  Mutex mu_;
+  std::string buf_ GUARDED_BY(mu_);
+  uint64_t dropped_ GUARDED_BY(mu_) = 0;
 };
 using LogSubscriptionPtr = std::shared_ptr<LogSubscription>;
 
@@ -67,8 +69,8 @@ class Logger {
  private:
   LogLevel level_;
   int fd_;
-  mutable std::mutex sub_mu_;
-  mutable std::vector<LogSubscriptionPtr> subs_;  // guarded by sub_mu_
+  mutable Mutex sub_mu_;
+  mutable std::vector<LogSubscriptionPtr> subs_ GUARDED_BY(sub_mu_);
   mutable std::atomic<int> min_sub_level_{static_cast<int>(LogLevel::kError) + 1};  // no subs
 };
 

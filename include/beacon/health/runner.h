@@ -33,6 +33,7 @@
 #include "beacon/catalog/types.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/core/thread_annotations.h"
 #include "beacon/health/alias.h"
 #include "beacon/health/check_state.h"
 #include "beacon/health/probes.h"
@@ -94,11 +95,11 @@ class Runner {
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;  // loop thread only
   bool started_ = false;                                        // owner thread (Start/Stop)
 
-  mutable std::mutex mu_;
-  std::optional<std::vector<catalog::Check>> pending_;  // guarded by mu_
-  bool alias_dirty_ = false;                            // guarded by mu_
-  bool stopping_ = false;                               // guarded by mu_
-  size_t size_ = 0;                                     // guarded by mu_
+  mutable Mutex mu_;
+  std::optional<std::vector<catalog::Check>> pending_ GUARDED_BY(mu_);
+  bool alias_dirty_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  size_t size_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace beacon::health
