@@ -4,8 +4,8 @@
 #include <cctype>
 #include <mutex>
 
-#include "beacon/core/thread_annotations.h"
 #include <string>
+#include "beacon/core/thread_annotations.h"
 
 namespace beacon::http {
 namespace {
