@@ -514,8 +514,10 @@ class HttpLoop {
     d += "\r\n";
     d += resp.body;
     if (close_after) {
+      // The drain time starts once the response is written (OnWritten): a large response to a
+      // slow reader must not be cut by it.
       c->closing = true;
-      Arm(c, kDrainMs);
+      Arm(c, opts_.idle_timeout_ms);
     }
     uv_buf_t buf = uv_buf_init(d.data(), static_cast<unsigned>(d.size()));
     w->req.data = w;
@@ -542,6 +544,7 @@ class HttpLoop {
     if (close_after) {
       // Half-close, then keep reading (and dropping) until EOF or the drain timer: closing with
       // unread data would reset the connection and could destroy the response in flight.
+      c->loop->Arm(c, kDrainMs);
       auto* sh = new uv_shutdown_t;
       sh->data = c;
       if (uv_shutdown(sh, reinterpret_cast<uv_stream_t*>(&c->tcp),

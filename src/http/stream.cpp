@@ -79,7 +79,7 @@ void HttpLoop::PumpStream(uint64_t conn_id, bool finish) {
   w->close_after = true;  // OnWritten half-closes; the drain timer ends the connection
   w->data = "0\r\n\r\n";
   c->closing = true;
-  Arm(c, kDrainMs);
+  Arm(c, opts_.idle_timeout_ms);  // the drain time starts in OnWritten
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   w->req.data = w;
   if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWritten) != 0) {

@@ -4,8 +4,12 @@ snapshot reader slots, and hostile HTTP clients (deep JSON, over-long names, pip
 without reading).
 """
 
+import json
 import os
+import re
+import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +87,35 @@ class HostileHttp(unittest.TestCase):
         r = harness.http_request(self.port, "GET", "/v1/agent/services")
         self.assertIn(ok.encode(), r.body)
         r = harness.http_request(self.port, "PUT", "/v1/agent/service/deregister/" + ok)
+        self.assertEqual(r.status, 200)
+
+    def test_connection_close_response_reaches_a_slow_reader_whole(self):
+        # A response far larger than the socket buffers, asked for with Connection: close by a
+        # client that starts reading only after the server's 1 s drain time: it arrives whole.
+        value = b"v" * (512 * 1024 - 1)
+        for i in range(12):
+            r = harness.http_request(self.port, "PUT", "/v1/kv/big/%02d" % i, value)
+            self.assertEqual(r.status, 200)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            s.sendall(b"GET /v1/kv/big/?recurse HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            time.sleep(2.5)
+            data = b""
+            while True:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        self.assertGreater(length, 8 * 1024 * 1024)
+        self.assertEqual(len(body), length)
+        self.assertEqual(len(json.loads(body)), 12)
+        r = harness.http_request(self.port, "DELETE", "/v1/kv/big/?recurse")
         self.assertEqual(r.status, 200)
 
 
