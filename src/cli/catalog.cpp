@@ -70,16 +70,10 @@ Usage: beacon catalog datacenters [options]
   if (rc >= 0) return rc;
   if (!fs.Args().empty()) return TooMany(fs, io);
   http::HttpClient client(hf.Options(io));
-  http::ClientResponse r;
-  Status st = Call(client, "GET", "/v1/catalog/datacenters", {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << "Error listing datacenters: " << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, "/v1/catalog/datacenters", p, &arr); !st.ok()) {
+    return Fail(io, "Error listing datacenters", st);
   }
   if (arr.size() == 0) {
     io.err << "No datacenters found\n";
@@ -146,17 +140,11 @@ Usage: beacon catalog nodes [options]
   AddQuery(&path, hf.Query());
   if (!near.empty()) AddQuery(&path, "near=" + http::UrlEscape(near));
   AddNodeMeta(&path, meta);
-  http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << (service.empty() ? "Error listing nodes: " : "Error listing nodes for service: ")
-           << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &arr); !st.ok()) {
+    return Fail(io, service.empty() ? "Error listing nodes" : "Error listing nodes for service",
+                st);
   }
   if (arr.size() == 0) {
     io.err << "No nodes match the given query - try expanding your search.\n";
@@ -230,17 +218,12 @@ Usage: beacon catalog services [options]
   AddQuery(&path, hf.Query());
   AddNodeMeta(&path, meta);
   http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r, !node.empty());
   std::map<std::string, std::vector<std::string>> services;
   simdjson::dom::parser p;
   simdjson::dom::element doc;
-  if (st.ok() && r.status == 200 && p.parse(r.body).get(doc) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << (node.empty() ? "Error listing services: " : "Error listing services for node: ")
-           << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &doc, !node.empty(), &r); !st.ok()) {
+    return Fail(io, node.empty() ? "Error listing services" : "Error listing services for node",
+                st);
   }
   auto add_tags = [](simdjson::dom::element arr, std::vector<std::string>* out) {
     simdjson::dom::array a;

@@ -216,4 +216,9 @@ Status Call(http::HttpClient& c, std::string_view method, const std::string& pat
   return Status::Error(ApiError(*out));
 }
 
+int Fail(Io& io, std::string_view what, const Status& st) {
+  io.err << what << ": " << st.message() << "\n";
+  return 1;
+}
+
 }  // namespace beacon::cli

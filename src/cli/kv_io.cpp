@@ -30,18 +30,12 @@ Usage: beacon kv export [KEY_OR_PREFIX]
   std::string path = "/v1/kv/" + http::UrlEscape(key, true) + "?recurse";
   AddQuery(&path, hf.Query());
   http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r, true);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  const bool found = st.ok() && r.status == 200;
-  if (found && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
+  if (Status st = GetJson(client, path, p, &arr, true, &r); !st.ok()) {
+    return Fail(io, "Error querying Consul agent", st);
   }
-  if (!st.ok()) {
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
-  }
-  if (!found || arr.size() == 0) {
+  if (r.status != 200 || arr.size() == 0) {
     io.out << "[]\n";
     return 0;
   }
