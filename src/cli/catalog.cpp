@@ -26,11 +26,6 @@ void AddNodeMeta(std::string* path, const std::vector<std::string>& meta) {
   for (const std::string& m : meta) AddQuery(path, "node-meta=" + http::UrlEscape(m));
 }
 
-int TooMany(const config::FlagSet& fs, Io& io) {
-  io.err << "Too many arguments (expected 0, got " << fs.Args().size() << ")\n";
-  return 1;
-}
-
 // "k=v, k=v" with sorted keys, from a JSON object of strings.
 std::string Pairs(simdjson::dom::element obj) {
   std::map<std::string, std::string> m;
@@ -68,7 +63,7 @@ Usage: beacon catalog datacenters [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
   simdjson::dom::parser p;
   simdjson::dom::array arr;
@@ -133,7 +128,7 @@ Usage: beacon catalog nodes [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
   std::string path =
       service.empty() ? "/v1/catalog/nodes" : "/v1/catalog/service/" + http::UrlEscape(service);
@@ -211,7 +206,7 @@ Usage: beacon catalog services [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
   std::string path =
       node.empty() ? "/v1/catalog/services" : "/v1/catalog/node/" + http::UrlEscape(node);

@@ -154,6 +154,8 @@ Status GetJson(http::HttpClient& c, const std::string& path, simdjson::dom::pars
 
 // Prints "<what>: <message>" to stderr and returns 1, the exit code of a failed request.
 int Fail(Io& io, std::string_view what, const Status& st);
+// Prints Consul's "Too many arguments (expected N, got M)" to stderr and returns 1.
+int TooMany(const config::FlagSet& fs, size_t expected, Io& io);
 }  // namespace beacon::cli
 
 namespace beacon::cli {

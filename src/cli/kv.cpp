@@ -111,10 +111,7 @@ Usage: beacon kv get [options] [KEY_OR_PREFIX]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   const std::string key = StripSlash(fs.Args().empty() ? "" : fs.Args()[0]);
   if (key.empty() && !(recurse || keys)) {
     io.err << "Error! Missing KEY argument\n";
@@ -362,10 +359,7 @@ Usage: beacon kv delete [options] KEY_OR_PREFIX
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   const std::string key = StripSlash(fs.Args().empty() ? "" : fs.Args()[0]);
   if (key.empty() && !recurse) {
     io.err << "Error! Missing KEY argument\n";

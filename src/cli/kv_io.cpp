@@ -20,10 +20,7 @@ Usage: beacon kv export [KEY_OR_PREFIX]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   std::string key = fs.Args().empty() ? "" : fs.Args()[0];
   if (!key.empty() && key[0] == '/') key.erase(0, 1);
   http::HttpClient client(hf.Options(io));
