@@ -15,12 +15,9 @@ namespace {
 
 // Node name of the agent, as Consul's Agent().NodeName() (from /v1/agent/self).
 Status NodeName(http::HttpClient& c, std::string* name) {
-  http::ClientResponse r;
-  Status st = Call(c, "GET", "/v1/agent/self", {}, &r);
-  if (!st.ok()) return st;
   simdjson::dom::parser p;
   simdjson::dom::element doc;
-  if (p.parse(r.body).get(doc) != simdjson::SUCCESS) return Status::Error("invalid JSON answer");
+  if (Status st = GetJson(c, "/v1/agent/self", p, &doc); !st.ok()) return st;
   simdjson::dom::element cfg;
   if (doc["Config"].get(cfg) == simdjson::SUCCESS) *name = GetString(cfg, "NodeName");
   return Status::Ok();
@@ -61,18 +58,12 @@ Usage: beacon members [options]
     return 1;
   }
   http::HttpClient client(hf.Options(io));
-  http::ClientResponse r;
   std::string path = "/v1/agent/members";
   if (wan) path += "?wan=1";
-  Status st = Call(client, "GET", path, {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << "Error retrieving members: " << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &arr); !st.ok()) {
+    return Fail(io, "Error retrieving members", st);
   }
   std::vector<Member> members;
   for (simdjson::dom::element e : arr) {
@@ -108,16 +99,10 @@ Usage: beacon info [options]
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
   http::HttpClient client(hf.Options(io));
-  http::ClientResponse r;
-  Status st = Call(client, "GET", "/v1/agent/self", {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::element doc;
-  if (st.ok() && p.parse(r.body).get(doc) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << "Error querying agent: " << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, "/v1/agent/self", p, &doc); !st.ok()) {
+    return Fail(io, "Error querying agent", st);
   }
   std::map<std::string, std::map<std::string, std::string>> stats;
   simdjson::dom::object obj;
@@ -193,20 +178,14 @@ Usage: beacon maint [options]
   http::HttpClient client(hf.Options(io));
   std::string node;
   if (Status st = NodeName(client, &node); !st.ok()) {
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error querying Consul agent", st);
   }
   http::ClientResponse r;
   if (!enable && !disable) {
-    Status st = Call(client, "GET", "/v1/agent/checks", {}, &r);
     simdjson::dom::parser p;
     simdjson::dom::object checks;
-    if (st.ok() && p.parse(r.body).get(checks) != simdjson::SUCCESS) {
-      st = Status::Error("invalid JSON answer");
-    }
-    if (!st.ok()) {
-      io.err << "Error getting checks: " << st.message() << "\n";
-      return 1;
+    if (Status st = GetJson(client, "/v1/agent/checks", p, &checks); !st.ok()) {
+      return Fail(io, "Error getting checks", st);
     }
     for (auto f : checks) {
       std::string id(f.key);
@@ -254,8 +233,7 @@ Usage: beacon reload [options]
   http::HttpClient client(hf.Options(io));
   http::ClientResponse r;
   if (Status st = Call(client, "PUT", "/v1/agent/reload", {}, &r); !st.ok()) {
-    io.err << "Error reloading: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error reloading", st);
   }
   io.out << "Configuration reload triggered\n";
   return 0;
@@ -321,8 +299,7 @@ Usage: beacon leave [options]
   http::HttpClient client(hf.Options(io));
   http::ClientResponse r;
   if (Status st = Call(client, "PUT", "/v1/agent/leave", {}, &r); !st.ok()) {
-    io.err << "Error leaving: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error leaving", st);
   }
   io.out << "Graceful leave complete\n";
   return 0;
@@ -354,8 +331,7 @@ Usage: beacon force-leave [options] name
   if (prune) AddQuery(&path, "prune=1");
   if (wan) AddQuery(&path, "wan=1");
   if (Status st = Call(client, "PUT", path, {}, &r); !st.ok()) {
-    io.err << "Error force leaving: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error force leaving", st);
   }
   return 0;
 }

@@ -26,11 +26,6 @@ void AddNodeMeta(std::string* path, const std::vector<std::string>& meta) {
   for (const std::string& m : meta) AddQuery(path, "node-meta=" + http::UrlEscape(m));
 }
 
-int TooMany(const config::FlagSet& fs, Io& io) {
-  io.err << "Too many arguments (expected 0, got " << fs.Args().size() << ")\n";
-  return 1;
-}
-
 // "k=v, k=v" with sorted keys, from a JSON object of strings.
 std::string Pairs(simdjson::dom::element obj) {
   std::map<std::string, std::string> m;
@@ -68,18 +63,12 @@ Usage: beacon catalog datacenters [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
-  http::ClientResponse r;
-  Status st = Call(client, "GET", "/v1/catalog/datacenters", {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << "Error listing datacenters: " << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, "/v1/catalog/datacenters", p, &arr); !st.ok()) {
+    return Fail(io, "Error listing datacenters", st);
   }
   if (arr.size() == 0) {
     io.err << "No datacenters found\n";
@@ -139,24 +128,18 @@ Usage: beacon catalog nodes [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
   std::string path =
       service.empty() ? "/v1/catalog/nodes" : "/v1/catalog/service/" + http::UrlEscape(service);
   AddQuery(&path, hf.Query());
   if (!near.empty()) AddQuery(&path, "near=" + http::UrlEscape(near));
   AddNodeMeta(&path, meta);
-  http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << (service.empty() ? "Error listing nodes: " : "Error listing nodes for service: ")
-           << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &arr); !st.ok()) {
+    return Fail(io, service.empty() ? "Error listing nodes" : "Error listing nodes for service",
+                st);
   }
   if (arr.size() == 0) {
     io.err << "No nodes match the given query - try expanding your search.\n";
@@ -223,24 +206,19 @@ Usage: beacon catalog services [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (!fs.Args().empty()) return TooMany(fs, io);
+  if (!fs.Args().empty()) return TooMany(fs, 0, io);
   http::HttpClient client(hf.Options(io));
   std::string path =
       node.empty() ? "/v1/catalog/services" : "/v1/catalog/node/" + http::UrlEscape(node);
   AddQuery(&path, hf.Query());
   AddNodeMeta(&path, meta);
   http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r, !node.empty());
   std::map<std::string, std::vector<std::string>> services;
   simdjson::dom::parser p;
   simdjson::dom::element doc;
-  if (st.ok() && r.status == 200 && p.parse(r.body).get(doc) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << (node.empty() ? "Error listing services: " : "Error listing services for node: ")
-           << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &doc, !node.empty(), &r); !st.ok()) {
+    return Fail(io, node.empty() ? "Error listing services" : "Error listing services for node",
+                st);
   }
   auto add_tags = [](simdjson::dom::element arr, std::vector<std::string>* out) {
     simdjson::dom::array a;

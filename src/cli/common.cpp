@@ -216,4 +216,14 @@ Status Call(http::HttpClient& c, std::string_view method, const std::string& pat
   return Status::Error(ApiError(*out));
 }
 
+int TooMany(const config::FlagSet& fs, size_t expected, Io& io) {
+  io.err << "Too many arguments (expected " << expected << ", got " << fs.Args().size() << ")\n";
+  return 1;
+}
+
+int Fail(Io& io, std::string_view what, const Status& st) {
+  io.err << what << ": " << st.message() << "\n";
+  return 1;
+}
+
 }  // namespace beacon::cli

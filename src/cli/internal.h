@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "beacon/cli/commands.h"
@@ -135,6 +136,26 @@ namespace beacon::cli {
 Status Call(http::HttpClient& c, std::string_view method, const std::string& path,
             std::string_view body, http::ClientResponse* out, bool allow_404 = false,
             int64_t timeout_ms = 0);
+
+// GETs `path` as Call does and parses a 200 answer with `p` into *out (a dom::element, array
+// or object); an answer that is not JSON of that type becomes "invalid JSON answer". With
+// `allow_404` a 404 is no error and leaves *out untouched; `resp` (optional) gets the answer.
+template <typename T>
+Status GetJson(http::HttpClient& c, const std::string& path, simdjson::dom::parser& p, T* out,
+               bool allow_404 = false, http::ClientResponse* resp = nullptr) {
+  http::ClientResponse r;
+  Status st = Call(c, "GET", path, {}, &r, allow_404);
+  if (st.ok() && r.status == 200 && p.parse(r.body).get(*out) != simdjson::SUCCESS) {
+    st = Status::Error("invalid JSON answer");
+  }
+  if (resp != nullptr) *resp = std::move(r);
+  return st;
+}
+
+// Prints "<what>: <message>" to stderr and returns 1, the exit code of a failed request.
+int Fail(Io& io, std::string_view what, const Status& st);
+// Prints Consul's "Too many arguments (expected N, got M)" to stderr and returns 1.
+int TooMany(const config::FlagSet& fs, size_t expected, Io& io);
 }  // namespace beacon::cli
 
 namespace beacon::cli {

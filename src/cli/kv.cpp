@@ -111,10 +111,7 @@ Usage: beacon kv get [options] [KEY_OR_PREFIX]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   const std::string key = StripSlash(fs.Args().empty() ? "" : fs.Args()[0]);
   if (key.empty() && !(recurse || keys)) {
     io.err << "Error! Missing KEY argument\n";
@@ -130,15 +127,10 @@ Usage: beacon kv get [options] [KEY_OR_PREFIX]
     AddQuery(&path, "recurse");
   }
   http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r, true);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  if (st.ok() && r.status == 200 && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
-  }
-  if (!st.ok()) {
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
+  if (Status st = GetJson(client, path, p, &arr, true, &r); !st.ok()) {
+    return Fail(io, "Error querying Consul agent", st);
   }
   const bool found = r.status == 200;
   if (keys) {
@@ -307,8 +299,7 @@ Usage: beacon kv put [options] KEY [DATA]
     io.out << "Success! Data written to: " << key << "\n";
   } else if (acquire) {
     if (!st.ok()) {
-      io.err << "Error! Failed writing data: " << st.message() << "\n";
-      return 1;
+      return Fail(io, "Error! Failed writing data", st);
     }
     if (!ok) {
       io.err << "Error! Did not acquire lock\n";
@@ -327,8 +318,7 @@ Usage: beacon kv put [options] KEY [DATA]
     io.out << "Success! Lock released on: " << key << "\n";
   } else {
     if (!st.ok()) {
-      io.err << "Error! Failed writing data: " << st.message() << "\n";
-      return 1;
+      return Fail(io, "Error! Failed writing data", st);
     }
     io.out << "Success! Data written to: " << key << "\n";
   }
@@ -369,10 +359,7 @@ Usage: beacon kv delete [options] KEY_OR_PREFIX
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   const std::string key = StripSlash(fs.Args().empty() ? "" : fs.Args()[0]);
   if (key.empty() && !recurse) {
     io.err << "Error! Missing KEY argument\n";

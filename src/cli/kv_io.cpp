@@ -20,28 +20,19 @@ Usage: beacon kv export [KEY_OR_PREFIX]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  if (fs.Args().size() > 1) {
-    io.err << "Too many arguments (expected 1, got " << fs.Args().size() << ")\n";
-    return 1;
-  }
+  if (fs.Args().size() > 1) return TooMany(fs, 1, io);
   std::string key = fs.Args().empty() ? "" : fs.Args()[0];
   if (!key.empty() && key[0] == '/') key.erase(0, 1);
   http::HttpClient client(hf.Options(io));
   std::string path = "/v1/kv/" + http::UrlEscape(key, true) + "?recurse";
   AddQuery(&path, hf.Query());
   http::ClientResponse r;
-  Status st = Call(client, "GET", path, {}, &r, true);
   simdjson::dom::parser p;
   simdjson::dom::array arr;
-  const bool found = st.ok() && r.status == 200;
-  if (found && p.parse(r.body).get(arr) != simdjson::SUCCESS) {
-    st = Status::Error("invalid JSON answer");
+  if (Status st = GetJson(client, path, p, &arr, true, &r); !st.ok()) {
+    return Fail(io, "Error querying Consul agent", st);
   }
-  if (!st.ok()) {
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
-  }
-  if (!found || arr.size() == 0) {
+  if (r.status != 200 || arr.size() == 0) {
     io.out << "[]\n";
     return 0;
   }

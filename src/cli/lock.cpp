@@ -412,14 +412,12 @@ Usage: beacon lock [options] prefix child...
   http::HttpClient client(opts);
   http::ClientResponse r;
   if (Status st = Call(client, "GET", "/v1/agent/self", {}, &r); !st.ok()) {
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error querying Consul agent", st);
   }
   Locker locker(&client, prefix, limit);
   if (verbose) io.out << "Attempting lock acquisition\n";
   if (Status st = locker.CreateSession(name); !st.ok()) {
-    io.err << "Lock acquisition failed: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Lock acquisition failed", st);
   }
   const int64_t deadline = timeout_ms > 0 ? NowMs() + timeout_ms : 0;
   bool held = false;

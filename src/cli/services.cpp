@@ -178,8 +178,7 @@ Usage: beacon services register [options] [FILE...]
   std::vector<std::string> bodies;
   if (!files.empty()) {
     if (Status st = BodiesFromFiles(files, &bodies); !st.ok()) {
-      io.err << "Error: " << st.message() << "\n";
-      return 1;
+      return Fail(io, "Error", st);
     }
   } else {
     std::string b = "{\"Name\":" + JsonQuote(name);
@@ -249,8 +248,7 @@ Usage: beacon services deregister [options] [FILE...]
   if (!files.empty()) {
     std::vector<std::string> bodies;
     if (Status st = BodiesFromFiles(files, &bodies); !st.ok()) {
-      io.err << "Error: " << st.message() << "\n";
-      return 1;
+      return Fail(io, "Error", st);
     }
     for (const std::string& b : bodies) {
       std::string sid = Field(b, "ID", "id");

@@ -162,8 +162,7 @@ Usage: beacon watch [options] [child...]
   http::ClientResponse r;
   if (Status st = Call(client, "GET", "/v1/agent/self", {}, &r); !st.ok()) {
     if (sig.Pending()) return 0;
-    io.err << "Error querying Consul agent: " << st.message() << "\n";
-    return 1;
+    return Fail(io, "Error querying Consul agent", st);
   }
   std::string handler;
   for (const std::string& a : fs.Args()) handler += (handler.empty() ? "" : " ") + a;
@@ -182,8 +181,7 @@ Usage: beacon watch [options] [child...]
     if (!st.ok()) {
       if (sig.Pending()) break;
       if (++failures >= kMaxFailures) {
-        io.err << "Error querying Consul agent: " << st.message() << "\n";
-        return 1;
+        return Fail(io, "Error querying Consul agent", st);
       }
       const int64_t backoff = int64_t{250} << failures;
       io.err << "Watch (type: " << type << ") errored: " << st.message() << ", retry in " << backoff

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "beacon/core/duration.h"
 #include "beacon/health/check_state.h"
 #include "beacon/health/probes.h"
 
@@ -150,7 +151,9 @@ class ScriptProbe final : public Probe {
   void MaybeFinish() {
     if (cancelled_ || reported_ || !exited_ || !eof_) return;
     if (timed_out_) {
-      Finish({Health::kCritical, "Timed out (" + GoDuration(opts_.timeout_ms) + ") running check"});
+      // Go prints a zero duration as "0s"; core::GoDuration gives "" (Consul's unset duration).
+      const std::string limit = opts_.timeout_ms == 0 ? "0s" : core::GoDuration(opts_.timeout_ms);
+      Finish({Health::kCritical, "Timed out (" + limit + ") running check"});
       return;
     }
     ProbeResult r;
@@ -211,22 +214,6 @@ class ScriptProbe final : public Probe {
 uint64_t DefaultTimeoutMs(const catalog::Check& c) {
   if (c.timeout_ms != 0) return c.timeout_ms;
   return c.args.empty() ? 10000 : 30000;
-}
-
-std::string GoDuration(uint64_t ms) {
-  if (ms == 0) return "0s";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  std::string out;
-  const uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-  if (h != 0) out += std::to_string(h) + "h";
-  if (h != 0 || m != 0) out += std::to_string(m) + "m";
-  out += std::to_string(s);
-  if (frac != 0) {
-    std::string f = std::to_string(frac + 1000).substr(1);
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out + "s";
 }
 
 Probe* StartScript(uv_loop_t* loop, const std::vector<std::string>& args, const ProbeOptions& o,

@@ -45,8 +45,6 @@ class Probe {
 
 // The timeout of a check kind when the check sets none: 30 s for scripts, 10 s otherwise.
 uint64_t DefaultTimeoutMs(const catalog::Check& c);
-// Go's time.Duration formatting of whole milliseconds ("30s", "500ms", "1m30s").
-std::string GoDuration(uint64_t ms);
 
 Probe* StartScript(uv_loop_t* loop, const std::vector<std::string>& args, const ProbeOptions& o,
                    ProbeDone done);
