@@ -62,13 +62,7 @@ class Differ {
  public:
   Differ(catalog::Writer& w, std::string_view node, const config::AgentConfig& cfg,
          const config::AgentConfig* old, const Logger& log)
-      : w_(w),
-        node_(node),
-        nkey_(core::Lower(node)),
-        cfg_(cfg),
-        was_(old),
-        now_(&cfg),
-        log_(log) {}
+      : w_(w), node_(node), nkey_(core::Lower(node)), cfg_(cfg), was_(old), now_(&cfg), log_(log) {}
 
   ConfigDiffStats Run() {
     RemoveStandaloneChecks();

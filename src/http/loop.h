@@ -105,7 +105,7 @@ struct Mailbox {
   bool open GUARDED_BY(mu) = false;
   uv_async_t* wake GUARDED_BY(mu) = nullptr;
   std::vector<std::pair<uint64_t, Response>> replies GUARDED_BY(mu);
-  uint32_t topics GUARDED_BY(mu) = 0;                         // bit per Topic
+  uint32_t topics GUARDED_BY(mu) = 0;                           // bit per Topic
   std::vector<std::pair<uint64_t, bool>> kicks GUARDED_BY(mu);  // streams (conn id, finish)
 };
 
