@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "beacon/agent/config_diff.h"
+#include "beacon/agent/health_sync.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/kv_api.h"
@@ -44,7 +45,8 @@ void RaiseFileLimit(const Logger& log) {
 
 // True when a check with this id exists on the node (node-level or on one of its services) and
 // is not critical.
-bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, std::string_view id) {
+bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, const std::string& nkey,
+                std::string_view id) {
   auto alive = [&](const std::vector<catalog::Check>& checks) {
     for (const catalog::Check& c : checks) {
       if (c.id == id) return c.status != catalog::Health::kCritical;
@@ -52,25 +54,27 @@ bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, std:
     return false;
   };
   if (alive(n.checks())) return true;
-  for (const std::string& key : n.service_keys.Items()) {
-    const catalog::ServiceEntry* e = snap.services.Find(key);
-    if (e == nullptr) continue;
+  bool found = false;
+  snap.ForEachNodeService(nkey, [&](std::string_view key) {
+    const catalog::ServiceEntry* e = found ? nullptr : snap.services.Find(key);
+    if (e == nullptr) return;
     for (const catalog::Instance& in : e->instances) {
-      if (in.node.get() == &n && alive(in.checks())) return true;
+      if (in.node.get() == &n && alive(in.checks())) found = true;
     }
-  }
-  return false;
+  });
+  return found;
 }
 
 // A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
 bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
-  const catalog::NodeEntry* n = snap.nodes.Find(core::Lower(s.node));
+  const std::string nkey = core::Lower(s.node);
+  const catalog::NodeEntry* n = snap.nodes.Find(nkey);
   if (n == nullptr) return true;
   for (const std::string& id : s.node_checks) {
-    if (!CheckAlive(snap, *n, id)) return true;
+    if (!CheckAlive(snap, *n, nkey, id)) return true;
   }
   for (const kv::ServiceCheckRef& ref : s.service_checks) {
-    if (!CheckAlive(snap, *n, ref.id)) return true;
+    if (!CheckAlive(snap, *n, nkey, ref.id)) return true;
   }
   return false;
 }
@@ -160,6 +164,8 @@ Status Agent::Start() {
         },
         log_);
     if (Status st = health_->Start(); !st.ok()) return st;
+    health_sync_ = std::make_unique<HealthSync>(*health_, core::Lower(cfg_.node_name));
+    writer_->TrackChanges(true);
   }
   ApplyLocal(cfg_, nullptr);
   size_t seeded = 0;
@@ -315,52 +321,16 @@ void Agent::PublishNow(bool force) {
 void Agent::SyncHealth() {
   if (!health_) return;
   catalog::SnapshotPtr snap = hub_.Current();
-  const std::string nkey = core::Lower(cfg_.node_name);
-  const catalog::NodeEntry* self = snap->nodes.Find(nkey);
-  const uint64_t index = self != nullptr ? self->index : 0;
   // Which config checks may run scripts: compared cheaply on every call (config checks are
-  // mostly not scripts).
-  std::vector<catalog::Check> cfg_scripts;
+  // mostly not scripts; a reload may change the policy).
+  ScriptPolicy policy;
+  policy.enable_script_checks = cfg_.enable_script_checks;
+  policy.enable_local_script_checks = cfg_.enable_local_script_checks;
   for (const catalog::Check& c : cfg_.checks) {
-    if (!c.args.empty()) cfg_scripts.push_back(c);
+    if (!c.args.empty()) policy.config_scripts.push_back(c);
   }
-  const bool policy_same = health_scripts_ == cfg_.enable_script_checks &&
-                           health_local_scripts_ == cfg_.enable_local_script_checks &&
-                           health_cfg_checks_ == cfg_scripts;
-  if (index == health_node_index_ && policy_same) {
-    if (health_has_alias_) health_->CatalogChanged();
-    return;
-  }
-  health_node_index_ = index;
-  if (!policy_same) {
-    health_scripts_ = cfg_.enable_script_checks;
-    health_local_scripts_ = cfg_.enable_local_script_checks;
-    health_cfg_checks_ = std::move(cfg_scripts);
-  }
-  // Script checks run only where the configuration allows them (spec 4.3): any with
-  // enable_script_checks; with enable_local_script_checks only those from config files.
-  std::vector<catalog::Check> run;
-  health_has_alias_ = false;
-  auto take = [&](const std::vector<catalog::Check>& checks) {
-    for (const catalog::Check& c : checks) {  // copies only what runs (not TTL checks)
-      const health::Kind kind = health::KindOf(c);
-      if (kind == health::Kind::kNone || detail::IsMaintenance(c.id)) continue;
-      if (kind == health::Kind::kScript && !cfg_.enable_script_checks) {
-        bool local = false;
-        for (const catalog::Check& d : health_cfg_checks_) {
-          local |= d.id == c.id && d.args == c.args;
-        }
-        if (!cfg_.enable_local_script_checks || !local) continue;
-      }
-      health_has_alias_ |= kind == health::Kind::kAlias;
-      run.push_back(c);
-    }
-  };
-  if (self != nullptr) take(self->checks());
-  detail::ForEachLocalInstance(*snap, nkey,
-                               [&](const catalog::Instance& in) { take(in.checks()); });
-  health_->Sync(std::move(run));
-  if (health_has_alias_) health_->CatalogChanged();
+  health_sync_->Sync(*snap, writer_->TakeChangedServices(), std::move(policy));
+  if (health_sync_->has_alias()) health_->CatalogChanged();
 }
 
 void Agent::DrainCommands() {

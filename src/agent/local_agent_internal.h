@@ -39,15 +39,13 @@ inline const NodeEntry* SelfNode(const Snapshot& s, const std::string& nkey) {
 // Calls fn(const Instance&) for every instance on node `nkey`.
 template <typename Fn>
 inline void ForEachLocalInstance(const Snapshot& s, const std::string& nkey, Fn&& fn) {
-  const NodeEntry* n = SelfNode(s, nkey);
-  if (n == nullptr) return;
-  for (const std::string& k : n->service_keys.Items()) {
+  s.ForEachNodeService(nkey, [&](std::string_view k) {
     const catalog::ServiceEntry* e = s.services.Find(k);
-    if (e == nullptr) continue;
+    if (e == nullptr) return;
     for (const Instance& in : e->instances) {
       if (in.node->MatchesKey(nkey)) fn(in);
     }
-  }
+  });
 }
 
 inline const Instance* FindInstance(const Snapshot& s, const std::string& nkey,

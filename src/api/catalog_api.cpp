@@ -123,16 +123,15 @@ void ParseNodeMeta(const Request& req, ReadParams* out) {
 }
 
 // A node's service instances (each service the node runs, the instances on it), by ID.
-std::vector<const Instance*> InstancesOn(const Snapshot& s, const NodeEntry& n,
-                                         const std::string& nkey) {
+std::vector<const Instance*> InstancesOn(const Snapshot& s, const std::string& nkey) {
   std::vector<const Instance*> out;
-  for (const auto& k : n.service_keys.Items()) {
+  s.ForEachNodeService(nkey, [&](std::string_view k) {
     const ServiceEntry* e = s.services.Find(k);
-    if (e == nullptr) continue;
+    if (e == nullptr) return;
     for (const Instance& in : e->instances) {
       if (in.node->MatchesKey(nkey)) out.push_back(&in);
     }
-  }
+  });
   std::sort(out.begin(), out.end(), [](const Instance* a, const Instance* b) {
     return a->service.id.view() < b->service.id.view();
   });
@@ -459,8 +458,8 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
     auto index_of = [key](const Snapshot& s) {
-      const NodeEntry* n = s.nodes.Find(key);
-      return n != nullptr ? n->index : s.nodes_index;
+      const uint64_t i = s.NodeIndex(key);
+      return i != 0 ? i : s.nodes_index;
     };
     auto render = [key](const Snapshot& s, JsonWriter& w) {
       const NodeEntry* n = s.nodes.Find(key);
@@ -471,7 +470,7 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
       w.BeginObject().Key("Node");
       NodeObject(w, *n, s.datacenter);
       w.Key("Services").BeginObject();
-      for (const Instance* in : InstancesOn(s, *n, key)) {
+      for (const Instance* in : InstancesOn(s, key)) {
         w.Key(in->service.id.view());
         NodeServiceObject(w, *in);
       }

@@ -92,22 +92,22 @@ void AddHealthRoutes(Router& router, const CtxPtr& ctx) {
     if (!ParseRead(*ctx, req, resp, &p)) return;
     if (key.empty()) return ReadError(*ctx, resp, 400, "Missing node name");
     auto index_of = [key](const Snapshot& s) {
-      const NodeEntry* n = s.nodes.Find(key);
-      return n != nullptr ? n->index : s.nodes_index;
+      const uint64_t i = s.NodeIndex(key);
+      return i != 0 ? i : s.nodes_index;
     };
     auto render = [key](const Snapshot& s, JsonWriter& w) {
       std::vector<CheckRow> rows;
       if (const NodeEntry* n = s.nodes.Find(key)) {
         const std::string node = n->name();
         for (const Check& c : n->checks()) AddRow(rows, node, c, nullptr);
-        for (const auto& k : n->service_keys.Items()) {
+        s.ForEachNodeService(key, [&](std::string_view k) {
           const ServiceEntry* e = s.services.Find(k);
-          if (e == nullptr) continue;
+          if (e == nullptr) return;
           for (const Instance& in : e->instances) {
             if (!in.node->MatchesKey(key)) continue;
             for (const Check& c : in.checks()) AddRow(rows, node, c, &in);
           }
-        }
+        });
       }
       WriteRows(w, rows);
     };

@@ -71,8 +71,10 @@ void Writer::MarkPending(const std::string& key, ServiceEntry* e) {
   pending_.push_back(key);
 }
 
-void Writer::MarkNodeServices(const NodeEntry& n) {
-  for (const auto& k : n.service_keys.Items()) MarkPending(k);
+void Writer::MarkNodeServices(const std::string& nkey) {
+  const NodeServices* ns = staged_.node_services.Find(nkey);
+  if (ns == nullptr) return;
+  ns->service_keys.ForEach([&](std::string_view k) { MarkPending(std::string(k)); });
 }
 
 // Copy-on-write access to entries: an entry stamped with the current (unpublished) batch is
@@ -91,7 +93,18 @@ NodeEntry* Writer::MutableNode(const std::string& key) {
     const NodeEntry* p = staged_.ptr_nodes.Find(ip);
     if (p != nullptr && p->MatchesKey(key)) staged_.ptr_nodes.Set(ip, std::move(copy));
   }
-  MarkNodeServices(*raw);
+  MarkNodeServices(key);
+  return raw;
+}
+
+NodeServices* Writer::MutableNodeServices(const std::string& nkey) {
+  auto cur = staged_.node_services.FindShared(nkey);
+  if (cur && cur->stamp == batch_) return const_cast<NodeServices*>(cur.get());
+  auto copy = cur ? MakeRef<NodeServices>(*cur) : MakeRef<NodeServices>();
+  copy->key = nkey;
+  copy->stamp = batch_;
+  NodeServices* raw = copy.get();
+  staged_.node_services.Set(nkey, std::move(copy));
   return raw;
 }
 
@@ -148,10 +161,10 @@ void Writer::UpsertNode(const Node& node) {
   detail::PrepareNode(*e, Share(std::move(x)), node.address);
   const uint64_t idx = Bump();
   e->modify_index = idx;
-  e->index = idx;
+  MutableNodeServices(key)->index = idx;
   if (!cur) e->create_index = idx;
   staged_.nodes_index = idx;
-  if (cur) TouchNodeServices(*e, idx);  // health/service shows the node
+  if (cur) TouchNodeServices(key, idx);  // health/service shows the node
   AddNodePtr(key);
 }
 
@@ -162,13 +175,16 @@ bool Writer::RemoveNode(std::string_view name) {
   RemoveNodePtr(cur->IpKey(), key);
   const uint64_t idx = Bump();
   bool had_checks = !cur->checks().empty();
-  for (const auto& k : cur->service_keys.Items()) {
+  const NodeServices* ns = staged_.node_services.Find(key);
+  const std::vector<std::string> keys = ns ? ns->service_keys.Items() : std::vector<std::string>{};
+  for (const auto& k : keys) {
     const ServiceEntry* se = staged_.services.Find(k);
     if (se == nullptr) continue;
     ServiceEntry* m = MutableService(k);
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
       instance_service_.erase(InstanceKey(key, in.service.id));
+      UnindexCheckOwners(key, in.checks());
       if (!in.address().empty()) RemovePtr(in.address(), in.service.name);
       had_checks |= !in.checks().empty();
       return true;
@@ -176,10 +192,11 @@ bool Writer::RemoveNode(std::string_view name) {
     m->index = idx;
     MarkPending(k, m);
   }
-  if (!cur->service_keys.empty()) staged_.services_index = idx;
+  if (!keys.empty()) staged_.services_index = idx;
   if (had_checks) staged_.checks_index = idx;
   staged_.nodes_index = idx;
   staged_.nodes.Erase(key);
+  staged_.node_services.Erase(key);
   return true;
 }
 
@@ -195,6 +212,7 @@ std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
   m->instances.erase(m->instances.begin() + static_cast<long>(i));
   MarkPending(k);
   instance_service_.erase(InstanceKey(nkey, id));
+  UnindexCheckOwners(nkey, removed->checks());
   return k;
 }
 
@@ -204,8 +222,7 @@ void Writer::DropServiceKeyIfUnused(const std::string& nkey, const std::string& 
       if (SameNode(in, nkey)) return;
     }
   }
-  NodeEntry* n = MutableNode(nkey);
-  if (n != nullptr) n->service_keys.Remove(skey);
+  if (staged_.nodes.Find(nkey) != nullptr) MutableNodeServices(nkey)->service_keys.Remove(skey);
 }
 
 namespace {
@@ -256,7 +273,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     c.service_id = id;
     c.service_name = svc.name;
   }
-  const Instance* prev = nsp->service_keys.empty() ? nullptr : FindInstance(nkey, id);
+  const Instance* prev = FindInstance(nkey, id);
   const bool same_def = prev != nullptr && SameDefinition(*prev, svc, id);
   if (same_def && prev->checks().size() == checks.size() &&
       std::equal(checks.begin(), checks.end(), prev->checks().begin(), SameCheck)) {
@@ -272,13 +289,11 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   const bool checks_changed = IndexChecks(checks, old.checks(), idx);
   const std::string skey = core::Lower(svc.name);
   {
-    const bool in_place = nsp->stamp == batch_;
-    NodeEntry* mn = MutableNode(nkey);
-    const bool listed = mn->service_keys.Add(skey);  // no-op when present
+    NodeServices* ns = MutableNodeServices(nkey);    // the node record itself is not touched
+    const bool listed = ns->service_keys.Add(skey);  // no-op when present
     assert(listed);                                  // name length checked on entry
     (void)listed;
-    mn->index = idx;
-    if (!in_place) nsp = staged_.nodes.FindShared(nkey);
+    ns->index = idx;
   }
   ServiceEntry* e = MutableService(skey, svc.name);
   auto& v = e->instances;
@@ -299,6 +314,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
   x.weights = svc.weights;
   x.enable_tag_override = svc.enable_tag_override;
   x.kind = svc.kind;
+  IndexCheckOwners(nkey, id, checks);
   x.checks = std::move(checks);
   inst.extras = Share(std::move(x));
   inst.create_index = old_key.empty() ? idx : old.create_index;
@@ -335,13 +351,16 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
   const NodeEntry* cur = staged_.nodes.Find(nkey);
   if (cur == nullptr) return Status::Error("unknown node \"" + std::string(node) + "\"");
   if (check.id.empty()) return Status::Error("check id is required");
-  if (const Check* prev = FindCheck(nkey, check.id);
-      prev != nullptr && prev->service_id == check.service_id) {
-    Check c = check;
-    c.service_name = prev->service_name;
-    if (SameCheck(*prev, c)) {  // at most the output changes: no index moves (spec 4.3)
-      if (prev->output != check.output) UpdateCheck(node, check.id, check.status, check.output);
-      return Status::Ok();
+  if (const Check* prev = FindCheck(nkey, check.id); prev != nullptr) {
+    if (prev->service_id == check.service_id) {
+      Check c = check;
+      c.service_name = prev->service_name;
+      if (SameCheck(*prev, c)) {  // at most the output changes: no index moves (spec 4.3)
+        if (prev->output != check.output) UpdateCheck(node, check.id, check.status, check.output);
+        return Status::Ok();
+      }
+    } else if (check.service_id.empty() || FindInstance(nkey, check.service_id) != nullptr) {
+      RemoveCheck(node, check.id);  // a check id names one check per node: it moves
     }
   }
   if (check.service_id.empty()) {
@@ -360,9 +379,9 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
     }
     const std::string addr = n->AddressText();
     detail::PrepareNode(*n, Share(std::move(x)), addr);
-    n->index = idx;
+    MutableNodeServices(nkey)->index = idx;
     staged_.checks_index = idx;
-    TouchNodeServices(*n, idx);
+    TouchNodeServices(nkey, idx);
     return Status::Ok();
   }
   std::string k;
@@ -386,6 +405,7 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
     x.checks.push_back(std::move(c));
   }
   mi.extras = Share(std::move(x));
+  check_service_[InstanceKey(nkey, check.id)] = check.service_id;
   TouchService(k, idx);
   staged_.checks_index = idx;
   TouchNode(nkey, idx);
@@ -409,34 +429,34 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
     detail::PrepareNode(*n, Share(std::move(x)), addr);
     if (changed) {
       Bump();
-      n->index = next;
+      MutableNodeServices(nkey)->index = next;
       staged_.checks_index = next;
-      TouchNodeServices(*n, next);
+      TouchNodeServices(nkey, next);
     }
     return true;
   }
-  for (const auto& k : cur->service_keys.Items()) {
-    const ServiceEntry* se = staged_.services.Find(k);
-    if (se == nullptr) continue;
-    for (size_t i = 0; i < se->instances.size(); ++i) {
-      const Instance& in = se->instances[i];
-      if (!SameNode(in, nkey)) continue;
-      const auto& ichecks = in.checks();
-      for (size_t j = 0; j < ichecks.size(); ++j) {
-        if (ichecks[j].id != id) continue;
-        Instance& mi = MutableService(k)->instances[i];
-        InstanceExtras x = ExtrasOf(mi);
-        const bool changed = fn(x.checks, j, next);
-        mi.extras = Share(std::move(x));
-        if (changed) {
-          Bump();
-          TouchService(k, next);
-          staged_.checks_index = next;
-          TouchNode(nkey, next);
-        }
-        return true;
-      }
+  const std::string ckey = InstanceKey(nkey, id);
+  auto owner = check_service_.find(ckey);
+  if (owner == check_service_.end()) return false;
+  std::string k;
+  size_t pos = 0;
+  const Instance* in = FindInstance(nkey, owner->second, &k, &pos);
+  if (in == nullptr) return false;
+  const auto& ichecks = in->checks();
+  for (size_t j = 0; j < ichecks.size(); ++j) {
+    if (ichecks[j].id != id) continue;
+    Instance& mi = MutableService(k)->instances[pos];
+    InstanceExtras x = ExtrasOf(mi);
+    const bool changed = fn(x.checks, j, next);
+    if (j >= x.checks.size() || x.checks[j].id != id) check_service_.erase(ckey);  // removed
+    mi.extras = Share(std::move(x));
+    if (changed) {
+      Bump();
+      TouchService(k, next);
+      staged_.checks_index = next;
+      TouchNode(nkey, next);
     }
+    return true;
   }
   return false;
 }
@@ -481,6 +501,7 @@ void Writer::SetDnsConfig(const DnsSettings& dns) {
 // Brings one service up to date: drops instances whose node is gone, points the rest at the
 // current node entries, recomputes what DNS needs and re-sorts by health. O(instances).
 void Writer::RebuildService(const std::string& k) {
+  if (track_changes_) changed_.push_back(k);
   ServiceEntry* e = MutableService(k);
   if (e == nullptr) return;
   e->pending = false;
@@ -526,6 +547,7 @@ uint64_t Writer::Publish(bool force) {
   std::vector<std::string>().swap(pending_);  // a bulk load's list is large: give it back
   if (!dirty_ && !force) return staged_.generation;
   staged_.nodes.Seal();
+  staged_.node_services.Seal();
   staged_.services.Seal();
   staged_.ptr.Seal();
   staged_.ptr_nodes.Seal();

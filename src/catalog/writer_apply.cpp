@@ -52,17 +52,23 @@ const Check* Writer::FindCheck(const std::string& nkey, std::string_view id) con
   for (const Check& c : node->checks()) {
     if (c.id == id) return &c;
   }
-  for (const auto& k : node->service_keys.Items()) {
-    const ServiceEntry* se = staged_.services.Find(k);
-    if (se == nullptr) continue;
-    for (const Instance& in : se->instances) {
-      if (!in.node->MatchesKey(nkey)) continue;
-      for (const Check& c : in.checks()) {
-        if (c.id == id) return &c;
-      }
-    }
+  auto owner = check_service_.find(InstanceKey(nkey, id));
+  if (owner == check_service_.end()) return nullptr;
+  const Instance* in = FindInstance(nkey, owner->second);
+  if (in == nullptr) return nullptr;
+  for (const Check& c : in->checks()) {
+    if (c.id == id) return &c;
   }
   return nullptr;
+}
+
+void Writer::IndexCheckOwners(const std::string& nkey, std::string_view service_id,
+                              const std::vector<Check>& checks) {
+  for (const Check& c : checks) check_service_[InstanceKey(nkey, c.id)] = service_id;
+}
+
+void Writer::UnindexCheckOwners(const std::string& nkey, const std::vector<Check>& checks) {
+  for (const Check& c : checks) check_service_.erase(InstanceKey(nkey, c.id));
 }
 
 void Writer::TouchService(const std::string& key, uint64_t idx) {
@@ -72,12 +78,16 @@ void Writer::TouchService(const std::string& key, uint64_t idx) {
   MarkPending(key, e);
 }
 
-void Writer::TouchNodeServices(const NodeEntry& n, uint64_t idx) {
-  for (const auto& k : n.service_keys.Items()) TouchService(k, idx);
+void Writer::TouchNodeServices(const std::string& nkey, uint64_t idx) {
+  const NodeServices* ns = staged_.node_services.Find(nkey);
+  if (ns == nullptr) return;
+  ns->service_keys.ForEach([&](std::string_view k) { TouchService(std::string(k), idx); });
 }
 
 void Writer::TouchNode(const std::string& nkey, uint64_t idx) {
-  if (NodeEntry* n = MutableNode(nkey)) n->index = std::max(n->index, idx);
+  if (staged_.nodes.Find(nkey) == nullptr) return;
+  NodeServices* ns = MutableNodeServices(nkey);
+  ns->index = std::max(ns->index, idx);
 }
 
 Status Writer::Apply(const Registration& reg) {

@@ -36,15 +36,15 @@ AliasResult EvaluateAlias(const catalog::Snapshot& snap, std::string_view local_
   if (n != nullptr) {
     visit(n->checks());
     if (!alias.alias_service.empty()) {
-      for (const std::string& k : n->service_keys.Items()) {
+      snap.ForEachNodeService(nkey, [&](std::string_view k) {
         const catalog::ServiceEntry* e = snap.services.Find(k);
-        if (e == nullptr) continue;
+        if (e == nullptr) return;
         for (const catalog::Instance& in : e->instances) {
           if (in.node.get() != n || in.service.id != alias.alias_service) continue;
           service_found = true;
           visit(in.checks());
         }
-      }
+      });
     }
   }
   if (!service_found) {

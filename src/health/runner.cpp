@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include <unordered_set>
 #include <utility>
 
 namespace beacon::health {
@@ -62,8 +63,21 @@ void Runner::Sync(std::vector<Check> checks) {
   std::erase_if(checks, [](const Check& c) { return KindOf(c) == Kind::kNone; });
   {
     MutexLock lock(&mu_);
-    size_ = checks.size();
     pending_ = std::move(checks);
+    deltas_.clear();  // the full set replaces whatever was queued before it
+  }
+  if (started_) uv_async_send(&wake_);
+}
+
+void Runner::Update(std::vector<std::string> remove, std::vector<Check> upsert) {
+  for (Check& c : upsert) {  // a check that runs nothing is not scheduled: drop its job
+    if (KindOf(c) == Kind::kNone) remove.push_back(c.id);
+  }
+  std::erase_if(upsert, [](const Check& c) { return KindOf(c) == Kind::kNone; });
+  if (remove.empty() && upsert.empty()) return;
+  {
+    MutexLock lock(&mu_);
+    deltas_.push_back(Delta{std::move(remove), std::move(upsert)});
   }
   if (started_) uv_async_send(&wake_);
 }
@@ -83,11 +97,13 @@ size_t Runner::size() const {
 
 void Runner::OnWake() {
   std::optional<std::vector<Check>> pending;
+  std::vector<Delta> deltas;
   bool alias = false;
   bool stop = false;
   {
     MutexLock lock(&mu_);
     pending.swap(pending_);
+    deltas.swap(deltas_);
     alias = alias_dirty_;
     alias_dirty_ = false;
     stop = stopping_;
@@ -97,6 +113,11 @@ void Runner::OnWake() {
     return;
   }
   if (pending) Apply(std::move(*pending));
+  for (Delta& d : deltas) ApplyDelta(d.remove, std::move(d.upsert));
+  if (pending || !deltas.empty()) {
+    MutexLock lock(&mu_);
+    size_ = jobs_.size();
+  }
   if (alias) {
     for (auto& [id, job] : jobs_) {
       if (KindOf(job->def) == Kind::kAlias) Launch(id, *job);
@@ -106,19 +127,37 @@ void Runner::OnWake() {
 }
 
 void Runner::Apply(std::vector<Check> checks) {
+  std::unordered_set<std::string> keep;
+  for (const Check& c : checks) keep.insert(c.id);
+  std::vector<std::string> gone;
+  for (const auto& [id, job] : jobs_) {
+    if (keep.count(id) == 0) gone.push_back(id);
+  }
+  ApplyDelta(gone, std::move(checks));
+}
+
+void Runner::ApplyDelta(const std::vector<std::string>& remove, std::vector<Check> upsert) {
   uv_update_time(&loop_);
   const uint64_t now = uv_now(&loop_);
-  std::unordered_map<std::string, std::unique_ptr<Job>> next;
-  for (Check& c : checks) {
+  for (const std::string& id : remove) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    if (it->second->inflight != nullptr) it->second->inflight->Cancel();  // kills a script
+    sched_.Remove(id);
+    jobs_.erase(it);
+  }
+  for (Check& c : upsert) {
     auto it = jobs_.find(c.id);
     if (it != jobs_.end() && SameDefinition(it->second->def, c)) {
-      std::unique_ptr<Job> job = std::move(it->second);
-      jobs_.erase(it);
-      job->reported = c.status;  // what the catalog shows now
-      job->reported_output = c.output;
-      job->def = std::move(c);
-      next.emplace(job->def.id, std::move(job));
+      Job& job = *it->second;   // unchanged: keeps its counters and its schedule
+      job.reported = c.status;  // what the catalog shows now
+      job.reported_output = c.output;
+      job.def = std::move(c);
       continue;
+    }
+    if (it != jobs_.end()) {  // changed: its run in flight belongs to the old definition
+      if (it->second->inflight != nullptr) it->second->inflight->Cancel();
+      jobs_.erase(it);
     }
     auto job = std::make_unique<Job>(Job{
         c,
@@ -126,21 +165,11 @@ void Runner::Apply(std::vector<Check> checks) {
         c.status, c.output, nullptr});
     const uint64_t interval = KindOf(c) == Kind::kAlias ? kAliasEveryMs : c.interval_ms;
     sched_.Add(c.id, interval, now);  // replaces a changed definition's schedule
-    if (it != jobs_.end()) {          // changed: its run in flight belongs to the old definition
-      if (it->second->inflight != nullptr) it->second->inflight->Cancel();
-      jobs_.erase(it);
-    }
+    Job& added = *job;
     const std::string id = c.id;
-    next.emplace(id, std::move(job));
-  }
-  for (auto& [id, job] : jobs_) {  // removed
-    if (job->inflight != nullptr) job->inflight->Cancel();
-    sched_.Remove(id);
-  }
-  jobs_ = std::move(next);
-  // Aliases answer at once: their source is already in the catalog.
-  for (auto& [id, job] : jobs_) {
-    if (KindOf(job->def) == Kind::kAlias) Launch(id, *job);
+    jobs_.emplace(id, std::move(job));
+    // Aliases answer at once: their source is already in the catalog.
+    if (KindOf(added.def) == Kind::kAlias) Launch(id, added);
   }
 }
 

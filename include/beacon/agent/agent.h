@@ -27,6 +27,8 @@
 
 namespace beacon::agent {
 
+class HealthSync;  // beacon/agent/health_sync.h
+
 class Agent {
  public:
   Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log);
@@ -63,8 +65,8 @@ class Agent {
   void RunPublished();
   Status OpenKv();
   void BuildHttp();
-  // After a publish (and once a second): when this node's entry or the script policy changed,
-  // hands this node's runnable checks to health_.
+  // After a publish (and once a second): hands health_ the runnable checks of what changed on
+  // this node (all of them when the script policy changed), through health_sync_.
   void SyncHealth();
 
   config::CommandLine cl_;
@@ -73,7 +75,7 @@ class Agent {
   catalog::SnapshotHub hub_;
   std::unique_ptr<catalog::Writer> writer_;
   catalog::CommandQueue commands_;
-  static constexpr uint64_t kPublishEveryMs = 10;
+  static constexpr uint64_t kPublishEveryMs = 2;
   uint64_t last_publish_ms_ = 0;
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
@@ -84,12 +86,7 @@ class Agent {
   std::unique_ptr<http::HttpServer> http_;
   // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
   std::unique_ptr<health::Runner> health_;
-  uint64_t health_node_index_ = 0;  // agent loop only: NodeEntry::index last synced
-  bool health_has_alias_ = false;   // agent loop only: an alias check is running
-  // Agent loop only: the script policy the last Sync used (a reload may change it).
-  bool health_scripts_ = false;
-  bool health_local_scripts_ = false;
-  std::vector<catalog::Check> health_cfg_checks_;  // the config's script checks
+  std::unique_ptr<HealthSync> health_sync_;  // agent loop only
 };
 
 }  // namespace beacon::agent

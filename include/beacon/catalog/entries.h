@@ -47,21 +47,59 @@ struct AddrSet {
   const AddrChoice& operator[](size_t f) const { return per_family ? (*per_family)[f] : one; }
 };
 
-// A packed list of short strings (writer bookkeeping): [u16 length][bytes] per item, in one
-// SmallStr, so one short key costs no heap block. A key longer than kMaxKey is refused (Add
-// returns false and changes nothing), never cut: the Writer checks names before it gets here.
+// A set of short strings (writer bookkeeping: the services on a node), copy-on-write. While
+// small it is one packed SmallStr ([u16 length][bytes] per item, in insertion order), so one
+// short key costs no heap block; past kFlatMax bytes it becomes kBuckets shared buckets chosen
+// by key hash, so adding or removing a key copies one bucket (about size/64 keys) and a table of
+// 64 pointers, never the whole set. A copy of a KeyList shares the table. A key longer than
+// kMaxKey is refused (Add returns false and changes nothing), never cut: the Writer checks names
+// before it gets here. Iteration order: insertion order while small, bucket order once large.
 class KeyList {
  public:
   static constexpr size_t kMaxKey = 0xffff;
-  bool empty() const { return buf_.empty(); }
+  static constexpr size_t kFlatMax = 2048;
+  static constexpr size_t kBuckets = 64;
+  bool empty() const { return table_ ? false : flat_.empty(); }
   bool Contains(std::string_view k) const;
   // True when k is in the list afterwards (already present or added).
   [[nodiscard]] bool Add(std::string_view k);
   void Remove(std::string_view k);
   std::vector<std::string> Items() const;
+  // Calls fn(std::string_view) for every key. No allocation.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    if (!table_) {
+      ForEachIn(flat_.view(), fn);
+      return;
+    }
+    for (const auto& b : table_->buckets) {
+      if (b) ForEachIn(b->keys.view(), fn);
+    }
+  }
 
  private:
-  SmallStr buf_;
+  struct Bucket {
+    RefCount ref_count;  // owned by RefPtr
+    SmallStr keys;       // packed as the flat form
+  };
+  struct Table {
+    RefCount ref_count;  // owned by RefPtr
+    size_t count = 0;    // keys in all buckets
+    std::array<RefPtr<const Bucket>, kBuckets> buckets;
+  };
+  template <typename Fn>
+  static void ForEachIn(std::string_view buf, Fn& fn) {
+    for (size_t i = 0; i + 2 <= buf.size();) {
+      const size_t n = static_cast<uint8_t>(buf[i]) << 8 | static_cast<uint8_t>(buf[i + 1]);
+      fn(buf.substr(i + 2, n));
+      i += 2 + n;
+    }
+  }
+  static size_t BucketOf(std::string_view k);
+  void Spill();  // flat -> table
+
+  SmallStr flat_;              // the keys while small (table_ null)
+  RefPtr<const Table> table_;  // the keys once large
 };
 
 // Node data that is usually absent, shared by every copy of a NodeEntry; null when all empty.
@@ -107,14 +145,9 @@ struct NodeEntry {
   SmallStr name_wire;
   TxtRef txt_rdata;        // each TXT rdata as [u16 length][rdata], concatenated
   NodeExtras::Ptr extras;  // null: no id, meta, tagged addresses or checks
-  // Lower-case names of services with an instance here (for rebuilding on node change).
-  KeyList service_keys;
   uint64_t create_index = 0;
   uint64_t modify_index = 0;  // the node record (address, meta, tagged addresses, id)
-  // Blocking-query index of catalog/node and health/node: the last change to the node record,
-  // its checks, the service instances on it or their checks. Never below create_index.
-  uint64_t index = 0;
-  uint64_t stamp = 0;  // writer-private: the unpublished batch that created this copy
+  uint64_t stamp = 0;         // writer-private: the unpublished batch that created this copy
 
   bool MatchesKey(std::string_view key) const;
   // The name as registered: from name_wire, or extras->name when that cannot reproduce it.
@@ -132,6 +165,24 @@ struct NodeEntry {
   const std::vector<Check>& checks() const;
   // The full record as registered; `agent_dc` fills the datacenter when it is the agent's.
   Node ToNode(std::string_view agent_dc) const;
+};
+
+// What changes on a node with every registration, kept apart from the node record (NodeEntry)
+// that every instance points at: registering or removing a service copies this small entry and
+// leaves the node record, and so every other service on the node, untouched. One per node.
+struct NodeServices {
+  using Ptr = RefPtr<const NodeServices>;
+  RefCount ref_count;  // owned by RefPtr
+  SmallStr key;        // the node's key (lower-case name)
+  // Lower-case names of the services with an instance on this node.
+  KeyList service_keys;
+  // Blocking-query index of catalog/node and health/node: the last change to the node record,
+  // its checks, the service instances on it or their checks. Never below the node's
+  // create_index.
+  uint64_t index = 0;
+  uint64_t stamp = 0;  // writer-private, as NodeEntry::stamp
+
+  bool MatchesKey(std::string_view k) const { return key == k; }
 };
 
 // Instance data that is usually absent, shared by every copy of an Instance; null when empty.

@@ -32,6 +32,8 @@ struct Snapshot {
   uint64_t nodes_index = 1;     // a node created, removed or changed
   uint64_t checks_index = 1;    // any check added, removed, redefined or changing status
   PMap<NodeEntry> nodes;        // key: lower-case node name
+  // key: lower-case node name; exactly the nodes in `nodes`.
+  PMap<NodeServices> node_services;
   PMap<ServiceEntry> services;  // key: lower-case service name
   // Reverse lookups (spec 1.7), key: 4- or 16-byte binary address. A node holding the address
   // wins: ptr_nodes maps it to the first node registered with it (the node entry itself, shared
@@ -45,6 +47,17 @@ struct Snapshot {
   std::string datacenter;       // lower-case
   std::string dc_wire;          // datacenter as wire labels
   uint32_t soa_serial = 0;      // unix time of publication
+
+  // The node's blocking-query index (NodeServices::index), or 0 when the node is unknown.
+  uint64_t NodeIndex(std::string_view node_key) const {
+    const NodeServices* s = node_services.Find(node_key);
+    return s != nullptr ? s->index : 0;
+  }
+  // Calls fn(std::string_view service_key) for each service with an instance on the node.
+  template <typename Fn>
+  void ForEachNodeService(std::string_view node_key, Fn&& fn) const {
+    if (const NodeServices* s = node_services.Find(node_key)) s->service_keys.ForEach(fn);
+  }
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

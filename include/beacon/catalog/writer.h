@@ -19,7 +19,11 @@
 //     added, removed, redefined or changing status.
 //   - ServiceEntry::index: a change to that service's instances, their checks, or the nodes they
 //     run on (node record or node checks); never moved by other services.
-//   - NodeEntry::index: a change to the node record, its checks, its instances or their checks.
+//   - NodeServices::index (Snapshot::NodeIndex): a change to the node record, its checks, its
+//     instances or their checks.
+// - Registering or removing a service costs O(that service's instances): it changes the node's
+//   small NodeServices entry, never the node record the node's other instances point at, and
+//   looks checks up by id through a writer-private index, never by scanning the node.
 //   - Check create/modify indexes; output-only updates (UpdateCheck with the same status) move
 //     no index at all (spec 4.3). Re-registering something identical moves nothing either.
 // - Errors (unknown node, unknown check) are reported as a false/Status result, never thrown.
@@ -31,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "beacon/catalog/dns_settings.h"
@@ -84,6 +89,12 @@ class Writer {
   // `force`). Returns the published generation.
   uint64_t Publish(bool force = false);
 
+  // Change feed (the agent's health sync): while on, the keys of the services re-derived by each
+  // Publish (registered, changed, removed, or on a node that changed) are collected until
+  // TakeChangedServices(); possibly with repeats. Off by default: nobody would drain it.
+  void TrackChanges(bool on) { track_changes_ = on; }
+  std::vector<std::string> TakeChangedServices() { return std::exchange(changed_, {}); }
+
   bool dirty() const { return dirty_; }
   uint64_t index() const { return index_; }
   // The working copy. Services touched since the last publish are re-derived (instance order,
@@ -92,12 +103,14 @@ class Writer {
 
  private:
   NodeEntry* MutableNode(const std::string& key);
+  // Copy-on-write access to the node's NodeServices; creates it when missing.
+  NodeServices* MutableNodeServices(const std::string& nkey);
   // Copy-on-write access; creates the entry (named `create_as`) when missing and non-empty.
   ServiceEntry* MutableService(const std::string& key, std::string_view create_as = {});
   void RebuildService(const std::string& key);
   // Queues a service for RebuildService at Publish (e: its mutable entry, when at hand).
   void MarkPending(const std::string& key, ServiceEntry* e = nullptr);
-  void MarkNodeServices(const NodeEntry& n);
+  void MarkNodeServices(const std::string& nkey);
   static InstanceExtras ExtrasOf(const Instance& in);
   std::string DetachInstance(const std::string& nkey, std::string_view id, Instance* removed);
   void DropServiceKeyIfUnused(const std::string& nkey, const std::string& skey);
@@ -107,11 +120,16 @@ class Writer {
   // and *pos its position in that service's instances.
   const Instance* FindInstance(const std::string& nkey, std::string_view id,
                                std::string* skey = nullptr, size_t* pos = nullptr) const;
-  // The check `id` on the node (node-level or on one of its instances), or null.
+  // The check `id` on the node (node-level or on one of its instances), or null. O(checks on
+  // the node record + instances of the owning service).
   const Check* FindCheck(const std::string& nkey, std::string_view id) const;
+  // check_service_ upkeep for an instance's checks on node nkey.
+  void IndexCheckOwners(const std::string& nkey, std::string_view service_id,
+                        const std::vector<Check>& checks);
+  void UnindexCheckOwners(const std::string& nkey, const std::vector<Check>& checks);
   // Blocking-query index bookkeeping (see the contract): set the entry's index to idx.
   void TouchService(const std::string& key, uint64_t idx);  // also queues it for rebuild
-  void TouchNodeServices(const NodeEntry& n, uint64_t idx);
+  void TouchNodeServices(const std::string& nkey, uint64_t idx);
   void TouchNode(const std::string& nkey, uint64_t idx);
   void AddPtr(std::string_view addr, std::string_view name);  // a service's own address
   void RemovePtr(std::string_view addr, std::string_view name);
@@ -132,6 +150,9 @@ class Writer {
   // Where each instance lives: InstanceKey(node key, service id) -> service key. Writer-private;
   // lets a registration find its previous instance without scanning the node's services.
   std::unordered_map<std::string, std::string> instance_service_;
+  // Which instance holds each service-level check: InstanceKey(node key, check id) -> service id.
+  // Writer-private; lets a check update find its check without scanning the node's services.
+  std::unordered_map<std::string, std::string> check_service_;
   // Addresses held by more than one service instance: the service names in registration order
   // (by sequence number) and each name's sequence numbers. Snapshot::ptr names only the first;
   // this lets an add or remove cost O(log holders) instead of copying every holder.
@@ -147,6 +168,8 @@ class Writer {
   std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
   static std::string InstanceKey(std::string_view nkey, std::string_view id);
   bool dirty_ = true;
+  bool track_changes_ = false;
+  std::vector<std::string> changed_;  // see TakeChangedServices
 };
 
 // Helpers shared with tests and the HTTP layer.

@@ -9,6 +9,10 @@
 //   keeps its threshold counters and its schedule; a changed one restarts; a removed one stops
 //   (its running script is killed). A check's status/output in `checks` is taken as what the
 //   catalog currently shows.
+// - Update(remove, upsert), from any thread, changes only the checks it names: removes the
+//   `remove` ids, then adds or replaces the `upsert` checks by the same rule as Sync. Queued
+//   changes apply in order; a later Sync replaces them all. The agent sends the checks of the
+//   services that changed, so one registration costs O(its checks), not O(all checks).
 // - One Scheduler drives every check (first run spread over the interval, no drift, interval at
 //   least 1 s); a check whose previous run is still going skips that turn. Alias checks run every
 //   second and whenever CatalogChanged() is called (any thread).
@@ -59,8 +63,9 @@ class Runner {
   Status Start();
   void Stop();
   void Sync(std::vector<catalog::Check> checks);
+  void Update(std::vector<std::string> remove, std::vector<catalog::Check> upsert);
   void CatalogChanged();
-  // How many checks are scheduled (as of the last applied Sync). Any thread.
+  // How many checks are scheduled (as of the last Sync/Update the loop applied). Any thread.
   size_t size() const;
 
  private:
@@ -75,6 +80,7 @@ class Runner {
   // Loop thread only.
   void OnWake();
   void Apply(std::vector<catalog::Check> checks);
+  void ApplyDelta(const std::vector<std::string>& remove, std::vector<catalog::Check> upsert);
   void RunDue();
   void Launch(const std::string& id, Job& job);
   void OnResult(const std::string& id, ProbeResult r, bool thresholds);
@@ -96,7 +102,12 @@ class Runner {
   bool started_ = false;                                        // owner thread (Start/Stop)
 
   mutable Mutex mu_;
+  struct Delta {
+    std::vector<std::string> remove;
+    std::vector<catalog::Check> upsert;
+  };
   std::optional<std::vector<catalog::Check>> pending_ GUARDED_BY(mu_);
+  std::vector<Delta> deltas_ GUARDED_BY(mu_);  // after pending_, in order
   bool alias_dirty_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
   size_t size_ GUARDED_BY(mu_) = 0;

@@ -235,7 +235,7 @@ TEST_CASE("catalog/node: the node and its services by ID; unknown is 200 null") 
   CHECK(std::string_view(j.root["Node"]["Node"]) == "n1");
   CHECK(std::string_view(j.root["Services"]["web1"]["Service"]) == "web");
   CHECK(uint64_t(j.root["Services"]["web1"]["Port"]) == 80);
-  CHECK(e.Index(r) == e.hub.Current()->nodes.Find("n1")->index);
+  CHECK(e.Index(r) == e.hub.Current()->NodeIndex("n1"));
   r = e.Get("/v1/catalog/node/n2");
   Json j2(r.body);
   REQUIRE(j2.error == simdjson::SUCCESS);

@@ -147,7 +147,7 @@ TEST_CASE("health/node, health/checks, health/state") {
   CHECK(r.status == 200);
   CHECK(Count(r.body, "\"CheckID\"") == 3);
   CHECK(r.body.find("\"CheckID\":\"db1-tcp\"") < r.body.find("\"CheckID\":\"disk\""));
-  CHECK(r.Index() == live.hub.Current()->nodes.Find("n2")->index);
+  CHECK(r.Index() == live.hub.Current()->NodeIndex("n2"));
   CHECK(live.Get("/v1/health/node/ghost").body == "[]");
   CHECK(live.Get("/v1/health/node/").status == 400);
 

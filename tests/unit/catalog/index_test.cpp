@@ -50,7 +50,7 @@ struct Catalog {
     return hub.Current();
   }
   static uint64_t Svc(const SnapshotPtr& s, const char* k) { return s->services.Find(k)->index; }
-  static uint64_t NodeIdx(const SnapshotPtr& s, const char* k) { return s->nodes.Find(k)->index; }
+  static uint64_t NodeIdx(const SnapshotPtr& s, const char* k) { return s->NodeIndex(k); }
   static const Check& CheckOf(const SnapshotPtr& s, const char* svc) {
     return s->services.Find(svc)->instances.front().checks().front();
   }
