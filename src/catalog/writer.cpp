@@ -183,8 +183,8 @@ bool Writer::RemoveNode(std::string_view name) {
     ServiceEntry* m = MutableService(k);
     std::erase_if(m->instances, [&](const Instance& in) {
       if (!SameNode(in, key)) return false;
-      instance_service_.erase(InstanceKey(key, in.service.id));
-      UnindexCheckOwners(key, in.checks());
+      instance_service_.Erase(key, in.service.id, k);
+      UnindexCheckOwners(key, in.service.id, in.checks());
       if (!in.address().empty()) RemovePtr(in.address(), in.service.name);
       had_checks |= !in.checks().empty();
       return true;
@@ -211,8 +211,8 @@ std::string Writer::DetachInstance(const std::string& nkey, std::string_view id,
   *removed = std::move(m->instances[i]);
   m->instances.erase(m->instances.begin() + static_cast<long>(i));
   MarkPending(k);
-  instance_service_.erase(InstanceKey(nkey, id));
-  UnindexCheckOwners(nkey, removed->checks());
+  instance_service_.Erase(nkey, id, k);
+  UnindexCheckOwners(nkey, id, removed->checks());
   return k;
 }
 
@@ -301,7 +301,7 @@ Status Writer::UpsertService(std::string_view node, const Service& svc, std::vec
     v.reserve(v.size() < 8 ? v.size() + 1 : v.size() + v.size() / 2);
   }
   Instance& inst = v.emplace_back();
-  instance_service_[InstanceKey(nkey, id)] = skey;
+  instance_service_.Set(nkey, id, skey);
   inst.node = std::move(nsp);
   inst.service.id = id;
   inst.service.name = svc.name;
@@ -405,7 +405,7 @@ Status Writer::UpsertCheck(std::string_view node, const Check& check) {
     x.checks.push_back(std::move(c));
   }
   mi.extras = Share(std::move(x));
-  check_service_[InstanceKey(nkey, check.id)] = check.service_id;
+  check_service_.Set(nkey, check.id, check.service_id);
   TouchService(k, idx);
   staged_.checks_index = idx;
   TouchNode(nkey, idx);
@@ -435,12 +435,14 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
     }
     return true;
   }
-  const std::string ckey = InstanceKey(nkey, id);
-  auto owner = check_service_.find(ckey);
-  if (owner == check_service_.end()) return false;
   std::string k;
   size_t pos = 0;
-  const Instance* in = FindInstance(nkey, owner->second, &k, &pos);
+  const Instance* in = nullptr;
+  check_service_.Find(nkey, id, [&](std::string_view sid) {
+    in = FindInstance(nkey, sid, &k, &pos);
+    return in != nullptr && std::any_of(in->checks().begin(), in->checks().end(),
+                                        [&](const Check& c) { return c.id == id; });
+  });
   if (in == nullptr) return false;
   const auto& ichecks = in->checks();
   for (size_t j = 0; j < ichecks.size(); ++j) {
@@ -448,7 +450,9 @@ bool Writer::MutateCheck(const std::string& nkey, std::string_view id, Fn&& fn) 
     Instance& mi = MutableService(k)->instances[pos];
     InstanceExtras x = ExtrasOf(mi);
     const bool changed = fn(x.checks, j, next);
-    if (j >= x.checks.size() || x.checks[j].id != id) check_service_.erase(ckey);  // removed
+    if (j >= x.checks.size() || x.checks[j].id != id) {  // removed
+      check_service_.Erase(nkey, id, mi.service.id);
+    }
     mi.extras = Share(std::move(x));
     if (changed) {
       Bump();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "beacon/catalog/writer.h"
+#include "beacon/core/hash.h"
 #include "beacon/core/strings.h"
 
 namespace beacon::catalog {
@@ -17,29 +18,47 @@ bool SameCheck(const Check& a, const Check& b) {
   return x == b;
 }
 
-std::string Writer::InstanceKey(std::string_view nkey, std::string_view id) {
-  std::string k;
-  k.reserve(nkey.size() + 1 + id.size());
-  k.append(nkey).push_back('\0');
-  k.append(id);
-  return k;
+uint64_t HintIndex::Hash(std::string_view nkey, std::string_view id) {
+  const uint64_t h = core::Fnv1a64(nkey);
+  return core::Fnv1a64(id, core::Fnv1a64(std::string_view("\0", 1), h));
+}
+
+void HintIndex::Set(std::string_view nkey, std::string_view id, std::string_view value) {
+  const uint64_t h = Hash(nkey, id);
+  auto [b, e] = map_.equal_range(h);
+  for (; b != e; ++b) {
+    if (b->second.view() == value) return;
+  }
+  map_.emplace(h, SmallStr(value));
+}
+
+void HintIndex::Erase(std::string_view nkey, std::string_view id, std::string_view value) {
+  auto [b, e] = map_.equal_range(Hash(nkey, id));
+  for (; b != e; ++b) {
+    if (b->second.view() == value) {
+      map_.erase(b);
+      return;
+    }
+  }
 }
 
 const Instance* Writer::FindInstance(const std::string& nkey, std::string_view id,
                                      std::string* skey, size_t* pos) const {
-  auto where = instance_service_.find(InstanceKey(nkey, id));
-  if (where == instance_service_.end()) return nullptr;
-  const std::string& k = where->second;
-  const ServiceEntry* se = staged_.services.Find(k);
-  if (se == nullptr) return nullptr;
-  for (size_t i = 0; i < se->instances.size(); ++i) {
-    const Instance& in = se->instances[i];
-    if (in.service.id != id || !in.node->MatchesKey(nkey)) continue;
-    if (skey != nullptr) *skey = k;
-    if (pos != nullptr) *pos = i;
-    return &in;
-  }
-  return nullptr;
+  const Instance* found = nullptr;
+  instance_service_.Find(nkey, id, [&](std::string_view k) {
+    const ServiceEntry* se = staged_.services.Find(k);
+    if (se == nullptr) return false;
+    for (size_t i = 0; i < se->instances.size(); ++i) {
+      const Instance& in = se->instances[i];
+      if (in.service.id != id || !in.node->MatchesKey(nkey)) continue;
+      if (skey != nullptr) *skey = std::string(k);
+      if (pos != nullptr) *pos = i;
+      found = &in;
+      return true;
+    }
+    return false;
+  });
+  return found;
 }
 
 const Instance* Writer::FindService(std::string_view node, std::string_view service_id) const {
@@ -52,23 +71,26 @@ const Check* Writer::FindCheck(const std::string& nkey, std::string_view id) con
   for (const Check& c : node->checks()) {
     if (c.id == id) return &c;
   }
-  auto owner = check_service_.find(InstanceKey(nkey, id));
-  if (owner == check_service_.end()) return nullptr;
-  const Instance* in = FindInstance(nkey, owner->second);
-  if (in == nullptr) return nullptr;
-  for (const Check& c : in->checks()) {
-    if (c.id == id) return &c;
-  }
-  return nullptr;
+  const Check* found = nullptr;
+  check_service_.Find(nkey, id, [&](std::string_view sid) {
+    const Instance* in = FindInstance(nkey, sid);
+    if (in == nullptr) return false;
+    for (const Check& c : in->checks()) {
+      if (c.id == id) found = &c;
+    }
+    return found != nullptr;
+  });
+  return found;
 }
 
 void Writer::IndexCheckOwners(const std::string& nkey, std::string_view service_id,
                               const std::vector<Check>& checks) {
-  for (const Check& c : checks) check_service_[InstanceKey(nkey, c.id)] = service_id;
+  for (const Check& c : checks) check_service_.Set(nkey, c.id, service_id);
 }
 
-void Writer::UnindexCheckOwners(const std::string& nkey, const std::vector<Check>& checks) {
-  for (const Check& c : checks) check_service_.erase(InstanceKey(nkey, c.id));
+void Writer::UnindexCheckOwners(const std::string& nkey, std::string_view service_id,
+                                const std::vector<Check>& checks) {
+  for (const Check& c : checks) check_service_.Erase(nkey, c.id, service_id);
 }
 
 void Writer::TouchService(const std::string& key, uint64_t idx) {

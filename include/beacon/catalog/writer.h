@@ -46,6 +46,30 @@
 
 namespace beacon::catalog {
 
+// A writer-private map from (node key, id) to a short name, held as a 64-bit hash of the pair and
+// the name (about 56 bytes an entry, where string keys cost ~150). Lookups yield candidates; the
+// caller checks each against the catalog, so a hash collision costs one wasted look, never a
+// wrong answer. Erase names the value, so only that candidate goes.
+class HintIndex {
+ public:
+  void Set(std::string_view nkey, std::string_view id, std::string_view value);
+  void Erase(std::string_view nkey, std::string_view id, std::string_view value);
+  // Calls accept(std::string_view value) for each candidate until it returns true; whether one
+  // did.
+  template <typename Fn>
+  bool Find(std::string_view nkey, std::string_view id, Fn&& accept) const {
+    auto [b, e] = map_.equal_range(Hash(nkey, id));
+    for (; b != e; ++b) {
+      if (accept(b->second.view())) return true;
+    }
+    return false;
+  }
+
+ private:
+  static uint64_t Hash(std::string_view nkey, std::string_view id);
+  std::unordered_multimap<uint64_t, SmallStr> map_;
+};
+
 class Writer {
  public:
   // `self_node` is this agent's node name; `datacenter` its datacenter.
@@ -126,7 +150,8 @@ class Writer {
   // check_service_ upkeep for an instance's checks on node nkey.
   void IndexCheckOwners(const std::string& nkey, std::string_view service_id,
                         const std::vector<Check>& checks);
-  void UnindexCheckOwners(const std::string& nkey, const std::vector<Check>& checks);
+  void UnindexCheckOwners(const std::string& nkey, std::string_view service_id,
+                          const std::vector<Check>& checks);
   // Blocking-query index bookkeeping (see the contract): set the entry's index to idx.
   void TouchService(const std::string& key, uint64_t idx);  // also queues it for rebuild
   void TouchNodeServices(const std::string& nkey, uint64_t idx);
@@ -147,12 +172,11 @@ class Writer {
   // Addresses held by more than one node: their node keys in registration order (the first is
   // the one Snapshot::ptr_nodes names). Writer-private; empty unless nodes share addresses.
   std::unordered_map<std::string, std::vector<std::string>> shared_node_addrs_;
-  // Where each instance lives: InstanceKey(node key, service id) -> service key. Writer-private;
-  // lets a registration find its previous instance without scanning the node's services.
-  std::unordered_map<std::string, std::string> instance_service_;
-  // Which instance holds each service-level check: InstanceKey(node key, check id) -> service id.
-  // Writer-private; lets a check update find its check without scanning the node's services.
-  std::unordered_map<std::string, std::string> check_service_;
+  // Writer-private: where each instance lives (node key, service id) -> service key, and which
+  // instance holds each service-level check (node key, check id) -> service id. They let a
+  // registration or a check update find its target without scanning the node's services.
+  HintIndex instance_service_;
+  HintIndex check_service_;
   // Addresses held by more than one service instance: the service names in registration order
   // (by sequence number) and each name's sequence numbers. Snapshot::ptr names only the first;
   // this lets an add or remove cost O(log holders) instead of copying every holder.
@@ -166,7 +190,6 @@ class Writer {
     }
   };
   std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
-  static std::string InstanceKey(std::string_view nkey, std::string_view id);
   bool dirty_ = true;
   bool track_changes_ = false;
   std::vector<std::string> changed_;  // see TakeChangedServices
