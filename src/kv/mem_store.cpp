@@ -1,10 +1,9 @@
-// In-memory kv::Store for -dev mode: sorted maps under one shared_mutex (readers shared, writers
+// In-memory kv::Store for -dev mode: sorted maps under one SharedMutex (readers shared, writers
 // exclusive for the few microseconds a unit takes). Writes complete on the calling thread.
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <type_traits>
 
+#include "beacon/core/thread_annotations.h"
 #include "engine.h"
 
 namespace beacon::kv {
@@ -87,7 +86,7 @@ class MemStore final : public Store {
   }
 
   bool Get(std::string_view key, Entry* out, uint64_t* index) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = t_.entries.find(key);
     bool found = it != t_.entries.end();
     if (found) *out = it->second;
@@ -96,7 +95,7 @@ class MemStore final : public Store {
   }
   uint64_t List(std::string_view prefix, std::vector<Entry>* out) const override {
     out->clear();
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (auto it = t_.entries.lower_bound(prefix); it != t_.entries.end(); ++it) {
       if (!std::string_view(it->first).starts_with(prefix)) break;
       out->push_back(it->second);
@@ -106,7 +105,7 @@ class MemStore final : public Store {
   uint64_t Keys(std::string_view prefix, std::string_view separator,
                 std::vector<std::string>* out) const override {
     out->clear();
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (auto it = t_.entries.lower_bound(prefix); it != t_.entries.end(); ++it) {
       if (!std::string_view(it->first).starts_with(prefix)) break;
       internal::AppendKeyName(it->first, prefix, separator, out);
@@ -114,30 +113,30 @@ class MemStore final : public Store {
     return internal::ListIndex(prefix, t_.SubIndex(prefix), t_.meta.kv_index);
   }
   uint64_t KeyIndex(std::string_view key) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = t_.entries.find(key);
     return it != t_.entries.end() ? it->second.modify_index
                                   : internal::AtLeastOne(t_.meta.kv_index);
   }
   uint64_t PrefixIndex(std::string_view prefix) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     return internal::ListIndex(prefix, t_.SubIndex(prefix), t_.meta.kv_index);
   }
   uint64_t Index() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     return internal::AtLeastOne(t_.meta.index);
   }
   uint64_t KvIndex() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     return internal::AtLeastOne(t_.meta.kv_index);
   }
   uint64_t SessionsIndex() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     return internal::AtLeastOne(t_.meta.sessions_index);
   }
   uint64_t SessionInfo(std::string_view id, std::vector<Session>* out) const override {
     out->clear();
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = t_.sessions.find(id);
     if (it != t_.sessions.end()) out->push_back(it->second);
     return internal::AtLeastOne(t_.meta.sessions_index);
@@ -150,58 +149,63 @@ class MemStore final : public Store {
   }
 
   void Apply(std::vector<Op> ops, WriteCallback done) override {
-    done(Write([&](Effects* fx) { return engine_.Apply(t_, ops, fx); }));
+    done(Write([&](Engine& e, MemTables& t, Effects* fx) { return e.Apply(t, ops, fx); }));
   }
   void CreateSession(Session s, SessionCallback done) override {
-    done(Write([&](Effects* fx) { return engine_.CreateSession(t_, std::move(s), fx); }));
+    done(Write([&](Engine& e, MemTables& t, Effects* fx) {
+      return e.CreateSession(t, std::move(s), fx);
+    }));
   }
   void DestroySession(std::string id, SessionCallback done) override {
-    done(Write([&](Effects* fx) { return engine_.DestroySession(t_, id, fx); }));
+    done(Write([&](Engine& e, MemTables& t, Effects* fx) { return e.DestroySession(t, id, fx); }));
   }
   void RenewSession(std::string id, SessionCallback done) override {
-    done(Write([&](Effects* fx) { return engine_.RenewSession(t_, id, fx); }));
+    done(Write([&](Engine& e, MemTables& t, Effects* fx) { return e.RenewSession(t, id, fx); }));
   }
   void ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) override {
-    size_t n = Write([&](Effects* fx) { return engine_.ExpireSessions(t_, now_ms, fx); });
+    size_t n = Write(
+        [&](Engine& e, MemTables& t, Effects* fx) { return e.ExpireSessions(t, now_ms, fx); });
     if (done) done(n);
   }
   void InvalidateSessions(std::function<bool(const Session&)> dead,
                           std::function<void(size_t)> done) override {
-    size_t n = Write([&](Effects* fx) { return engine_.InvalidateSessions(t_, dead, fx); });
+    size_t n = Write(
+        [&](Engine& e, MemTables& t, Effects* fx) { return e.InvalidateSessions(t, dead, fx); });
     if (done) done(n);
   }
   void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     on_commit_ = std::move(fn);
   }
 
  private:
+  // Runs unit(engine, tables, effects) under the writer lock, then the commit callback outside.
   template <typename F>
-  std::invoke_result_t<F&, Effects*> Write(F&& unit) {
+  std::invoke_result_t<F&, Engine&, MemTables&, Effects*> Write(F&& unit) {
     Effects fx;
     std::function<void(bool, bool)> notify;
-    std::unique_lock lock(mu_);
-    auto result = unit(&fx);
+    WriterLock lock(&mu_);
+    auto result = unit(engine_, t_, &fx);
     engine_.Finish(fx);
     notify = on_commit_;
-    lock.unlock();
+    lock.Unlock();
     if ((fx.kv || fx.sessions) && notify) notify(fx.kv, fx.sessions);
     return result;
   }
 
   uint64_t NodeSessionsImpl(const std::string_view* node, std::vector<Session>* out) const {
     out->clear();
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (const auto& [id, s] : t_.sessions) {
       if (!node || s.node == *node) out->push_back(s);
     }
     return internal::AtLeastOne(t_.meta.sessions_index);
   }
 
-  mutable std::shared_mutex mu_;
-  MemTables t_;                                // guarded by mu_
-  Engine engine_;                              // guarded by mu_ (exclusive)
-  std::function<void(bool, bool)> on_commit_;  // guarded by mu_
+  mutable SharedMutex mu_;
+  MemTables t_ GUARDED_BY(mu_);
+  Engine engine_ GUARDED_BY(mu_);  // used only under the writer lock
+  std::function<void(bool, bool)> on_commit_ GUARDED_BY(mu_);
 };
 
 }  // namespace
