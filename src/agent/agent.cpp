@@ -102,19 +102,19 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
   self.meta.emplace("consul-network-segment", "");
   self.tagged_addresses["lan"] = cfg.advertise_addr;
   self.tagged_addresses["wan"] = cfg.advertise_addr;
-  writer_->UpsertNode(self);  // a no-op when nothing changed
+  writer_->Apply(catalog::LocalChange(catalog::op::UpsertNode{self}));  // no-op when unchanged
   // Consul's agents carry a serfHealth check; sessions name it by default (spec 2.7).
   catalog::Check serf;
   serf.id = "serfHealth";
   serf.name = "Serf Health Status";
   serf.status = catalog::Health::kPassing;
   serf.output = "Agent alive and reachable";
-  writer_->UpsertCheck(cfg.node_name, serf);
+  writer_->Apply(catalog::LocalChange(catalog::op::UpsertCheck{cfg.node_name, serf}));
   if (cfg.server && old == nullptr) {
     catalog::Service consul;
     consul.id = consul.name = "consul";
     consul.port = static_cast<uint16_t>(cfg.ports.server);
-    writer_->UpsertService(cfg.node_name, consul, {});
+    writer_->Apply(catalog::LocalChange(catalog::op::UpsertService{cfg.node_name, consul, {}}));
   }
   // Config services and checks as a diff: what did not change is not touched (issue 7).
   const ConfigDiffStats d = ApplyConfigDiff(*writer_, cfg.node_name, cfg, old, log_);
@@ -128,7 +128,12 @@ Status Agent::Start() {
   const auto t0 = std::chrono::steady_clock::now();
   RaiseFileLimit(log_);
   if (Status st = OpenKv(); !st.ok()) return st;
-  writer_ = std::make_unique<catalog::Writer>(hub_, cfg_.node_name, cfg_.datacenter, cfg_.dns);
+  // Record versions start at the boot time in ms << 20, above every version of a previous life.
+  const auto boot_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  writer_ = std::make_unique<catalog::Writer>(hub_, cfg_.node_name, cfg_.datacenter, cfg_.dns,
+                                              static_cast<uint64_t>(boot_ms) << 20);
   LocalAgentOptions lo;
   lo.node_name = cfg_.node_name;
   lo.datacenter = cfg_.datacenter;
@@ -157,7 +162,7 @@ Status Agent::Start() {
     health_ = std::make_unique<health::Runner>(
         ho,
         [this, node](const std::string& id, catalog::Health st, const std::string& out) {
-          Submit([node, id, st, out](catalog::Writer& w) { w.UpdateCheck(node, id, st, out); });
+          Submit(catalog::LocalChange(catalog::op::UpdateCheck{node, id, st, out}));
         },
         [this, node](const catalog::Check& c) {
           return health::EvaluateAlias(*hub_.Current(), node, c);
@@ -171,12 +176,15 @@ Status Agent::Start() {
   size_t seeded = 0;
   if (!cl_.catalog_seed.empty()) {
     Status st = config::ForEachCatalogSeedEntry(
-        cl_.catalog_seed, [&](const catalog::Registration& r) { return writer_->Apply(r); },
+        cl_.catalog_seed,
+        [&](const catalog::Registration& r) {
+          return writer_->Apply(catalog::LocalChange(catalog::op::Register{r}));
+        },
         &seeded);
     if (!st.ok()) return st;
   }
   local_->Restore();  // services and checks registered over the API before a restart
-  commands_.Drain(*writer_);
+  DrainCommandsOnly();
   PublishNow(true);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -288,6 +296,10 @@ void Agent::BuildHttp() {
   http_ = std::make_unique<http::HttpServer>(log_, std::move(router), ho);
 }
 
+void Agent::Submit(catalog::Change change) {
+  commands_.Push(std::move(change));
+}
+
 void Agent::Submit(catalog::CommandQueue::Command c, std::function<void()> published) {
   if (!published) {
     commands_.Push(std::move(c));
@@ -333,8 +345,15 @@ void Agent::SyncHealth() {
   if (health_sync_->has_alias()) health_->CatalogChanged();
 }
 
+void Agent::DrainCommandsOnly() {
+  commands_.Drain(*writer_, [this](const catalog::Change& c, const Status& st) {
+    BEACON_LOG(log_, kWarn, "catalog", "%s on %s refused: %s", catalog::OpName(c.op),
+               c.origin.c_str(), st.message().c_str());
+  });
+}
+
 void Agent::DrainCommands() {
-  commands_.Drain(*writer_);
+  DrainCommandsOnly();
   if (!writer_->dirty()) {
     RunPublished();  // nothing changed: nothing to wait for
     return;

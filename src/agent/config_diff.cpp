@@ -81,7 +81,7 @@ class Differ {
     for (const std::string& id : it->second) {
       if (now_.HasCheck("", id)) continue;
       if (detail::FindCheck(w_.staged(), nkey_, id) == nullptr) continue;
-      if (w_.RemoveCheck(node_, id)) {
+      if (w_.Apply(catalog::LocalChange(catalog::op::RemoveCheck{std::string(node_), id})).ok()) {
         ++st_.removed;
         BEACON_LOG(log_, kInfo, "agent", "config: check %s removed", id.c_str());
       }
@@ -91,7 +91,8 @@ class Differ {
   void RemoveServices() {
     for (const std::string& id : was_.services) {
       if (now_.services.count(id) != 0) continue;
-      if (w_.RemoveService(node_, id)) {
+      if (w_.FindService(node_, id) == nullptr) continue;
+      if (w_.Apply(catalog::LocalChange(catalog::op::RemoveService{std::string(node_), id})).ok()) {
         ++st_.removed;
         BEACON_LOG(log_, kInfo, "agent", "config: service %s removed", id.c_str());
       }
@@ -147,7 +148,7 @@ class Differ {
   }
 
   void Upsert(const Service& s, std::vector<Check> checks, const char* what) {
-    Status r = w_.UpsertService(node_, s, std::move(checks));
+    Status r = w_.Apply(catalog::LocalChange(catalog::op::UpsertService{std::string(node_), s, std::move(checks)}));
     if (!r.ok()) {
       BEACON_LOG(log_, kWarn, "agent", "service %s: %s", s.id.c_str(), r.message().c_str());
       return;
@@ -162,7 +163,7 @@ class Differ {
       return;
     }
     const bool fresh = h == nullptr;
-    Status r = w_.UpsertCheck(node_, c);
+    Status r = w_.Apply(catalog::LocalChange(catalog::op::UpsertCheck{std::string(node_), c}));
     if (!r.ok()) {
       BEACON_LOG(log_, kWarn, "agent", "check %s: %s", c.id.c_str(), r.message().c_str());
       return;

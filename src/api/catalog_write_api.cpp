@@ -2,7 +2,9 @@
 // loop thread, applied on the catalog writer thread, answered once the change is published.
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "beacon/catalog/change.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/config/limits.h"
 #include "beacon/config/registration_body.h"
@@ -21,11 +23,11 @@ Response TrueResponse(bool pretty) {
   return r;
 }
 
-// Runs `op` on the writer thread and answers through a Deferred: its error (500), or `true` once
-// the snapshot holding the change is published (at once when the catalog did not change, since
-// then nothing will be published for it).
+// Applies the changes, in order, on the writer thread and answers through a Deferred: the first
+// error (500; the changes after it are not applied), or `true` once the snapshot holding them is
+// published (at once when the catalog did not change, since then nothing will be published).
 void SubmitWrite(const CatalogCtx& ctx, const Request& req, Response& resp,
-                 std::function<Status(catalog::Writer&)> op) {
+                 std::vector<catalog::Change> changes) {
   if (!ctx.opts.submit) {
     resp.Text(500, "Catalog writes are not available on this agent");
     return;
@@ -33,8 +35,12 @@ void SubmitWrite(const CatalogCtx& ctx, const Request& req, Response& resp,
   const bool pretty = Pretty(ctx, req);
   DeferredPtr d = resp.Defer();
   ctx.opts.submit(
-      [op = std::move(op), d, pretty](catalog::Writer& w) {
-        const Status st = op(w);
+      [changes = std::move(changes), d, pretty](catalog::Writer& w) {
+        Status st = Status::Ok();
+        for (const catalog::Change& c : changes) {
+          st = w.Apply(c);
+          if (!st.ok()) break;
+        }
         if (!st.ok()) {
           Response r;
           r.Text(500, st.message());
@@ -65,8 +71,7 @@ void AddCatalogWriteRoutes(Router& router, const CtxPtr& ctx) {
     st = config::ValidateCatalogRegister(reg);
     if (!st.ok()) return resp.Text(500, st.message());
     reg.node.datacenter.clear();  // ours
-    SubmitWrite(*ctx, req, resp,
-                [reg = std::move(reg)](catalog::Writer& w) { return w.Apply(reg); });
+    SubmitWrite(*ctx, req, resp, {catalog::LocalChange(catalog::op::Register{std::move(reg)})});
   });
 
   router.Handle("PUT", "/v1/catalog/deregister", [ctx](const Request& req, Response& resp) {
@@ -78,15 +83,17 @@ void AddCatalogWriteRoutes(Router& router, const CtxPtr& ctx) {
     st = config::ValidateCatalogDeregister(d);
     if (!st.ok()) return resp.Text(500, st.message());
     // Deregistering something unknown is not an error (Consul answers true).
-    SubmitWrite(*ctx, req, resp, [d = std::move(d)](catalog::Writer& w) {
-      if (d.service_id.empty() && d.check_id.empty()) {
-        w.RemoveNode(d.node);
-        return Status::Ok();
-      }
-      if (!d.service_id.empty()) w.RemoveService(d.node, d.service_id);
-      if (!d.check_id.empty()) w.RemoveCheck(d.node, d.check_id);
-      return Status::Ok();
-    });
+    std::vector<catalog::Change> changes;
+    if (d.service_id.empty() && d.check_id.empty()) {
+      changes.push_back(catalog::LocalChange(catalog::op::RemoveNode{d.node}));
+    }
+    if (!d.service_id.empty()) {
+      changes.push_back(catalog::LocalChange(catalog::op::RemoveService{d.node, d.service_id}));
+    }
+    if (!d.check_id.empty()) {
+      changes.push_back(catalog::LocalChange(catalog::op::RemoveCheck{d.node, d.check_id}));
+    }
+    SubmitWrite(*ctx, req, resp, std::move(changes));
   });
 }
 

@@ -49,8 +49,8 @@ InstanceExtras::Ptr Share(InstanceExtras&& x) {
 }  // namespace
 
 Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-               DnsSettings dns)
-    : hub_(hub) {
+               DnsSettings dns, uint64_t version_base)
+    : hub_(hub), local_version_(version_base) {
   staged_.self_node = core::Lower(self_node);
   staged_.datacenter = core::Lower(datacenter);
   staged_.dc_wire = detail::NameToWire(staged_.datacenter);

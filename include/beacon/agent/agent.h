@@ -46,9 +46,13 @@ class Agent {
 
   int dns_port() const { return dns_ ? dns_->port() : 0; }
   int http_port() const { return http_ ? http_->port() : 0; }
-  // Any thread: queue a catalog change; it runs on the agent's loop, and the result is published
-  // within about 10 ms (publishes are coalesced). `published` (optional) runs on the agent's
-  // loop once a snapshot containing the change is out (or at once when it changed nothing).
+  // Any thread: queue a catalog change value; the writer applies it on the agent's loop and it is
+  // published within about 2 ms (publishes are coalesced). An error is logged.
+  void Submit(catalog::Change change);
+  // Any thread: queue a command (a change that must first look at the staged catalog, such as
+  // the agent API's validated writes); it runs on the agent's loop. `published` (optional) runs
+  // on the agent's loop once a snapshot containing the change is out (or at once when it changed
+  // nothing).
   void Submit(catalog::CommandQueue::Command c, std::function<void()> published = {});
   // Agent loop only: runs queued commands and publishes (coalesced). Called from the loop.
   void DrainCommands();
@@ -62,6 +66,7 @@ class Agent {
   // Publishes, then runs the `published` callbacks, wakes blocking queries and lets sessions
   // whose node or checks are gone lapse.
   void PublishNow(bool force = false);
+  void DrainCommandsOnly();  // applies what producers queued, without publishing
   void RunPublished();
   Status OpenKv();
   void BuildHttp();

@@ -4,7 +4,10 @@
 // - Any thread may Push() a command; it never waits for the writer, only for a short mutex held
 //   by other producers and by Drain() while it swaps the queue out. Producers are the control
 //   plane (HTTP registrations, health results, gossip); the DNS path never touches this.
-// - The writer thread calls Drain(), which runs every queued command in push order against the
+// - Two kinds of item, in one order: a Change value (applied with Writer::Apply; an error goes to
+//   the `on_error` given to Drain) and a Command closure, for producers whose change must first
+//   look at the staged catalog (the agent API's validated writes). New producers send values.
+// - The writer thread calls Drain(), which applies every queued item in push order against the
 //   Writer, then the caller publishes (coalesced, see agent::Agent).
 // - `wake` is called after each Push, under the queue's mutex; the agent passes a uv_async_send
 //   so its loop drains soon after. SetWake may be called at any time from any thread: once it
@@ -19,8 +22,10 @@
 #include <functional>
 #include <mutex>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "beacon/catalog/change.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/core/thread_annotations.h"
 
@@ -39,24 +44,39 @@ class CommandQueue {
 
   void Push(Command c) {
     MutexLock lock(&mu_);
-    queue_.push_back(std::move(c));
+    queue_.emplace_back(std::move(c));
+    if (wake_) wake_();
+  }
+  void Push(Change c) {
+    MutexLock lock(&mu_);
+    queue_.emplace_back(std::move(c));
     if (wake_) wake_();
   }
 
-  // Writer thread. Returns how many commands ran.
-  size_t Drain(Writer& w) {
-    std::vector<Command> batch;
+  // Writer thread. Returns how many items ran. on_error(change, status) hears a change the
+  // writer refused.
+  size_t Drain(Writer& w,
+               const std::function<void(const Change&, const Status&)>& on_error = {}) {
+    std::vector<std::variant<Command, Change>> batch;
     {
       MutexLock lock(&mu_);
       batch.swap(queue_);
     }
-    for (Command& c : batch) c(w);
+    for (auto& item : batch) {
+      if (Command* c = std::get_if<Command>(&item)) {
+        (*c)(w);
+        continue;
+      }
+      const Change& ch = std::get<Change>(item);
+      Status st = w.Apply(ch);
+      if (!st.ok() && on_error) on_error(ch, st);
+    }
     return batch.size();
   }
 
  private:
   Mutex mu_;
-  std::vector<Command> queue_ GUARDED_BY(mu_);
+  std::vector<std::variant<Command, Change>> queue_ GUARDED_BY(mu_);
   std::function<void()> wake_ GUARDED_BY(mu_);
 };
 

@@ -180,6 +180,8 @@ struct NodeServices {
   // its checks, the service instances on it or their checks. Never below the node's
   // create_index.
   uint64_t index = 0;
+  // The node record's version: the last Change applied for this origin (catalog/change.h).
+  uint64_t version = 0;
   uint64_t stamp = 0;  // writer-private, as NodeEntry::stamp
 
   bool MatchesKey(std::string_view k) const { return key == k; }

@@ -108,6 +108,7 @@ struct Node {
   std::string datacenter;
   std::map<std::string, std::string> tagged_addresses;  // lan, lan_ipv4, lan_ipv6, wan, ...
   std::map<std::string, std::string> meta;
+  bool operator==(const Node&) const = default;
 };
 
 // One /v1/catalog/register-style entry: a node, optionally with services and checks on it.
@@ -121,6 +122,7 @@ struct Registration {
   // SkipNodeUpdate: leave an existing node as it is (the node must exist unless an address is
   // given).
   bool skip_node_update = false;
+  bool operator==(const Registration&) const = default;
 };
 
 }  // namespace beacon::catalog

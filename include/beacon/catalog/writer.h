@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "beacon/catalog/change.h"
 #include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/snapshot.h"
@@ -73,8 +74,18 @@ class HintIndex {
 class Writer {
  public:
   // `self_node` is this agent's node name; `datacenter` its datacenter.
+  // `version_base` is where local record versions start (see change.h): the agent passes its
+  // boot wall-clock time in ms << 20, so versions outlive restarts; tests may leave it 0.
   Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-         DnsSettings dns);
+         DnsSettings dns, uint64_t version_base = 0);
+
+  // Applies one change value (catalog/change.h): checks its origin, drops it when stale
+  // (*stale set, Ok returned, nothing changes), stamps version 0 with the next local version,
+  // applies the op and records the origin's version (NodeServices::version). An op that fails
+  // changes nothing and records no version.
+  Status Apply(const Change& change, bool* stale = nullptr);
+  // The version last applied for the node (0 when none), also after the node was removed.
+  uint64_t VersionOf(std::string_view node) const;
 
   // Creates the node or replaces its address, tagged addresses and meta (checks and services on
   // it are kept).
@@ -192,6 +203,9 @@ class Writer {
   std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
   bool dirty_ = true;
   bool track_changes_ = false;
+  uint64_t local_version_ = 0;  // the last version stamped on a local change
+  // Versions of removed nodes, so a stale change cannot bring a node back. Writer-private.
+  std::unordered_map<std::string, uint64_t> removed_versions_;
   std::vector<std::string> changed_;  // see TakeChangedServices
 };
 
