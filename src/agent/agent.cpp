@@ -4,12 +4,14 @@
 #include <uv.h>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
+#include "beacon/api/event_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
@@ -19,7 +21,10 @@
 namespace beacon::agent {
 
 Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
-    : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {}
+    : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {
+  std::random_device rd;  // event IDs must differ between agents and runs
+  event_ids_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
+}
 
 Agent::~Agent() {
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
@@ -272,6 +277,12 @@ void Agent::BuildHttp() {
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_);
   http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
+  http::EventApiOptions eo;
+  eo.datacenter = cfg_.datacenter;
+  eo.pretty = cfg_.dev;
+  eo.fire = [this](gossip::UserEvent* e) { return FireEvent(e); };
+  eo.events = &events_;
+  http::AddEventRoutes(router, std::move(eo));
   // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
   local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
     if (!dns_) return;

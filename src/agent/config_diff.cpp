@@ -148,7 +148,8 @@ class Differ {
   }
 
   void Upsert(const Service& s, std::vector<Check> checks, const char* what) {
-    Status r = w_.Apply(catalog::LocalChange(catalog::op::UpsertService{std::string(node_), s, std::move(checks)}));
+    Status r = w_.Apply(
+        catalog::LocalChange(catalog::op::UpsertService{std::string(node_), s, std::move(checks)}));
     if (!r.ok()) {
       BEACON_LOG(log_, kWarn, "agent", "service %s: %s", s.id.c_str(), r.message().c_str());
       return;

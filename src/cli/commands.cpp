@@ -52,6 +52,7 @@ constexpr Command kCommands[] = {
     {"catalog datacenters", "Lists all known datacenters", &CatalogDatacenters},
     {"catalog nodes", "Lists all nodes in the given datacenter", &CatalogNodes},
     {"catalog services", "Lists all registered services in a datacenter", &CatalogServices},
+    {"event", "Fire a new event", &Event},
     {"force-leave", "Forces a member of the cluster to enter the \"left\" state", &ForceLeave},
     {"info", "Provides debugging information for operators.", &Info},
     {"join", "Tell Beacon agent to join cluster", &Join},

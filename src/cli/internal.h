@@ -109,6 +109,7 @@ int CatalogServices(const Args& a, Io& io);
 int ServicesRegister(const Args& a, Io& io);
 int ServicesDeregister(const Args& a, Io& io);
 int Watch(const Args& a, Io& io);
+int Event(const Args& a, Io& io);
 int Lock(const Args& a, Io& io);
 
 // Pure formatting, exposed for unit tests.

@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "beacon/core/strings.h"
+#include "beacon/gossip/user_event.h"
 #include "internal.h"
 
 namespace beacon::cli {
@@ -28,9 +29,10 @@ std::string KvPairJson(simdjson::dom::element e) {
          ",\"Session\":" + JsonQuote(GetString(e, "Session")) + "}";
 }
 
-// The view as compact JSON: the single pair for `key`, pairs in Go order for `keyprefix`,
-// the answer as is otherwise; "null" when there is nothing.
-std::string View(const std::string& type, const http::ClientResponse& r) {
+// The view as compact JSON: the single pair for `key`, pairs in Go order for `keyprefix`, for
+// `event` the events after the one `prev` (the previous answer's index) names, as Consul's event
+// watch prunes them; the answer as is otherwise; "null" when there is nothing.
+std::string View(const std::string& type, const http::ClientResponse& r, uint64_t prev) {
   if (r.status == 404) return "null";
   simdjson::dom::parser p;
   simdjson::dom::element doc;
@@ -41,6 +43,21 @@ std::string View(const std::string& type, const http::ClientResponse& r) {
     if (type == "key") return KvPairJson(arr.at(0).value_unsafe());
     std::string out = "[";
     for (simdjson::dom::element e : arr) out += (out.size() > 1 ? "," : "") + KvPairJson(e);
+    return out + "]";
+  }
+  if (type == "event") {
+    simdjson::dom::array arr;
+    if (doc.get(arr) != simdjson::SUCCESS) return "null";
+    std::vector<std::string> events;
+    for (simdjson::dom::element e : arr) {
+      events.push_back(JsonCompact(e));
+      std::string_view id;
+      if (prev != 0 && e["ID"].get(id) == simdjson::SUCCESS && gossip::EventIndex(id) == prev) {
+        events.clear();  // seen up to here
+      }
+    }
+    std::string out = "[";
+    for (const std::string& e : events) out += (out.size() > 1 ? "," : "") + e;
     return out + "]";
   }
   return JsonCompact(doc);
@@ -149,6 +166,9 @@ Usage: beacon watch [options] [child...]
     }
     path = service.empty() ? "/v1/health/state/" + http::UrlEscape(state.empty() ? "any" : state)
                            : "/v1/health/checks/" + http::UrlEscape(service);
+  } else if (type == "event") {
+    path = "/v1/event/list";
+    if (!name.empty()) AddQuery(&path, "name=" + http::UrlEscape(name));
   } else {
     io.err << "Unsupported watch type: " << type << "\n";
     return 1;
@@ -195,7 +215,7 @@ Usage: beacon watch [options] [child...]
     index = r.index < index ? 0 : r.index;  // the index went backwards: start over
     if (!first && index == old) continue;
     if (r.index == 0) SleepMs(1000);  // no index to block on: poll gently
-    std::string view = View(type, r);
+    std::string view = View(type, r, old);
     if (!first && view == last) continue;
     first = false;
     last = view;

@@ -263,6 +263,24 @@ class TestSessionStatus(PythonConsulTest):
         with self.assertRaises(consul.NotFound):
             s.renew(sid)
 
+    def test_events_fire_and_list(self):
+        ev = self.c.event.fire("py-deploy", "v3")
+        self.assertEqual(ev["Name"], "py-deploy")
+        index, events = self.c.event.list(name="py-deploy")
+        self.assertEqual([e["ID"] for e in events], [ev["ID"]])
+        self.assertEqual(events[0]["Payload"], b"v3")  # python-consul decodes it
+        hexid = ev["ID"].replace("-", "")
+        self.assertEqual(int(index), int(hexid[:16], 16) ^ int(hexid[16:], 16))
+        # A blocking list with the current index returns once another event arrives.
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=self.c.event.list(
+            name="py-deploy", index=index, wait="20s")))
+        t.start()
+        second = consul.Consul(port=self.agent.http_port).event.fire("py-deploy", "v4")
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(result["r"][1][-1]["ID"], second["ID"])
+
     def test_status(self):
         self.assertEqual(self.c.status.leader(), "127.0.0.1:8300")
         self.assertEqual(self.c.status.peers(), ["127.0.0.1:8300"])

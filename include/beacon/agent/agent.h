@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <random>
 #include <string>
 
 #include "beacon/agent/local_agent.h"
@@ -20,6 +21,7 @@
 #include "beacon/config/config.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
+#include "beacon/gossip/user_event.h"
 #include "beacon/health/runner.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
@@ -67,6 +69,9 @@ class Agent {
   // whose node or checks are gone lapse.
   void PublishNow(bool force = false);
   void DrainCommandsOnly();  // applies what producers queued, without publishing
+  // /v1/event/fire (HTTP loop thread): validates, names and delivers a user event. Today only
+  // to this agent (when its filters match it); gossip will spread it (issue 8).
+  Status FireEvent(gossip::UserEvent* e);
   void RunPublished();
   Status OpenKv();
   void BuildHttp();
@@ -92,6 +97,8 @@ class Agent {
   // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
   std::unique_ptr<health::Runner> health_;
   std::unique_ptr<HealthSync> health_sync_;  // agent loop only
+  gossip::EventBuffer events_;               // the recent user events (thread-safe)
+  std::mt19937_64 event_ids_;                // HTTP loop thread only (FireEvent)
 };
 
 }  // namespace beacon::agent

@@ -60,8 +60,8 @@ class Stream;
 using StreamPtr = std::shared_ptr<Stream>;
 
 // What a blocking query waits on: HttpServer::Notify(topic) re-checks the queries parked on it.
-enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2 };
-constexpr int kTopics = 3;
+enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2, kEvents = 3 };
+constexpr int kTopics = 4;
 
 // The response to one request. A handler either fills it, or calls Defer() (or Block()) and
 // leaves it alone.

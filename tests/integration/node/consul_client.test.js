@@ -75,6 +75,16 @@ test("status leader and peers", async () => {
   assert.deepEqual(await consul.status.peers(), ["127.0.0.1:8300"]);
 });
 
+test("event fire and list", async () => {
+  const ev = await consul.event.fire("js-deploy", "v5");
+  assert.equal(ev.Name, "js-deploy");
+  assert.equal(ev.Payload, "v5");
+  const events = await consul.event.list("js-deploy");
+  assert.deepEqual(events.map((e) => e.ID), [ev.ID]);
+  assert.equal(events[0].Payload, "v5");
+  await assert.rejects(consul.event.fire({ name: "x", tag: "v1" }), /tag filter without service/);
+});
+
 test("kv set/get/keys/del, flags and cas", async () => {
   assert.equal(await consul.kv.set("js/a", "1"), true);
   assert.equal(await consul.kv.set({ key: "js/b/c", value: "2", flags: 5 }), true);
