@@ -459,7 +459,8 @@ size_t LocalAgent::Restore(std::function<void()> done) {
           if (auto it = by_service.find(svc.id); it != by_service.end()) {
             for (size_t i : it->second) own.push_back(l->checks[i].first);
           }
-          Status st = w.UpsertService(opts_.node_name, svc, own);
+          Status st =
+              w.Apply(catalog::LocalChange(catalog::op::UpsertService{opts_.node_name, svc, own}));
           if (!st.ok()) continue;
           restored.insert(svc.id);
         }
@@ -475,8 +476,11 @@ size_t LocalAgent::Restore(std::function<void()> done) {
               continue;
             }
             c.service_name = in->service.name.str();
-            if (!w.UpsertCheck(opts_.node_name, c).ok()) continue;
-          } else if (c.service_id.empty() && !w.UpsertCheck(opts_.node_name, c).ok()) {
+            if (!w.Apply(catalog::LocalChange(catalog::op::UpsertCheck{opts_.node_name, c})).ok())
+              continue;
+          } else if (c.service_id.empty() &&
+                     !w.Apply(catalog::LocalChange(catalog::op::UpsertCheck{opts_.node_name, c}))
+                          .ok()) {
             continue;
           }
           MutexLock lock(&mu_);

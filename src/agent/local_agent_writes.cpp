@@ -77,7 +77,8 @@ void LocalAgent::RegisterService(config::ServiceBody body, bool replace_existing
             return AgentStatus::Error(500, "failed to persist check \"" + c.id + "\"");
           }
         }
-        Status st = w.UpsertService(opts_.node_name, svc, checks);
+        Status st =
+            w.Apply(catalog::LocalChange(catalog::op::UpsertService{opts_.node_name, svc, checks}));
         if (!st.ok()) return AgentStatus::Error(500, st.message());
         for (const std::string& id : dropped) ForgetCheck(id);
         const uint64_t now = clock_();
@@ -103,7 +104,7 @@ void LocalAgent::DeregisterService(std::string id, http::AgentDone done) {
         }
         std::vector<std::string> checks;
         for (const Check& c : in->checks()) checks.push_back(c.id);
-        w.RemoveService(opts_.node_name, id);
+        w.Apply(catalog::LocalChange(catalog::op::RemoveService{opts_.node_name, id}));
         for (const std::string& c : checks) ForgetCheck(c);
         if (!opts_.data_dir.empty()) RemoveFile(ServicePath(id));
         return AgentStatus::Ok();
@@ -129,7 +130,7 @@ void LocalAgent::RegisterCheck(config::CheckBody body, http::AgentDone done) {
         if (!PersistCheck(*chk, false)) {
           return AgentStatus::Error(500, "failed to persist check \"" + chk->id + "\"");
         }
-        Status st = w.UpsertCheck(opts_.node_name, *chk);
+        Status st = w.Apply(catalog::LocalChange(catalog::op::UpsertCheck{opts_.node_name, *chk}));
         if (!st.ok()) return AgentStatus::Error(500, st.message());
         MutexLock lock(&mu_);
         if (chk->ttl_ms != 0) {
@@ -148,7 +149,7 @@ void LocalAgent::DeregisterCheck(std::string id, http::AgentDone done) {
         if (FindCheck(w.staged(), core::Lower(opts_.node_name), id) == nullptr) {
           return UnknownCheck(id);
         }
-        w.RemoveCheck(opts_.node_name, id);
+        w.Apply(catalog::LocalChange(catalog::op::RemoveCheck{opts_.node_name, id}));
         ForgetCheck(id);
         return AgentStatus::Ok();
       },
@@ -171,7 +172,8 @@ void LocalAgent::UpdateTtlCheck(std::string id, Health status, std::string outpu
           return AgentStatus::Error(500, "CheckID \"" + id + "\" does not have associated TTL");
         }
         const uint64_t ttl = c->ttl_ms, expires = clock_() + ttl;
-        w.UpdateCheck(opts_.node_name, id, status, output);
+        w.Apply(
+            catalog::LocalChange(catalog::op::UpdateCheck{opts_.node_name, id, status, output}));
         {
           MutexLock lock(&mu_);
           ttl_[id] = Ttl{ttl, expires, output, false};
@@ -189,10 +191,10 @@ http::AgentStatus LocalAgent::SetMaintenance(catalog::Writer& w, Check c, bool e
   if (enable && !on) {
     c.status = Health::kCritical;
     if (!PersistCheck(c, true)) return AgentStatus::Error(500, "failed to persist " + c.id);
-    Status st = w.UpsertCheck(opts_.node_name, c);
+    Status st = w.Apply(catalog::LocalChange(catalog::op::UpsertCheck{opts_.node_name, c}));
     if (!st.ok()) return AgentStatus::Error(500, st.message());
   } else if (!enable && on) {
-    w.RemoveCheck(opts_.node_name, c.id);
+    w.Apply(catalog::LocalChange(catalog::op::RemoveCheck{opts_.node_name, c.id}));
     ForgetCheck(c.id);
   }
   return AgentStatus::Ok();
@@ -298,7 +300,8 @@ void LocalAgent::ExpireTtl(const std::string& id, uint64_t now_ms) {
         const Check* c = FindCheck(w.staged(), core::Lower(opts_.node_name), id);
         if (c == nullptr || c->ttl_ms == 0) return AgentStatus::Ok();
         BEACON_LOG(log_, kWarn, "agent", "check %s missed its TTL, is now critical", id.c_str());
-        w.UpdateCheck(opts_.node_name, id, Health::kCritical, output);
+        w.Apply(catalog::LocalChange(
+            catalog::op::UpdateCheck{opts_.node_name, id, Health::kCritical, output}));
         return AgentStatus::Ok();
       },
       {});

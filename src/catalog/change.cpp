@@ -67,6 +67,7 @@ Status Writer::Apply(const Change& c, bool* stale) {
     return Status::Ok();
   }
   const bool existed = staged_.nodes.Find(c.origin) != nullptr;
+  const uint64_t changes_before = changes_;
   Status st = std::visit(
       Overload{
           [&](const op::UpsertNode& x) {
@@ -94,7 +95,10 @@ Status Writer::Apply(const Change& c, bool* stale) {
           [&](const op::Register& x) { return Apply(x.reg); }},
       c.op);
   if (!st.ok()) return st;
-  if (c.version == 0) local_version_ = version;
+  if (c.version == 0) {
+    if (changes_ == changes_before) return st;  // nothing changed: no new version to spread
+    local_version_ = version;
+  }
   if (staged_.nodes.Find(c.origin) != nullptr) {
     NodeServices* ns = MutableNodeServices(c.origin);
     if (ns->version != version) {

@@ -61,6 +61,7 @@ Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view da
 
 uint64_t Writer::Bump() {
   dirty_ = true;
+  ++changes_;
   return ++index_;
 }
 
@@ -488,7 +489,10 @@ bool Writer::UpdateCheck(std::string_view node, std::string_view check_id, Healt
       });
   // An output-only change moves no index (spec 4.3) but is still published, so
   // /v1/agent/checks and /v1/health show the newest output at once.
-  if (found) dirty_ = true;
+  if (found) {
+    dirty_ = true;
+    ++changes_;
+  }
   return found;
 }
 

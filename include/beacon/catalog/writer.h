@@ -82,7 +82,8 @@ class Writer {
   // Applies one change value (catalog/change.h): checks its origin, drops it when stale
   // (*stale set, Ok returned, nothing changes), stamps version 0 with the next local version,
   // applies the op and records the origin's version (NodeServices::version). An op that fails
-  // changes nothing and records no version.
+  // changes nothing and records no version; a local op that changes nothing (re-registering
+  // the same thing, a TTL update with the same status and output) takes no version either.
   Status Apply(const Change& change, bool* stale = nullptr);
   // The version last applied for the node (0 when none), also after the node was removed.
   uint64_t VersionOf(std::string_view node) const;
@@ -204,6 +205,7 @@ class Writer {
   bool dirty_ = true;
   bool track_changes_ = false;
   uint64_t local_version_ = 0;  // the last version stamped on a local change
+  uint64_t changes_ = 0;        // counts every change a reader could see (Apply: no-op or not)
   // Versions of removed nodes, so a stale change cannot bring a node back. Writer-private.
   std::unordered_map<std::string, uint64_t> removed_versions_;
   std::vector<std::string> changed_;  // see TakeChangedServices

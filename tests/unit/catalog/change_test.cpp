@@ -56,10 +56,14 @@ TEST_CASE("every op applies through the writer, and local versions only go up") 
   n.address = "10.0.0.1";
   REQUIRE(w.Apply(LocalChange(op::UpsertNode{n})).ok());
   CHECK(w.VersionOf("n1") == 1001);
+  REQUIRE(w.Apply(LocalChange(op::UpsertNode{n})).ok());  // the same again: nothing to spread
+  CHECK(w.VersionOf("n1") == 1001);
   REQUIRE(w.Apply(LocalChange(op::UpsertService{"n1", Web(80), {Ttl("svc-ttl", "web1")}})).ok());
   REQUIRE(w.Apply(LocalChange(op::UpsertCheck{"n1", Ttl("node-ttl")})).ok());
   REQUIRE(w.Apply(LocalChange(op::UpdateCheck{"n1", "svc-ttl", Health::kPassing, "ok"})).ok());
   CHECK(w.VersionOf("N1") == 1004);
+  REQUIRE(w.Apply(LocalChange(op::UpdateCheck{"n1", "svc-ttl", Health::kPassing, "ok"})).ok());
+  CHECK(w.VersionOf("n1") == 1004);  // a TTL pass that changes nothing takes no version
   w.Publish();
   auto s = hub.Current();
   REQUIRE(s->services.Find("web") != nullptr);
