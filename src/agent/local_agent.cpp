@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -194,6 +196,7 @@ LocalAgent::LocalAgent(LocalAgentOptions opts, catalog::SubmitFn submit,
     }
   }
   if (opts_.node_id.empty()) opts_.node_id = LoadOrCreateNodeId();
+  if (!opts_.data_dir.empty()) persister_ = std::make_unique<Persister>(log_);
 }
 
 std::string LocalAgent::LoadOrCreateNodeId() const {
@@ -223,12 +226,20 @@ std::string LocalAgent::StatePath(const std::string& id) const {
 }
 
 bool LocalAgent::WriteDurable(const std::string& path, const std::string& text) const {
+  if (staging_ != nullptr) {
+    staging_->push_back(FileOp{FileOp::Kind::kDurable, path, text});
+    return true;
+  }
   const Status st = core::WriteFileDurable(path, text);
   if (!st.ok()) BEACON_LOG(log_, kError, "agent", "%s", st.message().c_str());
   return st.ok();
 }
 
 void LocalAgent::RemoveFile(const std::string& path) const {
+  if (staging_ != nullptr) {
+    staging_->push_back(FileOp{FileOp::Kind::kRemove, path, {}});
+    return;
+  }
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     BEACON_LOG(log_, kWarn, "agent", "cannot remove %s: %s", path.c_str(), std::strerror(errno));
   }
@@ -248,6 +259,10 @@ void LocalAgent::PersistTtlState(const std::string& id, Health st, const std::st
   // Best effort (no fsync), like Consul's check state: status, expiry, then the output.
   const std::string text =
       std::string(catalog::HealthName(st)) + "\n" + std::to_string(expires_ms) + "\n" + out;
+  if (staging_ != nullptr) {
+    staging_->push_back(FileOp{FileOp::Kind::kAtomic, StatePath(id), text});
+    return;
+  }
   (void)core::WriteFileAtomic(StatePath(id), text);
 }
 
@@ -265,24 +280,44 @@ void LocalAgent::ForgetCheck(const std::string& id) {
 // --- plumbing ------------------------------------------------------------------------------
 
 void LocalAgent::Run(std::function<AgentStatus(catalog::Writer&)> cmd, http::AgentDone done) {
+  // Answered once both the publish and the file writes are done (or at once on an error).
   struct Op {
     AgentStatus status;
-    bool answered = false;
+    std::string persist_error;    // set by the persister before it counts down
+    std::atomic<int> pending{1};  // the publish, plus the files when there are any
+    std::atomic<bool> answered{false};
   };
   auto op = std::make_shared<Op>();
   auto d = std::make_shared<http::AgentDone>(std::move(done));
   auto answer = [op, d] {
-    if (op->answered) return;
-    op->answered = true;
-    if (*d) (*d)(op->status);
+    if (op->answered.exchange(true)) return;
+    AgentStatus st = op->status;
+    if (st.ok() && !op->persist_error.empty()) {
+      st = AgentStatus::Error(500, "failed to persist: " + op->persist_error);
+    }
+    if (*d) (*d)(st);
+  };
+  auto count_down = [op, answer] {
+    if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) answer();
   };
   submit_(
-      [op, cmd = std::move(cmd), answer](catalog::Writer& w) {
+      [this, op, cmd = std::move(cmd), answer, count_down](catalog::Writer& w) {
+        std::vector<FileOp> files;
+        staging_ = &files;
         op->status = cmd(w);
-        // Errors change nothing, and a no-op may never be published: answer now.
-        if (!op->status.ok() || !w.dirty()) answer();
+        staging_ = nullptr;
+        if (!op->status.ok()) {  // errors change nothing: answer now, write nothing
+          answer();
+          return;
+        }
+        if (files.empty() || !persister_) return;
+        op->pending.fetch_add(1, std::memory_order_relaxed);
+        persister_->Enqueue(std::move(files), [op, count_down](const std::string& err) {
+          op->persist_error = err;
+          count_down();
+        });
       },
-      answer);
+      count_down);
 }
 
 // --- reads ---------------------------------------------------------------------------------

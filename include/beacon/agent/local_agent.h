@@ -29,10 +29,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "beacon/agent/persister.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
@@ -110,12 +112,16 @@ class LocalAgent : public http::AgentApi {
     std::string last_output;
     bool expired = false;
   };
-  // Runs `cmd` on the writer thread; `done` gets its status once the change is published (at
-  // once for an error or a no-op).
+  // Runs `cmd` on the writer thread; `done` gets its status once the change is published and the
+  // files it staged are written by persister_ (at once for an error). While `cmd` runs, the file
+  // helpers below stage their writes instead of doing them, so no fsync runs on the writer
+  // thread; a write that then fails answers 500 "failed to persist: <reason>" (the change stays
+  // live, as Consul's does).
   void Run(std::function<http::AgentStatus(catalog::Writer&)> cmd, http::AgentDone done);
   bool ScriptChecksEnabled() const EXCLUDES(mu_);
 
-  // Files (all no-ops without a data dir). Errors are logged.
+  // Files (all no-ops without a data dir). Errors are logged. Inside Run they are staged (see
+  // Run) and report success; elsewhere (start-up) they write at once.
   std::string ServicePath(const std::string& id) const;
   std::string CheckPath(const std::string& id) const;
   std::string StatePath(const std::string& id) const;
@@ -133,6 +139,8 @@ class LocalAgent : public http::AgentApi {
   std::string LoadOrCreateNodeId() const;
 
   LocalAgentOptions opts_;
+  std::unique_ptr<Persister> persister_;            // null without a data dir
+  mutable std::vector<FileOp>* staging_ = nullptr;  // writer thread, inside Run only
   catalog::SubmitFn submit_;
   const catalog::SnapshotHub& hub_;
   const Logger& log_;

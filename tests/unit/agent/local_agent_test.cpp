@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -64,12 +65,17 @@ struct Env {
     agent = std::make_unique<LocalAgent>(o, cat.Submit(), cat.hub, log, [this] { return now; });
   }
 
-  // Runs a write and returns what it answered (the fake submit is synchronous).
+  // Runs a write and returns what it answered. The fake submit is synchronous; with a data dir
+  // the answer waits for the agent's persister thread, so this waits too (up to 10 s).
   template <typename Fn>
   AgentStatus Call(Fn&& fn) {
-    AgentStatus out{-1, "no answer"};
-    fn([&out](AgentStatus st) { out = std::move(st); });
-    return out;
+    auto answer = std::make_shared<std::promise<AgentStatus>>();
+    std::future<AgentStatus> got = answer->get_future();
+    fn([answer](AgentStatus st) { answer->set_value(std::move(st)); });
+    if (got.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return AgentStatus{-1, "no answer"};
+    }
+    return got.get();
   }
   AgentStatus Register(const std::string& json, bool replace = false) {
     auto body = config::ParseServiceBody(json);
