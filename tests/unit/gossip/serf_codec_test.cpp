@@ -1,0 +1,81 @@
+// Serf messages and tags: Go's bytes, and a round trip for every type.
+#include <doctest.h>
+
+#include "samples.h"
+
+using namespace gossiptest;
+
+namespace {
+// Captured from Go: Serf's messagePushPull with one nil and one filled event slot.
+constexpr std::string_view kGoSerfPushPull =
+    "86aa4576656e744c54696d6501a64576656e747392c082a64576656e74739182a44e616d65a66465706c6f79a750"
+    "61796c6f6164a178a54c54696d6503a54c54696d6505ab4c6566744d656d6265727390aa51756572794c54696d65"
+    "01ac5374617475734c54696d657381a2733101";
+}  // namespace
+
+TEST_CASE("serf: push-pull state matches Go's bytes both ways") {
+  SerfPushPull pp;
+  pp.ltime = 5;
+  pp.status_ltimes = {{"s1", 1}};
+  pp.event_ltime = 1;
+  pp.events = {std::nullopt, SerfEvents{3, {{"deploy", bytes_of("x")}}}};
+  pp.query_ltime = 1;
+  Bytes m = encode_serf(pp);
+  CHECK(m[0] == 2);
+  CHECK(Bytes(m.begin() + 1, m.end()) == from_hex(kGoSerfPushPull));
+  auto d = decode_serf_push_pull(from_hex(kGoSerfPushPull));
+  REQUIRE(d.ok());
+  CHECK(*d == pp);
+}
+
+TEST_CASE("serf: tags live in node meta behind the magic byte") {
+  Tags t{{"role", "consul"}, {"dc", "dc1"}, {"port", "8300"}};
+  Bytes meta = encode_tags(t);
+  CHECK(meta[0] == 0xff);
+  auto back = decode_tags(meta);
+  REQUIRE(back.ok());
+  CHECK(*back == t);
+  // Protocol < 3 meta is the bare role.
+  auto old = decode_tags(bytes_of("web"));
+  REQUIRE(old.ok());
+  CHECK(*old == Tags{{"role", "web"}});
+  auto bad = decode_tags(Bytes{0xff, 0x81, 0xa1});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("decode tags") == 0);
+}
+
+TEST_CASE("serf: every message type round-trips through decode_serf") {
+  std::vector<SerfMessage> values = {
+      SerfLeave{8, "n3", true},
+      SerfJoin{7, "beacon1"},
+      SerfPushPull{12, {{"s1", 3}}, {"x"}, 2, {std::nullopt}, 1},
+      SerfUserEvent{5, "deploy", bytes_of("v1"), true},
+      SerfQuery{
+          6, 77, {127, 0, 0, 1}, 7946, "s1", {bytes_of("f")}, 1, 2, -5, "ping", bytes_of("p")},
+      SerfQueryResponse{6, 77, "s2", 1, bytes_of("pong")},
+      SerfConflictResponse{
+          SerfMember{"s1", {127, 0, 0, 1}, 7946, {{"role", "t"}}, 4, 2, 5, 4, 2, 5, 4}},
+      SerfConflictResponse{std::nullopt},
+      SerfKeyRequest{Bytes(32, 0xab)},
+      SerfKeyResponse{true, "ok", {"k1", "k2"}, "k1"},
+      SerfRelay{{127, 0, 0, 1}, 7946, "eth0", "s2", encode_serf(SerfJoin{1, "a"})},
+  };
+  for (const SerfMessage& v : values) {
+    Bytes wire = std::visit([](const auto& m) { return encode_serf(m); }, v);
+    auto back = decode_serf(wire);
+    REQUIRE_MESSAGE(back.ok(), back.status().message());
+    CHECK(*back == v);
+  }
+  CHECK(encode_serf(SerfJoin{})[0] == 1);
+  CHECK(encode_serf(SerfRelay{})[0] == 9);
+}
+
+TEST_CASE("serf: a relay carries the inner message after its header") {
+  Bytes wire = encode_serf(SerfRelay{{10, 0, 0, 1}, 80, "", "dst", encode_serf(SerfLeave{2, "x"})});
+  auto r = decode_serf_relay(ByteView(wire).subspan(1));
+  REQUIRE(r.ok());
+  CHECK(r->dest_name == "dst");
+  auto inner = decode_serf(r->inner);
+  REQUIRE(inner.ok());
+  CHECK(std::get<SerfLeave>(*inner) == SerfLeave{2, "x", false});
+}
