@@ -152,7 +152,7 @@ Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& o
   }
   if (opt.crc) msg = add_crc(msg);
   if (opt.keyring == nullptr) return msg;
-  return encrypt(1, opt.keyring->primary(), msg, {}, opt.nonce);
+  return encrypt(opt.version, opt.keyring->primary(), msg, {}, opt.nonce);
 }
 
 Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring) {
@@ -169,12 +169,14 @@ Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring
   return out;
 }
 
-Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce) {
+Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
+                          std::uint8_t version) {
   if (keyring == nullptr) return Bytes(msg.begin(), msg.end());
-  // The header announces the sealed length (version + nonce + ciphertext + tag).
+  // The header announces the sealed length (version + nonce + ciphertext [+ padding] + tag).
+  std::size_t padding = version == 0 ? 16 - msg.size() % 16 : 0;
   Bytes head{static_cast<std::uint8_t>(MsgType::kEncrypt)};
-  put_be32(head, static_cast<std::uint32_t>(1 + kNonceSize + msg.size() + 16));
-  Result<Bytes> sealed = encrypt(1, keyring->primary(), msg, head, nonce);
+  put_be32(head, static_cast<std::uint32_t>(1 + kNonceSize + msg.size() + padding + 16));
+  Result<Bytes> sealed = encrypt(version, keyring->primary(), msg, head, nonce);
   if (!sealed.ok()) return sealed.status();
   head.insert(head.end(), sealed->begin(), sealed->end());
   return head;

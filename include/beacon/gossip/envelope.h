@@ -65,6 +65,7 @@ struct PacketOptions {
   const Keyring* keyring = nullptr;  // encrypt with its primary key (version 1) when set
   ByteView nonce;                    // kNonceSize random bytes, required with a keyring
   bool crc = false;                  // add the CRC wrapper (peers speaking protocol 5)
+  std::uint8_t version = 1;          // encryption version: 1, or 0 for protocol 1 peers
 };
 // One message as is, several as a compound; then CRC and encryption as asked.
 Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt);
@@ -75,7 +76,8 @@ Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring
 // --- whole TCP stream messages (push-pull, user message, ping, error).
 // With a keyring: type 10, a big-endian uint32 length, then the sealed message, whose additional
 // data is those first 5 bytes.
-Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce);
+Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
+                          std::uint8_t version = 1);
 // Reverses seal_stream and a compress wrapper; returns the plain message (type byte + body).
 // Refuses an unencrypted stream when a keyring is given, and an encrypted one without.
 Result<Bytes> open_stream(ByteView stream, const Keyring* keyring);

@@ -165,6 +165,10 @@ TEST_CASE("envelope: streams are sealed with their 5-byte header as additional d
   std::uint32_t len = (*sealed)[1] << 24 | (*sealed)[2] << 16 | (*sealed)[3] << 8 | (*sealed)[4];
   CHECK(len == sealed->size() - 5);
   CHECK(open_stream(*sealed, &*ring).value() == msg);
+  auto legacy = seal_stream(msg, &*ring, kNonce, 0);  // version 0: PKCS7-padded
+  REQUIRE(legacy.ok());
+  CHECK((*legacy)[5] == 0);
+  CHECK(open_stream(*legacy, &*ring).value() == msg);
   Bytes tampered = *sealed;
   tampered[4] ^= 1;  // the length is authenticated
   CHECK_FALSE(open_stream(tampered, &*ring).ok());

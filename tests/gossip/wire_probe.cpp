@@ -1,0 +1,289 @@
+// wire_probe: speaks memberlist/Serf to a real peer with Beacon's gossip codec, for the interop
+// test (tests/integration/test_serf_wire.py). Loopback test tool, not part of the agent.
+//
+//   wire_probe ping --to HOST:PORT --node NAME [--key B64]... [--recv-key B64]... [--enc-version V]
+//   wire_probe join --to HOST:PORT --node NAME --port P [--tag K=V]... [--key B64]...
+//                   [--recv-key B64]... [--enc-version V]
+//
+// `ping` sends a UDP ping and prints the decoded ack; `join` sends a join push-pull carrying one
+// alive node and prints the decoded answer, one "node ..." line per node and one "serf ..." line.
+// --key encrypts (first key is the primary); --recv-key, when given, replaces the keyring used to
+// decode the answer; --enc-version 0 seals with memberlist's legacy padded format. Every wait
+// times out after 5 s. Exit 0 on success, 1 with "error: ..." else.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beacon/gossip/envelope.h"
+#include "beacon/gossip/serf_wire.h"
+
+using namespace beacon::gossip;
+using beacon::Result;
+using beacon::Status;
+
+namespace {
+
+constexpr int kTimeoutMs = 5000;
+
+struct Args {
+  std::string cmd, host = "127.0.0.1", node;
+  std::uint16_t to_port = 0, port = 0;
+  Tags tags;
+  std::vector<std::string> keys, recv_keys;
+  std::uint8_t enc_version = 1;
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+int fail(const std::string& msg) {
+  std::printf("error: %s\n", msg.c_str());
+  return 1;
+}
+
+std::optional<Args> parse(int argc, char** argv) {
+  if (argc < 2) return std::nullopt;
+  Args a;
+  a.cmd = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string_view f = argv[i];
+    std::string v = argv[i + 1];
+    if (f == "--to") {
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos) return std::nullopt;
+      a.host = v.substr(0, colon);
+      a.to_port = static_cast<std::uint16_t>(std::stoi(v.substr(colon + 1)));
+    } else if (f == "--node") {
+      a.node = v;
+    } else if (f == "--port") {
+      a.port = static_cast<std::uint16_t>(std::stoi(v));
+    } else if (f == "--tag") {
+      auto eq = v.find('=');
+      if (eq == std::string::npos) return std::nullopt;
+      a.tags[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (f == "--key") {
+      a.keys.push_back(v);
+    } else if (f == "--enc-version") {
+      a.enc_version = static_cast<std::uint8_t>(std::stoi(v));
+    } else if (f == "--recv-key") {
+      a.recv_keys.push_back(v);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return a;
+}
+
+std::optional<Keyring> ring_of(const std::vector<std::string>& keys, std::string& err) {
+  if (keys.empty()) return std::nullopt;
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  auto r = Keyring::from_base64(views);
+  if (!r.ok()) {
+    err = r.status().message();
+    return std::nullopt;
+  }
+  return *r;
+}
+
+Bytes nonce() {
+  Bytes n(kNonceSize);
+  RAND_bytes(n.data(), static_cast<int>(n.size()));
+  return n;
+}
+
+sockaddr_in addr_of(const std::string& host, std::uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
+  return sa;
+}
+
+bool wait_readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, kTimeoutMs) == 1;
+}
+
+std::string ip_string(const Bytes& ip) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ip.size() == 4) return inet_ntop(AF_INET, ip.data(), buf, sizeof buf);
+  if (ip.size() == 16) return inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
+  return "?";
+}
+
+const char* state_name(NodeState s) {
+  switch (s) {
+    case NodeState::kAlive:
+      return "alive";
+    case NodeState::kSuspect:
+      return "suspect";
+    case NodeState::kDead:
+      return "dead";
+    case NodeState::kLeft:
+      return "left";
+  }
+  return "?";
+}
+
+int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
+  Fd fd(socket(AF_INET, SOCK_DGRAM, 0));
+  sockaddr_in local = addr_of("127.0.0.1", 0);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+    return fail("bind: " + std::string(std::strerror(errno)));
+  const std::uint32_t seq = 4242;
+  Bytes n = nonce();
+  auto pkt = pack_packet({encode(Ping{seq, a.node, {}, 0, ""})},
+                         PacketOptions{send_ring, n, false, a.enc_version});
+  if (!pkt.ok()) return fail(pkt.status().message());
+  sockaddr_in to = addr_of(a.host, a.to_port);
+  if (sendto(fd.get(), pkt->data(), pkt->size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
+      0)
+    return fail("sendto: " + std::string(std::strerror(errno)));
+  Bytes buf(65536);
+  while (wait_readable(fd.get())) {
+    ssize_t got = recv(fd.get(), buf.data(), buf.size(), 0);
+    if (got <= 0) return fail("recv failed");
+    auto msgs = unpack_packet(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
+    if (!msgs.ok()) return fail(msgs.status().message());
+    for (const Bytes& m : *msgs) {
+      auto d = decode_message(m);
+      if (!d.ok()) return fail(d.status().message());
+      if (const Ack* ack = std::get_if<Ack>(&*d); ack != nullptr && ack->seq_no == seq) {
+        std::printf("ack seq=%u payload_bytes=%zu payload_version=%d packet_messages=%zu\n",
+                    ack->seq_no, ack->payload.size(),
+                    ack->payload.empty() ? -1 : int(ack->payload[0]), msgs->size());
+        return 0;
+      }
+    }
+  }
+  return fail("timed out waiting for the ack");
+}
+
+Bytes read_all(int fd, std::string& err) {
+  Bytes out, buf(65536);
+  for (;;) {
+    if (!wait_readable(fd)) {
+      err = "timed out reading the answer";
+      return out;
+    }
+    ssize_t got = recv(fd, buf.data(), buf.size(), 0);
+    if (got < 0) {
+      err = std::string("recv: ") + std::strerror(errno);
+      return out;
+    }
+    if (got == 0) return out;
+    out.insert(out.end(), buf.begin(), buf.begin() + got);
+  }
+}
+
+int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
+  PushNodeState self{a.node, {127, 0, 0, 1},    a.port,    encode_tags(a.tags),
+                     1,      NodeState::kAlive, Versions{}};
+  SerfPushPull sp;
+  sp.ltime = 1;
+  sp.status_ltimes = {{a.node, 1}};
+  sp.event_ltime = 1;
+  sp.query_ltime = 1;
+  Bytes n = nonce();
+  auto stream =
+      seal_stream(encode(PushPull{true, {self}, encode_serf(sp)}), send_ring, n, a.enc_version);
+  if (!stream.ok()) return fail(stream.status().message());
+
+  Fd fd(socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in to = addr_of(a.host, a.to_port);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+    return fail("connect: " + std::string(std::strerror(errno)));
+  if (send(fd.get(), stream->data(), stream->size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(stream->size()))
+    return fail("send failed");
+  std::string err;
+  Bytes answer = read_all(fd.get(), err);
+  if (!err.empty()) return fail(err);
+  auto plain = open_stream(answer, recv_ring);
+  if (!plain.ok()) return fail(plain.status().message());
+  // What framing the peer chose: encrypted (10) or not, and whether it compressed (9).
+  const bool encrypted = answer[0] == static_cast<std::uint8_t>(MsgType::kEncrypt);
+  Result<Bytes> inner =
+      encrypted ? decrypt(*recv_ring, ByteView(answer).subspan(5), ByteView(answer).first(5))
+                : Result<Bytes>(answer);
+  std::printf("answer bytes=%zu encrypted=%d version=%d compressed=%d\n", answer.size(), encrypted,
+              encrypted ? int(answer[5]) : -1,
+              inner.ok() && (*inner)[0] == static_cast<std::uint8_t>(MsgType::kCompress));
+  if ((*plain)[0] == static_cast<std::uint8_t>(MsgType::kErr)) {
+    auto e = decode_err(ByteView(*plain).subspan(1));
+    return fail("remote error: " + (e.ok() ? e->error : e.status().message()));
+  }
+  if ((*plain)[0] != static_cast<std::uint8_t>(MsgType::kPushPull))
+    return fail("unexpected message type " + std::to_string((*plain)[0]));
+  auto pp = decode_push_pull(ByteView(*plain).subspan(1));
+  if (!pp.ok()) return fail(pp.status().message());
+  for (const PushNodeState& s : pp->nodes) {
+    auto tags = decode_tags(s.meta);
+    if (!tags.ok()) return fail(tags.status().message());
+    std::string tag_text;
+    for (const auto& [k, v] : *tags) tag_text += (tag_text.empty() ? "" : ",") + k + "=" + v;
+    std::printf(
+        "node name=%s addr=%s port=%u state=%s incarnation=%u vsn=%d,%d,%d,%d,%d,%d tags=%s\n",
+        s.name.c_str(), ip_string(s.addr).c_str(), s.port, state_name(s.state), s.incarnation,
+        s.vsn.pmin, s.vsn.pmax, s.vsn.pcur, s.vsn.dmin, s.vsn.dmax, s.vsn.dcur, tag_text.c_str());
+  }
+  if (pp->user_state.empty() ||
+      pp->user_state[0] != static_cast<std::uint8_t>(SerfMsgType::kPushPull))
+    return fail("answer carries no Serf push-pull state");
+  auto serf = decode_serf_push_pull(ByteView(pp->user_state).subspan(1));
+  if (!serf.ok()) return fail(serf.status().message());
+  std::string members;
+  for (const auto& [name, t] : serf->status_ltimes)
+    members += (members.empty() ? "" : ",") + name + ":" + std::to_string(t);
+  std::size_t filled = 0;
+  for (const auto& e : serf->events) filled += e.has_value() ? 1 : 0;
+  std::printf(
+      "serf join=%d ltime=%llu event_ltime=%llu query_ltime=%llu members=%s left=%zu "
+      "event_slots=%zu events=%zu\n",
+      pp->join, static_cast<unsigned long long>(serf->ltime),
+      static_cast<unsigned long long>(serf->event_ltime),
+      static_cast<unsigned long long>(serf->query_ltime), members.c_str(),
+      serf->left_members.size(), serf->events.size(), filled);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<Args> a = parse(argc, argv);
+  if (!a || a->to_port == 0 || (a->cmd != "ping" && a->cmd != "join") ||
+      (a->cmd == "join" && (a->node.empty() || a->port == 0))) {
+    std::fprintf(stderr,
+                 "usage: wire_probe ping|join --to HOST:PORT --node NAME [--port P] "
+                 "[--tag K=V] [--key B64] [--recv-key B64]\n");
+    return 2;
+  }
+  std::string err;
+  std::optional<Keyring> send_ring = ring_of(a->keys, err);
+  std::optional<Keyring> recv_ring = ring_of(a->recv_keys.empty() ? a->keys : a->recv_keys, err);
+  if (!err.empty()) return fail(err);
+  const Keyring* s = send_ring ? &*send_ring : nullptr;
+  const Keyring* r = recv_ring ? &*recv_ring : nullptr;
+  return a->cmd == "ping" ? do_ping(*a, s, r) : do_join(*a, s, r);
+}
