@@ -52,7 +52,7 @@ std::optional<Bytes> open_with(ByteView key, ByteView sealed, ByteView aad) {
                                  tag_copy.data()) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx.get(), plain.data() + n, &fin) == 1;
   if (!ok) return std::nullopt;
-  plain.resize(static_cast<std::size_t>(n + fin));
+  plain.resize(static_cast<std::size_t>(n) + static_cast<std::size_t>(fin));
   return plain;
 }
 }  // namespace
@@ -100,7 +100,7 @@ Result<Bytes> encrypt(std::uint8_t version, ByteView key, ByteView plain, ByteVi
        EVP_EncryptUpdate(ctx.get(), out.data() + head, &n, src.data(), len_int(src.size())) == 1;
   ok = ok && EVP_EncryptFinal_ex(ctx.get(), out.data() + head + n, &fin) == 1;
   if (!ok) return Status::Error("encrypt: OpenSSL AES-GCM failed");
-  out.resize(head + static_cast<std::size_t>(n + fin));
+  out.resize(head + static_cast<std::size_t>(n) + static_cast<std::size_t>(fin));
   std::uint8_t tag[kTagSize];
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, len_int(kTagSize), tag) != 1)
     return Status::Error("encrypt: OpenSSL could not produce the GCM tag");

@@ -118,8 +118,8 @@ Bytes compress(ByteView msg) {
   Bytes out{static_cast<std::uint8_t>(MsgType::kCompress)};
   mp::Writer w(out);
   w.map(2);
-  w.key("Algo"), w.uint(0);
-  w.key("Buf"), w.bytes(lzw_encode(msg));
+  w.key("Algo").uint(0);
+  w.key("Buf").bytes(lzw_encode(msg));
   return out;
 }
 

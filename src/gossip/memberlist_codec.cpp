@@ -72,11 +72,11 @@ Bytes encode(const Ping& m) {
   std::size_t n = 2 + (m.source_addr.empty() ? 0 : 1) + (m.source_node.empty() ? 0 : 1) +
                   (m.source_port == 0 ? 0 : 1);
   w.map(n);
-  w.key("Node"), w.str(m.node);
-  w.key("SeqNo"), w.uint(m.seq_no);
-  if (!m.source_addr.empty()) w.key("SourceAddr"), w.bytes(m.source_addr);
-  if (!m.source_node.empty()) w.key("SourceNode"), w.str(m.source_node);
-  if (m.source_port != 0) w.key("SourcePort"), w.uint(m.source_port);
+  w.key("Node").str(m.node);
+  w.key("SeqNo").uint(m.seq_no);
+  if (!m.source_addr.empty()) w.key("SourceAddr").bytes(m.source_addr);
+  if (!m.source_node.empty()) w.key("SourceNode").str(m.source_node);
+  if (m.source_port != 0) w.key("SourcePort").uint(m.source_port);
   return out;
 }
 
@@ -86,14 +86,14 @@ Bytes encode(const IndirectPing& m) {
   std::size_t n = 5 + (m.source_addr.empty() ? 0 : 1) + (m.source_node.empty() ? 0 : 1) +
                   (m.source_port == 0 ? 0 : 1);
   w.map(n);
-  w.key("Nack"), w.boolean(m.nack);
-  w.key("Node"), w.str(m.node);
-  w.key("Port"), w.uint(m.port);
-  w.key("SeqNo"), w.uint(m.seq_no);
-  if (!m.source_addr.empty()) w.key("SourceAddr"), w.bytes(m.source_addr);
-  if (!m.source_node.empty()) w.key("SourceNode"), w.str(m.source_node);
-  if (m.source_port != 0) w.key("SourcePort"), w.uint(m.source_port);
-  w.key("Target"), w.bytes(m.target);
+  w.key("Nack").boolean(m.nack);
+  w.key("Node").str(m.node);
+  w.key("Port").uint(m.port);
+  w.key("SeqNo").uint(m.seq_no);
+  if (!m.source_addr.empty()) w.key("SourceAddr").bytes(m.source_addr);
+  if (!m.source_node.empty()) w.key("SourceNode").str(m.source_node);
+  if (m.source_port != 0) w.key("SourcePort").uint(m.source_port);
+  w.key("Target").bytes(m.target);
   return out;
 }
 
@@ -101,8 +101,8 @@ Bytes encode(const Ack& m) {
   Bytes out = start(MsgType::kAck);
   mp::Writer w(out);
   w.map(2);
-  w.key("Payload"), w.bytes(m.payload);
-  w.key("SeqNo"), w.uint(m.seq_no);
+  w.key("Payload").bytes(m.payload);
+  w.key("SeqNo").uint(m.seq_no);
   return out;
 }
 
@@ -110,7 +110,7 @@ Bytes encode(const Nack& m) {
   Bytes out = start(MsgType::kNack);
   mp::Writer w(out);
   w.map(1);
-  w.key("SeqNo"), w.uint(m.seq_no);
+  w.key("SeqNo").uint(m.seq_no);
   return out;
 }
 
@@ -118,7 +118,7 @@ Bytes encode(const ErrResp& m) {
   Bytes out = start(MsgType::kErr);
   mp::Writer w(out);
   w.map(1);
-  w.key("Error"), w.str(m.error);
+  w.key("Error").str(m.error);
   return out;
 }
 
@@ -128,9 +128,9 @@ Bytes encode_accusation(MsgType t, std::uint32_t inc, const std::string& node,
   Bytes out = start(t);
   mp::Writer w(out);
   w.map(3);
-  w.key("From"), w.str(from);
-  w.key("Incarnation"), w.uint(inc);
-  w.key("Node"), w.str(node);
+  w.key("From").str(from);
+  w.key("Incarnation").uint(inc);
+  w.key("Node").str(node);
   return out;
 }
 }  // namespace
@@ -146,12 +146,13 @@ Bytes encode(const Alive& m) {
   Bytes out = start(MsgType::kAlive);
   mp::Writer w(out);
   w.map(6);
-  w.key("Addr"), w.bytes(m.addr);
-  w.key("Incarnation"), w.uint(m.incarnation);
-  w.key("Meta"), w.bytes(m.meta);
-  w.key("Node"), w.str(m.node);
-  w.key("Port"), w.uint(m.port);
-  w.key("Vsn"), write_vsn(w, m.vsn);
+  w.key("Addr").bytes(m.addr);
+  w.key("Incarnation").uint(m.incarnation);
+  w.key("Meta").bytes(m.meta);
+  w.key("Node").str(m.node);
+  w.key("Port").uint(m.port);
+  w.key("Vsn");
+  write_vsn(w, m.vsn);
   return out;
 }
 
@@ -159,18 +160,19 @@ Bytes encode(const PushPull& m) {
   Bytes out = start(MsgType::kPushPull);
   mp::Writer w(out);
   w.map(3);
-  w.key("Join"), w.boolean(m.join);
-  w.key("Nodes"), w.uint(m.nodes.size());
-  w.key("UserStateLen"), w.uint(m.user_state.size());
+  w.key("Join").boolean(m.join);
+  w.key("Nodes").uint(m.nodes.size());
+  w.key("UserStateLen").uint(m.user_state.size());
   for (const PushNodeState& n : m.nodes) {
     w.map(7);
-    w.key("Addr"), w.bytes(n.addr);
-    w.key("Incarnation"), w.uint(n.incarnation);
-    w.key("Meta"), w.bytes(n.meta);
-    w.key("Name"), w.str(n.name);
-    w.key("Port"), w.uint(n.port);
-    w.key("State"), w.sint(static_cast<std::int64_t>(n.state));
-    w.key("Vsn"), write_vsn(w, n.vsn);
+    w.key("Addr").bytes(n.addr);
+    w.key("Incarnation").uint(n.incarnation);
+    w.key("Meta").bytes(n.meta);
+    w.key("Name").str(n.name);
+    w.key("Port").uint(n.port);
+    w.key("State").sint(static_cast<std::int64_t>(n.state));
+    w.key("Vsn");
+    write_vsn(w, n.vsn);
   }
   w.raw(m.user_state);
   return out;
@@ -186,7 +188,7 @@ Bytes encode_user_stream(const UserMsg& m) {
   Bytes out = start(MsgType::kUser);
   mp::Writer w(out);
   w.map(1);
-  w.key("UserMsgLen"), w.uint(m.payload.size());
+  w.key("UserMsgLen").uint(m.payload.size());
   w.raw(m.payload);
   return out;
 }

@@ -133,9 +133,9 @@ bool Reader::read_sint(std::int64_t& v) {
     v = b;
     return true;
   }
-  if (b >= 0xe0) {
+  if (b >= 0xe0) {  // negative fixint: -32..-1
     ++pos_;
-    v = static_cast<std::int8_t>(b);
+    v = static_cast<std::int64_t>(b) - 0x100;
     return true;
   }
   std::size_t n = 0;
@@ -176,20 +176,9 @@ bool Reader::read_sint(std::int64_t& v) {
   ++pos_;
   std::uint64_t u = be(n);
   if (sign) {
-    switch (n) {
-      case 1:
-        v = static_cast<std::int8_t>(u);
-        break;
-      case 2:
-        v = static_cast<std::int16_t>(u);
-        break;
-      case 4:
-        v = static_cast<std::int32_t>(u);
-        break;
-      default:
-        v = static_cast<std::int64_t>(u);
-        break;
-    }
+    // Sign-extend the n-byte two's complement value (C++20 defines the arithmetic shift).
+    const unsigned shift = 64 - 8 * static_cast<unsigned>(n);
+    v = static_cast<std::int64_t>(u << shift) >> shift;
   } else {
     if (n == 8 && u > static_cast<std::uint64_t>(INT64_MAX)) return fail("integer overflows int64");
     v = static_cast<std::int64_t>(u);

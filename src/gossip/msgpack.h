@@ -32,7 +32,10 @@ class Writer {
   void map(std::size_t n);
   void array(std::size_t n);
   // A field key (struct field name).
-  void key(std::string_view k) { str(k); }
+  Writer& key(std::string_view k) {
+    str(k);
+    return *this;
+  }
   void raw(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
 
  private:

@@ -22,7 +22,10 @@ Result<T> decode_one(ByteView body, const char* what, F&& fill) {
 
 void write_tags(mp::Writer& w, const Tags& tags) {
   w.map(tags.size());
-  for (const auto& [k, v] : tags) w.str(k), w.str(v);
+  for (const auto& [k, v] : tags) {
+    w.str(k);
+    w.str(v);
+  }
 }
 
 bool read_tags(mp::Reader& r, Tags& tags) {
@@ -51,10 +54,10 @@ void write_events(mp::Writer& w, const SerfEvents& e) {
   w.array(e.events.size());
   for (const SerfEventEntry& x : e.events) {
     w.map(2);
-    w.key("Name"), w.str(x.name);
-    w.key("Payload"), w.bytes(x.payload);
+    w.key("Name").str(x.name);
+    w.key("Payload").bytes(x.payload);
   }
-  w.key("LTime"), w.uint(e.ltime);
+  w.key("LTime").uint(e.ltime);
 }
 
 bool read_events(mp::Reader& r, SerfEvents& e) {
@@ -79,17 +82,18 @@ bool read_events(mp::Reader& r, SerfEvents& e) {
 
 void write_member(mp::Writer& w, const SerfMember& m) {
   w.map(11);
-  w.key("Addr"), w.bytes(m.addr);
-  w.key("DelegateCur"), w.uint(m.delegate_cur);
-  w.key("DelegateMax"), w.uint(m.delegate_max);
-  w.key("DelegateMin"), w.uint(m.delegate_min);
-  w.key("Name"), w.str(m.name);
-  w.key("Port"), w.uint(m.port);
-  w.key("ProtocolCur"), w.uint(m.protocol_cur);
-  w.key("ProtocolMax"), w.uint(m.protocol_max);
-  w.key("ProtocolMin"), w.uint(m.protocol_min);
-  w.key("Status"), w.sint(m.status);
-  w.key("Tags"), write_tags(w, m.tags);
+  w.key("Addr").bytes(m.addr);
+  w.key("DelegateCur").uint(m.delegate_cur);
+  w.key("DelegateMax").uint(m.delegate_max);
+  w.key("DelegateMin").uint(m.delegate_min);
+  w.key("Name").str(m.name);
+  w.key("Port").uint(m.port);
+  w.key("ProtocolCur").uint(m.protocol_cur);
+  w.key("ProtocolMax").uint(m.protocol_max);
+  w.key("ProtocolMin").uint(m.protocol_min);
+  w.key("Status").sint(m.status);
+  w.key("Tags");
+  write_tags(w, m.tags);
 }
 
 bool read_member_field(mp::Reader& r, SerfMember& m, const std::string& k) {
@@ -129,8 +133,8 @@ Bytes encode_serf(const SerfJoin& m) {
   Bytes out = start(SerfMsgType::kJoin);
   mp::Writer w(out);
   w.map(2);
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("Node"), w.str(m.node);
+  w.key("LTime").uint(m.ltime);
+  w.key("Node").str(m.node);
   return out;
 }
 
@@ -138,9 +142,9 @@ Bytes encode_serf(const SerfLeave& m) {
   Bytes out = start(SerfMsgType::kLeave);
   mp::Writer w(out);
   w.map(3);
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("Node"), w.str(m.node);
-  w.key("Prune"), w.boolean(m.prune);
+  w.key("LTime").uint(m.ltime);
+  w.key("Node").str(m.node);
+  w.key("Prune").boolean(m.prune);
   return out;
 }
 
@@ -148,8 +152,8 @@ Bytes encode_serf(const SerfPushPull& m) {
   Bytes out = start(SerfMsgType::kPushPull);
   mp::Writer w(out);
   w.map(6);
-  w.key("EventLTime"), w.uint(m.event_ltime);
-  w.key("Events"), w.array(m.events.size());
+  w.key("EventLTime").uint(m.event_ltime);
+  w.key("Events").array(m.events.size());
   for (const auto& e : m.events) {
     if (e) {
       write_events(w, *e);
@@ -157,12 +161,15 @@ Bytes encode_serf(const SerfPushPull& m) {
       w.nil();
     }
   }
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("LeftMembers"), w.array(m.left_members.size());
+  w.key("LTime").uint(m.ltime);
+  w.key("LeftMembers").array(m.left_members.size());
   for (const std::string& s : m.left_members) w.str(s);
-  w.key("QueryLTime"), w.uint(m.query_ltime);
-  w.key("StatusLTimes"), w.map(m.status_ltimes.size());
-  for (const auto& [k, v] : m.status_ltimes) w.str(k), w.uint(v);
+  w.key("QueryLTime").uint(m.query_ltime);
+  w.key("StatusLTimes").map(m.status_ltimes.size());
+  for (const auto& [k, v] : m.status_ltimes) {
+    w.str(k);
+    w.uint(v);
+  }
   return out;
 }
 
@@ -170,10 +177,10 @@ Bytes encode_serf(const SerfUserEvent& m) {
   Bytes out = start(SerfMsgType::kUserEvent);
   mp::Writer w(out);
   w.map(4);
-  w.key("CC"), w.boolean(m.cc);
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("Name"), w.str(m.name);
-  w.key("Payload"), w.bytes(m.payload);
+  w.key("CC").boolean(m.cc);
+  w.key("LTime").uint(m.ltime);
+  w.key("Name").str(m.name);
+  w.key("Payload").bytes(m.payload);
   return out;
 }
 
@@ -181,7 +188,7 @@ Bytes encode_serf(const SerfQuery& m) {
   Bytes out = start(SerfMsgType::kQuery);
   mp::Writer w(out);
   w.map(11);
-  w.key("Addr"), w.bytes(m.addr);
+  w.key("Addr").bytes(m.addr);
   w.key("Filters");
   if (m.filters.empty()) {
     w.nil();
@@ -189,15 +196,15 @@ Bytes encode_serf(const SerfQuery& m) {
     w.array(m.filters.size());
     for (const Bytes& f : m.filters) w.bytes(f);
   }
-  w.key("Flags"), w.uint(m.flags);
-  w.key("ID"), w.uint(m.id);
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("Name"), w.str(m.name);
-  w.key("Payload"), w.bytes(m.payload);
-  w.key("Port"), w.uint(m.port);
-  w.key("RelayFactor"), w.uint(m.relay_factor);
-  w.key("SourceNode"), w.str(m.source_node);
-  w.key("Timeout"), w.sint(m.timeout_ns);
+  w.key("Flags").uint(m.flags);
+  w.key("ID").uint(m.id);
+  w.key("LTime").uint(m.ltime);
+  w.key("Name").str(m.name);
+  w.key("Payload").bytes(m.payload);
+  w.key("Port").uint(m.port);
+  w.key("RelayFactor").uint(m.relay_factor);
+  w.key("SourceNode").str(m.source_node);
+  w.key("Timeout").sint(m.timeout_ns);
   return out;
 }
 
@@ -205,11 +212,11 @@ Bytes encode_serf(const SerfQueryResponse& m) {
   Bytes out = start(SerfMsgType::kQueryResponse);
   mp::Writer w(out);
   w.map(5);
-  w.key("Flags"), w.uint(m.flags);
-  w.key("From"), w.str(m.from);
-  w.key("ID"), w.uint(m.id);
-  w.key("LTime"), w.uint(m.ltime);
-  w.key("Payload"), w.bytes(m.payload);
+  w.key("Flags").uint(m.flags);
+  w.key("From").str(m.from);
+  w.key("ID").uint(m.id);
+  w.key("LTime").uint(m.ltime);
+  w.key("Payload").bytes(m.payload);
   return out;
 }
 
@@ -228,7 +235,7 @@ Bytes encode_serf(const SerfKeyRequest& m) {
   Bytes out = start(SerfMsgType::kKeyRequest);
   mp::Writer w(out);
   w.map(1);
-  w.key("Key"), w.bytes(m.key);
+  w.key("Key").bytes(m.key);
   return out;
 }
 
@@ -243,9 +250,9 @@ Bytes encode_serf(const SerfKeyResponse& m) {
     w.array(m.keys.size());
     for (const std::string& k : m.keys) w.str(k);
   }
-  w.key("Message"), w.str(m.message);
-  w.key("PrimaryKey"), w.str(m.primary_key);
-  w.key("Result"), w.boolean(m.result);
+  w.key("Message").str(m.message);
+  w.key("PrimaryKey").str(m.primary_key);
+  w.key("Result").boolean(m.result);
   return out;
 }
 
@@ -253,11 +260,11 @@ Bytes encode_serf(const SerfRelay& m) {
   Bytes out = start(SerfMsgType::kRelay);
   mp::Writer w(out);
   w.map(2);
-  w.key("DestAddr"), w.map(3);
-  w.key("IP"), w.bytes(m.dest_ip);
-  w.key("Port"), w.sint(m.dest_port);
-  w.key("Zone"), w.str(m.dest_zone);
-  w.key("DestName"), w.str(m.dest_name);
+  w.key("DestAddr").map(3);
+  w.key("IP").bytes(m.dest_ip);
+  w.key("Port").sint(m.dest_port);
+  w.key("Zone").str(m.dest_zone);
+  w.key("DestName").str(m.dest_name);
   w.raw(m.inner);
   return out;
 }

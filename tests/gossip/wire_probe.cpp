@@ -29,7 +29,6 @@
 
 using namespace beacon::gossip;
 using beacon::Result;
-using beacon::Status;
 
 namespace {
 
@@ -242,7 +241,10 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
     auto tags = decode_tags(s.meta);
     if (!tags.ok()) return fail(tags.status().message());
     std::string tag_text;
-    for (const auto& [k, v] : *tags) tag_text += (tag_text.empty() ? "" : ",") + k + "=" + v;
+    for (const auto& [k, v] : *tags) {
+      if (!tag_text.empty()) tag_text += ',';
+      tag_text.append(k).append("=").append(v);
+    }
     std::printf(
         "node name=%s addr=%s port=%u state=%s incarnation=%u vsn=%d,%d,%d,%d,%d,%d tags=%s\n",
         s.name.c_str(), ip_string(s.addr).c_str(), s.port, state_name(s.state), s.incarnation,
@@ -254,8 +256,10 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   auto serf = decode_serf_push_pull(ByteView(pp->user_state).subspan(1));
   if (!serf.ok()) return fail(serf.status().message());
   std::string members;
-  for (const auto& [name, t] : serf->status_ltimes)
-    members += (members.empty() ? "" : ",") + name + ":" + std::to_string(t);
+  for (const auto& [name, t] : serf->status_ltimes) {
+    if (!members.empty()) members += ',';
+    members.append(name).append(":").append(std::to_string(t));
+  }
   std::size_t filled = 0;
   for (const auto& e : serf->events) filled += e.has_value() ? 1 : 0;
   std::printf(
