@@ -4,62 +4,22 @@
 //   wire_probe ping --to HOST:PORT --node NAME [--key B64]... [--recv-key B64]... [--enc-version V]
 //   wire_probe join --to HOST:PORT --node NAME --port P [--tag K=V]... [--key B64]...
 //                   [--recv-key B64]... [--enc-version V]
+//   wire_probe listen --bind HOST:PORT --node NAME [--answer-query NAME=PAYLOAD] [--ms N]
+//                     [--key B64]...
 //
 // `ping` sends a UDP ping and prints the decoded ack; `join` sends a join push-pull carrying one
 // alive node and prints the decoded answer, one "node ..." line per node and one "serf ..." line.
 // --key encrypts (first key is the primary); --recv-key, when given, replaces the keyring used to
 // decode the answer; --enc-version 0 seals with memberlist's legacy padded format. Every wait
-// times out after 5 s. Exit 0 on success, 1 with "error: ..." else.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/rand.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// times out after 5 s. `listen` plays node NAME on a UDP port for --ms milliseconds: it acks
+// pings (with a Vivaldi coordinate), prints every message it decodes and answers the named Serf
+// query (probe_listen.cpp). Exit 0 on success, 1 with "error: ..." else.
+#include "beacon/gossip/coordinate_wire.h"
+#include "probe.h"
 
-#include <cstdio>
-#include <cstring>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include "beacon/gossip/envelope.h"
-#include "beacon/gossip/serf_wire.h"
-
-using namespace beacon::gossip;
-using beacon::Result;
+using namespace probe;
 
 namespace {
-
-constexpr int kTimeoutMs = 5000;
-
-struct Args {
-  std::string cmd, host = "127.0.0.1", node;
-  std::uint16_t to_port = 0, port = 0;
-  Tags tags;
-  std::vector<std::string> keys, recv_keys;
-  std::uint8_t enc_version = 1;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-int fail(const std::string& msg) {
-  std::printf("error: %s\n", msg.c_str());
-  return 1;
-}
 
 std::optional<Args> parse(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
@@ -85,6 +45,18 @@ std::optional<Args> parse(int argc, char** argv) {
       a.keys.push_back(v);
     } else if (f == "--enc-version") {
       a.enc_version = static_cast<std::uint8_t>(std::stoi(v));
+    } else if (f == "--bind") {
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos) return std::nullopt;
+      a.host = v.substr(0, colon);
+      a.port = static_cast<std::uint16_t>(std::stoi(v.substr(colon + 1)));
+    } else if (f == "--answer-query") {
+      auto eq = v.find('=');
+      if (eq == std::string::npos) return std::nullopt;
+      a.answer_query = v.substr(0, eq);
+      a.answer_payload = v.substr(eq + 1);
+    } else if (f == "--ms") {
+      a.ms = std::stoi(v);
     } else if (f == "--recv-key") {
       a.recv_keys.push_back(v);
     } else {
@@ -92,57 +64,6 @@ std::optional<Args> parse(int argc, char** argv) {
     }
   }
   return a;
-}
-
-std::optional<Keyring> ring_of(const std::vector<std::string>& keys, std::string& err) {
-  if (keys.empty()) return std::nullopt;
-  std::vector<std::string_view> views(keys.begin(), keys.end());
-  auto r = Keyring::from_base64(views);
-  if (!r.ok()) {
-    err = r.status().message();
-    return std::nullopt;
-  }
-  return *r;
-}
-
-Bytes nonce() {
-  Bytes n(kNonceSize);
-  RAND_bytes(n.data(), static_cast<int>(n.size()));
-  return n;
-}
-
-sockaddr_in addr_of(const std::string& host, std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-  return sa;
-}
-
-bool wait_readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return poll(&p, 1, kTimeoutMs) == 1;
-}
-
-std::string ip_string(const Bytes& ip) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ip.size() == 4) return inet_ntop(AF_INET, ip.data(), buf, sizeof buf);
-  if (ip.size() == 16) return inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
-  return "?";
-}
-
-const char* state_name(NodeState s) {
-  switch (s) {
-    case NodeState::kAlive:
-      return "alive";
-    case NodeState::kSuspect:
-      return "suspect";
-    case NodeState::kDead:
-      return "dead";
-    case NodeState::kLeft:
-      return "left";
-  }
-  return "?";
 }
 
 int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
@@ -169,9 +90,13 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
       auto d = decode_message(m);
       if (!d.ok()) return fail(d.status().message());
       if (const Ack* ack = std::get_if<Ack>(&*d); ack != nullptr && ack->seq_no == seq) {
-        std::printf("ack seq=%u payload_bytes=%zu payload_version=%d packet_messages=%zu\n",
-                    ack->seq_no, ack->payload.size(),
-                    ack->payload.empty() ? -1 : int(ack->payload[0]), msgs->size());
+        auto coord = decode_ping_payload(ack->payload);
+        if (!coord.ok()) return fail(coord.status().message());
+        std::printf(
+            "ack seq=%u payload_bytes=%zu payload_version=%d coordinate_dims=%zu "
+            "coordinate_error=%g packet_messages=%zu\n",
+            ack->seq_no, ack->payload.size(), int(ack->payload[0]), coord->vec.size(), coord->error,
+            msgs->size());
         return 0;
       }
     }
@@ -276,11 +201,16 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
 
 int main(int argc, char** argv) {
   std::optional<Args> a = parse(argc, argv);
-  if (!a || a->to_port == 0 || (a->cmd != "ping" && a->cmd != "join") ||
-      (a->cmd == "join" && (a->node.empty() || a->port == 0))) {
+  const bool usable =
+      a && ((a->cmd == "ping" && a->to_port != 0) ||
+            (a->cmd == "join" && a->to_port != 0 && !a->node.empty() && a->port != 0) ||
+            (a->cmd == "listen" && !a->node.empty() && a->port != 0));
+  if (!usable) {
     std::fprintf(stderr,
                  "usage: wire_probe ping|join --to HOST:PORT --node NAME [--port P] "
-                 "[--tag K=V] [--key B64] [--recv-key B64]\n");
+                 "[--tag K=V] [--key B64] [--recv-key B64] [--enc-version V]\n"
+                 "       wire_probe listen --bind HOST:PORT --node NAME "
+                 "[--answer-query NAME=PAYLOAD] [--ms N] [--key B64]\n");
     return 2;
   }
   std::string err;
@@ -289,5 +219,6 @@ int main(int argc, char** argv) {
   if (!err.empty()) return fail(err);
   const Keyring* s = send_ring ? &*send_ring : nullptr;
   const Keyring* r = recv_ring ? &*recv_ring : nullptr;
+  if (a->cmd == "listen") return do_listen(*a, s, r);
   return a->cmd == "ping" ? do_ping(*a, s, r) : do_join(*a, s, r);
 }

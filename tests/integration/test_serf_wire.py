@@ -156,10 +156,60 @@ class SerfWireTest(unittest.TestCase):
         self.assertEqual(sorted(rows[node]["tags"].split(",")), ["dc=dc1", "role=beacon"])
         self.assertIn(rows[node]["status"], ("alive", "failed"))  # nobody answers its probes
 
+    def serf_cmd(self, agent, cmd, *args):
+        r = subprocess.run([self.serf, cmd, "-rpc-addr", "%s:%d" % (LO, agent.rpc_port)]
+                           + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+        return r.returncode, r.stdout.decode()
+
+    def check_live_node(self, agent, node, *keys):
+        """`node` joins and then lives on a UDP port: serf probes it and gets our acks (with a
+        Vivaldi coordinate serf accepts), gossips to it, and gets our answer to a query."""
+        port = free_port()
+        out_path = os.path.join(self.tmp, "listen-%s-%d.out" % (node, port))
+        with open(out_path, "wb") as out:
+            listener = subprocess.Popen([self.probe, "listen", "--bind", "%s:%d" % (LO, port),
+                                         "--node", node, "--answer-query", "beacon-q=pong",
+                                         "--ms", "60000"] + list(keys),
+                                        stdout=out, stderr=subprocess.STDOUT)
+        harness._live_processes.append(listener)
+        self.addCleanup(stop_process, listener)
+
+        def listen_text():
+            with open(out_path) as f:
+                return f.read()
+        wait_for(lambda: "listening" in listen_text(), 10, what="probe listening")
+        rc, out = self.join(agent, node, port, "--tag", "role=beacon", *keys)
+        self.assertEqual(rc, 0, out)
+        # serf probes the new node; the ack carries our coordinate, so serf can estimate an RTT.
+        wait_for(lambda: "ping seq=" in listen_text(), 15, what="serf probing " + node)
+        def rtt():
+            rc, out = self.serf_cmd(agent, "rtt", "s1", node)
+            return out if rc == 0 else None
+        rtt = wait_for(rtt, 15, interval=0.2, what="serf rtt s1 " + node)
+        self.assertIn("Estimated s1 <-> %s rtt:" % node, rtt)
+        # A query gossiped by serf reaches the probe, which acks and answers it.
+        rc, out = self.serf_cmd(agent, "query", "-timeout", "5s", "beacon-q", "ping")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Ack from '%s'" % node, out)
+        self.assertIn("Response from '%s': pong" % node, out)
+        text = listen_text()
+        self.assertNotIn("error:", text)
+        self.assertRegex(text, r"serf-query name=beacon-q id=\d+ ltime=\d+ from=s1 "
+                               r"reply_to=127\.0\.0\.1:%d flags=1" % agent.bind_port)
+        self.assertRegex(text, r"alive node=s1 incarnation=\d+ addr=127\.0\.0\.1:%d tags=1"
+                         % agent.bind_port)
+        rows = agent.members()
+        self.assertEqual(rows[node]["status"], "alive")
+        stop_process(listener)
+
     def test_plain(self):
         agent = self.start()
         self.check_ping(agent)
         self.check_join(agent, "beacon1")
+        # A fresh agent: queries gossip to a few random members, and the fake nodes above
+        # (failed now) would compete with the live one for those sends.
+        self.check_live_node(self.start(), "beacon-live")
 
     def test_encrypted(self):
         key = subprocess.run([self.serf, "keygen"], stdout=subprocess.PIPE, check=True,
@@ -190,6 +240,7 @@ class SerfWireTest(unittest.TestCase):
         # Unencrypted input is refused by an encrypted serf (no answer, or an error answer).
         rc, out = self.ping(agent)
         self.assertEqual(rc, 1)
+        self.check_live_node(self.start(key), "beacon-live", "--key", key)
 
 
 def main():

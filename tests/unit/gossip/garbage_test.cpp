@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "beacon/gossip/coordinate_wire.h"
 #include "beacon/gossip/envelope.h"
 #include "samples.h"
 
@@ -36,6 +37,7 @@ int feed_all(ByteView in, const Keyring& ring) {
   note(decode_user_stream(in));
   note(decode_serf_push_pull(in));
   note(decode_serf_relay(in));
+  note(decode_ping_payload(in));
   return errors;
 }
 
@@ -47,6 +49,7 @@ std::vector<Bytes> corpus(const Keyring& ring) {
   all.push_back(make_compound(all_memberlist_samples()).value());
   all.push_back(seal_stream(encode(sample_push_pull()), &ring, Bytes(12, 1)).value());
   all.push_back(encode_tags({{"role", "x"}, {"dc", "dc1"}}));
+  all.push_back(encode_ping_payload(origin_coordinate()));
   return all;
 }
 

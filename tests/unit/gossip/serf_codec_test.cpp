@@ -1,6 +1,7 @@
 // Serf messages and tags: Go's bytes, and a round trip for every type.
 #include <doctest.h>
 
+#include "beacon/gossip/coordinate_wire.h"
 #include "samples.h"
 
 using namespace gossiptest;
@@ -78,4 +79,22 @@ TEST_CASE("serf: a relay carries the inner message after its header") {
   auto inner = decode_serf(r->inner);
   REQUIRE(inner.ok());
   CHECK(std::get<SerfLeave>(*inner) == SerfLeave{2, "x", false});
+}
+
+TEST_CASE("serf: the ack payload carries a Vivaldi coordinate as Go writes it") {
+  // Captured from Go: coordinate.Coordinate{Vec: {0.5, -1}, Error: 1.5, Height: 1e-5}.
+  constexpr std::string_view kGoCoord =
+      "84aa41646a7573746d656e74cb0000000000000000a54572726f72cb3ff8000000000000a6486569676874cb3e"
+      "e4f8b588e368f1a356656392cb3fe0000000000000cbbff0000000000000";
+  Coordinate c{{0.5, -1}, 1.5, 0, 1e-5};
+  Bytes payload = encode_ping_payload(c);
+  CHECK(payload[0] == 1);
+  CHECK(Bytes(payload.begin() + 1, payload.end()) == from_hex(kGoCoord));
+  auto back = decode_ping_payload(payload);
+  REQUIRE(back.ok());
+  CHECK(*back == c);
+  CHECK(decode_ping_payload(encode_ping_payload(origin_coordinate())).value().vec.size() == 8);
+  Bytes v2 = payload;
+  v2[0] = 2;
+  CHECK(decode_ping_payload(v2).status().message() == "ping payload: unsupported version 2");
 }
