@@ -34,6 +34,7 @@ struct Args {
   std::uint8_t enc_version = 1;
   std::string answer_query, answer_payload;  // listen: the query to answer, and with what
   int ms = 20000;                            // listen: how long to run
+  std::string dump;                          // ping/join: save the raw answer to this file
 };
 
 class Fd {
@@ -114,6 +115,15 @@ inline bool send_packet(int fd, const sockaddr_in& to, const std::vector<Bytes>&
   if (!pkt.ok()) return false;
   return sendto(fd, pkt->data(), pkt->size(), 0, reinterpret_cast<const sockaddr*>(&to),
                 sizeof to) == static_cast<ssize_t>(pkt->size());
+}
+
+// Writes raw bytes to `path` when it is set (captures for test vectors and fuzz seeds).
+inline void dump_to(const std::string& path, ByteView data) {
+  if (path.empty()) return;
+  if (FILE* f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data.data(), 1, data.size(), f);
+    std::fclose(f);
+  }
 }
 
 int do_listen(const Args& a, const Keyring* send_ring, const Keyring* recv_ring);

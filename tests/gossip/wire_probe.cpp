@@ -55,6 +55,8 @@ std::optional<Args> parse(int argc, char** argv) {
       if (eq == std::string::npos) return std::nullopt;
       a.answer_query = v.substr(0, eq);
       a.answer_payload = v.substr(eq + 1);
+    } else if (f == "--dump") {
+      a.dump = v;
     } else if (f == "--ms") {
       a.ms = std::stoi(v);
     } else if (f == "--recv-key") {
@@ -84,6 +86,7 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   while (wait_readable(fd.get())) {
     ssize_t got = recv(fd.get(), buf.data(), buf.size(), 0);
     if (got <= 0) return fail("recv failed");
+    dump_to(a.dump, ByteView(buf).first(static_cast<std::size_t>(got)));
     auto msgs = unpack_packet(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
     if (!msgs.ok()) return fail(msgs.status().message());
     for (const Bytes& m : *msgs) {
@@ -144,6 +147,7 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   std::string err;
   Bytes answer = read_all(fd.get(), err);
   if (!err.empty()) return fail(err);
+  dump_to(a.dump, answer);
   auto plain = open_stream(answer, recv_ring);
   if (!plain.ok()) return fail(plain.status().message());
   // What framing the peer chose: encrypted (10) or not, and whether it compressed (9).
