@@ -140,6 +140,42 @@ Result<Bytes> decompress(ByteView body) {
   return plain;
 }
 
+Result<Bytes> add_label(std::string_view label, ByteView data) {
+  if (label.size() > 255) return Status::Error("label: longer than 255 bytes");
+  Bytes out;
+  if (!label.empty()) {
+    out = {kHasLabel, static_cast<std::uint8_t>(label.size())};
+    out.insert(out.end(), label.begin(), label.end());
+  }
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+Result<Labeled> strip_label(ByteView data) {
+  if (data.empty() || data[0] != kHasLabel) return Labeled{"", data};
+  if (data.size() < 2) return Status::Error("label: truncated header");
+  std::size_t n = data[1];
+  if (n == 0) return Status::Error("label: empty label in a label header");
+  if (data.size() < 2 + n) return Status::Error("label: truncated label");
+  return Labeled{std::string(data.begin() + 2, data.begin() + 2 + static_cast<std::ptrdiff_t>(n)),
+                 data.subspan(2 + n)};
+}
+
+namespace {
+Result<ByteView> expect_label(ByteView data, std::string_view want, Labeled& holder) {
+  Result<Labeled> l = strip_label(data);
+  if (!l.ok()) return l.status();
+  if (l->label != want)
+    return Status::Error("label: got \"" + l->label + "\", want \"" + std::string(want) + "\"");
+  holder = std::move(*l);
+  return holder.rest;
+}
+
+ByteView as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+}  // namespace
+
 Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt) {
   if (msgs.empty()) return Status::Error("packet: no messages");
   Bytes msg;
@@ -151,14 +187,24 @@ Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& o
     msg = std::move(*c);
   }
   if (opt.crc) msg = add_crc(msg);
-  if (opt.keyring == nullptr) return msg;
-  return encrypt(opt.version, opt.keyring->primary(), msg, {}, opt.nonce);
+  if (opt.keyring != nullptr) {
+    Result<Bytes> sealed =
+        encrypt(opt.version, opt.keyring->primary(), msg, as_bytes(opt.label), opt.nonce);
+    if (!sealed.ok()) return sealed.status();
+    msg = std::move(*sealed);
+  }
+  return add_label(opt.label, msg);
 }
 
-Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring) {
+Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring,
+                                         std::string_view label) {
+  Labeled holder;
+  Result<ByteView> body = expect_label(packet, label, holder);
+  if (!body.ok()) return body.status();
+  packet = *body;
   Bytes plain;
   if (keyring != nullptr) {
-    Result<Bytes> d = decrypt(*keyring, packet, {});
+    Result<Bytes> d = decrypt(*keyring, packet, as_bytes(label));
     if (!d.ok()) return d.status();
     plain = std::move(*d);
     packet = plain;
@@ -170,19 +216,26 @@ Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring
 }
 
 Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
-                          std::uint8_t version) {
-  if (keyring == nullptr) return Bytes(msg.begin(), msg.end());
+                          std::uint8_t version, std::string_view label) {
+  if (keyring == nullptr) return add_label(label, msg);
   // The header announces the sealed length (version + nonce + ciphertext [+ padding] + tag).
   std::size_t padding = version == 0 ? 16 - msg.size() % 16 : 0;
   Bytes head{static_cast<std::uint8_t>(MsgType::kEncrypt)};
   put_be32(head, static_cast<std::uint32_t>(1 + kNonceSize + msg.size() + padding + 16));
-  Result<Bytes> sealed = encrypt(version, keyring->primary(), msg, head, nonce);
+  // Additional data: the 5-byte header, then the label.
+  Bytes aad = head;
+  aad.insert(aad.end(), label.begin(), label.end());
+  Result<Bytes> sealed = encrypt(version, keyring->primary(), msg, aad, nonce);
   if (!sealed.ok()) return sealed.status();
   head.insert(head.end(), sealed->begin(), sealed->end());
-  return head;
+  return add_label(label, head);
 }
 
-Result<Bytes> open_stream(ByteView stream, const Keyring* keyring) {
+Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_view label) {
+  Labeled holder;
+  Result<ByteView> body = expect_label(stream, label, holder);
+  if (!body.ok()) return body.status();
+  stream = *body;
   if (stream.empty()) return Status::Error("stream: empty");
   Bytes plain;
   if (stream[0] == static_cast<std::uint8_t>(MsgType::kEncrypt)) {
@@ -194,7 +247,9 @@ Result<Bytes> open_stream(ByteView stream, const Keyring* keyring) {
     if (stream.size() - 5 < len)
       return Status::Error("stream: truncated (" + std::to_string(stream.size() - 5) + " of " +
                            std::to_string(len) + " bytes)");
-    Result<Bytes> d = decrypt(*keyring, stream.subspan(5, len), stream.first(5));
+    Bytes aad(stream.begin(), stream.begin() + 5);
+    aad.insert(aad.end(), label.begin(), label.end());
+    Result<Bytes> d = decrypt(*keyring, stream.subspan(5, len), aad);
     if (!d.ok()) return d.status();
     if (d->empty()) return Status::Error("stream: empty decrypted message");
     plain = std::move(*d);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -60,26 +61,40 @@ Result<Bytes> encrypt(std::uint8_t version, ByteView key, ByteView plain, ByteVi
 // Tries every key of the ring; the error says why when none fits.
 Result<Bytes> decrypt(const Keyring& ring, ByteView sealed, ByteView aad);
 
+// --- labels (memberlist >= 0.3, absent from 0.2.x): type 244, a length byte (1..255), the label.
+// Outermost on packets and streams; with encryption the label is also additional data. A peer
+// drops traffic whose label differs from its own (no header = the empty label).
+inline constexpr std::uint8_t kHasLabel = 244;
+Result<Bytes> add_label(std::string_view label, ByteView data);  // empty label: data unchanged
+struct Labeled {
+  std::string label;
+  ByteView rest;  // a view into the input
+};
+Result<Labeled> strip_label(ByteView data);
+
 // --- whole UDP packets.
 struct PacketOptions {
   const Keyring* keyring = nullptr;  // encrypt with its primary key (version 1) when set
   ByteView nonce;                    // kNonceSize random bytes, required with a keyring
   bool crc = false;                  // add the CRC wrapper (peers speaking protocol 5)
   std::uint8_t version = 1;          // encryption version: 1, or 0 for protocol 1 peers
+  std::string_view label;            // cluster label, empty for none
 };
 // One message as is, several as a compound; then CRC and encryption as asked.
 Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt);
 // Decrypts (when a keyring is given), checks the CRC, decompresses and splits compounds,
 // returning the plain messages (type byte + body) in order.
-Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring);
+// A label different from `label` is an error.
+Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring,
+                                         std::string_view label = {});
 
 // --- whole TCP stream messages (push-pull, user message, ping, error).
 // With a keyring: type 10, a big-endian uint32 length, then the sealed message, whose additional
 // data is those first 5 bytes.
 Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
-                          std::uint8_t version = 1);
+                          std::uint8_t version = 1, std::string_view label = {});
 // Reverses seal_stream and a compress wrapper; returns the plain message (type byte + body).
 // Refuses an unencrypted stream when a keyring is given, and an encrypted one without.
-Result<Bytes> open_stream(ByteView stream, const Keyring* keyring);
+Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_view label = {});
 
 }  // namespace beacon::gossip

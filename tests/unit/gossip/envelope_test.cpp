@@ -179,3 +179,39 @@ TEST_CASE("envelope: streams are sealed with their 5-byte header as additional d
   CHECK(open_stream(compress(msg), nullptr).value() == msg);
   CHECK_FALSE(open_stream(msg, &*ring).ok());
 }
+
+TEST_CASE("envelope: a cluster label prefixes packets and streams and authenticates them") {
+  auto ring = Keyring::make({random_bytes(32, 21)});
+  REQUIRE(ring.ok());
+  std::vector<Bytes> msgs = {encode(Nack{5})};
+  auto plain = pack_packet(msgs, PacketOptions{nullptr, {}, false, 1, "dc1"});
+  REQUIRE(plain.ok());
+  CHECK(Bytes(plain->begin(), plain->begin() + 5) == Bytes{244, 3, 'd', 'c', '1'});
+  CHECK(unpack_packet(*plain, nullptr, "dc1").value() == msgs);
+  auto other = unpack_packet(*plain, nullptr, "dc2");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().message() == "label: got \"dc1\", want \"dc2\"");
+  CHECK(unpack_packet(pack_packet(msgs, {}).value(), nullptr, "dc1").status().message() ==
+        "label: got \"\", want \"dc1\"");
+
+  auto sealed = pack_packet(msgs, PacketOptions{&*ring, kNonce, false, 1, "dc1"});
+  REQUIRE(sealed.ok());
+  CHECK(unpack_packet(*sealed, &*ring, "dc1").value() == msgs);
+  // Relabelled in transit: the label is additional data, so decryption fails.
+  Bytes relabelled = *sealed;
+  relabelled[4] = '2';
+  CHECK_FALSE(unpack_packet(relabelled, &*ring, "dc2").ok());
+
+  Bytes pp = encode(sample_push_pull());
+  auto stream = seal_stream(pp, &*ring, kNonce, 1, "dc1");
+  REQUIRE(stream.ok());
+  CHECK((*stream)[0] == 244);
+  CHECK(open_stream(*stream, &*ring, "dc1").value() == pp);
+  CHECK_FALSE(open_stream(*stream, &*ring, "").ok());
+  CHECK(open_stream(seal_stream(pp, nullptr, {}, 1, "x").value(), nullptr, "x").value() == pp);
+
+  CHECK_FALSE(add_label(std::string(256, 'a'), pp).ok());
+  CHECK(strip_label(Bytes{244, 0}).status().message() == "label: empty label in a label header");
+  CHECK(strip_label(Bytes{244, 5, 'a'}).status().message() == "label: truncated label");
+  CHECK(strip_label(pp).value().label.empty());
+}

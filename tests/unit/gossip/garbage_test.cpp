@@ -38,6 +38,9 @@ int feed_all(ByteView in, const Keyring& ring) {
   note(decode_serf_push_pull(in));
   note(decode_serf_relay(in));
   note(decode_ping_payload(in));
+  note(strip_label(in));
+  note(unpack_packet(in, &ring, "dc1"));
+  note(open_stream(in, &ring, "dc1"));
   return errors;
 }
 
@@ -50,6 +53,7 @@ std::vector<Bytes> corpus(const Keyring& ring) {
   all.push_back(seal_stream(encode(sample_push_pull()), &ring, Bytes(12, 1)).value());
   all.push_back(encode_tags({{"role", "x"}, {"dc", "dc1"}}));
   all.push_back(encode_ping_payload(origin_coordinate()));
+  all.push_back(seal_stream(encode(sample_push_pull()), &ring, Bytes(12, 2), 0, "dc1").value());
   return all;
 }
 
