@@ -186,6 +186,7 @@ Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& o
     if (!c.ok()) return c.status();
     msg = std::move(*c);
   }
+  if (opt.compress) msg = compress(msg);
   if (opt.crc) msg = add_crc(msg);
   if (opt.keyring != nullptr) {
     Result<Bytes> sealed =

@@ -35,6 +35,9 @@ struct Args {
   std::string answer_query, answer_payload;  // listen: the query to answer, and with what
   int ms = 20000;                            // listen: how long to run
   std::string dump;                          // ping/join: save the raw answer to this file
+  bool compress = false;                     // join/leave: LZW-compress what we send
+  std::uint64_t ltime = 2;                   // leave: Lamport time of the intent and event
+  std::string event_name, event_payload;     // leave: a user event sent along
 };
 
 class Fd {
@@ -109,9 +112,9 @@ inline const char* state_name(NodeState s) {
 
 // Sends one UDP packet of `msgs` to `to`, sealed with the ring's primary key when given.
 inline bool send_packet(int fd, const sockaddr_in& to, const std::vector<Bytes>& msgs,
-                        const Keyring* ring, std::uint8_t enc_version = 1) {
+                        const Keyring* ring, std::uint8_t enc_version = 1, bool compress = false) {
   Bytes n = nonce();
-  auto pkt = pack_packet(msgs, PacketOptions{ring, n, false, enc_version});
+  auto pkt = pack_packet(msgs, PacketOptions{ring, n, false, enc_version, {}, compress});
   if (!pkt.ok()) return false;
   return sendto(fd, pkt->data(), pkt->size(), 0, reinterpret_cast<const sockaddr*>(&to),
                 sizeof to) == static_cast<ssize_t>(pkt->size());

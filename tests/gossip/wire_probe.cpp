@@ -4,6 +4,7 @@
 //   wire_probe ping --to HOST:PORT --node NAME [--key B64]... [--recv-key B64]... [--enc-version V]
 //   wire_probe join --to HOST:PORT --node NAME --port P [--tag K=V]... [--key B64]...
 //                   [--recv-key B64]... [--enc-version V]
+//   wire_probe leave --to HOST:PORT --node NAME [--ltime N] [--event NAME=PAYLOAD] [--compress 1]
 //   wire_probe listen --bind HOST:PORT --node NAME [--answer-query NAME=PAYLOAD] [--ms N]
 //                     [--key B64]...
 //
@@ -13,7 +14,12 @@
 // decode the answer; --enc-version 0 seals with memberlist's legacy padded format. Every wait
 // times out after 5 s. `listen` plays node NAME on a UDP port for --ms milliseconds: it acks
 // pings (with a Vivaldi coordinate), prints every message it decodes and answers the named Serf
-// query (probe_listen.cpp). Exit 0 on success, 1 with "error: ..." else.
+// query (probe_listen.cpp). `leave` sends, in one packet, a Serf user event, Serf's leave intent
+// and memberlist's dead-by-itself message. --compress 1 LZW-compresses what join/leave send. Exit 0
+// on success, 1 with "error: ..." else.
+#include <chrono>
+#include <thread>
+
 #include "beacon/gossip/coordinate_wire.h"
 #include "probe.h"
 
@@ -55,6 +61,15 @@ std::optional<Args> parse(int argc, char** argv) {
       if (eq == std::string::npos) return std::nullopt;
       a.answer_query = v.substr(0, eq);
       a.answer_payload = v.substr(eq + 1);
+    } else if (f == "--compress") {
+      a.compress = v == "1";
+    } else if (f == "--ltime") {
+      a.ltime = std::stoull(v);
+    } else if (f == "--event") {
+      auto eq = v.find('=');
+      if (eq == std::string::npos) return std::nullopt;
+      a.event_name = v.substr(0, eq);
+      a.event_payload = v.substr(eq + 1);
     } else if (f == "--dump") {
       a.dump = v;
     } else if (f == "--ms") {
@@ -201,6 +216,30 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   return 0;
 }
 
+// A graceful leave the way Serf does it: its leave intent (with a user event, when asked) in one
+// packet, then, after a pause like Serf's LeavePropagateDelay, memberlist's dead message sent by
+// the node about itself (which peers record as "left").
+int do_leave(const Args& a, const Keyring* send_ring) {
+  Fd fd(socket(AF_INET, SOCK_DGRAM, 0));
+  std::vector<Bytes> intent;
+  if (!a.event_name.empty()) {
+    Bytes payload(a.event_payload.begin(), a.event_payload.end());
+    intent.push_back(
+        encode(UserMsg{encode_serf(SerfUserEvent{a.ltime, a.event_name, payload, false})}));
+  }
+  intent.push_back(encode(UserMsg{encode_serf(SerfLeave{a.ltime, a.node, false})}));
+  const sockaddr_in to = addr_of(a.host, a.to_port);
+  if (!send_packet(fd.get(), to, intent, send_ring, a.enc_version, a.compress))
+    return fail("sendto failed");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  if (!send_packet(fd.get(), to, {encode(Dead{1, a.node, a.node})}, send_ring, a.enc_version,
+                   a.compress))
+    return fail("sendto failed");
+  std::printf("sent leave node=%s intent_messages=%zu compressed=%d\n", a.node.c_str(),
+              intent.size(), a.compress);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,13 +247,16 @@ int main(int argc, char** argv) {
   const bool usable =
       a && ((a->cmd == "ping" && a->to_port != 0) ||
             (a->cmd == "join" && a->to_port != 0 && !a->node.empty() && a->port != 0) ||
-            (a->cmd == "listen" && !a->node.empty() && a->port != 0));
+            (a->cmd == "listen" && !a->node.empty() && a->port != 0) ||
+            (a->cmd == "leave" && a->to_port != 0 && !a->node.empty()));
   if (!usable) {
     std::fprintf(stderr,
                  "usage: wire_probe ping|join --to HOST:PORT --node NAME [--port P] "
                  "[--tag K=V] [--key B64] [--recv-key B64] [--enc-version V]\n"
                  "       wire_probe listen --bind HOST:PORT --node NAME "
-                 "[--answer-query NAME=PAYLOAD] [--ms N] [--key B64]\n");
+                 "[--answer-query NAME=PAYLOAD] [--ms N] [--key B64]\n"
+                 "       wire_probe leave --to HOST:PORT --node NAME [--ltime N] "
+                 "[--event NAME=PAYLOAD] [--compress 1] [--key B64]\n");
     return 2;
   }
   std::string err;
@@ -224,5 +266,6 @@ int main(int argc, char** argv) {
   const Keyring* s = send_ring ? &*send_ring : nullptr;
   const Keyring* r = recv_ring ? &*recv_ring : nullptr;
   if (a->cmd == "listen") return do_listen(*a, s, r);
+  if (a->cmd == "leave") return do_leave(*a, s);
   return a->cmd == "ping" ? do_ping(*a, s, r) : do_join(*a, s, r);
 }

@@ -201,12 +201,23 @@ class SerfWireTest(unittest.TestCase):
                          % agent.bind_port)
         rows = agent.members()
         self.assertEqual(rows[node]["status"], "alive")
+        # A graceful leave: a user event and Serf's leave intent, then memberlist's dead message
+        # from the node itself, all LZW-compressed by our encoder. Serf records "left".
+        rc, out = self.run_probe("leave", "--to", "%s:%d" % (LO, agent.bind_port), "--node", node,
+                                 "--ltime", 5, "--event", "beacon-deploy=v2", "--compress", 1,
+                                 *keys)[:2]
+        self.assertEqual(rc, 0, out)
+        wait_for(lambda: "Received event: user-event: beacon-deploy" in agent.log_text(), 10,
+                 what="serf receiving the user event")
+        wait_for(lambda: (agent.members() or {}).get(node, {}).get("status") == "left", 10,
+                 what="serf listing %s as left" % node)
         stop_process(listener)
 
     def test_plain(self):
         agent = self.start()
         self.check_ping(agent)
         self.check_join(agent, "beacon1")
+        self.check_join(agent, "beacon-lzw", "--compress", "1")  # serf reads our LZW
         # A fresh agent: queries gossip to a few random members, and the fake nodes above
         # (failed now) would compete with the live one for those sends.
         self.check_live_node(self.start(), "beacon-live")
@@ -223,6 +234,7 @@ class SerfWireTest(unittest.TestCase):
         self.check_ping(agent, "--key", key, "--recv-key", wrong, "--recv-key", key)
         self.check_join(agent, "beacon1", "--key", key, encrypted=True)
         self.check_join(agent, "beacon2", "--key", key, "--enc-version", "0", encrypted=True)
+        self.check_join(agent, "beacon-lzw", "--key", key, "--compress", "1", encrypted=True)
 
         # Our decoder refuses serf's answers under a wrong key, with a clear reason.
         rc, out = self.ping(agent, "--key", key, "--recv-key", wrong)

@@ -79,8 +79,10 @@ struct PacketOptions {
   bool crc = false;                  // add the CRC wrapper (peers speaking protocol 5)
   std::uint8_t version = 1;          // encryption version: 1, or 0 for protocol 1 peers
   std::string_view label;            // cluster label, empty for none
+  bool compress = false;             // LZW-wrap the (compound) message, before CRC and encryption
 };
-// One message as is, several as a compound; then CRC and encryption as asked.
+// One message as is, several as a compound; then compression, CRC, encryption and label as
+// asked (memberlist's order).
 Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt);
 // Decrypts (when a keyring is given), checks the CRC, decompresses and splits compounds,
 // returning the plain messages (type byte + body) in order.

@@ -151,6 +151,10 @@ TEST_CASE("envelope: packets unwrap encryption, CRC, compression and compounds i
   // A compressed compound, as memberlist sends piggybacked gossip.
   Bytes cc = compress(make_compound(msgs).value());
   CHECK(unpack_packet(add_crc(cc), nullptr).value() == msgs);
+  auto packed = pack_packet(msgs, PacketOptions{&*ring, kNonce, true, 1, {}, true});
+  REQUIRE(packed.ok());
+  CHECK(decrypt(*ring, *packed, {}).value()[0] == 12);  // CRC outside compression
+  CHECK(unpack_packet(*packed, &*ring).value() == msgs);
   auto plain_with_ring = unpack_packet(pack_packet(msgs, {}).value(), &*ring);
   CHECK_FALSE(plain_with_ring.ok());
 }
