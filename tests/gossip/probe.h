@@ -35,6 +35,7 @@ struct Args {
   std::string answer_query, answer_payload;  // listen: the query to answer, and with what
   int ms = 20000;                            // listen: how long to run
   std::string dump;                          // ping/join: save the raw answer to this file
+  bool nack = false;                         // indirect: ask for a nack on timeout
   bool compress = false;                     // join/leave: LZW-compress what we send
   std::uint64_t ltime = 2;                   // leave: Lamport time of the intent and event
   std::string event_name, event_payload;     // leave: a user event sent along

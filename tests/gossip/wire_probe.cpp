@@ -4,12 +4,14 @@
 //   wire_probe ping --to HOST:PORT --node NAME [--key B64]... [--recv-key B64]... [--enc-version V]
 //   wire_probe join --to HOST:PORT --node NAME --port P [--tag K=V]... [--key B64]...
 //                   [--recv-key B64]... [--enc-version V]
+//   wire_probe indirect --to HOST:PORT --node TARGET --port TARGET_PORT [--nack 1]
 //   wire_probe leave --to HOST:PORT --node NAME [--ltime N] [--event NAME=PAYLOAD] [--compress 1]
 //   wire_probe listen --bind HOST:PORT --node NAME [--answer-query NAME=PAYLOAD] [--ms N]
 //                     [--key B64]...
 //
 // `ping` sends a UDP ping and prints the decoded ack; `join` sends a join push-pull carrying one
-// alive node and prints the decoded answer, one "node ..." line per node and one "serf ..." line.
+// alive node and prints the decoded answer, one "node ..." line per node and one "serf ..." line;
+// `indirect` asks the peer to probe a node on 127.0.0.1 for us and prints its ack or nack.
 // --key encrypts (first key is the primary); --recv-key, when given, replaces the keyring used to
 // decode the answer; --enc-version 0 seals with memberlist's legacy padded format. Every wait
 // times out after 5 s. `listen` plays node NAME on a UDP port for --ms milliseconds: it acks
@@ -61,6 +63,8 @@ std::optional<Args> parse(int argc, char** argv) {
       if (eq == std::string::npos) return std::nullopt;
       a.answer_query = v.substr(0, eq);
       a.answer_payload = v.substr(eq + 1);
+    } else if (f == "--nack") {
+      a.nack = v == "1";
     } else if (f == "--compress") {
       a.compress = v == "1";
     } else if (f == "--ltime") {
@@ -90,8 +94,11 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
     return fail("bind: " + std::string(std::strerror(errno)));
   const std::uint32_t seq = 4242;
   Bytes n = nonce();
-  auto pkt = pack_packet({encode(Ping{seq, a.node, {}, 0, ""})},
-                         PacketOptions{send_ring, n, false, a.enc_version});
+  // `indirect`: ask the peer to probe node --node at 127.0.0.1:--port for us.
+  Bytes msg = a.cmd == "indirect"
+                  ? encode(IndirectPing{seq, {127, 0, 0, 1}, a.port, a.node, a.nack, {}, 0, ""})
+                  : encode(Ping{seq, a.node, {}, 0, ""});
+  auto pkt = pack_packet({msg}, PacketOptions{send_ring, n, false, a.enc_version});
   if (!pkt.ok()) return fail(pkt.status().message());
   sockaddr_in to = addr_of(a.host, a.to_port);
   if (sendto(fd.get(), pkt->data(), pkt->size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
@@ -107,6 +114,15 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
     for (const Bytes& m : *msgs) {
       auto d = decode_message(m);
       if (!d.ok()) return fail(d.status().message());
+      if (const Nack* nack = std::get_if<Nack>(&*d); nack != nullptr && nack->seq_no == seq) {
+        std::printf("nack seq=%u\n", nack->seq_no);
+        return 0;
+      }
+      if (const Ack* ack = std::get_if<Ack>(&*d);
+          ack != nullptr && ack->seq_no == seq && ack->payload.empty()) {
+        std::printf("ack seq=%u payload_bytes=0 packet_messages=%zu\n", ack->seq_no, msgs->size());
+        return 0;
+      }
       if (const Ack* ack = std::get_if<Ack>(&*d); ack != nullptr && ack->seq_no == seq) {
         auto coord = decode_ping_payload(ack->payload);
         if (!coord.ok()) return fail(coord.status().message());
@@ -119,7 +135,7 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
       }
     }
   }
-  return fail("timed out waiting for the ack");
+  return fail("timed out waiting for the ack or nack");
 }
 
 Bytes read_all(int fd, std::string& err) {
@@ -248,13 +264,15 @@ int main(int argc, char** argv) {
       a && ((a->cmd == "ping" && a->to_port != 0) ||
             (a->cmd == "join" && a->to_port != 0 && !a->node.empty() && a->port != 0) ||
             (a->cmd == "listen" && !a->node.empty() && a->port != 0) ||
-            (a->cmd == "leave" && a->to_port != 0 && !a->node.empty()));
+            (a->cmd == "leave" && a->to_port != 0 && !a->node.empty()) ||
+            (a->cmd == "indirect" && a->to_port != 0 && !a->node.empty() && a->port != 0));
   if (!usable) {
     std::fprintf(stderr,
                  "usage: wire_probe ping|join --to HOST:PORT --node NAME [--port P] "
                  "[--tag K=V] [--key B64] [--recv-key B64] [--enc-version V]\n"
                  "       wire_probe listen --bind HOST:PORT --node NAME "
                  "[--answer-query NAME=PAYLOAD] [--ms N] [--key B64]\n"
+                 "       wire_probe indirect --to HOST:PORT --node NAME --port P [--nack 1]\n"
                  "       wire_probe leave --to HOST:PORT --node NAME [--ltime N] "
                  "[--event NAME=PAYLOAD] [--compress 1] [--key B64]\n");
     return 2;
@@ -267,5 +285,5 @@ int main(int argc, char** argv) {
   const Keyring* r = recv_ring ? &*recv_ring : nullptr;
   if (a->cmd == "listen") return do_listen(*a, s, r);
   if (a->cmd == "leave") return do_leave(*a, s);
-  return a->cmd == "ping" ? do_ping(*a, s, r) : do_join(*a, s, r);
+  return a->cmd == "join" ? do_join(*a, s, r) : do_ping(*a, s, r);
 }

@@ -201,6 +201,17 @@ class SerfWireTest(unittest.TestCase):
                          % agent.bind_port)
         rows = agent.members()
         self.assertEqual(rows[node]["status"], "alive")
+        # Indirect probes through serf: of the live node (serf relays its ack), and of a port
+        # nobody answers on (serf answers with a nack, protocol >= 4).
+        to = "%s:%d" % (LO, agent.bind_port)
+        rc, out = self.run_probe("indirect", "--to", to, "--node", node, "--port", port,
+                                 "--nack", 1, *keys)[:2]
+        self.assertEqual(rc, 0, out)
+        self.assertIn("ack seq=4242", out)
+        rc, out = self.run_probe("indirect", "--to", to, "--node", "ghost", "--port", free_port(),
+                                 "--nack", 1, *keys)[:2]
+        self.assertEqual(rc, 0, out)
+        self.assertIn("nack seq=4242", out)
         # A graceful leave: a user event and Serf's leave intent, then memberlist's dead message
         # from the node itself, all LZW-compressed by our encoder. Serf records "left".
         rc, out = self.run_probe("leave", "--to", "%s:%d" % (LO, agent.bind_port), "--node", node,
