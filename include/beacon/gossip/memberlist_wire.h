@@ -8,6 +8,7 @@
 // Framing (compound, CRC, compression, encryption) lives in envelope.h. Any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -37,6 +38,9 @@ enum class MsgType : std::uint8_t {
   kHasCrc = 12,
   kErr = 13,
 };
+
+// Memberlist refuses node meta (Serf: encoded tags) above this size.
+inline constexpr std::size_t kMetaMaxSize = 512;
 
 // Memberlist's NodeStateType.
 enum class NodeState : std::int64_t { kAlive = 0, kSuspect = 1, kDead = 2, kLeft = 3 };

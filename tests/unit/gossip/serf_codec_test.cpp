@@ -45,6 +45,23 @@ TEST_CASE("serf: tags live in node meta behind the magic byte") {
   CHECK(bad.status().message().find("decode tags") == 0);
 }
 
+TEST_CASE("serf: Consul's LAN tags are plain tags and fit in node meta") {
+  // The tag names a Consul 1.x server gossips on the LAN pool.
+  Tags consul{{"role", "consul"},    {"dc", "dc1"},
+              {"segment", ""},       {"id", "5b8a1f2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"},
+              {"vsn", "2"},          {"vsn_min", "2"},
+              {"vsn_max", "3"},      {"build", "1.16.1:b7c1b2a1"},
+              {"raft_vsn", "3"},     {"expect", "3"},
+              {"port", "8300"},      {"wan_join_port", "8302"},
+              {"grpc_port", "8502"}, {"use_tls", "1"},
+              {"ft_fs", "1"},        {"ft_si", "1"}};
+  Bytes meta = encode_tags(consul);
+  CHECK(meta.size() <= kMetaMaxSize);
+  CHECK(decode_tags(meta).value() == consul);
+  Alive a{1, "server1", {10, 0, 0, 1}, 8301, meta, Versions{}};
+  CHECK(decode_tags(decode_alive(ByteView(encode(a)).subspan(1)).value().meta).value() == consul);
+}
+
 TEST_CASE("serf: every message type round-trips through decode_serf") {
   std::vector<SerfMessage> values = {
       SerfLeave{8, "n3", true},
