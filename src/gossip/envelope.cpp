@@ -264,4 +264,75 @@ Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_v
   return plain;
 }
 
+namespace {
+// Size of one plain stream message (type byte first); 0 when truncated.
+Result<std::size_t> plain_frame_size(ByteView m) {
+  mp::Reader r(m.subspan(1));
+  auto outcome = [&](bool ok, std::uint64_t tail) -> Result<std::size_t> {
+    if (!ok) {
+      if (r.truncated()) return std::size_t{0};
+      return Status::Error("stream frame: " + r.error());
+    }
+    if (tail > r.remaining()) return std::size_t{0};
+    return 1 + r.pos() + static_cast<std::size_t>(tail);
+  };
+  switch (static_cast<MsgType>(m[0])) {
+    case MsgType::kPushPull: {
+      std::uint64_t nodes = 0, user_len = 0;
+      bool join = false;
+      Status st = mp::read_struct(r, "push-pull header", [&](const std::string& k) {
+        if (k == "Nodes") return r.read_uint(nodes);
+        if (k == "UserStateLen") return r.read_uint(user_len);
+        if (k == "Join") return r.read_bool(join);
+        return r.skip();
+      });
+      bool ok = st.ok();
+      if (ok && nodes > kMaxStream) return Status::Error("stream frame: node count over limit");
+      for (std::uint64_t i = 0; ok && i < nodes; ++i) ok = r.skip();
+      if (ok && user_len > kMaxStream) return Status::Error("stream frame: user state over limit");
+      return outcome(ok, user_len);
+    }
+    case MsgType::kUser: {
+      std::uint64_t len = 0;
+      Status st = mp::read_struct(r, "user message header", [&](const std::string& k) {
+        if (k == "UserMsgLen") return r.read_uint(len);
+        return r.skip();
+      });
+      if (st.ok() && len > kMaxStream)
+        return Status::Error("stream frame: user message over limit");
+      return outcome(st.ok(), len);
+    }
+    case MsgType::kPing:
+    case MsgType::kAck:
+    case MsgType::kErr:
+    case MsgType::kCompress:
+      return outcome(r.skip(), 0);
+    default:
+      return Status::Error("stream frame: message type " + std::to_string(m[0]) +
+                           " is not sent over a stream");
+  }
+}
+}  // namespace
+
+Result<std::size_t> stream_frame_size(ByteView buffered) {
+  std::size_t off = 0;
+  if (buffered.empty()) return std::size_t{0};
+  if (buffered[0] == kHasLabel) {
+    if (buffered.size() < 2) return std::size_t{0};
+    if (buffered[1] == 0) return Status::Error("label: empty label in a label header");
+    off = 2 + std::size_t{buffered[1]};
+    if (buffered.size() <= off) return std::size_t{0};
+  }
+  ByteView m = buffered.subspan(off);
+  if (m[0] == static_cast<std::uint8_t>(MsgType::kEncrypt)) {
+    if (m.size() < 5) return std::size_t{0};
+    std::uint32_t len = get_be32(m.subspan(1, 4));
+    if (len > kMaxStream) return Status::Error("stream: encrypted state larger than the limit");
+    return m.size() - 5 < len ? std::size_t{0} : off + 5 + len;
+  }
+  Result<std::size_t> n = plain_frame_size(m);
+  if (!n.ok() || *n == 0) return n;
+  return off + *n;
+}
+
 }  // namespace beacon::gossip

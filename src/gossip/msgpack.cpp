@@ -98,7 +98,10 @@ bool Reader::fail(std::string reason) {
 
 bool Reader::need(std::size_t n) {
   if (!err_.empty()) return false;
-  if (in_.size() - pos_ < n) return fail("truncated input");
+  if (in_.size() - pos_ < n) {
+    truncated_ = true;
+    return fail("truncated input");
+  }
   return true;
 }
 
@@ -285,7 +288,10 @@ bool Reader::read_map(std::size_t& n) {
     return fail("expected a map");
   }
   // Every entry takes at least two bytes: a count beyond that is a lie.
-  if (n > remaining() / 2) return fail("map count exceeds input");
+  if (n > remaining() / 2) {
+    truncated_ = err_.empty();
+    return fail("map count exceeds input");
+  }
   return true;
 }
 
@@ -306,7 +312,10 @@ bool Reader::read_array(std::size_t& n) {
   } else {
     return fail("expected an array");
   }
-  if (n > remaining()) return fail("array count exceeds input");
+  if (n > remaining()) {
+    truncated_ = err_.empty();
+    return fail("array count exceeds input");
+  }
   return true;
 }
 

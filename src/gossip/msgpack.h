@@ -72,6 +72,9 @@ class Reader {
 
   bool fail(std::string reason);
   const std::string& error() const { return err_; }
+  // True when the failure was running out of input (more bytes could complete the value), as
+  // opposed to a malformed value.
+  bool truncated() const { return truncated_; }
   std::size_t pos() const { return pos_; }
   std::size_t remaining() const { return in_.size() - pos_; }
   std::span<const std::uint8_t> rest() const { return in_.subspan(pos_); }
@@ -85,6 +88,7 @@ class Reader {
   std::span<const std::uint8_t> in_;
   std::size_t pos_ = 0;
   std::string err_;
+  bool truncated_ = false;
 };
 
 }  // namespace beacon::gossip::mp

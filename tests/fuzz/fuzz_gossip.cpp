@@ -32,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)decompress(in);
   (void)decode_tags(in);
   (void)decode_ping_payload(in);
+  (void)stream_frame_size(in);
   (void)unpack_packet(in, &ring(), "dc1");
   (void)open_stream(in, &ring(), "dc1");
   if (auto pp = open_stream(in, nullptr); pp.ok() && !pp->empty()) {

@@ -138,9 +138,19 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   return fail("timed out waiting for the ack or nack");
 }
 
-Bytes read_all(int fd, std::string& err) {
+// Reads one whole stream message, sized by stream_frame_size (not by the peer closing).
+Bytes read_frame(int fd, std::string& err) {
   Bytes out, buf(65536);
   for (;;) {
+    auto size = stream_frame_size(out);
+    if (!size.ok()) {
+      err = size.status().message();
+      return out;
+    }
+    if (*size > 0) {
+      out.resize(*size);
+      return out;
+    }
     if (!wait_readable(fd)) {
       err = "timed out reading the answer";
       return out;
@@ -150,7 +160,10 @@ Bytes read_all(int fd, std::string& err) {
       err = std::string("recv: ") + std::strerror(errno);
       return out;
     }
-    if (got == 0) return out;
+    if (got == 0) {
+      err = "stream closed before a whole message (" + std::to_string(out.size()) + " bytes)";
+      return out;
+    }
     out.insert(out.end(), buf.begin(), buf.begin() + got);
   }
 }
@@ -176,7 +189,7 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
       static_cast<ssize_t>(stream->size()))
     return fail("send failed");
   std::string err;
-  Bytes answer = read_all(fd.get(), err);
+  Bytes answer = read_frame(fd.get(), err);
   if (!err.empty()) return fail(err);
   dump_to(a.dump, answer);
   auto plain = open_stream(answer, recv_ring);

@@ -100,4 +100,10 @@ Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
 // Refuses an unencrypted stream when a keyring is given, and an encrypted one without.
 Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_view label = {});
 
+// How many bytes the first stream message in `buffered` takes (label, encryption, compression
+// and the message itself), so a TCP reader knows when it has one whole message without waiting
+// for the peer to close: 0 while more bytes are needed, an error when the bytes cannot start a
+// valid message. Encrypted messages are sized from their header, without a key.
+Result<std::size_t> stream_frame_size(ByteView buffered);
+
 }  // namespace beacon::gossip

@@ -219,3 +219,35 @@ TEST_CASE("envelope: a cluster label prefixes packets and streams and authentica
   CHECK(strip_label(Bytes{244, 5, 'a'}).status().message() == "label: truncated label");
   CHECK(strip_label(pp).value().label.empty());
 }
+
+TEST_CASE("envelope: stream_frame_size finds where one stream message ends") {
+  auto ring = Keyring::make({random_bytes(16, 31)});
+  REQUIRE(ring.ok());
+  Bytes pp = encode(sample_push_pull());
+  std::vector<Bytes> frames = {
+      pp,
+      compress(pp),
+      encode(Ping{1, "s1", {}, 0, ""}),
+      encode(Ack{1, bytes_of("x")}),
+      encode(ErrResp{"nope"}),
+      encode_user_stream(UserMsg{bytes_of("event")}),
+      seal_stream(pp, &*ring, kNonce).value(),
+      seal_stream(compress(pp), &*ring, kNonce, 0, "dc1").value(),
+      seal_stream(pp, nullptr, {}, 1, "dc1").value(),
+  };
+  for (const Bytes& f : frames) {
+    for (std::size_t n = 0; n < f.size(); ++n) {
+      auto r = stream_frame_size(ByteView(f).first(n));
+      REQUIRE_MESSAGE(r.ok(), r.status().message());
+      CHECK_MESSAGE(*r == 0, "frame type ", int(f[0]), " prefix ", n);
+    }
+    Bytes more = f;
+    more.insert(more.end(), {0x06, 0x83});  // the start of the next message
+    CHECK(stream_frame_size(f).value() == f.size());
+    CHECK(stream_frame_size(more).value() == f.size());
+  }
+  auto bad = stream_frame_size(Bytes{0x06, 0xc1});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("stream frame: ") == 0);
+  CHECK_FALSE(stream_frame_size(encode(Nack{1})).ok());  // nacks never travel on streams
+}

@@ -39,6 +39,7 @@ int feed_all(ByteView in, const Keyring& ring) {
   note(decode_serf_relay(in));
   note(decode_ping_payload(in));
   note(strip_label(in));
+  note(stream_frame_size(in));
   note(unpack_packet(in, &ring, "dc1"));
   note(open_stream(in, &ring, "dc1"));
   return errors;
