@@ -1,0 +1,175 @@
+// HashiCorp Serf's messages (protocol 2..5), carried inside memberlist user messages and as the
+// push-pull user state, plus Serf's encoding of tags into memberlist node meta.
+//
+// Contract: sans-I/O and pure, like memberlist_wire.h: encode_serf() returns Serf's type byte and
+// the msgpack body exactly as Go's Serf writes it (maps of Go maps are written in sorted key
+// order); decode_*() take the body without the type byte and return a value or an error Status.
+// Lamport times are uint64. Any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "beacon/gossip/memberlist_wire.h"
+
+namespace beacon::gossip {
+
+enum class SerfMsgType : std::uint8_t {
+  kLeave = 0,
+  kJoin = 1,
+  kPushPull = 2,
+  kUserEvent = 3,
+  kQuery = 4,
+  kQueryResponse = 5,
+  kConflictResponse = 6,
+  kKeyRequest = 7,
+  kKeyResponse = 8,
+  kRelay = 9,
+};
+
+using Tags = std::map<std::string, std::string>;
+
+// Serf protocol >= 3: 0xff then a msgpack map of strings. Older meta is the bare "role" value.
+Bytes encode_tags(const Tags& tags);
+Result<Tags> decode_tags(ByteView meta);
+
+struct SerfJoin {
+  std::uint64_t ltime = 0;
+  std::string node;
+  bool operator==(const SerfJoin&) const = default;
+};
+
+struct SerfLeave {
+  std::uint64_t ltime = 0;
+  std::string node;
+  bool prune = false;
+  bool operator==(const SerfLeave&) const = default;
+};
+
+struct SerfEventEntry {
+  std::string name;
+  Bytes payload;
+  bool operator==(const SerfEventEntry&) const = default;
+};
+struct SerfEvents {
+  std::uint64_t ltime = 0;
+  std::vector<SerfEventEntry> events;
+  bool operator==(const SerfEvents&) const = default;
+};
+
+// Serf's LocalState: its clocks, each member's status time, left members, recent events (a ring
+// buffer whose empty slots travel as nil).
+struct SerfPushPull {
+  std::uint64_t ltime = 0;
+  std::map<std::string, std::uint64_t> status_ltimes;
+  std::vector<std::string> left_members;
+  std::uint64_t event_ltime = 0;
+  std::vector<std::optional<SerfEvents>> events;
+  std::uint64_t query_ltime = 0;
+  bool operator==(const SerfPushPull&) const = default;
+};
+
+struct SerfUserEvent {
+  std::uint64_t ltime = 0;
+  std::string name;
+  Bytes payload;
+  bool cc = false;  // may coalesce
+  bool operator==(const SerfUserEvent&) const = default;
+};
+
+struct SerfQuery {
+  std::uint64_t ltime = 0;
+  std::uint32_t id = 0;
+  Bytes addr;
+  std::uint16_t port = 0;
+  std::string source_node;
+  std::vector<Bytes> filters;
+  std::uint32_t flags = 0;  // 1 = ack, 2 = no broadcast
+  std::uint8_t relay_factor = 0;
+  std::int64_t timeout_ns = 0;  // Go time.Duration
+  std::string name;
+  Bytes payload;
+  bool operator==(const SerfQuery&) const = default;
+};
+
+struct SerfQueryResponse {
+  std::uint64_t ltime = 0;
+  std::uint32_t id = 0;
+  std::string from;
+  std::uint32_t flags = 0;
+  Bytes payload;
+  bool operator==(const SerfQueryResponse&) const = default;
+};
+
+// The answer to a "_serf_conflict" query: Serf's Member struct (or nil: no such member).
+struct SerfMember {
+  std::string name;
+  Bytes addr;
+  std::uint16_t port = 0;
+  Tags tags;
+  std::int64_t status = 0;  // 0 none, 1 alive, 2 leaving, 3 left, 4 failed
+  std::uint8_t protocol_min = 0, protocol_max = 0, protocol_cur = 0;
+  std::uint8_t delegate_min = 0, delegate_max = 0, delegate_cur = 0;
+  bool operator==(const SerfMember&) const = default;
+};
+struct SerfConflictResponse {
+  std::optional<SerfMember> member;
+  bool operator==(const SerfConflictResponse&) const = default;
+};
+
+struct SerfKeyRequest {
+  Bytes key;
+  bool operator==(const SerfKeyRequest&) const = default;
+};
+
+struct SerfKeyResponse {
+  bool result = false;
+  std::string message;
+  std::vector<std::string> keys;
+  std::string primary_key;
+  bool operator==(const SerfKeyResponse&) const = default;
+};
+
+// Relay: a header {DestAddr: {IP, Port, Zone}, DestName}, then a whole inner Serf message.
+struct SerfRelay {
+  Bytes dest_ip;
+  std::int64_t dest_port = 0;
+  std::string dest_zone;
+  std::string dest_name;
+  Bytes inner;  // type byte + body
+  bool operator==(const SerfRelay&) const = default;
+};
+
+Bytes encode_serf(const SerfJoin& m);
+Bytes encode_serf(const SerfLeave& m);
+Bytes encode_serf(const SerfPushPull& m);
+Bytes encode_serf(const SerfUserEvent& m);
+Bytes encode_serf(const SerfQuery& m);
+Bytes encode_serf(const SerfQueryResponse& m);
+Bytes encode_serf(const SerfConflictResponse& m);
+Bytes encode_serf(const SerfKeyRequest& m);
+Bytes encode_serf(const SerfKeyResponse& m);
+Bytes encode_serf(const SerfRelay& m);
+
+Result<SerfJoin> decode_serf_join(ByteView body);
+Result<SerfLeave> decode_serf_leave(ByteView body);
+Result<SerfPushPull> decode_serf_push_pull(ByteView body);
+Result<SerfUserEvent> decode_serf_user_event(ByteView body);
+Result<SerfQuery> decode_serf_query(ByteView body);
+Result<SerfQueryResponse> decode_serf_query_response(ByteView body);
+Result<SerfConflictResponse> decode_serf_conflict_response(ByteView body);
+Result<SerfKeyRequest> decode_serf_key_request(ByteView body);
+Result<SerfKeyResponse> decode_serf_key_response(ByteView body);
+Result<SerfRelay> decode_serf_relay(ByteView body);
+
+using SerfMessage =
+    std::variant<SerfJoin, SerfLeave, SerfPushPull, SerfUserEvent, SerfQuery, SerfQueryResponse,
+                 SerfConflictResponse, SerfKeyRequest, SerfKeyResponse, SerfRelay>;
+// Type byte + body.
+Result<SerfMessage> decode_serf(ByteView msg);
+
+}  // namespace beacon::gossip
