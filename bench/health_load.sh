@@ -96,7 +96,9 @@ B_URL=http://127.0.0.1:${PORT[http]}
 T_URL=http://127.0.0.1:${PORT[target]}
 
 # ---------------------------------------------------------------------------------------------
-# The HTTP target: one nginx process, no master, every request logged unbuffered as
+# The HTTP target: one nginx process, no master, every request logged (buffered, flushed every
+# second, so the count of a window waits 1.5 s; an unbuffered log cost nginx a write per check run
+# on the load core) as
 # "$msec $uri $status" so check runs can be counted per window and per check.
 start_target() {
     TWORK=$(mktemp -d /tmp/beacon-health-target.XXXXXX) || die "mktemp failed"
@@ -117,7 +119,7 @@ http {
     uwsgi_temp_path $TWORK/uwsgi;
     scgi_temp_path $TWORK/scgi;
     log_format checks '\$msec \$uri \$status';
-    access_log $TLOG checks;
+    access_log $TLOG checks buffer=256k flush=1s;
     keepalive_requests 100000;
     server {
         listen 127.0.0.1:${PORT[target]};
@@ -163,6 +165,8 @@ now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
 div() { awk -v a="$1" -v b="$2" -v m="${3:-1}" 'BEGIN{ if (b>0) printf "%.3f", a*m/b; else print "nan"}'; }
 runs_in() { # t0 t1 -> health_load.py runs for the target log since this twin started
+    # nginx flushes its buffered log every second: wait until t1 + 1.5 s is in it
+    sleep "$(awk -v t1="$2" -v now="$(now)" 'BEGIN{d = t1 + 1.5 - now; printf "%.2f", (d > 0 ? d : 0)}')"
     "$PY" "$HERE/health_load.py" runs --log "$TLOG" --offset "$LOG_OFF" --t0 "$1" --t1 "$2"
 }
 

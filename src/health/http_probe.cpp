@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +19,15 @@ namespace beacon::health {
 namespace {
 
 using catalog::Health;
+
+// Kept-alive connections, a deliberate deviation from Consul (whose checks close every connection;
+// see probes.h): a run may reuse an idle connection to the same host and port that curl has just
+// found still open (one the server closed or reset is never used), and only while that connection
+// is younger than kConnectionLifetimeS + 1 s (curl compares whole seconds), so a listener that
+// stops accepting is connected to again, and found gone, at most 2 s later.
+constexpr long kConnectionLifetimeS = 1;
+// Idle connections kept at most (curl closes the oldest past it); the lifetime bounds them first.
+constexpr long kMaxIdleConnections = 256;
 
 const char* ReasonPhrase(long code) {
   switch (code) {
@@ -108,12 +116,15 @@ struct HttpClient::Impl {
     long status_code = 0;
     std::string reason;  // from the last status line
     char err[CURL_ERROR_SIZE] = {};
-    bool busy = false;    // in the multi
+    bool busy = false;    // running: queued for the next batch, or in the multi
+    bool queued = false;  // waiting for the next batch
     bool cached = false;  // owned by Impl::cache (else by Impl::loose)
     uint64_t last_used = 0;
 
     ~Transfer() override {
-      if (busy && owner->multi != nullptr) curl_multi_remove_handle(owner->multi, easy);
+      if (busy && !queued && owner->multi != nullptr) {
+        curl_multi_remove_handle(owner->multi, easy);
+      }
       if (easy != nullptr) curl_easy_cleanup(easy);
       curl_slist_free_all(headers);
       curl_slist_free_all(connect_to);
@@ -141,6 +152,11 @@ struct HttpClient::Impl {
   uv_loop_t* loop;
   CURLM* multi = nullptr;
   uv_timer_t timer{};
+  // Runs started within kBatchMs go to curl together, so one loop wake-up sends them all (and
+  // the server answers them in one go): far fewer wake-ups on both sides than one per run.
+  static constexpr uint64_t kBatchMs = 10;
+  uv_timer_t batch{};
+  std::vector<Transfer*> pending;
   bool closed = false;
   std::unordered_map<std::string, std::unique_ptr<Transfer>> cache;  // by check id
   std::vector<Socket*> by_fd;                                        // open sockets by descriptor
@@ -152,15 +168,20 @@ struct HttpClient::Impl {
     multi = curl_multi_init();
     uv_timer_init(loop, &timer);
     timer.data = this;
+    uv_timer_init(loop, &batch);
+    batch.data = this;
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
   }
 
   ~Impl() { DropAll(); }
 
   void DropAll() {
+    for (Transfer* t : pending) t->queued = false;
+    pending.clear();
     for (Transfer* t : loose) delete t;
     loose.clear();
     cache.clear();
@@ -173,7 +194,12 @@ struct HttpClient::Impl {
 
   // Ends a run (done or cancelled): the handle leaves the multi; a cached transfer stays.
   void Finish(Transfer* t) {
-    curl_multi_remove_handle(multi, t->easy);
+    if (t->queued) {
+      std::erase(pending, t);
+      t->queued = false;
+    } else {
+      curl_multi_remove_handle(multi, t->easy);
+    }
     t->busy = false;
     t->done = nullptr;
     if (!t->cached) {
@@ -336,7 +362,8 @@ struct HttpClient::Impl {
     r.status = code >= 200 && code <= 299 ? Health::kPassing
                : code == 429              ? Health::kWarning
                                           : Health::kCritical;
-    const std::string_view reason = t.reason.empty() ? ReasonPhrase(code) : t.reason;
+    std::string_view reason = t.reason;
+    if (reason.empty()) reason = ReasonPhrase(code);
     char num[24];
     const int n = std::snprintf(num, sizeof num, "%ld", code);
     r.output.reserve(t.prefix.size() + static_cast<size_t>(n) + reason.size() + 10 + t.out.size());
@@ -397,11 +424,7 @@ struct HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnClose);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
-    if (std::getenv("BEACON_HTTP_REUSE") == nullptr) {
-      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);  // Consul's checks do not keep connections
-    } else {
-      curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, 1L);
-    }
+    curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, kConnectionLifetimeS);
     if (c.tls_skip_verify) {
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -456,8 +479,24 @@ struct HttpClient::Impl {
     t->err[0] = 0;
     t->last_used = now;
     t->busy = true;
-    curl_multi_add_handle(multi, t->easy);  // arms the timer: the transfer starts on the loop
+    t->queued = true;
+    pending.push_back(t);
+    if (pending.size() == 1) {
+      uv_timer_start(
+          &batch, [](uv_timer_t* h) { static_cast<Impl*>(h->data)->StartBatch(); }, kBatchMs, 0);
+    }
     return t;
+  }
+
+  void StartBatch() {
+    std::vector<Transfer*> now;
+    now.swap(pending);
+    for (Transfer* t : now) {
+      t->queued = false;
+      curl_multi_add_handle(multi, t->easy);  // arms the timer: they start on the next turn
+    }
+    now.clear();
+    if (pending.empty()) pending.swap(now);  // keep the capacity
   }
 };
 
@@ -561,6 +600,7 @@ void HttpClient::Close() {
   impl_->closed = true;
   impl_->DropAll();  // the multi may still close sockets: the loop must be alive
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->timer), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->batch), nullptr);
 }
 
 Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
