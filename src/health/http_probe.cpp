@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "beacon/health/probes.h"
@@ -29,43 +30,28 @@ constexpr long kConnectionLifetimeS = 1;
 // Idle connections kept at most (curl closes the oldest past it); the lifetime bounds them first.
 constexpr long kMaxIdleConnections = 256;
 
+// Go's text for the status codes a check commonly sees (used when the server sent no reason).
 const char* ReasonPhrase(long code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
+  static constexpr std::pair<long, const char*> kPhrases[] = {{200, "OK"},
+                                                              {201, "Created"},
+                                                              {202, "Accepted"},
+                                                              {204, "No Content"},
+                                                              {301, "Moved Permanently"},
+                                                              {302, "Found"},
+                                                              {304, "Not Modified"},
+                                                              {400, "Bad Request"},
+                                                              {401, "Unauthorized"},
+                                                              {403, "Forbidden"},
+                                                              {404, "Not Found"},
+                                                              {429, "Too Many Requests"},
+                                                              {500, "Internal Server Error"},
+                                                              {502, "Bad Gateway"},
+                                                              {503, "Service Unavailable"},
+                                                              {504, "Gateway Timeout"}};
+  for (const auto& [c, text] : kPhrases) {
+    if (c == code) return text;
   }
+  return "";
 }
 
 bool HasHeader(const catalog::Check& c, std::string_view name) {
