@@ -1,5 +1,5 @@
-// HTTP checks: libcurl's multi interface on the Runner's libuv loop (curl_multi_socket_action
-// with one uv_poll_t per socket and one uv_timer_t). See probes.h.
+// HTTP checks: libcurl's multi interface on the Runner's libuv loop (curl_multi_socket_action,
+// one uv_poll_t per socket, a uv_timer_t for curl and one for batches). See probes.h.
 #include <curl/curl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,9 +69,8 @@ bool HasHeader(const catalog::Check& c, std::string_view name) {
 
 }  // namespace
 
-// One prepared transfer per check, kept across runs: the easy handle, its options, header list
-// and the output prefix are built when a check id is first run (or its definition changed), so a
-// run only resets its per-run fields and adds the handle to the multi.
+// One prepared transfer per check id, kept across runs (easy handle, options, header list, output
+// prefix; rebuilt when the definition changed): a run resets its per-run fields and starts it.
 struct HttpClient::Impl {
   struct Transfer final : Probe {
     Impl* owner = nullptr;
@@ -90,8 +89,7 @@ struct HttpClient::Impl {
     bool tls_connect = false;
     uint64_t timeout_ms = 0;
     size_t max = 0;
-    // Derived once.
-    std::string method;     // "GET"
+    std::string method;     // "GET" (this and the next three derived once)
     std::string method_lc;  // "Get": Go's error text ("Get \"<url>\": ...")
     std::string url;        // the address as the check names it
     std::string prefix;     // "HTTP GET <url>: "
@@ -410,6 +408,8 @@ struct HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnClose);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
+    // A kept handle keeps its receive buffer: 4 KiB, not curl's 16 KiB (a check reads little).
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, kConnectionLifetimeS);
     if (c.tls_skip_verify) {
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
