@@ -192,7 +192,7 @@ struct HttpClient::Impl {
     }
   }
 
-  // A socket curl uses, watched by one uv_poll. Sockets curl opens for connections (Opened) keep
+  // A socket curl uses, watched by one uv_poll. Sockets curl opens for connections (OnOpen) keep
   // their poll for as long as the socket is open, across the transfers of a reused connection:
   // when curl stops watching one, the poll stays armed for reading (no epoll change), and the
   // first stray event stops it. Other sockets (a resolver's) are unwatched when curl says so.
