@@ -1,9 +1,17 @@
-// HTTP checks: libcurl's multi interface on the Runner's libuv loop (curl_multi_socket_action
-// with one uv_poll_t per socket and one uv_timer_t). See probes.h.
+// HTTP checks: libcurl's multi interface on the Runner's libuv loop (curl_multi_socket_action,
+// one uv_poll_t per socket, a uv_timer_t for curl and one for batches). See probes.h.
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "beacon/health/probes.h"
@@ -13,43 +21,37 @@ namespace {
 
 using catalog::Health;
 
+// Kept-alive connections, a deliberate deviation from Consul (whose checks close every connection;
+// see probes.h): a run may reuse an idle connection to the same host and port that curl has just
+// found still open (one the server closed or reset is never used), and only while that connection
+// is younger than kConnectionLifetimeS + 1 s (curl compares whole seconds), so a listener that
+// stops accepting is connected to again, and found gone, at most 2 s later.
+constexpr long kConnectionLifetimeS = 1;
+// Idle connections kept at most (curl closes the oldest past it); the lifetime bounds them first.
+constexpr long kMaxIdleConnections = 256;
+
+// Go's text for the status codes a check commonly sees (used when the server sent no reason).
 const char* ReasonPhrase(long code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
+  static constexpr std::pair<long, const char*> kPhrases[] = {{200, "OK"},
+                                                              {201, "Created"},
+                                                              {202, "Accepted"},
+                                                              {204, "No Content"},
+                                                              {301, "Moved Permanently"},
+                                                              {302, "Found"},
+                                                              {304, "Not Modified"},
+                                                              {400, "Bad Request"},
+                                                              {401, "Unauthorized"},
+                                                              {403, "Forbidden"},
+                                                              {404, "Not Found"},
+                                                              {429, "Too Many Requests"},
+                                                              {500, "Internal Server Error"},
+                                                              {502, "Bad Gateway"},
+                                                              {503, "Service Unavailable"},
+                                                              {504, "Gateway Timeout"}};
+  for (const auto& [c, text] : kPhrases) {
+    if (c == code) return text;
   }
+  return "";
 }
 
 bool HasHeader(const catalog::Check& c, std::string_view name) {
@@ -67,109 +69,191 @@ bool HasHeader(const catalog::Check& c, std::string_view name) {
 
 }  // namespace
 
+// One prepared transfer per check id, kept across runs (easy handle, options, header list, output
+// prefix; rebuilt when the definition changed): a run resets its per-run fields and starts it.
 struct HttpClient::Impl {
   struct Transfer final : Probe {
     Impl* owner = nullptr;
     CURL* easy = nullptr;
     curl_slist* headers = nullptr;
     curl_slist* connect_to = nullptr;
-    ProbeDone done;
-    std::string method;
-    std::string url;
+    // The definition it was prepared for (compared on every run, so a changed check is rebuilt).
+    std::string http;
+    std::string check_method;
+    std::map<std::string, std::vector<std::string>> header;
     std::string body;  // request body (kept alive for curl)
-    std::string out;   // response body, capped
+    std::string tls_server_name;
+    std::string tcp;
+    bool tls_skip_verify = false;
+    bool disable_redirects = false;
+    bool tls_connect = false;
+    uint64_t timeout_ms = 0;
     size_t max = 0;
+    std::string method;     // "GET" (this and the next three derived once)
+    std::string method_lc;  // "Get": Go's error text ("Get \"<url>\": ...")
+    std::string url;        // the address as the check names it
+    std::string prefix;     // "HTTP GET <url>: "
+    uint64_t keep_ms = 0;   // evicted when not run for this long
+    // Per run.
+    ProbeDone done;
+    std::string out;  // response body, capped
     long status_code = 0;
     std::string reason;  // from the last status line
-    bool tls_connect = false;
     char err[CURL_ERROR_SIZE] = {};
+    bool busy = false;    // running: queued for the next batch, or in the multi
+    bool queued = false;  // waiting for the next batch
+    bool cached = false;  // owned by Impl::cache (else by Impl::loose)
+    uint64_t last_used = 0;
 
     ~Transfer() override {
-      owner->Recycle(easy);
+      if (busy && !queued && owner->multi != nullptr) {
+        curl_multi_remove_handle(owner->multi, easy);
+      }
+      if (easy != nullptr) curl_easy_cleanup(easy);
       curl_slist_free_all(headers);
       curl_slist_free_all(connect_to);
     }
-    void Cancel() override { owner->Remove(this); }
+    void Cancel() override { owner->Finish(this); }
+
+    bool Same(const catalog::Check& c, const ProbeOptions& o, bool tls) const {
+      return tls == tls_connect && timeout_ms == o.timeout_ms && max == o.output_max &&
+             tls_skip_verify == c.tls_skip_verify && disable_redirects == c.disable_redirects &&
+             (tls ? tcp == c.tcp
+                  : http == c.http && check_method == c.method && body == c.body &&
+                        tls_server_name == c.tls_server_name && header == c.header);
+    }
   };
 
   struct Socket {
     uv_poll_t poll{};
     curl_socket_t fd = CURL_SOCKET_BAD;
     Impl* owner = nullptr;
+    bool ours = false;  // opened by OnOpen: closed through OnClose
+    int want = 0;       // the events curl asked for (0: curl is not watching it)
+    int events = 0;     // the events the poll is started with
   };
 
   uv_loop_t* loop;
   CURLM* multi = nullptr;
   uv_timer_t timer{};
+  // Runs started within kBatchMs go to curl together, so one loop wake-up sends them all (and
+  // the server answers them in one go): far fewer wake-ups on both sides than one per run.
+  static constexpr uint64_t kBatchMs = 10;
+  uv_timer_t batch{};
+  std::vector<Transfer*> pending;
   bool closed = false;
-  std::vector<Transfer*> transfers;
-  // Finished easy handles, reset and reused (their buffers are allocated once, not per probe).
-  std::vector<CURL*> spare;
-  static constexpr size_t kMaxSpare = 256;
-
-  void Recycle(CURL* e) {
-    if (e == nullptr) return;
-    if (closed || spare.size() >= kMaxSpare) {
-      curl_easy_cleanup(e);
-      return;
-    }
-    curl_easy_reset(e);
-    spare.push_back(e);
-  }
+  std::unordered_map<std::string, std::unique_ptr<Transfer>> cache;  // by check id
+  std::vector<Socket*> by_fd;                                        // open sockets by descriptor
+  std::vector<Transfer*> loose;  // one-off transfers (a second run of a busy check id)
+  uint64_t starts = 0;
+  uint64_t sweep_at = 0;
 
   explicit Impl(uv_loop_t* l) : loop(l) {
     multi = curl_multi_init();
     uv_timer_init(loop, &timer);
     timer.data = this;
+    uv_timer_init(loop, &batch);
+    batch.data = this;
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
   }
 
-  ~Impl() {
-    for (Transfer* t : transfers) {
+  ~Impl() { DropAll(); }
+
+  void DropAll() {
+    for (Transfer* t : pending) t->queued = false;
+    pending.clear();
+    for (Transfer* t : loose) delete t;
+    loose.clear();
+    cache.clear();
+    if (multi != nullptr) curl_multi_cleanup(multi);  // may still close sockets
+    multi = nullptr;
+    for (Socket* s : by_fd) {
+      if (s != nullptr) DropSocket(this, s);
+    }
+  }
+
+  // Ends a run (done or cancelled): the handle leaves the multi; a cached transfer stays.
+  void Finish(Transfer* t) {
+    if (t->queued) {
+      std::erase(pending, t);
+      t->queued = false;
+    } else {
       curl_multi_remove_handle(multi, t->easy);
+    }
+    t->busy = false;
+    t->done = nullptr;
+    if (!t->cached) {
+      std::erase(loose, t);
       delete t;
     }
-    for (CURL* e : spare) curl_easy_cleanup(e);
-    if (multi != nullptr) curl_multi_cleanup(multi);
   }
 
-  void Remove(Transfer* t) {
-    curl_multi_remove_handle(multi, t->easy);
-    std::erase(transfers, t);
-    delete t;
+  // A socket curl uses, watched by one uv_poll. Sockets curl opens for connections (OnOpen) keep
+  // their poll for as long as the socket is open, across the transfers of a reused connection:
+  // when curl stops watching one, the poll stays armed for reading (no epoll change), and the
+  // first stray event stops it. Other sockets (a resolver's) are unwatched when curl says so.
+  static Socket* NewSocket(Impl* self, curl_socket_t fd, bool ours) {
+    auto* s = new Socket;
+    s->fd = fd;
+    s->owner = self;
+    s->ours = ours;
+    if (uv_poll_init_socket(self->loop, &s->poll, fd) != 0) {
+      delete s;
+      return nullptr;
+    }
+    s->poll.data = s;
+    if (static_cast<size_t>(fd) >= self->by_fd.size()) {
+      self->by_fd.resize(static_cast<size_t>(fd) + 1, nullptr);
+    }
+    self->by_fd[static_cast<size_t>(fd)] = s;
+    return s;
   }
 
-  static int OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+  static void DropSocket(Impl* self, Socket* s) {
+    self->by_fd[static_cast<size_t>(s->fd)] = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->poll),
+             [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
+  }
+
+  Socket* Find(curl_socket_t fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < by_fd.size() ? by_fd[static_cast<size_t>(fd)]
+                                                             : nullptr;
+  }
+
+  static curl_socket_t OnOpen(void* userp, curlsocktype, curl_sockaddr* a) {
     auto* self = static_cast<Impl*>(userp);
-    auto* s = static_cast<Socket*>(socketp);
-    if (what == CURL_POLL_REMOVE) {
-      if (s != nullptr) {
-        uv_poll_stop(&s->poll);
-        uv_close(reinterpret_cast<uv_handle_t*>(&s->poll),
-                 [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
-        curl_multi_assign(self->multi, fd, nullptr);
-      }
-      return 0;
+    const int fd = socket(a->family, a->socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    if (NewSocket(self, fd, true) == nullptr) {
+      close(fd);
+      return CURL_SOCKET_BAD;
     }
-    if (s == nullptr) {
-      s = new Socket;
-      s->fd = fd;
-      s->owner = self;
-      if (uv_poll_init_socket(self->loop, &s->poll, fd) != 0) {
-        delete s;
-        return -1;  // curl fails this transfer
-      }
-      s->poll.data = s;
-      curl_multi_assign(self->multi, fd, s);
+    return fd;
+  }
+
+  static int OnClose(void* userp, curl_socket_t fd) {
+    auto* self = static_cast<Impl*>(userp);
+    if (Socket* s = self->Find(fd)) DropSocket(self, s);  // epoll forgets it before the close
+    return close(fd);
+  }
+
+  static void Watch(Socket* s, int events) {
+    if (s->events == events) return;
+    s->events = events;
+    if (events == 0) {
+      uv_poll_stop(&s->poll);
+      return;
     }
-    int events = 0;
-    if (what & CURL_POLL_IN) events |= UV_READABLE;
-    if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
     uv_poll_start(&s->poll, events, [](uv_poll_t* p, int status, int ev) {
       auto* sock = static_cast<Socket*>(p->data);
+      if (sock->want == 0) {  // an idle kept connection: curl looks at it when it reuses it
+        Watch(sock, 0);
+        return;
+      }
       int flags = 0;
       if (status < 0) flags = CURL_CSELECT_ERR;
       if (ev & UV_READABLE) flags |= CURL_CSELECT_IN;
@@ -179,6 +263,31 @@ struct HttpClient::Impl {
       curl_multi_socket_action(owner->multi, sock->fd, flags, &running);
       owner->Collect();
     });
+  }
+
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+    auto* self = static_cast<Impl*>(userp);
+    auto* s = socketp != nullptr ? static_cast<Socket*>(socketp) : self->Find(fd);
+    if (what == CURL_POLL_REMOVE) {
+      if (s == nullptr) return 0;
+      s->want = 0;
+      if (!s->ours) {
+        DropSocket(self, s);
+      } else if (s->events & UV_WRITABLE) {
+        Watch(s, UV_READABLE);  // an idle socket is always writable: never watch that
+      }
+      return 0;
+    }
+    if (s == nullptr) {
+      s = NewSocket(self, fd, false);
+      if (s == nullptr) return -1;  // curl fails this transfer
+    }
+    if (socketp == nullptr) curl_multi_assign(self->multi, fd, s);
+    int events = 0;
+    if (what & CURL_POLL_IN) events |= UV_READABLE;
+    if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+    s->want = events;
+    Watch(s, events);
     return 0;
   }
 
@@ -210,29 +319,26 @@ struct HttpClient::Impl {
       const CURLcode rc = m->data.result;
       ProbeResult r = Result(*t, rc);
       ProbeDone done = std::move(t->done);
-      Remove(t);  // `m` is invalid from here on
+      Finish(t);  // `m` is invalid from here on
       done(std::move(r));
     }
   }
 
   static ProbeResult Result(Transfer& t, CURLcode rc) {
     ProbeResult r;
+    const char* why = t.err[0] != 0 ? t.err : curl_easy_strerror(rc);
     if (t.tls_connect) {
       if (rc == CURLE_OK) {
         r.status = Health::kPassing;
-        r.output = "TCP connect " + t.url + ": Success";
+        r.output.append("TCP connect ").append(t.url).append(": Success");
       } else {
-        r.output = "dial tcp " + t.url + ": " + (t.err[0] != 0 ? t.err : curl_easy_strerror(rc));
+        r.output.append("dial tcp ").append(t.url).append(": ").append(why);
       }
       return r;
     }
     // The response so far counts even when the body was cut at output_max (write error).
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.status_code != 0)) {
-      std::string m = t.method;
-      for (size_t i = 1; i < m.size(); ++i) {
-        m[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[i])));
-      }
-      r.output = m + " \"" + t.url + "\": " + (t.err[0] != 0 ? t.err : curl_easy_strerror(rc));
+      r.output.append(t.method_lc).append(" \"").append(t.url).append("\": ").append(why);
       return r;
     }
     long code = t.status_code;
@@ -240,10 +346,14 @@ struct HttpClient::Impl {
     r.status = code >= 200 && code <= 299 ? Health::kPassing
                : code == 429              ? Health::kWarning
                                           : Health::kCritical;
-    std::string reason = t.reason.empty() ? ReasonPhrase(code) : t.reason;
-    std::string status = std::to_string(code);
-    if (!reason.empty()) status += " " + reason;
-    r.output = "HTTP " + t.method + " " + t.url + ": " + status + " Output: " + t.out;
+    std::string_view reason = t.reason;
+    if (reason.empty()) reason = ReasonPhrase(code);
+    char num[24];
+    const int n = std::snprintf(num, sizeof num, "%ld", code);
+    r.output.reserve(t.prefix.size() + static_cast<size_t>(n) + reason.size() + 10 + t.out.size());
+    r.output.append(t.prefix).append(num, static_cast<size_t>(n));
+    if (!reason.empty()) r.output.append(" ").append(reason);
+    r.output.append(" Output: ").append(t.out);
     return r;
   }
 
@@ -266,77 +376,143 @@ struct HttpClient::Impl {
       if (sp != std::string_view::npos) {
         std::string_view rest = line.substr(sp + 1);
         while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
-        t->status_code = std::atol(std::string(rest.substr(0, 3)).c_str());
-        if (rest.size() > 4) t->reason = std::string(rest.substr(4));
+        for (size_t i = 0;
+             i < 3 && i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i])); ++i) {
+          t->status_code = t->status_code * 10 + (rest[i] - '0');
+        }
+        if (rest.size() > 4) t->reason.assign(rest.substr(4));
       }
       t->out.clear();  // a redirect's body is not the answer
     }
     return n;
   }
 
-  Transfer* NewTransfer(const ProbeOptions& o, ProbeDone done) {
-    auto* t = new Transfer;
+  // A new transfer with the options every kind shares.
+  std::unique_ptr<Transfer> NewTransfer(const catalog::Check& c, const ProbeOptions& o) {
+    auto t = std::make_unique<Transfer>();
     t->owner = this;
-    if (spare.empty()) {
-      t->easy = curl_easy_init();
-    } else {
-      t->easy = spare.back();
-      spare.pop_back();
-    }
-    t->done = std::move(done);
+    t->easy = curl_easy_init();
+    t->timeout_ms = o.timeout_ms;
     t->max = o.output_max;
+    t->tls_skip_verify = c.tls_skip_verify;
+    t->disable_redirects = c.disable_redirects;
+    // A check that is not run again for two intervals (plus its timeout) was removed: its
+    // transfer goes at the next sweep.
+    t->keep_ms = 2 * std::max<uint64_t>(c.interval_ms, 1000) + o.timeout_ms + 60'000;
     CURL* e = t->easy;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->err);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpen);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnClose);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);  // Consul's checks do not keep connections
+    // A kept handle keeps its receive buffer: 4 KiB, not curl's 16 KiB (a check reads little).
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
+    curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, kConnectionLifetimeS);
+    if (c.tls_skip_verify) {
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     return t;
   }
 
-  Probe* Add(Transfer* t) {
-    if (closed) {
-      delete t;
-      return nullptr;
+  std::unique_ptr<Transfer> PrepareHttp(const catalog::Check& c, const ProbeOptions& o);
+  std::unique_ptr<Transfer> PrepareTls(const catalog::Check& c, const ProbeOptions& o);
+
+  // The transfer for this run of `c`: its cached one when idle and still of the same definition.
+  Transfer* Lookup(const catalog::Check& c, const ProbeOptions& o, bool tls) {
+    auto it = c.id.empty() ? cache.end() : cache.find(c.id);
+    if (it != cache.end() && !it->second->busy && it->second->Same(c, o, tls)) {
+      return it->second.get();
     }
-    transfers.push_back(t);
-    curl_multi_add_handle(multi, t->easy);  // arms the timer: the transfer starts on the loop
+    std::unique_ptr<Transfer> t = tls ? PrepareTls(c, o) : PrepareHttp(c, o);
+    Transfer* raw = t.get();
+    if (it != cache.end() && it->second->busy) {
+      loose.push_back(t.release());  // not expected from the Runner (one run per check at a time)
+      return raw;
+    }
+    raw->cached = !c.id.empty();
+    if (!raw->cached) {
+      loose.push_back(t.release());
+    } else if (it != cache.end()) {
+      it->second = std::move(t);
+    } else {
+      cache.emplace(c.id, std::move(t));
+    }
+    return raw;
+  }
+
+  // Drops the transfers of checks no longer run (amortized: one pass per cache-size starts).
+  void Sweep(uint64_t now) {
+    std::erase_if(cache, [now](const auto& kv) {
+      const Transfer& t = *kv.second;
+      return !t.busy && now - t.last_used > t.keep_ms;
+    });
+    sweep_at = starts + std::max<size_t>(cache.size(), 256);
+  }
+
+  Probe* Run(const catalog::Check& c, const ProbeOptions& o, bool tls, ProbeDone done) {
+    if (closed) return nullptr;
+    const uint64_t now = uv_now(loop);
+    if (++starts >= sweep_at) Sweep(now);
+    Transfer* t = Lookup(c, o, tls);
+    t->done = std::move(done);
+    t->out.clear();
+    t->reason.clear();
+    t->status_code = 0;
+    t->err[0] = 0;
+    t->last_used = now;
+    t->busy = true;
+    t->queued = true;
+    pending.push_back(t);
+    if (pending.size() == 1) {
+      uv_timer_start(
+          &batch, [](uv_timer_t* h) { static_cast<Impl*>(h->data)->StartBatch(); }, kBatchMs, 0);
+    }
     return t;
+  }
+
+  void StartBatch() {
+    std::vector<Transfer*> now;
+    now.swap(pending);
+    for (Transfer* t : now) {
+      t->queued = false;
+      curl_multi_add_handle(multi, t->easy);  // arms the timer: they start on the next turn
+    }
+    now.clear();
+    if (pending.empty()) pending.swap(now);  // keep the capacity
   }
 };
 
-HttpClient::HttpClient(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loop)) {}
-
-HttpClient::~HttpClient() = default;
-
-void HttpClient::Close() {
-  if (impl_->closed) return;
-  impl_->closed = true;
-  while (!impl_->transfers.empty()) impl_->Remove(impl_->transfers.back());
-  for (CURL* e : impl_->spare) curl_easy_cleanup(e);
-  impl_->spare.clear();
-  curl_multi_cleanup(impl_->multi);  // may still close sockets: the loop must be alive
-  impl_->multi = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->timer), nullptr);
-}
-
-Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
-  Impl::Transfer* t = impl_->NewTransfer(o, std::move(done));
+std::unique_ptr<HttpClient::Impl::Transfer> HttpClient::Impl::PrepareHttp(const catalog::Check& c,
+                                                                          const ProbeOptions& o) {
+  std::unique_ptr<Transfer> t = NewTransfer(c, o);
   CURL* e = t->easy;
+  t->http = c.http;
+  t->check_method = c.method;
+  t->header = c.header;
+  t->body = c.body;
+  t->tls_server_name = c.tls_server_name;
   t->method = c.method.empty() ? "GET" : c.method;
+  t->method_lc = t->method;
+  for (size_t i = 1; i < t->method_lc.size(); ++i) {
+    t->method_lc[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(t->method_lc[i])));
+  }
   t->url = c.http;
+  t->prefix = "HTTP " + t->method + " " + t->url + ": ";
   curl_easy_setopt(e, CURLOPT_URL, c.http.c_str());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
   if (t->method == "HEAD") {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (t->method != "GET") {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->method.c_str());
   }
   if (!c.body.empty()) {
-    t->body = c.body;
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t->body.size()));
     if (t->method == "GET") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
@@ -344,10 +520,6 @@ Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDo
   if (!c.disable_redirects) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);  // Go's client stops after 10
-  }
-  if (c.tls_skip_verify) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   for (const auto& [k, vs] : c.header) {
     for (const std::string& v : vs) {
@@ -362,7 +534,6 @@ Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDo
   if (!HasHeader(c, "Accept")) {
     t->headers = curl_slist_append(t->headers, "Accept: text/plain, text/*, */*");
   }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   // tls_server_name: connect to the URL's host but present (and verify) this name, keeping the
   // Host header of the URL.
   if (!c.tls_server_name.empty()) {
@@ -390,21 +561,40 @@ Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDo
     curl_free(port);
     curl_url_cleanup(u);
   }
-  return impl_->Add(t);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  return t;
 }
 
-Probe* HttpClient::StartTlsConnect(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
-  Impl::Transfer* t = impl_->NewTransfer(o, std::move(done));
+std::unique_ptr<HttpClient::Impl::Transfer> HttpClient::Impl::PrepareTls(const catalog::Check& c,
+                                                                         const ProbeOptions& o) {
+  std::unique_ptr<Transfer> t = NewTransfer(c, o);
   t->tls_connect = true;
+  t->tcp = c.tcp;
   t->url = c.tcp;
   const std::string url = "https://" + c.tcp + "/";
   curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(t->easy, CURLOPT_CONNECT_ONLY, 1L);
-  if (c.tls_skip_verify) {
-    curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  return impl_->Add(t);
+  return t;
+}
+
+HttpClient::HttpClient(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loop)) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::Close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  impl_->DropAll();  // the multi may still close sockets: the loop must be alive
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->timer), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->batch), nullptr);
+}
+
+Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
+  return impl_->Run(c, o, false, std::move(done));
+}
+
+Probe* HttpClient::StartTlsConnect(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
+  return impl_->Run(c, o, true, std::move(done));
 }
 
 }  // namespace beacon::health
