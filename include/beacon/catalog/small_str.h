@@ -73,7 +73,7 @@ class SmallStr {
   void Init(std::string_view s) {
     Clear();
     if (s.size() <= kTag) {
-      std::memcpy(raw_, s.data(), s.size());
+      if (!s.empty()) std::memcpy(raw_, s.data(), s.size());  // an empty view may hold null
       raw_[kTag] = static_cast<char>(s.size());
       return;
     }
