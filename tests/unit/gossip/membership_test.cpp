@@ -1,0 +1,223 @@
+// Membership (SWIM + Lifeguard) on a virtual clock: formulas, the broadcast queue, and whole
+// clusters of in-process nodes (join, failure detection, refutation, loss, leave, conflicts).
+#include <doctest.h>
+
+#include <algorithm>
+
+#include "beacon/gossip/envelope.h"
+#include "beacon/gossip/membership.h"
+#include "sim_network.h"
+
+using namespace gossiptest;
+using Kind = MemberEvent::Kind;
+
+namespace {
+
+std::string node_name(std::size_t i) {
+  return "n" + std::to_string(i);
+}
+
+// Builds `n` nodes that all join through node 0 and runs until `until`.
+SimNetwork& cluster(SimNetwork& net, std::size_t n, std::uint64_t until) {
+  for (std::size_t i = 0; i < n; ++i) net.Add(node_name(i));
+  for (std::size_t i = 1; i < n; ++i) net.Join(i, 0);
+  net.RunUntil(until);
+  return net;
+}
+
+std::vector<LoggedEvent> events_about(const SimNetwork& net, const std::string& node,
+                                      std::uint64_t since = 0) {
+  std::vector<LoggedEvent> out;
+  for (const LoggedEvent& e : net.log()) {
+    if (e.node == node && e.at >= since) out.push_back(e);
+  }
+  return out;
+}
+
+const LoggedEvent* first(const std::vector<LoggedEvent>& evs, const std::string& observer,
+                         Kind kind) {
+  for (const LoggedEvent& e : evs) {
+    if (e.observer == observer && e.kind == kind) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("suspicion timeout and retransmit limits follow memberlist's formulas") {
+  CHECK(SuspicionTimeoutMs(4, 10, 1000) == 4000);
+  CHECK(SuspicionTimeoutMs(4, 100, 1000) == 8000);
+  CHECK(SuspicionTimeoutMs(4, 3, 1000) == 4000);  // never below one log10 unit
+  CHECK(RetransmitLimit(4, 10) == 8);
+  CHECK(RetransmitLimit(4, 99) == 8);
+  CHECK(RetransmitLimit(4, 100) == 12);
+
+  // N = 100: 48 s with no confirmation, ~22.8 s with one, 8 s with two (k = 2).
+  Suspicion s;
+  s.start_ms = 1000;
+  s.min_ms = 8000;
+  s.max_ms = 48000;
+  s.k = 2;
+  s.confirmers.insert("accuser");
+  CHECK(s.Deadline() == 1000 + 48000);
+  CHECK_FALSE(s.Confirm("accuser"));  // the first accuser does not count
+  CHECK(s.Confirm("b"));
+  CHECK(s.Deadline() == 1000 + 22762);
+  CHECK_FALSE(s.Confirm("b"));  // nor does an accuser twice
+  CHECK(s.Confirm("c"));
+  CHECK(s.Deadline() == 1000 + 8000);
+  CHECK_FALSE(s.Confirm("d"));  // k reached
+  s.k = 0;
+  CHECK(s.Deadline() == 1000 + 8000);
+}
+
+TEST_CASE("broadcast queue: fresh first, newer about a node replaces older, transmit limit") {
+  BroadcastQueue q;
+  q.Queue("a", Bytes(10, 1));
+  q.Queue("b", Bytes(20, 2));
+  q.Queue("a", Bytes(5, 3));  // replaces the first
+  CHECK(q.size() == 2);
+  auto got = q.Get(2, 100, 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == Bytes(20, 2));  // largest first among equal transmit counts
+  CHECK(got[1] == Bytes(5, 3));
+  q.Queue("c", Bytes(30, 4));
+  got = q.Get(2, 33, 2);  // room for one: the never-sent message wins
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == Bytes(30, 4));
+  got = q.Get(2, 100, 2);  // second transmit of all three: then they are dropped
+  CHECK(got.size() == 3);
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("five nodes joining through one seed converge") {
+  SimNetwork net(1);
+  cluster(net, 5, 10000);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    CHECK(net.Count(i, NodeState::kAlive) == 5);
+    for (const Member& m : net[i].Members()) {
+      const std::size_t j = static_cast<std::size_t>(std::stoi(m.name.substr(1)));
+      CHECK(m.endpoint() == net.endpoint(j));
+      CHECK(m.meta == Bytes{'m'});
+    }
+  }
+  for (const LoggedEvent& e : net.log()) CHECK(e.kind == Kind::kJoin);
+}
+
+TEST_CASE(
+    "a stopped node is suspected, then declared dead within the Lifeguard bound, then "
+    "reaped") {
+  SimNetwork net(2);
+  cluster(net, 5, 10000);
+  const std::uint64_t stop_at = net.now();
+  net.Stop(4);
+  net.RunUntil(stop_at + 40000);
+  const auto evs = events_about(net, "n4", stop_at);
+  // N = 5: min = 4 s, max = 6 * min = 24 s.
+  for (std::size_t i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    const LoggedEvent* sus = first(evs, node_name(i), Kind::kSuspect);
+    const LoggedEvent* dead = first(evs, node_name(i), Kind::kDead);
+    REQUIRE(sus != nullptr);
+    REQUIRE(dead != nullptr);
+    CHECK(sus->at < dead->at);
+    CHECK(dead->at - sus->at <= 24000);
+    CHECK(dead->at - stop_at <= 5 * 1000 + 24000);
+  }
+  for (const LoggedEvent& e : net.log()) {
+    if (e.node != "n4") CHECK(e.kind == Kind::kJoin);  // nobody else was accused
+  }
+  // Gossip to the dead lasts 30 s; then the next probe round drops the entry.
+  net.RunUntil(net.now() + 40000);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    CHECK(net[i].Find("n4") == nullptr);
+    CHECK(first(net.log(), node_name(i), Kind::kReaped) != nullptr);
+    CHECK(net.Count(i, NodeState::kAlive) == 4);
+  }
+}
+
+TEST_CASE("a suspected node that is alive refutes with a higher incarnation") {
+  SimNetwork net(3);
+  cluster(net, 5, 10000);
+  const std::uint32_t inc = net[0].Find("n2")->incarnation;
+  const std::uint64_t t = net.now();
+  auto packet = pack_packet({encode(Suspect{inc, "n2", "n1"})}, {});
+  REQUIRE(packet.ok());
+  net.Inject(0, net.endpoint(1), *packet);
+  CHECK(net[0].Find("n2")->state == NodeState::kSuspect);
+  net.RunUntil(t + 30000);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    const Member* m = net[i].Find("n2");
+    REQUIRE(m != nullptr);
+    CHECK(m->state == NodeState::kAlive);
+    CHECK(m->incarnation > inc);
+  }
+  const auto evs = events_about(net, "n2", t);
+  CHECK(first(evs, "n0", Kind::kSuspect) != nullptr);
+  CHECK(first(evs, "n0", Kind::kAlive) != nullptr);
+  for (const LoggedEvent& e : evs) CHECK(e.kind != Kind::kDead);
+}
+
+TEST_CASE("20 nodes under 10% packet loss for 60 s: nobody is declared dead") {
+  for (bool tcp : {true, false}) {
+    CAPTURE(tcp);
+    MembershipConfig cfg;
+    cfg.tcp_pings = tcp;
+    SimNetwork net(4, cfg);
+    cluster(net, 20, 15000);
+    for (std::size_t i = 0; i < 20; ++i) REQUIRE(net.Count(i, NodeState::kAlive) == 20);
+    net.set_loss(0.10);
+    net.RunUntil(net.now() + 60000);
+    for (const LoggedEvent& e : net.log()) {
+      CHECK(e.kind != Kind::kDead);
+      CHECK(e.kind != Kind::kLeft);
+    }
+  }
+}
+
+TEST_CASE("a graceful leave is seen as left by every other node") {
+  SimNetwork net(5);
+  cluster(net, 5, 10000);
+  const std::uint64_t t = net.now();
+  net.Leave(3);
+  while (!net[3].leave_sent() && net.now() < t + 5000) net.RunUntil(net.now() + 10);
+  CHECK(net[3].leave_sent());
+  net.Stop(3);
+  net.RunUntil(net.now() + 5000);
+  for (std::size_t i = 0; i < 5; ++i) {
+    if (i == 3) continue;
+    CAPTURE(i);
+    REQUIRE(net[i].Find("n3") != nullptr);
+    CHECK(net[i].Find("n3")->state == NodeState::kLeft);
+    CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kLeft) != nullptr);
+    CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kDead) == nullptr);
+  }
+}
+
+TEST_CASE("a name already alive at another address is refused") {
+  SimNetwork net(6);
+  cluster(net, 3, 5000);
+  const std::size_t impostor = net.Add("n1");  // same name, another address
+  net.Join(impostor, 0);
+  net.RunUntil(net.now() + 5000);
+  CHECK(net[0].Find("n1")->endpoint() == net.endpoint(1));
+  CHECK(first(net.log(), "n0", Kind::kConflict) != nullptr);
+  CHECK(net.Count(0, NodeState::kAlive) == 3);
+}
+
+TEST_CASE("the same seed gives the same event sequence") {
+  auto run = [](std::uint64_t seed) {
+    SimNetwork net(seed);
+    cluster(net, 6, 8000);
+    net.set_loss(0.05);
+    net.Stop(5);
+    net.RunUntil(net.now() + 30000);
+    return net.log();
+  };
+  const auto a = run(7);
+  CHECK(a.size() > 30);
+  CHECK(a == run(7));
+}
