@@ -91,6 +91,9 @@ void Membership::HandleMessage(std::uint64_t now, const Endpoint& from, ByteView
         if constexpr (std::is_same_v<T, Suspect>) SuspectNode(now, m);
         if constexpr (std::is_same_v<T, Alive>) AliveNode(now, m, false);
         if constexpr (std::is_same_v<T, Dead>) DeadNode(now, m);
+        if constexpr (std::is_same_v<T, UserMsg>) {
+          if (delegate_ != nullptr) delegate_->NotifyMsg(m.payload);
+        }
       },
       *decoded);
 }
@@ -121,9 +124,22 @@ void Membership::SendMsg(const Endpoint& to, Bytes msg) {
   if (cfg_.keyring) overhead += kEncryptOverhead;
   std::vector<Bytes> msgs{std::move(msg)};
   if (overhead < cfg_.udp_buffer_size) {
-    append(msgs, queue_.Get(kCompoundPerPart, cfg_.udp_buffer_size - overhead, TransmitLimit()));
+    append(msgs, GetBroadcasts(kCompoundPerPart, cfg_.udp_buffer_size - overhead));
   }
   SendRaw(to, msgs);
+}
+
+std::vector<Bytes> Membership::GetBroadcasts(std::size_t overhead, std::size_t limit) {
+  std::vector<Bytes> out = queue_.Get(overhead, limit, TransmitLimit());
+  if (delegate_ == nullptr) return out;
+  std::size_t used = 0;
+  for (const Bytes& b : out) used += overhead + b.size();
+  if (used + overhead + 2 > limit) return out;
+  // A user message is its type byte plus the payload.
+  for (Bytes& p : delegate_->GetBroadcasts(overhead + 1, limit - used)) {
+    out.push_back(encode(UserMsg{std::move(p)}));
+  }
+  return out;
 }
 
 Bytes Membership::SealStream(const Bytes& msg) {
@@ -156,12 +172,12 @@ std::vector<std::string> Membership::RandomNodes(std::uint64_t now, int k,
 void Membership::Gossip(std::uint64_t now) {
   if (now < next_gossip_ms_) return;
   while (next_gossip_ms_ <= now) next_gossip_ms_ += cfg_.gossip_interval_ms;
-  if (queue_.size() == 0) return;  // idle gossip is free
+  if (queue_.size() == 0 && delegate_ == nullptr) return;  // idle gossip is free
   std::size_t budget = cfg_.udp_buffer_size - kCompoundHeader;
   if (!cfg_.label.empty()) budget -= 2 + cfg_.label.size();
   if (cfg_.keyring) budget -= kEncryptOverhead;
   for (const std::string& n : RandomNodes(now, cfg_.gossip_nodes, {}, true)) {
-    auto msgs = queue_.Get(kCompoundPerPart, budget, TransmitLimit());
+    auto msgs = GetBroadcasts(kCompoundPerPart, budget);
     if (msgs.empty()) return;
     SendRaw(nodes_.at(n).endpoint(), msgs);
   }

@@ -131,7 +131,7 @@ void Membership::OnPing(const Endpoint& from, const Ping& p) {
   if (!p.node.empty() && p.node != name_) return;  // meant for a node that was here before
   Endpoint to = from;
   if (!p.source_addr.empty() && p.source_port != 0) to = Endpoint{p.source_addr, p.source_port};
-  SendMsg(to, encode(Ack{p.seq_no, {}}));
+  SendMsg(to, encode(Ack{p.seq_no, delegate_ != nullptr ? delegate_->AckPayload() : Bytes{}}));
 }
 
 void Membership::OnIndirectPing(std::uint64_t now, const Endpoint& from, const IndirectPing& p) {
@@ -149,7 +149,13 @@ void Membership::OnAck(std::uint64_t now, const Ack& a) {
     relays_.erase(it);
     return;
   }
-  if (probe_ && probe_->seq == a.seq_no) FinishProbe(now, true);
+  if (!probe_ || probe_->seq != a.seq_no) return;
+  if (delegate_ != nullptr) {
+    if (auto it = nodes_.find(probe_->target); it != nodes_.end()) {
+      delegate_->NotifyPingComplete(it->second, now - probe_->sent_ms, a.payload);
+    }
+  }
+  FinishProbe(now, true);
 }
 
 void Membership::OnNack(const Nack& n) {

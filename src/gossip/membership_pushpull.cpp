@@ -19,6 +19,7 @@ PushPull Membership::LocalState(bool join) const {
   for (const auto& [n, m] : nodes_) {
     pp.nodes.push_back({m.name, m.addr, m.port, m.meta, m.incarnation, m.state, m.vsn});
   }
+  if (delegate_ != nullptr) pp.user_state = delegate_->LocalState(join);
   return pp;
 }
 
@@ -36,6 +37,9 @@ void Membership::MergeState(std::uint64_t now, const PushPull& remote) {
         SuspectNode(now, Suspect{r.incarnation, r.name, name_});
         break;
     }
+  }
+  if (delegate_ != nullptr && !remote.user_state.empty()) {
+    delegate_->MergeRemoteState(remote.user_state, remote.join);
   }
 }
 

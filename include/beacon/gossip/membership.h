@@ -136,6 +136,39 @@ struct Suspicion {
 std::uint64_t SuspicionTimeoutMs(int mult, std::size_t n, std::uint64_t interval_ms);
 int RetransmitLimit(int mult, std::size_t n);
 
+// What Serf plugs into memberlist (memberlist's Delegate and PingDelegate). Called
+// synchronously from Membership's inputs, on the caller's thread; never re-enter Membership from
+// these calls. Every method has a do-nothing default.
+class MembershipDelegate {
+ public:
+  virtual ~MembershipDelegate() = default;
+  // A user message (type 8) arrived in a packet.
+  virtual void NotifyMsg(ByteView payload) { (void)payload; }
+  // User broadcasts to piggyback; each costs `overhead` bytes beyond its size, all within `limit`.
+  virtual std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) {
+    (void)overhead;
+    (void)limit;
+    return {};
+  }
+  // The user state sent with a push-pull, and the peer's state received with one.
+  virtual Bytes LocalState(bool join) {
+    (void)join;
+    return {};
+  }
+  virtual void MergeRemoteState(ByteView state, bool join) {
+    (void)state;
+    (void)join;
+  }
+  // Serf: a version byte and this node's Vivaldi coordinate, carried by our acks.
+  virtual Bytes AckPayload() { return {}; }
+  // One of our probes was acked after `rtt_ms`, with the acker's payload.
+  virtual void NotifyPingComplete(const Member& node, std::uint64_t rtt_ms, ByteView payload) {
+    (void)node;
+    (void)rtt_ms;
+    (void)payload;
+  }
+};
+
 class Membership {
  public:
   // `addr` is 4 or 16 bytes; `meta` at most kMetaMaxSize bytes.
@@ -154,6 +187,8 @@ class Membership {
   void Leave(std::uint64_t now_ms);
   // Changes this node's meta (Serf tags) and broadcasts it with a new incarnation.
   void UpdateMeta(std::uint64_t now_ms, Bytes meta);
+  // Not owned; must outlive this object or be reset to nullptr. nullptr: no delegate.
+  void SetDelegate(MembershipDelegate* d) { delegate_ = d; }
 
   std::vector<OutPacket> TakePackets();
   std::vector<OutStream> TakeStreams();
@@ -193,6 +228,8 @@ class Membership {
   // membership.cpp: plumbing
   void SendMsg(const Endpoint& to, Bytes msg);  // piggybacks broadcasts
   void SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs);
+  // memberlist's broadcasts first, then the delegate's user messages in the room left.
+  std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit);
   Bytes SealStream(const Bytes& msg);
   Bytes Nonce();
   std::size_t Rand(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
@@ -230,6 +267,7 @@ class Membership {
   std::uint64_t PushPullInterval() const;
 
   MembershipConfig cfg_;
+  MembershipDelegate* delegate_ = nullptr;
   std::string name_;
   std::mt19937_64 rng_;
   std::map<std::string, Member> nodes_;
