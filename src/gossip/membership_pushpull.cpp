@@ -82,7 +82,10 @@ void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::opti
   auto msg = decode_message(*plain);
   if (!msg.ok()) return;
   if (ps.kind == OutStream::Kind::kPushPull) {
-    if (auto* pp = std::get_if<PushPull>(&*msg)) MergeState(now, *pp);
+    if (auto* pp = std::get_if<PushPull>(&*msg)) {
+      MergeState(now, *pp);
+      joined_ += ps.join ? 1 : 0;
+    }
     return;
   }
   if (auto* ack = std::get_if<Ack>(&*msg)) {

@@ -42,6 +42,7 @@ struct MembershipConfig {
   int awareness_max_multiplier = 8;
   std::size_t udp_buffer_size = 1400;
   std::uint64_t dead_node_reclaim_ms = 0;  // 0: a dead name is never reclaimed by a new address
+  std::uint64_t tcp_timeout_ms = 10000;    // for the caller: fail a stream request after this
   bool tcp_pings = true;                   // TCP fallback ping while indirect probes run
   bool compress = true;                    // LZW-wrap outgoing packets and streams
   std::optional<Keyring> keyring;          // encrypt everything with its primary key when set
@@ -199,6 +200,8 @@ class Membership {
   const Member* Find(const std::string& name) const;
   const std::string& name() const { return name_; }
   int health_score() const { return awareness_; }
+  // How many Join() push-pulls were answered and merged (memberlist's Join result).
+  std::size_t joined() const { return joined_; }
   std::size_t queued_broadcasts() const { return queue_.size(); }
   // True once a Leave()'s broadcast went out at least once (or nobody was there to hear it).
   bool leave_sent() const { return leaving_ && queue_.size() == 0; }
@@ -281,6 +284,7 @@ class Membership {
   std::uint32_t seq_ = 0;
   std::uint64_t next_token_ = 1;
   int awareness_ = 0;
+  std::size_t joined_ = 0;
   bool leaving_ = false;
   std::uint64_t next_probe_ms_ = 0, next_gossip_ms_ = 0, next_push_pull_ms_ = 0;
   std::vector<OutPacket> packets_;

@@ -287,3 +287,89 @@ TEST_CASE("the delegate gets user messages, push-pull user state and ack payload
   CHECK(heard == 3);
   CHECK(net.Count(0, NodeState::kAlive) == 4);
 }
+
+TEST_CASE("a node told it is suspected refutes at once and counts it against its own health") {
+  SimNetwork net(9);
+  cluster(net, 3, 5000);
+  CHECK(net[0].joined() == 0);
+  CHECK(net[1].joined() == 1);
+  const std::uint32_t inc = net[2].Find("n2")->incarnation;
+  const int health = net[2].health_score();
+  auto packet = pack_packet({encode(Suspect{inc + 5, "n2", "n0"})}, {});
+  REQUIRE(packet.ok());
+  net.Inject(2, net.endpoint(0), *packet);
+  CHECK(net[2].Find("n2")->incarnation == inc + 6);
+  CHECK(net[2].Find("n2")->state == NodeState::kAlive);
+  CHECK(net[2].health_score() == health + 1);
+  // A dead message about itself is refuted the same way.
+  packet = pack_packet({encode(Dead{inc + 6, "n2", "n0"})}, {});
+  net.Inject(2, net.endpoint(0), *packet);
+  CHECK(net[2].Find("n2")->incarnation == inc + 7);
+  net.RunUntil(net.now() + 5000);
+  CHECK(net[0].Find("n2")->incarnation == inc + 7);
+  CHECK(net[0].Find("n2")->state == NodeState::kAlive);
+}
+
+TEST_CASE("the TCP fallback ping keeps a node whose UDP is blocked from being suspected") {
+  for (bool tcp : {true, false}) {
+    CAPTURE(tcp);
+    MembershipConfig cfg;
+    cfg.tcp_pings = tcp;
+    SimNetwork net(10, cfg);
+    cluster(net, 5, 10000);
+    const std::uint64_t t = net.now();
+    net.BlockUdp(4);
+    net.RunUntil(t + 30000);
+    std::size_t suspected = 0;
+    for (const LoggedEvent& e : events_about(net, "n4", t)) suspected += e.kind == Kind::kSuspect;
+    if (tcp) {
+      CHECK(suspected == 0);
+      CHECK(net.Count(0, NodeState::kAlive) == 5);
+    } else {
+      CHECK(suspected > 0);
+    }
+  }
+}
+
+TEST_CASE("a dead node's name is reclaimed by a new address only after the reclaim time") {
+  for (std::uint64_t reclaim : {std::uint64_t{0}, std::uint64_t{1000}}) {
+    CAPTURE(reclaim);
+    MembershipConfig cfg;
+    cfg.dead_node_reclaim_ms = reclaim;
+    cfg.gossip_to_the_dead_ms = 600000;  // keep the dead entry around
+    SimNetwork net(11, cfg);
+    cluster(net, 4, 5000);
+    net.Stop(1);
+    net.RunUntil(net.now() + 40000);
+    REQUIRE(net[0].Find("n1")->state == NodeState::kDead);
+    const std::size_t again = net.Add("n1");
+    net.Join(again, 0);
+    net.RunUntil(net.now() + 5000);
+    const Member* m = net[0].Find("n1");
+    if (reclaim > 0) {
+      CHECK(m->endpoint() == net.endpoint(again));
+      CHECK(m->state == NodeState::kAlive);
+    } else {
+      CHECK(m->endpoint() == net.endpoint(1));
+      CHECK(m->state == NodeState::kDead);
+      CHECK(first(net.log(), "n0", Kind::kConflict) != nullptr);
+    }
+  }
+}
+
+TEST_CASE("with a keyring and a label the cluster forms; a node with another key cannot join") {
+  MembershipConfig cfg;
+  cfg.keyring = Keyring::make({Bytes(16, 7)}).value();
+  cfg.label = "dc1";
+  SimNetwork net(12, cfg);
+  cluster(net, 4, 8000);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(net.Count(i, NodeState::kAlive) == 4);
+  MembershipConfig other = cfg;
+  other.keyring = Keyring::make({Bytes(16, 8)}).value();
+  const std::size_t stranger = net.Add("stranger", other);
+  net.Join(stranger, 0);
+  net.RunUntil(net.now() + 5000);
+  CHECK(net[stranger].joined() == 0);
+  CHECK(net[0].Find("stranger") == nullptr);
+  CHECK(net.Count(stranger, NodeState::kAlive) == 1);
+}

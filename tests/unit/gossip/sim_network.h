@@ -31,13 +31,13 @@ class SimNetwork {
  public:
   explicit SimNetwork(std::uint64_t seed, MembershipConfig cfg = {}) : rng_(seed), cfg_(cfg) {}
 
-  std::size_t Add(const std::string& name) {
+  std::size_t Add(const std::string& name, const std::optional<MembershipConfig>& cfg = {}) {
     const std::size_t i = nodes_.size();
     Endpoint ep{
         {127, 0, static_cast<std::uint8_t>(i / 250), static_cast<std::uint8_t>(i % 250 + 1)}, 7946};
-    nodes_.push_back(
-        {std::make_unique<Membership>(cfg_, name, ep.ip, ep.port, Bytes{'m'}, rng_(), now_), ep,
-         true});
+    nodes_.push_back({std::make_unique<Membership>(cfg ? *cfg : cfg_, name, ep.ip, ep.port,
+                                                   Bytes{'m'}, rng_(), now_),
+                      ep, true});
     by_ep_[ep] = i;
     return i;
   }
@@ -48,6 +48,8 @@ class SimNetwork {
   const std::vector<LoggedEvent>& log() const { return log_; }
   void set_loss(double p) { loss_ = p; }
   void Stop(std::size_t i) { nodes_[i].up = false; }
+  // Drops every datagram to or from node i; its streams still get through.
+  void BlockUdp(std::size_t i) { nodes_[i].udp = false; }
 
   void Join(std::size_t i, std::size_t seed) {
     nodes_[i].m->Join(now_, {nodes_[seed].ep});
@@ -97,6 +99,7 @@ class SimNetwork {
     std::unique_ptr<Membership> m;
     Endpoint ep;
     bool up = true;
+    bool udp = true;
   };
   struct Flight {
     std::size_t from = 0, to = 0;
@@ -150,7 +153,7 @@ class SimNetwork {
       Schedule({f.to, f.from, true, true, f.token, std::move(reply)});
       return;
     }
-    if (!to.up || !nodes_[f.from].up) return;
+    if (!to.up || !nodes_[f.from].up || !to.udp || !nodes_[f.from].udp) return;
     to.m->OnPacket(now_, nodes_[f.from].ep, *f.bytes);
     Drain(f.to);
   }
