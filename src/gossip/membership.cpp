@@ -113,8 +113,21 @@ void Membership::SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs) {
     opt.nonce = nonce;
   }
   opt.label = cfg_.label;
-  opt.compress = cfg_.compress;
-  auto packet = pack_packet(msgs, opt);
+  std::vector<Bytes> one;
+  if (cfg_.compress) {
+    // memberlist compresses only when that makes the packet smaller.
+    Bytes plain;
+    if (msgs.size() == 1) {
+      plain = msgs.front();
+    } else if (auto c = make_compound(msgs); c.ok()) {
+      plain = std::move(*c);
+    } else {
+      return;
+    }
+    Bytes packed = compress(plain);
+    one.push_back(packed.size() < plain.size() ? std::move(packed) : std::move(plain));
+  }
+  auto packet = pack_packet(cfg_.compress ? one : msgs, opt);
   if (packet.ok()) packets_.push_back({to, std::move(*packet)});
 }
 

@@ -175,6 +175,7 @@ TEST_CASE("20 nodes under 10% packet loss for 60 s: nobody is declared dead") {
       CHECK(e.kind != Kind::kDead);
       CHECK(e.kind != Kind::kLeft);
     }
+    CHECK(net.max_packet() <= 1400);  // UDPBufferSize
   }
 }
 
@@ -372,4 +373,58 @@ TEST_CASE("with a keyring and a label the cluster forms; a node with another key
   CHECK(net[stranger].joined() == 0);
   CHECK(net[0].Find("stranger") == nullptr);
   CHECK(net.Count(stranger, NodeState::kAlive) == 1);
+}
+
+TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with its sequence") {
+  MembershipConfig cfg;
+  cfg.compress = false;
+  const Bytes ip{10, 0, 0, 1}, peer_ip{10, 0, 0, 2};
+  Membership m(cfg, "a", ip, 7946, {}, 42);
+  PushPull pp;
+  pp.nodes.push_back({"b", peer_ip, 7946, {}, 3, NodeState::kAlive, {}});
+  Bytes reply =
+      m.OnStream(0, Endpoint{peer_ip, 7946}, seal_stream(encode(pp), nullptr, {}).value());
+  auto back = open_stream(reply, nullptr);
+  REQUIRE(back.ok());
+  auto state = decode_message(*back);
+  REQUIRE(state.ok());
+  REQUIRE(std::holds_alternative<PushPull>(*state));
+  // Like memberlist, it answers with its state from before the merge: itself only.
+  REQUIRE(std::get<PushPull>(*state).nodes.size() == 1);
+  CHECK(std::get<PushPull>(*state).nodes[0].name == "a");
+  REQUIRE(m.Find("b") != nullptr);
+
+  m.Tick(m.NextDeadline() + 1000);  // past the staggered first probe
+  std::optional<Ping> ping;
+  for (const OutPacket& p : m.TakePackets()) {
+    CHECK(p.to == Endpoint{peer_ip, 7946});
+    auto msgs = unpack_packet(p.bytes, nullptr);
+    REQUIRE(msgs.ok());
+    for (const Bytes& b : *msgs) {
+      auto msg = decode_message(b);
+      REQUIRE(msg.ok());
+      if (auto* pg = std::get_if<Ping>(&*msg)) ping = *pg;
+    }
+  }
+  REQUIRE(ping.has_value());
+  CHECK(ping->node == "b");
+  CHECK(ping->source_node == "a");
+  CHECK(ping->source_addr == ip);
+
+  auto in = pack_packet({encode(Ping{77, "a", peer_ip, 7000, "b"})}, {});
+  m.OnPacket(2000, Endpoint{peer_ip, 7946}, *in);
+  bool acked = false;
+  for (const OutPacket& p : m.TakePackets()) {
+    auto msgs = unpack_packet(p.bytes, nullptr);
+    REQUIRE(msgs.ok());
+    for (const Bytes& b : *msgs) {
+      auto msg = decode_message(b);
+      if (msg.ok() && std::holds_alternative<Ack>(*msg)) {
+        CHECK(std::get<Ack>(*msg).seq_no == 77);
+        CHECK(p.to == Endpoint{peer_ip, 7000});  // to the ping's source address
+        acked = true;
+      }
+    }
+  }
+  CHECK(acked);
 }

@@ -47,6 +47,8 @@ class SimNetwork {
   std::uint64_t now() const { return now_; }
   const std::vector<LoggedEvent>& log() const { return log_; }
   void set_loss(double p) { loss_ = p; }
+  std::size_t max_packet() const { return max_packet_; }
+  std::uint64_t packets() const { return packets_; }
   void Stop(std::size_t i) { nodes_[i].up = false; }
   // Drops every datagram to or from node i; its streams still get through.
   void BlockUdp(std::size_t i) { nodes_[i].udp = false; }
@@ -119,6 +121,8 @@ class SimNetwork {
       log_.push_back({now_, n.m->name(), e.kind, e.member.name, e.member.incarnation});
     }
     for (OutPacket& p : n.m->TakePackets()) {
+      max_packet_ = std::max(max_packet_, p.bytes.size());
+      ++packets_;
       auto it = by_ep_.find(p.to);
       if (it == by_ep_.end() || (loss_ > 0 && static_cast<double>(rng_() % 10000) < loss_ * 1e4)) {
         continue;
@@ -165,6 +169,8 @@ class SimNetwork {
   std::map<std::pair<std::uint64_t, std::uint64_t>, Flight> flight_;
   std::uint64_t seq_ = 0, now_ = 0;
   double loss_ = 0;
+  std::size_t max_packet_ = 0;
+  std::uint64_t packets_ = 0;
   std::vector<LoggedEvent> log_;
 };
 
