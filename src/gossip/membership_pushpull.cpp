@@ -55,6 +55,12 @@ Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView req
   (void)from;
   auto plain = open_stream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
   if (!plain.ok()) return {};
+  if (!plain->empty() && (*plain)[0] == static_cast<std::uint8_t>(MsgType::kUser)) {
+    // A reliable user message (memberlist's SendReliable): header, payload, no reply.
+    auto user = decode_user_stream(ByteView(*plain).subspan(1));
+    if (user.ok() && delegate_ != nullptr) delegate_->NotifyMsg(user->payload);
+    return {};
+  }
   auto msg = decode_message(*plain);
   if (!msg.ok()) return SealStream(encode(ErrResp{msg.status().message()}));
   if (auto* pp = std::get_if<PushPull>(&*msg)) {

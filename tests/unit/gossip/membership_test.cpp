@@ -428,3 +428,29 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   }
   CHECK(acked);
 }
+
+TEST_CASE("a meta change is gossiped as an update with a higher incarnation") {
+  SimNetwork net(13);
+  cluster(net, 4, 5000);
+  const std::uint64_t t = net.now();
+  const std::uint32_t inc = net[0].Find("n2")->incarnation;
+  net[2].UpdateMeta(t, Bytes{'n', 'e', 'w'});
+  net.RunUntil(t + 5000);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    const Member* m = net[i].Find("n2");
+    CHECK(m->meta == Bytes{'n', 'e', 'w'});
+    CHECK(m->incarnation == inc + 1);
+    if (i != 2) CHECK(first(events_about(net, "n2", t), node_name(i), Kind::kUpdate) != nullptr);
+  }
+}
+
+TEST_CASE("a user message sent over a stream reaches the delegate") {
+  RecordingDelegate d;
+  Membership m({}, "a", Bytes{10, 0, 0, 1}, 7946, {}, 1);
+  m.SetDelegate(&d);
+  const Bytes req = seal_stream(encode_user_stream(UserMsg{Bytes{'h', 'i'}}), nullptr, {}).value();
+  CHECK(m.OnStream(0, Endpoint{Bytes{10, 0, 0, 2}, 7946}, req).empty());
+  REQUIRE(d.received.size() == 1);
+  CHECK(d.received[0] == Bytes{'h', 'i'});
+}
