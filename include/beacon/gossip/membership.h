@@ -54,8 +54,8 @@ struct MembershipConfig {
 struct Endpoint {
   Bytes ip;
   std::uint16_t port = 0;
-  auto operator<=>(const Endpoint&) const = default;
   bool operator==(const Endpoint&) const = default;
+  bool operator<(const Endpoint& o) const { return ip != o.ip ? ip < o.ip : port < o.port; }
 };
 std::string to_string(const Endpoint& e);  // "10.0.0.1:7946", "[::1]:7946"
 
