@@ -11,6 +11,14 @@
 // (member changes). NextDeadline tells the caller when to call Tick again. Not thread-safe: one
 // owner calls everything from one thread. Behaviour follows hashicorp/memberlist 0.2 (see
 // /work/shared/spec/cluster-design.md part 2).
+//
+// Driving it (the I/O adapter's loop): after every input, send TakePackets() as UDP datagrams;
+// for each TakeStreams() request open TCP to `to`, write `bytes`, read one reply frame (sized
+// with stream_frame_size) and call OnStreamReply(token, reply), or OnStreamReply(token, nullopt)
+// on refusal, error or after cfg.tcp_timeout_ms; serve accepted TCP connections by reading one
+// frame and writing OnStream()'s reply (close without writing when it is empty); arm a timer
+// for NextDeadline() and call Tick(now) when it fires; hand TakeEvents() to the catalog.
+// Serf rides on top through MembershipDelegate (user messages, push-pull state, ack payload).
 #pragma once
 
 #include <cstddef>

@@ -454,3 +454,14 @@ TEST_CASE("a user message sent over a stream reaches the delegate") {
   REQUIRE(d.received.size() == 1);
   CHECK(d.received[0] == Bytes{'h', 'i'});
 }
+
+TEST_CASE("a node that hears no acks and no nacks raises its own health score to the cap") {
+  MembershipConfig cfg;
+  cfg.tcp_pings = false;
+  SimNetwork net(14, cfg);
+  cluster(net, 5, 8000);
+  CHECK(net[4].health_score() == 0);
+  net.BlockUdp(4);
+  net.RunUntil(net.now() + 30000);
+  CHECK(net[4].health_score() == cfg.awareness_max_multiplier - 1);
+}
