@@ -184,7 +184,8 @@ std::vector<std::string> Membership::RandomNodes(std::uint64_t now, int k,
 
 void Membership::Gossip(std::uint64_t now) {
   if (now < next_gossip_ms_) return;
-  while (next_gossip_ms_ <= now) next_gossip_ms_ += cfg_.gossip_interval_ms;
+  while (next_gossip_ms_ <= now)
+    next_gossip_ms_ += std::max<std::uint64_t>(1, cfg_.gossip_interval_ms);
   if (queue_.size() == 0 && delegate_ == nullptr) return;  // idle gossip is free
   std::size_t budget = cfg_.udp_buffer_size - kCompoundHeader;
   if (!cfg_.label.empty()) budget -= 2 + cfg_.label.size();

@@ -243,7 +243,7 @@ class Membership {
   std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit);
   Bytes SealStream(const Bytes& msg);
   Bytes Nonce();
-  std::size_t Rand(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
+  std::size_t Rand(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng_() % n); }
   void Emit(MemberEvent::Kind kind, const Member& m) { events_.push_back({kind, m}); }
   void HandleMessage(std::uint64_t now, const Endpoint& from, ByteView msg);
   std::vector<std::string> RandomNodes(std::uint64_t now, int k, const std::string& exclude,
