@@ -1,0 +1,303 @@
+// The memberlist membership state machine (SWIM + Lifeguard), sans-I/O, speaking memberlist's
+// wire format through memberlist_wire.h / envelope.h.
+//
+// Contract: no clocks, sockets, threads or global state. Time enters only as the `now_ms`
+// argument of every input (any monotonic millisecond clock, never going backwards); randomness
+// comes from the seed given to the constructor, so the same seed and the same inputs give the
+// same outputs. Inputs: Tick, OnPacket (one UDP datagram), OnStream (a whole TCP request this node
+// serves; returns the reply), OnStreamReply (the reply, or a failure, to one of our own stream
+// requests), Join, Leave. Outputs are drained by the caller: TakePackets (UDP datagrams to send),
+// TakeStreams (TCP requests to make; answer each with OnStreamReply by its token), TakeEvents
+// (member changes). NextDeadline tells the caller when to call Tick again. Not thread-safe: one
+// owner calls everything from one thread. Behaviour follows hashicorp/memberlist 0.2 (see
+// /work/shared/spec/cluster-design.md part 2).
+//
+// Driving it (the I/O adapter's loop): after every input, send TakePackets() as UDP datagrams;
+// for each TakeStreams() request open TCP to `to`, write `bytes`, read one reply frame (sized
+// with stream_frame_size) and call OnStreamReply(token, reply), or OnStreamReply(token, nullopt)
+// on refusal, error or after cfg.tcp_timeout_ms; serve accepted TCP connections by reading one
+// frame and writing OnStream()'s reply (close without writing when it is empty); arm a timer
+// for NextDeadline() and call Tick(now) when it fires; hand TakeEvents() to the catalog.
+// Serf rides on top through MembershipDelegate (user messages, push-pull state, ack payload).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "beacon/gossip/envelope.h"
+#include "beacon/gossip/memberlist_wire.h"
+
+namespace beacon::gossip {
+
+// memberlist's DefaultLANConfig, times in milliseconds.
+struct MembershipConfig {
+  std::uint64_t probe_interval_ms = 1000;
+  std::uint64_t probe_timeout_ms = 500;
+  int indirect_checks = 3;
+  int suspicion_mult = 4;
+  int suspicion_max_timeout_mult = 6;
+  int retransmit_mult = 4;
+  std::uint64_t gossip_interval_ms = 200;
+  int gossip_nodes = 3;
+  std::uint64_t gossip_to_the_dead_ms = 30000;
+  std::uint64_t push_pull_interval_ms = 30000;  // 0 disables periodic push-pull
+  int awareness_max_multiplier = 8;
+  std::size_t udp_buffer_size = 1400;
+  std::uint64_t dead_node_reclaim_ms = 0;  // 0: a dead name is never reclaimed by a new address
+  std::uint64_t tcp_timeout_ms = 10000;    // for the caller: fail a stream request after this
+  bool tcp_pings = true;                   // TCP fallback ping while indirect probes run
+  bool compress = true;                    // LZW-wrap outgoing packets and streams
+  std::optional<Keyring> keyring;          // encrypt everything with its primary key when set
+  std::string label;                       // cluster label (memberlist >= 0.3), empty for none
+  Versions vsn;                            // protocol versions advertised in alive messages
+};
+
+// A UDP/TCP peer address: 4 or 16 address bytes and a port.
+struct Endpoint {
+  Bytes ip;
+  std::uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+  bool operator<(const Endpoint& o) const { return ip != o.ip ? ip < o.ip : port < o.port; }
+};
+std::string to_string(const Endpoint& e);  // "10.0.0.1:7946", "[::1]:7946"
+
+struct Member {
+  std::string name;
+  Bytes addr;
+  std::uint16_t port = 0;
+  Bytes meta;  // Serf: encoded tags
+  std::uint32_t incarnation = 0;
+  NodeState state = NodeState::kAlive;
+  Versions vsn;
+  std::uint64_t state_change_ms = 0;  // when `state` last changed
+  Endpoint endpoint() const { return {addr, port}; }
+};
+
+struct MemberEvent {
+  enum class Kind {
+    kJoin,      // new, or back from dead/left
+    kUpdate,    // alive member's meta or address changed
+    kSuspect,   // suspected of failure
+    kAlive,     // a suspect refuted its suspicion
+    kDead,      // declared failed
+    kLeft,      // left gracefully
+    kReaped,    // dead/left entry dropped from the table
+    kConflict,  // another address claimed an alive member's name; refused (member = claimant)
+  };
+  Kind kind;
+  Member member;
+  bool operator==(const MemberEvent& o) const {
+    return kind == o.kind && member.name == o.member.name &&
+           member.incarnation == o.member.incarnation && member.state == o.member.state;
+  }
+};
+
+struct OutPacket {
+  Endpoint to;
+  Bytes bytes;  // one whole datagram
+};
+
+struct OutStream {
+  enum class Kind { kPushPull, kPing };
+  std::uint64_t token = 0;  // pass back to OnStreamReply
+  Kind kind = Kind::kPushPull;
+  Endpoint to;
+  Bytes bytes;  // the whole request; read the reply with stream_frame_size (envelope.h)
+};
+
+// memberlist's TransmitLimitedQueue: broadcasts sent fewest-transmits first, then largest first;
+// a new broadcast about a node replaces the queued one about the same node.
+class BroadcastQueue {
+ public:
+  void Queue(const std::string& node, Bytes msg);
+  // Takes messages whose encoded size plus `overhead` each fits in `limit` bytes in total,
+  // counting a transmit for each; drops those sent `transmit_limit` times.
+  std::vector<Bytes> Get(std::size_t overhead, std::size_t limit, int transmit_limit);
+  std::size_t size() const { return items_.size(); }
+  void Clear() { items_.clear(); }
+
+ private:
+  struct Item {
+    std::string node;  // empty: never invalidated
+    Bytes msg;
+    int transmits = 0;
+    std::uint64_t id = 0;  // insertion order, newest highest
+  };
+  std::vector<Item> items_;
+  std::uint64_t next_id_ = 0;
+};
+
+// Lifeguard's suspicion timer: `k` independent confirmations shrink the timeout from max toward
+// min as max - (max-min) * log(n+1)/log(k+1).
+struct Suspicion {
+  std::uint64_t start_ms = 0, min_ms = 0, max_ms = 0;
+  int k = 0, n = 0;
+  std::set<std::string> confirmers;  // includes the first accuser, who does not count
+  std::uint64_t Deadline() const;
+  bool Confirm(const std::string& from);  // true when it counted (new, and n < k)
+};
+std::uint64_t SuspicionTimeoutMs(int mult, std::size_t n, std::uint64_t interval_ms);
+int RetransmitLimit(int mult, std::size_t n);
+
+// What Serf plugs into memberlist (memberlist's Delegate and PingDelegate). Called
+// synchronously from Membership's inputs, on the caller's thread; never re-enter Membership from
+// these calls. Every method has a do-nothing default.
+class MembershipDelegate {
+ public:
+  virtual ~MembershipDelegate() = default;
+  // A user message (type 8) arrived in a packet.
+  virtual void NotifyMsg(ByteView payload) { (void)payload; }
+  // User broadcasts to piggyback; each costs `overhead` bytes beyond its size, all within `limit`.
+  virtual std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) {
+    (void)overhead;
+    (void)limit;
+    return {};
+  }
+  // The user state sent with a push-pull, and the peer's state received with one.
+  virtual Bytes LocalState(bool join) {
+    (void)join;
+    return {};
+  }
+  virtual void MergeRemoteState(ByteView state, bool join) {
+    (void)state;
+    (void)join;
+  }
+  // Serf: a version byte and this node's Vivaldi coordinate, carried by our acks.
+  virtual Bytes AckPayload() { return {}; }
+  // One of our probes was acked after `rtt_ms`, with the acker's payload.
+  virtual void NotifyPingComplete(const Member& node, std::uint64_t rtt_ms, ByteView payload) {
+    (void)node;
+    (void)rtt_ms;
+    (void)payload;
+  }
+};
+
+class Membership {
+ public:
+  // `addr` is 4 or 16 bytes; `meta` at most kMetaMaxSize bytes.
+  Membership(MembershipConfig cfg, std::string name, Bytes addr, std::uint16_t port, Bytes meta,
+             std::uint64_t seed, std::uint64_t now_ms = 0);
+
+  void Tick(std::uint64_t now_ms);
+  void OnPacket(std::uint64_t now_ms, const Endpoint& from, ByteView bytes);
+  // Serves a whole TCP request (push-pull or ping); returns the reply (empty: close silently).
+  Bytes OnStream(std::uint64_t now_ms, const Endpoint& from, ByteView request);
+  // The reply to our stream request `token`, or nullopt when it failed or timed out.
+  void OnStreamReply(std::uint64_t now_ms, std::uint64_t token, std::optional<Bytes> reply);
+  // Starts a push-pull (join flag set) with each seed.
+  void Join(std::uint64_t now_ms, const std::vector<Endpoint>& seeds);
+  // Broadcasts that this node left (a dead message about itself); stops probing.
+  void Leave(std::uint64_t now_ms);
+  // Changes this node's meta (Serf tags) and broadcasts it with a new incarnation.
+  void UpdateMeta(std::uint64_t now_ms, Bytes meta);
+  // Not owned; must outlive this object or be reset to nullptr. nullptr: no delegate.
+  void SetDelegate(MembershipDelegate* d) { delegate_ = d; }
+
+  std::vector<OutPacket> TakePackets();
+  std::vector<OutStream> TakeStreams();
+  std::vector<MemberEvent> TakeEvents();
+  std::uint64_t NextDeadline() const;
+
+  std::vector<Member> Members() const;  // by name, this node included
+  const Member* Find(const std::string& name) const;
+  const std::string& name() const { return name_; }
+  int health_score() const { return awareness_; }
+  // How many Join() push-pulls were answered and merged (memberlist's Join result).
+  std::size_t joined() const { return joined_; }
+  std::size_t queued_broadcasts() const { return queue_.size(); }
+  // True once a Leave()'s broadcast went out at least once (or nobody was there to hear it).
+  bool leave_sent() const { return leaving_ && queue_.size() == 0; }
+
+ private:
+  struct Probe {
+    std::uint32_t seq = 0;
+    std::string target;
+    std::uint64_t sent_ms = 0, timeout_ms = 0, end_ms = 0;
+    bool indirect_sent = false;
+    int expected_nacks = 0, nacks = 0;
+    std::optional<std::uint64_t> tcp_token;
+    bool tcp_ok = false;
+  };
+  struct Relay {  // an indirect ping we forward for someone else
+    std::uint32_t their_seq = 0;
+    Endpoint origin;
+    bool nack = false;
+    std::uint64_t deadline_ms = 0;
+  };
+  struct PendingStream {
+    OutStream::Kind kind;
+    bool join = false;
+    std::uint32_t seq = 0;
+  };
+
+  // membership.cpp: plumbing
+  void SendMsg(const Endpoint& to, Bytes msg);  // piggybacks broadcasts
+  void SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs);
+  // memberlist's broadcasts first, then the delegate's user messages in the room left.
+  std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit);
+  Bytes SealStream(const Bytes& msg);
+  Bytes Nonce();
+  std::size_t Rand(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng_() % n); }
+  void Emit(MemberEvent::Kind kind, const Member& m) { events_.push_back({kind, m}); }
+  void HandleMessage(std::uint64_t now, const Endpoint& from, ByteView msg);
+  std::vector<std::string> RandomNodes(std::uint64_t now, int k, const std::string& exclude,
+                                       bool for_gossip);
+  void Gossip(std::uint64_t now);
+  int TransmitLimit() const { return RetransmitLimit(cfg_.retransmit_mult, nodes_.size()); }
+  Alive SelfAlive() const;
+
+  // membership_probe.cpp: failure detection and health
+  void StartProbe(std::uint64_t now);
+  void ProbeTimeouts(std::uint64_t now);
+  void FinishProbe(std::uint64_t now, bool ok);
+  void OnPing(const Endpoint& from, const Ping& p);
+  void OnIndirectPing(std::uint64_t now, const Endpoint& from, const IndirectPing& p);
+  void OnAck(std::uint64_t now, const Ack& a);
+  void OnNack(const Nack& n);
+  void ResetProbeList(std::uint64_t now);
+  void ApplyAwareness(int delta);
+  std::uint64_t ScaledProbeInterval() const;
+
+  // membership_state.cpp: alive / suspect / dead rumours
+  void AliveNode(std::uint64_t now, const Alive& a, bool bootstrap);
+  void SuspectNode(std::uint64_t now, const Suspect& s);
+  void DeadNode(std::uint64_t now, const Dead& d);
+  void Refute(std::uint64_t now, std::uint32_t accused);
+  void SuspicionTimeouts(std::uint64_t now);
+
+  // membership_pushpull.cpp: anti-entropy and join
+  void StartPushPull(std::uint64_t now, const Endpoint& to, bool join);
+  PushPull LocalState(bool join) const;
+  void MergeState(std::uint64_t now, const PushPull& remote);
+  std::uint64_t PushPullInterval() const;
+
+  MembershipConfig cfg_;
+  MembershipDelegate* delegate_ = nullptr;
+  std::string name_;
+  std::mt19937_64 rng_;
+  std::map<std::string, Member> nodes_;
+  std::map<std::string, Suspicion> suspicions_;
+  std::vector<std::string> probe_list_;  // shuffled names, round robin
+  std::size_t probe_index_ = 0;
+  std::optional<Probe> probe_;
+  std::map<std::uint32_t, Relay> relays_;  // by our seq
+  std::map<std::uint64_t, PendingStream> streams_;
+  BroadcastQueue queue_;
+  std::uint32_t seq_ = 0;
+  std::uint64_t next_token_ = 1;
+  int awareness_ = 0;
+  std::size_t joined_ = 0;
+  bool leaving_ = false;
+  std::uint64_t next_probe_ms_ = 0, next_gossip_ms_ = 0, next_push_pull_ms_ = 0;
+  std::vector<OutPacket> packets_;
+  std::vector<OutStream> out_streams_;
+  std::vector<MemberEvent> events_;
+};
+
+}  // namespace beacon::gossip

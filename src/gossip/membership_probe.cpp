@@ -1,0 +1,165 @@
+// Membership: the SWIM failure detector (direct, indirect and TCP fallback probes), serving
+// pings and indirect pings for others, and Lifeguard's local health awareness.
+#include <algorithm>
+
+#include "beacon/gossip/membership.h"
+
+namespace beacon::gossip {
+
+std::uint64_t Membership::ScaledProbeInterval() const {
+  return cfg_.probe_interval_ms * static_cast<std::uint64_t>(awareness_ + 1);
+}
+
+void Membership::ApplyAwareness(int delta) {
+  awareness_ = std::clamp(awareness_ + delta, 0, std::max(0, cfg_.awareness_max_multiplier - 1));
+}
+
+void Membership::ResetProbeList(std::uint64_t now) {
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    const Member& m = it->second;
+    const bool gone = m.state == NodeState::kDead || m.state == NodeState::kLeft;
+    if (it->first != name_ && gone && now - m.state_change_ms > cfg_.gossip_to_the_dead_ms) {
+      Emit(MemberEvent::Kind::kReaped, m);
+      suspicions_.erase(it->first);
+      it = nodes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  probe_list_.clear();
+  for (const auto& [n, m] : nodes_) probe_list_.push_back(n);
+  for (std::size_t i = probe_list_.size(); i > 1; --i)
+    std::swap(probe_list_[i - 1], probe_list_[Rand(i)]);
+  probe_index_ = 0;
+}
+
+void Membership::StartProbe(std::uint64_t now) {
+  const Member* target = nullptr;
+  for (std::size_t checked = 0; checked <= probe_list_.size() && target == nullptr;) {
+    if (probe_index_ >= probe_list_.size()) {
+      ResetProbeList(now);
+      ++checked;
+      continue;
+    }
+    const std::string& n = probe_list_[probe_index_++];
+    auto it = nodes_.find(n);
+    if (it != nodes_.end() && n != name_ && it->second.state != NodeState::kDead &&
+        it->second.state != NodeState::kLeft) {
+      target = &it->second;
+    } else {
+      ++checked;
+    }
+  }
+  if (target == nullptr) {
+    next_probe_ms_ = now + cfg_.probe_interval_ms;
+    return;
+  }
+  const Member& me = nodes_.at(name_);
+  Probe p;
+  p.seq = ++seq_;
+  p.target = target->name;
+  p.sent_ms = now;
+  p.timeout_ms = now + cfg_.probe_timeout_ms;
+  p.end_ms = now + ScaledProbeInterval();
+  Bytes ping = encode(Ping{p.seq, target->name, me.addr, me.port, name_});
+  if (target->state == NodeState::kAlive) {
+    SendMsg(target->endpoint(), std::move(ping));
+  } else {
+    // The buddy system: tell a suspect it is suspected, so it can refute at once.
+    SendRaw(target->endpoint(),
+            {std::move(ping), encode(Suspect{target->incarnation, target->name, name_})});
+  }
+  probe_ = std::move(p);
+}
+
+void Membership::ProbeTimeouts(std::uint64_t now) {
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (it->second.deadline_ms > now) {
+      ++it;
+      continue;
+    }
+    if (it->second.nack) SendMsg(it->second.origin, encode(Nack{it->second.their_seq}));
+    it = relays_.erase(it);
+  }
+  if (!probe_) return;
+  if (!probe_->indirect_sent && now >= probe_->timeout_ms) {
+    probe_->indirect_sent = true;
+    auto tit = nodes_.find(probe_->target);
+    if (tit == nodes_.end()) {
+      FinishProbe(now, false);
+      return;
+    }
+    const Member& t = tit->second;
+    const Member& me = nodes_.at(name_);
+    for (const std::string& peer : RandomNodes(now, cfg_.indirect_checks, t.name, false)) {
+      const Member& pm = nodes_.at(peer);
+      const bool nack = pm.vsn.pmax >= 4;
+      if (nack) ++probe_->expected_nacks;
+      SendMsg(pm.endpoint(), encode(IndirectPing{probe_->seq, t.addr, t.port, t.name, nack, me.addr,
+                                                 me.port, name_}));
+    }
+    if (cfg_.tcp_pings && t.vsn.pmax >= 3) {
+      const std::uint64_t token = next_token_++;
+      streams_[token] = PendingStream{OutStream::Kind::kPing, false, probe_->seq};
+      probe_->tcp_token = token;
+      out_streams_.push_back(
+          {token, OutStream::Kind::kPing, t.endpoint(),
+           SealStream(encode(Ping{probe_->seq, t.name, me.addr, me.port, name_}))});
+    }
+  }
+  if (probe_ && now >= probe_->end_ms) FinishProbe(now, false);
+}
+
+void Membership::FinishProbe(std::uint64_t now, bool acked) {
+  Probe p = std::move(*probe_);
+  probe_.reset();
+  if (p.tcp_token) streams_.erase(*p.tcp_token);
+  next_probe_ms_ = std::max(p.sent_ms + cfg_.probe_interval_ms, now);
+  if (acked) {
+    ApplyAwareness(-1);
+    return;
+  }
+  if (p.tcp_ok) return;  // UDP is failing but the node is up: memberlist only warns
+  // Missing nacks point at ourselves rather than at the target (Lifeguard).
+  ApplyAwareness(p.expected_nacks > 0 ? std::max(0, p.expected_nacks - p.nacks) : 1);
+  auto it = nodes_.find(p.target);
+  if (it == nodes_.end()) return;
+  SuspectNode(now, Suspect{it->second.incarnation, p.target, name_});
+}
+
+void Membership::OnPing(const Endpoint& from, const Ping& p) {
+  if (!p.node.empty() && p.node != name_) return;  // meant for a node that was here before
+  Endpoint to = from;
+  if (!p.source_addr.empty() && p.source_port != 0) to = Endpoint{p.source_addr, p.source_port};
+  SendMsg(to, encode(Ack{p.seq_no, delegate_ != nullptr ? delegate_->AckPayload() : Bytes{}}));
+}
+
+void Membership::OnIndirectPing(std::uint64_t now, const Endpoint& from, const IndirectPing& p) {
+  const Member& me = nodes_.at(name_);
+  const std::uint32_t seq = ++seq_;
+  Endpoint origin = from;
+  if (!p.source_addr.empty() && p.source_port != 0) origin = Endpoint{p.source_addr, p.source_port};
+  relays_[seq] = Relay{p.seq_no, origin, p.nack, now + cfg_.probe_timeout_ms};
+  SendMsg(Endpoint{p.target, p.port}, encode(Ping{seq, p.node, me.addr, me.port, name_}));
+}
+
+void Membership::OnAck(std::uint64_t now, const Ack& a) {
+  if (auto it = relays_.find(a.seq_no); it != relays_.end()) {
+    SendMsg(it->second.origin, encode(Ack{it->second.their_seq, a.payload}));
+    relays_.erase(it);
+    return;
+  }
+  if (!probe_ || probe_->seq != a.seq_no) return;
+  if (delegate_ != nullptr) {
+    if (auto it = nodes_.find(probe_->target); it != nodes_.end()) {
+      delegate_->NotifyPingComplete(it->second, now - probe_->sent_ms, a.payload);
+    }
+  }
+  FinishProbe(now, true);
+}
+
+void Membership::OnNack(const Nack& n) {
+  if (probe_ && probe_->seq == n.seq_no) ++probe_->nacks;
+}
+
+}  // namespace beacon::gossip

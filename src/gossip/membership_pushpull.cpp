@@ -1,0 +1,117 @@
+// Membership: push-pull anti-entropy over TCP (served and requested), join and leave.
+#include <cmath>
+
+#include "beacon/gossip/membership.h"
+
+namespace beacon::gossip {
+
+std::uint64_t Membership::PushPullInterval() const {
+  constexpr double kScaleThreshold = 32;
+  const double n = static_cast<double>(nodes_.size());
+  if (n <= kScaleThreshold) return cfg_.push_pull_interval_ms;
+  const double mult = std::ceil(std::log2(n) - std::log2(kScaleThreshold)) + 1.0;
+  return static_cast<std::uint64_t>(mult * static_cast<double>(cfg_.push_pull_interval_ms));
+}
+
+PushPull Membership::LocalState(bool join) const {
+  PushPull pp;
+  pp.join = join;
+  for (const auto& [n, m] : nodes_) {
+    pp.nodes.push_back({m.name, m.addr, m.port, m.meta, m.incarnation, m.state, m.vsn});
+  }
+  if (delegate_ != nullptr) pp.user_state = delegate_->LocalState(join);
+  return pp;
+}
+
+void Membership::MergeState(std::uint64_t now, const PushPull& remote) {
+  for (const PushNodeState& r : remote.nodes) {
+    switch (r.state) {
+      case NodeState::kAlive:
+        AliveNode(now, Alive{r.incarnation, r.name, r.addr, r.port, r.meta, r.vsn}, false);
+        break;
+      case NodeState::kLeft:
+        DeadNode(now, Dead{r.incarnation, r.name, r.name});
+        break;
+      case NodeState::kDead:  // a remote death only makes us suspect: we check ourselves
+      case NodeState::kSuspect:
+        SuspectNode(now, Suspect{r.incarnation, r.name, name_});
+        break;
+    }
+  }
+  if (delegate_ != nullptr && !remote.user_state.empty()) {
+    delegate_->MergeRemoteState(remote.user_state, remote.join);
+  }
+}
+
+void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join) {
+  (void)now;
+  const std::uint64_t token = next_token_++;
+  streams_[token] = PendingStream{OutStream::Kind::kPushPull, join, 0};
+  out_streams_.push_back(
+      {token, OutStream::Kind::kPushPull, to, SealStream(encode(LocalState(join)))});
+}
+
+Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView request) {
+  (void)from;
+  auto plain = open_stream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  if (!plain.ok()) return {};
+  if (!plain->empty() && (*plain)[0] == static_cast<std::uint8_t>(MsgType::kUser)) {
+    // A reliable user message (memberlist's SendReliable): header, payload, no reply.
+    auto user = decode_user_stream(ByteView(*plain).subspan(1));
+    if (user.ok() && delegate_ != nullptr) delegate_->NotifyMsg(user->payload);
+    return {};
+  }
+  auto msg = decode_message(*plain);
+  if (!msg.ok()) return SealStream(encode(ErrResp{msg.status().message()}));
+  if (auto* pp = std::get_if<PushPull>(&*msg)) {
+    Bytes reply = SealStream(encode(LocalState(false)));
+    MergeState(now, *pp);
+    return reply;
+  }
+  if (auto* ping = std::get_if<Ping>(&*msg)) {
+    if (!ping->node.empty() && ping->node != name_) {
+      return SealStream(encode(ErrResp{"ping for unexpected node " + ping->node}));
+    }
+    return SealStream(encode(Ack{ping->seq_no, {}}));
+  }
+  return SealStream(encode(ErrResp{"unexpected stream message"}));
+}
+
+void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::optional<Bytes> reply) {
+  auto it = streams_.find(token);
+  if (it == streams_.end()) return;
+  const PendingStream ps = it->second;
+  streams_.erase(it);
+  if (!reply) return;
+  auto plain = open_stream(*reply, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  if (!plain.ok()) return;
+  auto msg = decode_message(*plain);
+  if (!msg.ok()) return;
+  if (ps.kind == OutStream::Kind::kPushPull) {
+    if (auto* pp = std::get_if<PushPull>(&*msg)) {
+      MergeState(now, *pp);
+      joined_ += ps.join ? 1 : 0;
+    }
+    return;
+  }
+  if (auto* ack = std::get_if<Ack>(&*msg)) {
+    if (probe_ && probe_->seq == ack->seq_no && ps.seq == ack->seq_no) probe_->tcp_ok = true;
+  }
+}
+
+void Membership::Join(std::uint64_t now, const std::vector<Endpoint>& seeds) {
+  for (const Endpoint& s : seeds) StartPushPull(now, s, true);
+}
+
+void Membership::Leave(std::uint64_t now) {
+  if (leaving_) return;
+  leaving_ = true;
+  probe_.reset();
+  const Member& me = nodes_.at(name_);
+  DeadNode(now, Dead{me.incarnation, name_, name_});
+  bool anyone = false;
+  for (const auto& [n, m] : nodes_) anyone |= n != name_ && m.state == NodeState::kAlive;
+  if (!anyone) queue_.Clear();
+}
+
+}  // namespace beacon::gossip
