@@ -100,7 +100,7 @@ set_pinning "$SRV_CORE" "$LG_CORE"
 PIN_TGT=""
 [ "$PINNED" = yes ] && PIN_TGT="taskset -c $NGINX_CORE"
 
-COLS="run twin start_s reg_s checks window_s agent_cpu_s agent_util target_cpu_s runs runs_per_s distinct non200 gap_p50_ms gap_p99_ms rss_kb hwm_kb qps completed lost noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s dns_runs_per_s passing_end check_metrics pinned status"
+COLS="run twin start_s reg_s checks window_s agent_cpu_s agent_util target_cpu_s runs runs_per_s distinct non200 gap_p50_ms gap_p99_ms rss_kb hwm_kb qps completed lost noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s dns_runs_per_s passing_end check_metrics pinned status dns_cpu_s dns_us_per_q"
 open_results "$COLS"
 assign_ports 100 dns:"${BEACON_DNS_PORT:-15700}" http:"${BEACON_HTTP_PORT:-15710}" serf:"${BEACON_SERF_PORT:-15720}" \
     server:"${BEACON_SERVER_PORT:-15730}" target:"${TARGET_PORT:-15740}"
@@ -168,9 +168,9 @@ start_agent() {
 
 fail_row() { # run twin status
     local c=() n
-    n=$(($(echo "$COLS" | wc -w) - 4))
+    n=$(($(echo "$COLS" | wc -w) - 6))
     for _ in $(seq "$n"); do c+=(nan); done
-    row "$1" "$2" "${c[@]}" "$PINNED" "$3"
+    row "$1" "$2" "${c[@]}" "$PINNED" "$3" nan nan
 }
 
 now() { date +%s.%N; }
@@ -222,10 +222,13 @@ run_twin() {
     # shellcheck disable=SC2086
     dnsperf_run "$RES/$tag.warm.log" -p "${PORT[dns]}" -d "$D/queries.txt" -l "$WARM" $DP_ARGS
     q0=$(cpu_s "$SRV_PID"); g0=$(cpu_s "$TGT_PID"); b0=$(busy_s); t0=$(now)
+    w0=$(kv "$("$PY" "$HERE/procstat.py" --threads beacon-dns "$SRV_PID")" cpu_s)
     # shellcheck disable=SC2086
     timed_cpu dnsperf_run "$RES/$tag.dnsperf.log" -p "${PORT[dns]}" -d "$D/queries.txt" -l "$DURATION" $DP_ARGS
     dpcpu=$TIMED_CPU
     t1=$(now); b1=$(busy_s); q1=$(cpu_s "$SRV_PID"); g1=$(cpu_s "$TGT_PID")
+    w1=$(kv "$("$PY" "$HERE/procstat.py" --threads beacon-dns "$SRV_PID")" cpu_s)
+    dnscpu=$(sub "$w0" "$w1")
     read -r qps _ comp lost _ _ _ noerr <<< "$(dp_stats "$RES/$tag.dnsperf.log")"
     srv=$(sub "$q0" "$q1")
     rd=$(runs_in "$t0" "$t1")
@@ -239,7 +242,9 @@ run_twin() {
         "$(kv "$r" non200)" "$(kv "$r" gap_p50_ms)" "$(kv "$r" gap_p99_ms)" "$(kv "$m" rss_max_kb)" "$(kv "$m" hwm_max_kb)" \
         "$qps" "$comp" "$lost" "$noerr" "$srv" "$(div "$srv" "$comp" 1000000)" "$(div "$srv" "$DURATION")" \
         "$dpcpu" "$(other_cpu "$b0" "$b1" "$(awk -v s="$srv" -v t="$(sub "$g0" "$g1")" 'BEGIN{print s+t}')" "$dpcpu")" \
-        "$(kv "$rd" runs_per_s)" "${pend:-nan}" "$met" "$PINNED" "$status"
+        "$(kv "$rd" runs_per_s)" "${pend:-nan}" "$met" "$PINNED" "$status" \
+        "$dnscpu" "$(div "$dnscpu" "$comp" 1000000)"
+    log "$tag: dns threads cpu ${dnscpu}s us/q=$(div "$dnscpu" "$comp" 1000000)"
     log "$tag: dnsperf qps=$qps lost=$lost noerror=${noerr}% agent cpu ${srv}s us/q=$(div "$srv" "$comp" 1000000); checks during it: $rd; passing at end: ${pend:-?}/$expect; metrics: $met; $status"
     finish_server "$tag"
 }

@@ -74,11 +74,12 @@ def main():
 
     out.append("## DNS under dnsperf while the checks run")
     out.append("")
-    hdr = ["twin", "QPS", "CPU µs/query", "agent cores busy", "lost", "NOERROR %", "check runs/s during it",
-           "dnsperf CPU s", "other CPU s", "passing at end"]
+    hdr = ["twin", "QPS", "agent CPU µs/query", "DNS-thread CPU µs/query", "agent cores busy", "lost",
+           "NOERROR %", "check runs/s during it", "dnsperf CPU s", "other CPU s", "passing at end"]
     body = []
     for t in twins:
         body.append([t, n_int(m(t, "qps")) + s(t, "qps"), n_fix(m(t, "us_per_q"), 3) + s(t, "us_per_q"),
+                     n_fix(m(t, "dns_us_per_q"), 3) + s(t, "dns_us_per_q"),
                      n_fix(m(t, "srv_util"), 3), n_int(sum(v for v in col(rows, t, "lost") if ok(v))),
                      n_fix(m(t, "noerror_pct"), 2), n_fix(m(t, "dns_runs_per_s"), 0),
                      n_fix(m(t, "dp_cpu_s"), 2), n_fix(m(t, "other_cpu_s"), 2), n_int(m(t, "passing_end"))])
@@ -86,11 +87,14 @@ def main():
 
     q_r = ratio(m("loaded", "qps"), m("idle", "qps"))
     u_r = ratio(m("loaded", "us_per_q"), m("idle", "us_per_q"))
+    d_r = ratio(m("loaded", "dns_us_per_q"), m("idle", "dns_us_per_q"))
     out.append("## Loaded / idle")
     out.append("")
     out += [table(["figure", "loaded / idle", "target", "verdict"], [
         ["DNS QPS", n_ratio(q_r), "≥ %.2f×" % TARGET_QPS, verdict(q_r, ok(q_r) and q_r >= TARGET_QPS)],
-        ["DNS CPU µs/query", n_ratio(u_r), "≤ %.2f×" % TARGET_USQ, verdict(u_r, ok(u_r) and u_r <= TARGET_USQ)],
+        ["DNS CPU µs/query (the DNS worker threads' CPU)", n_ratio(d_r), "≤ %.2f×" % TARGET_USQ,
+         verdict(d_r, ok(d_r) and d_r <= TARGET_USQ)],
+        ["agent CPU µs/query (every thread, the check runs included)", n_ratio(u_r), "", ""],
         ["agent CPU, check-only window", n_ratio(ratio(m("loaded", "agent_util"), m("idle", "agent_util"))), "", ""],
         ["agent RSS", n_ratio(ratio(m("loaded", "rss_kb"), m("idle", "rss_kb"))), "", ""],
     ]), ""]

@@ -2,6 +2,9 @@
 """CPU time and memory of a process and all its descendants (Linux /proc, stdlib only).
 
   procstat.py --tree PID -> the PIDs of the process and all its descendants, one line
+  procstat.py --threads PREFIX PID -> "cpu_s=<user+sys seconds> nthreads=<n>" of the process's
+                        threads whose name starts with PREFIX (Beacon names its DNS workers
+                        beacon-dns-N: core/thread_name.h)
   procstat.py PID   -> "cpu_s=<user+sys seconds> hwm_sum_kb=<sum VmHWM> hwm_max_kb=<largest VmHWM>
                         rss_kb=<sum VmRSS> rss_max_kb=<largest VmRSS> pss_kb=<sum Pss> nproc=<count>"
 CPU time covers every thread of every process in the tree (utime+stime from /proc/PID/stat).
@@ -69,7 +72,33 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def thread_cpu(pid, prefix):
+    total, n = 0.0, 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0, 0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            if not name.startswith(prefix):
+                continue
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += (int(fields[11]) + int(fields[12])) / HZ
+        n += 1
+    return total, n
+
+
 def main():
+    if sys.argv[1] == "--threads":
+        cpu, n = thread_cpu(int(sys.argv[3]), sys.argv[2])
+        print("cpu_s=%.3f nthreads=%d" % (cpu, n))
+        return
     if sys.argv[1] == "--tree":
         print(" ".join(str(p) for p in tree(int(sys.argv[2]))))
         return

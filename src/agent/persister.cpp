@@ -1,4 +1,5 @@
 #include "beacon/agent/persister.h"
+#include "beacon/core/thread_name.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -44,7 +45,11 @@ std::string WriteTemp(const std::string& path, std::string_view data) {
 
 }  // namespace
 
-Persister::Persister(const Logger& log) : log_(log), thread_([this] { Loop(); }) {}
+Persister::Persister(const Logger& log)
+    : log_(log), thread_([this] {
+        core::SetThreadName("beacon-persist");
+        Loop();
+      }) {}
 
 Persister::~Persister() {
   {

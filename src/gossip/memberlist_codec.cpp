@@ -179,8 +179,11 @@ Bytes encode(const PushPull& m) {
 }
 
 Bytes encode(const UserMsg& m) {
-  Bytes out = start(MsgType::kUser);
-  out.insert(out.end(), m.payload.begin(), m.payload.end());
+  // Sized up front: GCC 12 at -O2/-O3 misreads an insert into the 1-byte vector start() returns
+  // as an out-of-bounds memcpy (-Warray-bounds).
+  Bytes out(1 + m.payload.size());
+  out[0] = static_cast<uint8_t>(MsgType::kUser);
+  std::copy(m.payload.begin(), m.payload.end(), out.begin() + 1);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // See runner.h.
 #include "beacon/health/runner.h"
+#include "beacon/core/thread_name.h"
 
 #include <curl/curl.h>
 
@@ -38,6 +39,7 @@ Status Runner::Start() {
   http_ = std::make_unique<HttpClient>(&loop_);
   started_ = true;
   thread_ = std::thread([this] {
+    core::SetThreadName("beacon-health");
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks, children still being reaped
   });

@@ -1,5 +1,6 @@
 // HttpServer: the libuv loop, connections and http_parser callbacks. See server.h.
 #include "beacon/http/server.h"
+#include "beacon/core/thread_name.h"
 
 #include <string>
 
@@ -29,7 +30,10 @@ Status HttpServer::Start() {
   port_ = port;
   loop_->InitStop();
   mailbox_ = loop_->mailbox();
-  thread_ = std::thread([this] { loop_->Run(); });
+  thread_ = std::thread([this] {
+    core::SetThreadName("beacon-http");
+    loop_->Run();
+  });
   BEACON_LOG(log_, kInfo, "http", "listening on port %d", port_);
   return Status::Ok();
 }

@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "beacon/core/thread_annotations.h"
+#include "beacon/core/thread_name.h"
 #include "engine.h"
 #include "lmdb_tables.h"
 #include "wal_writer.h"
@@ -114,7 +115,10 @@ class LmdbStore final : public Store {
     Meta m = r.t().GetMeta();
     engine_.Load(r.t(), m);
     if (r.t().failed()) return LmdbError("cannot load " + dir, r.t().rc());
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      core::SetThreadName("beacon-kv");
+      WriterLoop();
+    });
     return Status::Ok();
   }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include "beacon/core/thread_name.h"
 
 namespace beacon::kv::internal {
 namespace {
@@ -58,7 +59,10 @@ Status WalWriter::Start(const std::string& dir, const WalContents& recovered) {
   if (!st.ok()) return st;
   st = CheckpointNow();
   if (!st.ok()) return st;
-  syncer_ = std::thread([this] { SyncerLoop(); });
+  syncer_ = std::thread([this] {
+    core::SetThreadName("beacon-wal");
+    SyncerLoop();
+  });
   return Status::Ok();
 }
 

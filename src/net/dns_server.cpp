@@ -1,4 +1,5 @@
 #include "beacon/net/dns_server.h"
+#include "beacon/core/thread_name.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -110,9 +111,12 @@ Status DnsServer::Start() {
       }
     }
   }
-  for (auto& w : workers_) {
-    DnsWorker* raw = w.get();
-    threads_.emplace_back([raw] { raw->Run(); });
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    DnsWorker* raw = workers_[i].get();
+    threads_.emplace_back([raw, i] {
+      core::SetThreadName("beacon-dns-" + std::to_string(i));
+      raw->Run();
+    });
   }
   for (const auto& addr : opts_.addresses) {
     BEACON_LOG(log_, kInfo, "dns", "listening on %s:%d (udp, tcp), %d worker(s)", addr.c_str(),
