@@ -1,4 +1,5 @@
 #include "beacon/agent/persister.h"
+#include "beacon/core/file.h"
 #include "beacon/core/thread_name.h"
 
 #include <fcntl.h>
@@ -17,30 +18,6 @@ namespace {
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  for (size_t off = 0; off < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string WriteTemp(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && WriteAll(fd, data);
-  int err = errno;
-  if (fd >= 0 && ::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok) return {};
-  if (fd >= 0) ::unlink(tmp.c_str());
-  return "cannot write " + path + ": " + std::strerror(err);
 }
 
 }  // namespace
@@ -104,9 +81,9 @@ void Persister::Apply(std::vector<Request>& batch) {
   bool durable = false;
   for (const auto& [path, op] : last) {
     if (op->kind == FileOp::Kind::kRemove) continue;
-    std::string err = WriteTemp(path, op->data);
-    if (!err.empty()) {
-      errors[path] = std::move(err);
+    const Status st = core::WriteTempFile(path, op->data);
+    if (!st.ok()) {
+      errors[path] = st.message();
       continue;
     }
     durable |= op->kind == FileOp::Kind::kDurable;

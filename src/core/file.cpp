@@ -91,4 +91,18 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
   return Write(path, data, false);
 }
 
+Status WriteTempFile(const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && WriteAll(fd, data);
+  int err = errno;
+  if (fd >= 0 && ::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok) return Status::Ok();
+  if (fd >= 0) ::unlink(tmp.c_str());
+  return Status::Error("cannot write " + path + ": " + std::strerror(err));
+}
+
 }  // namespace beacon::core

@@ -28,4 +28,9 @@ Status ReadFile(const std::string& path, std::string* out, bool* missing = nullp
 // fsync): for state that is cheap to lose, written often.
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 
+// Writes `data` to `path + ".tmp"` only: no sync, no rename. For callers that make many files
+// durable at once (agent::Persister: temps, one syncfs, renames). On failure the temp file is
+// removed and the Status says "cannot write <path>: <reason>".
+Status WriteTempFile(const std::string& path, std::string_view data);
+
 }  // namespace beacon::core
