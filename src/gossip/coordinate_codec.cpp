@@ -3,11 +3,11 @@
 
 namespace beacon::gossip {
 
-Coordinate origin_coordinate() {
+Coordinate OriginCoordinate() {
   return Coordinate{std::vector<double>(8, 0.0), 1.5, 0, 10e-6};
 }
 
-Bytes encode_ping_payload(const Coordinate& c) {
+Bytes EncodePingPayload(const Coordinate& c) {
   Bytes out{kPingPayloadVersion};
   mp::Writer w(out);
   w.map(4);
@@ -19,7 +19,7 @@ Bytes encode_ping_payload(const Coordinate& c) {
   return out;
 }
 
-Result<Coordinate> decode_ping_payload(ByteView payload) {
+Result<Coordinate> DecodePingPayload(ByteView payload) {
   if (payload.empty()) return Status::Error("ping payload: empty");
   if (payload[0] != kPingPayloadVersion)
     return Status::Error("ping payload: unsupported version " + std::to_string(payload[0]));

@@ -66,7 +66,7 @@ Result<Keyring> Keyring::make(std::vector<Bytes> keys) {
   return Keyring(std::move(keys));
 }
 
-Result<Keyring> Keyring::from_base64(const std::vector<std::string_view>& keys) {
+Result<Keyring> Keyring::FromBase64(const std::vector<std::string_view>& keys) {
   std::vector<Bytes> raw;
   for (std::string_view k : keys) {
     std::string out, err;

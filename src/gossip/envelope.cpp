@@ -34,7 +34,7 @@ Status unpack_into(ByteView msg, int depth, std::vector<Bytes>& out) {
   if (msg.empty()) return Status::Error("packet: empty message");
   switch (static_cast<MsgType>(msg[0])) {
     case MsgType::kHasCrc: {
-      Result<ByteView> inner = check_crc(msg);
+      Result<ByteView> inner = CheckCrc(msg);
       if (!inner.ok()) return inner.status();
       return unpack_into(*inner, depth + 1, out);
     }
@@ -44,7 +44,7 @@ Status unpack_into(ByteView msg, int depth, std::vector<Bytes>& out) {
       return unpack_into(*inner, depth + 1, out);
     }
     case MsgType::kCompound: {
-      Result<CompoundParts> parts = split_compound(msg.subspan(1));
+      Result<CompoundParts> parts = SplitCompound(msg.subspan(1));
       if (!parts.ok()) return parts.status();
       for (ByteView p : parts->parts) {
         Status st = unpack_into(p, depth + 1, out);
@@ -61,7 +61,7 @@ Status unpack_into(ByteView msg, int depth, std::vector<Bytes>& out) {
 }
 }  // namespace
 
-Result<Bytes> make_compound(const std::vector<Bytes>& msgs) {
+Result<Bytes> MakeCompound(const std::vector<Bytes>& msgs) {
   if (msgs.size() > 255) return Status::Error("compound: more than 255 messages");
   Bytes out{static_cast<std::uint8_t>(MsgType::kCompound), static_cast<std::uint8_t>(msgs.size())};
   for (const Bytes& m : msgs) {
@@ -73,7 +73,7 @@ Result<Bytes> make_compound(const std::vector<Bytes>& msgs) {
   return out;
 }
 
-Result<CompoundParts> split_compound(ByteView body) {
+Result<CompoundParts> SplitCompound(ByteView body) {
   if (body.empty()) return Status::Error("compound: missing length byte");
   std::size_t count = body[0];
   body = body.subspan(1);
@@ -92,24 +92,24 @@ Result<CompoundParts> split_compound(ByteView body) {
   return out;
 }
 
-std::uint32_t crc32_ieee(ByteView data) {
+std::uint32_t Crc32Ieee(ByteView data) {
   std::uint32_t c = 0xffffffffu;
   for (std::uint8_t b : data) c = kCrcTable[(c ^ b) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
 
-Bytes add_crc(ByteView msg) {
+Bytes AddCrc(ByteView msg) {
   Bytes out{static_cast<std::uint8_t>(MsgType::kHasCrc)};
-  put_be32(out, crc32_ieee(msg));
+  put_be32(out, Crc32Ieee(msg));
   out.insert(out.end(), msg.begin(), msg.end());
   return out;
 }
 
-Result<ByteView> check_crc(ByteView packet) {
+Result<ByteView> CheckCrc(ByteView packet) {
   if (packet.size() < 5 || packet[0] != static_cast<std::uint8_t>(MsgType::kHasCrc))
     return Status::Error("crc: not a CRC-wrapped message");
   ByteView inner = packet.subspan(5);
-  if (crc32_ieee(inner) != get_be32(packet.subspan(1, 4)))
+  if (Crc32Ieee(inner) != get_be32(packet.subspan(1, 4)))
     return Status::Error("crc: checksum mismatch");
   return inner;
 }
@@ -119,7 +119,7 @@ Bytes compress(ByteView msg) {
   mp::Writer w(out);
   w.map(2);
   w.key("Algo").uint(0);
-  w.key("Buf").bytes(lzw_encode(msg));
+  w.key("Buf").bytes(LzwEncode(msg));
   return out;
 }
 
@@ -134,13 +134,13 @@ Result<Bytes> decompress(ByteView body) {
   });
   if (!st.ok()) return st;
   if (algo != 0) return Status::Error("compress: unknown algorithm " + std::to_string(algo));
-  Result<Bytes> plain = lzw_decode(buf, kMaxStream);
+  Result<Bytes> plain = LzwDecode(buf, kMaxStream);
   if (!plain.ok()) return plain.status();
   if (plain->empty()) return Status::Error("compress: empty payload");
   return plain;
 }
 
-Result<Bytes> add_label(std::string_view label, ByteView data) {
+Result<Bytes> AddLabel(std::string_view label, ByteView data) {
   if (label.size() > 255) return Status::Error("label: longer than 255 bytes");
   Bytes out;
   if (!label.empty()) {
@@ -151,7 +151,7 @@ Result<Bytes> add_label(std::string_view label, ByteView data) {
   return out;
 }
 
-Result<Labeled> strip_label(ByteView data) {
+Result<Labeled> StripLabel(ByteView data) {
   if (data.empty() || data[0] != kHasLabel) return Labeled{"", data};
   if (data.size() < 2) return Status::Error("label: truncated header");
   std::size_t n = data[1];
@@ -163,7 +163,7 @@ Result<Labeled> strip_label(ByteView data) {
 
 namespace {
 Result<ByteView> expect_label(ByteView data, std::string_view want, Labeled& holder) {
-  Result<Labeled> l = strip_label(data);
+  Result<Labeled> l = StripLabel(data);
   if (!l.ok()) return l.status();
   if (l->label != want)
     return Status::Error("label: got \"" + l->label + "\", want \"" + std::string(want) + "\"");
@@ -176,29 +176,29 @@ ByteView as_bytes(std::string_view s) {
 }
 }  // namespace
 
-Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt) {
+Result<Bytes> PackPacket(const std::vector<Bytes>& msgs, const PacketOptions& opt) {
   if (msgs.empty()) return Status::Error("packet: no messages");
   Bytes msg;
   if (msgs.size() == 1) {
     msg = msgs.front();
   } else {
-    Result<Bytes> c = make_compound(msgs);
+    Result<Bytes> c = MakeCompound(msgs);
     if (!c.ok()) return c.status();
     msg = std::move(*c);
   }
   if (opt.compress) msg = compress(msg);
-  if (opt.crc) msg = add_crc(msg);
+  if (opt.crc) msg = AddCrc(msg);
   if (opt.keyring != nullptr) {
     Result<Bytes> sealed =
         encrypt(opt.version, opt.keyring->primary(), msg, as_bytes(opt.label), opt.nonce);
     if (!sealed.ok()) return sealed.status();
     msg = std::move(*sealed);
   }
-  return add_label(opt.label, msg);
+  return AddLabel(opt.label, msg);
 }
 
-Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring,
-                                         std::string_view label) {
+Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
+                                        std::string_view label) {
   Labeled holder;
   Result<ByteView> body = expect_label(packet, label, holder);
   if (!body.ok()) return body.status();
@@ -216,9 +216,9 @@ Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring
   return out;
 }
 
-Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
-                          std::uint8_t version, std::string_view label) {
-  if (keyring == nullptr) return add_label(label, msg);
+Result<Bytes> SealStream(ByteView msg, const Keyring* keyring, ByteView nonce, std::uint8_t version,
+                         std::string_view label) {
+  if (keyring == nullptr) return AddLabel(label, msg);
   // The header announces the sealed length (version + nonce + ciphertext [+ padding] + tag).
   std::size_t padding = version == 0 ? 16 - msg.size() % 16 : 0;
   Bytes head{static_cast<std::uint8_t>(MsgType::kEncrypt)};
@@ -229,10 +229,10 @@ Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
   Result<Bytes> sealed = encrypt(version, keyring->primary(), msg, aad, nonce);
   if (!sealed.ok()) return sealed.status();
   head.insert(head.end(), sealed->begin(), sealed->end());
-  return add_label(label, head);
+  return AddLabel(label, head);
 }
 
-Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_view label) {
+Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label) {
   Labeled holder;
   Result<ByteView> body = expect_label(stream, label, holder);
   if (!body.ok()) return body.status();
@@ -314,7 +314,7 @@ Result<std::size_t> plain_frame_size(ByteView m) {
 }
 }  // namespace
 
-Result<std::size_t> stream_frame_size(ByteView buffered) {
+Result<std::size_t> StreamFrameSize(ByteView buffered) {
   std::size_t off = 0;
   if (buffered.empty()) return std::size_t{0};
   if (buffered[0] == kHasLabel) {

@@ -37,7 +37,7 @@ class BitWriter {
 };
 }  // namespace
 
-Result<Bytes> lzw_decode(ByteView data, std::size_t max_out) {
+Result<Bytes> LzwDecode(ByteView data, std::size_t max_out) {
   std::array<std::uint16_t, kMaxCode + 1> prefix{};
   std::array<std::uint8_t, kMaxCode + 1> suffix{};
   std::uint32_t width = 9, hi = kEof, overflow = 512, last = kInvalid;
@@ -108,7 +108,7 @@ Result<Bytes> lzw_decode(ByteView data, std::size_t max_out) {
   }
 }
 
-Bytes lzw_encode(ByteView data) {
+Bytes LzwEncode(ByteView data) {
   Bytes out;
   BitWriter bw(out);
   std::uint32_t width = 9, hi = kEof, overflow = 512;

@@ -66,7 +66,7 @@ bool read_node_state(mp::Reader& r, PushNodeState& n, const std::string& k) {
 
 }  // namespace
 
-Bytes encode(const Ping& m) {
+Bytes Encode(const Ping& m) {
   Bytes out = start(MsgType::kPing);
   mp::Writer w(out);
   std::size_t n = 2 + (m.source_addr.empty() ? 0 : 1) + (m.source_node.empty() ? 0 : 1) +
@@ -80,7 +80,7 @@ Bytes encode(const Ping& m) {
   return out;
 }
 
-Bytes encode(const IndirectPing& m) {
+Bytes Encode(const IndirectPing& m) {
   Bytes out = start(MsgType::kIndirectPing);
   mp::Writer w(out);
   std::size_t n = 5 + (m.source_addr.empty() ? 0 : 1) + (m.source_node.empty() ? 0 : 1) +
@@ -97,7 +97,7 @@ Bytes encode(const IndirectPing& m) {
   return out;
 }
 
-Bytes encode(const Ack& m) {
+Bytes Encode(const Ack& m) {
   Bytes out = start(MsgType::kAck);
   mp::Writer w(out);
   w.map(2);
@@ -106,7 +106,7 @@ Bytes encode(const Ack& m) {
   return out;
 }
 
-Bytes encode(const Nack& m) {
+Bytes Encode(const Nack& m) {
   Bytes out = start(MsgType::kNack);
   mp::Writer w(out);
   w.map(1);
@@ -114,7 +114,7 @@ Bytes encode(const Nack& m) {
   return out;
 }
 
-Bytes encode(const ErrResp& m) {
+Bytes Encode(const ErrResp& m) {
   Bytes out = start(MsgType::kErr);
   mp::Writer w(out);
   w.map(1);
@@ -135,14 +135,14 @@ Bytes encode_accusation(MsgType t, std::uint32_t inc, const std::string& node,
 }
 }  // namespace
 
-Bytes encode(const Suspect& m) {
+Bytes Encode(const Suspect& m) {
   return encode_accusation(MsgType::kSuspect, m.incarnation, m.node, m.from);
 }
-Bytes encode(const Dead& m) {
+Bytes Encode(const Dead& m) {
   return encode_accusation(MsgType::kDead, m.incarnation, m.node, m.from);
 }
 
-Bytes encode(const Alive& m) {
+Bytes Encode(const Alive& m) {
   Bytes out = start(MsgType::kAlive);
   mp::Writer w(out);
   w.map(6);
@@ -156,7 +156,7 @@ Bytes encode(const Alive& m) {
   return out;
 }
 
-Bytes encode(const PushPull& m) {
+Bytes Encode(const PushPull& m) {
   Bytes out = start(MsgType::kPushPull);
   mp::Writer w(out);
   w.map(3);
@@ -178,7 +178,7 @@ Bytes encode(const PushPull& m) {
   return out;
 }
 
-Bytes encode(const UserMsg& m) {
+Bytes Encode(const UserMsg& m) {
   // Sized up front: GCC 12 at -O2/-O3 misreads an insert into the 1-byte vector start() returns
   // as an out-of-bounds memcpy (-Warray-bounds).
   Bytes out(1 + m.payload.size());
@@ -187,7 +187,7 @@ Bytes encode(const UserMsg& m) {
   return out;
 }
 
-Bytes encode_user_stream(const UserMsg& m) {
+Bytes EncodeUserStream(const UserMsg& m) {
   Bytes out = start(MsgType::kUser);
   mp::Writer w(out);
   w.map(1);
@@ -196,7 +196,7 @@ Bytes encode_user_stream(const UserMsg& m) {
   return out;
 }
 
-Result<Ping> decode_ping(ByteView body) {
+Result<Ping> DecodePing(ByteView body) {
   return decode_one<Ping>(body, "ping", [](mp::Reader& r, Ping& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     if (k == "Node") return r.read_str(m.node);
@@ -207,7 +207,7 @@ Result<Ping> decode_ping(ByteView body) {
   });
 }
 
-Result<IndirectPing> decode_indirect_ping(ByteView body) {
+Result<IndirectPing> DecodeIndirectPing(ByteView body) {
   return decode_one<IndirectPing>(body, "indirect ping",
                                   [](mp::Reader& r, IndirectPing& m, const std::string& k) {
                                     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
@@ -223,7 +223,7 @@ Result<IndirectPing> decode_indirect_ping(ByteView body) {
                                   });
 }
 
-Result<Ack> decode_ack(ByteView body) {
+Result<Ack> DecodeAck(ByteView body) {
   return decode_one<Ack>(body, "ack", [](mp::Reader& r, Ack& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     if (k == "Payload") return r.read_bytes(m.payload);
@@ -231,14 +231,14 @@ Result<Ack> decode_ack(ByteView body) {
   });
 }
 
-Result<Nack> decode_nack(ByteView body) {
+Result<Nack> DecodeNack(ByteView body) {
   return decode_one<Nack>(body, "nack", [](mp::Reader& r, Nack& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     return r.skip();
   });
 }
 
-Result<ErrResp> decode_err(ByteView body) {
+Result<ErrResp> DecodeErr(ByteView body) {
   return decode_one<ErrResp>(body, "error response",
                              [](mp::Reader& r, ErrResp& m, const std::string& k) {
                                if (k == "Error") return r.read_str(m.error);
@@ -258,14 +258,14 @@ Result<T> decode_accusation(ByteView body, const char* what) {
 }
 }  // namespace
 
-Result<Suspect> decode_suspect(ByteView body) {
+Result<Suspect> DecodeSuspect(ByteView body) {
   return decode_accusation<Suspect>(body, "suspect");
 }
-Result<Dead> decode_dead(ByteView body) {
+Result<Dead> DecodeDead(ByteView body) {
   return decode_accusation<Dead>(body, "dead");
 }
 
-Result<Alive> decode_alive(ByteView body) {
+Result<Alive> DecodeAlive(ByteView body) {
   return decode_one<Alive>(body, "alive", [](mp::Reader& r, Alive& m, const std::string& k) {
     if (k == "Incarnation") return r.read_u(m.incarnation, "Incarnation");
     if (k == "Node") return r.read_str(m.node);
@@ -277,7 +277,7 @@ Result<Alive> decode_alive(ByteView body) {
   });
 }
 
-Result<PushPull> decode_push_pull(ByteView body) {
+Result<PushPull> DecodePushPull(ByteView body) {
   mp::Reader r(body);
   PushPull out;
   std::uint64_t nodes = 0, user_len = 0;
@@ -307,7 +307,7 @@ Result<PushPull> decode_push_pull(ByteView body) {
   return out;
 }
 
-Result<UserMsg> decode_user_stream(ByteView body) {
+Result<UserMsg> DecodeUserStream(ByteView body) {
   mp::Reader r(body);
   std::uint64_t len = 0;
   Status st = mp::read_struct(r, "user message header", [&](const std::string& k) {
@@ -328,28 +328,28 @@ Result<Message> lift(Result<T> r) {
 }
 }  // namespace
 
-Result<Message> decode_message(ByteView msg) {
+Result<Message> DecodeMessage(ByteView msg) {
   if (msg.empty()) return Status::Error("empty message");
   ByteView body = msg.subspan(1);
   switch (static_cast<MsgType>(msg[0])) {
     case MsgType::kPing:
-      return lift(decode_ping(body));
+      return lift(DecodePing(body));
     case MsgType::kIndirectPing:
-      return lift(decode_indirect_ping(body));
+      return lift(DecodeIndirectPing(body));
     case MsgType::kAck:
-      return lift(decode_ack(body));
+      return lift(DecodeAck(body));
     case MsgType::kNack:
-      return lift(decode_nack(body));
+      return lift(DecodeNack(body));
     case MsgType::kErr:
-      return lift(decode_err(body));
+      return lift(DecodeErr(body));
     case MsgType::kSuspect:
-      return lift(decode_suspect(body));
+      return lift(DecodeSuspect(body));
     case MsgType::kAlive:
-      return lift(decode_alive(body));
+      return lift(DecodeAlive(body));
     case MsgType::kDead:
-      return lift(decode_dead(body));
+      return lift(DecodeDead(body));
     case MsgType::kPushPull:
-      return lift(decode_push_pull(body));
+      return lift(DecodePushPull(body));
     case MsgType::kUser:
       return Message{UserMsg{Bytes(body.begin(), body.end())}};
     case MsgType::kCompound:

@@ -56,7 +56,7 @@ void Membership::UpdateMeta(std::uint64_t now_ms, Bytes meta) {
   me.meta = std::move(meta);
   ++me.incarnation;
   me.state_change_ms = now_ms;
-  queue_.Queue(name_, encode(SelfAlive()));
+  queue_.Queue(name_, Encode(SelfAlive()));
 }
 
 void Membership::Tick(std::uint64_t now) {
@@ -73,13 +73,13 @@ void Membership::Tick(std::uint64_t now) {
 
 void Membership::OnPacket(std::uint64_t now, const Endpoint& from, ByteView bytes) {
   const Keyring* ring = cfg_.keyring ? &*cfg_.keyring : nullptr;
-  auto msgs = unpack_packet(bytes, ring, cfg_.label);
+  auto msgs = UnpackPacket(bytes, ring, cfg_.label);
   if (!msgs.ok()) return;  // memberlist logs and drops
   for (const Bytes& m : *msgs) HandleMessage(now, from, m);
 }
 
 void Membership::HandleMessage(std::uint64_t now, const Endpoint& from, ByteView msg) {
-  auto decoded = decode_message(msg);
+  auto decoded = DecodeMessage(msg);
   if (!decoded.ok()) return;
   std::visit(
       [&](auto& m) {
@@ -119,7 +119,7 @@ void Membership::SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs) {
     Bytes plain;
     if (msgs.size() == 1) {
       plain = msgs.front();
-    } else if (auto c = make_compound(msgs); c.ok()) {
+    } else if (auto c = MakeCompound(msgs); c.ok()) {
       plain = std::move(*c);
     } else {
       return;
@@ -127,7 +127,7 @@ void Membership::SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs) {
     Bytes packed = compress(plain);
     one.push_back(packed.size() < plain.size() ? std::move(packed) : std::move(plain));
   }
-  auto packet = pack_packet(cfg_.compress ? one : msgs, opt);
+  auto packet = PackPacket(cfg_.compress ? one : msgs, opt);
   if (packet.ok()) packets_.push_back({to, std::move(*packet)});
 }
 
@@ -150,7 +150,7 @@ std::vector<Bytes> Membership::GetBroadcasts(std::size_t overhead, std::size_t l
   if (used + overhead + 2 > limit) return out;
   // A user message is its type byte plus the payload.
   for (Bytes& p : delegate_->GetBroadcasts(overhead + 1, limit - used)) {
-    out.push_back(encode(UserMsg{std::move(p)}));
+    out.push_back(Encode(UserMsg{std::move(p)}));
   }
   return out;
 }
@@ -158,7 +158,8 @@ std::vector<Bytes> Membership::GetBroadcasts(std::size_t overhead, std::size_t l
 Bytes Membership::SealStream(const Bytes& msg) {
   Bytes body = cfg_.compress ? compress(msg) : msg;
   Bytes nonce = cfg_.keyring ? Nonce() : Bytes{};
-  auto sealed = seal_stream(body, cfg_.keyring ? &*cfg_.keyring : nullptr, nonce, 1, cfg_.label);
+  auto sealed =
+      gossip::SealStream(body, cfg_.keyring ? &*cfg_.keyring : nullptr, nonce, 1, cfg_.label);
   return sealed.ok() ? std::move(*sealed) : Bytes{};
 }
 

@@ -61,13 +61,13 @@ void Membership::StartProbe(std::uint64_t now) {
   p.sent_ms = now;
   p.timeout_ms = now + cfg_.probe_timeout_ms;
   p.end_ms = now + ScaledProbeInterval();
-  Bytes ping = encode(Ping{p.seq, target->name, me.addr, me.port, name_});
+  Bytes ping = Encode(Ping{p.seq, target->name, me.addr, me.port, name_});
   if (target->state == NodeState::kAlive) {
     SendMsg(target->endpoint(), std::move(ping));
   } else {
     // The buddy system: tell a suspect it is suspected, so it can refute at once.
     SendRaw(target->endpoint(),
-            {std::move(ping), encode(Suspect{target->incarnation, target->name, name_})});
+            {std::move(ping), Encode(Suspect{target->incarnation, target->name, name_})});
   }
   probe_ = std::move(p);
 }
@@ -78,7 +78,7 @@ void Membership::ProbeTimeouts(std::uint64_t now) {
       ++it;
       continue;
     }
-    if (it->second.nack) SendMsg(it->second.origin, encode(Nack{it->second.their_seq}));
+    if (it->second.nack) SendMsg(it->second.origin, Encode(Nack{it->second.their_seq}));
     it = relays_.erase(it);
   }
   if (!probe_) return;
@@ -95,7 +95,7 @@ void Membership::ProbeTimeouts(std::uint64_t now) {
       const Member& pm = nodes_.at(peer);
       const bool nack = pm.vsn.pmax >= 4;
       if (nack) ++probe_->expected_nacks;
-      SendMsg(pm.endpoint(), encode(IndirectPing{probe_->seq, t.addr, t.port, t.name, nack, me.addr,
+      SendMsg(pm.endpoint(), Encode(IndirectPing{probe_->seq, t.addr, t.port, t.name, nack, me.addr,
                                                  me.port, name_}));
     }
     if (cfg_.tcp_pings && t.vsn.pmax >= 3) {
@@ -104,7 +104,7 @@ void Membership::ProbeTimeouts(std::uint64_t now) {
       probe_->tcp_token = token;
       out_streams_.push_back(
           {token, OutStream::Kind::kPing, t.endpoint(),
-           SealStream(encode(Ping{probe_->seq, t.name, me.addr, me.port, name_}))});
+           SealStream(Encode(Ping{probe_->seq, t.name, me.addr, me.port, name_}))});
     }
   }
   if (probe_ && now >= probe_->end_ms) FinishProbe(now, false);
@@ -131,7 +131,7 @@ void Membership::OnPing(const Endpoint& from, const Ping& p) {
   if (!p.node.empty() && p.node != name_) return;  // meant for a node that was here before
   Endpoint to = from;
   if (!p.source_addr.empty() && p.source_port != 0) to = Endpoint{p.source_addr, p.source_port};
-  SendMsg(to, encode(Ack{p.seq_no, delegate_ != nullptr ? delegate_->AckPayload() : Bytes{}}));
+  SendMsg(to, Encode(Ack{p.seq_no, delegate_ != nullptr ? delegate_->AckPayload() : Bytes{}}));
 }
 
 void Membership::OnIndirectPing(std::uint64_t now, const Endpoint& from, const IndirectPing& p) {
@@ -140,12 +140,12 @@ void Membership::OnIndirectPing(std::uint64_t now, const Endpoint& from, const I
   Endpoint origin = from;
   if (!p.source_addr.empty() && p.source_port != 0) origin = Endpoint{p.source_addr, p.source_port};
   relays_[seq] = Relay{p.seq_no, origin, p.nack, now + cfg_.probe_timeout_ms};
-  SendMsg(Endpoint{p.target, p.port}, encode(Ping{seq, p.node, me.addr, me.port, name_}));
+  SendMsg(Endpoint{p.target, p.port}, Encode(Ping{seq, p.node, me.addr, me.port, name_}));
 }
 
 void Membership::OnAck(std::uint64_t now, const Ack& a) {
   if (auto it = relays_.find(a.seq_no); it != relays_.end()) {
-    SendMsg(it->second.origin, encode(Ack{it->second.their_seq, a.payload}));
+    SendMsg(it->second.origin, Encode(Ack{it->second.their_seq, a.payload}));
     relays_.erase(it);
     return;
   }

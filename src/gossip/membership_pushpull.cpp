@@ -48,33 +48,33 @@ void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join)
   const std::uint64_t token = next_token_++;
   streams_[token] = PendingStream{OutStream::Kind::kPushPull, join, 0};
   out_streams_.push_back(
-      {token, OutStream::Kind::kPushPull, to, SealStream(encode(LocalState(join)))});
+      {token, OutStream::Kind::kPushPull, to, SealStream(Encode(LocalState(join)))});
 }
 
 Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView request) {
   (void)from;
-  auto plain = open_stream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  auto plain = OpenStream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
   if (!plain.ok()) return {};
   if (!plain->empty() && (*plain)[0] == static_cast<std::uint8_t>(MsgType::kUser)) {
     // A reliable user message (memberlist's SendReliable): header, payload, no reply.
-    auto user = decode_user_stream(ByteView(*plain).subspan(1));
+    auto user = DecodeUserStream(ByteView(*plain).subspan(1));
     if (user.ok() && delegate_ != nullptr) delegate_->NotifyMsg(user->payload);
     return {};
   }
-  auto msg = decode_message(*plain);
-  if (!msg.ok()) return SealStream(encode(ErrResp{msg.status().message()}));
+  auto msg = DecodeMessage(*plain);
+  if (!msg.ok()) return SealStream(Encode(ErrResp{msg.status().message()}));
   if (auto* pp = std::get_if<PushPull>(&*msg)) {
-    Bytes reply = SealStream(encode(LocalState(false)));
+    Bytes reply = SealStream(Encode(LocalState(false)));
     MergeState(now, *pp);
     return reply;
   }
   if (auto* ping = std::get_if<Ping>(&*msg)) {
     if (!ping->node.empty() && ping->node != name_) {
-      return SealStream(encode(ErrResp{"ping for unexpected node " + ping->node}));
+      return SealStream(Encode(ErrResp{"ping for unexpected node " + ping->node}));
     }
-    return SealStream(encode(Ack{ping->seq_no, {}}));
+    return SealStream(Encode(Ack{ping->seq_no, {}}));
   }
-  return SealStream(encode(ErrResp{"unexpected stream message"}));
+  return SealStream(Encode(ErrResp{"unexpected stream message"}));
 }
 
 void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::optional<Bytes> reply) {
@@ -83,9 +83,9 @@ void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::opti
   const PendingStream ps = it->second;
   streams_.erase(it);
   if (!reply) return;
-  auto plain = open_stream(*reply, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  auto plain = OpenStream(*reply, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
   if (!plain.ok()) return;
-  auto msg = decode_message(*plain);
+  auto msg = DecodeMessage(*plain);
   if (!msg.ok()) return;
   if (ps.kind == OutStream::Kind::kPushPull) {
     if (auto* pp = std::get_if<PushPull>(&*msg)) {

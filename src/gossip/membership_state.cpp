@@ -50,7 +50,7 @@ void Membership::AliveNode(std::uint64_t now, const Alive& a, bool bootstrap) {
     Refute(now, a.incarnation);  // someone speaks for us with stale or foreign data
     return;
   }
-  if (!bootstrap) queue_.Queue(a.node, encode(a));
+  if (!bootstrap) queue_.Queue(a.node, Encode(a));
   const NodeState old_state = is_new ? NodeState::kDead : m.state;
   const bool changed = m.meta != a.meta || m.addr != a.addr || m.port != a.port;
   m.incarnation = a.incarnation;
@@ -78,7 +78,7 @@ void Membership::SuspectNode(std::uint64_t now, const Suspect& s) {
   if (s.incarnation < m.incarnation) return;  // old news
   if (auto sit = suspicions_.find(s.node); sit != suspicions_.end()) {
     // An independent accuser shortens the timer; spread the confirmation once.
-    if (sit->second.Confirm(s.from)) queue_.Queue(s.node, encode(s));
+    if (sit->second.Confirm(s.from)) queue_.Queue(s.node, Encode(s));
     return;
   }
   if (m.state != NodeState::kAlive) return;
@@ -86,7 +86,7 @@ void Membership::SuspectNode(std::uint64_t now, const Suspect& s) {
     Refute(now, s.incarnation);
     return;
   }
-  queue_.Queue(s.node, encode(s));
+  queue_.Queue(s.node, Encode(s));
   m.incarnation = s.incarnation;
   m.state = NodeState::kSuspect;
   m.state_change_ms = now;
@@ -127,7 +127,7 @@ void Membership::DeadNode(std::uint64_t now, const Dead& d) {
     Refute(now, d.incarnation);
     return;
   }
-  queue_.Queue(d.node, encode(d));
+  queue_.Queue(d.node, Encode(d));
   m.incarnation = d.incarnation;
   m.state = d.node == d.from ? NodeState::kLeft : NodeState::kDead;
   m.state_change_ms = now;
@@ -139,7 +139,7 @@ void Membership::Refute(std::uint64_t now, std::uint32_t accused) {
   me.incarnation = std::max(me.incarnation + 1, accused + 1);
   me.state_change_ms = now;
   ApplyAwareness(1);
-  queue_.Queue(name_, encode(SelfAlive()));
+  queue_.Queue(name_, Encode(SelfAlive()));
 }
 
 }  // namespace beacon::gossip

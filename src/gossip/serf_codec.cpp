@@ -113,14 +113,14 @@ bool read_member_field(mp::Reader& r, SerfMember& m, const std::string& k) {
 
 }  // namespace
 
-Bytes encode_tags(const Tags& tags) {
+Bytes EncodeTags(const Tags& tags) {
   Bytes out{kTagMagic};
   mp::Writer w(out);
   write_tags(w, tags);
   return out;
 }
 
-Result<Tags> decode_tags(ByteView meta) {
+Result<Tags> DecodeTags(ByteView meta) {
   if (meta.empty() || meta[0] != kTagMagic)
     return Tags{{"role", std::string(meta.begin(), meta.end())}};
   mp::Reader r(meta.subspan(1));
@@ -129,7 +129,7 @@ Result<Tags> decode_tags(ByteView meta) {
   return tags;
 }
 
-Bytes encode_serf(const SerfJoin& m) {
+Bytes EncodeSerf(const SerfJoin& m) {
   Bytes out = start(SerfMsgType::kJoin);
   mp::Writer w(out);
   w.map(2);
@@ -138,7 +138,7 @@ Bytes encode_serf(const SerfJoin& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfLeave& m) {
+Bytes EncodeSerf(const SerfLeave& m) {
   Bytes out = start(SerfMsgType::kLeave);
   mp::Writer w(out);
   w.map(3);
@@ -148,7 +148,7 @@ Bytes encode_serf(const SerfLeave& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfPushPull& m) {
+Bytes EncodeSerf(const SerfPushPull& m) {
   Bytes out = start(SerfMsgType::kPushPull);
   mp::Writer w(out);
   w.map(6);
@@ -173,7 +173,7 @@ Bytes encode_serf(const SerfPushPull& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfUserEvent& m) {
+Bytes EncodeSerf(const SerfUserEvent& m) {
   Bytes out = start(SerfMsgType::kUserEvent);
   mp::Writer w(out);
   w.map(4);
@@ -184,7 +184,7 @@ Bytes encode_serf(const SerfUserEvent& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfQuery& m) {
+Bytes EncodeSerf(const SerfQuery& m) {
   Bytes out = start(SerfMsgType::kQuery);
   mp::Writer w(out);
   w.map(11);
@@ -208,7 +208,7 @@ Bytes encode_serf(const SerfQuery& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfQueryResponse& m) {
+Bytes EncodeSerf(const SerfQueryResponse& m) {
   Bytes out = start(SerfMsgType::kQueryResponse);
   mp::Writer w(out);
   w.map(5);
@@ -220,7 +220,7 @@ Bytes encode_serf(const SerfQueryResponse& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfConflictResponse& m) {
+Bytes EncodeSerf(const SerfConflictResponse& m) {
   Bytes out = start(SerfMsgType::kConflictResponse);
   mp::Writer w(out);
   if (m.member) {
@@ -231,7 +231,7 @@ Bytes encode_serf(const SerfConflictResponse& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfKeyRequest& m) {
+Bytes EncodeSerf(const SerfKeyRequest& m) {
   Bytes out = start(SerfMsgType::kKeyRequest);
   mp::Writer w(out);
   w.map(1);
@@ -239,7 +239,7 @@ Bytes encode_serf(const SerfKeyRequest& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfKeyResponse& m) {
+Bytes EncodeSerf(const SerfKeyResponse& m) {
   Bytes out = start(SerfMsgType::kKeyResponse);
   mp::Writer w(out);
   w.map(4);
@@ -256,7 +256,7 @@ Bytes encode_serf(const SerfKeyResponse& m) {
   return out;
 }
 
-Bytes encode_serf(const SerfRelay& m) {
+Bytes EncodeSerf(const SerfRelay& m) {
   Bytes out = start(SerfMsgType::kRelay);
   mp::Writer w(out);
   w.map(2);
@@ -269,7 +269,7 @@ Bytes encode_serf(const SerfRelay& m) {
   return out;
 }
 
-Result<SerfJoin> decode_serf_join(ByteView body) {
+Result<SerfJoin> DecodeSerfJoin(ByteView body) {
   return decode_one<SerfJoin>(body, "serf join",
                               [](mp::Reader& r, SerfJoin& m, const std::string& k) {
                                 if (k == "LTime") return r.read_uint(m.ltime);
@@ -278,7 +278,7 @@ Result<SerfJoin> decode_serf_join(ByteView body) {
                               });
 }
 
-Result<SerfLeave> decode_serf_leave(ByteView body) {
+Result<SerfLeave> DecodeSerfLeave(ByteView body) {
   return decode_one<SerfLeave>(body, "serf leave",
                                [](mp::Reader& r, SerfLeave& m, const std::string& k) {
                                  if (k == "LTime") return r.read_uint(m.ltime);
@@ -288,7 +288,7 @@ Result<SerfLeave> decode_serf_leave(ByteView body) {
                                });
 }
 
-Result<SerfPushPull> decode_serf_push_pull(ByteView body) {
+Result<SerfPushPull> DecodeSerfPushPull(ByteView body) {
   return decode_one<SerfPushPull>(body, "serf push-pull",
                                   [](mp::Reader& r, SerfPushPull& m, const std::string& k) {
                                     if (k == "LTime") return r.read_uint(m.ltime);
@@ -324,7 +324,7 @@ Result<SerfPushPull> decode_serf_push_pull(ByteView body) {
                                   });
 }
 
-Result<SerfUserEvent> decode_serf_user_event(ByteView body) {
+Result<SerfUserEvent> DecodeSerfUserEvent(ByteView body) {
   return decode_one<SerfUserEvent>(body, "serf user event",
                                    [](mp::Reader& r, SerfUserEvent& m, const std::string& k) {
                                      if (k == "LTime") return r.read_uint(m.ltime);
@@ -335,7 +335,7 @@ Result<SerfUserEvent> decode_serf_user_event(ByteView body) {
                                    });
 }
 
-Result<SerfQuery> decode_serf_query(ByteView body) {
+Result<SerfQuery> DecodeSerfQuery(ByteView body) {
   return decode_one<SerfQuery>(body, "serf query",
                                [](mp::Reader& r, SerfQuery& m, const std::string& k) {
                                  if (k == "LTime") return r.read_uint(m.ltime);
@@ -361,7 +361,7 @@ Result<SerfQuery> decode_serf_query(ByteView body) {
                                });
 }
 
-Result<SerfQueryResponse> decode_serf_query_response(ByteView body) {
+Result<SerfQueryResponse> DecodeSerfQueryResponse(ByteView body) {
   return decode_one<SerfQueryResponse>(
       body, "serf query response", [](mp::Reader& r, SerfQueryResponse& m, const std::string& k) {
         if (k == "LTime") return r.read_uint(m.ltime);
@@ -373,7 +373,7 @@ Result<SerfQueryResponse> decode_serf_query_response(ByteView body) {
       });
 }
 
-Result<SerfConflictResponse> decode_serf_conflict_response(ByteView body) {
+Result<SerfConflictResponse> DecodeSerfConflictResponse(ByteView body) {
   mp::Reader r(body);
   if (r.peek_nil()) return SerfConflictResponse{};
   SerfMember m;
@@ -383,7 +383,7 @@ Result<SerfConflictResponse> decode_serf_conflict_response(ByteView body) {
   return SerfConflictResponse{std::move(m)};
 }
 
-Result<SerfKeyRequest> decode_serf_key_request(ByteView body) {
+Result<SerfKeyRequest> DecodeSerfKeyRequest(ByteView body) {
   return decode_one<SerfKeyRequest>(body, "serf key request",
                                     [](mp::Reader& r, SerfKeyRequest& m, const std::string& k) {
                                       if (k == "Key") return r.read_bytes(m.key);
@@ -391,7 +391,7 @@ Result<SerfKeyRequest> decode_serf_key_request(ByteView body) {
                                     });
 }
 
-Result<SerfKeyResponse> decode_serf_key_response(ByteView body) {
+Result<SerfKeyResponse> DecodeSerfKeyResponse(ByteView body) {
   return decode_one<SerfKeyResponse>(body, "serf key response",
                                      [](mp::Reader& r, SerfKeyResponse& m, const std::string& k) {
                                        if (k == "Result") return r.read_bool(m.result);
@@ -402,7 +402,7 @@ Result<SerfKeyResponse> decode_serf_key_response(ByteView body) {
                                      });
 }
 
-Result<SerfRelay> decode_serf_relay(ByteView body) {
+Result<SerfRelay> DecodeSerfRelay(ByteView body) {
   mp::Reader r(body);
   SerfRelay m;
   Status st = mp::read_struct(r, "serf relay header", [&](const std::string& k) {
@@ -431,30 +431,30 @@ Result<SerfMessage> lift(Result<T> r) {
 }
 }  // namespace
 
-Result<SerfMessage> decode_serf(ByteView msg) {
+Result<SerfMessage> DecodeSerf(ByteView msg) {
   if (msg.empty()) return Status::Error("empty serf message");
   ByteView body = msg.subspan(1);
   switch (static_cast<SerfMsgType>(msg[0])) {
     case SerfMsgType::kLeave:
-      return lift(decode_serf_leave(body));
+      return lift(DecodeSerfLeave(body));
     case SerfMsgType::kJoin:
-      return lift(decode_serf_join(body));
+      return lift(DecodeSerfJoin(body));
     case SerfMsgType::kPushPull:
-      return lift(decode_serf_push_pull(body));
+      return lift(DecodeSerfPushPull(body));
     case SerfMsgType::kUserEvent:
-      return lift(decode_serf_user_event(body));
+      return lift(DecodeSerfUserEvent(body));
     case SerfMsgType::kQuery:
-      return lift(decode_serf_query(body));
+      return lift(DecodeSerfQuery(body));
     case SerfMsgType::kQueryResponse:
-      return lift(decode_serf_query_response(body));
+      return lift(DecodeSerfQueryResponse(body));
     case SerfMsgType::kConflictResponse:
-      return lift(decode_serf_conflict_response(body));
+      return lift(DecodeSerfConflictResponse(body));
     case SerfMsgType::kKeyRequest:
-      return lift(decode_serf_key_request(body));
+      return lift(DecodeSerfKeyRequest(body));
     case SerfMsgType::kKeyResponse:
-      return lift(decode_serf_key_response(body));
+      return lift(DecodeSerfKeyResponse(body));
     case SerfMsgType::kRelay:
-      return lift(decode_serf_relay(body));
+      return lift(DecodeSerfRelay(body));
   }
   return Status::Error("unknown serf message type " + std::to_string(msg[0]));
 }

@@ -13,8 +13,7 @@ namespace {
 // check only when they keep it valid (rare) and otherwise exercise the rejection path.
 const beacon::gossip::Keyring& ring() {
   static const beacon::gossip::Keyring r =
-      beacon::gossip::Keyring::from_base64({"T9jncgl9mbLus+baTTa7q7nPSUrXwbDi2dhbtqir37s="})
-          .value();
+      beacon::gossip::Keyring::FromBase64({"T9jncgl9mbLus+baTTa7q7nPSUrXwbDi2dhbtqir37s="}).value();
   return r;
 }
 }  // namespace
@@ -22,23 +21,23 @@ const beacon::gossip::Keyring& ring() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace beacon::gossip;
   ByteView in(data, size);
-  (void)decode_message(in);
-  (void)decode_serf(in);
-  (void)unpack_packet(in, nullptr);
-  (void)unpack_packet(in, &ring());
-  (void)open_stream(in, nullptr);
-  (void)open_stream(in, &ring());
-  (void)lzw_decode(in, 1u << 20);
+  (void)DecodeMessage(in);
+  (void)DecodeSerf(in);
+  (void)UnpackPacket(in, nullptr);
+  (void)UnpackPacket(in, &ring());
+  (void)OpenStream(in, nullptr);
+  (void)OpenStream(in, &ring());
+  (void)LzwDecode(in, 1u << 20);
   (void)decompress(in);
-  (void)decode_tags(in);
-  (void)decode_ping_payload(in);
-  (void)stream_frame_size(in);
-  (void)unpack_packet(in, &ring(), "dc1");
-  (void)open_stream(in, &ring(), "dc1");
-  if (auto pp = open_stream(in, nullptr); pp.ok() && !pp->empty()) {
-    if (auto m = decode_message(*pp); m.ok())
+  (void)DecodeTags(in);
+  (void)DecodePingPayload(in);
+  (void)StreamFrameSize(in);
+  (void)UnpackPacket(in, &ring(), "dc1");
+  (void)OpenStream(in, &ring(), "dc1");
+  if (auto pp = OpenStream(in, nullptr); pp.ok() && !pp->empty()) {
+    if (auto m = DecodeMessage(*pp); m.ok())
       if (auto* p = std::get_if<PushPull>(&*m); p != nullptr && !p->user_state.empty())
-        (void)decode_serf(p->user_state);
+        (void)DecodeSerf(p->user_state);
   }
   return 0;
 }

@@ -63,7 +63,7 @@ inline int fail(const std::string& msg) {
 inline std::optional<Keyring> ring_of(const std::vector<std::string>& keys, std::string& err) {
   if (keys.empty()) return std::nullopt;
   std::vector<std::string_view> views(keys.begin(), keys.end());
-  auto r = Keyring::from_base64(views);
+  auto r = Keyring::FromBase64(views);
   if (!r.ok()) {
     err = r.status().message();
     return std::nullopt;
@@ -115,7 +115,7 @@ inline const char* state_name(NodeState s) {
 inline bool send_packet(int fd, const sockaddr_in& to, const std::vector<Bytes>& msgs,
                         const Keyring* ring, std::uint8_t enc_version = 1, bool compress = false) {
   Bytes n = nonce();
-  auto pkt = pack_packet(msgs, PacketOptions{ring, n, false, enc_version, {}, compress});
+  auto pkt = PackPacket(msgs, PacketOptions{ring, n, false, enc_version, {}, compress});
   if (!pkt.ok()) return false;
   return sendto(fd, pkt->data(), pkt->size(), 0, reinterpret_cast<const sockaddr*>(&to),
                 sizeof to) == static_cast<ssize_t>(pkt->size());

@@ -34,7 +34,7 @@ struct Listener {
       to.sin_port = htons(p.source_port);
     }
     ++pings;
-    return send_packet(fd, to, {encode(Ack{p.seq_no, encode_ping_payload(origin_coordinate())})},
+    return send_packet(fd, to, {Encode(Ack{p.seq_no, EncodePingPayload(OriginCoordinate())})},
                        send_ring);
   }
 
@@ -49,11 +49,11 @@ struct Listener {
     sockaddr_in to = addr_of(ip_string(q.addr), q.port);
     std::vector<Bytes> replies;
     if (q.flags & 1u)
-      replies.push_back(encode_serf(SerfQueryResponse{q.ltime, q.id, a.node, 1, {}}));
+      replies.push_back(EncodeSerf(SerfQueryResponse{q.ltime, q.id, a.node, 1, {}}));
     Bytes payload(a.answer_payload.begin(), a.answer_payload.end());
-    replies.push_back(encode_serf(SerfQueryResponse{q.ltime, q.id, a.node, 0, payload}));
+    replies.push_back(EncodeSerf(SerfQueryResponse{q.ltime, q.id, a.node, 0, payload}));
     for (const Bytes& r : replies)
-      if (!send_packet(fd, to, {encode(UserMsg{r})}, send_ring)) return false;
+      if (!send_packet(fd, to, {Encode(UserMsg{r})}, send_ring)) return false;
     ++answered;
     line("answered query=" + q.name + " responses=" + std::to_string(replies.size()));
     return true;
@@ -61,11 +61,11 @@ struct Listener {
 
   // Returns an error text, or "" when the message decoded.
   std::string on_message(const Bytes& m, const sockaddr_in& from) {
-    auto d = decode_message(m);
+    auto d = DecodeMessage(m);
     if (!d.ok()) return d.status().message();
     if (const auto* p = std::get_if<Ping>(&*d)) return on_ping(*p, from) ? "" : "ack send failed";
     if (const auto* al = std::get_if<Alive>(&*d)) {
-      auto tags = decode_tags(al->meta);
+      auto tags = DecodeTags(al->meta);
       if (!tags.ok()) return tags.status().message();
       line("alive node=" + al->node + " incarnation=" + std::to_string(al->incarnation) +
            " addr=" + ip_string(al->addr) + ":" + std::to_string(al->port) +
@@ -77,7 +77,7 @@ struct Listener {
     } else if (const auto* ip = std::get_if<IndirectPing>(&*d)) {
       line("indirect-ping seq=" + std::to_string(ip->seq_no) + " node=" + ip->node);
     } else if (const auto* u = std::get_if<UserMsg>(&*d)) {
-      auto sm = decode_serf(u->payload);
+      auto sm = DecodeSerf(u->payload);
       if (!sm.ok()) return sm.status().message();
       if (const auto* q = std::get_if<SerfQuery>(&*sm)) return on_query(*q) ? "" : "reply failed";
       if (const auto* j = std::get_if<SerfJoin>(&*sm)) {
@@ -116,7 +116,7 @@ int do_listen(const Args& a, const Keyring* send_ring, const Keyring* recv_ring)
     ssize_t got = recvfrom(fd.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from),
                            &from_len);
     if (got <= 0) return fail("recvfrom failed");
-    auto msgs = unpack_packet(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
+    auto msgs = UnpackPacket(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
     if (!msgs.ok()) return fail(msgs.status().message());
     for (const Bytes& m : *msgs) {
       std::string err = l.on_message(m, from);

@@ -96,9 +96,9 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   Bytes n = nonce();
   // `indirect`: ask the peer to probe node --node at 127.0.0.1:--port for us.
   Bytes msg = a.cmd == "indirect"
-                  ? encode(IndirectPing{seq, {127, 0, 0, 1}, a.port, a.node, a.nack, {}, 0, ""})
-                  : encode(Ping{seq, a.node, {}, 0, ""});
-  auto pkt = pack_packet({msg}, PacketOptions{send_ring, n, false, a.enc_version});
+                  ? Encode(IndirectPing{seq, {127, 0, 0, 1}, a.port, a.node, a.nack, {}, 0, ""})
+                  : Encode(Ping{seq, a.node, {}, 0, ""});
+  auto pkt = PackPacket({msg}, PacketOptions{send_ring, n, false, a.enc_version});
   if (!pkt.ok()) return fail(pkt.status().message());
   sockaddr_in to = addr_of(a.host, a.to_port);
   if (sendto(fd.get(), pkt->data(), pkt->size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
@@ -109,10 +109,10 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
     ssize_t got = recv(fd.get(), buf.data(), buf.size(), 0);
     if (got <= 0) return fail("recv failed");
     dump_to(a.dump, ByteView(buf).first(static_cast<std::size_t>(got)));
-    auto msgs = unpack_packet(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
+    auto msgs = UnpackPacket(ByteView(buf).first(static_cast<std::size_t>(got)), recv_ring);
     if (!msgs.ok()) return fail(msgs.status().message());
     for (const Bytes& m : *msgs) {
-      auto d = decode_message(m);
+      auto d = DecodeMessage(m);
       if (!d.ok()) return fail(d.status().message());
       if (const Nack* nack = std::get_if<Nack>(&*d); nack != nullptr && nack->seq_no == seq) {
         std::printf("nack seq=%u\n", nack->seq_no);
@@ -124,7 +124,7 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
         return 0;
       }
       if (const Ack* ack = std::get_if<Ack>(&*d); ack != nullptr && ack->seq_no == seq) {
-        auto coord = decode_ping_payload(ack->payload);
+        auto coord = DecodePingPayload(ack->payload);
         if (!coord.ok()) return fail(coord.status().message());
         std::printf(
             "ack seq=%u payload_bytes=%zu payload_version=%d coordinate_dims=%zu "
@@ -138,11 +138,11 @@ int do_ping(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   return fail("timed out waiting for the ack or nack");
 }
 
-// Reads one whole stream message, sized by stream_frame_size (not by the peer closing).
+// Reads one whole stream message, sized by StreamFrameSize (not by the peer closing).
 Bytes read_frame(int fd, std::string& err) {
   Bytes out, buf(65536);
   for (;;) {
-    auto size = stream_frame_size(out);
+    auto size = StreamFrameSize(out);
     if (!size.ok()) {
       err = size.status().message();
       return out;
@@ -169,7 +169,7 @@ Bytes read_frame(int fd, std::string& err) {
 }
 
 int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
-  PushNodeState self{a.node, {127, 0, 0, 1},    a.port,    encode_tags(a.tags),
+  PushNodeState self{a.node, {127, 0, 0, 1},    a.port,    EncodeTags(a.tags),
                      1,      NodeState::kAlive, Versions{}};
   SerfPushPull sp;
   sp.ltime = 1;
@@ -178,7 +178,7 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   sp.query_ltime = 1;
   Bytes n = nonce();
   auto stream =
-      seal_stream(encode(PushPull{true, {self}, encode_serf(sp)}), send_ring, n, a.enc_version);
+      SealStream(Encode(PushPull{true, {self}, EncodeSerf(sp)}), send_ring, n, a.enc_version);
   if (!stream.ok()) return fail(stream.status().message());
 
   Fd fd(socket(AF_INET, SOCK_STREAM, 0));
@@ -192,7 +192,7 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   Bytes answer = read_frame(fd.get(), err);
   if (!err.empty()) return fail(err);
   dump_to(a.dump, answer);
-  auto plain = open_stream(answer, recv_ring);
+  auto plain = OpenStream(answer, recv_ring);
   if (!plain.ok()) return fail(plain.status().message());
   // What framing the peer chose: encrypted (10) or not, and whether it compressed (9).
   const bool encrypted = answer[0] == static_cast<std::uint8_t>(MsgType::kEncrypt);
@@ -203,15 +203,15 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
               encrypted ? int(answer[5]) : -1,
               inner.ok() && (*inner)[0] == static_cast<std::uint8_t>(MsgType::kCompress));
   if ((*plain)[0] == static_cast<std::uint8_t>(MsgType::kErr)) {
-    auto e = decode_err(ByteView(*plain).subspan(1));
+    auto e = DecodeErr(ByteView(*plain).subspan(1));
     return fail("remote error: " + (e.ok() ? e->error : e.status().message()));
   }
   if ((*plain)[0] != static_cast<std::uint8_t>(MsgType::kPushPull))
     return fail("unexpected message type " + std::to_string((*plain)[0]));
-  auto pp = decode_push_pull(ByteView(*plain).subspan(1));
+  auto pp = DecodePushPull(ByteView(*plain).subspan(1));
   if (!pp.ok()) return fail(pp.status().message());
   for (const PushNodeState& s : pp->nodes) {
-    auto tags = decode_tags(s.meta);
+    auto tags = DecodeTags(s.meta);
     if (!tags.ok()) return fail(tags.status().message());
     std::string tag_text;
     for (const auto& [k, v] : *tags) {
@@ -226,7 +226,7 @@ int do_join(const Args& a, const Keyring* send_ring, const Keyring* recv_ring) {
   if (pp->user_state.empty() ||
       pp->user_state[0] != static_cast<std::uint8_t>(SerfMsgType::kPushPull))
     return fail("answer carries no Serf push-pull state");
-  auto serf = decode_serf_push_pull(ByteView(pp->user_state).subspan(1));
+  auto serf = DecodeSerfPushPull(ByteView(pp->user_state).subspan(1));
   if (!serf.ok()) return fail(serf.status().message());
   std::string members;
   for (const auto& [name, t] : serf->status_ltimes) {
@@ -254,14 +254,14 @@ int do_leave(const Args& a, const Keyring* send_ring) {
   if (!a.event_name.empty()) {
     Bytes payload(a.event_payload.begin(), a.event_payload.end());
     intent.push_back(
-        encode(UserMsg{encode_serf(SerfUserEvent{a.ltime, a.event_name, payload, false})}));
+        Encode(UserMsg{EncodeSerf(SerfUserEvent{a.ltime, a.event_name, payload, false})}));
   }
-  intent.push_back(encode(UserMsg{encode_serf(SerfLeave{a.ltime, a.node, false})}));
+  intent.push_back(Encode(UserMsg{EncodeSerf(SerfLeave{a.ltime, a.node, false})}));
   const sockaddr_in to = addr_of(a.host, a.to_port);
   if (!send_packet(fd.get(), to, intent, send_ring, a.enc_version, a.compress))
     return fail("sendto failed");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  if (!send_packet(fd.get(), to, {encode(Dead{1, a.node, a.node})}, send_ring, a.enc_version,
+  if (!send_packet(fd.get(), to, {Encode(Dead{1, a.node, a.node})}, send_ring, a.enc_version,
                    a.compress))
     return fail("sendto failed");
   std::printf("sent leave node=%s intent_messages=%zu compressed=%d\n", a.node.c_str(),

@@ -22,9 +22,9 @@ struct Coordinate {
 };
 
 // Serf's origin: 8 zero dimensions, error 1.5, height 10 µs (coordinate.DefaultConfig()).
-Coordinate origin_coordinate();
+Coordinate OriginCoordinate();
 
-Bytes encode_ping_payload(const Coordinate& c);
-Result<Coordinate> decode_ping_payload(ByteView payload);
+Bytes EncodePingPayload(const Coordinate& c);
+Result<Coordinate> DecodePingPayload(ByteView payload);
 
 }  // namespace beacon::gossip

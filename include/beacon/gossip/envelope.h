@@ -19,24 +19,24 @@ namespace beacon::gossip {
 
 // --- compound (type 7): count byte, a big-endian uint16 length per part, then the parts.
 // Fails past 255 parts or a part over 65535 bytes.
-Result<Bytes> make_compound(const std::vector<Bytes>& msgs);
+Result<Bytes> MakeCompound(const std::vector<Bytes>& msgs);
 struct CompoundParts {
   std::vector<ByteView> parts;  // views into the input
   std::size_t truncated = 0;    // parts announced but cut off (memberlist tolerates this)
 };
 // `body` excludes the type byte.
-Result<CompoundParts> split_compound(ByteView body);
+Result<CompoundParts> SplitCompound(ByteView body);
 
 // --- CRC (type 12): the type byte, a big-endian CRC32 (IEEE) of the rest, then the message.
-std::uint32_t crc32_ieee(ByteView data);
-Bytes add_crc(ByteView msg);
+std::uint32_t Crc32Ieee(ByteView data);
+Bytes AddCrc(ByteView msg);
 // `packet` starts with the hasCrc type byte; returns the checked inner message.
-Result<ByteView> check_crc(ByteView packet);
+Result<ByteView> CheckCrc(ByteView packet);
 
 // --- compression (type 9): msgpack {Algo: 0, Buf: <LZW, LSB order, 8-bit literals>}, like Go's
 // compress/lzw. lzw_decode refuses output beyond max_out bytes.
-Result<Bytes> lzw_decode(ByteView data, std::size_t max_out = 20u << 20);
-Bytes lzw_encode(ByteView data);
+Result<Bytes> LzwDecode(ByteView data, std::size_t max_out = 20u << 20);
+Bytes LzwEncode(ByteView data);
 Bytes compress(ByteView msg);             // the whole type 9 message
 Result<Bytes> decompress(ByteView body);  // body excludes the type byte
 
@@ -47,7 +47,7 @@ class Keyring {
   // Fails on an empty list or a key of the wrong size. The first key is the primary.
   static Result<Keyring> make(std::vector<Bytes> keys);
   // Keys as `serf keygen` prints them (standard base64).
-  static Result<Keyring> from_base64(const std::vector<std::string_view>& keys);
+  static Result<Keyring> FromBase64(const std::vector<std::string_view>& keys);
   const Bytes& primary() const { return keys_.front(); }
   const std::vector<Bytes>& keys() const { return keys_; }
 
@@ -66,12 +66,12 @@ Result<Bytes> decrypt(const Keyring& ring, ByteView sealed, ByteView aad);
 // Outermost on packets and streams; with encryption the label is also additional data. A peer
 // drops traffic whose label differs from its own (no header = the empty label).
 inline constexpr std::uint8_t kHasLabel = 244;
-Result<Bytes> add_label(std::string_view label, ByteView data);  // empty label: data unchanged
+Result<Bytes> AddLabel(std::string_view label, ByteView data);  // empty label: data unchanged
 struct Labeled {
   std::string label;
   ByteView rest;  // a view into the input
 };
-Result<Labeled> strip_label(ByteView data);
+Result<Labeled> StripLabel(ByteView data);
 
 // --- whole UDP packets.
 struct PacketOptions {
@@ -84,26 +84,26 @@ struct PacketOptions {
 };
 // One message as is, several as a compound; then compression, CRC, encryption and label as
 // asked (memberlist's order).
-Result<Bytes> pack_packet(const std::vector<Bytes>& msgs, const PacketOptions& opt);
+Result<Bytes> PackPacket(const std::vector<Bytes>& msgs, const PacketOptions& opt);
 // Decrypts (when a keyring is given), checks the CRC, decompresses and splits compounds,
 // returning the plain messages (type byte + body) in order.
 // A label different from `label` is an error.
-Result<std::vector<Bytes>> unpack_packet(ByteView packet, const Keyring* keyring,
-                                         std::string_view label = {});
+Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
+                                        std::string_view label = {});
 
 // --- whole TCP stream messages (push-pull, user message, ping, error).
 // With a keyring: type 10, a big-endian uint32 length, then the sealed message, whose additional
 // data is those first 5 bytes.
-Result<Bytes> seal_stream(ByteView msg, const Keyring* keyring, ByteView nonce,
-                          std::uint8_t version = 1, std::string_view label = {});
+Result<Bytes> SealStream(ByteView msg, const Keyring* keyring, ByteView nonce,
+                         std::uint8_t version = 1, std::string_view label = {});
 // Reverses seal_stream and a compress wrapper; returns the plain message (type byte + body).
 // Refuses an unencrypted stream when a keyring is given, and an encrypted one without.
-Result<Bytes> open_stream(ByteView stream, const Keyring* keyring, std::string_view label = {});
+Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label = {});
 
 // How many bytes the first stream message in `buffered` takes (label, encryption, compression
 // and the message itself), so a TCP reader knows when it has one whole message without waiting
 // for the peer to close: 0 while more bytes are needed, an error when the bytes cannot start a
 // valid message. Encrypted messages are sized from their header, without a key.
-Result<std::size_t> stream_frame_size(ByteView buffered);
+Result<std::size_t> StreamFrameSize(ByteView buffered);
 
 }  // namespace beacon::gossip

@@ -139,35 +139,35 @@ struct UserMsg {
   bool operator==(const UserMsg&) const = default;
 };
 
-Bytes encode(const Ping& m);
-Bytes encode(const IndirectPing& m);
-Bytes encode(const Ack& m);
-Bytes encode(const Nack& m);
-Bytes encode(const ErrResp& m);
-Bytes encode(const Suspect& m);
-Bytes encode(const Alive& m);
-Bytes encode(const Dead& m);
-Bytes encode(const PushPull& m);
-Bytes encode(const UserMsg& m);  // UDP form
-Bytes encode_user_stream(const UserMsg& m);
+Bytes Encode(const Ping& m);
+Bytes Encode(const IndirectPing& m);
+Bytes Encode(const Ack& m);
+Bytes Encode(const Nack& m);
+Bytes Encode(const ErrResp& m);
+Bytes Encode(const Suspect& m);
+Bytes Encode(const Alive& m);
+Bytes Encode(const Dead& m);
+Bytes Encode(const PushPull& m);
+Bytes Encode(const UserMsg& m);  // UDP form
+Bytes EncodeUserStream(const UserMsg& m);
 
-Result<Ping> decode_ping(ByteView body);
-Result<IndirectPing> decode_indirect_ping(ByteView body);
-Result<Ack> decode_ack(ByteView body);
-Result<Nack> decode_nack(ByteView body);
-Result<ErrResp> decode_err(ByteView body);
-Result<Suspect> decode_suspect(ByteView body);
-Result<Alive> decode_alive(ByteView body);
-Result<Dead> decode_dead(ByteView body);
-Result<PushPull> decode_push_pull(ByteView body);
-Result<UserMsg> decode_user_stream(ByteView body);
+Result<Ping> DecodePing(ByteView body);
+Result<IndirectPing> DecodeIndirectPing(ByteView body);
+Result<Ack> DecodeAck(ByteView body);
+Result<Nack> DecodeNack(ByteView body);
+Result<ErrResp> DecodeErr(ByteView body);
+Result<Suspect> DecodeSuspect(ByteView body);
+Result<Alive> DecodeAlive(ByteView body);
+Result<Dead> DecodeDead(ByteView body);
+Result<PushPull> DecodePushPull(ByteView body);
+Result<UserMsg> DecodeUserStream(ByteView body);
 
-// One plain message (not a wrapper): what decode_message() yields for its type byte.
+// One plain message (not a wrapper): what DecodeMessage() yields for its type byte.
 using Message =
     std::variant<Ping, IndirectPing, Ack, Nack, ErrResp, Suspect, Alive, Dead, PushPull, UserMsg>;
 
 // Decodes a type byte + body. Wrapper types (compound, compress, encrypt, CRC) are an error here:
 // unwrap them first with envelope.h. A user message is taken in its UDP form.
-Result<Message> decode_message(ByteView msg);
+Result<Message> DecodeMessage(ByteView msg);
 
 }  // namespace beacon::gossip

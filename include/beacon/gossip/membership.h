@@ -108,7 +108,7 @@ struct OutStream {
   std::uint64_t token = 0;  // pass back to OnStreamReply
   Kind kind = Kind::kPushPull;
   Endpoint to;
-  Bytes bytes;  // the whole request; read the reply with stream_frame_size (envelope.h)
+  Bytes bytes;  // the whole request; read the reply with StreamFrameSize (envelope.h)
 };
 
 // memberlist's TransmitLimitedQueue: broadcasts sent fewest-transmits first, then largest first;

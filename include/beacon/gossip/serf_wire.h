@@ -1,7 +1,7 @@
 // HashiCorp Serf's messages (protocol 2..5), carried inside memberlist user messages and as the
 // push-pull user state, plus Serf's encoding of tags into memberlist node meta.
 //
-// Contract: sans-I/O and pure, like memberlist_wire.h: encode_serf() returns Serf's type byte and
+// Contract: sans-I/O and pure, like memberlist_wire.h: EncodeSerf() returns Serf's type byte and
 // the msgpack body exactly as Go's Serf writes it (maps of Go maps are written in sorted key
 // order); decode_*() take the body without the type byte and return a value or an error Status.
 // Lamport times are uint64. Any thread.
@@ -34,8 +34,8 @@ enum class SerfMsgType : std::uint8_t {
 using Tags = std::map<std::string, std::string>;
 
 // Serf protocol >= 3: 0xff then a msgpack map of strings. Older meta is the bare "role" value.
-Bytes encode_tags(const Tags& tags);
-Result<Tags> decode_tags(ByteView meta);
+Bytes EncodeTags(const Tags& tags);
+Result<Tags> DecodeTags(ByteView meta);
 
 struct SerfJoin {
   std::uint64_t ltime = 0;
@@ -144,32 +144,32 @@ struct SerfRelay {
   bool operator==(const SerfRelay&) const = default;
 };
 
-Bytes encode_serf(const SerfJoin& m);
-Bytes encode_serf(const SerfLeave& m);
-Bytes encode_serf(const SerfPushPull& m);
-Bytes encode_serf(const SerfUserEvent& m);
-Bytes encode_serf(const SerfQuery& m);
-Bytes encode_serf(const SerfQueryResponse& m);
-Bytes encode_serf(const SerfConflictResponse& m);
-Bytes encode_serf(const SerfKeyRequest& m);
-Bytes encode_serf(const SerfKeyResponse& m);
-Bytes encode_serf(const SerfRelay& m);
+Bytes EncodeSerf(const SerfJoin& m);
+Bytes EncodeSerf(const SerfLeave& m);
+Bytes EncodeSerf(const SerfPushPull& m);
+Bytes EncodeSerf(const SerfUserEvent& m);
+Bytes EncodeSerf(const SerfQuery& m);
+Bytes EncodeSerf(const SerfQueryResponse& m);
+Bytes EncodeSerf(const SerfConflictResponse& m);
+Bytes EncodeSerf(const SerfKeyRequest& m);
+Bytes EncodeSerf(const SerfKeyResponse& m);
+Bytes EncodeSerf(const SerfRelay& m);
 
-Result<SerfJoin> decode_serf_join(ByteView body);
-Result<SerfLeave> decode_serf_leave(ByteView body);
-Result<SerfPushPull> decode_serf_push_pull(ByteView body);
-Result<SerfUserEvent> decode_serf_user_event(ByteView body);
-Result<SerfQuery> decode_serf_query(ByteView body);
-Result<SerfQueryResponse> decode_serf_query_response(ByteView body);
-Result<SerfConflictResponse> decode_serf_conflict_response(ByteView body);
-Result<SerfKeyRequest> decode_serf_key_request(ByteView body);
-Result<SerfKeyResponse> decode_serf_key_response(ByteView body);
-Result<SerfRelay> decode_serf_relay(ByteView body);
+Result<SerfJoin> DecodeSerfJoin(ByteView body);
+Result<SerfLeave> DecodeSerfLeave(ByteView body);
+Result<SerfPushPull> DecodeSerfPushPull(ByteView body);
+Result<SerfUserEvent> DecodeSerfUserEvent(ByteView body);
+Result<SerfQuery> DecodeSerfQuery(ByteView body);
+Result<SerfQueryResponse> DecodeSerfQueryResponse(ByteView body);
+Result<SerfConflictResponse> DecodeSerfConflictResponse(ByteView body);
+Result<SerfKeyRequest> DecodeSerfKeyRequest(ByteView body);
+Result<SerfKeyResponse> DecodeSerfKeyResponse(ByteView body);
+Result<SerfRelay> DecodeSerfRelay(ByteView body);
 
 using SerfMessage =
     std::variant<SerfJoin, SerfLeave, SerfPushPull, SerfUserEvent, SerfQuery, SerfQueryResponse,
                  SerfConflictResponse, SerfKeyRequest, SerfKeyResponse, SerfRelay>;
 // Type byte + body.
-Result<SerfMessage> decode_serf(ByteView msg);
+Result<SerfMessage> DecodeSerf(ByteView msg);
 
 }  // namespace beacon::gossip

@@ -21,40 +21,40 @@ int feed_all(ByteView in, const Keyring& ring) {
       ++errors;
     }
   };
-  note(decode_message(in));
-  note(decode_serf(in));
-  note(unpack_packet(in, nullptr));
-  note(unpack_packet(in, &ring));
-  note(open_stream(in, nullptr));
-  note(open_stream(in, &ring));
-  note(lzw_decode(in, 1u << 20));
+  note(DecodeMessage(in));
+  note(DecodeSerf(in));
+  note(UnpackPacket(in, nullptr));
+  note(UnpackPacket(in, &ring));
+  note(OpenStream(in, nullptr));
+  note(OpenStream(in, &ring));
+  note(LzwDecode(in, 1u << 20));
   note(decompress(in));
-  note(decode_tags(in));
-  note(split_compound(in));
-  note(check_crc(in));
+  note(DecodeTags(in));
+  note(SplitCompound(in));
+  note(CheckCrc(in));
   note(decrypt(ring, in, {}));
-  note(decode_push_pull(in));
-  note(decode_user_stream(in));
-  note(decode_serf_push_pull(in));
-  note(decode_serf_relay(in));
-  note(decode_ping_payload(in));
-  note(strip_label(in));
-  note(stream_frame_size(in));
-  note(unpack_packet(in, &ring, "dc1"));
-  note(open_stream(in, &ring, "dc1"));
+  note(DecodePushPull(in));
+  note(DecodeUserStream(in));
+  note(DecodeSerfPushPull(in));
+  note(DecodeSerfRelay(in));
+  note(DecodePingPayload(in));
+  note(StripLabel(in));
+  note(StreamFrameSize(in));
+  note(UnpackPacket(in, &ring, "dc1"));
+  note(OpenStream(in, &ring, "dc1"));
   return errors;
 }
 
 std::vector<Bytes> corpus(const Keyring& ring) {
   std::vector<Bytes> all = all_memberlist_samples();
   for (Bytes& b : all_serf_samples()) all.push_back(std::move(b));
-  all.push_back(compress(encode(sample_push_pull())));
-  all.push_back(add_crc(encode(sample_alive())));
-  all.push_back(make_compound(all_memberlist_samples()).value());
-  all.push_back(seal_stream(encode(sample_push_pull()), &ring, Bytes(12, 1)).value());
-  all.push_back(encode_tags({{"role", "x"}, {"dc", "dc1"}}));
-  all.push_back(encode_ping_payload(origin_coordinate()));
-  all.push_back(seal_stream(encode(sample_push_pull()), &ring, Bytes(12, 2), 0, "dc1").value());
+  all.push_back(compress(Encode(sample_push_pull())));
+  all.push_back(AddCrc(Encode(sample_alive())));
+  all.push_back(MakeCompound(all_memberlist_samples()).value());
+  all.push_back(SealStream(Encode(sample_push_pull()), &ring, Bytes(12, 1)).value());
+  all.push_back(EncodeTags({{"role", "x"}, {"dc", "dc1"}}));
+  all.push_back(EncodePingPayload(OriginCoordinate()));
+  all.push_back(SealStream(Encode(sample_push_pull()), &ring, Bytes(12, 2), 0, "dc1").value());
   return all;
 }
 
@@ -64,7 +64,7 @@ TEST_CASE("garbage: every strict prefix of a message is an error with a reason")
   for (const Bytes& msg : all_memberlist_samples()) {
     if (msg[0] == static_cast<std::uint8_t>(MsgType::kUser)) continue;  // any length is valid
     for (std::size_t n = 0; n < msg.size(); ++n) {
-      auto r = decode_message(ByteView(msg).first(n));
+      auto r = DecodeMessage(ByteView(msg).first(n));
       CHECK_MESSAGE(!r.ok(), "type ", int(msg[0]), " prefix ", n);
       if (!r.ok()) CHECK_FALSE(r.status().message().empty());
     }
@@ -72,8 +72,8 @@ TEST_CASE("garbage: every strict prefix of a message is an error with a reason")
   for (const Bytes& msg : all_serf_samples()) {
     if (msg[0] == static_cast<std::uint8_t>(SerfMsgType::kRelay)) continue;  // inner is opaque
     for (std::size_t n = 0; n < msg.size(); ++n)
-      CHECK_MESSAGE(!decode_serf(ByteView(msg).first(n)).ok(), "serf type ", int(msg[0]),
-                    " prefix ", n);
+      CHECK_MESSAGE(!DecodeSerf(ByteView(msg).first(n)).ok(), "serf type ", int(msg[0]), " prefix ",
+                    n);
   }
 }
 

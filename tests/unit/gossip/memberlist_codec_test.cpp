@@ -26,59 +26,58 @@ Bytes body(const Bytes& msg) {
 }  // namespace
 
 TEST_CASE("memberlist: encoders write exactly what Go's memberlist writes") {
-  CHECK(body(encode(Ping{42, "s1", {}, 0, ""})) == from_hex(kGoPing));
-  CHECK(body(encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "beacon1"})) == from_hex(kGoPingSrc));
-  Alive a{1, "beacon1", {127, 0, 0, 1}, 7946, encode_tags({{"role", "test"}}), Versions{}};
-  CHECK(body(encode(a)) == from_hex(kGoAlive));
-  CHECK(body(encode(Ack{70000, {}})) == from_hex(kGoAckNil));
-  CHECK(encode(Ping{})[0] == 0);
-  CHECK(encode(a)[0] == 4);
+  CHECK(body(Encode(Ping{42, "s1", {}, 0, ""})) == from_hex(kGoPing));
+  CHECK(body(Encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "beacon1"})) == from_hex(kGoPingSrc));
+  Alive a{1, "beacon1", {127, 0, 0, 1}, 7946, EncodeTags({{"role", "test"}}), Versions{}};
+  CHECK(body(Encode(a)) == from_hex(kGoAlive));
+  CHECK(body(Encode(Ack{70000, {}})) == from_hex(kGoAckNil));
+  CHECK(Encode(Ping{})[0] == 0);
+  CHECK(Encode(a)[0] == 4);
 }
 
 TEST_CASE("memberlist: decoders read Go's bytes") {
-  auto p = decode_ping(from_hex(kGoPingSrc));
+  auto p = DecodePing(from_hex(kGoPingSrc));
   REQUIRE(p.ok());
   CHECK(p->seq_no == 300);
   CHECK(p->node == "s1");
   CHECK(p->source_addr == Bytes{127, 0, 0, 1});
   CHECK(p->source_port == 7946);
   CHECK(p->source_node == "beacon1");
-  auto a = decode_alive(from_hex(kGoAlive));
+  auto a = DecodeAlive(from_hex(kGoAlive));
   REQUIRE(a.ok());
   CHECK(a->node == "beacon1");
   CHECK(a->port == 7946);
   CHECK(a->vsn == Versions{1, 5, 2, 2, 5, 4});
-  auto tags = decode_tags(a->meta);
+  auto tags = DecodeTags(a->meta);
   REQUIRE(tags.ok());
   CHECK(tags->at("role") == "test");
 }
 
 TEST_CASE("memberlist: every message type round-trips through decode_message") {
-  CHECK(
-      std::get<Ping>(decode_message(encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "b"})).value()) ==
-      Ping{300, "s1", {127, 0, 0, 1}, 7946, "b"});
+  CHECK(std::get<Ping>(DecodeMessage(Encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "b"})).value()) ==
+        Ping{300, "s1", {127, 0, 0, 1}, 7946, "b"});
   IndirectPing ip{5, {10, 0, 0, 2}, 7946, "n2", true, {127, 0, 0, 1}, 7000, "me"};
-  CHECK(std::get<IndirectPing>(decode_message(encode(ip)).value()) == ip);
+  CHECK(std::get<IndirectPing>(DecodeMessage(Encode(ip)).value()) == ip);
   Ack ack{70000, bytes_of("\x01payload")};
-  CHECK(std::get<Ack>(decode_message(encode(ack)).value()) == ack);
-  CHECK(std::get<Nack>(decode_message(encode(Nack{9})).value()) == Nack{9});
-  CHECK(std::get<ErrResp>(decode_message(encode(ErrResp{"boom"})).value()) == ErrResp{"boom"});
-  CHECK(std::get<Suspect>(decode_message(encode(Suspect{3, "n2", "n1"})).value()) ==
+  CHECK(std::get<Ack>(DecodeMessage(Encode(ack)).value()) == ack);
+  CHECK(std::get<Nack>(DecodeMessage(Encode(Nack{9})).value()) == Nack{9});
+  CHECK(std::get<ErrResp>(DecodeMessage(Encode(ErrResp{"boom"})).value()) == ErrResp{"boom"});
+  CHECK(std::get<Suspect>(DecodeMessage(Encode(Suspect{3, "n2", "n1"})).value()) ==
         Suspect{3, "n2", "n1"});
-  CHECK(std::get<Alive>(decode_message(encode(sample_alive())).value()) == sample_alive());
-  CHECK(std::get<Dead>(decode_message(encode(Dead{4, "n2", "n2"})).value()) == Dead{4, "n2", "n2"});
-  CHECK(std::get<PushPull>(decode_message(encode(sample_push_pull())).value()) ==
+  CHECK(std::get<Alive>(DecodeMessage(Encode(sample_alive())).value()) == sample_alive());
+  CHECK(std::get<Dead>(DecodeMessage(Encode(Dead{4, "n2", "n2"})).value()) == Dead{4, "n2", "n2"});
+  CHECK(std::get<PushPull>(DecodeMessage(Encode(sample_push_pull())).value()) ==
         sample_push_pull());
-  CHECK(std::get<UserMsg>(decode_message(encode(UserMsg{bytes_of("hi")})).value()) ==
+  CHECK(std::get<UserMsg>(DecodeMessage(Encode(UserMsg{bytes_of("hi")})).value()) ==
         UserMsg{bytes_of("hi")});
-  auto u = decode_user_stream(body(encode_user_stream(UserMsg{bytes_of("stream")})));
+  auto u = DecodeUserStream(body(EncodeUserStream(UserMsg{bytes_of("stream")})));
   REQUIRE(u.ok());
   CHECK(u->payload == bytes_of("stream"));
 }
 
 TEST_CASE("memberlist: long strings use str16 like Go, and an independent decoder agrees") {
   Suspect s{1, std::string(40, 'a'), std::string(300, 'b')};
-  Bytes m = encode(s);
+  Bytes m = Encode(s);
   // 'From' value: 300 bytes -> 0xda 0x01 0x2c (go-msgpack never writes str8).
   const Bytes str16{0xda, 0x01, 0x2c};
   CHECK(std::search(m.begin(), m.end(), str16.begin(), str16.end()) != m.end());
@@ -92,15 +91,15 @@ TEST_CASE("memberlist: long strings use str16 like Go, and an independent decode
 }
 
 TEST_CASE("memberlist: a push-pull with a short node count or user state is an error") {
-  Bytes m = encode(sample_push_pull());
+  Bytes m = Encode(sample_push_pull());
   m.pop_back();
-  auto r = decode_push_pull(body(m));
+  auto r = DecodePushPull(body(m));
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().find("user state truncated") != std::string::npos);
-  auto w = decode_message(Bytes{static_cast<std::uint8_t>(MsgType::kCompound), 0});
+  auto w = DecodeMessage(Bytes{static_cast<std::uint8_t>(MsgType::kCompound), 0});
   REQUIRE_FALSE(w.ok());
   CHECK(w.status().message().find("unwrapped first") != std::string::npos);
-  auto unk = decode_message(Bytes{99});
+  auto unk = DecodeMessage(Bytes{99});
   REQUIRE_FALSE(unk.ok());
   CHECK(unk.status().message() == "unknown memberlist message type 99");
 }

@@ -143,7 +143,7 @@ TEST_CASE("a suspected node that is alive refutes with a higher incarnation") {
   cluster(net, 5, 10000);
   const std::uint32_t inc = net[0].Find("n2")->incarnation;
   const std::uint64_t t = net.now();
-  auto packet = pack_packet({encode(Suspect{inc, "n2", "n1"})}, {});
+  auto packet = PackPacket({Encode(Suspect{inc, "n2", "n1"})}, {});
   REQUIRE(packet.ok());
   net.Inject(0, net.endpoint(1), *packet);
   CHECK(net[0].Find("n2")->state == NodeState::kSuspect);
@@ -296,14 +296,14 @@ TEST_CASE("a node told it is suspected refutes at once and counts it against its
   CHECK(net[1].joined() == 1);
   const std::uint32_t inc = net[2].Find("n2")->incarnation;
   const int health = net[2].health_score();
-  auto packet = pack_packet({encode(Suspect{inc + 5, "n2", "n0"})}, {});
+  auto packet = PackPacket({Encode(Suspect{inc + 5, "n2", "n0"})}, {});
   REQUIRE(packet.ok());
   net.Inject(2, net.endpoint(0), *packet);
   CHECK(net[2].Find("n2")->incarnation == inc + 6);
   CHECK(net[2].Find("n2")->state == NodeState::kAlive);
   CHECK(net[2].health_score() == health + 1);
   // A dead message about itself is refuted the same way.
-  packet = pack_packet({encode(Dead{inc + 6, "n2", "n0"})}, {});
+  packet = PackPacket({Encode(Dead{inc + 6, "n2", "n0"})}, {});
   net.Inject(2, net.endpoint(0), *packet);
   CHECK(net[2].Find("n2")->incarnation == inc + 7);
   net.RunUntil(net.now() + 5000);
@@ -382,11 +382,10 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   Membership m(cfg, "a", ip, 7946, {}, 42);
   PushPull pp;
   pp.nodes.push_back({"b", peer_ip, 7946, {}, 3, NodeState::kAlive, {}});
-  Bytes reply =
-      m.OnStream(0, Endpoint{peer_ip, 7946}, seal_stream(encode(pp), nullptr, {}).value());
-  auto back = open_stream(reply, nullptr);
+  Bytes reply = m.OnStream(0, Endpoint{peer_ip, 7946}, SealStream(Encode(pp), nullptr, {}).value());
+  auto back = OpenStream(reply, nullptr);
   REQUIRE(back.ok());
-  auto state = decode_message(*back);
+  auto state = DecodeMessage(*back);
   REQUIRE(state.ok());
   REQUIRE(std::holds_alternative<PushPull>(*state));
   // Like memberlist, it answers with its state from before the merge: itself only.
@@ -398,10 +397,10 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   std::optional<Ping> ping;
   for (const OutPacket& p : m.TakePackets()) {
     CHECK(p.to == Endpoint{peer_ip, 7946});
-    auto msgs = unpack_packet(p.bytes, nullptr);
+    auto msgs = UnpackPacket(p.bytes, nullptr);
     REQUIRE(msgs.ok());
     for (const Bytes& b : *msgs) {
-      auto msg = decode_message(b);
+      auto msg = DecodeMessage(b);
       REQUIRE(msg.ok());
       if (auto* pg = std::get_if<Ping>(&*msg)) ping = *pg;
     }
@@ -411,14 +410,14 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   CHECK(ping->source_node == "a");
   CHECK(ping->source_addr == ip);
 
-  auto in = pack_packet({encode(Ping{77, "a", peer_ip, 7000, "b"})}, {});
+  auto in = PackPacket({Encode(Ping{77, "a", peer_ip, 7000, "b"})}, {});
   m.OnPacket(2000, Endpoint{peer_ip, 7946}, *in);
   bool acked = false;
   for (const OutPacket& p : m.TakePackets()) {
-    auto msgs = unpack_packet(p.bytes, nullptr);
+    auto msgs = UnpackPacket(p.bytes, nullptr);
     REQUIRE(msgs.ok());
     for (const Bytes& b : *msgs) {
-      auto msg = decode_message(b);
+      auto msg = DecodeMessage(b);
       if (msg.ok() && std::holds_alternative<Ack>(*msg)) {
         CHECK(std::get<Ack>(*msg).seq_no == 77);
         CHECK(p.to == Endpoint{peer_ip, 7000});  // to the ping's source address
@@ -449,7 +448,7 @@ TEST_CASE("a user message sent over a stream reaches the delegate") {
   RecordingDelegate d;
   Membership m({}, "a", Bytes{10, 0, 0, 1}, 7946, {}, 1);
   m.SetDelegate(&d);
-  const Bytes req = seal_stream(encode_user_stream(UserMsg{Bytes{'h', 'i'}}), nullptr, {}).value();
+  const Bytes req = SealStream(EncodeUserStream(UserMsg{Bytes{'h', 'i'}}), nullptr, {}).value();
   CHECK(m.OnStream(0, Endpoint{Bytes{10, 0, 0, 2}, 7946}, req).empty());
   REQUIRE(d.received.size() == 1);
   CHECK(d.received[0] == Bytes{'h', 'i'});

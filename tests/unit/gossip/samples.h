@@ -23,11 +23,11 @@ inline Bytes bytes_of(std::string_view s) {
 }
 
 inline Alive sample_alive() {
-  return Alive{7, "beacon1", {127, 0, 0, 1}, 7946, encode_tags({{"role", "test"}}), Versions{}};
+  return Alive{7, "beacon1", {127, 0, 0, 1}, 7946, EncodeTags({{"role", "test"}}), Versions{}};
 }
 
 inline PushPull sample_push_pull() {
-  PushNodeState a{"beacon1", {127, 0, 0, 1},    7946,      encode_tags({{"dc", "dc1"}}),
+  PushNodeState a{"beacon1", {127, 0, 0, 1},    7946,      EncodeTags({{"dc", "dc1"}}),
                   3,         NodeState::kAlive, Versions{}};
   PushNodeState b{"s1", Bytes(16, 0), 8301, {}, 9, NodeState::kSuspect, Versions{1, 5, 2, 2, 5, 5}};
   SerfPushPull sp;
@@ -37,23 +37,23 @@ inline PushPull sample_push_pull() {
   sp.event_ltime = 4;
   sp.events = {std::nullopt, SerfEvents{3, {{"deploy", bytes_of("v2")}}}, std::nullopt};
   sp.query_ltime = 2;
-  return PushPull{true, {a, b}, encode_serf(sp)};
+  return PushPull{true, {a, b}, EncodeSerf(sp)};
 }
 
 // Every memberlist message type, encoded (type byte first).
 inline std::vector<Bytes> all_memberlist_samples() {
   return {
-      encode(Ping{42, "s1", {}, 0, ""}),
-      encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "beacon1"}),
-      encode(IndirectPing{5, {10, 0, 0, 2}, 7946, "n2", true, {127, 0, 0, 1}, 7000, "me"}),
-      encode(Ack{70000, bytes_of("\x01payload")}),
-      encode(Nack{9}),
-      encode(ErrResp{"boom"}),
-      encode(Suspect{3, "n2", "n1"}),
-      encode(sample_alive()),
-      encode(Dead{4, "n2", "n2"}),
-      encode(sample_push_pull()),
-      encode(UserMsg{bytes_of("hello")}),
+      Encode(Ping{42, "s1", {}, 0, ""}),
+      Encode(Ping{300, "s1", {127, 0, 0, 1}, 7946, "beacon1"}),
+      Encode(IndirectPing{5, {10, 0, 0, 2}, 7946, "n2", true, {127, 0, 0, 1}, 7000, "me"}),
+      Encode(Ack{70000, bytes_of("\x01payload")}),
+      Encode(Nack{9}),
+      Encode(ErrResp{"boom"}),
+      Encode(Suspect{3, "n2", "n1"}),
+      Encode(sample_alive()),
+      Encode(Dead{4, "n2", "n2"}),
+      Encode(sample_push_pull()),
+      Encode(UserMsg{bytes_of("hello")}),
   };
 }
 
@@ -61,26 +61,26 @@ inline std::vector<Bytes> all_memberlist_samples() {
 inline std::vector<Bytes> all_serf_samples() {
   SerfMember member{"s1", {127, 0, 0, 1}, 7946, {{"role", "test"}}, 1, 2, 5, 4, 2, 5, 4};
   return {
-      encode_serf(SerfLeave{8, "n3", true}),
-      encode_serf(SerfJoin{7, "beacon1"}),
-      encode_serf(SerfPushPull{12, {{"s1", 3}}, {"x"}, 2, {std::nullopt}, 1}),
-      encode_serf(SerfUserEvent{5, "deploy", bytes_of("v1"), true}),
-      encode_serf(SerfQuery{6,
-                            77,
-                            {127, 0, 0, 1},
-                            7946,
-                            "s1",
-                            {bytes_of("\x00f")},
-                            1,
-                            2,
-                            5000000000,
-                            "ping",
-                            bytes_of("p")}),
-      encode_serf(SerfQueryResponse{6, 77, "s2", 1, bytes_of("pong")}),
-      encode_serf(SerfConflictResponse{member}),
-      encode_serf(SerfKeyRequest{Bytes(16, 0xab)}),
-      encode_serf(SerfKeyResponse{true, "ok", {"k1", "k2"}, "k1"}),
-      encode_serf(SerfRelay{{127, 0, 0, 1}, 7946, "", "s2", encode_serf(SerfJoin{1, "a"})}),
+      EncodeSerf(SerfLeave{8, "n3", true}),
+      EncodeSerf(SerfJoin{7, "beacon1"}),
+      EncodeSerf(SerfPushPull{12, {{"s1", 3}}, {"x"}, 2, {std::nullopt}, 1}),
+      EncodeSerf(SerfUserEvent{5, "deploy", bytes_of("v1"), true}),
+      EncodeSerf(SerfQuery{6,
+                           77,
+                           {127, 0, 0, 1},
+                           7946,
+                           "s1",
+                           {bytes_of("\x00f")},
+                           1,
+                           2,
+                           5000000000,
+                           "ping",
+                           bytes_of("p")}),
+      EncodeSerf(SerfQueryResponse{6, 77, "s2", 1, bytes_of("pong")}),
+      EncodeSerf(SerfConflictResponse{member}),
+      EncodeSerf(SerfKeyRequest{Bytes(16, 0xab)}),
+      EncodeSerf(SerfKeyResponse{true, "ok", {"k1", "k2"}, "k1"}),
+      EncodeSerf(SerfRelay{{127, 0, 0, 1}, 7946, "", "s2", EncodeSerf(SerfJoin{1, "a"})}),
   };
 }
 

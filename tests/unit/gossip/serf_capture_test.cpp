@@ -41,25 +41,25 @@ constexpr std::string_view kPushPullEncrypted =
     "2d244be5f41c41b2fc694af146533a8fb60bb5810ab40a5cc2219bf4d5";
 
 void check_ack_packet(ByteView packet, const Keyring* ring) {
-  auto msgs = unpack_packet(packet, ring);
+  auto msgs = UnpackPacket(packet, ring);
   REQUIRE_MESSAGE(msgs.ok(), msgs.status().message());
   REQUIRE(msgs->size() == 2);  // the ack, and a piggybacked broadcast
-  auto ack = decode_message((*msgs)[0]);
+  auto ack = DecodeMessage((*msgs)[0]);
   REQUIRE(ack.ok());
   CHECK(std::get<Ack>(*ack).seq_no == 4242);
-  auto coord = decode_ping_payload(std::get<Ack>(*ack).payload);
+  auto coord = DecodePingPayload(std::get<Ack>(*ack).payload);
   REQUIRE(coord.ok());
   CHECK(coord->vec.size() == 8);
   CHECK(coord->error > 0);
-  auto second = decode_message((*msgs)[1]);
+  auto second = DecodeMessage((*msgs)[1]);
   REQUIRE_MESSAGE(second.ok(), second.status().message());
 }
 
 void check_push_pull(ByteView stream, const Keyring* ring, const Tags& tags) {
-  auto plain = open_stream(stream, ring);
+  auto plain = OpenStream(stream, ring);
   REQUIRE_MESSAGE(plain.ok(), plain.status().message());
   REQUIRE((*plain)[0] == static_cast<std::uint8_t>(MsgType::kPushPull));
-  auto pp = decode_push_pull(ByteView(*plain).subspan(1));
+  auto pp = DecodePushPull(ByteView(*plain).subspan(1));
   REQUIRE_MESSAGE(pp.ok(), pp.status().message());
   CHECK(pp->join);
   REQUIRE(pp->nodes.size() == 1);
@@ -69,16 +69,16 @@ void check_push_pull(ByteView stream, const Keyring* ring, const Tags& tags) {
   CHECK(s1.port == 17946);
   CHECK(s1.state == NodeState::kAlive);
   CHECK(s1.vsn == Versions{1, 5, 2, 2, 5, 5});
-  CHECK(decode_tags(s1.meta).value() == tags);
+  CHECK(DecodeTags(s1.meta).value() == tags);
   REQUIRE(!pp->user_state.empty());
   CHECK(pp->user_state[0] == static_cast<std::uint8_t>(SerfMsgType::kPushPull));
-  auto serf = decode_serf_push_pull(ByteView(pp->user_state).subspan(1));
+  auto serf = DecodeSerfPushPull(ByteView(pp->user_state).subspan(1));
   REQUIRE_MESSAGE(serf.ok(), serf.status().message());
   CHECK(serf->ltime == 1);
   CHECK(serf->status_ltimes.count("s1") == 1);
   CHECK(serf->events.size() == 512);  // serf's event ring buffer, empty slots as nil
   // Re-encoding the decoded state gives serf's bytes back.
-  CHECK(encode_serf(*serf) == pp->user_state);
+  CHECK(EncodeSerf(*serf) == pp->user_state);
 }
 
 }  // namespace
@@ -92,16 +92,16 @@ TEST_CASE("capture: serf's join answer decodes to s1 with its tags and Serf stat
 }
 
 TEST_CASE("capture: encrypted traffic opens with serf's key and not with another") {
-  auto ring = Keyring::from_base64({kKey});
+  auto ring = Keyring::FromBase64({kKey});
   REQUIRE(ring.ok());
   check_ack_packet(from_hex(kAckEncrypted), &*ring);
   check_push_pull(from_hex(kPushPullEncrypted), &*ring, {{"role", "test"}});
   auto wrong = Keyring::make({Bytes(32, 1)});
   REQUIRE(wrong.ok());
-  auto bad = unpack_packet(from_hex(kAckEncrypted), &*wrong);
+  auto bad = UnpackPacket(from_hex(kAckEncrypted), &*wrong);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "decrypt: no installed key could decrypt the message (1 tried)");
-  auto bad_stream = open_stream(from_hex(kPushPullEncrypted), &*wrong);
+  auto bad_stream = OpenStream(from_hex(kPushPullEncrypted), &*wrong);
   REQUIRE_FALSE(bad_stream.ok());
   CHECK(bad_stream.status().message().find("no installed key") != std::string::npos);
 }

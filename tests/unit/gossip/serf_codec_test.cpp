@@ -21,26 +21,26 @@ TEST_CASE("serf: push-pull state matches Go's bytes both ways") {
   pp.event_ltime = 1;
   pp.events = {std::nullopt, SerfEvents{3, {{"deploy", bytes_of("x")}}}};
   pp.query_ltime = 1;
-  Bytes m = encode_serf(pp);
+  Bytes m = EncodeSerf(pp);
   CHECK(m[0] == 2);
   CHECK(Bytes(m.begin() + 1, m.end()) == from_hex(kGoSerfPushPull));
-  auto d = decode_serf_push_pull(from_hex(kGoSerfPushPull));
+  auto d = DecodeSerfPushPull(from_hex(kGoSerfPushPull));
   REQUIRE(d.ok());
   CHECK(*d == pp);
 }
 
 TEST_CASE("serf: tags live in node meta behind the magic byte") {
   Tags t{{"role", "consul"}, {"dc", "dc1"}, {"port", "8300"}};
-  Bytes meta = encode_tags(t);
+  Bytes meta = EncodeTags(t);
   CHECK(meta[0] == 0xff);
-  auto back = decode_tags(meta);
+  auto back = DecodeTags(meta);
   REQUIRE(back.ok());
   CHECK(*back == t);
   // Protocol < 3 meta is the bare role.
-  auto old = decode_tags(bytes_of("web"));
+  auto old = DecodeTags(bytes_of("web"));
   REQUIRE(old.ok());
   CHECK(*old == Tags{{"role", "web"}});
-  auto bad = decode_tags(Bytes{0xff, 0x81, 0xa1});
+  auto bad = DecodeTags(Bytes{0xff, 0x81, 0xa1});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("decode tags") == 0);
 }
@@ -55,11 +55,11 @@ TEST_CASE("serf: Consul's LAN tags are plain tags and fit in node meta") {
               {"port", "8300"},      {"wan_join_port", "8302"},
               {"grpc_port", "8502"}, {"use_tls", "1"},
               {"ft_fs", "1"},        {"ft_si", "1"}};
-  Bytes meta = encode_tags(consul);
+  Bytes meta = EncodeTags(consul);
   CHECK(meta.size() <= kMetaMaxSize);
-  CHECK(decode_tags(meta).value() == consul);
+  CHECK(DecodeTags(meta).value() == consul);
   Alive a{1, "server1", {10, 0, 0, 1}, 8301, meta, Versions{}};
-  CHECK(decode_tags(decode_alive(ByteView(encode(a)).subspan(1)).value().meta).value() == consul);
+  CHECK(DecodeTags(DecodeAlive(ByteView(Encode(a)).subspan(1)).value().meta).value() == consul);
 }
 
 TEST_CASE("serf: every message type round-trips through decode_serf") {
@@ -76,24 +76,24 @@ TEST_CASE("serf: every message type round-trips through decode_serf") {
       SerfConflictResponse{std::nullopt},
       SerfKeyRequest{Bytes(32, 0xab)},
       SerfKeyResponse{true, "ok", {"k1", "k2"}, "k1"},
-      SerfRelay{{127, 0, 0, 1}, 7946, "eth0", "s2", encode_serf(SerfJoin{1, "a"})},
+      SerfRelay{{127, 0, 0, 1}, 7946, "eth0", "s2", EncodeSerf(SerfJoin{1, "a"})},
   };
   for (const SerfMessage& v : values) {
-    Bytes wire = std::visit([](const auto& m) { return encode_serf(m); }, v);
-    auto back = decode_serf(wire);
+    Bytes wire = std::visit([](const auto& m) { return EncodeSerf(m); }, v);
+    auto back = DecodeSerf(wire);
     REQUIRE_MESSAGE(back.ok(), back.status().message());
     CHECK(*back == v);
   }
-  CHECK(encode_serf(SerfJoin{})[0] == 1);
-  CHECK(encode_serf(SerfRelay{})[0] == 9);
+  CHECK(EncodeSerf(SerfJoin{})[0] == 1);
+  CHECK(EncodeSerf(SerfRelay{})[0] == 9);
 }
 
 TEST_CASE("serf: a relay carries the inner message after its header") {
-  Bytes wire = encode_serf(SerfRelay{{10, 0, 0, 1}, 80, "", "dst", encode_serf(SerfLeave{2, "x"})});
-  auto r = decode_serf_relay(ByteView(wire).subspan(1));
+  Bytes wire = EncodeSerf(SerfRelay{{10, 0, 0, 1}, 80, "", "dst", EncodeSerf(SerfLeave{2, "x"})});
+  auto r = DecodeSerfRelay(ByteView(wire).subspan(1));
   REQUIRE(r.ok());
   CHECK(r->dest_name == "dst");
-  auto inner = decode_serf(r->inner);
+  auto inner = DecodeSerf(r->inner);
   REQUIRE(inner.ok());
   CHECK(std::get<SerfLeave>(*inner) == SerfLeave{2, "x", false});
 }
@@ -104,14 +104,14 @@ TEST_CASE("serf: the ack payload carries a Vivaldi coordinate as Go writes it") 
       "84aa41646a7573746d656e74cb0000000000000000a54572726f72cb3ff8000000000000a6486569676874cb3e"
       "e4f8b588e368f1a356656392cb3fe0000000000000cbbff0000000000000";
   Coordinate c{{0.5, -1}, 1.5, 0, 1e-5};
-  Bytes payload = encode_ping_payload(c);
+  Bytes payload = EncodePingPayload(c);
   CHECK(payload[0] == 1);
   CHECK(Bytes(payload.begin() + 1, payload.end()) == from_hex(kGoCoord));
-  auto back = decode_ping_payload(payload);
+  auto back = DecodePingPayload(payload);
   REQUIRE(back.ok());
   CHECK(*back == c);
-  CHECK(decode_ping_payload(encode_ping_payload(origin_coordinate())).value().vec.size() == 8);
+  CHECK(DecodePingPayload(EncodePingPayload(OriginCoordinate())).value().vec.size() == 8);
   Bytes v2 = payload;
   v2[0] = 2;
-  CHECK(decode_ping_payload(v2).status().message() == "ping payload: unsupported version 2");
+  CHECK(DecodePingPayload(v2).status().message() == "ping payload: unsupported version 2");
 }
