@@ -72,6 +72,18 @@ inline const Check* FindCheck(const Snapshot& s, const std::string& nkey, const 
   return found;
 }
 
+// Calls fn(const Check&) for every check on node `nkey` (node-level, then its instances'), by
+// reference: no copies.
+template <typename Fn>
+inline void ForEachLocalCheck(const Snapshot& s, const std::string& nkey, Fn&& fn) {
+  const NodeEntry* n = SelfNode(s, nkey);
+  if (n == nullptr) return;
+  for (const Check& c : n->checks()) fn(c);
+  ForEachLocalInstance(s, nkey, [&](const Instance& in) {
+    for (const Check& c : in.checks()) fn(c);
+  });
+}
+
 inline std::vector<Check> LocalChecks(const Snapshot& s, const std::string& nkey) {
   std::vector<Check> out;
   const NodeEntry* n = SelfNode(s, nkey);

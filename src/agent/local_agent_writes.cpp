@@ -16,12 +16,12 @@ using catalog::Health;
 using catalog::Instance;
 using catalog::Service;
 using detail::FindCheck;
+using detail::ForEachLocalCheck;
 using detail::IsMaintenance;
 using detail::kMinDeregisterMs;
 using detail::kNodeMaint;
 using detail::kOutputMax;
 using detail::kServiceMaintPrefix;
-using detail::LocalChecks;
 using detail::TtlExpiredOutput;
 using detail::UnknownCheck;
 using http::AgentStatus;
@@ -243,44 +243,50 @@ void LocalAgent::ServiceMaintenance(std::string id, bool enable, std::string rea
 
 // --- timers --------------------------------------------------------------------------------
 
+// Once a second on the agent loop: walks this node's checks by reference (no copies) and updates
+// the TTL and critical-since timers in place; O(local checks) compares, no rebuilt maps.
 void LocalAgent::Tick(uint64_t now_ms) {
   catalog::SnapshotPtr snap = hub_.Current();
   if (!snap) return;
-  const std::vector<Check> checks = LocalChecks(*snap, core::Lower(opts_.node_name));
+  // Pointers into `snap`, which this function holds: only the checks with a timer.
+  std::vector<const Check*> timed;
+  ForEachLocalCheck(*snap, core::Lower(opts_.node_name), [&](const Check& c) {
+    if (c.ttl_ms != 0 || c.deregister_critical_after_ms != 0) timed.push_back(&c);
+  });
   std::vector<std::string> expire;
   std::vector<std::pair<std::string, std::string>> reap;  // service id, check id
   {
     MutexLock lock(&mu_);
-    std::map<std::string, Ttl> live;
-    std::map<std::string, uint64_t> since;
-    for (const Check& c : checks) {
+    const uint64_t gen = ++tick_gen_;
+    for (const Check* cp : timed) {
+      const Check& c = *cp;
       if (c.ttl_ms != 0) {
-        auto it = ttl_.find(c.id);
-        Ttl t = it != ttl_.end() ? it->second : Ttl{c.ttl_ms, now_ms + c.ttl_ms, {}, false};
-        if (t.ttl_ms != c.ttl_ms) t = Ttl{c.ttl_ms, now_ms + c.ttl_ms, t.last_output, false};
+        auto [it, fresh] = ttl_.try_emplace(c.id, Ttl{c.ttl_ms, now_ms + c.ttl_ms, {}, false});
+        Ttl& t = it->second;
+        if (!fresh && t.ttl_ms != c.ttl_ms)
+          t = Ttl{c.ttl_ms, now_ms + c.ttl_ms, t.last_output, false};
+        t.seen = gen;
         if (!t.expired && now_ms >= t.deadline_ms) {
           t.expired = true;
           expire.push_back(c.id);
         }
-        live[c.id] = std::move(t);
       }
       if (c.deregister_critical_after_ms != 0 && !c.service_id.empty() &&
           c.status == Health::kCritical) {
-        auto it = critical_since_.find(c.id);
-        const uint64_t t0 = it != critical_since_.end() ? it->second : now_ms;
-        if (now_ms - t0 >= std::max(c.deregister_critical_after_ms, kMinDeregisterMs)) {
+        auto [it, fresh] = critical_since_.try_emplace(c.id, CriticalSince{now_ms, 0});
+        it->second.seen = gen;
+        if (now_ms - it->second.since_ms >=
+            std::max(c.deregister_critical_after_ms, kMinDeregisterMs)) {
           reap.emplace_back(c.service_id, c.id);
-        } else {
-          since[c.id] = t0;
+          critical_since_.erase(it);
         }
       }
     }
     // Timers armed by a registration that is not published yet survive until it is.
-    for (auto& [id, t] : ttl_) {
-      if (!live.count(id) && now_ms < t.deadline_ms) live.emplace(id, t);
-    }
-    ttl_ = std::move(live);
-    critical_since_ = std::move(since);
+    std::erase_if(ttl_, [&](const auto& kv) {
+      return kv.second.seen != gen && now_ms >= kv.second.deadline_ms;
+    });
+    std::erase_if(critical_since_, [&](const auto& kv) { return kv.second.seen != gen; });
   }
   for (const std::string& id : expire) ExpireTtl(id, now_ms);
   for (const auto& [sid, cid] : reap) ReapService(sid, cid);

@@ -111,6 +111,11 @@ class LocalAgent : public http::AgentApi {
     uint64_t deadline_ms = 0;
     std::string last_output;
     bool expired = false;
+    uint64_t seen = 0;  // the last Tick that found the check in the catalog
+  };
+  struct CriticalSince {
+    uint64_t since_ms = 0;
+    uint64_t seen = 0;  // as Ttl::seen
   };
   // Runs `cmd` on the writer thread; `done` gets its status once the change is published and the
   // files it staged are written by persister_ (at once for an error). While `cmd` runs, the file
@@ -147,8 +152,9 @@ class LocalAgent : public http::AgentApi {
   Clock clock_;
 
   mutable Mutex mu_;
-  std::map<std::string, Ttl> ttl_ GUARDED_BY(mu_);                  // check id -> timer
-  std::map<std::string, uint64_t> critical_since_ GUARDED_BY(mu_);  // check id -> ms
+  std::map<std::string, Ttl> ttl_ GUARDED_BY(mu_);                       // check id -> timer
+  std::map<std::string, CriticalSince> critical_since_ GUARDED_BY(mu_);  // check id
+  uint64_t tick_gen_ GUARDED_BY(mu_) = 0;                                // Tick() count
   std::function<void(http::AgentDone)> reload_ GUARDED_BY(mu_);
   std::function<void(std::vector<http::Metric>*)> extra_metrics_ GUARDED_BY(mu_);
   bool enable_script_checks_ GUARDED_BY(mu_);
