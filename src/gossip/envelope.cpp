@@ -39,7 +39,7 @@ Status unpack_into(ByteView msg, int depth, std::vector<Bytes>& out) {
       return unpack_into(*inner, depth + 1, out);
     }
     case MsgType::kCompress: {
-      Result<Bytes> inner = decompress(msg.subspan(1));
+      Result<Bytes> inner = Decompress(msg.subspan(1));
       if (!inner.ok()) return inner.status();
       return unpack_into(*inner, depth + 1, out);
     }
@@ -123,7 +123,7 @@ Bytes compress(ByteView msg) {
   return out;
 }
 
-Result<Bytes> decompress(ByteView body) {
+Result<Bytes> Decompress(ByteView body) {
   mp::Reader r(body);
   std::uint64_t algo = 0;
   Bytes buf;
@@ -260,7 +260,7 @@ Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_vi
     plain.assign(stream.begin(), stream.end());
   }
   if (plain[0] == static_cast<std::uint8_t>(MsgType::kCompress))
-    return decompress(ByteView(plain).subspan(1));
+    return Decompress(ByteView(plain).subspan(1));
   return plain;
 }
 

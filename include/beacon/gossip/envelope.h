@@ -38,7 +38,7 @@ Result<ByteView> CheckCrc(ByteView packet);
 Result<Bytes> LzwDecode(ByteView data, std::size_t max_out = 20u << 20);
 Bytes LzwEncode(ByteView data);
 Bytes compress(ByteView msg);             // the whole type 9 message
-Result<Bytes> decompress(ByteView body);  // body excludes the type byte
+Result<Bytes> Decompress(ByteView body);  // body excludes the type byte
 
 // --- encryption: AES-GCM with a 16, 24 or 32-byte key. Version 0 pads with PKCS7, version 1
 // does not. The sealed form is version byte, 12-byte nonce, ciphertext, 16-byte tag.

@@ -84,7 +84,7 @@ TEST_CASE("envelope: the compress wrapper round-trips a message") {
   Bytes msg = Encode(sample_push_pull());
   Bytes c = compress(msg);
   CHECK(c[0] == 9);
-  auto back = decompress(ByteView(c).subspan(1));
+  auto back = Decompress(ByteView(c).subspan(1));
   REQUIRE(back.ok());
   CHECK(*back == msg);
 }

@@ -28,7 +28,7 @@ int feed_all(ByteView in, const Keyring& ring) {
   note(OpenStream(in, nullptr));
   note(OpenStream(in, &ring));
   note(LzwDecode(in, 1u << 20));
-  note(decompress(in));
+  note(Decompress(in));
   note(DecodeTags(in));
   note(SplitCompound(in));
   note(CheckCrc(in));
