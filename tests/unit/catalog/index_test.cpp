@@ -5,19 +5,12 @@
 
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
+#include "builders.h"
 
 using namespace beacon::catalog;
+using namespace beacon::catalog::testing;
 
 namespace {
-
-Check MakeCheck(const std::string& id, Health h, const std::string& svc = "") {
-  Check c;
-  c.id = id;
-  c.name = id;
-  c.status = h;
-  c.service_id = svc;
-  return c;
-}
 
 // Two nodes: web on n1 (with a check), db on n2 (with a check), plus a node check on n2.
 struct Catalog {

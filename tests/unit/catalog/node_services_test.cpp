@@ -7,27 +7,12 @@
 
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
+#include "builders.h"
 
 using namespace beacon::catalog;
+using namespace beacon::catalog::testing;
 
 namespace {
-
-Service MakeService(const std::string& name, const std::string& id, uint16_t port) {
-  Service s;
-  s.name = name;
-  s.id = id;
-  s.port = port;
-  return s;
-}
-
-Check MakeCheck(const std::string& id, Health h, const std::string& svc = "") {
-  Check c;
-  c.id = id;
-  c.name = id;
-  c.status = h;
-  c.service_id = svc;
-  return c;
-}
 
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());

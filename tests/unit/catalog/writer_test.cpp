@@ -9,34 +9,12 @@
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
+#include "builders.h"
 
 using namespace beacon::catalog;
+using namespace beacon::catalog::testing;
 
 namespace {
-
-Check MakeCheck(const std::string& id, Health h, const std::string& svc = "") {
-  Check c;
-  c.id = id;
-  c.name = id;
-  c.status = h;
-  c.service_id = svc;
-  return c;
-}
-
-Node MakeNode(const std::string& name, const std::string& addr) {
-  Node n;
-  n.name = name;
-  n.address = addr;
-  return n;
-}
-
-Service MakeService(const std::string& name, const std::string& id, uint16_t port) {
-  Service s;
-  s.name = name;
-  s.id = id;
-  s.port = port;
-  return s;
-}
 
 struct Val {
   std::string key;
