@@ -8,7 +8,7 @@
 #include <ostream>
 
 #include "beacon/core/strings.h"
-#include "beacon/gossip/user_event.h"
+#include "beacon/core/uuid.h"
 #include "internal.h"
 
 namespace beacon::cli {
@@ -52,7 +52,7 @@ std::string View(const std::string& type, const http::ClientResponse& r, uint64_
     for (simdjson::dom::element e : arr) {
       events.push_back(JsonCompact(e));
       std::string_view id;
-      if (prev != 0 && e["ID"].get(id) == simdjson::SUCCESS && gossip::EventIndex(id) == prev) {
+      if (prev != 0 && e["ID"].get(id) == simdjson::SUCCESS && core::FoldUuid(id) == prev) {
         events.clear();  // seen up to here
       }
     }

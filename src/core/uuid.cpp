@@ -9,6 +9,10 @@ bool IsHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+int HexValue(char c) {
+  return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
 }  // namespace
 
 std::string UuidV4FromBits(uint64_t hi, uint64_t lo) {
@@ -29,6 +33,18 @@ bool IsUuid(std::string_view s) {
     if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
   }
   return true;
+}
+
+uint64_t FoldUuid(std::string_view s) {
+  if (!IsUuid(s)) return 0;
+  uint64_t halves[2] = {0, 0};
+  int digits = 0;
+  for (char c : s) {
+    if (c == '-') continue;
+    uint64_t& h = halves[digits++ / 16];
+    h = h << 4 | static_cast<uint64_t>(HexValue(c));
+  }
+  return halves[0] ^ halves[1];
 }
 
 }  // namespace beacon::core

@@ -22,18 +22,6 @@ bool Search(const std::regex& re, const std::string& text) {
   return std::regex_search(text, re);
 }
 
-uint64_t HexValue(std::string_view hex) {
-  uint64_t v = 0;
-  for (char c : hex) {
-    const int d = c >= '0' && c <= '9'   ? c - '0'
-                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                         : 0;
-    v = v << 4 | static_cast<uint64_t>(d);
-  }
-  return v;
-}
-
 }  // namespace
 
 Status ValidateUserEvent(const UserEvent& e) {
@@ -78,12 +66,7 @@ bool ShouldProcess(const UserEvent& e, std::string_view node_name,
 }
 
 uint64_t EventIndex(std::string_view id) {
-  if (!core::IsUuid(id)) return 0;
-  std::string hex;
-  for (char c : id) {
-    if (c != '-') hex.push_back(c);
-  }
-  return HexValue(std::string_view(hex).substr(0, 16)) ^ HexValue(std::string_view(hex).substr(16));
+  return core::FoldUuid(id);
 }
 
 uint64_t EventBuffer::Add(UserEvent e) {

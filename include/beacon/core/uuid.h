@@ -27,4 +27,8 @@ std::string NewUuidV4(Rng& rng) {
 // version and variant).
 bool IsUuid(std::string_view s);
 
+// The UUID's 128 bits folded to 64: the first 16 hex digits XOR the last 16, as Consul turns a user
+// event ID into a blocking index. 0 for text that is not a UUID.
+uint64_t FoldUuid(std::string_view s);
+
 }  // namespace beacon::core
