@@ -46,6 +46,11 @@ Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::
   next_push_pull_ms_ = now_ms + PushPullInterval() + Rand(PushPullInterval());
 }
 
+void Membership::Emit(MemberEvent::Kind kind, const Member& m) {
+  events_.push_back({kind, m});
+  if (delegate_ != nullptr) delegate_->NotifyEvent(events_.back());
+}
+
 Alive Membership::SelfAlive() const {
   const Member& me = nodes_.at(name_);
   return Alive{me.incarnation, me.name, me.addr, me.port, me.meta, me.vsn};
