@@ -43,6 +43,7 @@ class SerfSim {
   const std::vector<Logged>& log() const { return log_; }
   const std::vector<JoinResult>& join_results(std::size_t i) const { return nodes_[i].joins; }
   void Stop(std::size_t i) { nodes_[i].up = false; }
+  void Start(std::size_t i) { nodes_[i].up = true; }  // back, with the state it had
 
   std::uint64_t Join(std::size_t i, const std::vector<Endpoint>& seeds, bool ignore_old = true) {
     const std::uint64_t t = nodes_[i].s->Join(now_, seeds, ignore_old);
@@ -79,6 +80,17 @@ class SerfSim {
         }
       }
     }
+  }
+
+  // Runs in 100 ms steps until `pred()` holds (true) or `timeout_ms` passed (false).
+  template <typename P>
+  bool RunUntilTrue(P pred, std::uint64_t timeout_ms) {
+    const std::uint64_t end = now_ + timeout_ms;
+    while (!pred()) {
+      if (now_ >= end) return false;
+      RunUntil(std::min(end, now_ + 100));
+    }
+    return true;
   }
 
   // Events of `kind` that `observer` logged about member `node` (user events: named `node`).

@@ -22,18 +22,42 @@ Tags tags_of(std::size_t i) {
   return {{"role", "node"}, {"id", std::to_string(i)}};
 }
 
-// `n` nodes with tags_of(i), each joining through node 0, run until `until`.
-SerfSim& cluster(SerfSim& net, std::size_t n, std::uint64_t until) {
-  for (std::size_t i = 0; i < n; ++i) net.Add(node_name(i), tags_of(i));
-  for (std::size_t i = 1; i < n; ++i) net.Join(i, 0);
-  net.RunUntil(until);
-  return net;
-}
-
 std::size_t count_status(Serf& s, MemberStatus status) {
   std::size_t c = 0;
   for (const SerfMemberInfo& m : s.Members()) c += m.status == status;
   return c;
+}
+
+// Memberlist's gossip reaches everyone with high probability only; the push-pull (every 30 s)
+// makes sure. Generous timeouts leave room for it.
+constexpr std::uint64_t kSettleMs = 90000;
+
+// True when nodes [0, n) all know `node` with status `want` (kNone: all have forgotten it).
+bool all_see(SerfSim& net, std::size_t n, const std::string& node, MemberStatus want) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const SerfMemberInfo* m = net[i].FindMember(node);
+    if (want == MemberStatus::kNone ? m != nullptr : m == nullptr || m->status != want) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `n` nodes with tags_of(i), each joining through node 0, run until `until` and until all see
+// all alive.
+SerfSim& cluster(SerfSim& net, std::size_t n, std::uint64_t until) {
+  for (std::size_t i = 0; i < n; ++i) net.Add(node_name(i), tags_of(i));
+  for (std::size_t i = 1; i < n; ++i) net.Join(i, 0);
+  net.RunUntil(until);
+  REQUIRE(net.RunUntilTrue(
+      [&] {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (count_status(net[i], MemberStatus::kAlive) != n) return false;
+        }
+        return true;
+      },
+      kSettleMs));
+  return net;
 }
 
 beacon::gossip::Bytes bytes(const std::string& s) {
@@ -96,7 +120,14 @@ TEST_CASE("a tag change reaches every node as a member update") {
   const std::uint64_t t = net.now();
   const Tags changed{{"role", "web"}, {"dc", "dc1"}};
   net.Do(2, [&](Serf& s, std::uint64_t now) { CHECK(s.SetTags(now, changed).ok()); });
-  net.RunUntil(t + 5000);
+  CHECK(net.RunUntilTrue(
+      [&] {
+        for (std::size_t i = 0; i < 5; ++i) {
+          if (net[i].FindMember("n2")->tags != changed) return false;
+        }
+        return true;
+      },
+      kSettleMs));
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
     CHECK(net[i].FindMember("n2")->tags == changed);
@@ -120,7 +151,8 @@ TEST_CASE("a graceful leave is seen as left everywhere, never as failed") {
   REQUIRE(net[3].leave_done());
   CHECK(net.now() - t >= 1000);  // the propagate delay
   net.Stop(3);
-  net.RunUntil(net.now() + 30000);
+  CHECK(net.RunUntilTrue([&] { return all_see(net, 5, "n3", MemberStatus::kLeft); }, kSettleMs));
+  net.RunUntil(net.now() + 30000);  // and it stays so
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
     REQUIRE(net[i].FindMember("n3") != nullptr);
@@ -142,9 +174,9 @@ TEST_CASE("a crashed node becomes failed everywhere, is retried, and is reaped i
   cfg.reconnect_interval_ms = 5000;
   SerfSim net(4, cfg);
   cluster(net, 5, 10000);
-  const std::uint64_t t = net.now();
   net.Stop(4);
-  net.RunUntil(t + 40000);
+  CHECK(net.RunUntilTrue([&] { return all_see(net, 4, "n4", MemberStatus::kFailed); }, 40000));
+  const std::uint64_t failed_at = net.now();
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
     CHECK(net[i].FindMember("n4")->status == MemberStatus::kFailed);
@@ -152,13 +184,42 @@ TEST_CASE("a crashed node becomes failed everywhere, is retried, and is reaped i
     CHECK(net.Count(node_name(i), Kind::kMemberLeave, "n4") == 0);
     CHECK(net.Count(node_name(i), Kind::kMemberReap, "n4") == 0);
   }
-  // Failed at most ~30 s after the stop; reaped 60 s (+ one reap interval) after that.
-  net.RunUntil(t + 30000 + 60000 + 15000 + 1000);
+  // Reaped 60 s (+ one reap interval) after that, not before.
+  net.RunUntil(failed_at + 55000);
+  CHECK(all_see(net, 4, "n4", MemberStatus::kFailed));
+  net.RunUntil(failed_at + 60000 + 15000 + 1000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
     CHECK(net[i].FindMember("n4") == nullptr);
     CHECK(net.Count(node_name(i), Kind::kMemberReap, "n4") == 1);
     CHECK(count_status(net[i], MemberStatus::kAlive) == 4);
+  }
+}
+
+TEST_CASE("reconnect: a failed node that comes back is found again by push-pull") {
+  for (bool reconnect : {true, false}) {
+    CAPTURE(reconnect);
+    SerfConfig cfg;
+    cfg.memberlist.push_pull_interval_ms = 0;  // only Serf's reconnects can heal this
+    cfg.reconnect_interval_ms = reconnect ? 5000 : 10'000'000;
+    SerfSim net(12, cfg);
+    cluster(net, 5, 10000);
+    net.Stop(4);
+    REQUIRE(net.RunUntilTrue([&] { return all_see(net, 4, "n4", MemberStatus::kFailed); }, 40000));
+    // Past memberlist's gossip to the dead, which would tell n4 it is dead (and make it refute).
+    net.RunUntil(net.now() + 35000);
+    net.Start(4);
+    if (reconnect) {
+      CHECK(net.RunUntilTrue([&] { return all_see(net, 4, "n4", MemberStatus::kAlive); }, 60000));
+    } else {
+      net.RunUntil(net.now() + 60000);
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      CAPTURE(i);
+      const MemberStatus want = reconnect ? MemberStatus::kAlive : MemberStatus::kFailed;
+      CHECK(net[i].FindMember("n4")->status == want);
+      CHECK(net.Count(node_name(i), Kind::kMemberJoin, "n4") == (reconnect ? 2u : 1u));
+    }
   }
 }
 
@@ -168,11 +229,11 @@ TEST_CASE("force-leave turns a failed node into a left one, and prune erases it"
     SerfSim net(5);
     cluster(net, 5, 10000);
     net.Stop(4);
-    net.RunUntil(net.now() + 40000);
-    REQUIRE(net[0].FindMember("n4")->status == MemberStatus::kFailed);
+    REQUIRE(net.RunUntilTrue([&] { return all_see(net, 4, "n4", MemberStatus::kFailed); }, 40000));
     const std::uint64_t t = net.now();
     net.Do(1, [&](Serf& s, std::uint64_t now) { CHECK(s.ForceLeave(now, "n4", prune).ok()); });
-    net.RunUntil(t + 5000);
+    const MemberStatus want = prune ? MemberStatus::kNone : MemberStatus::kLeft;
+    CHECK(net.RunUntilTrue([&] { return all_see(net, 4, "n4", want); }, kSettleMs));
     for (std::size_t i = 0; i < 4; ++i) {
       CAPTURE(i);
       CHECK(net.Count(node_name(i), Kind::kMemberLeave, "n4", t) == 1);
@@ -193,7 +254,14 @@ TEST_CASE("user events reach every node exactly once; old events are not replaye
     CHECK(s.UserEvent(now, "deploy", bytes("v1"), true).ok());
     CHECK(s.UserEvent(now, "restart", {}, false).ok());
   });
-  net.RunUntil(net.now() + 10000);
+  auto all_heard = [&](const std::vector<std::string>& nodes, const std::string& ev) {
+    return std::all_of(nodes.begin(), nodes.end(),
+                       [&](const std::string& n) { return net.Count(n, Kind::kUser, ev) > 0; });
+  };
+  const std::vector<std::string> first5{"n0", "n1", "n2", "n3", "n4"};
+  CHECK(net.RunUntilTrue(
+      [&] { return all_heard(first5, "deploy") && all_heard(first5, "restart"); }, kSettleMs));
+  net.RunUntil(net.now() + 5000);
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
     CHECK(net.Count(node_name(i), Kind::kUser, "deploy") == 1);
@@ -203,21 +271,27 @@ TEST_CASE("user events reach every node exactly once; old events are not replaye
   for (const Logged& l : net.log()) {
     if (l.event.kind != Kind::kUser || l.event.name != "deploy") continue;
     CHECK(l.event.payload == bytes("v1"));
-    CHECK(l.event.coalesce);  // gossiped with the message
+    // The flag rides in the gossiped message; push-pull state does not carry it.
+    if (l.observer == "n1") CHECK(l.event.coalesce);
   }
   // A newcomer joining with ignore_old_events hears neither; one without hears both (they come
   // with the seed's push-pull state).
   const std::size_t quiet = net.Add("quiet"), eager = net.Add("eager");
   net.Join(quiet, 0, true);
   net.Join(eager, 0, false);
-  net.RunUntil(net.now() + 10000);
+  net.RunUntil(net.now() + kSettleMs);
   CHECK(net.Count("quiet", Kind::kUser, "deploy") == 0);
   CHECK(net.Count("eager", Kind::kUser, "deploy") == 1);
   CHECK(net.Count("eager", Kind::kUser, "restart") == 1);
   // New events reach the newcomers too, once.
   net.Do(quiet,
          [](Serf& s, std::uint64_t now) { CHECK(s.UserEvent(now, "later", {}, false).ok()); });
-  net.RunUntil(net.now() + 10000);
+  CHECK(net.RunUntilTrue(
+      [&] {
+        return all_heard({"n0", "n4", "quiet", "eager"}, "later");
+      },
+      kSettleMs));
+  net.RunUntil(net.now() + 5000);
   for (const char* n : {"n0", "n4", "quiet", "eager"}) {
     CAPTURE(n);
     CHECK(net.Count(n, Kind::kUser, "later") == 1);
@@ -290,7 +364,7 @@ TEST_CASE("extension messages reach the extension, by broadcast and to one membe
   std::vector<RecordingExtension> ext(5);
   for (std::size_t i = 0; i < 5; ++i) net[i].SetExtension(&ext[i]);
   const beacon::gossip::Bytes gossip{0x80, 'h', 'i'}, udp{0x81, 'u'}, tcp{0x82, 't'};
-  ext[2].outgoing.push_back({gossip, 8});
+  ext[2].outgoing.push_back({gossip, 30});  // the extension does not relay: send it often
   // Serf traffic at the same time: a user event and a tag change.
   net.Do(2, [](Serf& s, std::uint64_t now) {
     CHECK(s.UserEvent(now, "ev", bytes("p"), false).ok());
@@ -301,7 +375,18 @@ TEST_CASE("extension messages reach the extension, by broadcast and to one membe
     s.SendToMember(now, "n3", tcp, true);
     s.SendToMember(now, "nobody", udp, true);  // unknown: dropped
   });
-  net.RunUntil(net.now() + 5000);
+  CHECK(net.RunUntilTrue(
+      [&] {
+        for (std::size_t i = 0; i < 5; ++i) {
+          if (net.Count(node_name(i), Kind::kUser, "ev") == 0 ||
+              net[i].FindMember("n2")->tags != Tags{{"role", "x"}} ||
+              (i != 2 && ext[i].Heard(gossip) == 0)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      kSettleMs));
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
     if (i != 2) CHECK(ext[i].Heard(gossip) >= 1);
@@ -329,6 +414,20 @@ TEST_CASE("a busy extension leaves room for Serf's broadcasts and gets its own s
   net.Do(1, [](Serf& s, std::uint64_t now) {
     for (int k = 0; k < 10; ++k) CHECK(s.UserEvent(now, "e" + std::to_string(k), {}, false).ok());
   });
+  CHECK(net.RunUntilTrue(
+      [&] {
+        for (std::size_t i = 0; i < 4; ++i) {
+          for (int k = 0; k < 10; ++k) {
+            if (net.Count(node_name(i), Kind::kUser, "e" + std::to_string(k)) == 0) return false;
+          }
+        }
+        return true;
+      },
+      kSettleMs));
+  // While Serf had events to spread, the extension's messages kept flowing too.
+  std::size_t during = 0;
+  for (std::size_t i = 0; i < 4; ++i) during += i != 1 ? ext[i].received.size() : 0;
+  CHECK(during > 0);
   net.RunUntil(net.now() + 5000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
@@ -352,7 +451,7 @@ TEST_CASE("Lamport ordering: an intent for a node not yet known waits for it; ol
   });
   const std::size_t n3 = net.Add("n3", tags_of(3));
   net.Join(n3, 1);
-  net.RunUntil(net.now() + 5000);
+  CHECK(net.RunUntilTrue([&] { return all_see(net, 4, "n3", MemberStatus::kAlive); }, kSettleMs));
   // n3's own join intent (a later Lamport time) refutes the buffered leave.
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
