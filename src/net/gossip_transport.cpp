@@ -158,6 +158,15 @@ Status GossipTransport::Impl::Start() {
     if (started_) return Status::Error("gossip transport: already started");
     started_ = true;
   }
+  Status st = Open();
+  if (!st.ok()) {
+    MutexLock l(&mu_);
+    started_ = false;  // nothing is left open: Start() may be tried again
+  }
+  return st;
+}
+
+Status GossipTransport::Impl::Open() {
   sockaddr_storage probe;
   socklen_t plen = 0;
   if (!ParseAddr(opts_.bind_addr, 0, &probe, &plen)) {

@@ -67,6 +67,7 @@ class GossipTransport::Impl {
 
  private:
   // gossip_transport.cpp
+  Status Open();  // Start() without the once-only check: binds, starts the thread
   void Run();
   void CloseLoop();  // closes every connection and handle (the loop then runs out)
   void Pump();       // after an input: flush outputs, re-arm the timer, AfterInput, flush again

@@ -142,8 +142,8 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
   }
   if (bad != nullptr) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
-    BEACON_LOG(log_, kWarn, "gossip", "dropped a %s stream %s %s: %s", bad,
-               c->outgoing ? "reply from" : "request from", peer.c_str(), reason.c_str());
+    BEACON_LOG(log_, kWarn, "gossip", "dropped the stream %s %s (%s): %s",
+               c->outgoing ? "reply from" : "request from", peer.c_str(), bad, reason.c_str());
     if (c->outgoing) {
       FinishOutgoing(c, std::nullopt, "bad reply");
     } else {

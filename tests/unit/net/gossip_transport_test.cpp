@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -463,6 +464,9 @@ TEST_CASE("Start reports a port in use and a bad address by name") {
   REQUIRE_FALSE(st.ok());
   CHECK(st.message().find("127.0.0.1:" + std::to_string(a.port())) != std::string::npos);
   CHECK(st.message().find("in use") != std::string::npos);
+  a.Stop();
+  CHECK(b.Start().ok());  // a failed Start can be tried again
+  CHECK(b.port() == same.port);
 
   GossipTransportOptions bad = Ephemeral();
   bad.bind_addr = "not-an-ip";
@@ -470,6 +474,24 @@ TEST_CASE("Start reports a port in use and a bad address by name") {
   const Status st2 = c.Start();
   REQUIRE_FALSE(st2.ok());
   CHECK(st2.message().find("not-an-ip") != std::string::npos);
+}
+
+TEST_CASE("functions posted before Start run once it starts, on the transport thread") {
+  Logger log(LogLevel::kError);
+  FakeCore core;
+  GossipTransport t(Ephemeral(), core, log);
+  std::atomic<bool> ran{false};
+  std::thread::id where;
+  t.Post([&](std::uint64_t now) {
+    where = std::this_thread::get_id();
+    ran = now > 0;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK_FALSE(ran.load());
+  REQUIRE(t.Start().ok());
+  CHECK(WaitFor([&] { return ran.load(); }));
+  CHECK(where != std::this_thread::get_id());
+  CHECK_FALSE(t.Start().ok());  // once
 }
 
 }  // namespace beacon::net
