@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -31,10 +32,11 @@ struct GossipConn {
   bool expects_reply = true;  // outgoing: read one reply frame after writing
   std::uint64_t token = 0;    // outgoing: the core's token
   gossip::Endpoint peer;
-  gossip::Bytes in;               // bytes read, not yet a whole frame
-  gossip::Bytes out;              // the buffer being written
-  std::size_t frame = 0;          // the frame's size once StreamFrameSize knows it
-  const char* failure = nullptr;  // outgoing: why it failed before connecting (static string)
+  gossip::Bytes in;                         // bytes read, not yet a whole frame
+  gossip::Bytes out;                        // the buffer being written
+  std::size_t frame = 0;                    // the frame's size once StreamFrameSize knows it
+  bool connected = false, written = false;  // outgoing: how far it got
+  std::string failure;  // outgoing: why it failed before connecting (reported from the timer)
   bool closing = false;
   int close_left = 0;
 };
@@ -78,8 +80,10 @@ class GossipTransport::Impl {
   // gossip_transport_tcp.cpp
   void StartStream(gossip::OutStream s);
   void ServeFrame(GossipConn* c);
-  // Closes `c` and hands the reply (nullopt: failed, `failure` says why) to the core.
-  void FinishOutgoing(GossipConn* c, std::optional<gossip::Bytes> reply, const char* failure);
+  // Closes `c` and hands the reply to the core, or (nullopt) the failure's `error` text.
+  void FinishOutgoing(GossipConn* c, std::optional<gossip::Bytes> reply, std::string error = {});
+  // Go's net error text for an outgoing stream: "read tcp 127.0.0.1:5->127.0.0.1:7946: what".
+  static std::string GoError(GossipConn* c, const char* op, const std::string& what);
   void CloseConn(GossipConn* c);
   GossipConn* NewConn(bool outgoing);
   void StartWrite(GossipConn* c);  // writes c->out

@@ -115,7 +115,9 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
   const std::string peer = gossip::to_string(c->peer);
   if (n < 0) {
     if (c->outgoing) {
-      FinishOutgoing(c, std::nullopt, uv_strerror(static_cast<int>(n)));
+      FinishOutgoing(
+          c, std::nullopt,
+          n == UV_EOF ? std::string("EOF") : GoError(c, "read", uv_strerror(static_cast<int>(n))));
       return;
     }
     stream_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -145,7 +147,7 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
     BEACON_LOG(log_, kWarn, "gossip", "dropped the stream %s %s (%s): %s",
                c->outgoing ? "reply from" : "request from", peer.c_str(), bad, reason.c_str());
     if (c->outgoing) {
-      FinishOutgoing(c, std::nullopt, "bad reply");
+      FinishOutgoing(c, std::nullopt, reason);
     } else {
       CloseConn(c);
     }
@@ -155,7 +157,7 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
   uv_read_stop(Stream(c));
   if (c->outgoing) {
     gossip::Bytes reply(c->in.begin(), c->in.begin() + static_cast<std::ptrdiff_t>(c->frame));
-    FinishOutgoing(c, std::move(reply), nullptr);
+    FinishOutgoing(c, std::move(reply));
     return;
   }
   ServeFrame(c);
@@ -189,7 +191,7 @@ void GossipTransport::Impl::OnWritten(GossipConn* c, int status) {
   gossip::Bytes().swap(c->out);
   if (status < 0) {
     if (c->outgoing) {
-      FinishOutgoing(c, std::nullopt, uv_strerror(status));
+      FinishOutgoing(c, std::nullopt, GoError(c, "write", uv_strerror(status)));
       return;
     }
     stream_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -203,11 +205,12 @@ void GossipTransport::Impl::OnWritten(GossipConn* c, int status) {
     return;
   }
   if (!c->expects_reply) {
-    FinishOutgoing(c, gossip::Bytes{}, nullptr);
+    FinishOutgoing(c, gossip::Bytes{});
     return;
   }
+  c->written = true;
   const int rc = uv_read_start(Stream(c), ReadAlloc, ReadCb);
-  if (rc != 0) FinishOutgoing(c, std::nullopt, uv_strerror(rc));
+  if (rc != 0) FinishOutgoing(c, std::nullopt, GoError(c, "read", uv_strerror(rc)));
 }
 
 void GossipTransport::Impl::StartStream(gossip::OutStream s) {
@@ -225,7 +228,7 @@ void GossipTransport::Impl::StartStream(gossip::OutStream s) {
   }
   if (rc != 0) {
     // Reported from the timer, never from inside the core's TakeStreams loop.
-    c->failure = uv_strerror(rc);
+    c->failure = GoError(c, "dial", uv_strerror(rc));
     uv_timer_start(&c->timer, ConnTimerCb, 0, 0);
     return;
   }
@@ -235,9 +238,11 @@ void GossipTransport::Impl::StartStream(gossip::OutStream s) {
 void GossipTransport::Impl::OnConnected(GossipConn* c, int status) {
   if (c->closing) return;
   if (status < 0) {
-    FinishOutgoing(c, std::nullopt, uv_strerror(status));
+    FinishOutgoing(c, std::nullopt,
+                   GoError(c, "dial", std::string("connect: ") + uv_strerror(status)));
     return;
   }
+  c->connected = true;
   uv_tcp_nodelay(&c->handle, 1);
   StartWrite(c);
 }
@@ -245,7 +250,11 @@ void GossipTransport::Impl::OnConnected(GossipConn* c, int status) {
 void GossipTransport::Impl::OnConnTimer(GossipConn* c) {
   if (c->closing) return;
   if (c->outgoing) {
-    FinishOutgoing(c, std::nullopt, c->failure != nullptr ? c->failure : "timed out");
+    std::string error = c->failure;
+    if (error.empty()) {
+      error = GoError(c, !c->connected ? "dial" : !c->written ? "write" : "read", "i/o timeout");
+    }
+    FinishOutgoing(c, std::nullopt, std::move(error));
     return;
   }
   stream_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -255,19 +264,34 @@ void GossipTransport::Impl::OnConnTimer(GossipConn* c) {
 }
 
 void GossipTransport::Impl::FinishOutgoing(GossipConn* c, std::optional<gossip::Bytes> reply,
-                                           const char* failure) {
+                                           std::string error) {
   if (c->closing) return;
   if (!reply) {
     stream_errors_.fetch_add(1, std::memory_order_relaxed);
     BEACON_LOG(log_, kDebug, "gossip", "stream %llu to %s failed: %s",
                static_cast<unsigned long long>(c->token), gossip::to_string(c->peer).c_str(),
-               failure != nullptr ? failure : "error");
+               error.c_str());
   }
   const std::uint64_t token = c->token;
   CloseConn(c);
   if (stopping_) return;
-  core_.OnStreamReply(NowMs(), token, std::move(reply));
+  if (reply) {
+    core_.OnStreamReply(NowMs(), token, std::move(reply));
+  } else {
+    core_.OnStreamError(NowMs(), token, std::move(error));
+  }
   Pump();
+}
+
+std::string GossipTransport::Impl::GoError(GossipConn* c, const char* op, const std::string& what) {
+  std::string s = std::string(op) + " tcp ";
+  sockaddr_storage local{};
+  int len = sizeof local;
+  if (std::strcmp(op, "dial") != 0 &&
+      uv_tcp_getsockname(&c->handle, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    s += gossip::to_string(EndpointOf(reinterpret_cast<sockaddr*>(&local))) + "->";
+  }
+  return s + gossip::to_string(c->peer) + ": " + what;
 }
 
 }  // namespace beacon::net

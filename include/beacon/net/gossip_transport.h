@@ -7,21 +7,22 @@
 // - Inputs: a UDP datagram -> OnPacket; a whole request frame read from an accepted TCP
 //   connection -> OnStream (its reply is written back, then the connection closes; an empty
 //   reply closes it without writing); the reply to one of the core's own stream requests (or
-//   its failure) -> OnStreamReply; the timer armed for NextDeadline() -> Tick; Post(fn) -> fn.
+//   its failure) -> OnStreamReply / OnStreamError; the timer armed for NextDeadline() -> Tick; Post(fn) -> fn.
 //   After every input the transport sends TakePackets() as datagrams (never blocking: a datagram
 //   the kernel will not take now is dropped and counted), starts every TakeStreams() request,
 //   re-arms the timer for NextDeadline() and calls AfterInput(now), then flushes once more.
 // - Outgoing stream: TCP connect to `to`, write the request, read exactly one reply frame (sized
 //   with gossip::StreamFrameSize), then OnStreamReply(token, reply). Refusal, a reset, garbage,
 //   a frame over max_stream_bytes or tcp_timeout_ms without a whole reply give
-//   OnStreamReply(token, nullopt). A request kind that expects no reply (anything but kPushPull
-//   and kPing) is written and closed; its success is reported as an empty reply.
+//   OnStreamError(token, why), whose default is OnStreamReply(token, nullopt). A kind that
+//   expects no reply (kUser, memberlist's SendReliable: anything but kPushPull and kPing) is
+//   written and closed; its success is reported as an empty reply, its failure as above.
 // - Accepted connection: at most max_connections open at once (more are closed at once); each
 //   must deliver one whole frame and take our reply within tcp_timeout_ms. Garbage, oversize
 //   frames and timeouts close the connection and are counted (see GossipStats); never a crash.
 // - Time: NowMs() is CLOCK_MONOTONIC in milliseconds (uv_hrtime); the core sees only that clock.
 // - Start() binds both sockets (port 0: one ephemeral port shared by UDP and TCP) and starts the
-//   thread; it runs once per object. Stop() from any thread but the transport's own closes every
+//   thread; it succeeds once per object (a failed Start may be retried). Stop() from any thread but the transport's own closes every
 //   handle, drops unfinished streams without calling the core, and joins. Idempotent; the
 //   destructor calls it. Post() and stats() are safe from any thread, before, during and after.
 #pragma once
@@ -52,6 +53,13 @@ class GossipCore {
                                  gossip::ByteView request) = 0;
   virtual void OnStreamReply(std::uint64_t now_ms, std::uint64_t token,
                              std::optional<gossip::Bytes> reply) = 0;
+  // Called instead of OnStreamReply(token, nullopt) when a request failed, with Go's error text
+  // as memberlist would see it ("dial tcp 10.0.0.2:8301: connect: connection refused", "read
+  // tcp 10.0.0.1:51234->10.0.0.2:8301: i/o timeout", "EOF"). Default: OnStreamReply(nullopt).
+  virtual void OnStreamError(std::uint64_t now_ms, std::uint64_t token, std::string error) {
+    (void)error;
+    OnStreamReply(now_ms, token, std::nullopt);
+  }
   virtual std::vector<gossip::OutPacket> TakePackets() = 0;
   virtual std::vector<gossip::OutStream> TakeStreams() = 0;
   virtual std::uint64_t NextDeadline() const = 0;  // absolute ms on the same clock as now_ms

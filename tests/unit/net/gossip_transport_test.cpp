@@ -129,14 +129,21 @@ class FakeCore : public GossipCore {
     std::lock_guard<std::mutex> l(mu_);
     replies_.push_back({token, std::move(r), Clock::now()});
   }
+  void OnStreamError(std::uint64_t now, std::uint64_t token, std::string error) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      errors_.push_back(error);
+    }
+    GossipCore::OnStreamError(now, token, std::move(error));  // the default: a nullopt reply
+  }
   std::vector<gossip::OutPacket> TakePackets() override { return {}; }
   std::vector<gossip::OutStream> TakeStreams() override { return std::move(out_); }
   std::uint64_t NextDeadline() const override { return UINT64_MAX; }
 
   // Transport thread (through Post).
-  void Request(std::uint64_t token, std::uint16_t port, Bytes bytes) {
-    out_.push_back(
-        {token, gossip::OutStream::Kind::kPushPull, {kLoopback, port}, std::move(bytes)});
+  void Request(std::uint64_t token, std::uint16_t port, Bytes bytes,
+               gossip::OutStream::Kind kind = gossip::OutStream::Kind::kPushPull) {
+    out_.push_back({token, kind, {kLoopback, port}, std::move(bytes)});
   }
   void SetStreamReply(Bytes b) {
     std::lock_guard<std::mutex> l(mu_);
@@ -150,12 +157,17 @@ class FakeCore : public GossipCore {
     std::lock_guard<std::mutex> l(mu_);
     return requests_;
   }
+  std::vector<std::string> Errors() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return errors_;
+  }
 
  private:
   std::vector<gossip::OutStream> out_;
   mutable std::mutex mu_;
   std::vector<Reply> replies_;
   std::vector<Bytes> requests_;
+  std::vector<std::string> errors_;
   Bytes stream_reply_;
 };
 
@@ -366,6 +378,10 @@ TEST_CASE("outgoing streams: refused and silent peers fail in time, a reply is r
   CHECK(core.Replies()[0].token == 1);
   CHECK_FALSE(core.Replies()[0].bytes.has_value());
   CHECK(core.Replies()[0].at - refused_at < std::chrono::milliseconds(350));  // not the timeout
+  // The reason, as Go's net package words it (memberlist's join errors quote it).
+  REQUIRE(core.Errors().size() == 1);
+  CHECK(core.Errors()[0] ==
+        "dial tcp 127.0.0.1:" + std::to_string(closed) + ": connect: connection refused");
 
   SilentListener silent;
   const auto silent_at = Clock::now();
@@ -376,6 +392,9 @@ TEST_CASE("outgoing streams: refused and silent peers fail in time, a reply is r
   CHECK(core.Replies()[1].token == 2);
   CHECK_FALSE(core.Replies()[1].bytes.has_value());
   CHECK(core.Replies()[1].at - silent_at >= std::chrono::milliseconds(350));
+  REQUIRE(core.Errors().size() == 2);
+  CHECK(core.Errors()[1].starts_with("read tcp 127.0.0.1:"));
+  CHECK(core.Errors()[1].ends_with("->127.0.0.1:" + std::to_string(silent.port) + ": i/o timeout"));
   CHECK(t.stats().stream_errors == 2);
 
   // A server answering a whole frame in two pieces, then trailing bytes and no close: the
@@ -406,6 +425,41 @@ TEST_CASE("outgoing streams: refused and silent peers fail in time, a reply is r
   CHECK(core.Replies()[2].token == 3);
   CHECK(core.Replies()[2].bytes == PingFrame());
   CHECK(t.stats().streams_out == 3);
+}
+
+TEST_CASE("a one-way stream (a kind past kPing: kUser) is written and closed, no reply read") {
+  Logger log(LogLevel::kError);
+  FakeCore core;
+  GossipTransport t(Ephemeral(2000), core, log);
+  REQUIRE(t.Start().ok());
+  SilentListener server;
+  Bytes received;
+  bool eof = false;
+  std::thread serve([&] {
+    timeval tv{5, 0};
+    setsockopt(server.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const int c = accept(server.fd, nullptr, nullptr);
+    if (c < 0) return;
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::optional<Bytes> got = ReadToClose(c);  // never answers
+    eof = got.has_value();
+    if (got) received = *got;
+    close(c);
+  });
+  // kUser on the gossip branch that adds it (OutStream::Kind{2}); any kind other than kPushPull
+  // and kPing is one-way.
+  const auto one_way = static_cast<gossip::OutStream::Kind>(2);
+  t.Post([&](std::uint64_t) {
+    core.Request(5, static_cast<std::uint16_t>(server.port), PingFrame(), one_way);
+  });
+  const bool done = WaitFor([&] { return core.Replies().size() == 1; }, 5000);
+  serve.join();
+  REQUIRE(done);
+  CHECK(core.Replies()[0].token == 5);
+  CHECK(core.Replies()[0].bytes == Bytes{});  // success, nothing read
+  CHECK(eof);
+  CHECK(received == PingFrame());
+  CHECK(t.stats().stream_errors == 0);
 }
 
 TEST_CASE("connections over max_connections are closed at once; idle ones time out") {
