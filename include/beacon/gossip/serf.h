@@ -36,6 +36,7 @@
 
 #include "beacon/core/status.h"
 #include "beacon/gossip/membership.h"
+#include "beacon/gossip/serf_extension.h"
 #include "beacon/gossip/serf_wire.h"
 
 namespace beacon::gossip {
@@ -82,23 +83,6 @@ struct SerfEvent {
   Bytes payload;
   std::uint64_t ltime = 0;
   bool coalesce = false;
-};
-
-// Beacon's own messages riding Serf's sockets: user messages whose first byte is
-// >= kExtensionTypeMin. Serf nodes ignore such types. Called synchronously on the owner's
-// thread; never re-enter Serf from them.
-inline constexpr std::uint8_t kExtensionTypeMin = 0x80;
-class SerfExtension {
- public:
-  virtual ~SerfExtension() = default;
-  // A UDP or TCP (reliable) user message of ours, type byte included.
-  virtual void NotifyMsg(ByteView msg) { (void)msg; }
-  // Broadcasts to piggyback (type byte included), each costing `overhead` more, all in `limit`.
-  virtual std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) {
-    (void)overhead;
-    (void)limit;
-    return {};
-  }
 };
 
 class Serf {
