@@ -85,19 +85,18 @@ Status Cluster::Start() {
   if (!ParseIp(opts_.advertise_addr, &addr)) {
     return Status::Error("advertise address \"" + opts_.advertise_addr + "\" is not an IP");
   }
+  if (opts_.port <= 0) return Status::Error("the Serf LAN port must be set (1-65535)");
+  gossip::SerfConfig sc = opts_.serf;
+  if (opts_.keyring) sc.memberlist.keyring = opts_.keyring;
   net::GossipTransportOptions to;
   to.bind_addr = opts_.bind_addr;
   to.port = opts_.port;
-  to.tcp_timeout_ms = opts_.serf.memberlist.tcp_timeout_ms;
+  to.tcp_timeout_ms = sc.memberlist.tcp_timeout_ms;
   transport_ = std::make_unique<net::GossipTransport>(to, *this, log_);
-  // The core must exist before the first packet: bind first (the port may be ephemeral), then
-  // build Serf with the bound port before the thread starts reading.
-  gossip::SerfConfig sc = opts_.serf;
-  if (opts_.keyring) sc.memberlist.keyring = opts_.keyring;
-  if (Status st = transport_->Bind(); !st.ok()) return st;
+  // The cores exist before the transport's thread starts, so the first packet finds them.
   const uint64_t now = transport_->NowMs();
   serf_ = std::make_unique<gossip::Serf>(sc, opts_.node_name, addr,
-                                         static_cast<uint16_t>(transport_->port()), opts_.tags,
+                                         static_cast<uint16_t>(opts_.port), opts_.tags,
                                          opts_.seed, now);
   gossip::CatalogSyncConfig cc;
   cc.self = core::Lower(opts_.node_name);
@@ -333,6 +332,10 @@ void Cluster::OnStreamReply(uint64_t now, uint64_t token, std::optional<gossip::
   serf_->OnStreamReply(now, token, std::move(reply));
 }
 
+void Cluster::OnStreamError(uint64_t now, uint64_t token, std::string error) {
+  serf_->OnStreamError(now, token, std::move(error));
+}
+
 std::vector<gossip::OutPacket> Cluster::TakePackets() { return serf_->TakePackets(); }
 
 std::vector<gossip::OutStream> Cluster::TakeStreams() { return serf_->TakeStreams(); }
@@ -416,7 +419,7 @@ void Cluster::HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev) {
     return;
   }
   if (m.name == opts_.node_name) return;  // our own record is ours to write
-  gossip::Liveness state = gossip::Liveness::kAlive;
+  catalog::Liveness state = catalog::Liveness::kAlive;
   const char* what = "joined";
   switch (ev.kind) {
     case Kind::kMemberJoin:
@@ -425,12 +428,12 @@ void Cluster::HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev) {
       what = "updated";
       break;
     case Kind::kMemberFailed:
-      state = gossip::Liveness::kFailed;
+      state = catalog::Liveness::kFailed;
       what = "failed";
       break;
     case Kind::kMemberLeave:
     case Kind::kMemberReap:
-      state = gossip::Liveness::kLeft;
+      state = catalog::Liveness::kLeft;
       what = ev.kind == Kind::kMemberLeave ? "left" : "reaped";
       break;
     default:

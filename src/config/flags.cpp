@@ -80,7 +80,7 @@ Status SetAgentFlag(const std::string& flag, const std::string& value, CommandLi
   } else {
     Status st = ApplyOverride(flag, value, scratch);
     if (!st.ok()) return st;
-    cl->overrides.emplace_back(flag == "join" ? "retry-join" : flag, value);
+    cl->overrides.emplace_back(flag, value);
   }
   return Status::Ok();
 }

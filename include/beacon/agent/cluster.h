@@ -42,7 +42,7 @@ struct ClusterOptions {
   std::string node_name;
   std::string bind_addr = "127.0.0.1";       // the sockets
   std::string advertise_addr = "127.0.0.1";  // what other members are told
-  int port = 8301;                           // Serf LAN port (UDP and TCP); 0: ephemeral
+  int port = 8301;                           // Serf LAN port (UDP and TCP), 1-65535
   std::map<std::string, std::string> tags;   // Consul's LAN tags (http::LanTags)
   std::optional<gossip::Keyring> keyring;    // -encrypt
   std::vector<std::string> retry_join;       // retried every retry_interval_ms
@@ -98,6 +98,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   gossip::Bytes OnStream(uint64_t now_ms, const gossip::Endpoint& from,
                          gossip::ByteView request) override;
   void OnStreamReply(uint64_t now_ms, uint64_t token, std::optional<gossip::Bytes> reply) override;
+  void OnStreamError(uint64_t now_ms, uint64_t token, std::string error) override;
   std::vector<gossip::OutPacket> TakePackets() override;
   std::vector<gossip::OutStream> TakeStreams() override;
   uint64_t NextDeadline() const override;
