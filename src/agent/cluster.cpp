@@ -223,9 +223,10 @@ void Cluster::Join(std::vector<std::string> addrs, http::AgentDone done) {
   }
   transport_->Post([this, seeds = std::move(seeds.value()), done](uint64_t now) {
     const uint64_t token = serf_->Join(now, seeds, /*ignore_old_events=*/true);
-    join_waiters_[token] = [this, done](const gossip::JoinResult& r) {
+    join_waiters_[token] = [this, done](uint64_t at, const gossip::JoinResult& r) {
       if (r.joined > 0) {
         BEACON_LOG(log_, kInfo, "gossip", "joined the cluster through %zu node(s)", r.joined);
+        sync_->AnnounceSelf(at);
         done(http::AgentStatus::Ok());
       } else {
         BEACON_LOG(log_, kWarn, "gossip", "join failed: %s", r.error.c_str());
@@ -357,9 +358,10 @@ void Cluster::RetryJoin(uint64_t now) {
     return;
   }
   const uint64_t token = serf_->Join(now, seeds.value(), true);
-  join_waiters_[token] = [this](const gossip::JoinResult& r) {
+  join_waiters_[token] = [this](uint64_t at, const gossip::JoinResult& r) {
     if (r.joined > 0) {
       BEACON_LOG(log_, kInfo, "gossip", "retry join succeeded through %zu node(s)", r.joined);
+      sync_->AnnounceSelf(at);
       retry_done_ = true;
       return;
     }
@@ -388,7 +390,7 @@ void Cluster::AfterInput(uint64_t now) {
     if (it == join_waiters_.end()) continue;
     auto fn = std::move(it->second);
     join_waiters_.erase(it);
-    fn(r);
+    fn(now, r);
   }
   for (auto& [node, bytes, reliable] : sync_->TakeSends()) {
     serf_->SendToMember(now, node, std::move(bytes), reliable);

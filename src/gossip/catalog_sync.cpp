@@ -176,6 +176,15 @@ void CatalogSync::QueueRecordOrAnnounce(const std::string& origin, std::uint64_t
   QueueItem(origin, Item{std::move(msg), version, Kind::kAnnounce}, true);
 }
 
+void CatalogSync::AnnounceSelf(std::uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  catalog::SnapshotPtr snap = snapshot_();
+  if (!snap) return;
+  std::optional<catalog::NodeRecord> rec = catalog::RecordOf(*snap, self_key_);
+  if (!rec || rec->version == 0) return;
+  QueueRecordOrAnnounce(self_key_, rec->version, &*rec);
+}
+
 void CatalogSync::Compact(const std::string& origin) {
   catalog::SnapshotPtr snap = snapshot_();
   if (!snap) return;

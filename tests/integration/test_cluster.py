@@ -88,11 +88,11 @@ def main():
         print("registration on a3 answered by master's DNS after %.2fs" % (time.monotonic() - t0))
         # ... and a TTL check going critical there takes it out of agent 5's answers.
         agents[2].api("PUT", "/v1/agent/check/register",
-                      {"Name": "web-ttl", "ServiceID": "web", "TTL": "30s"})
-        agents[2].api("PUT", "/v1/agent/check/fail/service:web?note=down")
+                      {"ID": "web-ttl", "Name": "web-ttl", "ServiceID": "web", "TTL": "30s"})
+        agents[2].api("PUT", "/v1/agent/check/fail/web-ttl?note=down")
         wait_for(lambda: dns_addrs(agents[4], "web.service.consul") == [], 10,
                  what="critical web gone on a5")
-        agents[2].api("PUT", "/v1/agent/check/pass/service:web")
+        agents[2].api("PUT", "/v1/agent/check/pass/web-ttl")
         wait_for(lambda: dns_addrs(agents[4], "web.service.consul") == [HOSTS[2]], 10,
                  what="passing web back on a5")
         health = agents[4].api("GET", "/v1/health/service/web")

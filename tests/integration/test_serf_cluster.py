@@ -41,7 +41,7 @@ class SerfNode:
         wait_for(lambda: self.members() is not None, 15, interval=0.2, what="serf RPC")
 
     def run(self, *args, timeout=10):
-        return subprocess.run([self.serf] + list(args) + ["-rpc-addr", self.rpc],
+        return subprocess.run([self.serf, args[0], "-rpc-addr", self.rpc] + list(args[1:]),
                               capture_output=True, text=True, timeout=timeout)
 
     def members(self):
@@ -92,7 +92,7 @@ def scenario(serf, workdir, key, base):
                              extra_args=["-server"] + extra).start())
         for i in (1, 2):
             beacons.append(Agent(node="b%d" % (i + 1), host=hosts[i], serf_port=port,
-                                 extra_args=["-join", seed] + extra).start())
+                                 data_dir="tmp", extra_args=["-join", seed] + extra).start())
         for i in (3, 4):
             serfs.append(SerfNode(serf, workdir, "s%d" % (i - 2), hosts[i], port, join=seed,
                                   key=key))

@@ -126,7 +126,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   std::unique_ptr<net::GossipTransport> transport_;
 
   // Gossip thread only.
-  std::map<uint64_t, std::function<void(const gossip::JoinResult&)>> join_waiters_;
+  std::map<uint64_t, std::function<void(uint64_t now, const gossip::JoinResult&)>> join_waiters_;
   std::vector<http::AgentDone> leave_waiters_;
   uint64_t leave_deadline_ms_ = 0;
   bool left_ = false;

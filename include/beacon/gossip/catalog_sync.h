@@ -104,6 +104,10 @@ class CatalogSync : public SerfExtension {
                 bool beacon_peer);
   // Anti-entropy rounds. Call at NextDeadline() (0 before the first Tick: call Tick soon).
   void Tick(std::uint64_t now_ms);
+  // This agent just joined (or rejoined) the cluster: gossip its own record (or an announcement
+  // of its version) so every member learns it within a dissemination time, not only the few a
+  // digest exchange reaches.
+  void AnnounceSelf(std::uint64_t now_ms);
   std::uint64_t NextDeadline() const;
   // Messages to send to one member each; the owner passes them to Serf::SendToMember.
   std::vector<Send> TakeSends() { return std::exchange(sends_, {}); }
