@@ -537,10 +537,13 @@ void Writer::RebuildService(const std::string& k) {
     e->instances.shrink_to_fit();
   }
   e->name = e->instances.front().service.name;
-  auto rank = [](Health h) { return h == Health::kPassing ? 0 : h == Health::kWarning ? 1 : 2; };
-  std::stable_sort(
-      e->instances.begin(), e->instances.end(),
-      [&](const Instance& a, const Instance& b) { return rank(a.health) < rank(b.health); });
+  // Within a health class, instances on nodes gossip suspects come last (DNS prefers others).
+  auto rank = [](const Instance& in) {
+    const int h = in.health == Health::kPassing ? 0 : in.health == Health::kWarning ? 2 : 4;
+    return h + (in.node->suspect ? 1 : 0);
+  };
+  std::stable_sort(e->instances.begin(), e->instances.end(),
+                   [&](const Instance& a, const Instance& b) { return rank(a) < rank(b); });
   e->n_passing = 0;
   e->n_ok = 0;
   for (const Instance& in : e->instances) {

@@ -125,10 +125,17 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   uint32_t* cand = x.cand;
   Pick* picks = x.picks;
   uint32_t n = 0;
-  for (uint32_t idx = 0; idx < pool; ++idx) {
-    if (n == x.cand_cap) break;
-    if (!tag_lower.empty() && !HasTag(e->instances[idx], tag_lower)) continue;
-    cand[n++] = idx;
+  // Instances on nodes gossip suspects are answered only when no other healthy one matches
+  // (a crashed node leaves answers at its first failed probes, not after its suspicion).
+  for (int pass = 0; pass < 2 && n == 0; ++pass) {
+    const bool want_suspect = pass == 1;
+    for (uint32_t idx = 0; idx < pool; ++idx) {
+      if (n == x.cand_cap) break;
+      const catalog::Instance& in = e->instances[idx];
+      if (in.node->suspect != want_suspect) continue;
+      if (!tag_lower.empty() && !HasTag(in, tag_lower)) continue;
+      cand[n++] = idx;
+    }
   }
   if (n == 0) return Nxdomain(x);
 
