@@ -348,3 +348,44 @@ TEST_CASE("forward: target re-encoding, timeouts and the session body") {
   CHECK(SessionCreateBody("[1]", "n1") == "[1]");
   CHECK(SessionCreateBody("{bad", "n1") == "{bad");
 }
+
+TEST_CASE("forward: method, target, body and token go up; status, body and headers come back") {
+  Logger log{LogLevel::kError};
+  Router r;
+  r.Handle("PUT", "/v1/txn", [](const Request& req, Response& resp) {
+    std::string seen = req.method + " " + req.path;
+    for (const auto& [k, v] : req.query) seen += " q:" + k + "=" + v;
+    for (const char* h : {"x-consul-token", "authorization", "content-type", "expect"}) {
+      if (const std::string* v = req.Header(h)) seen += std::string(" h:") + h + "=" + *v;
+    }
+    seen += " body:" + req.body;
+    resp.Text(409, seen);
+    resp.SetHeader("X-Consul-Index", "42");
+    resp.SetHeader("X-Consul-KnownLeader", "false");
+    resp.SetHeader("X-Consul-LastContact", "7");
+  });
+  HttpServerOptions so;
+  so.port = 0;
+  HttpServer upstream(log, std::move(r), so);
+  REQUIRE(upstream.Start().ok());
+  ClientAgent client({Addr(upstream.port())});
+  const std::string body(3000, 'b');  // big enough for curl to want Expect: 100-continue
+  const std::string req =
+      "PUT /v1/txn?dc=dc1&token=t%201&stale HTTP/1.1\r\nHost: x\r\n"
+      "Connection: close\r\nX-Consul-Token: secret\r\n"
+      "Authorization: Bearer abc\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  Reply got = ParseReply(Exchange(client.http->port(), req));
+  CHECK(got.status == 409);
+  CHECK(got.body ==
+        "PUT /v1/txn q:dc=dc1 q:token=t 1 q:stale= h:x-consul-token=secret "
+        "h:authorization=Bearer abc h:content-type=application/json body:" +
+            body + "\n");
+  CHECK(got.H("x-consul-index") == "42");
+  CHECK(got.H("x-consul-knownleader") == "false");
+  CHECK(got.H("x-consul-lastcontact") == "7");
+  CHECK(got.H("content-type") == "text/plain; charset=utf-8");
+  CHECK(got.H("content-length") == std::to_string(got.body.size()));
+  upstream.Stop();
+}
