@@ -45,6 +45,11 @@ Status HttpServer::Start() {
     loop_->Run();
   });
   BEACON_LOG(log_, kInfo, "http", "listening on port %d", port_);
+  for (size_t i = 0; i < extra_ports_.size(); ++i) {
+    BEACON_LOG(log_, kInfo, "http", "listening on %s:%d (%zu path prefixes)",
+               opts_.extra_listeners[i].address.c_str(), extra_ports_[i],
+               opts_.extra_listeners[i].path_prefixes.size());
+  }
   return Status::Ok();
 }
 
