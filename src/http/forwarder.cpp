@@ -266,6 +266,9 @@ struct Forwarder::Impl {
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+    // Reuse only connections idle for less than half the server's 60 s idle timeout: a connection
+    // the server is closing just then is not picked up.
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 30L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
