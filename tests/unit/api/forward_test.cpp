@@ -389,3 +389,53 @@ TEST_CASE("forward: method, target, body and token go up; status, body and heade
   CHECK(got.H("content-length") == std::to_string(got.body.size()));
   upstream.Stop();
 }
+
+// Accepts connections on 127.0.0.1, reads the request and hangs up without answering.
+struct HangUpServer {
+  int fd = -1;
+  int port = 0;
+  std::atomic<int> requests{0};
+  std::thread thread;
+  HangUpServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    socklen_t len = sizeof sa;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    REQUIRE(listen(fd, 16) == 0);
+    thread = std::thread([this] {
+      for (;;) {
+        const int c = accept(fd, nullptr, nullptr);
+        if (c < 0) return;  // shut down
+        char buf[4096];
+        if (recv(c, buf, sizeof buf, 0) > 0) requests.fetch_add(1);
+        close(c);
+      }
+    });
+  }
+  ~HangUpServer() {
+    shutdown(fd, SHUT_RDWR);
+    thread.join();
+    close(fd);
+  }
+};
+
+TEST_CASE("forward: after the request went out, only reads move on to the next server") {
+  HangUpServer bad;
+  KvFixture good;
+  ClientAgent client({Addr(bad.port), Addr(good.server->port())});
+  ClientResponse put = client.Call("PUT", "/v1/kv/once", "v");
+  CHECK(put.status == 500);
+  CHECK(put.body.rfind("rpc error making call: ", 0) == 0);
+  CHECK(bad.requests.load() == 1);
+  CHECK(good.Do("GET", "/v1/kv/once").status == 404);  // the write was not repeated elsewhere
+
+  CHECK(good.Do("PUT", "/v1/kv/once", "w").body == "true");
+  ClientResponse get = client.Call("GET", "/v1/kv/once?raw");
+  CHECK(get.status == 200);
+  CHECK(get.body == "w");
+  CHECK(bad.requests.load() == 2);
+}
