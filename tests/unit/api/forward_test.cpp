@@ -439,3 +439,29 @@ TEST_CASE("forward: after the request went out, only reads move on to the next s
   CHECK(get.body == "w");
   CHECK(bad.requests.load() == 2);
 }
+
+TEST_CASE("forward: many blocking reads in flight at once all wake on one put") {
+  KvFixture server;
+  ClientAgent client({Addr(server.server->port())});
+  CHECK(client.Call("PUT", "/v1/kv/many", "0").body == "true");
+  const uint64_t index = client.Call("GET", "/v1/kv/many").index;
+  constexpr int kReaders = 64;
+  std::vector<int> fds;
+  for (int i = 0; i < kReaders; ++i) {
+    const int fd = beacon::http::testing::Connect(client.http->port());
+    REQUIRE(fd >= 0);
+    REQUIRE(beacon::http::testing::SendAll(
+        fd, "GET /v1/kv/many?index=" + std::to_string(index) +
+                "&wait=30s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    fds.push_back(fd);
+  }
+  REQUIRE(WaitFor([&] { return client.fwd.in_flight() == kReaders; }));
+  CHECK(client.Call("PUT", "/v1/kv/many", "1").body == "true");
+  for (int fd : fds) {
+    Reply r = ParseReply(beacon::http::testing::ReadAll(fd));
+    close(fd);
+    CHECK(r.status == 200);
+    CHECK(r.Index() > index);
+  }
+  CHECK(WaitFor([&] { return client.fwd.in_flight() == 0; }));
+}
