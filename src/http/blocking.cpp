@@ -51,13 +51,16 @@ class DirectDeferred final : public Deferred {
 
 }  // namespace
 
-DeferredPtr Response::Defer() {
+DeferredPtr Response::Defer(std::function<void()> on_abandon) {
   deferred_ = true;
-  if (loop_ != nullptr) return loop_->MakeDeferred(conn_id_);
+  if (loop_ != nullptr) return loop_->MakeDeferred(conn_id_, std::move(on_abandon));
   return std::make_shared<DirectDeferred>(this);
 }
 
-DeferredPtr HttpLoop::MakeDeferred(uint64_t conn_id) {
+DeferredPtr HttpLoop::MakeDeferred(uint64_t conn_id, std::function<void()> on_abandon) {
+  if (auto it = by_id_.find(conn_id); it != by_id_.end()) {
+    it->second->on_abandon = std::move(on_abandon);
+  }
   return std::make_shared<LoopDeferred>(mailbox_, conn_id);
 }
 
@@ -185,6 +188,7 @@ void HttpLoop::Deliver(uint64_t conn_id, const Response& resp) {
   Conn* c = it->second;
   if (!c->busy || c->closing) return;
   c->busy = false;
+  c->on_abandon = nullptr;
   Send(c, resp, !c->keep_after);
   if (!c->keep_after) return;
   Arm(c, opts_.idle_timeout_ms);

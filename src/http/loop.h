@@ -83,6 +83,15 @@ struct Conn {
   size_t unsent = 0;                // bytes of queued writes not yet written to the socket
   bool throttled = false;           // unsent passed max_unsent_bytes: reading and parsing stop
   struct Parked* parked = nullptr;  // the blocking query this connection waits on
+  const std::vector<std::string>* allow = nullptr;  // served path prefixes (null: all)
+  std::function<void()> on_abandon;  // the deferred request's, run if the client leaves first
+};
+
+// A listening socket and the path prefixes served on it (null: every path).
+struct Listener {
+  uv_tcp_t tcp;
+  HttpLoop* loop = nullptr;
+  const std::vector<std::string>* allow = nullptr;
 };
 
 // A blocking query waiting for its topic to move past min_index (see Block in server.h).
@@ -142,31 +151,9 @@ class HttpLoop {
   }
   ~HttpLoop() { uv_loop_close(&loop_); }
 
-  Status Listen(const std::string& addr, int* port) {
-    sockaddr_storage ss{};
-    if (uv_ip4_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
-        uv_ip6_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
-      return Status::Error("http: bad listen address " + addr);
-    }
-    auto* l = new uv_tcp_t;
-    uv_tcp_init(&loop_, l);
-    l->data = this;
-    listeners_.push_back(l);
-    int rc = uv_tcp_bind(l, reinterpret_cast<const sockaddr*>(&ss), 0);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 511, OnAccept);
-    if (rc != 0) {
-      return Status::Error("http: listen on " + addr + ":" + std::to_string(*port) + ": " +
-                           uv_strerror(rc));
-    }
-    if (*port == 0) {
-      sockaddr_storage got{};
-      int len = sizeof got;
-      uv_tcp_getsockname(l, reinterpret_cast<sockaddr*>(&got), &len);
-      *port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
-                                              : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
-    }
-    return Status::Ok();
-  }
+  // Binds and listens on addr:*port (0: a free port, written back). Requests accepted there are
+  // served only when their path starts with one of `allow` (null: every path). server.cpp.
+  Status Listen(const std::string& addr, int* port, const std::vector<std::string>* allow);
 
   // Loop thread. Runs until Shutdown() has closed everything.
   void Run() { uv_run(&loop_, UV_RUN_DEFAULT); }
@@ -182,8 +169,9 @@ class HttpLoop {
     mailbox_->wake = &wake_;
   }
   const std::shared_ptr<Mailbox>& mailbox() const { return mailbox_; }
-  // Loop thread, inside a handler: a handle that answers connection `conn_id` later.
-  DeferredPtr MakeDeferred(uint64_t conn_id);
+  // Loop thread, inside a handler: a handle that answers connection `conn_id` later;
+  // `on_abandon` (may be empty) runs if the connection closes before the answer is sent.
+  DeferredPtr MakeDeferred(uint64_t conn_id, std::function<void()> on_abandon);
   // Loop thread, inside a handler: parks a blocking query (see Block in server.h).
   void Park(uint64_t conn_id, const Request& req, Topic topic, std::function<uint64_t()> probe,
             uint64_t min_index, uint64_t wait_ms,
@@ -201,9 +189,9 @@ class HttpLoop {
 
   // Loop thread (or before Run): closes listeners and connections; the loop then ends.
   void CloseAll(bool with_async) {
-    for (uv_tcp_t* l : listeners_) {
-      uv_close(reinterpret_cast<uv_handle_t*>(l),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    for (Listener* l : listeners_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp),
+               [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
     }
     listeners_.clear();
     for (Conn* c : std::unordered_set<Conn*>(conns_)) Close(c);
@@ -229,33 +217,7 @@ class HttpLoop {
   void Unpark(Parked* p);        // removes it from its topic list and closes its timer
   void FinishParked(Parked* p);  // compute + Deliver + Unpark
 
-  static void OnAccept(uv_stream_t* server, int status) {
-    auto* self = static_cast<HttpLoop*>(server->data);
-    if (status != 0) return;
-    auto* c = new Conn;
-    c->loop = self;
-    uv_tcp_init(&self->loop_, &c->tcp);
-    uv_timer_init(&self->loop_, &c->timer);
-    c->tcp.data = c;
-    c->timer.data = c;
-    c->open_handles = 2;
-    c->id = ++self->next_conn_id_;
-    self->conns_.insert(c);
-    self->by_id_.emplace(c->id, c);
-    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
-      self->Close(c);
-      return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
-    if (self->conns_.size() > self->opts_.max_conns) {
-      self->SendError(c, 503, "too many connections");
-      return;
-    }
-    self->Arm(c, self->opts_.idle_timeout_ms);
-  }
+  static void OnAccept(uv_stream_t* server, int status);  // server.cpp
 
   static void OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
     static thread_local char storage[64 * 1024];
@@ -422,7 +384,11 @@ class HttpLoop {
     resp.loop_ = self;
     resp.conn_id_ = c->id;
     try {
-      self->router_.Dispatch(c->req, resp);
+      if (c->allow != nullptr && !Allowed(*c->allow, c->req.path)) {
+        resp.Text(404, "Invalid URL path: not served on this port");
+      } else {
+        self->router_.Dispatch(c->req, resp);
+      }
     } catch (const std::exception& e) {
       resp = Response();
       resp.Text(500, std::string("internal error: ") + e.what());
@@ -445,6 +411,13 @@ class HttpLoop {
     self->Arm(c, self->opts_.idle_timeout_ms);
     if (c->throttled) http_parser_pause(p, 1);  // the rest waits until the output drains
     return 0;
+  }
+
+  static bool Allowed(const std::vector<std::string>& allow, std::string_view path) {
+    for (const std::string& p : allow) {
+      if (path.substr(0, p.size()) == p) return true;
+    }
+    return false;
   }
 
   void SendError(Conn* c, int code, std::string_view msg) {
@@ -558,6 +531,10 @@ class HttpLoop {
   void Close(Conn* c) {
     if (conns_.erase(c) == 0) return;  // already closing
     by_id_.erase(c->id);
+    if (c->busy && c->on_abandon) {
+      std::function<void()> f = std::move(c->on_abandon);
+      f();
+    }
     if (streams_.count(c->id) != 0) PumpStream(c->id, false);  // reports the stream closed
     if (c->parked != nullptr) Unpark(c->parked);
     auto done = [](uv_handle_t* h) {
@@ -576,7 +553,7 @@ class HttpLoop {
   uv_async_t wake_;
   std::shared_ptr<Mailbox> mailbox_;
   http_parser_settings settings_{};
-  std::vector<uv_tcp_t*> listeners_;
+  std::vector<Listener*> listeners_;
   std::unordered_set<Conn*> conns_;
   std::unordered_map<uint64_t, Conn*> by_id_;
   uint64_t next_conn_id_ = 0;

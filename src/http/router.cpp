@@ -63,6 +63,12 @@ void Response::Text(int code, std::string_view text) {
 }
 
 void Router::Handle(std::string method, std::string route, Handler h) {
+  for (Route& r : routes_) {
+    if (r.method == method && r.route == route) {
+      r.handler = std::move(h);
+      return;
+    }
+  }
   routes_.push_back(Route{std::move(method), std::move(route), std::move(h)});
 }
 

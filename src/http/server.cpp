@@ -18,16 +18,26 @@ HttpServer::~HttpServer() {
 Status HttpServer::Start() {
   loop_ = std::make_unique<HttpLoop>(log_, router_, opts_);
   int port = opts_.port;
+  std::vector<int> extra;
+  Status st = Status::Ok();
   for (const std::string& addr : opts_.addresses) {
-    Status st = loop_->Listen(addr, &port);
-    if (!st.ok()) {
-      loop_->CloseAll(false);
-      loop_->Run();  // finishes the closes
-      loop_.reset();
-      return st;
-    }
+    st = loop_->Listen(addr, &port, nullptr);
+    if (!st.ok()) break;
+  }
+  for (const HttpServerOptions::ExtraListener& x : opts_.extra_listeners) {
+    if (!st.ok()) break;
+    int p = x.port;
+    st = loop_->Listen(x.address, &p, x.path_prefixes.empty() ? nullptr : &x.path_prefixes);
+    extra.push_back(p);
+  }
+  if (!st.ok()) {
+    loop_->CloseAll(false);
+    loop_->Run();  // finishes the closes
+    loop_.reset();
+    return st;
   }
   port_ = port;
+  extra_ports_ = std::move(extra);
   loop_->InitStop();
   mailbox_ = loop_->mailbox();
   thread_ = std::thread([this] {
@@ -35,7 +45,70 @@ Status HttpServer::Start() {
     loop_->Run();
   });
   BEACON_LOG(log_, kInfo, "http", "listening on port %d", port_);
+  for (size_t i = 0; i < extra_ports_.size(); ++i) {
+    BEACON_LOG(log_, kInfo, "http", "listening on %s:%d (%zu path prefixes)",
+               opts_.extra_listeners[i].address.c_str(), extra_ports_[i],
+               opts_.extra_listeners[i].path_prefixes.size());
+  }
   return Status::Ok();
+}
+
+Status HttpLoop::Listen(const std::string& addr, int* port, const std::vector<std::string>* allow) {
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(addr.c_str(), *port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    return Status::Error("http: bad listen address " + addr);
+  }
+  auto* l = new Listener;
+  uv_tcp_init(&loop_, &l->tcp);
+  l->tcp.data = l;
+  l->loop = this;
+  l->allow = allow;
+  listeners_.push_back(l);
+  int rc = uv_tcp_bind(&l->tcp, reinterpret_cast<const sockaddr*>(&ss), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 511, OnAccept);
+  if (rc != 0) {
+    return Status::Error("http: listen on " + addr + ":" + std::to_string(*port) + ": " +
+                         uv_strerror(rc));
+  }
+  if (*port == 0) {
+    sockaddr_storage got{};
+    int len = sizeof got;
+    uv_tcp_getsockname(&l->tcp, reinterpret_cast<sockaddr*>(&got), &len);
+    *port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
+  }
+  return Status::Ok();
+}
+
+void HttpLoop::OnAccept(uv_stream_t* server, int status) {
+  auto* listener = static_cast<Listener*>(server->data);
+  HttpLoop* self = listener->loop;
+  if (status != 0) return;
+  auto* c = new Conn;
+  c->loop = self;
+  c->allow = listener->allow;
+  uv_tcp_init(&self->loop_, &c->tcp);
+  uv_timer_init(&self->loop_, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  c->id = ++self->next_conn_id_;
+  self->conns_.insert(c);
+  self->by_id_.emplace(c->id, c);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    self->Close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+  if (self->conns_.size() > self->opts_.max_conns) {
+    self->SendError(c, 503, "too many connections");
+    return;
+  }
+  self->Arm(c, self->opts_.idle_timeout_ms);
 }
 
 void HttpServer::Stop() {

@@ -3,7 +3,8 @@
 //
 // Contract:
 // - Start() binds every address (127.0.0.1 by default) on opts.port (0 picks a free port, then
-//   shared by every address; see port()), then runs the loop on its own thread. Stop() is called
+//   shared by every address; see port()) and every extra listener (opts.extra_listeners), then
+//   runs the loop on its own thread. Stop() is called
 //   from the owning thread; it closes every connection and joins. Both from one thread only.
 // - Requests are parsed by Node's http_parser: keep-alive, pipelining (responses are written in
 //   request order), chunked request bodies.
@@ -81,8 +82,11 @@ struct Response {
   // Inside a handler run by HttpServer: the answer comes later through the returned handle, and
   // this Response is not sent. Outside a server (a unit test calling Dispatch directly) returns
   // a Deferred whose Reply() stores the response in this object (so tests stay synchronous as
-  // long as they reply before reading it).
-  DeferredPtr Defer();
+  // long as they reply before reading it). `on_abandon`, when set, runs once on the loop thread
+  // if the connection closes (the client left, or the server stops) before the answer was sent,
+  // so work done for it elsewhere can be cancelled; it must not block. Never run outside a
+  // server.
+  DeferredPtr Defer(std::function<void()> on_abandon = nullptr);
   bool deferred() const { return deferred_; }
 
   // Inside a handler run by HttpServer: answers `status` with `content_type` and chunked
@@ -149,7 +153,9 @@ bool ParseBlocking(const Request& req, Response& resp, BlockingParams* out);
 // A route is an exact path ("/v1/status/leader") or, ending in '/', a prefix
 // ("/v1/catalog/service/"). The longest matching route wins. A path no route matches gets 404;
 // a path matched only by routes of other methods gets 405 with `Allow: OPTIONS,<methods>`
-// (spec 2.1), and OPTIONS on it gets 200 with that header and an empty body.
+// (spec 2.1), and OPTIONS on it gets 200 with that header and an empty body. Handle() with the
+// method and route of an earlier one replaces that handler (a client agent's forwarding routes
+// take over /v1/status/leader from the catalog's).
 class Router {
  public:
   void Handle(std::string method, std::string route, Handler h);
@@ -180,6 +186,16 @@ struct HttpServerOptions {
   // Blocking queries hold a connection each: room for 10,000 of them (the agent raises
   // RLIMIT_NOFILE to match).
   uint32_t max_conns = 16384;
+  // More listeners on the same loop and router, each on its own address and port (0: a free
+  // one, see HttpServer::extra_port), serving only paths that start with one of path_prefixes
+  // (empty: every path); any other path gets 404. A server agent's cluster-internal port (8300)
+  // for requests forwarded by client agents is one: /v1/kv/, /v1/session/, /v1/txn, /v1/status/.
+  struct ExtraListener {
+    std::string address;
+    int port = 0;
+    std::vector<std::string> path_prefixes;
+  };
+  std::vector<ExtraListener> extra_listeners;
 };
 
 struct Mailbox;
@@ -195,6 +211,8 @@ class HttpServer {
   Status Start();
   void Stop();
   int port() const { return port_; }
+  // The port extra_listeners[i] was bound to (after Start()).
+  int extra_port(size_t i) const { return i < extra_ports_.size() ? extra_ports_[i] : 0; }
   // Any thread: something `topic` covers may have changed; parked blocking queries on it are
   // re-probed on the loop thread soon after. Cheap and coalescing (an atomic flag + uv_async).
   // A no-op before Start() and after Stop(); must not race with Start() itself.
@@ -205,6 +223,7 @@ class HttpServer {
   Router router_;
   HttpServerOptions opts_;
   int port_ = 0;
+  std::vector<int> extra_ports_;
   std::unique_ptr<HttpLoop> loop_;
   std::shared_ptr<Mailbox> mailbox_;  // outlives loop_: Notify() from other threads stays safe
   std::thread thread_;
