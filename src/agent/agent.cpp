@@ -13,6 +13,7 @@
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/event_api.h"
+#include "beacon/api/forward_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
@@ -31,6 +32,7 @@ Agent::~Agent() {
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
+  if (forwarder_) forwarder_->Stop();
   if (dns_) dns_->Stop();
   kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
 }
@@ -215,6 +217,9 @@ Status Agent::Start() {
   if (Status st = StartCluster(); !st.ok()) return st;
   if (cfg_.ports.http >= 0) {
     BuildHttp();
+    if (forwarder_) {
+      if (Status st = forwarder_->Start(); !st.ok()) return st;
+    }
     Status st = http_->Start();
     if (!st.ok()) return st;
     kv_->SetOnCommit([this](bool kv, bool sessions) {
@@ -286,6 +291,15 @@ void Agent::BuildHttp() {
   eo.fire = [this](gossip::UserEvent* e) { return FireEvent(e); };
   eo.events = &events_;
   http::AddEventRoutes(router, std::move(eo));
+  if (!cfg_.server) {  // KV, sessions, txn and status live on the servers (found by gossip)
+    forwarder_ = std::make_unique<http::Forwarder>(log_);
+    http::ForwardApiOptions fo;
+    fo.node_name = cfg_.node_name;
+    fo.servers = [this]() -> std::vector<std::string> {
+      return cluster_ ? cluster_->Servers() : std::vector<std::string>{};
+    };
+    http::AddForwardRoutes(router, *forwarder_, std::move(fo));
+  }
   // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
   local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
     if (!dns_) return;
@@ -307,6 +321,9 @@ void Agent::BuildHttp() {
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;
   ho.port = cfg_.ports.http;
+  if (cfg_.server && cfg_.ports.server >= 0) {  // client agents forward to bind_addr:server port
+    ho.extra_listeners.push_back({cfg_.bind_addr, cfg_.ports.server, http::ServerPortPaths()});
+  }
   http_ = std::make_unique<http::HttpServer>(log_, std::move(router), ho);
 }
 
@@ -494,6 +511,7 @@ int Agent::Run() {
   uv_loop_close(&loop);
   LogDnsStats(LogLevel::kInfo);
   if (http_) http_->Stop();
+  if (forwarder_) forwarder_->Stop();
   if (dns_) dns_->Stop();
   BEACON_LOG(log_, kInfo, "agent", "stopped");
   return ctx.code;

@@ -23,6 +23,7 @@
 #include "beacon/core/status.h"
 #include "beacon/gossip/user_event.h"
 #include "beacon/health/runner.h"
+#include "beacon/http/forwarder.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
@@ -98,6 +99,7 @@ class Agent {
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
+  std::unique_ptr<http::Forwarder> forwarder_;  // client agents: KV/session/txn go to a server
   std::unique_ptr<http::HttpServer> http_;
   // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
   std::unique_ptr<health::Runner> health_;
