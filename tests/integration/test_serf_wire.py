@@ -276,6 +276,17 @@ class SerfWireTest(unittest.TestCase):
         self.assertNotIn("EventMemberFailed: %s" % node, log)
         self.assertNotIn("[ERR]", log)
 
+    def check_name_conflict(self, agent):
+        """Our Serf joining under the agent's own name reports the conflict (the claimant is the
+        agent's address), which is what lets Beacon refuse to start."""
+        port = free_port()
+        r = subprocess.run([serf_probe_path(), "--bind", "%s:%d" % (LO, port), "--node", "s1",
+                            "--join", "%s:%d" % (LO, agent.bind_port), "--ms", "3000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = r.stdout.decode()
+        self.assertIn("conflict name=s1 addr=127.0.0.1:%d status=alive tags=role=test"
+                      % agent.bind_port, out)
+
     def test_plain(self):
         agent = self.start()
         self.check_ping(agent)
@@ -285,6 +296,7 @@ class SerfWireTest(unittest.TestCase):
         # (failed now) would compete with the live one for those sends.
         self.check_live_node(self.start(), "beacon-live")
         self.check_serf_node(self.start(), "beacon-serf")
+        self.check_name_conflict(self.start())
 
     def test_encrypted(self):
         key = subprocess.run([self.serf, "keygen"], stdout=subprocess.PIPE, check=True,

@@ -168,6 +168,19 @@ TEST_CASE("a graceful leave is seen as left everywhere, never as failed") {
   CHECK(net.join_results(3).back().error == "Serf can't Join after Leave or Shutdown");
 }
 
+TEST_CASE("a node alone leaves at once; its own events say join then leave") {
+  SerfSim net(13);
+  const std::size_t a = net.Add("alone", {{"role", "x"}});
+  net.Do(a, [](Serf& s, std::uint64_t now) { s.Leave(now); });
+  CHECK(net[a].leave_done());
+  CHECK(net[a].FindMember("alone")->status == MemberStatus::kLeft);
+  REQUIRE(net.log().size() == 2);
+  CHECK(net.log()[0].event.kind == Kind::kMemberJoin);
+  CHECK(net.log()[0].event.member.tags == Tags{{"role", "x"}});
+  CHECK(net.log()[1].event.kind == Kind::kMemberLeave);
+  CHECK(net.log()[1].event.member.name == "alone");
+}
+
 TEST_CASE("a crashed node becomes failed everywhere, is retried, and is reaped in time") {
   SerfConfig cfg;
   cfg.reconnect_timeout_ms = 60000;
