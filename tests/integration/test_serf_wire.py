@@ -2,6 +2,8 @@
 """Beacon's gossip codec against a stock HashiCorp `serf agent` (issue 8): the probe built from
 src/gossip pings serf over UDP, joins it over TCP with a push-pull carrying a fake node, and serf
 lists that node; then the same with encryption (AES-GCM keyring), where a wrong key is refused.
+Then a whole gossip::Serf node (serf_probe, real loopback sockets) joins serf: serf lists it
+alive with its tags, the two exchange user events, and its graceful leave shows as "left".
 
 Skips (exit 77) only when `go` or the serf sources are missing."""
 
@@ -26,6 +28,12 @@ def probe_path():
         return os.environ["WIRE_PROBE"]
     beacon = os.environ.get("BEACON", "")
     return os.path.join(os.path.dirname(beacon), "tests", "gossip", "wire_probe")
+
+
+def serf_probe_path():
+    if os.environ.get("SERF_PROBE"):
+        return os.environ["SERF_PROBE"]
+    return os.path.join(os.path.dirname(probe_path()), "serf_probe")
 
 
 def build_serf(outdir):
@@ -224,6 +232,61 @@ class SerfWireTest(unittest.TestCase):
                  what="serf listing %s as left" % node)
         stop_process(listener)
 
+    def check_serf_node(self, agent, node, *keys):
+        """A whole gossip::Serf node joins the agent over loopback sockets and leaves again."""
+        port = free_port()
+        out_path = os.path.join(self.tmp, "serf-probe-%s-%d.out" % (node, port))
+        with open(out_path, "wb") as out:
+            proc = subprocess.Popen([serf_probe_path(), "--bind", "%s:%d" % (LO, port),
+                                     "--node", node, "--join", "%s:%d" % (LO, agent.bind_port),
+                                     "--tag", "role=beacon", "--tag", "dc=dc1",
+                                     "--event", "beacon-hello=hi", "--leave-after", "12000",
+                                     "--ms", "40000"] + list(keys),
+                                    stdout=out, stderr=subprocess.STDOUT)
+        harness._live_processes.append(proc)
+        self.addCleanup(stop_process, proc)
+
+        def text():
+            with open(out_path) as f:
+                return f.read()
+        wait_for(lambda: "join-result joined=1 error=\n" in text(), 10, what="our Serf joining")
+        # serf lists our node alive with its tags; we list serf's with its tags.
+        rows = wait_for(lambda: (agent.members() or {}).get(node) and agent.members(), 10,
+                        interval=0.1, what="serf members listing " + node)
+        self.assertEqual(rows[node]["addr"], "%s:%d" % (LO, port))
+        self.assertEqual(rows[node]["status"], "alive")
+        self.assertEqual(sorted(rows[node]["tags"].split(",")), ["dc=dc1", "role=beacon"])
+        self.assertIn("member-join name=s1 addr=127.0.0.1:%d status=alive tags=role=test"
+                      % agent.bind_port, text())
+        # User events both ways: ours fired after the join, serf's through `serf event`.
+        wait_for(lambda: "Received event: user-event: beacon-hello" in agent.log_text(), 10,
+                 what="serf receiving our user event")
+        rc, out = self.serf_cmd(agent, "event", "serf-hello", "there")
+        self.assertEqual(rc, 0, out)
+        wait_for(lambda: "user-event name=serf-hello payload=there" in text(), 10,
+                 what="our Serf receiving serf's user event")
+        # Still alive after several probe rounds (our acks, our probes of serf).
+        self.assertEqual(agent.members()[node]["status"], "alive")
+        # The graceful leave: serf records "left", never "failed".
+        wait_for(lambda: agent.members()[node]["status"] == "left", 20,
+                 what="serf listing %s as left" % node)
+        self.assertEqual(proc.wait(timeout=15), 0, text())
+        self.assertIn("left\n", text())
+        log = agent.log_text()
+        self.assertNotIn("EventMemberFailed: %s" % node, log)
+        self.assertNotIn("[ERR]", log)
+
+    def check_name_conflict(self, agent):
+        """Our Serf joining under the agent's own name reports the conflict (the claimant is the
+        agent's address), which is what lets Beacon refuse to start."""
+        port = free_port()
+        r = subprocess.run([serf_probe_path(), "--bind", "%s:%d" % (LO, port), "--node", "s1",
+                            "--join", "%s:%d" % (LO, agent.bind_port), "--ms", "3000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = r.stdout.decode()
+        self.assertIn("conflict name=s1 addr=127.0.0.1:%d status=alive tags=role=test"
+                      % agent.bind_port, out)
+
     def test_plain(self):
         agent = self.start()
         self.check_ping(agent)
@@ -232,6 +295,8 @@ class SerfWireTest(unittest.TestCase):
         # A fresh agent: queries gossip to a few random members, and the fake nodes above
         # (failed now) would compete with the live one for those sends.
         self.check_live_node(self.start(), "beacon-live")
+        self.check_serf_node(self.start(), "beacon-serf")
+        self.check_name_conflict(self.start())
 
     def test_encrypted(self):
         key = subprocess.run([self.serf, "keygen"], stdout=subprocess.PIPE, check=True,
@@ -264,6 +329,7 @@ class SerfWireTest(unittest.TestCase):
         rc, out = self.ping(agent)
         self.assertEqual(rc, 1)
         self.check_live_node(self.start(key), "beacon-live", "--key", key)
+        self.check_serf_node(self.start(key), "beacon-serf", "--key", key)
 
 
 def main():

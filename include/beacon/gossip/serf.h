@@ -17,8 +17,12 @@
 // kConflict for every name memberlist saw claimed by a second address, our own name included
 // (then the agent should refuse to run: Serf would start its conflict resolution).
 //
-// Queries: the query clock is kept and exchanged, queries are neither answered nor relayed.
-// Ack payloads: none (no Vivaldi coordinates yet).
+// Queries: the query clock is kept and exchanged, queries are neither answered nor relayed (so a
+// stock Serf node's name-conflict vote gets no answer from us). Ack payloads: none (no Vivaldi
+// coordinates yet). Delivery is memberlist's: gossip reaches everyone with high probability,
+// push-pull (every push_pull_interval) repairs the rest; e.g. a node that missed a leave intent
+// but heard the dead message reports kMemberFailed, then kMemberLeave after the next push-pull,
+// exactly like Serf.
 //
 // Extensions: Beacon's own messages are memberlist user messages whose first byte is
 // >= kExtensionTypeMin; stock Serf logs and ignores them. They go to the SerfExtension (never
@@ -130,8 +134,9 @@ class Serf {
   Status SetTags(std::uint64_t now_ms, Tags tags);
   // Serf's size rules (name + payload at most 512 bytes, encoded too) and error texts.
   Status UserEvent(std::uint64_t now_ms, const std::string& name, Bytes payload, bool coalesce);
-  // An extension message to one member: reliable = a one-way TCP user message (no reply), else
-  // one UDP datagram. Dropped when the member is unknown.
+  // An extension message (first byte >= kExtensionTypeMin) to one member: reliable = a one-way
+  // TCP user message (an OutStream of kind kUser, no reply), else one UDP datagram. Dropped when
+  // the member is unknown.
   void SendToMember(std::uint64_t now_ms, const std::string& node, Bytes msg, bool reliable);
 
   std::vector<SerfMemberInfo> Members() const;  // by name, ourselves included

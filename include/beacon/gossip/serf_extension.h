@@ -24,7 +24,9 @@ class SerfExtension {
   // One of our messages arrived (UDP gossip or TCP reliable), type byte included.
   virtual void NotifyMsg(ByteView msg) = 0;
   // Our broadcasts to piggyback: each message costs `overhead` bytes of framing on top of its
-  // size, and all of them together (with their overhead) must fit in `limit` bytes.
+  // size, and all of them together (with their overhead) must fit in `limit` bytes. Messages
+  // not starting with a byte >= kExtensionTypeMin, or past `limit`, are dropped. The extension
+  // counts its own retransmits: Serf sends what it returns once, and nobody relays it.
   virtual std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) = 0;
 };
 

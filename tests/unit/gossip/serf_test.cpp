@@ -141,6 +141,9 @@ TEST_CASE("a tag change reaches every node as a member update") {
   });
 }
 
+// Gossip is probabilistic: with about 2% of seeds one of four observers misses both the leave
+// intent and all its relays, hears memberlist's dead message, and (as in Serf) reports failed
+// until the next push-pull turns it into left. This seed is not one of those.
 TEST_CASE("a graceful leave is seen as left everywhere, never as failed") {
   SerfSim net(3);
   cluster(net, 5, 10000);
@@ -166,6 +169,19 @@ TEST_CASE("a graceful leave is seen as left everywhere, never as failed") {
   REQUIRE(net.join_results(3).size() == 2);  // the first is its join into the cluster
   CHECK(net.join_results(3).back().token == token);
   CHECK(net.join_results(3).back().error == "Serf can't Join after Leave or Shutdown");
+}
+
+TEST_CASE("a node alone leaves at once; its own events say join then leave") {
+  SerfSim net(13);
+  const std::size_t a = net.Add("alone", {{"role", "x"}});
+  net.Do(a, [](Serf& s, std::uint64_t now) { s.Leave(now); });
+  CHECK(net[a].leave_done());
+  CHECK(net[a].FindMember("alone")->status == MemberStatus::kLeft);
+  REQUIRE(net.log().size() == 2);
+  CHECK(net.log()[0].event.kind == Kind::kMemberJoin);
+  CHECK(net.log()[0].event.member.tags == Tags{{"role", "x"}});
+  CHECK(net.log()[1].event.kind == Kind::kMemberLeave);
+  CHECK(net.log()[1].event.member.name == "alone");
 }
 
 TEST_CASE("a crashed node becomes failed everywhere, is retried, and is reaped in time") {
@@ -476,4 +492,24 @@ TEST_CASE("Lamport ordering: an intent for a node not yet known waits for it; ol
     CHECK(net[i].FindMember("n2")->status == MemberStatus::kAlive);
     CHECK(net.Count(node_name(i), Kind::kMemberLeave, "n2") == 0);
   }
+}
+
+TEST_CASE("the same seed gives the same Serf events") {
+  auto run = [](std::uint64_t seed) {
+    SerfSim net(seed);
+    cluster(net, 4, 5000);
+    net.Do(1, [](Serf& s, std::uint64_t now) { CHECK(s.UserEvent(now, "e", {}, false).ok()); });
+    net.Stop(3);
+    net.RunUntil(net.now() + 30000);
+    std::vector<std::string> out;
+    for (const Logged& l : net.log()) {
+      out.push_back(std::to_string(l.at) + " " + l.observer + " " +
+                    std::to_string(static_cast<int>(l.event.kind)) + " " + l.event.member.name +
+                    l.event.name);
+    }
+    return out;
+  };
+  const auto a = run(21);
+  CHECK(a.size() > 20);
+  CHECK(a == run(21));
 }
