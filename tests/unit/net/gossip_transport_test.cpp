@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -290,6 +291,34 @@ TEST_CASE("two memberships join over TCP push-pull and probe each other over UDP
   CHECK(a.t.stats().dropped == 0);
   CHECK(b.t.stats().stream_errors == 0);
   CHECK(a.t.NowMs() > 0);
+}
+
+TEST_CASE("sixteen nodes joining through one all converge") {
+  Logger log(LogLevel::kWarn);
+  constexpr int kNodes = 16;
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::set<std::string> all;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.push_back(std::make_unique<Node>("n" + std::to_string(i), log));
+    all.insert("n" + std::to_string(i));
+  }
+  for (int i = 1; i < kNodes; ++i) nodes[static_cast<std::size_t>(i)]->Join(*nodes[0]);
+  CHECK(WaitFor(
+      [&] {
+        for (const auto& n : nodes) {
+          if (!n->Sees(all)) return false;
+        }
+        return true;
+      },
+      20000));
+  std::uint64_t errors = 0, dropped = 0;
+  for (const auto& n : nodes) {
+    errors += n->t.stats().stream_errors;
+    dropped += n->t.stats().dropped;
+  }
+  CHECK(errors == 0);
+  CHECK(dropped == 0);
+  nodes.clear();  // every transport stops with its peers still talking to it
 }
 
 TEST_CASE("garbage over UDP and TCP is dropped and counted; gossip goes on") {
