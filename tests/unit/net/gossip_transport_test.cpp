@@ -4,6 +4,7 @@
 // connections open. Every wait polls with a deadline.
 #include <doctest.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -321,6 +322,20 @@ TEST_CASE("sixteen nodes joining through one all converge") {
   nodes.clear();  // every transport stops with its peers still talking to it
 }
 
+TEST_CASE("a node whose transport stops is no longer alive to the others (suspect, then dead)") {
+  Logger log(LogLevel::kWarn);
+  Node a("a", log), b("b", log);
+  auto c = std::make_unique<Node>("c", log);
+  b.Join(a);
+  c->Join(a);
+  REQUIRE(WaitFor([&] { return a.Sees({"a", "b", "c"}) && b.Sees({"a", "b", "c"}); }));
+  c.reset();  // no leave: its sockets just close
+  // Probes over UDP go unanswered, the TCP fallback ping is refused: suspected (Alive() lists
+  // alive members only).
+  CHECK(WaitFor([&] { return a.Sees({"a", "b"}) && b.Sees({"a", "b"}); }, 15000));
+  CHECK(a.t.stats().stream_errors + b.t.stats().stream_errors > 0);
+}
+
 TEST_CASE("garbage over UDP and TCP is dropped and counted; gossip goes on") {
   Logger log(LogLevel::kError);
   Node a("a", log), b("b", log);
@@ -574,6 +589,9 @@ TEST_CASE("functions posted before Start run once it starts, on the transport th
   REQUIRE(t.Start().ok());
   CHECK(WaitFor([&] { return ran.load(); }));
   CHECK(where != std::this_thread::get_id());
+  char name[16] = {};
+  REQUIRE(RunOn(t, [&](std::uint64_t) { pthread_getname_np(pthread_self(), name, sizeof name); }));
+  CHECK(std::string(name) == "beacon-gossip");
   CHECK_FALSE(t.Start().ok());  // once
 }
 
