@@ -48,14 +48,16 @@ TEST_CASE("sixteen nodes joining through one all converge") {
         return true;
       },
       20000));
-  std::uint64_t errors = 0, dropped = 0;
+  // Nothing was refused as garbage. (Stream errors are not asserted: on an overloaded machine a
+  // TCP fallback ping may rightly time out.)
+  std::uint64_t dropped = 0, streams_in = 0;
   for (const auto& n : nodes) {
-    errors += n->t.stats().stream_errors;
     dropped += n->t.stats().dropped;
+    streams_in += n->t.stats().streams_in;
   }
-  CHECK(errors == 0);
   CHECK(dropped == 0);
-  nodes.clear();  // every transport stops with its peers still talking to it
+  CHECK(streams_in >= kNodes - 1);  // every join was a push-pull served by n0
+  nodes.clear();                    // every transport stops with its peers still talking to it
 }
 
 TEST_CASE("a node whose transport stops is no longer alive to the others (suspect, then dead)") {
