@@ -112,7 +112,6 @@ void GossipTransport::Impl::OnConnection(uv_stream_t* server, int status) {
 
 void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
   if (c->closing || n == 0) return;
-  const std::string peer = gossip::to_string(c->peer);
   if (n < 0) {
     if (c->outgoing) {
       FinishOutgoing(
@@ -122,7 +121,7 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
     }
     stream_errors_.fetch_add(1, std::memory_order_relaxed);
     BEACON_LOG(log_, kDebug, "gossip", "connection from %s ended before a whole request: %s",
-               peer.c_str(), uv_strerror(static_cast<int>(n)));
+               gossip::to_string(c->peer).c_str(), uv_strerror(static_cast<int>(n)));
     CloseConn(c);
     return;
   }
@@ -145,7 +144,8 @@ void GossipTransport::Impl::OnRead(GossipConn* c, ssize_t n) {
   if (bad != nullptr) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     BEACON_LOG(log_, kWarn, "gossip", "dropped the stream %s %s (%s): %s",
-               c->outgoing ? "reply from" : "request from", peer.c_str(), bad, reason.c_str());
+               c->outgoing ? "reply from" : "request from", gossip::to_string(c->peer).c_str(), bad,
+               reason.c_str());
     if (c->outgoing) {
       FinishOutgoing(c, std::nullopt, reason);
     } else {

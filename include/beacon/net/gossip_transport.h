@@ -3,14 +3,17 @@
 //
 // Contract:
 // - One thread ("beacon-gossip") runs the loop and is the only thread that calls the core. The
-//   core is owned by the caller and must outlive the transport (or at least its Stop()).
+//   core is owned by the caller and must outlive the transport (or at least its Stop()). It is
+//   called as soon as Start() succeeds (a first flush and NextDeadline(), then inputs), so it
+//   must be usable by then, or treat calls before it is set up as no-ops.
 // - Inputs: a UDP datagram -> OnPacket; a whole request frame read from an accepted TCP
 //   connection -> OnStream (its reply is written back, then the connection closes; an empty
 //   reply closes it without writing); the reply to one of the core's own stream requests (or
-//   its failure) -> OnStreamReply / OnStreamError; the timer armed for NextDeadline() -> Tick; Post(fn) -> fn.
-//   After every input the transport sends TakePackets() as datagrams (never blocking: a datagram
-//   the kernel will not take now is dropped and counted), starts every TakeStreams() request,
-//   re-arms the timer for NextDeadline() and calls AfterInput(now), then flushes once more.
+//   its failure) -> OnStreamReply / OnStreamError; the timer armed for NextDeadline() -> Tick;
+//   Post(fn) -> fn. After every input the transport sends TakePackets() as datagrams (never
+//   blocking: a datagram the kernel will not take now is dropped and counted), starts every
+//   TakeStreams() request, re-arms the timer for NextDeadline() and calls AfterInput(now), then
+//   flushes once more.
 // - Outgoing stream: TCP connect to `to`, write the request, read exactly one reply frame (sized
 //   with gossip::StreamFrameSize), then OnStreamReply(token, reply). Refusal, a reset, garbage,
 //   a frame over max_stream_bytes or tcp_timeout_ms without a whole reply give
@@ -22,9 +25,10 @@
 //   frames and timeouts close the connection and are counted (see GossipStats); never a crash.
 // - Time: NowMs() is CLOCK_MONOTONIC in milliseconds (uv_hrtime); the core sees only that clock.
 // - Start() binds both sockets (port 0: one ephemeral port shared by UDP and TCP) and starts the
-//   thread; it succeeds once per object (a failed Start may be retried). Stop() from any thread but the transport's own closes every
-//   handle, drops unfinished streams without calling the core, and joins. Idempotent; the
-//   destructor calls it. Post() and stats() are safe from any thread, before, during and after.
+//   thread; it succeeds once per object (a failed Start may be retried). Stop() from any thread but
+//   the transport's own closes every handle, drops unfinished streams without calling the core, and
+//   joins. Idempotent; the destructor calls it. Post() and stats() are safe from any thread,
+//   before, during and after.
 #pragma once
 
 #include <cstddef>
