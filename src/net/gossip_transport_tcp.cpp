@@ -1,5 +1,8 @@
 // GossipTransport's TCP side: accepted connections (read one request frame, write the core's
 // reply, close) and outgoing stream requests (connect, write, read one reply frame).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstring>
 
 #include "beacon/gossip/envelope.h"
@@ -224,6 +227,21 @@ void GossipTransport::Impl::StartStream(gossip::OutStream s) {
   sockaddr_storage ss;
   int rc = UV_EINVAL;
   if (SockaddrOf(c->peer, 0, &ss)) {
+    // Outgoing streams leave from the bind address (not whatever the route picks), so peers and
+    // firewall rules see the same address as for our datagrams.
+    sockaddr_storage local{};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&local);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&local);
+    if (ss.ss_family == AF_INET && inet_pton(AF_INET, opts_.bind_addr.c_str(), &v4->sin_addr) == 1 &&
+        v4->sin_addr.s_addr != htonl(INADDR_ANY)) {
+      v4->sin_family = AF_INET;
+      uv_tcp_bind(&c->handle, reinterpret_cast<const sockaddr*>(&local), 0);
+    } else if (ss.ss_family == AF_INET6 &&
+               inet_pton(AF_INET6, opts_.bind_addr.c_str(), &v6->sin6_addr) == 1 &&
+               !IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) {
+      v6->sin6_family = AF_INET6;
+      uv_tcp_bind(&c->handle, reinterpret_cast<const sockaddr*>(&local), 0);
+    }
     rc = uv_tcp_connect(&c->connect, &c->handle, reinterpret_cast<const sockaddr*>(&ss), ConnectCb);
   }
   if (rc != 0) {
