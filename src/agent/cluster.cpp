@@ -429,6 +429,13 @@ void Cluster::HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev) {
     case Kind::kMemberUpdate:
       what = "updated";
       break;
+    case Kind::kMemberSuspect:
+      state = catalog::Liveness::kSuspect;
+      what = "suspected";
+      break;
+    case Kind::kMemberUnsuspect:
+      what = "refuted its suspicion";
+      break;
     case Kind::kMemberFailed:
       state = catalog::Liveness::kFailed;
       what = "failed";

@@ -32,6 +32,13 @@ void Serf::OnMemberEvent(const MemberEvent& e) {
       break;
     case MemberEvent::Kind::kSuspect:
     case MemberEvent::Kind::kAlive:
+      if (auto it = members_.find(e.member.name);
+          it != members_.end() && it->second.info.status == MemberStatus::kAlive) {
+        Emit(e.kind == MemberEvent::Kind::kSuspect ? SerfEvent::Kind::kMemberSuspect
+                                                   : SerfEvent::Kind::kMemberUnsuspect,
+             it->second.info);
+      }
+      break;
     case MemberEvent::Kind::kReaped:  // Serf keeps failed members until reconnect_timeout
       break;
   }

@@ -78,7 +78,11 @@ struct SerfEvent {
     kMemberUpdate,
     kMemberReap,
     kUser,
-    kConflict
+    kConflict,
+    // Beacon additions (Serf has no such events): memberlist suspects an alive member, or the
+    // member refuted the suspicion. Its status stays alive; DNS prefers other nodes meanwhile.
+    kMemberSuspect,
+    kMemberUnsuspect,
   };
   Kind kind;
   SerfMemberInfo member;  // member events (kConflict: the claimant; name may equal ours)
