@@ -121,7 +121,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="beacon-regbench-")
     http_port, dns_port = free_port(), free_port()
     args = [a.beacon, "agent", "-node", "bench", "-http-port", str(http_port), "-dns-port", str(dns_port),
-            "-dns-workers", "1", "-log-level", "warn"]
+            "-dns-workers", "1", "-log-level", "warn",
+            "-serf-lan-port", str(free_port()), "-server-port", str(free_port())]
     args += ["-dev"] if a.dev else ["-data-dir", os.path.join(tmp, "data")]
     log = open(os.path.join(tmp, "agent.log"), "wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

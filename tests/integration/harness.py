@@ -510,6 +510,10 @@ class Agent:
                 self.http_port = free_port(self.host)
                 while self.http_port == self.dns_port:
                     self.http_port = free_port(self.host)
+            if not (keep_ports and getattr(self, "server_port", None)):
+                self.server_port = None
+                while self.server_port in (None, self.dns_port, self.http_port):
+                    self.server_port = free_port(self.host)
             if self.fixed_serf_port is not None:
                 self.serf_port = self.fixed_serf_port
             elif not (keep_ports and self.serf_port):
@@ -528,6 +532,8 @@ class Agent:
                 args += ["-catalog-seed", self.seed_path]
             if "-serf-lan-port" not in self.extra_args:
                 args += ["-serf-lan-port", str(self.serf_port)]
+            if "-server-port" not in self.extra_args:
+                args += ["-server-port", str(self.server_port)]
             if self.host != LOOPBACK:
                 args += ["-bind", self.host, "-client", self.host]
             args += self.extra_args

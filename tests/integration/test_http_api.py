@@ -558,8 +558,9 @@ class TestSession(ApiTest):
 
 class TestStatusAndErrors(ApiTest):
     def test_status(self):
-        self.assertEqual(self.ok_json("GET", "/v1/status/leader"), "127.0.0.1:8300")
-        self.assertEqual(self.ok_json("GET", "/v1/status/peers"), ["127.0.0.1:8300"])
+        server = "127.0.0.1:%d" % self.agent.server_port
+        self.assertEqual(self.ok_json("GET", "/v1/status/leader"), server)
+        self.assertEqual(self.ok_json("GET", "/v1/status/peers"), [server])
 
     def test_unknown_path_method_and_options(self):
         r = self.req("GET", "/v1/no/such/endpoint")

@@ -76,7 +76,7 @@ def kv_tree(agent, prefix):
 
 class TestKvCrash(unittest.TestCase):
     def test_acknowledged_writes_survive_kill_9(self):
-        agent = Agent(node="crash", data_dir="tmp")
+        agent = Agent(node="crash", data_dir="tmp", extra_args=["-server"])
         try:
             agent.start()
             all_acked = {}
@@ -122,7 +122,7 @@ class TestKvCrash(unittest.TestCase):
             agent.close()
 
     def test_agent_registrations_survive_kill_9(self):
-        agent = Agent(node="crash2", data_dir="tmp")
+        agent = Agent(node="crash2", data_dir="tmp", extra_args=["-server"])
         try:
             agent.start()
             r = agent.http("PUT", "/v1/agent/service/register",

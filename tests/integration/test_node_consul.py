@@ -48,7 +48,8 @@ def main():
     agent = Agent(node="jsnode").start()
     try:
         env = dict(os.environ, BEACON_HTTP_PORT=str(agent.http_port),
-                   BEACON_DNS_PORT=str(agent.dns_port), BEACON_NODE="jsnode")
+                   BEACON_DNS_PORT=str(agent.dns_port), BEACON_NODE="jsnode",
+                   BEACON_SERVER_PORT=str(agent.server_port))
         print("node-consul %s against beacon on 127.0.0.1:%d" % (version, agent.http_port), flush=True)
         try:
             p = subprocess.run([node, "--test-reporter=spec", "--test", SCRIPT], cwd=NODE_DIR, env=env,

@@ -282,8 +282,9 @@ class TestSessionStatus(PythonConsulTest):
         self.assertEqual(result["r"][1][-1]["ID"], second["ID"])
 
     def test_status(self):
-        self.assertEqual(self.c.status.leader(), "127.0.0.1:8300")
-        self.assertEqual(self.c.status.peers(), ["127.0.0.1:8300"])
+        server = "127.0.0.1:%d" % self.agent.server_port
+        self.assertEqual(self.c.status.leader(), server)
+        self.assertEqual(self.c.status.peers(), [server])
 
 
 if __name__ == "__main__":

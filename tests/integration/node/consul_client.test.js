@@ -71,8 +71,9 @@ function watchUntil(opts, pred, timeoutMs, onStarted) {
 }
 
 test("status leader and peers", async () => {
-  assert.equal(await consul.status.leader(), "127.0.0.1:8300");
-  assert.deepEqual(await consul.status.peers(), ["127.0.0.1:8300"]);
+  const server = `127.0.0.1:${process.env.BEACON_SERVER_PORT}`;
+  assert.equal(await consul.status.leader(), server);
+  assert.deepEqual(await consul.status.peers(), [server]);
 });
 
 test("event fire and list", async () => {
