@@ -102,7 +102,9 @@ class CatalogSync : public SerfExtension {
   // Membership view of `node`. beacon_peer: it speaks these messages (plain Serf nodes don't).
   void OnMember(std::uint64_t now_ms, const std::string& node, catalog::Liveness state,
                 bool beacon_peer);
-  // Anti-entropy rounds. Call at NextDeadline() (0 before the first Tick: call Tick soon).
+  // Anti-entropy rounds and held deltas whose wait ran out. Call at NextDeadline() (0 before the
+  // first Tick: call Tick soon); re-read NextDeadline after every input (NotifyMsg may hold a
+  // delta with an earlier deadline).
   void Tick(std::uint64_t now_ms);
   std::uint64_t NextDeadline() const;
   // Messages to send to one member each; the owner passes them to Serf::SendToMember.
