@@ -31,7 +31,9 @@
 //   with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not one per
 //   member), a digest {origin -> version} of every record held is sent to one live beacon peer
 //   (reliable). The receiver replies with the full records where it is newer and a pull for
-//   those where the sender is newer. Any agent serves any record it holds.
+//   those where the sender is newer. Any agent serves any record it holds. A node its origin
+//   removed is carried as a tombstone {origin, version} (digests, Records), so removals are
+//   repaired like changes; a left node's last version is in digests too, so nobody resends it.
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
 //   through submit (this observer's view; the agent's own node is left to the agent), and
 //   re-submits it after a record arrives for a node, so serfHealth exists once the node does.
@@ -169,7 +171,10 @@ class CatalogSync : public SerfExtension {
   void RequestPull(const std::string& peer, const std::string& origin, std::uint64_t version,
                    bool spread);
   void SendDigest(const std::string& peer);
-  void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records);
+  void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records,
+                   std::vector<std::pair<std::string, std::uint64_t>> removed);
+  void OnTombstone(const std::string& origin, std::uint64_t version);
+  void NoteOp(const catalog::Change& change);  // keeps removed_ up to date
   void ResubmitLiveness(const std::string& origin);
   std::vector<std::string> LivePeers() const;  // names
   bool IsLeft(const std::string& origin) const;
@@ -189,6 +194,9 @@ class CatalogSync : public SerfExtension {
   std::map<std::string, std::vector<Item>> queue_;        // origin key -> its chain, oldest first
   std::unordered_map<std::string, PendingPull> pulls_;    // origin key -> pull in flight
   std::map<std::string, Gap> gaps_;                       // origin key -> held deltas
+  // Nodes their origin removed (RemoveNode), at that version: tombstones that digests carry,
+  // so anti-entropy spreads removals too.
+  std::unordered_map<std::string, std::uint64_t> removed_;
   std::vector<Send> sends_;
   CatalogSyncStats stats_;
 };

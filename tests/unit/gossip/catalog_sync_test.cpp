@@ -365,3 +365,43 @@ TEST_CASE("random changes under 20% loss converge: every agent holds every origi
                             << ", record broadcasts " << compacted << ", at " << c.now() << " ms");
   CHECK(applied > 0);
 }
+
+TEST_CASE("a node its origin removes is removed everywhere, by anti-entropy too") {
+  CatalogSyncConfig cfg;
+  cfg.anti_entropy_interval_ms = 2000;
+  Cluster c(9, cfg);
+  for (int i = 0; i < 4; ++i) c.Add();
+  c.JoinAll();
+  // An external node registered through node1's catalog API: node1 is its origin.
+  Registration reg;
+  reg.node.name = "ext";
+  reg.node.address = "192.0.2.1";
+  reg.services.push_back(Web("ext-web", 80));
+  c[1].Local(op::Register{reg});
+  c.Pump(c[1]);
+  REQUIRE(c.RunUntil(
+      [&] {
+        return c.Everywhere(
+            [](const Snapshot& s) { return WebOn(s, "ext", "ext-web") != nullptr; });
+      },
+      3000));
+  c.set_loss(1.0);
+  c[1].Local(op::RemoveNode{"ext"});
+  c.Pump(c[1]);
+  c.RunUntil([] { return false; }, 600);
+  CHECK(c[0].snap()->nodes.Find("ext") != nullptr);  // the delta was lost
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) { return s.nodes.Find("ext") == nullptr; });
+      },
+      40000));
+  // Once everyone has the tombstone, exchanges stop moving anything about it.
+  c.RunUntil([] { return false; }, 10000);
+  std::uint64_t pulls = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) pulls += c[i].sync->stats().pulls_sent;
+  c.RunUntil([] { return false; }, 20000);
+  std::uint64_t later = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) later += c[i].sync->stats().pulls_sent;
+  CHECK(later == pulls);
+  CHECK(c.Everywhere([](const Snapshot& s) { return s.nodes.Find("ext") == nullptr; }));
+}
