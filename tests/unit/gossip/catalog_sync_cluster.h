@@ -50,10 +50,7 @@ class Cluster {
     return c;
   }
 
-  explicit Cluster(std::uint64_t seed, CatalogSyncConfig base = Fast())
-      : rng_(seed +
-             std::strtoull(std::getenv("SEEDOFF") ? std::getenv("SEEDOFF") : "0", nullptr, 10)),
-        base_(base) {}
+  explicit Cluster(std::uint64_t seed, CatalogSyncConfig base = Fast()) : rng_(seed), base_(base) {}
 
   // A new agent "nodeI" with its own node registered; not yet a member anywhere.
   Agent& Add() {
