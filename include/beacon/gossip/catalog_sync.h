@@ -37,7 +37,11 @@
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
 //   through submit (this observer's view; the agent's own node is left to the agent), and
 //   re-submits it after a record arrives for a node, so serfHealth exists once the node does.
-//   Left also drops that origin's queued broadcasts.
+//   Left also drops that origin's queued broadcasts. A SetLiveness op arriving in a delta is
+//   refused (counted as a decode error): liveness is never taken from others.
+// - Known limit: a node that leaves and comes back with the same record version stays out of
+//   other catalogs until its next change (the Writer keeps a left node's version and only a
+//   newer record brings it back); its agent should take a new version when it rejoins.
 // Wire messages: catalog_sync_wire.h.
 #pragma once
 
