@@ -52,8 +52,16 @@ std::uint64_t CatalogSync::Held(const catalog::Snapshot* snap, const std::string
   if (snap != nullptr) {
     if (const catalog::NodeServices* ns = snap->node_services.Find(origin)) return ns->version;
   }
-  auto it = known_.find(origin);
-  return it != known_.end() && IsLeft(origin) ? it->second : 0;
+  auto it = known_.find(origin);  // removed or left: the version it went at
+  return it != known_.end() ? it->second : 0;
+}
+
+void CatalogSync::NoteOp(const catalog::Change& change) {
+  if (std::holds_alternative<catalog::op::RemoveNode>(change.op)) {
+    removed_[change.origin] = change.version;
+  } else {
+    removed_.erase(change.origin);
+  }
 }
 
 void CatalogSync::Resync() {
@@ -139,6 +147,7 @@ void CatalogSync::OnLocalChanges(std::uint64_t now_ms,
   for (const catalog::AppliedChange& a : changes) {
     std::uint64_t& k = known_[a.change.origin];
     k = std::max(k, a.change.version);
+    NoteOp(a.change);
     QueueDelta(a.from_version, a.change);
   }
 }
@@ -247,10 +256,15 @@ void CatalogSync::NotifyMsg(ByteView msg) {
     OnPull(*x);
   } else if (const auto* x = std::get_if<catsync::Records>(&*m)) {
     for (const catalog::NodeRecord& r : x->records) OnRecord(r, true);
+    for (const auto& [origin, version] : x->removed) OnTombstone(origin, version);
   }
 }
 
 void CatalogSync::OnDelta(const catsync::Delta& d) {
+  if (std::holds_alternative<catalog::op::SetLiveness>(d.change.op)) {
+    ++stats_.decode_errors;  // liveness is each observer's own view: never taken from others
+    return;
+  }
   const std::string& origin = d.change.origin;
   if (origin == self_key_ || d.change.version == 0 || IsLeft(origin) ||
       d.change.version <= Known(origin)) {
@@ -278,6 +292,7 @@ void CatalogSync::ApplyDelta(const catsync::Delta& first) {
     const std::uint64_t before = Known(origin);
     submit_(d.change);
     known_[origin] = d.change.version;
+    NoteOp(d.change);
     ++stats_.deltas_applied;
     QueueDelta(d.from_version, d.change);  // spread it on, with this agent as the sender
     if (before == 0) ResubmitLiveness(origin);
@@ -339,6 +354,7 @@ void CatalogSync::OnRecord(const catalog::NodeRecord& rec, bool via_pull) {
   }
   submit_(catalog::ToChange(rec));
   known_[origin] = rec.version;
+  removed_.erase(origin);
   ++stats_.records_applied;
   ResubmitLiveness(origin);
   if (auto g = gaps_.find(origin); g != gaps_.end()) {  // held deltas may now be contiguous
@@ -354,6 +370,23 @@ void CatalogSync::OnRecord(const catalog::NodeRecord& rec, bool via_pull) {
     if (g->second.by_from.empty()) gaps_.erase(g);
   }
   if (spread) QueueRecordOrAnnounce(origin, rec.version, &rec);
+}
+
+void CatalogSync::OnTombstone(const std::string& origin, std::uint64_t version) {
+  pulls_.erase(origin);
+  if (origin == self_key_ || version <= Known(origin)) {
+    ++stats_.records_stale;
+    return;
+  }
+  gaps_.erase(origin);
+  catalog::Change c;
+  c.origin = origin;
+  c.version = version;
+  c.op = catalog::op::RemoveNode{origin};
+  submit_(std::move(c));
+  known_[origin] = version;
+  removed_[origin] = version;
+  ++stats_.records_applied;
 }
 
 void CatalogSync::OnAnnounce(const catsync::Announce& a) {
@@ -372,11 +405,12 @@ void CatalogSync::SendDigest(const std::string& peer) {
       if (ns.version != 0) d.versions.emplace_back(ns.key.str(), ns.version);
     });
   }
-  for (const auto& [key, m] : members_) {  // left nodes: their last version, so none is resent
-    if (m.state != Liveness::kLeft || (snap && snap->node_services.Find(key) != nullptr)) continue;
-    auto it = known_.find(key);
-    if (it != known_.end() && it->second != 0) d.versions.emplace_back(key, it->second);
+  // Nodes not held: removed by their origin (tombstones) or left (so nobody resends them).
+  for (const auto& [key, version] : known_) {
+    if (version == 0 || (snap && snap->node_services.Find(key) != nullptr)) continue;
+    if (removed_.count(key) != 0 || IsLeft(key)) d.versions.emplace_back(key, version);
   }
+  std::sort(d.versions.begin(), d.versions.end());
   exchanged_ = true;
   ++stats_.digests_sent;
   sends_.emplace_back(peer, catsync::Encode(d), true);
@@ -401,9 +435,15 @@ void CatalogSync::OnDigest(const catsync::Digest& d) {
   for (const auto& [origin, version] : d.versions) {
     if (origin == self_key_ || IsLeft(origin) || version <= Held(snap.get(), origin)) continue;
     pull.origins.push_back(origin);
-    pulls_[origin] = PendingPull{version, now_ms_, false};
+    PendingPull& p = pulls_[origin];
+    p = PendingPull{version, now_ms_, p.spread};
   }
-  SendRecords(d.sender, give);
+  std::vector<std::pair<std::string, std::uint64_t>> removed;
+  for (const auto& [origin, version] : removed_) {
+    auto it = theirs.find(origin);
+    if (it != theirs.end() && it->second < version) removed.emplace_back(origin, version);
+  }
+  SendRecords(d.sender, give, std::move(removed));
   if (!pull.origins.empty()) {
     ++stats_.pulls_sent;
     sends_.emplace_back(d.sender, catsync::Encode(pull), true);
@@ -415,23 +455,31 @@ void CatalogSync::OnPull(const catsync::Pull& p) {
   catalog::SnapshotPtr snap = snapshot_();
   if (!snap) return;
   std::vector<catalog::NodeRecord> out;
+  std::vector<std::pair<std::string, std::uint64_t>> removed;
   for (const std::string& origin : p.origins) {
     auto rec = catalog::RecordOf(*snap, origin);
-    if (rec && rec->version != 0) out.push_back(std::move(*rec));
+    if (rec && rec->version != 0) {
+      out.push_back(std::move(*rec));
+    } else if (auto it = removed_.find(origin); it != removed_.end()) {
+      removed.emplace_back(origin, it->second);
+    }
   }
-  SendRecords(p.sender, out);
+  SendRecords(p.sender, out, std::move(removed));
 }
 
 void CatalogSync::SendRecords(const std::string& peer,
-                              const std::vector<catalog::NodeRecord>& records) {
+                              const std::vector<catalog::NodeRecord>& records,
+                              std::vector<std::pair<std::string, std::uint64_t>> removed) {
   catsync::Records batch;
   batch.sender = cfg_.self;
+  batch.removed = std::move(removed);
   std::size_t size = 0;
   auto flush = [&] {
-    if (batch.records.empty()) return;
+    if (batch.records.empty() && batch.removed.empty()) return;
     stats_.records_sent += batch.records.size();
     sends_.emplace_back(peer, catsync::Encode(batch), true);
     batch.records.clear();
+    batch.removed.clear();
     size = 0;
   };
   for (const catalog::NodeRecord& r : records) {

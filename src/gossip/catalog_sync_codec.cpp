@@ -13,6 +13,23 @@ using catcodec::Fields;
 using catcodec::ReadArray;
 using catcodec::ReadMap;
 
+using Versions = std::vector<std::pair<std::string, std::uint64_t>>;
+
+void WriteVersions(mp::Writer& w, const Versions& v) {
+  w.map(v.size());
+  for (const auto& [origin, version] : v) {
+    w.str(origin);
+    w.uint(version);
+  }
+}
+
+bool ReadVersions(mp::Reader& r, Versions& v) {
+  return ReadMap(r, [&](const std::string& origin) {
+    auto& e = v.emplace_back(origin, 0);
+    return r.read_uint(e.second);
+  });
+}
+
 MsgType TypeOf(const Message& m) {
   return static_cast<MsgType>(static_cast<std::uint8_t>(MsgType::kDelta) + m.index());
 }
@@ -38,12 +55,7 @@ Bytes Encode(const Message& m) {
     f.Uint("V", x->version);
   } else if (const auto* x = std::get_if<Digest>(&m)) {
     f.Str("S", x->sender);
-    mp::Writer& d = f.Key("D");
-    d.map(x->versions.size());
-    for (const auto& [origin, version] : x->versions) {
-      d.str(origin);
-      d.uint(version);
-    }
+    WriteVersions(f.Key("D"), x->versions);
   } else if (const auto* x = std::get_if<Pull>(&m)) {
     f.Str("S", x->sender);
     mp::Writer& o = f.Key("O");
@@ -54,6 +66,7 @@ Bytes Encode(const Message& m) {
     mp::Writer& rs = f.Key("R");
     rs.array(x->records.size());
     for (const auto& rec : x->records) catcodec::WriteRecord(rs, rec);
+    if (!x->removed.empty()) WriteVersions(f.Key("T"), x->removed);
   }
   f.Finish(w);
   return out;
@@ -108,12 +121,7 @@ Result<Message> Decode(ByteView msg) {
       Digest x;
       ok = ReadMap(r, [&](const std::string& k) {
         if (k == "S") return r.read_str(x.sender);
-        if (k == "D") {
-          return ReadMap(r, [&](const std::string& origin) {
-            auto& e = x.versions.emplace_back(origin, 0);
-            return r.read_uint(e.second);
-          });
-        }
+        if (k == "D") return ReadVersions(r, x.versions);
         return r.skip();
       });
       m = std::move(x);
@@ -136,6 +144,7 @@ Result<Message> Decode(ByteView msg) {
         if (k == "R") {
           return ReadArray(r, [&] { return catcodec::ReadRecord(r, x.records.emplace_back()); });
         }
+        if (k == "T") return ReadVersions(r, x.removed);
         return r.skip();
       });
       m = std::move(x);

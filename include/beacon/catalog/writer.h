@@ -84,6 +84,8 @@ class Writer {
   // applies the op and records the origin's version (NodeServices::version). An op that fails
   // changes nothing and records no version; a local op that changes nothing (re-registering
   // the same thing, a TTL update with the same status and output) takes no version either.
+  // op::SetLiveness is applied with no version at all (never stale, never stamped); a remote
+  // change (version != 0) never writes serfHealth (change.h).
   Status Apply(const Change& change, bool* stale = nullptr);
   // The version last applied for the node (0 when none), also after the node was removed
   // (by RemoveNode or by SetLiveness left). SetLiveness never changes it.

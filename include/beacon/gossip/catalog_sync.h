@@ -31,11 +31,17 @@
 //   with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not one per
 //   member), a digest {origin -> version} of every record held is sent to one live beacon peer
 //   (reliable). The receiver replies with the full records where it is newer and a pull for
-//   those where the sender is newer. Any agent serves any record it holds.
+//   those where the sender is newer. Any agent serves any record it holds. A node its origin
+//   removed is carried as a tombstone {origin, version} (digests, Records), so removals are
+//   repaired like changes; a left node's last version is in digests too, so nobody resends it.
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
 //   through submit (this observer's view; the agent's own node is left to the agent), and
 //   re-submits it after a record arrives for a node, so serfHealth exists once the node does.
-//   Left also drops that origin's queued broadcasts.
+//   Left also drops that origin's queued broadcasts. A SetLiveness op arriving in a delta is
+//   refused (counted as a decode error): liveness is never taken from others.
+// - Known limit: a node that leaves and comes back with the same record version stays out of
+//   other catalogs until its next change (the Writer keeps a left node's version and only a
+//   newer record brings it back); its agent should take a new version when it rejoins.
 // Wire messages: catalog_sync_wire.h.
 #pragma once
 
@@ -102,7 +108,9 @@ class CatalogSync : public SerfExtension {
   // Membership view of `node`. beacon_peer: it speaks these messages (plain Serf nodes don't).
   void OnMember(std::uint64_t now_ms, const std::string& node, catalog::Liveness state,
                 bool beacon_peer);
-  // Anti-entropy rounds. Call at NextDeadline() (0 before the first Tick: call Tick soon).
+  // Anti-entropy rounds and held deltas whose wait ran out. Call at NextDeadline() (0 before the
+  // first Tick: call Tick soon); re-read NextDeadline after every input (NotifyMsg may hold a
+  // delta with an earlier deadline).
   void Tick(std::uint64_t now_ms);
   // This agent just joined (or rejoined) the cluster: gossip its own record (or an announcement
   // of its version) so every member learns it within a dissemination time, not only the few a
@@ -171,7 +179,10 @@ class CatalogSync : public SerfExtension {
   void RequestPull(const std::string& peer, const std::string& origin, std::uint64_t version,
                    bool spread);
   void SendDigest(const std::string& peer);
-  void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records);
+  void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records,
+                   std::vector<std::pair<std::string, std::uint64_t>> removed);
+  void OnTombstone(const std::string& origin, std::uint64_t version);
+  void NoteOp(const catalog::Change& change);  // keeps removed_ up to date
   void ResubmitLiveness(const std::string& origin);
   std::vector<std::string> LivePeers() const;  // names
   bool IsLeft(const std::string& origin) const;
@@ -191,6 +202,9 @@ class CatalogSync : public SerfExtension {
   std::map<std::string, std::vector<Item>> queue_;        // origin key -> its chain, oldest first
   std::unordered_map<std::string, PendingPull> pulls_;    // origin key -> pull in flight
   std::map<std::string, Gap> gaps_;                       // origin key -> held deltas
+  // Nodes their origin removed (RemoveNode), at that version: tombstones that digests carry,
+  // so anti-entropy spreads removals too.
+  std::unordered_map<std::string, std::uint64_t> removed_;
   std::vector<Send> sends_;
   CatalogSyncStats stats_;
 };

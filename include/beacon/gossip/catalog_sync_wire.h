@@ -11,9 +11,11 @@
 //                 receiver applies it only when its version of the origin is exactly F.
 //   0x81 Record   {S, R: record}                        a full record (broadcast).
 //   0x82 Announce {S, O: origin, V: version}            "origin is at V": pull if behind.
-//   0x83 Digest   {S, D: {origin: version}}             every record the sender holds (reliable).
+//   0x83 Digest   {S, D: {origin: version}}             every record (and tombstone) the sender
+//                 holds (reliable).
 //   0x84 Pull     {S, O: [origin]}                      "send me these records" (reliable).
-//   0x85 Records  {S, R: [record]}                      full records (reliable).
+//   0x85 Records  {S, R: [record], T: {origin: version}} full records, and tombstones of
+//                 nodes their origin removed at that version (reliable).
 // Op: {K: kind (the index in catalog::Op), n: node name, I: id, N: node, Sv: service,
 //      Ck: check, C: checks, Ss: services, SC: [[service, checks]], St: status, Out: output,
 //      Sk: skip_node_update, L: liveness}, the fields each kind has.
@@ -73,6 +75,7 @@ struct Pull {
 struct Records {
   std::string sender;
   std::vector<catalog::NodeRecord> records;
+  std::vector<std::pair<std::string, std::uint64_t>> removed;  // origin key -> version
   bool operator==(const Records&) const = default;
 };
 

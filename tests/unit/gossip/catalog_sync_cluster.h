@@ -43,7 +43,14 @@ class Cluster {
   static constexpr std::uint64_t kRound = 200;  // gossip interval, ms
   static constexpr int kFanout = 3;
 
-  explicit Cluster(std::uint64_t seed, CatalogSyncConfig base = {}) : rng_(seed), base_(base) {}
+  // Anti-entropy every 5 s unless the test says otherwise.
+  static CatalogSyncConfig Fast() {
+    CatalogSyncConfig c;
+    c.anti_entropy_interval_ms = 5000;
+    return c;
+  }
+
+  explicit Cluster(std::uint64_t seed, CatalogSyncConfig base = Fast()) : rng_(seed), base_(base) {}
 
   // A new agent "nodeI" with its own node registered; not yet a member anywhere.
   Agent& Add() {

@@ -145,8 +145,9 @@ TEST_CASE("records, announcements, digests, pulls round-trip") {
   RoundTrip(Digest{"a", {{"web-1", 5}, {"db-2", 1ull << 50}}});
   RoundTrip(Digest{"a", {}});
   RoundTrip(Pull{"a", {"web-1", "db-2"}});
-  RoundTrip(Records{"a", {RichRecord(), RichRecord()}});
-  RoundTrip(Records{"a", {}});
+  RoundTrip(Records{"a", {RichRecord(), RichRecord()}, {}});
+  RoundTrip(Records{"a", {}, {}});
+  RoundTrip(Records{"a", {RichRecord()}, {{"gone", 12}, {"also-gone", 1ull << 45}}});
 }
 
 TEST_CASE("a small delta is small, and bad messages are errors") {
