@@ -98,6 +98,10 @@ const char* kind_name(SerfEvent::Kind k) {
       return "member-failed";
     case SerfEvent::Kind::kMemberUpdate:
       return "member-update";
+    case SerfEvent::Kind::kMemberSuspect:
+      return "member-suspect";
+    case SerfEvent::Kind::kMemberUnsuspect:
+      return "member-unsuspect";
     case SerfEvent::Kind::kMemberReap:
       return "member-reap";
     case SerfEvent::Kind::kUser:
