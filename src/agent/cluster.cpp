@@ -318,6 +318,12 @@ void Cluster::Tick(uint64_t now) {
   serf_->Tick(now);
   sync_->Tick(now);
   RetryJoin(now);
+  // Intents change a member's status (alive -> leaving) without a member event: the list is
+  // also refreshed once a second.
+  if (now >= next_refresh_ms_) {
+    next_refresh_ms_ = now + 1000;
+    RefreshMembers();
+  }
 }
 
 void Cluster::OnPacket(uint64_t now, const gossip::Endpoint& from, gossip::ByteView bytes) {
@@ -345,6 +351,7 @@ uint64_t Cluster::NextDeadline() const {
   uint64_t d = std::min(serf_->NextDeadline(), sync_->NextDeadline());
   if (!retry_done_) d = std::min(d, next_retry_ms_);
   if (leave_deadline_ms_ != 0 && !left_) d = std::min(d, leave_deadline_ms_);
+  d = std::min(d, next_refresh_ms_);
   return d;
 }
 

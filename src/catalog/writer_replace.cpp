@@ -92,7 +92,15 @@ void Writer::SetSuspect(const std::string& nkey, bool suspect) {
 
 Status Writer::ApplyLiveness(const op::SetLiveness& l) {
   const std::string nkey = core::Lower(l.node);
-  if (staged_.nodes.Find(nkey) == nullptr) return Status::Ok();
+  if (staged_.nodes.Find(nkey) == nullptr) {
+    // Alive after left: the record the node had when it left may come back (same version).
+    auto it = removed_versions_.find(nkey);
+    if (l.state == Liveness::kAlive && it != removed_versions_.end() && left_.erase(nkey) != 0 &&
+        it->second > 0) {
+      --it->second;
+    }
+    return Status::Ok();
+  }
   switch (l.state) {
     case Liveness::kAlive:
       SetSuspect(nkey, false);
@@ -106,7 +114,10 @@ Status Writer::ApplyLiveness(const op::SetLiveness& l) {
     case Liveness::kLeft: {
       const uint64_t version = VersionOf(nkey);
       RemoveNode(nkey);
-      if (version != 0) removed_versions_[nkey] = version;  // only a newer record brings it back
+      if (version != 0) {
+        removed_versions_[nkey] = version;  // only a newer record brings it back...
+        left_.insert(nkey);                 // ...until it is seen alive again
+      }
       return Status::Ok();
     }
   }

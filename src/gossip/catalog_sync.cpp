@@ -100,6 +100,7 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
   const bool known = it != members_.end();
   const bool was_live_peer = known && it->second.beacon && it->second.live();
   const bool changed = !known || it->second.state != state;
+  const bool back_from_left = known && it->second.state == Liveness::kLeft && state != Liveness::kLeft;
   MemberView& m = members_[key];
   m = MemberView{node, state, beacon_peer};
   if (key == self_key_) return;  // the agent keeps its own node's health
@@ -109,6 +110,13 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
     pulls_.erase(key);
     gaps_.erase(key);
     return;
+  }
+  if (back_from_left && key != self_key_) {
+    // Alive again after left (a refuted force-leave, a rejoin without a restart): the writer
+    // took its record out but kept the version, so accept that record once more and pull it.
+    std::uint64_t& k = known_[key];
+    if (k > 0) --k;
+    if (beacon_peer) RequestPull(node, key, k + 1, false);
   }
   if (beacon_peer && m.live() && !was_live_peer) {
     const double peers = static_cast<double>(LivePeers().size());

@@ -27,12 +27,10 @@ def main():
         if p.returncode != 0:
             print("FAIL: node-consul cluster tests failed")
             return 1
+        # js-b is "leaving" after the force-leave: when it dies, it is left, not failed.
         b.kill9()
         wait_for(lambda: {m["Name"]: m["Status"] for m in a.api("GET", "/v1/agent/members")}
-                 ["js-b"] == 4, 20, what="js-b failed on js-a")
-        a.api("PUT", "/v1/agent/force-leave/js-b")
-        wait_for(lambda: {m["Name"]: m["Status"] for m in a.api("GET", "/v1/agent/members")}
-                 ["js-b"] == 3, 10, what="js-b left after force-leave")
+                 ["js-b"] == 3, 20, what="js-b left on js-a")
         print("node-consul cluster: ok")
         return 0
     finally:

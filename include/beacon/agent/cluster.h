@@ -131,6 +131,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   uint64_t leave_deadline_ms_ = 0;
   bool left_ = false;
   uint64_t next_retry_ms_ = 0;
+  uint64_t next_refresh_ms_ = 0;
   int retries_ = 0;
   bool retry_done_ = true;
   std::set<std::string> seen_event_ids_;  // events fired here and echoed back are not re-added

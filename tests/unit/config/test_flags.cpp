@@ -73,7 +73,7 @@ TEST_CASE("flags: repeatable config dirs, files, recursors, node meta and joins"
                                               {"recursor", "1.1.1.1:53"},
                                               {"node-meta", "rack:r1"},
                                               {"node-meta", "zone:z"},
-                                              {"retry-join", "10.0.0.2"},
+                                              {"join", "10.0.0.2"},
                                               {"retry-join", "10.0.0.3"},
                                               {"dns-workers", "4"}});
 }

@@ -102,7 +102,8 @@ TEST_CASE("Load: flag overrides for every config-backed flag") {
   CHECK(cfg.enable_script_checks);
   CHECK(cfg.enable_local_script_checks);
   CHECK(cfg.pid_file == "/run/b.pid");
-  CHECK(cfg.retry_join == std::vector<std::string>{"10.0.0.1"});
+  CHECK(cfg.start_join == std::vector<std::string>{"10.0.0.1"});  // -join: once, at start
+  CHECK(cfg.retry_join.empty());
   CHECK(cfg.dns_workers == 2);
 }
 

@@ -513,3 +513,18 @@ TEST_CASE("the same seed gives the same Serf events") {
   CHECK(a.size() > 20);
   CHECK(a == run(21));
 }
+
+TEST_CASE("force-leave of a live member is refuted: it stays alive everywhere, and fails later") {
+  // With three or more members (with two, Serf itself does not broadcast the intent: the only
+  // other member is then "leaving", so nobody alive is left to tell).
+  SerfSim net(3);
+  cluster(net, 3, 10000);
+  net.Do(0, [&](Serf& s, std::uint64_t now) { CHECK(s.ForceLeave(now, "n2", false).ok()); });
+  net.RunUntil(net.now() + 3000);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(net[i].FindMember("n2")->status == MemberStatus::kAlive);
+  }
+  net.Stop(2);
+  CHECK(net.RunUntilTrue([&] { return all_see(net, 2, "n2", MemberStatus::kFailed); }, 40000));
+}
