@@ -100,6 +100,19 @@ def main():
         health = agents[4].api("GET", "/v1/health/service/web")
         assert health[0]["Node"]["Node"] == "a3", health
 
+        # An external node (/v1/catalog/register) registered through a2 is answered everywhere;
+        # deregistered through a3, it leaves everywhere (the last write wins cluster-wide).
+        agents[1].api("PUT", "/v1/catalog/register",
+                      {"Node": "ext-db", "Address": "192.0.2.10",
+                       "Service": {"Service": "extdb", "Port": 5432}})
+        for a in agents:
+            wait_for(lambda a=a: dns_addrs(a, "extdb.service.consul") == ["192.0.2.10"], 10,
+                     what="external node on %s" % a.node)
+        agents[2].api("PUT", "/v1/catalog/deregister", {"Node": "ext-db"})
+        for a in agents:
+            wait_for(lambda a=a: dns_addrs(a, "extdb.service.consul") == [], 10,
+                     what="external node gone on %s" % a.node)
+
         # A user event fired on a2 reaches every agent.
         agents[1].api("PUT", "/v1/event/fire/deploy", None)
         for a in agents:
@@ -168,6 +181,20 @@ def main():
         rc, out, err = cli("force-leave", "-http-addr", agents[0].http_addr, "a4")
         assert rc == 0, (out, err)
         wait_for(lambda: members(agents[1])["a4"]["Status"] == 3, 10, what="a4 force-left")
+        # KV through client agents (forwarded to the server), then with the server gone: 500
+        # with Consul's text, while DNS on the clients keeps answering.
+        r = agents[1].http("PUT", "/v1/kv/hello/key", b"hello, world!")
+        assert r.status == 200 and r.body.strip() == b"true", r
+        got = agents[2].api("GET", "/v1/kv/hello/?recurse")
+        assert [e["Key"] for e in got] == ["hello/key"], got
+        rc, out, err = cli("kv", "get", "-http-addr", agents[2].http_addr, "hello/key")
+        assert rc == 0 and out == "hello, world!\n", (rc, out, err)
+        agents[0].kill9()
+        wait_for(lambda: members(agents[1])["master"]["Status"] == 4, 20, what="server failed")
+        r = agents[1].http("GET", "/v1/kv/hello/key")
+        assert r.status == 500 and b"No known Consul servers" in r.body, r
+        assert dns_addrs(agents[1], "svc-a3.service.consul") == [HOSTS[2]]
+        assert HOSTS[2] in dns_addrs(agents[2], "common.service.consul")
         print("cluster: ok")
     finally:
         for a in agents:
