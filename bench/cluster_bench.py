@@ -212,7 +212,8 @@ def measure_serf(cl, rounds):
         before = [len(read_times(os.path.join(cl.work, "serf-n%d-events.user" % i)))
                   for i in range(cl.n)]
         t0 = time.monotonic()
-        subprocess.run([cl.binary, "event", "-rpc-addr", "%s:7373" % cl.hosts[1], "ev%d" % r],
+        subprocess.run([cl.binary, "event", "-rpc-addr", "%s:7373" % cl.hosts[1], "-coalesce=false",
+                        "ev%d" % r],
                        check=True, capture_output=True, timeout=10)
         got = []
         wait_until(lambda: all(len(read_times(os.path.join(cl.work, "serf-n%d-events.user" % i)))
