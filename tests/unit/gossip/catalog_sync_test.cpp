@@ -410,3 +410,31 @@ TEST_CASE("a node its origin removes is removed everywhere, by anti-entropy too"
   CHECK(later == pulls);
   CHECK(c.Everywhere([](const Snapshot& s) { return s.nodes.Find("ext") == nullptr; }));
 }
+
+TEST_CASE("a flapping check is damped: its origin's queue stays bounded and the end state wins") {
+  Cluster c(11);
+  for (int i = 0; i < 4; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 4); }); },
+                     12000));
+  c[1].Local(op::UpsertService{"node1", Web("flap", 80), {Chk("flap-check", Health::kPassing)}});
+  c.Pump(c[1]);
+  std::size_t most = 0;
+  for (int k = 0; k < 1000; ++k) {  // 1,000 flips in a burst
+    const Health h = k % 2 == 0 ? Health::kCritical : Health::kPassing;
+    c[1].Local(op::UpdateCheck{"node1", "flap-check", h, "flip " + std::to_string(k)});
+    c.Pump(c[1]);
+    most = std::max(most, c[1].sync->queued());
+  }
+  // However fast it flaps, one origin never holds more than a record and a short chain.
+  CHECK(most <= CatalogSync::kMaxChain + 1);
+  // The last status (passing after an even count) is what every agent ends with.
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          const auto* e = s.services.Find("web");
+          return e != nullptr && e->n_passing == 1;
+        });
+      },
+      15000));
+}
