@@ -303,7 +303,8 @@ void AddCheckWrites(Router& router, AgentApi& api) {
                       Ttl{"/v1/agent/check/warn/", Health::kWarning},
                       Ttl{"/v1/agent/check/fail/", Health::kCritical}}) {
     Handler h = [&api, t](const Request& req, Response& resp) {
-      api.UpdateTtlCheck(Suffix(req, t.prefix), t.status, QueryOr(req, "note"), detail::Later(resp));
+      api.UpdateTtlCheck(Suffix(req, t.prefix), t.status, QueryOr(req, "note"),
+                         detail::Later(resp));
     };
     router.Handle("PUT", std::string(t.prefix), h);
     router.Handle("GET", std::string(t.prefix), h);

@@ -96,17 +96,16 @@ void AddClusterRoutes(Router& router, AgentApi& api, ClusterApi* cluster) {
                     }
                     cluster->Join({addr}, Later(resp));
                   });
-    router.Handle(method, "/v1/agent/force-leave/",
-                  [cluster, no_gossip](const Request& req, Response& resp) {
-                    if (cluster == nullptr) return no_gossip(resp);
-                    std::string node =
-                        req.path.substr(std::string_view("/v1/agent/force-leave/").size());
-                    if (node.empty()) {
-                      resp.Text(400, "Missing node name to force leave");
-                      return;
-                    }
-                    cluster->ForceLeave(node, req.HasQuery("prune"), Later(resp));
-                  });
+    router.Handle(
+        method, "/v1/agent/force-leave/", [cluster, no_gossip](const Request& req, Response& resp) {
+          if (cluster == nullptr) return no_gossip(resp);
+          std::string node = req.path.substr(std::string_view("/v1/agent/force-leave/").size());
+          if (node.empty()) {
+            resp.Text(400, "Missing node name to force leave");
+            return;
+          }
+          cluster->ForceLeave(node, req.HasQuery("prune"), Later(resp));
+        });
   }
   router.Handle("PUT", "/v1/agent/leave", [cluster, no_gossip](const Request&, Response& resp) {
     if (cluster == nullptr) return no_gossip(resp);

@@ -100,7 +100,8 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
   const bool known = it != members_.end();
   const bool was_live_peer = known && it->second.beacon && it->second.live();
   const bool changed = !known || it->second.state != state;
-  const bool back_from_left = known && it->second.state == Liveness::kLeft && state != Liveness::kLeft;
+  const bool back_from_left =
+      known && it->second.state == Liveness::kLeft && state != Liveness::kLeft;
   MemberView& m = members_[key];
   m = MemberView{node, state, beacon_peer};
   if (key == self_key_) return;  // the agent keeps its own node's health

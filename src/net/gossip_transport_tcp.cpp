@@ -232,7 +232,8 @@ void GossipTransport::Impl::StartStream(gossip::OutStream s) {
     sockaddr_storage local{};
     auto* v4 = reinterpret_cast<sockaddr_in*>(&local);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&local);
-    if (ss.ss_family == AF_INET && inet_pton(AF_INET, opts_.bind_addr.c_str(), &v4->sin_addr) == 1 &&
+    if (ss.ss_family == AF_INET &&
+        inet_pton(AF_INET, opts_.bind_addr.c_str(), &v4->sin_addr) == 1 &&
         v4->sin_addr.s_addr != htonl(INADDR_ANY)) {
       v4->sin_family = AF_INET;
       uv_tcp_bind(&c->handle, reinterpret_cast<const sockaddr*>(&local), 0);

@@ -219,9 +219,9 @@ class Writer {
   bool track_changes_ = false;
   bool track_applied_ = false;
   std::vector<AppliedChange> applied_;  // see TakeApplied
-  std::set<std::string> left_;           // removed by SetLiveness left; alive again lowers the version
-  uint64_t local_version_ = 0;          // the last version stamped on a local change
-  uint64_t changes_ = 0;  // counts every change a reader could see (Apply: no-op or not)
+  std::set<std::string> left_;  // removed by SetLiveness left; alive again lowers the version
+  uint64_t local_version_ = 0;  // the last version stamped on a local change
+  uint64_t changes_ = 0;        // counts every change a reader could see (Apply: no-op or not)
   // Versions of removed nodes, so a stale change cannot bring a node back. Writer-private.
   std::unordered_map<std::string, uint64_t> removed_versions_;
   std::vector<std::string> changed_;  // see TakeChangedServices
