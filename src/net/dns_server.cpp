@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "dns_worker.h"
+#include "socket.h"
 
 namespace beacon::net {
 namespace {
@@ -19,45 +20,12 @@ namespace {
 // -errno.
 int MakeSocket(const std::string& addr, int port, int type, int* bound_port,
                bool exclusive = false) {
-  sockaddr_storage ss{};
-  socklen_t len;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
-    return -EINVAL;
-  }
-  const int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  const int one = 1;
+  detail::SocketOptions o;
   // For UDP, SO_REUSEADDR alone would let two sockets share the port: not on the probe.
-  if (!exclusive || type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (!exclusive) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (type == SOCK_DGRAM) {
-    const int rcv = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-  }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    const int err = errno;
-    close(fd);
-    return -err;
-  }
-  if (bound_port != nullptr) {
-    sockaddr_storage got{};
-    socklen_t gl = sizeof got;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&got), &gl);
-    *bound_port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
-                                                  : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
-  }
-  return fd;
+  o.reuse_addr = !exclusive || type == SOCK_STREAM;
+  o.reuse_port = !exclusive;
+  o.rcvbuf = 4 << 20;
+  return detail::BoundSocket(addr, port, type, o, bound_port);
 }
 
 }  // namespace

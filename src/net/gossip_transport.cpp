@@ -11,6 +11,7 @@
 
 #include "beacon/core/thread_name.h"
 #include "gossip_transport_impl.h"
+#include "socket.h"
 
 namespace beacon::net {
 namespace {
@@ -48,45 +49,15 @@ void ListenCb(uv_stream_t* server, int status) {
 }
 
 bool ParseAddr(const std::string& addr, int port, sockaddr_storage* ss, socklen_t* len) {
-  *ss = {};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<std::uint16_t>(port));
-    *len = sizeof *v4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    *len = sizeof *v6;
-    return true;
-  }
-  return false;
+  return detail::ParseSockaddr(addr, port, ss, len);
 }
 
 // A bound, non-blocking socket, or -errno. *bound gets its port.
 int BoundSocket(const std::string& addr, int port, int type, int* bound) {
-  sockaddr_storage ss;
-  socklen_t len = 0;
-  if (!ParseAddr(addr, port, &ss, &len)) return -EINVAL;
-  const int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  const int one = 1;
-  if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (type == SOCK_DGRAM) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpRecvBuf, sizeof kUdpRecvBuf);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    const int err = errno;
-    close(fd);
-    return -err;
-  }
-  sockaddr_storage got{};
-  socklen_t gl = sizeof got;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&got), &gl);
-  *bound = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
-                                           : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
-  return fd;
+  detail::SocketOptions o;
+  o.reuse_addr = type == SOCK_STREAM;
+  o.rcvbuf = kUdpRecvBuf;
+  return detail::BoundSocket(addr, port, type, o, bound);
 }
 
 }  // namespace
