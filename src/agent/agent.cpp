@@ -317,6 +317,7 @@ void Agent::BuildHttp() {
       m.value = static_cast<int64_t>(v);
       out->push_back(std::move(m));
     }
+    if (cluster_) AddClusterMetrics(*cluster_, out);
   });
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;

@@ -7,6 +7,40 @@
 
 namespace beacon::agent {
 
+void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out) {
+  const net::GossipStats g = c.stats();
+  const std::pair<const char*, uint64_t> counters[] = {
+      {"beacon.gossip.packets_in", g.packets_in},
+      {"beacon.gossip.packets_out", g.packets_out},
+      {"beacon.gossip.bytes_in", g.bytes_in},
+      {"beacon.gossip.bytes_out", g.bytes_out},
+      {"beacon.gossip.streams_in", g.streams_in},
+      {"beacon.gossip.streams_out", g.streams_out},
+      {"beacon.gossip.stream_errors", g.stream_errors},
+      {"beacon.gossip.dropped", g.dropped},
+  };
+  for (const auto& [name, v] : counters) {
+    http::Metric m;
+    m.kind = http::Metric::Kind::kCounter;
+    m.name = name;
+    m.value = static_cast<int64_t>(v);
+    out->push_back(std::move(m));
+  }
+  // Consul's gauge names: consul.serf.member.{alive,leaving,left,failed} (as labels here).
+  static constexpr const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
+  int64_t by_status[5] = {};
+  for (const http::ClusterMember& m : c.Members()) {
+    if (m.status >= 0 && m.status < 5) ++by_status[m.status];
+  }
+  for (int st = 1; st < 5; ++st) {
+    http::Metric m;
+    m.name = "beacon.serf.members";
+    m.value = by_status[st];
+    m.labels["status"] = kStatus[st];
+    out->push_back(std::move(m));
+  }
+}
+
 Status Agent::StartCluster() {
   if (cfg_.ports.serf_lan < 0) return Status::Ok();  // gossip off: a single agent
   ClusterOptions co;

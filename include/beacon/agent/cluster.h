@@ -141,4 +141,8 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   std::vector<http::ClusterMember> members_ GUARDED_BY(mu_);
 };
 
+// Gossip counters (beacon.gossip.*) and members by status (beacon.serf.members{status}) for
+// /v1/agent/metrics.
+void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out);
+
 }  // namespace beacon::agent
