@@ -53,7 +53,8 @@ MemberCluster::MemberCluster(const ClusterOptions& o)
       view_(o.n * o.n, static_cast<std::uint8_t>(NodeState::kAlive)),
       known_(o.n * o.n, 0),
       alive_(o.n, 0),
-      accused_(o.n, 0) {
+      accused_(o.n, 0),
+      trace_(o.trace) {
   world_.set_observer(
       [this](std::size_t obs, std::uint64_t now, const MemberEvent& e) { OnEvent(obs, now, e); });
   for (std::size_t i = 0; i < n_; ++i) {
@@ -84,6 +85,7 @@ void MemberCluster::OnEvent(std::size_t obs, std::uint64_t now, const MemberEven
   view_[at] = static_cast<std::uint8_t>(s);
   const bool is_alive = known_[at] && s == NodeState::kAlive;
   alive_[obs] += is_alive ? (was_alive ? 0 : 1) : (was_alive ? -1 : 0);
+  if (trace_) trace_(obs, now, e);
   if (on_event) on_event(obs, now, e);
 }
 
@@ -149,6 +151,7 @@ DetectResult FailureDetection(const ClusterOptions& o) {
   w.Kill(victim);
   w.RunUntil(t0 + 300000, 100, [&] { return dead == o.n - 1; });
   r.false_dead = c.false_dead_events() - before;
+  r.trace = w.trace_hash();
   return r;
 }
 
@@ -190,6 +193,7 @@ FalsePositiveResult FalsePositives(ClusterOptions o, double loss, double minutes
   r.false_dead_events = c.false_dead_events() - fd0 - r.stalled_dead_events;
   r.suspect_events = c.suspect_events() - sus0;
   for (std::size_t i = 0; i < o.n; ++i) r.falsely_dead_nodes += c.accused(i) && !is_stalled[i];
+  r.trace = w.trace_hash();
   return r;
 }
 
@@ -215,6 +219,7 @@ SpreadResult MetaDissemination(const ClusterOptions& o) {
   r.p50_ms = Rank(got, (others + 1) / 2);
   r.p99_ms = Rank(got, (others * 99 + 99) / 100);
   r.all_ms = Rank(got, others);
+  r.trace = w.trace_hash();
   return r;
 }
 
@@ -239,6 +244,7 @@ PartitionResult PartitionHeal(const ClusterOptions& o, std::uint64_t partition_m
   w.Heal();
   const std::uint64_t t1 = w.now();
   if (w.RunUntil(t1 + cap_ms, 100, [&] { return c.Converged(); })) r.heal_ms = w.now() - t1;
+  r.trace = w.trace_hash();
   return r;
 }
 
@@ -267,6 +273,7 @@ IdleResult IdleBandwidth(const ClusterOptions& o, std::uint64_t window_ms) {
   }
   r.mean_bytes_per_s = sum / static_cast<double>(o.n);
   r.mean_packets_per_s = pk / static_cast<double>(o.n);
+  r.trace = w.trace_hash();
   return r;
 }
 

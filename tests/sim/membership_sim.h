@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct ClusterOptions {
   std::uint64_t seed = 1;
   LinkSpec link{0, 1, 1};  // LAN: 1-2 ms one way, no loss
   gossip::MembershipConfig cfg{};
+  // Sees every member event as it happens (the bench's --replay --trace); may be empty.
+  std::function<void(std::size_t observer, std::uint64_t now, const gossip::MemberEvent&)> trace;
 };
 
 class MemberCluster {
@@ -72,6 +75,7 @@ class MemberCluster {
   std::vector<std::uint32_t> alive_;
   std::vector<std::uint8_t> accused_;  // by member: wrongly declared dead by someone
   std::uint64_t false_dead_ = 0, suspects_ = 0;
+  World<gossip::Membership>::Observer trace_;
 };
 
 // Heap bytes in use (glibc mallinfo2), for memory per member entry.
@@ -86,6 +90,7 @@ struct DetectResult {
   std::uint64_t all_suspect_or_dead_ms = kNever;  // every live node sees the victim not alive
   std::uint64_t all_dead_ms = kNever;             // every live node sees it dead
   std::uint64_t false_dead = 0;                   // collateral: healthy nodes declared dead
+  std::uint64_t trace = 0;  // the run's trace hash
 };
 // Forms a cluster, kills one node and times how long the others take to notice.
 DetectResult FailureDetection(const ClusterOptions& o);
@@ -96,6 +101,7 @@ struct FalsePositiveResult {
   std::uint64_t stalled_dead_events = 0;  // declarations about the stalled nodes themselves
   std::uint64_t suspect_events = 0;
   bool formed = false;
+  std::uint64_t trace = 0;  // the run's trace hash
 };
 // Forms a lossless cluster, then runs `minutes` of virtual time with `loss` on every link and
 // `stalled` nodes that freeze for `stall_ms` every `stall_every_ms` (random phase).
@@ -107,6 +113,7 @@ struct SpreadResult {
   std::uint64_t p50_ms = kNever;  // half the other nodes have it
   std::uint64_t p99_ms = kNever;  // 99% of them
   std::uint64_t all_ms = kNever;  // every one of them
+  std::uint64_t trace = 0;  // the run's trace hash
 };
 // One node's meta update (UpdateMeta) reaching every other node's member table.
 SpreadResult MetaDissemination(const ClusterOptions& o);
@@ -114,6 +121,7 @@ SpreadResult MetaDissemination(const ClusterOptions& o);
 struct PartitionResult {
   std::uint64_t all_dead_across_ms = kNever;  // both halves see the other half dead (or kNever)
   std::uint64_t heal_ms = kNever;             // after Heal(): everyone sees everyone alive
+  std::uint64_t trace = 0;  // the run's trace hash
 };
 // Splits the cluster in two halves for `partition_ms`, heals, times the return to all-alive.
 PartitionResult PartitionHeal(const ClusterOptions& o, std::uint64_t partition_ms,
@@ -123,6 +131,7 @@ struct IdleResult {
   double mean_bytes_per_s = 0, max_bytes_per_s = 0;  // sent per node, UDP + TCP
   double mean_packets_per_s = 0;
   FormResult form;
+  std::uint64_t trace = 0;  // the run's trace hash
 };
 // Forms a cluster, lets it settle, then measures `window_ms` of idle traffic.
 IdleResult IdleBandwidth(const ClusterOptions& o, std::uint64_t window_ms);
