@@ -122,13 +122,17 @@ int Replay(const Args& a) {
   }
   bool same = true;
   for (int run = 1; run <= 2; ++run) {
-    const DetectResult d = FailureDetection(o);
-    const SpreadResult m = MetaDissemination(o);
-    const PartitionResult p = PartitionHeal(o, a.partition_ms, 600000);
-    const FalsePositiveResult f = FalsePositives(o, 0.10, a.minutes, a.n / 10, 2000, 15000);
+    FormResult fr;
+    const auto c = FormCluster(o, &fr);
+    std::printf("run %d seed %llu n %zu: formed in %s s\n", run,
+                static_cast<unsigned long long>(a.seed), a.n, Secs(fr.form_ms).c_str());
+    if (!c) return 1;
+    const DetectResult d = FailureDetection(*c);
+    const SpreadResult m = MetaDissemination(*c);
+    const PartitionResult p = PartitionHeal(*c, a.partition_ms, 600000, 30000);
+    const FalsePositiveResult f = FalsePositives(*c, 0.10, a.minutes, a.n / 10, 2000, 15000);
     static std::uint64_t first[4];
     const std::uint64_t h[4] = {d.trace, m.trace, p.trace, f.trace};
-    std::printf("run %d seed %llu n %zu\n", run, static_cast<unsigned long long>(a.seed), a.n);
     std::printf("  detect: suspect-or-dead everywhere %s s, dead everywhere %s s, collateral %llu"
                 "  trace %016llx\n",
                 Secs(d.all_suspect_or_dead_ms).c_str(), Secs(d.all_dead_ms).c_str(),
@@ -137,7 +141,7 @@ int Replay(const Args& a) {
     std::printf("  meta: p50 %s s p99 %s s all %s s  trace %016llx\n", Secs(m.p50_ms).c_str(),
                 Secs(m.p99_ms).c_str(), Secs(m.all_ms).c_str(),
                 static_cast<unsigned long long>(m.trace));
-    std::printf("  partition %s s: split seen %s s, heal %s s  trace %016llx\n",
+    std::printf("  partition %s s: split seen %s s, heal (Serf-style reconnect) %s s  trace %016llx\n",
                 Secs(a.partition_ms).c_str(), Secs(p.all_dead_across_ms).c_str(),
                 Secs(p.heal_ms).c_str(), static_cast<unsigned long long>(p.trace));
     std::printf("  10%% loss + stalls %.1f min: healthy declared dead %llu (nodes %zu), stalled "
@@ -165,53 +169,59 @@ int main(int argc, char** argv) {
               "(the max when K < 100).\n\n");
   std::printf("| N | seeds | form s | B/member entry | idle B/s/node | idle pkt/s/node "
               "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
-              "| heal after %s s split p50/p99 | false dead @10%% loss | @10%% + stalls |\n",
+              "| heal after %s s split p50/p99 | same + Serf-style reconnect | false dead @10%% loss | @10%% + stalls |\n",
               Secs(a.partition_ms).c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
-    std::vector<std::uint64_t> sus, dead, meta_all, meta99, heal;
+    std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc;
     std::uint64_t fp = 0, fp_stall = 0;
     std::size_t fp_runs = 0;
     IdleResult idle;
-    auto t0 = std::chrono::steady_clock::now();
-    if (a.Want("idle")) {
-      idle = IdleBandwidth(Opts(n, 1), 360000);
-      std::fprintf(stderr, "n=%zu idle %.1fs wall\n", n, Wall(t0));
-    }
+    FormResult mem;
     for (std::uint64_t s = 1; s <= k; ++s) {
-      if (a.Want("detect")) {
+      auto t0 = std::chrono::steady_clock::now();
+      FormResult fr;
+      const auto c = FormCluster(Opts(n, s), &fr);
+      form.push_back(fr.form_ms);
+      std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
+                   static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
+      if (!c) continue;
+      if (s == 1) mem = fr;
+      auto lap = [&](const char* what) {
+        std::fprintf(stderr, "n=%zu seed %llu %s %.1f s wall\n", n,
+                     static_cast<unsigned long long>(s), what, Wall(t0));
         t0 = std::chrono::steady_clock::now();
-        const DetectResult d = FailureDetection(Opts(n, s));
+      };
+      if (s == 1 && a.Want("idle")) {
+        idle = IdleBandwidth(*c, 360000);
+        lap("idle");
+      }
+      if (a.Want("detect")) {
+        const DetectResult d = FailureDetection(*c);
         sus.push_back(d.all_suspect_or_dead_ms);
         dead.push_back(d.all_dead_ms);
         fp += d.false_dead;
-        std::fprintf(stderr, "n=%zu seed %llu detect %.1fs wall\n", n,
-                     static_cast<unsigned long long>(s), Wall(t0));
+        lap("detect");
       }
       if (a.Want("meta")) {
-        t0 = std::chrono::steady_clock::now();
-        const SpreadResult m = MetaDissemination(Opts(n, s));
+        const SpreadResult m = MetaDissemination(*c);
         meta_all.push_back(m.all_ms);
         meta99.push_back(m.p99_ms);
-        std::fprintf(stderr, "n=%zu seed %llu meta %.1fs wall\n", n,
-                     static_cast<unsigned long long>(s), Wall(t0));
+        lap("meta");
       }
       if (a.Want("heal")) {
-        t0 = std::chrono::steady_clock::now();
-        heal.push_back(PartitionHeal(Opts(n, s), a.partition_ms, 600000).heal_ms);
-        std::fprintf(stderr, "n=%zu seed %llu heal %.1fs wall\n", n,
-                     static_cast<unsigned long long>(s), Wall(t0));
+        heal.push_back(PartitionHeal(*c, a.partition_ms, 300000).heal_ms);
+        heal_rc.push_back(PartitionHeal(*c, a.partition_ms, 300000, 30000).heal_ms);
+        lap("heal");
       }
       if (a.Want("fp")) {
-        t0 = std::chrono::steady_clock::now();
-        fp += FalsePositives(Opts(n, s), 0.10, a.minutes, 0, 0, 1).false_dead_events;
-        fp_stall += FalsePositives(Opts(n, s), 0.10, a.minutes, std::max<std::size_t>(1, n / 20),
-                                   2000, 15000)
+        fp += FalsePositives(*c, 0.10, a.minutes, 0, 0, 1).false_dead_events;
+        fp_stall += FalsePositives(*c, 0.10, a.minutes, std::max<std::size_t>(1, n / 20), 2000,
+                                   15000)
                         .false_dead_events;
         ++fp_runs;
-        std::fprintf(stderr, "n=%zu seed %llu fp %.1fs wall\n", n,
-                     static_cast<unsigned long long>(s), Wall(t0));
+        lap("fp");
       }
     }
     auto pair = [](const std::vector<std::uint64_t>& v) {
@@ -225,10 +235,9 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(fp_stall), std::max<std::size_t>(1, n / 20));
     }
     std::printf("| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n,
-                k, a.Want("idle") ? Secs(idle.form.form_ms).c_str() : "-",
-                idle.form.bytes_per_entry, idle.mean_bytes_per_s, idle.mean_packets_per_s,
+                k, Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry, idle.mean_bytes_per_s, idle.mean_packets_per_s,
                 pair(sus).c_str(), pair(dead).c_str(), pair(meta_all).c_str(),
-                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(), pair(heal).c_str(), fpcol,
+                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(), (pair(heal) + " | " + pair(heal_rc)).c_str(), fpcol,
                 fpscol);
     std::fflush(stdout);
   }

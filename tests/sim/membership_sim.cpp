@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <random>
 #include <utility>
 
 namespace beacon::sim {
@@ -34,11 +35,19 @@ std::uint64_t Rank(std::vector<std::uint64_t> times, std::size_t k) {
   return times[k - 1];
 }
 
-// Forms the cluster and lets the broadcast queues drain; returns false when it did not form.
-bool FormAndSettle(MemberCluster& c) {
-  if (c.Form(FormCap(c.size())) == kNever) return false;
-  c.world().RunUntil(c.world().now() + 5000);
-  return true;
+// Serf's reconnect step for node i: with probability failed/alive, join one failed member.
+void Reconnect(MemberCluster& c, std::size_t i, std::mt19937_64& rng) {
+  if (c.world().dead(i)) return;
+  std::vector<std::size_t> failed;
+  for (std::size_t m = 0; m < c.size(); ++m) {
+    if (m != i && c.Known(i, m) && c.View(i, m) == NodeState::kDead) failed.push_back(m);
+  }
+  if (failed.empty()) return;
+  const double alive = static_cast<double>(c.AliveCount(i) + 1);
+  const double p = static_cast<double>(failed.size()) / alive;
+  if (static_cast<double>(rng() % 1000000) / 1e6 > p) return;
+  const std::size_t to = failed[rng() % failed.size()];
+  c.world().Do(i, [&](Membership& m, std::uint64_t now) { m.Join(now, {SimEndpoint(to)}); });
 }
 
 }  // namespace
@@ -48,7 +57,8 @@ std::size_t HeapInUse() {
 }
 
 MemberCluster::MemberCluster(const ClusterOptions& o)
-    : n_(o.n),
+    : opts_(o),
+      n_(o.n),
       world_(o.seed, o.link),
       view_(o.n * o.n, static_cast<std::uint8_t>(NodeState::kAlive)),
       known_(o.n * o.n, 0),
@@ -62,6 +72,21 @@ MemberCluster::MemberCluster(const ClusterOptions& o)
     world_.Add(std::make_unique<Membership>(o.cfg, Name(i), ep.ip, ep.port, Bytes{'m'},
                                             world_.NodeSeed(i), world_.now()));
   }
+}
+
+MemberCluster::MemberCluster(const MemberCluster& o)
+    : opts_(o.opts_),
+      n_(o.n_),
+      world_(o.world_),
+      view_(o.view_),
+      known_(o.known_),
+      alive_(o.alive_),
+      accused_(o.accused_),
+      false_dead_(o.false_dead_),
+      suspects_(o.suspects_),
+      trace_(o.trace_) {
+  world_.set_observer(
+      [this](std::size_t obs, std::uint64_t now, const MemberEvent& e) { OnEvent(obs, now, e); });
 }
 
 void MemberCluster::OnEvent(std::size_t obs, std::uint64_t now, const MemberEvent& e) {
@@ -126,10 +151,25 @@ std::uint64_t MemberCluster::Form(std::uint64_t cap_ms) {
   return ok ? world_.now() - start : kNever;
 }
 
-DetectResult FailureDetection(const ClusterOptions& o) {
+std::unique_ptr<MemberCluster> FormCluster(const ClusterOptions& o, FormResult* out) {
+  const std::size_t heap0 = HeapInUse();
+  auto c = std::make_unique<MemberCluster>(o);
+  const std::uint64_t t = c->Form(FormCap(o.n));
+  if (out != nullptr) {
+    out->form_ms = t;
+    // Less the simulator's own N x N view tables (2 bytes per pair).
+    const double entries = static_cast<double>(o.n) * static_cast<double>(o.n);
+    out->bytes_per_entry = (static_cast<double>(HeapInUse() - heap0) - 2 * entries) / entries;
+  }
+  if (t == kNever) return nullptr;
+  c->world().RunUntil(c->world().now() + 5000);
+  return c;
+}
+
+DetectResult FailureDetection(const MemberCluster& formed) {
   DetectResult r;
-  MemberCluster c(o);
-  if (!FormAndSettle(c)) return r;
+  MemberCluster c(formed);
+  const ClusterOptions& o = formed.options();
   auto& w = c.world();
   const std::size_t victim = 1 + SplitMix(o.seed) % (o.n - 1);
   const std::uint64_t t0 = w.now();
@@ -155,12 +195,12 @@ DetectResult FailureDetection(const ClusterOptions& o) {
   return r;
 }
 
-FalsePositiveResult FalsePositives(ClusterOptions o, double loss, double minutes,
+FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, double minutes,
                                    std::size_t stalled, std::uint64_t stall_ms,
                                    std::uint64_t stall_every_ms) {
   FalsePositiveResult r;
-  MemberCluster c(o);
-  if (!FormAndSettle(c)) return r;
+  MemberCluster c(formed);
+  const ClusterOptions& o = formed.options();
   r.formed = true;
   auto& w = c.world();
   LinkSpec lossy = o.link;
@@ -197,10 +237,10 @@ FalsePositiveResult FalsePositives(ClusterOptions o, double loss, double minutes
   return r;
 }
 
-SpreadResult MetaDissemination(const ClusterOptions& o) {
+SpreadResult MetaDissemination(const MemberCluster& formed) {
   SpreadResult r;
-  MemberCluster c(o);
-  if (!FormAndSettle(c)) return r;
+  MemberCluster c(formed);
+  const ClusterOptions& o = formed.options();
   auto& w = c.world();
   const std::size_t who = SplitMix(o.seed * 7 + 3) % o.n;
   std::vector<std::uint64_t> got;
@@ -223,11 +263,11 @@ SpreadResult MetaDissemination(const ClusterOptions& o) {
   return r;
 }
 
-PartitionResult PartitionHeal(const ClusterOptions& o, std::uint64_t partition_ms,
-                              std::uint64_t cap_ms) {
+PartitionResult PartitionHeal(const MemberCluster& formed, std::uint64_t partition_ms,
+                              std::uint64_t cap_ms, std::uint64_t reconnect_ms) {
   PartitionResult r;
-  MemberCluster c(o);
-  if (!FormAndSettle(c)) return r;
+  MemberCluster c(formed);
+  const ClusterOptions& o = formed.options();
   auto& w = c.world();
   std::vector<int> group(o.n);
   for (std::size_t i = 0; i < o.n; ++i) group[i] = i < o.n / 2 ? 0 : 1;
@@ -243,21 +283,24 @@ PartitionResult PartitionHeal(const ClusterOptions& o, std::uint64_t partition_m
   w.RunUntil(t0 + partition_ms);
   w.Heal();
   const std::uint64_t t1 = w.now();
-  if (w.RunUntil(t1 + cap_ms, 100, [&] { return c.Converged(); })) r.heal_ms = w.now() - t1;
+  std::mt19937_64 rng(SplitMix(o.seed ^ 0x5e7f));
+  std::uint64_t next_reconnect = reconnect_ms ? t1 + rng() % reconnect_ms : kNever;
+  const bool healed = w.RunUntil(t1 + cap_ms, 100, [&] {
+    if (w.now() >= next_reconnect) {
+      next_reconnect += reconnect_ms;
+      for (std::size_t i = 0; i < o.n; ++i) Reconnect(c, i, rng);
+    }
+    return c.Converged();
+  });
+  if (healed) r.heal_ms = w.now() - t1;
   r.trace = w.trace_hash();
   return r;
 }
 
-IdleResult IdleBandwidth(const ClusterOptions& o, std::uint64_t window_ms) {
+IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms) {
   IdleResult r;
-  const std::size_t heap0 = HeapInUse();
-  MemberCluster c(o);
-  const std::uint64_t formed = c.Form(FormCap(o.n));
-  r.form.form_ms = formed;
-  if (formed == kNever) return r;
-  const double tables = 2.0 * static_cast<double>(o.n) * static_cast<double>(o.n);  // view_+known_
-  const double entries = static_cast<double>(o.n) * static_cast<double>(o.n);
-  r.form.bytes_per_entry = (static_cast<double>(HeapInUse() - heap0) - tables) / entries;
+  MemberCluster c(formed);
+  const ClusterOptions& o = formed.options();
   auto& w = c.world();
   w.RunUntil(w.now() + 10000);
   std::vector<NodeTraffic> before(o.n);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct ClusterOptions {
 class MemberCluster {
  public:
   explicit MemberCluster(const ClusterOptions& o);
+  // A copy of the whole simulation at this instant (on_event is not copied).
+  MemberCluster(const MemberCluster& o);
+  MemberCluster& operator=(const MemberCluster&) = delete;
+  const ClusterOptions& options() const { return opts_; }
 
   World<gossip::Membership>& world() { return world_; }
   std::size_t size() const { return n_; }
@@ -69,6 +74,7 @@ class MemberCluster {
  private:
   void OnEvent(std::size_t obs, std::uint64_t now, const gossip::MemberEvent& e);
 
+  ClusterOptions opts_;
   std::size_t n_;
   World<gossip::Membership> world_;
   std::vector<std::uint8_t> view_, known_;
@@ -85,6 +91,9 @@ struct FormResult {
   std::uint64_t form_ms = kNever;
   double bytes_per_entry = 0;  // heap growth / (N * N) member entries, after forming
 };
+// Builds and forms a cluster and lets it settle for 5 s; nullptr when it did not form in time.
+// The scenarios below each run on a copy of such a cluster.
+std::unique_ptr<MemberCluster> FormCluster(const ClusterOptions& o, FormResult* out = nullptr);
 
 struct DetectResult {
   std::uint64_t all_suspect_or_dead_ms = kNever;  // every live node sees the victim not alive
@@ -92,8 +101,8 @@ struct DetectResult {
   std::uint64_t false_dead = 0;                   // collateral: healthy nodes declared dead
   std::uint64_t trace = 0;  // the run's trace hash
 };
-// Forms a cluster, kills one node and times how long the others take to notice.
-DetectResult FailureDetection(const ClusterOptions& o);
+// Kills one node and times how long the others take to notice.
+DetectResult FailureDetection(const MemberCluster& formed);
 
 struct FalsePositiveResult {
   std::uint64_t false_dead_events = 0;  // (observer, healthy node) dead declarations
@@ -103,9 +112,9 @@ struct FalsePositiveResult {
   bool formed = false;
   std::uint64_t trace = 0;  // the run's trace hash
 };
-// Forms a lossless cluster, then runs `minutes` of virtual time with `loss` on every link and
+// From a lossless formed cluster, runs `minutes` of virtual time with `loss` on every link and
 // `stalled` nodes that freeze for `stall_ms` every `stall_every_ms` (random phase).
-FalsePositiveResult FalsePositives(ClusterOptions o, double loss, double minutes,
+FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, double minutes,
                                    std::size_t stalled, std::uint64_t stall_ms,
                                    std::uint64_t stall_every_ms);
 
@@ -116,7 +125,7 @@ struct SpreadResult {
   std::uint64_t trace = 0;  // the run's trace hash
 };
 // One node's meta update (UpdateMeta) reaching every other node's member table.
-SpreadResult MetaDissemination(const ClusterOptions& o);
+SpreadResult MetaDissemination(const MemberCluster& formed);
 
 struct PartitionResult {
   std::uint64_t all_dead_across_ms = kNever;  // both halves see the other half dead (or kNever)
@@ -124,16 +133,18 @@ struct PartitionResult {
   std::uint64_t trace = 0;  // the run's trace hash
 };
 // Splits the cluster in two halves for `partition_ms`, heals, times the return to all-alive.
-PartitionResult PartitionHeal(const ClusterOptions& o, std::uint64_t partition_ms,
-                              std::uint64_t cap_ms);
+// memberlist alone only heals while dead messages are still gossiped to the dead; Serf adds a
+// reconnect loop. `reconnect_ms` > 0 emulates Serf's: every interval each node, with probability
+// failed/alive, joins (push-pull) one random member it believes failed.
+PartitionResult PartitionHeal(const MemberCluster& formed, std::uint64_t partition_ms,
+                              std::uint64_t cap_ms, std::uint64_t reconnect_ms = 0);
 
 struct IdleResult {
   double mean_bytes_per_s = 0, max_bytes_per_s = 0;  // sent per node, UDP + TCP
   double mean_packets_per_s = 0;
-  FormResult form;
   std::uint64_t trace = 0;  // the run's trace hash
 };
-// Forms a cluster, lets it settle, then measures `window_ms` of idle traffic.
-IdleResult IdleBandwidth(const ClusterOptions& o, std::uint64_t window_ms);
+// Lets the cluster idle 10 s, then measures `window_ms` of idle traffic.
+IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms);
 
 }  // namespace beacon::sim

@@ -19,15 +19,19 @@ ClusterOptions Opts(std::size_t n, std::uint64_t seed) {
   return o;
 }
 
-// Forms a cluster, kills a node, then runs with 5% loss; returns the trace hash.
-std::uint64_t TracedRun(std::uint64_t seed) {
-  MemberCluster c(Opts(20, seed));
-  REQUIRE(c.Form(60000) != kNever);
+// Kills a node, stalls another and runs 40 s with 5% loss; returns the trace hash.
+std::uint64_t Continue(MemberCluster& c) {
   c.world().Kill(3);
   c.world().SetDefaultLink(LinkSpec{0.05, 2, 5});
   c.world().Stall(5, c.world().now() + 2000);
   c.world().RunUntil(c.world().now() + 40000);
   return c.world().trace_hash();
+}
+
+std::uint64_t TracedRun(std::uint64_t seed) {
+  MemberCluster c(Opts(20, seed));
+  REQUIRE(c.Form(60000) != kNever);
+  return Continue(c);
 }
 
 }  // namespace
@@ -37,6 +41,15 @@ TEST_SUITE("sim") {
     const std::uint64_t a = TracedRun(42), b = TracedRun(42), other = TracedRun(43);
     CHECK(a == b);
     CHECK(a != other);
+  }
+
+  TEST_CASE("a copied simulation runs on exactly like the original") {
+    MemberCluster c(Opts(20, 42));
+    REQUIRE(c.Form(60000) != kNever);
+    MemberCluster copy(c);
+    const std::uint64_t from_copy = Continue(copy), from_original = Continue(c);
+    CHECK(from_copy == from_original);
+    CHECK(from_copy == TracedRun(42));
   }
 
   TEST_CASE("a stalled node handles its queued inputs when the stall ends") {
@@ -80,7 +93,9 @@ TEST_SUITE("sim") {
   TEST_CASE("a killed node is suspected, then declared dead everywhere, with no collateral") {
     for (std::size_t n : {10, 100}) {
       for (std::uint64_t seed : {1, 2, 3}) {
-        const DetectResult r = FailureDetection(Opts(n, seed));
+        const auto c = FormCluster(Opts(n, seed));
+        REQUIRE(c);
+        const DetectResult r = FailureDetection(*c);
         CAPTURE(n);
         CAPTURE(seed);
         CHECK(r.all_suspect_or_dead_ms < 10000);
@@ -93,7 +108,9 @@ TEST_SUITE("sim") {
 
   TEST_CASE("10% loss for three minutes declares no healthy node dead (Lifeguard)") {
     for (std::size_t n : {10, 100}) {
-      const FalsePositiveResult r = FalsePositives(Opts(n, 11), 0.10, 3, 0, 0, 1);
+      const auto c = FormCluster(Opts(n, 11));
+      REQUIRE(c);
+      const FalsePositiveResult r = FalsePositives(*c, 0.10, 3, 0, 0, 1);
       CAPTURE(n);
       REQUIRE(r.formed);
       CHECK(r.false_dead_events == 0);
@@ -103,7 +120,9 @@ TEST_SUITE("sim") {
 
   TEST_CASE("stalled nodes at 10% loss do not get healthy nodes declared dead") {
     for (std::size_t n : {10, 100}) {
-      const FalsePositiveResult r = FalsePositives(Opts(n, 12), 0.10, 3, n / 10, 2000, 15000);
+      const auto c = FormCluster(Opts(n, 12));
+      REQUIRE(c);
+      const FalsePositiveResult r = FalsePositives(*c, 0.10, 3, n / 10, 2000, 15000);
       CAPTURE(n);
       REQUIRE(r.formed);
       CHECK(r.false_dead_events == 0);
@@ -113,18 +132,34 @@ TEST_SUITE("sim") {
 
   TEST_CASE("one meta update reaches every node within seconds") {
     for (std::size_t n : {10, 100}) {
-      const SpreadResult r = MetaDissemination(Opts(n, 5));
+      const auto c = FormCluster(Opts(n, 5));
+      REQUIRE(c);
+      const SpreadResult r = MetaDissemination(*c);
       CAPTURE(n);
       CHECK(r.p50_ms <= r.p99_ms);
       CHECK(r.all_ms < 5000);
     }
   }
 
-  TEST_CASE("after a partition heals, every node sees every other alive again") {
+  TEST_CASE("a long partition: memberlist alone stays split, Serf-style reconnect heals it") {
     for (std::size_t n : {10, 100}) {
-      const PartitionResult r = PartitionHeal(Opts(n, 9), 20000, 300000);
+      const auto c = FormCluster(Opts(n, 9));
+      REQUIRE(c);
       CAPTURE(n);
-      CHECK(r.heal_ms != kNever);
+      const PartitionResult alone = PartitionHeal(*c, 60000, 120000);
+      CHECK(alone.all_dead_across_ms < 60000);  // each half declared the other dead
+      CHECK(alone.heal_ms == kNever);           // dead nodes are neither probed nor pushed to
+      const PartitionResult rejoin = PartitionHeal(*c, 60000, 300000, 30000);
+      CHECK(rejoin.all_dead_across_ms < 60000);
+      CHECK(rejoin.heal_ms < 120000);
     }
+  }
+
+  TEST_CASE("a partition shorter than the suspicion timeout heals by itself") {
+    const auto c = FormCluster(Opts(100, 4));
+    REQUIRE(c);
+    const PartitionResult r = PartitionHeal(*c, 3000, 60000);
+    CHECK(r.all_dead_across_ms == kNever);
+    CHECK(r.heal_ms < 30000);
   }
 }

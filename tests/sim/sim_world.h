@@ -88,6 +88,32 @@ class World {
   using Observer = std::function<void(std::size_t observer, std::uint64_t now, const Event&)>;
 
   World(std::uint64_t seed, LinkSpec defaults) : seed_(seed), rng_(SplitMix(seed)), link_(defaults) {}
+  // A deep copy of the whole simulation (nodes, packets in flight, clock, random state), to run
+  // several scenarios from one formed cluster; the observer is not copied. Needs a copyable Node.
+  World(const World& o)
+      : seed_(o.seed_),
+        rng_(o.rng_),
+        link_(o.link_),
+        queue_(o.queue_),
+        seq_(o.seq_),
+        now_(o.now_),
+        hash_(o.hash_),
+        delivered_(o.delivered_),
+        stream_timeout_ms_(o.stream_timeout_ms_) {
+    slots_.reserve(o.slots_.size());
+    for (const Slot& s : o.slots_) {
+      Slot c{std::make_unique<Node>(*s.node)};
+      c.group = s.group;
+      c.dead = s.dead;
+      c.stall_until = s.stall_until;
+      c.armed = s.armed;
+      c.links = s.links;
+      c.pending = s.pending;
+      c.traffic = s.traffic;
+      slots_.push_back(std::move(c));
+    }
+  }
+  World& operator=(const World&) = delete;
 
   // A seed for the node about to be added (the caller constructs it with NodeSeed(size())).
   std::uint64_t NodeSeed(std::size_t i) const { return SplitMix(seed_ ^ SplitMix(i + 1)); }
