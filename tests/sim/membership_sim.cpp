@@ -40,7 +40,7 @@ void Reconnect(MemberCluster& c, std::size_t i, std::mt19937_64& rng) {
   if (c.world().dead(i)) return;
   std::vector<std::size_t> failed;
   for (std::size_t m = 0; m < c.size(); ++m) {
-    if (m != i && c.Known(i, m) && c.View(i, m) == NodeState::kDead) failed.push_back(m);
+    if (m != i && c.View(i, m) == NodeState::kDead) failed.push_back(m);  // reaped too
   }
   if (failed.empty()) return;
   const double alive = static_cast<double>(c.AliveCount(i) + 1);

@@ -48,7 +48,7 @@ class MemberCluster {
   // broadcast queues are empty (or `cap_ms` passes). Returns the time it took, or kNever.
   std::uint64_t Form(std::uint64_t cap_ms);
 
-  // What `observer` last heard about `member` (kAlive also before any event: unknown).
+  // What `observer` last heard about `member`: kAlive before any event, kDead once reaped.
   gossip::NodeState View(std::size_t observer, std::size_t member) const {
     return static_cast<gossip::NodeState>(view_[observer * n_ + member]);
   }

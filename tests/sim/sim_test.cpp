@@ -106,11 +106,11 @@ TEST_SUITE("sim") {
     }
   }
 
-  TEST_CASE("10% loss for three minutes declares no healthy node dead (Lifeguard)") {
+  TEST_CASE("10% loss for two minutes declares no healthy node dead (Lifeguard)") {
     for (std::size_t n : {10, 100}) {
       const auto c = FormCluster(Opts(n, 11));
       REQUIRE(c);
-      const FalsePositiveResult r = FalsePositives(*c, 0.10, 3, 0, 0, 1);
+      const FalsePositiveResult r = FalsePositives(*c, 0.10, 2, 0, 0, 1);
       CAPTURE(n);
       REQUIRE(r.formed);
       CHECK(r.false_dead_events == 0);
@@ -122,7 +122,7 @@ TEST_SUITE("sim") {
     for (std::size_t n : {10, 100}) {
       const auto c = FormCluster(Opts(n, 12));
       REQUIRE(c);
-      const FalsePositiveResult r = FalsePositives(*c, 0.10, 3, n / 10, 2000, 15000);
+      const FalsePositiveResult r = FalsePositives(*c, 0.10, 2, n / 10, 2000, 15000);
       CAPTURE(n);
       REQUIRE(r.formed);
       CHECK(r.false_dead_events == 0);
