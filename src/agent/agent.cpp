@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
 #include "beacon/api/agent_api.h"
@@ -27,6 +28,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 }
 
 Agent::~Agent() {
+  if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
   if (dns_) dns_->Stop();
@@ -210,6 +212,7 @@ Status Agent::Start() {
     Status st = dns_->Start();
     if (!st.ok()) return st;
   }
+  if (Status st = StartCluster(); !st.ok()) return st;
   if (cfg_.ports.http >= 0) {
     BuildHttp();
     Status st = http_->Start();
@@ -275,7 +278,7 @@ void Agent::BuildHttp() {
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
   http::AddKvRoutes(router, *kv_, ko);
-  http::AddAgentRoutes(router, *local_);
+  http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
   http::EventApiOptions eo;
   eo.datacenter = cfg_.datacenter;
@@ -330,6 +333,7 @@ void Agent::RunPublished() {
 
 void Agent::PublishNow(bool force) {
   writer_->Publish(force);
+  if (cluster_) cluster_->OnLocalChanges(writer_->TakeApplied());  // deltas for gossip
   if (publish_timer_ != nullptr) last_publish_ms_ = uv_now(publish_timer_->loop);
   SyncHealth();
   RunPublished();
@@ -466,6 +470,15 @@ int Agent::Run() {
       &tick, [](uv_timer_t* t) { static_cast<LoopCtx*>(t->loop->data)->agent->Tick(); }, 1000,
       1000);
   uv_run(&loop, UV_RUN_DEFAULT);
+  ctx.code = exit_code_;
+  // Clients leave gracefully on SIGINT/SIGTERM (Consul's leave_on_terminate and
+  // skip_leave_on_interrupt defaults for clients); servers just stop and are seen failed.
+  if (cluster_ && !cfg_.server && exit_code_ == 0) {
+    if (Status st = cluster_->LeaveAndWait(3000); !st.ok()) {
+      BEACON_LOG(log_, kWarn, "gossip", "graceful leave: %s", st.message().c_str());
+    }
+  }
+  if (cluster_) cluster_->Stop();
   // Producers (the HTTP thread) may still push: once SetWake returns no one touches `wake`, and
   // later commands just wait in the queue (they never run once the loop is gone).
   commands_.SetWake(nullptr);
@@ -484,6 +497,17 @@ int Agent::Run() {
   if (dns_) dns_->Stop();
   BEACON_LOG(log_, kInfo, "agent", "stopped");
   return ctx.code;
+}
+
+}  // namespace beacon::agent
+
+namespace beacon::agent {
+
+void Agent::RequestStop(int code) {
+  Submit([this, code](catalog::Writer&) {
+    exit_code_ = code;
+    if (publish_timer_ != nullptr) uv_stop(publish_timer_->loop);
+  });
 }
 
 }  // namespace beacon::agent

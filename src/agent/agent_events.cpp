@@ -1,5 +1,6 @@
 // Agent::FireEvent: user events fired over /v1/event/fire (spec 2.8).
 #include "beacon/agent/agent.h"
+#include "beacon/agent/cluster.h"
 #include "beacon/core/strings.h"
 #include "beacon/core/uuid.h"
 #include "local_agent_internal.h"
@@ -11,7 +12,8 @@ Status Agent::FireEvent(gossip::UserEvent* e) {
   e->id = core::NewUuidV4(event_ids_);
   e->version = gossip::kUserEventMaxVersion;
   // Delivery: each receiving agent keeps the events its filters match (Consul's
-  // shouldProcessUserEvent). Until gossip exists the only receiver is this agent.
+  // shouldProcessUserEvent); gossip carries it to the others.
+  if (cluster_) cluster_->FireEvent(*e);
   std::vector<gossip::LocalService> services;
   catalog::SnapshotPtr snap = hub_.Current();
   detail::ForEachLocalInstance(*snap, core::Lower(cfg_.node_name),

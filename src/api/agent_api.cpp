@@ -11,6 +11,7 @@
 #include "beacon/core/json_writer.h"
 #include "beacon/core/strings.h"
 #include "catalog_internal.h"
+#include "cluster_internal.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "dev"
@@ -64,28 +65,6 @@ void AgentServiceObject(JsonWriter& w, const Service& s, std::string_view dc) {
   w.EndObject();
 }
 
-void MemberObject(JsonWriter& w, const AgentSelf& s) {
-  w.BeginObject();
-  w.Key("Name")
-      .String(s.node_name)
-      .Key("Addr")
-      .String(s.address)
-      .Key("Port")
-      .Uint(static_cast<uint64_t>(s.serf_lan_port));
-  w.Key("Tags").BeginObject();
-  w.Key("acls").String("0").Key("build").String(std::string(kConsulVersion) + ":beacon");
-  w.Key("dc").String(s.datacenter).Key("id").String(s.node_id);
-  w.Key("port").String(std::to_string(s.server_port));
-  w.Key("role").String(s.server ? "consul" : "node").Key("segment").String("");
-  w.Key("vsn").String("2").Key("vsn_max").String("3").Key("vsn_min").String("2");
-  if (s.server) w.Key("bootstrap").String("1").Key("raft_vsn").String("3");
-  w.EndObject();
-  w.Key("Status").Uint(1).Key("ProtocolMin").Uint(1).Key("ProtocolMax").Uint(5);
-  w.Key("ProtocolCur").Uint(2).Key("DelegateMin").Uint(2).Key("DelegateMax").Uint(5);
-  w.Key("DelegateCur").Uint(4);
-  w.EndObject();
-}
-
 void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
   const AgentSelf s = api.Self();
   JsonWriter w;
@@ -103,7 +82,7 @@ void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
   w.Key("Version").String(kConsulVersion);
   w.EndObject();
   w.Key("Coord").Null().Key("Member");
-  MemberObject(w, s);
+  detail::MemberJson(w, detail::SelfMember(s));
   w.Key("Stats").BeginObject();
   w.Key("agent").BeginObject().Key("checks").String(std::to_string(api.Checks().size()));
   w.Key("services").String(std::to_string(api.Services().size())).EndObject();
@@ -202,16 +181,6 @@ void MetricsHandler(const AgentApi& api, const Request& req, Response& resp) {
   Send(req, resp, w);
 }
 
-// Hands `resp` to a write that answers later: 200 with an empty body, or the error as text.
-AgentDone Later(Response& resp) {
-  DeferredPtr d = resp.Defer();
-  return [d](const AgentStatus& st) {
-    Response r;
-    if (!st.ok()) r.Text(st.code, st.message);
-    d->Reply(std::move(r));
-  };
-}
-
 std::string Suffix(const Request& req, std::string_view prefix) {
   return req.path.substr(std::min(prefix.size(), req.path.size()));
 }
@@ -238,13 +207,6 @@ std::string QueryOr(const Request& req, std::string_view name) {
 void AddReads(Router& router, AgentApi& api) {
   router.Handle("GET", "/v1/agent/self",
                 [&api](const Request& req, Response& resp) { SelfHandler(api, req, resp); });
-  router.Handle("GET", "/v1/agent/members", [&api](const Request& req, Response& resp) {
-    JsonWriter w;
-    w.BeginArray();
-    if (!req.HasQuery("wan")) MemberObject(w, api.Self());
-    w.EndArray();
-    Send(req, resp, w);
-  });
   router.Handle("GET", "/v1/agent/services", [&api](const Request& req, Response& resp) {
     const std::string dc = api.Self().datacenter;
     JsonWriter w;
@@ -296,10 +258,10 @@ void AddServiceWrites(Router& router, AgentApi& api) {
       return;
     }
     api.RegisterService(std::move(body.value()), req.HasQuery("replace-existing-checks"),
-                        Later(resp));
+                        detail::Later(resp));
   });
   Handler dereg = [&api](const Request& req, Response& resp) {
-    api.DeregisterService(Suffix(req, "/v1/agent/service/deregister/"), Later(resp));
+    api.DeregisterService(Suffix(req, "/v1/agent/service/deregister/"), detail::Later(resp));
   };
   router.Handle("PUT", "/v1/agent/service/deregister/", dereg);
   router.Handle("GET", "/v1/agent/service/deregister/", dereg);
@@ -308,15 +270,15 @@ void AddServiceWrites(Router& router, AgentApi& api) {
                   bool enable = false;
                   if (!ParseEnable(req, resp, &enable)) return;
                   api.ServiceMaintenance(Suffix(req, "/v1/agent/service/maintenance/"), enable,
-                                         QueryOr(req, "reason"), Later(resp));
+                                         QueryOr(req, "reason"), detail::Later(resp));
                 });
   router.Handle("PUT", "/v1/agent/maintenance", [&api](const Request& req, Response& resp) {
     bool enable = false;
     if (!ParseEnable(req, resp, &enable)) return;
-    api.NodeMaintenance(enable, QueryOr(req, "reason"), Later(resp));
+    api.NodeMaintenance(enable, QueryOr(req, "reason"), detail::Later(resp));
   });
   router.Handle("PUT", "/v1/agent/reload",
-                [&api](const Request&, Response& resp) { api.Reload(Later(resp)); });
+                [&api](const Request&, Response& resp) { api.Reload(detail::Later(resp)); });
 }
 
 void AddCheckWrites(Router& router, AgentApi& api) {
@@ -326,10 +288,10 @@ void AddCheckWrites(Router& router, AgentApi& api) {
       resp.Text(400, body.status().message());
       return;
     }
-    api.RegisterCheck(std::move(body.value()), Later(resp));
+    api.RegisterCheck(std::move(body.value()), detail::Later(resp));
   });
   Handler dereg = [&api](const Request& req, Response& resp) {
-    api.DeregisterCheck(Suffix(req, "/v1/agent/check/deregister/"), Later(resp));
+    api.DeregisterCheck(Suffix(req, "/v1/agent/check/deregister/"), detail::Later(resp));
   };
   router.Handle("PUT", "/v1/agent/check/deregister/", dereg);
   router.Handle("GET", "/v1/agent/check/deregister/", dereg);
@@ -341,7 +303,7 @@ void AddCheckWrites(Router& router, AgentApi& api) {
                       Ttl{"/v1/agent/check/warn/", Health::kWarning},
                       Ttl{"/v1/agent/check/fail/", Health::kCritical}}) {
     Handler h = [&api, t](const Request& req, Response& resp) {
-      api.UpdateTtlCheck(Suffix(req, t.prefix), t.status, QueryOr(req, "note"), Later(resp));
+      api.UpdateTtlCheck(Suffix(req, t.prefix), t.status, QueryOr(req, "note"), detail::Later(resp));
     };
     router.Handle("PUT", std::string(t.prefix), h);
     router.Handle("GET", std::string(t.prefix), h);
@@ -353,14 +315,24 @@ void AddCheckWrites(Router& router, AgentApi& api) {
       return;
     }
     api.UpdateTtlCheck(Suffix(req, "/v1/agent/check/update/"), body->status,
-                       std::move(body->output), Later(resp));
+                       std::move(body->output), detail::Later(resp));
   });
 }
 
 }  // namespace
 
-void AddAgentRoutes(Router& router, AgentApi& api) {
+AgentDone detail::Later(Response& resp) {
+  DeferredPtr d = resp.Defer();
+  return [d](const AgentStatus& st) {
+    Response r;
+    if (!st.ok()) r.Text(st.code, st.message);
+    d->Reply(std::move(r));
+  };
+}
+
+void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster) {
   AddReads(router, api);
+  detail::AddClusterRoutes(router, api, cluster);
   AddServiceWrites(router, api);
   AddCheckWrites(router, api);
 }

@@ -22,6 +22,7 @@ const std::string& NodeOf(const Op& o) {
   return std::visit(
       Overload{[](const op::UpsertNode& x) -> const std::string& { return x.node.name; },
                [](const op::Register& x) -> const std::string& { return x.reg.node.name; },
+               [](const op::ReplaceNode& x) -> const std::string& { return x.node.name; },
                [](const auto& x) -> const std::string& { return x.node; }},
       o);
 }
@@ -41,7 +42,9 @@ const char* OpName(const Op& o) {
                              [](const op::UpsertCheck&) { return "upsert-check"; },
                              [](const op::RemoveCheck&) { return "remove-check"; },
                              [](const op::UpdateCheck&) { return "update-check"; },
-                             [](const op::Register&) { return "register"; }},
+                             [](const op::Register&) { return "register"; },
+                             [](const op::ReplaceNode&) { return "replace-node"; },
+                             [](const op::SetLiveness&) { return "set-liveness"; }},
                     o);
 }
 
@@ -52,12 +55,36 @@ uint64_t Writer::VersionOf(std::string_view node) const {
   return it != removed_versions_.end() ? it->second : 0;
 }
 
+// A remote change never writes serfHealth (change.h): check ops on it do nothing, and a
+// registration drops it. Returns the op to apply, or null for "nothing to do".
+namespace {
+const Op* WithoutSerfHealth(const Op& o, Op* scratch) {
+  auto is_serf = [](std::string_view id) { return id == kSerfHealthId; };
+  if (const auto* x = std::get_if<op::UpsertCheck>(&o)) return is_serf(x->check.id) ? nullptr : &o;
+  if (const auto* x = std::get_if<op::UpdateCheck>(&o)) return is_serf(x->check_id) ? nullptr : &o;
+  if (const auto* x = std::get_if<op::RemoveCheck>(&o)) return is_serf(x->check_id) ? nullptr : &o;
+  if (const auto* x = std::get_if<op::Register>(&o)) {
+    if (std::none_of(x->reg.checks.begin(), x->reg.checks.end(),
+                     [&](const Check& ch) { return is_serf(ch.id) && ch.service_id.empty(); })) {
+      return &o;
+    }
+    op::Register r = *x;
+    std::erase_if(r.reg.checks,
+                  [&](const Check& ch) { return is_serf(ch.id) && ch.service_id.empty(); });
+    *scratch = std::move(r);
+    return scratch;
+  }
+  return &o;
+}
+}  // namespace
+
 Status Writer::Apply(const Change& c, bool* stale) {
   if (stale != nullptr) *stale = false;
   if (core::Lower(NodeOf(c.op)) != c.origin) {
     return Status::Error("change for node \"" + NodeOf(c.op) + "\" carries origin \"" + c.origin +
                          "\"");
   }
+  if (const auto* l = std::get_if<op::SetLiveness>(&c.op)) return ApplyLiveness(*l);
   const uint64_t known = VersionOf(c.origin);
   uint64_t version = c.version;
   if (version == 0) {
@@ -66,38 +93,46 @@ Status Writer::Apply(const Change& c, bool* stale) {
     if (stale != nullptr) *stale = true;
     return Status::Ok();
   }
+  Op scratch;
+  const Op* o = c.version == 0 ? &c.op : WithoutSerfHealth(c.op, &scratch);
   const bool existed = staged_.nodes.Find(c.origin) != nullptr;
   const uint64_t changes_before = changes_;
-  Status st = std::visit(
-      Overload{
-          [&](const op::UpsertNode& x) {
-            UpsertNode(x.node);
-            return Status::Ok();
-          },
-          [&](const op::RemoveNode& x) {
-            RemoveNode(x.node);
-            return Status::Ok();
-          },
-          [&](const op::UpsertService& x) { return UpsertService(x.node, x.service, x.checks); },
-          [&](const op::RemoveService& x) {
-            RemoveService(x.node, x.service_id);
-            return Status::Ok();
-          },
-          [&](const op::UpsertCheck& x) { return UpsertCheck(x.node, x.check); },
-          [&](const op::RemoveCheck& x) {
-            RemoveCheck(x.node, x.check_id);
-            return Status::Ok();
-          },
-          [&](const op::UpdateCheck& x) {
-            UpdateCheck(x.node, x.check_id, x.status, x.output);
-            return Status::Ok();
-          },
-          [&](const op::Register& x) { return Apply(x.reg); }},
-      c.op);
+  Status st = Status::Ok();
+  if (o != nullptr) {
+    st = std::visit(
+        Overload{
+            [&](const op::UpsertNode& x) {
+              UpsertNode(x.node);
+              return Status::Ok();
+            },
+            [&](const op::RemoveNode& x) {
+              RemoveNode(x.node);
+              return Status::Ok();
+            },
+            [&](const op::UpsertService& x) { return UpsertService(x.node, x.service, x.checks); },
+            [&](const op::RemoveService& x) {
+              RemoveService(x.node, x.service_id);
+              return Status::Ok();
+            },
+            [&](const op::UpsertCheck& x) { return UpsertCheck(x.node, x.check); },
+            [&](const op::RemoveCheck& x) {
+              RemoveCheck(x.node, x.check_id);
+              return Status::Ok();
+            },
+            [&](const op::UpdateCheck& x) {
+              UpdateCheck(x.node, x.check_id, x.status, x.output);
+              return Status::Ok();
+            },
+            [&](const op::Register& x) { return Apply(x.reg); },
+            [&](const op::ReplaceNode& x) { return ReplaceNode(x); },
+            [&](const op::SetLiveness&) { return Status::Ok(); }},  // handled above
+        *o);
+  }
   if (!st.ok()) return st;
   if (c.version == 0) {
     if (changes_ == changes_before) return st;  // nothing changed: no new version to spread
     local_version_ = version;
+    if (track_applied_) applied_.push_back({Change{c.origin, version, c.op}, known});
   }
   if (staged_.nodes.Find(c.origin) != nullptr) {
     NodeServices* ns = MutableNodeServices(c.origin);

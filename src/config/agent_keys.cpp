@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "beacon/core/base64.h"
 #include "beacon/core/strings.h"
 #include "internal.h"
 
@@ -25,6 +26,11 @@ Status GetSeconds(const Ctx& c, const Value& v, std::string_view path, uint32_t*
   if (ms / 1000 > static_cast<uint64_t>(kU32Max)) return c.Err(v, path, "duration is too long");
   *out_s = static_cast<uint32_t>(ms / 1000);
   return Status::Ok();
+}
+
+Status CheckGossipKey(const Ctx& c, const Value& v, std::string_view path, const std::string& key) {
+  const std::string why = GossipKeyProblem(key);
+  return why.empty() ? Status::Ok() : c.Err(v, path, why);
 }
 
 Status GetIp(const Ctx& c, const Value& v, std::string_view path, std::string* out) {
@@ -197,6 +203,15 @@ Status ApplyList(const Ctx& c, const Value& v, std::string_view path, bool node_
 
 }  // namespace
 
+std::string GossipKeyProblem(std::string_view b64) {
+  std::string raw, err;
+  if (!core::Base64Decode(b64, &raw, &err)) return "Failed to decode key: " + err;
+  if (raw.size() != 16 && raw.size() != 24 && raw.size() != 32) {
+    return "key size must be 16, 24 or 32 bytes, got " + std::to_string(raw.size());
+  }
+  return {};
+}
+
 Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadState* ls) {
   Status st = ExpectObject(c, root, "");
   if (!st.ok()) return st;
@@ -234,6 +249,7 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
       st = GetBool(c, x, p, &ignored);
     } else if (k == "bootstrapexpect") {
       st = GetInt(c, x, p, 0, 1000, &n);
+      cfg->bootstrap_expect = static_cast<int>(n);
     } else if (k == "loglevel") {
       st = GetString(c, x, p, &s);
       if (st.ok() && !NormalizeLogLevel(s, &cfg->log_level)) {
@@ -269,7 +285,20 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
     } else if (k == "retryjoin" || k == "startjoin") {
       std::vector<std::string> addrs;
       st = GetStringList(c, x, p, &addrs);
-      cfg->retry_join.insert(cfg->retry_join.end(), addrs.begin(), addrs.end());
+      auto& to = k == "retryjoin" ? cfg->retry_join : cfg->start_join;
+      to.insert(to.end(), addrs.begin(), addrs.end());
+    } else if (k == "retryinterval") {
+      st = GetDurationMs(c, x, p, &cfg->retry_interval_ms);
+    } else if (k == "retrymax") {
+      st = GetInt(c, x, p, 0, 1 << 30, &n);
+      cfg->retry_max = static_cast<int>(n);
+    } else if (k == "encrypt") {
+      st = GetString(c, x, p, &cfg->encrypt);
+      if (st.ok()) st = CheckGossipKey(c, x, p, cfg->encrypt);
+    } else if (k == "encryptverifyincoming") {
+      st = GetBool(c, x, p, &cfg->encrypt_verify_incoming);
+    } else if (k == "encryptverifyoutgoing") {
+      st = GetBool(c, x, p, &cfg->encrypt_verify_outgoing);
     } else if (k == "service") {
       st = ParseService(c, x, p, cfg, ls);
     } else if (k == "services") {

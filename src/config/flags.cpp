@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "beacon/config/flagset.h"
+#include "beacon/core/duration.h"
 #include "beacon/core/strings.h"
 #include "internal.h"
 
@@ -52,6 +53,9 @@ constexpr FlagDef kFlags[] = {
     {"pid-file", Kind::kValue},
     {"join", Kind::kValue},
     {"retry-join", Kind::kValue},
+    {"retry-interval", Kind::kValue},
+    {"retry-max", Kind::kValue},
+    {"encrypt", Kind::kValue},
     {"catalog-seed", Kind::kValue},
     {"dns-workers", Kind::kValue},
 };
@@ -76,7 +80,7 @@ Status SetAgentFlag(const std::string& flag, const std::string& value, CommandLi
   } else {
     Status st = ApplyOverride(flag, value, scratch);
     if (!st.ok()) return st;
-    cl->overrides.emplace_back(flag == "join" ? "retry-join" : flag, value);
+    cl->overrides.emplace_back(flag, value);
   }
   return Status::Ok();
 }
@@ -156,6 +160,7 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
     // Accepted for compatibility: a single agent is always its own leader, and there is no UI.
   } else if (flag == "bootstrap-expect") {
     if (!ToInt(value, 0, 1000, &n)) return BadValue(flag, value, "expected a number");
+    cfg->bootstrap_expect = static_cast<int>(n);
   } else if (flag == "node") {
     if (value.empty()) return BadValue(flag, value, "expected a node name");
     cfg->node_name = std::string(value);
@@ -206,7 +211,21 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
   } else if (flag == "pid-file") {
     cfg->pid_file = std::string(value);
   } else if (flag == "join" || flag == "retry-join") {
-    cfg->retry_join.emplace_back(value);
+    (flag == "join" ? cfg->start_join : cfg->retry_join).emplace_back(value);
+  } else if (flag == "retry-interval") {
+    uint64_t ms = 0;
+    if (!core::ParseDurationMs(value, &ms) || ms == 0) {
+      return BadValue(flag, value, "expected a duration such as 30s");
+    }
+    cfg->retry_interval_ms = ms;
+  } else if (flag == "retry-max") {
+    if (!ToInt(value, 0, 1 << 30, &n)) return BadValue(flag, value, "expected a number");
+    cfg->retry_max = static_cast<int>(n);
+  } else if (flag == "encrypt") {
+    if (std::string why = internal::GossipKeyProblem(value); !why.empty()) {
+      return BadValue(flag, value, why);
+    }
+    cfg->encrypt = std::string(value);
   } else if (flag == "dns-workers") {
     if (!ToInt(value, 0, 1024, &n)) return BadValue(flag, value, "expected a number 0..1024");
     cfg->dns_workers = static_cast<int>(n);

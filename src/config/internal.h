@@ -76,6 +76,9 @@ Status GetStringList(const Ctx& c, const Value& v, std::string_view path,
 Status GetStringMap(const Ctx& c, const Value& v, std::string_view path,
                     std::map<std::string, std::string>* out);
 Status ExpectObject(const Ctx& c, const Value& v, std::string_view path);
+// A gossip encryption key (encrypt / -encrypt): base64 of 16, 24 or 32 bytes. Empty `why` when
+// valid, else the reason as Consul words it.
+std::string GossipKeyProblem(std::string_view b64);
 
 // "a.b" / "a[3]" path helpers.
 std::string Join(std::string_view path, std::string_view key);

@@ -40,10 +40,17 @@ Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::
               1,     NodeState::kAlive, cfg_.vsn, now_ms};
   nodes_.emplace(name_, std::move(self));
   probe_list_.push_back(name_);
+  // memberlist's setAlive: our own alive message is gossiped once we know someone.
+  queue_.Queue(name_, Encode(SelfAlive()));
   // Stagger the timers like memberlist does, so nodes started together do not move in step.
   next_probe_ms_ = now_ms + Rand(cfg_.probe_interval_ms);
   next_gossip_ms_ = now_ms + Rand(cfg_.gossip_interval_ms);
-  next_push_pull_ms_ = now_ms + PushPullInterval() + Rand(PushPullInterval());
+  next_push_pull_ms_ = now_ms + Rand(PushPullInterval());  // memberlist: stagger in [0, interval)
+}
+
+void Membership::Emit(MemberEvent::Kind kind, const Member& m) {
+  events_.push_back({kind, m});
+  if (delegate_ != nullptr) delegate_->NotifyEvent(events_.back());
 }
 
 Alive Membership::SelfAlive() const {

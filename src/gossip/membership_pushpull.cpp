@@ -1,5 +1,7 @@
 // Membership: push-pull anti-entropy over TCP (served and requested), join and leave.
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "beacon/gossip/membership.h"
 
@@ -23,7 +25,7 @@ PushPull Membership::LocalState(bool join) const {
   return pp;
 }
 
-void Membership::MergeState(std::uint64_t now, const PushPull& remote) {
+void Membership::MergeState(std::uint64_t now, const PushPull& remote, bool join) {
   for (const PushNodeState& r : remote.nodes) {
     switch (r.state) {
       case NodeState::kAlive:
@@ -39,14 +41,15 @@ void Membership::MergeState(std::uint64_t now, const PushPull& remote) {
     }
   }
   if (delegate_ != nullptr && !remote.user_state.empty()) {
-    delegate_->MergeRemoteState(remote.user_state, remote.join);
+    delegate_->MergeRemoteState(remote.user_state, join);
   }
 }
 
-void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join) {
+void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join,
+                               std::uint64_t join_token) {
   (void)now;
   const std::uint64_t token = next_token_++;
-  streams_[token] = PendingStream{OutStream::Kind::kPushPull, join, 0};
+  streams_[token] = PendingStream{OutStream::Kind::kPushPull, join, 0, join_token, to};
   out_streams_.push_back(
       {token, OutStream::Kind::kPushPull, to, SealStream(Encode(LocalState(join)))});
 }
@@ -65,7 +68,7 @@ Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView req
   if (!msg.ok()) return SealStream(Encode(ErrResp{msg.status().message()}));
   if (auto* pp = std::get_if<PushPull>(&*msg)) {
     Bytes reply = SealStream(Encode(LocalState(false)));
-    MergeState(now, *pp);
+    MergeState(now, *pp, pp->join);
     return reply;
   }
   if (auto* ping = std::get_if<Ping>(&*msg)) {
@@ -77,20 +80,72 @@ Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView req
   return SealStream(Encode(ErrResp{"unexpected stream message"}));
 }
 
+void Membership::OnStreamError(std::uint64_t now, std::uint64_t token, std::string error) {
+  (void)now;
+  auto it = streams_.find(token);
+  if (it == streams_.end()) return;
+  const PendingStream ps = it->second;
+  streams_.erase(it);
+  JoinOutcome(ps.join_token, ps.to, std::move(error));
+}
+
+void Membership::JoinOutcome(std::uint64_t join_token, const Endpoint& to, std::string error) {
+  auto it = joins_.find(join_token);
+  if (it == joins_.end()) return;
+  PendingJoin& j = it->second;
+  if (error.empty()) {
+    ++j.joined;
+  } else {
+    // memberlist names the IP alone ("Failed to join 10.0.0.1: ...").
+    std::string ip = to_string(Endpoint{to.ip, 0});
+    ip = ip.substr(0, ip.rfind(':'));
+    if (!ip.empty() && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
+    j.errors.push_back("Failed to join " + ip + ": " + error);
+  }
+  if (--j.outstanding > 0) return;
+  JoinResult r{join_token, j.joined, {}};
+  if (j.joined == 0 && !j.errors.empty()) {
+    // hashicorp/go-multierror's ListFormatFunc.
+    if (j.errors.size() == 1) {
+      r.error = "1 error occurred:\n\t* " + j.errors[0] + "\n\n";
+    } else {
+      r.error = std::to_string(j.errors.size()) + " errors occurred:";
+      for (std::size_t i = 0; i < j.errors.size(); ++i) r.error += "\n\t* " + j.errors[i];
+      r.error += "\n\n";
+    }
+  }
+  joins_.erase(it);
+  join_results_.push_back(std::move(r));
+}
+
 void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::optional<Bytes> reply) {
   auto it = streams_.find(token);
   if (it == streams_.end()) return;
   const PendingStream ps = it->second;
   streams_.erase(it);
-  if (!reply) return;
+  if (!reply) {
+    JoinOutcome(ps.join_token, ps.to, "no reply from " + to_string(ps.to));
+    return;
+  }
   auto plain = OpenStream(*reply, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
-  if (!plain.ok()) return;
+  if (!plain.ok()) {
+    JoinOutcome(ps.join_token, ps.to, plain.status().message());
+    return;
+  }
   auto msg = DecodeMessage(*plain);
-  if (!msg.ok()) return;
+  if (!msg.ok()) {
+    JoinOutcome(ps.join_token, ps.to, msg.status().message());
+    return;
+  }
   if (ps.kind == OutStream::Kind::kPushPull) {
     if (auto* pp = std::get_if<PushPull>(&*msg)) {
-      MergeState(now, *pp);
+      MergeState(now, *pp, ps.join);
       joined_ += ps.join ? 1 : 0;
+      JoinOutcome(ps.join_token, ps.to, {});
+    } else if (auto* err = std::get_if<ErrResp>(&*msg)) {
+      JoinOutcome(ps.join_token, ps.to, "remote error: " + err->error);
+    } else {
+      JoinOutcome(ps.join_token, ps.to, "unexpected reply to a push-pull");
     }
     return;
   }
@@ -99,8 +154,30 @@ void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::opti
   }
 }
 
-void Membership::Join(std::uint64_t now, const std::vector<Endpoint>& seeds) {
-  for (const Endpoint& s : seeds) StartPushPull(now, s, true);
+std::uint64_t Membership::Join(std::uint64_t now, const std::vector<Endpoint>& seeds) {
+  const std::uint64_t token = next_token_++;
+  if (seeds.empty()) {
+    join_results_.push_back({token, 0, {}});
+    return token;
+  }
+  joins_[token] = PendingJoin{seeds.size(), 0, {}};
+  for (const Endpoint& s : seeds) StartPushPull(now, s, true, token);
+  return token;
+}
+
+std::vector<JoinResult> Membership::TakeJoinResults() {
+  return std::exchange(join_results_, {});
+}
+
+void Membership::SendBestEffort(std::uint64_t now, const Endpoint& to, Bytes payload) {
+  (void)now;
+  SendRaw(to, {Encode(UserMsg{std::move(payload)})});
+}
+
+void Membership::SendReliable(std::uint64_t now, const Endpoint& to, Bytes payload) {
+  (void)now;
+  out_streams_.push_back({next_token_++, OutStream::Kind::kUser, to,
+                          SealStream(EncodeUserStream(UserMsg{std::move(payload)}))});
 }
 
 void Membership::Leave(std::uint64_t now) {

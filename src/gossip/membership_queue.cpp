@@ -6,11 +6,22 @@
 
 namespace beacon::gossip {
 
-void BroadcastQueue::Queue(const std::string& node, Bytes msg) {
+std::uint64_t BroadcastQueue::Queue(const std::string& node, Bytes msg) {
   if (!node.empty()) {
     std::erase_if(items_, [&](const Item& i) { return i.node == node; });
   }
-  items_.push_back({node, std::move(msg), 0, next_id_++});
+  items_.push_back({node, std::move(msg), 0, next_id_});
+  return next_id_++;
+}
+
+bool BroadcastQueue::Pending(std::uint64_t id) const {
+  return std::any_of(items_.begin(), items_.end(), [&](const Item& i) { return i.id == id; });
+}
+
+std::size_t BroadcastQueue::PendingBytes(std::size_t overhead) const {
+  std::size_t n = 0;
+  for (const Item& i : items_) n += overhead + i.msg.size();
+  return n;
 }
 
 std::vector<Bytes> BroadcastQueue::Get(std::size_t overhead, std::size_t limit,

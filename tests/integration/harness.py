@@ -304,10 +304,10 @@ def tcp_alive(port, timeout=0.3, host=LOOPBACK):
         return False
 
 
-def dns_alive(port, timeout=1.0):
+def dns_alive(port, timeout=1.0, host=LOOPBACK):
     """True if a plain UDP query for the SOA of consul. gets any DNS reply with our ID."""
     q = build_query("consul", "SOA", qid=0x4242)
-    r = udp_exchange(port, q, timeout=timeout)
+    r = udp_exchange(port, q, timeout=timeout, host=host)
     return r is not None and len(r) >= 12 and struct.unpack("!H", r[:2])[0] == 0x4242
 
 
@@ -453,10 +453,15 @@ class Agent:
     config: dict written as <config-dir>/00-test.json (None: an empty config dir).
     extra_config_files: {filename: dict-or-str} written into the config dir too.
     seed: list of catalog register bodies, passed with -catalog-seed.
+    host: the loopback address it binds everything to (-bind and -client when not 127.0.0.1).
+    serf_port: its Serf LAN (gossip) port; default a free one, so agents never share 8301.
     """
 
     def __init__(self, config=None, seed=None, extra_args=(), node="itest", extra_config_files=None,
-                 log_level="info", data_dir=None):
+                 log_level="info", data_dir=None, host=LOOPBACK, serf_port=None):
+        self.host = host
+        self.serf_port = serf_port
+        self.fixed_serf_port = serf_port
         self.tmp = tempfile.TemporaryDirectory(prefix="beacon-it-")
         self.dir = self.tmp.name
         # data_dir: run without -dev, with -data-dir <data_dir> ("tmp": a directory in self.dir).
@@ -501,10 +506,16 @@ class Agent:
         last_err = None
         for _attempt in range(3):  # a port may be grabbed between probe and bind
             if not (keep_ports and self.dns_port and self.http_port):
-                self.dns_port = free_port()
-                self.http_port = free_port()
+                self.dns_port = free_port(self.host)
+                self.http_port = free_port(self.host)
                 while self.http_port == self.dns_port:
-                    self.http_port = free_port()
+                    self.http_port = free_port(self.host)
+            if self.fixed_serf_port is not None:
+                self.serf_port = self.fixed_serf_port
+            elif not (keep_ports and self.serf_port):
+                self.serf_port = None
+                while self.serf_port in (None, self.dns_port, self.http_port):
+                    self.serf_port = free_port(self.host)
             args = [BEACON, "agent"]
             if self.data_dir is None:
                 args.append("-dev")
@@ -515,6 +526,10 @@ class Agent:
                      "-config-dir", self.config_dir, "-log-level", self.log_level]
             if self.seed_path:
                 args += ["-catalog-seed", self.seed_path]
+            if "-serf-lan-port" not in self.extra_args:
+                args += ["-serf-lan-port", str(self.serf_port)]
+            if self.host != LOOPBACK:
+                args += ["-bind", self.host, "-client", self.host]
             args += self.extra_args
             self.args = args
             self._log = open(self.log_path, "ab")
@@ -522,7 +537,7 @@ class Agent:
                                          stdin=subprocess.DEVNULL, cwd=self.dir)
             _live_processes.append(self.proc)
             try:
-                wait_for(lambda: self.proc.poll() is not None or dns_alive(self.dns_port, 0.3),
+                wait_for(lambda: self.proc.poll() is not None or dns_alive(self.dns_port, 0.3, self.host),
                          timeout, what="agent DNS on port %d" % self.dns_port)
             except TimeoutError as e:
                 last_err = e
@@ -537,7 +552,7 @@ class Agent:
                 raise last_err
             if "-http-port" not in self.extra_args:
                 try:
-                    wait_for(lambda: self.proc.poll() is not None or tcp_alive(self.http_port),
+                    wait_for(lambda: self.proc.poll() is not None or tcp_alive(self.http_port, host=self.host),
                              timeout, what="agent HTTP on port %d" % self.http_port)
                 except TimeoutError as e:
                     last_err = e
@@ -608,11 +623,15 @@ class Agent:
 
     @property
     def http_addr(self):
-        return "%s:%d" % (LOOPBACK, self.http_port)
+        return "%s:%d" % (self.host, self.http_port)
+
+    @property
+    def serf_addr(self):
+        return "%s:%d" % (self.host, self.serf_port)
 
     def http(self, method, path, body=None, headers=None, timeout=10.0):
         """One HTTP request to the agent's API; returns HttpReply (status, headers, body)."""
-        return http_request(self.http_port, method, path, body, headers, timeout)
+        return http_request(self.http_port, method, path, body, headers, timeout, host=self.host)
 
     def api(self, method, path, body=None, timeout=10.0, expect=200):
         """JSON API call: body (dict/list) is JSON-encoded; asserts the status; returns the
@@ -624,6 +643,7 @@ class Agent:
         return r.json() if r.body else None
 
     def dig(self, name, qtype=None, *opts, **kw):
+        kw.setdefault("server", self.host)
         return dig(self.dns_port, name, qtype, *opts, **kw)
 
     def __enter__(self):

@@ -30,6 +30,7 @@
 namespace beacon::agent {
 
 class HealthSync;  // beacon/agent/health_sync.h
+class Cluster;     // beacon/agent/cluster.h
 
 class Agent {
  public:
@@ -74,6 +75,10 @@ class Agent {
   Status FireEvent(gossip::UserEvent* e);
   void RunPublished();
   Status OpenKv();
+  // Starts gossip on the Serf LAN port (unless it is -1) and joins -join addresses.
+  Status StartCluster();
+  // Any thread: stops Run() with `code` (a fatal gossip error, or after a graceful leave).
+  void RequestStop(int code);
   void BuildHttp();
   // After a publish (and once a second): hands health_ the runnable checks of what changed on
   // this node (all of them when the script policy changed), through health_sync_.
@@ -97,6 +102,8 @@ class Agent {
   // Runs this node's script/HTTP/TCP/UDP/alias checks; results come back through Submit.
   std::unique_ptr<health::Runner> health_;
   std::unique_ptr<HealthSync> health_sync_;  // agent loop only
+  std::unique_ptr<Cluster> cluster_;         // gossip; null when serf_lan port is -1
+  int exit_code_ = 0;                        // agent loop only
   gossip::EventBuffer events_;               // the recent user events (thread-safe)
   std::mt19937_64 event_ids_;                // HTTP loop thread only (FireEvent)
 };

@@ -51,6 +51,7 @@ struct AgentSelf {
   bool server = false;
   int serf_lan_port = 8301;
   int server_port = 8300;
+  int bootstrap_expect = 0;
   std::map<std::string, std::string> meta;  // node meta
 };
 
@@ -90,6 +91,37 @@ class AgentApi {
   virtual void Reload(AgentDone done) = 0;
 };
 
-void AddAgentRoutes(Router& router, AgentApi& api);
+// One gossip member as /v1/agent/members shows it (Consul's serf.Member).
+struct ClusterMember {
+  std::string name;
+  std::string addr;
+  uint16_t port = 0;
+  std::map<std::string, std::string> tags;
+  int status = 1;  // 1 alive, 2 leaving, 3 left, 4 failed
+  uint8_t protocol_min = 1, protocol_max = 5, protocol_cur = 2;
+  uint8_t delegate_min = 2, delegate_max = 5, delegate_cur = 4;
+};
+
+// Implemented by agent::Cluster (gossip). Members(): any thread, a consistent copy. Join, Leave
+// and ForceLeave call `done` exactly once, from any thread; errors are 500 with the reason.
+class ClusterApi {
+ public:
+  virtual ~ClusterApi() = default;
+  virtual std::vector<ClusterMember> Members() const = 0;
+  // Joins through each address (host or host:port); ok when at least one answered.
+  virtual void Join(std::vector<std::string> addrs, AgentDone done) = 0;
+  // Graceful leave; the agent shuts down after `done`.
+  virtual void Leave(AgentDone done) = 0;
+  virtual void ForceLeave(std::string node, bool prune, AgentDone done) = 0;
+};
+
+// The Serf tags this agent gossips (Consul's LAN tag names and values); /v1/agent/self's Member
+// shows the same.
+std::map<std::string, std::string> LanTags(const AgentSelf& self);
+
+// With a cluster, /v1/agent/members lists its members and /v1/agent/{join/<addr>,leave,
+// force-leave/<node>} act on it (GET accepted on join and force-leave, spec 0.3); without one,
+// members lists this agent alone and the three answer 500 "gossip is not enabled".
+void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster = nullptr);
 
 }  // namespace beacon::http

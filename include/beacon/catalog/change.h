@@ -12,16 +12,30 @@
 //   agent's catalog API); the stamped versions start from the boot time in ms << 20, so a
 //   restarted agent's versions are above every version of its previous life.
 // - Plain data: copyable, comparable, no pointers into a snapshot.
+// - Two ops stand apart. ReplaceNode carries a node's whole record (what gossip's full-record
+//   repair sends): it replaces everything on the node at one version. SetLiveness is this
+//   observer's own view of a node from gossip membership, not the origin's data: it takes no
+//   version and is never stale (see Writer::Apply).
+// - The check "serfHealth" is the observer's view too: ReplaceNode keeps whatever serfHealth the
+//   node has, and a remote change (version != 0) never writes it (the op still records the
+//   version, so version chains stay contiguous).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "beacon/catalog/types.h"
 
 namespace beacon::catalog {
+
+// A node's liveness as gossip membership sees it.
+enum class Liveness : uint8_t { kAlive = 0, kSuspect = 1, kFailed = 2, kLeft = 3 };
+
+// The check id, name and outputs Consul uses for gossip liveness.
+inline constexpr const char* kSerfHealthId = "serfHealth";
 
 namespace op {
 struct UpsertNode {
@@ -64,16 +78,43 @@ struct Register {  // one /v1/catalog/register entry, applied whole or not at al
   Registration reg;
   bool operator==(const Register&) const = default;
 };
+// The node's whole record at one version: services and node checks not in it are removed, the
+// rest upserted; what is identical moves no index. serfHealth is neither read from it nor removed.
+struct ReplaceNode {
+  Node node;
+  std::vector<std::pair<Service, std::vector<Check>>> services;  // each with its own checks
+  std::vector<Check> node_checks;
+  bool operator==(const ReplaceNode&) const = default;
+};
+// Gossip's view of the node (no version; see the contract): alive -> serfHealth passing (created
+// if missing), suspect -> NodeEntry::suspect, failed -> serfHealth critical, left -> the node and
+// everything on it removed (its version is kept, so only a newer record brings it back).
+// Nothing happens for a node the catalog does not hold (except nothing to remove for left).
+struct SetLiveness {
+  std::string node;
+  Liveness state = Liveness::kAlive;
+  bool operator==(const SetLiveness&) const = default;
+};
 }  // namespace op
 
 using Op = std::variant<op::UpsertNode, op::RemoveNode, op::UpsertService, op::RemoveService,
-                        op::UpsertCheck, op::RemoveCheck, op::UpdateCheck, op::Register>;
+                        op::UpsertCheck, op::RemoveCheck, op::UpdateCheck, op::Register,
+                        op::ReplaceNode, op::SetLiveness>;
 
 struct Change {
   std::string origin;    // the node's key (lower-case name)
   uint64_t version = 0;  // 0: stamped by the writer with the next local version
   Op op;
   bool operator==(const Change&) const = default;
+};
+
+// A local change the writer applied (Writer::TrackApplied): `change` carries the version it was
+// stamped with; `from_version` is the origin's version before it. These are the deltas this
+// agent originates for gossip.
+struct AppliedChange {
+  Change change;
+  uint64_t from_version = 0;
+  bool operator==(const AppliedChange&) const = default;
 };
 
 // The node an op names, as given.

@@ -138,6 +138,9 @@ struct NodeEntry {
   // DNS, precomputed.
   AddrSet addr;                      // indexed by Family
   Health health = Health::kPassing;  // worst of node checks (passing when none)
+  // Gossip suspects the node (op::SetLiveness): DNS may prefer healthy alternatives. Cleared
+  // when the node is seen alive or failed.
+  bool suspect = false;
   uint16_t txt_count = 0;
   RefCount ref_count;  // owned by RefPtr
   // The node name as wire labels, no terminating zero (dots split): the only copy of the name

@@ -76,8 +76,8 @@ class Writer {
   // `self_node` is this agent's node name; `datacenter` its datacenter.
   // `version_base` is where local record versions start (see change.h): the agent passes its
   // boot wall-clock time in ms << 20, so versions outlive restarts; tests may leave it 0.
-  Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter,
-         DnsSettings dns, uint64_t version_base = 0);
+  Writer(SnapshotHub& hub, std::string_view self_node, std::string_view datacenter, DnsSettings dns,
+         uint64_t version_base = 0);
 
   // Applies one change value (catalog/change.h): checks its origin, drops it when stale
   // (*stale set, Ok returned, nothing changes), stamps version 0 with the next local version,
@@ -85,8 +85,15 @@ class Writer {
   // changes nothing and records no version; a local op that changes nothing (re-registering
   // the same thing, a TTL update with the same status and output) takes no version either.
   Status Apply(const Change& change, bool* stale = nullptr);
-  // The version last applied for the node (0 when none), also after the node was removed.
+  // The version last applied for the node (0 when none), also after the node was removed
+  // (by RemoveNode or by SetLiveness left). SetLiveness never changes it.
   uint64_t VersionOf(std::string_view node) const;
+
+  // Applied-change feed (gossip's deltas): while on, every change applied with version 0 that
+  // changed something is kept, with the version it was stamped with and the origin's version
+  // before it, until TakeApplied(). SetLiveness is never in it. Off by default.
+  void TrackApplied(bool on) { track_applied_ = on; }
+  std::vector<AppliedChange> TakeApplied() { return std::exchange(applied_, {}); }
 
   // Creates the node or replaces its address, tagged addresses and meta (checks and services on
   // it are kept).
@@ -138,6 +145,10 @@ class Writer {
   const Snapshot& staged() const { return staged_; }
 
  private:
+  // op::ReplaceNode and op::SetLiveness (writer_replace.cpp), called by Apply(Change).
+  Status ReplaceNode(const op::ReplaceNode& r);
+  Status ApplyLiveness(const op::SetLiveness& l);
+  void SetSuspect(const std::string& nkey, bool suspect);
   NodeEntry* MutableNode(const std::string& key);
   // Copy-on-write access to the node's NodeServices; creates it when missing.
   NodeServices* MutableNodeServices(const std::string& nkey);
@@ -204,8 +215,10 @@ class Writer {
   std::unordered_map<std::string, PtrOwners> ptr_owners_;  // key: IpBytes
   bool dirty_ = true;
   bool track_changes_ = false;
-  uint64_t local_version_ = 0;  // the last version stamped on a local change
-  uint64_t changes_ = 0;        // counts every change a reader could see (Apply: no-op or not)
+  bool track_applied_ = false;
+  std::vector<AppliedChange> applied_;  // see TakeApplied
+  uint64_t local_version_ = 0;          // the last version stamped on a local change
+  uint64_t changes_ = 0;  // counts every change a reader could see (Apply: no-op or not)
   // Versions of removed nodes, so a stale change cannot bring a node back. Writer-private.
   std::unordered_map<std::string, uint64_t> removed_versions_;
   std::vector<std::string> changed_;  // see TakeChangedServices

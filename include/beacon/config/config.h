@@ -58,9 +58,18 @@ struct AgentConfig {
   std::vector<std::string> sources;
   // -pid-file / pid_file: where the agent writes its pid ("" = nowhere).
   std::string pid_file;
-  // retry_join / start_join / -join / -retry-join: accepted and kept; a single-node agent does
-  // not act on them yet.
+  // Gossip (issue 8). start_join / -join: addresses joined once at start (failure is fatal, as
+  // Consul); retry_join / -retry-join: retried every retry_interval until one answers, at most
+  // retry_max times (0 = forever). An address without a port uses ports.serf_lan.
+  std::vector<std::string> start_join;
   std::vector<std::string> retry_join;
+  uint64_t retry_interval_ms = 30000;
+  int retry_max = 0;
+  int bootstrap_expect = 0;
+  // encrypt / -encrypt: base64 gossip key (16, 24 or 32 bytes); empty = plain gossip.
+  std::string encrypt;
+  bool encrypt_verify_incoming = true;
+  bool encrypt_verify_outgoing = true;
 };
 
 // Options given on the command line that are not config-file keys.

@@ -15,7 +15,8 @@
 // Driving it (the I/O adapter's loop): after every input, send TakePackets() as UDP datagrams;
 // for each TakeStreams() request open TCP to `to`, write `bytes`, read one reply frame (sized
 // with stream_frame_size) and call OnStreamReply(token, reply), or OnStreamReply(token, nullopt)
-// on refusal, error or after cfg.tcp_timeout_ms; serve accepted TCP connections by reading one
+// (or OnStreamError with the reason) on refusal, error or after cfg.tcp_timeout_ms; a kUser
+// stream expects no reply: write it and close; serve accepted TCP connections by reading one
 // frame and writing OnStream()'s reply (close without writing when it is empty); arm a timer
 // for NextDeadline() and call Tick(now) when it fires; hand TakeEvents() to the catalog.
 // Serf rides on top through MembershipDelegate (user messages, push-pull state, ack payload).
@@ -104,18 +105,33 @@ struct OutPacket {
 };
 
 struct OutStream {
-  enum class Kind { kPushPull, kPing };
+  // kUser: a one-way user message (memberlist's SendReliable): write it, close, expect no reply.
+  enum class Kind { kPushPull, kPing, kUser };
   std::uint64_t token = 0;  // pass back to OnStreamReply
   Kind kind = Kind::kPushPull;
   Endpoint to;
   Bytes bytes;  // the whole request; read the reply with StreamFrameSize (envelope.h)
 };
 
+// The outcome of one Join(): how many seeds answered the push-pull, and memberlist's multierror
+// text ("1 error occurred:\n\t* Failed to join 10.0.0.1: ...\n\n") when none did (empty when
+// joined > 0, and for a Join with no seeds).
+struct JoinResult {
+  std::uint64_t token = 0;
+  std::size_t joined = 0;
+  std::string error;
+};
+
 // memberlist's TransmitLimitedQueue: broadcasts sent fewest-transmits first, then largest first;
 // a new broadcast about a node replaces the queued one about the same node.
 class BroadcastQueue {
  public:
-  void Queue(const std::string& node, Bytes msg);
+  // Returns an id that Pending() answers about.
+  std::uint64_t Queue(const std::string& node, Bytes msg);
+  // True while the broadcast `id` is queued (not yet sent its transmit limit, nor replaced).
+  bool Pending(std::uint64_t id) const;
+  // The bytes all queued messages take, each with `overhead`.
+  std::size_t PendingBytes(std::size_t overhead) const;
   // Takes messages whose encoded size plus `overhead` each fits in `limit` bytes in total,
   // counting a transmit for each; drops those sent `transmit_limit` times.
   std::vector<Bytes> Get(std::size_t overhead, std::size_t limit, int transmit_limit);
@@ -168,6 +184,8 @@ class MembershipDelegate {
     (void)state;
     (void)join;
   }
+  // Every MemberEvent, as it happens (also queued for TakeEvents). Serf's event delegate.
+  virtual void NotifyEvent(const MemberEvent& e) { (void)e; }
   // Serf: a version byte and this node's Vivaldi coordinate, carried by our acks.
   virtual Bytes AckPayload() { return {}; }
   // One of our probes was acked after `rtt_ms`, with the acker's payload.
@@ -190,8 +208,17 @@ class Membership {
   Bytes OnStream(std::uint64_t now_ms, const Endpoint& from, ByteView request);
   // The reply to our stream request `token`, or nullopt when it failed or timed out.
   void OnStreamReply(std::uint64_t now_ms, std::uint64_t token, std::optional<Bytes> reply);
-  // Starts a push-pull (join flag set) with each seed.
-  void Join(std::uint64_t now_ms, const std::vector<Endpoint>& seeds);
+  // Our stream request `token` failed; `error` (e.g. "dial tcp 10.0.0.2:8301: connect:
+  // connection refused") goes into a Join's error text.
+  void OnStreamError(std::uint64_t now_ms, std::uint64_t token, std::string error);
+  // Starts a push-pull (join flag set) with each seed; the outcome comes out of TakeJoinResults()
+  // under the returned token once every seed answered or failed.
+  std::uint64_t Join(std::uint64_t now_ms, const std::vector<Endpoint>& seeds);
+  std::vector<JoinResult> TakeJoinResults();
+  // A user message to one address: over UDP alone (memberlist's SendBestEffort, no piggybacked
+  // broadcasts), or as a one-way kUser stream (SendReliable).
+  void SendBestEffort(std::uint64_t now_ms, const Endpoint& to, Bytes payload);
+  void SendReliable(std::uint64_t now_ms, const Endpoint& to, Bytes payload);
   // Broadcasts that this node left (a dead message about itself); stops probing.
   void Leave(std::uint64_t now_ms);
   // Changes this node's meta (Serf tags) and broadcasts it with a new incarnation.
@@ -234,6 +261,12 @@ class Membership {
     OutStream::Kind kind;
     bool join = false;
     std::uint32_t seq = 0;
+    std::uint64_t join_token = 0;  // the Join() this push-pull belongs to, 0 for none
+    Endpoint to;
+  };
+  struct PendingJoin {
+    std::size_t outstanding = 0, joined = 0;
+    std::vector<std::string> errors;
   };
 
   // membership.cpp: plumbing
@@ -244,7 +277,7 @@ class Membership {
   Bytes SealStream(const Bytes& msg);
   Bytes Nonce();
   std::size_t Rand(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng_() % n); }
-  void Emit(MemberEvent::Kind kind, const Member& m) { events_.push_back({kind, m}); }
+  void Emit(MemberEvent::Kind kind, const Member& m);
   void HandleMessage(std::uint64_t now, const Endpoint& from, ByteView msg);
   std::vector<std::string> RandomNodes(std::uint64_t now, int k, const std::string& exclude,
                                        bool for_gossip);
@@ -272,9 +305,11 @@ class Membership {
   void SuspicionTimeouts(std::uint64_t now);
 
   // membership_pushpull.cpp: anti-entropy and join
-  void StartPushPull(std::uint64_t now, const Endpoint& to, bool join);
+  void StartPushPull(std::uint64_t now, const Endpoint& to, bool join,
+                     std::uint64_t join_token = 0);
   PushPull LocalState(bool join) const;
-  void MergeState(std::uint64_t now, const PushPull& remote);
+  void MergeState(std::uint64_t now, const PushPull& remote, bool join);
+  void JoinOutcome(std::uint64_t join_token, const Endpoint& to, std::string error);
   std::uint64_t PushPullInterval() const;
 
   MembershipConfig cfg_;
@@ -288,6 +323,8 @@ class Membership {
   std::optional<Probe> probe_;
   std::map<std::uint32_t, Relay> relays_;  // by our seq
   std::map<std::uint64_t, PendingStream> streams_;
+  std::map<std::uint64_t, PendingJoin> joins_;
+  std::vector<JoinResult> join_results_;
   BroadcastQueue queue_;
   std::uint32_t seq_ = 0;
   std::uint64_t next_token_ = 1;

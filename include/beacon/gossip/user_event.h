@@ -11,12 +11,13 @@
 //   time it was received at. Thread-safe (one short mutex); List copies.
 // - EventIndex folds an event ID (a UUID) to Consul's blocking index: the first 16 hex digits
 //   XOR the last 16; 0 for text that is not a UUID.
-// - Today events reach only the agent they are fired on; gossip (issue 8) spreads them with
-//   Serf's Lamport clock through the same Ingest path.
+// - Events spread by gossip (agent::Cluster) as Serf user events; each agent filters and adds
+//   the ones meant for it.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,13 @@ bool ShouldProcess(const UserEvent& e, std::string_view node_name,
                    const std::vector<LocalService>& services);
 
 uint64_t EventIndex(std::string_view id);
+
+// Over gossip (Consul's agent/user_event.go): a Serf user event named kConsulEventPrefix + name
+// whose payload is the msgpack UserEvent (ID, n, p, nf, sf, tf, v). A Serf event without the
+// prefix (a plain `serf event`) is taken as an event of that name with that payload.
+inline constexpr std::string_view kConsulEventPrefix = "consul:event:";
+std::vector<uint8_t> EncodeConsulUserEvent(const UserEvent& e);
+Result<UserEvent> DecodeConsulUserEvent(std::span<const uint8_t> body);
 
 class EventBuffer {
  public:

@@ -1,0 +1,143 @@
+// Cluster: this agent's seat in the gossip cluster. Wires gossip::Serf (membership, intents, user
+// events), gossip::CatalogSync (replication of every node's record) and net::GossipTransport (the
+// UDP/TCP sockets on the Serf LAN port) together, and turns what they report into catalog changes,
+// user events and the member list.
+//
+// Contract:
+// - Threads: Serf and CatalogSync live on the transport's thread ("beacon-gossip") and are touched
+//   only there (the GossipCore methods and work handed over with Post). Every public method is
+//   callable from any thread unless it says otherwise; callbacks run on the gossip thread.
+// - Catalog changes it produces (remote records, deltas, liveness) go to `submit`, which must be
+//   thread-safe (the agent's command queue); they are applied by the one writer.
+// - Members() is a copy made after the last membership change (one short mutex).
+// - A name conflict (another live member at another address holds this node's name) calls
+//   `fatal` with the reason: the agent must not stay in a cluster under a stolen name.
+// - Stop() leaves nothing running: it stops the transport thread and closes its sockets.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "beacon/api/agent_api.h"
+#include "beacon/catalog/change.h"
+#include "beacon/catalog/hub.h"
+#include "beacon/core/log.h"
+#include "beacon/core/status.h"
+#include "beacon/core/thread_annotations.h"
+#include "beacon/gossip/catalog_sync.h"
+#include "beacon/gossip/serf.h"
+#include "beacon/gossip/user_event.h"
+#include "beacon/net/gossip_transport.h"
+
+namespace beacon::agent {
+
+struct ClusterOptions {
+  std::string node_name;
+  std::string bind_addr = "127.0.0.1";       // the sockets
+  std::string advertise_addr = "127.0.0.1";  // what other members are told
+  int port = 8301;                           // Serf LAN port (UDP and TCP), 1-65535
+  std::map<std::string, std::string> tags;   // Consul's LAN tags (http::LanTags)
+  std::optional<gossip::Keyring> keyring;    // -encrypt
+  std::vector<std::string> retry_join;       // retried every retry_interval_ms
+  uint64_t retry_interval_ms = 30000;
+  int retry_max = 0;  // 0: forever
+  uint64_t seed = 0;  // randomness of the gossip core
+  gossip::SerfConfig serf;
+};
+
+class Cluster final : public net::GossipCore, public http::ClusterApi {
+ public:
+  Cluster(ClusterOptions opts, catalog::SnapshotHub& hub,
+          std::function<void(catalog::Change)> submit, gossip::EventBuffer& events,
+          std::function<void()> events_changed, std::function<void(std::string)> fatal,
+          const Logger& log);
+  ~Cluster() override;
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Binds the sockets and starts the gossip thread; errors name the address.
+  Status Start();
+  void Stop();
+  int port() const;
+
+  // Joins through `addrs` (host, host:port, [v6]:port; the default port is this agent's) and
+  // waits up to `timeout_ms` for the outcome: Ok when at least one answered, else an error
+  // naming each address (-join at start is fatal on error, as Consul).
+  Status JoinAndWait(const std::vector<std::string>& addrs, uint64_t timeout_ms);
+  // Leaves gracefully and waits up to `timeout_ms` for the leave to go out (Ok at once when
+  // already left).
+  Status LeaveAndWait(uint64_t timeout_ms);
+  // The catalog changes this agent originated, stamped by the writer (Writer::TakeApplied).
+  void OnLocalChanges(std::vector<catalog::AppliedChange> changes);
+  // Spreads a user event (already validated and named) to every member; this agent has
+  // delivered it locally already.
+  void FireEvent(const gossip::UserEvent& e);
+  // "addr:port" of the alive servers in this datacenter, for forwarding KV requests.
+  std::vector<std::string> Servers() const;
+  // Gossip counters for metrics and benchmarks.
+  net::GossipStats stats() const;
+  // Called (gossip thread) once a graceful leave has gone out; the agent then shuts down.
+  void SetOnLeft(std::function<void()> f) { on_left_ = std::move(f); }
+
+  // http::ClusterApi
+  std::vector<http::ClusterMember> Members() const override;
+  void Join(std::vector<std::string> addrs, http::AgentDone done) override;
+  void Leave(http::AgentDone done) override;
+  void ForceLeave(std::string node, bool prune, http::AgentDone done) override;
+
+  // net::GossipCore (gossip thread)
+  void Tick(uint64_t now_ms) override;
+  void OnPacket(uint64_t now_ms, const gossip::Endpoint& from, gossip::ByteView bytes) override;
+  gossip::Bytes OnStream(uint64_t now_ms, const gossip::Endpoint& from,
+                         gossip::ByteView request) override;
+  void OnStreamReply(uint64_t now_ms, uint64_t token, std::optional<gossip::Bytes> reply) override;
+  void OnStreamError(uint64_t now_ms, uint64_t token, std::string error) override;
+  std::vector<gossip::OutPacket> TakePackets() override;
+  std::vector<gossip::OutStream> TakeStreams() override;
+  uint64_t NextDeadline() const override;
+  void AfterInput(uint64_t now_ms) override;
+
+ private:
+  // Gossip thread.
+  void HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev);
+  void HandleUserEvent(const gossip::SerfEvent& ev);
+  void RefreshMembers();
+  void RetryJoin(uint64_t now);
+  Result<std::vector<gossip::Endpoint>> Resolve(const std::vector<std::string>& addrs) const;
+
+  ClusterOptions opts_;
+  catalog::SnapshotHub& hub_;
+  std::function<void(catalog::Change)> submit_;
+  gossip::EventBuffer& events_;
+  std::function<void()> events_changed_;
+  std::function<void(std::string)> fatal_;
+  std::function<void()> on_left_;
+  const Logger& log_;
+
+  std::unique_ptr<gossip::Serf> serf_;
+  std::unique_ptr<gossip::CatalogSync> sync_;
+  std::unique_ptr<net::GossipTransport> transport_;
+
+  // Gossip thread only.
+  std::map<uint64_t, std::function<void(const gossip::JoinResult&)>> join_waiters_;
+  std::vector<http::AgentDone> leave_waiters_;
+  uint64_t leave_deadline_ms_ = 0;
+  bool left_ = false;
+  uint64_t next_retry_ms_ = 0;
+  int retries_ = 0;
+  bool retry_done_ = true;
+  std::set<std::string> seen_event_ids_;  // events fired here and echoed back are not re-added
+  std::vector<std::string> seen_order_;
+
+  mutable Mutex mu_;
+  std::vector<http::ClusterMember> members_ GUARDED_BY(mu_);
+};
+
+}  // namespace beacon::agent

@@ -1,0 +1,194 @@
+// CatalogSync: spreads this agent's catalog records over gossip and repairs what gossip loses
+// (spec cluster-design 3.2-3.3): each agent is the single writer of its own node record (and of
+// the nodes registered through it); changes travel as versioned deltas piggybacked on Serf's
+// gossip; digest anti-entropy over reliable sends repairs the rest.
+//
+// Contract:
+// - Sans-I/O and single-threaded: one thread (the gossip thread) calls everything, including the
+//   SerfExtension callbacks. No clocks: time enters as now_ms (NotifyMsg and GetBroadcasts use
+//   the latest now_ms seen). Randomness comes from the seed, so the same inputs give the same
+//   outputs.
+// - Reads the catalog only through `snapshot` (the latest published snapshot; may return null
+//   before the first publish) and changes it only through `submit` (a thread-safe queue to the
+//   agent's catalog::Writer): remote deltas as they came, full records as ToChange(record),
+//   membership as op::SetLiveness. Outputs: GetBroadcasts (piggybacked by Serf) and TakeSends
+//   (the owner passes each to Serf::SendToMember(now, node, bytes, reliable)).
+// - Versions: CatalogSync keeps its own map origin -> version (seeded from the snapshot's
+//   NodeServices versions, advanced as it submits, re-synced from the snapshot every
+//   anti-entropy round). A delta is submitted only when that version is exactly its
+//   from_version; a newer, non-contiguous one is held for gap_wait_ms (applied as soon as the
+//   chain before it arrives, since gossip can reorder), then makes it pull the full record from
+//   its sender (reliable). Deltas about this agent's own node are never taken from others.
+// - Broadcast queue, per origin: deltas are a chain, so a newer one does not replace an older
+//   one. When an origin has more than kMaxChain queued, they become one full record broadcast
+//   (when it encodes within max_delta_bytes) or an announcement {origin, version} that makes
+//   receivers pull; a delta bigger than max_delta_bytes is announced the same way. Each message
+//   is sent retransmit_mult * ceil(log10(n + 1)) times (n: live members, memberlist's rule).
+//   Receivers re-broadcast what they applied (deltas; records and announcements they pulled
+//   because of a broadcast), so changes spread epidemically.
+// - Anti-entropy: every anti_entropy_interval_ms, and when a new beacon peer becomes alive
+//   (always the first time this agent sees one, so a joining agent pulls everything; otherwise
+//   with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not one per
+//   member), a digest {origin -> version} of every record held is sent to one live beacon peer
+//   (reliable). The receiver replies with the full records where it is newer and a pull for
+//   those where the sender is newer. Any agent serves any record it holds.
+// - Liveness: OnMember turns each membership change of another node into op::SetLiveness
+//   through submit (this observer's view; the agent's own node is left to the agent), and
+//   re-submits it after a record arrives for a node, so serfHealth exists once the node does.
+//   Left also drops that origin's queued broadcasts.
+// Wire messages: catalog_sync_wire.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "beacon/catalog/change.h"
+#include "beacon/catalog/record.h"
+#include "beacon/catalog/snapshot.h"
+#include "beacon/gossip/catalog_sync_wire.h"
+#include "beacon/gossip/serf_extension.h"
+
+namespace beacon::gossip {
+
+struct CatalogSyncConfig {
+  std::string self;  // this agent's node name
+  std::uint64_t anti_entropy_interval_ms = 30000;
+  int retransmit_mult = 4;
+  std::size_t max_delta_bytes = 1024;  // largest broadcast; bigger changes are announced
+  // A non-contiguous delta waits this long for the deltas before it (they may be on their way
+  // from another peer) before the record is pulled from its sender; 0 pulls at once.
+  std::uint64_t gap_wait_ms = 500;
+};
+
+struct CatalogSyncStats {
+  std::uint64_t deltas_queued = 0;      // local or re-broadcast deltas put in the queue
+  std::uint64_t deltas_sent = 0;        // delta transmissions handed to GetBroadcasts
+  std::uint64_t deltas_applied = 0;     // remote deltas submitted (contiguous)
+  std::uint64_t deltas_stale = 0;       // at or below the known version (duplicates, echoes)
+  std::uint64_t deltas_gap = 0;         // newer but not contiguous: pulled instead
+  std::uint64_t records_broadcast = 0;  // chains compacted into a full record broadcast
+  std::uint64_t announces = 0;          // announcements queued
+  std::uint64_t records_sent = 0;       // records served (digest replies and pulls)
+  std::uint64_t records_applied = 0;    // records submitted
+  std::uint64_t records_stale = 0;
+  std::uint64_t pulls_sent = 0;
+  std::uint64_t pulls_served = 0;
+  std::uint64_t digests_sent = 0;
+  std::uint64_t digests_received = 0;
+  std::uint64_t decode_errors = 0;
+};
+
+class CatalogSync : public SerfExtension {
+ public:
+  static constexpr std::size_t kMaxChain = 3;  // queued deltas per origin before compaction
+  static constexpr std::size_t kMaxReliableBytes = 256 * 1024;  // Records messages are split
+  static constexpr std::uint64_t kPullRetryMs = 5000;           // one pull per origin in flight
+
+  using Send = std::tuple<std::string, Bytes, bool>;  // (node, message, reliable)
+
+  CatalogSync(CatalogSyncConfig cfg, std::function<catalog::SnapshotPtr()> snapshot,
+              std::function<void(catalog::Change)> submit, std::uint64_t seed);
+
+  // Deltas this agent originated (catalog::Writer::TakeApplied), to spread.
+  void OnLocalChanges(std::uint64_t now_ms, std::vector<catalog::AppliedChange> changes);
+  // Membership view of `node`. beacon_peer: it speaks these messages (plain Serf nodes don't).
+  void OnMember(std::uint64_t now_ms, const std::string& node, catalog::Liveness state,
+                bool beacon_peer);
+  // Anti-entropy rounds. Call at NextDeadline() (0 before the first Tick: call Tick soon).
+  void Tick(std::uint64_t now_ms);
+  std::uint64_t NextDeadline() const;
+  // Messages to send to one member each; the owner passes them to Serf::SendToMember.
+  std::vector<Send> TakeSends() { return std::exchange(sends_, {}); }
+
+  // SerfExtension.
+  void NotifyMsg(ByteView msg) override;
+  std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) override;
+
+  const CatalogSyncStats& stats() const { return stats_; }
+  // Broadcasts waiting (all origins), for tests and metrics.
+  std::size_t queued() const;
+
+ private:
+  enum class Kind : std::uint8_t { kDelta, kRecord, kAnnounce };
+  struct Item {
+    Bytes msg;
+    std::uint64_t version = 0;
+    Kind kind = Kind::kDelta;
+    int transmits = 0;
+    std::uint64_t id = 0;  // queue order
+  };
+  struct MemberView {
+    std::string name;  // as Serf names it
+    catalog::Liveness state = catalog::Liveness::kAlive;
+    bool beacon = false;
+    bool live() const {
+      return state == catalog::Liveness::kAlive || state == catalog::Liveness::kSuspect;
+    }
+  };
+  struct PendingPull {
+    std::uint64_t version = 0;
+    std::uint64_t at_ms = 0;
+    bool spread = false;  // re-broadcast the record once it arrives (a broadcast asked for it)
+  };
+
+  struct Gap {  // deltas of one origin waiting for their predecessors
+    std::map<std::uint64_t, catsync::Delta> by_from;
+    std::uint64_t deadline_ms = 0;  // then pull
+  };
+  static constexpr std::size_t kMaxGap = 16;  // held deltas per origin
+
+  void OnDelta(const catsync::Delta& d);
+  // Submits a contiguous delta (and then any held ones it unblocks).
+  void ApplyDelta(const catsync::Delta& d);
+  void PullGaps();  // gaps past their deadline
+  void OnRecord(const catalog::NodeRecord& rec, bool via_pull);
+  void OnAnnounce(const catsync::Announce& a);
+  void OnDigest(const catsync::Digest& d);
+  void OnPull(const catsync::Pull& p);
+
+  // Known version of an origin (seeding from the snapshot on first sight).
+  std::uint64_t Known(const std::string& origin);
+  // The version the catalog actually holds for origin (snapshot; for removed nodes, Known).
+  std::uint64_t Held(const catalog::Snapshot* snap, const std::string& origin);
+  void Resync();  // known_ from the snapshot (every anti-entropy round)
+  void QueueDelta(std::uint64_t from, const catalog::Change& change);
+  void QueueItem(const std::string& origin, Item item, bool replace);
+  void QueueRecordOrAnnounce(const std::string& origin, std::uint64_t version,
+                             const catalog::NodeRecord* rec);
+  void Compact(const std::string& origin);
+  void RequestPull(const std::string& peer, const std::string& origin, std::uint64_t version,
+                   bool spread);
+  void SendDigest(const std::string& peer);
+  void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records);
+  void ResubmitLiveness(const std::string& origin);
+  std::vector<std::string> LivePeers() const;  // names
+  bool IsLeft(const std::string& origin) const;
+  int TransmitLimit() const;
+
+  CatalogSyncConfig cfg_;
+  std::string self_key_;  // lower-case cfg_.self
+  std::function<catalog::SnapshotPtr()> snapshot_;
+  std::function<void(catalog::Change)> submit_;
+  std::mt19937_64 rng_;
+  std::uint64_t now_ms_ = 0;
+  std::uint64_t next_ae_ms_ = 0;
+  bool exchanged_ = false;  // a digest went out at least once
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::string, std::uint64_t> known_;  // origin key -> version
+  std::map<std::string, MemberView> members_;             // by node key (ordered: seeded picks)
+  std::map<std::string, std::vector<Item>> queue_;        // origin key -> its chain, oldest first
+  std::unordered_map<std::string, PendingPull> pulls_;    // origin key -> pull in flight
+  std::map<std::string, Gap> gaps_;                       // origin key -> held deltas
+  std::vector<Send> sends_;
+  CatalogSyncStats stats_;
+};
+
+}  // namespace beacon::gossip

@@ -1,0 +1,52 @@
+// Agent::StartCluster: gossip wiring (issue 8). See agent.h and cluster.h.
+#include <chrono>
+#include <random>
+
+#include "beacon/agent/agent.h"
+#include "beacon/agent/cluster.h"
+
+namespace beacon::agent {
+
+Status Agent::StartCluster() {
+  if (cfg_.ports.serf_lan < 0) return Status::Ok();  // gossip off: a single agent
+  ClusterOptions co;
+  co.node_name = cfg_.node_name;
+  co.bind_addr = cfg_.bind_addr;
+  co.advertise_addr = cfg_.advertise_addr;
+  co.port = cfg_.ports.serf_lan;
+  http::AgentSelf self = local_->Self();
+  self.bootstrap_expect = cfg_.bootstrap_expect;
+  co.tags = http::LanTags(self);
+  if (!cfg_.encrypt.empty()) {
+    auto kr = gossip::Keyring::FromBase64({cfg_.encrypt});
+    if (!kr.ok()) return Status::Error("encrypt: " + kr.status().message());
+    co.keyring = std::move(kr.value());
+  }
+  co.retry_join = cfg_.retry_join;
+  co.retry_interval_ms = cfg_.retry_interval_ms;
+  co.retry_max = cfg_.retry_max;
+  std::random_device rd;
+  co.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  cluster_ = std::make_unique<Cluster>(
+      std::move(co), hub_, [this](catalog::Change c) { Submit(std::move(c)); }, events_,
+      [this] {
+        if (http_) http_->Notify(http::Topic::kEvents);
+      },
+      [this](const std::string& why) {
+        BEACON_LOG(log_, kError, "gossip", "%s", why.c_str());
+        RequestStop(1);
+      },
+      log_);
+  cluster_->SetOnLeft([this] { RequestStop(0); });
+  writer_->TrackApplied(true);
+  (void)writer_->TakeApplied();  // the loaded state spreads by anti-entropy, not as deltas
+  if (Status st = cluster_->Start(); !st.ok()) return st;
+  if (!cfg_.start_join.empty()) {
+    // -join at start: failing to reach every address is fatal, as in Consul.
+    Status st = cluster_->JoinAndWait(cfg_.start_join, 15000);
+    if (!st.ok()) return Status::Error("Failed to join " + st.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace beacon::agent

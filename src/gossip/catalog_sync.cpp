@@ -1,0 +1,437 @@
+// CatalogSync: deltas, records and announcements on gossip; digests, pulls and records over
+// reliable sends (see catalog_sync.h).
+#include "beacon/gossip/catalog_sync.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+#include "beacon/core/strings.h"
+#include "beacon/gossip/membership.h"
+
+namespace beacon::gossip {
+
+using catalog::Liveness;
+
+CatalogSync::CatalogSync(CatalogSyncConfig cfg, std::function<catalog::SnapshotPtr()> snapshot,
+                         std::function<void(catalog::Change)> submit, std::uint64_t seed)
+    : cfg_(std::move(cfg)),
+      self_key_(core::Lower(cfg_.self)),
+      snapshot_(std::move(snapshot)),
+      submit_(std::move(submit)),
+      rng_(seed) {
+  cfg_.anti_entropy_interval_ms = std::max<std::uint64_t>(cfg_.anti_entropy_interval_ms, 1);
+}
+
+std::size_t CatalogSync::queued() const {
+  std::size_t n = 0;
+  for (const auto& [origin, q] : queue_) n += q.size();
+  return n;
+}
+
+std::uint64_t CatalogSync::NextDeadline() const {
+  std::uint64_t d = next_ae_ms_;
+  for (const auto& [origin, gap] : gaps_) d = std::min(d, gap.deadline_ms);
+  return d;
+}
+
+// --- versions ----------------------------------------------------------------------------------
+
+std::uint64_t CatalogSync::Known(const std::string& origin) {
+  auto it = known_.find(origin);
+  if (it != known_.end()) return it->second;
+  std::uint64_t v = 0;
+  if (catalog::SnapshotPtr snap = snapshot_()) {
+    if (const catalog::NodeServices* ns = snap->node_services.Find(origin)) v = ns->version;
+  }
+  known_.emplace(origin, v);
+  return v;
+}
+
+std::uint64_t CatalogSync::Held(const catalog::Snapshot* snap, const std::string& origin) {
+  if (snap != nullptr) {
+    if (const catalog::NodeServices* ns = snap->node_services.Find(origin)) return ns->version;
+  }
+  auto it = known_.find(origin);
+  return it != known_.end() && IsLeft(origin) ? it->second : 0;
+}
+
+void CatalogSync::Resync() {
+  catalog::SnapshotPtr snap = snapshot_();
+  if (!snap) return;
+  snap->node_services.ForEach(
+      [&](const catalog::NodeServices& ns) { known_[ns.key.str()] = ns.version; });
+}
+
+bool CatalogSync::IsLeft(const std::string& origin) const {
+  auto it = members_.find(origin);
+  return it != members_.end() && it->second.state == Liveness::kLeft;
+}
+
+// --- membership and timers ---------------------------------------------------------------------
+
+std::vector<std::string> CatalogSync::LivePeers() const {
+  std::vector<std::string> out;
+  for (const auto& [key, m] : members_) {
+    if (m.beacon && m.live() && key != self_key_) out.push_back(m.name);
+  }
+  return out;
+}
+
+int CatalogSync::TransmitLimit() const {
+  std::size_t n = 1;  // this agent
+  for (const auto& [key, m] : members_) n += m.live() && key != self_key_;
+  return RetransmitLimit(cfg_.retransmit_mult, n);
+}
+
+void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Liveness state,
+                           bool beacon_peer) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  const std::string key = core::Lower(node);
+  auto it = members_.find(key);
+  const bool known = it != members_.end();
+  const bool was_live_peer = known && it->second.beacon && it->second.live();
+  const bool changed = !known || it->second.state != state;
+  MemberView& m = members_[key];
+  m = MemberView{node, state, beacon_peer};
+  if (key == self_key_) return;  // the agent keeps its own node's health
+  if (changed) submit_(catalog::LocalChange(catalog::op::SetLiveness{node, state}));
+  if (state == Liveness::kLeft) {
+    queue_.erase(key);
+    pulls_.erase(key);
+    gaps_.erase(key);
+    return;
+  }
+  if (beacon_peer && m.live() && !was_live_peer) {
+    const double peers = static_cast<double>(LivePeers().size());
+    const bool go =
+        !exchanged_ || std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < 2.0 / peers;
+    if (go) SendDigest(node);
+  }
+}
+
+void CatalogSync::ResubmitLiveness(const std::string& origin) {
+  auto it = members_.find(origin);
+  if (it == members_.end() || it->second.state == Liveness::kLeft || origin == self_key_) return;
+  submit_(catalog::LocalChange(catalog::op::SetLiveness{it->second.name, it->second.state}));
+}
+
+void CatalogSync::Tick(std::uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  std::erase_if(pulls_, [&](const auto& p) { return now_ms_ - p.second.at_ms >= kPullRetryMs; });
+  PullGaps();
+  if (next_ae_ms_ == 0) {  // the first round at a random point of the first interval
+    next_ae_ms_ = now_ms_ + 1 + rng_() % cfg_.anti_entropy_interval_ms;
+    return;
+  }
+  if (now_ms_ < next_ae_ms_) return;
+  next_ae_ms_ = now_ms_ + cfg_.anti_entropy_interval_ms;
+  Resync();
+  const std::vector<std::string> peers = LivePeers();
+  if (!peers.empty()) SendDigest(peers[rng_() % peers.size()]);
+}
+
+// --- broadcasts --------------------------------------------------------------------------------
+
+void CatalogSync::OnLocalChanges(std::uint64_t now_ms,
+                                 std::vector<catalog::AppliedChange> changes) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  for (const catalog::AppliedChange& a : changes) {
+    std::uint64_t& k = known_[a.change.origin];
+    k = std::max(k, a.change.version);
+    QueueDelta(a.from_version, a.change);
+  }
+}
+
+void CatalogSync::QueueItem(const std::string& origin, Item item, bool replace) {
+  item.id = next_id_++;
+  std::vector<Item>& q = queue_[origin];
+  if (replace) q.clear();
+  q.push_back(std::move(item));
+}
+
+void CatalogSync::QueueDelta(std::uint64_t from, const catalog::Change& change) {
+  Bytes msg = catsync::Encode(catsync::Delta{cfg_.self, from, change});
+  if (msg.size() > cfg_.max_delta_bytes) {
+    QueueRecordOrAnnounce(change.origin, change.version, nullptr);
+    return;
+  }
+  ++stats_.deltas_queued;
+  QueueItem(change.origin, Item{std::move(msg), change.version, Kind::kDelta}, false);
+  if (queue_[change.origin].size() > kMaxChain) Compact(change.origin);
+}
+
+void CatalogSync::QueueRecordOrAnnounce(const std::string& origin, std::uint64_t version,
+                                        const catalog::NodeRecord* rec) {
+  if (rec != nullptr && rec->version >= version) {
+    Bytes msg = catsync::Encode(catsync::RecordMsg{cfg_.self, *rec});
+    if (msg.size() <= cfg_.max_delta_bytes) {
+      ++stats_.records_broadcast;
+      QueueItem(origin, Item{std::move(msg), rec->version, Kind::kRecord}, true);
+      return;
+    }
+  }
+  ++stats_.announces;
+  Bytes msg = catsync::Encode(catsync::Announce{cfg_.self, origin, version});
+  QueueItem(origin, Item{std::move(msg), version, Kind::kAnnounce}, true);
+}
+
+void CatalogSync::Compact(const std::string& origin) {
+  catalog::SnapshotPtr snap = snapshot_();
+  if (!snap) return;
+  std::optional<catalog::NodeRecord> rec = catalog::RecordOf(*snap, origin);
+  if (!rec) return;  // removed (or not yet published): the chain itself says so
+  QueueRecordOrAnnounce(origin, queue_[origin].back().version, &*rec);
+}
+
+std::vector<Bytes> CatalogSync::GetBroadcasts(std::size_t overhead, std::size_t limit) {
+  std::vector<Item*> order;
+  for (auto& [origin, q] : queue_) {
+    for (Item& i : q) order.push_back(&i);
+  }
+  std::sort(order.begin(), order.end(), [](const Item* a, const Item* b) {
+    return a->transmits != b->transmits ? a->transmits < b->transmits : a->id < b->id;
+  });
+  std::vector<Item*> picked;
+  std::size_t used = 0;
+  for (Item* i : order) {
+    const std::size_t need = overhead + i->msg.size();
+    if (used + need > limit) continue;
+    used += need;
+    picked.push_back(i);
+  }
+  // In queue order, so a chain arrives in order within one packet.
+  std::sort(picked.begin(), picked.end(),
+            [](const Item* a, const Item* b) { return a->id < b->id; });
+  std::vector<Bytes> out;
+  out.reserve(picked.size());
+  for (Item* i : picked) {
+    out.push_back(i->msg);
+    ++i->transmits;
+    stats_.deltas_sent += i->kind == Kind::kDelta;
+  }
+  const int max_transmits = TransmitLimit();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    std::erase_if(it->second, [&](const Item& i) { return i.transmits >= max_transmits; });
+    it = it->second.empty() ? queue_.erase(it) : std::next(it);
+  }
+  return out;
+}
+
+// --- receiving ---------------------------------------------------------------------------------
+
+void CatalogSync::NotifyMsg(ByteView msg) {
+  Result<catsync::Message> m = catsync::Decode(msg);
+  if (!m.ok()) {
+    ++stats_.decode_errors;
+    return;
+  }
+  if (const auto* x = std::get_if<catsync::Delta>(&*m)) {
+    OnDelta(*x);
+  } else if (const auto* x = std::get_if<catsync::RecordMsg>(&*m)) {
+    OnRecord(x->record, false);
+  } else if (const auto* x = std::get_if<catsync::Announce>(&*m)) {
+    OnAnnounce(*x);
+  } else if (const auto* x = std::get_if<catsync::Digest>(&*m)) {
+    OnDigest(*x);
+  } else if (const auto* x = std::get_if<catsync::Pull>(&*m)) {
+    OnPull(*x);
+  } else if (const auto* x = std::get_if<catsync::Records>(&*m)) {
+    for (const catalog::NodeRecord& r : x->records) OnRecord(r, true);
+  }
+}
+
+void CatalogSync::OnDelta(const catsync::Delta& d) {
+  const std::string& origin = d.change.origin;
+  if (origin == self_key_ || d.change.version == 0 || IsLeft(origin) ||
+      d.change.version <= Known(origin)) {
+    ++stats_.deltas_stale;
+    return;
+  }
+  if (d.from_version == Known(origin)) {
+    ApplyDelta(d);
+    return;
+  }
+  ++stats_.deltas_gap;
+  if (cfg_.gap_wait_ms == 0) {
+    RequestPull(d.sender, origin, d.change.version, true);
+    return;
+  }
+  Gap& g = gaps_[origin];
+  if (g.by_from.empty()) g.deadline_ms = now_ms_ + cfg_.gap_wait_ms;
+  if (g.by_from.size() < kMaxGap) g.by_from.emplace(d.from_version, d);
+}
+
+void CatalogSync::ApplyDelta(const catsync::Delta& first) {
+  const std::string origin = first.change.origin;
+  catsync::Delta d = first;
+  for (;;) {
+    const std::uint64_t before = Known(origin);
+    submit_(d.change);
+    known_[origin] = d.change.version;
+    ++stats_.deltas_applied;
+    QueueDelta(d.from_version, d.change);  // spread it on, with this agent as the sender
+    if (before == 0) ResubmitLiveness(origin);
+    auto g = gaps_.find(origin);
+    if (g == gaps_.end()) break;
+    std::erase_if(g->second.by_from, [&](const auto& e) { return e.first < d.change.version; });
+    auto next = g->second.by_from.find(d.change.version);
+    if (next == g->second.by_from.end()) {
+      if (g->second.by_from.empty()) gaps_.erase(g);
+      break;
+    }
+    d = std::move(next->second);
+    g->second.by_from.erase(next);
+  }
+  auto p = pulls_.find(origin);
+  if (p != pulls_.end() && p->second.version <= Known(origin)) pulls_.erase(p);
+}
+
+void CatalogSync::PullGaps() {
+  for (auto it = gaps_.begin(); it != gaps_.end();) {
+    if (it->second.deadline_ms > now_ms_) {
+      ++it;
+      continue;
+    }
+    const catsync::Delta& newest = it->second.by_from.rbegin()->second;
+    RequestPull(newest.sender, it->first, newest.change.version, true);
+    it = gaps_.erase(it);
+  }
+}
+
+void CatalogSync::RequestPull(const std::string& peer, const std::string& origin,
+                              std::uint64_t version, bool spread) {
+  if (peer.empty() || core::Lower(peer) == self_key_) return;
+  auto it = pulls_.find(origin);
+  if (it != pulls_.end() && it->second.version >= version &&
+      now_ms_ - it->second.at_ms < kPullRetryMs) {
+    it->second.spread |= spread;
+    return;
+  }
+  pulls_[origin] = PendingPull{version, now_ms_, spread};
+  ++stats_.pulls_sent;
+  sends_.emplace_back(peer, catsync::Encode(catsync::Pull{cfg_.self, {origin}}), true);
+}
+
+void CatalogSync::OnRecord(const catalog::NodeRecord& rec, bool via_pull) {
+  const std::string origin = core::Lower(rec.node.name);
+  if (origin == self_key_ || rec.version == 0 || IsLeft(origin)) {
+    ++stats_.records_stale;
+    return;
+  }
+  bool spread = !via_pull;  // a broadcast record spreads on; a pulled one if a broadcast asked
+  if (auto p = pulls_.find(origin); p != pulls_.end()) {
+    if (via_pull) spread = p->second.spread;
+    if (p->second.version <= rec.version) pulls_.erase(p);
+  }
+  if (rec.version <= Known(origin)) {
+    ++stats_.records_stale;
+    return;
+  }
+  submit_(catalog::ToChange(rec));
+  known_[origin] = rec.version;
+  ++stats_.records_applied;
+  ResubmitLiveness(origin);
+  if (auto g = gaps_.find(origin); g != gaps_.end()) {  // held deltas may now be contiguous
+    std::erase_if(g->second.by_from, [&](const auto& e) { return e.first < rec.version; });
+    auto next = g->second.by_from.find(rec.version);
+    if (next != g->second.by_from.end()) {
+      catsync::Delta d = std::move(next->second);
+      g->second.by_from.erase(next);
+      if (spread) QueueRecordOrAnnounce(origin, rec.version, &rec);
+      ApplyDelta(d);
+      return;
+    }
+    if (g->second.by_from.empty()) gaps_.erase(g);
+  }
+  if (spread) QueueRecordOrAnnounce(origin, rec.version, &rec);
+}
+
+void CatalogSync::OnAnnounce(const catsync::Announce& a) {
+  if (a.origin == self_key_ || IsLeft(a.origin)) return;
+  if (a.version > Known(a.origin)) RequestPull(a.sender, a.origin, a.version, true);
+}
+
+// --- anti-entropy ------------------------------------------------------------------------------
+
+void CatalogSync::SendDigest(const std::string& peer) {
+  catsync::Digest d;
+  d.sender = cfg_.self;
+  catalog::SnapshotPtr snap = snapshot_();
+  if (snap) {
+    snap->node_services.ForEach([&](const catalog::NodeServices& ns) {
+      if (ns.version != 0) d.versions.emplace_back(ns.key.str(), ns.version);
+    });
+  }
+  for (const auto& [key, m] : members_) {  // left nodes: their last version, so none is resent
+    if (m.state != Liveness::kLeft || (snap && snap->node_services.Find(key) != nullptr)) continue;
+    auto it = known_.find(key);
+    if (it != known_.end() && it->second != 0) d.versions.emplace_back(key, it->second);
+  }
+  exchanged_ = true;
+  ++stats_.digests_sent;
+  sends_.emplace_back(peer, catsync::Encode(d), true);
+}
+
+void CatalogSync::OnDigest(const catsync::Digest& d) {
+  ++stats_.digests_received;
+  catalog::SnapshotPtr snap = snapshot_();
+  const std::string sender_key = core::Lower(d.sender);
+  std::unordered_map<std::string, std::uint64_t> theirs(d.versions.begin(), d.versions.end());
+  std::vector<catalog::NodeRecord> give;
+  if (snap) {
+    snap->node_services.ForEach([&](const catalog::NodeServices& ns) {
+      if (ns.version == 0 || ns.key == sender_key) return;  // the sender owns its own record
+      auto it = theirs.find(ns.key.str());
+      if (it != theirs.end() && it->second >= ns.version) return;
+      if (auto rec = catalog::RecordOf(*snap, ns.key.view())) give.push_back(std::move(*rec));
+    });
+  }
+  catsync::Pull pull;
+  pull.sender = cfg_.self;
+  for (const auto& [origin, version] : d.versions) {
+    if (origin == self_key_ || IsLeft(origin) || version <= Held(snap.get(), origin)) continue;
+    pull.origins.push_back(origin);
+    pulls_[origin] = PendingPull{version, now_ms_, false};
+  }
+  SendRecords(d.sender, give);
+  if (!pull.origins.empty()) {
+    ++stats_.pulls_sent;
+    sends_.emplace_back(d.sender, catsync::Encode(pull), true);
+  }
+}
+
+void CatalogSync::OnPull(const catsync::Pull& p) {
+  ++stats_.pulls_served;
+  catalog::SnapshotPtr snap = snapshot_();
+  if (!snap) return;
+  std::vector<catalog::NodeRecord> out;
+  for (const std::string& origin : p.origins) {
+    auto rec = catalog::RecordOf(*snap, origin);
+    if (rec && rec->version != 0) out.push_back(std::move(*rec));
+  }
+  SendRecords(p.sender, out);
+}
+
+void CatalogSync::SendRecords(const std::string& peer,
+                              const std::vector<catalog::NodeRecord>& records) {
+  catsync::Records batch;
+  batch.sender = cfg_.self;
+  std::size_t size = 0;
+  auto flush = [&] {
+    if (batch.records.empty()) return;
+    stats_.records_sent += batch.records.size();
+    sends_.emplace_back(peer, catsync::Encode(batch), true);
+    batch.records.clear();
+    size = 0;
+  };
+  for (const catalog::NodeRecord& r : records) {
+    const std::size_t n = catsync::Encode(catsync::RecordMsg{{}, r}).size();
+    if (size + n > kMaxReliableBytes) flush();
+    batch.records.push_back(r);
+    size += n;
+  }
+  flush();
+}
+
+}  // namespace beacon::gossip

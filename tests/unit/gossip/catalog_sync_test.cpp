@@ -1,0 +1,313 @@
+// CatalogSync end to end on an in-memory cluster (catalog_sync_cluster.h): changes spread by
+// deltas, anti-entropy repairs losses and late joiners, liveness becomes serfHealth and removal.
+#include <doctest.h>
+
+#include <string>
+
+#include "beacon/catalog/record.h"
+#include "beacon/gossip/catalog_sync_wire.h"
+#include "catalog_sync_cluster.h"
+
+using namespace synctest;
+namespace catsync = beacon::gossip::catsync;
+
+namespace {
+
+Service Web(const std::string& id, uint16_t port) {
+  Service s;
+  s.name = "web";
+  s.id = id;
+  s.port = port;
+  return s;
+}
+
+Check Chk(const std::string& id, Health h) {
+  Check c;
+  c.id = c.name = id;
+  c.status = h;
+  c.ttl_ms = 10000;
+  return c;
+}
+
+// The instance `id` of "web" on `node` in the snapshot, or null.
+const Instance* WebOn(const Snapshot& s, const std::string& node, const std::string& id = "web3") {
+  const ServiceEntry* e = s.services.Find("web");
+  if (e == nullptr) return nullptr;
+  for (const Instance& in : e->instances) {
+    if (in.node->MatchesKey(node) && in.service.id == id) return &in;
+  }
+  return nullptr;
+}
+
+const Check* NodeCheck(const Snapshot& s, const std::string& node, const std::string& id) {
+  const NodeEntry* n = s.nodes.Find(node);
+  if (n == nullptr) return nullptr;
+  for (const Check& c : n->checks()) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+bool AllNodes(const Snapshot& s, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (s.nodes.Find("node" + std::to_string(i)) == nullptr) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("joining agents exchange digests and learn every node; serfHealth follows membership") {
+  Cluster c(1);
+  for (int i = 0; i < 5; ++i) c.Add();
+  c.JoinAll();
+  CHECK(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
+                   5000));
+  // Each observer's view of the others: serfHealth passing (created once the node exists).
+  CHECK(c.Everywhere([](const Snapshot& s) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string n = "node" + std::to_string(i);
+      if (n == s.self_node) continue;
+      const Check* h = NodeCheck(s, n, "serfHealth");
+      if (h == nullptr || h->status != Health::kPassing) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_CASE("a service registered on node 3 appears everywhere, and a check flip spreads") {
+  Cluster c(2);
+  for (int i = 0; i < 6; ++i) c.Add();
+  c.JoinAll();
+  c[3].Local(op::UpsertService{"node3", Web("web3", 8080), {Chk("web3-ttl", Health::kPassing)}});
+  c.Pump(c[3]);
+  REQUIRE(c.RunUntil(
+      [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node3") != nullptr; }); },
+      3000));
+  CHECK(c.Everywhere([](const Snapshot& s) { return s.services.Find("web")->n_passing == 1; }));
+  const auto stats = c[3].sync->stats();
+  CHECK(stats.deltas_queued >= 1);
+  CHECK(stats.deltas_sent >= 1);
+
+  c[3].Local(op::UpdateCheck{"node3", "web3-ttl", Health::kCritical, "timed out"});
+  c.Pump(c[3]);
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          const Instance* in = WebOn(s, "node3");
+          return in != nullptr && in->health == Health::kCritical &&
+                 in->checks()[0].output == "timed out";
+        });
+      },
+      3000));
+  std::uint64_t applied = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) applied += c[i].sync->stats().deltas_applied;
+  CHECK(applied >= 2 * (c.size() - 1));  // both changes reached every other agent as deltas
+}
+
+TEST_CASE("deltas lost on gossip are repaired by anti-entropy") {
+  CatalogSyncConfig cfg;
+  cfg.anti_entropy_interval_ms = 2000;
+  Cluster c(3, cfg);
+  for (int i = 0; i < 5; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
+                     5000));
+  c.set_loss(1.0);  // every broadcast is lost; reliable sends still arrive
+  c[3].Local(op::UpsertService{"node3", Web("web3", 8080), {}});
+  c[3].Local(op::UpsertCheck{"node3", Chk("mem", Health::kWarning)});
+  c.Pump(c[3]);
+  c.RunUntil([] { return false; }, 1000);
+  CHECK(c[0].snap()->services.Find("web") == nullptr);  // gossip alone did not get it there
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          return WebOn(s, "node3") != nullptr && NodeCheck(s, "node3", "mem") != nullptr;
+        });
+      },
+      60000));
+  std::uint64_t digests = 0, records = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    digests += c[i].sync->stats().digests_sent;
+    records += c[i].sync->stats().records_applied;
+  }
+  CHECK(digests > 0);
+  CHECK(records >= 4);
+}
+
+TEST_CASE("a node joining late gets everything through the digest exchange") {
+  Cluster c(4);
+  for (int i = 0; i < 4; ++i) c.Add();
+  c.JoinAll();
+  for (int i = 0; i < 4; ++i) {
+    const std::string n = "node" + std::to_string(i);
+    c[i].Local(op::UpsertService{n, Web("web" + std::to_string(i), 80), {}});
+    c.Pump(c[i]);
+  }
+  REQUIRE(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          return s.services.Find("web") != nullptr && s.services.Find("web")->instances.size() == 4;
+        });
+      },
+      5000));
+  // Long after every broadcast is gone, node4 joins with a service of its own.
+  c.RunUntil([] { return false; }, 5000);
+  for (std::size_t i = 0; i < c.size(); ++i) CHECK(c[i].sync->queued() == 0);
+  Agent& late = c.Add();
+  late.Local(op::UpsertService{"node4", Web("web4", 80), {}});
+  c.Pump(late);
+  for (std::size_t j = 0; j < c.size(); ++j) {  // the newcomer learns everyone, everyone it
+    late.sync->OnMember(c.now(), c[j].name, Liveness::kAlive, true);
+  }
+  c.SetMember(4, Liveness::kAlive);
+  CHECK(late.snap()->services.Find("web") != nullptr);
+  CHECK(late.snap()->services.Find("web")->instances.size() == 5);  // at once: one exchange
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          return s.services.Find("web") != nullptr && s.services.Find("web")->instances.size() == 5;
+        });
+      },
+      3000));
+}
+
+TEST_CASE("failed makes a node's serfHealth critical everywhere; left removes it for good") {
+  Cluster c(5);
+  for (int i = 0; i < 5; ++i) c.Add();
+  c.JoinAll();
+  c[3].Local(op::UpsertService{"node3", Web("web3", 8080), {}});
+  c.Pump(c[3]);
+  REQUIRE(c.RunUntil(
+      [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node3") != nullptr; }); },
+      3000));
+  c.RunUntil([] { return false; }, 5000);  // broadcasts drained
+  REQUIRE(!c[0].heard.empty());
+
+  c[3].up = false;
+  c.SetMember(3, Liveness::kSuspect);
+  CHECK(c[0].snap()->nodes.Find("node3")->suspect);
+  c.SetMember(3, Liveness::kFailed);
+  CHECK(c.Everywhere([](const Snapshot& s) {
+    const Check* h = NodeCheck(s, "node3", "serfHealth");
+    const Instance* in = WebOn(s, "node3");
+    return h != nullptr && h->status == Health::kCritical && in != nullptr &&
+           in->health == Health::kCritical && s.services.Find("web")->n_passing == 0 &&
+           !s.nodes.Find("node3")->suspect;
+  }));
+
+  c.SetMember(3, Liveness::kLeft);
+  CHECK(c.Everywhere([](const Snapshot& s) {
+    return s.nodes.Find("node3") == nullptr && s.services.Find("web") == nullptr;
+  }));
+  // Old gossip about node3 arriving now does not bring it back.
+  const auto before = c[0].sync->stats();
+  for (const Bytes& m : c[0].heard) c[0].sync->NotifyMsg(m);
+  c.Settle();
+  CHECK(c[0].snap()->nodes.Find("node3") == nullptr);
+  CHECK(c[0].sync->stats().records_applied == before.records_applied);
+  // Nor does an anti-entropy round with a peer.
+  c.RunUntil([] { return false; }, 40000);
+  CHECK(c.Everywhere([](const Snapshot& s) { return s.nodes.Find("node3") == nullptr; }));
+}
+
+TEST_CASE("stale and duplicate deltas are dropped; a gap waits, then pulls from the sender") {
+  Cluster c(6);
+  for (int i = 0; i < 3; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 3); }); },
+                     3000));
+  REQUIRE(c.RunUntil([&] { return c[1].sync->queued() == 0; }, 10000));
+  // Three changes on node1, captured as node1 broadcasts them (not delivered).
+  c[1].Local(op::UpsertService{"node1", Web("w1", 1), {}});
+  c[1].Local(op::UpsertService{"node1", Web("w2", 2), {}});
+  c[1].Local(op::UpsertService{"node1", Web("w3", 3), {}});
+  c.Pump(c[1]);
+  std::vector<Bytes> msgs = c[1].sync->GetBroadcasts(2, 1400);
+  REQUIRE(msgs.size() == 3);
+  for (const Bytes& m : msgs) CHECK(m[0] == static_cast<std::uint8_t>(catsync::MsgType::kDelta));
+
+  Agent& a = c[0];
+  const auto a0 = a.sync->stats();
+  a.sync->NotifyMsg(msgs[0]);
+  c.Pump(a);
+  a.sync->NotifyMsg(msgs[0]);  // duplicate
+  c.Pump(a);
+  CHECK(a.sync->stats().deltas_applied - a0.deltas_applied == 1);
+  CHECK(a.sync->stats().deltas_stale - a0.deltas_stale == 1);
+  CHECK(a.snap()->services.Find("web")->instances.size() == 1);
+
+  // msgs[2] before msgs[1]: held, then applied in order once msgs[1] arrives; no pull.
+  a.sync->NotifyMsg(msgs[2]);
+  CHECK(a.sync->stats().deltas_gap - a0.deltas_gap == 1);
+  a.sync->NotifyMsg(msgs[1]);
+  c.Pump(a);
+  CHECK(a.sync->stats().deltas_applied - a0.deltas_applied == 3);
+  CHECK(a.sync->stats().pulls_sent == a0.pulls_sent);
+  CHECK(a.snap()->services.Find("web")->instances.size() == 3);
+
+  // A gap nothing fills: after gap_wait_ms agent 2 pulls node1's record from the sender.
+  Agent& b = c[2];
+  const auto b0 = b.sync->stats();
+  b.sync->NotifyMsg(msgs[2]);
+  CHECK(b.sync->TakeSends().empty());
+  CHECK(b.sync->NextDeadline() <= c.now() + 500);
+  b.sync->Tick(c.now() + 500);
+  auto sends = b.sync->TakeSends();
+  REQUIRE(sends.size() == 1);
+  CHECK(std::get<0>(sends[0]) == "node1");
+  CHECK(std::get<2>(sends[0]));  // reliable
+  CHECK(std::get<1>(sends[0])[0] == static_cast<std::uint8_t>(catsync::MsgType::kPull));
+  c[1].sync->NotifyMsg(std::get<1>(sends[0]));
+  auto replies = c[1].sync->TakeSends();
+  REQUIRE(replies.size() == 1);
+  CHECK(std::get<0>(replies[0]) == "node2");
+  b.sync->NotifyMsg(std::get<1>(replies[0]));
+  c.Pump(b);
+  CHECK(b.sync->stats().records_applied - b0.records_applied == 1);
+  CHECK(b.snap()->services.Find("web")->instances.size() == 3);
+  // Our own node's deltas echoed back by others are never taken.
+  const auto s1 = c[1].sync->stats();
+  c[1].sync->NotifyMsg(msgs[0]);
+  CHECK(c[1].sync->stats().deltas_stale - s1.deltas_stale == 1);
+}
+
+TEST_CASE("a long chain of one origin becomes one record broadcast; a big one an announcement") {
+  Cluster c(7);
+  for (int i = 0; i < 4; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 4); }); },
+                     3000));
+  REQUIRE(c.RunUntil([&] { return c[2].sync->queued() == 0; }, 10000));
+  for (int k = 0; k < 6; ++k) {
+    c[2].Local(op::UpsertService{"node2", Web("w" + std::to_string(k), 80), {}});
+  }
+  c.Pump(c[2]);
+  // Four deltas became one record; the two after it are queued behind it.
+  CHECK(c[2].sync->stats().records_broadcast == 1);
+  CHECK(c[2].sync->queued() == 3);
+  REQUIRE(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          return s.services.Find("web") != nullptr && s.services.Find("web")->instances.size() == 6;
+        });
+      },
+      3000));
+
+  // A record too big for a broadcast is announced; receivers pull it from the sender.
+  Service big = Web("big", 1);
+  big.meta["blob"] = std::string(2000, 'x');
+  c[2].Local(op::UpsertService{"node2", big, {}});
+  c.Pump(c[2]);
+  CHECK(c[2].sync->stats().announces == 1);
+  CHECK(c.RunUntil(
+      [&] {
+        return c.Everywhere([](const Snapshot& s) {
+          return s.services.Find("web") != nullptr && s.services.Find("web")->instances.size() == 7;
+        });
+      },
+      3000));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (i != 2) CHECK(c[i].sync->stats().records_applied >= 1);
+  }
+}
