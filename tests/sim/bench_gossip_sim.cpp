@@ -2,7 +2,7 @@
 // printed as one table (virtual time; medians and nearest-rank p99 over seeds).
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
-//                    [--partition-s S] [--only detect,fp,meta,heal,idle]
+//                    [--partition-s S] [--only detect,fp,meta,heal,idle,catalog]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agent_sim.h"
 #include "membership_sim.h"
 
 using namespace beacon::sim;
@@ -169,12 +170,13 @@ int main(int argc, char** argv) {
               "(the max when K < 100).\n\n");
   std::printf("| N | seeds | form s | B/member entry | idle B/s/node | idle pkt/s/node "
               "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
-              "| heal after %s s split p50/p99 | same + Serf-style reconnect | false dead @10%% loss | @10%% + stalls |\n",
+              "| heal after %s s split p50/p99 | same + Serf-style reconnect "
+              "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss | false dead @10%% loss | @10%% + stalls |\n",
               Secs(a.partition_ms).c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
-    std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc;
+    std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss;
     std::uint64_t fp = 0, fp_stall = 0;
     std::size_t fp_runs = 0;
     IdleResult idle;
@@ -182,8 +184,16 @@ int main(int argc, char** argv) {
     for (std::uint64_t s = 1; s <= k; ++s) {
       auto t0 = std::chrono::steady_clock::now();
       FormResult fr;
-      const auto c = FormCluster(Opts(n, s), &fr);
+      const bool membership = a.only.empty() || a.only.size() > a.only.count("catalog");
+      const auto c = membership ? FormCluster(Opts(n, s), &fr) : nullptr;
       form.push_back(fr.form_ms);
+      if (a.Want("catalog")) {
+        cat.push_back(CatalogDissemination(n, s, 0).all_ms);
+        cat_loss.push_back(CatalogDissemination(n, s, 0.10).all_ms);
+        std::fprintf(stderr, "n=%zu seed %llu catalog %.1f s wall\n", n,
+                     static_cast<unsigned long long>(s), Wall(t0));
+        t0 = std::chrono::steady_clock::now();
+      }
       std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
                    static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
       if (!c) continue;
@@ -235,9 +245,10 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(fp_stall), std::max<std::size_t>(1, n / 20));
     }
     std::printf("| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n,
-                k, Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry, idle.mean_bytes_per_s, idle.mean_packets_per_s,
+                k, form.empty() ? "-" : Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry, idle.mean_bytes_per_s, idle.mean_packets_per_s,
                 pair(sus).c_str(), pair(dead).c_str(), pair(meta_all).c_str(),
-                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(), (pair(heal) + " | " + pair(heal_rc)).c_str(), fpcol,
+                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(), (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss)).c_str(),
+                fpcol,
                 fpscol);
     std::fflush(stdout);
   }
