@@ -134,23 +134,25 @@ int Replay(const Args& a) {
     const FalsePositiveResult f = FalsePositives(*c, 0.10, a.minutes, a.n / 10, 2000, 15000);
     static std::uint64_t first[4];
     const std::uint64_t h[4] = {d.trace, m.trace, p.trace, f.trace};
-    std::printf("  detect: suspect-or-dead everywhere %s s, dead everywhere %s s, collateral %llu"
-                "  trace %016llx\n",
-                Secs(d.all_suspect_or_dead_ms).c_str(), Secs(d.all_dead_ms).c_str(),
-                static_cast<unsigned long long>(d.false_dead),
-                static_cast<unsigned long long>(d.trace));
+    std::printf(
+        "  detect: suspect-or-dead everywhere %s s, dead everywhere %s s, collateral %llu"
+        "  trace %016llx\n",
+        Secs(d.all_suspect_or_dead_ms).c_str(), Secs(d.all_dead_ms).c_str(),
+        static_cast<unsigned long long>(d.false_dead), static_cast<unsigned long long>(d.trace));
     std::printf("  meta: p50 %s s p99 %s s all %s s  trace %016llx\n", Secs(m.p50_ms).c_str(),
                 Secs(m.p99_ms).c_str(), Secs(m.all_ms).c_str(),
                 static_cast<unsigned long long>(m.trace));
-    std::printf("  partition %s s: split seen %s s, heal (Serf-style reconnect) %s s  trace %016llx\n",
-                Secs(a.partition_ms).c_str(), Secs(p.all_dead_across_ms).c_str(),
-                Secs(p.heal_ms).c_str(), static_cast<unsigned long long>(p.trace));
-    std::printf("  10%% loss + stalls %.1f min: healthy declared dead %llu (nodes %zu), stalled "
-                "declared dead %llu, suspicions %llu  trace %016llx\n",
-                a.minutes, static_cast<unsigned long long>(f.false_dead_events),
-                f.falsely_dead_nodes, static_cast<unsigned long long>(f.stalled_dead_events),
-                static_cast<unsigned long long>(f.suspect_events),
-                static_cast<unsigned long long>(f.trace));
+    std::printf(
+        "  partition %s s: split seen %s s, heal (Serf-style reconnect) %s s  trace %016llx\n",
+        Secs(a.partition_ms).c_str(), Secs(p.all_dead_across_ms).c_str(), Secs(p.heal_ms).c_str(),
+        static_cast<unsigned long long>(p.trace));
+    std::printf(
+        "  10%% loss + stalls %.1f min: healthy declared dead %llu (nodes %zu), stalled "
+        "declared dead %llu, suspicions %llu  trace %016llx\n",
+        a.minutes, static_cast<unsigned long long>(f.false_dead_events), f.falsely_dead_nodes,
+        static_cast<unsigned long long>(f.stalled_dead_events),
+        static_cast<unsigned long long>(f.suspect_events),
+        static_cast<unsigned long long>(f.trace));
     for (int i = 0; i < 4; ++i) {
       if (run == 1) first[i] = h[i];
       same = same && first[i] == h[i];
@@ -165,14 +167,17 @@ int Replay(const Args& a) {
 int main(int argc, char** argv) {
   const Args a = Parse(argc, argv);
   if (a.replay) return Replay(a);
-  std::printf("Membership (memberlist LAN defaults) on the simulator: links 1-3 ms, seeds 1..K;\n"
-              "times in virtual seconds, p50 = median over seeds, p99 = nearest rank over seeds\n"
-              "(the max when K < 100).\n\n");
-  std::printf("| N | seeds | form s | B/member entry | idle B/s/node | idle pkt/s/node "
-              "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
-              "| heal after %s s split p50/p99 | same + Serf-style reconnect "
-              "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss | false dead @10%% loss | @10%% + stalls |\n",
-              Secs(a.partition_ms).c_str());
+  std::printf(
+      "Membership (memberlist LAN defaults) on the simulator: links 1-3 ms, seeds 1..K;\n"
+      "times in virtual seconds, p50 = median over seeds, p99 = nearest rank over seeds\n"
+      "(the max when K < 100).\n\n");
+  std::printf(
+      "| N | seeds | form s | B/member entry | idle B/s/node | idle pkt/s/node "
+      "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
+      "| heal after %s s split p50/p99 | same + Serf-style reconnect "
+      "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss | false dead @10%% "
+      "loss | @10%% + stalls |\n",
+      Secs(a.partition_ms).c_str());
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
@@ -227,9 +232,9 @@ int main(int argc, char** argv) {
       }
       if (a.Want("fp")) {
         fp += FalsePositives(*c, 0.10, a.minutes, 0, 0, 1).false_dead_events;
-        fp_stall += FalsePositives(*c, 0.10, a.minutes, std::max<std::size_t>(1, n / 20), 2000,
-                                   15000)
-                        .false_dead_events;
+        fp_stall +=
+            FalsePositives(*c, 0.10, a.minutes, std::max<std::size_t>(1, n / 20), 2000, 15000)
+                .false_dead_events;
         ++fp_runs;
         lap("fp");
       }
@@ -244,12 +249,13 @@ int main(int argc, char** argv) {
       std::snprintf(fpscol, sizeof fpscol, "%llu (%zu stalled 2 s/15 s)",
                     static_cast<unsigned long long>(fp_stall), std::max<std::size_t>(1, n / 20));
     }
-    std::printf("| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n,
-                k, form.empty() ? "-" : Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry, idle.mean_bytes_per_s, idle.mean_packets_per_s,
-                pair(sus).c_str(), pair(dead).c_str(), pair(meta_all).c_str(),
-                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(), (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss)).c_str(),
-                fpcol,
-                fpscol);
+    std::printf(
+        "| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n, k,
+        form.empty() ? "-" : Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry,
+        idle.mean_bytes_per_s, idle.mean_packets_per_s, pair(sus).c_str(), pair(dead).c_str(),
+        pair(meta_all).c_str(), meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(),
+        (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss)).c_str(),
+        fpcol, fpscol);
     std::fflush(stdout);
   }
   return 0;

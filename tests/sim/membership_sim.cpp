@@ -26,7 +26,9 @@ std::optional<std::size_t> IndexOfName(const std::string& name, std::size_t n) {
   return i;
 }
 
-std::uint64_t FormCap(std::size_t n) { return 120000 + 200 * n; }
+std::uint64_t FormCap(std::size_t n) {
+  return 120000 + 200 * n;
+}
 
 // Time until the k-th smallest of `times` (1-based), or kNever.
 std::uint64_t Rank(std::vector<std::uint64_t> times, std::size_t k) {
@@ -96,11 +98,21 @@ void MemberCluster::OnEvent(std::size_t obs, std::uint64_t now, const MemberEven
   const bool was_alive = known_[at] && view_[at] == static_cast<std::uint8_t>(NodeState::kAlive);
   NodeState s = NodeState::kAlive;
   switch (e.kind) {
-    case Kind::kSuspect: s = NodeState::kSuspect; ++suspects_; break;
-    case Kind::kDead: s = NodeState::kDead; break;
-    case Kind::kLeft: s = NodeState::kLeft; break;
-    case Kind::kReaped: s = NodeState::kDead; break;
-    default: break;
+    case Kind::kSuspect:
+      s = NodeState::kSuspect;
+      ++suspects_;
+      break;
+    case Kind::kDead:
+      s = NodeState::kDead;
+      break;
+    case Kind::kLeft:
+      s = NodeState::kLeft;
+      break;
+    case Kind::kReaped:
+      s = NodeState::kDead;
+      break;
+    default:
+      break;
   }
   if ((e.kind == Kind::kDead || e.kind == Kind::kLeft) && !world_.dead(*m)) {
     ++false_dead_;
@@ -147,7 +159,8 @@ std::uint64_t MemberCluster::Form(std::uint64_t cap_ms) {
   for (std::size_t i = 1; i < n_; ++i) {
     world_.Do(i, [](Membership& m, std::uint64_t now) { m.Join(now, {SimEndpoint(0)}); });
   }
-  const bool ok = world_.RunUntil(start + cap_ms, 250, [&] { return Converged() && QueuesEmpty(); });
+  const bool ok =
+      world_.RunUntil(start + cap_ms, 250, [&] { return Converged() && QueuesEmpty(); });
   return ok ? world_.now() - start : kNever;
 }
 
@@ -214,7 +227,8 @@ FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, dou
   for (std::size_t k = 0; k < stalled; ++k) {
     const std::size_t i = o.n - 1 - k;  // the last `stalled` nodes
     is_stalled[i] = 1;
-    for (std::uint64_t t = t0 + SplitMix(o.seed + i) % stall_every_ms; t < end; t += stall_every_ms) {
+    for (std::uint64_t t = t0 + SplitMix(o.seed + i) % stall_every_ms; t < end;
+         t += stall_every_ms) {
       stalls.emplace_back(t, i);
     }
   }

@@ -99,14 +99,14 @@ struct DetectResult {
   std::uint64_t all_suspect_or_dead_ms = kNever;  // every live node sees the victim not alive
   std::uint64_t all_dead_ms = kNever;             // every live node sees it dead
   std::uint64_t false_dead = 0;                   // collateral: healthy nodes declared dead
-  std::uint64_t trace = 0;  // the run's trace hash
+  std::uint64_t trace = 0;                        // the run's trace hash
 };
 // Kills one node and times how long the others take to notice.
 DetectResult FailureDetection(const MemberCluster& formed);
 
 struct FalsePositiveResult {
-  std::uint64_t false_dead_events = 0;  // (observer, healthy node) dead declarations
-  std::size_t falsely_dead_nodes = 0;   // distinct healthy nodes declared dead
+  std::uint64_t false_dead_events = 0;    // (observer, healthy node) dead declarations
+  std::size_t falsely_dead_nodes = 0;     // distinct healthy nodes declared dead
   std::uint64_t stalled_dead_events = 0;  // declarations about the stalled nodes themselves
   std::uint64_t suspect_events = 0;
   bool formed = false;
@@ -122,7 +122,7 @@ struct SpreadResult {
   std::uint64_t p50_ms = kNever;  // half the other nodes have it
   std::uint64_t p99_ms = kNever;  // 99% of them
   std::uint64_t all_ms = kNever;  // every one of them
-  std::uint64_t trace = 0;  // the run's trace hash
+  std::uint64_t trace = 0;        // the run's trace hash
 };
 // One node's meta update (UpdateMeta) reaching every other node's member table.
 SpreadResult MetaDissemination(const MemberCluster& formed);
@@ -130,7 +130,7 @@ SpreadResult MetaDissemination(const MemberCluster& formed);
 struct PartitionResult {
   std::uint64_t all_dead_across_ms = kNever;  // both halves see the other half dead (or kNever)
   std::uint64_t heal_ms = kNever;             // after Heal(): everyone sees everyone alive
-  std::uint64_t trace = 0;  // the run's trace hash
+  std::uint64_t trace = 0;                    // the run's trace hash
 };
 // Splits the cluster in two halves for `partition_ms`, heals, times the return to all-alive.
 // memberlist alone only heals while dead messages are still gossiped to the dead; Serf adds a

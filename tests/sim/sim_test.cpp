@@ -177,7 +177,8 @@ TEST_SUITE("sim") {
   }
 
   TEST_CASE("Serf + CatalogSync agents replay deterministically, also at 10% loss") {
-    const AgentSpreadResult a = CatalogDissemination(10, 8, 0.10), b = CatalogDissemination(10, 8, 0.10);
+    const AgentSpreadResult a = CatalogDissemination(10, 8, 0.10),
+                            b = CatalogDissemination(10, 8, 0.10);
     CHECK(a.trace == b.trace);
     CHECK(a.all_ms == b.all_ms);
     CHECK(a.all_ms < 30000);  // anti-entropy repairs what gossip loses

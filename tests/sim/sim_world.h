@@ -65,7 +65,9 @@ inline std::uint64_t Fold(std::uint64_t h, const void* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
   return h;
 }
-inline std::uint64_t Fold(std::uint64_t h, std::uint64_t v) { return Fold(h, &v, sizeof v); }
+inline std::uint64_t Fold(std::uint64_t h, std::uint64_t v) {
+  return Fold(h, &v, sizeof v);
+}
 
 // Node i's address: 10.(i>>16).(i>>8).(i&255):7946, so the index comes back without a lookup.
 inline Endpoint SimEndpoint(std::size_t i) {
@@ -87,7 +89,8 @@ class World {
   using Event = typename decltype(std::declval<Node&>().TakeEvents())::value_type;
   using Observer = std::function<void(std::size_t observer, std::uint64_t now, const Event&)>;
 
-  World(std::uint64_t seed, LinkSpec defaults) : seed_(seed), rng_(SplitMix(seed)), link_(defaults) {}
+  World(std::uint64_t seed, LinkSpec defaults)
+      : seed_(seed), rng_(SplitMix(seed)), link_(defaults) {}
   // A deep copy of the whole simulation (nodes, packets in flight, clock, random state), to run
   // several scenarios from one formed cluster; the observer is not copied. Needs a copyable Node.
   World(const World& o)
