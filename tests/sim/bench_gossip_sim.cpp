@@ -2,12 +2,14 @@
 // printed as one table (virtual time; medians and nearest-rank p99 over seeds).
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
-//                    [--partition-s S] [--only detect,fp,meta,heal,idle,catalog]
+//                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
 // trace hashes (identical runs give identical hashes); --trace also prints every member event.
-// --large-seeds applies to sizes >= 1000 (default 2). Wall time goes to stderr.
+// --large-seeds applies to sizes >= 1000 (default 2). Wall time goes to stderr. "slow" runs
+// N/10 nodes that read every input 1 s late, with Lifeguard and with it off (awareness
+// multiplier 1, suspicion max = min), summing false deaths and suspicions over the seeds.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -175,14 +177,17 @@ int main(int argc, char** argv) {
       "| N | seeds | form s | B/member entry | idle B/s/node | idle pkt/s/node "
       "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
       "| heal after %s s split p50/p99 | same + Serf-style reconnect "
-      "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss | false dead @10%% "
+      "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss "
+      "| N/10 slow readers (1 s input lag) + 10%% loss: false dead, suspicions | same, "
+      "Lifeguard off | false dead @10%% "
       "loss | @10%% + stalls |\n",
       Secs(a.partition_ms).c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
     std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss;
-    std::uint64_t fp = 0, fp_stall = 0;
+    std::uint64_t fp = 0, fp_stall = 0, slow_dead = 0, slow_sus = 0, off_dead = 0, off_sus = 0;
+    std::size_t slow_runs = 0;
     std::size_t fp_runs = 0;
     IdleResult idle;
     FormResult mem;
@@ -230,6 +235,24 @@ int main(int argc, char** argv) {
         heal_rc.push_back(PartitionHeal(*c, a.partition_ms, 300000, 30000).heal_ms);
         lap("heal");
       }
+      if (a.Want("slow")) {  // Lifeguard's case, with Lifeguard and without (LHM, dynamic timer)
+        const std::size_t slow = std::max<std::size_t>(1, n / 10);
+        const FalsePositiveResult on = FalsePositives(*c, 0.10, a.minutes, slow, 1000, 1, true);
+        ClusterOptions off = Opts(n, s);
+        off.cfg.awareness_max_multiplier = 1;
+        off.cfg.suspicion_max_timeout_mult = 1;
+        const auto c_off = FormCluster(off);
+        if (c_off) {
+          const FalsePositiveResult r =
+              FalsePositives(*c_off, 0.10, a.minutes, slow, 1000, 1, true);
+          off_dead += r.false_dead_events;
+          off_sus += r.suspect_events;
+        }
+        slow_dead += on.false_dead_events;
+        slow_sus += on.suspect_events;
+        ++slow_runs;
+        lap("slow");
+      }
       if (a.Want("fp")) {
         fp += FalsePositives(*c, 0.10, a.minutes, 0, 0, 1).false_dead_events;
         fp_stall +=
@@ -242,20 +265,29 @@ int main(int argc, char** argv) {
     auto pair = [](const std::vector<std::uint64_t>& v) {
       return v.empty() ? std::string("-") : Secs(Pct(v, 0.5)) + " / " + Secs(Pct(v, 0.99));
     };
-    char fpcol[64] = "-", fpscol[64] = "-";
+    char fpcol[64] = "-", fpscol[64] = "-", slowcol[96] = "-", offcol[96] = "-";
+    if (slow_runs) {
+      std::snprintf(slowcol, sizeof slowcol, "%llu, %llu",
+                    static_cast<unsigned long long>(slow_dead),
+                    static_cast<unsigned long long>(slow_sus));
+      std::snprintf(offcol, sizeof offcol, "%llu, %llu", static_cast<unsigned long long>(off_dead),
+                    static_cast<unsigned long long>(off_sus));
+    }
     if (fp_runs) {
       std::snprintf(fpcol, sizeof fpcol, "%llu in %zu x %.0f min",
                     static_cast<unsigned long long>(fp), fp_runs, a.minutes);
       std::snprintf(fpscol, sizeof fpscol, "%llu (%zu stalled 2 s/15 s)",
                     static_cast<unsigned long long>(fp_stall), std::max<std::size_t>(1, n / 20));
     }
-    std::printf(
-        "| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n, k,
-        form.empty() ? "-" : Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry,
-        idle.mean_bytes_per_s, idle.mean_packets_per_s, pair(sus).c_str(), pair(dead).c_str(),
-        pair(meta_all).c_str(), meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(),
-        (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss)).c_str(),
-        fpcol, fpscol);
+    std::printf("| %zu | %zu | %s | %.0f | %.0f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", n,
+                k, form.empty() ? "-" : Secs(Pct(form, 0.5)).c_str(), mem.bytes_per_entry,
+                idle.mean_bytes_per_s, idle.mean_packets_per_s, pair(sus).c_str(),
+                pair(dead).c_str(), pair(meta_all).c_str(),
+                meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(),
+                (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss) +
+                 " | " + slowcol + " | " + offcol)
+                    .c_str(),
+                fpcol, fpscol);
     std::fflush(stdout);
   }
   return 0;

@@ -210,7 +210,7 @@ DetectResult FailureDetection(const MemberCluster& formed) {
 
 FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, double minutes,
                                    std::size_t stalled, std::uint64_t stall_ms,
-                                   std::uint64_t stall_every_ms) {
+                                   std::uint64_t stall_every_ms, bool lag) {
   FalsePositiveResult r;
   MemberCluster c(formed);
   const ClusterOptions& o = formed.options();
@@ -239,14 +239,29 @@ FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, dou
     r.stalled_dead_events += e.kind == Kind::kDead || e.kind == Kind::kLeft;
   };
   const std::uint64_t fd0 = c.false_dead_events(), sus0 = c.suspect_events();
+  if (lag) {
+    stalls.clear();
+    for (std::size_t i = 0; i < o.n; ++i) {
+      if (is_stalled[i]) w.Lag(i, stall_ms, end);
+    }
+  }
   for (const auto& [t, i] : stalls) {
     w.RunUntil(t);
     w.Stall(i, t + stall_ms);
   }
-  w.RunUntil(end);
+  w.RunUntil(end, 500, [&] {  // samples the slow nodes' health while it runs
+    for (std::size_t i = 0; i < o.n; ++i) {
+      if (is_stalled[i]) {
+        r.max_health_score = std::max(r.max_health_score, w.node(i).health_score());
+      }
+    }
+    return false;
+  });
   r.false_dead_events = c.false_dead_events() - fd0 - r.stalled_dead_events;
   r.suspect_events = c.suspect_events() - sus0;
-  for (std::size_t i = 0; i < o.n; ++i) r.falsely_dead_nodes += c.accused(i) && !is_stalled[i];
+  for (std::size_t i = 0; i < o.n; ++i) {
+    r.falsely_dead_nodes += c.accused(i) && !is_stalled[i];
+  }
   r.trace = w.trace_hash();
   return r;
 }

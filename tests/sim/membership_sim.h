@@ -109,14 +109,16 @@ struct FalsePositiveResult {
   std::size_t falsely_dead_nodes = 0;     // distinct healthy nodes declared dead
   std::uint64_t stalled_dead_events = 0;  // declarations about the stalled nodes themselves
   std::uint64_t suspect_events = 0;
+  int max_health_score = 0;  // highest Lifeguard local health score of the stalled/lagging nodes
   bool formed = false;
   std::uint64_t trace = 0;  // the run's trace hash
 };
 // From a lossless formed cluster, runs `minutes` of virtual time with `loss` on every link and
-// `stalled` nodes that freeze for `stall_ms` every `stall_every_ms` (random phase).
+// `stalled` nodes that freeze for `stall_ms` every `stall_every_ms` (random phase), or, with
+// `lag` set, that read every input `stall_ms` late the whole time (their timers on time).
 FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, double minutes,
                                    std::size_t stalled, std::uint64_t stall_ms,
-                                   std::uint64_t stall_every_ms);
+                                   std::uint64_t stall_every_ms, bool lag = false);
 
 struct SpreadResult {
   std::uint64_t p50_ms = kNever;  // half the other nodes have it

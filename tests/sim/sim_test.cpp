@@ -131,6 +131,18 @@ TEST_SUITE("sim") {
     }
   }
 
+  TEST_CASE("slow readers (every input 1 s late) at 10% loss: no healthy node declared dead") {
+    for (std::size_t n : {10, 100}) {
+      const auto c = FormCluster(Opts(n, 13));
+      REQUIRE(c);
+      const FalsePositiveResult r = FalsePositives(*c, 0.10, 2, n / 10, 1000, 1, true);
+      CAPTURE(n);
+      CHECK(r.false_dead_events == 0);
+      CHECK(r.falsely_dead_nodes == 0);
+      CHECK(r.max_health_score > 0);  // Lifeguard noticed: the slow node probes less often
+    }
+  }
+
   TEST_CASE("one meta update reaches every node within seconds") {
     for (std::size_t n : {10, 100}) {
       const auto c = FormCluster(Opts(n, 5));

@@ -17,7 +17,9 @@
 //   Streams (TCP) are reliable and take the link's delay each way; across a partition they time
 //   out (no reply after stream_timeout_ms); to a dead node they are refused after one delay.
 // - A stalled node (CPU starvation) handles nothing until its stall ends: inputs and timers due
-//   during the stall queue up and are delivered, in order, at the stall's end.
+//   during the stall queue up and are delivered, in order, at the stall's end. A lagging node
+//   handles each datagram and stream message a fixed lag after it arrives, but its timers fire
+//   on time (a node too slow to read its socket: its probes time out before it sees the acks).
 // - Single-threaded; nothing global. Inputs from the test (Join, UpdateMeta...) go through Do().
 #pragma once
 
@@ -109,6 +111,8 @@ class World {
       c.group = s.group;
       c.dead = s.dead;
       c.stall_until = s.stall_until;
+      c.lag_ms = s.lag_ms;
+      c.lag_until = s.lag_until;
       c.armed = s.armed;
       c.links = s.links;
       c.pending = s.pending;
@@ -154,6 +158,14 @@ class World {
     slots_[i].stall_until = std::max(slots_[i].stall_until, until);
   }
 
+  // Until `until`, every datagram and stream message to node i waits `lag_ms` before the node
+  // handles it, while its timers stay on time: a node too slow to read its socket, so its own
+  // probes time out before it sees the acks (Lifeguard's local-health case).
+  void Lag(std::size_t i, std::uint64_t lag_ms, std::uint64_t until) {
+    slots_[i].lag_ms = lag_ms;
+    slots_[i].lag_until = until;
+  }
+
   // Runs `f(node, now)` on node i (an input from outside: Join, UpdateMeta, Leave...), then
   // collects what it produced.
   template <class F>
@@ -185,6 +197,7 @@ class World {
     std::uint32_t from = 0, to = 0;
     std::uint64_t token = 0;
     std::optional<Bytes> bytes;
+    bool lagged = false;  // already held back by Lag()
   };
   struct Later {
     bool operator()(const Ev& a, const Ev& b) const {
@@ -196,6 +209,7 @@ class World {
     int group = 0;
     bool dead = false;
     std::uint64_t stall_until = 0;
+    std::uint64_t lag_ms = 0, lag_until = 0;
     std::uint64_t armed = std::numeric_limits<std::uint64_t>::max();  // earliest queued timer
     std::vector<std::pair<std::size_t, LinkSpec>> links;              // overrides, by target
     std::set<std::uint64_t> pending;  // our stream tokens still waiting for a reply
@@ -248,7 +262,13 @@ class World {
       return;
     }
     if (e.kind == Kind::kTimer && e.at != s.armed) return;  // superseded by an earlier timer
-    if (s.stall_until > now_) {                             // starved: handle it later
+    if (e.kind != Kind::kTimer && e.kind != Kind::kTimeout && !e.lagged && s.lag_until > now_) {
+      e.lagged = true;  // a slow reader: it handles this lag_ms later
+      e.at = now_ + s.lag_ms;
+      Push(std::move(e));
+      return;
+    }
+    if (s.stall_until > now_) {  // starved: handle it later
       if (e.kind == Kind::kTimer) s.armed = s.stall_until;
       e.at = s.stall_until;
       Push(std::move(e));
