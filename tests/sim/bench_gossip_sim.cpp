@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
     std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss;
     std::uint64_t fp = 0, fp_stall = 0, slow_dead = 0, slow_sus = 0, off_dead = 0, off_sus = 0;
+    std::uint64_t slow_by_healthy = 0, off_by_healthy = 0;
     std::size_t slow_runs = 0;
     std::size_t fp_runs = 0;
     IdleResult idle;
@@ -246,9 +247,11 @@ int main(int argc, char** argv) {
           const FalsePositiveResult r =
               FalsePositives(*c_off, 0.10, a.minutes, slow, 1000, 1, true);
           off_dead += r.false_dead_events;
+          off_by_healthy += r.false_dead_by_healthy;
           off_sus += r.suspect_events;
         }
         slow_dead += on.false_dead_events;
+        slow_by_healthy += on.false_dead_by_healthy;
         slow_sus += on.suspect_events;
         ++slow_runs;
         lap("slow");

@@ -233,10 +233,14 @@ FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, dou
     }
   }
   std::sort(stalls.begin(), stalls.end());
-  c.on_event = [&](std::size_t, std::uint64_t, const MemberEvent& e) {
+  c.on_event = [&](std::size_t obs, std::uint64_t, const MemberEvent& e) {
     const auto m = IndexOfName(e.member.name, o.n);
-    if (!m || !is_stalled[*m]) return;
-    r.stalled_dead_events += e.kind == Kind::kDead || e.kind == Kind::kLeft;
+    if (!m || (e.kind != Kind::kDead && e.kind != Kind::kLeft)) return;
+    if (is_stalled[*m]) {
+      ++r.stalled_dead_events;
+    } else if (!is_stalled[obs]) {
+      ++r.false_dead_by_healthy;
+    }
   };
   const std::uint64_t fd0 = c.false_dead_events(), sus0 = c.suspect_events();
   if (lag) {
