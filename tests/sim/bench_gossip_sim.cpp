@@ -270,10 +270,13 @@ int main(int argc, char** argv) {
     };
     char fpcol[64] = "-", fpscol[64] = "-", slowcol[96] = "-", offcol[96] = "-";
     if (slow_runs) {
-      std::snprintf(slowcol, sizeof slowcol, "%llu, %llu",
+      std::snprintf(slowcol, sizeof slowcol, "%llu (%llu by healthy), %llu",
                     static_cast<unsigned long long>(slow_dead),
+                    static_cast<unsigned long long>(slow_by_healthy),
                     static_cast<unsigned long long>(slow_sus));
-      std::snprintf(offcol, sizeof offcol, "%llu, %llu", static_cast<unsigned long long>(off_dead),
+      std::snprintf(offcol, sizeof offcol, "%llu (%llu by healthy), %llu",
+                    static_cast<unsigned long long>(off_dead),
+                    static_cast<unsigned long long>(off_by_healthy),
                     static_cast<unsigned long long>(off_sus));
     }
     if (fp_runs) {

@@ -105,9 +105,10 @@ struct DetectResult {
 DetectResult FailureDetection(const MemberCluster& formed);
 
 struct FalsePositiveResult {
-  std::uint64_t false_dead_events = 0;    // (observer, healthy node) dead declarations
-  std::size_t falsely_dead_nodes = 0;     // distinct healthy nodes declared dead
-  std::uint64_t stalled_dead_events = 0;  // declarations about the stalled nodes themselves
+  std::uint64_t false_dead_events = 0;      // (observer, healthy node) dead declarations
+  std::uint64_t false_dead_by_healthy = 0;  // of those, seen by healthy observers
+  std::size_t falsely_dead_nodes = 0;       // distinct healthy nodes declared dead
+  std::uint64_t stalled_dead_events = 0;    // declarations about the stalled nodes themselves
   std::uint64_t suspect_events = 0;
   int max_health_score = 0;  // highest Lifeguard local health score of the stalled/lagging nodes
   bool formed = false;
