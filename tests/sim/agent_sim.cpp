@@ -115,9 +115,10 @@ std::uint64_t Rank(std::vector<std::uint64_t> v, std::size_t k) {
 
 }  // namespace
 
-AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss) {
-  AgentSpreadResult r;
-  World<SimAgent> w(seed, LinkSpec{0, 1, 2});
+namespace {
+
+// Adds n agents that join through agent 0; runs until every catalog holds every node.
+bool FormAgents(World<SimAgent>& w, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     w.Add(std::make_unique<SimAgent>(i, w.NodeSeed(i), w.now()));
   }
@@ -131,7 +132,40 @@ AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double
     }
     return true;
   };
-  if (!w.RunUntil(120000 + 200 * n, 250, all_nodes)) return r;
+  return w.RunUntil(120000 + 200 * n, 250, all_nodes);
+}
+
+}  // namespace
+
+std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,
+                                 std::uint64_t cap_ms) {
+  World<SimAgent> w(seed, LinkSpec{0, 1, 2});
+  if (!FormAgents(w, n)) return ~std::uint64_t{0};
+  w.RunUntil(w.now() + 5000);
+  std::vector<int> group(n);
+  for (std::size_t i = 0; i < n; ++i) group[i] = i < n / 2 ? 0 : 1;
+  w.Partition(group);
+  w.RunUntil(w.now() + partition_ms);
+  w.Heal();
+  const std::uint64_t t1 = w.now();
+  auto all_alive = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t alive = 0;
+      for (const auto& m : w.node(i).serf().Members()) {
+        alive += m.status == gossip::MemberStatus::kAlive;
+      }
+      if (alive != n) return false;
+    }
+    return true;
+  };
+  if (!w.RunUntil(t1 + cap_ms, 250, all_alive)) return ~std::uint64_t{0};
+  return w.now() - t1;
+}
+
+AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss) {
+  AgentSpreadResult r;
+  World<SimAgent> w(seed, LinkSpec{0, 1, 2});
+  if (!FormAgents(w, n)) return r;
   r.form_ms = w.now();
   w.RunUntil(w.now() + 5000);
   w.SetDefaultLink(LinkSpec{loss, 1, 2});

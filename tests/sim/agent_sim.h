@@ -75,5 +75,9 @@ struct AgentSpreadResult {
 // service and the time until each other agent's catalog snapshot lists it is measured (checked
 // every 20 ms of virtual time). `loss` applies to every datagram during the measurement.
 AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss);
+// Splits N agents in two halves for `partition_ms`, heals, and returns how long until every
+// agent's Serf lists every member alive again (Serf's own reconnect), or ~0 after `cap_ms`.
+std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,
+                                 std::uint64_t cap_ms);
 
 }  // namespace beacon::sim

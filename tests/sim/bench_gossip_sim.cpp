@@ -178,14 +178,16 @@ int main(int argc, char** argv) {
       "| suspect-or-dead p50/p99 | dead p50/p99 | meta all p50/p99 | meta 99%% nodes p50 "
       "| heal after %s s split p50/p99 | same + Serf-style reconnect "
       "| Serf+CatalogSync: service in every catalog p50/p99 | same at 10%% loss "
-      "| N/10 slow readers (1 s input lag) + 10%% loss: false dead, suspicions | same, "
+      "| Serf agents: heal after the split p50/p99 | N/10 slow readers (1 s input lag) + 10%% "
+      "loss: false dead, suspicions | same, "
       "Lifeguard off | false dead @10%% "
       "loss | @10%% + stalls |\n",
       Secs(a.partition_ms).c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
-    std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss;
+    std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss,
+        serf_heal;
     std::uint64_t fp = 0, fp_stall = 0, slow_dead = 0, slow_sus = 0, off_dead = 0, off_sus = 0;
     std::uint64_t slow_by_healthy = 0, off_by_healthy = 0;
     std::size_t slow_runs = 0;
@@ -201,6 +203,7 @@ int main(int argc, char** argv) {
       if (a.Want("catalog")) {
         cat.push_back(CatalogDissemination(n, s, 0).all_ms);
         cat_loss.push_back(CatalogDissemination(n, s, 0.10).all_ms);
+        serf_heal.push_back(AgentPartitionHeal(n, s, a.partition_ms, 300000));
         std::fprintf(stderr, "n=%zu seed %llu catalog %.1f s wall\n", n,
                      static_cast<unsigned long long>(s), Wall(t0));
         t0 = std::chrono::steady_clock::now();

@@ -188,6 +188,13 @@ TEST_SUITE("sim") {
     }
   }
 
+  TEST_CASE("Serf agents heal a long partition by themselves (Serf's reconnect)") {
+    for (std::size_t n : {10, 50}) {
+      CAPTURE(n);
+      CHECK(AgentPartitionHeal(n, 9, 60000, 300000) < 120000);
+    }
+  }
+
   TEST_CASE("Serf + CatalogSync agents replay deterministically, also at 10% loss") {
     const AgentSpreadResult a = CatalogDissemination(10, 8, 0.10),
                             b = CatalogDissemination(10, 8, 0.10);
