@@ -198,8 +198,6 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       FormResult fr;
       const bool membership = a.only.empty() || a.only.size() > a.only.count("catalog");
-      const auto c = membership ? FormCluster(Opts(n, s), &fr) : nullptr;
-      form.push_back(fr.form_ms);
       if (a.Want("catalog")) {
         cat.push_back(CatalogDissemination(n, s, 0).all_ms);
         cat_loss.push_back(CatalogDissemination(n, s, 0.10).all_ms);
@@ -208,6 +206,9 @@ int main(int argc, char** argv) {
                      static_cast<unsigned long long>(s), Wall(t0));
         t0 = std::chrono::steady_clock::now();
       }
+      if (!membership) continue;
+      const auto c = FormCluster(Opts(n, s), &fr);
+      form.push_back(fr.form_ms);
       std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
                    static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
       if (!c) continue;
@@ -294,7 +295,7 @@ int main(int argc, char** argv) {
                 pair(dead).c_str(), pair(meta_all).c_str(),
                 meta99.empty() ? "-" : Secs(Pct(meta99, 0.5)).c_str(),
                 (pair(heal) + " | " + pair(heal_rc) + " | " + pair(cat) + " | " + pair(cat_loss) +
-                 " | " + slowcol + " | " + offcol)
+                 " | " + pair(serf_heal) + " | " + slowcol + " | " + offcol)
                     .c_str(),
                 fpcol, fpscol);
     std::fflush(stdout);
