@@ -28,11 +28,14 @@ class SerfSim {
   explicit SerfSim(std::uint64_t seed, SerfConfig cfg = {}) : rng_(seed), cfg_(std::move(cfg)) {}
 
   std::size_t Add(const std::string& name, Tags tags = {}) {
+    return Add(name, std::move(tags), cfg_);
+  }
+  std::size_t Add(const std::string& name, Tags tags, const SerfConfig& cfg) {
     const std::size_t i = nodes_.size();
     Endpoint ep{
         {127, 0, static_cast<std::uint8_t>(i / 250), static_cast<std::uint8_t>(i % 250 + 1)}, 7946};
     nodes_.push_back(
-        {std::make_unique<Serf>(cfg_, name, ep.ip, ep.port, std::move(tags), rng_(), now_), ep});
+        {std::make_unique<Serf>(cfg, name, ep.ip, ep.port, std::move(tags), rng_(), now_), ep});
     by_ep_[ep] = i;
     Drain(i);
     return i;
