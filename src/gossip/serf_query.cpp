@@ -231,7 +231,7 @@ void Serf::AnswerKeyQuery(const SerfQuery& q, const std::string& op) {
     } else {
       st = ring->RemoveKey(req->key);
     }
-    if (st.ok() && keyring_saver_) st = keyring_saver_(*ring);
+    if (st.ok() && cfg_.keyring_saver) st = cfg_.keyring_saver(*ring);
   }
   resp.result = st.ok();
   if (!st.ok()) resp.message = st.message();

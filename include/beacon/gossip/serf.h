@@ -66,6 +66,9 @@ struct SerfConfig {
   std::uint64_t broadcast_timeout_ms = 5000;  // longest wait for a leave broadcast to go out
   std::size_t event_buffer = 512;
   std::size_t query_buffer = 512;
+  // Runs (on the owner's thread) after a keyring query changed memberlist's keyring, as Serf
+  // writes its keyring file; its error becomes this node's response message. Empty: none.
+  std::function<Status(const Keyring&)> keyring_saver;
   std::uint8_t protocol_version = 4;  // Serf delegate version advertised
 };
 
@@ -189,7 +192,9 @@ class Serf {
   // Keyring: nullptr without encryption. The saver runs after every change a keyring query made
   // (Serf's keyring file); its error becomes the node's response message.
   const Keyring* keyring() const { return ml_->keyring(); }
-  void SetKeyringSaver(std::function<Status(const Keyring&)> f) { keyring_saver_ = std::move(f); }
+  void SetKeyringSaver(std::function<Status(const Keyring&)> f) {
+    cfg_.keyring_saver = std::move(f);
+  }
 
   std::vector<SerfMemberInfo> Members() const;  // by name, ourselves included
   const SerfMemberInfo* FindMember(const std::string& name) const;
@@ -323,7 +328,6 @@ class Serf {
   std::map<std::uint64_t, InQuery> in_queries_;  // by our own query_id for RespondQuery
   std::uint64_t next_in_query_ = 1;
   std::vector<QueryResult> query_results_;
-  std::function<Status(const Keyring&)> keyring_saver_;
 
   LeavePhase leave_phase_ = LeavePhase::kNone;
   std::uint64_t leave_deadline_ms_ = 0;
