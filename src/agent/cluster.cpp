@@ -78,9 +78,7 @@ Cluster::Cluster(ClusterOptions opts, catalog::SnapshotHub& hub,
       fatal_(std::move(fatal)),
       log_(log) {}
 
-Cluster::~Cluster() {
-  Stop();
-}
+Cluster::~Cluster() { Stop(); }
 
 Status Cluster::Start() {
   gossip::Bytes addr;
@@ -97,8 +95,9 @@ Status Cluster::Start() {
   transport_ = std::make_unique<net::GossipTransport>(to, *this, log_);
   // The cores exist before the transport's thread starts, so the first packet finds them.
   const uint64_t now = transport_->NowMs();
-  serf_ = std::make_unique<gossip::Serf>(
-      sc, opts_.node_name, addr, static_cast<uint16_t>(opts_.port), opts_.tags, opts_.seed, now);
+  serf_ = std::make_unique<gossip::Serf>(sc, opts_.node_name, addr,
+                                         static_cast<uint16_t>(opts_.port), opts_.tags,
+                                         opts_.seed, now);
   gossip::CatalogSyncConfig cc;
   cc.self = core::Lower(opts_.node_name);
   sync_ = std::make_unique<gossip::CatalogSync>(
@@ -110,8 +109,9 @@ Status Cluster::Start() {
     next_retry_ms_ = now;
   }
   if (Status st = transport_->Start(); !st.ok()) return st;
-  BEACON_LOG(log_, kInfo, "gossip", "serf LAN on %s:%d, advertising %s%s", opts_.bind_addr.c_str(),
-             transport_->port(), opts_.advertise_addr.c_str(), opts_.keyring ? " (encrypted)" : "");
+  BEACON_LOG(log_, kInfo, "gossip", "serf LAN on %s:%d, advertising %s%s",
+             opts_.bind_addr.c_str(), transport_->port(), opts_.advertise_addr.c_str(),
+             opts_.keyring ? " (encrypted)" : "");
   return Status::Ok();
 }
 
@@ -119,9 +119,7 @@ void Cluster::Stop() {
   if (transport_) transport_->Stop();
 }
 
-int Cluster::port() const {
-  return transport_ ? transport_->port() : 0;
-}
+int Cluster::port() const { return transport_ ? transport_->port() : 0; }
 
 net::GossipStats Cluster::stats() const {
   return transport_ ? transport_->stats() : net::GossipStats{};
@@ -255,7 +253,8 @@ void Cluster::ForceLeave(std::string node, bool prune, http::AgentDone done) {
       done(http::AgentStatus::Error(500, st.message()));
       return;
     }
-    BEACON_LOG(log_, kInfo, "gossip", "force-leave of %s%s", node.c_str(), prune ? " (prune)" : "");
+    BEACON_LOG(log_, kInfo, "gossip", "force-leave of %s%s", node.c_str(),
+               prune ? " (prune)" : "");
     done(http::AgentStatus::Ok());
   });
 }
@@ -288,7 +287,8 @@ std::vector<std::string> Cluster::Servers() const {
   for (const http::ClusterMember& m : members_) {
     auto role = m.tags.find("role");
     auto port = m.tags.find("port");
-    if (m.status != 1 || role == m.tags.end() || role->second != "consul" || port == m.tags.end()) {
+    if (m.status != 1 || role == m.tags.end() || role->second != "consul" ||
+        port == m.tags.end()) {
       continue;
     }
     auto dc = m.tags.find("dc");
@@ -343,13 +343,9 @@ void Cluster::OnStreamError(uint64_t now, uint64_t token, std::string error) {
   serf_->OnStreamError(now, token, std::move(error));
 }
 
-std::vector<gossip::OutPacket> Cluster::TakePackets() {
-  return serf_->TakePackets();
-}
+std::vector<gossip::OutPacket> Cluster::TakePackets() { return serf_->TakePackets(); }
 
-std::vector<gossip::OutStream> Cluster::TakeStreams() {
-  return serf_->TakeStreams();
-}
+std::vector<gossip::OutStream> Cluster::TakeStreams() { return serf_->TakeStreams(); }
 
 uint64_t Cluster::NextDeadline() const {
   uint64_t d = std::min(serf_->NextDeadline(), sync_->NextDeadline());
@@ -427,10 +423,8 @@ void Cluster::HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev) {
       fatal_("node name \"" + m.name + "\" is already in use by the member at " + addr +
              "; pick another name with -node");
     } else {
-      BEACON_LOG(log_, kWarn, "gossip",
-                 "member %s at %s claims a name already alive elsewhere; "
-                 "ignored",
-                 m.name.c_str(), addr.c_str());
+      BEACON_LOG(log_, kWarn, "gossip", "member %s at %s claims a name already alive elsewhere; "
+                 "ignored", m.name.c_str(), addr.c_str());
     }
     return;
   }
