@@ -62,7 +62,15 @@ Status Agent::StartCluster() {
   if (!cfg_.start_join.empty()) {
     // -join at start: failing to reach every address is fatal, as in Consul.
     Status st = cluster_->JoinAndWait(cfg_.start_join, 15000);
-    if (!st.ok()) return Status::Error("Failed to join " + st.message());
+    if (!st.ok()) {
+      std::string why = "Failed to join " + st.message();
+      if (why.find("No installed keys could decrypt the message") != std::string::npos) {
+        why +=
+            " (the members there use another gossip encryption key: check -encrypt / "
+            "\"encrypt\" and <data_dir>/serf/local.keyring, which wins over them)";
+      }
+      return Status::Error(why);
+    }
   }
   return Status::Ok();
 }
