@@ -23,8 +23,10 @@
 // deduplicated by (ltime, id) in Serf's query buffer, rebroadcast, acked when asked, and either
 // answered by Serf itself (internal "_serf_*" names: ping, conflict, and the keyring operations
 // install-key, use-key, remove-key, list-keys on memberlist's live keyring) or delivered as a
-// kQuery event that RespondQuery() answers. Relay factors are ignored (responses go direct).
-// Ack payloads: none (no Vivaldi coordinates yet). Delivery is memberlist's: gossip reaches
+// kQuery event that RespondQuery() answers. Relay factors are ignored (responses go direct);
+// a query carrying node or tag filters is rebroadcast but neither acked nor answered here. The
+// originator gets its own ack and response too (as Serf, which sends them to itself). Ack
+// payloads: none (no Vivaldi coordinates yet). Delivery is memberlist's: gossip reaches
 // everyone with high probability, push-pull (every push_pull_interval) repairs the rest; e.g. a
 // node that missed a leave intent but heard the dead message reports kMemberFailed, then
 // kMemberLeave after the next push-pull, exactly like Serf.

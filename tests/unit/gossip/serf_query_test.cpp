@@ -233,3 +233,23 @@ TEST_CASE("a node with a wrong key cannot join, and the error says why") {
   CHECK(net[0].NumAliveMembers() == 1);
   CHECK(net[bad].NumAliveMembers() == 1);
 }
+
+TEST_CASE("a name-conflict query is answered by everyone but the node named, with its record") {
+  SerfSim net(13);
+  three_nodes(net);
+  QueryResult r = run_query(net, "_serf_conflict", {'n', '1'});
+  std::vector<std::string> from;
+  for (const auto& nr : r.responses) {
+    from.push_back(nr.from);
+    REQUIRE(!nr.payload.empty());
+    auto d =
+        beacon::gossip::DecodeSerfConflictResponse(beacon::gossip::ByteView(nr.payload).subspan(1));
+    REQUIRE(d.ok());
+    REQUIRE(d->member.has_value());
+    CHECK(d->member->name == "n1");
+    CHECK(d->member->addr == net.endpoint(1).ip);
+    CHECK(d->member->status == 1);
+  }
+  std::sort(from.begin(), from.end());
+  CHECK(from == std::vector<std::string>{"n0", "n2"});
+}
