@@ -2,7 +2,8 @@
 """Key rotation in a mixed cluster: two Beacon agents and a stock HashiCorp `serf agent` on
 127.0.13.x, encrypted. `serf keys -install` (stock serf's tool) installs the key on the Beacon
 agents too, `beacon keyring -use` makes it primary on the serf node, `serf keys -remove` drops
-the old key everywhere; each side's own tool shows the outcome and everyone stays alive. Skips
+the old key everywhere; each side's own tool shows the outcome and everyone stays alive; a
+`serf query` is acked by the Beacon agents. Skips
 (exit 77) only when go or the serf sources are missing."""
 
 import os
@@ -90,6 +91,12 @@ def main():
                      what="event reaches serf on the new key")
             for b in beacons:
                 assert alive(b) == names, b.node
+            # A plain `serf query` from the stock node is acked by the Beacon agents.
+            r = serfs[0].run("query", "-timeout", "2s", "hello", timeout=20)
+            assert r.returncode == 0, (r.stdout, r.stderr)
+            for n in names:
+                assert "Ack from '%s'" % n in r.stdout, r.stdout
+            assert "Total Acks: 3" in r.stdout, r.stdout
             print("ok: rotation in a mixed cluster (stock serf + Beacon)")
         finally:
             for s in serfs:
