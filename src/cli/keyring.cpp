@@ -13,7 +13,7 @@ T Field(simdjson::dom::object o, const char* key, T fallback) {
   return o[key].get(v) == simdjson::SUCCESS ? v : fallback;
 }
 
-std::string FormatList(simdjson::dom::object r) {
+std::string FormatList(simdjson::dom::object r, const char* counts) {
   const std::string_view dc = Field<std::string_view>(r, "Datacenter", "");
   const std::string_view segment = Field<std::string_view>(r, "Segment", "");
   const bool wan = Field<bool>(r, "WAN", false);
@@ -30,7 +30,7 @@ std::string FormatList(simdjson::dom::object r) {
       out += "  ===> " + std::string(kv.key) + ": " + std::string(m) + "\n";
     }
   }
-  if (r["Keys"].get(keys) == simdjson::SUCCESS) {
+  if (r[counts].get(keys) == simdjson::SUCCESS) {
     for (auto kv : keys) {
       int64_t n = 0;
       if (kv.value.get(n) != simdjson::SUCCESS) continue;
@@ -54,9 +54,11 @@ int Keyring(const Args& args, Io& io) {
   config::FlagSet fs;
   HttpFlags hf;
   hf.Register(&fs, false);
-  bool list = false;
+  bool list = false, list_primary = false;
   std::string install, use, remove;
   fs.Bool("list", &list, "List all keys currently in use within the cluster.");
+  fs.Bool("list-primary", &list_primary,
+          "List all primary keys currently in use within the cluster.");
   fs.String("install", &install,
             "Install a new encryption key. This will broadcast the new key to all members in "
             "the cluster.");
@@ -84,7 +86,7 @@ Usage: beacon keyring [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  bool found = list;
+  bool found = list || list_primary;
   for (const std::string* arg : {&install, &use, &remove}) {
     if (found && !arg->empty()) {
       io.err << "Only a single action is allowed\n";
@@ -98,8 +100,9 @@ Usage: beacon keyring [options]
   }
   http::HttpClient client(hf.Options(io));
   http::ClientResponse r;
-  if (list) {
-    io.out << "==> Gathering installed encryption keys...\n";
+  if (list || list_primary) {
+    io.out << (list ? "==> Gathering installed encryption keys...\n"
+                    : "==> Gathering installed primary encryption keys...\n");
     simdjson::dom::parser p;
     simdjson::dom::array arr;
     if (Status st = GetJson(client, "/v1/operator/keyring", p, &arr); !st.ok()) {
@@ -107,7 +110,9 @@ Usage: beacon keyring [options]
     }
     for (simdjson::dom::element e : arr) {
       simdjson::dom::object o;
-      if (e.get(o) == simdjson::SUCCESS) io.out << FormatList(o) << "\n";
+      if (e.get(o) == simdjson::SUCCESS) {
+        io.out << FormatList(o, list ? "Keys" : "PrimaryKeys") << "\n";
+      }
     }
     return 0;
   }

@@ -81,6 +81,10 @@ def main():
         listing = agents[0].api("GET", "/v1/operator/keyring")[0]
         assert listing["PrimaryKeys"] == {new: 3}, listing
         assert keyring_file(agents[0]) == [new, old]
+        rc, out, err = cli("keyring", "-list-primary", "-http-addr", agents[1].http_addr)
+        assert rc == 0, err
+        assert out == ("==> Gathering installed primary encryption keys...\n\ndc1 (LAN):\n"
+                       "  %s [3/3]\n" % new), out
 
         # The primary cannot be removed: memberlist's text from every node, exit code 1.
         rc, out, err = cli("keyring", "-remove", new, "-http-addr", agents[0].http_addr)
