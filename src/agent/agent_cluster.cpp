@@ -56,6 +56,24 @@ Status Agent::StartCluster() {
     if (!kr.ok()) return Status::Error("encrypt: " + kr.status().message());
     co.keyring = std::move(kr.value());
   }
+  // The keyring file wins over -encrypt (Consul: "LAN keyring exists but -encrypt given, using
+  // keyring"); a first start with -encrypt writes it; every rotation rewrites it.
+  if (!cfg_.dev && !cfg_.data_dir.empty()) {
+    const std::string kfile = KeyringFilePath(cfg_.data_dir);
+    auto loaded = LoadKeyringFile(kfile);
+    if (!loaded.ok()) return Status::Error("keyring: " + loaded.status().message());
+    if (loaded.value()) {
+      if (!cfg_.encrypt.empty()) {
+        BEACON_LOG(log_, kWarn, "agent", "LAN keyring exists but -encrypt given, using keyring");
+      }
+      co.keyring = std::move(*loaded.value());
+    } else if (co.keyring) {
+      if (Status st = SaveKeyringFile(kfile, *co.keyring); !st.ok()) {
+        return Status::Error("keyring: " + st.message());
+      }
+    }
+    co.serf.keyring_saver = [kfile](const gossip::Keyring& k) { return SaveKeyringFile(kfile, k); };
+  }
   co.retry_join = cfg_.retry_join;
   co.retry_interval_ms = cfg_.retry_interval_ms;
   co.retry_max = cfg_.retry_max;
@@ -78,7 +96,15 @@ Status Agent::StartCluster() {
   if (!cfg_.start_join.empty()) {
     // -join at start: failing to reach every address is fatal, as in Consul.
     Status st = cluster_->JoinAndWait(cfg_.start_join, 15000);
-    if (!st.ok()) return Status::Error("Failed to join " + st.message());
+    if (!st.ok()) {
+      std::string why = "Failed to join " + st.message();
+      if (why.find("No installed keys could decrypt the message") != std::string::npos) {
+        why +=
+            " (the members there use another gossip encryption key: check -encrypt / "
+            "\"encrypt\" and <data_dir>/serf/local.keyring, which wins over them)";
+      }
+      return Status::Error(why);
+    }
   }
   return Status::Ok();
 }

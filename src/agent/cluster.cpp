@@ -403,6 +403,7 @@ void Cluster::AfterInput(uint64_t now) {
     join_waiters_.erase(it);
     fn(now, r);
   }
+  PumpQueries();  // keyring queries (cluster_keyring.cpp)
   for (auto& [node, bytes, reliable] : sync_->TakeSends()) {
     serf_->SendToMember(now, node, std::move(bytes), reliable);
   }

@@ -57,6 +57,7 @@ constexpr Command kCommands[] = {
     {"info", "Provides debugging information for operators.", &Info},
     {"join", "Tell Beacon agent to join cluster", &Join},
     {"keygen", "Generates a new encryption key", &Keygen},
+    {"keyring", "Manages gossip layer encryption keys", &Keyring},
     {"kv", "Interact with the key-value store", nullptr},
     {"kv delete", "Removes data from the KV store", &KvDelete},
     {"kv export", "Exports a tree from the KV store as JSON", &KvExport},

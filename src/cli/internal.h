@@ -110,6 +110,7 @@ int ServicesRegister(const Args& a, Io& io);
 int ServicesDeregister(const Args& a, Io& io);
 int Watch(const Args& a, Io& io);
 int Event(const Args& a, Io& io);
+int Keyring(const Args& a, Io& io);
 int Lock(const Args& a, Io& io);
 
 // Pure formatting, exposed for unit tests.

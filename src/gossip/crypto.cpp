@@ -1,6 +1,7 @@
 // AES-GCM as memberlist's security.go frames it, on OpenSSL's EVP interface.
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -76,6 +77,28 @@ Result<Keyring> Keyring::FromBase64(const std::vector<std::string_view>& keys) {
   return make(std::move(raw));
 }
 
+Status Keyring::AddKey(Bytes key) {
+  if (cipher_for(key.size()) == nullptr)
+    return Status::Error("key size must be 16, 24 or 32 bytes");
+  for (const Bytes& k : keys_)
+    if (k == key) return Status::Ok();
+  keys_.push_back(std::move(key));
+  return Status::Ok();
+}
+
+Status Keyring::UseKey(const Bytes& key) {
+  auto it = std::find(keys_.begin(), keys_.end(), key);
+  if (it == keys_.end()) return Status::Error("Requested key is not in the keyring");
+  std::rotate(keys_.begin(), it, it + 1);  // the new primary first, the others in their order
+  return Status::Ok();
+}
+
+Status Keyring::RemoveKey(const Bytes& key) {
+  if (key == keys_.front()) return Status::Error("Removing the primary key is not allowed");
+  keys_.erase(std::remove(keys_.begin(), keys_.end(), key), keys_.end());
+  return Status::Ok();
+}
+
 Result<Bytes> encrypt(std::uint8_t version, ByteView key, ByteView plain, ByteView aad,
                       ByteView nonce) {
   const EVP_CIPHER* cipher = cipher_for(key.size());
@@ -128,8 +151,8 @@ Result<Bytes> decrypt(const Keyring& ring, ByteView sealed, ByteView aad) {
     }
     return std::move(*plain);
   }
-  return Status::Error("decrypt: no installed key could decrypt the message (" +
-                       std::to_string(ring.keys().size()) + " tried)");
+  // memberlist's text: a peer with another key sees exactly this.
+  return Status::Error("No installed keys could decrypt the message");
 }
 
 }  // namespace beacon::gossip

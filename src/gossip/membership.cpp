@@ -232,6 +232,13 @@ std::vector<Member> Membership::Members() const {
   return out;
 }
 
+std::size_t Membership::NumAlive() const {
+  std::size_t n = 0;
+  for (const auto& [name, m] : nodes_)
+    n += (m.state == NodeState::kDead || m.state == NodeState::kLeft) ? 0 : 1;
+  return n;
+}
+
 const Member* Membership::Find(const std::string& name) const {
   auto it = nodes_.find(name);
   return it == nodes_.end() ? nullptr : &it->second;

@@ -57,7 +57,13 @@ void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join,
 Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView request) {
   (void)from;
   auto plain = OpenStream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
-  if (!plain.ok()) return {};
+  // As memberlist: the reason goes back in an error response (sealed with our key, so a peer
+  // with a wrong key reports "No installed keys could decrypt the message").
+  if (!plain.ok()) {
+    auto labeled = StripLabel(request);
+    if (!labeled.ok() || labeled->label != cfg_.label) return {};  // memberlist just closes
+    return SealStream(Encode(ErrResp{plain.status().message()}));
+  }
   if (!plain->empty() && (*plain)[0] == static_cast<std::uint8_t>(MsgType::kUser)) {
     // A reliable user message (memberlist's SendReliable): header, payload, no reply.
     auto user = DecodeUserStream(ByteView(*plain).subspan(1));

@@ -52,6 +52,7 @@ Serf::Serf(SerfConfig cfg, std::string name, Bytes addr, std::uint16_t port, Tag
   // Serf starts every clock at 1.
   clock_.t = event_clock_.t = query_clock_.t = 1;
   event_buffer_.resize(cfg_.event_buffer);
+  query_buffer_.resize(std::max<std::size_t>(1, cfg_.query_buffer));
   MemberState self;
   self.info = {name_,           std::move(addr),      port,
                std::move(tags), MemberStatus::kAlive, cfg_.memberlist.vsn};
@@ -109,6 +110,7 @@ void Serf::Tick(std::uint64_t now) {
     it = prunes_.erase(it);
     Erase(node);
   }
+  QueryTimeouts(now);
   AfterInput(now);
 }
 
@@ -140,6 +142,7 @@ void Serf::OnStreamError(std::uint64_t now, std::uint64_t token, std::string err
 std::uint64_t Serf::NextDeadline() const {
   std::uint64_t d = std::min({ml_->NextDeadline(), next_reap_ms_, next_reconnect_ms_});
   for (const auto& [n, at] : prunes_) d = std::min(d, at);
+  d = std::min(d, QueryDeadline());
   if (leave_phase_ != LeavePhase::kNone && leave_phase_ != LeavePhase::kDone) {
     d = std::min(d, leave_deadline_ms_);
   }

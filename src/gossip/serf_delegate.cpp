@@ -24,7 +24,9 @@ void Serf::NotifyMsg(ByteView msg) {
   } else if (auto* ev = std::get_if<SerfUserEvent>(&*decoded)) {
     if (HandleUserEvent(*ev)) rebroadcast = &event_broadcasts_;
   } else if (auto* q = std::get_if<SerfQuery>(&*decoded)) {
-    query_clock_.Witness(q->ltime);  // queries are not answered
+    if (HandleQuery(*q)) rebroadcast = &query_broadcasts_;
+  } else if (auto* r = std::get_if<SerfQueryResponse>(&*decoded)) {
+    HandleQueryResponse(*r);
   }
   if (rebroadcast != nullptr) rebroadcast->Queue({}, Bytes(msg.begin(), msg.end()));
 }
@@ -35,8 +37,9 @@ std::vector<Bytes> Serf::GetBroadcasts(std::size_t overhead, std::size_t limit) 
   if (ext_ != nullptr) {
     // The extension gets at least half the room while Serf has something to send, and all of
     // what Serf does not need.
-    const std::size_t serf_wants =
-        broadcasts_.PendingBytes(overhead) + event_broadcasts_.PendingBytes(overhead);
+    const std::size_t serf_wants = broadcasts_.PendingBytes(overhead) +
+                                   query_broadcasts_.PendingBytes(overhead) +
+                                   event_broadcasts_.PendingBytes(overhead);
     const std::size_t room =
         serf_wants == 0 ? limit : std::max(limit / 2, limit > serf_wants ? limit - serf_wants : 0);
     for (Bytes& b : ext_->GetBroadcasts(overhead, room)) {
@@ -46,7 +49,7 @@ std::vector<Bytes> Serf::GetBroadcasts(std::size_t overhead, std::size_t limit) 
     }
   }
   const int transmit_limit = TransmitLimit();
-  for (BroadcastQueue* q : {&broadcasts_, &event_broadcasts_}) {
+  for (BroadcastQueue* q : {&broadcasts_, &query_broadcasts_, &event_broadcasts_}) {
     for (Bytes& b : q->Get(overhead, limit - used, transmit_limit)) {
       used += overhead + b.size();
       out.push_back(std::move(b));

@@ -147,7 +147,7 @@ Result<ClientResponse> HttpClient::Perform(std::string_view method, std::string_
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
-  if (m == "PUT" || m == "POST") {
+  if (m == "PUT" || m == "POST" || (m == "DELETE" && !body.empty())) {  // keyring -remove
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   } else if (m == "HEAD") {

@@ -108,6 +108,8 @@ const char* kind_name(SerfEvent::Kind k) {
       return "user-event";
     case SerfEvent::Kind::kConflict:
       return "conflict";
+    case SerfEvent::Kind::kQuery:
+      return "query";
   }
   return "?";
 }

@@ -315,10 +315,10 @@ class SerfWireTest(unittest.TestCase):
         # Our decoder refuses serf's answers under a wrong key, with a clear reason.
         rc, out = self.ping(agent, "--key", key, "--recv-key", wrong)
         self.assertEqual(rc, 1)
-        self.assertIn("error: decrypt: no installed key could decrypt the message", out)
+        self.assertIn("error: No installed keys could decrypt the message", out)
         rc, out = self.join(agent, "beacon3", free_port(), "--key", key, "--recv-key", wrong)
         self.assertEqual(rc, 1)
-        self.assertIn("error: decrypt: no installed key could decrypt the message", out)
+        self.assertIn("error: No installed keys could decrypt the message", out)
         # Serf refuses our push-pull under a wrong key, and says so in its error response.
         rc, out = self.join(agent, "beacon4", free_port(), "--key", wrong, "--recv-key", key)
         self.assertEqual(rc, 1)

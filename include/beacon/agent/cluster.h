@@ -13,6 +13,11 @@
 // - A name conflict (another live member at another address holds this node's name) calls
 //   `fatal` with the reason: the agent must not stay in a cluster under a stolen name.
 // - Stop() leaves nothing running: it stops the transport thread and closes its sockets.
+// - Keyring (cluster_keyring.cpp): KeyringOp runs Serf's keyring query across the cluster and
+//   answers with Serf's aggregated KeyResponse once every member answered or the query timed
+//   out. The keyring file (Serf's / Consul's <data_dir>/serf/local.keyring, a JSON array of
+//   base64 keys, primary first) is written by ClusterOptions::serf.keyring_saver on every change
+//   (gossip thread, a small blocking write).
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "beacon/api/agent_api.h"
+#include "beacon/api/operator_api.h"
 #include "beacon/catalog/change.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
@@ -52,7 +58,15 @@ struct ClusterOptions {
   gossip::SerfConfig serf;
 };
 
-class Cluster final : public net::GossipCore, public http::ClusterApi {
+// The keyring file: <data_dir>/serf/local.keyring.
+std::string KeyringFilePath(const std::string& data_dir);
+// nullopt when the file does not exist; an error naming the file when it does not hold a JSON
+// array of valid base64 keys (16, 24 or 32 bytes).
+Result<std::optional<gossip::Keyring>> LoadKeyringFile(const std::string& path);
+// Creates the directory when needed; written durably (mode 0600), indented as Serf writes it.
+Status SaveKeyringFile(const std::string& path, const gossip::Keyring& keyring);
+
+class Cluster final : public net::GossipCore, public http::ClusterApi, public http::KeyringApi {
  public:
   Cluster(ClusterOptions opts, catalog::SnapshotHub& hub,
           std::function<void(catalog::Change)> submit, gossip::EventBuffer& events,
@@ -92,6 +106,9 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   void Leave(http::AgentDone done) override;
   void ForceLeave(std::string node, bool prune, http::AgentDone done) override;
 
+  // http::KeyringApi (cluster_keyring.cpp)
+  void KeyringOp(http::KeyringApi::Op op, std::string key, http::KeyringDone done) override;
+
   // net::GossipCore (gossip thread)
   void Tick(uint64_t now_ms) override;
   void OnPacket(uint64_t now_ms, const gossip::Endpoint& from, gossip::ByteView bytes) override;
@@ -111,6 +128,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   void RefreshMembers();
   void RetryJoin(uint64_t now);
   Result<std::vector<gossip::Endpoint>> Resolve(const std::vector<std::string>& addrs) const;
+  void PumpQueries();  // cluster_keyring.cpp: query results to their waiters (from AfterInput)
 
   ClusterOptions opts_;
   catalog::SnapshotHub& hub_;
@@ -136,6 +154,11 @@ class Cluster final : public net::GossipCore, public http::ClusterApi {
   bool retry_done_ = true;
   std::set<std::string> seen_event_ids_;  // events fired here and echoed back are not re-added
   std::vector<std::string> seen_order_;
+  struct KeyringWaiter {
+    http::KeyringResult result;
+    http::KeyringDone done;
+  };
+  std::map<uint64_t, KeyringWaiter> keyring_waiters_;  // by Serf's query handle
 
   mutable Mutex mu_;
   std::vector<http::ClusterMember> members_ GUARDED_BY(mu_);

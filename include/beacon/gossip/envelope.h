@@ -3,8 +3,8 @@
 //
 // Contract: sans-I/O and pure; no sockets, clocks or randomness of its own (a caller that
 // encrypts passes the 12-byte nonce it drew). Every decoder returns a value or an error Status
-// with a reason and never crashes, throws or reads out of bounds. Keyring is an immutable value.
-// Any thread.
+// with a reason and never crashes, throws or reads out of bounds. Keyring is a plain value (its
+// owner changes it with AddKey/UseKey/RemoveKey, memberlist's keyring operations). Any thread.
 #pragma once
 
 #include <cstddef>
@@ -50,6 +50,13 @@ class Keyring {
   static Result<Keyring> FromBase64(const std::vector<std::string_view>& keys);
   const Bytes& primary() const { return keys_.front(); }
   const std::vector<Bytes>& keys() const { return keys_; }
+  // memberlist's keyring.go, same rules and error texts: AddKey validates the size and ignores a
+  // key already there; UseKey makes an installed key the primary ("Requested key is not in the
+  // keyring"); RemoveKey refuses the primary ("Removing the primary key is not allowed") and
+  // ignores a key not there.
+  Status AddKey(Bytes key);
+  Status UseKey(const Bytes& key);
+  Status RemoveKey(const Bytes& key);
 
  private:
   explicit Keyring(std::vector<Bytes> keys) : keys_(std::move(keys)) {}

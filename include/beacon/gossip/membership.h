@@ -238,6 +238,12 @@ class Membership {
   // How many Join() push-pulls were answered and merged (memberlist's Join result).
   std::size_t joined() const { return joined_; }
   std::size_t queued_broadcasts() const { return queue_.size(); }
+  // memberlist's NumMembers: the members not dead or left, this node included.
+  std::size_t NumAlive() const;
+  // The live keyring (nullptr without encryption). Changes apply to the next packet sent or
+  // received, as memberlist's Keyring does; never empties it (Keyring refuses that).
+  Keyring* keyring() { return cfg_.keyring ? &*cfg_.keyring : nullptr; }
+  const Keyring* keyring() const { return cfg_.keyring ? &*cfg_.keyring : nullptr; }
   // True once a Leave()'s broadcast went out at least once (or nobody was there to hear it).
   bool leave_sent() const { return leaving_ && queue_.size() == 0; }
 

@@ -17,12 +17,19 @@
 // kConflict for every name memberlist saw claimed by a second address, our own name included
 // (then the agent should refuse to run: Serf would start its conflict resolution).
 //
-// Queries: the query clock is kept and exchanged, queries are neither answered nor relayed (so a
-// stock Serf node's name-conflict vote gets no answer from us). Ack payloads: none (no Vivaldi
-// coordinates yet). Delivery is memberlist's: gossip reaches everyone with high probability,
-// push-pull (every push_pull_interval) repairs the rest; e.g. a node that missed a leave intent
-// but heard the dead message reports kMemberFailed, then kMemberLeave after the next push-pull,
-// exactly like Serf.
+// Queries (serf_query.cpp, Serf's query.go and internal_query.go): Query() originates one (it is
+// handled here too, then broadcast); acks and responses come back as UDP user messages to our
+// address and are handed out by TakeQueryResults() until the timeout. Queries from others are
+// deduplicated by (ltime, id) in Serf's query buffer, rebroadcast, acked when asked, and either
+// answered by Serf itself (internal "_serf_*" names: ping, conflict, and the keyring operations
+// install-key, use-key, remove-key, list-keys on memberlist's live keyring) or delivered as a
+// kQuery event that RespondQuery() answers. Relay factors are ignored (responses go direct);
+// a query carrying node or tag filters is rebroadcast but neither acked nor answered here. The
+// originator gets its own ack and response too (as Serf, which sends them to itself). Ack
+// payloads: none (no Vivaldi coordinates yet). Delivery is memberlist's: gossip reaches
+// everyone with high probability, push-pull (every push_pull_interval) repairs the rest; e.g. a
+// node that missed a leave intent but heard the dead message reports kMemberFailed, then
+// kMemberLeave after the next push-pull, exactly like Serf.
 //
 // Extensions: Beacon's own messages are memberlist user messages whose first byte is
 // >= kExtensionTypeMin; stock Serf logs and ignores them. They go to the SerfExtension (never
@@ -31,10 +38,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +67,10 @@ struct SerfConfig {
   std::uint64_t recent_intent_timeout_ms = 5 * 60 * 1000;
   std::uint64_t broadcast_timeout_ms = 5000;  // longest wait for a leave broadcast to go out
   std::size_t event_buffer = 512;
+  std::size_t query_buffer = 512;
+  // Runs (on the owner's thread) after a keyring query changed memberlist's keyring, as Serf
+  // writes its keyring file; its error becomes this node's response message. Empty: none.
+  std::function<Status(const Keyring&)> keyring_saver;
   std::uint8_t protocol_version = 4;  // Serf delegate version advertised
 };
 
@@ -83,6 +96,7 @@ struct SerfEvent {
     // member refuted the suspicion. Its status stays alive; DNS prefers other nodes meanwhile.
     kMemberSuspect,
     kMemberUnsuspect,
+    kQuery,  // a query from anyone (ourselves included) whose name is not internal
   };
   Kind kind;
   SerfMemberInfo member;  // member events (kConflict: the claimant; name may equal ours)
@@ -91,7 +105,30 @@ struct SerfEvent {
   Bytes payload;
   std::uint64_t ltime = 0;
   bool coalesce = false;
+  // kQuery (name, payload and ltime above too): answer with RespondQuery(query_id, ...).
+  std::uint64_t query_id = 0;
+  std::string source_node;
 };
+
+struct QueryParams {
+  std::uint64_t timeout_ms = 0;  // 0: Serf's DefaultQueryTimeout
+  bool request_ack = false;
+};
+struct QueryNodeResponse {
+  std::string from;
+  Bytes payload;
+};
+// What arrived for one of our queries since the last TakeQueryResults(); `done` once (timeout).
+struct QueryResult {
+  std::uint64_t handle = 0;  // Query()'s return value
+  std::vector<std::string> acks;
+  std::vector<QueryNodeResponse> responses;
+  bool done = false;
+};
+
+// Serf's internal query names and nodeKeyResponse handling.
+inline constexpr const char* kInternalQueryPrefix = "_serf_";
+inline constexpr std::size_t kQuerySizeLimit = 1024, kQueryResponseSizeLimit = 1024;
 
 class Serf {
  public:
@@ -142,6 +179,24 @@ class Serf {
   // TCP user message (an OutStream of kind kUser, no reply), else one UDP datagram. Dropped when
   // the member is unknown.
   void SendToMember(std::uint64_t now_ms, const std::string& node, Bytes msg, bool reliable);
+
+  // Serf's Query(): errors as Serf's ("query exceeds limit of 1024 bytes"). Returns a handle for
+  // TakeQueryResults(); the query ends at now + timeout (Tick delivers done).
+  Result<std::uint64_t> Query(std::uint64_t now_ms, const std::string& name, Bytes payload,
+                              QueryParams params = {});
+  std::vector<QueryResult> TakeQueryResults();
+  // Answers a kQuery event (once, before its deadline), as Serf's Query.Respond.
+  Status RespondQuery(std::uint64_t now_ms, std::uint64_t query_id, Bytes payload);
+  // Serf's DefaultQueryTimeout: gossip interval * 16 * ceil(log10(alive members + 1)).
+  std::uint64_t DefaultQueryTimeoutMs() const;
+  // memberlist's NumMembers (alive and suspect, ourselves included): Consul's NumNodes.
+  std::size_t NumAliveMembers() const { return ml_->NumAlive(); }
+  // Keyring: nullptr without encryption. The saver runs after every change a keyring query made
+  // (Serf's keyring file); its error becomes the node's response message.
+  const Keyring* keyring() const { return ml_->keyring(); }
+  void SetKeyringSaver(std::function<Status(const Keyring&)> f) {
+    cfg_.keyring_saver = std::move(f);
+  }
 
   std::vector<SerfMemberInfo> Members() const;  // by name, ourselves included
   const SerfMemberInfo* FindMember(const std::string& name) const;
@@ -222,6 +277,26 @@ class Serf {
   void MergeRemoteState(ByteView state, bool join);
   bool HandleUserEvent(const SerfUserEvent& e);
 
+  // serf_query.cpp
+  struct OutQuery {  // one of ours, collecting
+    std::uint64_t handle = 0;
+    std::uint32_t id = 0;
+    std::uint64_t deadline_ms = 0;
+    std::set<std::string> acks, responses;
+    QueryResult pending;
+  };
+  struct InQuery {  // someone's query we may still answer
+    SerfQuery q;
+    std::uint64_t deadline_ms = 0;
+  };
+  bool HandleQuery(const SerfQuery& q);  // true: rebroadcast
+  void HandleQueryResponse(const SerfQueryResponse& r);
+  void SendQueryResponse(const SerfQuery& q, const SerfQueryResponse& r);
+  void HandleInternalQuery(const SerfQuery& q);
+  void AnswerKeyQuery(const SerfQuery& q, const std::string& op);
+  void QueryTimeouts(std::uint64_t now);
+  std::uint64_t QueryDeadline() const;
+
   SerfConfig cfg_;
   std::string name_;
   std::mt19937_64 rng_;
@@ -243,6 +318,18 @@ class Serf {
   std::vector<JoinResult> join_results_;
   std::vector<SerfEvent> events_;
   std::uint64_t next_reap_ms_ = 0, next_reconnect_ms_ = 0;
+
+  BroadcastQueue query_broadcasts_;
+  struct SeenQueries {
+    std::uint64_t ltime = 0;
+    std::vector<std::uint32_t> ids;
+  };
+  std::vector<std::optional<SeenQueries>> query_buffer_;
+  std::map<std::uint64_t, OutQuery> out_queries_;  // by ltime (one query per ltime of ours)
+  std::uint64_t next_query_handle_ = 1;
+  std::map<std::uint64_t, InQuery> in_queries_;  // by our own query_id for RespondQuery
+  std::uint64_t next_in_query_ = 1;
+  std::vector<QueryResult> query_results_;
 
   LeavePhase leave_phase_ = LeavePhase::kNone;
   std::uint64_t leave_deadline_ms_ = 0;

@@ -108,5 +108,18 @@ TEST_CASE("keygen: 32 random bytes, base64") {
   CHECK(a.out != b.out);
 }
 
+TEST_CASE("keyring: one action at a time, and an action is required (exit 1, as Consul)") {
+  Run two = Exec({"keyring", "-list", "-remove", "a2V5"});
+  CHECK(two.rc == 1);
+  CHECK(two.err == "Only a single action is allowed\n");
+  Run none = Exec({"keyring"});
+  CHECK(none.rc == 1);
+  CHECK(none.err.find("Usage: beacon keyring [options]") != std::string::npos);
+  Run down = Exec({"keyring", "-list"});
+  CHECK(down.rc == 1);
+  CHECK(down.out == "==> Gathering installed encryption keys...\n");
+  CHECK(down.err.rfind("error: Get \"http://127.0.0.1:1/v1/operator/keyring\"", 0) == 0);
+}
+
 }  // namespace
 }  // namespace beacon::cli

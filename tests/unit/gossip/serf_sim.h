@@ -29,9 +29,12 @@ class SerfSim : public gossiptest::VirtualNet<SerfSim, Serf> {
       : VirtualNet(seed), cfg_(std::move(cfg)) {}
 
   std::size_t Add(const std::string& name, Tags tags = {}) {
+    return Add(name, std::move(tags), cfg_);
+  }
+  std::size_t Add(const std::string& name, Tags tags, const SerfConfig& cfg) {
     const Endpoint ep = NextEndpoint();
     const std::size_t i = AddCore(
-        std::make_unique<Serf>(cfg_, name, ep.ip, ep.port, std::move(tags), NextSeed(), now_), ep);
+        std::make_unique<Serf>(cfg, name, ep.ip, ep.port, std::move(tags), NextSeed(), now_), ep);
     joins_.emplace_back();
     Drain(i);
     return i;
