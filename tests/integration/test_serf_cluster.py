@@ -136,7 +136,9 @@ def scenario(serf, workdir, key, base):
         r = serfs[0].run("leave")
         assert r.returncode == 0, r.stderr
         for b in beacons[:2]:
-            wait_for(lambda b=b: beacon_members(b)["s1"]["Status"] == 3, 15,
+            # Gossip may miss a leave intent (Serf: ~1-2% per member); the next push-pull (at
+            # most 30 s) corrects a "failed" into "left", as with Serf itself.
+            wait_for(lambda b=b: beacon_members(b)["s1"]["Status"] == 3, 45,
                      what="s1 left on %s" % b.node)
         s3 = SerfNode(serf, workdir, "s3", hosts[4], port, join=seed, key=key)
         serfs.append(s3)
@@ -145,7 +147,7 @@ def scenario(serf, workdir, key, base):
         r = subprocess.run([BEACON, "leave", "-http-addr", beacons[1].http_addr],
                            capture_output=True, text=True, timeout=20)
         assert r.returncode == 0, r.stderr
-        wait_for(lambda: s3.members()["b2"]["status"] == "left", 15, what="b2 left on serf")
+        wait_for(lambda: s3.members()["b2"]["status"] == "left", 45, what="b2 left on serf")
         print("mixed cluster (%s): ok" % ("encrypted" if key else "plain"))
     finally:
         for s in serfs:
@@ -155,7 +157,7 @@ def scenario(serf, workdir, key, base):
 
 
 def main():
-    watchdog(280)
+    watchdog(420)
     if shutil.which("go") is None or not os.path.isdir(SERF_SRC):
         skip("go or the serf sources (golang-github-hashicorp-serf-dev) are missing")
     with tempfile.TemporaryDirectory(prefix="beacon-serf-") as workdir:
