@@ -81,16 +81,26 @@ Args ParseArgs(int argc, char** argv) {
     const std::string k = argv[i];
     if (i + 1 >= argc) Usage();
     const char* v = argv[++i];
-    if (k == "-n") a.n = std::atoi(v);
-    else if (k == "-base") a.base = v;
-    else if (k == "-port") a.port = std::atoi(v);
-    else if (k == "-join") a.join = v;
-    else if (k == "-churn") a.churn = std::atof(v);
-    else if (k == "-duration") a.duration = std::atof(v);
-    else if (k == "-join-rate") a.join_rate = std::atof(v);
-    else if (k == "-join-timeout") a.join_timeout = std::atof(v);
-    else if (k == "-dc") a.dc = v;
-    else Usage();
+    if (k == "-n")
+      a.n = std::atoi(v);
+    else if (k == "-base")
+      a.base = v;
+    else if (k == "-port")
+      a.port = std::atoi(v);
+    else if (k == "-join")
+      a.join = v;
+    else if (k == "-churn")
+      a.churn = std::atof(v);
+    else if (k == "-duration")
+      a.duration = std::atof(v);
+    else if (k == "-join-rate")
+      a.join_rate = std::atof(v);
+    else if (k == "-join-timeout")
+      a.join_timeout = std::atof(v);
+    else if (k == "-dc")
+      a.dc = v;
+    else
+      Usage();
   }
   if (a.join.empty() || a.n < 1 || a.port < 1 || a.port > 65535 || a.join_rate <= 0) Usage();
   return a;
@@ -125,13 +135,15 @@ std::string NthAddress(const std::string& base, int i) {
 struct Counters {
   std::atomic<uint64_t> flips{0};
   std::atomic<uint64_t> dropped_submits{0};
-  std::atomic<uint64_t> agent_pkts_in{0}, agent_bytes_in{0};    // datagrams from the agent
-  std::atomic<uint64_t> agent_pkts_out{0}, agent_bytes_out{0};  // datagrams to the agent
+  std::atomic<uint64_t> agent_pkts_in{0}, agent_bytes_in{0};      // datagrams from the agent
+  std::atomic<uint64_t> agent_pkts_out{0}, agent_bytes_out{0};    // datagrams to the agent
   std::atomic<uint64_t> agent_stream_in{0}, agent_stream_out{0};  // stream bytes from / to it
-  std::atomic<int> joined{0};  // 1 joined, -1 failed
+  std::atomic<int> joined{0};                                     // 1 joined, -1 failed
 };
 
-void Add(std::atomic<uint64_t>& c, uint64_t v) { c.fetch_add(v, std::memory_order_relaxed); }
+void Add(std::atomic<uint64_t>& c, uint64_t v) {
+  c.fetch_add(v, std::memory_order_relaxed);
+}
 
 class Peer final : public net::GossipCore {
  public:
@@ -145,10 +157,12 @@ class Peer final : public net::GossipCore {
     gossip::Bytes addr(4);
     inet_pton(AF_INET, ip_.c_str(), addr.data());
     const std::string id = beacon::core::UuidV4FromBits(h, h * 0x9e3779b97f4a7c15ULL);
-    gossip::Tags tags = {{"acls", "0"},      {"build", "swarm:beacon"}, {"dc", args.dc},
-                         {"id", id},         {"role", "node"},          {"segment", ""},
-                         {"vsn", "2"},       {"vsn_max", "3"},          {"vsn_min", "2"},
-                         {"ft_fs", "1"},     {"ft_si", "1"}};
+    gossip::Tags tags = {{"acls", "0"},    {"build", "swarm:beacon"},
+                         {"dc", args.dc},  {"id", id},
+                         {"role", "node"}, {"segment", ""},
+                         {"vsn", "2"},     {"vsn_max", "3"},
+                         {"vsn_min", "2"}, {"ft_fs", "1"},
+                         {"ft_si", "1"}};
     net::GossipTransportOptions to;
     to.bind_addr = ip_;
     to.port = args.port;
@@ -195,7 +209,10 @@ class Peer final : public net::GossipCore {
   const Counters& counters() const { return c_; }
   net::GossipStats stats() const { return transport_->stats(); }
 
+  // 0: no answer yet, 1: joined, -1: failed (Join again to retry).
+  int join_state() const { return c_.joined.load(std::memory_order_relaxed); }
   void Join() {
+    c_.joined.store(0, std::memory_order_relaxed);
     transport_->Post([this](uint64_t now) { join_token_ = serf_->Join(now, {agent_}, true); });
   }
 
@@ -382,8 +399,7 @@ Totals Sum(const std::vector<std::unique_ptr<Peer>>& peers) {
 }
 
 double WallS() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void Print(const char* what, const Totals& t) {
@@ -446,8 +462,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::fprintf(stderr, "gossip_swarm: %d peers up on %s.. port %d; joining %s at %.0f/s\n",
-               args.n, args.base.c_str(), args.port, args.join.c_str(), args.join_rate);
+  std::fprintf(stderr, "gossip_swarm: %d peers up on %s.. port %d; joining %s at %.0f/s\n", args.n,
+               args.base.c_str(), args.port, args.join.c_str(), args.join_rate);
 
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
@@ -470,19 +486,30 @@ int main(int argc, char** argv) {
     peers[i]->Join();
     tick(t0 + std::chrono::duration_cast<Clock::duration>(join_gap * (i + 1)));
   }
-  const auto join_deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(args.join_timeout));
+  // Failed joins (the agent refuses connections past its limit, or timed out) are retried at
+  // the same rate until every peer is in or -join-timeout has passed.
+  const auto join_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(args.join_timeout));
+  uint64_t retries = 0;
   while (!stop && Clock::now() < join_deadline) {
-    const Totals t = Sum(peers);
-    if (t.joined + t.join_failed >= static_cast<uint64_t>(args.n)) break;
-    tick(Clock::now() + std::chrono::milliseconds(100));
+    if (Sum(peers).joined >= static_cast<uint64_t>(args.n)) break;
+    bool any = false;
+    for (int i = 0; i < args.n && !stop && Clock::now() < join_deadline; ++i) {
+      if (peers[i]->join_state() >= 0) continue;
+      peers[i]->Join();
+      ++retries;
+      any = true;
+      tick(Clock::now() + std::chrono::duration_cast<Clock::duration>(join_gap));
+    }
+    if (!any) tick(Clock::now() + std::chrono::milliseconds(100));
   }
   const Totals at_ready = Sum(peers);
-  std::printf("ready t=%.3f joined=%llu join_failed=%llu join_s=%.1f alive_seen_by_peer0=%zu\n",
-              WallS(), (unsigned long long)at_ready.joined,
-              (unsigned long long)at_ready.join_failed,
-              std::chrono::duration<double>(Clock::now() - t0).count(), peers[0]->AliveMembers());
+  std::printf(
+      "ready t=%.3f joined=%llu join_failed=%llu join_retries=%llu join_s=%.1f "
+      "alive_seen_by_peer0=%zu\n",
+      WallS(), (unsigned long long)at_ready.joined, (unsigned long long)at_ready.join_failed,
+      (unsigned long long)retries, std::chrono::duration<double>(Clock::now() - t0).count(),
+      peers[0]->AliveMembers());
   std::fflush(stdout);
 
   // Churn: flips at a steady rate, each on a random peer.

@@ -39,7 +39,7 @@
 # swarm logs) and bench/results/swarm-<timestamp>.md (bench/swarm_summarize.py), also printed.
 #
 # Knobs (environment): BEACON (build/beacon), SWARM (build/bench/gossip_swarm), N (1000), RATE
-# (50 flips/s), TWINS ("alone idle churn"), RUNS (3), NAMES ("swarm local"), JOIN_RATE (50
+# (10 flips/s), TWINS ("alone idle churn"), RUNS (3), NAMES ("swarm local"), JOIN_RATE (50
 # peers/s), SWARM_BASE (127.1.0.1), SETTLE (5), WINDOW (10), WARM (2), DURATION (10), DP_ARGS
 # ("-c 10 -q 100"), SRV_CORE (0), LG_CORE (1), SWARM_CORE (LG_CORE), BEACON_ARGS, START_LIMIT
 # (60), SYNC_LIMIT (180), STOP_LIMIT (20), RES, ports BEACON_DNS_PORT (15800), BEACON_HTTP_PORT
@@ -56,7 +56,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 fi
 RUNS=${RUNS:-3}
 N=${N:-1000}
-RATE=${RATE:-50}
+RATE=${RATE:-10}
 JOIN_RATE=${JOIN_RATE:-50}
 SWARM_BASE=${SWARM_BASE:-127.1.0.1}
 SETTLE=${SETTLE:-5}
