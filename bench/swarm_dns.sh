@@ -57,7 +57,7 @@ fi
 RUNS=${RUNS:-3}
 N=${N:-1000}
 RATE=${RATE:-10}
-JOIN_RATE=${JOIN_RATE:-50}
+JOIN_RATE=${JOIN_RATE:-25}
 SWARM_BASE=${SWARM_BASE:-127.1.0.1}
 SETTLE=${SETTLE:-5}
 WINDOW=${WINDOW:-10}
@@ -68,18 +68,19 @@ SRV_CORE=${SRV_CORE:-0}
 LG_CORE=${LG_CORE:-1}
 SWARM_CORE=${SWARM_CORE:-$LG_CORE}
 START_LIMIT=${START_LIMIT:-60}
-SYNC_LIMIT=${SYNC_LIMIT:-180}
+SYNC_LIMIT=${SYNC_LIMIT:-300}
 STOP_LIMIT=${STOP_LIMIT:-20}
 BEACON=${BEACON:-build/beacon}
 SWARM=${SWARM:-build/bench/gossip_swarm}
 BEACON_ARGS=${BEACON_ARGS:-}
-TWINS=${TWINS:-"alone idle churn"}
+PHASES=${PHASES:-"idle churn"}
+ALONE=${ALONE:-1}
 NAMES=${NAMES:-"swarm local"}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RES=${RES:-$HERE/results/swarm-$STAMP}
 
 check_uint RUNS N JOIN_RATE SETTLE WINDOW WARM DURATION SRV_CORE LG_CORE SWARM_CORE START_LIMIT SYNC_LIMIT STOP_LIMIT
-for t in $TWINS; do case $t in alone|idle|churn) ;; *) die "unknown twin '$t' (use alone idle churn)" ;; esac; done
+for t in $PHASES; do case $t in idle|churn) ;; *) die "unknown phase '$t' (use idle churn)" ;; esac; done
 for n in $NAMES; do case $n in swarm|local) ;; *) die "unknown name '$n' (use swarm local)" ;; esac; done
 
 want python3 "$PY" python3
@@ -91,12 +92,13 @@ install_missing "-"
 
 resolve_beacon "    CXX=\"ccache g++\" meson setup build --buildtype=release -Db_ndebug=true && ninja -C build beacon bench/gossip_swarm"
 case $SWARM in /*) ;; *) [ -e "$SWARM" ] || SWARM=$ROOT/$SWARM ;; esac
+SWARM=$(cd "$(dirname "$SWARM")" && pwd)/$(basename "$SWARM")
 [ -x "$SWARM" ] || die "no swarm binary at $SWARM: ninja -C build bench/gossip_swarm (or set SWARM=)"
 set_pinning "$SRV_CORE" "$LG_CORE"
 PIN_SWARM=""
 [ "$PINNED" = yes ] && PIN_SWARM="taskset -c $SWARM_CORE"
 
-COLS="run twin name status members swarm_instances join_s sync_s rss_kb hwm_kb win_s win_agent_cpu_s win_agent_util win_rx_Bps win_tx_Bps win_flips_per_s win_swarm_cpu_s qps completed lost noerror_pct resp_bytes srv_cpu_s us_per_q dns_cpu_s dns_us_per_q srv_util dp_cpu_s swarm_cpu_s other_cpu_s rx_Bps tx_Bps flips_per_s load1"
+COLS="run twin name status members swarm_instances join_s sync_s rss_kb hwm_kb win_s win_agent_cpu_s win_agent_util win_rx_Bps win_tx_Bps win_flips_per_s win_swarm_cpu_s qps completed lost noerror_pct resp_bytes srv_cpu_s us_per_q dns_cpu_s dns_us_per_q srv_util dp_cpu_s swarm_cpu_s other_cpu_s rx_Bps tx_Bps flips_per_s load1 win_index_per_s"
 open_results "$COLS"
 assign_ports 100 dns:"${BEACON_DNS_PORT:-15800}" http:"${BEACON_HTTP_PORT:-15810}" serf:"${BEACON_SERF_PORT:-15820}" \
     server:"${BEACON_SERVER_PORT:-15830}"
@@ -119,6 +121,9 @@ swarm_mark() {
 rates() { # mark0 mark1 -> "rx_Bps tx_Bps flips_per_s"
     awk -v a="$1" -v b="$2" 'BEGIN{split(a,x," "); split(b,y," "); d=y[1]-x[1];
         if (d > 0) printf "%.0f %.0f %.1f", (y[2]-x[2])/d, (y[3]-x[3])/d, (y[4]-x[4])/d; else print "nan nan nan"}'
+}
+agent_index() { # the agent's raft-style index (bumped by every catalog change it applies)
+    curl -s -m 5 -o /dev/null -D - "$B_URL/v1/health/service/swarm" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-consul-index"{print $2}'
 }
 swarm_cpu() { if [ -n "${SW_PID:-}" ]; then cpu_s "$SW_PID"; else echo 0; fi; }
 
@@ -156,7 +161,7 @@ start_swarm() { # tag churn -> SW_PID, SW_LOG, JOIN_S, SYNC_S; 0 once joined and
     t0=$(now)
     # shellcheck disable=SC2086
     $PIN_SWARM "$SWARM" -n "$N" -base "$SWARM_BASE" -port "$SWARM_PORT" -join "127.0.0.1:${PORT[serf]}" \
-        -churn "$churn" -duration 0 -join-rate "$JOIN_RATE" -join-timeout "$SYNC_LIMIT" > "$SW_LOG" 2> "$RES/$tag.swarm.err" &
+        -churn "$churn" -paused 1 -duration 0 -join-rate "$JOIN_RATE" -join-timeout "$SYNC_LIMIT" > "$SW_LOG" 2> "$RES/$tag.swarm.err" &
     SW_PID=$!
     LIVE_PIDS="$LIVE_PIDS $SW_PID"
     for i in $(seq $((SYNC_LIMIT * 2))); do
@@ -182,31 +187,21 @@ fail_row() { # run twin status
     row "$1" "$2" - "$3" "${c[@]}"
 }
 
-run_twin() { # run twin
+# measure run phase names...: a gossip-only window, then dnsperf on each name; one row per name
+measure() {
     local run=$1 twin=$2 tag=$2-r$1 status=ok name m0 m1 t0 t1 c0 c1 s0 s1 b0 b1 w0 w1
-    local win agent winr wsw members inst mem dpcpu qps comp lost noerr resp srv dnscpu swc r qf
-    SW_PID=""; SW_LOG=""; JOIN_S=nan; SYNC_S=nan
-    if ! start_agent "$tag"; then fail_row "$run" "$twin" no-start; finish_server "$tag"; return 1; fi
-    if [ "$twin" != alone ]; then
-        local churn=0
-        [ "$twin" = churn ] && churn=$RATE
-        if ! start_swarm "$tag" "$churn"; then
-            fail_row "$run" "$twin" no-sync
-            [ -n "$SW_PID" ] && stop_pid "$SW_PID"
-            finish_server "$tag"; return 1
-        fi
-    fi
-    sleep "$SETTLE"
-    # Gossip-only window: no DNS load.
-    m0=$(swarm_mark); t0=$(now); c0=$(cpu_s "$SRV_PID"); s0=$(swarm_cpu)
+    local i0 i1 idx win agent winr wsw members inst mem dpcpu qps comp lost noerr resp srv dnscpu swc r qf
+    shift 2
+    m0=$(swarm_mark); t0=$(now); c0=$(cpu_s "$SRV_PID"); s0=$(swarm_cpu); i0=$(agent_index)
     sleep "$WINDOW"
-    m1=$(swarm_mark); t1=$(now); c1=$(cpu_s "$SRV_PID"); s1=$(swarm_cpu)
+    m1=$(swarm_mark); t1=$(now); c1=$(cpu_s "$SRV_PID"); s1=$(swarm_cpu); i1=$(agent_index)
     win=$(sub "$t0" "$t1"); agent=$(sub "$c0" "$c1"); wsw=$(sub "$s0" "$s1")
+    idx=$(div "$(sub "${i0:-0}" "${i1:-0}")" "$win")
     winr=$(rates "$m0" "$m1")
     members=$(alive_members); inst=$(catalog_count swarm)
     mem=$("$PY" "$HERE/procstat.py" "$SRV_PID")
-    log "$tag: window ${win}s: agent cpu ${agent}s, swarm cpu ${wsw}s, gossip at agent rx/tx B/s + flips/s: $winr; alive members $members, swarm instances $inst, rss $(kv "$mem" rss_max_kb) kB"
-    for name in $NAMES; do
+    log "$tag: window ${win}s: agent index +${idx}/s, agent cpu ${agent}s, swarm cpu ${wsw}s, gossip at agent rx/tx B/s + flips/s: $winr; alive members $members, swarm instances $inst, rss $(kv "$mem" rss_max_kb) kB"
+    for name in "$@"; do
         qf=$RES/q-$name.txt
         echo "$name.service.consul A" > "$qf"
         # shellcheck disable=SC2086
@@ -228,19 +223,41 @@ run_twin() { # run twin
             "$(kv "$mem" hwm_max_kb)" "$win" "$agent" "$(div "$agent" "$win")" $winr "$wsw" \
             "$qps" "$comp" "$lost" "$noerr" "$resp" "$srv" "$(div "$srv" "$comp" 1000000)" \
             "$dnscpu" "$(div "$dnscpu" "$comp" 1000000)" "$(div "$srv" "$(sub "$t0" "$t1")")" "$dpcpu" "$swc" \
-            "$(other_cpu "$b0" "$b1" "$(awk -v a="$srv" -v b="$swc" 'BEGIN{print a+b}')" "$dpcpu")" $r "$(load1)"
+            "$(other_cpu "$b0" "$b1" "$(awk -v a="$srv" -v b="$swc" 'BEGIN{print a+b}')" "$dpcpu")" $r "$(load1)" "$idx"
         log "$tag $name: qps=$qps lost=$lost noerror=${noerr}% resp=${resp}B agent cpu ${srv}s us/q=$(div "$srv" "$comp" 1000000) dns-threads us/q=$(div "$dnscpu" "$comp" 1000000) swarm cpu ${swc}s gossip rx/tx B/s + flips/s: $r load $(load1)"
     done
-    if [ -n "$SW_PID" ]; then
-        stop_pid "$SW_PID"
-        log "$tag: swarm $(grep -E '^(final|members) ' "$SW_LOG" | tr '\n' ' ' | cut -c1-600)"
+}
+
+# run_one run: one agent for the whole run: alone, then the swarm joins (churn paused), then the
+# idle and churn phases in alternating order (the swarm's churn switched on and off by signal).
+run_one() {
+    local run=$1 tag=r$1 order=$PHASES ph
+    SW_PID=""; SW_LOG=""; JOIN_S=nan; SYNC_S=nan
+    [ $((run % 2)) = 0 ] && order=$(echo "$PHASES" | tr ' ' '\n' | tac | tr '\n' ' ')
+    if ! start_agent "$tag"; then fail_row "$run" alone no-start; finish_server "$tag"; return 1; fi
+    if [ "$ALONE" = 1 ]; then
+        sleep "$SETTLE"
+        measure "$run" alone local
     fi
+    if ! start_swarm "$tag" "$RATE"; then
+        fail_row "$run" idle no-sync
+        [ -n "$SW_PID" ] && stop_pid "$SW_PID"
+        finish_server "$tag"; return 1
+    fi
+    for ph in $order; do
+        if [ "$ph" = churn ]; then kill -USR1 "$SW_PID"; else kill -USR2 "$SW_PID"; fi
+        sleep "$SETTLE"
+        # shellcheck disable=SC2086
+        measure "$run" "$ph" $NAMES
+    done
+    stop_pid "$SW_PID"
+    log "$tag: swarm $(grep -E '^(final|members) ' "$SW_LOG" | tr '\n' ' ' | cut -c1-700)"
     finish_server "$tag"
 }
 
 private_beacon_copy /tmp/beacon-swarm-bin.XXXXXX
 {
-    echo "twins=[$TWINS] names=[$NAMES] runs=$RUNS n=$N rate=$RATE join_rate=$JOIN_RATE swarm_base=$SWARM_BASE"
+    echo "phases=[$PHASES] alone=$ALONE names=[$NAMES] runs=$RUNS n=$N rate=$RATE join_rate=$JOIN_RATE swarm_base=$SWARM_BASE"
     echo "settle=${SETTLE}s window=${WINDOW}s warm=${WARM}s duration=${DURATION}s dnsperf=[$DP_ARGS]"
     echo "pinned=$PINNED agent_core=$SRV_CORE load_core=$LG_CORE swarm_core=$SWARM_CORE ncpu=$NCPU"
     echo "beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ') ($(beacon_binary_desc))"
@@ -253,11 +270,7 @@ log "ports: agent dns ${PORT[dns]} http ${PORT[http]} serf ${PORT[serf]} server 
 [ "$PINNED" = yes ] || log "WARNING: fewer than 2 CPUs (or SRV_CORE = LG_CORE): running unpinned"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-for run in $(seq "$RUNS"); do
-    order=$TWINS
-    [ $((run % 2)) = 0 ] && order=$(echo "$TWINS" | tr ' ' '\n' | tac | tr '\n' ' ')
-    for twin in $order; do run_twin "$run" "$twin"; done
-done
+for run in $(seq "$RUNS"); do run_one "$run"; done
 echo "machine_end=$(machine_desc)" >> "$RES/env.txt"
 log "done: $TSV"
 "$PY" "$HERE/swarm_summarize.py" "$RES" > "$RES.md"
