@@ -35,6 +35,11 @@
 # dnsperf, so QPS in the swarm twins may be client-limited (the swarm CPU column says how much);
 # CPU µs/query is measured on the agent alone and does not depend on that.
 #
+# Scheduling: the agent and the swarm each run in a session of their own (setsid), so each gets its
+# own autogroup. In one autogroup, the kernel split that group's weight by load across CPUs, and the
+# agent's one thread on its core, next to the swarm's 1,000 on the other, got ~2% of its core
+# against other users' builds: its gossip accept queue overflowed and joins timed out.
+#
 # Output: bench/results/swarm-<timestamp>/ (results.tsv, env.txt, run.log, dnsperf, agent and
 # swarm logs) and bench/results/swarm-<timestamp>.md (bench/swarm_summarize.py), also printed.
 #
@@ -144,7 +149,7 @@ start_agent() { # tag -> SRV_PID, WORK; 0 once HTTP answers and the local servic
     WORK=$(mktemp -d /tmp/beacon-swarm.XXXXXX) || die "mktemp failed"
     WORKS="$WORKS $WORK"
     # shellcheck disable=SC2086
-    (cd "$WORK" && exec $PIN_SRV "$BEACON" agent -dev -node bench -bind 127.0.0.1 -client 127.0.0.1 \
+    (cd "$WORK" && exec setsid $PIN_SRV "$BEACON" agent -dev -node bench -bind 127.0.0.1 -client 127.0.0.1 \
         -dns-port "${PORT[dns]}" -http-port "${PORT[http]}" -serf-lan-port "${PORT[serf]}" \
         -server-port "${PORT[server]}" -log-level warn -dns-workers 1 $BEACON_ARGS) > "$WORK/server.log" 2>&1 &
     SRV_PID=$!
@@ -160,7 +165,7 @@ start_swarm() { # tag churn -> SW_PID, SW_LOG, JOIN_S, SYNC_S; 0 once joined and
     SW_LOG=$RES/$tag.swarm.log
     t0=$(now)
     # shellcheck disable=SC2086
-    $PIN_SWARM "$SWARM" -n "$N" -base "$SWARM_BASE" -port "$SWARM_PORT" -join "127.0.0.1:${PORT[serf]}" \
+    setsid $PIN_SWARM "$SWARM" -n "$N" -base "$SWARM_BASE" -port "$SWARM_PORT" -join "127.0.0.1:${PORT[serf]}" \
         -churn "$churn" -paused 1 -duration 0 -join-rate "$JOIN_RATE" -join-timeout "$SYNC_LIMIT" > "$SW_LOG" 2> "$RES/$tag.swarm.err" &
     SW_PID=$!
     LIVE_PIDS="$LIVE_PIDS $SW_PID"
