@@ -11,15 +11,23 @@
 //   other nodes' records (pulls and digests only ever get a peer's own record from it).
 // - Churn: -churn RATE status flips per second over the whole swarm, each on a random peer: its
 //   check goes passing <-> critical through its own Writer, and the delta spreads by gossip.
-// - Joins go to -join ADDR:PORT, -join-rate peers per second (staggered). Flips start once every
-//   peer has answered its join (or -join-timeout ran out).
-// - Output (stdout): one "stats" line per second with cumulative counters, "ready ..." when the
-//   churn starts, and a "final" line at the end. Gossip traffic to and from the target agent is
-//   counted from the peers' side (datagrams and stream bytes to/from its address).
+//   Each peer's check starts critical with probability -initial-critical (0.5), so the healthy
+//   share does not drift while flips run. -paused 1 starts with churn off; SIGUSR1 turns it on,
+//   SIGUSR2 off (a "churn on|off" line marks each switch).
+// - Joins go to -join ADDR:PORT, -join-rate peers per second (staggered); failed ones are retried
+//   at the same rate until all are in or -join-timeout has passed; then "ready ...".
+// - Differences from a real agent, to fit 1,000 peers in one process: fewer LAN tags (build, dc,
+//   id, role: meta is gossiped O(N log N) times per join); no AnnounceSelf after joining unless
+//   -announce 1 (the agent's member event is handed to CatalogSync first, so the first digest
+//   goes to the agent, which pulls the record); remote records dropped (above).
+// - Output (stdout): one "stats" line per second with cumulative counters, and a "final" line at
+//   the end. Gossip traffic to and from the target agent is counted from the peers' side
+//   (datagrams and stream bytes to/from its address). Join errors go to stderr.
 // - Threads: one per transport (libuv), plus the main thread, which schedules the flips and
 //   reads the counters. Each peer's Serf, CatalogSync and Writer are touched on its own transport
-//   thread only (flips are Post()ed). SIGINT/SIGTERM end the run early (blocked, then waited for
-//   with sigtimedwait: no handler, no global state).
+//   thread only (flips are Post()ed). Signals are blocked and taken with sigtimedwait (no
+//   handler, no global state). The process ends with _Exit after the final line: stopping 1,000
+//   busy loops one by one took minutes.
 #include <arpa/inet.h>
 #include <signal.h>
 
@@ -39,12 +47,14 @@
 
 #include "beacon/catalog/change.h"
 #include "beacon/catalog/hub.h"
+#include "beacon/catalog/record.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/core/hash.h"
 #include "beacon/core/log.h"
 #include "beacon/core/strings.h"
 #include "beacon/core/uuid.h"
 #include "beacon/gossip/catalog_sync.h"
+#include "beacon/gossip/catalog_sync_wire.h"
 #include "beacon/gossip/serf.h"
 #include "beacon/net/gossip_transport.h"
 
@@ -262,6 +272,7 @@ class Peer final : public net::GossipCore {
   void Tick(uint64_t now) override {
     serf_->Tick(now);
     sync_->Tick(now);
+    if (record_sends_ > 0 && now >= next_record_ms_) SendRecordToAgent(now);
   }
   void OnPacket(uint64_t now, const gossip::Endpoint& from, gossip::ByteView bytes) override {
     if (from.ip == agent_.ip) {
@@ -307,7 +318,9 @@ class Peer final : public net::GossipCore {
     return out;
   }
   uint64_t NextDeadline() const override {
-    return std::min(serf_->NextDeadline(), sync_->NextDeadline());
+    uint64_t d = std::min(serf_->NextDeadline(), sync_->NextDeadline());
+    if (record_sends_ > 0) d = std::min(d, next_record_ms_);
+    return d;
   }
   void AfterInput(uint64_t now) override {
     std::vector<gossip::SerfEvent> events = serf_->TakeEvents();
@@ -323,6 +336,10 @@ class Peer final : public net::GossipCore {
       if (r.joined == 0)
         std::fprintf(stderr, "%s: join failed: %s\n", name_.c_str(), r.error.c_str());
       if (r.joined > 0 && announce_) sync_->AnnounceSelf(now);
+      if (r.joined > 0) {
+        record_sends_ = 3;
+        SendRecordToAgent(now);
+      }
     }
     for (auto& [node, bytes, reliable] : sync_->TakeSends()) {
       serf_->SendToMember(now, node, std::move(bytes), reliable);
@@ -337,10 +354,28 @@ class Peer final : public net::GossipCore {
   }
   static std::string core_lower(const std::string& s) { return beacon::core::Lower(s); }
 
+  // Our record straight to the agent as a Records message (what a pull answer carries: applied,
+  // not re-broadcast), at join and twice more 10 s apart: the digest at join is one reliable send
+  // that a backlogged agent may refuse, and without -announce nothing else brings it our record
+  // soon. Duplicates are stale there and cost nothing.
+  void SendRecordToAgent(uint64_t now) {
+    --record_sends_;
+    next_record_ms_ = now + 10000;
+    if (agent_name_.empty()) return;
+    catalog::SnapshotPtr snap = hub_.Current();
+    std::optional<catalog::NodeRecord> rec = catalog::RecordOf(*snap, core_lower(name_));
+    if (!rec) return;
+    gossip::catsync::Records msg;
+    msg.sender = name_;
+    msg.records.push_back(std::move(*rec));
+    serf_->SendToMember(now, agent_name_, gossip::catsync::Encode(msg), /*reliable=*/true);
+  }
+
   // Member events to CatalogSync, as agent::Cluster does.
   void OnEvent(uint64_t now, const gossip::SerfEvent& ev) {
     using Kind = gossip::SerfEvent::Kind;
     if (ev.member.name == name_) return;
+    if (ev.member.addr == agent_.ip && ev.member.port == agent_.port) agent_name_ = ev.member.name;
     catalog::Liveness state = catalog::Liveness::kAlive;
     switch (ev.kind) {
       case Kind::kMemberJoin:
@@ -377,6 +412,9 @@ class Peer final : public net::GossipCore {
   // Transport thread only.
   bool passing_ = true;
   bool announce_ = false;
+  std::string agent_name_;  // as Serf names it, once seen
+  int record_sends_ = 0;    // record sends to the agent still to do
+  uint64_t next_record_ms_ = 0;
   uint64_t join_token_ = 0;
   std::set<uint64_t> agent_tokens_;  // our stream requests to the agent awaiting a reply
 };
