@@ -98,6 +98,7 @@ def main():
     out.append("## Gossip-only window (no DNS load), membership and memory")
     out.append("")
     hdr = ["twin", "agent cores busy", "gossip rx / tx at agent B/s", "flips/s",
+           "agent catalog changes/s",
            "swarm cores busy", "alive members", "swarm instances", "RSS MB", "peak RSS MB",
            "join s", "join + replicate s"]
     body = []
@@ -108,6 +109,7 @@ def main():
             n_fix(med(once(t, "win_agent_util")), 3) + spread(once(t, "win_agent_util")),
             n_int(med(once(t, "win_rx_Bps"))) + " / " + n_int(med(once(t, "win_tx_Bps"))),
             n_fix(med(once(t, "win_flips_per_s")), 1),
+            n_fix(med(once(t, "win_index_per_s")), 1),
             n_fix(ratio(med(once(t, "win_swarm_cpu_s")), win), 2),
             n_int(med(once(t, "members"))),
             n_int(med(once(t, "swarm_instances"))),
