@@ -104,7 +104,7 @@ Status Cluster::Start() {
   sync_ = std::make_unique<gossip::CatalogSync>(
       cc, [this] { return hub_.Current(); }, submit_, opts_.seed ^ 0x9e3779b97f4a7c15ULL);
   serf_->SetExtension(sync_.get());
-  RefreshMembers();
+  RefreshMembers(now);
   if (!opts_.retry_join.empty()) {
     retry_done_ = false;
     next_retry_ms_ = now;
@@ -305,7 +305,9 @@ std::vector<http::ClusterMember> Cluster::Members() const {
   return members_;
 }
 
-void Cluster::RefreshMembers() {
+void Cluster::RefreshMembers(uint64_t now) {
+  last_refresh_ms_ = now;
+  members_dirty_ = false;
   std::vector<http::ClusterMember> ms;
   for (const gossip::SerfMemberInfo& m : serf_->Members()) ms.push_back(ToApi(m));
   MutexLock l(&mu_);
@@ -320,10 +322,7 @@ void Cluster::Tick(uint64_t now) {
   RetryJoin(now);
   // Intents change a member's status (alive -> leaving) without a member event: the list is
   // also refreshed once a second.
-  if (now >= next_refresh_ms_) {
-    next_refresh_ms_ = now + 1000;
-    RefreshMembers();
-  }
+  if (now >= last_refresh_ms_ + 1000) RefreshMembers(now);
 }
 
 void Cluster::OnPacket(uint64_t now, const gossip::Endpoint& from, gossip::ByteView bytes) {
@@ -355,7 +354,7 @@ uint64_t Cluster::NextDeadline() const {
   uint64_t d = std::min(serf_->NextDeadline(), sync_->NextDeadline());
   if (!retry_done_) d = std::min(d, next_retry_ms_);
   if (leave_deadline_ms_ != 0 && !left_) d = std::min(d, leave_deadline_ms_);
-  d = std::min(d, next_refresh_ms_);
+  d = std::min(d, last_refresh_ms_ + (members_dirty_ ? 100 : 1000));
   return d;
 }
 
@@ -407,7 +406,9 @@ void Cluster::AfterInput(uint64_t now) {
   for (auto& [node, bytes, reliable] : sync_->TakeSends()) {
     serf_->SendToMember(now, node, std::move(bytes), reliable);
   }
-  if (members_changed) RefreshMembers();
+  // The member list copy is O(members): during a join storm refresh it at most every 100 ms.
+  if (members_changed) members_dirty_ = true;
+  if (members_dirty_ && now >= last_refresh_ms_ + 100) RefreshMembers(now);
   if (leave_deadline_ms_ != 0 && !left_ && (serf_->leave_done() || now >= leave_deadline_ms_)) {
     left_ = true;
     BEACON_LOG(log_, kInfo, "gossip", "left the cluster");

@@ -125,7 +125,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   // Gossip thread.
   void HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev);
   void HandleUserEvent(const gossip::SerfEvent& ev);
-  void RefreshMembers();
+  void RefreshMembers(uint64_t now);
   void RetryJoin(uint64_t now);
   Result<std::vector<gossip::Endpoint>> Resolve(const std::vector<std::string>& addrs) const;
   void PumpQueries();  // cluster_keyring.cpp: query results to their waiters (from AfterInput)
@@ -149,7 +149,8 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   uint64_t leave_deadline_ms_ = 0;
   bool left_ = false;
   uint64_t next_retry_ms_ = 0;
-  uint64_t next_refresh_ms_ = 0;
+  uint64_t last_refresh_ms_ = 0;
+  bool members_dirty_ = false;
   int retries_ = 0;
   bool retry_done_ = true;
   std::set<std::string> seen_event_ids_;  // events fired here and echoed back are not re-added
