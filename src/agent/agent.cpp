@@ -312,13 +312,7 @@ void Agent::BuildHttp() {
         {"beacon.dns.dropped", c.dropped},     {"beacon.dns.truncated", c.truncated},
         {"beacon.dns.forwarded", c.forwarded},
     };
-    for (const auto& [name, v] : counters) {
-      http::Metric m;
-      m.kind = http::Metric::Kind::kCounter;
-      m.name = name;
-      m.value = static_cast<int64_t>(v);
-      out->push_back(std::move(m));
-    }
+    detail::AppendCounters(counters, out);
     if (cluster_) AddClusterMetrics(*cluster_, out);
   });
   http::HttpServerOptions ho;

@@ -4,6 +4,7 @@
 
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
+#include "local_agent_internal.h"
 
 namespace beacon::agent {
 
@@ -19,13 +20,7 @@ void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out) {
       {"beacon.gossip.stream_errors", g.stream_errors},
       {"beacon.gossip.dropped", g.dropped},
   };
-  for (const auto& [name, v] : counters) {
-    http::Metric m;
-    m.kind = http::Metric::Kind::kCounter;
-    m.name = name;
-    m.value = static_cast<int64_t>(v);
-    out->push_back(std::move(m));
-  }
+  detail::AppendCounters(counters, out);
   // Consul's gauge names: consul.serf.member.{alive,leaving,left,failed} (as labels here).
   static constexpr const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
   int64_t by_status[5] = {};

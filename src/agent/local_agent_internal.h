@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "beacon/api/agent_api.h"
@@ -21,6 +22,19 @@ constexpr uint64_t kMinDeregisterMs = 60000;  // Consul's floor for deregister_c
 constexpr size_t kOutputMax = 4096;           // check_output_max_size default
 constexpr char kNodeMaint[] = "_node_maintenance";
 constexpr char kServiceMaintPrefix[] = "_service_maintenance:";
+
+// Appends (name, total) pairs to a /v1/agent/metrics list as counters.
+template <size_t N>
+inline void AppendCounters(const std::pair<const char*, uint64_t> (&counters)[N],
+                           std::vector<http::Metric>* out) {
+  for (const auto& [name, v] : counters) {
+    http::Metric m;
+    m.kind = http::Metric::Kind::kCounter;
+    m.name = name;
+    m.value = static_cast<int64_t>(v);
+    out->push_back(std::move(m));
+  }
+}
 
 inline http::AgentStatus UnknownCheck(const std::string& id) {
   return http::AgentStatus::Error(
