@@ -249,8 +249,7 @@ int Join(const Args& args, Io& io) {
 Usage: beacon join [options] address ...
 
   Tells a running Beacon agent (with "beacon agent") to join the cluster
-  by specifying at least one existing member. (Gossip is not implemented yet:
-  this asks the agent's HTTP API and reports its answer.)
+  by specifying at least one existing member.
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
