@@ -15,7 +15,8 @@ and each system, one cluster at a time on 127.0.<k>.x with the same Serf port ev
           event handler).
 - idle:   loopback bytes/s per member over IDLE seconds with nothing happening.
 
-Prints a Markdown table with Beacon/serf ratios. Usage (root; build Beacon first):
+Serf agents gossip the same tag set a Consul (and Beacon) agent does, so both carry the same
+node meta. Prints a Markdown table with Beacon/serf ratios. Usage (root; build Beacon first):
   python3 bench/cluster_bench.py --beacon build/beacon --sizes 10,30 --rounds 3
 The serf binary is built from Debian's golang-github-hashicorp-serf-dev (GO111MODULE=off).
 """
@@ -104,6 +105,15 @@ class Cluster:
                            "member-failed=date +%%s.%%N >> %s.failed") % (ev, ev)
                 args = [self.binary, "agent", "-node", name, "-bind", "%s:%d" % (h, self.port),
                         "-rpc-addr", "%s:7373" % h, "-log-level", "warn"]
+                # The tags a Consul agent gossips (as Beacon's do), so both carry the same meta.
+                tags = {"acls": "0", "build": "1.16.4:abcdef12", "dc": "dc1",
+                        "id": "%08d-0000-4000-8000-000000000000" % i, "role": "node",
+                        "segment": "", "vsn": "2", "vsn_max": "3", "vsn_min": "2",
+                        "ft_fs": "1", "ft_si": "1"}
+                if i == 0:
+                    tags.update(role="consul", port="8300", raft_vsn="3", bootstrap="1")
+                for k, v in tags.items():
+                    args += ["-tag", "%s=%s" % (k, v)]
                 for part in handler.split("; "):
                     args += ["-event-handler", part]
                 if i > 0:
