@@ -8,7 +8,8 @@ exist only in a namespace that vanishes with it; the host's network is never tou
   side's services and drops the other side's; after healing, everyone is alive again and every
   service is answered everywhere.
 
-Skips (exit 77) when not root or when unshare/nft are missing.
+Skips (exit 77) when not root, when unshare/nft are missing, or when this machine cannot make a
+network namespace with nftables (a container without the capability).
 """
 
 import os
@@ -121,6 +122,11 @@ def main():
     for tool in ("unshare", "nft", "ip"):
         if shutil.which(tool) is None:
             skip("%s is not installed" % tool)
+    probe = subprocess.run(["unshare", "--net", "--", "nft", "list", "ruleset"],
+                           capture_output=True, text=True, timeout=20)
+    if probe.returncode != 0:
+        skip("cannot make a private network namespace with nftables here: %s"
+             % (probe.stderr.strip() or "unshare --net failed"))
     p = subprocess.run(["unshare", "--net", "--", sys.executable, os.path.abspath(__file__),
                         "--inside"], timeout=280)
     sys.exit(p.returncode)
