@@ -270,8 +270,7 @@ void Cluster::OnLocalChanges(std::vector<catalog::AppliedChange> changes) {
 void Cluster::FireEvent(const gossip::UserEvent& e) {
   if (!transport_) return;
   transport_->Post([this, e](uint64_t now) {
-    seen_event_ids_.insert(e.id);
-    seen_order_.push_back(e.id);
+    (void)RememberEvent(e.id);
     const gossip::Bytes payload = gossip::EncodeConsulUserEvent(e);
     Status st = serf_->UserEvent(now, std::string(gossip::kConsulEventPrefix) + e.name, payload,
                                  /*coalesce=*/false);
@@ -467,6 +466,16 @@ void Cluster::HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev) {
   sync_->OnMember(now, core::Lower(m.name), state, IsBeacon(m.tags));
 }
 
+bool Cluster::RememberEvent(const std::string& id) {
+  if (!seen_event_ids_.insert(id).second) return false;
+  seen_order_.push_back(id);
+  if (seen_order_.size() > kSeenEvents) {
+    seen_event_ids_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  return true;
+}
+
 void Cluster::HandleUserEvent(const gossip::SerfEvent& ev) {
   gossip::UserEvent e;
   if (ev.name.starts_with(gossip::kConsulEventPrefix)) {
@@ -486,12 +495,7 @@ void Cluster::HandleUserEvent(const gossip::SerfEvent& ev) {
     const uint64_t h = core::Fnv1a64(e.name + std::string(1, '\0') + e.payload);
     e.id = core::UuidV4FromBits(h, ev.ltime ^ (h >> 7));
   }
-  if (!seen_event_ids_.insert(e.id).second) return;  // ours, echoed back, or a repeat
-  seen_order_.push_back(e.id);
-  if (seen_order_.size() > kSeenEvents) {
-    seen_event_ids_.erase(seen_order_.front());
-    seen_order_.erase(seen_order_.begin());
-  }
+  if (!RememberEvent(e.id)) return;  // ours, echoed back, or a repeat
   std::vector<gossip::LocalService> services;
   catalog::SnapshotPtr snap = hub_.Current();
   detail::ForEachLocalInstance(*snap, core::Lower(opts_.node_name),

@@ -22,6 +22,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -125,6 +126,8 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   // Gossip thread.
   void HandleMemberEvent(uint64_t now, const gossip::SerfEvent& ev);
   void HandleUserEvent(const gossip::SerfEvent& ev);
+  // False when `id` was seen among the last 1,024 events (fired here or received).
+  bool RememberEvent(const std::string& id);
   void RefreshMembers(uint64_t now);
   void RetryJoin(uint64_t now);
   Result<std::vector<gossip::Endpoint>> Resolve(const std::vector<std::string>& addrs) const;
@@ -154,7 +157,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   int retries_ = 0;
   bool retry_done_ = true;
   std::set<std::string> seen_event_ids_;  // events fired here and echoed back are not re-added
-  std::vector<std::string> seen_order_;
+  std::deque<std::string> seen_order_;    // the last kSeenEvents ids, oldest first
   struct KeyringWaiter {
     http::KeyringResult result;
     http::KeyringDone done;
