@@ -287,7 +287,7 @@ void Agent::BuildHttp() {
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
-  http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
+  http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
   if (cfg_.ui) http::AddUiRoutes(router);  // /ui/ (and / redirects there)
   http::EventApiOptions eo;
   eo.datacenter = cfg_.datacenter;
