@@ -13,8 +13,10 @@ runs that itself once, and fails if it cannot.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Agent, skip, watchdog  # noqa: E402
@@ -47,6 +49,19 @@ def ensure_node_modules():
     return node
 
 
+def end_group(pgid, grace=5.0):
+    """Chromium's helpers exit shortly after the browser closes; what is left after `grace`
+    seconds (a crashed run) is killed."""
+    deadline = time.monotonic() + grace
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(pgid, 0)
+            time.sleep(0.1)
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def main():
     chromium = find_chromium()
     if chromium is None:
@@ -71,11 +86,17 @@ def main():
                    CHROMIUM=chromium, SCREENSHOT_DIR=shots)
         print("chromium %s against beacon on 127.0.0.1:%d; screenshots in %s"
               % (chromium, agent.http_port, shots), flush=True)
+        # Its own process group: on a timeout node and every chromium process go together.
+        p = subprocess.Popen([node, SCRIPT], cwd=UI_DIR, env=env, start_new_session=True)
         try:
-            p = subprocess.run([node, SCRIPT], cwd=UI_DIR, env=env, timeout=240)
+            p.wait(timeout=240)
         except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
             print("FAIL: the browser run timed out after 240 s")
             return 1
+        finally:
+            end_group(p.pid)
         if not agent.alive():
             print("FAIL: the agent died during the run:\n" + agent.log_text()[-3000:])
             return 1
