@@ -63,6 +63,8 @@ async function main() {
       if (m.type() === 'error') problems.push(`console error: ${m.text()} (${JSON.stringify(m.location())})`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const requested = [];
+    page.on('request', (r) => requested.push(r.url()));
     page.on('requestfailed', (r) => {
       // Blocking queries the UI cancels when it leaves a page are aborted on purpose.
       if (r.failure() && r.failure().errorText === 'net::ERR_ABORTED' && r.url().includes('/v1/')) return;
@@ -87,6 +89,8 @@ async function main() {
     assert.equal(reg.status, 200, reg.text);
     await page.waitForSelector('tr[data-service="web"]', {timeout: 15000});
     assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was reloaded');
+    assert.ok(requested.some((u) => /\/v1\/catalog\/services\?index=[1-9]\d*&wait=/.test(u)),
+      'the services list waits in a blocking query');
     await page.waitForFunction(() => {
       const tr = document.querySelector('tr[data-service="web"]');
       return tr && tr.textContent.includes('rails') && tr.querySelector('.badge.passing') && !tr.querySelector('.badge.critical');
