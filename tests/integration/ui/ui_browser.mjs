@@ -200,6 +200,12 @@ async function main() {
     await deep.goto(base + '/ui/#/services/web', {waitUntil: 'load'});
     await deep.waitForSelector('[data-instance="web1"]', {timeout: 15000});
     await shot(deep, '10-narrow-service');
+    // Any path under /ui/ loads the app (absolute asset URLs); an unknown route says so.
+    await deep.goto(base + '/ui/some/old/link#/checks/critical', {waitUntil: 'load'});
+    await deep.waitForSelector('tr[data-check="db1-ttl"]', {timeout: 15000});
+    await deep.goto(base + '/ui/#/no-such-page', {waitUntil: 'load'});
+    await deep.waitForFunction(() => document.querySelector('#view').textContent.includes('No such page'),
+      {timeout: 15000});
     await deep.close();
   } catch (e) {
     if (current) await shot(current, 'failure').catch(() => {});

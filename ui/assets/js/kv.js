@@ -52,7 +52,7 @@ function renderFolder(page, prefix) {
     mount(form, panel(`New key in ${prefix || '/'}`, h('div', {class: 'body'},
       h('div', {class: 'form-row'}, h('label', {for: 'kv-new-key'}, 'Key'), h('span', {class: 'mono muted'}, prefix), name),
       value,
-      h('div', {class: 'form-row', style: null}, save,
+      h('div', {class: 'form-row'}, save,
         h('button', {onclick: () => mount(form)}, 'Cancel')))));
     name.focus();
   });

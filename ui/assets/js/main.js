@@ -51,7 +51,13 @@ class Page {
 let current = null;
 
 function route() {
-  const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/services';
+  let path = location.hash.replace(/^#/, '');
+  try {
+    path = decodeURIComponent(path);
+  } catch (e) {
+    // a malformed %-escape: matched as typed
+  }
+  path = path || '/services';
   if (!location.hash) {
     history.replaceState(null, '', '#/services');
   }
