@@ -31,7 +31,6 @@ export function renderServices(page) {
   let services = null;  // name -> tags
   let checks = [];      // /v1/health/state/any
   let details = {};     // name -> {instances, counts}
-  let generation = 0;
 
   const draw = () => {
     if (!services) return;
@@ -54,28 +53,33 @@ export function renderServices(page) {
     q ? 'No service matches the filter.' : 'No services registered.'));
   };
 
-  // Instance counts and health (node checks included) per service, refreshed on every change.
+  // Instance counts and health (node checks included) per service, refreshed after every change:
+  // one round of requests at a time; changes during a round start one more round after it.
+  let running = false;
+  let again = false;
   const refresh = async () => {
-    const gen = ++generation;
-    const names = Object.keys(services || {});
-    if (names.length > DETAIL_LIMIT) {
-      details = {};
-      draw();
-      return;
-    }
-    try {
-      const results = await pool(names, 6, async (n) => {
-        const r = await get(`health/service/${enc(n)}`);
-        const all = (r.data || []).flatMap((e) => e.Checks || []);
-        return [n, {instances: (r.data || []).length, counts: countStatuses(all)}];
-      });
-      if (gen !== generation || page.closed) return;
-      details = Object.fromEntries(results);
-      page.clearError();
-    } catch (e) {
-      if (!page.closed) page.error(e);
-    }
-    draw();
+    if (running) { again = true; return; }
+    running = true;
+    do {
+      again = false;
+      const names = Object.keys(services || {});
+      if (names.length > DETAIL_LIMIT) {
+        details = {};
+        break;
+      }
+      try {
+        const results = await pool(names, 6, async (n) => {
+          const r = await get(`health/service/${enc(n)}`);
+          const all = (r.data || []).flatMap((e) => e.Checks || []);
+          return [n, {instances: (r.data || []).length, counts: countStatuses(all)}];
+        });
+        details = Object.fromEntries(results);
+      } catch (e) {
+        if (!page.closed) page.error(e);
+      }
+    } while (again && !page.closed);
+    running = false;
+    if (!page.closed) draw();
   };
 
   filter.addEventListener('input', draw);
