@@ -124,6 +124,12 @@ Result<ClientResponse> HttpClient::Stream(std::string_view path,
   return Perform("GET", path, {}, 0, &on_chunk);
 }
 
+Result<ClientResponse> HttpClient::Stream(std::string_view method, std::string_view path,
+                                          std::string_view body,
+                                          const std::function<bool(std::string_view)>& on_chunk) {
+  return Perform(method, path, body, 0, &on_chunk);
+}
+
 Result<ClientResponse> HttpClient::Perform(std::string_view method, std::string_view path,
                                            std::string_view body, int64_t timeout_ms,
                                            const std::function<bool(std::string_view)>* on_chunk) {

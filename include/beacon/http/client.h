@@ -48,6 +48,10 @@ class HttpClient {
   // on_chunk("") is called once when a 2xx head has arrived.
   Result<ClientResponse> Stream(std::string_view path,
                                 const std::function<bool(std::string_view)>& on_chunk);
+  // As Stream, with a method and a request body (etcd's POST /v3/watch).
+  Result<ClientResponse> Stream(std::string_view method, std::string_view path,
+                                std::string_view body,
+                                const std::function<bool(std::string_view)>& on_chunk);
 
   // "http://host:port" for the configured address.
   const std::string& base_url() const { return base_; }

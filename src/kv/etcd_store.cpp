@@ -1,0 +1,275 @@
+// EtcdStore, writer side: the queue, one etcd txn per unit, commit detection and retries (see
+// etcd_store.h), plus OpenEtcdStore.
+#include "etcd_store.h"
+
+#include "beacon/core/uuid.h"
+
+namespace beacon::kv {
+namespace internal {
+
+EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
+    : eo_(eo),
+      log_(log),
+      m_(eo.prefix),
+      engine_(std::move(so)),
+      wconn_(eo, [this] { return stopping_.load(); }),
+      rng_(std::random_device{}()),
+      watch_conn_(eo, [this] { return stopping_.load(); }) {}
+
+EtcdStore::~EtcdStore() {
+  {
+    MutexLock l(&q_mu_);
+    closing_ = true;
+  }
+  q_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  stopping_ = true;
+  applied_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Status EtcdStore::Start() {
+  if (!eo_.ca_file.empty() || !eo_.cert_file.empty() || !eo_.key_file.empty()) {
+    return Status::Error(
+        "etcd: tls (ca_file/cert_file/key_file) is not supported yet; use "
+        "http:// endpoints on a trusted network");
+  }
+  if (eo_.endpoints.empty()) return Status::Error("etcd: no endpoints configured");
+  Status st = Resync(watch_conn_, eo_.dial_timeout_ms);
+  if (!st.ok()) return st;
+  writer_ = std::thread([this] { WriterLoop(); });
+  watcher_ = std::thread([this] { WatchLoop(); });
+  return Status::Ok();
+}
+
+void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
+  Enqueue([this, ops = std::move(ops), done = std::move(done)]() mutable {
+    Commit c;
+    WriteResult r = RunUnit<WriteResult>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) {
+          std::vector<Op> copy = ops;  // a retried unit starts from the request again
+          return e.Apply(b, copy, fx);
+        },
+        {}, &c);
+    if (!c.status.ok()) {
+      r = WriteResult{};
+      r.status = c.status;
+    }
+    for (Entry& e : r.results) {
+      e.create_index = c.Fix(e.create_index);
+      e.modify_index = c.Fix(e.modify_index);
+    }
+    r.index = c.Fix(r.index);
+    done(std::move(r));
+  });
+}
+void EtcdStore::CreateSession(Session s, SessionCallback done) {
+  Enqueue([this, s = std::move(s), done = std::move(done)]() mutable {
+    Commit c;
+    SessionResult r = RunUnit<SessionResult>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.CreateSession(b, s, fx); }, {}, &c);
+    if (c.status.ok() && r.found) local_.insert(r.session.id);
+    done(FixSession(std::move(r), c));
+  });
+}
+void EtcdStore::DestroySession(std::string id, SessionCallback done) {
+  Enqueue([this, id = std::move(id), done = std::move(done)]() mutable {
+    Commit c;
+    SessionResult r = RunUnit<SessionResult>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.DestroySession(b, id, fx); }, {},
+        &c);
+    done(FixSession(std::move(r), c));
+  });
+}
+void EtcdStore::RenewSession(std::string id, SessionCallback done) {
+  Enqueue([this, id = std::move(id), done = std::move(done)]() mutable {
+    Commit c;
+    int64_t lease = 0;
+    SessionResult r = RunUnit<SessionResult>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) {
+          lease = LeaseOf(id);
+          return e.RenewSession(b, id, fx);
+        },
+        {}, &c);
+    if (r.found) {
+      local_.insert(id);
+      if (lease != 0) KeepAlive(lease);
+    }
+    done(FixSession(std::move(r), c));
+  });
+}
+void EtcdStore::ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) {
+  Enqueue([this, now_ms, done = std::move(done)] {
+    Commit c;
+    size_t n = RunUnit<size_t>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
+        [this](const Session& s) { return local_.contains(s.id); }, &c);
+    if (done) done(c.status.ok() ? n : 0);
+  });
+}
+void EtcdStore::InvalidateSessions(std::function<bool(const Session&)> dead,
+                                   std::function<void(size_t)> done) {
+  Enqueue([this, dead = std::move(dead), done = std::move(done)] {
+    Commit c;
+    size_t n = RunUnit<size_t>(
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.InvalidateSessions(b, dead, fx); },
+        {}, &c);
+    if (done) done(c.status.ok() ? n : 0);
+  });
+}
+void EtcdStore::SetOnCommit(std::function<void(bool kv, bool sessions)> fn) {
+  WriterLock lock(&mu_);
+  on_commit_ = std::move(fn);
+}
+
+SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
+  if (!c.status.ok()) {
+    SessionResult e;
+    e.status = c.status;
+    return e;
+  }
+  r.session.create_index = c.Fix(r.session.create_index);
+  r.session.modify_index = c.Fix(r.session.modify_index);
+  r.index = c.Fix(r.index);
+  return r;
+}
+
+template <typename R, typename Body>
+R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Commit* c) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Effects fx;
+    std::optional<R> result;
+    std::optional<EtcdRecorder> rec;
+    std::vector<std::pair<std::string, int64_t>> compares;
+    {
+      ReaderLock l(&mu_);
+      rec.emplace(m_);
+      SyncEngine(*rec);
+      rec->scan_filter = filter;
+      result.emplace(body(engine_, *rec, &fx));
+      compares = {{m_.KvMetaKey(), static_cast<int64_t>(m_.kv_index)},
+                  {m_.SessionsMetaKey(), static_cast<int64_t>(m_.sessions_index)}};
+    }
+    c->predicted = engine_.meta().index + 1;
+    if (rec->empty()) {  // nothing to write (a failed op, a no-op set, a renew)
+      fx.moves.clear();
+      engine_.Finish(fx);
+      return std::move(*result);
+    }
+    EtcdSortedMap<int64_t> leases;
+    for (const auto& [id, s] : rec->new_sessions()) {
+      if (s.ttl_ms == 0) continue;
+      const uint64_t ttl_s = (2 * s.ttl_ms + 999) / 1000;
+      auto g = wconn_.Call("/v3/lease/grant", "{\"TTL\":\"" + std::to_string(ttl_s) + "\"}");
+      int64_t id_out = 0, ttl_out = 0;
+      std::string err;
+      if (!g.ok() || !ParseLease(g.value(), &id_out, &ttl_out, &err) || id_out == 0) {
+        c->status = Status::Error("etcd lease grant: " + (g.ok() ? err : g.status().message()));
+        return std::move(*result);
+      }
+      leases[id] = id_out;
+    }
+    std::vector<TxnWrite> ops = rec->Ops(leases);
+    const std::string req = core::NewUuidV4(rng_);
+    if (rec->kv_changed()) ops.push_back(TxnWrite{compares[0].first, false, req, 0});
+    if (rec->sessions_changed()) ops.push_back(TxnWrite{compares[1].first, false, req, 0});
+    const std::string txn = TxnRequest(compares, ops, {compares[0].first, compares[1].first});
+    auto resp = wconn_.Call("/v3/kv/txn", txn);
+    bool ok = false;
+    int64_t rev = 0;
+    std::vector<EtcdKv> now;
+    std::string err;
+    if (!resp.ok() || !ParseTxn(resp.value(), &ok, &rev, &now, &err)) {
+      c->status = Status::Error("etcd txn: " + (resp.ok() ? err : resp.status().message()));
+      return std::move(*result);
+    }
+    if (!ok) {  // our own earlier attempt may have committed (lost answer), else a lost race
+      for (const EtcdKv& kv : now) {
+        if (kv.value == req) {
+          ok = true;
+          rev = kv.mod_rev;
+        }
+      }
+    }
+    if (!ok) {
+      WaitApplied(rev);
+      continue;
+    }
+    WaitApplied(rev);
+    for (int64_t lease : rec->RevokedLeases()) {
+      (void)wconn_.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+    }
+    for (const std::string& id : fx.dropped) local_.erase(id);
+    fx.moves.clear();  // the watch reports holder moves (ours and other agents')
+    engine_.Finish(fx);
+    c->rev = static_cast<uint64_t>(rev);
+    return std::move(*result);
+  }
+  c->status = Status::Error("etcd: too many concurrent writers, gave up after " +
+                            std::to_string(kMaxAttempts) + " attempts");
+  return R{};
+}
+
+void EtcdStore::SyncEngine(EtcdRecorder& view) {
+  Effects sync;
+  bool reload = false;
+  {
+    MutexLock p(&pend_mu_);
+    sync.moves.swap(pending_);
+    std::swap(reload, reload_);
+  }
+  sync.meta = m_.meta();
+  if (reload) {
+    engine_.Load(view, sync.meta);
+    sync.moves.clear();
+  }
+  engine_.Finish(sync);
+}
+
+bool EtcdStore::WaitApplied(int64_t rev) {
+  UniqueLock l(&applied_mu_);
+  return applied_cv_.wait_for(
+      l.native(), std::chrono::milliseconds(eo_.request_timeout_ms),
+      [&]() NO_THREAD_SAFETY_ANALYSIS { return applied_ >= rev || stopping_.load(); });
+}
+
+void EtcdStore::KeepAlive(int64_t lease) {
+  auto r = wconn_.Call("/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+  if (!r.ok())
+    log_.Log(LogLevel::kWarn, "kv", "etcd lease keepalive: %s", r.status().message().c_str());
+}
+
+void EtcdStore::Enqueue(std::function<void()> unit) {
+  {
+    MutexLock l(&q_mu_);
+    queue_.push_back(std::move(unit));
+  }
+  q_cv_.notify_one();
+}
+
+void EtcdStore::WriterLoop() {
+  for (;;) {
+    std::function<void()> unit;
+    {
+      UniqueLock l(&q_mu_);
+      q_cv_.wait(l.native(),
+                 [&]() NO_THREAD_SAFETY_ANALYSIS { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing and drained
+      unit = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    unit();
+  }
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
+                                             StoreOptions opts) {
+  auto s = std::make_unique<internal::EtcdStore>(eopts, log, std::move(opts));
+  Status st = s->Start();
+  if (!st.ok()) return st;
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+}  // namespace beacon::kv
