@@ -20,6 +20,7 @@
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
 #include "beacon/http/monitor_api.h"
+#include "beacon/kv/etcd.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -93,6 +94,16 @@ bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
 }  // namespace
 
 Status Agent::OpenKv() {
+  if (cfg_.kv_backend == "etcd") {
+    const config::EtcdConfig& e = cfg_.etcd;
+    auto st = kv::OpenEtcdStore(
+        {e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
+         static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file, e.cert_file, e.key_file},
+        log_);
+    if (!st.ok()) return st.status();
+    kv_ = std::move(st.value());
+    return Status::Ok();
+  }
   if (cfg_.dev || cfg_.data_dir.empty()) {
     kv_ = kv::NewMemStore();
     return Status::Ok();

@@ -33,6 +33,16 @@ struct Ports {
   int server = 8300;
 };
 
+// etcd client settings for kv_backend "etcd" (issue 10): `etcd { endpoints, dial_timeout,
+// request_timeout, prefix, tls { ca_file, cert_file, key_file } }`.
+struct EtcdConfig {
+  std::vector<std::string> endpoints;  // http://host:port; -etcd-endpoints a,b,c
+  uint64_t dial_timeout_ms = 5000;
+  uint64_t request_timeout_ms = 10000;
+  std::string prefix = "/beacon/";  // Beacon's keys in etcd live under it
+  std::string ca_file, cert_file, key_file;
+};
+
 struct AgentConfig {
   std::string node_name;           // default: the hostname
   std::string datacenter = "dc1";  // lower-case
@@ -72,6 +82,10 @@ struct AgentConfig {
   std::string encrypt;
   bool encrypt_verify_incoming = true;
   bool encrypt_verify_outgoing = true;
+  // KV/session store (issue 10): "embedded" (LMDB in data_dir; in memory with -dev) or "etcd"
+  // (kv_backend / -kv-backend; etcd.endpoints required).
+  std::string kv_backend = "embedded";
+  EtcdConfig etcd;
 };
 
 // Options given on the command line that are not config-file keys.
