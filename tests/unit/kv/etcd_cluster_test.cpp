@@ -61,3 +61,82 @@ TEST_CASE("etcd: 3 members, leader killed mid-stream, no acknowledged write lost
   CHECK(all.size() >= acked.size());
 }
 #endif
+
+#ifdef BEACON_HAVE_ETCD
+namespace {
+
+// A second store (another agent) on the same etcd and prefix as fx.
+std::unique_ptr<Store> Peer(const EtcdFx& fx) {
+  auto r = beacon::kv::OpenEtcdStore(fx.eo, fx.log, fx.Opts());
+  if (!r.ok()) throw std::runtime_error(r.status().message());
+  return std::move(r.value());
+}
+
+template <typename Pred>
+bool Eventually(Pred pred) {  // polls for up to 30 s (etcd lease expiry is not instant)
+  for (int i = 0; i < 600; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+}  // namespace
+
+TEST_CASE("etcd: two agents on one prefix: CAS counter exact, one lock holder, shared reads") {
+  EtcdFx fx;
+  std::unique_ptr<Store> other = Peer(fx);
+  Store* stores[2] = {fx.s.get(), other.get()};
+  REQUIRE(Set(*stores[0], "counter", "0").ok);
+
+  // 4 clients (2 per agent) increment a counter with read-CAS loops.
+  std::atomic<int> acked{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      Store& s = *stores[c % 2];
+      for (int i = 0; i < 25; ++i) {
+        for (;;) {
+          Entry e;
+          if (!s.Get("counter", &e, nullptr)) continue;
+          const std::string next = std::to_string(std::stoi(e.value) + 1);
+          if (Do(s, {MakeOp(Verb::kCas, "counter", next, e.modify_index)}).ok) break;
+        }
+        ++acked;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(acked == 100);
+  CHECK(MustGet(*stores[0], "counter").value == "100");
+  CHECK(Eventually(
+      [&] { return Has(*stores[1], "counter") && MustGet(*stores[1], "counter").value == "100"; }));
+
+  // A lock taken through one agent cannot be taken through the other.
+  const std::string a = NewSession(*stores[0], "n1", Session::Behavior::kRelease, 0, 0);
+  const std::string b = NewSession(*stores[1], "n2", Session::Behavior::kRelease, 0, 0);
+  REQUIRE(Do(*stores[0], {MakeOp(Verb::kLock, "lock", "a", 0, a)}).ok);
+  CHECK_FALSE(Do(*stores[1], {MakeOp(Verb::kLock, "lock", "b", 0, b)}).ok);
+  // Destroyed through the other agent: its engine learned the holder from the watch.
+  REQUIRE(SessionCall([&](auto cb) { stores[1]->DestroySession(a, cb); }).found);
+  CHECK(MustGet(*stores[1], "lock").session.empty());
+  CHECK(Do(*stores[1], {MakeOp(Verb::kLock, "lock", "b", 0, b)}).ok);
+  CHECK(Eventually([&] { return MustGet(*stores[0], "lock").session == b; }));
+}
+
+TEST_CASE("etcd: a TTL session whose agent vanished is invalidated when its lease expires") {
+  EtcdFx fx;
+  std::unique_ptr<Store> gone = Peer(fx);
+  // TTL 1 s: lease 2 s. The agent that created it disappears without destroying it.
+  const std::string id = NewSession(*gone, "n1", Session::Behavior::kDelete, 1000, 0);
+  REQUIRE_FALSE(id.empty());
+  REQUIRE(Do(*gone, {MakeOp(Verb::kLock, "ttl/k", "v", 0, id)}).ok);
+  gone.reset();
+  REQUIRE(Eventually([&] { return Has(*fx.s, "ttl/k"); }));
+  CHECK(Eventually([&] {
+    std::vector<Session> out;
+    fx.s->SessionInfo(id, &out);
+    return out.empty() && !Has(*fx.s, "ttl/k");
+  }));
+}
+#endif
