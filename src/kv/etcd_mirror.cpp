@@ -15,7 +15,8 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
   sessions_index = 0;
   std::vector<std::string> gone;
   for (const EtcdKv& kv : kvs) One(kv, ch, &gone);
-  rev = at;
+  rev = watched = at;
+  own_.clear();
   ch->moves.clear();
   ch->reset = ch->kv = ch->sessions = true;
   // A TTL session whose lease key is already gone lapsed while nobody watched.
@@ -27,12 +28,43 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
 void EtcdMirror::Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch) {
   std::vector<std::string> gone;
   for (const EtcdKv& ev : events) {
+    watched = std::max(watched, ev.mod_rev);
+    if (own_.contains(ev.mod_rev)) continue;
     One(ev, ch, &gone);
     rev = std::max(rev, ev.mod_rev);
   }
+  own_.erase(own_.begin(), own_.upper_bound(watched));
   for (const std::string& id : gone) {
     if (sessions.contains(id) && !live.contains(id)) ch->lapsed.push_back(id);
   }
+}
+
+void EtcdMirror::ApplyOwn(const std::vector<TxnWrite>& ops, int64_t at, MirrorChanges* ch) {
+  if (at <= watched) return;  // the watch was faster
+  std::vector<EtcdKv> events;
+  events.reserve(ops.size());
+  const std::string e_prefix = prefix_ + "e/", s_prefix = prefix_ + "s/";
+  for (const TxnWrite& op : ops) {
+    EtcdKv kv;
+    kv.key = op.key;
+    kv.value = op.value;
+    kv.mod_rev = kv.create_rev = at;
+    kv.lease = op.lease;
+    kv.deleted = op.del;
+    std::string_view k(op.key);
+    if (k.starts_with(e_prefix)) {
+      auto it = entries.find(k.substr(e_prefix.size()));
+      if (it != entries.end()) kv.create_rev = static_cast<int64_t>(it->second.create_index);
+    } else if (k.starts_with(s_prefix)) {
+      auto it = sessions.find(k.substr(s_prefix.size()));
+      if (it != sessions.end()) kv.create_rev = static_cast<int64_t>(it->second.create_index);
+    }
+    events.push_back(std::move(kv));
+  }
+  std::vector<std::string> gone;
+  for (const EtcdKv& ev : events) One(ev, ch, &gone);
+  rev = std::max(rev, at);
+  own_.insert(at);
 }
 
 void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::string>* gone) {

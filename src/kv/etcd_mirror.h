@@ -46,7 +46,13 @@ class EtcdMirror {
   std::string SessionsMetaKey() const { return prefix_ + "m/sessions"; }
 
   void Reset(const std::vector<EtcdKv>& kvs, int64_t rev, MirrorChanges* ch);
+  // Watch events. Revisions already applied by ApplyOwn are skipped (every Beacon event of a
+  // revision comes from the one txn that made it).
   void Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch);
+  // This store's own committed txn at revision `at` (its compares proved no other Beacon write
+  // came between the unit's snapshot and `at`, so mirror + ops is the state at `at`): applied at
+  // once, so acknowledging a write never waits for the watch.
+  void ApplyOwn(const std::vector<TxnWrite>& ops, int64_t at, MirrorChanges* ch);
 
   // Max ModifyIndex / tombstone index under prefix (0 when nothing).
   uint64_t SubIndex(std::string_view prefix) const;
@@ -60,11 +66,13 @@ class EtcdMirror {
   uint64_t kv_index = 0;                    // m/kv mod_revision (0 = never written)
   uint64_t sessions_index = 0;              // m/sessions mod_revision
   int64_t rev = 0;                          // highest etcd revision applied
+  int64_t watched = 0;                      // highest revision the watch delivered
 
  private:
   void One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::string>* gone_leases);
 
   std::string prefix_;
+  std::set<int64_t> own_;  // revisions applied by ApplyOwn, not yet seen on the watch
 };
 
 // The engine's Backend for one unit: reads the mirror (plus the unit's own pending writes),

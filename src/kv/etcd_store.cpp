@@ -183,10 +183,11 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       c->status = Status::Error("etcd txn: " + (resp.ok() ? err : resp.status().message()));
       return std::move(*result);
     }
+    bool ambiguous = false;
     if (!ok) {  // our own earlier attempt may have committed (lost answer), else a lost race
       for (const EtcdKv& kv : now) {
         if (kv.value == req) {
-          ok = true;
+          ok = ambiguous = true;
           rev = kv.mod_rev;
         }
       }
@@ -195,7 +196,20 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       WaitApplied(rev);
       continue;
     }
-    WaitApplied(rev);
+    if (ambiguous) {
+      WaitApplied(rev);  // later writes may have followed ours: let the watch bring it all
+    } else {
+      MirrorChanges ch;
+      std::function<void(bool, bool)> notify;
+      {
+        WriterLock l(&mu_);
+        m_.ApplyOwn(ops, rev, &ch);
+        notify = on_commit_;
+        MutexLock p(&pend_mu_);
+        pending_.insert(pending_.end(), ch.moves.begin(), ch.moves.end());
+      }
+      Publish(ch, notify, rev);
+    }
     for (int64_t lease : rec->RevokedLeases()) {
       (void)wconn_.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
     }
