@@ -184,8 +184,11 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       return std::move(*result);
     }
     bool ambiguous = false;
+    int64_t newer = 0;  // the Beacon write that beat us (not the header revision: etcd writes
+                        // outside the prefix never reach our watch)
     if (!ok) {  // our own earlier attempt may have committed (lost answer), else a lost race
       for (const EtcdKv& kv : now) {
+        newer = std::max(newer, kv.mod_rev);
         if (kv.value == req) {
           ok = ambiguous = true;
           rev = kv.mod_rev;
@@ -193,7 +196,7 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       }
     }
     if (!ok) {
-      WaitApplied(rev);
+      WaitApplied(newer);
       continue;
     }
     if (ambiguous) {
