@@ -15,8 +15,7 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
   sessions_index = 0;
   std::vector<std::string> gone;
   for (const EtcdKv& kv : kvs) One(kv, ch, &gone);
-  rev = watched = at;
-  own_.clear();
+  rev = at;
   ch->moves.clear();
   ch->reset = ch->kv = ch->sessions = true;
   // A TTL session whose lease key is already gone lapsed while nobody watched.
@@ -28,43 +27,12 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
 void EtcdMirror::Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch) {
   std::vector<std::string> gone;
   for (const EtcdKv& ev : events) {
-    watched = std::max(watched, ev.mod_rev);
-    if (own_.contains(ev.mod_rev)) continue;
     One(ev, ch, &gone);
     rev = std::max(rev, ev.mod_rev);
   }
-  own_.erase(own_.begin(), own_.upper_bound(watched));
   for (const std::string& id : gone) {
     if (sessions.contains(id) && !live.contains(id)) ch->lapsed.push_back(id);
   }
-}
-
-void EtcdMirror::ApplyOwn(const std::vector<TxnWrite>& ops, int64_t at, MirrorChanges* ch) {
-  if (at <= watched) return;  // the watch was faster
-  std::vector<EtcdKv> events;
-  events.reserve(ops.size());
-  const std::string e_prefix = prefix_ + "e/", s_prefix = prefix_ + "s/";
-  for (const TxnWrite& op : ops) {
-    EtcdKv kv;
-    kv.key = op.key;
-    kv.value = op.value;
-    kv.mod_rev = kv.create_rev = at;
-    kv.lease = op.lease;
-    kv.deleted = op.del;
-    std::string_view k(op.key);
-    if (k.starts_with(e_prefix)) {
-      auto it = entries.find(k.substr(e_prefix.size()));
-      if (it != entries.end()) kv.create_rev = static_cast<int64_t>(it->second.create_index);
-    } else if (k.starts_with(s_prefix)) {
-      auto it = sessions.find(k.substr(s_prefix.size()));
-      if (it != sessions.end()) kv.create_rev = static_cast<int64_t>(it->second.create_index);
-    }
-    events.push_back(std::move(kv));
-  }
-  std::vector<std::string> gone;
-  for (const EtcdKv& ev : events) One(ev, ch, &gone);
-  rev = std::max(rev, at);
-  own_.insert(at);
 }
 
 void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::string>* gone) {
@@ -157,13 +125,16 @@ bool EtcdRecorder::GetEntry(std::string_view key, Entry* out) {
     return true;
   }
   auto it = m_.entries.find(key);
-  if (it == m_.entries.end()) return false;
+  const bool found = it != m_.entries.end();
+  reads_.emplace(m_.EntryKey(key), found ? static_cast<int64_t>(it->second.modify_index) : 0);
+  if (!found) return false;
   *out = it->second;
   return true;
 }
 
 void EtcdRecorder::ScanEntries(std::string_view prefix,
                                const std::function<bool(const Entry&)>& fn) {
+  scan_kv_ = true;
   EtcdSortedMap<const Entry*> merged;
   for (auto it = m_.entries.lower_bound(prefix); it != m_.entries.end(); ++it) {
     if (!std::string_view(it->first).starts_with(prefix)) break;
@@ -213,12 +184,15 @@ bool EtcdRecorder::GetSession(std::string_view id, Session* out) {
     return true;
   }
   auto it = m_.sessions.find(id);
-  if (it == m_.sessions.end()) return false;
+  const bool found = it != m_.sessions.end();
+  reads_.emplace(m_.SessionKey(id), found ? static_cast<int64_t>(it->second.modify_index) : 0);
+  if (!found) return false;
   *out = it->second;
   return true;
 }
 
 void EtcdRecorder::ScanSessions(const std::function<void(const Session&)>& fn) {
+  scan_sessions_ = true;
   for (const auto& [id, s] : m_.sessions) {
     if (sessions_.contains(id)) continue;
     if (!scan_filter || scan_filter(s)) fn(s);
@@ -253,6 +227,15 @@ std::vector<TxnWrite> EtcdRecorder::Ops(const EtcdSortedMap<int64_t>& leases) co
     if (lease != 0) ops.push_back(TxnWrite{m_.LeaseKey(id), false, {}, lease});
   }
   return ops;
+}
+
+std::vector<std::pair<std::string, int64_t>> EtcdRecorder::Compares() const {
+  std::vector<std::pair<std::string, int64_t>> out(reads_.begin(), reads_.end());
+  if (scan_kv_) out.emplace_back(m_.KvMetaKey(), static_cast<int64_t>(m_.kv_index));
+  if (scan_sessions_) {
+    out.emplace_back(m_.SessionsMetaKey(), static_cast<int64_t>(m_.sessions_index));
+  }
+  return out;
 }
 
 std::vector<int64_t> EtcdRecorder::RevokedLeases() const {

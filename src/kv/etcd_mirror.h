@@ -46,13 +46,7 @@ class EtcdMirror {
   std::string SessionsMetaKey() const { return prefix_ + "m/sessions"; }
 
   void Reset(const std::vector<EtcdKv>& kvs, int64_t rev, MirrorChanges* ch);
-  // Watch events. Revisions already applied by ApplyOwn are skipped (every Beacon event of a
-  // revision comes from the one txn that made it).
   void Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch);
-  // This store's own committed txn at revision `at` (its compares proved no other Beacon write
-  // came between the unit's snapshot and `at`, so mirror + ops is the state at `at`): applied at
-  // once, so acknowledging a write never waits for the watch.
-  void ApplyOwn(const std::vector<TxnWrite>& ops, int64_t at, MirrorChanges* ch);
 
   // Max ModifyIndex / tombstone index under prefix (0 when nothing).
   uint64_t SubIndex(std::string_view prefix) const;
@@ -66,17 +60,19 @@ class EtcdMirror {
   uint64_t kv_index = 0;                    // m/kv mod_revision (0 = never written)
   uint64_t sessions_index = 0;              // m/sessions mod_revision
   int64_t rev = 0;                          // highest etcd revision applied
-  int64_t watched = 0;                      // highest revision the watch delivered
 
  private:
   void One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::string>* gone_leases);
 
   std::string prefix_;
-  std::set<int64_t> own_;  // revisions applied by ApplyOwn, not yet seen on the watch
 };
 
 // The engine's Backend for one unit: reads the mirror (plus the unit's own pending writes),
-// records writes as etcd txn ops. Meta writes are ignored (etcd revisions are the indexes).
+// records writes as etcd txn ops and what it read as txn compares: each entry or session read
+// must still have the mod_revision seen (0 = still missing); a scan of entries (sessions) must
+// see m/kv (m/sessions) unchanged, since every KV (session) change rewrites it. The txn then
+// commits only if the unit's view was still current: optimistic concurrency, so units on
+// disjoint keys run concurrently. Meta writes are ignored (etcd revisions are the indexes).
 class EtcdRecorder final : public Backend {
  public:
   explicit EtcdRecorder(const EtcdMirror& m) : m_(m) {}
@@ -97,6 +93,8 @@ class EtcdRecorder final : public Backend {
   std::function<bool(const Session&)> scan_filter;
 
   bool empty() const { return writes_.empty() && new_sessions_.empty(); }
+  // etcd key -> required mod_revision.
+  std::vector<std::pair<std::string, int64_t>> Compares() const;
   bool kv_changed() const { return kv_changed_; }
   bool sessions_changed() const { return sessions_changed_; }
   // New TTL sessions need a lease before the txn: id -> TTL ms.
@@ -114,6 +112,9 @@ class EtcdRecorder final : public Backend {
   EtcdSortedMap<Session> new_sessions_;
   bool kv_changed_ = false;
   bool sessions_changed_ = false;
+  EtcdSortedMap<int64_t> reads_;  // etcd key -> mod_revision seen (0 = missing)
+  bool scan_kv_ = false;
+  bool scan_sessions_ = false;
 };
 
 }  // namespace beacon::kv::internal

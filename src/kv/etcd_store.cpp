@@ -1,5 +1,5 @@
-// EtcdStore, writer side: the queue, one etcd txn per unit, commit detection and retries (see
-// etcd_store.h), plus OpenEtcdStore.
+// EtcdStore, writer side: the queue, kWriters writer threads, one etcd txn per unit with the
+// unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
 #include "etcd_store.h"
 
 #include "beacon/core/uuid.h"
@@ -8,13 +8,12 @@ namespace beacon::kv {
 namespace internal {
 
 EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
-    : eo_(eo),
-      log_(log),
-      m_(eo.prefix),
-      engine_(std::move(so)),
-      wconn_(eo, [this] { return stopping_.load(); }),
-      rng_(std::random_device{}()),
-      watch_conn_(eo, [this] { return stopping_.load(); }) {}
+    : eo_(eo), log_(log), m_(eo.prefix), engine_(std::move(so)), watch_conn_(eo, [this] {
+        return stopping_.load();
+      }) {
+  std::mt19937_64 rng(std::random_device{}());
+  id_ = core::NewUuidV4(rng);
+}
 
 EtcdStore::~EtcdStore() {
   {
@@ -22,10 +21,18 @@ EtcdStore::~EtcdStore() {
     closing_ = true;
   }
   q_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  for (std::thread& t : writers_) t.join();
   stopping_ = true;
   applied_cv_.notify_all();
   if (watcher_.joinable()) watcher_.join();
+  // The writers' request-id keys are of no use once this store is gone.
+  EtcdConn c(eo_);
+  const std::string slots = eo_.prefix + "r/" + id_ + "/";
+  JsonDelete(c, slots);
+}
+
+void EtcdStore::JsonDelete(EtcdConn& c, const std::string& prefix) {
+  (void)c.Call("/v3/kv/deleterange", RangeRequest(prefix, PrefixEnd(prefix)), 2000);
 }
 
 Status EtcdStore::Start() {
@@ -37,15 +44,16 @@ Status EtcdStore::Start() {
   if (eo_.endpoints.empty()) return Status::Error("etcd: no endpoints configured");
   Status st = Resync(watch_conn_, eo_.dial_timeout_ms);
   if (!st.ok()) return st;
-  writer_ = std::thread([this] { WriterLoop(); });
+  for (int n = 0; n < kWriters; ++n) writers_.emplace_back([this, n] { WriterLoop(n); });
   watcher_ = std::thread([this] { WatchLoop(); });
   return Status::Ok();
 }
 
 void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
-  Enqueue([this, ops = std::move(ops), done = std::move(done)]() mutable {
+  Enqueue([this, ops = std::move(ops), done = std::move(done)](EtcdWriter& w) mutable {
     Commit c;
     WriteResult r = RunUnit<WriteResult>(
+        w,
         [&](Engine& e, EtcdRecorder& b, Effects* fx) {
           std::vector<Op> copy = ops;  // a retried unit starts from the request again
           return e.Apply(b, copy, fx);
@@ -63,60 +71,76 @@ void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
     done(std::move(r));
   });
 }
+
 void EtcdStore::CreateSession(Session s, SessionCallback done) {
-  Enqueue([this, s = std::move(s), done = std::move(done)]() mutable {
+  Enqueue([this, s = std::move(s), done = std::move(done)](EtcdWriter& w) mutable {
     Commit c;
     SessionResult r = RunUnit<SessionResult>(
-        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.CreateSession(b, s, fx); }, {}, &c);
-    if (c.status.ok() && r.found) local_.insert(r.session.id);
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.CreateSession(b, s, fx); }, {},
+        &c);
+    if (c.status.ok() && r.found) {
+      MutexLock l(&engine_mu_);
+      local_.insert(r.session.id);
+    }
     done(FixSession(std::move(r), c));
   });
 }
+
 void EtcdStore::DestroySession(std::string id, SessionCallback done) {
-  Enqueue([this, id = std::move(id), done = std::move(done)]() mutable {
+  Enqueue([this, id = std::move(id), done = std::move(done)](EtcdWriter& w) mutable {
     Commit c;
     SessionResult r = RunUnit<SessionResult>(
-        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.DestroySession(b, id, fx); }, {},
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.DestroySession(b, id, fx); }, {},
         &c);
     done(FixSession(std::move(r), c));
   });
 }
+
 void EtcdStore::RenewSession(std::string id, SessionCallback done) {
-  Enqueue([this, id = std::move(id), done = std::move(done)]() mutable {
+  Enqueue([this, id = std::move(id), done = std::move(done)](EtcdWriter& w) mutable {
     Commit c;
     int64_t lease = 0;
     SessionResult r = RunUnit<SessionResult>(
+        w,
         [&](Engine& e, EtcdRecorder& b, Effects* fx) {
           lease = LeaseOf(id);
           return e.RenewSession(b, id, fx);
         },
         {}, &c);
     if (r.found) {
-      local_.insert(id);
-      if (lease != 0) KeepAlive(lease);
+      {
+        MutexLock l(&engine_mu_);
+        local_.insert(id);
+      }
+      if (lease != 0) KeepAlive(w, lease);
     }
     done(FixSession(std::move(r), c));
   });
 }
+
 void EtcdStore::ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) {
-  Enqueue([this, now_ms, done = std::move(done)] {
+  Enqueue([this, now_ms, done = std::move(done)](EtcdWriter& w) {
     Commit c;
     size_t n = RunUnit<size_t>(
-        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
-        [this](const Session& s) { return local_.contains(s.id); }, &c);
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
+        // Runs inside RunUnit, under engine_mu_.
+        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); }, &c);
     if (done) done(c.status.ok() ? n : 0);
   });
 }
+
 void EtcdStore::InvalidateSessions(std::function<bool(const Session&)> dead,
                                    std::function<void(size_t)> done) {
-  Enqueue([this, dead = std::move(dead), done = std::move(done)] {
+  Enqueue([this, dead = std::move(dead), done = std::move(done)](EtcdWriter& w) {
     Commit c;
     size_t n = RunUnit<size_t>(
+        w,
         [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.InvalidateSessions(b, dead, fx); },
         {}, &c);
     if (done) done(c.status.ok() ? n : 0);
   });
 }
+
 void EtcdStore::SetOnCommit(std::function<void(bool kv, bool sessions)> fn) {
   WriterLock lock(&mu_);
   on_commit_ = std::move(fn);
@@ -135,32 +159,42 @@ SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
 }
 
 template <typename R, typename Body>
-R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Commit* c) {
+R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter,
+                     Commit* c) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Effects fx;
     std::optional<R> result;
     std::optional<EtcdRecorder> rec;
     std::vector<std::pair<std::string, int64_t>> compares;
+    std::string kv_meta, sessions_meta;
     {
+      MutexLock e(&engine_mu_);
       ReaderLock l(&mu_);
       rec.emplace(m_);
       SyncEngine(*rec);
       rec->scan_filter = filter;
       result.emplace(body(engine_, *rec, &fx));
-      compares = {{m_.KvMetaKey(), static_cast<int64_t>(m_.kv_index)},
-                  {m_.SessionsMetaKey(), static_cast<int64_t>(m_.sessions_index)}};
-    }
-    c->predicted = engine_.meta().index + 1;
-    if (rec->empty()) {  // nothing to write (a failed op, a no-op set, a renew)
-      fx.moves.clear();
-      engine_.Finish(fx);
-      return std::move(*result);
+      compares = rec->Compares();
+      kv_meta = m_.KvMetaKey();
+      sessions_meta = m_.SessionsMetaKey();
+      c->predicted = engine_.meta().index + 1;
+      if (rec->empty()) {  // nothing to write (a failed op, a no-op set, a renew)
+        fx.moves.clear();
+        engine_.Finish(fx);
+        return std::move(*result);
+      }
+      // Lock-delays start before the txn is sent: a lock racing this invalidation re-runs after
+      // it (its compare on the key fails) and must find the delay already in place.
+      Effects early;
+      early.meta = engine_.meta();
+      early.delays.swap(fx.delays);
+      engine_.Finish(early);
     }
     EtcdSortedMap<int64_t> leases;
     for (const auto& [id, s] : rec->new_sessions()) {
       if (s.ttl_ms == 0) continue;
       const uint64_t ttl_s = (2 * s.ttl_ms + 999) / 1000;
-      auto g = wconn_.Call("/v3/lease/grant", "{\"TTL\":\"" + std::to_string(ttl_s) + "\"}");
+      auto g = w.conn.Call("/v3/lease/grant", "{\"TTL\":\"" + std::to_string(ttl_s) + "\"}");
       int64_t id_out = 0, ttl_out = 0;
       std::string err;
       if (!g.ok() || !ParseLease(g.value(), &id_out, &ttl_out, &err) || id_out == 0) {
@@ -170,11 +204,13 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       leases[id] = id_out;
     }
     std::vector<TxnWrite> ops = rec->Ops(leases);
-    const std::string req = core::NewUuidV4(rng_);
-    if (rec->kv_changed()) ops.push_back(TxnWrite{compares[0].first, false, req, 0});
-    if (rec->sessions_changed()) ops.push_back(TxnWrite{compares[1].first, false, req, 0});
-    const std::string txn = TxnRequest(compares, ops, {compares[0].first, compares[1].first});
-    auto resp = wconn_.Call("/v3/kv/txn", txn);
+    const std::string req = core::NewUuidV4(w.rng);
+    if (rec->kv_changed()) ops.push_back(TxnWrite{kv_meta, false, {}, 0});
+    if (rec->sessions_changed()) ops.push_back(TxnWrite{sessions_meta, false, {}, 0});
+    ops.push_back(TxnWrite{w.slot, false, req, 0});
+    std::vector<std::string> reads = {kv_meta, sessions_meta, w.slot};
+    for (const auto& [k, rev] : compares) reads.push_back(k);
+    auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads));
     bool ok = false;
     int64_t rev = 0;
     std::vector<EtcdKv> now;
@@ -183,42 +219,37 @@ R EtcdStore::RunUnit(Body&& body, std::function<bool(const Session&)> filter, Co
       c->status = Status::Error("etcd txn: " + (resp.ok() ? err : resp.status().message()));
       return std::move(*result);
     }
-    bool ambiguous = false;
-    int64_t newer = 0;  // the Beacon write that beat us (not the header revision: etcd writes
-                        // outside the prefix never reach our watch)
-    if (!ok) {  // our own earlier attempt may have committed (lost answer), else a lost race
+    // Failed: our own earlier attempt may have committed (its answer lost in a leader change;
+    // the slot holds its request id), else a newer Beacon write changed what we read: wait for
+    // the watch to bring it (its revision, not the header's: etcd writes outside the prefix
+    // never reach the watch), then run the unit again.
+    int64_t newer = 0;
+    if (!ok) {
       for (const EtcdKv& kv : now) {
-        newer = std::max(newer, kv.mod_rev);
-        if (kv.value == req) {
-          ok = ambiguous = true;
-          rev = kv.mod_rev;
+        if (kv.key == w.slot) {
+          if (kv.value == req) {
+            ok = true;
+            rev = kv.mod_rev;
+          }
+          continue;
         }
+        newer = std::max(newer, kv.mod_rev);
       }
     }
     if (!ok) {
       WaitApplied(newer);
       continue;
     }
-    if (ambiguous) {
-      WaitApplied(rev);  // later writes may have followed ours: let the watch bring it all
-    } else {
-      MirrorChanges ch;
-      std::function<void(bool, bool)> notify;
-      {
-        WriterLock l(&mu_);
-        m_.ApplyOwn(ops, rev, &ch);
-        notify = on_commit_;
-        MutexLock p(&pend_mu_);
-        pending_.insert(pending_.end(), ch.moves.begin(), ch.moves.end());
-      }
-      Publish(ch, notify, rev);
-    }
+    WaitApplied(rev);  // read-your-writes: the mirror holds this txn when the caller hears back
     for (int64_t lease : rec->RevokedLeases()) {
-      (void)wconn_.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+      (void)w.conn.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
     }
-    for (const std::string& id : fx.dropped) local_.erase(id);
-    fx.moves.clear();  // the watch reports holder moves (ours and other agents')
-    engine_.Finish(fx);
+    {
+      MutexLock e(&engine_mu_);
+      for (const std::string& id : fx.dropped) local_.erase(id);
+      fx.moves.clear();  // the watch reports holder moves (ours and other agents')
+      engine_.Finish(fx);
+    }
     c->rev = static_cast<uint64_t>(rev);
     return std::move(*result);
   }
@@ -250,13 +281,14 @@ bool EtcdStore::WaitApplied(int64_t rev) {
       [&]() NO_THREAD_SAFETY_ANALYSIS { return applied_ >= rev || stopping_.load(); });
 }
 
-void EtcdStore::KeepAlive(int64_t lease) {
-  auto r = wconn_.Call("/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(lease) + "\"}");
-  if (!r.ok())
+void EtcdStore::KeepAlive(EtcdWriter& w, int64_t lease) {
+  auto r = w.conn.Call("/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+  if (!r.ok()) {
     log_.Log(LogLevel::kWarn, "kv", "etcd lease keepalive: %s", r.status().message().c_str());
+  }
 }
 
-void EtcdStore::Enqueue(std::function<void()> unit) {
+void EtcdStore::Enqueue(std::function<void(EtcdWriter&)> unit) {
   {
     MutexLock l(&q_mu_);
     queue_.push_back(std::move(unit));
@@ -264,9 +296,12 @@ void EtcdStore::Enqueue(std::function<void()> unit) {
   q_cv_.notify_one();
 }
 
-void EtcdStore::WriterLoop() {
+void EtcdStore::WriterLoop(int n) {
+  EtcdWriter w{EtcdConn(eo_, [this] { return stopping_.load(); }),
+               std::mt19937_64(std::random_device{}()),
+               eo_.prefix + "r/" + id_ + "/" + std::to_string(n)};
   for (;;) {
-    std::function<void()> unit;
+    std::function<void(EtcdWriter&)> unit;
     {
       UniqueLock l(&q_mu_);
       q_cv_.wait(l.native(),
@@ -275,7 +310,7 @@ void EtcdStore::WriterLoop() {
       unit = std::move(queue_.front());
       queue_.pop_front();
     }
-    unit();
+    unit(w);
   }
 }
 

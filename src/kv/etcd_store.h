@@ -2,13 +2,15 @@
 //
 // Threads: readers use the mirror under mu_ (shared). The watch thread owns one watch stream on
 // the prefix and applies its events to the mirror (exclusive mu_), then runs OnCommit and
-// advances applied_. The writer thread runs one unit at a time: the engine against the mirror
-// (shared mu_) with an EtcdRecorder collecting the writes, then ONE etcd txn whose compares pin
-// m/kv and m/sessions to the mod_revisions the unit saw. A lost race re-runs the unit on the
-// newer state. Each txn also writes a fresh request id into the meta key(s) it touches and
-// reads them back in its failure branch, so a retry after an ambiguous failure (the first
-// attempt committed but its answer was lost in a leader change) recognises its own commit. The
-// writer acknowledges after the watch has applied the txn's revision (read-your-writes).
+// advances applied_. kWriters writer threads take units from one queue: each runs the engine
+// (engine_mu_, microseconds) against the mirror (shared mu_) with an EtcdRecorder collecting the
+// writes and the reads, then sends ONE etcd txn whose compares say that what the unit read is
+// unchanged (etcd_mirror.h), so units on disjoint keys commit concurrently and conflicting ones
+// serialize exactly: a lost race re-runs the unit on the newer state. Each txn also writes a
+// fresh request id into its writer's slot key and reads it back in its failure branch, so a
+// retry after an ambiguous failure (the first attempt committed but its answer was lost in a
+// leader change) recognises its own commit. A writer acknowledges once the watch has applied
+// the txn's revision (read-your-writes; OnCommit has run by then).
 #pragma once
 
 #include <atomic>
@@ -27,6 +29,16 @@
 namespace beacon::kv::internal {
 
 constexpr int kMaxAttempts = 100;
+// Units in flight at once (each writer thread has its own connection); units on disjoint keys
+// commit concurrently, so etcd can batch their fsyncs.
+constexpr int kWriters = 8;
+
+// One writer thread's own state.
+struct EtcdWriter {
+  EtcdConn conn;
+  std::mt19937_64 rng;
+  std::string slot;  // <prefix>r/<store id>/<n>: request id of this writer's last txn
+};
 
 // What the writer learned about a unit's commit.
 struct Commit {
@@ -105,7 +117,7 @@ class EtcdStore final : public Store {
     return NodeImpl(&node, out);
   }
 
-  // ---- writes (queued to the writer thread; etcd_store.cpp) ----
+  // ---- writes (queued to the writer threads; etcd_store.cpp) ----
   void Apply(std::vector<Op> ops, WriteCallback done) override;
   void CreateSession(Session s, SessionCallback done) override;
   void DestroySession(std::string id, SessionCallback done) override;
@@ -133,12 +145,13 @@ class EtcdStore final : public Store {
 
   // Writer side: etcd_store.cpp; watch side: etcd_watch.cpp.
   template <typename R, typename Body>
-  R RunUnit(Body&& body, std::function<bool(const Session&)> filter, Commit* c);
-  void SyncEngine(EtcdRecorder& view) REQUIRES_SHARED(mu_);
+  R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c);
+  void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev);
-  void KeepAlive(int64_t lease);
-  void Enqueue(std::function<void()> unit);
-  void WriterLoop();
+  void KeepAlive(EtcdWriter& w, int64_t lease);
+  void Enqueue(std::function<void(EtcdWriter&)> unit);
+  void WriterLoop(int n);
+  static void JsonDelete(EtcdConn& c, const std::string& prefix);
   void WatchLoop();
   // Rebuilds the mirror from a range read of the whole prefix (start, or after compaction).
   Status Resync(EtcdConn& conn, int64_t timeout_ms);
@@ -162,18 +175,19 @@ class EtcdStore final : public Store {
 
   Mutex q_mu_;
   std::condition_variable q_cv_;
-  std::deque<std::function<void()>> queue_ GUARDED_BY(q_mu_);
+  std::deque<std::function<void(EtcdWriter&)>> queue_ GUARDED_BY(q_mu_);
   bool closing_ GUARDED_BY(q_mu_) = false;
 
-  // Writer thread only.
-  Engine engine_;
-  EtcdConn wconn_;
-  std::unordered_set<std::string> local_;  // sessions created or renewed here: expired here
-  std::mt19937_64 rng_;
+  // The engine runs one unit at a time (microseconds); the etcd round trips run outside.
+  Mutex engine_mu_ ACQUIRED_BEFORE(mu_);
+  Engine engine_ GUARDED_BY(engine_mu_);
+  // Sessions created or renewed here: their TTL is expired here.
+  std::unordered_set<std::string> local_ GUARDED_BY(engine_mu_);
+  std::string id_;  // this store's id (writer slot keys)
 
   EtcdConn watch_conn_;  // watch thread only
   std::atomic<bool> stopping_{false};
-  std::thread writer_;
+  std::vector<std::thread> writers_;
   std::thread watcher_;
 };
 

@@ -74,7 +74,7 @@ void EtcdStore::WatchLoop() {
     int64_t from = 0;
     {
       ReaderLock l(&mu_);
-      from = m_.watched + 1;
+      from = m_.rev + 1;
     }
     std::string buf;
     std::string why;

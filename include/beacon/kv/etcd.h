@@ -4,8 +4,10 @@
 // several Beacon servers share one KV/session store and an acknowledged write survives the loss
 // of any etcd minority. Consul semantics come from the shared engine (engine.h) run against a
 // local mirror of the store's etcd keys; the mirror follows etcd through ONE watch stream per
-// store; every write is one etcd txn guarded by compares on the two meta keys, so writers on
-// different agents serialize exactly (a lost race re-runs the unit on the newer state).
+// store; every write (an Apply, i.e. a PUT or a whole /v1/txn, or a session change) is ONE etcd
+// txn whose compares check that every key the unit read still has the mod_revision it saw (and
+// m/kv or m/sessions for a scan), so writers on all agents serialize exactly where they
+// conflict and run concurrently where they do not (a lost race re-runs the unit).
 //
 // Layout under `prefix` (default "/beacon/"; base64 in JSON like every etcd key):
 //   e/<key>       KV entry. etcd create_revision = CreateIndex, mod_revision = ModifyIndex.
@@ -20,6 +22,8 @@
 //                 destroys the session (releasing/deleting its locks per Behavior).
 //   m/kv          rewritten by every KV change: its mod_revision is KvIndex().
 //   m/sessions    rewritten by every session change: its mod_revision is SessionsIndex().
+//   r/<store>/<n> request id of writer n's last txn (lets a retry recognise its own commit);
+//                 deleted when the store closes.
 // Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change (equal to the
 // header revision when the etcd keyspace is Beacon's alone; unrelated etcd writes do not wake
 // blocking queries). Lock-delays and TTL renew clocks live in the agent's memory, as in the
