@@ -34,6 +34,9 @@ http::HttpClient& EtcdConn::Client() {
     co.connect_timeout_ms = opts_.dial_timeout_ms;
     co.timeout_ms = opts_.request_timeout_ms;
     co.cancel = cancel_;
+    co.ca_file = opts_.ca_file;
+    co.cert_file = opts_.cert_file;
+    co.key_file = opts_.key_file;
     clients_[cur_] = std::make_unique<http::HttpClient>(co);
   }
   return *clients_[cur_];

@@ -36,11 +36,6 @@ void EtcdStore::JsonDelete(EtcdConn& c, const std::string& prefix) {
 }
 
 Status EtcdStore::Start() {
-  if (!eo_.ca_file.empty() || !eo_.cert_file.empty() || !eo_.key_file.empty()) {
-    return Status::Error(
-        "etcd: tls (ca_file/cert_file/key_file) is not supported yet; use "
-        "http:// endpoints on a trusted network");
-  }
   if (eo_.endpoints.empty()) return Status::Error("etcd: no endpoints configured");
   Status st = Resync(watch_conn_, eo_.dial_timeout_ms);
   if (!st.ok()) return st;

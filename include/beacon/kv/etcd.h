@@ -43,12 +43,12 @@
 namespace beacon::kv {
 
 struct EtcdOptions {
-  std::vector<std::string> endpoints;  // http://host:port (the client URLs of the members)
+  std::vector<std::string> endpoints;  // http(s)://host:port (the client URLs of the members)
   int64_t dial_timeout_ms = 5000;
   int64_t request_timeout_ms = 10000;  // one write, including retries over a leader change
   std::string prefix = "/beacon/";
-  // TLS files (https endpoints). The HTTP client speaks plain HTTP only today: a non-empty
-  // ca_file/cert_file/key_file makes OpenEtcdStore fail with a clear error.
+  // TLS for https:// endpoints: the CA that signed the members' certificates (default: the
+  // system's CAs) and a client certificate + key for members run with --client-cert-auth.
   std::string ca_file, cert_file, key_file;
 };
 

@@ -1,6 +1,8 @@
 // Test helper: real etcd members (Debian's etcd-server) on 127.0.0.1, free ports, data in a
 // temp dir. The destructor SIGKILLs and reaps every member and removes the dir. Members log to
-// <dir>/<name>.log. Available() is false when no `etcd` binary is on PATH.
+// <dir>/<name>.log. Available() is false when no `etcd` binary is on PATH. With tls=true the
+// client URLs are https, with a throw-away CA (openssl CLI) and client-certificate auth: ca(),
+// client_cert() and client_key() name the files a client needs.
 #pragma once
 
 #include <netinet/in.h>
@@ -41,20 +43,27 @@ class EtcdCluster {
  public:
   static bool Available() { return system("command -v etcd >/dev/null 2>&1") == 0; }
 
-  explicit EtcdCluster(int members) {
+  explicit EtcdCluster(int members, bool tls = false) : tls_(tls) {
     char tmpl[] = "/tmp/beacon-etcd-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
+    if (tls_) MakeCerts();
     std::string initial;
     for (int i = 0; i < members; ++i) {
       Member m;
       m.name = "m" + std::to_string(i);
-      m.client = "http://127.0.0.1:" + std::to_string(FreePort());
+      m.client = (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(FreePort());
       m.peer = "http://127.0.0.1:" + std::to_string(FreePort());
       initial += (i ? "," : "") + m.name + "=" + m.peer;
       m_.push_back(m);
     }
-    for (Member& m : m_) Spawn(m, initial);
-    for (Member& m : m_) WaitHealthy(m);
+    try {
+      for (Member& m : m_) Spawn(m, initial);
+      for (Member& m : m_) WaitHealthy(m);
+    } catch (...) {
+      for (Member& m : m_) Kill(m);  // the destructor does not run for a throwing constructor
+      std::filesystem::remove_all(dir_);
+      throw;
+    }
   }
   ~EtcdCluster() {
     for (Member& m : m_) Kill(m);
@@ -75,7 +84,7 @@ class EtcdCluster {
   int Leader() {
     for (const Member& asked : m_) {
       if (asked.pid <= 0) continue;
-      beacon::http::HttpClient c({.address = asked.client, .timeout_ms = 2000});
+      beacon::http::HttpClient c(Options(asked.client, 2000));
       auto r = c.Do("POST", "/v3/maintenance/status", "{}");
       if (!r.ok() || r.value().status != 200) continue;
       const std::string& b = r.value().body;
@@ -84,7 +93,7 @@ class EtcdCluster {
       std::string leader = b.substr(p + 10, b.find('"', p + 10) - p - 10);
       for (size_t i = 0; i < m_.size(); ++i) {
         if (m_[i].pid <= 0) continue;
-        beacon::http::HttpClient ci({.address = m_[i].client, .timeout_ms = 2000});
+        beacon::http::HttpClient ci(Options(m_[i].client, 2000));
         auto ri = ci.Do("POST", "/v3/maintenance/status", "{}");
         if (ri.ok() &&
             ri.value().body.find("\"member_id\":\"" + leader + "\"") != std::string::npos) {
@@ -96,6 +105,9 @@ class EtcdCluster {
   }
 
   void Kill(size_t i) { Kill(m_[i]); }
+  std::string ca() const { return dir_ + "/ca.crt"; }
+  std::string client_cert() const { return dir_ + "/client.crt"; }
+  std::string client_key() const { return dir_ + "/client.key"; }
 
  private:
   struct Member {
@@ -119,6 +131,13 @@ class EtcdCluster {
                                      "10000",       "--logger",
                                      "zap",         "--log-level",
                                      "error"};
+    if (tls_) {
+      for (std::string a : {"--cert-file", "server.crt", "--key-file", "server.key",
+                            "--trusted-ca-file", "ca.crt"}) {
+        args.push_back(a.ends_with(".crt") || a.ends_with(".key") ? dir_ + "/" + a : a);
+      }
+      args.push_back("--client-cert-auth");
+    }
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
@@ -134,9 +153,22 @@ class EtcdCluster {
     m.pid = pid;
   }
 
+  beacon::http::ClientOptions Options(const std::string& address, int64_t timeout_ms) const {
+    beacon::http::ClientOptions co;
+    co.address = address;
+    co.timeout_ms = timeout_ms;
+    if (tls_) {
+      co.ca_file = ca();
+      co.cert_file = client_cert();
+      co.key_file = client_key();
+    }
+    return co;
+  }
+
   void WaitHealthy(const Member& m) {
-    beacon::http::HttpClient c(
-        {.address = m.client, .connect_timeout_ms = 500, .timeout_ms = 1000});
+    beacon::http::ClientOptions co = Options(m.client, 1000);
+    co.connect_timeout_ms = 500;
+    beacon::http::HttpClient c(co);
     for (int i = 0; i < 300; ++i) {
       auto r = c.Do("GET", "/health");
       if (r.ok() && r.value().body.find("\"true\"") != std::string::npos) return;
@@ -146,6 +178,27 @@ class EtcdCluster {
                              "/" + m.name + ".log)");
   }
 
+  // A CA, a server certificate for IP 127.0.0.1 and a client certificate, all signed by the CA.
+  void MakeCerts() {
+    const std::string d = dir_;
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::string cmd = "(cd " + d + " && openssl req -x509" + key +
+                      " -keyout ca.key -out ca.crt -days 1 -subj /CN=beacon-test-ca";
+    for (const char* who : {"server", "client"}) {
+      std::string w(who);
+      cmd += " && openssl req" + key + " -keyout " + w + ".key -out " + w + ".csr -subj /CN=" + w +
+             " && printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n'"
+             " > " +
+             w + ".ext && openssl x509 -req -in " + w +
+             ".csr -CA ca.crt -CAkey ca.key"
+             " -CAcreateserial -out " +
+             w + ".crt -days 1 -extfile " + w + ".ext";
+    }
+    cmd += ") >/dev/null 2>&1";
+    if (system(cmd.c_str()) != 0)
+      throw std::runtime_error("openssl could not make test certificates");
+  }
+
   static void Kill(Member& m) {
     if (m.pid <= 0) return;
     kill(m.pid, SIGKILL);
@@ -153,6 +206,7 @@ class EtcdCluster {
     m.pid = -1;
   }
 
+  bool tls_ = false;
   std::string dir_;
   std::vector<Member> m_;
 };

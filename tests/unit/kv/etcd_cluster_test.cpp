@@ -139,4 +139,26 @@ TEST_CASE("etcd: a TTL session whose agent vanished is invalidated when its leas
     return out.empty() && !Has(*fx.s, "ttl/k");
   }));
 }
+
+TEST_CASE("etcd: https endpoints with a private CA and a client certificate") {
+  EtcdCluster cluster(1, /*tls=*/true);
+  beacon::Logger log{beacon::LogLevel::kWarn};
+  beacon::kv::EtcdOptions eo;
+  eo.endpoints = cluster.endpoints();
+  REQUIRE(eo.endpoints[0].starts_with("https://"));
+  // Without the client certificate (and without trusting the CA) the member refuses us.
+  eo.dial_timeout_ms = 1000;
+  auto bad = beacon::kv::OpenEtcdStore(eo, log);
+  CHECK_FALSE(bad.ok());
+  eo.ca_file = cluster.ca();
+  eo.cert_file = cluster.client_cert();
+  eo.key_file = cluster.client_key();
+  auto r = beacon::kv::OpenEtcdStore(eo, log);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  Store& s = *r.value();
+  REQUIRE(Set(s, "tls/k", "secret").ok);
+  CHECK(MustGet(s, "tls/k").value == "secret");
+  const std::string id = NewSession(s, "n1", Session::Behavior::kRelease, 10000);
+  CHECK(Do(s, {MakeOp(Verb::kLock, "tls/lock", "v", 0, id)}).ok);
+}
 #endif
