@@ -119,7 +119,8 @@ void EtcdStore::ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done
     size_t n = RunUnit<size_t>(
         w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
         // Runs inside RunUnit, under engine_mu_.
-        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); }, &c);
+        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); }, &c,
+        /*validate=*/false);  // nothing to expire now: the next pass looks again
     if (done) done(c.status.ok() ? n : 0);
   });
 }
@@ -131,7 +132,7 @@ void EtcdStore::InvalidateSessions(std::function<bool(const Session&)> dead,
     size_t n = RunUnit<size_t>(
         w,
         [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.InvalidateSessions(b, dead, fx); },
-        {}, &c);
+        {}, &c, /*validate=*/false);
     if (done) done(c.status.ok() ? n : 0);
   });
 }
@@ -155,7 +156,7 @@ SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
 
 template <typename R, typename Body>
 R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter,
-                     Commit* c) {
+                     Commit* c, bool validate) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Effects fx;
     std::optional<R> result;
@@ -173,11 +174,12 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
       kv_meta = m_.KvMetaKey();
       sessions_meta = m_.SessionsMetaKey();
       c->predicted = engine_.meta().index + 1;
-      if (rec->empty()) {  // nothing to write (a failed op, a no-op set, a renew)
+      if (rec->empty() && (!validate || compares.empty())) {
         fx.moves.clear();
         engine_.Finish(fx);
         return std::move(*result);
       }
+      if (rec->empty()) fx.moves.clear();
       // Lock-delays start before the txn is sent: a lock racing this invalidation re-runs after
       // it (its compare on the key fails) and must find the delay already in place.
       Effects early;
@@ -199,10 +201,14 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
       leases[id] = id_out;
     }
     std::vector<TxnWrite> ops = rec->Ops(leases);
+    // Nothing to write (a failed op, a no-op set, a renew): a txn of compares only checks that
+    // the mirror the decision was made on is current (a CAS on this agent with an index from
+    // another agent's write must not fail because our watch lags).
+    const bool check_only = rec->empty();
     const std::string req = core::NewUuidV4(w.rng);
     if (rec->kv_changed()) ops.push_back(TxnWrite{kv_meta, false, {}, 0});
     if (rec->sessions_changed()) ops.push_back(TxnWrite{sessions_meta, false, {}, 0});
-    ops.push_back(TxnWrite{w.slot, false, req, 0});
+    if (!check_only) ops.push_back(TxnWrite{w.slot, false, req, 0});
     std::vector<std::string> reads = {kv_meta, sessions_meta, w.slot};
     for (const auto& [k, rev] : compares) reads.push_back(k);
     auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads));
@@ -234,6 +240,11 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
     if (!ok) {
       WaitApplied(newer);
       continue;
+    }
+    if (check_only) {
+      MutexLock e(&engine_mu_);
+      engine_.Finish(fx);
+      return std::move(*result);
     }
     WaitApplied(rev);  // read-your-writes: the mirror holds this txn when the caller hears back
     for (int64_t lease : rec->RevokedLeases()) {

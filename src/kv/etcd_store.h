@@ -145,7 +145,8 @@ class EtcdStore final : public Store {
 
   // Writer side: etcd_store.cpp; watch side: etcd_watch.cpp.
   template <typename R, typename Body>
-  R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c);
+  R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c,
+            bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev);
   void KeepAlive(EtcdWriter& w, int64_t lease);

@@ -112,6 +112,14 @@ TEST_CASE("etcd: two agents on one prefix: CAS counter exact, one lock holder, s
   CHECK(Eventually(
       [&] { return Has(*stores[1], "counter") && MustGet(*stores[1], "counter").value == "100"; }));
 
+  // A CAS on one agent with the index another agent's write just returned succeeds at once,
+  // even if this agent's watch has not delivered that write yet (failures are checked on etcd).
+  for (int i = 0; i < 20; ++i) {
+    WriteResult w = Set(*stores[0], "xcas", std::to_string(i));
+    REQUIRE(w.ok);
+    CHECK(Do(*stores[1], {MakeOp(Verb::kCas, "xcas", "b", w.index)}).ok);
+  }
+
   // A lock taken through one agent cannot be taken through the other.
   const std::string a = NewSession(*stores[0], "n1", Session::Behavior::kRelease, 0, 0);
   const std::string b = NewSession(*stores[1], "n2", Session::Behavior::kRelease, 0, 0);
