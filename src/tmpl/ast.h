@@ -25,8 +25,8 @@ struct Arg {
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string str;                  // kString value, kVar name ("$x"), kFunc name
-  std::vector<std::string> chain;   // field names applied after the term (kField: from dot)
+  std::string str;                   // kString value, kVar name ("$x"), kFunc name
+  std::vector<std::string> chain;    // field names applied after the term (kField: from dot)
   std::shared_ptr<const Pipe> pipe;  // kPipe
   const FuncDef* func = nullptr;     // kFunc
 };
@@ -39,8 +39,8 @@ struct Cmd {
 
 struct Pipe {
   size_t pos = 0;
-  bool is_assign = false;          // `$x = ...` rather than `$x := ...`
-  std::vector<std::string> decl;   // declared or assigned variables
+  bool is_assign = false;         // `$x = ...` rather than `$x := ...`
+  std::vector<std::string> decl;  // declared or assigned variables
   std::vector<Cmd> cmds;
 };
 
@@ -52,7 +52,7 @@ struct Node {
   std::shared_ptr<const Pipe> pipe;  // kAction, kIf, kRange, kWith, kTemplate (may be null)
   std::vector<Node> list;            // body
   std::vector<Node> else_list;
-  std::string name;                  // kTemplate: the template invoked
+  std::string name;  // kTemplate: the template invoked
 };
 
 struct Template::Tree {

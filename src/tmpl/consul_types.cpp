@@ -11,9 +11,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-const RecordType kKeyPair{"*dep.KeyPair",
-                          {"Path", "Key", "Value", "CreateIndex", "ModifyIndex", "LockIndex",
-                           "Flags", "Session"}};
+const RecordType kKeyPair{
+    "*dep.KeyPair",
+    {"Path", "Key", "Value", "CreateIndex", "ModifyIndex", "LockIndex", "Flags", "Session"}};
 const RecordType kHealthService{
     "*dep.HealthService",
     {"Node", "NodeID", "NodeAddress", "NodeTaggedAddresses", "NodeMeta", "ServiceMeta", "Address",
@@ -41,19 +41,25 @@ struct Obj {
     return e[key];
   }
 };
-Obj Wrap(element e) { return Obj{e, true}; }
+Obj Wrap(element e) {
+  return Obj{e, true};
+}
 Obj Member(Obj obj, std::string_view key) {
   auto m = obj[key];
   if (m.error()) return Obj{};
   return Obj{m.value_unsafe(), true};
 }
-bool Has(Obj obj, std::string_view key) { return !obj[key].error(); }
+bool Has(Obj obj, std::string_view key) {
+  return !obj[key].error();
+}
 std::string_view Str(Obj obj, std::string_view key) {
   auto m = obj[key].get_string();
   return m.error() ? std::string_view() : m.value_unsafe();
 }
 
-Value S(Obj obj, std::string_view key) { return Value::Str(std::string(Str(obj, key))); }
+Value S(Obj obj, std::string_view key) {
+  return Value::Str(std::string(Str(obj, key)));
+}
 
 Value I(Obj obj, std::string_view key) {
   auto m = obj[key];
@@ -77,7 +83,8 @@ Value StrMap(Obj obj, std::string_view key) {
   if (!m.error()) {
     for (auto [k, v] : m.value_unsafe()) {
       auto s = v.get_string();
-      entries.emplace_back(std::string(k), Value::Str(s.error() ? "" : std::string(s.value_unsafe())));
+      entries.emplace_back(std::string(k),
+                           Value::Str(s.error() ? "" : std::string(s.value_unsafe())));
     }
   }
   if (m.error()) return MakeNilMap("string");
@@ -108,15 +115,22 @@ Value Generic(element e) {
     }
     case element_type::OBJECT: {
       std::vector<std::pair<std::string, Value>> entries;
-      for (auto [k, x] : e.get_object().value_unsafe()) entries.emplace_back(std::string(k), Generic(x));
+      for (auto [k, x] : e.get_object().value_unsafe())
+        entries.emplace_back(std::string(k), Generic(x));
       return MakeMap(std::move(entries));
     }
-    case element_type::INT64: return Value::Int(e.get_int64().value_unsafe());
-    case element_type::UINT64: return Value::Int(static_cast<int64_t>(e.get_uint64().value_unsafe()));
-    case element_type::DOUBLE: return Value::Float(e.get_double().value_unsafe());
-    case element_type::STRING: return Value::Str(std::string(e.get_string().value_unsafe()));
-    case element_type::BOOL: return Value::Bool(e.get_bool().value_unsafe());
-    case element_type::NULL_VALUE: return Value::Nil();
+    case element_type::INT64:
+      return Value::Int(e.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return Value::Int(static_cast<int64_t>(e.get_uint64().value_unsafe()));
+    case element_type::DOUBLE:
+      return Value::Float(e.get_double().value_unsafe());
+    case element_type::STRING:
+      return Value::Str(std::string(e.get_string().value_unsafe()));
+    case element_type::BOOL:
+      return Value::Bool(e.get_bool().value_unsafe());
+    case element_type::NULL_VALUE:
+      return Value::Nil();
   }
   return Value::Nil();
 }
@@ -137,10 +151,14 @@ std::string Aggregated(Obj checks) {
       continue;
     }
     std::string_view st = JStr(c, "Status");
-    if (st == "passing") passing = true;
-    else if (st == "warning") warning = true;
-    else if (st == "critical") critical = true;
-    else return "";
+    if (st == "passing")
+      passing = true;
+    else if (st == "warning")
+      warning = true;
+    else if (st == "critical")
+      critical = true;
+    else
+      return "";
   }
   if (maint) return "maintenance";
   if (critical) return "critical";
@@ -170,10 +188,10 @@ Result<Value> DecodeKeyPairs(element doc, const std::string& prefix) {
     if (!core::Base64Decode(Str(e, "Value"), &value, &err)) {
       return Status::Error("bad base64 value of " + full + ": " + err);
     }
-    out.push_back(MakeRecord(&kKeyPair, {Value::Str(full), Value::Str(std::string(rel)),
-                                         Value::Str(std::move(value)), I(e, "CreateIndex"),
-                                         I(e, "ModifyIndex"), I(e, "LockIndex"), I(e, "Flags"),
-                                         S(e, "Session")}));
+    out.push_back(MakeRecord(
+        &kKeyPair, {Value::Str(full), Value::Str(std::string(rel)), Value::Str(std::move(value)),
+                    I(e, "CreateIndex"), I(e, "ModifyIndex"), I(e, "LockIndex"), I(e, "Flags"),
+                    S(e, "Session")}));
   }
   return MakeList(std::move(out), "*dep.KeyPair");
 }
@@ -190,19 +208,18 @@ Result<Value> DecodeHealthServices(element doc) {
       for (auto ce : checks.e.get_array().value_unsafe()) {
         Obj c = Wrap(ce);
         cs.push_back(MakeRecord(
-            &kHealthCheck,
-            {S(c, "Node"), S(c, "CheckID"), S(c, "Name"), S(c, "Status"), S(c, "Notes"),
-             S(c, "Output"), S(c, "ServiceID"), S(c, "ServiceName"), Tags(c, "ServiceTags"),
-             S(c, "Type"), I(c, "ExposedPort"),
-             Has(c, "Definition") ? Generic(Member(c, "Definition").e) : MakeMap({}), I(c, "CreateIndex"),
-             I(c, "ModifyIndex")}));
+            &kHealthCheck, {S(c, "Node"), S(c, "CheckID"), S(c, "Name"), S(c, "Status"),
+                            S(c, "Notes"), S(c, "Output"), S(c, "ServiceID"), S(c, "ServiceName"),
+                            Tags(c, "ServiceTags"), S(c, "Type"), I(c, "ExposedPort"),
+                            Has(c, "Definition") ? Generic(Member(c, "Definition").e) : MakeMap({}),
+                            I(c, "CreateIndex"), I(c, "ModifyIndex")}));
       }
     }
     std::vector<std::pair<std::string, Value>> tagged;
     if (auto ta = svc["TaggedAddresses"].get_object(); !ta.error()) {
       for (auto [k, v] : ta.value_unsafe()) {
         tagged.emplace_back(std::string(k), MakeRecord(&kServiceAddress, {S(Wrap(v), "Address"),
-                                                                         I(Wrap(v), "Port")}));
+                                                                          I(Wrap(v), "Port")}));
       }
     }
     Value tagged_v = svc["TaggedAddresses"].get_object().error()
@@ -235,7 +252,8 @@ Result<Value> DecodeCatalogServices(element doc) {
       }
     }
     std::sort(ts.begin(), ts.end());
-    out.push_back(MakeRecord(&kSnippet, {Value::Str(std::string(name)), MakeStringList(std::move(ts))}));
+    out.push_back(
+        MakeRecord(&kSnippet, {Value::Str(std::string(name)), MakeStringList(std::move(ts))}));
   }
   std::stable_sort(out.begin(), out.end(), [](const Value& a, const Value& b) {
     return a.rec().fields[0].s() < b.rec().fields[0].s();
@@ -268,9 +286,9 @@ Result<Value> DecodeCatalogNode(element doc) {
   if (auto m = doc["Services"].get_object(); !m.error()) {
     for (auto [id, ve] : m.value_unsafe()) {
       Obj v = Wrap(ve);
-      svcs.push_back(MakeRecord(&kNodeService, {S(v, "ID"), S(v, "Service"), Tags(v, "Tags"),
-                                                StrMap(v, "Meta"), I(v, "Port"), S(v, "Address"),
-                                                B(v, "EnableTagOverride")}));
+      svcs.push_back(MakeRecord(&kNodeService,
+                                {S(v, "ID"), S(v, "Service"), Tags(v, "Tags"), StrMap(v, "Meta"),
+                                 I(v, "Port"), S(v, "Address"), B(v, "EnableTagOverride")}));
     }
   }
   std::stable_sort(svcs.begin(), svcs.end(), [](const Value& a, const Value& b) {

@@ -194,14 +194,16 @@ class Exec {
       case Arg::kVar:
       case Arg::kPipe:
         if (extra) {
-          return Err(c.pos, c.text, "can't give argument to non-function " +
-                                        std::string(c.text.substr(0, c.text.find(' '))));
+          return Err(c.pos, c.text,
+                     "can't give argument to non-function " +
+                         std::string(c.text.substr(0, c.text.find(' '))));
         }
         return EvalArg(head, c, dot);
       default:
         if (extra) {
-          return Err(c.pos, c.text, "can't give argument to non-function " +
-                                        std::string(c.text.substr(0, c.text.find(' '))));
+          return Err(c.pos, c.text,
+                     "can't give argument to non-function " +
+                         std::string(c.text.substr(0, c.text.find(' '))));
         }
         return EvalArg(head, c, dot);
     }
@@ -210,12 +212,18 @@ class Exec {
   Result<Value> EvalArg(const Arg& a, const Cmd& c, const Value& dot) {
     Value v;
     switch (a.type) {
-      case Arg::kDot: return dot;
-      case Arg::kNil: return Value::Nil();
-      case Arg::kBool: return Value::Bool(a.b);
-      case Arg::kInt: return Value::Int(a.i);
-      case Arg::kFloat: return Value::Float(a.f);
-      case Arg::kString: return Value::Str(a.str);
+      case Arg::kDot:
+        return dot;
+      case Arg::kNil:
+        return Value::Nil();
+      case Arg::kBool:
+        return Value::Bool(a.b);
+      case Arg::kInt:
+        return Value::Int(a.i);
+      case Arg::kFloat:
+        return Value::Float(a.f);
+      case Arg::kString:
+        return Value::Str(a.str);
       case Arg::kFunc: {
         Cmd only;
         only.pos = a.pos;
@@ -223,7 +231,9 @@ class Exec {
         only.args.push_back(a);
         return Call(a, only, dot, nullptr);
       }
-      case Arg::kField: v = dot; break;
+      case Arg::kField:
+        v = dot;
+        break;
       case Arg::kVar: {
         const Value* p = Var(a.str);
         if (p == nullptr) return Err(a.pos, c.text, "undefined variable: " + a.str);
@@ -275,8 +285,9 @@ class Exec {
     if (n < f.min || (f.max >= 0 && n > f.max)) {
       std::string want = f.max < 0 ? "at least " + std::to_string(f.min) : std::to_string(f.min);
       if (f.max > f.min) want = std::to_string(f.min) + " to " + std::to_string(f.max);
-      return Err(c.pos, c.text, "wrong number of args for " + std::string(f.name) + ": want " +
-                                    want + " got " + std::to_string(n));
+      return Err(c.pos, c.text,
+                 "wrong number of args for " + std::string(f.name) + ": want " + want + " got " +
+                     std::to_string(n));
     }
     bool is_and = f.name == "and", is_or = f.name == "or";
     std::vector<Value> args;
@@ -290,8 +301,9 @@ class Exec {
     if (final) args.push_back(*final);
     if (is_and || is_or) return args.back();
     auto r = f.fn(ctx_, args);
-    if (!r.ok()) return Err(c.pos, c.text, "error calling " + std::string(f.name) + ": " +
-                                              r.status().message());
+    if (!r.ok())
+      return Err(c.pos, c.text,
+                 "error calling " + std::string(f.name) + ": " + r.status().message());
     return r;
   }
 

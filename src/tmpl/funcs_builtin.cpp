@@ -8,18 +8,28 @@
 namespace beacon::tmpl {
 namespace {
 
-Result<Value> Unused(Ctx&, std::vector<Value>&) { return Value(); }  // and/or: see exec.cpp
+Result<Value> Unused(Ctx&, std::vector<Value>&) {
+  return Value();
+}  // and/or: see exec.cpp
 
-Result<Value> Not(Ctx&, std::vector<Value>& a) { return Value::Bool(!Truth(a[0])); }
+Result<Value> Not(Ctx&, std::vector<Value>& a) {
+  return Value::Bool(!Truth(a[0]));
+}
 
 Result<Value> Len(Ctx&, std::vector<Value>& a) {
   const Value& v = a[0];
   switch (v.kind()) {
-    case Kind::kString: return Value::Int(static_cast<int64_t>(v.s().size()));
-    case Kind::kList: return Value::Int(static_cast<int64_t>(v.list().items.size()));
-    case Kind::kMap: return Value::Int(static_cast<int64_t>(v.map().entries.size()));
-    case Kind::kInvalid: case Kind::kNil: return Status::Error("len of nil pointer");
-    default: return Status::Error("len of type " + v.GoType());
+    case Kind::kString:
+      return Value::Int(static_cast<int64_t>(v.s().size()));
+    case Kind::kList:
+      return Value::Int(static_cast<int64_t>(v.list().items.size()));
+    case Kind::kMap:
+      return Value::Int(static_cast<int64_t>(v.map().entries.size()));
+    case Kind::kInvalid:
+    case Kind::kNil:
+      return Status::Error("len of nil pointer");
+    default:
+      return Status::Error("len of type " + v.GoType());
   }
 }
 
@@ -35,8 +45,7 @@ Result<Value> Index(Ctx&, std::vector<Value>& a) {
         }
         size_t n = item.kind() == Kind::kList ? item.list().items.size() : item.s().size();
         if (ix.i() < 0 || static_cast<size_t>(ix.i()) >= n) {
-          return Status::Error("index out of range: " +
-                               std::to_string(ix.i()));
+          return Status::Error("index out of range: " + std::to_string(ix.i()));
         }
         item = item.kind() == Kind::kList
                    ? item.list().items[static_cast<size_t>(ix.i())]
@@ -64,8 +73,9 @@ Result<Value> Index(Ctx&, std::vector<Value>& a) {
 Result<Value> Slice(Ctx&, std::vector<Value>& a) {
   const Value& v = a[0];
   if (a.size() > 4) return Status::Error("too many slice indexes: " + std::to_string(a.size() - 1));
-  size_t n = v.kind() == Kind::kList ? v.list().items.size()
-             : v.kind() == Kind::kString ? v.s().size() : 0;
+  size_t n = v.kind() == Kind::kList     ? v.list().items.size()
+             : v.kind() == Kind::kString ? v.s().size()
+                                         : 0;
   if (v.kind() != Kind::kList && v.kind() != Kind::kString) {
     return Status::Error("can't slice item of type " + v.GoType());
   }
@@ -74,14 +84,16 @@ Result<Value> Slice(Ctx&, std::vector<Value>& a) {
   }
   size_t idx[2] = {0, n};
   for (size_t k = 1; k < a.size() && k < 3; ++k) {
-    if (a[k].kind() != Kind::kInt) return Status::Error("cannot index slice/array with type " + a[k].GoType());
+    if (a[k].kind() != Kind::kInt)
+      return Status::Error("cannot index slice/array with type " + a[k].GoType());
     if (a[k].i() < 0 || static_cast<size_t>(a[k].i()) > n) {
       return Status::Error("index out of range: " + std::to_string(a[k].i()));
     }
     idx[k - 1] = static_cast<size_t>(a[k].i());
   }
   if (idx[0] > idx[1]) {
-    return Status::Error("invalid slice index: " + std::to_string(idx[0]) + " > " + std::to_string(idx[1]));
+    return Status::Error("invalid slice index: " + std::to_string(idx[0]) + " > " +
+                         std::to_string(idx[1]));
   }
   if (v.kind() == Kind::kString) return Value::Str(v.s().substr(idx[0], idx[1] - idx[0]));
   const auto& items = v.list().items;
@@ -107,11 +119,17 @@ Result<bool> EqPair(const Value& x, const Value& y) {
     return Nilish(x) && Nilish(y);
   }
   switch (x.kind()) {
-    case Kind::kBool: return x.b() == y.b();
-    case Kind::kInt: return x.i() == y.i();
-    case Kind::kFloat: return x.f() == y.f();
-    case Kind::kString: return x.s() == y.s();
-    case Kind::kInvalid: case Kind::kNil: return true;
+    case Kind::kBool:
+      return x.b() == y.b();
+    case Kind::kInt:
+      return x.i() == y.i();
+    case Kind::kFloat:
+      return x.f() == y.f();
+    case Kind::kString:
+      return x.s() == y.s();
+    case Kind::kInvalid:
+    case Kind::kNil:
+      return true;
     default:
       if (Nilish(x) || Nilish(y)) return Nilish(x) == Nilish(y);
       return Status::Error("non-comparable type " + GoString(x) + ": " + x.GoType());
@@ -139,9 +157,12 @@ Result<bool> Less(const Value& x, const Value& y) {
   }
   if (x.kind() != y.kind()) return Status::Error("incompatible types for comparison");
   switch (x.kind()) {
-    case Kind::kInt: return x.i() < y.i();
-    case Kind::kFloat: return x.f() < y.f();
-    default: return x.s() < y.s();
+    case Kind::kInt:
+      return x.i() < y.i();
+    case Kind::kFloat:
+      return x.f() < y.f();
+    default:
+      return x.s() < y.s();
   }
 }
 
@@ -193,13 +214,26 @@ Result<Value> Html(Ctx&, std::vector<Value>& a) {
   std::string out;
   for (char c : Joined(a)) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      case '\0': out += "\uFFFD"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '\0':
+        out += "\uFFFD";
+        break;
+      default:
+        out += c;
     }
   }
   return Value::Str(std::move(out));
@@ -225,13 +259,23 @@ Result<Value> UrlQuery(Ctx&, std::vector<Value>& a) {
 }  // namespace
 
 const std::vector<FuncDef>& BuiltinFuncs() {
-  static const std::vector<FuncDef> kFuncs = {
-      {"and", 1, -1, Unused},     {"or", 1, -1, Unused},        {"not", 1, 1, Not},
-      {"len", 1, 1, Len},         {"index", 1, -1, Index},      {"slice", 1, -1, Slice},
-      {"eq", 2, -1, Eq},          {"ne", 2, 2, Ne},             {"lt", 2, 2, Cmp<0>},
-      {"le", 2, 2, Cmp<1>},       {"gt", 2, 2, Cmp<2>},         {"ge", 2, 2, Cmp<3>},
-      {"print", 0, -1, Print},    {"printf", 1, -1, Printf},    {"println", 0, -1, Println},
-      {"html", 0, -1, Html},      {"urlquery", 0, -1, UrlQuery}};
+  static const std::vector<FuncDef> kFuncs = {{"and", 1, -1, Unused},
+                                              {"or", 1, -1, Unused},
+                                              {"not", 1, 1, Not},
+                                              {"len", 1, 1, Len},
+                                              {"index", 1, -1, Index},
+                                              {"slice", 1, -1, Slice},
+                                              {"eq", 2, -1, Eq},
+                                              {"ne", 2, 2, Ne},
+                                              {"lt", 2, 2, Cmp<0>},
+                                              {"le", 2, 2, Cmp<1>},
+                                              {"gt", 2, 2, Cmp<2>},
+                                              {"ge", 2, 2, Cmp<3>},
+                                              {"print", 0, -1, Print},
+                                              {"printf", 1, -1, Printf},
+                                              {"println", 0, -1, Println},
+                                              {"html", 0, -1, Html},
+                                              {"urlquery", 0, -1, UrlQuery}};
   return kFuncs;
 }
 

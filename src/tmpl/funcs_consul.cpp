@@ -131,7 +131,7 @@ Result<Value> ListFn(Ctx& ctx, std::vector<Value>& a) {
   if (*v != nullptr && (*v)->kind() == Kind::kList) {
     for (const Value& kp : (*v)->list().items) {
       const std::string& key = kp.rec().fields[1].s();
-      bool keep = kTree ? (key.empty() || key.back() != '/')
+      bool keep = kTree ? (!key.empty() && key.back() != '/')
                         : (!key.empty() && key.find('/') == std::string::npos);
       if (keep) out.push_back(kp);
     }

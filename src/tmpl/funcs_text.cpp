@@ -13,8 +13,8 @@
 namespace beacon::tmpl {
 namespace {
 
-#define TMPL_STR(var, expr)              \
-  auto var##_r = ArgString(expr);        \
+#define TMPL_STR(var, expr)                   \
+  auto var##_r = ArgString(expr);             \
   if (!var##_r.ok()) return var##_r.status(); \
   const std::string& var = *var##_r
 
@@ -33,8 +33,12 @@ Result<Value> EnvOrDefault(Ctx& ctx, std::vector<Value>& a) {
   return Value::Str(v ? *v : d);
 }
 
-Result<Value> ToJSON(Ctx&, std::vector<Value>& a) { return Value::Str(ToJson(a[0], "")); }
-Result<Value> ToJSONPretty(Ctx&, std::vector<Value>& a) { return Value::Str(ToJson(a[0], "  ")); }
+Result<Value> ToJSON(Ctx&, std::vector<Value>& a) {
+  return Value::Str(ToJson(a[0], ""));
+}
+Result<Value> ToJSONPretty(Ctx&, std::vector<Value>& a) {
+  return Value::Str(ToJson(a[0], "  "));
+}
 
 Result<Value> ParseJSON(Ctx&, std::vector<Value>& a) {
   TMPL_STR(s, a[0]);
@@ -69,7 +73,9 @@ Result<Value> Join(Ctx&, std::vector<Value>& a) {
 }
 
 std::string_view TrimSpaceView(std::string_view s) {
-  auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  auto sp = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  };
   while (!s.empty() && sp(s.front())) s.remove_prefix(1);
   while (!s.empty() && sp(s.back())) s.remove_suffix(1);
   return s;
@@ -117,8 +123,12 @@ bool In(const Value& l, const Value& v) {
   return false;
 }
 
-Result<Value> Contains(Ctx&, std::vector<Value>& a) { return Value::Bool(In(a[1], a[0])); }
-Result<Value> InFn(Ctx&, std::vector<Value>& a) { return Value::Bool(In(a[0], a[1])); }
+Result<Value> Contains(Ctx&, std::vector<Value>& a) {
+  return Value::Bool(In(a[1], a[0]));
+}
+Result<Value> InFn(Ctx&, std::vector<Value>& a) {
+  return Value::Bool(In(a[0], a[1]));
+}
 
 template <bool kRetTrue, bool kInvert>  // containsAll/Any/None/NotAll
 Result<Value> ContainsSome(Ctx&, std::vector<Value>& a) {
@@ -134,12 +144,14 @@ Result<Value> ByTag(Ctx&, std::vector<Value>& a) {
   std::vector<std::pair<std::string, std::vector<Value>>> groups;  // in first-seen order
   if (in.kind() == Kind::kList) {
     for (const auto& s : in.list().items) {
-      if (s.kind() != Kind::kRecord) return Status::Error("byTag: wrong argument type " + in.GoType());
+      if (s.kind() != Kind::kRecord)
+        return Status::Error("byTag: wrong argument type " + in.GoType());
       int f = s.rec().type->Field("Tags");
       if (f < 0) f = s.rec().type->Field("ServiceTags");
       if (f < 0) return Status::Error("byTag: wrong argument type " + in.GoType());
       for (const auto& t : s.rec().fields[static_cast<size_t>(f)].list().items) {
-        auto it = std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == t.s(); });
+        auto it =
+            std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == t.s(); });
         if (it == groups.end()) it = groups.insert(groups.end(), {t.s(), {}});
         it->second.push_back(s);
       }
@@ -235,7 +247,8 @@ Result<Value> ParseBool(Ctx&, std::vector<Value>& a) {
   TMPL_STR(s, a[0]);
   bool b = false;
   if (!s.empty() && !core::ParseGoBool(s, &b)) {
-    return Status::Error("parseBool: strconv.ParseBool: parsing " + GoQuote(s) + ": invalid syntax");
+    return Status::Error("parseBool: strconv.ParseBool: parsing " + GoQuote(s) +
+                         ": invalid syntax");
   }
   return Value::Bool(b);
 }
@@ -258,7 +271,8 @@ Result<Value> ParseFloat(Ctx&, std::vector<Value>& a) {
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (*end != '\0' || s[0] == ' ') {
-    return Status::Error("parseFloat: strconv.ParseFloat: parsing " + GoQuote(s) + ": invalid syntax");
+    return Status::Error("parseFloat: strconv.ParseFloat: parsing " + GoQuote(s) +
+                         ": invalid syntax");
   }
   return Value::Float(v);
 }
@@ -282,27 +296,38 @@ Result<Value> Math(Ctx&, std::vector<Value>& a) {
   const Value& l = a[1];
   auto num = [](const Value& v) { return v.kind() == Kind::kInt || v.kind() == Kind::kFloat; };
   if (!num(l) || !num(r)) {
-    return Status::Error(std::string("unknown type for \"") + GoString(l) + "\" (" + l.GoType() + ")");
+    return Status::Error(std::string("unknown type for \"") + GoString(l) + "\" (" + l.GoType() +
+                         ")");
   }
   if (l.kind() == Kind::kInt && r.kind() == Kind::kInt) {
     int64_t x = l.i(), y = r.i();
     if ((kOp == '/' || kOp == '%') && y == 0) return Status::Error("integer divide by zero");
     switch (kOp) {
-      case '+': return Value::Int(x + y);
-      case '-': return Value::Int(x - y);
-      case '*': return Value::Int(x * y);
-      case '/': return Value::Int(x / y);
-      default: return Value::Int(x % y);
+      case '+':
+        return Value::Int(x + y);
+      case '-':
+        return Value::Int(x - y);
+      case '*':
+        return Value::Int(x * y);
+      case '/':
+        return Value::Int(x / y);
+      default:
+        return Value::Int(x % y);
     }
   }
   double x = l.kind() == Kind::kInt ? static_cast<double>(l.i()) : l.f();
   double y = r.kind() == Kind::kInt ? static_cast<double>(r.i()) : r.f();
   switch (kOp) {
-    case '+': return Value::Float(x + y);
-    case '-': return Value::Float(x - y);
-    case '*': return Value::Float(x * y);
-    case '/': return Value::Float(x / y);
-    default: return Status::Error("modulo: unsupported type float64");
+    case '+':
+      return Value::Float(x + y);
+    case '-':
+      return Value::Float(x - y);
+    case '*':
+      return Value::Float(x * y);
+    case '/':
+      return Value::Float(x / y);
+    default:
+      return Status::Error("modulo: unsupported type float64");
   }
 }
 

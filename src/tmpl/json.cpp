@@ -18,14 +18,29 @@ void Quote(std::string& out, std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; continue;
-        case '\\': out += "\\\\"; continue;
-        case '\n': out += "\\n"; continue;
-        case '\r': out += "\\r"; continue;
-        case '\t': out += "\\t"; continue;
-        case '\b': out += "\\b"; continue;
-        case '\f': out += "\\f"; continue;
-        default: break;
+        case '"':
+          out += "\\\"";
+          continue;
+        case '\\':
+          out += "\\\\";
+          continue;
+        case '\n':
+          out += "\\n";
+          continue;
+        case '\r':
+          out += "\\r";
+          continue;
+        case '\t':
+          out += "\\t";
+          continue;
+        case '\b':
+          out += "\\b";
+          continue;
+        case '\f':
+          out += "\\f";
+          continue;
+        default:
+          break;
       }
       if (c < 0x20 || c == '<' || c == '>' || c == '&') {
         out += "\\u00";
@@ -44,9 +59,12 @@ void Quote(std::string& out, std::string_view s) {
       continue;
     }
     std::string_view seq = s.substr(i, n);
-    if (seq == "\xe2\x80\xa8") out += "\\u2028";
-    else if (seq == "\xe2\x80\xa9") out += "\\u2029";
-    else out.append(seq);
+    if (seq == "\xe2\x80\xa8")
+      out += "\\u2028";
+    else if (seq == "\xe2\x80\xa9")
+      out += "\\u2029";
+    else
+      out.append(seq);
     i += n - 1;
   }
   out += '"';

@@ -4,19 +4,25 @@
 namespace beacon::tmpl {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 bool IsAlnum(char c) {
   return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          static_cast<unsigned char>(c) >= 0x80;
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 Tok Keyword(std::string_view w) {
   static constexpr std::pair<std::string_view, Tok> kWords[] = {
-      {"if", Tok::kIf},         {"else", Tok::kElse},         {"end", Tok::kEnd},
-      {"range", Tok::kRange},   {"with", Tok::kWith},         {"define", Tok::kDefine},
-      {"block", Tok::kBlock},   {"template", Tok::kTemplate}, {"break", Tok::kBreak},
-      {"continue", Tok::kContinue}, {"nil", Tok::kNil},       {"true", Tok::kBool},
+      {"if", Tok::kIf},       {"else", Tok::kElse},
+      {"end", Tok::kEnd},     {"range", Tok::kRange},
+      {"with", Tok::kWith},   {"define", Tok::kDefine},
+      {"block", Tok::kBlock}, {"template", Tok::kTemplate},
+      {"break", Tok::kBreak}, {"continue", Tok::kContinue},
+      {"nil", Tok::kNil},     {"true", Tok::kBool},
       {"false", Tok::kBool}};
   for (const auto& [k, t] : kWords) {
     if (k == w) return t;
@@ -113,10 +119,23 @@ class Lexer {
         continue;
       }
       switch (c) {
-        case '|': ++pos_; Emit(Tok::kPipe, start, s_.substr(start, 1)); continue;
-        case ',': ++pos_; Emit(Tok::kComma, start, s_.substr(start, 1)); continue;
-        case '=': ++pos_; Emit(Tok::kAssign, start, s_.substr(start, 1)); continue;
-        case '(': ++pos_; ++parens; Emit(Tok::kLeftParen, start, s_.substr(start, 1)); continue;
+        case '|':
+          ++pos_;
+          Emit(Tok::kPipe, start, s_.substr(start, 1));
+          continue;
+        case ',':
+          ++pos_;
+          Emit(Tok::kComma, start, s_.substr(start, 1));
+          continue;
+        case '=':
+          ++pos_;
+          Emit(Tok::kAssign, start, s_.substr(start, 1));
+          continue;
+        case '(':
+          ++pos_;
+          ++parens;
+          Emit(Tok::kLeftParen, start, s_.substr(start, 1));
+          continue;
         case ')':
           if (--parens < 0) return Fail(start, "unexpected right paren");
           ++pos_;
@@ -127,15 +146,18 @@ class Lexer {
           pos_ += 2;
           Emit(Tok::kDeclare, start, s_.substr(start, 2));
           continue;
-        case '"': case '\'': {
+        case '"':
+        case '\'': {
           ++pos_;
           while (true) {
             if (pos_ >= s_.size() || s_[pos_] == '\n') {
               return Fail(start, c == '"' ? "unterminated quoted string"
                                           : "unterminated character constant");
             }
-            if (s_[pos_] == '\\') ++pos_;
-            else if (s_[pos_] == c) break;
+            if (s_[pos_] == '\\')
+              ++pos_;
+            else if (s_[pos_] == c)
+              break;
             ++pos_;
           }
           ++pos_;
@@ -169,11 +191,10 @@ class Lexer {
       }
       if (c == '+' || c == '-' || c == '.' || IsDigit(c)) {
         ++pos_;
-        while (pos_ < s_.size() &&
-               (IsAlnum(s_[pos_]) || s_[pos_] == '.' ||
-                ((s_[pos_] == '+' || s_[pos_] == '-') &&
-                 (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E' || s_[pos_ - 1] == 'p' ||
-                  s_[pos_ - 1] == 'P')))) {
+        while (pos_ < s_.size() && (IsAlnum(s_[pos_]) || s_[pos_] == '.' ||
+                                    ((s_[pos_] == '+' || s_[pos_] == '-') &&
+                                     (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E' ||
+                                      s_[pos_ - 1] == 'p' || s_[pos_ - 1] == 'P')))) {
           ++pos_;
         }
         Emit(Tok::kNumber, start, s_.substr(start, pos_ - start));

@@ -14,9 +14,36 @@
 namespace beacon::tmpl {
 
 enum class Tok : uint8_t {
-  kText, kLeftDelim, kRightDelim, kIdentifier, kField, kVariable, kDot, kString, kRawString,
-  kChar, kNumber, kBool, kNil, kPipe, kLeftParen, kRightParen, kDeclare, kAssign, kComma,
-  kIf, kElse, kEnd, kRange, kWith, kDefine, kTemplate, kBlock, kBreak, kContinue, kEOF
+  kText,
+  kLeftDelim,
+  kRightDelim,
+  kIdentifier,
+  kField,
+  kVariable,
+  kDot,
+  kString,
+  kRawString,
+  kChar,
+  kNumber,
+  kBool,
+  kNil,
+  kPipe,
+  kLeftParen,
+  kRightParen,
+  kDeclare,
+  kAssign,
+  kComma,
+  kIf,
+  kElse,
+  kEnd,
+  kRange,
+  kWith,
+  kDefine,
+  kTemplate,
+  kBlock,
+  kBreak,
+  kContinue,
+  kEOF
 };
 
 struct Token {

@@ -6,6 +6,7 @@
 #include "ast.h"
 #include "funcs.h"
 #include "lex.h"
+#include "value.h"
 
 namespace beacon::tmpl {
 namespace {
@@ -24,17 +25,41 @@ bool Unquote(std::string_view q, std::string* out) {
     uint32_t cp = 0;
     int hex = 0;
     switch (c) {
-      case 'a': *out += '\a'; continue;
-      case 'b': *out += '\b'; continue;
-      case 'f': *out += '\f'; continue;
-      case 'n': *out += '\n'; continue;
-      case 'r': *out += '\r'; continue;
-      case 't': *out += '\t'; continue;
-      case 'v': *out += '\v'; continue;
-      case '\\': case '"': case '\'': *out += c; continue;
-      case 'x': hex = 2; break;
-      case 'u': hex = 4; break;
-      case 'U': hex = 8; break;
+      case 'a':
+        *out += '\a';
+        continue;
+      case 'b':
+        *out += '\b';
+        continue;
+      case 'f':
+        *out += '\f';
+        continue;
+      case 'n':
+        *out += '\n';
+        continue;
+      case 'r':
+        *out += '\r';
+        continue;
+      case 't':
+        *out += '\t';
+        continue;
+      case 'v':
+        *out += '\v';
+        continue;
+      case '\\':
+      case '"':
+      case '\'':
+        *out += c;
+        continue;
+      case 'x':
+        hex = 2;
+        break;
+      case 'u':
+        hex = 4;
+        break;
+      case 'U':
+        hex = 8;
+        break;
       default:
         if (c >= '0' && c <= '7' && i + 3 < q.size()) {
           *out += static_cast<char>(((c - '0') << 6) | ((q[i + 1] - '0') << 3) | (q[i + 2] - '0'));
@@ -46,8 +71,10 @@ bool Unquote(std::string_view q, std::string* out) {
     for (int k = 0; k < hex; ++k) {
       if (++i + 1 >= q.size()) return false;
       char h = q[i];
-      int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-              : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      int d = h >= '0' && h <= '9'   ? h - '0'
+              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+              : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                     : -1;
       if (d < 0) return false;
       cp = cp * 16 + static_cast<uint32_t>(d);
     }
@@ -74,11 +101,16 @@ bool Unquote(std::string_view q, std::string* out) {
 
 std::string Describe(const Token& t) {
   switch (t.type) {
-    case Tok::kEOF: return "EOF";
-    case Tok::kRightDelim: return "right delimiter";
-    case Tok::kLeftDelim: return "left delimiter";
-    case Tok::kText: return "text";
-    default: return "\"" + std::string(t.text) + "\"";
+    case Tok::kEOF:
+      return "EOF";
+    case Tok::kRightDelim:
+      return "right delimiter";
+    case Tok::kLeftDelim:
+      return "left delimiter";
+    case Tok::kText:
+      return "text";
+    default:
+      return GoQuote(t.text);
   }
 }
 
@@ -132,11 +164,13 @@ class Parser {
       switch (a.type) {
         case Tok::kEnd:
           Next();
+          term_pos_ = apos;
           if (top) return Err(apos, "unexpected {{end}}");
           *term = Term::kEnd;
           return ExpectRight("end");
         case Tok::kElse: {
           Next();
+          term_pos_ = apos;
           if (top) return Err(apos, "unexpected {{else}}");
           if (Peek().type == Tok::kIf) {
             *term = Term::kElseIf;
@@ -149,14 +183,17 @@ class Parser {
           *term = Term::kElse;
           return ExpectRight("else");
         }
-        case Tok::kIf: case Tok::kRange: case Tok::kWith: {
+        case Tok::kIf:
+        case Tok::kRange:
+        case Tok::kWith: {
           Next();
           Node n;
           if (Status s = Control(a.type, apos, &n); !s.ok()) return s;
           out->push_back(std::move(n));
           continue;
         }
-        case Tok::kBreak: case Tok::kContinue: {
+        case Tok::kBreak:
+        case Tok::kContinue: {
           Next();
           if (range_depth_ == 0) {
             return Err(apos, a.type == Tok::kBreak ? "{{break}} outside {{range}}"
@@ -171,7 +208,9 @@ class Parser {
           out->push_back(std::move(n));
           continue;
         }
-        case Tok::kDefine: case Tok::kBlock: case Tok::kTemplate: {
+        case Tok::kDefine:
+        case Tok::kBlock:
+        case Tok::kTemplate: {
           Next();
           Node n;
           if (Status s = TemplateCall(a.type, apos, top, &n); !s.ok()) return s;
@@ -217,15 +256,16 @@ class Parser {
       n->else_list.push_back(std::move(e));
     } else if (term == Term::kElse) {
       if (Status s2 = List(&n->else_list, &term, false); !s2.ok()) return s2;
-      if (term != Term::kEnd) return Err(Peek().pos, "expected end; found {{else}}");
+      if (term != Term::kEnd) return Err(term_pos_, "expected end; found {{else}}");
     }
     vars_.resize(mark);
     return Status::Ok();
   }
 
   Status TemplateCall(Tok kind, size_t pos, bool top, Node* n) {
-    const char* ctx = kind == Tok::kDefine ? "define clause" : kind == Tok::kBlock ? "block clause"
-                                                                                  : "template clause";
+    const char* ctx = kind == Tok::kDefine  ? "define clause"
+                      : kind == Tok::kBlock ? "block clause"
+                                            : "template clause";
     const Token& nt = Next();
     std::string name;
     if ((nt.type != Tok::kString && nt.type != Tok::kRawString) ||
@@ -322,8 +362,8 @@ class Parser {
       Arg::Type a = p->cmds[k].args[0].type;
       if (a == Arg::kBool || a == Arg::kDot || a == Arg::kNil || a == Arg::kInt ||
           a == Arg::kFloat || a == Arg::kString) {
-        return Err(p->cmds[k].pos, "non executable command in pipeline stage " +
-                                       std::to_string(k + 1));
+        return Err(p->cmds[k].pos,
+                   "non executable command in pipeline stage " + std::to_string(k + 1));
       }
     }
     if (!p->is_assign) {
@@ -361,9 +401,16 @@ class Parser {
         a->func = FindFunc(t.text);
         if (a->func == nullptr) return Err(t.pos, "function \"" + a->str + "\" not defined");
         break;
-      case Tok::kDot: a->type = Arg::kDot; break;
-      case Tok::kNil: a->type = Arg::kNil; break;
-      case Tok::kBool: a->type = Arg::kBool; a->b = t.text == "true"; break;
+      case Tok::kDot:
+        a->type = Arg::kDot;
+        break;
+      case Tok::kNil:
+        a->type = Arg::kNil;
+        break;
+      case Tok::kBool:
+        a->type = Arg::kBool;
+        a->b = t.text == "true";
+        break;
       case Tok::kField:
         a->type = Arg::kField;
         a->chain.emplace_back(t.text.substr(1));
@@ -375,7 +422,8 @@ class Parser {
         break;
       case Tok::kString:
         a->type = Arg::kString;
-        if (!Unquote(t.text, &a->str)) return Err(t.pos, "bad quoted string " + std::string(t.text));
+        if (!Unquote(t.text, &a->str))
+          return Err(t.pos, "bad quoted string " + std::string(t.text));
         break;
       case Tok::kRawString:
         a->type = Arg::kString;
@@ -460,6 +508,7 @@ class Parser {
   size_t i_ = 0;
   std::vector<std::string> vars_{"$"};
   int range_depth_ = 0;
+  size_t term_pos_ = 0;  // where the last {{end}} / {{else}} was
 };
 
 }  // namespace
@@ -480,6 +529,8 @@ Result<Template> Template::Parse(std::string_view text, const ParseOptions& opt)
   return Template(std::shared_ptr<const Tree>(std::move(tree)));
 }
 
-const std::string& Template::name() const { return tree_->name; }
+const std::string& Template::name() const {
+  return tree_->name;
+}
 
 }  // namespace beacon::tmpl

@@ -101,8 +101,10 @@ std::string Float(double f, const Spec& sp) {
     s = buf;
   }
   if (f >= 0 && s[0] != '-') {
-    if (sp.plus) s = "+" + s;
-    else if (sp.space) s = " " + s;
+    if (sp.plus)
+      s = "+" + s;
+    else if (sp.space)
+      s = " " + s;
   }
   return s;
 }
@@ -173,50 +175,91 @@ void Format(std::string& out, const Value& v, const Spec& sp, int depth) {
   switch (v.kind()) {
     case Kind::kInvalid:
     case Kind::kNil:
-      if (verb == 'v') Pad(out, "<nil>", sp, false);
-      else out += Bad(verb, v);
+      if (verb == 'v')
+        Pad(out, "<nil>", sp, false);
+      else
+        out += Bad(verb, v);
       return;
     case Kind::kBool:
-      if (verb == 'v' || verb == 't') Pad(out, v.b() ? "true" : "false", sp, false);
-      else out += Bad(verb, v);
+      if (verb == 'v' || verb == 't')
+        Pad(out, v.b() ? "true" : "false", sp, false);
+      else
+        out += Bad(verb, v);
       return;
     case Kind::kInt:
       switch (verb) {
-        case 'v': case 'd': Pad(out, IntBase(v.i(), 10, false, sp), sp, true); return;
-        case 'b': Pad(out, IntBase(v.i(), 2, false, sp), sp, true); return;
-        case 'o': case 'O': Pad(out, IntBase(v.i(), 8, false, sp), sp, true); return;
-        case 'x': case 'X': Pad(out, IntBase(v.i(), 16, verb == 'X', sp), sp, true); return;
-        case 'c': Pad(out, Utf8(v.i()), sp, false); return;
-        case 'q': Pad(out, "'" + Utf8(v.i()) + "'", sp, false); return;
+        case 'v':
+        case 'd':
+          Pad(out, IntBase(v.i(), 10, false, sp), sp, true);
+          return;
+        case 'b':
+          Pad(out, IntBase(v.i(), 2, false, sp), sp, true);
+          return;
+        case 'o':
+        case 'O':
+          Pad(out, IntBase(v.i(), 8, false, sp), sp, true);
+          return;
+        case 'x':
+        case 'X':
+          Pad(out, IntBase(v.i(), 16, verb == 'X', sp), sp, true);
+          return;
+        case 'c':
+          Pad(out, Utf8(v.i()), sp, false);
+          return;
+        case 'q':
+          Pad(out, "'" + Utf8(v.i()) + "'", sp, false);
+          return;
         case 'U': {
           char buf[32];
           std::snprintf(buf, sizeof buf, "U+%04llX", static_cast<unsigned long long>(v.i()));
           Pad(out, buf, sp, false);
           return;
         }
-        default: out += Bad(verb, v); return;
+        default:
+          out += Bad(verb, v);
+          return;
       }
     case Kind::kFloat:
       switch (verb) {
-        case 'v': case 'g': case 'G': case 'e': case 'E': case 'f': case 'F':
+        case 'v':
+        case 'g':
+        case 'G':
+        case 'e':
+        case 'E':
+        case 'f':
+        case 'F':
           Pad(out, Float(v.f(), sp), sp, true);
           return;
-        default: out += Bad(verb, v); return;
+        default:
+          out += Bad(verb, v);
+          return;
       }
     case Kind::kString: {
       std::string s = v.s();
       if (sp.prec >= 0 && (verb == 's' || verb == 'v' || verb == 'q')) {
         size_t n = 0, i = 0;
         for (; i < s.size(); ++i) {
-          if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && n++ == static_cast<size_t>(sp.prec)) break;
+          if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 &&
+              n++ == static_cast<size_t>(sp.prec))
+            break;
         }
         s.resize(i);
       }
       switch (verb) {
-        case 'v': case 's': Pad(out, s, sp, false); return;
-        case 'q': Pad(out, GoQuote(s), sp, false); return;
-        case 'x': case 'X': Pad(out, HexString(s, verb == 'X', sp), sp, false); return;
-        default: out += Bad(verb, v); return;
+        case 'v':
+        case 's':
+          Pad(out, s, sp, false);
+          return;
+        case 'q':
+          Pad(out, GoQuote(s), sp, false);
+          return;
+        case 'x':
+        case 'X':
+          Pad(out, HexString(s, verb == 'X', sp), sp, false);
+          return;
+        default:
+          out += Bad(verb, v);
+          return;
       }
     }
     case Kind::kList:
@@ -244,12 +287,18 @@ std::string Sprintf(std::string_view f, const std::vector<Value>& args, size_t f
     Spec sp;
     for (; i < f.size(); ++i) {
       char c = f[i];
-      if (c == '-') sp.minus = true, sp.zero = false;
-      else if (c == '+') sp.plus = true;
-      else if (c == '#') sp.sharp = true;
-      else if (c == '0') sp.zero = !sp.minus;
-      else if (c == ' ') sp.space = true;
-      else break;
+      if (c == '-')
+        sp.minus = true, sp.zero = false;
+      else if (c == '+')
+        sp.plus = true;
+      else if (c == '#')
+        sp.sharp = true;
+      else if (c == '0')
+        sp.zero = !sp.minus;
+      else if (c == ' ')
+        sp.space = true;
+      else
+        break;
     }
     auto num = [&](int* dst) {
       if (i < f.size() && f[i] == '*') {
@@ -295,7 +344,7 @@ std::string Sprintf(std::string_view f, const std::vector<Value>& args, size_t f
       if (k > argi) out += ", ";
       const Value& v = args[k];
       out += v.kind() == Kind::kNil || v.kind() == Kind::kInvalid ? "<nil>"
-                                                                   : v.GoType() + "=" + GoString(v);
+                                                                  : v.GoType() + "=" + GoString(v);
     }
     out += ")";
   }

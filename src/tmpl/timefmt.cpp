@@ -6,9 +6,9 @@
 namespace beacon::tmpl {
 namespace {
 
-constexpr const char* kMonths[] = {"January", "February", "March",     "April",
-                                   "May",     "June",     "July",      "August",
-                                   "September", "October", "November", "December"};
+constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
+                                   "May",       "June",     "July",     "August",
+                                   "September", "October",  "November", "December"};
 constexpr const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                  "Thursday", "Friday", "Saturday"};
 
@@ -18,7 +18,9 @@ std::string Num(long v, int width, char pad = '0') {
   return s;
 }
 
-bool Starts(std::string_view s, size_t i, std::string_view p) { return s.substr(i, p.size()) == p; }
+bool Starts(std::string_view s, size_t i, std::string_view p) {
+  return s.substr(i, p.size()) == p;
+}
 
 }  // namespace
 
@@ -69,11 +71,21 @@ std::string FormatTime(std::chrono::system_clock::time_point t, std::string_view
         done = take("__2", Num(yday, 3, ' ')) || take("_2006", "_" + Num(year, 4)) ||
                take("_2", Num(mday, 2, ' '));
         break;
-      case '3': done = take("3", std::to_string(h12)); break;
-      case '4': done = take("4", std::to_string(minute)); break;
-      case '5': done = take("5", std::to_string(sec)); break;
-      case 'P': done = take("PM", hour >= 12 ? "PM" : "AM"); break;
-      case 'p': done = take("pm", hour >= 12 ? "pm" : "am"); break;
+      case '3':
+        done = take("3", std::to_string(h12));
+        break;
+      case '4':
+        done = take("4", std::to_string(minute));
+        break;
+      case '5':
+        done = take("5", std::to_string(sec));
+        break;
+      case 'P':
+        done = take("PM", hour >= 12 ? "PM" : "AM");
+        break;
+      case 'p':
+        done = take("pm", hour >= 12 ? "pm" : "am");
+        break;
       case 'Z':
         done = take("Z07:00:00", "Z") || take("Z070000", "Z") || take("Z07:00", "Z") ||
                take("Z0700", "Z") || take("Z07", "Z");

@@ -22,7 +22,9 @@ const Value* Map::Find(std::string_view key) const {
   return &it->second;
 }
 
-Value Map::Zero() const { return elem == "string" ? Value::Str("") : Value::Nil(); }
+Value Map::Zero() const {
+  return elem == "string" ? Value::Str("") : Value::Nil();
+}
 
 std::string Value::GoType() const {
   switch (kind_) {
@@ -163,16 +165,35 @@ std::string GoQuote(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '\a': out += "\\a"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\v': out += "\\v"; continue;
-      case '\\': out += "\\\\"; continue;
-      case '"': out += "\\\""; continue;
-      default: break;
+      case '\a':
+        out += "\\a";
+        continue;
+      case '\b':
+        out += "\\b";
+        continue;
+      case '\f':
+        out += "\\f";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\v':
+        out += "\\v";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '"':
+        out += "\\\"";
+        continue;
+      default:
+        break;
     }
     char hex[8];
     if (c < 0x20 || c == 0x7f) {

@@ -59,9 +59,9 @@ class Value {
   std::string GoType() const;
 
  private:
-  using Storage = std::variant<std::monostate, bool, int64_t, double, std::string,
-                               std::shared_ptr<const List>, std::shared_ptr<const Map>,
-                               std::shared_ptr<const Record>>;
+  using Storage =
+      std::variant<std::monostate, bool, int64_t, double, std::string, std::shared_ptr<const List>,
+                   std::shared_ptr<const Map>, std::shared_ptr<const Record>>;
   Value(Kind k, Storage v) : kind_(k), v_(std::move(v)) {}
   Kind kind_ = Kind::kInvalid;
   Storage v_;
@@ -75,7 +75,7 @@ struct List {
 
 struct Map {
   std::vector<std::pair<std::string, Value>> entries;  // sorted by key, unique
-  std::string elem = "interface {}";  // "string": a missing key reads as ""
+  std::string elem = "interface {}";                   // "string": a missing key reads as ""
   bool is_nil = false;
   const Value* Find(std::string_view key) const;
   // A missing key's value: "" for string maps, Go's zero interface (nil) otherwise.
@@ -91,7 +91,8 @@ struct Record {
 Value MakeList(std::vector<Value> items, std::string elem = "interface {}");
 Value MakeStringList(std::vector<std::string> items);
 // entries need not be sorted; later duplicates win.
-Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string elem = "interface {}");
+Value MakeMap(std::vector<std::pair<std::string, Value>> entries,
+              std::string elem = "interface {}");
 Value MakeNilList(std::string elem);  // a nil slice (JSON null)
 Value MakeNilMap(std::string elem);   // a nil map (JSON null)
 Value MakeRecord(const RecordType* type, std::vector<Value> fields);
