@@ -193,6 +193,7 @@ class Exec {
       case Arg::kField:
       case Arg::kVar:
       case Arg::kPipe:
+        if (!head.chain.empty() && IsMethod(head.chain.back())) return Method(c, dot, final);
         if (extra) {
           return Err(c.pos, c.text,
                      "can't give argument to non-function " +
@@ -209,7 +210,42 @@ class Exec {
     }
   }
 
-  Result<Value> EvalArg(const Arg& a, const Cmd& c, const Value& dot) {
+  // Methods of consul-template's types a template can call: ServiceTags.Contains.
+  static bool IsMethod(const std::string& name) { return name == "Contains"; }
+
+  Result<Value> Method(const Cmd& c, const Value& dot, const Value* final) {
+    const Arg& head = c.args[0];
+    auto recv = EvalArg(head, c, dot, head.chain.size() - 1);
+    if (!recv.ok()) return recv;
+    const std::string& name = head.chain.back();
+    if (recv->kind() != Kind::kList || recv->list().elem != "string") {
+      if (c.args.size() == 1 && final == nullptr) return Field(*recv, name, head, c);  // a field
+      return Err(c.pos, c.text, "can't give argument to non-function " + name);
+    }
+    std::vector<Value> args;
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      auto v = EvalArg(c.args[i], c, dot);
+      if (!v.ok()) return v;
+      args.push_back(std::move(*v));
+    }
+    if (final) args.push_back(*final);
+    if (args.size() != 1) {
+      return Err(
+          c.pos, c.text,
+          "wrong number of args for " + name + ": want 1 got " + std::to_string(args.size()));
+    }
+    if (args[0].kind() != Kind::kString) {
+      return Err(c.pos, c.text, "wrong type for value; expected string; got " + args[0].GoType());
+    }
+    for (const auto& t : recv->list().items) {
+      if (t.s() == args[0].s()) return Value::Bool(true);
+    }
+    return Value::Bool(false);
+  }
+
+  // The argument's value, applying the first `chain_len` fields of its chain (all by default).
+  Result<Value> EvalArg(const Arg& a, const Cmd& c, const Value& dot,
+                        size_t chain_len = static_cast<size_t>(-1)) {
     Value v;
     switch (a.type) {
       case Arg::kDot:
@@ -249,8 +285,8 @@ class Exec {
         break;
       }
     }
-    for (const auto& f : a.chain) {
-      auto r = Field(v, f, a, c);
+    for (size_t k = 0; k < a.chain.size() && k < chain_len; ++k) {
+      auto r = Field(v, a.chain[k], a, c);
       if (!r.ok()) return r;
       v = std::move(*r);
     }

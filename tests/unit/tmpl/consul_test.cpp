@@ -129,6 +129,9 @@ TEST_CASE("service: passing only by default, sorted by node then ID, address fal
   CHECK(Render("{{ range service \"rails.web\" }}{{ .ID }} {{ .Tags }} {{ end }}", d) ==
         "web1b [rails] web2 [b rails] ");
   CHECK(d.asked.back() == "/v1/health/service/web?passing&tag=rails");
+  CHECK(Render("{{ range service \"web\" }}{{ if .Tags.Contains \"rails\" }}{{ .ID }} {{ end }}"
+               "{{ end }}",
+               d) == "web1b web2 ");
   CHECK(Render("{{ range service \"web\" \"any\" }}{{ .ID }}={{ .Status }} {{ end }}", d) ==
         "web1a=passing web1b=passing web2=passing web3=warning web4=critical ");
   CHECK(d.asked.back() == "/v1/health/service/web");
