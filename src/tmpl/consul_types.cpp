@@ -186,7 +186,10 @@ Result<Value> DecodeKeyPairs(element doc, const std::string& prefix) {
     while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
     std::string value, err;
     if (!core::Base64Decode(Str(e, "Value"), &value, &err)) {
-      return Status::Error("bad base64 value of " + full + ": " + err);
+      std::string msg = "bad base64 value of " + full;
+      msg += ": ";
+      msg += err;
+      return Status::Error(std::move(msg));
     }
     out.push_back(MakeRecord(
         &kKeyPair, {Value::Str(full), Value::Str(std::string(rel)), Value::Str(std::move(value)),

@@ -191,7 +191,9 @@ Result<Value> Service(Ctx& ctx, std::vector<Value>& a) {
     if (f == "any" || f == "passing" || f == "warning" || f == "critical" || f == "maintenance") {
       filters.push_back(f);
     } else if (!f.empty()) {
-      return Status::Error("health.service: invalid filter: \"" + f + "\" in \"" + s + "\"");
+      std::string msg = "health.service: invalid filter: \"" + f;
+      msg += "\" in \"" + s + "\"";
+      return Status::Error(std::move(msg));
     }
     p = comma + 1;
   }
