@@ -279,7 +279,7 @@ Result<Value> DecodeNodes(element doc) {
 }
 
 Value EmptyCatalogNode() {
-  return MakeRecord(&kCatalogNode, {Value::Nil(), MakeNilList("*dep.CatalogNodeService")});
+  return MakeRecord(&kCatalogNode, {Value::NilPtr(&kNode), MakeNilList("*dep.CatalogNodeService")});
 }
 
 Result<Value> DecodeCatalogNode(element doc) {

@@ -45,7 +45,13 @@ class Exec {
       case Node::kAction: {
         auto v = EvalPipe(*n.pipe, dot);
         if (!v.ok()) return v.status();
-        if (n.pipe->decl.empty()) AppendGo(*out_, *v, false, -1);
+        if (!n.pipe->decl.empty()) return Status::Ok();
+        // Go digs a nil interface{} down to "no value"; a typed nil pointer prints <nil>.
+        if (v->kind() == Kind::kNil && !v->typed_nil()) {
+          out_->append("<no value>");
+        } else {
+          AppendGo(*out_, *v, false, -1);
+        }
         return Status::Ok();
       }
       case Node::kIf:
@@ -309,7 +315,10 @@ class Exec {
       case Kind::kInvalid:
         return Err(a.pos, c.text, "nil data; no entry for key \"" + name + "\"");
       case Kind::kNil:
-        return Err(a.pos, c.text, "nil pointer evaluating interface {}." + name);
+        return Err(a.pos, c.text,
+                   "nil pointer evaluating " +
+                       (recv.typed_nil() ? recv.GoType() : std::string("interface {}")) + "." +
+                       name);
       default:
         return Err(a.pos, c.text, "can't evaluate field " + name + " in type " + recv.GoType());
     }

@@ -31,7 +31,7 @@ std::string Value::GoType() const {
     case Kind::kInvalid:
       return "<invalid>";
     case Kind::kNil:
-      return "<nil>";
+      return typed_nil() ? std::get<const RecordType*>(v_)->go_name : "<nil>";
     case Kind::kBool:
       return "bool";
     case Kind::kInt:

@@ -177,8 +177,8 @@ TEST_CASE("nodes and node") {
   CHECK(d.asked[d.asked.size() - 2] == "/v1/agent/self");
   CHECK(d.asked.back() == "/v1/catalog/node/n1");
   CHECK(Render("{{ with node \"ghost\" }}{{ .Node }} {{ .Services }}{{ end }}", d) == "<nil> []");
-  CHECK(Render("{{ (node \"ghost\").Node.Address }}", d).find("nil pointer evaluating") !=
-        std::string::npos);
+  CHECK(Render("{{ (node \"ghost\").Node.Address }}", d)
+            .find("nil pointer evaluating *dep.Node.Address") != std::string::npos);
 }
 
 TEST_CASE("an incomplete render lists every dependency in first-use order, deduplicated") {
