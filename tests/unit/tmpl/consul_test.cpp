@@ -167,6 +167,7 @@ TEST_CASE("services: sorted names with sorted tags") {
   CHECK(Render("{{ range services }}{{ .Name }}{{ .Tags }} {{ end }}", d) ==
         "consul[] db[] web[a z] ");
   CHECK(d.asked.back() == "/v1/catalog/services");
+  CHECK(Render("{{ len services }}", d) == "3");  // a function as an argument is called
   d.Put("/v1/catalog/datacenters", R"(["dc1","dc2"])");
   CHECK(Render("{{ datacenters }} {{ services \"@dc2\" }}", d) == "INCOMPLETE: [dc1 dc2] []");
   CHECK(d.asked.back() == "/v1/catalog/services?dc=dc2");
