@@ -154,13 +154,14 @@ class Exec {
     return Status::Ok();
   }
 
-  void SetVar(const std::string& name, const Value& v) {
+  bool SetVar(const std::string& name, const Value& v) {
     for (size_t i = vars_.size(); i-- > 0;) {
       if (vars_[i].first == name) {
         vars_[i].second = v;
-        return;
+        return true;
       }
     }
+    return false;
   }
   const Value* Var(const std::string& name) const {
     for (size_t i = vars_.size(); i-- > 0;) {
@@ -180,7 +181,7 @@ class Exec {
     }
     for (const auto& name : p.decl) {
       if (p.is_assign) {
-        SetVar(name, v);
+        if (!SetVar(name, v)) return Err(p.pos, name, "undefined variable: " + name);
       } else {
         vars_.emplace_back(name, v);
       }
@@ -199,7 +200,9 @@ class Exec {
       case Arg::kField:
       case Arg::kVar:
       case Arg::kPipe:
-        if (!head.chain.empty() && IsMethod(head.chain.back())) return Method(c, dot, final);
+        if (!head.chain.empty() && (extra || IsMethod(head.chain.back()))) {
+          return Method(c, dot, final);
+        }
         if (extra) {
           return Err(c.pos, c.text,
                      "can't give argument to non-function " +
@@ -224,9 +227,12 @@ class Exec {
     auto recv = EvalArg(head, c, dot, head.chain.size() - 1);
     if (!recv.ok()) return recv;
     const std::string& name = head.chain.back();
-    if (recv->kind() != Kind::kList || recv->list().elem != "string") {
+    if (!recv->valid()) return Value();  // nil data: no value, arguments or not (as Go)
+    if (!IsMethod(name) || recv->kind() != Kind::kList || recv->list().elem != "string") {
       if (c.args.size() == 1 && final == nullptr) return Field(*recv, name, head, c);  // a field
-      return Err(c.pos, c.text, "can't give argument to non-function " + name);
+      auto f = Field(*recv, name, head, c);
+      if (!f.ok()) return f;
+      return Err(c.pos, c.text, name + " has arguments but cannot be invoked as function");
     }
     std::vector<Value> args;
     for (size_t i = 1; i < c.args.size(); ++i) {
@@ -307,8 +313,8 @@ class Exec {
         const Value* v = recv.map().Find(name);
         return v ? *v : Value();
       }
-      case Kind::kInvalid:
-        return Err(a.pos, c.text, "nil data; no entry for key \"" + name + "\"");
+      case Kind::kInvalid:  // nil data: Go's default missingkey option gives no value
+        return Value();
       case Kind::kNil:
         return Err(a.pos, c.text,
                    "nil pointer evaluating " +

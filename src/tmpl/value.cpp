@@ -123,32 +123,27 @@ bool Truth(const Value& v) {
   return false;
 }
 
-std::string FormatFloatG(double f) {
-  if (std::isnan(f)) return "NaN";
-  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
-  if (f == 0) return std::signbit(f) ? "-0" : "0";
+namespace {
+
+// The shortest digits that round-trip f (> 0 or < 0, finite) and the decimal exponent of the
+// first digit: f = 0.d1d2d3... * 10^(exp+1).
+void ShortestDigits(double f, std::string* digits, int* exp) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
   std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));  // -d.ddde+XX
-  bool neg = sci.front() == '-';
-  if (neg) sci.remove_prefix(1);
+  if (sci.front() == '-') sci.remove_prefix(1);
   size_t e = sci.find('e');
-  std::string digits;
+  digits->clear();
   for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
+    if (c != '.') *digits += c;
   }
-  int exp = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
-  std::string out = neg ? "-" : "";
-  if (exp < -4 || exp >= 6) {  // %e, Go's shortest 'g' uses precision 6 for this decision
-    out += digits[0];
-    if (digits.size() > 1) out += "." + digits.substr(1);
-    out += exp < 0 ? "e-" : "e+";
-    int a = exp < 0 ? -exp : exp;
-    if (a < 10) out += '0';
-    out += std::to_string(a);
-    return out;
-  }
+  *exp = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), *exp);
+}
+
+// digits with the decimal point placed after exp+1 digits (zeros added as needed).
+std::string Fixed(const std::string& digits, int exp) {
+  std::string out;
   if (exp < 0) {
     out += "0.";
     out.append(static_cast<size_t>(-(exp + 1)), '0');
@@ -163,6 +158,38 @@ std::string FormatFloatG(double f) {
     out += digits.substr(point);
   }
   return out;
+}
+
+}  // namespace
+
+std::string FormatFloatG(double f) {
+  if (std::isnan(f)) return "NaN";
+  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
+  if (f == 0) return std::signbit(f) ? "-0" : "0";
+  std::string digits;
+  int exp = 0;
+  ShortestDigits(f, &digits, &exp);
+  std::string out = f < 0 ? "-" : "";
+  if (exp < -4 || exp >= 6) {  // %e, Go's shortest 'g' uses precision 6 for this decision
+    out += digits[0];
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += exp < 0 ? "e-" : "e+";
+    int a = exp < 0 ? -exp : exp;
+    if (a < 10) out += '0';
+    out += std::to_string(a);
+    return out;
+  }
+  return out + Fixed(digits, exp);
+}
+
+std::string FormatFloatF(double f) {
+  if (std::isnan(f)) return "NaN";
+  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
+  if (f == 0) return std::signbit(f) ? "-0" : "0";
+  std::string digits;
+  int exp = 0;
+  ShortestDigits(f, &digits, &exp);
+  return (f < 0 ? "-" : "") + Fixed(digits, exp);
 }
 
 std::string GoQuote(std::string_view s) {

@@ -109,6 +109,8 @@ void AppendGo(std::string& out, const Value& v, bool plus = false, int depth = 0
 std::string GoString(const Value& v);
 // strconv.FormatFloat(f, 'g', -1, 64) as %v prints a float64.
 std::string FormatFloatG(double f);
+// strconv.FormatFloat(f, 'f', -1, 64): the shortest digits in fixed notation (encoding/json).
+std::string FormatFloatF(double f);
 // strconv.Quote (Go's %q of a string).
 std::string GoQuote(std::string_view s);
 
