@@ -41,19 +41,19 @@ std::string Value::GoType() const {
     case Kind::kString:
       return "string";
     case Kind::kList:
-      return "[]" + list().elem;
+      return "[]" + std::string(list().elem);
     case Kind::kMap:
-      return "map[string]" + map().elem;
+      return "map[string]" + std::string(map().elem);
     case Kind::kRecord:
       return rec().type->go_name;
   }
   return "?";
 }
 
-Value MakeList(std::vector<Value> items, std::string elem) {
+Value MakeList(std::vector<Value> items, std::string_view elem) {
   auto l = std::make_shared<List>();
   l->items = std::move(items);
-  l->elem = std::move(elem);
+  l->elem = elem;
   return Value::Of(std::shared_ptr<const List>(std::move(l)));
 }
 
@@ -64,11 +64,11 @@ Value MakeStringList(std::vector<std::string> items) {
   return MakeList(std::move(vs), "string");
 }
 
-Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string elem) {
+Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string_view elem) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   auto m = std::make_shared<Map>();
-  m->elem = std::move(elem);
+  m->elem = elem;
   for (auto& e : entries) {
     if (!m->entries.empty() && m->entries.back().first == e.first) {
       m->entries.back().second = std::move(e.second);
@@ -79,16 +79,16 @@ Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string el
   return Value::Of(std::shared_ptr<const Map>(std::move(m)));
 }
 
-Value MakeNilList(std::string elem) {
+Value MakeNilList(std::string_view elem) {
   auto l = std::make_shared<List>();
-  l->elem = std::move(elem);
+  l->elem = elem;
   l->is_nil = true;
   return Value::Of(std::shared_ptr<const List>(std::move(l)));
 }
 
-Value MakeNilMap(std::string elem) {
+Value MakeNilMap(std::string_view elem) {
   auto m = std::make_shared<Map>();
-  m->elem = std::move(elem);
+  m->elem = elem;
   m->is_nil = true;
   return Value::Of(std::shared_ptr<const Map>(std::move(m)));
 }
