@@ -132,7 +132,7 @@ TEST_CASE("service: passing only by default, sorted by node then ID, address fal
   CHECK(Render("{{ range service \"rails.web\" }}{{ .ID }} {{ .Tags }} {{ end }}", d) ==
         "web1b [rails] web2 [b rails] ");
   CHECK(d.asked.back() == "/v1/health/service/web?passing&tag=rails");
-  CHECK(Render("{{ range service \"web\" }}{{ if .Tags.Contains \"rails\" }}{{ .ID }} {{ end }}"
+  CHECK(Render("{{ range service \"web\" }}{{ if .Tags | contains \"rails\" }}{{ .ID }} {{ end }}"
                "{{ end }}",
                d) == "web1b web2 ");
   CHECK(Render("{{ range service \"web\" \"any\" }}{{ .ID }}={{ .Status }} {{ end }}", d) ==
