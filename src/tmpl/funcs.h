@@ -49,6 +49,7 @@ const FuncDef* FindFunc(std::string_view name);
 const std::vector<FuncDef>& BuiltinFuncs();
 const std::vector<FuncDef>& TextFuncs();
 const std::vector<FuncDef>& ConsulFuncs();
+const std::vector<FuncDef>& MoreFuncs();
 
 // Argument helpers: Go's "wrong type for value; expected string; got int".
 Result<std::string> ArgString(const Value& v);
@@ -57,9 +58,10 @@ Status WrongType(const Value& v, std::string_view want);
 // Go's fmt.Sprintf with the verbs templates use (printf.cpp).
 std::string Sprintf(std::string_view format, const std::vector<Value>& args, size_t first);
 
-// encoding/json (json.cpp): Marshal (indent "" compact, else MarshalIndent(v, "", indent)) and
+// encoding/json (json.cpp): Marshal (indent "" compact, else MarshalIndent(v, "", indent); with
+// escape_html false, an Encoder with SetEscapeHTML(false)) and
 // Unmarshal into interface{} values (objects -> map[string]interface{}, numbers -> float64).
-std::string ToJson(const Value& v, std::string_view indent);
+std::string ToJson(const Value& v, std::string_view indent, bool escape_html = true);
 Result<Value> ParseJson(std::string_view text);
 
 }  // namespace beacon::tmpl

@@ -251,3 +251,9 @@ TEST_CASE("one parsed template renders concurrently from several threads") {
   for (auto& th : threads) th.join();
   for (const auto& g : got) CHECK(g == want->output);
 }
+
+TEST_CASE("explode turns a KV tree into nested maps") {
+  MapData d = Kv();
+  CHECK(Render("{{ with tree \"app\" | explode }}{{ .a }} {{ .sub.c }} {{ toJSON . }}{{ end }}",
+               d) == "1 3 {\"a\":\"1\",\"b\":\"2\",\"sub\":{\"c\":\"3\"}}");
+}

@@ -65,3 +65,24 @@ TEST_CASE("timestamp: RFC3339 UTC by default, Go layouts, unix") {
         "Wed Dec  2 2:06PM +0000 .123456789");
   CHECK(Render("{{ timestamp \"January 2, 06 002\" }}") == "December 2, 26 336");
 }
+
+TEST_CASE("more helpers: indent toTitle splitToMap minimum maximum explode loop mustEnv") {
+  CHECK(Render("{{ indent 2 \"a\\nb\\n\\nc\" }}") == "  a\n  b\n\n  c");
+  CHECK(Render("{{ toTitle \"hello wide-world don't\" }}") == "Hello Wide-World Don't");
+  CHECK(Render("{{ splitToMap \",\" \"=\" \"a=1,b=2,bad\" }}") == "map[a:1 b:2]");
+  CHECK(
+      Render(
+          "{{ minimum 3 5 }} {{ 5 | maximum 3 }} {{ minimum 1.5 2 }} {{ maximum \"a\" \"b\" }}") ==
+      "3 5 1.5 b");
+  CHECK(Render("{{ parseUint \"42\" }}") == "42");
+  CHECK(Render("{{ range loop 3 }}{{ . }}{{ end }} {{ range loop 2 4 }}{{ . }}{{ end }}") ==
+        "012 23");
+  CHECK(Render("{{ mustEnv \"HOME\" }}") == "/root");
+  CHECK(Render("{{ mustEnv \"EMPTY\" }}").find("required environment variable EMPTY is empty") !=
+        std::string::npos);
+  CHECK(Render("{{ toUnescapedJSON (parseJSON `{\"a\":\"<b>&\"}`) }} "
+               "{{ toJSON (parseJSON `{\"a\":\"<b>&\"}`) }}") ==
+        "{\"a\":\"<b>&\"} {\"a\":\"\\u003cb\\u003e\\u0026\"}");
+  CHECK(Render("{{ toJSON (explodeMap (parseJSON `{\"a/b\":1,\"a/c\":2,\"d\":3}`)) }}") ==
+        "{\"a\":{\"b\":1,\"c\":2},\"d\":3}");
+}
