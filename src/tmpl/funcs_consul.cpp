@@ -69,10 +69,8 @@ std::string Query(std::string path, const std::vector<std::string>& params) {
 // Decodes a body once per render (cached by path). nullptr result: not fetched yet.
 template <typename F>
 Result<const Value*> Decoded(Ctx& ctx, const std::string& path, F decode) {
-  if (auto it = ctx.cache.find(path); it != ctx.cache.end()) {
-    ctx.Get(path);  // keeps deps/missing bookkeeping identical
-    return &it->second;
-  }
+  // Decoded earlier in this render: the path is already a dependency and was fetched.
+  if (auto it = ctx.cache.find(path); it != ctx.cache.end()) return &it->second;
   const Fetch* f = ctx.Get(path);
   if (f == nullptr) return static_cast<const Value*>(nullptr);
   if (f->status != 200 && f->status != 404) {
