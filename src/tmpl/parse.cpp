@@ -505,12 +505,14 @@ class Parser {
       } else if (body.size() > 1 && body[0] == '0') {
         base = 8, body = body.substr(1);
       }
-      long long v = std::strtoll(body.c_str(), &end, base);
-      if (body.empty() || *end != '\0' || errno == ERANGE) {
+      unsigned long long v = std::strtoull(body.c_str(), &end, base);
+      uint64_t limit = neg ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1;
+      if (body.empty() || body[0] == '-' || body[0] == '+' || *end != '\0' || errno == ERANGE ||
+          v > limit) {
         return Err(t.pos, "bad number syntax: \"" + std::string(t.text) + "\"");
       }
       a->type = Arg::kInt;
-      a->i = neg ? -v : v;
+      a->i = neg ? static_cast<int64_t>(0 - static_cast<uint64_t>(v)) : static_cast<int64_t>(v);
       return Status::Ok();
     }
     double v = std::strtod(s.c_str(), &end);
