@@ -1,7 +1,9 @@
-// More of consul-template's helpers: mustEnv indent toTitle parseUint splitToMap minimum maximum
-// explode explodeMap loop toUnescapedJSON toUnescapedJSONPretty.
+// More of consul-template's helpers: mustEnv executeTemplate byMeta indent toTitle parseUint
+// splitToMap minimum maximum explode explodeMap loop toUnescapedJSON toUnescapedJSONPretty.
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
@@ -196,6 +198,59 @@ Result<Value> Loop(Ctx&, std::vector<Value>& a) {
   return MakeList(std::move(out), "int64");
 }
 
+// executeTemplate: evaluated by the executor (it needs the template's definitions).
+Result<Value> Unused(Ctx&, std::vector<Value>&) {
+  return Value();
+}
+
+// byMeta "k1,k2|int" services: groups by the values of service meta keys (consul-template's).
+Result<Value> ByMeta(Ctx&, std::vector<Value>& a) {
+  auto spec = ArgString(a[0]);
+  if (!spec.ok()) return spec.status();
+  std::vector<std::string> metas;
+  for (size_t p = 0;;) {
+    size_t q = spec->find(',', p);
+    metas.push_back(spec->substr(p, q == std::string::npos ? std::string::npos : q - p));
+    if (q == std::string::npos) break;
+    p = q + 1;
+  }
+  std::vector<std::pair<std::string, std::vector<Value>>> groups;
+  if (a[1].kind() != Kind::kList) return WrongType(a[1], "[]*dep.HealthService");
+  for (const auto& s : a[1].list().items) {
+    int f = s.kind() == Kind::kRecord ? s.rec().type->Field("ServiceMeta") : -1;
+    if (f < 0) return WrongType(a[1], "[]*dep.HealthService");
+    const Value& meta = s.rec().fields[static_cast<size_t>(f)];
+    std::string key;
+    for (const auto& m : metas) {
+      bool as_int = m.size() > 4 && m.compare(m.size() - 4, 4, "|int") == 0;
+      std::string real = as_int ? m.substr(0, m.size() - 4) : m;
+      const Value* v = meta.kind() == Kind::kMap ? meta.map().Find(real) : nullptr;
+      std::string value = v != nullptr && v->kind() == Kind::kString ? v->s() : "";
+      if (value.empty()) value = as_int ? "0" : "_no_" + real + "_";
+      if (as_int) {
+        char* end = nullptr;
+        long long n = std::strtoll(value.c_str(), &end, 10);
+        if (*end != '\0') return Status::Error("cannot parse " + value + " as number");
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%05lld", n);
+        value = buf;
+      }
+      for (auto& c : value) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
+      }
+      if (!key.empty()) key += '_';
+      key += value;
+    }
+    auto it = std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == key; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {key, {}});
+    it->second.push_back(s);
+  }
+  std::vector<std::pair<std::string, Value>> entries;
+  entries.reserve(groups.size());
+  for (auto& [k, v] : groups) entries.emplace_back(k, MakeList(std::move(v), "*dep.HealthService"));
+  return MakeMap(std::move(entries), "[]*dep.HealthService");
+}
+
 Result<Value> ToUnescapedJSON(Ctx&, std::vector<Value>& a) {
   return Value::Str(ToJson(a[0], "", /*escape_html=*/false));
 }
@@ -208,6 +263,8 @@ Result<Value> ToUnescapedJSONPretty(Ctx&, std::vector<Value>& a) {
 const std::vector<FuncDef>& MoreFuncs() {
   static const std::vector<FuncDef> kFuncs = {
       {"mustEnv", 1, 1, MustEnv},
+      {"executeTemplate", 1, 2, Unused},
+      {"byMeta", 2, 2, ByMeta},
       {"indent", 2, 2, Indent},
       {"toTitle", 1, 1, ToTitle},
       {"parseUint", 1, 1, ParseUint},
