@@ -1,4 +1,5 @@
-// More of consul-template's helpers: mustEnv executeTemplate byMeta indent toTitle parseUint
+// More of consul-template's helpers: mustEnv executeTemplate byMeta regexMatch regexReplaceAll
+// indent toTitle parseUint
 // splitToMap minimum maximum explode explodeMap loop toUnescapedJSON toUnescapedJSONPretty.
 #include <algorithm>
 #include <cctype>
@@ -6,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <regex>
 
 #include "funcs.h"
 
@@ -251,6 +253,56 @@ Result<Value> ByMeta(Ctx&, std::vector<Value>& a) {
   return MakeMap(std::move(entries), "[]*dep.HealthService");
 }
 
+// regexMatch / regexReplaceAll with std::regex (ECMAScript), which agrees with Go's RE2 on the
+// patterns templates use; a leading (?i) is honoured and ${N} in the replacement means $N.
+Result<std::regex> Compile(const std::string& re) {
+  std::string_view p = re;
+  auto flags = std::regex::ECMAScript;
+  if (p.substr(0, 4) == "(?i)") {
+    p.remove_prefix(4);
+    flags |= std::regex::icase;
+  }
+  try {
+    return std::regex(std::string(p), flags);
+  } catch (const std::regex_error& e) {
+    return Status::Error("error parsing regexp: " + std::string(e.what()) + ": " + GoQuote(re));
+  }
+}
+
+Result<Value> RegexMatch(Ctx&, std::vector<Value>& a) {
+  auto re = ArgString(a[0]);
+  auto s = ArgString(a[1]);
+  if (!re.ok()) return re.status();
+  if (!s.ok()) return s.status();
+  auto rx = Compile(*re);
+  if (!rx.ok()) return rx.status();
+  return Value::Bool(std::regex_search(*s, *rx));
+}
+
+Result<Value> RegexReplaceAll(Ctx&, std::vector<Value>& a) {
+  auto re = ArgString(a[0]);
+  auto pl = ArgString(a[1]);
+  auto s = ArgString(a[2]);
+  if (!re.ok()) return re.status();
+  if (!pl.ok()) return pl.status();
+  if (!s.ok()) return s.status();
+  auto rx = Compile(*re);
+  if (!rx.ok()) return rx.status();
+  std::string fmt;  // ${N} -> $N
+  for (size_t i = 0; i < pl->size(); ++i) {
+    size_t close = (*pl)[i] == '$' && i + 1 < pl->size() && (*pl)[i + 1] == '{' ? pl->find('}', i)
+                                                                                : std::string::npos;
+    if (close != std::string::npos) {
+      fmt += '$';
+      fmt += pl->substr(i + 2, close - i - 2);
+      i = close;
+    } else {
+      fmt += (*pl)[i];
+    }
+  }
+  return Value::Str(std::regex_replace(*s, *rx, fmt));
+}
+
 Result<Value> ToUnescapedJSON(Ctx&, std::vector<Value>& a) {
   return Value::Str(ToJson(a[0], "", /*escape_html=*/false));
 }
@@ -265,6 +317,8 @@ const std::vector<FuncDef>& MoreFuncs() {
       {"mustEnv", 1, 1, MustEnv},
       {"executeTemplate", 1, 2, Unused},
       {"byMeta", 2, 2, ByMeta},
+      {"regexMatch", 2, 2, RegexMatch},
+      {"regexReplaceAll", 3, 3, RegexReplaceAll},
       {"indent", 2, 2, Indent},
       {"toTitle", 1, 1, ToTitle},
       {"parseUint", 1, 1, ParseUint},

@@ -86,3 +86,13 @@ TEST_CASE("more helpers: indent toTitle splitToMap minimum maximum explode loop 
   CHECK(Render("{{ toJSON (explodeMap (parseJSON `{\"a/b\":1,\"a/c\":2,\"d\":3}`)) }}") ==
         "{\"a\":{\"b\":1,\"c\":2},\"d\":3}");
 }
+
+TEST_CASE("regexMatch and regexReplaceAll") {
+  CHECK(Render("{{ regexMatch \"^web-[0-9]+$\" \"web-12\" }} {{ regexMatch \"b\" \"abc\" }} "
+               "{{ regexMatch \"(?i)ABC\" \"xabcx\" }} {{ regexMatch \"^z\" \"abc\" }}") ==
+        "true true true false");
+  CHECK(Render("{{ regexReplaceAll \"(\\\\w+)-(\\\\d+)\" \"$2:$1\" \"web-1 db-22\" }}") ==
+        "1:web 22:db");
+  CHECK(Render("{{ \"a.b.c\" | regexReplaceAll \"\\\\.\" \"${0}/\" }}") == "a./b./c");
+  CHECK(Render("{{ regexMatch \"(\" \"x\" }}").find("error parsing regexp") != std::string::npos);
+}
