@@ -164,6 +164,11 @@ TEST_CASE("parse errors name the file, line and column") {
   CHECK(ParseError("{{ 12ab }}") == "t.ctmpl:1:4: bad number syntax: \"12ab\"");
   CHECK(ParseError("{{ \"a\"\"b\" }}") == "t.ctmpl:1:7: unexpected \"\\\"b\\\"\" in operand");
   CHECK(ParseError("{{ # }}") == "t.ctmpl:1:4: unrecognized character in action: #");
+  std::string deep;
+  for (int i = 0; i < 2000; ++i) deep += "{{ if 1 }}";
+  CHECK(ParseError(deep).find("max nesting depth exceeded") != std::string::npos);
+  CHECK(ParseError("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}")
+            .find("max nesting depth exceeded") != std::string::npos);
 }
 
 TEST_CASE("execution errors name line and column and what failed") {
