@@ -4,12 +4,13 @@
 // Contract:
 // - Parse reads the whole text (actions between the delimiters, pipelines with `|`, variables,
 //   if/else if/else, range (with `$i, $v :=` and else), with/else, `{{-`/`-}}` trimming,
-//   comments, literals, parenthesized pipelines, Go's builtins and consul-template's functions:
-//   key keyOrDefault keyExists ls tree service services node nodes env printf toJSON
-//   toJSONPretty parseJSON toLower toUpper join split contains byTag timestamp replaceAll
-//   trimSpace, and more of consul-template's helpers; no Vault, Nomad, file, plugin, sockaddr). Every problem is reported as "<name>:<line>:<col>: <what>" (1-based line and
-//   column of the offending token), Go's wording where there is one: an unclosed action, an
-//   unknown function, an `end` without a block, an unexpected EOF. Nothing is ever half-parsed.
+//   comments, literals, parenthesized pipelines, define/template/block, Go's builtins and
+//   consul-template's functions: key keyOrDefault keyExists ls tree service services node nodes
+//   env printf toJSON toJSONPretty parseJSON toLower toUpper join split contains byTag timestamp
+//   replaceAll trimSpace and more of its helpers; no Vault, Nomad, file, plugin or sockaddr).
+//   Every problem is reported as "<name>:<line>:<col>: <what>" (1-based line and column of the
+//   offending token), Go's wording where there is one: an unclosed action, an unknown function,
+//   an `end` without a block, an unexpected EOF. Nothing is ever half-parsed.
 // - The engine never does I/O. A function that needs Consul names the API path it reads
 //   ("/v1/kv/foo", "/v1/kv/app?recurse", "/v1/health/service/web?passing&tag=rails",
 //   "/v1/catalog/services", "/v1/catalog/nodes", "/v1/catalog/node/n1", "/v1/agent/self") and
