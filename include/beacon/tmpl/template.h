@@ -32,8 +32,9 @@
 // - Output formatting is Go's (fmt %v of slices/maps/structs, printf verbs with Go's %!d(...)
 //   diagnostics, float64 from JSON printed as Go prints it, toJSON with map keys sorted and HTML
 //   characters escaped as encoding/json does). Known deviations: a struct pointer nested in a
-//   slice or map prints as &{...} (Go prints its address); toLower/toUpper/toTitle change ASCII
-//   letters only; regexMatch/regexReplaceAll use ECMAScript regexes (RE2's common subset).
+//   slice or map prints as &{...} (Go prints its address); toLower/toUpper map Latin, Greek and
+//   Cyrillic letters (others pass unchanged) and toTitle ASCII only; regexMatch/regexReplaceAll
+//   use ECMAScript regexes (RE2's common subset).
 // - Template is immutable after Parse: Render is const, reentrant and thread-safe (concurrent
 //   renders of one Template from several threads are fine); Data is used by one render at a time.
 #pragma once

@@ -31,6 +31,11 @@ TEST_CASE("parseJSON gives Go's interface{} values") {
 
 TEST_CASE("string helpers") {
   CHECK(Render("{{ toLower \"MiXed\" }} {{ toUpper \"MiXed\" }}") == "mixed MIXED");
+  CHECK(Render("{{ toUpper \"größe ÿ ıi ğ ω ж ё ς\" }}") == "GRÖßE Ÿ II Ğ Ω Ж Ё Σ");
+  CHECK(Render("{{ toLower \"ÀÉÎ Ÿ İ Ğ ΣΑΆ ЖЁ\" }}") == "àéî ÿ i ğ σαά жё");
+  CHECK(Render("{{ toLower \"A\\xffB\" }}") ==
+        "a\xef\xbf\xbd"
+        "b");  // invalid byte: U+FFFD
   CHECK(Render("{{ split \",\" \"a,b,,c\" | join \"-\" }}") == "a-b--c");
   CHECK(Render("{{ split \",\" \"  a,b \\n\" }} {{ len (split \",\" \"   \") }}") == "[a b] 0");
   CHECK(Render("{{ split \"\" \"ab\" }}") == "[a b]");
