@@ -283,7 +283,8 @@ class Reader {
 
 bool IsYaml(const std::string& path) {
   auto ends = [&](std::string_view suf) {
-    return path.size() >= suf.size() && path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
+    return path.size() >= suf.size() &&
+           path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
   };
   return ends(".yaml") || ends(".yml");
 }

@@ -22,7 +22,7 @@ std::string Errno(const std::string& what, const std::string& path) {
 
 Status MkdirAll(const std::string& dir) {
   if (dir.empty() || dir == "/" || dir == ".") return Status::Ok();
-  struct stat st{};
+  struct stat st {};
   if (stat(dir.c_str(), &st) == 0) return Status::Ok();
   size_t slash = dir.find_last_of('/');
   if (slash != std::string::npos && slash > 0) {
@@ -94,7 +94,7 @@ Status WriteAtomic(const std::string& path, std::string_view data, int perms, bo
   if (slash != std::string::npos && slash > 0) {
     if (Status st = MkdirAll(path.substr(0, slash)); !st.ok()) return st;
   }
-  struct stat st{};
+  struct stat st {};
   const bool exists = stat(path.c_str(), &st) == 0;
   mode_t mode = perms >= 0 ? static_cast<mode_t>(perms) : (exists ? st.st_mode & 07777 : 0644);
   if (backup && exists) {
@@ -195,8 +195,8 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
     }
     kill(-pid, SIGKILL);  // anything left in the group
     close(fds[0]);
-    return Status::Error("command timed out after " + std::to_string(timeout_ms) + "ms: \"" +
-                         cmd + "\" (killed)");
+    return Status::Error("command timed out after " + std::to_string(timeout_ms) + "ms: \"" + cmd +
+                         "\" (killed)");
   }
   close(fds[0]);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();

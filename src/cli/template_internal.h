@@ -50,7 +50,7 @@ struct TemplateSpec {
 };
 
 struct ExecSpec {
-  std::string command;  // empty = no exec mode
+  std::string command;    // empty = no exec mode
   int reload_signal = 0;  // 0: restart the child on change
   int kill_signal = 15;   // SIGTERM
   int64_t kill_timeout_ms = kDefaultKillTimeoutMs;

@@ -43,7 +43,9 @@ struct Tpl {
   int64_t first_change = 0;
   int64_t last_change = 0;
 
-  std::string Name() const { return spec.contents ? "(inline) => " + spec.destination : spec.source; }
+  std::string Name() const {
+    return spec.contents ? "(inline) => " + spec.destination : spec.source;
+  }
 };
 
 class WatchData : public tmpl::Data {

@@ -12,7 +12,7 @@
 namespace beacon::cli::tpl {
 namespace {
 
-constexpr int64_t kWaitMs = 60000;                              // consul-template's default
+constexpr int64_t kWaitMs = 60000;                                      // consul-template's default
 constexpr int64_t kTransferTimeoutMs = kWaitMs + kWaitMs / 16 + 10000;  // + server jitter + margin
 constexpr int64_t kConnectTimeoutMs = 5000;
 constexpr int64_t kBackoffBaseMs = 250;
@@ -156,11 +156,15 @@ struct Watcher::Impl {
       BEACON_LOG(log, kDebug, "view", "%s: %s (retry attempt %d after %lldms)", w->path.c_str(),
                  err.c_str(), w->failures, static_cast<long long>(backoff));
       w->start_at = NowMs() + backoff;
+      // The retry does not block: a restarted agent answers at once (so recovery shows), and
+      // one that lost its data (a -dev agent) has indexes below ours that would block a minute.
+      w->index = 0;
       return Status::Ok();
     }
     if (w->failures > 0) {
       w->failures = 0;
-      if (--failing == 0) BEACON_LOG(log, kInfo, "view", "agent at %s reachable again", base.c_str());
+      if (--failing == 0)
+        BEACON_LOG(log, kInfo, "view", "agent at %s reachable again", base.c_str());
     }
     const uint64_t old = w->index;
     w->index = w->resp_index;
@@ -207,7 +211,9 @@ void Watcher::Remove(const std::string& path) {
   impl_->watches.erase(it);
 }
 
-bool Watcher::Has(const std::string& path) const { return impl_->watches.count(path) > 0; }
+bool Watcher::Has(const std::string& path) const {
+  return impl_->watches.count(path) > 0;
+}
 
 std::vector<std::string> Watcher::Paths() const {
   std::vector<std::string> out;
@@ -247,16 +253,24 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
   curl_multi_poll(m.multi, extra_fd >= 0 ? &extra : nullptr, extra_fd >= 0 ? 1 : 0,
                   static_cast<int>(std::max<int64_t>(0, wait)), &n);
   if (extra_fd >= 0 && (extra.revents & CURL_WAIT_POLLIN) != 0) *fd_ready = true;
-  curl_multi_perform(m.multi, &running);
-  CURLMsg* msg;
-  int left = 0;
+  // A transfer that fails while curl retries a dead reused connection (the agent went away)
+  // only reaches CURLMSG_DONE on the next perform, without a timer to say so: perform again
+  // until a round yields nothing.
   Status result;
-  while ((msg = curl_multi_info_read(m.multi, &left)) != nullptr) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    auto it = m.by_easy.find(msg->easy_handle);
-    if (it == m.by_easy.end()) continue;
-    Status st = m.Done(it->second, msg->data.result, changed);
-    if (!st.ok() && result.ok()) result = st;
+  for (int round = 0; round < 4; ++round) {
+    curl_multi_perform(m.multi, &running);
+    CURLMsg* msg;
+    int left = 0;
+    bool any = false;
+    while ((msg = curl_multi_info_read(m.multi, &left)) != nullptr) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      auto it = m.by_easy.find(msg->easy_handle);
+      if (it == m.by_easy.end()) continue;
+      any = true;
+      Status st = m.Done(it->second, msg->data.result, changed);
+      if (!st.ok() && result.ok()) result = st;
+    }
+    if (!any && round > 0) break;
   }
   return result;
 }

@@ -3,8 +3,9 @@
 // `index=<X-Consul-Index>&wait=60000ms&stale` as consul-template's client does, so an idle
 // watch costs one parked request per minute. The latest answer per path (200 with its body, or
 // 404) is kept; a failed request is retried with backoff (250 ms doubling to 1 min) and the
-// last good answer stays. After `max_retries` consecutive failures of one path (0 = never) Poll
-// returns an error, as consul-template gives up after its retry attempts.
+// last good answer stays; the retry asks without an index, so it answers at once. After
+// `max_retries` consecutive failures of one path (0 = never) Poll returns an error, as
+// consul-template gives up after its retry attempts.
 //
 // Contract: single thread (the runner's). Poll drives every transfer and waits at most
 // timeout_ms (also waking when `extra_fd` is readable); pointers from Get stay valid until the
