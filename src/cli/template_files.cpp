@@ -2,6 +2,7 @@
 // run with `sh -c` under a timeout with their output logged, and the exec child.
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <cstring>
 
 #include "template_internal.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX
 
 namespace beacon::cli::tpl {
 namespace {
@@ -43,7 +46,9 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return Status::Ok();
 }
 
-// temp file beside path, mode set before the data goes in, fsync, rename, fsync of the dir.
+// temp file beside path, mode set before the data goes in, fsync, rename. As consul-template,
+// the directory is not synced: after a crash the file holds the old or the new content, whole,
+// and the next start re-renders (an fsync of the directory would add ~4 ms to every change).
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
@@ -61,11 +66,6 @@ Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) 
     unlink(tmp.c_str());
     return st;
   }
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
   return Status::Ok();
 }
 
@@ -75,16 +75,36 @@ int64_t NowMs() {
       .count();
 }
 
-// Child side of a fork: own group, default signal mask and dispositions, sh -c cmd.
-[[noreturn]] void ExecShell(const std::string& cmd) {
-  setpgid(0, 0);
+// `sh -c cmd` through posix_spawn (vfork-like: no copy of this process's page tables, which
+// with hundreds of watches is most of a fork's cost): its own process group, an empty signal
+// mask, SIGPIPE back to default; with out_fd >= 0, stdin is /dev/null and stdout/stderr go to
+// out_fd. Returns the pid or -1.
+pid_t SpawnShell(const std::string& cmd, int out_fd) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);
-  pthread_sigmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGPIPE, SIG_DFL);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (out_fd >= 0) {
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+  }
   const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-  execv("/bin/sh", const_cast<char**>(argv));
-  _exit(127);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
 }
 
 }  // namespace
@@ -123,20 +143,12 @@ bool WaitReadable(int fd, int64_t timeout_ms) {
 Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error(std::string("pipe: ") + strerror(errno));
-  pid_t pid = fork();
+  pid_t pid = SpawnShell(cmd, fds[1]);
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    return Status::Error(std::string("fork: ") + strerror(errno));
+    return Status::Error("cannot start /bin/sh for \"" + cmd + "\"");
   }
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    ExecShell(cmd);
-  }
-  setpgid(pid, pid);
   close(fds[1]);
   BEACON_LOG(log, kInfo, "runner", "executing command \"%s\"", cmd.c_str());
   const int64_t deadline = NowMs() + timeout_ms;
@@ -209,10 +221,7 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
 }
 
 pid_t StartExecChild(const std::string& cmd) {
-  pid_t pid = fork();
-  if (pid == 0) ExecShell(cmd);
-  if (pid > 0) setpgid(pid, pid);
-  return pid;
+  return SpawnShell(cmd, -1);
 }
 
 }  // namespace beacon::cli::tpl

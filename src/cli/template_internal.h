@@ -80,9 +80,9 @@ Status LoadConfigFile(const std::string& path, TemplateOptions* opts);
 
 // --- files and commands (template_files.cpp) ---
 
-// Writes data to path atomically (temp file in the same directory, fsync, rename, fsync of the
-// directory) with `perms` (-1: the existing file's mode, else 0644). With `backup`, the previous
-// content is first saved as path + ".bak". Missing parent directories are created (0755).
+// Writes data to path atomically (temp file in the same directory, fsync, rename) with `perms` (-1:
+// the existing file's mode, else 0644). With `backup`, the previous content is first saved as path
+// + ".bak". Missing parent directories are created (0755).
 Status WriteAtomic(const std::string& path, std::string_view data, int perms, bool backup);
 
 // Runs `sh -c cmd` (own process group, stdin /dev/null, the mask of SIGINT/SIGTERM/SIGHUP

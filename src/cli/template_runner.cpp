@@ -171,7 +171,7 @@ class Runner {
     const int64_t now = NowMs();
     std::set<std::string> paths(changed.begin(), changed.end());
     for (Tpl& t : tpls_) {
-      bool hit = !t.rendered;
+      bool hit = t.deps.empty();  // never asked for anything yet
       for (const std::string& d : t.deps) hit = hit || paths.count(d) > 0;
       if (!hit) continue;
       if (!t.pending || t.first_change == 0) t.first_change = now;
@@ -187,10 +187,9 @@ class Runner {
     WatchData data(watcher_);
     std::vector<std::pair<std::string, int64_t>> commands;
     bool wrote = false;
-    bool any = false;
+    bool deps_changed = false;
     for (Tpl& t : tpls_) {
       if (!t.pending || DueAt(t) > now) continue;
-      any = true;
       t.pending = false;
       t.first_change = t.last_change = 0;
       auto r = t.parsed->Render(data, env_);
@@ -200,8 +199,11 @@ class Runner {
         io_.err << "Error: " << r.status().message() << "\n";
         return 1;
       }
-      t.deps = std::move(r->deps);
-      for (const std::string& d : t.deps) watcher_.Add(d);
+      if (r->deps != t.deps) {
+        t.deps = std::move(r->deps);
+        for (const std::string& d : t.deps) watcher_.Add(d);
+        deps_changed = true;
+      }
       if (!r->complete) {
         BEACON_LOG(log_, kDebug, "runner", "%s: missing data, waiting", t.Name().c_str());
         continue;
@@ -233,7 +235,7 @@ class Runner {
         commands.emplace_back(t.spec.command, t.spec.command_timeout_ms);
       }
     }
-    if (any) DropUnusedWatches();
+    if (deps_changed) DropUnusedWatches();
     for (const auto& [cmd, timeout] : commands) {
       if (Status st = RunCommand(cmd, timeout, log_); !st.ok()) {
         BEACON_LOG(log_, kError, "runner", "%s", st.message().c_str());

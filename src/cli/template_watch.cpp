@@ -2,6 +2,9 @@
 #include "template_watch.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +68,11 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// Sockets are close-on-exec, so commands and the exec child do not inherit the watches.
+curl_socket_t OpenSocket(void* /*user*/, curlsocktype /*purpose*/, curl_sockaddr* a) {
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 }  // namespace
 
 struct Watcher::Impl {
@@ -77,6 +85,11 @@ struct Watcher::Impl {
   std::map<std::string, std::unique_ptr<Watch>> watches;
   std::map<CURL*, Watch*> by_easy;
   size_t failing = 0;  // watches whose last attempt failed
+  // curl's sockets live in an epoll set (curl_multi_socket_action: only sockets with activity
+  // are touched, so a change costs the same with 5 watches or 5,000).
+  int epfd = -1;
+  int extra = -1;         // the caller's fd, registered in the epoll set too
+  int64_t timer_at = -1;  // curl's timer deadline (steady ms), -1 = none
 
   Impl(std::string address, const std::string& token, const Logger& l, int retries)
       : log(l), max_retries(retries) {
@@ -86,8 +99,13 @@ struct Watcher::Impl {
       token_header = "X-Consul-Token: " + token;
       headers = curl_slist_append(headers, token_header.c_str());
     }
+    epfd = epoll_create1(EPOLL_CLOEXEC);
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   }
   ~Impl() {
     for (auto& [p, w] : watches) {
@@ -96,6 +114,44 @@ struct Watcher::Impl {
     watches.clear();
     curl_multi_cleanup(multi);
     curl_slist_free_all(headers);
+    if (epfd >= 0) close(epfd);
+  }
+
+  static int OnSocket(CURL* /*easy*/, curl_socket_t s, int what, void* user, void* /*sockp*/) {
+    auto* m = static_cast<Impl*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(m->epfd, EPOLL_CTL_DEL, s, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events =
+        ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+    ev.data.fd = s;
+    if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, s, &ev) != 0) epoll_ctl(m->epfd, EPOLL_CTL_ADD, s, &ev);
+    return 0;
+  }
+
+  static int OnTimer(CURLM* /*multi*/, long timeout_ms,  // NOLINT(google-runtime-int)
+                     void* user) {
+    auto* m = static_cast<Impl*>(user);
+    m->timer_at = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+    return 0;
+  }
+
+  // Hands finished transfers to Done.
+  Status Drain(std::vector<std::string>* changed, bool* any) {
+    Status result;
+    CURLMsg* msg;
+    int left = 0;
+    while ((msg = curl_multi_info_read(multi, &left)) != nullptr) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      auto it = by_easy.find(msg->easy_handle);
+      if (it == by_easy.end()) continue;
+      *any = true;
+      Status st = Done(it->second, msg->data.result, changed);
+      if (!st.ok() && result.ok()) result = st;
+    }
+    return result;
   }
 
   void Issue(Watch* w) {
@@ -115,6 +171,7 @@ struct Watcher::Impl {
       curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, &OnHeader);
       curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
       curl_easy_setopt(w->easy, CURLOPT_ERRORBUFFER, w->error);
+      curl_easy_setopt(w->easy, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
       if (headers != nullptr) curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, headers);
       by_easy[w->easy] = w;
     }
@@ -231,7 +288,17 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
                      std::vector<std::string>* changed) {
   *fd_ready = false;
   Impl& m = *impl_;
-  const int64_t now = NowMs();
+  if (extra_fd != m.extra) {
+    if (m.extra >= 0) epoll_ctl(m.epfd, EPOLL_CTL_DEL, m.extra, nullptr);
+    m.extra = extra_fd;
+    if (extra_fd >= 0) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = extra_fd;
+      epoll_ctl(m.epfd, EPOLL_CTL_ADD, extra_fd, &ev);
+    }
+  }
+  int64_t now = NowMs();
   int64_t wait = timeout_ms;
   for (auto& [p, w] : m.watches) {
     if (w->in_flight) continue;
@@ -242,36 +309,35 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
     }
   }
   int running = 0;
-  curl_multi_perform(m.multi, &running);
-  long curl_wait = -1;  // NOLINT(google-runtime-int): libcurl's type
-  curl_multi_timeout(m.multi, &curl_wait);
-  if (curl_wait >= 0) wait = std::min<int64_t>(wait, curl_wait);
-  curl_waitfd extra{};
-  extra.fd = extra_fd;
-  extra.events = CURL_WAIT_POLLIN;
-  int n = 0;
-  curl_multi_poll(m.multi, extra_fd >= 0 ? &extra : nullptr, extra_fd >= 0 ? 1 : 0,
-                  static_cast<int>(std::max<int64_t>(0, wait)), &n);
-  if (extra_fd >= 0 && (extra.revents & CURL_WAIT_POLLIN) != 0) *fd_ready = true;
-  // A transfer that fails while curl retries a dead reused connection (the agent went away)
-  // only reaches CURLMSG_DONE on the next perform, without a timer to say so: perform again
-  // until a round yields nothing.
   Status result;
-  for (int round = 0; round < 4; ++round) {
-    curl_multi_perform(m.multi, &running);
-    CURLMsg* msg;
-    int left = 0;
-    bool any = false;
-    while ((msg = curl_multi_info_read(m.multi, &left)) != nullptr) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      auto it = m.by_easy.find(msg->easy_handle);
-      if (it == m.by_easy.end()) continue;
-      any = true;
-      Status st = m.Done(it->second, msg->data.result, changed);
-      if (!st.ok() && result.ok()) result = st;
+  bool any = false;
+  if (m.timer_at >= 0) wait = std::min(wait, std::max<int64_t>(0, m.timer_at - now));
+  epoll_event events[64];
+  int n = epoll_wait(m.epfd, events, 64, static_cast<int>(std::max<int64_t>(0, wait)));
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == m.extra) {
+      *fd_ready = true;
+      continue;
     }
-    if (!any && round > 0) break;
+    int bits = 0;
+    if ((events[i].events & EPOLLIN) != 0) bits |= CURL_CSELECT_IN;
+    if ((events[i].events & EPOLLOUT) != 0) bits |= CURL_CSELECT_OUT;
+    if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0) bits |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(m.multi, fd, bits, &running);
   }
+  // curl's timers, including the 0 ms ones it sets for work to do at once (a new transfer, a
+  // retry on a fresh connection after a dead reused one): run until none is due.
+  for (int round = 0; round < 8; ++round) {
+    Status st = m.Drain(changed, &any);
+    if (!st.ok() && result.ok()) result = st;
+    now = NowMs();
+    if (m.timer_at < 0 || m.timer_at > now) break;
+    m.timer_at = -1;
+    curl_multi_socket_action(m.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  Status st = m.Drain(changed, &any);
+  if (!st.ok() && result.ok()) result = st;
   return result;
 }
 
