@@ -1,9 +1,11 @@
 // The `beacon template` loop: parse every template (refusing bad ones before anything is
 // written), render, watch each path a render asked for, re-render the templates whose data
 // changed (after their quiescence wait), write changed output atomically, then run the commands
-// of that pass once each, and supervise the -exec child. Signals arrive on a signalfd that the
-// watcher's poll also waits on: SIGINT/SIGTERM stop, SIGHUP re-reads the templates, SIGCHLD
-// reaps the exec child, other signals are forwarded to it.
+// of that pass once each, and supervise the -exec child. As consul-template (err_fatal), a
+// template that fails to execute, a write that fails or a command that fails ends the runner
+// with exit code 1; a lost agent does so only after the watcher's retries. Signals arrive on a
+// signalfd that the watcher's poll also waits on: SIGINT/SIGTERM stop, SIGHUP re-reads the
+// templates, SIGCHLD reaps the exec child, other signals are forwarded to it.
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,10 +152,11 @@ class Runner {
 
   const Wait& WaitOf(const Tpl& t) const { return t.spec.wait ? *t.spec.wait : opts_.wait; }
 
-  // A pending template is due now, or at its quiescence deadline (the first render never waits).
+  // A pending template is due now, or at its quiescence deadline once data came in (the first
+  // render waits too, as consul-template's: it starts the timers on every complete render).
   int64_t DueAt(const Tpl& t) const {
     const Wait& w = WaitOf(t);
-    if (!w.enabled() || !t.rendered || t.first_change == 0) return 0;
+    if (!w.enabled() || t.first_change == 0) return 0;
     return std::min(t.last_change + w.min_ms, t.first_change + w.max_ms);
   }
 
@@ -236,13 +239,18 @@ class Runner {
       }
     }
     if (deps_changed) DropUnusedWatches();
+    // Every command of the pass runs; a failed one (non-zero exit, timeout) then stops the
+    // runner with exit code 1, as consul-template does (users append `|| true` to opt out).
+    int rc = -1;
     for (const auto& [cmd, timeout] : commands) {
       if (Status st = RunCommand(cmd, timeout, log_); !st.ok()) {
-        BEACON_LOG(log_, kError, "runner", "%s", st.message().c_str());
+        BEACON_LOG(log_, kError, "runner", "failed to execute command: %s", st.message().c_str());
+        io_.err << "Error: failed to execute command: " << st.message() << "\n";
+        rc = 1;
       }
     }
-    if (wrote && child_ > 0) ReloadChild();
-    return -1;
+    if (wrote && child_ > 0 && rc < 0) ReloadChild();
+    return rc;
   }
 
   void DropUnusedWatches() {

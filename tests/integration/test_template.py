@@ -320,7 +320,9 @@ class TemplateTest(unittest.TestCase):
                          % pidfile, "command_timeout": "1s"},
         }))
         r = Runner(self, "-config", cfg)
-        r.wait_log("timed out")
+        # A failed command stops the runner with exit code 1, as consul-template does.
+        self.assertEqual(r.wait_exit(), 1)
+        self.assertIn("timed out", r.log_text())
         self.assertIn("hello from the command", r.log_text())
         pid = int(read(pidfile))
 
@@ -331,7 +333,22 @@ class TemplateTest(unittest.TestCase):
             except ProcessLookupError:
                 return True
         wait_for(gone, WAIT, what="the timed-out command killed")
-        self.assertIsNone(r.proc.poll())  # the runner goes on
+
+    def test_failing_command_stops_the_runner_unless_told_to_ignore(self):
+        self.put("fail/k", "v")
+        src = self.key_template("fail/k")
+        r = Runner(self, "-consul-addr", self.addr(), "-template",
+                   "%s:%s:echo oops; exit 3" % (src, self.path("out")))
+        self.assertEqual(r.wait_exit(), 1)
+        self.assertIn("exited with status 3", r.log_text())
+        self.assertIn("oops", r.log_text())
+        self.assertEqual(read(self.path("out")), "value=v\n")
+        count = self.path("count")
+        r = Runner(self, "-consul-addr", self.addr(), "-template",
+                   "%s:%s:(echo run >> %s; exit 3) || true" % (src, self.path("out2"), count))
+        wait_for(lambda: lines(count) == ["run"], WAIT, what="command run")
+        self.put("fail/k", "w")
+        wait_for(lambda: len(lines(count)) == 2, WAIT, what="command run again")
         self.assertEqual(r.stop(), 0)
 
     def test_service_and_health_functions(self):
