@@ -1,5 +1,6 @@
 // consul-template configuration files for `beacon template -config`: JSON, or YAML (by the
-// .yaml/.yml extension), with consul-template's keys:
+// .yaml/.yml extension), or a directory of them (merged in name order), with consul-template's
+// keys (HCL files are refused with a clear error):
 //   consul { address, token }, log_level, wait ("min:max" or { min, max }),
 //   exec { command, reload_signal, kill_signal, kill_timeout },
 //   template { source | contents, destination, command, command_timeout, perms, backup,
@@ -9,6 +10,8 @@
 // error naming the file and the key.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -281,17 +284,36 @@ class Reader {
   std::string file_;
 };
 
+bool EndsWith(std::string_view s, std::string_view suf) {
+  return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
+}
+
 bool IsYaml(const std::string& path) {
-  auto ends = [&](std::string_view suf) {
-    return path.size() >= suf.size() &&
-           path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
-  };
-  return ends(".yaml") || ends(".yml");
+  return EndsWith(path, ".yaml") || EndsWith(path, ".yml");
 }
 
 }  // namespace
 
 Status LoadConfigFile(const std::string& path, TemplateOptions* opts) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
+      const std::string f = e.path().string();
+      if (e.is_regular_file(ec) && (IsYaml(f) || EndsWith(f, ".json") || EndsWith(f, ".hcl"))) {
+        files.push_back(f);
+      }
+    }
+    if (ec) return Status::Error("read " + path + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const std::string& f : files) {
+      if (Status st = LoadConfigFile(f, opts); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (EndsWith(path, ".hcl")) {
+    return Status::Error(path + ": HCL configuration is not supported; write it as JSON or YAML");
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::Error("open " + path + ": no such file or directory");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -74,7 +74,8 @@ Status ParseTemplateFlag(std::string_view s, TemplateSpec* out);
 Status ParseWait(std::string_view s, Wait* out);
 // "SIGHUP" / "HUP" / "1" → the number; false when unknown.
 bool ParseSignal(std::string_view s, int* out);
-// Merges a consul-template config file (JSON, or YAML by extension .yaml/.yml) into *opts.
+// Merges a consul-template config file (JSON, or YAML by extension .yaml/.yml; a directory:
+// its *.json, *.yaml, *.yml in name order) into *opts.
 // Errors name the file and the key.
 Status LoadConfigFile(const std::string& path, TemplateOptions* opts);
 

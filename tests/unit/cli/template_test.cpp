@@ -153,6 +153,24 @@ TEST_CASE("config: YAML, a single template object, octal perms") {
   CHECK(o.templates[0].command == "reload it");
 }
 
+TEST_CASE("config: a directory merges its files in name order; HCL is refused clearly") {
+  TempDir d;
+  d.Write("10-consul.json", R"({"consul": {"address": "10.1.1.1:8500"}})");
+  d.Write("20-a.yaml", "template:\n  source: a.ctmpl\n  destination: a.out\n");
+  d.Write("30-b.json", R"({"template": {"source": "b.ctmpl", "destination": "b.out"}})");
+  d.Write("notes.txt", "ignored");
+  TemplateOptions o;
+  Status st = LoadConfigFile(d.path, &o);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.message()));
+  CHECK(o.address == "10.1.1.1:8500");
+  REQUIRE(o.templates.size() == 2);
+  CHECK(o.templates[0].source == "a.ctmpl");
+  CHECK(o.templates[1].source == "b.ctmpl");
+  st = LoadConfigFile(d.Write("c.hcl", "consul { address = \"x\" }"), &o);
+  REQUIRE(!st.ok());
+  CHECK(st.message().find("HCL configuration is not supported") != std::string::npos);
+}
+
 TEST_CASE("config: errors name the file and the key") {
   TempDir d;
   TemplateOptions o;
