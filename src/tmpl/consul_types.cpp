@@ -110,12 +110,12 @@ Value Generic(element e) {
   switch (e.type()) {
     case element_type::ARRAY: {
       std::vector<Value> items;
-      for (auto x : e.get_array().value_unsafe()) items.push_back(Generic(x));
+      for (auto x : simdjson::dom::array(e.get_array().value_unsafe())) items.push_back(Generic(x));
       return MakeList(std::move(items));
     }
     case element_type::OBJECT: {
       std::vector<std::pair<std::string, Value>> entries;
-      for (auto [k, x] : e.get_object().value_unsafe())
+      for (auto [k, x] : simdjson::dom::object(e.get_object().value_unsafe()))
         entries.emplace_back(std::string(k), Generic(x));
       return MakeMap(std::move(entries));
     }
@@ -144,7 +144,7 @@ Value NodeRecord(Obj n) {
 std::string Aggregated(Obj checks) {
   bool passing = false, warning = false, critical = false, maint = false;
   if (!checks.ok || !checks.e.is_array()) return "passing";
-  for (auto c : checks.e.get_array().value_unsafe()) {
+  for (auto c : simdjson::dom::array(checks.e.get_array().value_unsafe())) {
     std::string_view id = JStr(c, "CheckID");
     if (id == "_node_maintenance" || id.substr(0, 21) == "_service_maintenance:") {
       maint = true;
@@ -186,7 +186,10 @@ Result<Value> DecodeKeyPairs(element doc, const std::string& prefix) {
     while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
     std::string value, err;
     if (!core::Base64Decode(Str(e, "Value"), &value, &err)) {
-      return Status::Error("bad base64 value of " + full + ": " + err);
+      std::string msg = "bad base64 value of " + full;
+      msg += ": ";
+      msg += err;
+      return Status::Error(std::move(msg));
     }
     out.push_back(MakeRecord(
         &kKeyPair, {Value::Str(full), Value::Str(std::string(rel)), Value::Str(std::move(value)),
@@ -205,7 +208,7 @@ Result<Value> DecodeHealthServices(element doc) {
     Obj node = Member(e, "Node"), svc = Member(e, "Service"), checks = Member(e, "Checks");
     std::vector<Value> cs;
     if (checks.ok && checks.e.is_array()) {
-      for (auto ce : checks.e.get_array().value_unsafe()) {
+      for (auto ce : simdjson::dom::array(checks.e.get_array().value_unsafe())) {
         Obj c = Wrap(ce);
         cs.push_back(MakeRecord(
             &kHealthCheck, {S(c, "Node"), S(c, "CheckID"), S(c, "Name"), S(c, "Status"),
@@ -276,7 +279,7 @@ Result<Value> DecodeNodes(element doc) {
 }
 
 Value EmptyCatalogNode() {
-  return MakeRecord(&kCatalogNode, {Value::Nil(), MakeNilList("*dep.CatalogNodeService")});
+  return MakeRecord(&kCatalogNode, {Value::NilPtr(&kNode), MakeNilList("*dep.CatalogNodeService")});
 }
 
 Result<Value> DecodeCatalogNode(element doc) {

@@ -45,7 +45,13 @@ class Exec {
       case Node::kAction: {
         auto v = EvalPipe(*n.pipe, dot);
         if (!v.ok()) return v.status();
-        if (n.pipe->decl.empty()) AppendGo(*out_, *v, false, -1);
+        if (!n.pipe->decl.empty()) return Status::Ok();
+        // Go digs a nil interface{} down to "no value"; a typed nil pointer prints <nil>.
+        if (v->kind() == Kind::kNil && !v->typed_nil()) {
+          out_->append("<no value>");
+        } else {
+          AppendGo(*out_, *v, false, -1);
+        }
         return Status::Ok();
       }
       case Node::kIf:
@@ -260,13 +266,8 @@ class Exec {
         return Value::Float(a.f);
       case Arg::kString:
         return Value::Str(a.str);
-      case Arg::kFunc: {
-        Cmd only;
-        only.pos = a.pos;
-        only.text = c.text;
-        only.args.push_back(a);
-        return Call(a, only, dot, nullptr);
-      }
+      case Arg::kFunc:
+        return Call(a, c, dot, nullptr, /*alone=*/true);
       case Arg::kField:
         v = dot;
         break;
@@ -309,15 +310,22 @@ class Exec {
       case Kind::kInvalid:
         return Err(a.pos, c.text, "nil data; no entry for key \"" + name + "\"");
       case Kind::kNil:
-        return Err(a.pos, c.text, "nil pointer evaluating interface {}." + name);
+        return Err(a.pos, c.text,
+                   "nil pointer evaluating " +
+                       (recv.typed_nil() ? recv.GoType() : std::string("interface {}")) + "." +
+                       name);
       default:
         return Err(a.pos, c.text, "can't evaluate field " + name + " in type " + recv.GoType());
     }
   }
 
-  Result<Value> Call(const Arg& fn, const Cmd& c, const Value& dot, const Value* final) {
+  // Calls c.args[0]'s function with c.args[1..] (none when `alone`: a function used as an
+  // argument) and the piped value.
+  Result<Value> Call(const Arg& fn, const Cmd& c, const Value& dot, const Value* final,
+                     bool alone = false) {
     const FuncDef& f = *fn.func;
-    int n = static_cast<int>(c.args.size()) - 1 + (final ? 1 : 0);
+    size_t argc = alone ? 1 : c.args.size();
+    int n = static_cast<int>(argc) - 1 + (final ? 1 : 0);
     if (n < f.min || (f.max >= 0 && n > f.max)) {
       std::string want = f.max < 0 ? "at least " + std::to_string(f.min) : std::to_string(f.min);
       if (f.max > f.min) want = std::to_string(f.min) + " to " + std::to_string(f.max);
@@ -328,7 +336,7 @@ class Exec {
     bool is_and = f.name == "and", is_or = f.name == "or";
     std::vector<Value> args;
     args.reserve(static_cast<size_t>(n));
-    for (size_t i = 1; i < c.args.size(); ++i) {
+    for (size_t i = 1; i < argc; ++i) {
       auto v = EvalArg(c.args[i], c, dot);
       if (!v.ok()) return v;
       if ((is_and && !Truth(*v)) || (is_or && Truth(*v))) return v;

@@ -29,6 +29,38 @@ Spec SplitDc(std::string_view s) {
   return sp;
 }
 
+// Go's url.PathEscape-style escaping of a path (keeps '/' and RFC 3986 path characters), and
+// url.QueryEscape of a query value: the paths handed to the runner are ready to send.
+std::string Escape(std::string_view s, bool query) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~';
+    if (!query) {
+      keep = keep || c == '/' || c == '$' || c == '&' || c == '+' || c == ',' || c == ':' ||
+             c == ';' || c == '=' || c == '@';
+    }
+    if (keep) {
+      out += static_cast<char>(c);
+    } else if (query && c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+std::string P(std::string_view s) {
+  return Escape(s, false);
+}
+std::string Q(std::string_view s) {
+  return Escape(s, true);
+}
+
 std::string Query(std::string path, const std::vector<std::string>& params) {
   for (size_t i = 0; i < params.size(); ++i) path += (i ? "&" : "?") + params[i];
   return path;
@@ -80,8 +112,8 @@ Result<const Value*> KeyValue(Ctx& ctx, const Value& arg) {
   if (!s.ok()) return s.status();
   Spec sp = SplitDc(*s);
   std::vector<std::string> q;
-  if (!sp.dc.empty()) q.push_back("dc=" + sp.dc);
-  return Decoded(ctx, Query("/v1/kv/" + sp.name, q), DecodeKey);
+  if (!sp.dc.empty()) q.push_back("dc=" + Q(sp.dc));
+  return Decoded(ctx, Query("/v1/kv/" + P(sp.name), q), DecodeKey);
 }
 
 Result<Value> Key(Ctx& ctx, std::vector<Value>& a) {
@@ -123,9 +155,9 @@ Result<Value> ListFn(Ctx& ctx, std::vector<Value>& a) {
   if (s->empty()) return MakeList(std::move(out), "*dep.KeyPair");
   Spec sp = SplitDc(*s);
   std::vector<std::string> q{"recurse"};
-  if (!sp.dc.empty()) q.push_back("dc=" + sp.dc);
+  if (!sp.dc.empty()) q.push_back("dc=" + Q(sp.dc));
   std::string prefix = sp.name;
-  auto v = Decoded(ctx, Query("/v1/kv/" + sp.name, q),
+  auto v = Decoded(ctx, Query("/v1/kv/" + P(sp.name), q),
                    [&](element doc) { return DecodeKeyPairs(doc, prefix); });
   if (!v.ok()) return v.status();
   if (*v != nullptr && (*v)->kind() == Kind::kList) {
@@ -191,7 +223,9 @@ Result<Value> Service(Ctx& ctx, std::vector<Value>& a) {
     if (f == "any" || f == "passing" || f == "warning" || f == "critical" || f == "maintenance") {
       filters.push_back(f);
     } else if (!f.empty()) {
-      return Status::Error("health.service: invalid filter: \"" + f + "\" in \"" + s + "\"");
+      std::string msg = "health.service: invalid filter: \"" + f;
+      msg += "\" in \"" + s + "\"";
+      return Status::Error(std::move(msg));
     }
     p = comma + 1;
   }
@@ -199,10 +233,10 @@ Result<Value> Service(Ctx& ctx, std::vector<Value>& a) {
   if (filter_s.empty()) filters = {"passing"};
   std::vector<std::string> q;
   if (filters.size() == 1 && filters[0] == "passing") q.push_back("passing");
-  if (!tag.empty()) q.push_back("tag=" + tag);
-  if (!dc.empty()) q.push_back("dc=" + dc);
-  if (!near.empty()) q.push_back("near=" + near);
-  auto v = Decoded(ctx, Query("/v1/health/service/" + name, q), DecodeHealthServices);
+  if (!tag.empty()) q.push_back("tag=" + Q(tag));
+  if (!dc.empty()) q.push_back("dc=" + Q(dc));
+  if (!near.empty()) q.push_back("near=" + Q(near));
+  auto v = Decoded(ctx, Query("/v1/health/service/" + P(name), q), DecodeHealthServices);
   if (!v.ok()) return v.status();
   std::vector<Value> out;
   if (*v != nullptr && (*v)->kind() == Kind::kList) {
@@ -235,7 +269,7 @@ std::vector<std::string> DcQuery(const std::vector<Value>& a, Status* err) {
     s += *p;
   }
   std::vector<std::string> q;
-  if (size_t at = s.find('@'); at != std::string::npos) q.push_back("dc=" + s.substr(at + 1));
+  if (size_t at = s.find('@'); at != std::string::npos) q.push_back("dc=" + Q(s.substr(at + 1)));
   return q;
 }
 
@@ -292,8 +326,8 @@ Result<Value> Node(Ctx& ctx, std::vector<Value>& a) {
     sp.name = (*self)->s();
   }
   std::vector<std::string> q;
-  if (!sp.dc.empty()) q.push_back("dc=" + sp.dc);
-  auto v = Decoded(ctx, Query("/v1/catalog/node/" + sp.name, q), DecodeCatalogNode);
+  if (!sp.dc.empty()) q.push_back("dc=" + Q(sp.dc));
+  auto v = Decoded(ctx, Query("/v1/catalog/node/" + P(sp.name), q), DecodeCatalogNode);
   if (!v.ok()) return v.status();
   if (*v == nullptr) return Value::Nil();
   if ((*v)->kind() != Kind::kRecord) return EmptyCatalogNode();

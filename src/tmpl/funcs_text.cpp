@@ -13,10 +13,12 @@
 namespace beacon::tmpl {
 namespace {
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `var` names the declared variable.
 #define TMPL_STR(var, expr)                   \
-  auto var##_r = ArgString(expr);             \
+  auto var##_r = ArgString((expr));           \
   if (!var##_r.ok()) return var##_r.status(); \
   const std::string& var = *var##_r
+// NOLINTEND(bugprone-macro-parentheses)
 
 Result<Value> EnvFn(Ctx& ctx, std::vector<Value>& a) {
   TMPL_STR(k, a[0]);
@@ -160,6 +162,7 @@ Result<Value> ByTag(Ctx&, std::vector<Value>& a) {
     return Status::Error("byTag: wrong argument type " + in.GoType());
   }
   std::vector<std::pair<std::string, Value>> entries;
+  entries.reserve(groups.size());
   for (auto& [k, v] : groups) entries.emplace_back(k, MakeList(std::move(v)));
   return MakeMap(std::move(entries), "[]interface {}");
 }
@@ -182,6 +185,7 @@ Result<Value> ByKey(Ctx&, std::vector<Value>& a) {
     it->second.emplace_back(rest, MakeRecord(kp.rec().type, std::move(fields)));
   }
   std::vector<std::pair<std::string, Value>> entries;
+  entries.reserve(tops.size());
   for (auto& [k, v] : tops) entries.emplace_back(k, MakeMap(std::move(v), "*dep.KeyPair"));
   return MakeMap(std::move(entries), "map[string]*dep.KeyPair");
 }

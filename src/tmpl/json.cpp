@@ -156,12 +156,12 @@ Value FromDom(simdjson::dom::element e) {
   switch (e.type()) {
     case element_type::ARRAY: {
       std::vector<Value> items;
-      for (auto x : e.get_array().value_unsafe()) items.push_back(FromDom(x));
+      for (auto x : simdjson::dom::array(e.get_array().value_unsafe())) items.push_back(FromDom(x));
       return MakeList(std::move(items));
     }
     case element_type::OBJECT: {
       std::vector<std::pair<std::string, Value>> entries;
-      for (auto [k, x] : e.get_object().value_unsafe()) {
+      for (auto [k, x] : simdjson::dom::object(e.get_object().value_unsafe())) {
         entries.emplace_back(std::string(k), FromDom(x));
       }
       return MakeMap(std::move(entries));

@@ -78,9 +78,7 @@ bool Unquote(std::string_view q, std::string* out) {
       if (d < 0) return false;
       cp = cp * 16 + static_cast<uint32_t>(d);
     }
-    if (hex == 2) {
-      *out += static_cast<char>(cp);
-    } else if (cp < 0x80) {
+    if (hex == 2 || cp < 0x80) {
       *out += static_cast<char>(cp);
     } else if (cp < 0x800) {
       *out += static_cast<char>(0xc0 | (cp >> 6));

@@ -31,7 +31,7 @@ std::string Value::GoType() const {
     case Kind::kInvalid:
       return "<invalid>";
     case Kind::kNil:
-      return "<nil>";
+      return typed_nil() ? std::get<const RecordType*>(v_)->go_name : "<nil>";
     case Kind::kBool:
       return "bool";
     case Kind::kInt:
@@ -150,12 +150,17 @@ std::string FormatFloatG(double f) {
     return out;
   }
   if (exp < 0) {
-    out += "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+    out += "0.";
+    out.append(static_cast<size_t>(-(exp + 1)), '0');
+    out += digits;
   } else if (static_cast<int>(digits.size()) <= exp + 1) {
-    out += digits + std::string(static_cast<size_t>(exp + 1) - digits.size(), '0');
+    out += digits;
+    out.append(static_cast<size_t>(exp) + 1 - digits.size(), '0');
   } else {
-    out += digits.substr(0, static_cast<size_t>(exp + 1)) + "." +
-           digits.substr(static_cast<size_t>(exp + 1));
+    size_t point = static_cast<size_t>(exp) + 1;
+    out += digits.substr(0, point);
+    out += '.';
+    out += digits.substr(point);
   }
   return out;
 }

@@ -34,8 +34,11 @@ enum class Kind : uint8_t { kInvalid, kNil, kBool, kInt, kFloat, kString, kList,
 
 class Value {
  public:
-  Value() = default;  // kInvalid
-  static Value Nil() { return Value(Kind::kNil, std::monostate{}); }
+  Value() = default;                                                  // kInvalid
+  static Value Nil() { return Value(Kind::kNil, std::monostate{}); }  // a nil interface{}
+  // A typed nil pointer (a struct field such as CatalogNode.Node); prints "<nil>" where a nil
+  // interface prints "<no value>".
+  static Value NilPtr(const RecordType* t) { return Value(Kind::kNil, t); }
   static Value Bool(bool b) { return Value(Kind::kBool, b); }
   static Value Int(int64_t i) { return Value(Kind::kInt, i); }
   static Value Float(double f) { return Value(Kind::kFloat, f); }
@@ -46,6 +49,7 @@ class Value {
 
   Kind kind() const { return kind_; }
   bool valid() const { return kind_ != Kind::kInvalid; }
+  bool typed_nil() const { return kind_ == Kind::kNil && v_.index() == 8; }
   bool b() const { return std::get<bool>(v_); }
   int64_t i() const { return std::get<int64_t>(v_); }
   double f() const { return std::get<double>(v_); }
@@ -61,7 +65,7 @@ class Value {
  private:
   using Storage =
       std::variant<std::monostate, bool, int64_t, double, std::string, std::shared_ptr<const List>,
-                   std::shared_ptr<const Map>, std::shared_ptr<const Record>>;
+                   std::shared_ptr<const Map>, std::shared_ptr<const Record>, const RecordType*>;
   Value(Kind k, Storage v) : kind_(k), v_(std::move(v)) {}
   Kind kind_ = Kind::kInvalid;
   Storage v_;

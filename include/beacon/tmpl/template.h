@@ -14,6 +14,8 @@
 //   ("/v1/kv/foo", "/v1/kv/app?recurse", "/v1/health/service/web?passing&tag=rails",
 //   "/v1/catalog/services", "/v1/catalog/nodes", "/v1/catalog/node/n1", "/v1/agent/self") and
 //   asks Data::Get for it. The runner watches every path in Rendered::deps with blocking queries.
+//   Paths are URL-escaped and ready to send; a path already has a '?' when it carries
+//   parameters, so the runner appends "&index=..&wait=.." (or "?index=..") to it.
 // - Data semantics follow consul-template exactly: `key` on a missing key (404) leaves the render
 //   incomplete (consul-template blocks until it exists), keyOrDefault/keyExists read a 404 as
 //   absent; ls keeps direct children only, tree drops folder keys, both with Key relative to the

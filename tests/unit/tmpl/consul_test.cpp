@@ -82,6 +82,9 @@ TEST_CASE("key: the value; a missing key leaves the render incomplete (consul-te
   CHECK(Render("[{{ key \"\" }}]", d) == "[]");
   CHECK(Render("{{ key \"dc/k@dc2\" }}", d) == "INCOMPLETE: ");
   CHECK(d.asked.back() == "/v1/kv/dc/k?dc=dc2");
+  // Paths are URL-escaped, ready to send.
+  CHECK(Render("{{ key \"my key/ü%\" }}", d) == "INCOMPLETE: ");
+  CHECK(d.asked.back() == "/v1/kv/my%20key/%C3%BC%25");
 }
 
 TEST_CASE("keyExists and keyOrDefault read a 404 as absent") {
@@ -135,6 +138,8 @@ TEST_CASE("service: passing only by default, sorted by node then ID, address fal
   CHECK(Render("{{ range service \"web\" \"any\" }}{{ .ID }}={{ .Status }} {{ end }}", d) ==
         "web1a=passing web1b=passing web2=passing web3=warning web4=critical ");
   CHECK(d.asked.back() == "/v1/health/service/web");
+  CHECK(Render("{{ service \"v=1:x.web@dc2\" }}", d) == "INCOMPLETE: []");
+  CHECK(d.asked.back() == "/v1/health/service/web?passing&tag=v%3D1%3Ax&dc=dc2");
   CHECK(Render("{{ range service \"web|passing,warning\" }}{{ .ID }} {{ end }}", d) ==
         "web1a web1b web2 web3 ");
   CHECK(Render("{{ range service \"web\" \"critical\" }}{{ .ID }} {{ end }}", d) == "web4 ");
@@ -162,6 +167,10 @@ TEST_CASE("services: sorted names with sorted tags") {
   CHECK(Render("{{ range services }}{{ .Name }}{{ .Tags }} {{ end }}", d) ==
         "consul[] db[] web[a z] ");
   CHECK(d.asked.back() == "/v1/catalog/services");
+  CHECK(Render("{{ len services }}", d) == "3");  // a function as an argument is called
+  d.Put("/v1/catalog/datacenters", R"(["dc1","dc2"])");
+  CHECK(Render("{{ datacenters }} {{ services \"@dc2\" }}", d) == "INCOMPLETE: [dc1 dc2] []");
+  CHECK(d.asked.back() == "/v1/catalog/services?dc=dc2");
   CHECK(Render("{{ toJSON services }}", d) ==
         "[{\"Name\":\"consul\",\"Tags\":[]},{\"Name\":\"db\",\"Tags\":[]},{\"Name\":\"web\","
         "\"Tags\":[\"a\",\"z\"]}]");
@@ -177,8 +186,8 @@ TEST_CASE("nodes and node") {
   CHECK(d.asked[d.asked.size() - 2] == "/v1/agent/self");
   CHECK(d.asked.back() == "/v1/catalog/node/n1");
   CHECK(Render("{{ with node \"ghost\" }}{{ .Node }} {{ .Services }}{{ end }}", d) == "<nil> []");
-  CHECK(Render("{{ (node \"ghost\").Node.Address }}", d).find("nil pointer evaluating") !=
-        std::string::npos);
+  CHECK(Render("{{ (node \"ghost\").Node.Address }}", d)
+            .find("nil pointer evaluating *dep.Node.Address") != std::string::npos);
 }
 
 TEST_CASE("an incomplete render lists every dependency in first-use order, deduplicated") {

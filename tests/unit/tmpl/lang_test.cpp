@@ -19,6 +19,9 @@ TEST_CASE("text, literals and Go's printing") {
   CHECK(Render("{{ true }} {{ false }}") == "true false");
   CHECK(Render("{{ . }}") == "<no value>");  // consul-template executes with nil data
   CHECK(Render("{{ print nil }}") == "<nil>");
+  // A nil interface{} (JSON null, a missing index) prints as Go's "<no value>".
+  CHECK(Render("{{ (parseJSON `{\"a\":null}`).a }} {{ index (parseJSON `{}`) \"x\" }}") ==
+        "<no value> <no value>");
 }
 
 TEST_CASE("whitespace trimming and comments") {
