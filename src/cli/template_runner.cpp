@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <ostream>
-#include <set>
 
 #include "beacon/tmpl/template.h"
 #include "template_internal.h"
@@ -114,6 +114,7 @@ class Runner {
       }
       tpls_.push_back(std::move(t));
     }
+    pending_ = tpls_.size();  // every template starts pending
     sigset_t set;
     sigemptyset(&set);
     for (int s : kHandledSignals) sigaddset(&set, s);
@@ -146,8 +147,13 @@ class Runner {
   }
 
  private:
-  bool AllRendered() const {
-    return std::all_of(tpls_.begin(), tpls_.end(), [](const Tpl& t) { return t.rendered; });
+  bool AllRendered() const { return rendered_ == tpls_.size(); }
+
+  void SetPending(Tpl* t, int64_t now) {
+    if (!t->pending || t->first_change == 0) t->first_change = now;
+    t->last_change = now;
+    if (!t->pending) ++pending_;
+    t->pending = true;
   }
 
   const Wait& WaitOf(const Tpl& t) const { return t.spec.wait ? *t.spec.wait : opts_.wait; }
@@ -162,6 +168,7 @@ class Runner {
 
   int64_t NextDeadline() const {
     int64_t next = kIdlePollMs;
+    if (pending_ == 0) return next;
     const int64_t now = NowMs();
     for (const Tpl& t : tpls_) {
       if (t.pending) next = std::min(next, std::max<int64_t>(0, DueAt(t) - now));
@@ -172,20 +179,18 @@ class Runner {
   void MarkChanged(const std::vector<std::string>& changed) {
     if (changed.empty()) return;
     const int64_t now = NowMs();
-    std::set<std::string> paths(changed.begin(), changed.end());
-    for (Tpl& t : tpls_) {
-      bool hit = t.deps.empty();  // never asked for anything yet
-      for (const std::string& d : t.deps) hit = hit || paths.count(d) > 0;
-      if (!hit) continue;
-      if (!t.pending || t.first_change == 0) t.first_change = now;
-      t.last_change = now;
-      t.pending = true;
+    for (const std::string& path : changed) {
+      auto it = readers_.find(path);
+      if (it == readers_.end()) continue;
+      for (size_t i : it->second) SetPending(&tpls_[i], now);
     }
+    for (size_t i : no_deps_) SetPending(&tpls_[i], now);  // never asked for anything yet
   }
 
   // Renders the due templates; writes, then runs the pass's commands. Returns an exit code to
   // stop with, or -1.
   int RenderDue() {
+    if (pending_ == 0) return -1;
     const int64_t now = NowMs();
     WatchData data(watcher_);
     std::vector<std::pair<std::string, int64_t>> commands;
@@ -194,6 +199,7 @@ class Runner {
     for (Tpl& t : tpls_) {
       if (!t.pending || DueAt(t) > now) continue;
       t.pending = false;
+      --pending_;
       t.first_change = t.last_change = 0;
       auto r = t.parsed->Render(data, env_);
       if (!r.ok()) {
@@ -211,6 +217,7 @@ class Runner {
         BEACON_LOG(log_, kDebug, "runner", "%s: missing data, waiting", t.Name().c_str());
         continue;
       }
+      if (!t.rendered) ++rendered_;
       t.rendered = true;
       if (t.last && *t.last == r->output) {
         BEACON_LOG(log_, kDebug, "runner", "%s: output unchanged", t.Name().c_str());
@@ -238,7 +245,7 @@ class Runner {
         commands.emplace_back(t.spec.command, t.spec.command_timeout_ms);
       }
     }
-    if (deps_changed) DropUnusedWatches();
+    if (deps_changed) ReindexDeps();
     // Every command of the pass runs; a failed one (non-zero exit, timeout) then stops the
     // runner with exit code 1, as consul-template does (users append `|| true` to opt out).
     int rc = -1;
@@ -253,11 +260,17 @@ class Runner {
     return rc;
   }
 
-  void DropUnusedWatches() {
-    std::set<std::string> used;
-    for (const Tpl& t : tpls_) used.insert(t.deps.begin(), t.deps.end());
+  // Rebuilds path -> templates after a render changed some template's dependencies, and stops
+  // watching paths no template reads any more.
+  void ReindexDeps() {
+    readers_.clear();
+    no_deps_.clear();
+    for (size_t i = 0; i < tpls_.size(); ++i) {
+      for (const std::string& d : tpls_[i].deps) readers_[d].push_back(i);
+      if (tpls_[i].deps.empty()) no_deps_.push_back(i);
+    }
     for (const std::string& p : watcher_.Paths()) {
-      if (used.count(p) == 0) watcher_.Remove(p);
+      if (readers_.count(p) == 0) watcher_.Remove(p);
     }
   }
 
@@ -315,8 +328,7 @@ class Runner {
         continue;
       }
       t.parsed = std::move(fresh.parsed);
-      t.pending = true;
-      t.first_change = t.last_change = 0;
+      SetPending(&t, 0);
     }
   }
 
@@ -370,6 +382,10 @@ class Runner {
   sigset_t old_mask_{};
   pid_t child_ = -1;
   bool child_started_ = false;
+  size_t pending_ = 0;   // templates with pending == true
+  size_t rendered_ = 0;  // templates rendered completely at least once
+  std::map<std::string, std::vector<size_t>> readers_;  // path -> templates that read it
+  std::vector<size_t> no_deps_;                         // templates that read nothing yet
 };
 
 }  // namespace

@@ -35,7 +35,6 @@ struct Watch {
   uint64_t index = 0;
   std::optional<tmpl::Fetch> fetch;
   int failures = 0;
-  int64_t start_at = 0;  // when to (re)issue; 0 = now
   // current transfer
   std::string body;
   uint64_t resp_index = 0;
@@ -84,7 +83,8 @@ struct Watcher::Impl {
   CURLM* multi = nullptr;
   std::map<std::string, std::unique_ptr<Watch>> watches;
   std::map<CURL*, Watch*> by_easy;
-  size_t failing = 0;  // watches whose last attempt failed
+  size_t failing = 0;                           // watches whose last attempt failed
+  std::multimap<int64_t, std::string> retries;  // (steady ms, path) of delayed re-issues
   // curl's sockets live in an epoll set (curl_multi_socket_action: only sockets with activity
   // are touched, so a change costs the same with 5 watches or 5,000).
   int epfd = -1;
@@ -179,7 +179,6 @@ struct Watcher::Impl {
     w->body.clear();
     w->resp_index = 0;
     w->error[0] = '\0';
-    w->start_at = 0;
     BEACON_LOG(log, kTrace, "view", "GET %s", url.c_str());
     curl_multi_add_handle(multi, w->easy);
     w->in_flight = true;
@@ -212,7 +211,7 @@ struct Watcher::Impl {
           std::min(kBackoffMaxMs, kBackoffBaseMs << std::min(w->failures - 1, 20));
       BEACON_LOG(log, kDebug, "view", "%s: %s (retry attempt %d after %lldms)", w->path.c_str(),
                  err.c_str(), w->failures, static_cast<long long>(backoff));
-      w->start_at = NowMs() + backoff;
+      retries.emplace(NowMs() + backoff, w->path);
       // The retry does not block: a restarted agent answers at once (so recovery shows), and
       // one that lost its data (a -dev agent) has indexes below ours that would block a minute.
       w->index = 0;
@@ -231,13 +230,18 @@ struct Watcher::Impl {
                  static_cast<unsigned long long>(old));
       w->index = 0;
     }
-    if (w->resp_index == 0) w->start_at = NowMs() + kNoIndexPollMs;
     if (!w->fetch || w->fetch->status != status || w->fetch->body != w->body) {
       w->fetch = tmpl::Fetch{static_cast<int>(status), std::move(w->body)};
       w->body.clear();
       BEACON_LOG(log, kDebug, "view", "%s: received data (index %llu)", w->path.c_str(),
                  static_cast<unsigned long long>(w->index));
       changed->push_back(w->path);
+    }
+    // Re-issue now (a blocking query), or after a pause when there is no index to block on.
+    if (w->resp_index == 0) {
+      retries.emplace(NowMs() + kNoIndexPollMs, w->path);
+    } else {
+      Issue(w);
     }
     return Status::Ok();
   }
@@ -300,14 +304,12 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
   }
   int64_t now = NowMs();
   int64_t wait = timeout_ms;
-  for (auto& [p, w] : m.watches) {
-    if (w->in_flight) continue;
-    if (w->start_at <= now) {
-      m.Issue(w.get());
-    } else {
-      wait = std::min(wait, w->start_at - now);
-    }
+  while (!m.retries.empty() && m.retries.begin()->first <= now) {
+    auto it = m.watches.find(m.retries.begin()->second);
+    m.retries.erase(m.retries.begin());
+    if (it != m.watches.end() && !it->second->in_flight) m.Issue(it->second.get());
   }
+  if (!m.retries.empty()) wait = std::min(wait, m.retries.begin()->first - now);
   int running = 0;
   Status result;
   bool any = false;
