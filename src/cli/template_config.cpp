@@ -1,8 +1,8 @@
 // consul-template configuration files for `beacon template -config`: JSON, or YAML (by the
 // .yaml/.yml extension), or a directory of them (merged in name order), with consul-template's
 // keys (HCL files are refused with a clear error):
-//   consul { address, token }, log_level, wait ("min:max" or { min, max }),
-//   exec { command, reload_signal, kill_signal, kill_timeout },
+//   consul { address, token, retry { enabled, attempts, backoff, max_backoff } }, log_level, wait
+//   ("min:max" or { min, max }), exec { command, reload_signal, kill_signal, kill_timeout },
 //   template { source | contents, destination, command, command_timeout, perms, backup,
 //              left_delimiter, right_delimiter, wait }   (one object or a list of them)
 // Keys compare without case, '_' or '-'. Options consul-template has but Beacon does not need
@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -163,6 +164,44 @@ class Reader {
     return Status::Ok();
   }
 
+  // consul { retry { enabled, attempts, backoff, max_backoff } }
+  Status RetryBlock(element v, std::string_view key, Retry* r) const {
+    simdjson::dom::object obj;
+    if (v.get(obj) != simdjson::SUCCESS) return Err(key, "expected an object");
+    bool enabled = true;
+    for (auto f : obj) {
+      const std::string k = core::NormKey(f.key);
+      const std::string path = std::string(key) + "." + std::string(f.key);
+      Status st;
+      if (k == "enabled") {
+        st = Bool(f.value, path, &enabled);
+      } else if (k == "attempts") {
+        int64_t n = -1;
+        std::string_view s;
+        if (f.value.get(n) != simdjson::SUCCESS && f.value.get(s) == simdjson::SUCCESS) {
+          n = s.empty() || s.find_first_not_of("0123456789") != s.npos || s.size() > 9
+                  ? -1
+                  : std::atoi(std::string(s).c_str());
+        }
+        if (n < 0 || n > 1000000) {
+          st = Err(path, "expected a number of attempts (0 = unlimited)");
+        } else {
+          r->attempts = static_cast<int>(n);
+        }
+      } else if (k == "backoff") {
+        st = Duration(f.value, path, &r->backoff_ms);
+      } else if (k == "maxbackoff") {
+        st = Duration(f.value, path, &r->max_backoff_ms);
+      } else {
+        st = Err(path, "unknown key");
+      }
+      if (!st.ok()) return st;
+    }
+    if (!enabled) r->attempts = 1;  // no retry: the first failure ends the runner
+    if (r->backoff_ms <= 0) r->backoff_ms = 1;
+    return Status::Ok();
+  }
+
   Status Template(element v, std::string_view key, TemplateSpec* t) const {
     simdjson::dom::object obj;
     if (v.get(obj) != simdjson::SUCCESS) return Err(key, "expected an object");
@@ -226,8 +265,9 @@ class Reader {
             st = String(cf.value, path, &o->address);
           } else if (ck == "token") {
             st = String(cf.value, path, &o->token);
-          } else if (ck != "retry" && ck != "ssl" && ck != "auth" && ck != "transport" &&
-                     ck != "namespace") {
+          } else if (ck == "retry") {
+            st = RetryBlock(cf.value, path, &o->retry);
+          } else if (ck != "ssl" && ck != "auth" && ck != "transport" && ck != "namespace") {
             st = Err(path, "unknown key");
           }
           if (!st.ok()) return st;

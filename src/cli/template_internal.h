@@ -36,6 +36,14 @@ struct Wait {
   bool enabled() const { return min_ms > 0; }
 };
 
+// consul-template's consul.retry: a failed watch is retried after backoff, doubling up to
+// max_backoff; after `attempts` consecutive failures (0 = never) the runner gives up.
+struct Retry {
+  int attempts = 12;
+  int64_t backoff_ms = 250;
+  int64_t max_backoff_ms = 60000;
+};
+
 struct TemplateSpec {
   std::string source;
   std::optional<std::string> contents;  // inline template text (config `contents`)
@@ -65,7 +73,7 @@ struct TemplateOptions {
   bool once = false;
   bool dry = false;
   std::string log_level = "info";
-  int max_retries = 12;  // consecutive failures of one watch before giving up (0 = forever)
+  Retry retry;
 };
 
 // "in[:out[:command]]" (a command may itself contain ':'), as consul-template splits it.

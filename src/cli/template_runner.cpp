@@ -85,7 +85,7 @@ Status Load(Tpl* t) {
 class Runner {
  public:
   Runner(const TemplateOptions& opts, Io& io, const Logger& log)
-      : opts_(opts), io_(io), log_(log), watcher_(opts.address, opts.token, log, opts.max_retries) {
+      : opts_(opts), io_(io), log_(log), watcher_(opts.address, opts.token, log, opts.retry) {
     env_.getenv = [](const std::string& name) -> std::optional<std::string> {
       const char* v = std::getenv(name.c_str());
       if (v == nullptr) return std::nullopt;

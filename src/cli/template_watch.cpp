@@ -18,8 +18,6 @@ namespace {
 constexpr int64_t kWaitMs = 60000;                                      // consul-template's default
 constexpr int64_t kTransferTimeoutMs = kWaitMs + kWaitMs / 16 + 10000;  // + server jitter + margin
 constexpr int64_t kConnectTimeoutMs = 5000;
-constexpr int64_t kBackoffBaseMs = 250;
-constexpr int64_t kBackoffMaxMs = 60000;
 constexpr int64_t kNoIndexPollMs = 1000;  // an answer without X-Consul-Index: poll gently
 
 int64_t NowMs() {
@@ -79,7 +77,7 @@ struct Watcher::Impl {
   std::string token_header;
   curl_slist* headers = nullptr;
   const Logger& log;
-  int max_retries;
+  Retry retry;
   CURLM* multi = nullptr;
   std::map<std::string, std::unique_ptr<Watch>> watches;
   std::map<CURL*, Watch*> by_easy;
@@ -91,8 +89,8 @@ struct Watcher::Impl {
   int extra = -1;         // the caller's fd, registered in the epoll set too
   int64_t timer_at = -1;  // curl's timer deadline (steady ms), -1 = none
 
-  Impl(std::string address, const std::string& token, const Logger& l, int retries)
-      : log(l), max_retries(retries) {
+  Impl(std::string address, const std::string& token, const Logger& l, Retry retries)
+      : log(l), retry(retries) {
     base = address.find("://") == std::string::npos ? "http://" + address : address;
     while (!base.empty() && base.back() == '/') base.pop_back();
     if (!token.empty()) {
@@ -203,12 +201,12 @@ struct Watcher::Impl {
         BEACON_LOG(log, kWarn, "view", "lost agent at %s: %s (%s); retrying with backoff",
                    base.c_str(), err.c_str(), w->path.c_str());
       }
-      if (max_retries > 0 && w->failures >= max_retries) {
+      if (retry.attempts > 0 && w->failures >= retry.attempts) {
         return Status::Error(w->path + ": " + err + " (giving up after " +
                              std::to_string(w->failures) + " attempts)");
       }
       const int64_t backoff =
-          std::min(kBackoffMaxMs, kBackoffBaseMs << std::min(w->failures - 1, 20));
+          std::min(retry.max_backoff_ms, retry.backoff_ms << std::min(w->failures - 1, 20));
       BEACON_LOG(log, kDebug, "view", "%s: %s (retry attempt %d after %lldms)", w->path.c_str(),
                  err.c_str(), w->failures, static_cast<long long>(backoff));
       retries.emplace(NowMs() + backoff, w->path);
@@ -247,8 +245,8 @@ struct Watcher::Impl {
   }
 };
 
-Watcher::Watcher(std::string address, std::string token, const Logger& log, int max_retries)
-    : impl_(std::make_unique<Impl>(std::move(address), token, log, max_retries)) {}
+Watcher::Watcher(std::string address, std::string token, const Logger& log, Retry retry)
+    : impl_(std::make_unique<Impl>(std::move(address), token, log, retry)) {}
 
 Watcher::~Watcher() = default;
 

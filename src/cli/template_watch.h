@@ -4,7 +4,7 @@
 // watch costs one parked request per minute. The latest answer per path (200 with its body, or
 // 404) is kept; a failed request is retried with backoff (250 ms doubling to 1 min) and the
 // last good answer stays; the retry asks without an index, so it answers at once. After
-// `max_retries` consecutive failures of one path (0 = never) Poll returns an error, as
+// retry.attempts consecutive failures of one path (0 = never) Poll returns an error, as
 // consul-template gives up after its retry attempts.
 //
 // Contract: single thread (the runner's). Poll drives every transfer and waits at most
@@ -20,12 +20,13 @@
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/tmpl/template.h"
+#include "template_internal.h"
 
 namespace beacon::cli::tpl {
 
 class Watcher {
  public:
-  Watcher(std::string address, std::string token, const Logger& log, int max_retries);
+  Watcher(std::string address, std::string token, const Logger& log, Retry retry);
   ~Watcher();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;

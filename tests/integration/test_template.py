@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, BEACON, _live_processes, stop_process, wait_for, watchdog  # noqa: E402
+from harness import Agent, BEACON, _live_processes, free_port, stop_process, wait_for, watchdog  # noqa: E402
 
 WAIT = 20  # generous upper bound for anything that should happen "soon"
 
@@ -247,6 +247,18 @@ class TemplateTest(unittest.TestCase):
         wait_for(lambda: read(out) == "value=after\n", WAIT, what="render after restart")
         wait_for(lambda: len(lines(count)) == 2, WAIT, what="command after restart")
         self.assertEqual(r.stop(), 0)
+
+    def test_gives_up_after_the_configured_retry_attempts(self):
+        # Nobody listens on this port: three quick attempts, then exit 1 with the reason.
+        cfg = self.write("retry.json", json.dumps({
+            "consul": {"address": "127.0.0.1:%d" % free_port(),
+                       "retry": {"attempts": 3, "backoff": "10ms", "max_backoff": "50ms"}},
+            "template": {"contents": '{{ key "x" }}', "destination": self.path("out")}}))
+        r = Runner(self, "-config", cfg)
+        self.assertEqual(r.wait_exit(), 1)
+        self.assertIn("lost agent", r.log_text())
+        self.assertIn("giving up after 3 attempts", r.log_text())
+        self.assertIsNone(read(self.path("out")))
 
     def test_config_file_json_with_perms_backup_and_wait(self):
         self.put("cfg/k", "one")

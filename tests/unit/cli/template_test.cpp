@@ -136,6 +136,28 @@ TEST_CASE("config: JSON with consul-template's keys") {
   CHECK(b.command_timeout_ms == kDefaultCommandTimeoutMs);
 }
 
+TEST_CASE("config: consul.retry (attempts, backoff, max_backoff, enabled)") {
+  TempDir d;
+  TemplateOptions o;
+  CHECK(o.retry.attempts == 12);  // consul-template's defaults
+  CHECK(o.retry.backoff_ms == 250);
+  CHECK(o.retry.max_backoff_ms == 60000);
+  Status st =
+      LoadConfigFile(d.Write("r.json", R"({"consul": {"retry": {"attempts": 3, "backoff": "100ms",
+                                                 "max_backoff": "2s"}}})"),
+                     &o);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.message()));
+  CHECK(o.retry.attempts == 3);
+  CHECK(o.retry.backoff_ms == 100);
+  CHECK(o.retry.max_backoff_ms == 2000);
+  st = LoadConfigFile(d.Write("off.yaml", "consul:\n  retry:\n    enabled: false\n"), &o);
+  REQUIRE(st.ok());
+  CHECK(o.retry.attempts == 1);
+  st = LoadConfigFile(d.Write("bad.json", R"({"consul": {"retry": {"attempts": -1}}})"), &o);
+  REQUIRE(!st.ok());
+  CHECK(st.message().find("consul.retry.attempts") != std::string::npos);
+}
+
 TEST_CASE("config: YAML, a single template object, octal perms") {
   TempDir d;
   std::string f = d.Write("c.yaml",
