@@ -32,6 +32,15 @@ const RecordType kNodeService{
     "*dep.CatalogNodeService",
     {"ID", "Service", "Tags", "Meta", "Port", "Address", "EnableTagOverride"}};
 
+// A record's field values, moved in (a braced list would copy every Value).
+template <typename... T>
+std::vector<Value> Fields(T&&... v) {
+  std::vector<Value> f;
+  f.reserve(sizeof...(v));
+  (f.push_back(std::forward<T>(v)), ...);
+  return f;
+}
+
 // An object member that may be absent (then every read of it is empty).
 struct Obj {
   element e;
@@ -136,8 +145,8 @@ Value Generic(element e) {
 }
 
 Value NodeRecord(Obj n) {
-  return MakeRecord(&kNode, {S(n, "ID"), S(n, "Node"), S(n, "Address"), S(n, "Datacenter"),
-                             StrMap(n, "TaggedAddresses"), StrMap(n, "Meta")});
+  return MakeRecord(&kNode, Fields(S(n, "ID"), S(n, "Node"), S(n, "Address"), S(n, "Datacenter"),
+                                   StrMap(n, "TaggedAddresses"), StrMap(n, "Meta")));
 }
 
 // api.HealthChecks.AggregatedStatus.
@@ -192,9 +201,9 @@ Result<Value> DecodeKeyPairs(element doc, const std::string& prefix) {
       return Status::Error(std::move(msg));
     }
     out.push_back(MakeRecord(
-        &kKeyPair, {Value::Str(full), Value::Str(std::string(rel)), Value::Str(std::move(value)),
-                    I(e, "CreateIndex"), I(e, "ModifyIndex"), I(e, "LockIndex"), I(e, "Flags"),
-                    S(e, "Session")}));
+        &kKeyPair, Fields(Value::Str(full), Value::Str(std::string(rel)),
+                          Value::Str(std::move(value)), I(e, "CreateIndex"), I(e, "ModifyIndex"),
+                          I(e, "LockIndex"), I(e, "Flags"), S(e, "Session"))));
   }
   return MakeList(std::move(out), "*dep.KeyPair");
 }
@@ -211,18 +220,20 @@ Result<Value> DecodeHealthServices(element doc) {
       for (auto ce : simdjson::dom::array(checks.e.get_array().value_unsafe())) {
         Obj c = Wrap(ce);
         cs.push_back(MakeRecord(
-            &kHealthCheck, {S(c, "Node"), S(c, "CheckID"), S(c, "Name"), S(c, "Status"),
-                            S(c, "Notes"), S(c, "Output"), S(c, "ServiceID"), S(c, "ServiceName"),
-                            Tags(c, "ServiceTags"), S(c, "Type"), I(c, "ExposedPort"),
-                            Has(c, "Definition") ? Generic(Member(c, "Definition").e) : MakeMap({}),
-                            I(c, "CreateIndex"), I(c, "ModifyIndex")}));
+            &kHealthCheck,
+            Fields(S(c, "Node"), S(c, "CheckID"), S(c, "Name"), S(c, "Status"), S(c, "Notes"),
+                   S(c, "Output"), S(c, "ServiceID"), S(c, "ServiceName"), Tags(c, "ServiceTags"),
+                   S(c, "Type"), I(c, "ExposedPort"),
+                   Has(c, "Definition") ? Generic(Member(c, "Definition").e) : MakeMap({}),
+                   I(c, "CreateIndex"), I(c, "ModifyIndex"))));
       }
     }
     std::vector<std::pair<std::string, Value>> tagged;
     if (auto ta = svc["TaggedAddresses"].get_object(); !ta.error()) {
       for (auto [k, v] : ta.value_unsafe()) {
-        tagged.emplace_back(std::string(k), MakeRecord(&kServiceAddress, {S(Wrap(v), "Address"),
-                                                                          I(Wrap(v), "Port")}));
+        tagged.emplace_back(
+            std::string(k),
+            MakeRecord(&kServiceAddress, Fields(S(Wrap(v), "Address"), I(Wrap(v), "Port"))));
       }
     }
     Value tagged_v = svc["TaggedAddresses"].get_object().error()
@@ -233,11 +244,11 @@ Result<Value> DecodeHealthServices(element doc) {
     Obj w = Member(svc, "Weights");
     out.push_back(MakeRecord(
         &kHealthService,
-        {S(node, "Node"), S(node, "ID"), S(node, "Address"), StrMap(node, "TaggedAddresses"),
-         StrMap(node, "Meta"), StrMap(svc, "Meta"), Value::Str(address), tagged_v, S(svc, "ID"),
-         S(svc, "Service"), Tags(svc, "Tags"), MakeList(std::move(cs), "*api.HealthCheck"),
-         Value::Str(Aggregated(checks)), I(svc, "Port"),
-         MakeRecord(&kWeights, {I(w, "Passing"), I(w, "Warning")})}));
+        Fields(S(node, "Node"), S(node, "ID"), S(node, "Address"), StrMap(node, "TaggedAddresses"),
+               StrMap(node, "Meta"), StrMap(svc, "Meta"), Value::Str(address), tagged_v,
+               S(svc, "ID"), S(svc, "Service"), Tags(svc, "Tags"),
+               MakeList(std::move(cs), "*api.HealthCheck"), Value::Str(Aggregated(checks)),
+               I(svc, "Port"), MakeRecord(&kWeights, {I(w, "Passing"), I(w, "Warning")}))));
   }
   return MakeList(std::move(out), "*dep.HealthService");
 }
@@ -255,8 +266,8 @@ Result<Value> DecodeCatalogServices(element doc) {
       }
     }
     std::sort(ts.begin(), ts.end());
-    out.push_back(
-        MakeRecord(&kSnippet, {Value::Str(std::string(name)), MakeStringList(std::move(ts))}));
+    out.push_back(MakeRecord(&kSnippet,
+                             Fields(Value::Str(std::string(name)), MakeStringList(std::move(ts)))));
   }
   std::stable_sort(out.begin(), out.end(), [](const Value& a, const Value& b) {
     return a.rec().fields[0].s() < b.rec().fields[0].s();
@@ -279,7 +290,8 @@ Result<Value> DecodeNodes(element doc) {
 }
 
 Value EmptyCatalogNode() {
-  return MakeRecord(&kCatalogNode, {Value::NilPtr(&kNode), MakeNilList("*dep.CatalogNodeService")});
+  return MakeRecord(&kCatalogNode,
+                    Fields(Value::NilPtr(&kNode), MakeNilList("*dep.CatalogNodeService")));
 }
 
 Result<Value> DecodeCatalogNode(element doc) {
@@ -289,9 +301,9 @@ Result<Value> DecodeCatalogNode(element doc) {
   if (auto m = doc["Services"].get_object(); !m.error()) {
     for (auto [id, ve] : m.value_unsafe()) {
       Obj v = Wrap(ve);
-      svcs.push_back(MakeRecord(&kNodeService,
-                                {S(v, "ID"), S(v, "Service"), Tags(v, "Tags"), StrMap(v, "Meta"),
-                                 I(v, "Port"), S(v, "Address"), B(v, "EnableTagOverride")}));
+      svcs.push_back(MakeRecord(
+          &kNodeService, Fields(S(v, "ID"), S(v, "Service"), Tags(v, "Tags"), StrMap(v, "Meta"),
+                                I(v, "Port"), S(v, "Address"), B(v, "EnableTagOverride"))));
     }
   }
   std::stable_sort(svcs.begin(), svcs.end(), [](const Value& a, const Value& b) {
@@ -300,8 +312,8 @@ Result<Value> DecodeCatalogNode(element doc) {
     if (x[1].s() != y[1].s()) return x[1].s() < y[1].s();
     return x[0].s() < y[0].s();
   });
-  return MakeRecord(&kCatalogNode, {NodeRecord(Member(Wrap(doc), "Node")),
-                                    MakeList(std::move(svcs), "*dep.CatalogNodeService")});
+  return MakeRecord(&kCatalogNode, Fields(NodeRecord(Member(Wrap(doc), "Node")),
+                                          MakeList(std::move(svcs), "*dep.CatalogNodeService")));
 }
 
 }  // namespace beacon::tmpl

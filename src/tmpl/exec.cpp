@@ -154,13 +154,14 @@ class Exec {
     return Status::Ok();
   }
 
-  void SetVar(const std::string& name, const Value& v) {
+  bool SetVar(const std::string& name, const Value& v) {
     for (size_t i = vars_.size(); i-- > 0;) {
       if (vars_[i].first == name) {
         vars_[i].second = v;
-        return;
+        return true;
       }
     }
+    return false;
   }
   const Value* Var(const std::string& name) const {
     for (size_t i = vars_.size(); i-- > 0;) {
@@ -180,7 +181,7 @@ class Exec {
     }
     for (const auto& name : p.decl) {
       if (p.is_assign) {
-        SetVar(name, v);
+        if (!SetVar(name, v)) return Err(p.pos, name, "undefined variable: " + name);
       } else {
         vars_.emplace_back(name, v);
       }
@@ -199,7 +200,7 @@ class Exec {
       case Arg::kField:
       case Arg::kVar:
       case Arg::kPipe:
-        if (!head.chain.empty() && IsMethod(head.chain.back())) return Method(c, dot, final);
+        if (!head.chain.empty() && extra) return FieldWithArgs(c, dot);
         if (extra) {
           return Err(c.pos, c.text,
                      "can't give argument to non-function " +
@@ -216,37 +217,17 @@ class Exec {
     }
   }
 
-  // Methods of consul-template's types a template can call: ServiceTags.Contains.
-  static bool IsMethod(const std::string& name) { return name == "Contains"; }
-
-  Result<Value> Method(const Cmd& c, const Value& dot, const Value* final) {
+  // A field chain given arguments: Go evaluates the receiver, then refuses (consul-template's
+  // values have no methods a template can call); nil data gives no value.
+  Result<Value> FieldWithArgs(const Cmd& c, const Value& dot) {
     const Arg& head = c.args[0];
     auto recv = EvalArg(head, c, dot, head.chain.size() - 1);
     if (!recv.ok()) return recv;
+    if (!recv->valid()) return Value();
     const std::string& name = head.chain.back();
-    if (recv->kind() != Kind::kList || recv->list().elem != "string") {
-      if (c.args.size() == 1 && final == nullptr) return Field(*recv, name, head, c);  // a field
-      return Err(c.pos, c.text, "can't give argument to non-function " + name);
-    }
-    std::vector<Value> args;
-    for (size_t i = 1; i < c.args.size(); ++i) {
-      auto v = EvalArg(c.args[i], c, dot);
-      if (!v.ok()) return v;
-      args.push_back(std::move(*v));
-    }
-    if (final) args.push_back(*final);
-    if (args.size() != 1) {
-      return Err(
-          c.pos, c.text,
-          "wrong number of args for " + name + ": want 1 got " + std::to_string(args.size()));
-    }
-    if (args[0].kind() != Kind::kString) {
-      return Err(c.pos, c.text, "wrong type for value; expected string; got " + args[0].GoType());
-    }
-    for (const auto& t : recv->list().items) {
-      if (t.s() == args[0].s()) return Value::Bool(true);
-    }
-    return Value::Bool(false);
+    auto f = Field(*recv, name, head, c);
+    if (!f.ok()) return f;
+    return Err(c.pos, c.text, name + " has arguments but cannot be invoked as function");
   }
 
   // The argument's value, applying the first `chain_len` fields of its chain (all by default).
@@ -307,8 +288,8 @@ class Exec {
         const Value* v = recv.map().Find(name);
         return v ? *v : Value();
       }
-      case Kind::kInvalid:
-        return Err(a.pos, c.text, "nil data; no entry for key \"" + name + "\"");
+      case Kind::kInvalid:  // nil data: Go's default missingkey option gives no value
+        return Value();
       case Kind::kNil:
         return Err(a.pos, c.text,
                    "nil pointer evaluating " +

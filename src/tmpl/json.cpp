@@ -76,7 +76,6 @@ void Float(std::string& out, double f) {
     return;
   }
   double a = std::fabs(f);
-  char buf[64];
   if (a != 0 && (a < 1e-6 || a >= 1e21)) {
     std::string s = FormatFloatG(f);  // shortest digits in e form here (exp < -4 or >= 21)
     size_t e = s.find('e');
@@ -85,8 +84,7 @@ void Float(std::string& out, double f) {
     out += s;
     return;
   }
-  auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::fixed);
-  out.append(buf, r.ptr);
+  out += FormatFloatF(f);
 }
 
 void Encode(std::string& out, const Value& v, std::string_view indent, int level) {

@@ -277,7 +277,7 @@ class Parser {
     if (kind == Tok::kDefine) {
       if (!top) return Err(pos, "unexpected {{define}}: not at top level");
       if (Status s = ExpectRight(ctx); !s.ok()) return s;
-    } else if (Peek().type != Tok::kRightDelim) {
+    } else if (kind == Tok::kBlock || Peek().type != Tok::kRightDelim) {
       auto p = std::make_shared<Pipe>();
       if (Status s = ParsePipe(p.get(), ctx, Tok::kRightDelim, false); !s.ok()) return s;
       n->pipe = std::move(p);
@@ -298,7 +298,23 @@ class Parser {
     vars_.swap(saved);
     if (!s.ok()) return s;
     if (term != Term::kEnd) return Err(pos, "unexpected {{else}} in " + std::string(ctx));
-    if (t_->Find(name) != nullptr) return Err(pos, "template: multiple definition of template");
+    // Go's rule: an empty definition never replaces another; a second non-empty one is an error.
+    auto empty = [](const std::vector<Node>& b) {
+      for (const Node& n : b) {
+        if (n.type != Node::kText || n.text.find_first_not_of(" \t\r\n") != std::string::npos) {
+          return false;
+        }
+      }
+      return true;
+    };
+    for (auto& [k, old] : t_->defines) {
+      if (k != name) continue;
+      if (empty(body)) return Status::Ok();
+      if (!empty(old))
+        return Err(pos, "template: multiple definition of template \"" + name + "\"");
+      old = std::move(body);
+      return Status::Ok();
+    }
     t_->defines.emplace_back(name, std::move(body));
     return Status::Ok();
   }
@@ -336,9 +352,6 @@ class Parser {
         return Err(op.pos, "too many declarations in " + std::string(ctx));
       } else {
         i_ = save;
-      }
-      for (const auto& v : p->decl) {
-        if (p->is_assign && !HasVar(v)) return Err(p->pos, "undefined variable \"" + v + "\"");
       }
     }
     while (true) {
@@ -430,8 +443,16 @@ class Parser {
       case Tok::kChar: {
         std::string v;
         if (!Unquote(t.text, &v) || v.empty()) return Err(t.pos, "malformed character constant");
+        // Exactly one rune (UTF-8 decoded); a \x escape is one byte.
+        auto c0 = static_cast<unsigned char>(v[0]);
+        size_t n = c0 < 0x80 ? 1 : c0 >= 0xf0 ? 4 : c0 >= 0xe0 ? 3 : c0 >= 0xc0 ? 2 : 1;
+        if (v.size() != n) {
+          return Err(t.pos, "malformed character constant: " + std::string(t.text));
+        }
+        int64_t cp = n == 1 ? c0 : c0 & (0x7f >> n);
+        for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(v[k]) & 0x3f);
         a->type = Arg::kInt;
-        a->i = static_cast<unsigned char>(v[0]);  // ASCII; multi-byte runes are rare in templates
+        a->i = cp;
         break;
       }
       case Tok::kNumber:

@@ -41,19 +41,19 @@ std::string Value::GoType() const {
     case Kind::kString:
       return "string";
     case Kind::kList:
-      return "[]" + list().elem;
+      return "[]" + std::string(list().elem);
     case Kind::kMap:
-      return "map[string]" + map().elem;
+      return "map[string]" + std::string(map().elem);
     case Kind::kRecord:
       return rec().type->go_name;
   }
   return "?";
 }
 
-Value MakeList(std::vector<Value> items, std::string elem) {
+Value MakeList(std::vector<Value> items, std::string_view elem) {
   auto l = std::make_shared<List>();
   l->items = std::move(items);
-  l->elem = std::move(elem);
+  l->elem = elem;
   return Value::Of(std::shared_ptr<const List>(std::move(l)));
 }
 
@@ -64,11 +64,11 @@ Value MakeStringList(std::vector<std::string> items) {
   return MakeList(std::move(vs), "string");
 }
 
-Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string elem) {
+Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string_view elem) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   auto m = std::make_shared<Map>();
-  m->elem = std::move(elem);
+  m->elem = elem;
   for (auto& e : entries) {
     if (!m->entries.empty() && m->entries.back().first == e.first) {
       m->entries.back().second = std::move(e.second);
@@ -79,16 +79,16 @@ Value MakeMap(std::vector<std::pair<std::string, Value>> entries, std::string el
   return Value::Of(std::shared_ptr<const Map>(std::move(m)));
 }
 
-Value MakeNilList(std::string elem) {
+Value MakeNilList(std::string_view elem) {
   auto l = std::make_shared<List>();
-  l->elem = std::move(elem);
+  l->elem = elem;
   l->is_nil = true;
   return Value::Of(std::shared_ptr<const List>(std::move(l)));
 }
 
-Value MakeNilMap(std::string elem) {
+Value MakeNilMap(std::string_view elem) {
   auto m = std::make_shared<Map>();
-  m->elem = std::move(elem);
+  m->elem = elem;
   m->is_nil = true;
   return Value::Of(std::shared_ptr<const Map>(std::move(m)));
 }
@@ -123,32 +123,27 @@ bool Truth(const Value& v) {
   return false;
 }
 
-std::string FormatFloatG(double f) {
-  if (std::isnan(f)) return "NaN";
-  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
-  if (f == 0) return std::signbit(f) ? "-0" : "0";
+namespace {
+
+// The shortest digits that round-trip f (> 0 or < 0, finite) and the decimal exponent of the
+// first digit: f = 0.d1d2d3... * 10^(exp+1).
+void ShortestDigits(double f, std::string* digits, int* exp) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
   std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));  // -d.ddde+XX
-  bool neg = sci.front() == '-';
-  if (neg) sci.remove_prefix(1);
+  if (sci.front() == '-') sci.remove_prefix(1);
   size_t e = sci.find('e');
-  std::string digits;
+  digits->clear();
   for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
+    if (c != '.') *digits += c;
   }
-  int exp = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
-  std::string out = neg ? "-" : "";
-  if (exp < -4 || exp >= 6) {  // %e, Go's shortest 'g' uses precision 6 for this decision
-    out += digits[0];
-    if (digits.size() > 1) out += "." + digits.substr(1);
-    out += exp < 0 ? "e-" : "e+";
-    int a = exp < 0 ? -exp : exp;
-    if (a < 10) out += '0';
-    out += std::to_string(a);
-    return out;
-  }
+  *exp = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), *exp);
+}
+
+// digits with the decimal point placed after exp+1 digits (zeros added as needed).
+std::string Fixed(const std::string& digits, int exp) {
+  std::string out;
   if (exp < 0) {
     out += "0.";
     out.append(static_cast<size_t>(-(exp + 1)), '0');
@@ -163,6 +158,38 @@ std::string FormatFloatG(double f) {
     out += digits.substr(point);
   }
   return out;
+}
+
+}  // namespace
+
+std::string FormatFloatG(double f) {
+  if (std::isnan(f)) return "NaN";
+  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
+  if (f == 0) return std::signbit(f) ? "-0" : "0";
+  std::string digits;
+  int exp = 0;
+  ShortestDigits(f, &digits, &exp);
+  std::string out = f < 0 ? "-" : "";
+  if (exp < -4 || exp >= 6) {  // %e, Go's shortest 'g' uses precision 6 for this decision
+    out += digits[0];
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += exp < 0 ? "e-" : "e+";
+    int a = exp < 0 ? -exp : exp;
+    if (a < 10) out += '0';
+    out += std::to_string(a);
+    return out;
+  }
+  return out + Fixed(digits, exp);
+}
+
+std::string FormatFloatF(double f) {
+  if (std::isnan(f)) return "NaN";
+  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
+  if (f == 0) return std::signbit(f) ? "-0" : "0";
+  std::string digits;
+  int exp = 0;
+  ShortestDigits(f, &digits, &exp);
+  return (f < 0 ? "-" : "") + Fixed(digits, exp);
 }
 
 std::string GoQuote(std::string_view s) {

@@ -73,13 +73,14 @@ class Value {
 
 struct List {
   std::vector<Value> items;
-  std::string elem = "interface {}";  // Go element type name ("string", "*dep.KeyPair", ...)
+  // Go element type name ("string", "*dep.KeyPair", ...); always a string literal.
+  std::string_view elem = "interface {}";
   bool is_nil = false;
 };
 
 struct Map {
   std::vector<std::pair<std::string, Value>> entries;  // sorted by key, unique
-  std::string elem = "interface {}";                   // "string": a missing key reads as ""
+  std::string_view elem = "interface {}";  // a literal; "string": a missing key reads as ""
   bool is_nil = false;
   const Value* Find(std::string_view key) const;
   // A missing key's value: "" for string maps, Go's zero interface (nil) otherwise.
@@ -92,13 +93,14 @@ struct Record {
 };
 
 // Builders.
-Value MakeList(std::vector<Value> items, std::string elem = "interface {}");
+// `elem` must be a string literal (it is kept as a view).
+Value MakeList(std::vector<Value> items, std::string_view elem = "interface {}");
 Value MakeStringList(std::vector<std::string> items);
 // entries need not be sorted; later duplicates win.
 Value MakeMap(std::vector<std::pair<std::string, Value>> entries,
-              std::string elem = "interface {}");
-Value MakeNilList(std::string elem);  // a nil slice (JSON null)
-Value MakeNilMap(std::string elem);   // a nil map (JSON null)
+              std::string_view elem = "interface {}");
+Value MakeNilList(std::string_view elem);  // a nil slice (JSON null)
+Value MakeNilMap(std::string_view elem);   // a nil map (JSON null)
 Value MakeRecord(const RecordType* type, std::vector<Value> fields);
 
 // Go's truth (text/template isTrue): false for no value, nil, false, 0, "", empty list/map.
@@ -109,6 +111,8 @@ void AppendGo(std::string& out, const Value& v, bool plus = false, int depth = 0
 std::string GoString(const Value& v);
 // strconv.FormatFloat(f, 'g', -1, 64) as %v prints a float64.
 std::string FormatFloatG(double f);
+// strconv.FormatFloat(f, 'f', -1, 64): the shortest digits in fixed notation (encoding/json).
+std::string FormatFloatF(double f);
 // strconv.Quote (Go's %q of a string).
 std::string GoQuote(std::string_view s);
 

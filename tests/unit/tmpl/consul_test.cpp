@@ -2,6 +2,8 @@
 // semantics (incomplete renders), filters, orders and the value shapes.
 #include <doctest.h>
 
+#include <thread>
+
 #include "beacon/core/base64.h"
 #include "fixture.h"
 
@@ -132,7 +134,7 @@ TEST_CASE("service: passing only by default, sorted by node then ID, address fal
   CHECK(Render("{{ range service \"rails.web\" }}{{ .ID }} {{ .Tags }} {{ end }}", d) ==
         "web1b [rails] web2 [b rails] ");
   CHECK(d.asked.back() == "/v1/health/service/web?passing&tag=rails");
-  CHECK(Render("{{ range service \"web\" }}{{ if .Tags.Contains \"rails\" }}{{ .ID }} {{ end }}"
+  CHECK(Render("{{ range service \"web\" }}{{ if .Tags | contains \"rails\" }}{{ .ID }} {{ end }}"
                "{{ end }}",
                d) == "web1b web2 ");
   CHECK(Render("{{ range service \"web\" \"any\" }}{{ .ID }}={{ .Status }} {{ end }}", d) ==
@@ -223,4 +225,29 @@ TEST_CASE("an error in a complete render is reported; bad bodies are errors") {
   CHECK(Render("{{ key \"bad\" }}", d).find("GET /v1/kv/bad:") != std::string::npos);
   d.Put("/v1/kv/err", "", 500);
   CHECK(Render("{{ key \"err\" }}", d).find("unexpected response code 500") != std::string::npos);
+}
+
+TEST_CASE("one parsed template renders concurrently from several threads") {
+  auto t = beacon::tmpl::Template::Parse(
+      "{{ range service \"web\" }}{{ .Node }}={{ .Address }}:{{ .Port }}{{ .Tags }}\n{{ end }}"
+      "{{ range services }}{{ .Name }}{{ end }}{{ with node }}{{ .Node.Node }}{{ end }}",
+      {"mt"});
+  REQUIRE(t.ok());
+  MapData base = Catalog();
+  auto want = t->Render(base, tmpl_test::TestEnv());
+  REQUIRE(want.ok());
+  std::vector<std::string> got(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&, i] {
+      MapData d = Catalog();  // Data is per render; the Template is shared
+      for (int k = 0; k < 50; ++k) {
+        auto r = t->Render(d, tmpl_test::TestEnv());
+        if (!r.ok() || r->output != want->output) return;
+      }
+      got[i] = want->output;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) CHECK(g == want->output);
 }

@@ -13,7 +13,9 @@ TEST_CASE("text, literals and Go's printing") {
   CHECK(Render("a{{ \"b\" }}c") == "abc");
   CHECK(Render("{{ `raw\\n` }}") == "raw\\n");
   CHECK(Render("{{ \"tab\\there\\u00e9\" }}") == "tab\there\xc3\xa9");
-  CHECK(Render("{{ 42 }} {{ -7 }} {{ 0x1F }} {{ 1_000 }} {{ 'a' }}") == "42 -7 31 1000 97");
+  CHECK(Render("{{ 42 }} {{ -7 }} {{ 0x1F }} {{ 1_000 }} {{ 'a' }} {{ '\\n' }} {{ 'é' }}") ==
+        "42 -7 31 1000 97 10 233");
+  CHECK(ParseError("{{ 'ab' }}") == "t.ctmpl:1:4: malformed character constant: 'ab'");
   CHECK(Render("{{ 1.5 }} {{ 1.0 }} {{ 1e3 }} {{ 1e21 }} {{ 0.000001 }}") ==
         "1.5 1 1000 1e+21 1e-06");
   CHECK(Render("{{ true }} {{ false }}") == "true false");
@@ -44,7 +46,9 @@ TEST_CASE("variables: declare, assign, scope, $") {
   CHECK(Render("{{ with $x := \"v\" }}{{ $x }}{{ . }}{{ end }}") == "vv");
   CHECK(ParseError("{{ if true }}{{ $y := 1 }}{{ end }}{{ $y }}") ==
         "t.ctmpl:1:39: undefined variable \"$y\"");
-  CHECK(ParseError("{{ $z = 1 }}") == "t.ctmpl:1:4: undefined variable \"$z\"");
+  CHECK(Render("{{ $z = 1 }}") ==
+        "ERR: t.ctmpl:1:4: executing \"t.ctmpl\" at <$z>: undefined variable: $z");
+  CHECK(Render("{{ if false }}{{ $z = 1 }}{{ end }}ok") == "ok");  // only when reached, as Go
 }
 
 TEST_CASE("if / else if / else, with / else, and Go's truth") {
@@ -90,7 +94,6 @@ TEST_CASE("pipelines, parentheses, fields on values") {
   CHECK(Render("{{ $m := parseJSON `{\"a\":{\"b\":7}}` }}{{ $m.a.b }} {{ $m.missing }}") ==
         "7 <no value>");
   CHECK(Render("{{ with parseJSON `{\"n\":\"x\"}` }}{{ .n }}{{ end }}") == "x");
-  CHECK(Render("{{ (parseJSON `{\"Contains\":1}`).Contains }}") == "1");  // a key, not a method
   CHECK(Render("{{ index (split \",\" \"a,b,c\") 1 }}") == "b");
   CHECK(Render("{{ index (parseJSON `{\"k\":[1,2.5]}`) \"k\" 1 }}") == "2.5");
   CHECK(Render("{{ slice \"abcdef\" 1 3 }} {{ slice (split \",\" \"a,b,c\") 1 }}") == "bc [b c]");
@@ -130,6 +133,11 @@ TEST_CASE("define and template") {
             "{{ define \"x\" }}[{{ . }}]{{ end }}{{ template \"x\" \"a\" }}{{ template \"x\" }}") ==
         "[a][<no value>]");
   CHECK(Render("{{ block \"b\" \"v\" }}<{{ . }}>{{ end }}") == "<v>");
+  CHECK(Render("{{ define \"e\" }}{{ end }}{{ define \"e\" }}E{{ end }}{{ define \"e\" }} {{ end }}"
+               "{{ template \"e\" }}") == "E");
+  CHECK(ParseError("{{ define \"d\" }}1{{ end }}{{ define \"d\" }}2{{ end }}") ==
+        "t.ctmpl:1:30: template: multiple definition of template \"d\"");
+  CHECK(ParseError("{{ block \"b\" }}{{ end }}") == "t.ctmpl:1:14: missing value for block clause");
   CHECK(Render("{{ template \"nope\" }}").find("no such template \"nope\"") != std::string::npos);
 }
 
@@ -166,7 +174,9 @@ TEST_CASE("execution errors name line and column and what failed") {
         "got 0");
   CHECK(Render("{{ \"a\" 1 }}").find("can't give argument to non-function") != std::string::npos);
   CHECK(Render("{{ nil }}").find("nil is not a command") != std::string::npos);
-  CHECK(Render("{{ .Foo }}").find("nil data; no entry for key \"Foo\"") != std::string::npos);
+  CHECK(Render("{{ .Foo }} {{ .A.B }} {{ $.C }}") == "<no value> <no value> <no value>");
+  CHECK(Render("{{ (parseJSON `{\"a\":{}}`).a.b 1 }}")
+            .find("b has arguments but cannot be invoked as function") != std::string::npos);
   CHECK(Render("{{ \"s\" | len | toUpper }}").find("expected string; got int") !=
         std::string::npos);
   CHECK(Render("{{ range 1.5 }}{{ end }}").find("range can't iterate over 1.5") !=
