@@ -260,6 +260,31 @@ class TemplateTest(unittest.TestCase):
         self.assertIn("giving up after 3 attempts", r.log_text())
         self.assertIsNone(read(self.path("out")))
 
+    def test_dev_agent_restart_loses_the_key_and_the_file_is_kept(self):
+        # A -dev agent forgets its KV (and its indexes restart low): the template waits for the
+        # key again without touching the file, then renders the new value.
+        dev = Agent(node="tmpl-dev")
+        dev.start()
+        self.addCleanup(dev.close)
+        dev.api("PUT", "/v1/kv/dev/k", "v1")
+        for i in range(20):  # move the index well past where the restarted agent starts
+            dev.api("PUT", "/v1/kv/dev/other", str(i))
+        src = self.key_template("dev/k")
+        out, count = self.path("out"), self.path("count")
+        r = Runner(self, "-consul-addr", dev.http_addr, "-log-level", "debug",
+                   "-template", "%s:%s:echo run >> %s" % (src, out, count))
+        wait_for(lambda: lines(count) == ["run"], WAIT, what="first render")
+        dev.stop()
+        r.wait_log("lost agent")
+        dev.start(keep_ports=True)
+        r.wait_log("reachable again")
+        r.wait_log("missing data", 2)  # the key is gone: the render waits
+        self.assertEqual(read(out), "value=v1\n")
+        dev.api("PUT", "/v1/kv/dev/k", "v2")
+        wait_for(lambda: read(out) == "value=v2\n", WAIT, what="render of the new key")
+        wait_for(lambda: len(lines(count)) == 2, WAIT, what="command after the new key")
+        self.assertEqual(r.stop(), 0)
+
     def test_config_file_json_with_perms_backup_and_wait(self):
         self.put("cfg/k", "one")
         src = self.key_template("cfg/k")
