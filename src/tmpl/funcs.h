@@ -9,6 +9,7 @@
 // the data is not there yet; Ctx caches decoded bodies for the length of one render.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +30,7 @@ struct Ctx {
   std::unordered_set<std::string> seen;
   bool missing = false;
   std::unordered_map<std::string, Value> cache;  // decoded bodies, keyed by path
+  std::shared_ptr<void> json_parser;  // one simdjson parser per render (funcs_consul.cpp)
 
   // Records `path` as a dependency; nullptr (and missing = true) when it is not fetched yet.
   const Fetch* Get(const std::string& path);

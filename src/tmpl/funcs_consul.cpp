@@ -78,9 +78,9 @@ Result<const Value*> Decoded(Ctx& ctx, const std::string& path, F decode) {
   }
   Value v;
   if (f->status == 200) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string body(f->body);
-    auto doc = parser.parse(body);
+    if (!ctx.json_parser) ctx.json_parser = std::make_shared<simdjson::dom::parser>();
+    auto& parser = *static_cast<simdjson::dom::parser*>(ctx.json_parser.get());
+    auto doc = parser.parse(f->body);  // copies into its padded buffer (reused across bodies)
     if (doc.error()) {
       return Status::Error("GET " + path + ": " + simdjson::error_message(doc.error()));
     }
