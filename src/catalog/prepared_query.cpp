@@ -221,8 +221,8 @@ std::unique_ptr<CompiledQuery> Compile(const PreparedQuery& q, std::string* err)
     ok = parse(".Tags[" + std::to_string(i) + "]", q.tags[i], &c->t_tags[i]);
   }
   for (size_t i = 0; ok && i < q.ignore_check_ids.size(); ++i) {
-    ok = parse(".IgnoreCheckIDs[" + std::to_string(i) + "]", q.ignore_check_ids[i],
-               &c->t_ignore[i]);
+    ok =
+        parse(".IgnoreCheckIDs[" + std::to_string(i) + "]", q.ignore_check_ids[i], &c->t_ignore[i]);
   }
   for (const auto& [k, v] : q.node_meta) {
     if (!ok) break;
@@ -262,8 +262,9 @@ std::string CheckQuery(const PreparedQuery& q) {
   if (q.name.empty() && q.template_type.empty() && q.session.empty()) {
     why = "Must be bound to a session";
   } else if (q.token == "<hidden>") {
-    why = "Bad Token '<hidden>', it looks like a query definition with a redacted token was "
-          "submitted";
+    why =
+        "Bad Token '<hidden>', it looks like a query definition with a redacted token was "
+        "submitted";
   } else if (q.service.empty()) {
     why = "Must provide a Service name to query";
   } else if (q.failover_nearest_n < 0) {

@@ -204,9 +204,8 @@ bool QueryAccepts(const QueryView& v, const Instance& in) {
   for (uint32_t i = 0; i < v.n_not; ++i) {
     if (HasTag(in, v.must_not[i])) return false;
   }
-  if (v.n_node_meta != 0 &&
-      !MetaMatches(v.node_meta, v.n_node_meta,
-                   in.node->extras ? &in.node->extras->meta : nullptr)) {
+  if (v.n_node_meta != 0 && !MetaMatches(v.node_meta, v.n_node_meta,
+                                         in.node->extras ? &in.node->extras->meta : nullptr)) {
     return false;
   }
   if (v.n_service_meta != 0 &&

@@ -124,7 +124,7 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   const catalog::QueryView* qv = x.query;
   uint32_t pool = x.snap.dns.only_passing ? e->n_passing : e->n_ok;
   if (qv != nullptr) {
-    pool = qv->n_ignore != 0     ? static_cast<uint32_t>(e->instances.size())
+    pool = qv->n_ignore != 0  ? static_cast<uint32_t>(e->instances.size())
            : qv->only_passing ? e->n_passing
                               : e->n_ok;
   }

@@ -164,7 +164,8 @@ void RunFile(const std::string& path) {
   beacon::catalog::Writer writer(hub, g.self, cfg.datacenter, cfg.dns);
   for (const auto& r : regs.value()) REQUIRE(writer.Apply(r).ok());
   auto prepared = beacon::config::DecodePreparedQueryList(g.prepared);
-  REQUIRE_MESSAGE(prepared.ok(), path << ": " << (prepared.ok() ? "" : prepared.status().message()));
+  REQUIRE_MESSAGE(prepared.ok(),
+                  path << ": " << (prepared.ok() ? "" : prepared.status().message()));
   for (const auto& pq : prepared.value()) {
     REQUIRE_MESSAGE(beacon::catalog::CheckQuery(pq).empty(), beacon::catalog::CheckQuery(pq));
   }

@@ -84,9 +84,9 @@ class CompiledQuery;
 // into the QueryScratch it was rendered into; valid while both live.
 struct QueryView {
   const CompiledQuery* query = nullptr;
-  std::string_view service;      // as rendered
-  std::string_view service_key;  // lower-case: the catalog key
-  const std::string_view* must = nullptr;      // required tags, lower-case
+  std::string_view service;                // as rendered
+  std::string_view service_key;            // lower-case: the catalog key
+  const std::string_view* must = nullptr;  // required tags, lower-case
   uint32_t n_must = 0;
   const std::string_view* must_not = nullptr;  // excluded tags ("!tag"), lower-case
   uint32_t n_not = 0;

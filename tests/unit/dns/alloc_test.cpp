@@ -160,7 +160,8 @@ TEST_CASE("10,000 mixed queries (prepared queries included) allocate nothing on 
         name = "Q" + std::to_string(i % 45) + ".query.consul";
         break;
       case 13:
-        name = "00000000-0000-0000-0000-0000000000" + std::to_string(10 + i % 40) + ".query.dc1.consul";
+        name = "00000000-0000-0000-0000-0000000000" + std::to_string(10 + i % 40) +
+               ".query.dc1.consul";
         break;
       case 14:
         name = "tmpl-svc" + std::to_string(i % 40) + ".query.consul";
