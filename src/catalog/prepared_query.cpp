@@ -50,7 +50,11 @@ bool ParseInterp(std::string_view s, Interp* out, std::string* err) {
       seg.kind = Seg::kSuffix;
     } else if (e == "agent.segment") {
       seg.kind = Seg::kSegment;
-    } else if (e.substr(0, 6) == "match(" && e.size() > 7 && e.back() == ')') {
+    } else if (e.substr(0, 6) == "match(") {
+      if (e.size() < 8 || e.back() != ')') {
+        *err = "match: expected ')'";
+        return false;
+      }
       std::string_view n = e.substr(6, e.size() - 7);
       while (!n.empty() && n.front() == ' ') n.remove_prefix(1);
       while (!n.empty() && n.back() == ' ') n.remove_suffix(1);
@@ -316,7 +320,8 @@ QuerySet::Found QuerySet::Resolve(std::string_view id_or_name, const RenderInput
   char low[256];
   for (size_t i = 0; i < id_or_name.size(); ++i) low[i] = core::LowerChar(id_or_name[i]);
   const std::string_view key(low, id_or_name.size());
-  uint32_t at = FindSorted(by_id_, key);
+  // IDs are UUIDs (36 characters): other names skip the ID index, as Consul's isUUID check.
+  uint32_t at = key.size() == 36 ? FindSorted(by_id_, key) : UINT32_MAX;
   if (at != UINT32_MAX) {
     if (queries_[at]->def.is_template()) return Found::kTemplateById;
   } else {
@@ -324,10 +329,11 @@ QuerySet::Found QuerySet::Resolve(std::string_view id_or_name, const RenderInput
   }
   if (at == UINT32_MAX) {
     // The longest template name that prefixes the name ("" prefixes every name).
-    for (auto it = templates_.rbegin(); it != templates_.rend(); ++it) {
-      if (key.substr(0, it->first.size()) == it->first &&
-          (at == UINT32_MAX || it->first.size() > queries_[at]->name_lower.size())) {
-        at = it->second;
+    size_t best = 0;
+    for (const auto& [prefix, idx] : templates_) {
+      if ((at == UINT32_MAX || prefix.size() > best) && key.substr(0, prefix.size()) == prefix) {
+        at = idx;
+        best = prefix.size();
       }
     }
   }
