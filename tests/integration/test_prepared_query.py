@@ -11,6 +11,7 @@ Python 3 stdlib only; dig from dnsutils (the test skips, exit 77, without it).
 import os
 import shutil
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -109,6 +110,23 @@ class QueryTest(unittest.TestCase):
         self.assertEqual((r.status, r.body.strip()), (404, b"Query not found"))
         r = self.req("GET", "/v1/query/crud/execute")
         self.assertEqual((r.status, r.body.strip()), (404, b"Query not found"))
+
+    def test_list_blocks_until_a_query_changes(self):
+        r = self.req("GET", "/v1/query")
+        index = int(r.headers["x-consul-index"])
+        got = {}
+
+        def wait():
+            got["r"] = self.agent.http("GET", "/v1/query?index=%d&wait=20s" % index, timeout=30)
+
+        t = threading.Thread(target=wait)
+        t.start()
+        qid = self.create({"Name": "wakes", "Service": {"Service": "web"}})
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(got["r"].status, 200)
+        self.assertGreater(int(got["r"].headers["x-consul-index"]), index)
+        self.assertIn(qid, [q["ID"] for q in got["r"].json()])
 
     def test_validation_errors(self):
         self.create({"Name": "taken", "Service": {"Service": "web"}})
