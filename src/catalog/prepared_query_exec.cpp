@@ -161,6 +161,8 @@ bool RenderView(const CompiledQuery& c, const RenderInput& in, QueryScratch& s) 
   if (!meta(c.t_service_meta, s.service_meta, &out.n_service_meta)) return false;
   out.node_meta = s.node_meta;
   out.service_meta = s.service_meta;
+  out.health_only = out.n_must == 0 && out.n_not == 0 && out.n_ignore == 0 &&
+                    out.n_node_meta == 0 && out.n_service_meta == 0;
   return true;
 }
 

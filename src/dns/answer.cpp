@@ -178,7 +178,9 @@ void Route(Ctx& x, int nparts_total) {
   const int suffix = nparts_total - kind_at - 1;
   if (suffix != 0 && suffix != 1 && suffix != 2 && suffix != 4) return detail::Nxdomain(x);
   if (!LocalDc(x, kind_at + 1, nparts_total) || nparts == 0) return detail::Nxdomain(x);
-  if (kind == "query") return detail::AnswerQuery(x, Join(x, q, 0, nparts));
+  if (kind == "query") {
+    return detail::AnswerQuery(x, nparts == 1 ? Label(q, 0) : Join(x, q, 0, nparts));
+  }
   if (kind == "node") return detail::AnswerNode(x, Join(x, q, 0, nparts));
   if (kind == "service") {
     if (nparts == 2) {

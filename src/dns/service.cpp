@@ -141,7 +141,8 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
       const catalog::Instance& in = e->instances[idx];
       if (in.node->suspect != want_suspect) continue;
       if (!tag_lower.empty() && !HasTag(in, tag_lower)) continue;
-      if (qv != nullptr && !catalog::QueryAccepts(*qv, in)) continue;
+      // The pool already applied the health rule when no other filter is set.
+      if (qv != nullptr && !qv->health_only && !catalog::QueryAccepts(*qv, in)) continue;
       cand[n++] = idx;
     }
   }

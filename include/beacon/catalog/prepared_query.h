@@ -98,6 +98,9 @@ struct QueryView {
   uint32_t n_ignore = 0;
   bool only_passing = false;
   bool near_agent = false;  // Near == "_agent"
+  // No tag, meta or IgnoreCheckIDs filter: the health rule alone decides (a caller that already
+  // picked instances by health may skip QueryAccepts).
+  bool health_only = false;
   bool has_ttl = false;
   uint32_t ttl_s = 0;  // DNS.TTL in seconds when has_ttl
 };
