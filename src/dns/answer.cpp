@@ -130,8 +130,8 @@ std::string_view Join(Ctx& x, const Query& q, int from, int to) {
 }
 
 bool IsKind(std::string_view l) {
-  return l == "service" || l == "connect" || l == "virtual" || l == "ingress" || l == "node" ||
-         l == "query" || l == "addr";
+  return l == "service" || l == "node" || l == "query" || l == "addr" || l == "connect" ||
+         l == "virtual" || l == "ingress";
 }
 
 // Checks the locality suffix labels [from, to): true when it names the local datacenter.
