@@ -10,6 +10,8 @@
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
+#include "beacon/agent/persister.h"
+#include "beacon/agent/query_mirror.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/event_api.h"
@@ -31,6 +33,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 }
 
 Agent::~Agent() {
+  query_mirror_.reset();  // no more installs from its thread
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
@@ -195,6 +198,7 @@ Status Agent::Start() {
     if (!st.ok()) return st;
   }
   local_->Restore();  // services and checks registered over the API before a restart
+  if (Status st = LoadQueries(); !st.ok()) return st;
   DrainCommandsOnly();
   PublishNow(true);
   const auto ms =
@@ -304,6 +308,7 @@ void Agent::BuildHttp() {
     };
     http::AddForwardRoutes(router, *forwarder_, std::move(fo));
   }
+  AddQueryApi(router);
   // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
   local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
     if (!dns_) return;
