@@ -67,6 +67,8 @@ struct alignas(64) DnsWorkerMetrics {
   }
 };
 
+static_assert(alignof(DnsWorkerMetrics) == 64 && sizeof(DnsWorkerMetrics) % 64 == 0);
+
 // Every worker's metrics summed.
 struct DnsMetricsTotals {
   uint64_t answers[kDnsTypes][kDnsRcodes] = {};
