@@ -378,7 +378,8 @@ std::vector<http::Metric> LocalAgent::Metrics() const {
     gauge("consul.state.nodes", snap->nodes.size(), "Nodes in the catalog.");
     gauge("consul.state.services", snap->services.size(), "Services (names) in the catalog.");
     gauge("consul.state.service_instances", instances, "Service instances in the catalog.");
-    gauge("consul.catalog.index", snap->index, "The catalog's Raft-style index.");
+    gauge("beacon.catalog.index", snap->index,
+          "The catalog index (X-Consul-Index of a full read).");
   }
   gauge("beacon.agent.local_services", Services().size(), "Services registered with this agent.");
   const std::vector<catalog::Check> checks = Checks();

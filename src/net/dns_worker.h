@@ -15,6 +15,7 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
 #include "beacon/dns/answer.h"
+#include "beacon/dns/wire.h"
 #include "beacon/net/dns_metrics.h"
 
 namespace beacon::net {
@@ -105,8 +106,9 @@ class DnsWorker {
   void ReplyTo(const Pending& p, const uint8_t* data, size_t len);
   void PublishCounters();
   // Metrics (dns_metrics.h): a reply leaving for a query of `qtype`; a relayed one by its bytes.
+  // A FORMERR's question may not have parsed: its type is "other" (0).
   void CountReply(uint16_t qtype, uint8_t rcode) {
-    if (metrics_on_) qm_.Record(qtype, rcode);
+    if (metrics_on_) qm_.Record(rcode == dns::kFormErr ? 0 : qtype, rcode);
   }
   void CountRelayed(const std::vector<uint8_t>& query, const uint8_t* reply, size_t len);
   static uint64_t NowNs();
