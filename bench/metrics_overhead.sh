@@ -21,9 +21,9 @@ echo '{"telemetry": {"dns_metrics": true}}' > "$RES/on.json"
 echo '{"telemetry": {"dns_metrics": false}}' > "$RES/off.json"
 
 run_one() { # mode pair
-    local mode=$1 i=$2
+    local mode=$1 i=$2 conf="$RES/$1.json"
     PEERS=beacon SIZES=${SIZES:-1000} RUNS=1 DURATION=${DURATION:-10} LAT_SECS=${LAT_SECS:-2} \
-        RES="$RES/$mode-$i" BEACON_ARGS="-config-file $RES/$mode.json" \
+        BEACON_ARGS="-config-file $conf" RES="$RES/$mode-$i" \
         "$HERE/compare.sh" > "$RES/$mode-$i.out" 2>&1 || echo "compare.sh failed: $RES/$mode-$i.out" >&2
     awk -F'\t' -v mode="$mode" 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
         $c["peer"]=="beacon" {print mode, $c["us_per_q"], $c["qps"]}' "$RES/$mode-$i/results.tsv" \
