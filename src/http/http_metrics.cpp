@@ -3,11 +3,23 @@
 
 namespace beacon::http {
 
-void HttpMetrics::Record(std::string_view route, std::string_view method, int code, uint64_t ns) {
+namespace {
+
+std::string RouteName(const std::string* route) {
+  return route != nullptr ? *route : std::string("unmatched");
+}
+
+}  // namespace
+
+void HttpMetrics::Record(const std::string* route, std::string_view method, int code, uint64_t ns) {
+  Route r(route, std::string(method));  // methods fit in the short-string buffer
   MutexLock lock(&mu_);
-  auto key = std::make_tuple(std::string(route), std::string(method), code);
-  ++counts_[key];
-  durations_[{std::move(std::get<0>(key)), std::move(std::get<1>(key))}].Observe(ns);
+  auto c = counts_.find({r, code});
+  if (c == counts_.end()) c = counts_.emplace(std::make_pair(r, code), 0).first;
+  ++c->second;
+  auto d = durations_.find(r);
+  if (d == durations_.end()) d = durations_.emplace(std::move(r), metrics::HistogramValue{}).first;
+  d->second.Observe(ns);
 }
 
 void HttpMetrics::Append(std::vector<metrics::Metric>* out) const {
@@ -17,16 +29,16 @@ void HttpMetrics::Append(std::vector<metrics::Metric>* out) const {
       metrics::Metric m = metrics::CounterMetric(
           "beacon.http.requests", static_cast<double>(n),
           "HTTP API requests answered, by route pattern, method and status code.");
-      m.labels["route"] = std::get<0>(key);
-      m.labels["method"] = std::get<1>(key);
-      m.labels["code"] = std::to_string(std::get<2>(key));
+      m.labels["route"] = RouteName(key.first.first);
+      m.labels["method"] = key.first.second;
+      m.labels["code"] = std::to_string(key.second);
       out->push_back(std::move(m));
     }
     for (const auto& [key, h] : durations_) {
       metrics::Metric m = metrics::HistogramMetric(
           "beacon.http.request_duration_seconds", h,
           "HTTP API request time from the request's last byte to its response (seconds).");
-      m.labels["route"] = key.first;
+      m.labels["route"] = RouteName(key.first);
       m.labels["method"] = key.second;
       out->push_back(std::move(m));
     }

@@ -496,8 +496,8 @@ class HttpLoop {
   // A final response: counted by route, method and code.
   void Count(Conn* c, int status) {
     const uint64_t ns = c->started_ns != 0 ? NowNs() - c->started_ns : 0;
-    metrics_->Record(c->route != nullptr ? std::string_view(*c->route) : "unmatched",
-                     c->req.method.empty() ? std::string_view("-") : c->req.method, status, ns);
+    metrics_->Record(c->route, c->req.method.empty() ? std::string_view("-") : c->req.method,
+                     status, ns);
     c->route = nullptr;
     c->started_ns = 0;
   }
