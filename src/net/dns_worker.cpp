@@ -123,6 +123,7 @@ void DnsWorker::OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockadd
 
 void DnsWorker::AnswerBatch() {
   if (nbatch_ == 0) return;
+  const uint64_t t0 = metrics_on_ ? NowNs() : 0;
   Pin();
   if (snap_ != nullptr && nbatch_ > 1) {
     dns::PrefetchKey keys[kBatch];
@@ -131,7 +132,6 @@ void DnsWorker::AnswerBatch() {
       for (size_t i = 0; i < nbatch_; ++i) dns::PrefetchStage(*snap_, keys[i], stage);
     }
   }
-  const uint64_t t0 = metrics_on_ ? NowNs() : 0;
   for (size_t i = 0; i < nbatch_; ++i) AnswerOne(batch_[i]);
   if (metrics_on_) qm_.latency.Observe(NowNs() - t0, nbatch_);
   nbatch_ = 0;
