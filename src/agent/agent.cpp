@@ -18,6 +18,7 @@
 #include "beacon/api/forward_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/api/operator_api.h"
+#include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
 #include "beacon/http/http_metrics.h"
@@ -290,7 +291,8 @@ void Agent::BuildHttp() {
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
-  http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
+  http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
+  if (cfg_.ui) http::AddUiRoutes(router);  // /ui/ (and / redirects there)
   http::EventApiOptions eo;
   eo.datacenter = cfg_.datacenter;
   eo.pretty = cfg_.dev;
