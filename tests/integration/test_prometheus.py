@@ -227,7 +227,9 @@ class TestPrometheus(unittest.TestCase):
         self.assertEqual(reqs("/v1/catalog/services", "GET", 200), 3)
         self.assertEqual(reqs("/v1/health/service/", "GET", 200), 2)  # the pattern, not the path
         self.assertEqual(reqs("/v1/kv/", "PUT", 200), 2)
-        self.assertEqual(reqs("unmatched", "GET", 404), 1)
+        # An unknown path: "unmatched", or the web UI's catch-all "/" route when the UI is on.
+        self.assertEqual(p.value('sum(beacon_http_requests_total{route=~"unmatched|/",'
+                                 'method="GET",code="404"})'), 1)
         self.assertGreaterEqual(reqs("/v1/agent/metrics", "GET", 200), 1)  # the scrapes
         self.assertEqual(p.value('beacon_http_request_duration_seconds_count'
                                  '{route="/v1/catalog/services",method="GET"}'), 3)
