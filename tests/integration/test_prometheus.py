@@ -12,6 +12,7 @@ Skipped (exit 77) when prometheus is not installed.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -270,6 +271,29 @@ class TestPrometheus(unittest.TestCase):
         self.assertGreater(p.value("process_start_time_seconds"), 1.6e9)
         self.assertGreaterEqual(p.value("process_cpu_seconds_total"), 0)
         self.assertEqual(p.value("up"), 1)
+
+    def test_json_summary_and_hostname_prefix(self):
+        """Consul's JSON shape; without disable_hostname, Consul's gauges carry the hostname."""
+        host = socket.gethostname()
+        with Agent(node="hosted") as b:
+            b.api("PUT", "/v1/kv/j", "1")
+            j = b.api("GET", "/v1/agent/metrics")
+            prom = b.http("GET", "/v1/agent/metrics?format=prometheus").body.decode()
+        self.assertEqual(sorted(j), ["Counters", "Gauges", "Points", "Samples", "Timestamp"])
+        self.assertRegex(j["Timestamp"], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d0 \+0000 UTC$")
+        gauges = {g["Name"]: g for g in j["Gauges"]}
+        self.assertEqual(gauges["consul.%s.state.nodes" % host]["Value"], 1)
+        self.assertNotIn("consul.state.nodes", gauges)
+        self.assertIn("process_resident_memory_bytes", gauges)
+        sample = [x for x in j["Samples"] if x["Name"] == "beacon.kv.commit_duration_seconds"][0]
+        self.assertEqual(sorted(sample), ["Count", "Labels", "Max", "Mean", "Min", "Name", "Rate",
+                                          "Stddev", "Sum"])
+        self.assertGreaterEqual(sample["Count"], 1)
+        counter = [x for x in j["Counters"] if x["Name"] == "beacon.kv.ops"][0]
+        self.assertEqual(counter["Labels"], {"verb": "set"})
+        self.assertEqual(counter["Count"], 1)
+        name = "consul_%s_state_nodes" % "".join(c if c.isalnum() else "_" for c in host)
+        self.assertIn("\n%s 1\n" % name, prom)
 
 
 if __name__ == "__main__":
