@@ -10,8 +10,12 @@
 #
 # Prints server CPU µs per answered query and QPS per run, their medians per mode, and the
 # ratio on/off of the medians. Knobs: BEACON (build/beacon), PAIRS (5), DURATION (10), SIZES
-# (1000), RES (bench/results/metrics-<timestamp>); compare.sh's other knobs pass through.
+# (1000), RES (bench/results/metrics-<timestamp>); compare.sh's other knobs pass through. Its
+# ports default to 54x0 (not compare.sh's 53x0), so a compare.sh running beside it cannot take
+# them (a run whose agent found its port taken is left out, as compare.sh leaves it out).
 set -u
+export BEACON_PORT=${BEACON_PORT:-5410} BEACON_HTTP_PORT=${BEACON_HTTP_PORT:-5420}
+export BEACON_SERF_PORT=${BEACON_SERF_PORT:-5430} BEACON_SERVER_PORT=${BEACON_SERVER_PORT:-5440}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PAIRS=${PAIRS:-5}
 RES=${RES:-$HERE/results/metrics-$(date +%Y%m%d-%H%M%S)}
