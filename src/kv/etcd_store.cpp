@@ -46,6 +46,7 @@ Status EtcdStore::Start() {
 
 void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
   Enqueue([this, ops = std::move(ops), done = std::move(done)](EtcdWriter& w) mutable {
+    const auto t0 = std::chrono::steady_clock::now();
     Commit c;
     WriteResult r = RunUnit<WriteResult>(
         w,
@@ -63,8 +64,17 @@ void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
       e.modify_index = c.Fix(e.modify_index);
     }
     r.index = c.Fix(r.index);
+    Record(&ops, t0);
     done(std::move(r));
   });
+}
+
+void EtcdStore::Record(const std::vector<Op>* ops, std::chrono::steady_clock::time_point t0) {
+  MutexLock l(&engine_mu_);  // the write side: stats cells have one writer at a time
+  if (ops != nullptr) CountOps(*ops);
+  stats_.commit.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count()));
 }
 
 void EtcdStore::CreateSession(Session s, SessionCallback done) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <random>
@@ -129,6 +130,8 @@ class EtcdStore final : public Store {
 
  private:
   static SessionResult FixSession(SessionResult r, const Commit& c);
+  // Store metrics (store.h): Apply's ops by verb, and the time from the unit's start to its ack.
+  void Record(const std::vector<Op>* ops, std::chrono::steady_clock::time_point t0);
   uint64_t NodeImpl(const std::string_view* node, std::vector<Session>* out) const {
     out->clear();
     ReaderLock lock(&mu_);
