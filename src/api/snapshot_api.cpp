@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "beacon/api/index_headers.h"
+#include "beacon/kv/snapshot.h"
 
 namespace beacon::http {
 
@@ -17,6 +18,25 @@ bool OtherDc(const Request& req, const SnapshotApiOptions& o) {
   if (dc == nullptr) dc = req.Query("datacenter");
   return dc != nullptr && !dc->empty() && !o.datacenter.empty() &&
          strcasecmp(dc->c_str(), o.datacenter.c_str()) != 0;
+}
+
+// The store's file with the agent's prepared queries added (same header, so the same index).
+Result<std::string> WithQueries(const std::string& file, const std::vector<std::string>& pqs) {
+  Result<kv::SnapshotData> d = kv::ParseSnapshot(file);
+  if (!d.ok()) return d.status();
+  std::string out;
+  kv::SnapshotWriter w(d->header, [&out](std::string_view c) {
+    out.append(c);
+    return Status::Ok();
+  });
+  Status st = w.AddIndex(d->kv_index, d->sessions_index);
+  for (const kv::Session& s : d->sessions) st = st.ok() ? w.Add(s) : st;
+  for (const kv::Entry& e : d->entries) st = st.ok() ? w.Add(e) : st;
+  for (const kv::Tombstone& t : d->tombstones) st = st.ok() ? w.Add(t) : st;
+  for (const std::string& q : pqs) st = st.ok() ? w.AddPreparedQuery(q) : st;
+  if (st.ok()) st = w.Finish();
+  if (!st.ok()) return st;
+  return out;
 }
 
 }  // namespace
@@ -41,6 +61,17 @@ void AddSnapshotRoutes(Router& router, kv::Store& store, const SnapshotApiOption
       resp.Text(500, st.message());
       return;
     }
+    if (o->prepared_queries) {
+      std::vector<std::string> pqs = o->prepared_queries();
+      if (!pqs.empty()) {
+        Result<std::string> with = WithQueries(file, pqs);
+        if (!with.ok()) {
+          resp.Text(500, with.status().message());
+          return;
+        }
+        file = std::move(with.value());
+      }
+    }
     SetIndexHeaders(resp, index);
     resp.status = 200;
     resp.SetHeader("Content-Type", "application/octet-stream");
@@ -55,9 +86,19 @@ void AddSnapshotRoutes(Router& router, kv::Store& store, const SnapshotApiOption
       resp.Text(400, "Missing snapshot: the request body is empty");
       return;
     }
+    auto pqs = std::make_shared<std::vector<std::string>>();
+    if (o->restore_prepared_queries) {
+      Result<kv::SnapshotData> parsed = kv::ParseSnapshot(req.body);
+      if (!parsed.ok()) {
+        resp.Text(400, parsed.status().message());
+        return;
+      }
+      *pqs = std::move(parsed->prepared_queries);
+    }
     DeferredPtr d = resp.Defer();
-    s->RestoreSnapshot(req.body, [d](Status st, uint64_t index) {
+    s->RestoreSnapshot(req.body, [d, o, pqs](Status st, uint64_t index) {
       Response r;
+      if (st.ok() && o->restore_prepared_queries) st = o->restore_prepared_queries(*pqs);
       if (!st.ok()) {
         // A file that failed verification is the client's error; anything else is ours.
         const bool bad = st.message().starts_with("invalid snapshot");

@@ -19,7 +19,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "beacon/http/server.h"
 #include "beacon/kv/store.h"
@@ -30,6 +32,12 @@ inline constexpr size_t kMaxSnapshotBytes = size_t{1} << 30;
 
 struct SnapshotApiOptions {
   std::string datacenter = "dc1";
+  // Prepared queries, when the agent keeps them outside the KV store (the catalog writer):
+  // GET adds one PreparedQuery record (a JSON object) per query returned here; PUT hands the
+  // file's queries (possibly none) to restore_prepared_queries after the KV restore committed.
+  // Both run on the HTTP loop thread or the store's thread and must not block.
+  std::function<std::vector<std::string>()> prepared_queries;
+  std::function<Status(std::vector<std::string>)> restore_prepared_queries;
 };
 
 void AddSnapshotRoutes(Router& router, kv::Store& store, const SnapshotApiOptions& opts);
