@@ -11,11 +11,13 @@
 //                        with the reason for a bad file (nothing changed), 500 on a store error.
 //   The restore's commit goes through the store's OnCommit, so parked KV and session blocking
 //   queries wake.
-// - GET encodes on the HTTP loop thread from one consistent read view (the LMDB read txn does
-//   not stop writers); PUT answers through Response::Defer after the commit.
+// - GET encodes from one consistent read view (the LMDB read txn does not stop writers) and PUT
+//   verifies the file on the routes' own `beacon-snapshot` thread (one at a time, in arrival
+//   order), never on the HTTP loop; both answer through Response::Defer (PUT after the commit).
+//   The thread ends, after its queued jobs, when the router's handlers are destroyed: `store`
+//   must outlive the server the router goes to.
 // - The request body limit of PUT is HttpServerOptions::body_limits (the agent allows
 //   kMaxSnapshotBytes on /v1/snapshot).
-// - `store` must outlive the server the router goes to.
 #pragma once
 
 #include <cstddef>
@@ -35,9 +37,12 @@ struct SnapshotApiOptions {
   // Prepared queries, when the agent keeps them outside the KV store (the catalog writer):
   // GET adds one PreparedQuery record (a JSON object) per query returned here; PUT hands the
   // file's queries (possibly none) to restore_prepared_queries after the KV restore committed.
-  // Both run on the HTTP loop thread or the store's thread and must not block.
+  // Both may run on any thread (the snapshot worker, the store's thread).
   std::function<std::vector<std::string>()> prepared_queries;
   std::function<Status(std::vector<std::string>)> restore_prepared_queries;
+  // Run saves and restore verification on a `beacon-snapshot` thread owned by the routes (the
+  // HTTP loop never waits for them). false: inline in the handler (unit tests calling Dispatch).
+  bool background = true;
 };
 
 void AddSnapshotRoutes(Router& router, kv::Store& store, const SnapshotApiOptions& opts);

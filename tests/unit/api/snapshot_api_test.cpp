@@ -42,6 +42,7 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
   Put(*src, "a", "1");
   Put(*src, "b", "2");
   SnapshotApiOptions o;
+  o.background = false;  // replies inline, so Dispatch returns with the answer
   o.prepared_queries = [] { return std::vector<std::string>{R"({"ID":"q1","Name":"web"})"}; };
   Router r;
   AddSnapshotRoutes(r, *src, o);
@@ -58,6 +59,7 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
   auto dst = kv::NewMemStore();
   std::vector<std::string> restored;
   SnapshotApiOptions d;
+  d.background = false;
   d.restore_prepared_queries = [&restored](std::vector<std::string> q) {
     restored = std::move(q);
     return Status::Ok();
