@@ -270,7 +270,15 @@ def test_restore_moves_on_and_wakes_blocking_queries(tmp):
         assert r.status == 404 and int(r.header("X-Consul-Index")) > later_index
         # Writes go on above the restore.
         assert agent.http("PUT", "/v1/kv/after", b"1").status == 200
-        assert agent.api("GET", "/v1/kv/after")[0]["ModifyIndex"] > index_after
+        after_index = agent.api("GET", "/v1/kv/after")[0]["ModifyIndex"]
+        assert after_index > index_after
+        # The acknowledged restore is durable: kill -9 and restart on the same data dir.
+        agent.kill9()
+        agent.start(keep_ports=True)
+        again, index_again = kv_all(agent)
+        assert set(again) == set(now) | {"after"}, set(again) ^ (set(now) | {"after"})
+        assert base64.b64decode(again["app/a"]["Value"]) == b"alpha"
+        assert index_again >= after_index
     finally:
         agent.close()
 
