@@ -1,6 +1,8 @@
 // `beacon snapshot save|restore|inspect` (Consul's command/snapshot texts and exit codes) over
 // GET/PUT /v1/snapshot and the file format of kv/snapshot.h.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <ostream>
@@ -192,14 +194,18 @@ Usage: beacon snapshot save [options] FILE
   http::ClientResponse resp;
   Status st = Call(client, "GET", path, {}, &resp, false, kSnapshotTimeoutMs);
   if (!st.ok()) return Fail(io, "Error saving snapshot", st);
-  // Written next to FILE first, verified, then renamed over it (as Consul does).
+  // Written next to FILE first, verified, then renamed over it; the unverified file never
+  // stays behind (as Consul does).
   const std::string unverified = file + ".unverified";
+  struct Cleanup {
+    const std::string& path;
+    ~Cleanup() { std::remove(path.c_str()); }
+  } cleanup{unverified};
   {
     std::ofstream f(unverified, std::ios::binary | std::ios::trunc);
     f.write(resp.body.data(), static_cast<std::streamsize>(resp.body.size()));
     f.close();
     if (!f) {
-      std::remove(unverified.c_str());
       io.err << "Error writing unverified snapshot file: write " << unverified << " failed\n";
       return 1;
     }
@@ -215,8 +221,8 @@ Usage: beacon snapshot save [options] FILE
     return 1;
   }
   if (std::rename(unverified.c_str(), file.c_str()) != 0) {
-    io.err << "Error renaming unverified snapshot file: rename " << unverified << " " << file
-           << " failed\n";
+    io.err << "Error renaming \"" << unverified << "\" to \"" << file
+           << "\": " << std::strerror(errno) << "\n";
     return 1;
   }
   io.out << "Saved and verified snapshot to index " << stats->header.index << "\n";
@@ -226,7 +232,7 @@ Usage: beacon snapshot save [options] FILE
 int SnapshotRestore(const Args& args, Io& io) {
   config::FlagSet fs;
   HttpFlags hf;
-  hf.Register(&fs, false);
+  hf.Register(&fs, true);
   constexpr std::string_view kHelp = R"(
 Usage: beacon snapshot restore [options] FILE
 
@@ -250,12 +256,14 @@ Usage: beacon snapshot restore [options] FILE
   if ((rc = OneFile(fs, io)) >= 0) return rc;
   std::string data, err;
   if (!ReadFile(fs.Args()[0], &data, &err)) {
-    io.err << "Error opening snapshot file for restore: " << err << "\n";
+    io.err << "Error opening snapshot file: " << err << "\n";
     return 1;
   }
+  std::string path = "/v1/snapshot";
+  if (std::string q = hf.Query(); !q.empty()) path += "?" + q;
   http::HttpClient client(hf.Options(io));
   http::ClientResponse resp;
-  Status st = Call(client, "PUT", "/v1/snapshot", data, &resp, false, kSnapshotTimeoutMs);
+  Status st = Call(client, "PUT", path, data, &resp, false, kSnapshotTimeoutMs);
   if (!st.ok()) return Fail(io, "Error restoring snapshot", st);
   io.out << "Restored snapshot\n";
   return 0;
