@@ -6,7 +6,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev libyaml-cpp-dev \
         doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev \
-        python3-consul victoria-metrics curl libcurl4-openssl-dev \
+        python3-consul victoria-metrics prometheus curl libcurl4-openssl-dev \
         golang-go golang-github-hashicorp-serf-dev golang-github-hashicorp-memberlist-dev \
         libmsgpack-cxx-dev libssl-dev nftables iproute2 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -1,15 +1,19 @@
 #include "beacon/agent/agent.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <chrono>
 #include <random>
 #include <thread>
 
+#include "agent_metrics.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
+#include "beacon/agent/persister.h"
+#include "beacon/agent/query_mirror.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/event_api.h"
@@ -20,6 +24,7 @@
 #include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
+#include "beacon/http/http_metrics.h"
 #include "beacon/http/monitor_api.h"
 #include "local_agent_internal.h"
 
@@ -32,6 +37,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 }
 
 Agent::~Agent() {
+  query_mirror_.reset();  // no more installs from its thread
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
@@ -196,6 +202,7 @@ Status Agent::Start() {
     if (!st.ok()) return st;
   }
   local_->Restore();  // services and checks registered over the API before a restart
+  if (Status st = LoadQueries(); !st.ok()) return st;
   DrainCommandsOnly();
   PublishNow(true);
   const auto ms =
@@ -211,6 +218,7 @@ Status Agent::Start() {
   o.port = cfg_.ports.dns;
   o.workers = cfg_.dns_workers > 0 ? cfg_.dns_workers
                                    : static_cast<int>(std::thread::hardware_concurrency());
+  o.metrics = cfg_.telemetry.dns_metrics;
   if (o.workers <= 0) o.workers = 1;
   dns_ = std::make_unique<net::DnsServer>(hub_, log_, o);
   if (o.port >= 0) {
@@ -306,18 +314,22 @@ void Agent::BuildHttp() {
     };
     http::AddForwardRoutes(router, *forwarder_, std::move(fo));
   }
-  // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
-  local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
-    if (!dns_) return;
-    const dns::Counters c = dns_->Stats();
-    const std::pair<const char*, uint64_t> counters[] = {
-        {"beacon.dns.queries", c.queries},     {"beacon.dns.nxdomain", c.nxdomain},
-        {"beacon.dns.refused", c.refused},     {"beacon.dns.formerr", c.formerr},
-        {"beacon.dns.dropped", c.dropped},     {"beacon.dns.truncated", c.truncated},
-        {"beacon.dns.forwarded", c.forwarded},
-    };
-    detail::AppendCounters(counters, out);
+  AddQueryApi(router);
+  // Every module's metrics in /v1/agent/metrics (agent_metrics.h); LocalAgent adds the
+  // catalog's and its own first. Runs on the HTTP loop thread.
+  std::string hostname;
+  if (!cfg_.telemetry.disable_hostname) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) hostname = host;
+  }
+  local_->SetMetricsSource([this, hostname](std::vector<http::Metric>* out) {
+    AppendProcessMetrics(out);
+    if (dns_) AppendDnsMetrics(*dns_, out);
+    if (health_) AppendHealthMetrics(*health_, out);
+    if (kv_) AppendKvMetrics(*kv_, out);
+    if (http_) http_->metrics().Append(out);
     if (cluster_) AddClusterMetrics(*cluster_, out);
+    metrics::PrefixHostname(out, hostname);
   });
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;

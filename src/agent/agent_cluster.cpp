@@ -21,6 +21,13 @@ void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out) {
       {"beacon.gossip.dropped", g.dropped},
   };
   detail::AppendCounters(counters, out);
+  const gossip::Membership::ProbeStats p = c.probe_stats();
+  const std::pair<const char*, uint64_t> probes[] = {
+      {"beacon.memberlist.probes", p.probes},
+      {"beacon.memberlist.probe_failures", p.probe_failures},
+      {"beacon.memberlist.suspicions", p.suspicions},
+  };
+  detail::AppendCounters(probes, out);
   // Consul's gauge names: consul.serf.member.{alive,leaving,left,failed} (as labels here).
   static constexpr const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
   int64_t by_status[5] = {};

@@ -311,6 +311,7 @@ void Cluster::RefreshMembers(uint64_t now) {
   for (const gossip::SerfMemberInfo& m : serf_->Members()) ms.push_back(ToApi(m));
   MutexLock l(&mu_);
   members_ = std::move(ms);
+  probe_stats_ = serf_->memberlist().probe_stats();
 }
 
 // --- the gossip thread ---------------------------------------------------------------------

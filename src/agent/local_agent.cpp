@@ -186,6 +186,7 @@ LocalAgent::LocalAgent(LocalAgentOptions opts, catalog::SubmitFn submit,
       hub_(hub),
       log_(log),
       clock_(clock ? std::move(clock) : Clock(SystemMs)),
+      started_ms_(clock_()),
       enable_script_checks_(opts_.enable_script_checks) {
   if (!opts_.data_dir.empty()) {
     for (const std::string& d : {opts_.data_dir, opts_.data_dir + "/services",
@@ -367,31 +368,46 @@ std::vector<Check> LocalAgent::Checks() const {
 
 std::vector<http::Metric> LocalAgent::Metrics() const {
   std::vector<http::Metric> out;
-  auto gauge = [&out](std::string name, size_t v) {
-    http::Metric m;
-    m.name = std::move(name);
-    m.value = static_cast<int64_t>(v);
-    out.push_back(std::move(m));
+  auto gauge = [&out](std::string name, size_t v, const char* help) {
+    out.push_back(metrics::Gauge(std::move(name), static_cast<double>(v), help));
   };
   if (catalog::SnapshotPtr snap = hub_.Current()) {
     size_t instances = 0;
     snap->services.ForEach(
         [&instances](const catalog::ServiceEntry& e) { instances += e.instances.size(); });
-    gauge("consul.state.nodes", snap->nodes.size());
-    gauge("consul.state.services", snap->services.size());
-    gauge("consul.state.service_instances", instances);
-    gauge("consul.catalog.index", snap->index);
+    gauge("consul.state.nodes", snap->nodes.size(), "Nodes in the catalog.");
+    gauge("consul.state.services", snap->services.size(), "Services (names) in the catalog.");
+    gauge("consul.state.service_instances", instances, "Service instances in the catalog.");
+    gauge("beacon.catalog.index", snap->index,
+          "The catalog index (X-Consul-Index of a full read).");
   }
-  gauge("beacon.agent.local_services", Services().size());
-  gauge("beacon.agent.local_checks", Checks().size());
+  gauge("beacon.agent.local_services", Services().size(), "Services registered with this agent.");
+  const std::vector<catalog::Check> checks = Checks();
+  gauge("beacon.agent.local_checks", checks.size(), "Checks registered with this agent.");
+  size_t by_status[4] = {};
+  for (const catalog::Check& c : checks) {
+    const auto i = static_cast<size_t>(c.status);
+    if (i < 4) ++by_status[i];
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    http::Metric m = metrics::Gauge("beacon.agent.checks", static_cast<double>(by_status[i]),
+                                    "This agent's checks by status.");
+    m.labels["status"] = std::string(catalog::HealthName(static_cast<catalog::Health>(i)));
+    out.push_back(std::move(m));
+  }
   std::function<void(std::vector<http::Metric>*)> extra;
   {
     MutexLock lock(&mu_);
-    gauge("beacon.agent.ttl_checks", ttl_.size());
+    gauge("beacon.agent.ttl_checks", ttl_.size(), "TTL checks with a running timer.");
     extra = extra_metrics_;
   }
   if (extra) extra(&out);
   return out;
+}
+
+double LocalAgent::UptimeSeconds() const {
+  const uint64_t now = clock_();
+  return now > started_ms_ ? static_cast<double>(now - started_ms_) / 1000.0 : 0;
 }
 
 void LocalAgent::SetReloadHandler(std::function<void(http::AgentDone)> reload) {

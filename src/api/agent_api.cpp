@@ -98,87 +98,23 @@ void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
   Send(req, resp, w);
 }
 
-std::string PromName(std::string_view n) {
-  std::string out(n);
-  for (char& c : out) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) c = '_';
-  }
-  return out;
-}
-
-std::string PromLabelValue(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 void MetricsHandler(const AgentApi& api, const Request& req, Response& resp) {
-  std::vector<Metric> ms = api.Metrics();
-  std::stable_sort(ms.begin(), ms.end(),
-                   [](const Metric& a, const Metric& b) { return a.name < b.name; });
   const std::string* format = req.Query("format");
-  if (format != nullptr && *format == "prometheus") {
-    std::string out;
-    std::string last;
-    for (const Metric& m : ms) {
-      const std::string name = PromName(m.name);
-      if (name != last) {
-        out.append("# HELP ").append(name).append(" ").append(m.name);
-        out.append("\n# TYPE ").append(name);
-        out.append(m.kind == Metric::Kind::kGauge ? " gauge\n" : " counter\n");
-        last = name;
-      }
-      out += name;
-      if (!m.labels.empty()) {
-        out += '{';
-        bool first = true;
-        for (const auto& [k, v] : m.labels) {
-          if (!first) out += ',';
-          first = false;
-          out += PromName(k) + "=\"" + PromLabelValue(v) + "\"";
-        }
-        out += '}';
-      }
-      out += " " + std::to_string(m.value) + "\n";
-    }
-    resp.status = 200;
-    resp.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    resp.body = std::move(out);
+  if (format != nullptr && !format->empty() && *format != "prometheus") {
+    resp.Text(400, "Invalid format: \"" + *format + "\" (only \"prometheus\" is supported)");
     return;
   }
-  // Consul's in-memory sink summary; the timestamp is the start of the 10 s interval.
-  std::time_t now = std::time(nullptr);
-  now -= now % 10;
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char ts[64];
-  std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
-  JsonWriter w;
-  w.BeginObject().Key("Timestamp").String(ts).Key("Gauges").BeginArray();
-  for (const Metric& m : ms) {
-    if (m.kind != Metric::Kind::kGauge) continue;
-    w.BeginObject().Key("Name").String(m.name).Key("Value").Int(m.value).Key("Labels");
-    StringMap(w, m.labels);
-    w.EndObject();
+  const std::vector<Metric> ms = api.Metrics();
+  if (format != nullptr && *format == "prometheus") {
+    resp.status = 200;
+    resp.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    resp.body = metrics::FormatPrometheus(ms);
+    return;
   }
-  w.EndArray().Key("Points").BeginArray().EndArray().Key("Counters").BeginArray();
-  for (const Metric& m : ms) {
-    if (m.kind != Metric::Kind::kCounter) continue;
-    w.BeginObject().Key("Name").String(m.name).Key("Count").Int(m.value);
-    w.Key("Rate").Int(0).Key("Sum").Int(m.value).Key("Min").Int(m.value);
-    w.Key("Max").Int(m.value).Key("Mean").Int(m.value).Key("Stddev").Int(0).Key("Labels");
-    StringMap(w, m.labels);
-    w.EndObject();
-  }
-  w.EndArray().Key("Samples").BeginArray().EndArray().EndObject();
-  Send(req, resp, w);
+  const uint64_t wall_ms = static_cast<uint64_t>(std::time(nullptr)) * 1000;
+  std::string json = metrics::FormatConsulJson(ms, wall_ms, api.UptimeSeconds());
+  if (req.HasQuery("pretty")) json = JsonWriter::Pretty(json);
+  resp.Json(std::move(json));
 }
 
 std::string Suffix(const Request& req, std::string_view prefix) {

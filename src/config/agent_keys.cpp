@@ -175,6 +175,25 @@ Status ApplyPorts(const Ctx& c, const Value& v, std::string_view path, Ports* po
   return st;
 }
 
+// telemetry { prometheus_retention_time, disable_hostname, dns_metrics }; Consul's other
+// telemetry keys (statsd_address, ...) are accepted and ignored.
+Status ApplyTelemetry(const Ctx& c, const Value& v, std::string_view path, Telemetry* t) {
+  Status st = ExpectObject(c, v, path);
+  for (const Member& m : v.members) {
+    if (!st.ok()) break;
+    if (m.value.is_null()) continue;
+    const std::string k = NormKey(m.key);
+    if (k == "prometheusretentiontime") {
+      st = GetDurationMs(c, m.value, Join(path, m.key), &t->prometheus_retention_ms);
+    } else if (k == "disablehostname") {
+      st = GetBool(c, m.value, Join(path, m.key), &t->disable_hostname);
+    } else if (k == "dnsmetrics") {
+      st = GetBool(c, m.value, Join(path, m.key), &t->dns_metrics);
+    }
+  }
+  return st;
+}
+
 Status ApplyAddresses(const Ctx& c, const Value& v, std::string_view path, AgentConfig* cfg) {
   Status st = ExpectObject(c, v, path);
   const Value* http = nullptr;
@@ -284,6 +303,8 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
       st = GetStringMap(c, x, p, &cfg->node_meta);
     } else if (k == "ports") {
       st = ApplyPorts(c, x, p, &cfg->ports);
+    } else if (k == "telemetry") {
+      st = ApplyTelemetry(c, x, p, &cfg->telemetry);
     } else if (k == "addresses") {
       st = ApplyAddresses(c, x, p, cfg);
     } else if (k == "domain") {
@@ -325,7 +346,7 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
     } else if (k == "checks") {
       st = ApplyList(c, x, p, true, cfg, ls);
     }
-    // Anything else (acl, telemetry, performance, limits, ...) is accepted and ignored.
+    // Anything else (acl, performance, limits, ...) is accepted and ignored.
     if (!st.ok()) return st;
   }
   return Status::Ok();

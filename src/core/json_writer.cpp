@@ -1,6 +1,7 @@
 #include "beacon/core/json_writer.h"
 
 #include <charconv>
+#include <cmath>
 
 namespace beacon::core {
 
@@ -224,6 +225,21 @@ JsonWriter& JsonWriter::Int(int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out_.append(buf, r.ptr);
+  AfterValue();
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double v) {
+  if (!BeforeValue()) return *this;
+  if (!std::isfinite(v)) v = 0;
+  char buf[64];
+  const double a = std::fabs(v);
+  const bool exp = a != 0 && (a < 1e-6 || a >= 1e21);
+  auto r = std::to_chars(buf, buf + sizeof buf, v,
+                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  // Go writes e-07 as e-07 and e+21 as e+21: the same as to_chars.
+  out_.append(text);
   AfterValue();
   return *this;
 }

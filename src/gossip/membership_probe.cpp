@@ -115,6 +115,8 @@ void Membership::FinishProbe(std::uint64_t now, bool acked) {
   probe_.reset();
   if (p.tcp_token) streams_.erase(*p.tcp_token);
   next_probe_ms_ = std::max(p.sent_ms + cfg_.probe_interval_ms, now);
+  ++probe_stats_.probes;
+  if (!acked && !p.tcp_ok) ++probe_stats_.probe_failures;
   if (acked) {
     ApplyAwareness(-1);
     return;

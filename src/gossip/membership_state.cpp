@@ -87,6 +87,7 @@ void Membership::SuspectNode(std::uint64_t now, const Suspect& s) {
     return;
   }
   queue_.Queue(s.node, Encode(s));
+  ++probe_stats_.suspicions;
   m.incarnation = s.incarnation;
   m.state = NodeState::kSuspect;
   m.state_change_ms = now;

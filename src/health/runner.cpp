@@ -241,6 +241,9 @@ void Runner::OnResult(const std::string& id, ProbeResult r, bool thresholds) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = *it->second;
+  const int kind = static_cast<int>(KindOf(job.def));
+  const int status = static_cast<int>(r.status);
+  if (kind < kKinds && status < kStatuses) runs_[kind][status].Add();
   std::optional<Health> st = r.status;
   if (thresholds) st = job.thresholds.Observe(r.status);
   if (!st) {

@@ -118,6 +118,7 @@ void HttpLoop::Park(uint64_t conn_id, const Request& req, Topic topic,
   p->slot = list.size();
   list.push_back(p);
   it->second->parked = p;
+  PublishOpen();
   // Spec 2.2: a random extra of up to wait/16 spreads the timeouts of many watchers.
   const uint64_t jitter =
       wait_ms >= 16 ? std::uniform_int_distribution<uint64_t>(0, wait_ms / 16)(rng_) : 0;
@@ -136,6 +137,7 @@ void HttpLoop::Unpark(Parked* p) {
   list[p->slot] = list.back();
   list[p->slot]->slot = p->slot;
   list.pop_back();
+  PublishOpen();
   if (auto it = by_id_.find(p->conn_id); it != by_id_.end() && it->second->parked == p) {
     it->second->parked = nullptr;
   }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <unordered_set>
 
 #include "beacon/core/thread_annotations.h"
+#include "beacon/http/http_metrics.h"
 #include "beacon/http/server.h"
 
 namespace beacon::http {
@@ -75,15 +77,17 @@ struct Conn {
   int error_status = 0;  // set by a callback to stop parsing and answer with this status
   bool closing = false;  // no more requests: the last response is queued
   int open_handles = 0;
-  uint64_t id = 0;                  // how Deferred replies find the connection again
-  bool busy = false;                // a deferred or parked request awaits its response
-  bool keep_after = true;           // keep-alive decision of the request in flight
-  bool reading = true;              // uv_read_start is active
-  std::string pending_input;        // bytes received while busy, parsed once it is answered
-  size_t max_body = 0;              // the request's body limit (set once its path is known)
-  size_t unsent = 0;                // bytes of queued writes not yet written to the socket
-  bool throttled = false;           // unsent passed max_unsent_bytes: reading and parsing stop
-  struct Parked* parked = nullptr;  // the blocking query this connection waits on
+  uint64_t id = 0;                     // how Deferred replies find the connection again
+  bool busy = false;                   // a deferred or parked request awaits its response
+  bool keep_after = true;              // keep-alive decision of the request in flight
+  bool reading = true;                 // uv_read_start is active
+  std::string pending_input;           // bytes received while busy, parsed once it is answered
+  size_t max_body = 0;                 // the request's body limit (set once its path is known)
+  size_t unsent = 0;                   // bytes of queued writes not yet written to the socket
+  bool throttled = false;              // unsent passed max_unsent_bytes: reading and parsing stop
+  struct Parked* parked = nullptr;     // the blocking query this connection waits on
+  const std::string* route = nullptr;  // the route pattern that took the request in flight
+  uint64_t started_ns = 0;             // when its last byte arrived (0: none in flight)
   const std::vector<std::string>* allow = nullptr;  // served path prefixes (null: all)
   std::function<void()> on_abandon;  // the deferred request's, run if the client leaves first
 };
@@ -139,8 +143,13 @@ struct WriteReq {
 
 class HttpLoop {
  public:
-  HttpLoop(const Logger& log, const Router& router, const HttpServerOptions& opts)
-      : log_(log), router_(router), opts_(opts), mailbox_(std::make_shared<Mailbox>()) {
+  HttpLoop(const Logger& log, const Router& router, const HttpServerOptions& opts,
+           HttpMetrics* metrics)
+      : log_(log),
+        router_(router),
+        opts_(opts),
+        metrics_(metrics),
+        mailbox_(std::make_shared<Mailbox>()) {
     uv_loop_init(&loop_);
     settings_.on_message_begin = OnMessageBegin;
     settings_.on_url = OnUrl;
@@ -182,6 +191,8 @@ class HttpLoop {
     for (const auto& v : parked_) n += v.size();
     return n;
   }
+  // Loop thread: open connections and parked queries into the metrics.
+  void PublishOpen() { metrics_->SetOpen(conns_.size(), parked_count()); }
   // Loop thread, inside a handler: sends the head of a chunked response (stream.cpp).
   StreamPtr StartStream(uint64_t conn_id, int status, const std::string& content_type,
                         StreamState state);
@@ -387,11 +398,13 @@ class HttpLoop {
     Response resp;
     resp.loop_ = self;
     resp.conn_id_ = c->id;
+    c->route = nullptr;
+    c->started_ns = NowNs();
     try {
       if (c->allow != nullptr && !Allowed(*c->allow, c->req.path)) {
         resp.Text(404, "Invalid URL path: not served on this port");
       } else {
-        self->router_.Dispatch(c->req, resp);
+        c->route = self->router_.Dispatch(c->req, resp);
       }
     } catch (const std::exception& e) {
       resp = Response();
@@ -478,7 +491,23 @@ class HttpLoop {
     }
   }
 
+  static uint64_t NowNs() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  }
+
+  // A final response: counted by route, method and code.
+  void Count(Conn* c, int status) {
+    const uint64_t ns = c->started_ns != 0 ? NowNs() - c->started_ns : 0;
+    metrics_->Record(c->route, c->req.method.empty() ? std::string_view("-") : c->req.method,
+                     status, ns);
+    c->route = nullptr;
+    c->started_ns = 0;
+  }
+
   void Send(Conn* c, const Response& resp, bool close_after) {
+    Count(c, resp.status);
     auto* w = new WriteReq;
     w->conn = c;
     w->close_after = close_after;
@@ -534,6 +563,7 @@ class HttpLoop {
 
   void Close(Conn* c) {
     if (conns_.erase(c) == 0) return;  // already closing
+    PublishOpen();
     by_id_.erase(c->id);
     if (c->busy && c->on_abandon) {
       std::function<void()> f = std::move(c->on_abandon);
@@ -552,6 +582,7 @@ class HttpLoop {
   const Logger& log_;
   const Router& router_;
   const HttpServerOptions& opts_;
+  HttpMetrics* metrics_;  // owned by the HttpServer
   uv_loop_t loop_;
   uv_async_t stop_;
   uv_async_t wake_;

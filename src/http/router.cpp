@@ -72,7 +72,7 @@ void Router::Handle(std::string method, std::string route, Handler h) {
   routes_.push_back(Route{std::move(method), std::move(route), std::move(h)});
 }
 
-void Router::Dispatch(const Request& req, Response& resp) const {
+const std::string* Router::Dispatch(const Request& req, Response& resp) const {
   const Route* best = nullptr;
   std::string allow;
   size_t allow_len = 0;
@@ -89,7 +89,7 @@ void Router::Dispatch(const Request& req, Response& resp) const {
   }
   if (best != nullptr && best->route.size() >= allow_len) {
     best->handler(req, resp);
-    return;
+    return &best->route;
   }
   if (!allow.empty()) {
     // Spec 2.1: Allow lists OPTIONS first, then the route's methods.
@@ -106,9 +106,10 @@ void Router::Dispatch(const Request& req, Response& resp) const {
       resp.Text(405, "method " + req.method + " not allowed");
     }
     resp.SetHeader("Allow", methods);
-    return;
+    return nullptr;
   }
   resp.Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
+  return nullptr;
 }
 
 const char* StatusText(int code) {

@@ -9,14 +9,17 @@
 namespace beacon::http {
 
 HttpServer::HttpServer(const Logger& log, Router router, HttpServerOptions opts)
-    : log_(log), router_(std::move(router)), opts_(std::move(opts)) {}
+    : log_(log),
+      router_(std::move(router)),
+      opts_(std::move(opts)),
+      metrics_(std::make_unique<HttpMetrics>()) {}
 
 HttpServer::~HttpServer() {
   Stop();
 }
 
 Status HttpServer::Start() {
-  loop_ = std::make_unique<HttpLoop>(log_, router_, opts_);
+  loop_ = std::make_unique<HttpLoop>(log_, router_, opts_, metrics_.get());
   int port = opts_.port;
   std::vector<int> extra;
   Status st = Status::Ok();
@@ -95,6 +98,7 @@ void HttpLoop::OnAccept(uv_stream_t* server, int status) {
   c->open_handles = 2;
   c->id = ++self->next_conn_id_;
   self->conns_.insert(c);
+  self->PublishOpen();
   self->by_id_.emplace(c->id, c);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     self->Close(c);

@@ -344,3 +344,16 @@ void AppendKeyName(std::string_view key, std::string_view prefix, std::string_vi
 }
 
 }  // namespace beacon::kv::internal
+
+namespace beacon::kv {
+
+const char* VerbName(Verb v) {
+  static constexpr const char* kNames[StoreStats::kVerbs] = {
+      "set",         "cas",         "lock",          "unlock",           "get",
+      "get-tree",    "check-index", "check-session", "check-not-exists", "delete",
+      "delete-tree", "delete-cas"};
+  const auto i = static_cast<size_t>(v);
+  return i < StoreStats::kVerbs ? kNames[i] : "unknown";
+}
+
+}  // namespace beacon::kv

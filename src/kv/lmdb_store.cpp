@@ -204,7 +204,10 @@ class LmdbStore final : public Store {
       WriteResult r;
     };
     auto st = std::make_shared<State>(State{std::move(ops), std::move(done), {}});
-    Enqueue(Job{[this, st](Backend& b, Effects* fx) { st->r = engine_.Apply(b, st->ops, fx); },
+    Enqueue(Job{[this, st](Backend& b, Effects* fx) {
+                  CountOps(st->ops);
+                  st->r = engine_.Apply(b, st->ops, fx);
+                },
                 [st](const Status& s) {
                   if (!s.ok()) {
                     st->r = WriteResult{};
@@ -355,7 +358,12 @@ class LmdbStore final : public Store {
       }
       bool kv = false, sessions = false;
       std::vector<Status> status(batch.size());
+      const auto t0 = std::chrono::steady_clock::now();
       Status group = CommitGroup(batch, &status, &kv, &sessions);
+      stats_.commit.Observe(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count()));
       if (group.ok() && (kv || sessions) && notify) notify(kv, sessions);
       for (size_t i = 0; i < batch.size(); ++i) {
         batch[i].finish(group.ok() ? status[i] : group);

@@ -1,5 +1,6 @@
 // In-memory kv::Store for -dev mode: sorted maps under one SharedMutex (readers shared, writers
 // exclusive for the few microseconds a unit takes). Writes complete on the calling thread.
+#include <chrono>
 #include <map>
 #include <type_traits>
 
@@ -150,7 +151,10 @@ class MemStore final : public Store {
   }
 
   void Apply(std::vector<Op> ops, WriteCallback done) override {
-    done(Write([&](Engine& e, MemTables& t, Effects* fx) { return e.Apply(t, ops, fx); }));
+    done(Write([&](Engine& e, MemTables& t, Effects* fx) {
+      CountOps(ops);
+      return e.Apply(t, ops, fx);
+    }));
   }
   void CreateSession(Session s, SessionCallback done) override {
     done(Write([&](Engine& e, MemTables& t, Effects* fx) {
@@ -232,8 +236,12 @@ class MemStore final : public Store {
     Effects fx;
     std::function<void(bool, bool)> notify;
     WriterLock lock(&mu_);
+    const auto t0 = std::chrono::steady_clock::now();
     auto result = unit(engine_, t_, &fx);
     engine_.Finish(fx);
+    stats_.commit.Observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count()));
     notify = on_commit_;
     lock.Unlock();
     if ((fx.kv || fx.sessions) && notify) notify(fx.kv, fx.sessions);

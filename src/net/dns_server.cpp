@@ -43,6 +43,7 @@ Status DnsServer::Start() {
   for (int i = 0; i < nworkers; ++i) {
     workers_.push_back(
         std::make_unique<DnsWorker>(i, hub_, log_, opts_.tcp_idle_ms, opts_.max_tcp_conns));
+    workers_.back()->EnableMetrics(opts_.metrics);
   }
   // SO_REUSEPORT would let a second agent share the port and steal half the queries: first
   // prove the port is free with plain (exclusive) binds, as Consul's "address already in use".
@@ -115,6 +116,12 @@ dns::Counters DnsServer::Stats() const {
     sum.truncated += c.truncated;
     sum.forwarded += c.forwarded;
   }
+  return sum;
+}
+
+DnsMetricsTotals DnsServer::Metrics() const {
+  DnsMetricsTotals sum;
+  for (const auto& w : workers_) sum.Add(w->metrics());
   return sum;
 }
 

@@ -126,9 +126,11 @@ void DnsWorker::OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf) {
     const uint8_t* pkt = c->in.data() + off + 2;
     off += 2 + mlen;
     if (snap_ == nullptr) continue;
+    const uint64_t t0 = metrics_on_ ? NowNs() : 0;
     const dns::AnswerResult r =
         dns::Answer(*snap_, pkt, mlen, dns::Transport::kTcp, tcp_out_.data() + 2, dns::kMaxMessage,
                     scratch_, counters_);
+    if (metrics_on_) qm_.latency.Observe(NowNs() - t0);
     if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
       const bool relay = r.action == dns::AnswerResult::kForward;
       Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, mlen, nullptr, nullptr, c->id,
@@ -136,6 +138,7 @@ void DnsWorker::OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf) {
       continue;
     }
     if (r.action != dns::AnswerResult::kReply || r.len == 0) continue;
+    CountReply(scratch_.q.qtype, r.rcode);
     tcp_out_[0] = static_cast<uint8_t>(r.len >> 8);
     tcp_out_[1] = static_cast<uint8_t>(r.len);
     c->pending.insert(c->pending.end(), tcp_out_.begin(), tcp_out_.begin() + 2 + r.len);

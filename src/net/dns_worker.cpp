@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "beacon/dns/wire.h"
 #include "tcp_conn.h"
@@ -122,6 +123,7 @@ void DnsWorker::OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockadd
 
 void DnsWorker::AnswerBatch() {
   if (nbatch_ == 0) return;
+  const uint64_t t0 = metrics_on_ ? NowNs() : 0;
   Pin();
   if (snap_ != nullptr && nbatch_ > 1) {
     dns::PrefetchKey keys[kBatch];
@@ -131,6 +133,7 @@ void DnsWorker::AnswerBatch() {
     }
   }
   for (size_t i = 0; i < nbatch_; ++i) AnswerOne(batch_[i]);
+  if (metrics_on_) qm_.latency.Observe(NowNs() - t0, nbatch_);
   nbatch_ = 0;
 }
 
@@ -151,6 +154,7 @@ void DnsWorker::AnswerOne(const Datagram& d) {
     return;
   }
   if (r.action != dns::AnswerResult::kReply || r.len == 0) return;
+  CountReply(scratch_.q.qtype, r.rcode);
   Out o;
   o.fd = h->io_watcher.fd;
   o.addrlen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
@@ -208,6 +212,21 @@ void DnsWorker::PublishCounters() {
                          counters_.notimp,    counters_.nxdomain,  counters_.refused,
                          counters_.truncated, counters_.forwarded, send_errors_};
   for (int i = 0; i < 9; ++i) pub_[i].store(v[i], std::memory_order_relaxed);
+}
+
+uint64_t DnsWorker::NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void DnsWorker::CountRelayed(const std::vector<uint8_t>& query, const uint8_t* reply, size_t len) {
+  if (!metrics_on_ || len < 4) return;
+  // The question's type: after the 12-byte header and the (uncompressed) query name.
+  size_t i = 12;
+  while (i < query.size() && query[i] != 0) i += 1 + query[i];
+  const uint16_t qtype = i + 2 < query.size() ? dns::Get16(query.data() + i + 1) : 0;
+  qm_.Record(qtype, reply[3] & 0x0F);
 }
 
 dns::Counters DnsWorker::Snapshot() const {

@@ -15,6 +15,8 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/core/log.h"
 #include "beacon/dns/answer.h"
+#include "beacon/dns/wire.h"
+#include "beacon/net/dns_metrics.h"
 
 namespace beacon::net {
 
@@ -35,6 +37,9 @@ class DnsWorker {
   void Stop();
 
   dns::Counters Snapshot() const;
+  // Before Run(): whether answers are counted by type/rcode and timed (dns_metrics.h).
+  void EnableMetrics(bool on) { metrics_on_ = on; }
+  const DnsWorkerMetrics& metrics() const { return qm_; }
 
   // Callbacks (libuv C trampolines live in the .cpp).
   void OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
@@ -100,6 +105,13 @@ class DnsWorker {
  private:
   void ReplyTo(const Pending& p, const uint8_t* data, size_t len);
   void PublishCounters();
+  // Metrics (dns_metrics.h): a reply leaving for a query of `qtype`; a relayed one by its bytes.
+  // A FORMERR's question may not have parsed: its type is "other" (0).
+  void CountReply(uint16_t qtype, uint8_t rcode) {
+    if (metrics_on_) qm_.Record(rcode == dns::kFormErr ? 0 : qtype, rcode);
+  }
+  void CountRelayed(const std::vector<uint8_t>& query, const uint8_t* reply, size_t len);
+  static uint64_t NowNs();
 
   int index_;
   const Logger& log_;
@@ -141,6 +153,8 @@ class DnsWorker {
   // Published copies of counters_ for other threads.
   std::atomic<uint64_t> pub_[9] = {};
   uint64_t batches_ = 0;
+  bool metrics_on_ = true;
+  DnsWorkerMetrics qm_;  // own cache lines, written by this worker only
 
   // TCP.
   uint64_t next_conn_id_ = 1;

@@ -254,6 +254,7 @@ void DnsWorker::OnUpstreamReply(uint16_t up_id, const uint8_t* r, size_t n) {
 }
 
 void DnsWorker::ReplyTo(const Pending& p, const uint8_t* data, size_t len) {
+  CountRelayed(p.client_query, data, len);
   if (p.tcp_conn == 0) {
     const socklen_t alen =
         p.client.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);

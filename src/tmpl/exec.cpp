@@ -217,6 +217,35 @@ class Exec {
     }
   }
 
+  // consul-template's executeTemplate NAME [DOT]: a {{define}}d template rendered to a string.
+  Result<Value> ExecuteTemplate(const Cmd& c, const std::vector<Value>& args) {
+    auto name = ArgString(args[0]);
+    if (!name.ok()) {
+      return Err(c.pos, c.text, "error calling executeTemplate: " + name.status().message());
+    }
+    const std::vector<Node>* body = t_.Find(*name);
+    if (body == nullptr) {
+      return Err(c.pos, c.text,
+                 "error calling executeTemplate: template: no template \"" + *name +
+                     "\" associated with template \"" + t_.name + "\"");
+    }
+    if (++depth_ > kMaxDepth) return Err(c.pos, c.text, "exceeded maximum template depth");
+    Value d = args.size() > 1 ? args[1] : Value();
+    std::string out;
+    std::string* saved_out = out_;
+    out_ = &out;
+    std::vector<std::pair<std::string, Value>> saved;
+    saved.swap(vars_);
+    vars_.emplace_back("$", d);
+    Flow f = Flow::kNormal;
+    Status s = Walk(*body, d, &f);
+    vars_.swap(saved);
+    out_ = saved_out;
+    --depth_;
+    if (!s.ok()) return s;
+    return Value::Str(std::move(out));
+  }
+
   // A field chain given arguments: Go evaluates the receiver, then refuses (consul-template's
   // values have no methods a template can call); nil data gives no value.
   Result<Value> FieldWithArgs(const Cmd& c, const Value& dot) {
@@ -325,6 +354,7 @@ class Exec {
     }
     if (final) args.push_back(*final);
     if (is_and || is_or) return args.back();
+    if (f.name == "executeTemplate") return ExecuteTemplate(c, args);
     auto r = f.fn(ctx_, args);
     if (!r.ok())
       return Err(c.pos, c.text,

@@ -9,6 +9,7 @@
 // the data is not there yet; Ctx caches decoded bodies for the length of one render.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +30,7 @@ struct Ctx {
   std::unordered_set<std::string> seen;
   bool missing = false;
   std::unordered_map<std::string, Value> cache;  // decoded bodies, keyed by path
+  std::shared_ptr<void> json_parser;  // one simdjson parser per render (funcs_consul.cpp)
 
   // Records `path` as a dependency; nullptr (and missing = true) when it is not fetched yet.
   const Fetch* Get(const std::string& path);
@@ -49,6 +51,7 @@ const FuncDef* FindFunc(std::string_view name);
 const std::vector<FuncDef>& BuiltinFuncs();
 const std::vector<FuncDef>& TextFuncs();
 const std::vector<FuncDef>& ConsulFuncs();
+const std::vector<FuncDef>& MoreFuncs();
 
 // Argument helpers: Go's "wrong type for value; expected string; got int".
 Result<std::string> ArgString(const Value& v);
@@ -57,9 +60,10 @@ Status WrongType(const Value& v, std::string_view want);
 // Go's fmt.Sprintf with the verbs templates use (printf.cpp).
 std::string Sprintf(std::string_view format, const std::vector<Value>& args, size_t first);
 
-// encoding/json (json.cpp): Marshal (indent "" compact, else MarshalIndent(v, "", indent)) and
+// encoding/json (json.cpp): Marshal (indent "" compact, else MarshalIndent(v, "", indent); with
+// escape_html false, an Encoder with SetEscapeHTML(false)) and
 // Unmarshal into interface{} values (objects -> map[string]interface{}, numbers -> float64).
-std::string ToJson(const Value& v, std::string_view indent);
+std::string ToJson(const Value& v, std::string_view indent, bool escape_html = true);
 Result<Value> ParseJson(std::string_view text);
 
 }  // namespace beacon::tmpl

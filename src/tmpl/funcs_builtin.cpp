@@ -280,7 +280,7 @@ const std::vector<FuncDef>& BuiltinFuncs() {
 }
 
 const FuncDef* FindFunc(std::string_view name) {
-  for (const auto* table : {&BuiltinFuncs(), &TextFuncs(), &ConsulFuncs()}) {
+  for (const auto* table : {&BuiltinFuncs(), &TextFuncs(), &ConsulFuncs(), &MoreFuncs()}) {
     for (const auto& f : *table) {
       if (f.name == name) return &f;
     }

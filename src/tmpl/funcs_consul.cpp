@@ -69,10 +69,8 @@ std::string Query(std::string path, const std::vector<std::string>& params) {
 // Decodes a body once per render (cached by path). nullptr result: not fetched yet.
 template <typename F>
 Result<const Value*> Decoded(Ctx& ctx, const std::string& path, F decode) {
-  if (auto it = ctx.cache.find(path); it != ctx.cache.end()) {
-    ctx.Get(path);  // keeps deps/missing bookkeeping identical
-    return &it->second;
-  }
+  // Decoded earlier in this render: the path is already a dependency and was fetched.
+  if (auto it = ctx.cache.find(path); it != ctx.cache.end()) return &it->second;
   const Fetch* f = ctx.Get(path);
   if (f == nullptr) return static_cast<const Value*>(nullptr);
   if (f->status != 200 && f->status != 404) {
@@ -80,9 +78,9 @@ Result<const Value*> Decoded(Ctx& ctx, const std::string& path, F decode) {
   }
   Value v;
   if (f->status == 200) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string body(f->body);
-    auto doc = parser.parse(body);
+    if (!ctx.json_parser) ctx.json_parser = std::make_shared<simdjson::dom::parser>();
+    auto& parser = *static_cast<simdjson::dom::parser*>(ctx.json_parser.get());
+    auto doc = parser.parse(f->body);  // copies into its padded buffer (reused across bodies)
     if (doc.error()) {
       return Status::Error("GET " + path + ": " + simdjson::error_message(doc.error()));
     }

@@ -9,6 +9,7 @@
 #include "beacon/core/strings.h"
 #include "funcs.h"
 #include "timefmt.h"
+#include "unicase.h"
 
 namespace beacon::tmpl {
 namespace {
@@ -50,14 +51,12 @@ Result<Value> ParseJSON(Ctx&, std::vector<Value>& a) {
 
 Result<Value> ToLower(Ctx&, std::vector<Value>& a) {
   TMPL_STR(s, a[0]);
-  return Value::Str(core::Lower(s));
+  return Value::Str(GoLower(s));
 }
 
 Result<Value> ToUpper(Ctx&, std::vector<Value>& a) {
   TMPL_STR(s, a[0]);
-  std::string out = s;
-  for (auto& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  return Value::Str(std::move(out));
+  return Value::Str(GoUpper(s));
 }
 
 Result<Value> Join(Ctx&, std::vector<Value>& a) {

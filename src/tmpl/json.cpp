@@ -11,7 +11,7 @@
 namespace beacon::tmpl {
 namespace {
 
-void Quote(std::string& out, std::string_view s) {
+void Quote(std::string& out, std::string_view s, bool html) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (size_t i = 0; i < s.size(); ++i) {
@@ -42,7 +42,7 @@ void Quote(std::string& out, std::string_view s) {
         default:
           break;
       }
-      if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+      if (c < 0x20 || (html && (c == '<' || c == '>' || c == '&'))) {
         out += "\\u00";
         out += kHex[c >> 4];
         out += kHex[c & 15];
@@ -87,7 +87,7 @@ void Float(std::string& out, double f) {
   out += FormatFloatF(f);
 }
 
-void Encode(std::string& out, const Value& v, std::string_view indent, int level) {
+void Encode(std::string& out, const Value& v, std::string_view indent, bool html, int level) {
   auto nl = [&](int l) {
     if (indent.empty()) return;
     out += '\n';
@@ -108,7 +108,7 @@ void Encode(std::string& out, const Value& v, std::string_view indent, int level
       Float(out, v.f());
       return;
     case Kind::kString:
-      Quote(out, v.s());
+      Quote(out, v.s(), html);
       return;
     case Kind::kList: {
       const List& l = v.list();
@@ -120,7 +120,7 @@ void Encode(std::string& out, const Value& v, std::string_view indent, int level
       for (size_t i = 0; i < l.items.size(); ++i) {
         if (i) out += ',';
         nl(level + 1);
-        Encode(out, l.items[i], indent, level + 1);
+        Encode(out, l.items[i], indent, html, level + 1);
       }
       if (!l.items.empty()) nl(level);
       out += ']';
@@ -138,9 +138,10 @@ void Encode(std::string& out, const Value& v, std::string_view indent, int level
         if (i) out += ',';
         nl(level + 1);
         bool is_map = v.kind() == Kind::kMap;
-        Quote(out, is_map ? v.map().entries[i].first : v.rec().type->fields[i]);
+        Quote(out, is_map ? v.map().entries[i].first : v.rec().type->fields[i], html);
         out += indent.empty() ? ":" : ": ";
-        Encode(out, is_map ? v.map().entries[i].second : v.rec().fields[i], indent, level + 1);
+        Encode(out, is_map ? v.map().entries[i].second : v.rec().fields[i], indent, html,
+               level + 1);
       }
       if (n) nl(level);
       out += '}';
@@ -182,9 +183,9 @@ Value FromDom(simdjson::dom::element e) {
 
 }  // namespace
 
-std::string ToJson(const Value& v, std::string_view indent) {
+std::string ToJson(const Value& v, std::string_view indent, bool escape_html) {
   std::string out;
-  Encode(out, v, indent, 0);
+  Encode(out, v, indent, escape_html, 0);
   return out;
 }
 

@@ -9,6 +9,7 @@ every agent, and KV read and written through a client agent.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -74,7 +75,11 @@ def main():
             assert line.split()[-1] == "<default>", out
         prom = agents[1].http("GET", "/v1/agent/metrics?format=prometheus").body.decode()
         assert 'beacon_serf_members{status="alive"} 5' in prom, prom[-2000:]
-        assert "beacon_gossip_packets_in " in prom and "beacon_gossip_packets_in 0\n" not in prom
+        assert "beacon_gossip_packets_in_total " in prom
+        assert "beacon_gossip_packets_in_total 0\n" not in prom
+        # The failure detector has been probing the other four members.
+        assert re.search(r"^beacon_memberlist_probes_total [1-9]", prom, re.M), prom[-2000:]
+        assert "# TYPE beacon_memberlist_suspicions_total counter\n" in prom
         m = members(agents[0])["a3"]
         assert m["Addr"] == HOSTS[2] and m["Port"] == port, m
         assert m["Tags"]["role"] == "node" and m["Tags"]["dc"] == "dc1", m

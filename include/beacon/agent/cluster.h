@@ -98,6 +98,11 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   std::vector<std::string> Servers() const;
   // Gossip counters for metrics and benchmarks.
   net::GossipStats stats() const;
+  // The failure detector's counters, as of the last member refresh (<= 1 s old). Any thread.
+  gossip::Membership::ProbeStats probe_stats() const {
+    MutexLock l(&mu_);
+    return probe_stats_;
+  }
   // Called (gossip thread) once a graceful leave has gone out; the agent then shuts down.
   void SetOnLeft(std::function<void()> f) { on_left_ = std::move(f); }
 
@@ -166,6 +171,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
 
   mutable Mutex mu_;
   std::vector<http::ClusterMember> members_ GUARDED_BY(mu_);
+  gossip::Membership::ProbeStats probe_stats_ GUARDED_BY(mu_);
 };
 
 // Gossip counters (beacon.gossip.*) and members by status (beacon.serf.members{status}) for

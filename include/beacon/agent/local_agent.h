@@ -93,6 +93,7 @@ class LocalAgent : public http::AgentApi {
   std::vector<catalog::Service> Services() const override;
   std::vector<catalog::Check> Checks() const override;
   std::vector<http::Metric> Metrics() const override;
+  double UptimeSeconds() const override;
   void RegisterService(config::ServiceBody body, bool replace_existing_checks,
                        http::AgentDone done) override;
   void DeregisterService(std::string id, http::AgentDone done) override;
@@ -150,6 +151,7 @@ class LocalAgent : public http::AgentApi {
   const catalog::SnapshotHub& hub_;
   const Logger& log_;
   Clock clock_;
+  uint64_t started_ms_ = 0;  // clock_() at construction
 
   mutable Mutex mu_;
   std::map<std::string, Ttl> ttl_ GUARDED_BY(mu_);                       // check id -> timer

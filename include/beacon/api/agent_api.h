@@ -15,8 +15,9 @@
 // - `api` must outlive the server the router is given to; its methods are called from the HTTP
 //   loop thread and must not block on I/O that other requests wait for longer than a commit.
 // - GET /v1/agent/metrics: Consul's JSON summary ({Timestamp, Gauges, Points, Counters,
-//   Samples}); with ?format=prometheus the Prometheus text format (names with '.' turned into
-//   '_').
+//   Samples}); with ?format=prometheus the Prometheus text format 0.0.4 with counter, gauge and
+//   histogram types (core/metrics.h), served whether or not telemetry.prometheus_retention_time
+//   is set (Consul refuses it without one); any other format is 400.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@
 
 #include "beacon/catalog/types.h"
 #include "beacon/config/api_bodies.h"
+#include "beacon/core/metrics.h"
 #include "beacon/http/server.h"
 
 namespace beacon::http {
@@ -55,14 +57,8 @@ struct AgentSelf {
   std::map<std::string, std::string> meta;  // node meta
 };
 
-// One metric for /v1/agent/metrics.
-struct Metric {
-  enum class Kind : uint8_t { kGauge, kCounter };
-  Kind kind = Kind::kGauge;
-  std::string name;   // Consul style, dotted: "consul.state.nodes"
-  int64_t value = 0;  // gauge value, or counter total
-  std::map<std::string, std::string> labels;
-};
+// One metric for /v1/agent/metrics (core/metrics.h).
+using Metric = metrics::Metric;
 
 // Implemented by agent::LocalAgent. Reads return the agent's local view (this node's services
 // and checks); writes change it and call `done` exactly once, from any thread.
@@ -76,6 +72,8 @@ class AgentApi {
   // Checks on this node, node-level and service checks (service_name filled).
   virtual std::vector<catalog::Check> Checks() const = 0;
   virtual std::vector<Metric> Metrics() const = 0;
+  // Seconds since the agent started (the JSON summary's rates).
+  virtual double UptimeSeconds() const { return 0; }
 
   virtual void RegisterService(config::ServiceBody body, bool replace_existing_checks,
                                AgentDone done) = 0;

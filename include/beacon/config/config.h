@@ -33,6 +33,17 @@ struct Ports {
   int server = 8300;
 };
 
+// telemetry { ... }: what /v1/agent/metrics shows (core/metrics.h).
+struct Telemetry {
+  // Accepted as Consul's; Beacon serves ?format=prometheus whatever its value (Consul refuses
+  // the format while it is 0) and keeps no samples in memory (every series is cumulative).
+  uint64_t prometheus_retention_ms = 0;
+  // false (Consul's default): gauges named consul.* carry the hostname (consul.<host>.state.nodes).
+  bool disable_hostname = false;
+  // Beacon extension: count DNS answers by type/rcode and time them (off only to measure them).
+  bool dns_metrics = true;
+};
+
 struct AgentConfig {
   std::string node_name;           // default: the hostname
   std::string datacenter = "dc1";  // lower-case
@@ -72,6 +83,7 @@ struct AgentConfig {
   std::string encrypt;
   bool encrypt_verify_incoming = true;
   bool encrypt_verify_outgoing = true;
+  Telemetry telemetry;
 };
 
 // Options given on the command line that are not config-file keys.

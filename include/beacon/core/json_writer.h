@@ -7,7 +7,9 @@
 //   sets error(); once in error every further call is ignored.
 // - Strings and keys are escaped per RFC 8259: '"', '\\' and control characters (< 0x20, as
 //   \b \f \n \r \t or \u00XX); invalid UTF-8 is replaced by U+FFFD (one per bad byte).
-// - Numbers are integers only (signed/unsigned 64-bit); also bools and null.
+// - Numbers are integers (signed/unsigned 64-bit) or finite doubles (Go's encoding/json layout:
+//   shortest round-trip digits, exponent form below 1e-6 and from 1e21; NaN and infinities are
+//   written as 0, which JSON cannot carry); also bools and null.
 // - Not thread-safe; one writer per thread. Take() moves the text out; it is complete JSON only
 //   when done() (every container closed, one top-level value, no error).
 #pragma once
@@ -29,6 +31,7 @@ class JsonWriter {
   JsonWriter& String(std::string_view s);
   JsonWriter& Int(int64_t v);
   JsonWriter& Uint(uint64_t v);
+  JsonWriter& Double(double v);
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
 

@@ -252,6 +252,13 @@ class Membership {
   // received, as memberlist's Keyring does; never empties it (Keyring refuses that).
   Keyring* keyring() { return cfg_.keyring ? &*cfg_.keyring : nullptr; }
   const Keyring* keyring() const { return cfg_.keyring ? &*cfg_.keyring : nullptr; }
+  // Failure-detector counters (memberlist's probeNode, degraded probes and msg.suspect).
+  struct ProbeStats {
+    std::uint64_t probes = 0;          // probes finished
+    std::uint64_t probe_failures = 0;  // ... neither acked nor reached over TCP
+    std::uint64_t suspicions = 0;      // members this node began to suspect (ours or rumoured)
+  };
+  const ProbeStats& probe_stats() const { return probe_stats_; }
   // True once a Leave()'s broadcast went out at least once (or nobody was there to hear it).
   bool leave_sent() const { return leaving_ && queue_.size() == 0; }
 
@@ -335,6 +342,7 @@ class Membership {
   std::vector<std::string> probe_list_;  // shuffled names, round robin
   std::size_t probe_index_ = 0;
   std::optional<Probe> probe_;
+  ProbeStats probe_stats_;
   std::map<std::uint32_t, Relay> relays_;  // by our seq
   std::map<std::uint64_t, PendingStream> streams_;
   std::map<std::uint64_t, PendingJoin> joins_;

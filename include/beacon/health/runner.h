@@ -19,6 +19,8 @@
 // - Each result goes through the check's Thresholds; the sink is called, on the runner's thread,
 //   only when the reported status or output differs from what was last reported (or synced).
 // - Script checks are run as given: the caller decides which ones may run (enable_script_checks).
+// - Every finished probe is counted by check kind and result (before thresholds) in
+//   single-writer cells of the loop thread; RunCount() reads them from any thread (metrics).
 // - The sink and the alias function must be thread-safe with respect to their owner and outlive
 //   Stop().
 #pragma once
@@ -36,6 +38,7 @@
 
 #include "beacon/catalog/types.h"
 #include "beacon/core/log.h"
+#include "beacon/core/metrics.h"
 #include "beacon/core/status.h"
 #include "beacon/core/thread_annotations.h"
 #include "beacon/health/alias.h"
@@ -67,6 +70,10 @@ class Runner {
   void CatalogChanged();
   // How many checks are scheduled (as of the last Sync/Update the loop applied). Any thread.
   size_t size() const;
+  // Probes finished so far of checks of `kind` whose result was `status`. Any thread.
+  uint64_t RunCount(Kind kind, catalog::Health status) const {
+    return runs_[static_cast<int>(kind)][static_cast<int>(status)].Read();
+  }
 
  private:
   struct Job {
@@ -100,6 +107,10 @@ class Runner {
   Scheduler sched_;                                             // loop thread only
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;  // loop thread only
   bool started_ = false;                                        // owner thread (Start/Stop)
+
+  static constexpr int kKinds = 6;
+  static constexpr int kStatuses = 4;
+  metrics::Counter runs_[kKinds][kStatuses];  // written by the loop thread only
 
   mutable Mutex mu_;
   struct Delta {

@@ -55,6 +55,7 @@ struct Request {
 };
 
 class HttpLoop;
+class HttpMetrics;
 class Deferred;
 using DeferredPtr = std::shared_ptr<Deferred>;
 class Stream;
@@ -159,7 +160,9 @@ bool ParseBlocking(const Request& req, Response& resp, BlockingParams* out);
 class Router {
  public:
   void Handle(std::string method, std::string route, Handler h);
-  void Dispatch(const Request& req, Response& resp) const;
+  // Returns the route pattern that answered (it lives as long as the Router), or nullptr when
+  // none did (404, 405, OPTIONS).
+  const std::string* Dispatch(const Request& req, Response& resp) const;
 
  private:
   struct Route {
@@ -219,6 +222,8 @@ class HttpServer {
   // re-probed on the loop thread soon after. Cheap and coalescing (an atomic flag + uv_async).
   // A no-op before Start() and after Stop(); must not race with Start() itself.
   void Notify(Topic topic);
+  // Request metrics (http_metrics.h); any thread, valid for the server's lifetime.
+  const HttpMetrics& metrics() const { return *metrics_; }
 
  private:
   const Logger& log_;
@@ -226,6 +231,7 @@ class HttpServer {
   HttpServerOptions opts_;
   int port_ = 0;
   std::vector<int> extra_ports_;
+  std::unique_ptr<HttpMetrics> metrics_;  // before loop_: the loop writes to it
   std::unique_ptr<HttpLoop> loop_;
   std::shared_ptr<Mailbox> mailbox_;  // outlives loop_: Notify() from other threads stays safe
   std::thread thread_;

@@ -25,6 +25,9 @@
 //   SetOnCommit runs (any thread) with which of the two changed, so the agent can call
 //   HttpServer::Notify(Topic::kKv / Topic::kSession). It runs before that commit's write
 //   callbacks. An empty store reports index 1; its first write gets index 2.
+// - Metrics: stats() counts the ops of every Apply by verb and times every commit (a durable
+//   store's group commit, from its first job to durable; the in-memory store's write under its
+//   lock). Single-writer cells updated by whoever holds the write side; read from any thread.
 // - Sessions: Node/check existence and check health at creation are the HTTP layer's job (it has
 //   the catalog); the store keeps what it is given. TTL renew times and lock-delays live in
 //   memory only: after a restart every TTL starts again from "now" (Consul does the same).
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include "beacon/core/log.h"
+#include "beacon/core/metrics.h"
 #include "beacon/core/status.h"
 
 namespace beacon::kv {
@@ -155,9 +159,20 @@ struct StoreOptions {
   uint64_t lmdb_map_bytes = 0;
 };
 
+// Write metrics (see the contract). ops[] is indexed by Verb.
+struct StoreStats {
+  static constexpr int kVerbs = 12;
+  metrics::Counter ops[kVerbs];
+  metrics::Histogram commit;
+};
+// Consul's txn verb name ("set", "get-tree", ...).
+const char* VerbName(Verb v);
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  const StoreStats& stats() const { return stats_; }
 
   // ---- reads (any thread) ----
   // Copies the entry into *out and returns true when the key exists. *index (if not null) gets
@@ -230,6 +245,16 @@ class Store {
     (void)file;
     done(Status::Error("snapshots are not supported by this KV backend"), 0);
   }
+
+ protected:
+  // Write side only.
+  void CountOps(const std::vector<Op>& ops) {
+    for (const Op& op : ops) {
+      const auto v = static_cast<size_t>(op.verb);
+      if (v < StoreStats::kVerbs) stats_.ops[v].Add();
+    }
+  }
+  StoreStats stats_;
 };
 
 // In-memory store for -dev mode.

@@ -27,6 +27,7 @@
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/dns/answer.h"
+#include "beacon/net/dns_metrics.h"
 
 namespace beacon::net {
 
@@ -36,6 +37,8 @@ struct DnsServerOptions {
   int workers = 1;
   uint32_t tcp_idle_ms = 8000;
   uint32_t max_tcp_conns = 1024;  // per worker
+  // Answers by type/rcode and the latency histogram (dns_metrics.h); off only to measure them.
+  bool metrics = true;
 };
 
 class DnsWorker;
@@ -53,6 +56,8 @@ class DnsServer {
   int port() const { return port_; }
   // Sum of every worker's counters (relaxed reads; for metrics and logs).
   dns::Counters Stats() const;
+  // Sum of every worker's query metrics (relaxed reads).
+  DnsMetricsTotals Metrics() const;
 
  private:
   catalog::SnapshotHub& hub_;

@@ -4,12 +4,13 @@
 // Contract:
 // - Parse reads the whole text (actions between the delimiters, pipelines with `|`, variables,
 //   if/else if/else, range (with `$i, $v :=` and else), with/else, `{{-`/`-}}` trimming,
-//   comments, literals, parenthesized pipelines, Go's builtins and consul-template's functions:
-//   key keyOrDefault keyExists ls tree service services node nodes env printf toJSON
-//   toJSONPretty parseJSON toLower toUpper join split contains byTag timestamp replaceAll
-//   trimSpace ...). Every problem is reported as "<name>:<line>:<col>: <what>" (1-based line and
-//   column of the offending token), Go's wording where there is one: an unclosed action, an
-//   unknown function, an `end` without a block, an unexpected EOF. Nothing is ever half-parsed.
+//   comments, literals, parenthesized pipelines, define/template/block, Go's builtins and
+//   consul-template's functions: key keyOrDefault keyExists ls tree service services node nodes
+//   env printf toJSON toJSONPretty parseJSON toLower toUpper join split contains byTag timestamp
+//   replaceAll trimSpace and more of its helpers; no Vault, Nomad, file, plugin or sockaddr).
+//   Every problem is reported as "<name>:<line>:<col>: <what>" (1-based line and column of the
+//   offending token), Go's wording where there is one: an unclosed action, an unknown function,
+//   an `end` without a block, an unexpected EOF. Nothing is ever half-parsed.
 // - The engine never does I/O. A function that needs Consul names the API path it reads
 //   ("/v1/kv/foo", "/v1/kv/app?recurse", "/v1/health/service/web?passing&tag=rails",
 //   "/v1/catalog/services", "/v1/catalog/nodes", "/v1/catalog/node/n1", "/v1/agent/self") and
@@ -21,14 +22,19 @@
 //   absent; ls keeps direct children only, tree drops folder keys, both with Key relative to the
 //   prefix; service results are sorted by node then ID with Address falling back to the node's;
 //   services are sorted by name with sorted tags; node without a name is the agent's own.
-// - Render: complete == true when every path asked for was available; otherwise the output is
-//   partial (functions saw empty values, as in consul-template) and must not be written; deps
-//   lists every path asked for either way (deduplicated, in first-use order). An execution error
-//   (wrong argument type, index out of range, bad printf argument ...) is an error Status
-//   "<name>:<line>:<col>: executing ... : <what>" -- except while the render is incomplete, when
-//   errors caused by still-missing data are not reported (the render is just incomplete).
-// - Output formatting is Go's (fmt %v of slices/maps/structs, %d %s %q %f ..., float64 from JSON
-//   printed as Go prints it, toJSON with map keys sorted as encoding/json does).
+// - Render: complete == false when a path asked for is not fetched yet or consul-template would
+//   block on it (`key` on a 404, safeLs/safeTree on an empty prefix); the output is then partial
+//   (functions saw empty values, as in consul-template) and must not be written. deps lists every
+//   path asked for either way (deduplicated, in first-use order). An execution error (wrong
+//   argument type or count, index out of range, range over a string ...) is an error Status
+//   "<name>:<line>:<col>: executing "<name>" at <...>: <what>" -- except while the render is
+//   incomplete, when errors caused by still-missing data are not reported.
+// - Output formatting is Go's (fmt %v of slices/maps/structs, printf verbs with Go's %!d(...)
+//   diagnostics, float64 from JSON printed as Go prints it, toJSON with map keys sorted and HTML
+//   characters escaped as encoding/json does). Known deviations: a struct pointer nested in a
+//   slice or map prints as &{...} (Go prints its address); toLower/toUpper map Latin, Greek and
+//   Cyrillic letters (others pass unchanged) and toTitle ASCII only; regexMatch/regexReplaceAll
+//   use ECMAScript regexes (RE2's common subset).
 // - Template is immutable after Parse: Render is const, reentrant and thread-safe (concurrent
 //   renders of one Template from several threads are fine); Data is used by one render at a time.
 #pragma once

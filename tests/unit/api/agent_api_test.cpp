@@ -210,7 +210,11 @@ TEST_CASE("agent metrics: Consul JSON and Prometheus text") {
   CHECK(prom.head.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
   CHECK(prom.body.find("# TYPE consul_state_nodes gauge\nconsul_state_nodes 3\n") !=
         std::string::npos);
-  CHECK(prom.body.find("beacon_http_requests{code=\"200\"} 7\n") != std::string::npos);
+  CHECK(prom.body.find("# TYPE beacon_http_requests_total counter\n"
+                       "beacon_http_requests_total{code=\"200\"} 7\n") != std::string::npos);
+  Reply bad = f.Do("GET", "/v1/agent/metrics?format=xml");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("Invalid format") != std::string::npos);
 }
 
 TEST_CASE("service register accepts python-consul, node-consul and snake_case bodies") {

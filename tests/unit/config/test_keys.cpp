@@ -272,5 +272,26 @@ TEST_CASE("merging two documents: scalars replace, lists append, maps merge") {
   CHECK(cfg.sources == std::vector<std::string>{"a.json", "b.yaml"});
 }
 
+TEST_CASE("agent keys: telemetry") {
+  AgentConfig def;
+  CHECK(def.telemetry.prometheus_retention_ms == 0);
+  CHECK_FALSE(def.telemetry.disable_hostname);
+  CHECK(def.telemetry.dns_metrics);
+  AgentConfig cfg = Merge(R"({"telemetry": {"prometheus_retention_time": "60s",
+    "disable_hostname": true, "statsd_address": "127.0.0.1:8125", "dns_metrics": false}})");
+  CHECK(cfg.telemetry.prometheus_retention_ms == 60000);
+  CHECK(cfg.telemetry.disable_hostname);
+  CHECK_FALSE(cfg.telemetry.dns_metrics);
+  AgentConfig y =
+      Merge("telemetry:\n  prometheus_retention_time: 2m\n  disable_hostname: true\n", true);
+  CHECK(y.telemetry.prometheus_retention_ms == 120000);
+  CHECK(y.telemetry.disable_hostname);
+  const std::string err = MergeError(R"({"telemetry": {"disable_hostname": "maybe"}})");
+  CHECK(err.find("telemetry.disable_hostname") != std::string::npos);
+  CHECK(MergeError(R"({"telemetry": {"prometheus_retention_time": "soon"}})")
+            .find("prometheus_retention_time") != std::string::npos);
+  CHECK(MergeError(R"({"telemetry": 5})").find("telemetry") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace beacon::config

@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include "beacon/core/metrics.h"
+#include "beacon/http/http_metrics.h"
 #include "beacon/http/server.h"
 #include "test_client.h"
 
@@ -106,6 +108,30 @@ TEST_CASE("HttpServer: 404, 405 and JSON content type") {
   out = Exchange(f.port(), "GET /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
   CHECK(out.find("Content-Type: application/json\r\n") != std::string::npos);
   CHECK(out.find("\r\n\r\n[1]") != std::string::npos);
+}
+
+TEST_CASE("HttpServer: request metrics by route pattern, method and code") {
+  Fixture f;
+  for (const char* path : {"/v1/echo/a", "/v1/echo/b/c", "/nope"}) {
+    Exchange(f.port(), std::string("GET ") + path + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+  }
+  Exchange(f.port(), "DELETE /v1/exact HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::vector<metrics::Metric> ms;
+  f.server.metrics().Append(&ms);
+  const std::string text = metrics::FormatPrometheus(ms);
+  // The route is the pattern that matched, not the path.
+  CHECK(text.find(
+            "beacon_http_requests_total{code=\"200\",method=\"GET\",route=\"/v1/echo/\"} 2\n") !=
+        std::string::npos);
+  CHECK(text.find(
+            "beacon_http_requests_total{code=\"404\",method=\"GET\",route=\"unmatched\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("beacon_http_requests_total{code=\"405\",method=\"DELETE\",route=\"unmatched\"} "
+                  "1\n") != std::string::npos);
+  CHECK(text.find("beacon_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/echo/\"} "
+                  "2\n") != std::string::npos);
+  CHECK(text.find("# TYPE beacon_http_request_duration_seconds histogram\n") != std::string::npos);
+  CHECK(text.find("beacon_http_blocking_queries 0\n") != std::string::npos);
 }
 
 TEST_CASE("HttpServer: keep-alive with pipelined requests answered in order") {

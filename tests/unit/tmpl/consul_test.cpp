@@ -251,3 +251,29 @@ TEST_CASE("one parsed template renders concurrently from several threads") {
   for (auto& th : threads) th.join();
   for (const auto& g : got) CHECK(g == want->output);
 }
+
+TEST_CASE("explode turns a KV tree into nested maps") {
+  MapData d = Kv();
+  CHECK(Render("{{ with tree \"app\" | explode }}{{ .a }} {{ .sub.c }} {{ toJSON . }}{{ end }}",
+               d) == "1 3 {\"a\":\"1\",\"b\":\"2\",\"sub\":{\"c\":\"3\"}}");
+}
+
+TEST_CASE("byMeta groups services by meta values; executeTemplate renders a definition") {
+  MapData d;
+  auto inst = [](const std::string& id, const std::string& meta) {
+    return "{\"Node\":{\"Node\":\"n-" + id + "\",\"Address\":\"10.0.0.1\"},\"Service\":{\"ID\":\"" +
+           id + "\",\"Service\":\"db\",\"Tags\":[],\"Meta\":" + meta +
+           ",\"Port\":1},\"Checks\":[]}";
+  };
+  d.Put("/v1/health/service/db?passing", "[" + inst("a", R"({"zone":"eu-1","w":"7"})") + "," +
+                                             inst("b", R"({"zone":"us.2"})") + "," +
+                                             inst("c", "null") + "]");
+  CHECK(Render("{{ range $k, $s := service \"db\" | byMeta \"zone,w|int\" }}{{ $k }}={{ range $s }}"
+               "{{ .ID }}{{ end }} {{ end }}",
+               d) == "_no_zone__00000=c eu-1_00007=a us_2_00000=b ");
+  CHECK(Render("{{ define \"row\" }}<{{ .ID }}>{{ end }}{{ range service \"db\" }}"
+               "{{ executeTemplate \"row\" . | toUpper }}{{ end }}",
+               d) == "<A><B><C>");
+  CHECK(Render("{{ executeTemplate \"nope\" }}", d).find("no template \"nope\"") !=
+        std::string::npos);
+}

@@ -31,6 +31,11 @@ TEST_CASE("parseJSON gives Go's interface{} values") {
 
 TEST_CASE("string helpers") {
   CHECK(Render("{{ toLower \"MiXed\" }} {{ toUpper \"MiXed\" }}") == "mixed MIXED");
+  CHECK(Render("{{ toUpper \"größe ÿ ıi ğ ω ж ё ς\" }}") == "GRÖßE Ÿ II Ğ Ω Ж Ё Σ");
+  CHECK(Render("{{ toLower \"ÀÉÎ Ÿ İ Ğ ΣΑΆ ЖЁ\" }}") == "àéî ÿ i ğ σαά жё");
+  CHECK(Render("{{ toLower \"A\\xffB\" }}") ==
+        "a\xef\xbf\xbd"
+        "b");  // invalid byte: U+FFFD
   CHECK(Render("{{ split \",\" \"a,b,,c\" | join \"-\" }}") == "a-b--c");
   CHECK(Render("{{ split \",\" \"  a,b \\n\" }} {{ len (split \",\" \"   \") }}") == "[a b] 0");
   CHECK(Render("{{ split \"\" \"ab\" }}") == "[a b]");
@@ -64,4 +69,35 @@ TEST_CASE("timestamp: RFC3339 UTC by default, Go layouts, unix") {
   CHECK(Render("{{ timestamp \"Mon Jan _2 3:04PM -0700 .999999999\" }}") ==
         "Wed Dec  2 2:06PM +0000 .123456789");
   CHECK(Render("{{ timestamp \"January 2, 06 002\" }}") == "December 2, 26 336");
+}
+
+TEST_CASE("more helpers: indent toTitle splitToMap minimum maximum explode loop mustEnv") {
+  CHECK(Render("{{ indent 2 \"a\\nb\\n\\nc\" }}") == "  a\n  b\n\n  c");
+  CHECK(Render("{{ toTitle \"hello wide-world don't\" }}") == "Hello Wide-World Don't");
+  CHECK(Render("{{ splitToMap \",\" \"=\" \"a=1,b=2,bad\" }}") == "map[a:1 b:2]");
+  CHECK(
+      Render(
+          "{{ minimum 3 5 }} {{ 5 | maximum 3 }} {{ minimum 1.5 2 }} {{ maximum \"a\" \"b\" }}") ==
+      "3 5 1.5 b");
+  CHECK(Render("{{ parseUint \"42\" }}") == "42");
+  CHECK(Render("{{ range loop 3 }}{{ . }}{{ end }} {{ range loop 2 4 }}{{ . }}{{ end }}") ==
+        "012 23");
+  CHECK(Render("{{ mustEnv \"HOME\" }}") == "/root");
+  CHECK(Render("{{ mustEnv \"EMPTY\" }}").find("required environment variable EMPTY is empty") !=
+        std::string::npos);
+  CHECK(Render("{{ toUnescapedJSON (parseJSON `{\"a\":\"<b>&\"}`) }} "
+               "{{ toJSON (parseJSON `{\"a\":\"<b>&\"}`) }}") ==
+        "{\"a\":\"<b>&\"} {\"a\":\"\\u003cb\\u003e\\u0026\"}");
+  CHECK(Render("{{ toJSON (explodeMap (parseJSON `{\"a/b\":1,\"a/c\":2,\"d\":3}`)) }}") ==
+        "{\"a\":{\"b\":1,\"c\":2},\"d\":3}");
+}
+
+TEST_CASE("regexMatch and regexReplaceAll") {
+  CHECK(Render("{{ regexMatch \"^web-[0-9]+$\" \"web-12\" }} {{ regexMatch \"b\" \"abc\" }} "
+               "{{ regexMatch \"(?i)ABC\" \"xabcx\" }} {{ regexMatch \"^z\" \"abc\" }}") ==
+        "true true true false");
+  CHECK(Render("{{ regexReplaceAll \"(\\\\w+)-(\\\\d+)\" \"$2:$1\" \"web-1 db-22\" }}") ==
+        "1:web 22:db");
+  CHECK(Render("{{ \"a.b.c\" | regexReplaceAll \"\\\\.\" \"${0}/\" }}") == "a./b./c");
+  CHECK(Render("{{ regexMatch \"(\" \"x\" }}").find("error parsing regexp") != std::string::npos);
 }

@@ -19,6 +19,10 @@ TEST_CASE("text, literals and Go's printing") {
   CHECK(Render("{{ 1.5 }} {{ 1.0 }} {{ 1e3 }} {{ 1e21 }} {{ 0.000001 }}") ==
         "1.5 1 1000 1e+21 1e-06");
   CHECK(Render("{{ true }} {{ false }}") == "true false");
+  CHECK(Render("{{ 9223372036854775807 }} {{ -9223372036854775808 }}") ==
+        "9223372036854775807 -9223372036854775808");
+  CHECK(ParseError("{{ 9223372036854775808 }}") ==
+        "t.ctmpl:1:4: bad number syntax: \"9223372036854775808\"");
   CHECK(Render("{{ . }}") == "<no value>");  // consul-template executes with nil data
   CHECK(Render("{{ print nil }}") == "<nil>");
   // A nil interface{} (JSON null, a missing index) prints as Go's "<no value>".
@@ -160,6 +164,11 @@ TEST_CASE("parse errors name the file, line and column") {
   CHECK(ParseError("{{ 12ab }}") == "t.ctmpl:1:4: bad number syntax: \"12ab\"");
   CHECK(ParseError("{{ \"a\"\"b\" }}") == "t.ctmpl:1:7: unexpected \"\\\"b\\\"\" in operand");
   CHECK(ParseError("{{ # }}") == "t.ctmpl:1:4: unrecognized character in action: #");
+  std::string deep;
+  for (int i = 0; i < 2000; ++i) deep += "{{ if 1 }}";
+  CHECK(ParseError(deep).find("max nesting depth exceeded") != std::string::npos);
+  CHECK(ParseError("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}")
+            .find("max nesting depth exceeded") != std::string::npos);
 }
 
 TEST_CASE("execution errors name line and column and what failed") {
