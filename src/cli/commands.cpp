@@ -98,7 +98,7 @@ constexpr std::pair<std::string_view, std::string_view> kGroupHelp[] = {
      "Usage: beacon snapshot <subcommand> [options] [args]\n\n"
      "  This command has subcommands for saving, restoring, and inspecting the state\n"
      "  of the Beacon servers for disaster recovery. These are atomic, point-in-time\n"
-     "  snapshots which include key/value entries, prepared queries and sessions.\n"},
+     "  snapshots which include key/value entries and sessions.\n"},
     {"services",
      "Usage: beacon services <subcommand> [options] [args]\n\n"
      "  This command has subcommands for interacting with services. The subcommands\n"

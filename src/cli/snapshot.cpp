@@ -170,7 +170,7 @@ int SnapshotSave(const Args& args, Io& io) {
 Usage: beacon snapshot save [options] FILE
 
   Retrieves an atomic, point-in-time snapshot of the state of the Beacon servers
-  which includes key/value entries, tombstones, prepared queries, and sessions.
+  which includes key/value entries (with their indexes and tombstones) and sessions.
 
   If ACLs are enabled, a management token must be supplied in order to perform
   snapshot operations.
@@ -237,7 +237,7 @@ int SnapshotRestore(const Args& args, Io& io) {
 Usage: beacon snapshot restore [options] FILE
 
   Restores an atomic, point-in-time snapshot of the state of the Beacon servers
-  which includes key/value entries, tombstones, prepared queries, and sessions.
+  which includes key/value entries (with their indexes and tombstones) and sessions.
 
   Restores involve a potentially dangerous low-level operation and are not
   designed to handle server failures during a restore. This command is primarily
