@@ -20,6 +20,7 @@
 #include "beacon/api/forward_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/api/operator_api.h"
+#include "beacon/api/snapshot_api.h"
 #include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
@@ -304,6 +305,7 @@ void Agent::BuildHttp() {
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
   http::AddKvRoutes(router, *kv_, ko);
+  http::AddSnapshotRoutes(router, *kv_, http::SnapshotApiOptions{cfg_.datacenter});
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
   http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
@@ -343,6 +345,7 @@ void Agent::BuildHttp() {
   http::HttpServerOptions ho;
   ho.addresses = cfg_.client_addrs;
   ho.port = cfg_.ports.http;
+  ho.body_limits = {{"/v1/snapshot", http::kMaxSnapshotBytes}};
   if (cfg_.server && cfg_.ports.server >= 0) {  // client agents forward to bind_addr:server port
     ho.extra_listeners.push_back({cfg_.bind_addr, cfg_.ports.server, http::ServerPortPaths()});
   }

@@ -36,7 +36,7 @@ std::string SessionCreateBody(const std::string& body, const std::string& node) 
 }
 
 std::vector<std::string> ServerPortPaths() {
-  return {"/v1/kv/", "/v1/session/", "/v1/txn", "/v1/status/", "/v1/query"};
+  return {"/v1/kv/", "/v1/session/", "/v1/txn", "/v1/status/", "/v1/query", "/v1/snapshot"};
 }
 
 void AddForwardRoutes(Router& router, Forwarder& fwd, ForwardApiOptions opts) {
@@ -57,6 +57,8 @@ void AddForwardRoutes(Router& router, Forwarder& fwd, ForwardApiOptions opts) {
       {"PUT", "/v1/txn"},
       {"GET", "/v1/status/leader"},
       {"GET", "/v1/status/peers"},
+      {"GET", "/v1/snapshot"},
+      {"PUT", "/v1/snapshot"},
   };
   for (const auto& [method, route] : routes) router.Handle(method, route, relay);
   router.Handle("PUT", "/v1/session/create", [f, o](const Request& req, Response& resp) {

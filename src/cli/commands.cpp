@@ -73,6 +73,10 @@ constexpr Command kCommands[] = {
     {"services", "Interact with services", nullptr},
     {"services deregister", "Deregister services with the local agent", &ServicesDeregister},
     {"services register", "Register services with the local agent", &ServicesRegister},
+    {"snapshot", "Saves, restores and inspects snapshots of Beacon server state", nullptr},
+    {"snapshot inspect", "Displays information about a Beacon snapshot file", &SnapshotInspect},
+    {"snapshot restore", "Restores snapshot of Beacon server state", &SnapshotRestore},
+    {"snapshot save", "Saves snapshot of Beacon server state", &SnapshotSave},
     {"template", "Renders templates from Consul data (consul-template)", &Template},
     {"validate", "Validate config files/directories", &ValidateCmd},
     {"version", "Prints the Beacon version", &VersionCmd},
@@ -90,6 +94,11 @@ constexpr std::pair<std::string_view, std::string_view> kGroupHelp[] = {
      "  This command has subcommands for interacting with Consul's key-value\n"
      "  store. Here are some simple examples, and more detailed examples are\n"
      "  available in the subcommands or the documentation.\n"},
+    {"snapshot",
+     "Usage: beacon snapshot <subcommand> [options] [args]\n\n"
+     "  This command has subcommands for saving, restoring, and inspecting the state\n"
+     "  of the Beacon servers for disaster recovery. These are atomic, point-in-time\n"
+     "  snapshots which include key/value entries and sessions.\n"},
     {"services",
      "Usage: beacon services <subcommand> [options] [args]\n\n"
      "  This command has subcommands for interacting with services. The subcommands\n"

@@ -113,6 +113,9 @@ int Event(const Args& a, Io& io);
 int Keyring(const Args& a, Io& io);
 int Lock(const Args& a, Io& io);
 int Template(const Args& a, Io& io);
+int SnapshotSave(const Args& a, Io& io);
+int SnapshotRestore(const Args& a, Io& io);
+int SnapshotInspect(const Args& a, Io& io);
 
 // Pure formatting, exposed for unit tests.
 struct Member {
@@ -130,6 +133,9 @@ struct KvPair {
   uint64_t create_index = 0, modify_index = 0, lock_index = 0, flags = 0;
 };
 std::string KvDetailed(const KvPair& p, bool base64);
+// snapshot inspect's output: Go text/tabwriter columns (minwidth, padding) and Consul's sizes.
+std::string TabWrite(const std::vector<std::string>& lines, size_t minwidth, size_t padding);
+std::string ByteSize(uint64_t bytes);
 
 }  // namespace beacon::cli
 

@@ -82,6 +82,7 @@ struct Conn {
   bool keep_after = true;              // keep-alive decision of the request in flight
   bool reading = true;                 // uv_read_start is active
   std::string pending_input;           // bytes received while busy, parsed once it is answered
+  size_t max_body = 0;                 // the request's body limit (set once its path is known)
   size_t unsent = 0;                   // bytes of queued writes not yet written to the socket
   bool throttled = false;              // unsent passed max_unsent_bytes: reading and parsing stop
   struct Parked* parked = nullptr;     // the blocking query this connection waits on
@@ -347,11 +348,6 @@ class HttpLoop {
 
   static int OnHeadersComplete(http_parser* p) {
     auto* c = static_cast<Conn*>(p->data);
-    const size_t max_body = c->loop->opts_.max_body_bytes;
-    if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > max_body) {
-      c->error_status = 413;
-      return -1;  // error (1 and 2 mean "skip body")
-    }
     c->req.method = http_method_str(static_cast<http_method>(p->method));
     const std::string* expect = c->req.Header("expect");
     if (expect != nullptr && strcasecmp(expect->c_str(), "100-continue") == 0 &&
@@ -374,12 +370,20 @@ class HttpLoop {
     if ((u.field_set & (1 << UF_QUERY)) != 0) {
       ParseQuery(url.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len), c->req);
     }
+    c->max_body = c->loop->opts_.max_body_bytes;
+    for (const auto& [path, limit] : c->loop->opts_.body_limits) {
+      if (c->req.path == path) c->max_body = limit;
+    }
+    if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > c->max_body) {
+      c->error_status = 413;
+      return -1;  // error (1 and 2 mean "skip body")
+    }
     return 0;
   }
 
   static int OnBody(http_parser* p, const char* at, size_t n) {
     auto* c = static_cast<Conn*>(p->data);
-    if (c->req.body.size() + n > c->loop->opts_.max_body_bytes) {
+    if (c->req.body.size() + n > c->max_body) {
       c->error_status = 413;
       return 1;
     }

@@ -35,6 +35,7 @@
 #include "beacon/core/thread_name.h"
 #include "engine.h"
 #include "lmdb_tables.h"
+#include "snapshot_internal.h"
 #include "wal_writer.h"
 
 namespace beacon::kv {
@@ -85,7 +86,7 @@ class ReadTxn {
 class LmdbStore final : public Store {
  public:
   LmdbStore(MDB_env* env, Dbis d, const Logger& log, StoreOptions opts, WalOptions wal)
-      : env_(env), d_(d), log_(log), engine_(std::move(opts)) {
+      : env_(env), d_(d), log_(log), wall_ms_(opts.wall_ms), engine_(std::move(opts)) {
     if (wal.enabled) {
       wal_ = std::make_unique<WalWriter>(env, log, std::move(wal), [this] {
         MutexLock lock(&mu_);
@@ -244,6 +245,59 @@ class LmdbStore final : public Store {
   void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override {
     MutexLock lock(&mu_);
     on_commit_ = std::move(fn);
+  }
+
+  // ---- snapshots: one read txn is the point-in-time view; writers go on meanwhile ----
+  Status SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const override {
+    ReadTxn r(env_, d_);
+    if (!r.ok()) return LmdbError("cannot read for a snapshot", r.t().rc());
+    Tables& t = r.t();
+    internal::SnapshotSource src;
+    src.meta = t.GetMeta();
+    src.entries = [&](const auto& fn) {
+      t.ScanEntries("", [&](const Entry& e) {
+        fn(e);
+        return true;
+      });
+    };
+    src.tombstones = [&](const auto& fn) {
+      t.ScanTombstones("", [&](std::string_view k, uint64_t i) {
+        fn(Tombstone{std::string(k), i});
+        return true;
+      });
+    };
+    src.sessions = [&](const auto& fn) { t.ScanSessions(fn); };
+    if (index) *index = internal::AtLeastOne(src.meta.index);
+    Status st = internal::WriteSnapshot(src, internal::WallMs(wall_ms_), sink);
+    if (t.failed()) return LmdbError("snapshot read failed", t.rc());
+    return st;
+  }
+
+  void RestoreSnapshot(std::string file, RestoreCallback done) override {
+    auto snap = std::make_shared<Result<SnapshotData>>(ParseSnapshot(file));
+    if (!snap->ok()) {
+      done(snap->status(), 0);
+      return;
+    }
+    auto index = std::make_shared<uint64_t>(0);
+    Enqueue(Job{[this, snap, index](Backend& b, Effects* fx) {
+                  auto& t = static_cast<Tables&>(b);
+                  std::vector<std::string> tombs;
+                  t.ScanTombstones("", [&](std::string_view k, uint64_t) {
+                    tombs.emplace_back(k);
+                    return true;
+                  });
+                  Meta m = internal::RestoreTables(t, snap->value(), t.GetMeta(), tombs);
+                  if (t.failed()) return;  // the job is undone; the engine keeps its state
+                  engine_.Load(t, m);
+                  fx->meta = m;
+                  fx->kv = fx->sessions = true;
+                  *index = m.index;
+                },
+                [this, index, done = std::move(done)](const Status& s) {
+                  if (!s.ok()) Reload();  // the engine may have followed an undone restore
+                  done(s, s.ok() ? *index : 0);
+                }});
   }
 
  private:
@@ -417,6 +471,7 @@ class LmdbStore final : public Store {
   MDB_env* env_;
   Dbis d_;
   const Logger& log_;
+  std::function<uint64_t()> wall_ms_;
   Engine engine_;  // writer thread only (after Start)
   Mutex mu_;
   std::condition_variable cv_;

@@ -335,6 +335,13 @@ void Tables::ScanKeys(std::string_view prefix, const std::function<bool(std::str
   ScanItems(d_.kv, prefix, [&](std::string_view key, std::string_view) { return fn(key); });
 }
 
+void Tables::ScanTombstones(std::string_view prefix,
+                            const std::function<bool(std::string_view, uint64_t)>& fn) {
+  ScanItems(d_.tomb, prefix, [&](std::string_view key, std::string_view blob) {
+    return fn(key, blob.size() >= 8 ? Load<uint64_t>(blob.data()) : 0);
+  });
+}
+
 uint64_t Tables::SubIndex(std::string_view prefix) {
   uint64_t idx = 0;
   auto take = [&](size_t off) {

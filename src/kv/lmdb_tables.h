@@ -60,6 +60,9 @@ class Tables final : public Backend {
   uint64_t SubIndex(std::string_view prefix);
   // Keys under prefix in order (values not decoded), until fn returns false.
   void ScanKeys(std::string_view prefix, const std::function<bool(std::string_view)>& fn);
+  // Tombstones under prefix in key order (key, delete index), until fn returns false.
+  void ScanTombstones(std::string_view prefix,
+                      const std::function<bool(std::string_view, uint64_t)>& fn);
 
  private:
   // fn(full key, blob) for each item under prefix in db, until fn returns false.

@@ -6,6 +6,7 @@
 
 #include "beacon/core/thread_annotations.h"
 #include "engine.h"
+#include "snapshot_internal.h"
 
 namespace beacon::kv {
 namespace {
@@ -81,7 +82,7 @@ class MemTables final : public Backend {
 
 class MemStore final : public Store {
  public:
-  explicit MemStore(StoreOptions opts) : engine_(std::move(opts)) {
+  explicit MemStore(StoreOptions opts) : wall_ms_(opts.wall_ms), engine_(std::move(opts)) {
     t_.meta = internal::kInitialMeta;
     engine_.Load(t_, t_.meta);
   }
@@ -182,6 +183,52 @@ class MemStore final : public Store {
     on_commit_ = std::move(fn);
   }
 
+  // The tables are copied under the read lock (writers wait only for the copy), then encoded.
+  Status SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const override {
+    SortedMap<Entry> entries;
+    SortedMap<uint64_t> tombs;
+    SortedMap<Session> sessions;
+    Meta meta;
+    {
+      ReaderLock lock(&mu_);
+      entries = t_.entries;
+      tombs = t_.tombs;
+      sessions = t_.sessions;
+      meta = t_.meta;
+    }
+    internal::SnapshotSource src;
+    src.meta = meta;
+    src.entries = [&](const auto& fn) {
+      for (const auto& [k, e] : entries) fn(e);
+    };
+    src.tombstones = [&](const auto& fn) {
+      for (const auto& [k, i] : tombs) fn(Tombstone{k, i});
+    };
+    src.sessions = [&](const auto& fn) {
+      for (const auto& [id, s] : sessions) fn(s);
+    };
+    if (index) *index = internal::AtLeastOne(meta.index);
+    return internal::WriteSnapshot(src, internal::WallMs(wall_ms_), sink);
+  }
+
+  void RestoreSnapshot(std::string file, RestoreCallback done) override {
+    Result<SnapshotData> snap = ParseSnapshot(file);
+    if (!snap.ok()) {
+      done(snap.status(), 0);
+      return;
+    }
+    uint64_t index = Write([&](Engine& e, MemTables& t, Effects* fx) {
+      std::vector<std::string> tombs;
+      for (const auto& [k, i] : t.tombs) tombs.push_back(k);
+      Meta m = internal::RestoreTables(t, *snap, t.meta, tombs);
+      e.Load(t, m);
+      fx->meta = m;
+      fx->kv = fx->sessions = true;
+      return m.index;
+    });
+    done(Status::Ok(), index);
+  }
+
  private:
   // Runs unit(engine, tables, effects) under the writer lock, then the commit callback outside.
   template <typename F>
@@ -210,6 +257,7 @@ class MemStore final : public Store {
     return internal::AtLeastOne(t_.meta.sessions_index);
   }
 
+  std::function<uint64_t()> wall_ms_;
   mutable SharedMutex mu_;
   MemTables t_ GUARDED_BY(mu_);
   Engine engine_ GUARDED_BY(mu_);  // used only under the writer lock

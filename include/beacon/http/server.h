@@ -183,6 +183,8 @@ struct HttpServerOptions {
   uint32_t idle_timeout_ms = 60000;
   size_t max_header_bytes = size_t{64} * 1024;
   size_t max_body_bytes = size_t{512} * 1024;
+  // Paths (exact) allowed a different body limit, e.g. {"/v1/snapshot", 1 GiB}.
+  std::vector<std::pair<std::string, size_t>> body_limits;
   // Output backpressure: a connection whose unsent responses pass this is no longer read (nor
   // its pipelined requests answered) until the client has taken half of it.
   size_t max_unsent_bytes = size_t{1} << 20;

@@ -143,10 +143,17 @@ struct SessionResult {
 };
 using SessionCallback = std::function<void(SessionResult)>;
 
+// Receives a snapshot file (kv/snapshot.h) in order, chunk by chunk; an error stops the save.
+using SnapshotSink = std::function<Status(std::string_view chunk)>;
+// Restore result: the store index after the restore.
+using RestoreCallback = std::function<void(Status status, uint64_t index)>;
+
 // Options for every implementation. now_ms is a monotonic clock in milliseconds (default: the
 // steady clock); tests inject a fake one. It drives TTLs and lock-delays.
 struct StoreOptions {
   std::function<uint64_t()> now_ms;
+  // Wall clock, Unix ms (default: the system clock): the created time of saved snapshots.
+  std::function<uint64_t()> wall_ms;
   // LMDB only: the map size (address space reserved; the file grows only as data is written).
   // 0 = 16 GiB. A write that would pass it fails with a "store full" status.
   uint64_t lmdb_map_bytes = 0;
@@ -216,6 +223,28 @@ class Store {
   // Called after every commit that changed KV entries (kv=true) and/or sessions (sessions=true);
   // any thread, must not block. Set it once, before the first write.
   virtual void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) = 0;
+
+  // ---- snapshots (kv/snapshot.h; defaults: "not supported by this KV backend") ----
+  // Writes a consistent point-in-time copy (KV entries, tombstones, sessions, the indexes) to
+  // sink while writes go on; *index (if not null) gets the store index it holds. Any thread;
+  // it runs on the calling thread.
+  virtual Status SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
+    (void)sink;
+    (void)index;
+    return Status::Error("snapshots are not supported by this KV backend");
+  }
+  // Verifies `file` completely first (a bad file changes nothing: done gets the error), then
+  // replaces every KV entry, tombstone and session with the snapshot's in one atomic write.
+  // Indexes never go backwards: with C the store index before and S the snapshot's, the
+  // restore commits at R = max(C, S) + 1; restored entries and tombstones keep their indexes
+  // when above C and take R otherwise; keys dropped by the restore leave tombstones at R; the
+  // store, KV and sessions indexes become R. Lock holders and TTL clocks restart from the
+  // restored sessions (TTLs from now); OnCommit reports kv and sessions. done runs like a write
+  // callback (after the commit).
+  virtual void RestoreSnapshot(std::string file, RestoreCallback done) {
+    (void)file;
+    done(Status::Error("snapshots are not supported by this KV backend"), 0);
+  }
 
  protected:
   // Write side only.

@@ -312,3 +312,18 @@ TEST_CASE("HttpServer: a client pipelining large GETs without reading is read no
   CHECK(bytes > static_cast<size_t>(n) * big.size());
   CHECK(served.load() == n);
 }
+
+TEST_CASE("HttpServer: body_limits lets one path take a larger body, others keep the limit") {
+  HttpServerOptions o = Fixture::Options();
+  o.body_limits = {{"/v1/body", size_t{2} << 20}};
+  Fixture f(o);
+  std::string body(1 << 20, 'z');
+  std::string out =
+      Exchange(f.port(), "PUT /v1/body HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\nConnection: close\r\n\r\n" + body);
+  CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(out.find("len=1048576 ") != std::string::npos);
+  out = Exchange(f.port(), "PUT /v1/echo/x HTTP/1.1\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
+  CHECK(out.rfind("HTTP/1.1 413 Payload Too Large\r\n", 0) == 0);
+}
