@@ -3,16 +3,45 @@
 #include "etcd_store.h"
 
 #include "beacon/core/uuid.h"
+#include "snapshot_internal.h"
 
 namespace beacon::kv {
 namespace internal {
 
 EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
-    : eo_(eo), log_(log), m_(eo.prefix), engine_(std::move(so)), watch_conn_(eo, [this] {
+    : eo_(eo), log_(log), m_(eo.prefix), engine_(so), watch_conn_(eo, [this] {
         return stopping_.load();
       }) {
   std::mt19937_64 rng(std::random_device{}());
   id_ = core::NewUuidV4(rng);
+  wall_ms_ = so.wall_ms;
+}
+
+Status EtcdStore::SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
+  EtcdSortedMap<Entry> entries;
+  EtcdSortedMap<uint64_t> tombs;
+  EtcdSortedMap<Session> sessions;
+  Meta meta;
+  {
+    ReaderLock lock(&mu_);
+    entries = m_.entries;
+    tombs = m_.tombs;
+    sessions = m_.sessions;
+    meta = m_.meta();
+  }
+  SnapshotSource src;
+  src.meta = meta;
+  src.entries = [&](const auto& fn) {
+    for (const auto& [k, e] : entries) fn(e);
+  };
+  src.tombstones = [&](const auto& fn) {
+    for (const auto& [k, i] : tombs) fn(Tombstone{k, i});
+  };
+  src.sessions = [&](const auto& fn) {
+    for (const auto& [id, s] : sessions) fn(s);
+  };
+  if (index) *index = meta.index;
+  return WriteSnapshot(src, WallMs(wall_ms_), sink);
 }
 
 EtcdStore::~EtcdStore() {
