@@ -77,6 +77,8 @@ class MsgWriter {
     raw_ = m.raw;
     nsuffix_ = m.nsuffix;
     overflow_ = false;
+    // A mark taken before the question's suffixes were registered: register them again on demand.
+    if (m.nsuffix == 0 && question_at_ != 0) question_pending_ = true;
   }
 
   void Bytes(const void* p, size_t n) {
@@ -105,7 +107,8 @@ class MsgWriter {
   }
 
   // Writes the header (12 bytes, counts zero) and copies the question verbatim (uncompressed
-  // name + type + class). Registers the question name for compression.
+  // name + type + class). Registers the question name for compression (when the first other name
+  // is written: answers that only point at the question never hash it).
   void Header(uint16_t id, uint16_t flags);
   void Question(const uint8_t* qname, size_t qname_len, uint16_t qtype, uint16_t qclass);
 
@@ -142,6 +145,7 @@ class MsgWriter {
       suffixes_[nsuffix_++] = Suffix{h, static_cast<uint16_t>(offset)};
     }
   }
+  void RegisterQuestion();
   int FindSuffix(uint64_t h) const {
     for (int i = 0; i < nsuffix_; ++i) {
       if (suffixes_[i].hash == h) return suffixes_[i].offset;
@@ -156,6 +160,8 @@ class MsgWriter {
   bool compress_;
   bool overflow_ = false;
   size_t qname_len_ = 0;
+  size_t question_at_ = 0;         // where Question() copied the name (0: no question)
+  bool question_pending_ = false;  // its suffixes are not registered yet
   int nsuffix_ = 0;
   Suffix suffixes_[kMaxSuffixes];
 };
