@@ -1,8 +1,8 @@
 // DnsWorker: loop lifecycle and the UDP path (recvmmsg in, sendmmsg out, snapshot pinned per
 // batch). libuv only reports that a UDP socket is readable; the worker then reads it itself, up to
 // kRecv datagrams per recvmmsg(2), answers them and sends the replies with one sendmmsg(2) before
-// reading again, until the socket is empty: a busy socket costs one recvmmsg and one sendmmsg per
-// batch, and epoll_wait only when it runs dry.
+// reading again while the batches stay large: a busy socket costs one recvmmsg and one sendmmsg
+// per batch, and epoll_wait only when it runs dry.
 #include "dns_worker.h"
 
 #include <unistd.h>
@@ -19,6 +19,8 @@ namespace {
 constexpr size_t kDgram = size_t{64} * 1024;
 // Batches read from one readable socket before the loop runs its other handles again.
 constexpr int kMaxRounds = 16;
+// A batch at least this large suggests more datagrams are already queued: read again at once.
+constexpr size_t kBusyBatch = 16;
 
 void PollCb(uv_poll_t* h, int status, int events) {
   if (status == 0 && (events & UV_READABLE) != 0) {
@@ -142,6 +144,9 @@ void DnsWorker::OnUdpReadable(UdpListener* u) {
     }
     AnswerBatch();
     if (!queue_.empty()) Flush();
+    // A short batch means the socket was drained a moment ago: epoll_wait (which returns at once
+    // if more came in) is then cheaper than a recvmmsg that finds nothing.
+    if (n < kBusyBatch) return;
   }
 }
 
