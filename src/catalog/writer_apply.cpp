@@ -44,6 +44,10 @@ void HintIndex::Erase(std::string_view nkey, std::string_view id, std::string_vi
 
 const Instance* Writer::FindInstance(const std::string& nkey, std::string_view id,
                                      std::string* skey, size_t* pos) const {
+  // A node without services (one just created, as in a bulk load) holds no instance: no need to
+  // look through the index.
+  const NodeServices* ns = staged_.node_services.Find(nkey);
+  if (ns == nullptr || ns->service_keys.empty()) return nullptr;
   const Instance* found = nullptr;
   instance_service_.Find(nkey, id, [&](std::string_view k) {
     const ServiceEntry* se = staged_.services.Find(k);

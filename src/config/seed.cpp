@@ -417,7 +417,7 @@ class SeedInput {
 }  // namespace
 
 Status ForEachCatalogSeedEntry(const std::string& path,
-                               const std::function<Status(const catalog::Registration&)>& fn,
+                               const std::function<Status(catalog::Registration&)>& fn,
                                size_t* count) {
   internal::ArrayStream stream;
   bool is_array = false;
@@ -465,8 +465,8 @@ Status ForEachCatalogSeedEntry(const std::string& path,
 
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path) {
   std::vector<Registration> out;
-  Status st = ForEachCatalogSeedEntry(path, [&](const Registration& r) {
-    out.push_back(r);
+  Status st = ForEachCatalogSeedEntry(path, [&](Registration& r) {
+    out.push_back(std::move(r));
     return Status::Ok();
   });
   if (!st.ok()) return st;
