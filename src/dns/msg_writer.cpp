@@ -95,6 +95,25 @@ void MsgWriter::QName() {
   Bytes(buf_ + kHeaderSize, qname_len_);
 }
 
+void MsgWriter::QNameRecord(uint16_t type, uint32_t ttl, const uint8_t* ip, size_t n) {
+  if (!compress_ || qname_len_ <= 1 || n > 16) {
+    QName();
+    const size_t at = RrHeader(type, kClassIN, ttl);
+    Bytes(ip, n);
+    RrEnd(at);
+    return;
+  }
+  uint8_t r[12 + 16] = {0xC0, static_cast<uint8_t>(kHeaderSize)};
+  Put16(r + 2, type);
+  Put16(r + 4, kClassIN);
+  Put16(r + 6, static_cast<uint16_t>(ttl >> 16));
+  Put16(r + 8, static_cast<uint16_t>(ttl));
+  Put16(r + 10, static_cast<uint16_t>(n));
+  std::memcpy(r + 12, ip, n);
+  raw_ += qname_len_ + 10 + n;
+  Put(r, 12 + n);
+}
+
 void MsgWriter::Name(std::initializer_list<std::string_view> pieces) {
   const uint8_t* labels[kMaxLabels];
   int n = 0;

@@ -116,6 +116,9 @@ class MsgWriter {
   void Name(std::initializer_list<std::string_view> pieces);
   // Writes the question name (a pointer to offset 12 when compressing).
   void QName();
+  // QName() then a whole IN record of `type` with rdata ip[0, n) (an A or AAAA record of the
+  // question), written at once.
+  void QNameRecord(uint16_t type, uint32_t ttl, const uint8_t* ip, size_t n);
 
   // Starts a resource record: owner must already be written. Returns the rdlength position.
   size_t RrHeader(uint16_t type, uint16_t klass, uint32_t ttl) {
