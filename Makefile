@@ -8,7 +8,7 @@ PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev 
         doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev \
         python3-consul victoria-metrics curl libcurl4-openssl-dev \
         golang-go golang-github-hashicorp-serf-dev golang-github-hashicorp-memberlist-dev \
-        libmsgpack-cxx-dev libssl-dev nftables iproute2
+        libmsgpack-cxx-dev libssl-dev nftables iproute2 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build dev test asan clean lint
@@ -21,6 +21,7 @@ deps:
 	fi
 	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm
 	@[ -d tests/integration/node/node_modules/consul ] || npm ci --prefix tests/integration/node --no-audit --no-fund
+	@[ -d tests/integration/ui/node_modules/puppeteer-core ] || npm ci --prefix tests/integration/ui --no-audit --no-fund
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release -Db_ndebug=true

@@ -10,12 +10,15 @@
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
+#include "beacon/agent/persister.h"
+#include "beacon/agent/query_mirror.h"
 #include "beacon/api/agent_api.h"
 #include "beacon/api/catalog_api.h"
 #include "beacon/api/event_api.h"
 #include "beacon/api/forward_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/api/operator_api.h"
+#include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
 #include "beacon/health/alias.h"
 #include "beacon/http/monitor_api.h"
@@ -30,6 +33,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 }
 
 Agent::~Agent() {
+  query_mirror_.reset();  // no more installs from its thread
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
@@ -194,6 +198,7 @@ Status Agent::Start() {
     if (!st.ok()) return st;
   }
   local_->Restore();  // services and checks registered over the API before a restart
+  if (Status st = LoadQueries(); !st.ok()) return st;
   DrainCommandsOnly();
   PublishNow(true);
   const auto ms =
@@ -286,7 +291,8 @@ void Agent::BuildHttp() {
   http::AddKvRoutes(router, *kv_, ko);
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
-  http::AddMonitorRoute(router, log_);  // GET /v1/agent/monitor
+  http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
+  if (cfg_.ui) http::AddUiRoutes(router);  // /ui/ (and / redirects there)
   http::EventApiOptions eo;
   eo.datacenter = cfg_.datacenter;
   eo.pretty = cfg_.dev;
@@ -302,6 +308,7 @@ void Agent::BuildHttp() {
     };
     http::AddForwardRoutes(router, *forwarder_, std::move(fo));
   }
+  AddQueryApi(router);
   // DNS counters in /v1/agent/metrics (beacon.dns.*), read from the workers' counters.
   local_->SetMetricsSource([this](std::vector<http::Metric>* out) {
     if (!dns_) return;

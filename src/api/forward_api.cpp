@@ -36,7 +36,7 @@ std::string SessionCreateBody(const std::string& body, const std::string& node) 
 }
 
 std::vector<std::string> ServerPortPaths() {
-  return {"/v1/kv/", "/v1/session/", "/v1/txn", "/v1/status/"};
+  return {"/v1/kv/", "/v1/session/", "/v1/txn", "/v1/status/", "/v1/query"};
 }
 
 void AddForwardRoutes(Router& router, Forwarder& fwd, ForwardApiOptions opts) {

@@ -57,6 +57,7 @@ Writer::Writer(SnapshotHub& hub, std::string_view self_node, std::string_view da
   staged_.dns = std::move(dns);
   staged_.domain_wire = detail::NameToWire(staged_.dns.domain);
   staged_.alt_domain_wire = detail::NameToWire(staged_.dns.alt_domain);
+  staged_.queries = CompileQueries({});
 }
 
 uint64_t Writer::Bump() {
@@ -503,6 +504,11 @@ void Writer::SetDnsConfig(const DnsSettings& dns) {
   std::vector<std::string> keys;
   staged_.services.ForEach([&](const ServiceEntry& e) { keys.push_back(core::Lower(e.name)); });
   for (const auto& k : keys) MarkPending(k);
+  dirty_ = true;
+}
+
+void Writer::SetPreparedQueries(const std::vector<PreparedQuery>& defs, std::string* err) {
+  staged_.queries = CompileQueries(defs, err);
   dirty_ = true;
 }
 

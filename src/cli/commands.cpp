@@ -73,6 +73,7 @@ constexpr Command kCommands[] = {
     {"services", "Interact with services", nullptr},
     {"services deregister", "Deregister services with the local agent", &ServicesDeregister},
     {"services register", "Register services with the local agent", &ServicesRegister},
+    {"template", "Renders templates from Consul data (consul-template)", &Template},
     {"validate", "Validate config files/directories", &ValidateCmd},
     {"version", "Prints the Beacon version", &VersionCmd},
     {"watch", "Watch for changes in Beacon", &Watch},

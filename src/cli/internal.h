@@ -112,6 +112,7 @@ int Watch(const Args& a, Io& io);
 int Event(const Args& a, Io& io);
 int Keyring(const Args& a, Io& io);
 int Lock(const Args& a, Io& io);
+int Template(const Args& a, Io& io);
 
 // Pure formatting, exposed for unit tests.
 struct Member {

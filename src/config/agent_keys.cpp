@@ -190,6 +190,19 @@ Status ApplyAddresses(const Ctx& c, const Value& v, std::string_view path, Agent
   return st;
 }
 
+// ui_config { enabled, ... }: only `enabled` matters (the assets are built in; dir,
+// content_path and metrics_* are accepted and ignored).
+Status ApplyUiConfig(const Ctx& c, const Value& v, std::string_view path, AgentConfig* cfg) {
+  Status st = ExpectObject(c, v, path);
+  for (const Member& m : v.members) {
+    if (!st.ok()) break;
+    if (NormKey(m.key) == "enabled" && !m.value.is_null()) {
+      st = GetBool(c, m.value, Join(path, m.key), &cfg->ui);
+    }
+  }
+  return st;
+}
+
 Status ApplyList(const Ctx& c, const Value& v, std::string_view path, bool node_check,
                  AgentConfig* cfg, LoadState* ls) {
   if (!v.is_array()) return c.Err(v, path, "expected a list of objects");
@@ -247,6 +260,10 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
       st = GetBool(c, x, p, &cfg->server);
     } else if (k == "bootstrap") {
       st = GetBool(c, x, p, &ignored);
+    } else if (k == "ui") {  // Consul's older spelling of ui_config.enabled
+      st = GetBool(c, x, p, &cfg->ui);
+    } else if (k == "uiconfig") {
+      st = ApplyUiConfig(c, x, p, cfg);
     } else if (k == "bootstrapexpect") {
       st = GetInt(c, x, p, 0, 1000, &n);
       cfg->bootstrap_expect = static_cast<int>(n);
@@ -308,7 +325,7 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
     } else if (k == "checks") {
       st = ApplyList(c, x, p, true, cfg, ls);
     }
-    // Anything else (acl, ui_config, telemetry, performance, limits, ...) is accepted and ignored.
+    // Anything else (acl, telemetry, performance, limits, ...) is accepted and ignored.
     if (!st.ok()) return st;
   }
   return Status::Ok();

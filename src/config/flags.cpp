@@ -156,8 +156,10 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
     cfg->enable_script_checks = on;
   } else if (flag == "enable-local-script-checks") {
     cfg->enable_local_script_checks = on;
-  } else if (flag == "bootstrap" || flag == "ui") {
-    // Accepted for compatibility: a single agent is always its own leader, and there is no UI.
+  } else if (flag == "ui") {
+    cfg->ui = on;
+  } else if (flag == "bootstrap") {
+    // Accepted for compatibility: a single agent is always its own leader.
   } else if (flag == "bootstrap-expect") {
     if (!ToInt(value, 0, 1000, &n)) return BadValue(flag, value, "expected a number");
     cfg->bootstrap_expect = static_cast<int>(n);

@@ -119,6 +119,7 @@ Result<AgentConfig> Load(const CommandLine& cl) {
   LoadState ls;
   if (cl.dev) {
     cfg.dev = true;
+    cfg.ui = true;
     cfg.node_name = internal::Hostname();
     cfg.log_level = "debug";
     cfg.server = true;

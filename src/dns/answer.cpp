@@ -134,8 +134,8 @@ std::string_view Join(Ctx& x, const Query& q, int from, int to) {
 }
 
 bool IsKind(std::string_view l) {
-  return l == "service" || l == "connect" || l == "virtual" || l == "ingress" || l == "node" ||
-         l == "query" || l == "addr";
+  return l == "service" || l == "node" || l == "query" || l == "addr" || l == "connect" ||
+         l == "virtual" || l == "ingress";
 }
 
 // Checks the locality suffix labels [from, to): true when it names the local datacenter.
@@ -180,12 +180,11 @@ void Route(Ctx& x, int nparts_total) {
     return detail::AnswerAddr(x, Label(q, 0));
   }
   const int suffix = nparts_total - kind_at - 1;
-  if (kind == "query") {
-    // Prepared queries need the HTTP API (issue 3); until then every name is unknown.
-    return detail::Nxdomain(x);
-  }
   if (suffix != 0 && suffix != 1 && suffix != 2 && suffix != 4) return detail::Nxdomain(x);
   if (!LocalDc(x, kind_at + 1, nparts_total) || nparts == 0) return detail::Nxdomain(x);
+  if (kind == "query") {
+    return detail::AnswerQuery(x, nparts == 1 ? Label(q, 0) : Join(x, q, 0, nparts));
+  }
   if (kind == "node") return detail::AnswerNode(x, Join(x, q, 0, nparts));
   if (kind == "service") {
     if (nparts == 2) {
@@ -212,7 +211,7 @@ uint16_t Flags(const Query& q, uint8_t rcode, bool aa, bool tc, bool ra) {
   return f;
 }
 
-void WriteOpt(MsgWriter& w, const Query& q) {
+void WriteOpt(MsgWriter& w, const Query& q, bool source_scope) {
   w.U8(0);
   w.U16(kTypeOPT);
   w.U16(q.udp_size);
@@ -226,7 +225,8 @@ void WriteOpt(MsgWriter& w, const Query& q) {
   w.U16(q.ecs_len);
   uint8_t ecs[sizeof q.ecs];
   std::memcpy(ecs, q.ecs, q.ecs_len);
-  ecs[3] = 0;  // scope: answers are valid for every client
+  // Scope: answers are valid for every client, except prepared queries' (spec 1.6).
+  ecs[3] = source_scope && q.ecs_len > 2 ? ecs[2] : 0;
   w.Bytes(ecs, q.ecs_len);
 }
 
@@ -325,7 +325,7 @@ size_t BareReply(const Query& q, uint8_t rcode, bool aa, bool ra, bool opt, uint
   w.Question(q.qname, q.qname_len, q.qtype, q.qclass);
   w.SetCount(0, 1);
   if (opt && q.edns) {
-    WriteOpt(w, q);
+    WriteOpt(w, q, false);
     w.SetCount(3, 1);
   }
   return w.overflow() ? 0 : w.size();
@@ -434,7 +434,7 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
   }
 
   if (q.edns && x.opt) {
-    WriteOpt(x.w, q);
+    WriteOpt(x.w, q, x.ecs_scope);
     ++x.ar;
   }
   if (x.w.overflow()) {

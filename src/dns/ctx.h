@@ -38,6 +38,10 @@ struct Ctx {
   uint32_t cap = UINT32_MAX;
   uint32_t ttl_override = UINT32_MAX;
   bool edns = false;  // the client's query had EDNS (sub-lookups inherit it)
+  // A prepared query being answered (query.cpp): AnswerService filters instances through it,
+  // and the reply's ECS scope is the client's source prefix (spec 1.6).
+  const catalog::QueryView* query = nullptr;
+  bool ecs_scope = false;
 };
 
 // Writes the owner name of a record: the question (compressed to a pointer) or `owner`.
@@ -71,6 +75,10 @@ uint32_t NodeTtl(const Ctx& x);
 void AnswerNode(Ctx& x, std::string_view name_lower);
 void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lower);
 void AnswerAddr(Ctx& x, std::string_view label);
+void AnswerQuery(Ctx& x, std::string_view name);  // `<name>.query` (query.cpp)
+// With x.query and Near "_agent": moves a candidate on this agent's node to cand[0]. Returns how
+// many leading candidates the shuffle must leave in place (0 or 1).
+uint32_t PinAgentNode(const Ctx& x, const catalog::ServiceEntry& e, uint32_t* cand, uint32_t n);
 void AnswerPtr(Ctx& x);
 void AnswerSoaNs(Ctx& x);
 

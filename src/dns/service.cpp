@@ -120,7 +120,14 @@ size_t WriteAddrs(Ctx& x, const MsgWriter::Mark& start, uint32_t k, uint32_t ttl
 void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lower) {
   const catalog::ServiceEntry* e = x.snap.services.Find(svc_lower);
   if (e == nullptr) return Nxdomain(x);
-  const uint32_t pool = x.snap.dns.only_passing ? e->n_passing : e->n_ok;
+  // A prepared query (query.cpp) brings its own health rule and filters.
+  const catalog::QueryView* qv = x.query;
+  uint32_t pool = x.snap.dns.only_passing ? e->n_passing : e->n_ok;
+  if (qv != nullptr) {
+    pool = qv->n_ignore != 0  ? static_cast<uint32_t>(e->instances.size())
+           : qv->only_passing ? e->n_passing
+                              : e->n_ok;
+  }
   Scratch& s = x.s;
   uint32_t* cand = x.cand;
   Pick* picks = x.picks;
@@ -134,6 +141,8 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
       const catalog::Instance& in = e->instances[idx];
       if (in.node->suspect != want_suspect) continue;
       if (!tag_lower.empty() && !HasTag(in, tag_lower)) continue;
+      // The pool already applied the health rule when no other filter is set.
+      if (qv != nullptr && !qv->health_only && !catalog::QueryAccepts(*qv, in)) continue;
       cand[n++] = idx;
     }
   }
@@ -164,8 +173,9 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   const Pick* held_cname = nullptr;
   Pick cname{};
   bool more = false;  // an answer beyond `limit` existed
+  const uint32_t pinned = qv != nullptr && qv->near_agent ? PinAgentNode(x, *e, cand, n) : 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t j = i + s.Rand() % (n - i);
+    const uint32_t j = i < pinned ? i : i + s.Rand() % (n - i);
     std::swap(cand[i], cand[j]);
     const Instance& in = e->instances[cand[i]];
     const AddrChoice* ap = &in.addr(fam);

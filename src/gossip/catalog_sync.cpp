@@ -145,7 +145,14 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
   next_ae_ms_ = now_ms_ + cfg_.anti_entropy_interval_ms;
   Resync();
   const std::vector<std::string> peers = LivePeers();
-  if (!peers.empty()) SendDigest(peers[rng_() % peers.size()]);
+  if (peers.empty()) return;
+  const std::string& peer = peers[rng_() % peers.size()];
+  const std::uint64_t every = std::max<std::uint64_t>(1, cfg_.full_digest_every);
+  if (ae_rounds_++ % every == 0) {
+    SendDigest(peer);
+  } else {
+    SendDigestSum(peer);
+  }
 }
 
 // --- broadcasts --------------------------------------------------------------------------------
@@ -266,6 +273,8 @@ void CatalogSync::NotifyMsg(ByteView msg) {
   } else if (const auto* x = std::get_if<catsync::Records>(&*m)) {
     for (const catalog::NodeRecord& r : x->records) OnRecord(r, true);
     for (const auto& [origin, version] : x->removed) OnTombstone(origin, version);
+  } else if (const auto* x = std::get_if<catsync::DigestSum>(&*m)) {
+    OnDigestSum(*x);
   }
 }
 
@@ -405,24 +414,47 @@ void CatalogSync::OnAnnounce(const catsync::Announce& a) {
 
 // --- anti-entropy ------------------------------------------------------------------------------
 
-void CatalogSync::SendDigest(const std::string& peer) {
-  catsync::Digest d;
-  d.sender = cfg_.self;
+std::vector<std::pair<std::string, std::uint64_t>> CatalogSync::DigestVersions() {
+  std::vector<std::pair<std::string, std::uint64_t>> v;
   catalog::SnapshotPtr snap = snapshot_();
   if (snap) {
     snap->node_services.ForEach([&](const catalog::NodeServices& ns) {
-      if (ns.version != 0) d.versions.emplace_back(ns.key.str(), ns.version);
+      if (ns.version != 0) v.emplace_back(ns.key.str(), ns.version);
     });
   }
   // Nodes not held: removed by their origin (tombstones) or left (so nobody resends them).
   for (const auto& [key, version] : known_) {
     if (version == 0 || (snap && snap->node_services.Find(key) != nullptr)) continue;
-    if (removed_.count(key) != 0 || IsLeft(key)) d.versions.emplace_back(key, version);
+    if (removed_.count(key) != 0 || IsLeft(key)) v.emplace_back(key, version);
   }
-  std::sort(d.versions.begin(), d.versions.end());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+void CatalogSync::SendDigest(const std::string& peer) {
+  catsync::Digest d;
+  d.sender = cfg_.self;
+  d.versions = DigestVersions();
   exchanged_ = true;
   ++stats_.digests_sent;
   sends_.emplace_back(peer, catsync::Encode(d), true);
+}
+
+void CatalogSync::SendDigestSum(const std::string& peer) {
+  const auto versions = DigestVersions();
+  catsync::DigestSum d{cfg_.self, catsync::SumOf(versions), versions.size()};
+  ++stats_.digest_sums_sent;
+  sends_.emplace_back(peer, catsync::Encode(d), false);
+}
+
+void CatalogSync::OnDigestSum(const catsync::DigestSum& d) {
+  ++stats_.digest_sums_received;
+  const auto versions = DigestVersions();
+  if (versions.size() == d.count && catsync::SumOf(versions) == d.hash) {
+    ++stats_.digest_sums_matched;
+    return;
+  }
+  SendDigest(d.sender);  // the sender answers with what we lack and pulls what it lacks
 }
 
 void CatalogSync::OnDigest(const catsync::Digest& d) {

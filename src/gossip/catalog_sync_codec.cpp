@@ -2,6 +2,7 @@
 #include <string>
 #include <utility>
 
+#include "beacon/core/hash.h"
 #include "beacon/core/strings.h"
 #include "beacon/gossip/catalog_sync_wire.h"
 #include "catalog_codec.h"
@@ -36,6 +37,17 @@ MsgType TypeOf(const Message& m) {
 
 }  // namespace
 
+std::uint64_t SumOf(const Versions& sorted_versions) {
+  std::uint64_t h = core::kFnv64Offset;
+  for (const auto& [origin, version] : sorted_versions) {
+    h = core::Fnv1a64(origin, h);
+    std::uint8_t v[9] = {0};  // a 0 separator, then the version little-endian
+    for (int i = 0; i < 8; ++i) v[i + 1] = static_cast<std::uint8_t>(version >> (8 * i));
+    h = core::Fnv1a64(v, sizeof v, h);
+  }
+  return h;
+}
+
 Bytes Encode(const Message& m) {
   Bytes out;
   out.push_back(static_cast<std::uint8_t>(TypeOf(m)));
@@ -67,6 +79,10 @@ Bytes Encode(const Message& m) {
     rs.array(x->records.size());
     for (const auto& rec : x->records) catcodec::WriteRecord(rs, rec);
     if (!x->removed.empty()) WriteVersions(f.Key("T"), x->removed);
+  } else if (const auto* x = std::get_if<DigestSum>(&m)) {
+    f.Str("S", x->sender);
+    f.Uint("H", x->hash);
+    f.Uint("N", x->count);
   }
   f.Finish(w);
   return out;
@@ -145,6 +161,17 @@ Result<Message> Decode(ByteView msg) {
           return ReadArray(r, [&] { return catcodec::ReadRecord(r, x.records.emplace_back()); });
         }
         if (k == "T") return ReadVersions(r, x.removed);
+        return r.skip();
+      });
+      m = std::move(x);
+      break;
+    }
+    case MsgType::kDigestSum: {
+      DigestSum x;
+      ok = ReadMap(r, [&](const std::string& k) {
+        if (k == "S") return r.read_str(x.sender);
+        if (k == "H") return r.read_uint(x.hash);
+        if (k == "N") return r.read_uint(x.count);
         return r.skip();
       });
       m = std::move(x);

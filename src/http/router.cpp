@@ -117,6 +117,8 @@ const char* StatusText(int code) {
       return "OK";
     case 301:
       return "Moved Permanently";
+    case 304:
+      return "Not Modified";
     case 403:
       return "Forbidden";
     case 400:

@@ -4,6 +4,7 @@
 //   @self <node>                 this agent's node name (default "server1")
 //   @config                      agent config JSON (Consul keys) until the next @ line
 //   @catalog                     JSON array of /v1/catalog/register bodies until the next @ line
+//   @queries                     JSON array of prepared queries (POST /v1/query bodies plus ID)
 //   @query <name> <type> [tcp] [edns=N] [ecs=a.b.c.d/N]
 //     rcode <NOERROR|NXDOMAIN|...>
 //     flags <qr aa tc rd ra ...>  (optional; exact set)
@@ -27,6 +28,7 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/config/config.h"
+#include "beacon/config/query_body.h"
 #include "beacon/dns/answer.h"
 #include "beacon/dns/wire.h"
 // ldns after the C++ headers: its common.h redefines bool for C.
@@ -60,6 +62,7 @@ struct GoldenFile {
   std::string self = "server1";
   std::string config = "{}";
   std::string catalog = "[]";
+  std::string prepared = "[]";
   std::vector<QueryCase> queries;
 };
 
@@ -90,6 +93,8 @@ GoldenFile ParseGolden(const std::string& path) {
         target = &g.config;
       } else if (kw == "@catalog") {
         target = &g.catalog;
+      } else if (kw == "@queries") {
+        target = &g.prepared;
       } else if (kw == "@query") {
         QueryCase q;
         q.line = lineno;
@@ -158,6 +163,13 @@ void RunFile(const std::string& path) {
   beacon::catalog::SnapshotHub hub;
   beacon::catalog::Writer writer(hub, g.self, cfg.datacenter, cfg.dns);
   for (const auto& r : regs.value()) REQUIRE(writer.Apply(r).ok());
+  auto prepared = beacon::config::DecodePreparedQueryList(g.prepared);
+  REQUIRE_MESSAGE(prepared.ok(),
+                  path << ": " << (prepared.ok() ? "" : prepared.status().message()));
+  for (const auto& pq : prepared.value()) {
+    REQUIRE_MESSAGE(beacon::catalog::CheckQuery(pq).empty(), beacon::catalog::CheckQuery(pq));
+  }
+  writer.SetPreparedQueries(prepared.value());
   writer.Publish(true);
   beacon::catalog::Snapshot snap = *hub.Current();
   snap.soa_serial = 1;

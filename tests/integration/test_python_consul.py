@@ -287,5 +287,32 @@ class TestSessionStatus(PythonConsulTest):
         self.assertEqual(self.c.status.peers(), [server])
 
 
+class TestQuery(PythonConsulTest):
+    def test_prepared_query_lifecycle(self):
+        # python-consul 0.7.1 always sends Template {Type: name_prefix_match}: its queries are
+        # templates, found by name (exact or as a prefix), as in Consul.
+        self.c.agent.service.register("pyweb", service_id="pyweb-1", port=8080, tags=["v1"])
+        self.c.agent.service.register("pyweb", service_id="pyweb-2", port=8081, tags=["v2"])
+        q = self.c.query.create("pyweb", name="py-web", tags=["v1"], ttl="15s",
+                                onlypassing=True)
+        qid = q["ID"]
+        [got] = self.c.query.get(qid)
+        self.assertEqual((got["Name"], got["Service"]["Service"], got["Service"]["Tags"]),
+                         ("py-web", "pyweb", ["v1"]))
+        self.assertEqual(got["DNS"]["TTL"], "15s")
+        self.assertIn(qid, [x["ID"] for x in self.c.query.list()])
+        res = self.c.query.execute("py-web")
+        self.assertEqual([n["Service"]["ID"] for n in res["Nodes"]], ["pyweb-1"])
+        self.assertEqual(res["DNS"]["TTL"], "15s")
+        self.assertEqual(self.c.query.explain("py-web")["Query"]["Service"]["Service"], "pyweb")
+        d = self.agent.dig("py-web.query.consul", "SRV")
+        self.assertEqual(d.data("answer", "SRV"), ["1 1 8080 pynode.node.dc1.consul."])
+        self.assertTrue(self.c.query.update(qid, "pyweb", name="py-web", tags=["v2"]))
+        res = self.c.query.execute("py-web", limit=1)
+        self.assertEqual([n["Service"]["ID"] for n in res["Nodes"]], ["pyweb-2"])
+        self.assertTrue(self.c.query.delete(qid))
+        self.assertEqual(self.agent.dig("py-web.query.consul", "SRV").status, "NXDOMAIN")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -30,8 +30,10 @@
 
 namespace beacon::agent {
 
-class HealthSync;  // beacon/agent/health_sync.h
-class Cluster;     // beacon/agent/cluster.h
+class HealthSync;   // beacon/agent/health_sync.h
+class Cluster;      // beacon/agent/cluster.h
+class Persister;    // beacon/agent/persister.h
+class QueryMirror;  // beacon/agent/query_mirror.h
 
 class Agent {
  public:
@@ -81,6 +83,11 @@ class Agent {
   // Any thread: stops Run() with `code` (a fatal gossip error, or after a graceful leave).
   void RequestStop(int code);
   void BuildHttp();
+  // Prepared queries (agent_queries.cpp): a server loads its file into the catalog before the
+  // first publish; AddQueryApi registers /v1/query (a client: execute/explain here, the rest
+  // forwarded) and starts a client's mirror of the servers' set.
+  Status LoadQueries();
+  void AddQueryApi(http::Router& router);
   // After a publish (and once a second): hands health_ the runnable checks of what changed on
   // this node (all of them when the script policy changed), through health_sync_.
   void SyncHealth();
@@ -105,9 +112,14 @@ class Agent {
   std::unique_ptr<health::Runner> health_;
   std::unique_ptr<HealthSync> health_sync_;  // agent loop only
   std::unique_ptr<Cluster> cluster_;         // gossip; null when serf_lan port is -1
-  int exit_code_ = 0;                        // agent loop only
-  gossip::EventBuffer events_;               // the recent user events (thread-safe)
-  std::mt19937_64 event_ids_;                // HTTP loop thread only (FireEvent)
+  // Prepared queries: a server's file writes (off the loop threads), a client's mirror.
+  std::unique_ptr<Persister> query_persister_;
+  std::unique_ptr<QueryMirror> query_mirror_;
+  std::vector<catalog::PreparedQuery> loaded_queries_;  // Start() to BuildHttp() only
+  uint64_t loaded_query_index_ = 1;
+  int exit_code_ = 0;           // agent loop only
+  gossip::EventBuffer events_;  // the recent user events (thread-safe)
+  std::mt19937_64 event_ids_;   // HTTP loop thread only (FireEvent)
 };
 
 }  // namespace beacon::agent

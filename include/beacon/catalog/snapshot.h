@@ -20,6 +20,7 @@
 #include "beacon/catalog/dns_settings.h"
 #include "beacon/catalog/entries.h"
 #include "beacon/catalog/pmap.h"
+#include "beacon/catalog/prepared_query.h"
 #include "beacon/catalog/types.h"
 
 namespace beacon::catalog {
@@ -47,6 +48,8 @@ struct Snapshot {
   std::string datacenter;       // lower-case
   std::string dc_wire;          // datacenter as wire labels
   uint32_t soa_serial = 0;      // unix time of publication
+  // The prepared queries (spec 1.6), compiled; never null once published by a Writer.
+  QuerySetPtr queries;
 
   // The node's blocking-query index (NodeServices::index), or 0 when the node is unknown.
   uint64_t NodeIndex(std::string_view node_key) const {

@@ -141,6 +141,11 @@ class Writer {
   // reload only).
   void SetDnsConfig(const DnsSettings& dns);
 
+  // Replaces the prepared-query set (a value: every definition, as stored by the server or
+  // mirrored from it); compiles it once here (CompileQueries), so readers only execute. A
+  // definition that does not compile is skipped and logged by the caller through *err.
+  void SetPreparedQueries(const std::vector<PreparedQuery>& defs, std::string* err = nullptr);
+
   // Builds and publishes a snapshot if anything changed since the last publish (or always when
   // `force`). Returns the published generation.
   uint64_t Publish(bool force = false);

@@ -42,6 +42,8 @@ struct AgentConfig {
   std::string advertise_addr;  // Node.Address; default: bind_addr (or 127.0.0.1 when 0.0.0.0)
   bool server = false;
   bool dev = false;
+  // The web UI at /ui/ (-ui, `ui` or ui_config { enabled }): on by default with -dev, as Consul.
+  bool ui = false;
   std::string log_level = "info";  // trace, debug, info, warn, error
   bool enable_script_checks = false;
   bool enable_local_script_checks = false;

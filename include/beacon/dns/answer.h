@@ -57,6 +57,9 @@ struct Scratch {
   };
   Sub sub[kMaxDepth];
 
+  // Where prepared-query templates render (`<name>.query`).
+  catalog::QueryScratch qs;
+
   // Hostnames outside the zones are resolved through the recursors (spec 1.3, 1.4.1): the first
   // pass records the first such name here and Answer() returns kResolve; the caller asks a
   // recursor (HostQuery) and calls Answer() again with its reply as `ext`.

@@ -31,9 +31,14 @@
 //   with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not one per
 //   member), a digest {origin -> version} of every record held is sent to one live beacon peer
 //   (reliable). The receiver replies with the full records where it is newer and a pull for
-//   those where the sender is newer. Any agent serves any record it holds. A node its origin
-//   removed is carried as a tombstone {origin, version} (digests, Records), so removals are
-//   repaired like changes; a left node's last version is in digests too, so nobody resends it.
+//   those where the sender is newer. Periodic rounds send only a DigestSum (hash and count of
+//   that digest, one UDP packet) except every full_digest_every-th round: a peer whose own sum
+//   differs answers with its full digest, so an in-sync cluster opens no TCP stream for
+//   anti-entropy three rounds out of four, and a lost sum only delays repair to the next round
+//   (a full digest at least every full_digest_every rounds, even with every UDP packet lost). Any
+//   agent serves any record it holds. A node its origin removed is carried as a tombstone {origin,
+//   version} (digests, Records), so removals are repaired like changes; a left node's last version
+//   is in digests too, so nobody resends it.
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
 //   through submit (this observer's view; the agent's own node is left to the agent), and
 //   re-submits it after a record arrives for a node, so serfHealth exists once the node does.
@@ -72,6 +77,8 @@ struct CatalogSyncConfig {
   // A non-contiguous delta waits this long for the deltas before it (they may be on their way
   // from another peer) before the record is pulled from its sender; 0 pulls at once.
   std::uint64_t gap_wait_ms = 500;
+  // Every n-th periodic round sends the full digest; the others a DigestSum. 1: always full.
+  std::uint64_t full_digest_every = 4;
 };
 
 struct CatalogSyncStats {
@@ -89,6 +96,9 @@ struct CatalogSyncStats {
   std::uint64_t pulls_served = 0;
   std::uint64_t digests_sent = 0;
   std::uint64_t digests_received = 0;
+  std::uint64_t digest_sums_sent = 0;
+  std::uint64_t digest_sums_received = 0;
+  std::uint64_t digest_sums_matched = 0;  // received ones equal to our own digest
   std::uint64_t decode_errors = 0;
 };
 
@@ -164,6 +174,7 @@ class CatalogSync : public SerfExtension {
   void OnRecord(const catalog::NodeRecord& rec, bool via_pull);
   void OnAnnounce(const catsync::Announce& a);
   void OnDigest(const catsync::Digest& d);
+  void OnDigestSum(const catsync::DigestSum& d);
   void OnPull(const catsync::Pull& p);
 
   // Known version of an origin (seeding from the snapshot on first sight).
@@ -178,7 +189,10 @@ class CatalogSync : public SerfExtension {
   void Compact(const std::string& origin);
   void RequestPull(const std::string& peer, const std::string& origin, std::uint64_t version,
                    bool spread);
+  // Every record and tombstone held, sorted: what a digest carries.
+  std::vector<std::pair<std::string, std::uint64_t>> DigestVersions();
   void SendDigest(const std::string& peer);
+  void SendDigestSum(const std::string& peer);
   void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records,
                    std::vector<std::pair<std::string, std::uint64_t>> removed);
   void OnTombstone(const std::string& origin, std::uint64_t version);
@@ -195,7 +209,8 @@ class CatalogSync : public SerfExtension {
   std::mt19937_64 rng_;
   std::uint64_t now_ms_ = 0;
   std::uint64_t next_ae_ms_ = 0;
-  bool exchanged_ = false;  // a digest went out at least once
+  std::uint64_t ae_rounds_ = 0;  // periodic anti-entropy rounds so far
+  bool exchanged_ = false;       // a digest went out at least once
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::string, std::uint64_t> known_;  // origin key -> version
   std::map<std::string, MemberView> members_;             // by node key (ordered: seeded picks)

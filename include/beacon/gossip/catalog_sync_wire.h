@@ -16,6 +16,9 @@
 //   0x84 Pull     {S, O: [origin]}                      "send me these records" (reliable).
 //   0x85 Records  {S, R: [record], T: {origin: version}} full records, and tombstones of
 //                 nodes their origin removed at that version (reliable).
+//   0x86 DigestSum {S, H: hash, N: count}               a Digest folded to 16 bytes (best
+//                 effort, one UDP packet): a receiver whose own digest differs answers with
+//                 its full Digest (reliable), which repairs both sides.
 // Op: {K: kind (the index in catalog::Op), n: node name, I: id, N: node, Sv: service,
 //      Ck: check, C: checks, Ss: services, SC: [[service, checks]], St: status, Out: output,
 //      Sk: skip_node_update, L: liveness}, the fields each kind has.
@@ -43,6 +46,7 @@ enum class MsgType : std::uint8_t {
   kDigest = 0x83,
   kPull = 0x84,
   kRecords = 0x85,
+  kDigestSum = 0x86,
 };
 
 struct Delta {
@@ -79,7 +83,18 @@ struct Records {
   bool operator==(const Records&) const = default;
 };
 
-using Message = std::variant<Delta, RecordMsg, Announce, Digest, Pull, Records>;
+struct DigestSum {
+  std::string sender;
+  std::uint64_t hash = 0;   // SumOf(the sender's digest versions)
+  std::uint64_t count = 0;  // how many entries that digest has
+  bool operator==(const DigestSum&) const = default;
+};
+
+// Variant order = type byte order (0x80 + index).
+using Message = std::variant<Delta, RecordMsg, Announce, Digest, Pull, Records, DigestSum>;
+
+// FNV-1a over the sorted {origin, version} entries: equal digests give equal sums.
+std::uint64_t SumOf(const std::vector<std::pair<std::string, std::uint64_t>>& sorted_versions);
 
 Bytes Encode(const Message& m);
 Result<Message> Decode(ByteView msg);

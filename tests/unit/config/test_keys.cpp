@@ -129,10 +129,26 @@ TEST_CASE("keys: snake_case, CamelCase and lowercase are the same key") {
 }
 
 TEST_CASE("keys: Consul keys Beacon does not use, and unknown keys, are ignored") {
-  AgentConfig cfg = Merge(R"({"acl": {"enabled": true}, "ui_config": {"enabled": true},
+  AgentConfig cfg = Merge(R"({"acl": {"enabled": true},
     "telemetry": {"disable_hostname": true}, "performance": {"raft_multiplier": 1},
     "limits": {"http_max_conns_per_client": 200}, "no_such_key": [1, 2], "node_name": "k"})");
   CHECK(cfg.node_name == "k");
+}
+
+TEST_CASE("ui_config.enabled and the older `ui` key turn the web UI on or off") {
+  CHECK_FALSE(Merge("{}").ui);
+  CHECK(Merge(R"({"ui_config": {"enabled": true, "dir": "/x", "content_path": "/ui/"}})").ui);
+  CHECK(Merge(R"({"UIConfig": {"Enabled": true}})").ui);
+  CHECK(Merge("ui_config:\n  enabled: true\n", true).ui);
+  CHECK(Merge(R"({"ui": true})").ui);
+  AgentConfig cfg;
+  cfg.ui = true;
+  REQUIRE(MergeDocument("t.json", R"({"ui_config": {"enabled": false}})", false, &cfg).ok());
+  CHECK_FALSE(cfg.ui);
+  CHECK(MergeError(R"({"ui_config": {"enabled": "yes"}})") ==
+        "t.json:1: ui_config.enabled: expected a boolean (true or false), got string \"yes\"");
+  CHECK(MergeError(R"({"ui_config": true})").find("ui_config: expected an object") !=
+        std::string::npos);
 }
 
 TEST_CASE("keys: YAML document with the same tree") {

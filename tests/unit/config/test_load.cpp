@@ -122,6 +122,19 @@ TEST_CASE("Load: -dev defaults and the ones files may still override") {
   CHECK(MustLoad(Flags({"-dev", "-config-file", f, "-log-level", "error"})).log_level == "error");
 }
 
+TEST_CASE("Load: the web UI is on with -dev, off otherwise; files and -ui decide over that") {
+  CHECK(MustLoad(Flags({"-dev"})).ui);
+  CHECK_FALSE(MustLoad(Flags({"-data-dir", "/tmp"})).ui);
+  CHECK(MustLoad(Flags({"-data-dir", "/tmp", "-ui"})).ui);
+  CHECK_FALSE(MustLoad(Flags({"-dev", "-ui=false"})).ui);
+  TempDir t;
+  std::string off = t.Write("off.json", R"({"ui_config": {"enabled": false}})");
+  std::string on = t.Write("on.yaml", "ui_config:\n  enabled: true\n");
+  CHECK_FALSE(MustLoad(Flags({"-dev", "-config-file", off})).ui);
+  CHECK(MustLoad(Flags({"-data-dir", "/tmp", "-config-file", on})).ui);
+  CHECK(MustLoad(Flags({"-dev", "-config-file", off, "-ui"})).ui);  // the flag comes last
+}
+
 TEST_CASE("Load: data_dir is required unless -dev; node name defaults to the hostname") {
   CHECK(LoadError(CommandLine{}) == "data_dir is required unless -dev");
   AgentConfig cfg = MustLoad(Flags({"-data-dir", "/tmp"}));

@@ -136,6 +136,53 @@ TEST_CASE("deltas lost on gossip are repaired by anti-entropy") {
   CHECK(digests > 0);
 }
 
+TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum repairs the gap") {
+  CatalogSyncConfig cfg = Cluster::Fast();
+  cfg.anti_entropy_interval_ms = 1000;
+  cfg.full_digest_every = 1000000;  // after the first round only sums: repair must come from them
+  Cluster c(7, cfg);
+  for (int i = 0; i < 5; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
+                     12000));
+  auto totals = [&] {
+    beacon::gossip::CatalogSyncStats t;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const beacon::gossip::CatalogSyncStats& s = c[i].sync->stats();
+      t.digests_sent += s.digests_sent;
+      t.digest_sums_sent += s.digest_sums_sent;
+      t.digest_sums_received += s.digest_sums_received;
+      t.digest_sums_matched += s.digest_sums_matched;
+      t.deltas_applied += s.deltas_applied;
+    }
+    return t;
+  };
+  c.RunUntil([] { return false; }, 2000);  // each agent's first round is a full digest
+  const beacon::gossip::CatalogSyncStats joined = totals();
+  c.RunUntil([] { return false; }, 10000);  // ten quiet rounds per agent
+  const beacon::gossip::CatalogSyncStats quiet = totals();
+  CHECK(quiet.digest_sums_received - joined.digest_sums_received >= 30);
+  CHECK(quiet.digest_sums_matched - joined.digest_sums_matched ==
+        quiet.digest_sums_received - joined.digest_sums_received);
+  CHECK(quiet.digests_sent == joined.digests_sent);  // no full digest while in sync
+
+  c.set_loss(1.0);  // the change's broadcasts are all lost
+  c[2].Local(op::UpsertService{"node2", Web("web3", 8080), {}});
+  c.Pump(c[2]);
+  c.RunUntil([] { return false; }, 3000);
+  REQUIRE(c[2].sync->queued() == 0);  // gossip gave up on it
+  CHECK(!c.Everywhere([](const Snapshot& s) { return WebOn(s, "node2") != nullptr; }));
+  c.set_loss(0);
+  CHECK(c.RunUntil(
+      [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node2") != nullptr; }); },
+      20000));
+  const beacon::gossip::CatalogSyncStats repaired = totals();
+  CHECK(repaired.deltas_applied == quiet.deltas_applied);  // not gossip: the sums found it
+  CHECK(repaired.digests_sent > quiet.digests_sent);       // a peer whose sum differed answered
+  CHECK(repaired.digest_sums_matched - quiet.digest_sums_matched <
+        repaired.digest_sums_received - quiet.digest_sums_received);
+}
+
 TEST_CASE("a node joining late gets everything through the digest exchange") {
   Cluster c(4);
   for (int i = 0; i < 4; ++i) c.Add();

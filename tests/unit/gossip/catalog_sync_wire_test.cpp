@@ -150,6 +150,21 @@ TEST_CASE("records, announcements, digests, pulls round-trip") {
   RoundTrip(Records{"a", {RichRecord()}, {{"gone", 12}, {"also-gone", 1ull << 45}}});
 }
 
+TEST_CASE("a digest sum is one small message and tells digests apart") {
+  const std::vector<std::pair<std::string, std::uint64_t>> a = {{"node1", 5}, {"node2", 9}};
+  auto b = a;
+  b[1].second = 10;  // one version differs
+  auto c = a;
+  c[1].first = "node3";  // one origin differs
+  CHECK(SumOf(a) == SumOf(a));
+  CHECK(SumOf(a) != SumOf(b));
+  CHECK(SumOf(a) != SumOf(c));
+  CHECK(SumOf({{"ab", 1}}) != SumOf({{"a", 1}}));
+  const DigestSum sum{"node-with-a-long-name-7", SumOf(a), a.size()};
+  RoundTrip(sum);
+  CHECK(Encode(sum).size() < 48);  // fits any UDP packet with room to spare
+}
+
 TEST_CASE("a small delta is small, and bad messages are errors") {
   const Bytes flip =
       Encode(DeltaOf(op::UpdateCheck{"web-1", "service:api1", Health::kCritical, ""}, 41, 42));

@@ -37,7 +37,7 @@ TEST_CASE("alias_service mirrors the worst of the service's and its node's check
   REQUIRE(w.UpsertService("node1", other, {Make("other-check", Health::kCritical, "other")}).ok());
   w.Publish(true);
 
-  Check alias;
+  Check alias{};
   alias.id = "alias-db";
   alias.alias_service = "db";
   auto eval = [&] { return health::EvaluateAlias(*hub.Current(), "node1", alias); };

@@ -2,6 +2,7 @@
 // reads, empty and oversize; outgoing streams refused, timed out, read whole, one-way; the
 // connection limit and idle timeout; Stop() with connections and streams open.
 #include <doctest.h>
+#include <algorithm>
 
 #include "gossip_test_util.h"
 
@@ -44,8 +45,9 @@ TEST_CASE("an accepted stream is served across partial reads; an empty reply clo
   REQUIRE(t2.Start().ok());
   const int fd3 = Connect(t2.port());
   REQUIRE(fd3 >= 0);
-  Bytes big = {10, 0, 0, 1, 0};  // encrypted, 256 bytes announced
-  big.resize(40, 0xab);          // more than max_stream_bytes arrive before it is whole
+  Bytes big(40, 0xab);                  // more than max_stream_bytes arrive before it is whole
+  const Bytes head = {10, 0, 0, 1, 0};  // encrypted, 256 bytes announced
+  std::copy(head.begin(), head.end(), big.begin());
   SendAll(fd3, big);
   CHECK(ReadToClose(fd3) == Bytes{});
   close(fd3);

@@ -1,0 +1,61 @@
+// Prepared-query endpoints (spec 2.8): POST/GET /v1/query, GET/PUT/DELETE /v1/query/<id>,
+// GET /v1/query/<id-or-name>/execute and /explain.
+//
+// Contract:
+// - A server agent keeps the definitions (opts.store = true): in memory on the HTTP loop thread,
+//   and, with opts.file set, in that file (written whole, durably, through opts.persist, never on
+//   the loop thread). Each write is validated first (catalog::CheckQuery, then the name/ID
+//   conflicts Consul's state store checks) and refused with 400 and Consul's text; an accepted
+//   one is persisted, then the whole set goes to the catalog writer (opts.submit →
+//   Writer::SetPreparedQueries) and the client is answered once the snapshot holding it is
+//   published, so a DNS lookup right after the answer sees it. Indexes (CreateIndex,
+//   ModifyIndex, X-Consul-Index) come from the set's own counter, kept in the file.
+// - GET /v1/query blocks (?index, ?wait) on Topic::kCatalog (every publish notifies it).
+// - execute and explain run on every agent against the published snapshot's compiled set, the
+//   same QuerySet and filter (catalog::QueryAccepts) DNS uses; execute shuffles, puts the
+//   ?near / Near node first ("_agent" = this agent; no network coordinates yet, so no RTT sort)
+//   and applies ?limit. Failover is stored and echoed; there is one datacenter, so Failovers: 0.
+// - Client agents (opts.store = false) answer execute and explain themselves and hand the rest
+//   to opts.forward (a server answers); the agent mirrors the server's set into its catalog.
+// - Handlers run on the HTTP loop thread; opts.persist's callback may run on any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "beacon/catalog/commands.h"
+#include "beacon/catalog/hub.h"
+#include "beacon/catalog/prepared_query.h"
+#include "beacon/core/status.h"
+#include "beacon/http/server.h"
+
+namespace beacon::http {
+
+struct QueryApiOptions {
+  std::string datacenter = "dc1";
+  std::string node_name;  // "_agent"
+  bool pretty = false;
+  bool store = true;  // a server: keeps the definitions and serves the writes
+  std::string file;   // "" = memory only (-dev)
+  // Writes `data` to `path` durably on a thread that may block, then calls done("" or error).
+  std::function<void(std::string path, std::string data, std::function<void(std::string)> done)>
+      persist;
+  catalog::SubmitFn submit;  // runs a command on the writer; the callback after its publish
+  // Whether a session exists (Session field); null: any session is accepted.
+  std::function<bool(const std::string& id)> session_exists;
+  // The definitions loaded at start (LoadQueryFile) and the index they were saved at.
+  std::vector<catalog::PreparedQuery> initial;
+  uint64_t initial_index = 1;
+  // Client agents: relays a request to a server (everything but execute and explain).
+  Handler forward;
+};
+
+void AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub, QueryApiOptions opts);
+
+// Reads the persisted set; a missing file is an empty set. *index gets the saved index (>= 1).
+Result<std::vector<catalog::PreparedQuery>> LoadQueryFile(const std::string& path, uint64_t* index);
+// The file's text for a set at `index`.
+std::string QueryFileText(const std::vector<catalog::PreparedQuery>& queries, uint64_t index);
+
+}  // namespace beacon::http

@@ -1,0 +1,94 @@
+// Prepared queries in the agent: where a server keeps them, how a client gets them. See
+// api/query_api.h and agent/query_mirror.h.
+//
+// Persistence: a server keeps the whole set in <data_dir>/prepared-queries.json, written durably
+// (temp file, fsync, rename) by its own Persister thread before a write is acknowledged. Not in
+// the KV store: keys there are visible to /v1/kv listings, recursive deletes, txn get-tree and
+// the KV index every KV blocking query watches, and hiding a reserved prefix from all of those
+// would touch every KV read path; the set is small and rewritten whole, which the file does in
+// one durable write.
+#include "beacon/agent/agent.h"
+#include "beacon/agent/cluster.h"
+#include "beacon/agent/persister.h"
+#include "beacon/agent/query_mirror.h"
+#include "beacon/api/query_api.h"
+
+namespace beacon::agent {
+
+namespace {
+
+std::string QueryFile(const config::AgentConfig& cfg) {
+  if (!cfg.server || cfg.dev || cfg.data_dir.empty()) return "";
+  return cfg.data_dir + "/prepared-queries.json";
+}
+
+}  // namespace
+
+Status Agent::LoadQueries() {
+  const std::string file = QueryFile(cfg_);
+  if (file.empty()) return Status::Ok();
+  auto loaded = http::LoadQueryFile(file, &loaded_query_index_);
+  if (!loaded.ok()) return loaded.status();
+  loaded_queries_ = std::move(loaded.value());
+  std::string err;
+  writer_->SetPreparedQueries(loaded_queries_, &err);
+  if (!err.empty()) {
+    BEACON_LOG(log_, kWarn, "query", "prepared queries skipped: %s", err.c_str());
+  }
+  BEACON_LOG(log_, kInfo, "query", "%zu prepared queries loaded from %s", loaded_queries_.size(),
+             file.c_str());
+  return Status::Ok();
+}
+
+void Agent::AddQueryApi(http::Router& router) {
+  http::QueryApiOptions qo;
+  qo.datacenter = cfg_.datacenter;
+  qo.node_name = cfg_.node_name;
+  qo.pretty = cfg_.dev;
+  qo.store = cfg_.server;
+  qo.submit = [this](catalog::CommandQueue::Command c, std::function<void()> published) {
+    Submit(std::move(c), std::move(published));
+  };
+  if (cfg_.server) {
+    qo.file = QueryFile(cfg_);
+    if (!qo.file.empty()) {
+      query_persister_ = std::make_unique<Persister>(log_);
+      Persister* p = query_persister_.get();
+      qo.persist = [p](std::string path, std::string data, std::function<void(std::string)> done) {
+        p->Enqueue({FileOp{FileOp::Kind::kDurable, std::move(path), std::move(data)}},
+                   [done](const std::string& err) { done(err); });
+      };
+    }
+    kv::Store* kv = kv_.get();
+    qo.session_exists = [kv](const std::string& id) {
+      std::vector<kv::Session> out;
+      kv->SessionInfo(id, &out);
+      return !out.empty();
+    };
+    qo.initial = std::move(loaded_queries_);
+    qo.initial_index = loaded_query_index_;
+  } else if (forwarder_) {
+    http::Forwarder* f = forwarder_.get();
+    qo.forward = [this, f](const http::Request& req, http::Response& resp) {
+      f->Forward(req, resp, cluster_ ? cluster_->Servers() : std::vector<std::string>{});
+    };
+    // The servers' set, mirrored into this agent's catalog for DNS and execute.
+    query_mirror_ = std::make_unique<QueryMirror>(
+        [this] { return cluster_ ? cluster_->Servers() : std::vector<std::string>{}; },
+        [this](std::vector<catalog::PreparedQuery> defs) {
+          Submit([this, defs = std::move(defs)](catalog::Writer& w) {
+            std::string err;
+            w.SetPreparedQueries(defs, &err);
+            if (!err.empty()) {
+              BEACON_LOG(log_, kWarn, "query", "mirrored prepared queries skipped: %s",
+                         err.c_str());
+            }
+          });
+        },
+        log_);
+    query_mirror_->Start();
+  }
+  http::AddQueryRoutes(router, hub_, std::move(qo));
+}
+
+}  // namespace beacon::agent
