@@ -206,8 +206,8 @@ Status Agent::Start() {
   if (!cl_.catalog_seed.empty()) {
     Status st = config::ForEachCatalogSeedEntry(
         cl_.catalog_seed,
-        [&](const catalog::Registration& r) {
-          return writer_->Apply(catalog::LocalChange(catalog::op::Register{r}));
+        [&](catalog::Registration& r) {  // moved: the loader reuses a fresh record per entry
+          return writer_->Apply(catalog::LocalChange(catalog::op::Register{std::move(r)}));
         },
         &seeded);
     if (!st.ok()) return st;

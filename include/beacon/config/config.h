@@ -133,11 +133,13 @@ Status MergeDocument(std::string_view name, std::string_view text, bool yaml, Ag
 // "Checks":[...]}), keys case-insensitive. Used by benchmarks and tests to load many nodes.
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path);
 // The same file, streamed: calls fn for each entry in order (the record is only valid during the
-// call) and stops at the first error, from parsing or from fn (its message gets the file and
-// the entry index). *count (optional) receives the number of entries. Peak memory is the parsed
-// document, not every record at once: the agent loads its seed this way.
+// call, and fn may move from it) and stops at the first error, from parsing or from fn (its message
+// gets the file and the entry index). *count (optional) receives the number of entries. The file is
+// read and parsed about 1 MiB of entries at a time, so memory does not grow with its size: the
+// agent loads its seed this way. A JSON syntax error is reported when its batch is reached, after
+// the entries before it were passed to fn.
 Status ForEachCatalogSeedEntry(const std::string& path,
-                               const std::function<Status(const catalog::Registration&)>& fn,
+                               const std::function<Status(catalog::Registration&)>& fn,
                                size_t* count = nullptr);
 
 }  // namespace beacon::config
