@@ -82,8 +82,8 @@ class Runner {
   void Apply(std::vector<catalog::Check> checks);
   void ApplyDelta(const std::vector<std::string>& remove, std::vector<catalog::Check> upsert);
   void RunDue();
-  void Launch(const std::string& id, Job& job);
-  void OnResult(const std::string& id, ProbeResult r, bool thresholds);
+  void Launch(Job& job);
+  void OnResult(Job& job, ProbeResult r, bool thresholds);
   void Rearm();
   void Shutdown();
 
@@ -98,6 +98,7 @@ class Runner {
   std::unique_ptr<HttpClient> http_;
   std::thread thread_;
   Scheduler sched_;                                             // loop thread only
+  std::vector<Scheduler::Due> due_;                             // RunDue's, reused
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;  // loop thread only
   bool started_ = false;                                        // owner thread (Start/Stop)
 
