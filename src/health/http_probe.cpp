@@ -589,6 +589,12 @@ void HttpClient::Close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->batch), nullptr);
 }
 
+void HttpClient::Flush() {
+  if (impl_->closed || impl_->pending.empty()) return;
+  uv_timer_stop(&impl_->batch);
+  impl_->StartBatch();
+}
+
 Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {
   return impl_->Run(c, o, false, std::move(done));
 }

@@ -14,6 +14,10 @@ using catalog::Health;
 
 namespace {
 constexpr uint64_t kAliasEveryMs = 1000;
+// The loop wakes for runs on a grid of this many ms: every run due within one tick starts in one
+// wake-up (its HTTP requests handed to curl together), at most a tick after its due time. With
+// runs spread over their interval this is ~100 wake-ups/s instead of one per distinct due ms.
+constexpr uint64_t kTickMs = 10;
 }  // namespace
 
 Runner::Runner(RunnerOptions opts, Sink sink, AliasFn alias, const Logger& log)
@@ -182,10 +186,11 @@ void Runner::Rearm() {
   }
   uv_update_time(&loop_);
   const uint64_t now = uv_now(&loop_);
+  const uint64_t at = (*due + kTickMs - 1) / kTickMs * kTickMs;
   timer_.data = this;
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<Runner*>(t->data)->RunDue(); },
-      *due > now ? *due - now : 0, 0);
+      at > now ? at - now : 0, 0);
 }
 
 void Runner::RunDue() {
@@ -196,6 +201,7 @@ void Runner::RunDue() {
     if (job.inflight != nullptr) continue;  // still running: skip this turn
     Launch(job);
   }
+  http_->Flush();  // this tick's requests go out now, in one go
   Rearm();
 }
 
