@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "beacon/health/probes.h"
+#include "http_text.h"
 
 namespace beacon::health {
 namespace {
@@ -30,43 +31,6 @@ constexpr long kConnectionLifetimeS = 1;
 // Idle connections kept at most (curl closes the oldest past it); the lifetime bounds them first.
 constexpr long kMaxIdleConnections = 256;
 
-// Go's text for the status codes a check commonly sees (used when the server sent no reason).
-const char* ReasonPhrase(long code) {
-  static constexpr std::pair<long, const char*> kPhrases[] = {{200, "OK"},
-                                                              {201, "Created"},
-                                                              {202, "Accepted"},
-                                                              {204, "No Content"},
-                                                              {301, "Moved Permanently"},
-                                                              {302, "Found"},
-                                                              {304, "Not Modified"},
-                                                              {400, "Bad Request"},
-                                                              {401, "Unauthorized"},
-                                                              {403, "Forbidden"},
-                                                              {404, "Not Found"},
-                                                              {429, "Too Many Requests"},
-                                                              {500, "Internal Server Error"},
-                                                              {502, "Bad Gateway"},
-                                                              {503, "Service Unavailable"},
-                                                              {504, "Gateway Timeout"}};
-  for (const auto& [c, text] : kPhrases) {
-    if (c == code) return text;
-  }
-  return "";
-}
-
-bool HasHeader(const catalog::Check& c, std::string_view name) {
-  for (const auto& [k, v] : c.header) {
-    if (k.size() != name.size()) continue;
-    bool same = true;
-    for (size_t i = 0; i < k.size() && same; ++i) {
-      same = std::tolower(static_cast<unsigned char>(k[i])) ==
-             std::tolower(static_cast<unsigned char>(name[i]));
-    }
-    if (same) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 // One prepared transfer per check id, kept across runs (easy handle, options, header list, output
@@ -77,6 +41,7 @@ struct HttpClient::Impl {
     CURL* easy = nullptr;
     curl_slist* headers = nullptr;
     curl_slist* connect_to = nullptr;
+    CURLU* uh = nullptr;  // the URL, parsed once (SetUrl)
     // The definition it was prepared for (compared on every run, so a changed check is rebuilt).
     std::string http;
     std::string check_method;
@@ -110,6 +75,7 @@ struct HttpClient::Impl {
         curl_multi_remove_handle(owner->multi, easy);
       }
       if (easy != nullptr) curl_easy_cleanup(easy);
+      curl_url_cleanup(uh);
       curl_slist_free_all(headers);
       curl_slist_free_all(connect_to);
     }
@@ -418,6 +384,25 @@ struct HttpClient::Impl {
     return t;
   }
 
+  // The transfer's URL as a handle parsed once (CURLOPT_CURLU): given as a string (CURLOPT_URL),
+  // curl parses and re-formats it on every run. Parsed with the flags curl itself uses for
+  // CURLOPT_URL; a URL that does not parse is set as a string, so curl reports it per run.
+  static void SetUrl(Transfer* t, const char* url) {
+    curl_url_cleanup(t->uh);
+    t->uh = curl_url();
+    if (t->uh != nullptr &&
+        curl_url_set(t->uh, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+            CURLUE_OK) {
+      curl_easy_setopt(t->easy, CURLOPT_URL, nullptr);
+      curl_easy_setopt(t->easy, CURLOPT_CURLU, t->uh);
+      return;
+    }
+    curl_easy_setopt(t->easy, CURLOPT_CURLU, nullptr);
+    curl_url_cleanup(t->uh);
+    t->uh = nullptr;
+    curl_easy_setopt(t->easy, CURLOPT_URL, url);
+  }
+
   std::unique_ptr<Transfer> PrepareHttp(const catalog::Check& c, const ProbeOptions& o);
   std::unique_ptr<Transfer> PrepareTls(const catalog::Check& c, const ProbeOptions& o);
 
@@ -502,7 +487,7 @@ std::unique_ptr<HttpClient::Impl::Transfer> HttpClient::Impl::PrepareHttp(const 
   }
   t->url = c.http;
   t->prefix = "HTTP " + t->method + " " + t->url + ": ";
-  curl_easy_setopt(e, CURLOPT_URL, c.http.c_str());
+  SetUrl(t.get(), c.http.c_str());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
@@ -547,7 +532,7 @@ std::unique_ptr<HttpClient::Impl::Transfer> HttpClient::Impl::PrepareHttp(const 
       curl_url_set(u, CURLUPART_HOST, c.tls_server_name.c_str(), 0);
       char* rewritten = nullptr;
       if (curl_url_get(u, CURLUPART_URL, &rewritten, 0) == CURLUE_OK) {
-        curl_easy_setopt(e, CURLOPT_URL, rewritten);
+        SetUrl(t.get(), rewritten);
         curl_free(rewritten);
         t->connect_to = curl_slist_append(
             nullptr, (c.tls_server_name + ":" + port + ":" + orig_host + ":" + port).c_str());
@@ -572,7 +557,7 @@ std::unique_ptr<HttpClient::Impl::Transfer> HttpClient::Impl::PrepareTls(const c
   t->tcp = c.tcp;
   t->url = c.tcp;
   const std::string url = "https://" + c.tcp + "/";
-  curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());
+  SetUrl(t.get(), url.c_str());
   curl_easy_setopt(t->easy, CURLOPT_CONNECT_ONLY, 1L);
   return t;
 }
@@ -587,6 +572,12 @@ void HttpClient::Close() {
   impl_->DropAll();  // the multi may still close sockets: the loop must be alive
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->batch), nullptr);
+}
+
+void HttpClient::Flush() {
+  if (impl_->closed || impl_->pending.empty()) return;
+  uv_timer_stop(&impl_->batch);
+  impl_->StartBatch();
 }
 
 Probe* HttpClient::Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done) {

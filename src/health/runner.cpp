@@ -14,6 +14,10 @@ using catalog::Health;
 
 namespace {
 constexpr uint64_t kAliasEveryMs = 1000;
+// The loop wakes for runs on a grid of this many ms: every run due within one tick starts in one
+// wake-up (its HTTP requests handed to curl together), at most a tick after its due time. With
+// runs spread over their interval this is ~100 wake-ups/s instead of one per distinct due ms.
+constexpr uint64_t kTickMs = 10;
 }  // namespace
 
 Runner::Runner(RunnerOptions opts, Sink sink, AliasFn alias, const Logger& log)
@@ -122,7 +126,7 @@ void Runner::OnWake() {
   }
   if (alias) {
     for (auto& [id, job] : jobs_) {
-      if (KindOf(job->def) == Kind::kAlias) Launch(id, *job);
+      if (KindOf(job->def) == Kind::kAlias) Launch(*job);
     }
   }
   Rearm();
@@ -166,12 +170,11 @@ void Runner::ApplyDelta(const std::vector<std::string>& remove, std::vector<Chec
         Thresholds(c.success_before_passing, c.failures_before_warning, c.failures_before_critical),
         c.status, c.output, nullptr});
     const uint64_t interval = KindOf(c) == Kind::kAlias ? kAliasEveryMs : c.interval_ms;
-    sched_.Add(c.id, interval, now);  // replaces a changed definition's schedule
     Job& added = *job;
-    const std::string id = c.id;
-    jobs_.emplace(id, std::move(job));
+    sched_.Add(c.id, interval, now, &added);  // replaces a changed definition's schedule
+    jobs_.emplace(c.id, std::move(job));
     // Aliases answer at once: their source is already in the catalog.
-    if (KindOf(added.def) == Kind::kAlias) Launch(id, added);
+    if (KindOf(added.def) == Kind::kAlias) Launch(added);
   }
 }
 
@@ -183,40 +186,42 @@ void Runner::Rearm() {
   }
   uv_update_time(&loop_);
   const uint64_t now = uv_now(&loop_);
+  const uint64_t at = (*due + kTickMs - 1) / kTickMs * kTickMs;
   timer_.data = this;
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<Runner*>(t->data)->RunDue(); },
-      *due > now ? *due - now : 0, 0);
+      at > now ? at - now : 0, 0);
 }
 
 void Runner::RunDue() {
   uv_update_time(&loop_);
-  for (const std::string& id : sched_.PopDue(uv_now(&loop_))) {
-    auto it = jobs_.find(id);
-    if (it == jobs_.end()) continue;
-    if (it->second->inflight != nullptr) continue;  // still running: skip this turn
-    Launch(id, *it->second);
+  sched_.PopDue(uv_now(&loop_), &due_);
+  for (const Scheduler::Due& d : due_) {
+    Job& job = *static_cast<Job*>(d.data);  // scheduled with its job (ApplyDelta)
+    if (job.inflight != nullptr) continue;  // still running: skip this turn
+    Launch(job);
   }
+  http_->Flush();  // this tick's requests go out now, in one go
   Rearm();
 }
 
-void Runner::Launch(const std::string& id, Job& job) {
+void Runner::Launch(Job& job) {
   const Check& c = job.def;
   const Kind kind = KindOf(c);
   if (kind == Kind::kAlias) {
     if (!alias_) return;
     AliasResult a = alias_(c);
-    OnResult(id, ProbeResult{a.status, std::move(a.output)}, false);
+    OnResult(job, ProbeResult{a.status, std::move(a.output)}, false);
     return;
   }
   ProbeOptions o;
   o.timeout_ms = DefaultTimeoutMs(c);
   o.output_max = c.output_max_size != 0 ? c.output_max_size : opts_.output_max;
-  ProbeDone done = [this, id](ProbeResult r) {
-    auto it = jobs_.find(id);
-    if (it == jobs_.end()) return;
-    it->second->inflight = nullptr;
-    OnResult(id, std::move(r), true);
+  // A job is only destroyed after its run in flight was cancelled (then `done` is never called),
+  // so the run can hold the job itself (and the std::function stays small: no allocation).
+  ProbeDone done = [this, j = &job](ProbeResult r) {
+    j->inflight = nullptr;
+    OnResult(*j, std::move(r), true);
   };
   switch (kind) {
     case Kind::kScript:
@@ -237,10 +242,8 @@ void Runner::Launch(const std::string& id, Job& job) {
   }
 }
 
-void Runner::OnResult(const std::string& id, ProbeResult r, bool thresholds) {
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return;
-  Job& job = *it->second;
+void Runner::OnResult(Job& job, ProbeResult r, bool thresholds) {
+  const std::string& id = job.def.id;
   const int kind = static_cast<int>(KindOf(job.def));
   const int status = static_cast<int>(r.status);
   if (kind < kKinds && status < kStatuses) runs_[kind][status].Add();

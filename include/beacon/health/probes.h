@@ -72,6 +72,9 @@ class HttpClient {
   // With tcp_use_tls set on a TCP check, `tls_connect` makes it a TCP+TLS handshake check.
   Probe* Start(const catalog::Check& c, const ProbeOptions& o, ProbeDone done);
   Probe* StartTlsConnect(const catalog::Check& c, const ProbeOptions& o, ProbeDone done);
+  // Runs started within 10 ms go to curl together (one wake-up sends them all); Flush() hands
+  // the runs started so far to curl now (the Runner calls it after starting one tick's runs).
+  void Flush();
   // Cancels every transfer and closes the loop handles.
   void Close();
 

@@ -14,8 +14,9 @@
 //   changes apply in order; a later Sync replaces them all. The agent sends the checks of the
 //   services that changed, so one registration costs O(its checks), not O(all checks).
 // - One Scheduler drives every check (first run spread over the interval, no drift, interval at
-//   least 1 s); a check whose previous run is still going skips that turn. Alias checks run every
-//   second and whenever CatalogChanged() is called (any thread).
+//   least 1 s); a check whose previous run is still going skips that turn. The loop wakes for
+//   runs on a 10 ms grid: runs due within one tick start together, at most 10 ms late. Alias checks
+//   run every second and whenever CatalogChanged() is called (any thread).
 // - Each result goes through the check's Thresholds; the sink is called, on the runner's thread,
 //   only when the reported status or output differs from what was last reported (or synced).
 // - Script checks are run as given: the caller decides which ones may run (enable_script_checks).
@@ -89,8 +90,8 @@ class Runner {
   void Apply(std::vector<catalog::Check> checks);
   void ApplyDelta(const std::vector<std::string>& remove, std::vector<catalog::Check> upsert);
   void RunDue();
-  void Launch(const std::string& id, Job& job);
-  void OnResult(const std::string& id, ProbeResult r, bool thresholds);
+  void Launch(Job& job);
+  void OnResult(Job& job, ProbeResult r, bool thresholds);
   void Rearm();
   void Shutdown();
 
@@ -105,6 +106,7 @@ class Runner {
   std::unique_ptr<HttpClient> http_;
   std::thread thread_;
   Scheduler sched_;                                             // loop thread only
+  std::vector<Scheduler::Due> due_;                             // RunDue's, reused
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;  // loop thread only
   bool started_ = false;                                        // owner thread (Start/Stop)
 

@@ -8,6 +8,9 @@
 // - Runs keep their phase: the next run is the previous due time + interval (no drift, however
 //   late PopDue is called); runs missed by more than one interval are skipped, not bunched.
 // - Intervals below kMinIntervalMs are raised to it (Consul: 1 s).
+// - Each check may carry an opaque `data` pointer (the Runner's job), handed back by PopDue so
+//   the owner needs no lookup by id per run; PopDue into a caller's vector allocates nothing once
+//   that vector has grown (the check-running hot path: thousands of runs per second).
 // - Not thread-safe: one owner (the Runner's loop thread).
 #pragma once
 
@@ -30,8 +33,9 @@ class Scheduler {
   // Offset of a check's first run within its interval: a stable hash of the id.
   static uint64_t Phase(const std::string& id, uint64_t interval_ms);
 
-  // Adds a check, or replaces its interval and restarts its schedule. First due: now + Phase.
-  void Add(const std::string& id, uint64_t interval_ms, uint64_t now_ms);
+  // Adds a check, or replaces its interval (and data) and restarts its schedule. First due:
+  // now + Phase.
+  void Add(const std::string& id, uint64_t interval_ms, uint64_t now_ms, void* data = nullptr);
   // Forgets a check (no-op when unknown).
   void Remove(const std::string& id);
   bool Contains(const std::string& id) const { return entries_.count(id) != 0; }
@@ -39,6 +43,12 @@ class Scheduler {
 
   // Every check due at or before now, in due order; each is rescheduled one interval later.
   std::vector<std::string> PopDue(uint64_t now_ms);
+  struct Due {
+    const std::string* id;  // valid until the check is removed
+    void* data;             // as given to Add
+  };
+  // The same, into `out` (cleared first).
+  void PopDue(uint64_t now_ms, std::vector<Due>* out);
   // The earliest due time, or nothing when empty.
   std::optional<uint64_t> NextDue() const;
   // A check's next due time (tests, diagnostics).
@@ -48,9 +58,18 @@ class Scheduler {
   struct Entry {
     uint64_t interval_ms = 0;
     uint64_t due_ms = 0;
+    void* data = nullptr;
+    const std::string* id = nullptr;  // its key in entries_ (node keys never move)
+  };
+  // Queue order: due time, then id (ties in a stable order).
+  struct ByDue {
+    bool operator()(const std::pair<uint64_t, Entry*>& a,
+                    const std::pair<uint64_t, Entry*>& b) const {
+      return a.first != b.first ? a.first < b.first : *a.second->id < *b.second->id;
+    }
   };
   std::unordered_map<std::string, Entry> entries_;
-  std::set<std::pair<uint64_t, std::string>> queue_;  // (due, id)
+  std::set<std::pair<uint64_t, Entry*>, ByDue> queue_;  // (due, entry)
 };
 
 }  // namespace beacon::health
