@@ -294,7 +294,6 @@ void Agent::BuildHttp() {
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
   http::AddKvRoutes(router, *kv_, ko);
-  http::AddSnapshotRoutes(router, *kv_, http::SnapshotApiOptions{cfg_.datacenter});
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
   http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
@@ -314,7 +313,10 @@ void Agent::BuildHttp() {
     };
     http::AddForwardRoutes(router, *forwarder_, std::move(fo));
   }
-  AddQueryApi(router);
+  http::SnapshotApiOptions so;
+  so.datacenter = cfg_.datacenter;
+  AddQueryApi(router, &so);
+  http::AddSnapshotRoutes(router, *kv_, so);
   // Every module's metrics in /v1/agent/metrics (agent_metrics.h); LocalAgent adds the
   // catalog's and its own first. Runs on the HTTP loop thread.
   std::string hostname;
