@@ -297,17 +297,27 @@ def test_client_agent_forwards(tmp):
         assert server.http("PUT", "/v1/kv/fwd", b"1").status == 200
         wait_for(lambda: client.http("GET", "/v1/kv/fwd").status == 200, 20,
                  what="the client forwarding KV")
+        qid = client.api("POST", "/v1/query",
+                         {"Name": "fwdq", "Service": {"Service": "web"}})["ID"]
         r = client.http("GET", "/v1/snapshot")
         assert r.status == 200, (r.status, r.body[:200])
         snap = parse_snapshot(r.body)
         assert "fwd" in snap["kv"]
+        assert snap["types"].get(4) == 1, snap["types"]
         assert server.http("DELETE", "/v1/kv/fwd").status == 200
+        assert server.http("DELETE", "/v1/query/" + qid).status == 200
+        wait_for(lambda: client.http("GET", "/v1/query/fwdq/execute").status == 404, 20,
+                 what="the client's mirror dropping the deleted query")
         path = os.path.join(tmp, "c.snap")
         with open(path, "wb") as f:
             f.write(r.body)
         rc, out, err = cli("snapshot", "restore", "-http-addr", client.http_addr, path)
         assert rc == 0, err
         assert server.api("GET", "/v1/kv/fwd")[0]["Key"] == "fwd"
+        assert [q["ID"] for q in server.api("GET", "/v1/query")] == [qid]
+        # The client agent's mirror picks the restored set up: execute answers there again.
+        wait_for(lambda: client.http("GET", "/v1/query/fwdq/execute").status == 200, 20,
+                 what="the client's mirror of the restored query")
     finally:
         if client:
             client.close()
@@ -329,7 +339,8 @@ def test_prepared_queries_round_trip(tmp):
                  what="the web service in the catalog")
         fast = agent.api("POST", "/v1/query", {"Name": "web-fast", "Service": {
             "Service": "web", "OnlyPassing": True}, "DNS": {"TTL": "10s"}})["ID"]
-        keep = agent.api("POST", "/v1/query", {"Name": "keep", "Service": {"Service": "web"}})["ID"]
+        keep = agent.api("POST", "/v1/query",
+                         {"Name": "keep", "Service": {"Service": "web"}})["ID"]
         agent.api("POST", "/v1/query", {"Name": "", "Template": {"Type": "name_prefix_match"},
                                         "Service": {"Service": "${name.full}"}})
         saved, _ = query_set(agent)
