@@ -6,6 +6,11 @@
 #   QUICK=1 bench/compare.sh              # smoke test: 1,000 services, 1 run, 3 s
 #   PEERS="nsd knot" QUICK=1 bench/compare.sh   # peers only (no Beacon binary needed)
 #
+# Besides the real servers, the "floor" peer is bench/dns_floor.c (built here with cc -O2): it
+# answers every query with the question and one A record and does no lookup, with the same
+# recvmmsg/sendmmsg batching and the same dnsperf load. Its CPU µs/query is what this machine's
+# kernel and loopback cost per query; every run reports Beacon / floor and NSD / floor.
+#
 # Per size, per run, per server (servers take turns inside each run, so slow drift on the machine
 # hits all of them alike):
 #   1. launch the server pinned to core SRV_CORE (taskset, 1 worker) on 127.0.0.1:<high port>;
@@ -21,12 +26,12 @@
 # Output: bench/results/<timestamp>/results.tsv (one row per run), raw dnsperf logs, answer checks,
 # server logs, and summary.txt (bench/summarize.py), which is also printed.
 #
-# Knobs (environment): BEACON (default build/beacon), PEERS ("beacon nsd knot"), SIZES
+# Knobs (environment): BEACON (default build/beacon), PEERS ("beacon nsd knot floor"), SIZES
 # ("1000 100000"), RUNS (3), DURATION (10), WARM (2), LAT_QPS (10000), LAT_SECS (5), QCOUNT (200000),
 # DP_ARGS ("-c 10 -q 100"), SRV_CORE (0), DP_CORE (1), START_LIMIT (600 s), BEACON_ARGS (extra
 # flags for `beacon agent`), DATA (bench/out), RES (bench/results/<timestamp>), ports BEACON_PORT
 # (5310), BEACON_HTTP_PORT (5320), BEACON_SERF_PORT (5330), BEACON_SERVER_PORT (5340), NSD_PORT
-# (5301), KNOT_PORT (5302); all on 127.0.0.1, and a busy port is replaced by
+# (5301), KNOT_PORT (5302), FLOOR_PORT (5303); all on 127.0.0.1, and a busy port is replaced by
 # the next free one. QUICK=1 changes the defaults to SIZES=1000 RUNS=1 DURATION=3 LAT_SECS=3.
 set -u
 
@@ -37,7 +42,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 if [ "${QUICK:-0}" = 1 ]; then
     SIZES=${SIZES:-1000}; RUNS=${RUNS:-1}; DURATION=${DURATION:-3}; LAT_SECS=${LAT_SECS:-3}
 fi
-PEERS=${PEERS:-"beacon nsd knot"}
+PEERS=${PEERS:-"beacon nsd knot floor"}
 SIZES=${SIZES:-"1000 100000"}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
@@ -57,7 +62,7 @@ RES=${RES:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 
 check_uint RUNS DURATION WARM LAT_QPS LAT_SECS QCOUNT START_LIMIT STOP_LIMIT SRV_CORE DP_CORE
 for s in $SIZES; do case $s in ''|*[!0-9]*|0) die "SIZES must be positive integers (got '$s')" ;; esac; done
-for p in $PEERS; do case $p in beacon|nsd|knot) ;; *) die "unknown peer '$p' (use beacon, nsd, knot)" ;; esac; done
+for p in $PEERS; do case $p in beacon|nsd|knot|floor) ;; *) die "unknown peer '$p' (use beacon, nsd, knot, floor)" ;; esac; done
 [ -n "$PEERS" ] && [ -n "$SIZES" ] && [ "$RUNS" -ge 1 ] || die "nothing to do (PEERS, SIZES, RUNS)"
 has_peer() { in_list "$1" "$PEERS"; }
 
@@ -70,6 +75,7 @@ need_tools() {
     want timeout timeout coreutils
     if has_peer nsd; then want nsd nsd nsd; fi
     if has_peer knot; then want knotd knotd knot; fi
+    if has_peer floor; then want cc cc gcc; fi
     install_missing "the Debian packages may have started system nsd/knot services on port 53; they stay idle, but 'systemctl stop nsd knot' gives a quieter machine"
 }
 need_tools
@@ -81,13 +87,21 @@ fi
 
 set_pinning "$SRV_CORE" "$DP_CORE"
 
+# The no-lookup responder, built for this run only (like the private copy of Beacon below).
+if has_peer floor; then
+    FLOOR_DIR=$(mktemp -d /tmp/beacon-bench-floor.XXXXXX) || die "mktemp failed"
+    WORKS="$WORKS $FLOOR_DIR"
+    FLOOR=$FLOOR_DIR/dns_floor
+    cc -O2 -o "$FLOOR" "$HERE/dns_floor.c" || die "cannot build bench/dns_floor.c (cc -O2)"
+fi
+
 mkdir -p "$DATA" || die "cannot create $DATA"
 COLS="peer size run start_s qps sent completed lost avg_ms sd_ms resp_bytes noerror_pct srv_cpu_s us_per_q srv_util dp_cpu_s other_cpu_s hwm_kb rss_kb pss_kb lat_qps lat_n lat_timeouts p50_ms p90_ms p99_ms p999_ms pinned status"
 open_results "$COLS"
 
 assign_ports 50 beacon:"${BEACON_PORT:-5310}" beacon_http:"${BEACON_HTTP_PORT:-5320}" \
     beacon_serf:"${BEACON_SERF_PORT:-5330}" beacon_server:"${BEACON_SERVER_PORT:-5340}" \
-    nsd:"${NSD_PORT:-5301}" knot:"${KNOT_PORT:-5302}"
+    nsd:"${NSD_PORT:-5301}" knot:"${KNOT_PORT:-5302}" floor:"${FLOOR_PORT:-5303}"
 
 write_conf() { # peer workdir datadir port
     local peer=$1 W=$2 D=$3 port=$4
@@ -153,6 +167,7 @@ launch() { # peer workdir datadir("" = empty Beacon catalog) -> SRV_PID
     case $peer in
     nsd) $PIN_SRV nsd -d -c "$W/nsd.conf" > "$W/server.log" 2>&1 & ;;
     knot) $PIN_SRV knotd -c "$W/knot.conf" > "$W/server.log" 2>&1 & ;;
+    floor) $PIN_SRV "$FLOOR" "${PORT[floor]}" > "$W/server.log" 2>&1 & ;;
     beacon)
         [ -n "$D" ] && seed=(-catalog-seed "$D/catalog-seed.json")
         # shellcheck disable=SC2086
@@ -212,6 +227,7 @@ compare_answers() { # size: does every server give the same answers as the first
     norm_an() { grep -v -e '^==' -e additional -e 'aa=' "$1"; }
     norm_ar() { grep -e '^[^ ].*: [A-Z]*$' -e additional "$1" | grep -v 'additional ns\.consul\. '; }
     for p in $PEERS; do
+        [ "$p" = floor ] && continue # answers every name with 127.0.0.1 by design
         f=$RES/$p-$size.answers.txt
         [ -f "$f" ] || continue
         if [ -z "$ref" ]; then ref=$f; continue; fi
@@ -304,6 +320,7 @@ versions() {
     has_peer beacon && v="$v beacon=$("$BEACON" version 2>/dev/null | head -1 | tr -s ' \t' ' ')"
     has_peer nsd && v="$v nsd=$(nsd -v 2>&1 | awk 'NR==1{print $3}')"
     has_peer knot && v="$v knot=$(knotd --version 2>&1 | awk '{print $NF}')"
+    has_peer floor && v="$v floor=bench/dns_floor.c($(cc --version | head -1))"
     v="$v dnsperf=$(dnsperf -h 2>&1 | awk '/^Version/{print $2; exit}')"
     echo "$v"
 }
@@ -314,7 +331,7 @@ fi
 
 log "results in $RES"
 log "peers=[$PEERS] sizes=[$SIZES] runs=$RUNS duration=${DURATION}s warm=${WARM}s latency=${LAT_SECS}s@${LAT_QPS}qps dnsperf=[$DP_ARGS]"
-log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]} serf ${PORT[beacon_serf]} server ${PORT[beacon_server]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
+log "ports: beacon dns ${PORT[beacon]} http ${PORT[beacon_http]} serf ${PORT[beacon_serf]} server ${PORT[beacon_server]}, nsd ${PORT[nsd]}, knot ${PORT[knot]}, floor ${PORT[floor]}; pinned=$PINNED (server core $SRV_CORE, dnsperf core $DP_CORE, $NCPU CPUs)"
 log "versions:$(versions)"
 if has_peer beacon; then
     log "beacon binary: $(beacon_binary_desc)"
@@ -337,7 +354,7 @@ for size in $SIZES; do
                 fail_row "$peer" "$size" "$run" "no-start(${START_S:-probe-failed})"
                 continue
             fi
-            [ "$run" = 1 ] && checks "$peer" "${PORT[$peer]}" "$D" "$peer-$size"
+            [ "$run" = 1 ] && [ "$peer" != floor ] && checks "$peer" "${PORT[$peer]}" "$D" "$peer-$size"
             measure "$peer" "$size" "$run" "$D" "$tag"
             finish_server "$tag"
         done

@@ -10,6 +10,8 @@ machine. Ratios are Beacon's median divided by the peer's median from that same 
                     Knot are usually bound by the single dnsperf core, so µs/query is the fair figure)
   * p50/p99 ratio:  latency at the fixed rate (lower is better)
   * start ratio, peak RSS ratio: lower is better
+The "floor" peer (bench/dns_floor.c) answers every query without a lookup; "<server> / floor" is how
+many times the kernel-and-loopback cost per query a server spends (its own work is the part above 1).
 Beacon bytes per instance = (Beacon RSS at N services - RSS of an empty Beacon agent) / (N x instances).
 """
 import csv
@@ -38,7 +40,7 @@ def main():
         if r["peer"] == "beacon-empty":
             continue
         groups.setdefault((int(r["size"]), r["peer"]), []).append(r)
-    order = {"beacon": 0, "nsd": 1, "knot": 2}
+    order = {"beacon": 0, "nsd": 1, "knot": 2, "floor": 3}
     sizes = sorted({k[0] for k in groups})
     pinned = {r.get("pinned", "") for r in rows}
 
@@ -90,27 +92,36 @@ def main():
             print("WARNING: noisy runs (median other CPU > 2 s: %s): something else was using the machine;"
                   " QPS and p99 are unreliable, µs/query less so. Rerun on a quiet machine." % ", ".join(
                       "%s %.1f s" % (p, meds[p]["other_cpu_s"]) for p in noisy))
-        nx = [meds[p]["noerror_pct"] for p in peers if ok(meds[p]["noerror_pct"])]
+        servers = [p for p in peers if p != "floor"]  # the floor answers every name alike
+        nx = [meds[p]["noerror_pct"] for p in servers if ok(meds[p]["noerror_pct"])]
         if nx and max(nx) - min(nx) > 0.5:
             print()
             print("WARNING: the servers disagree on the NOERROR share (%s): they are not answering the same"
                   " catalog, so the comparison is not like for like." % ", ".join(
-                      "%s %s%%" % (p, n_fix(meds[p]["noerror_pct"], 1)) for p in peers))
-        if "beacon" not in meds:
-            continue
-        b = meds["beacon"]
+                      "%s %s%%" % (p, n_fix(meds[p]["noerror_pct"], 1)) for p in servers))
         rr = []
-        for p in peers:
-            if p == "beacon":
-                continue
-            o = meds[p]
-            rr.append(["beacon / " + p, fmt_ratio(b["us_per_q"], o["us_per_q"]), fmt_ratio(b["qps"], o["qps"]),
-                       fmt_ratio(b["p50_ms"], o["p50_ms"]), fmt_ratio(b["p99_ms"], o["p99_ms"]),
-                       fmt_ratio(b["start_s"], o["start_s"]), fmt_ratio(b["hwm_kb"], o["hwm_kb"])])
+
+        def ratio_row(a, o):
+            x, y = meds[a], meds[o]
+            rr.append([a + " / " + o, fmt_ratio(x["us_per_q"], y["us_per_q"]), fmt_ratio(x["qps"], y["qps"]),
+                       fmt_ratio(x["p50_ms"], y["p50_ms"]), fmt_ratio(x["p99_ms"], y["p99_ms"]),
+                       fmt_ratio(x["start_s"], y["start_s"]), fmt_ratio(x["hwm_kb"], y["hwm_kb"])])
+
+        if "beacon" in meds:
+            for p in peers:
+                if p != "beacon":
+                    ratio_row("beacon", p)
+        if "floor" in meds:
+            for p in peers:
+                if p not in ("beacon", "floor"):
+                    ratio_row(p, "floor")
         if rr:
             print()
             print(table(["ratio", "µs/query (lower better)", "QPS (higher better)", "p50", "p99",
                          "start", "peak RSS"], rr))
+        if "beacon" not in meds:
+            continue
+        b = meds["beacon"]
         print()
         line = "Beacon: start %s s, peak RSS %s MB, RSS %s MB" % (
             n_fix(b["start_s"], 3), n_fix(b["hwm_kb"] / 1024, 1), n_fix(b["rss_kb"] / 1024, 1))
@@ -131,6 +142,8 @@ def main():
     print("that was neither the server nor dnsperf (kernel softirq + other load; > 2 s means a noisy run).")
     print("spread = ±(max-min)/2 as a share of the median. resp bytes = dnsperf's average response size;")
     print("NOERROR % = share of answered queries with rcode NOERROR (the mix has 5% NXDOMAIN names).")
+    print("floor = bench/dns_floor.c: no lookup, the question echoed with one A record, recvmmsg/sendmmsg;")
+    print("X / floor = how many times the per-query cost of the kernel and loopback X spends.")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
 #include "beacon/health/alias.h"
 #include "beacon/http/http_metrics.h"
 #include "beacon/http/monitor_api.h"
+#include "beacon/kv/etcd.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -100,6 +101,16 @@ bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
 }  // namespace
 
 Status Agent::OpenKv() {
+  if (cfg_.kv_backend == "etcd") {
+    const config::EtcdConfig& e = cfg_.etcd;
+    auto st = kv::OpenEtcdStore(
+        {e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
+         static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file, e.cert_file, e.key_file},
+        log_);
+    if (!st.ok()) return st.status();
+    kv_ = std::move(st.value());
+    return Status::Ok();
+  }
   if (cfg_.dev || cfg_.data_dir.empty()) {
     kv_ = kv::NewMemStore();
     return Status::Ok();
@@ -195,8 +206,8 @@ Status Agent::Start() {
   if (!cl_.catalog_seed.empty()) {
     Status st = config::ForEachCatalogSeedEntry(
         cl_.catalog_seed,
-        [&](const catalog::Registration& r) {
-          return writer_->Apply(catalog::LocalChange(catalog::op::Register{r}));
+        [&](catalog::Registration& r) {  // moved: the loader reuses a fresh record per entry
+          return writer_->Apply(catalog::LocalChange(catalog::op::Register{std::move(r)}));
         },
         &seeded);
     if (!st.ok()) return st;

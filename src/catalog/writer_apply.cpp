@@ -20,23 +20,50 @@ bool SameCheck(const Check& a, const Check& b) {
 
 uint64_t HintIndex::Hash(std::string_view nkey, std::string_view id) {
   const uint64_t h = core::Fnv1a64(nkey);
-  return core::Fnv1a64(id, core::Fnv1a64(std::string_view("\0", 1), h));
+  const uint64_t x = core::Fnv1a64(id, core::Fnv1a64(std::string_view("\0", 1), h));
+  const uint64_t mixed = x ^ (x >> 29);  // FNV's low bits alone pick the slot
+  return mixed > kErased ? mixed : mixed + 2;
+}
+
+void HintIndex::Grow() {
+  // Twice the size when more than half the slots hold live entries, else the same size (only
+  // erased slots are dropped).
+  size_t live = 0;
+  for (const Slot& s : slots_) live += s.hash > kErased;
+  size_t n = slots_.empty() ? 64 : slots_.size();
+  while (live * 2 >= n) n *= 2;
+  std::vector<Slot> old(n);
+  old.swap(slots_);
+  mask_ = n - 1;
+  used_ = live;
+  for (Slot& s : old) {
+    if (s.hash <= kErased) continue;
+    size_t i = s.hash & mask_;
+    while (slots_[i].hash != kEmpty) i = (i + 1) & mask_;
+    slots_[i].hash = s.hash;
+    slots_[i].value = std::move(s.value);
+  }
 }
 
 void HintIndex::Set(std::string_view nkey, std::string_view id, std::string_view value) {
+  if ((used_ + 1) * 4 > slots_.size() * 3) Grow();
   const uint64_t h = Hash(nkey, id);
-  auto [b, e] = map_.equal_range(h);
-  for (; b != e; ++b) {
-    if (b->second.view() == value) return;
+  size_t i = h & mask_;
+  for (; slots_[i].hash != kEmpty; i = (i + 1) & mask_) {
+    if (slots_[i].hash == h && slots_[i].value.view() == value) return;
   }
-  map_.emplace(h, SmallStr(value));
+  slots_[i].hash = h;  // erased slots are not reused: a probe chain never breaks early
+  slots_[i].value = value;
+  ++used_;
 }
 
 void HintIndex::Erase(std::string_view nkey, std::string_view id, std::string_view value) {
-  auto [b, e] = map_.equal_range(Hash(nkey, id));
-  for (; b != e; ++b) {
-    if (b->second.view() == value) {
-      map_.erase(b);
+  if (slots_.empty()) return;
+  const uint64_t h = Hash(nkey, id);
+  for (size_t i = h & mask_; slots_[i].hash != kEmpty; i = (i + 1) & mask_) {
+    if (slots_[i].hash == h && slots_[i].value.view() == value) {
+      slots_[i].hash = kErased;
+      slots_[i].value = SmallStr();
       return;
     }
   }
@@ -44,6 +71,10 @@ void HintIndex::Erase(std::string_view nkey, std::string_view id, std::string_vi
 
 const Instance* Writer::FindInstance(const std::string& nkey, std::string_view id,
                                      std::string* skey, size_t* pos) const {
+  // A node without services (one just created, as in a bulk load) holds no instance: no need to
+  // look through the index.
+  const NodeServices* ns = staged_.node_services.Find(nkey);
+  if (ns == nullptr || ns->service_keys.empty()) return nullptr;
   const Instance* found = nullptr;
   instance_service_.Find(nkey, id, [&](std::string_view k) {
     const ServiceEntry* se = staged_.services.Find(k);

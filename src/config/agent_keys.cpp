@@ -267,6 +267,10 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
         st = c.Err(x, p, "expected a datacenter name of letters, digits, '-' and '_'");
       }
       cfg->datacenter = s;
+    } else if (k == "kvbackend") {
+      st = GetKvBackend(c, x, p, &cfg->kv_backend);
+    } else if (k == "etcd") {
+      st = ApplyEtcd(c, x, p, &cfg->etcd);
     } else if (k == "datadir") {
       st = GetString(c, x, p, &cfg->data_dir);
     } else if (k == "clientaddr") {

@@ -58,6 +58,8 @@ constexpr FlagDef kFlags[] = {
     {"encrypt", Kind::kValue},
     {"catalog-seed", Kind::kValue},
     {"dns-workers", Kind::kValue},
+    {"kv-backend", Kind::kValue},
+    {"etcd-endpoints", Kind::kValue},
 };
 
 Status SetAgentFlag(const std::string& flag, const std::string& value, CommandLine* cl,
@@ -231,6 +233,14 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
   } else if (flag == "dns-workers") {
     if (!ToInt(value, 0, 1024, &n)) return BadValue(flag, value, "expected a number 0..1024");
     cfg->dns_workers = static_cast<int>(n);
+  } else if (flag == "kv-backend") {
+    if (value != "embedded" && value != "etcd") {
+      return BadValue(flag, value, "expected embedded or etcd");
+    }
+    cfg->kv_backend = std::string(value);
+  } else if (flag == "etcd-endpoints") {
+    Status st = internal::ParseEtcdEndpoints(value, &cfg->etcd.endpoints);
+    if (!st.ok()) return BadValue(flag, value, st.message());
   } else {
     return Status::Error("unknown flag -" + std::string(flag));
   }

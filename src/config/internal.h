@@ -101,6 +101,13 @@ struct LoadState {
   std::vector<std::pair<std::string, std::string>> service_refs;
 };
 
+// kv_backend / etcd { ... } keys and -kv-backend / -etcd-endpoints (etcd_keys.cpp).
+Status GetKvBackend(const Ctx& c, const Value& v, std::string_view path, std::string* out);
+Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig* out);
+Status ParseEtcdEndpoints(std::string_view list, std::vector<std::string>* out);
+// After everything is merged: kv_backend "etcd" needs endpoints.
+Status FinalizeKvBackend(const AgentConfig& cfg);
+
 // Applies one parsed document (root object) to cfg.
 Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadState* st);
 

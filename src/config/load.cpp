@@ -99,6 +99,7 @@ Status Finalize(AgentConfig* cfg, const LoadState& ls, bool require_data_dir) {
   if (!cfg->dns.alt_domain.empty() && cfg->dns.alt_domain == cfg->dns.domain) {
     return Status::Error("alt_domain must differ from domain (" + cfg->dns.domain + ")");
   }
+  if (Status st = internal::FinalizeKvBackend(*cfg); !st.ok()) return st;
   return internal::FinalizeChecks(cfg, ls);
 }
 

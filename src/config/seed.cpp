@@ -1,5 +1,7 @@
 // Catalog seed files: a JSON array of /v1/catalog/register bodies. Built for bulk loads (300k
-// entries): one DOM parse with one parser, keys matched without allocating, strings copied once.
+// entries): the file is read block by block and parsed about 1 MiB of entries at a time
+// (ArrayStream) with one reused DOM parser, keys matched without allocating, strings copied once;
+// the whole file is never in memory at once.
 #include <simdjson.h>
 
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <system_error>
 #include <vector>
 
+#include "array_stream.h"
 #include "beacon/config/config.h"
 #include "beacon/config/registration_body.h"
 #include "beacon/core/duration.h"
@@ -414,31 +417,47 @@ class SeedInput {
 }  // namespace
 
 Status ForEachCatalogSeedEntry(const std::string& path,
-                               const std::function<Status(const catalog::Registration&)>& fn,
+                               const std::function<Status(catalog::Registration&)>& fn,
                                size_t* count) {
-  SeedInput input;
-  Status st = input.Open(path);
+  internal::ArrayStream stream;
+  bool is_array = false;
+  Status st = stream.Open(path, &is_array);
   if (!st.ok()) return st;
   dom::parser parser;
   dom::element root;
-  if (auto err = parser.parse(input.data(), input.size(), /*realloc_if_needed=*/false).get(root)) {
-    return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err));
-  }
-  dom::array arr;
-  if (root.get_array().get(arr)) {
+  if (!is_array) {  // parsed whole only to say what is wrong with it
+    SeedInput input;
+    st = input.Open(path);
+    if (!st.ok()) return st;
+    if (auto err = parser.parse(input.data(), input.size(), false).get(root)) {
+      return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err));
+    }
     return Status::Error(path + ": expected a JSON array of /v1/catalog/register bodies");
   }
-  // One record, reused: the peak is the parsed document plus whatever `fn` keeps.
+  // One record, reused: the peak is one batch's document plus whatever `fn` keeps.
   const SeedParser p(path);
   Registration reg;
   size_t i = 0;
-  for (dom::element e : arr) {
-    reg = Registration();
-    Status s = p.ParseEntry(e, Path{nullptr, {}, i}, &reg);
-    if (!s.ok()) return s;
-    s = fn(reg);
-    if (!s.ok()) return Status::Error(path + ": [" + std::to_string(i) + "]: " + s.message());
-    ++i;
+  for (;;) {
+    const char* batch = nullptr;
+    size_t len = 0, n = 0;
+    st = stream.Next(&batch, &len, &n);
+    if (!st.ok()) return st;
+    if (n == 0) break;
+    if (auto err = parser.parse(batch, len, /*realloc_if_needed=*/false).get(root)) {
+      return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err) + " (entries " +
+                           std::to_string(i) + " to " + std::to_string(i + n - 1) + ")");
+    }
+    dom::array arr;
+    if (root.get_array().get(arr)) return Status::Error(path + ": invalid JSON");
+    for (dom::element e : arr) {
+      reg = Registration();
+      Status s = p.ParseEntry(e, Path{nullptr, {}, i}, &reg);
+      if (!s.ok()) return s;
+      s = fn(reg);
+      if (!s.ok()) return Status::Error(path + ": [" + std::to_string(i) + "]: " + s.message());
+      ++i;
+    }
   }
   if (count != nullptr) *count = i;
   return Status::Ok();
@@ -446,8 +465,8 @@ Status ForEachCatalogSeedEntry(const std::string& path,
 
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path) {
   std::vector<Registration> out;
-  Status st = ForEachCatalogSeedEntry(path, [&](const Registration& r) {
-    out.push_back(r);
+  Status st = ForEachCatalogSeedEntry(path, [&](Registration& r) {
+    out.push_back(std::move(r));
     return Status::Ok();
   });
   if (!st.ok()) return st;

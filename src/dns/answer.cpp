@@ -61,12 +61,16 @@ void Owner(Ctx& x) {
 
 void WriteAddrRecord(Ctx& x, std::initializer_list<std::string_view> owner, bool owner_is_q,
                      const catalog::AddrChoice& a, uint32_t ttl) {
+  const bool v4 = a.kind == catalog::AddrChoice::kV4;
+  if (owner_is_q && x.owner.empty()) {
+    x.w.QNameRecord(v4 ? kTypeA : kTypeAAAA, ttl, a.ip.data(), v4 ? 4 : 16);
+    return;
+  }
   if (owner_is_q) {
     Owner(x);
   } else {
     x.w.Name(owner);
   }
-  const bool v4 = a.kind == catalog::AddrChoice::kV4;
   size_t at = x.w.RrHeader(v4 ? kTypeA : kTypeAAAA, kClassIN, ttl);
   x.w.Bytes(a.ip.data(), v4 ? 4 : 16);
   x.w.RrEnd(at);

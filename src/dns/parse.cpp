@@ -27,6 +27,17 @@ bool SkipName(const uint8_t* p, size_t len, size_t* pos) {
   return false;
 }
 
+// ASCII upper case to lower case in 8 bytes at once; every other byte (label lengths are at most
+// 63) unchanged.
+inline uint64_t Lower8(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  const uint64_t low7 = x & (0x7F * kOnes);
+  const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;      // high bit: byte >= 'A'
+  const uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit: byte > 'Z'
+  const uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * kOnes);
+  return x | (upper >> 2);  // +0x20 where upper
+}
+
 void ParseOpt(const uint8_t* rdata, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i + 4 <= rdlen) {
@@ -75,13 +86,22 @@ ParseVerdict ParseQuery(const uint8_t* p, size_t len, Query* q) {
     if (c > 63 || lpos + c + 1u > 254 || q->nlabels >= kMaxQLabels) return ParseVerdict::kFormErr;
     if (i + 1 + c > len) return ParseVerdict::kFormErr;
     q->label_off[q->nlabels++] = static_cast<uint8_t>(lpos);
-    q->lower[lpos++] = c;
-    for (size_t k = 0; k < c; ++k) {
-      uint8_t ch = p[i + 1 + k];
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<uint8_t>(ch - 'A' + 'a');
-      q->lower[lpos++] = ch;
-    }
+    lpos += c + 1u;
     i += c + 1u;
+  }
+  // `lower` mirrors the wire name (length bytes included) in lower case: 8 bytes at a time.
+  const uint8_t* name = p + kHeaderSize;
+  size_t k = 0;
+  for (; k + 8 <= lpos; k += 8) {
+    uint64_t w;
+    std::memcpy(&w, name + k, 8);
+    w = Lower8(w);
+    std::memcpy(q->lower + k, &w, 8);
+  }
+  for (; k < lpos; ++k) {
+    uint8_t ch = name[k];
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<uint8_t>(ch - 'A' + 'a');
+    q->lower[k] = ch;
   }
   q->lower[lpos] = 0;
   q->qname = p + kHeaderSize;

@@ -102,10 +102,13 @@ std::string UrlEscape(std::string_view s, bool keep_slash) {
 HttpClient::HttpClient(ClientOptions opts) : opts_(std::move(opts)) {
   std::string addr = opts_.address;
   if (addr.rfind("http://", 0) == 0) addr = addr.substr(7);
-  if (addr.rfind("https://", 0) == 0) addr = addr.substr(8);
+  if (addr.rfind("https://", 0) == 0) {
+    addr = addr.substr(8);
+    tls_ = true;
+  }
   while (!addr.empty() && addr.back() == '/') addr.pop_back();
   hostport_ = addr;
-  base_ = "http://" + addr;
+  base_ = (tls_ ? "https://" : "http://") + addr;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   curl_ = curl_easy_init();
 }
@@ -124,6 +127,12 @@ Result<ClientResponse> HttpClient::Stream(std::string_view path,
   return Perform("GET", path, {}, 0, &on_chunk);
 }
 
+Result<ClientResponse> HttpClient::Stream(std::string_view method, std::string_view path,
+                                          std::string_view body,
+                                          const std::function<bool(std::string_view)>& on_chunk) {
+  return Perform(method, path, body, 0, &on_chunk);
+}
+
 Result<ClientResponse> HttpClient::Perform(std::string_view method, std::string_view path,
                                            std::string_view body, int64_t timeout_ms,
                                            const std::function<bool(std::string_view)>* on_chunk) {
@@ -137,7 +146,14 @@ Result<ClientResponse> HttpClient::Perform(std::string_view method, std::string_
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, tls_ ? "https" : "http");
+  if (tls_) {
+    if (!opts_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, opts_.ca_file.c_str());
+    if (!opts_.cert_file.empty()) {
+      curl_easy_setopt(curl, CURLOPT_SSLCERT, opts_.cert_file.c_str());
+    }
+    if (!opts_.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, opts_.key_file.c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout_ms));
   if (timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);

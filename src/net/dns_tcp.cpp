@@ -133,7 +133,7 @@ void DnsWorker::OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf) {
     if (metrics_on_) qm_.latency.Observe(NowNs() - t0);
     if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
       const bool relay = r.action == dns::AnswerResult::kForward;
-      Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, mlen, nullptr, nullptr, c->id,
+      Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, mlen, nullptr, -1, c->id,
               relay ? nullptr : tcp_out_.data() + 2, relay ? 0 : r.len);
       continue;
     }

@@ -1,5 +1,8 @@
 // DnsWorker: loop lifecycle and the UDP path (recvmmsg in, sendmmsg out, snapshot pinned per
-// batch).
+// batch). libuv only reports that a UDP socket is readable; the worker then reads it itself, up to
+// kRecv datagrams per recvmmsg(2), answers them and sends the replies with one sendmmsg(2) before
+// reading again while the batches stay large: a busy socket costs one recvmmsg and one sendmmsg
+// per batch, and epoll_wait only when it runs dry.
 #include "dns_worker.h"
 
 #include <unistd.h>
@@ -15,17 +18,16 @@ namespace beacon::net {
 namespace {
 
 constexpr size_t kDgram = size_t{64} * 1024;
-constexpr size_t kMmsgCount = 20;
+// Batches read from one readable socket before the loop runs its other handles again.
+constexpr int kMaxRounds = 16;
+// A batch at least this large suggests more datagrams are already queued: read again at once.
+constexpr size_t kBusyBatch = 16;
 
-// Every read of the worker's loop lands in its one receive buffer (loop->data): libuv hands each
-// datagram to OnUdp before it reads again.
-void AllocCb(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* storage = static_cast<std::vector<char>*>(h->loop->data);
-  *buf = uv_buf_init(storage->data(), static_cast<unsigned>(storage->size()));
-}
-
-void UdpCb(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
-  static_cast<DnsWorker*>(h->data)->OnUdp(h, n, buf, addr, flags);
+void PollCb(uv_poll_t* h, int status, int events) {
+  if (status == 0 && (events & UV_READABLE) != 0) {
+    auto* u = reinterpret_cast<DnsWorker::UdpListener*>(h);  // poll is its first member
+    static_cast<DnsWorker*>(h->data)->OnUdpReadable(u);
+  }
 }
 
 void CheckCb(uv_check_t* h) {
@@ -50,10 +52,20 @@ DnsWorker::DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, ui
       tcp_idle_ms_(tcp_idle_ms),
       max_tcp_conns_(max_tcp_conns),
       reader_(hub.RegisterReader()),
-      rbuf_(kDgram * kMmsgCount),
+      rbuf_(kDgram),
+      slots_(kRecv * kSlotStride),
       arena_(kArena),
       scratch_(0x9E3779B97F4A7C15ULL ^ (static_cast<uint64_t>(index + 1) * 0xD1B54A32D192ED03ULL) ^
                static_cast<uint64_t>(reinterpret_cast<uintptr_t>(this))) {
+  for (size_t i = 0; i < kRecv; ++i) {
+    riovs_[i].iov_base = slots_.data() + i * kSlotStride;
+    riovs_[i].iov_len = kSlot;
+    std::memset(&rmsgs_[i], 0, sizeof rmsgs_[i]);
+    rmsgs_[i].msg_hdr.msg_name = &rfrom_[i];
+    rmsgs_[i].msg_hdr.msg_namelen = sizeof rfrom_[i];
+    rmsgs_[i].msg_hdr.msg_iov = &riovs_[i];
+    rmsgs_[i].msg_hdr.msg_iovlen = 1;
+  }
   queue_.reserve(kMaxQueue);
   msgs_.resize(kMaxQueue);
   iovs_.resize(kMaxQueue);
@@ -70,17 +82,23 @@ DnsWorker::DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, ui
 DnsWorker::~DnsWorker() {
   for (auto& [id, c] : conns_) delete c;
   uv_loop_close(&loop_);
+  for (const auto& u : udp_) close(u->fd);  // uv_poll_t does not own its socket
 }
 
 int DnsWorker::AddUdp(int fd) {
-  auto h = std::make_unique<uv_udp_t>();
-  int rc = uv_udp_init_ex(&loop_, h.get(), AF_UNSPEC | UV_UDP_RECVMMSG);
-  if (rc == 0) rc = uv_udp_open(h.get(), fd);
+  auto u = std::make_unique<UdpListener>();
+  u->fd = fd;
+  int rc = uv_poll_init_socket(&loop_, &u->poll, fd);
   if (rc != 0) return rc;
-  h->data = this;
-  rc = uv_udp_recv_start(h.get(), AllocCb, UdpCb);
-  if (rc == 0) udp_.push_back(std::move(h));
-  return rc;
+  u->poll.data = this;
+  rc = uv_poll_start(&u->poll, UV_READABLE, PollCb);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);  // let the close finish before `u` goes
+    return rc;
+  }
+  udp_.push_back(std::move(u));
+  return 0;
 }
 
 void DnsWorker::Run() {
@@ -105,20 +123,32 @@ void DnsWorker::Unpin() {
   }
 }
 
-void DnsWorker::OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr,
-                      unsigned flags) {
-  // With UV_UDP_RECVMMSG, libuv hands over each datagram of a recvmmsg(2) batch as a CHUNK
-  // (valid until the closing FREE call), so the batch is answered as a whole: its catalog
-  // lookups are prefetched in stages first.
-  if ((flags & UV_UDP_MMSG_FREE) != 0) {
+void DnsWorker::OnUdpReadable(UdpListener* u) {
+  for (int round = 0; round < kMaxRounds; ++round) {
+    const int got = recvmmsg(u->fd, rmsgs_, kRecv, MSG_DONTWAIT, nullptr);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return;  // drained (EAGAIN), or an error the next readiness reports again
+    const auto n = static_cast<size_t>(got);
+    for (size_t i = 0; i < n; ++i) {
+      msghdr& h = rmsgs_[i].msg_hdr;
+      const size_t len = rmsgs_[i].msg_len;
+      const bool whole = (h.msg_flags & MSG_TRUNC) == 0;
+      h.msg_namelen = sizeof rfrom_[i];  // for the next read
+      if (len == 0) continue;            // an empty datagram
+      if (!whole) {                      // a query over kSlot bytes: no DNS client sends one
+        ++counters_.dropped;
+        continue;
+      }
+      if (nbatch_ == kBatch) AnswerBatch();
+      batch_[nbatch_++] = Datagram{u->fd, static_cast<const uint8_t*>(riovs_[i].iov_base), len,
+                                   reinterpret_cast<const sockaddr*>(&rfrom_[i])};
+    }
     AnswerBatch();
-    return;
+    if (!queue_.empty()) Flush();
+    // A short batch means the socket was drained a moment ago: epoll_wait (which returns at once
+    // if more came in) is then cheaper than a recvmmsg that finds nothing.
+    if (n < kBusyBatch) return;
   }
-  if (n <= 0 || addr == nullptr) return;  // EAGAIN or an empty datagram
-  if (nbatch_ == kBatch) AnswerBatch();
-  batch_[nbatch_++] =
-      Datagram{h, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n), addr};
-  if ((flags & UV_UDP_MMSG_CHUNK) == 0) AnswerBatch();
 }
 
 void DnsWorker::AnswerBatch() {
@@ -143,20 +173,19 @@ void DnsWorker::AnswerOne(const Datagram& d) {
   const uint8_t* pkt = d.pkt;
   const size_t n = d.len;
   const sockaddr* addr = d.addr;
-  uv_udp_t* h = d.handle;
   uint8_t* out = arena_.data() + arena_used_;
   const dns::AnswerResult r =
       dns::Answer(*snap_, pkt, n, dns::Transport::kUdp, out, kDgram, scratch_, counters_);
   if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {
     const bool relay = r.action == dns::AnswerResult::kForward;
-    Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, n, addr, h, 0, relay ? nullptr : out,
-            relay ? 0 : r.len);
+    Forward(relay ? Pending::kRelay : Pending::kResolve, pkt, n, addr, d.fd, 0,
+            relay ? nullptr : out, relay ? 0 : r.len);
     return;
   }
   if (r.action != dns::AnswerResult::kReply || r.len == 0) return;
   CountReply(scratch_.q.qtype, r.rcode);
   Out o;
-  o.fd = h->io_watcher.fd;
+  o.fd = d.fd;
   o.addrlen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   std::memcpy(&o.addr, addr, o.addrlen);
   o.off = arena_used_;

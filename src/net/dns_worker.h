@@ -41,8 +41,14 @@ class DnsWorker {
   void EnableMetrics(bool on) { metrics_on_ = on; }
   const DnsWorkerMetrics& metrics() const { return qm_; }
 
+  // A UDP listening socket: readiness from libuv (uv_poll_t), reads and writes by the worker.
+  struct UdpListener {
+    uv_poll_t poll;
+    int fd;
+  };
+
   // Callbacks (libuv C trampolines live in the .cpp).
-  void OnUdp(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
+  void OnUdpReadable(UdpListener* u);
   void OnCheck();
   void OnConnection(uv_stream_t* server);
   void OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf);
@@ -81,7 +87,7 @@ class DnsWorker {
   };
 
   struct Datagram {
-    uv_udp_t* handle;
+    int fd;  // the listening socket it came in on (the reply leaves through it)
     const uint8_t* pkt;
     size_t len;
     const sockaddr* addr;
@@ -93,8 +99,8 @@ class DnsWorker {
   void Unpin();
   // Starts a recursor exchange for a client query. `fallback` (kResolve) is the reply already
   // built, sent as it is when no recursor answers.
-  void Forward(Pending::Mode mode, const uint8_t* q, size_t len, const sockaddr* client,
-               uv_udp_t* via, uint64_t tcp_conn, const uint8_t* fallback, size_t fallback_len);
+  void Forward(Pending::Mode mode, const uint8_t* q, size_t len, const sockaddr* client, int via_fd,
+               uint64_t tcp_conn, const uint8_t* fallback, size_t fallback_len);
   void SendToRecursor(Pending& p);
   void FinishForward(Pending& p, const uint8_t* reply, size_t len);
 
@@ -123,12 +129,21 @@ class DnsWorker {
   uv_loop_t loop_;
   uv_async_t stop_;
   uv_check_t check_;
-  std::vector<std::unique_ptr<uv_udp_t>> udp_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<uv_tcp_t>> tcp_;
 
-  // Receive buffer: 20 datagrams of 64 KiB for recvmmsg.
+  // Upstream (recursor) replies land here (64 KiB, through libuv).
   std::vector<char> rbuf_;
-  // The datagrams of the current recvmmsg batch (libuv reads at most 20 per call).
+  // UDP queries: one recvmmsg(2) reads up to kRecv datagrams into slots of kSlot bytes each
+  // (spaced kSlotStride apart so that their first lines do not share a cache set).
+  static constexpr size_t kRecv = 64;
+  static constexpr size_t kSlot = 4096;
+  static constexpr size_t kSlotStride = kSlot + 64;
+  std::vector<uint8_t> slots_;
+  mmsghdr rmsgs_[kRecv];
+  iovec riovs_[kRecv];
+  sockaddr_storage rfrom_[kRecv];
+  // The datagrams answered together (their catalog lookups prefetched in stages first).
   static constexpr size_t kBatch = 32;
   Datagram batch_[kBatch];
   size_t nbatch_ = 0;

@@ -121,7 +121,7 @@ void TcpConnected(uv_connect_t* req, int status) {
 }  // namespace
 
 void DnsWorker::Forward(Pending::Mode mode, const uint8_t* q, size_t len, const sockaddr* client,
-                        uv_udp_t* via, uint64_t tcp_conn, const uint8_t* fallback,
+                        int via_fd, uint64_t tcp_conn, const uint8_t* fallback,
                         size_t fallback_len) {
   if (snap_ == nullptr || len < dns::kHeaderSize) return;
   if (!up_open_) {
@@ -146,7 +146,7 @@ void DnsWorker::Forward(Pending::Mode mode, const uint8_t* q, size_t len, const 
   if (client != nullptr) {
     std::memcpy(&p->client, client,
                 client->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-    p->client_fd = via->io_watcher.fd;
+    p->client_fd = via_fd;
   }
   if (fallback != nullptr) p->fallback.assign(fallback, fallback + fallback_len);
   for (const auto& r : snap_->dns.recursors) {

@@ -48,7 +48,8 @@
 namespace beacon::catalog {
 
 // A writer-private map from (node key, id) to a short name, held as a 64-bit hash of the pair and
-// the name (about 56 bytes an entry, where string keys cost ~150). Lookups yield candidates; the
+// the name in one open-addressing table (24-byte slots, at most 3/4 full: about 40 bytes an
+// entry, where string keys cost ~150, and one cache miss a lookup). Lookups yield candidates; the
 // caller checks each against the catalog, so a hash collision costs one wasted look, never a
 // wrong answer. Erase names the value, so only that candidate goes.
 class HintIndex {
@@ -59,16 +60,26 @@ class HintIndex {
   // did.
   template <typename Fn>
   bool Find(std::string_view nkey, std::string_view id, Fn&& accept) const {
-    auto [b, e] = map_.equal_range(Hash(nkey, id));
-    for (; b != e; ++b) {
-      if (accept(b->second.view())) return true;
+    if (slots_.empty()) return false;
+    const uint64_t h = Hash(nkey, id);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.hash == kEmpty) return false;
+      if (s.hash == h && accept(s.value.view())) return true;
     }
-    return false;
   }
 
  private:
+  static constexpr uint64_t kEmpty = 0, kErased = 1;  // never a Hash() value
+  struct Slot {
+    uint64_t hash = kEmpty;
+    SmallStr value;
+  };
   static uint64_t Hash(std::string_view nkey, std::string_view id);
-  std::unordered_multimap<uint64_t, SmallStr> map_;
+  void Grow();
+  std::vector<Slot> slots_;  // a power of two in size, or empty
+  size_t mask_ = 0;
+  size_t used_ = 0;  // live and erased slots
 };
 
 class Writer {

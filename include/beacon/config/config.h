@@ -33,6 +33,16 @@ struct Ports {
   int server = 8300;
 };
 
+// etcd client settings for kv_backend "etcd" (issue 10): `etcd { endpoints, dial_timeout,
+// request_timeout, prefix, tls { ca_file, cert_file, key_file } }`.
+struct EtcdConfig {
+  std::vector<std::string> endpoints;  // http://host:port; -etcd-endpoints a,b,c
+  uint64_t dial_timeout_ms = 5000;
+  uint64_t request_timeout_ms = 10000;
+  std::string prefix = "/beacon/";  // Beacon's keys in etcd live under it
+  std::string ca_file, cert_file, key_file;
+};
+
 // telemetry { ... }: what /v1/agent/metrics shows (core/metrics.h).
 struct Telemetry {
   // Accepted as Consul's; Beacon serves ?format=prometheus whatever its value (Consul refuses
@@ -83,6 +93,10 @@ struct AgentConfig {
   std::string encrypt;
   bool encrypt_verify_incoming = true;
   bool encrypt_verify_outgoing = true;
+  // KV/session store (issue 10): "embedded" (LMDB in data_dir; in memory with -dev) or "etcd"
+  // (kv_backend / -kv-backend; etcd.endpoints required).
+  std::string kv_backend = "embedded";
+  EtcdConfig etcd;
   Telemetry telemetry;
 };
 
@@ -119,11 +133,13 @@ Status MergeDocument(std::string_view name, std::string_view text, bool yaml, Ag
 // "Checks":[...]}), keys case-insensitive. Used by benchmarks and tests to load many nodes.
 Result<std::vector<catalog::Registration>> LoadCatalogSeed(const std::string& path);
 // The same file, streamed: calls fn for each entry in order (the record is only valid during the
-// call) and stops at the first error, from parsing or from fn (its message gets the file and
-// the entry index). *count (optional) receives the number of entries. Peak memory is the parsed
-// document, not every record at once: the agent loads its seed this way.
+// call, and fn may move from it) and stops at the first error, from parsing or from fn (its message
+// gets the file and the entry index). *count (optional) receives the number of entries. The file is
+// read and parsed about 1 MiB of entries at a time, so memory does not grow with its size: the
+// agent loads its seed this way. A JSON syntax error is reported when its batch is reached, after
+// the entries before it were passed to fn.
 Status ForEachCatalogSeedEntry(const std::string& path,
-                               const std::function<Status(const catalog::Registration&)>& fn,
+                               const std::function<Status(catalog::Registration&)>& fn,
                                size_t* count = nullptr);
 
 }  // namespace beacon::config

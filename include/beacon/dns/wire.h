@@ -77,6 +77,8 @@ class MsgWriter {
     raw_ = m.raw;
     nsuffix_ = m.nsuffix;
     overflow_ = false;
+    // A mark taken before the question's suffixes were registered: register them again on demand.
+    if (m.nsuffix == 0 && question_at_ != 0) question_pending_ = true;
   }
 
   void Bytes(const void* p, size_t n) {
@@ -105,7 +107,8 @@ class MsgWriter {
   }
 
   // Writes the header (12 bytes, counts zero) and copies the question verbatim (uncompressed
-  // name + type + class). Registers the question name for compression.
+  // name + type + class). Registers the question name for compression (when the first other name
+  // is written: answers that only point at the question never hash it).
   void Header(uint16_t id, uint16_t flags);
   void Question(const uint8_t* qname, size_t qname_len, uint16_t qtype, uint16_t qclass);
 
@@ -113,6 +116,9 @@ class MsgWriter {
   void Name(std::initializer_list<std::string_view> pieces);
   // Writes the question name (a pointer to offset 12 when compressing).
   void QName();
+  // QName() then a whole IN record of `type` with rdata ip[0, n) (an A or AAAA record of the
+  // question), written at once.
+  void QNameRecord(uint16_t type, uint32_t ttl, const uint8_t* ip, size_t n);
 
   // Starts a resource record: owner must already be written. Returns the rdlength position.
   size_t RrHeader(uint16_t type, uint16_t klass, uint32_t ttl) {
@@ -142,6 +148,7 @@ class MsgWriter {
       suffixes_[nsuffix_++] = Suffix{h, static_cast<uint16_t>(offset)};
     }
   }
+  void RegisterQuestion();
   int FindSuffix(uint64_t h) const {
     for (int i = 0; i < nsuffix_; ++i) {
       if (suffixes_[i].hash == h) return suffixes_[i].offset;
@@ -156,6 +163,8 @@ class MsgWriter {
   bool compress_;
   bool overflow_ = false;
   size_t qname_len_ = 0;
+  size_t question_at_ = 0;         // where Question() copied the name (0: no question)
+  bool question_pending_ = false;  // its suffixes are not registered yet
   int nsuffix_ = 0;
   Suffix suffixes_[kMaxSuffixes];
 };

@@ -24,6 +24,9 @@ struct ClientOptions {
   int64_t connect_timeout_ms = 5000;
   int64_t timeout_ms = 60000;
   std::function<bool()> cancel;
+  // TLS (an https:// address): CA bundle to verify the server with (default: the system's),
+  // and a client certificate + key (PEM) for servers that require one (etcd --client-cert-auth).
+  std::string ca_file, cert_file, key_file;
 };
 
 struct ClientResponse {
@@ -48,8 +51,12 @@ class HttpClient {
   // on_chunk("") is called once when a 2xx head has arrived.
   Result<ClientResponse> Stream(std::string_view path,
                                 const std::function<bool(std::string_view)>& on_chunk);
+  // As Stream, with a method and a request body (etcd's POST /v3/watch).
+  Result<ClientResponse> Stream(std::string_view method, std::string_view path,
+                                std::string_view body,
+                                const std::function<bool(std::string_view)>& on_chunk);
 
-  // "http://host:port" for the configured address.
+  // "http://host:port" (or https://) for the configured address.
   const std::string& base_url() const { return base_; }
 
  private:
@@ -60,6 +67,7 @@ class HttpClient {
   ClientOptions opts_;
   std::string base_;
   std::string hostport_;
+  bool tls_ = false;
   void* curl_ = nullptr;  // CURL*
 };
 

@@ -185,5 +185,47 @@ TEST_CASE("seed: streamed entries arrive in order; errors stop the stream and na
   CHECK(st.message().find("[1]") != std::string::npos);
 }
 
+TEST_CASE("seed: read in batches, strings with brackets, commas and escapes stay whole") {
+  // The file is cut into batches of whole entries by scanning its structure, so text that looks
+  // like structure inside strings, and entries larger than one read block, must not confuse it.
+  TempDir t;
+  const std::string big(700 * 1024, 'x');  // one entry spanning several 256 KiB blocks
+  std::string text = "[\n";
+  for (int i = 0; i < 2000; ++i) {
+    if (i > 0) text += " ,\n";
+    text +=
+        R"({"Node": "n)" + std::to_string(i) + R"(", "Address": "10.0.0.1", "NodeMeta": {"m": )";
+    text += i == 1000 ? "\"" + big + "\"" : R"("a],b}c{[\"q\" \\ \\\" ,")";
+    text += R"(}, "Service": {"Service": "s", "Tags": ["t]", "[u"]}})";
+  }
+  text += "\n]\n";
+  std::string path = t.Write("seed.json", text);
+  auto r = LoadCatalogSeed(path);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.status().message()));
+  REQUIRE(r->size() == 2000);
+  CHECK(r->at(0).node.meta.at("m") == R"(a],b}c{["q" \ \" ,)");
+  CHECK(r->at(1000).node.meta.at("m") == big);
+  CHECK(r->at(1999).node.name == "n1999");
+  CHECK(r->at(1999).services.at(0).tags == std::vector<std::string>{"t]", "[u"});
+}
+
+TEST_CASE("seed: an empty array loads nothing; broken arrays are invalid JSON") {
+  TempDir t;
+  auto empty = LoadCatalogSeed(t.Write("e.json", " [ ] \n"));
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  const char* bad[] = {
+      R"([{"Node": "a", "Address": "b"},])",               // trailing comma
+      R"([{"Node": "a", "Address": "b"})",                 // not closed
+      R"([{"Node": "a", "Address": "b"}] x)",              // text after the array
+      R"([{"Node": "a", "Address": "b"} {"Node": "c"}])",  // no comma
+      R"([{"Node": "a", "Address": "b)",                   // string not closed
+  };
+  for (const char* text : bad) {
+    CAPTURE(text);
+    CHECK(SeedError(text).rfind("invalid JSON: ", 0) == 0);
+  }
+}
+
 }  // namespace
 }  // namespace beacon::config

@@ -6,7 +6,7 @@
 
 using namespace kvtest;
 
-TEST_CASE_TEMPLATE("session: create, info, list, node, renew, destroy", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("session: create, info, list, node, renew, destroy", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   Session in;
@@ -67,8 +67,7 @@ TEST_CASE_TEMPLATE("session: create, info, list, node, renew, destroy", F, MemFx
   CHECK_FALSE(r.found);
 }
 
-TEST_CASE_TEMPLATE("session: destroy releases locks, keeps LockIndex, starts lock-delay", F, MemFx,
-                   LmdbFx) {
+TEST_CASE_TEMPLATE("session: destroy releases locks, keeps LockIndex, starts lock-delay", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s, "n1", Session::Behavior::kRelease, 0, 15000);
@@ -101,7 +100,7 @@ TEST_CASE_TEMPLATE("session: destroy releases locks, keeps LockIndex, starts loc
   CHECK(MustGet(s, "l/2").lock_index == 2);
 }
 
-TEST_CASE_TEMPLATE("session: behavior delete removes the held keys", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("session: behavior delete removes the held keys", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s, "n1", Session::Behavior::kDelete, 0, 0);
@@ -116,7 +115,7 @@ TEST_CASE_TEMPLATE("session: behavior delete removes the held keys", F, MemFx, L
   CHECK(Do(s, {MakeOp(Verb::kLock, "d/1", "v", 0, b)}).ok);
 }
 
-TEST_CASE_TEMPLATE("session: TTL expiry happens at 2*TTL after the last renew", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("session: TTL expiry happens at 2*TTL after the last renew", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s, "n1", Session::Behavior::kRelease, 10000);  // at 1000
@@ -137,7 +136,7 @@ TEST_CASE_TEMPLATE("session: TTL expiry happens at 2*TTL after the last renew", 
   CHECK(Expire(s, 1ULL << 40) == 0);
 }
 
-TEST_CASE_TEMPLATE("session: InvalidateSessions applies the agent's predicate", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("session: InvalidateSessions applies the agent's predicate", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string on1 = NewSession(s, "n1");

@@ -158,7 +158,12 @@ TEST_CASE_TEMPLATE("snapshot: a corrupt or truncated file changes nothing", F, M
   CHECK(Has(s, "later"));
 }
 
-TEST_CASE_TEMPLATE("snapshot: save is a point-in-time copy while writes go on", F, MemFx, LmdbFx) {
+#ifdef BEACON_HAVE_ETCD
+#define SAVE_STORES MemFx, LmdbFx, EtcdFx  // etcd saves (from its mirror); it cannot restore
+#else
+#define SAVE_STORES MemFx, LmdbFx
+#endif
+TEST_CASE_TEMPLATE("snapshot: save is a point-in-time copy while writes go on", F, SAVE_STORES) {
   F fx;
   Store& s = *fx.s;
   std::atomic<bool> stop{false};
@@ -177,3 +182,18 @@ TEST_CASE_TEMPLATE("snapshot: save is a point-in-time copy while writes go on", 
   stop = true;
   writer.join();
 }
+
+#ifdef BEACON_HAVE_ETCD
+TEST_CASE("snapshot: the etcd store refuses a restore and changes nothing") {
+  EtcdFx fx;
+  REQUIRE(Set(*fx.s, "k", "v").ok);
+  uint64_t index = 0;
+  const std::string file = Save(*fx.s, &index);
+  CHECK(index == fx.s->Index());
+  REQUIRE(Set(*fx.s, "k", "v2").ok);
+  auto [st, idx] = Restore(*fx.s, file);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == "snapshots are not supported by this KV backend");
+  CHECK(MustGet(*fx.s, "k").value == "v2");
+}
+#endif

@@ -8,8 +8,7 @@
 using namespace kvtest;
 using beacon::kv::OpError;
 
-TEST_CASE_TEMPLATE("kv: set and get keep CreateIndex, move ModifyIndex only on change", F, MemFx,
-                   LmdbFx) {
+TEST_CASE_TEMPLATE("kv: set and get keep CreateIndex, move ModifyIndex only on change", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   CHECK(s.Index() == 1);  // never 0, even when empty
@@ -53,7 +52,7 @@ TEST_CASE_TEMPLATE("kv: set and get keep CreateIndex, move ModifyIndex only on c
   CHECK(idx == s.KvIndex());
 }
 
-TEST_CASE_TEMPLATE("kv: cas 0 creates only, cas N matches ModifyIndex", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: cas 0 creates only, cas N matches ModifyIndex", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   WriteResult r = Do(s, {MakeOp(Verb::kCas, "k", "v1", 0)});
@@ -77,7 +76,7 @@ TEST_CASE_TEMPLATE("kv: cas 0 creates only, cas N matches ModifyIndex", F, MemFx
   CHECK(MustGet(s, "k").value == "v2");
 }
 
-TEST_CASE_TEMPLATE("kv: acquire and release follow Consul's LockIndex rules", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: acquire and release follow Consul's LockIndex rules", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s, "n1");
@@ -137,7 +136,7 @@ TEST_CASE_TEMPLATE("kv: acquire and release follow Consul's LockIndex rules", F,
   CHECK_FALSE(Has(s, "other"));
 }
 
-TEST_CASE_TEMPLATE("kv: acquire after release increments LockIndex", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: acquire after release increments LockIndex", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s);
@@ -148,7 +147,7 @@ TEST_CASE_TEMPLATE("kv: acquire after release increments LockIndex", F, MemFx, L
   CHECK(MustGet(s, "k").lock_index == 2);
 }
 
-TEST_CASE_TEMPLATE("kv: delete, delete-cas and delete-tree", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: delete, delete-cas and delete-tree", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   for (const char* k : {"p/a", "p/b", "p/c/d", "q"}) REQUIRE(Set(s, k, "v").ok);
@@ -177,7 +176,7 @@ TEST_CASE_TEMPLATE("kv: delete, delete-cas and delete-tree", F, MemFx, LmdbFx) {
   CHECK(all.empty());
 }
 
-TEST_CASE_TEMPLATE("kv: list and keys with a separator", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: list and keys with a separator", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   for (const char* k : {"a/b/c", "a/d", "a/e/f", "a/e/g", "a0", "b"}) REQUIRE(Set(s, k, k).ok);
@@ -200,7 +199,7 @@ TEST_CASE_TEMPLATE("kv: list and keys with a separator", F, MemFx, LmdbFx) {
   CHECK(list[1].key == "a/e/g");
 }
 
-TEST_CASE_TEMPLATE("kv: list index counts tombstones and never goes backwards", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: list index counts tombstones and never goes backwards", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   REQUIRE(Set(s, "p/a", "1").ok);
@@ -237,7 +236,7 @@ TEST_CASE_TEMPLATE("kv: list index counts tombstones and never goes backwards", 
   CHECK(s.KvIndex() >= tree);
 }
 
-TEST_CASE_TEMPLATE("txn: a failing op rolls back everything", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("txn: a failing op rolls back everything", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   REQUIRE(Set(s, "keep", "old").ok);
@@ -283,7 +282,7 @@ TEST_CASE_TEMPLATE("txn: a failing op rolls back everything", F, MemFx, LmdbFx) 
   CHECK(r.errors.at(0).what.find("failed session check for key \"t/a\"") == 0);
 }
 
-TEST_CASE_TEMPLATE("kv: 512-byte keys and 512 KiB values are the limits", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: 512-byte keys and 512 KiB values are the limits", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string k511(511, 'k');
@@ -323,7 +322,7 @@ TEST_CASE_TEMPLATE("kv: 512-byte keys and 512 KiB values are the limits", F, Mem
   CHECK(r.errors.at(0).what == "missing key name");
 }
 
-TEST_CASE_TEMPLATE("kv: concurrent applies are all acknowledged and stored", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: concurrent applies are all acknowledged and stored", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   constexpr uint64_t kThreads = 4, kPerThread = 150;
@@ -355,7 +354,7 @@ TEST_CASE_TEMPLATE("kv: concurrent applies are all acknowledged and stored", F, 
   CHECK(s.Index() == start + kThreads * kPerThread);  // one index per write
 }
 
-TEST_CASE_TEMPLATE("kv: OnCommit reports KV and session changes", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("kv: OnCommit reports KV and session changes", F, KV_STORES) {
   F fx;
   Store& s = *fx.s;
   std::atomic<int> kv{0}, sess{0};

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""KV PUT/GET through Beacon on etcd vs Beacon embedded (LMDB) vs etcd's own JSON gateway.
+
+Run from the repository root after building Beacon:
+  python3 bench/kv_etcd_bench.py                   # RUNS=5 short runs, medians printed
+  RUNS=3 DURATION=2 python3 bench/kv_etcd_bench.py
+
+Starts, on 127.0.0.1 free ports with data dirs under WORKDIR (default /tmp: fsync must hit a
+real disk): one etcd 3.4 member, one Beacon server with the embedded store (-data-dir), one
+Beacon server with -kv-backend etcd on that member. Per run, in rotating order, each target gets:
+  lat   LAT_N sequential durable PUTs of distinct KEY_BYTES keys with VALUE_BYTES values, then LAT_N
+        GETs of those keys, on one keep-alive connection: p50/p99 in microseconds
+  tput  CONNS client processes, one keep-alive connection each, PUT (distinct keys) for
+        DURATION s, then GET for DURATION s: requests/s
+Targets: beacon-embedded (PUT/GET /v1/kv/<key>), beacon-etcd (same, on etcd), etcd
+(POST /v3/kv/put; /v3/kv/range linearizable = etcd's default, and "etcd-ser" = serializable,
+a local read like Beacon's). Everything shares the machine's cores with the load generator
+(Python), so compare ratios within the run, not absolute figures across machines.
+Output: a Markdown table of medians (RUNS runs) on stdout and in bench/results/kv-etcd-<ts>.md.
+"""
+import base64
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEACON = os.environ.get("BEACON", os.path.join(ROOT, "build-dev", "beacon"))
+ETCD = os.environ.get("ETCD", shutil.which("etcd") or "etcd")
+RUNS = int(os.environ.get("RUNS", "5"))
+DURATION = float(os.environ.get("DURATION", "3"))
+LAT_N = int(os.environ.get("LAT_N", "300"))
+CONNS = int(os.environ.get("CONNS", "8"))
+KEY_BYTES = int(os.environ.get("KEY_BYTES", "64"))
+VALUE_BYTES = int(os.environ.get("VALUE_BYTES", "256"))
+WORKDIR = os.environ.get("WORKDIR", "/tmp")
+VALUE = (b"v" * VALUE_BYTES)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_http(url, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("no answer from " + url)
+
+
+def key(prefix, i):
+    k = "%s/%d/" % (prefix, i)
+    return k + "k" * max(0, KEY_BYTES - len(k))
+
+
+class Target:
+    """put(conn, key) / get(conn, key) -> bool for one server."""
+
+    def __init__(self, name, port, kind, serializable=False):
+        self.name, self.port, self.kind, self.ser = name, port, kind, serializable
+
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def put(self, c, k):
+        if self.kind == "beacon":
+            c.request("PUT", "/v1/kv/" + k, body=VALUE)
+        else:
+            body = json.dumps({"key": base64.b64encode(k.encode()).decode(),
+                               "value": base64.b64encode(VALUE).decode()})
+            c.request("POST", "/v3/kv/put", body=body)
+        r = c.getresponse()
+        r.read()
+        return r.status == 200
+
+    def get(self, c, k):
+        if self.kind == "beacon":
+            c.request("GET", "/v1/kv/" + k)
+        else:
+            req = {"key": base64.b64encode(k.encode()).decode()}
+            if self.ser:
+                req["serializable"] = True
+            c.request("POST", "/v3/kv/range", body=json.dumps(req))
+        r = c.getresponse()
+        r.read()
+        return r.status == 200
+
+
+def pct(vals, p):
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, int(len(vals) * p / 100))] if vals else float("nan")
+
+
+def latency(t, prefix):
+    c = t.conn()
+    puts, gets = [], []
+    for i in range(LAT_N):
+        t0 = time.perf_counter()
+        assert t.put(c, key(prefix, i)), t.name
+        puts.append((time.perf_counter() - t0) * 1e6)
+    for i in range(LAT_N):
+        t0 = time.perf_counter()
+        assert t.get(c, key(prefix, i)), t.name
+        gets.append((time.perf_counter() - t0) * 1e6)
+    c.close()
+    return pct(puts, 50), pct(puts, 99), pct(gets, 50), pct(gets, 99)
+
+
+def _worker(args):
+    t, prefix, op, until = args
+    c = t.conn()
+    n = i = 0
+    while time.time() < until:
+        ok = t.put(c, key(prefix, i)) if op == "put" else t.get(c, key(prefix, i % LAT_N))
+        n += ok
+        i += 1
+    c.close()
+    return n
+
+
+def throughput(t, prefix, op, pool):
+    start = time.time() + 0.3
+    until = start + DURATION
+    counts = pool.map(_worker, [(t, "%s/c%d" % (prefix, w) if op == "put" else prefix, op, until)
+                                for w in range(CONNS)])
+    return sum(counts) / (time.time() - start)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="beacon-kv-etcd-bench-", dir=WORKDIR)
+    procs = []
+    try:
+        ec, ep = free_port(), free_port()
+        etcd_url = "http://127.0.0.1:%d" % ec
+        procs.append(subprocess.Popen(
+            [ETCD, "--name", "b0", "--data-dir", os.path.join(work, "etcd"),
+             "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
+             "--listen-peer-urls", "http://127.0.0.1:%d" % ep,
+             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % ep,
+             "--initial-cluster", "b0=http://127.0.0.1:%d" % ep, "--logger", "zap",
+             "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_http(etcd_url + "/health")
+        targets = []
+        for name, extra in (("beacon-embedded", []),
+                            ("beacon-etcd", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url])):
+            hp = free_port()
+            d = os.path.join(work, name)
+            os.mkdir(d)
+            procs.append(subprocess.Popen(
+                [BEACON, "agent", "-server", "-node", name, "-data-dir", d, "-http-port", str(hp),
+                 "-dns-port", str(free_port()), "-serf-lan-port", str(free_port()),
+                 "-server-port", str(free_port()), "-log-level", "warn"] + extra,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_http("http://127.0.0.1:%d/v1/status/leader" % hp)
+            targets.append(Target(name, hp, "beacon"))
+        targets.append(Target("etcd", ec, "etcd"))
+        targets.append(Target("etcd-ser", ec, "etcd", serializable=True))
+        rows = {t.name: [] for t in targets}
+        with mp.Pool(CONNS) as pool:
+            for run in range(RUNS):
+                order = targets[run % len(targets):] + targets[:run % len(targets)]
+                for t in order:
+                    prefix = "bench/%s/r%d" % (t.name, run)
+                    lat = latency(t, prefix)
+                    tp_put = throughput(t, prefix, "put", pool)
+                    tp_get = throughput(t, prefix, "get", pool)
+                    rows[t.name].append(lat + (tp_put, tp_get))
+                    print("run %d %-16s put p50 %6.0f us  get p50 %6.0f us  put %7.0f/s  get %7.0f/s"
+                          % (run, t.name, lat[0], lat[2], tp_put, tp_get), file=sys.stderr)
+        cols = ["PUT p50 µs", "PUT p99 µs", "GET p50 µs", "GET p99 µs", "PUT/s", "GET/s"]
+        out = ["# KV through Beacon on etcd vs embedded vs etcd's gateway",
+               "", "Medians of %d runs; LAT_N=%d sequential, CONNS=%d for %.0f s; key %d B, value %d B."
+               % (RUNS, LAT_N, CONNS, DURATION, KEY_BYTES, VALUE_BYTES), "",
+               "| target | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for t in targets:
+            med = [statistics.median(r[i] for r in rows[t.name]) for i in range(len(cols))]
+            out.append("| %s | %s |" % (t.name, " | ".join("%.0f" % v for v in med)))
+        be = [statistics.median(r[i] for r in rows["beacon-etcd"]) for i in range(len(cols))]
+        et = [statistics.median(r[i] for r in rows["etcd"]) for i in range(len(cols))]
+        es = [statistics.median(r[i] for r in rows["etcd-ser"]) for i in range(len(cols))]
+        out += ["", "beacon-etcd / etcd: PUT p50 %.2fx, PUT/s %.2fx; GET p50 vs etcd-ser %.2fx, "
+                "GET/s vs etcd-ser %.2fx" % (be[0] / et[0], be[4] / et[4], be[2] / es[2],
+                                             be[5] / es[5])]
+        text = "\n".join(out) + "\n"
+        print(text)
+        os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+        with open(os.path.join(ROOT, "bench", "results",
+                               "kv-etcd-%s.md" % time.strftime("%Y%m%d-%H%M%S")), "w") as f:
+            f.write(text)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

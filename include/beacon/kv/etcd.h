@@ -1,0 +1,60 @@
+// kv::Store on etcd 3.4, spoken to through its v3 JSON gateway (HTTP/1.1, libcurl).
+//
+// Contract: the same as kv::Store (store.h), with the data held by an etcd cluster so that
+// several Beacon servers share one KV/session store and an acknowledged write survives the loss
+// of any etcd minority. Consul semantics come from the shared engine (engine.h) run against a
+// local mirror of the store's etcd keys; the mirror follows etcd through ONE watch stream per
+// store; every write (an Apply, i.e. a PUT or a whole /v1/txn, or a session change) is ONE etcd
+// txn whose compares check that every key the unit read still has the mod_revision it saw (and
+// m/kv or m/sessions for a scan), so writers on all agents serialize exactly where they
+// conflict and run concurrently where they do not (a lost race re-runs the unit).
+//
+// Layout under `prefix` (default "/beacon/"; base64 in JSON like every etcd key):
+//   e/<key>       KV entry. etcd create_revision = CreateIndex, mod_revision = ModifyIndex.
+//                 Value = envelope: byte 'B', byte version 1, u64 Flags (LE), u64 LockIndex (LE),
+//                 u16 len (LE) + Session id, then the raw value bytes.
+//   t/<key>       tombstone of a deleted key (empty value; mod_revision = the delete's index), so
+//                 a prefix's index never drops; removed when the key is written again.
+//   s/<id>        session as JSON (Name, Node, NodeChecks, ServiceChecks, LockDelay ms,
+//                 Behavior, TTL ms, Lease); create/mod_revision = CreateIndex/ModifyIndex.
+//   l/<id>        empty key bound to the lease of a TTL session (lease TTL = 2*TTL, kept alive by
+//                 RenewSession). When etcd expires the lease, every agent sees l/<id> go and
+//                 destroys the session (releasing/deleting its locks per Behavior).
+//   m/kv          rewritten by every KV change: its mod_revision is KvIndex().
+//   m/sessions    rewritten by every session change: its mod_revision is SessionsIndex().
+//   r/<store>/<n> request id of writer n's last txn (lets a retry recognise its own commit);
+//                 deleted when the store closes.
+// Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change (equal to the
+// header revision when the etcd keyspace is Beacon's alone; unrelated etcd writes do not wake
+// blocking queries). Lock-delays and TTL renew clocks live in the agent's memory, as in the
+// embedded store; a TTL session is expired by the agent that last renewed it, or by etcd's lease.
+// Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's default is 128).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "beacon/core/log.h"
+#include "beacon/core/status.h"
+#include "beacon/kv/store.h"
+
+namespace beacon::kv {
+
+struct EtcdOptions {
+  std::vector<std::string> endpoints;  // http(s)://host:port (the client URLs of the members)
+  int64_t dial_timeout_ms = 5000;
+  int64_t request_timeout_ms = 10000;  // one write, including retries over a leader change
+  std::string prefix = "/beacon/";
+  // TLS for https:// endpoints: the CA that signed the members' certificates (default: the
+  // system's CAs) and a client certificate + key for members run with --client-cert-auth.
+  std::string ca_file, cert_file, key_file;
+};
+
+// Connects (reads the whole prefix, starts the watch); fails with a message naming the endpoints
+// when no member answers within dial_timeout.
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
+                                             StoreOptions opts = {});
+
+}  // namespace beacon::kv

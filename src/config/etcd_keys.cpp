@@ -1,0 +1,106 @@
+// Config keys for the etcd KV backend (issue 10): kv_backend, etcd { endpoints, dial_timeout,
+// request_timeout, prefix, tls { ca_file, cert_file, key_file } } and -etcd-endpoints.
+#include "internal.h"
+
+namespace beacon::config::internal {
+namespace {
+
+Status CheckEndpoint(std::string_view e) {
+  if (!(e.starts_with("http://") || e.starts_with("https://")) ||
+      e.find(':', e.find("//") + 2) == std::string_view::npos) {
+    return Status::Error("expected an endpoint URL such as http://127.0.0.1:2379, got \"" +
+                         std::string(e) + "\"");
+  }
+  return Status::Ok();
+}
+
+Status ApplyTls(const Ctx& c, const Value& v, std::string_view path, EtcdConfig* out) {
+  Status st = ExpectObject(c, v, path);
+  for (const Member& m : v.members) {
+    if (!st.ok()) break;
+    const std::string k = NormKey(m.key);
+    const std::string p = Join(path, m.key);
+    if (k == "cafile") {
+      st = GetString(c, m.value, p, &out->ca_file);
+    } else if (k == "certfile") {
+      st = GetString(c, m.value, p, &out->cert_file);
+    } else if (k == "keyfile") {
+      st = GetString(c, m.value, p, &out->key_file);
+    } else {
+      st = c.Err(m.value, p, "unknown key (expected ca_file, cert_file or key_file)");
+    }
+  }
+  return st;
+}
+
+}  // namespace
+
+Status GetKvBackend(const Ctx& c, const Value& v, std::string_view path, std::string* out) {
+  std::string s;
+  Status st = GetString(c, v, path, &s);
+  if (st.ok() && s != "embedded" && s != "etcd") {
+    return c.Err(v, path, "expected \"embedded\" or \"etcd\", got \"" + s + "\"");
+  }
+  if (st.ok()) *out = s;
+  return st;
+}
+
+Status ParseEtcdEndpoints(std::string_view list, std::vector<std::string>* out) {
+  std::vector<std::string> eps;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view e = list.substr(0, comma);
+    while (!e.empty() && e.front() == ' ') e.remove_prefix(1);
+    while (!e.empty() && e.back() == ' ') e.remove_suffix(1);
+    if (!e.empty()) {
+      if (Status st = CheckEndpoint(e); !st.ok()) return st;
+      eps.emplace_back(e);
+    }
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  if (eps.empty()) return Status::Error("expected a comma-separated list of endpoint URLs");
+  *out = std::move(eps);
+  return Status::Ok();
+}
+
+Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig* out) {
+  Status st = ExpectObject(c, v, path);
+  for (const Member& m : v.members) {
+    if (!st.ok()) break;
+    const std::string k = NormKey(m.key);
+    const std::string p = Join(path, m.key);
+    const Value& x = m.value;
+    if (k == "endpoints") {
+      std::vector<std::string> eps;
+      st = GetStringList(c, x, p, &eps);
+      for (const std::string& e : eps) {
+        if (!st.ok()) break;
+        if (Status bad = CheckEndpoint(e); !bad.ok()) st = c.Err(x, p, bad.message());
+      }
+      if (st.ok()) out->endpoints = std::move(eps);
+    } else if (k == "dialtimeout" || k == "requesttimeout") {
+      uint64_t ms = 0;
+      st = GetDurationMs(c, x, p, &ms);
+      if (st.ok() && ms == 0) st = c.Err(x, p, "expected a positive duration such as 5s");
+      (k == "dialtimeout" ? out->dial_timeout_ms : out->request_timeout_ms) = ms;
+    } else if (k == "prefix") {
+      st = GetString(c, x, p, &out->prefix);
+      if (st.ok() && out->prefix.empty()) st = c.Err(x, p, "expected a non-empty key prefix");
+    } else if (k == "tls") {
+      st = ApplyTls(c, x, p, out);
+    } else {
+      st = c.Err(x, p,
+                 "unknown key (expected endpoints, dial_timeout, request_timeout, prefix or tls)");
+    }
+  }
+  return st;
+}
+
+Status FinalizeKvBackend(const AgentConfig& cfg) {
+  if (cfg.kv_backend == "etcd" && cfg.etcd.endpoints.empty()) {
+    return Status::Error("kv_backend \"etcd\" needs etcd.endpoints (or -etcd-endpoints)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace beacon::config::internal

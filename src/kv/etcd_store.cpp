@@ -1,0 +1,372 @@
+// EtcdStore, writer side: the queue, kWriters writer threads, one etcd txn per unit with the
+// unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
+#include "etcd_store.h"
+
+#include "beacon/core/uuid.h"
+#include "snapshot_internal.h"
+
+namespace beacon::kv {
+namespace internal {
+
+EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
+    : eo_(eo), log_(log), m_(eo.prefix), engine_(so), watch_conn_(eo, [this] {
+        return stopping_.load();
+      }) {
+  std::mt19937_64 rng(std::random_device{}());
+  id_ = core::NewUuidV4(rng);
+  wall_ms_ = so.wall_ms;
+}
+
+Status EtcdStore::SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
+  EtcdSortedMap<Entry> entries;
+  EtcdSortedMap<uint64_t> tombs;
+  EtcdSortedMap<Session> sessions;
+  Meta meta;
+  {
+    ReaderLock lock(&mu_);
+    entries = m_.entries;
+    tombs = m_.tombs;
+    sessions = m_.sessions;
+    meta = m_.meta();
+  }
+  SnapshotSource src;
+  src.meta = meta;
+  src.entries = [&](const auto& fn) {
+    for (const auto& [k, e] : entries) fn(e);
+  };
+  src.tombstones = [&](const auto& fn) {
+    for (const auto& [k, i] : tombs) fn(Tombstone{k, i});
+  };
+  src.sessions = [&](const auto& fn) {
+    for (const auto& [id, s] : sessions) fn(s);
+  };
+  if (index) *index = meta.index;
+  return WriteSnapshot(src, WallMs(wall_ms_), sink);
+}
+
+EtcdStore::~EtcdStore() {
+  {
+    MutexLock l(&q_mu_);
+    closing_ = true;
+  }
+  q_cv_.notify_all();
+  for (std::thread& t : writers_) t.join();
+  stopping_ = true;
+  applied_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+  // The writers' request-id keys are of no use once this store is gone.
+  EtcdConn c(eo_);
+  const std::string slots = eo_.prefix + "r/" + id_ + "/";
+  JsonDelete(c, slots);
+}
+
+void EtcdStore::JsonDelete(EtcdConn& c, const std::string& prefix) {
+  (void)c.Call("/v3/kv/deleterange", RangeRequest(prefix, PrefixEnd(prefix)), 2000);
+}
+
+Status EtcdStore::Start() {
+  if (eo_.endpoints.empty()) return Status::Error("etcd: no endpoints configured");
+  Status st = Resync(watch_conn_, eo_.dial_timeout_ms);
+  if (!st.ok()) return st;
+  for (int n = 0; n < kWriters; ++n) writers_.emplace_back([this, n] { WriterLoop(n); });
+  watcher_ = std::thread([this] { WatchLoop(); });
+  return Status::Ok();
+}
+
+void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
+  Enqueue([this, ops = std::move(ops), done = std::move(done)](EtcdWriter& w) mutable {
+    const auto t0 = std::chrono::steady_clock::now();
+    Commit c;
+    WriteResult r = RunUnit<WriteResult>(
+        w,
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) {
+          std::vector<Op> copy = ops;  // a retried unit starts from the request again
+          return e.Apply(b, copy, fx);
+        },
+        {}, &c);
+    if (!c.status.ok()) {
+      r = WriteResult{};
+      r.status = c.status;
+    }
+    for (Entry& e : r.results) {
+      e.create_index = c.Fix(e.create_index);
+      e.modify_index = c.Fix(e.modify_index);
+    }
+    r.index = c.Fix(r.index);
+    Record(&ops, t0);
+    done(std::move(r));
+  });
+}
+
+void EtcdStore::Record(const std::vector<Op>* ops, std::chrono::steady_clock::time_point t0) {
+  MutexLock l(&engine_mu_);  // the write side: stats cells have one writer at a time
+  if (ops != nullptr) CountOps(*ops);
+  stats_.commit.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count()));
+}
+
+void EtcdStore::CreateSession(Session s, SessionCallback done) {
+  Enqueue([this, s = std::move(s), done = std::move(done)](EtcdWriter& w) mutable {
+    Commit c;
+    SessionResult r = RunUnit<SessionResult>(
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.CreateSession(b, s, fx); }, {},
+        &c);
+    if (c.status.ok() && r.found) {
+      MutexLock l(&engine_mu_);
+      local_.insert(r.session.id);
+    }
+    done(FixSession(std::move(r), c));
+  });
+}
+
+void EtcdStore::DestroySession(std::string id, SessionCallback done) {
+  Enqueue([this, id = std::move(id), done = std::move(done)](EtcdWriter& w) mutable {
+    Commit c;
+    SessionResult r = RunUnit<SessionResult>(
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.DestroySession(b, id, fx); }, {},
+        &c);
+    done(FixSession(std::move(r), c));
+  });
+}
+
+void EtcdStore::RenewSession(std::string id, SessionCallback done) {
+  Enqueue([this, id = std::move(id), done = std::move(done)](EtcdWriter& w) mutable {
+    Commit c;
+    int64_t lease = 0;
+    SessionResult r = RunUnit<SessionResult>(
+        w,
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) {
+          lease = LeaseOf(id);
+          return e.RenewSession(b, id, fx);
+        },
+        {}, &c);
+    if (r.found) {
+      {
+        MutexLock l(&engine_mu_);
+        local_.insert(id);
+      }
+      if (lease != 0) KeepAlive(w, lease);
+    }
+    done(FixSession(std::move(r), c));
+  });
+}
+
+void EtcdStore::ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) {
+  Enqueue([this, now_ms, done = std::move(done)](EtcdWriter& w) {
+    Commit c;
+    size_t n = RunUnit<size_t>(
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
+        // Runs inside RunUnit, under engine_mu_.
+        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); }, &c,
+        /*validate=*/false);  // nothing to expire now: the next pass looks again
+    if (done) done(c.status.ok() ? n : 0);
+  });
+}
+
+void EtcdStore::InvalidateSessions(std::function<bool(const Session&)> dead,
+                                   std::function<void(size_t)> done) {
+  Enqueue([this, dead = std::move(dead), done = std::move(done)](EtcdWriter& w) {
+    Commit c;
+    size_t n = RunUnit<size_t>(
+        w,
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.InvalidateSessions(b, dead, fx); },
+        {}, &c, /*validate=*/false);
+    if (done) done(c.status.ok() ? n : 0);
+  });
+}
+
+void EtcdStore::SetOnCommit(std::function<void(bool kv, bool sessions)> fn) {
+  WriterLock lock(&mu_);
+  on_commit_ = std::move(fn);
+}
+
+SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
+  if (!c.status.ok()) {
+    SessionResult e;
+    e.status = c.status;
+    return e;
+  }
+  r.session.create_index = c.Fix(r.session.create_index);
+  r.session.modify_index = c.Fix(r.session.modify_index);
+  r.index = c.Fix(r.index);
+  return r;
+}
+
+template <typename R, typename Body>
+R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter,
+                     Commit* c, bool validate) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Effects fx;
+    std::optional<R> result;
+    std::optional<EtcdRecorder> rec;
+    std::vector<std::pair<std::string, int64_t>> compares;
+    std::string kv_meta, sessions_meta;
+    {
+      MutexLock e(&engine_mu_);
+      ReaderLock l(&mu_);
+      rec.emplace(m_);
+      SyncEngine(*rec);
+      rec->scan_filter = filter;
+      result.emplace(body(engine_, *rec, &fx));
+      compares = rec->Compares();
+      kv_meta = m_.KvMetaKey();
+      sessions_meta = m_.SessionsMetaKey();
+      c->predicted = engine_.meta().index + 1;
+      if (rec->empty() && (!validate || compares.empty())) {
+        fx.moves.clear();
+        engine_.Finish(fx);
+        return std::move(*result);
+      }
+      if (rec->empty()) fx.moves.clear();
+      // Lock-delays start before the txn is sent: a lock racing this invalidation re-runs after
+      // it (its compare on the key fails) and must find the delay already in place.
+      Effects early;
+      early.meta = engine_.meta();
+      early.delays.swap(fx.delays);
+      engine_.Finish(early);
+    }
+    EtcdSortedMap<int64_t> leases;
+    for (const auto& [id, s] : rec->new_sessions()) {
+      if (s.ttl_ms == 0) continue;
+      const uint64_t ttl_s = (2 * s.ttl_ms + 999) / 1000;
+      auto g = w.conn.Call("/v3/lease/grant", "{\"TTL\":\"" + std::to_string(ttl_s) + "\"}");
+      int64_t id_out = 0, ttl_out = 0;
+      std::string err;
+      if (!g.ok() || !ParseLease(g.value(), &id_out, &ttl_out, &err) || id_out == 0) {
+        c->status = Status::Error("etcd lease grant: " + (g.ok() ? err : g.status().message()));
+        return std::move(*result);
+      }
+      leases[id] = id_out;
+    }
+    std::vector<TxnWrite> ops = rec->Ops(leases);
+    // Nothing to write (a failed op, a no-op set, a renew): a txn of compares only checks that
+    // the mirror the decision was made on is current (a CAS on this agent with an index from
+    // another agent's write must not fail because our watch lags).
+    const bool check_only = rec->empty();
+    const std::string req = core::NewUuidV4(w.rng);
+    if (rec->kv_changed()) ops.push_back(TxnWrite{kv_meta, false, {}, 0});
+    if (rec->sessions_changed()) ops.push_back(TxnWrite{sessions_meta, false, {}, 0});
+    if (!check_only) ops.push_back(TxnWrite{w.slot, false, req, 0});
+    std::vector<std::string> reads = {kv_meta, sessions_meta, w.slot};
+    for (const auto& [k, rev] : compares) reads.push_back(k);
+    auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads));
+    bool ok = false;
+    int64_t rev = 0;
+    std::vector<EtcdKv> now;
+    std::string err;
+    if (!resp.ok() || !ParseTxn(resp.value(), &ok, &rev, &now, &err)) {
+      c->status = Status::Error("etcd txn: " + (resp.ok() ? err : resp.status().message()));
+      return std::move(*result);
+    }
+    // Failed: our own earlier attempt may have committed (its answer lost in a leader change;
+    // the slot holds its request id), else a newer Beacon write changed what we read: wait for
+    // the watch to bring it (its revision, not the header's: etcd writes outside the prefix
+    // never reach the watch), then run the unit again.
+    int64_t newer = 0;
+    if (!ok) {
+      for (const EtcdKv& kv : now) {
+        if (kv.key == w.slot) {
+          if (kv.value == req) {
+            ok = true;
+            rev = kv.mod_rev;
+          }
+          continue;
+        }
+        newer = std::max(newer, kv.mod_rev);
+      }
+    }
+    if (!ok) {
+      WaitApplied(newer);
+      continue;
+    }
+    if (check_only) {
+      MutexLock e(&engine_mu_);
+      engine_.Finish(fx);
+      return std::move(*result);
+    }
+    WaitApplied(rev);  // read-your-writes: the mirror holds this txn when the caller hears back
+    for (int64_t lease : rec->RevokedLeases()) {
+      (void)w.conn.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+    }
+    {
+      MutexLock e(&engine_mu_);
+      for (const std::string& id : fx.dropped) local_.erase(id);
+      fx.moves.clear();  // the watch reports holder moves (ours and other agents')
+      engine_.Finish(fx);
+    }
+    c->rev = static_cast<uint64_t>(rev);
+    return std::move(*result);
+  }
+  c->status = Status::Error("etcd: too many concurrent writers, gave up after " +
+                            std::to_string(kMaxAttempts) + " attempts");
+  return R{};
+}
+
+void EtcdStore::SyncEngine(EtcdRecorder& view) {
+  Effects sync;
+  bool reload = false;
+  {
+    MutexLock p(&pend_mu_);
+    sync.moves.swap(pending_);
+    std::swap(reload, reload_);
+  }
+  sync.meta = m_.meta();
+  if (reload) {
+    engine_.Load(view, sync.meta);
+    sync.moves.clear();
+  }
+  engine_.Finish(sync);
+}
+
+bool EtcdStore::WaitApplied(int64_t rev) {
+  UniqueLock l(&applied_mu_);
+  return applied_cv_.wait_for(
+      l.native(), std::chrono::milliseconds(eo_.request_timeout_ms),
+      [&]() NO_THREAD_SAFETY_ANALYSIS { return applied_ >= rev || stopping_.load(); });
+}
+
+void EtcdStore::KeepAlive(EtcdWriter& w, int64_t lease) {
+  auto r = w.conn.Call("/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+  if (!r.ok()) {
+    log_.Log(LogLevel::kWarn, "kv", "etcd lease keepalive: %s", r.status().message().c_str());
+  }
+}
+
+void EtcdStore::Enqueue(std::function<void(EtcdWriter&)> unit) {
+  {
+    MutexLock l(&q_mu_);
+    queue_.push_back(std::move(unit));
+  }
+  q_cv_.notify_one();
+}
+
+void EtcdStore::WriterLoop(int n) {
+  EtcdWriter w{EtcdConn(eo_, [this] { return stopping_.load(); }),
+               std::mt19937_64(std::random_device{}()),
+               eo_.prefix + "r/" + id_ + "/" + std::to_string(n)};
+  for (;;) {
+    std::function<void(EtcdWriter&)> unit;
+    {
+      UniqueLock l(&q_mu_);
+      q_cv_.wait(l.native(),
+                 [&]() NO_THREAD_SAFETY_ANALYSIS { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing and drained
+      unit = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    unit(w);
+  }
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
+                                             StoreOptions opts) {
+  auto s = std::make_unique<internal::EtcdStore>(eopts, log, std::move(opts));
+  Status st = s->Start();
+  if (!st.ok()) return st;
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+}  // namespace beacon::kv

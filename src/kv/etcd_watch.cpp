@@ -1,0 +1,111 @@
+// EtcdStore, watch side: the one watch stream per store that keeps the mirror current, wakes
+// blocking queries through OnCommit and acknowledges the writer (see etcd_store.h).
+#include <chrono>
+#include <thread>
+
+#include "etcd_store.h"
+
+namespace beacon::kv::internal {
+
+Status EtcdStore::Resync(EtcdConn& conn, int64_t timeout_ms) {
+  auto body =
+      conn.Call("/v3/kv/range", RangeRequest(eo_.prefix, PrefixEnd(eo_.prefix)), timeout_ms);
+  if (!body.ok()) return Status::Error("etcd: " + body.status().message());
+  std::vector<EtcdKv> kvs;
+  int64_t rev = 0;
+  std::string err;
+  if (!ParseRange(body.value(), &kvs, &rev, &err)) return Status::Error("etcd range: " + err);
+  MirrorChanges ch;
+  std::function<void(bool, bool)> notify;
+  {
+    WriterLock l(&mu_);
+    m_.Reset(kvs, rev, &ch);
+    notify = on_commit_;
+    MutexLock p(&pend_mu_);
+    pending_.clear();
+    reload_ = true;
+  }
+  Publish(ch, notify, rev);
+  return Status::Ok();
+}
+
+void EtcdStore::ApplyEvents(const std::vector<EtcdKv>& events) {
+  MirrorChanges ch;
+  std::function<void(bool, bool)> notify;
+  int64_t rev = 0;
+  {
+    WriterLock l(&mu_);
+    m_.Apply(events, &ch);
+    rev = m_.rev;
+    notify = on_commit_;
+    MutexLock p(&pend_mu_);
+    pending_.insert(pending_.end(), ch.moves.begin(), ch.moves.end());
+  }
+  Publish(ch, notify, rev);
+}
+
+void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, bool)>& notify,
+                        int64_t rev) {
+  if ((ch.kv || ch.sessions) && notify) notify(ch.kv, ch.sessions);
+  for (const std::string& id : ch.lapsed) {
+    log_.Log(LogLevel::kInfo, "kv", "etcd lease of session %s expired: invalidating", id.c_str());
+    DestroySession(id, [](SessionResult) {});
+  }
+  {
+    MutexLock l(&applied_mu_);
+    applied_ = std::max(applied_, rev);
+  }
+  applied_cv_.notify_all();
+}
+
+void EtcdStore::WatchLoop() {
+  bool resync = false;
+  while (!stopping_) {
+    if (resync) {
+      Status st = Resync(watch_conn_, eo_.request_timeout_ms);
+      if (!st.ok()) {
+        log_.Log(LogLevel::kWarn, "kv", "etcd resync: %s", st.message().c_str());
+        watch_conn_.Next();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      resync = false;
+    }
+    int64_t from = 0;
+    {
+      ReaderLock l(&mu_);
+      from = m_.rev + 1;
+    }
+    std::string buf;
+    std::string why;
+    Status st = watch_conn_.Stream(
+        "/v3/watch", WatchRequest(eo_.prefix, PrefixEnd(eo_.prefix), from),
+        [&](std::string_view chunk) {
+          buf.append(chunk);
+          for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
+            std::string line = buf.substr(0, nl);
+            buf.erase(0, nl + 1);
+            if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+            std::vector<EtcdKv> events;
+            bool created = false, canceled = false;
+            int64_t compact = 0;
+            if (!ParseWatch(line, &events, &created, &canceled, &compact, &why)) return false;
+            if (canceled) {  // compacted past our revision (or the member is leaving)
+              why = "watch canceled (compact revision " + std::to_string(compact) + ")";
+              resync = true;
+              return false;
+            }
+            if (!events.empty()) ApplyEvents(events);
+          }
+          return !stopping_.load();
+        });
+    if (stopping_) break;
+    if (!st.ok()) why = st.message();
+    log_.Log(LogLevel::kWarn, "kv", "etcd watch on %s ended: %s", watch_conn_.endpoint().c_str(),
+             why.empty() ? "closed" : why.c_str());
+    watch_conn_.Next();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace beacon::kv::internal
