@@ -10,7 +10,8 @@
 //                        (Store::RestoreSnapshot): 200 with an empty body once committed, 400
 //                        with the reason for a bad file (nothing changed), 500 on a store error.
 //   The restore's commit goes through the store's OnCommit, so parked KV and session blocking
-//   queries wake.
+//   queries wake. With the prepared-query hooks set (a server agent), GET adds the server's
+//   queries and PUT answers only after restore_prepared_queries has replaced them too.
 // - GET encodes from one consistent read view (the LMDB read txn does not stop writers) and PUT
 //   verifies the file on the routes' own `beacon-snapshot` thread (one at a time, in arrival
 //   order), never on the HTTP loop; both answer through Response::Defer (PUT after the commit).
