@@ -305,7 +305,14 @@ void Agent::BuildHttp() {
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
   http::AddKvRoutes(router, *kv_, ko);
-  http::AddSnapshotRoutes(router, *kv_, http::SnapshotApiOptions{cfg_.datacenter});
+  // Prepared queries (a client agent relays their writes through forwarder_); a server's set
+  // also rides in its snapshots. Before AddForwardRoutes: a client's relay of /v1/snapshot
+  // takes over the local snapshot routes.
+  if (!cfg_.server) forwarder_ = std::make_unique<http::Forwarder>(log_);
+  http::SnapshotApiOptions so;
+  so.datacenter = cfg_.datacenter;
+  AddQueryApi(router, &so);
+  http::AddSnapshotRoutes(router, *kv_, so);
   http::AddAgentRoutes(router, *local_, cluster_.get());
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
   http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
@@ -316,8 +323,7 @@ void Agent::BuildHttp() {
   eo.fire = [this](gossip::UserEvent* e) { return FireEvent(e); };
   eo.events = &events_;
   http::AddEventRoutes(router, std::move(eo));
-  if (!cfg_.server) {  // KV, sessions, txn and status live on the servers (found by gossip)
-    forwarder_ = std::make_unique<http::Forwarder>(log_);
+  if (!cfg_.server) {  // KV, sessions, txn, status, snapshots live on the servers (gossip)
     http::ForwardApiOptions fo;
     fo.node_name = cfg_.node_name;
     fo.servers = [this]() -> std::vector<std::string> {
@@ -325,7 +331,6 @@ void Agent::BuildHttp() {
     };
     http::AddForwardRoutes(router, *forwarder_, std::move(fo));
   }
-  AddQueryApi(router);
   // Every module's metrics in /v1/agent/metrics (agent_metrics.h); LocalAgent adds the
   // catalog's and its own first. Runs on the HTTP loop thread.
   std::string hostname;

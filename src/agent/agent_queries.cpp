@@ -12,6 +12,7 @@
 #include "beacon/agent/persister.h"
 #include "beacon/agent/query_mirror.h"
 #include "beacon/api/query_api.h"
+#include "beacon/api/snapshot_api.h"
 
 namespace beacon::agent {
 
@@ -40,7 +41,7 @@ Status Agent::LoadQueries() {
   return Status::Ok();
 }
 
-void Agent::AddQueryApi(http::Router& router) {
+void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
   http::QueryApiOptions qo;
   qo.datacenter = cfg_.datacenter;
   qo.node_name = cfg_.node_name;
@@ -67,6 +68,9 @@ void Agent::AddQueryApi(http::Router& router) {
     };
     qo.initial = std::move(loaded_queries_);
     qo.initial_index = loaded_query_index_;
+    qo.post = [this](std::function<void()> fn) {
+      if (http_) http_->Post(std::move(fn));
+    };
   } else if (forwarder_) {
     http::Forwarder* f = forwarder_.get();
     qo.forward = [this, f](const http::Request& req, http::Response& resp) {
@@ -88,7 +92,11 @@ void Agent::AddQueryApi(http::Router& router) {
         log_);
     query_mirror_->Start();
   }
-  http::AddQueryRoutes(router, hub_, std::move(qo));
+  http::ReplaceQueriesFn replace = http::AddQueryRoutes(router, hub_, std::move(qo));
+  if (!replace) return;
+  // Snapshots carry the published set (every acknowledged write) and restore replaces it.
+  snap->prepared_queries = [this] { return http::QueryRecords(*hub_.Current()); };
+  snap->restore_prepared_queries = std::move(replace);
 }
 
 }  // namespace beacon::agent

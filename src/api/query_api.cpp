@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "beacon/api/index_headers.h"
@@ -52,11 +53,13 @@ std::vector<PreparedQuery> All(const State& s) {
   return out;
 }
 
-// The checks Consul's state store makes when a query is set (conflicts, the session).
-std::string Conflicts(const State& s, const PreparedQuery& q) {
+// The checks Consul's state store makes when a query is set into `by_id` (conflicts, the
+// session).
+std::string Conflicts(const std::map<std::string, PreparedQuery>& by_id, const QueryApiOptions& o,
+                      const PreparedQuery& q) {
   const std::string id = core::Lower(q.id);
   const std::string name = core::Lower(q.name);
-  for (const auto& [k, other] : s.by_id) {
+  for (const auto& [k, other] : by_id) {
     if (k == id) continue;
     if (!name.empty() && core::Lower(other.name) == name) {
       return "name '" + q.name + "' aliases an existing query name";
@@ -65,30 +68,62 @@ std::string Conflicts(const State& s, const PreparedQuery& q) {
       return "a query template with an empty name already exists";
     }
   }
-  if (core::IsUuid(q.name) && s.by_id.count(name) != 0) {
+  if (core::IsUuid(q.name) && by_id.count(name) != 0) {
     return "name '" + q.name + "' aliases an existing query ID";
   }
-  if (!q.session.empty() && s.opts.session_exists && !s.opts.session_exists(q.session)) {
+  if (!q.session.empty() && o.session_exists && !o.session_exists(q.session)) {
     return "invalid session \"" + q.session + "\"";
   }
   return "";
 }
 
-// Persists the set, installs it in the catalog, then sends `answer` (500 when the file could
-// not be written).
-void Commit(const StatePtr& s, Response& resp, Response answer) {
+// Persists the set, installs it in the catalog, then calls done("" or the file's error).
+void Commit(const StatePtr& s, std::function<void(std::string)> done) {
   std::vector<PreparedQuery> defs = All(*s);
-  DeferredPtr d = resp.Defer();
-  auto install = [submit = s->opts.submit, defs, d, answer](const std::string& err) mutable {
-    Response r = std::move(answer);
-    if (!err.empty()) r.Text(500, "failed to persist prepared queries: " + err);
-    if (!submit) return d->Reply(std::move(r));
+  auto install = [submit = s->opts.submit, defs, done](const std::string& err) mutable {
+    if (!submit) return done(err);
     submit([defs = std::move(defs)](catalog::Writer& w) { w.SetPreparedQueries(defs); },
-           [d, r = std::move(r)]() mutable { d->Reply(std::move(r)); });
+           [done, err]() { done(err); });
   };
   if (s->opts.file.empty() || !s->opts.persist) return install("");
   s->opts.persist(s->opts.file, QueryFileText(defs, s->index),
                   [install](std::string err) mutable { install(err); });
+}
+
+// Commit, then sends `answer` (500 when the file could not be written).
+void Commit(const StatePtr& s, Response& resp, Response answer) {
+  DeferredPtr d = resp.Defer();
+  Commit(s, [d, answer = std::move(answer)](const std::string& err) mutable {
+    if (!err.empty()) answer.Text(500, "failed to persist prepared queries: " + err);
+    d->Reply(std::move(answer));
+  });
+}
+
+// Loop thread: the whole set becomes `records` (JSON objects as GET /v1/query/<id> shows them).
+void Replace(const StatePtr& s, const std::vector<std::string>& records,
+             const std::function<void(Status)>& done) {
+  std::string list = "[";
+  for (const std::string& r : records) list += (list.size() > 1 ? "," : "") + r;
+  list += "]";
+  auto defs = config::DecodePreparedQueryList(list);
+  if (!defs.ok()) {
+    return done(Status::Error("invalid snapshot: prepared query: " + defs.status().message()));
+  }
+  std::map<std::string, PreparedQuery> by_id;
+  uint64_t top = 0;
+  for (PreparedQuery& q : defs.value()) {
+    std::string why = q.id.empty() ? "missing ID" : catalog::CheckQuery(q);
+    if (why.empty() && by_id.count(core::Lower(q.id)) != 0) why = "duplicate ID " + q.id;
+    if (why.empty()) why = Conflicts(by_id, s->opts, q);
+    if (!why.empty()) return done(Status::Error("invalid snapshot: prepared query: " + why));
+    top = std::max({top, q.create_index, q.modify_index});
+    by_id[core::Lower(q.id)] = std::move(q);
+  }
+  s->by_id = std::move(by_id);
+  s->index = std::max(s->index, top) + 1;  // never backwards: blocking readers see a change
+  Commit(s, [done](const std::string& err) {
+    done(err.empty() ? Status::Ok() : Status::Error("failed to persist prepared queries: " + err));
+  });
 }
 
 Result<PreparedQuery> Body(const Request& req) {
@@ -99,7 +134,7 @@ Result<PreparedQuery> Body(const Request& req) {
 // Validates q (already carrying its ID) and stores it; false after filling resp with the error.
 bool Store(const StatePtr& s, PreparedQuery& q, Response& resp) {
   std::string why = catalog::CheckQuery(q);
-  if (why.empty()) why = Conflicts(*s, q);
+  if (why.empty()) why = Conflicts(s->by_id, s->opts, q);
   if (!why.empty()) {
     resp.Text(400, why);
     return false;
@@ -209,7 +244,19 @@ std::string QueryFileText(const std::vector<PreparedQuery>& queries, uint64_t in
   return w.Take();
 }
 
-void AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub, QueryApiOptions opts) {
+std::vector<std::string> QueryRecords(const catalog::Snapshot& snap) {
+  std::vector<std::string> out;
+  if (!snap.queries) return out;
+  for (const auto& c : snap.queries->queries()) {
+    core::JsonWriter w;
+    config::WritePreparedQuery(w, catalog::DefinitionOf(*c));
+    out.push_back(w.Take());
+  }
+  return out;
+}
+
+ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
+                                QueryApiOptions opts) {
   auto s = std::make_shared<State>();
   s->hub = &hub;
   s->dc_lower = core::Lower(opts.datacenter);
@@ -224,12 +271,12 @@ void AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub, QueryApiOpt
     router.Handle("GET", std::string(kPrefix), [s, fwd](const Request& req, Response& resp) {
       if (!query_detail::HandleExec(s, req, resp) && fwd) fwd(req, resp);
     });
-    if (!fwd) return;
+    if (!fwd) return nullptr;
     router.Handle("POST", "/v1/query", fwd);
     router.Handle("GET", "/v1/query", fwd);
     router.Handle("PUT", std::string(kPrefix), fwd);
     router.Handle("DELETE", std::string(kPrefix), fwd);
-    return;
+    return nullptr;
   }
   router.Handle("POST", "/v1/query",
                 [s](const Request& req, Response& resp) { Create(s, req, resp); });
@@ -241,6 +288,13 @@ void AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub, QueryApiOpt
       Specific(s, req, resp);
     });
   }
+  return [s](std::vector<std::string> records, std::function<void(Status)> done) {
+    auto run = [s, records = std::move(records), done = std::move(done)] {
+      Replace(s, records, done);
+    };
+    if (!s->opts.post) return run();  // no server (unit tests): the caller's thread
+    s->opts.post(std::move(run));
+  };
 }
 
 }  // namespace beacon::http

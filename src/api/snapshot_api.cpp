@@ -95,17 +95,20 @@ void Restore(kv::Store& s, std::shared_ptr<const SnapshotApiOptions> o, std::str
     *pqs = std::move(parsed->prepared_queries);
   }
   s.RestoreSnapshot(std::move(body), [d, o, pqs](Status st, uint64_t index) {
-    Response r;
-    if (st.ok() && o->restore_prepared_queries) st = o->restore_prepared_queries(*pqs);
-    if (!st.ok()) {
-      // A file that failed verification is the client's error; anything else is ours.
-      const bool bad = st.message().starts_with("invalid snapshot");
-      r.Text(bad ? 400 : 500, st.message());
-    } else {
-      SetIndexHeaders(r, index);
-      r.status = 200;
-    }
-    d->Reply(std::move(r));
+    auto answer = [d, index](const Status& st) {
+      Response r;
+      if (!st.ok()) {
+        // A file that failed verification is the client's error; anything else is ours.
+        const bool bad = st.message().starts_with("invalid snapshot");
+        r.Text(bad ? 400 : 500, st.message());
+      } else {
+        SetIndexHeaders(r, index);
+        r.status = 200;
+      }
+      d->Reply(std::move(r));
+    };
+    if (!st.ok() || !o->restore_prepared_queries) return answer(st);
+    o->restore_prepared_queries(std::move(*pqs), answer);
   });
 }
 

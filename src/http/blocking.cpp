@@ -163,16 +163,19 @@ void HttpLoop::OnWake(uv_async_t* a) {
   auto* self = static_cast<HttpLoop*>(a->data);
   std::vector<std::pair<uint64_t, Response>> replies;
   std::vector<std::pair<uint64_t, bool>> kicks;
+  std::vector<std::function<void()>> tasks;
   uint32_t topics = 0;
   {
     MutexLock lock(&self->mailbox_->mu);
     replies.swap(self->mailbox_->replies);
     kicks.swap(self->mailbox_->kicks);
+    tasks.swap(self->mailbox_->tasks);
     topics = self->mailbox_->topics;
     self->mailbox_->topics = 0;
   }
   for (auto& [id, resp] : replies) self->Deliver(id, resp);
   for (const auto& [id, finish] : kicks) self->PumpStream(id, finish);
+  for (auto& task : tasks) task();  // before the topics: a task may Notify() one
   for (int t = 0; t < kTopics; ++t) {
     if ((topics & (1U << t)) == 0) continue;
     // Probe every watcher of the topic; answer those whose result index moved.

@@ -112,8 +112,7 @@ struct Parked {
   std::function<void(const Request&, Response&)> compute;
 };
 
-// Cross-thread inbox of a loop: deferred replies and topic notifications. Shared with every
-// Deferred handle, so a handle outliving the server is harmless (`open` turns false at stop).
+// Cross-thread inbox: replies, topics, posts; shared with Deferreds (`open` false at stop).
 struct Mailbox {
   Mutex mu;
   bool open GUARDED_BY(mu) = false;
@@ -121,6 +120,7 @@ struct Mailbox {
   std::vector<std::pair<uint64_t, Response>> replies GUARDED_BY(mu);
   uint32_t topics GUARDED_BY(mu) = 0;                           // bit per Topic
   std::vector<std::pair<uint64_t, bool>> kicks GUARDED_BY(mu);  // streams (conn id, finish)
+  std::vector<std::function<void()>> tasks GUARDED_BY(mu);      // HttpServer::Post
 };
 
 // A streamed response in flight (Response::StartStream), keyed by connection id.

@@ -133,4 +133,13 @@ void HttpServer::Notify(Topic topic) {
   uv_async_send(mb->wake);
 }
 
+void HttpServer::Post(std::function<void()> fn) {
+  const std::shared_ptr<Mailbox> mb = mailbox_;
+  if (!mb) return;
+  MutexLock lock(&mb->mu);
+  if (!mb->open) return;
+  mb->tasks.push_back(std::move(fn));
+  uv_async_send(mb->wake);
+}
+
 }  // namespace beacon::http

@@ -8,7 +8,10 @@
 - restore into a store that moved on: no index goes below what clients saw before, and a
   blocking query on a key wakes;
 - inspect prints Consul's layout with the right counts; corrupt files are refused (400, CLI
-  exit 1) and change nothing; curl GET/PUT; a client agent forwards /v1/snapshot to its server.
+  exit 1) and change nothing; curl GET/PUT; a client agent forwards /v1/snapshot to its server;
+- prepared queries ride along: save, delete/change/add queries, restore -> GET /v1/query is
+  exactly the saved set, DNS answers the restored query, a blocking GET /v1/query wakes, new
+  indexes go on above, inspect counts PreparedQuery records, and a restart keeps the set.
 """
 
 import base64
@@ -294,28 +297,125 @@ def test_client_agent_forwards(tmp):
         assert server.http("PUT", "/v1/kv/fwd", b"1").status == 200
         wait_for(lambda: client.http("GET", "/v1/kv/fwd").status == 200, 20,
                  what="the client forwarding KV")
+        qid = client.api("POST", "/v1/query",
+                         {"Name": "fwdq", "Service": {"Service": "web"}})["ID"]
         r = client.http("GET", "/v1/snapshot")
         assert r.status == 200, (r.status, r.body[:200])
         snap = parse_snapshot(r.body)
         assert "fwd" in snap["kv"]
+        assert snap["types"].get(4) == 1, snap["types"]
         assert server.http("DELETE", "/v1/kv/fwd").status == 200
+        assert server.http("DELETE", "/v1/query/" + qid).status == 200
+        wait_for(lambda: client.http("GET", "/v1/query/fwdq/execute").status == 404, 20,
+                 what="the client's mirror dropping the deleted query")
         path = os.path.join(tmp, "c.snap")
         with open(path, "wb") as f:
             f.write(r.body)
         rc, out, err = cli("snapshot", "restore", "-http-addr", client.http_addr, path)
         assert rc == 0, err
         assert server.api("GET", "/v1/kv/fwd")[0]["Key"] == "fwd"
+        assert [q["ID"] for q in server.api("GET", "/v1/query")] == [qid]
+        # The client agent's mirror picks the restored set up: execute answers there again.
+        wait_for(lambda: client.http("GET", "/v1/query/fwdq/execute").status == 200, 20,
+                 what="the client's mirror of the restored query")
     finally:
         if client:
             client.close()
         server.close()
 
 
+def query_set(agent):
+    r = agent.http("GET", "/v1/query")
+    assert r.status == 200, (r.status, r.body[:200])
+    return sorted(json.loads(r.body), key=lambda q: q["ID"]), int(r.header("X-Consul-Index"))
+
+
+def test_prepared_queries_round_trip(tmp):
+    agent = Agent(node="snapq", data_dir="tmp", extra_args=["-server"]).start()
+    try:
+        # A local service: the agent keeps it across the restart below.
+        agent.api("PUT", "/v1/agent/service/register", {"ID": "web", "Name": "web", "Port": 80})
+        wait_for(lambda: agent.http("GET", "/v1/catalog/service/web").json(), 10,
+                 what="the web service in the catalog")
+        fast = agent.api("POST", "/v1/query", {"Name": "web-fast", "Service": {
+            "Service": "web", "OnlyPassing": True}, "DNS": {"TTL": "10s"}})["ID"]
+        keep = agent.api("POST", "/v1/query",
+                         {"Name": "keep", "Service": {"Service": "web"}})["ID"]
+        agent.api("POST", "/v1/query", {"Name": "", "Template": {"Type": "name_prefix_match"},
+                                        "Service": {"Service": "${name.full}"}})
+        saved, _ = query_set(agent)
+        assert len(saved) == 3
+        path = os.path.join(tmp, "pq.snap")
+        rc, out, err = cli("snapshot", "save", "-http-addr", agent.http_addr, path)
+        assert rc == 0, err
+        with open(path, "rb") as f:
+            snap = parse_snapshot(f.read())
+        assert snap["types"].get(4) == 3, snap["types"]  # one PreparedQuery record each
+        rc, out, err = cli("snapshot", "inspect", path)
+        assert rc == 0, err
+        rows = {l.split()[0]: l.split()[1:] for l in out.split("\n")[8:]
+                if l.strip() and "----" not in l}
+        assert rows["PreparedQuery"][0] == "3", out
+        rc, out, err = cli("snapshot", "inspect", "-format", "json", path)
+        assert {s["Name"]: s["Count"] for s in json.loads(out)["Stats"]}["PreparedQuery"] == 3
+
+        # The set moves on: one deleted, one changed, one added.
+        assert agent.http("DELETE", "/v1/query/" + fast).status == 200
+        agent.api("PUT", "/v1/query/" + keep, {"Name": "keep", "Service": {"Service": "db"}})
+        agent.api("POST", "/v1/query", {"Name": "extra", "Service": {"Service": "web"}})
+        assert agent.dig("web-fast.query.consul", "SRV").status == "NXDOMAIN"
+        moved, moved_index = query_set(agent)
+        assert moved != saved
+
+        result = {}
+
+        def block():
+            r = agent.http("GET", "/v1/query?index=%d&wait=60s" % moved_index, timeout=90)
+            result["status"] = r.status
+            result["index"] = int(r.header("X-Consul-Index"))
+            result["names"] = sorted(q["Name"] for q in json.loads(r.body))
+
+        t = threading.Thread(target=block, daemon=True)
+        t.start()
+        time.sleep(0.5)  # lets it park first (if not, it still must see the restored set)
+        rc, out, err = cli("snapshot", "restore", "-http-addr", agent.http_addr, path)
+        assert rc == 0, err
+        t.join(30)
+        assert not t.is_alive(), "the blocking GET /v1/query did not wake on restore"
+        assert result["status"] == 200 and result["index"] > moved_index, result
+        assert result["names"] == sorted(q["Name"] for q in saved), result
+        # Exactly the saved definitions (IDs, fields and their indexes), and the answer came
+        # after the catalog had them: DNS answers the restored query at once.
+        restored, restored_index = query_set(agent)
+        assert restored == saved, (restored, saved)
+        assert restored_index > moved_index
+        d = agent.dig("web-fast.query.consul", "SRV")
+        assert d.status == "NOERROR" and d.answer, d.out
+        assert d.answer[0]["data"].split()[2] == "80", d.out
+        assert agent.dig("extra.query.consul", "SRV").status == "NXDOMAIN"
+        assert agent.api("GET", "/v1/query/keep/execute")["Service"] == "web"
+        # The restore itself was persisted: kill -9 and restart on the same data dir.
+        agent.kill9()
+        agent.start(keep_ports=True)
+        again, again_index = query_set(agent)
+        assert again == saved, (again, saved)
+        assert again_index >= restored_index
+        wait_for(lambda: agent.dig("web-fast.query.consul", "SRV").status == "NOERROR", 10,
+                 what="web-fast.query.consul after restart")
+        # New writes go on above the restore (the index never goes back).
+        new = agent.api("POST", "/v1/query", {"Name": "later", "Service": {"Service": "web"}})
+        later = agent.api("GET", "/v1/query/" + new["ID"])[0]
+        assert later["CreateIndex"] > restored_index
+    finally:
+        agent.close()
+
+
 def main():
     watchdog(240)
     with tempfile.TemporaryDirectory(prefix="beacon-snap-") as tmp:
         for test in (test_save_under_writes_inspect_wipe_restore,
-                     test_restore_moves_on_and_wakes_blocking_queries, test_client_agent_forwards):
+                     test_restore_moves_on_and_wakes_blocking_queries, test_client_agent_forwards,
+                     test_prepared_queries_round_trip):
             test(tmp)
             print("ok", test.__name__)
 

@@ -28,6 +28,10 @@
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
 
+namespace beacon::http {
+struct SnapshotApiOptions;  // beacon/api/snapshot_api.h
+}  // namespace beacon::http
+
 namespace beacon::agent {
 
 class HealthSync;   // beacon/agent/health_sync.h
@@ -85,9 +89,10 @@ class Agent {
   void BuildHttp();
   // Prepared queries (agent_queries.cpp): a server loads its file into the catalog before the
   // first publish; AddQueryApi registers /v1/query (a client: execute/explain here, the rest
-  // forwarded) and starts a client's mirror of the servers' set.
+  // forwarded) and starts a client's mirror of the servers' set; on a server it also connects
+  // the set to /v1/snapshot (`snap`'s prepared-query hooks).
   Status LoadQueries();
-  void AddQueryApi(http::Router& router);
+  void AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap);
   // After a publish (and once a second): hands health_ the runnable checks of what changed on
   // this node (all of them when the script policy changed), through health_sync_.
   void SyncHealth();

@@ -17,6 +17,15 @@
 //   and applies ?limit. Failover is stored and echoed; there is one datacenter, so Failovers: 0.
 // - Client agents (opts.store = false) answer execute and explain themselves and hand the rest
 //   to opts.forward (a server answers); the agent mirrors the server's set into its catalog.
+// - Snapshots (api/snapshot_api.h): QueryRecords gives the published set (so every
+//   acknowledged write), one JSON object per query exactly as GET /v1/query/<id> prints it; a
+//   server's AddQueryRoutes returns the function that replaces the whole set with such records
+//   (restore). It may be called on any thread: the records are decoded and validated (ID,
+//   CheckQuery, the conflicts above) on the loop thread (opts.post), then the set and its index
+//   (max(current, the records' highest index) + 1, so it never goes back) are swapped at once,
+//   persisted and installed like a write; done(Status) once published, so DNS and a blocking
+//   GET /v1/query see it. A bad record: done("invalid snapshot: prepared query: ..."), nothing
+//   changed.
 // - Handlers run on the HTTP loop thread; opts.persist's callback may run on any thread.
 #pragma once
 
@@ -47,11 +56,21 @@ struct QueryApiOptions {
   // The definitions loaded at start (LoadQueryFile) and the index they were saved at.
   std::vector<catalog::PreparedQuery> initial;
   uint64_t initial_index = 1;
+  // Runs a closure on the HTTP loop thread (HttpServer::Post); null: on the caller's thread.
+  std::function<void(std::function<void()>)> post;
   // Client agents: relays a request to a server (everything but execute and explain).
   Handler forward;
 };
 
-void AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub, QueryApiOptions opts);
+// Replaces a server's whole set (see the contract); any thread.
+using ReplaceQueriesFn =
+    std::function<void(std::vector<std::string> records, std::function<void(Status)> done)>;
+
+// Returns the replacer on a server (opts.store), null on a client agent.
+ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
+                                QueryApiOptions opts);
+// The published set as snapshot records (see the contract); any thread.
+std::vector<std::string> QueryRecords(const catalog::Snapshot& snap);
 
 // Reads the persisted set; a missing file is an empty set. *index gets the saved index (>= 1).
 Result<std::vector<catalog::PreparedQuery>> LoadQueryFile(const std::string& path, uint64_t* index);

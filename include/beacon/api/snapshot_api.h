@@ -10,7 +10,8 @@
 //                        (Store::RestoreSnapshot): 200 with an empty body once committed, 400
 //                        with the reason for a bad file (nothing changed), 500 on a store error.
 //   The restore's commit goes through the store's OnCommit, so parked KV and session blocking
-//   queries wake.
+//   queries wake. With the prepared-query hooks set (a server agent), GET adds the server's
+//   queries and PUT answers only after restore_prepared_queries has replaced them too.
 // - GET encodes from one consistent read view (the LMDB read txn does not stop writers) and PUT
 //   verifies the file on the routes' own `beacon-snapshot` thread (one at a time, in arrival
 //   order), never on the HTTP loop; both answer through Response::Defer (PUT after the commit).
@@ -34,12 +35,15 @@ inline constexpr size_t kMaxSnapshotBytes = size_t{1} << 30;
 
 struct SnapshotApiOptions {
   std::string datacenter = "dc1";
-  // Prepared queries, when the agent keeps them outside the KV store (the catalog writer):
+  // Prepared queries, when the agent keeps them outside the KV store (a server's query API):
   // GET adds one PreparedQuery record (a JSON object) per query returned here; PUT hands the
-  // file's queries (possibly none) to restore_prepared_queries after the KV restore committed.
-  // Both may run on any thread (the snapshot worker, the store's thread).
+  // file's queries (possibly none: the set becomes empty) to restore_prepared_queries after the
+  // KV restore committed, and answers once it called done (an error starting "invalid
+  // snapshot" is a 400, any other a 500; the KV restore stays). Both are called on any thread
+  // (the snapshot worker, the store's thread); done may be called on any thread.
   std::function<std::vector<std::string>()> prepared_queries;
-  std::function<Status(std::vector<std::string>)> restore_prepared_queries;
+  std::function<void(std::vector<std::string>, std::function<void(Status)> done)>
+      restore_prepared_queries;
   // Run saves and restore verification on a `beacon-snapshot` thread owned by the routes (the
   // HTTP loop never waits for them). false: inline in the handler (unit tests calling Dispatch).
   bool background = true;

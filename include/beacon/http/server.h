@@ -222,6 +222,9 @@ class HttpServer {
   // re-probed on the loop thread soon after. Cheap and coalescing (an atomic flag + uv_async).
   // A no-op before Start() and after Stop(); must not race with Start() itself.
   void Notify(Topic topic);
+  // Any thread: runs `fn` on the loop thread soon, after the handlers running now (posts run in
+  // order). Dropped without running before Start() and after Stop(); `fn` must not block.
+  void Post(std::function<void()> fn);
   // Request metrics (http_metrics.h); any thread, valid for the server's lifetime.
   const HttpMetrics& metrics() const { return *metrics_; }
 

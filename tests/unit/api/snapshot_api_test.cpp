@@ -60,9 +60,10 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
   std::vector<std::string> restored;
   SnapshotApiOptions d;
   d.background = false;
-  d.restore_prepared_queries = [&restored](std::vector<std::string> q) {
+  d.restore_prepared_queries = [&restored](std::vector<std::string> q,
+                                           std::function<void(Status)> done) {
     restored = std::move(q);
-    return Status::Ok();
+    done(Status::Ok());
   };
   Router rd;
   AddSnapshotRoutes(rd, *dst, d);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -257,4 +258,41 @@ TEST_CASE("Deferred outside a server: the reply lands in the handler's Response"
   w.pending[0]->Reply(out);
   CHECK(resp.body == "true");
   CHECK(!resp.deferred());
+}
+
+TEST_CASE("HttpServer::Post runs closures on the loop thread, in order; none after Stop") {
+  Logger log{LogLevel::kError};
+  auto handler_thread = std::make_shared<std::thread::id>();
+  Router r;
+  r.Handle("GET", "/v1/tid", [handler_thread](const Request&, Response& resp) {
+    *handler_thread = std::this_thread::get_id();  // written before the answer is sent
+    resp.Json("\"ok\"");
+  });
+  HttpServerOptions o;
+  o.port = 0;
+  HttpServer server(log, std::move(r), o);
+  server.Post([] { FAIL("posted before Start: must be dropped"); });
+  REQUIRE(server.Start().ok());
+  REQUIRE(testing::Exchange(server.port(), Get("/v1/tid")).find("\"ok\"") != std::string::npos);
+
+  std::mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  std::promise<void> done;
+  for (int i = 0; i < 3; ++i) {
+    server.Post([&, i] {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(i);
+      threads.push_back(std::this_thread::get_id());
+      if (i == 2) done.set_value();
+    });
+  }
+  done.get_future().wait();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(order == std::vector<int>{0, 1, 2});
+    for (const auto& t : threads) CHECK(t == *handler_thread);
+  }
+  server.Stop();
+  server.Post([] { FAIL("posted after Stop: must be dropped"); });
 }
