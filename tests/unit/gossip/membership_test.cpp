@@ -132,7 +132,7 @@ TEST_CASE(
   net.RunUntil(net.now() + 40000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
-    CHECK(net[i].Find("n4") == nullptr);
+    CHECK(net[i].Find("n4") == std::nullopt);
     CHECK(first(net.log(), node_name(i), Kind::kReaped) != nullptr);
     CHECK(net.Count(i, NodeState::kAlive) == 4);
   }
@@ -150,8 +150,8 @@ TEST_CASE("a suspected node that is alive refutes with a higher incarnation") {
   net.RunUntil(t + 30000);
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
-    const Member* m = net[i].Find("n2");
-    REQUIRE(m != nullptr);
+    const std::optional<Member> m = net[i].Find("n2");
+    REQUIRE(m.has_value());
     CHECK(m->state == NodeState::kAlive);
     CHECK(m->incarnation > inc);
   }
@@ -191,7 +191,7 @@ TEST_CASE("a graceful leave is seen as left by every other node") {
   for (std::size_t i = 0; i < 5; ++i) {
     if (i == 3) continue;
     CAPTURE(i);
-    REQUIRE(net[i].Find("n3") != nullptr);
+    REQUIRE(net[i].Find("n3") != std::nullopt);
     CHECK(net[i].Find("n3")->state == NodeState::kLeft);
     CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kLeft) != nullptr);
     CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kDead) == nullptr);
@@ -346,7 +346,7 @@ TEST_CASE("a dead node's name is reclaimed by a new address only after the recla
     const std::size_t again = net.Add("n1");
     net.Join(again, 0);
     net.RunUntil(net.now() + 5000);
-    const Member* m = net[0].Find("n1");
+    const std::optional<Member> m = net[0].Find("n1");
     if (reclaim > 0) {
       CHECK(m->endpoint() == net.endpoint(again));
       CHECK(m->state == NodeState::kAlive);
@@ -371,7 +371,7 @@ TEST_CASE("with a keyring and a label the cluster forms; a node with another key
   net.Join(stranger, 0);
   net.RunUntil(net.now() + 5000);
   CHECK(net[stranger].joined() == 0);
-  CHECK(net[0].Find("stranger") == nullptr);
+  CHECK(net[0].Find("stranger") == std::nullopt);
   CHECK(net.Count(stranger, NodeState::kAlive) == 1);
 }
 
@@ -391,7 +391,7 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   // Like memberlist, it answers with its state from before the merge: itself only.
   REQUIRE(std::get<PushPull>(*state).nodes.size() == 1);
   CHECK(std::get<PushPull>(*state).nodes[0].name == "a");
-  REQUIRE(m.Find("b") != nullptr);
+  REQUIRE(m.Find("b") != std::nullopt);
 
   m.Tick(m.NextDeadline() + 1000);  // past the staggered first probe
   std::optional<Ping> ping;
@@ -437,7 +437,7 @@ TEST_CASE("a meta change is gossiped as an update with a higher incarnation") {
   net.RunUntil(t + 5000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
-    const Member* m = net[i].Find("n2");
+    const std::optional<Member> m = net[i].Find("n2");
     CHECK(m->meta == Bytes{'n', 'e', 'w'});
     CHECK(m->incarnation == inc + 1);
     if (i != 2) CHECK(first(events_about(net, "n2", t), node_name(i), Kind::kUpdate) != nullptr);
