@@ -11,10 +11,12 @@ std::uint64_t BroadcastQueue::Queue(const std::string& node, Bytes msg) {
   if (!node.empty()) {
     auto [it, fresh] = by_node_.try_emplace(node, key);
     if (!fresh) {
+      bytes_ -= it->second.size;
       items_.erase(it->second);
       it->second = key;
     }
   }
+  bytes_ += key.size;
   items_.emplace(key, Item{node, std::move(msg)});
   return key.id;
 }
@@ -25,9 +27,7 @@ bool BroadcastQueue::Pending(std::uint64_t id) const {
 }
 
 std::size_t BroadcastQueue::PendingBytes(std::size_t overhead) const {
-  std::size_t n = 0;
-  for (const auto& [k, i] : items_) n += overhead + i.msg.size();
-  return n;
+  return bytes_ + overhead * items_.size();
 }
 
 std::vector<Bytes> BroadcastQueue::Get(std::size_t overhead, std::size_t limit,
@@ -59,6 +59,7 @@ std::vector<Bytes> BroadcastQueue::Get(std::size_t overhead, std::size_t limit,
     auto nh = items_.extract(t);
     ++nh.key().transmits;
     if (nh.key().transmits >= transmit_limit) {
+      bytes_ -= nh.key().size;
       if (!nh.mapped().node.empty()) by_node_.erase(nh.mapped().node);
       continue;
     }
@@ -68,6 +69,7 @@ std::vector<Bytes> BroadcastQueue::Get(std::size_t overhead, std::size_t limit,
   while (!items_.empty() && std::prev(items_.end())->first.transmits >= transmit_limit) {
     auto last = std::prev(items_.end());
     if (!last->second.node.empty()) by_node_.erase(last->second.node);
+    bytes_ -= last->first.size;
     items_.erase(last);
   }
   return out;

@@ -154,6 +154,7 @@ class BroadcastQueue {
   void Clear() {
     items_.clear();
     by_node_.clear();
+    bytes_ = 0;
   }
 
  private:
@@ -176,6 +177,7 @@ class BroadcastQueue {
   std::map<Key, Item, Order> items_;
   std::unordered_map<std::string, Key> by_node_;
   std::uint64_t next_id_ = 0;
+  std::size_t bytes_ = 0;  // of all queued messages
 };
 
 // Lifeguard's suspicion timer: `k` independent confirmations shrink the timeout from max toward
