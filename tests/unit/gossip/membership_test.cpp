@@ -90,6 +90,53 @@ TEST_CASE("broadcast queue: fresh first, newer about a node replaces older, tran
   CHECK(q.size() == 0);
 }
 
+TEST_CASE("broadcast queue: one too big for the room left is skipped, smaller ones fill it") {
+  BroadcastQueue q;
+  q.Queue("a", Bytes(50, 1));
+  q.Queue("b", Bytes(40, 2));
+  q.Queue("c", Bytes(10, 3));
+  q.Queue("d", Bytes(10, 4));
+  CHECK(q.PendingBytes(2) == 118);
+  // 70 bytes: a (52) fits, b (42) does not, the newer 10-byte one does, then no room is left.
+  auto got = q.Get(2, 70, 3);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == Bytes(50, 1));
+  CHECK(got[1] == Bytes(10, 4));
+  got = q.Get(2, 100, 3);  // never-sent first (b, c), then once-sent (a would not fit: d)
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == Bytes(40, 2));
+  CHECK(got[1] == Bytes(10, 3));
+  CHECK(got[2] == Bytes(10, 4));
+  CHECK(q.PendingBytes(0) == 110);  // none sent 3 times yet
+}
+
+TEST_CASE("member table: names stay found through swap-removals; a meta pool shares metas") {
+  MemberTable t;
+  MetaPool pool;
+  for (int i = 0; i < 1000; ++i) {
+    MemberEntry e;
+    e.name = "node" + std::to_string(i);
+    e.meta = pool.Intern(Bytes{'m', static_cast<std::uint8_t>(i % 3)});
+    e.SetAddr(Bytes{10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
+    CHECK(t.Add(std::move(e)) == static_cast<std::uint32_t>(i));
+  }
+  CHECK(pool.size() == 3);
+  for (int i = 0; i < 1000; i += 3) t.Remove(t.IndexOf("node" + std::to_string(i)));
+  CHECK(t.size() == 666);
+  for (int i = 0; i < 1000; ++i) {
+    const MemberEntry* e = t.Find("node" + std::to_string(i));
+    CAPTURE(i);
+    if (i % 3 == 0) {
+      CHECK(e == nullptr);
+    } else {
+      REQUIRE(e != nullptr);
+      CHECK(e->Addr() ==
+            Bytes{10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
+      CHECK(*e->meta == Bytes{'m', static_cast<std::uint8_t>(i % 3)});
+    }
+  }
+}
+
 TEST_CASE("five nodes joining through one seed converge") {
   SimNetwork net(1);
   cluster(net, 5, 10000);
