@@ -3,7 +3,7 @@
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
 //                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog]
-//                    [--warm] [--in-place] [--idle-s S]
+//                    [--warm] [--in-place] [--idle-s S] [--first-seed F]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -15,6 +15,7 @@
 // everyone joining through node 0 (whose N^2 rebroadcasts take hours at 10,000). --in-place
 // runs idle, meta and detect, in that order, on the formed cluster itself instead of a copy each
 // (half the memory); the other scenarios are skipped. --idle-s sets the idle window (360 s).
+// --first-seed F runs seeds F..F+K-1 instead of 1..K (one large seed per process).
 // Peak RSS goes to stderr at the end.
 #include <sys/resource.h>
 
@@ -42,7 +43,7 @@ struct Args {
   std::uint64_t partition_ms = 30000;
   std::set<std::string> only;
   bool replay = false, trace = false, warm = false, in_place = false;
-  std::uint64_t idle_ms = 360000;
+  std::uint64_t idle_ms = 360000, first_seed = 1;
   std::uint64_t seed = 1;
   std::size_t n = 10;
   bool Want(const std::string& s) const { return only.empty() || only.count(s) != 0; }
@@ -87,6 +88,8 @@ Args Parse(int argc, char** argv) {
       a.warm = true;
     } else if (k == "--in-place") {
       a.in_place = true;
+    } else if (k == "--first-seed") {
+      a.first_seed = std::stoull(val());
     } else if (k == "--idle-s") {
       a.idle_ms = std::stoull(val()) * 1000;
     } else if (k == "--replay") {
@@ -216,7 +219,7 @@ int main(int argc, char** argv) {
     std::size_t fp_runs = 0;
     IdleResult idle;
     FormResult mem;
-    for (std::uint64_t s = 1; s <= k; ++s) {
+    for (std::uint64_t s = a.first_seed; s < a.first_seed + k; ++s) {
       auto t0 = std::chrono::steady_clock::now();
       FormResult fr;
       const bool membership = a.only.empty() || a.only.size() > a.only.count("catalog");
@@ -234,14 +237,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
                    static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
       if (!c) continue;
-      if (s == 1) mem = fr;
+      if (s == a.first_seed) mem = fr;
       auto lap = [&](const char* what) {
         std::fprintf(stderr, "n=%zu seed %llu %s %.1f s wall\n", n,
                      static_cast<unsigned long long>(s), what, Wall(t0));
         t0 = std::chrono::steady_clock::now();
       };
       if (a.in_place) {  // idle, meta, then detect (it kills a node) on the cluster itself
-        if (s == 1 && a.Want("idle")) {
+        if (s == a.first_seed && a.Want("idle")) {
           idle = IdleBandwidthInPlace(*c, a.idle_ms);
           lap("idle");
         }
@@ -263,7 +266,7 @@ int main(int argc, char** argv) {
         }
         continue;
       }
-      if (s == 1 && a.Want("idle")) {
+      if (s == a.first_seed && a.Want("idle")) {
         idle = IdleBandwidth(*c, a.idle_ms);
         lap("idle");
       }
