@@ -3,7 +3,7 @@
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
 //                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog]
-//                    [--warm] [--in-place] [--idle-s S] [--first-seed F]
+//                    [--warm] [--in-place] [--idle-s S] [--idle-settle-s S] [--first-seed F]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -15,8 +15,9 @@
 // everyone joining through node 0 (whose N^2 rebroadcasts take hours at 10,000). --in-place
 // runs idle, meta and detect, in that order, on the formed cluster itself instead of a copy each
 // (half the memory); the other scenarios are skipped. --idle-s sets the idle window (360 s).
-// --first-seed F runs seeds F..F+K-1 instead of 1..K (one large seed per process).
-// Peak RSS goes to stderr at the end.
+// --idle-settle-s: idle time before the window with --in-place (10 s; each node's first push-pull
+// comes within 30 s of its start). --first-seed F runs seeds F..F+K-1 instead of 1..K (one large
+// seed per process). Peak RSS goes to stderr at the end.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -43,7 +44,7 @@ struct Args {
   std::uint64_t partition_ms = 30000;
   std::set<std::string> only;
   bool replay = false, trace = false, warm = false, in_place = false;
-  std::uint64_t idle_ms = 360000, first_seed = 1;
+  std::uint64_t idle_ms = 360000, first_seed = 1, idle_settle_ms = 10000;
   std::uint64_t seed = 1;
   std::size_t n = 10;
   bool Want(const std::string& s) const { return only.empty() || only.count(s) != 0; }
@@ -88,6 +89,8 @@ Args Parse(int argc, char** argv) {
       a.warm = true;
     } else if (k == "--in-place") {
       a.in_place = true;
+    } else if (k == "--idle-settle-s") {
+      a.idle_settle_ms = std::stoull(val()) * 1000;
     } else if (k == "--first-seed") {
       a.first_seed = std::stoull(val());
     } else if (k == "--idle-s") {
@@ -245,7 +248,7 @@ int main(int argc, char** argv) {
       };
       if (a.in_place) {  // idle, meta, then detect (it kills a node) on the cluster itself
         if (s == a.first_seed && a.Want("idle")) {
-          idle = IdleBandwidthInPlace(*c, a.idle_ms);
+          idle = IdleBandwidthInPlace(*c, a.idle_ms, a.idle_settle_ms);
           lap("idle");
         }
         if (a.Want("meta")) {

@@ -359,11 +359,12 @@ IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms) {
   return IdleBandwidthInPlace(c, window_ms);
 }
 
-IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms) {
+IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms,
+                                std::uint64_t settle_ms) {
   IdleResult r;
   const ClusterOptions& o = c.options();
   auto& w = c.world();
-  w.RunUntil(w.now() + 10000);
+  w.RunUntil(w.now() + settle_ms);
   std::vector<NodeTraffic> before(o.n);
   for (std::size_t i = 0; i < o.n; ++i) before[i] = w.traffic(i);
   w.RunUntil(w.now() + window_ms);

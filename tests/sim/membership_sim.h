@@ -156,6 +156,9 @@ struct IdleResult {
 };
 // Lets the cluster idle 10 s, then measures `window_ms` of idle traffic.
 IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms);
-IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms);
+// settle_ms: how long it idles before the window (every node's first push-pull comes within
+// push_pull_interval_ms of its start, before the interval scales with N).
+IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms,
+                                std::uint64_t settle_ms = 10000);
 
 }  // namespace beacon::sim
