@@ -78,18 +78,30 @@ bool CatalogSync::IsLeft(const std::string& origin) const {
 
 // --- membership and timers ---------------------------------------------------------------------
 
-std::vector<std::string> CatalogSync::LivePeers() const {
-  std::vector<std::string> out;
-  for (const auto& [key, m] : members_) {
-    if (m.beacon && m.live() && key != self_key_) out.push_back(m.name);
+void CatalogSync::TrackLive(const std::string& key, bool was_live, bool was_peer,
+                            const MemberView& now) {
+  live_members_ += now.live() ? (was_live ? 0 : 1) : 0;
+  live_members_ -= (!now.live() && was_live) ? 1 : 0;
+  const bool peer = now.beacon && now.live();
+  if (peer && was_peer) {
+    live_peers_[live_peer_at_.at(key)] = now.name;
+  } else if (peer) {
+    live_peer_at_[key] = live_peers_.size();
+    live_peers_.push_back(now.name);
+  } else if (was_peer) {
+    auto it = live_peer_at_.find(key);
+    const std::size_t at = it->second;
+    live_peer_at_.erase(it);
+    if (at + 1 != live_peers_.size()) {
+      live_peers_[at] = std::move(live_peers_.back());
+      live_peer_at_[core::Lower(live_peers_[at])] = at;
+    }
+    live_peers_.pop_back();
   }
-  return out;
 }
 
 int CatalogSync::TransmitLimit() const {
-  std::size_t n = 1;  // this agent
-  for (const auto& [key, m] : members_) n += m.live() && key != self_key_;
-  return RetransmitLimit(cfg_.retransmit_mult, n);
+  return RetransmitLimit(cfg_.retransmit_mult, 1 + live_members_);  // with this agent
 }
 
 void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Liveness state,
@@ -98,13 +110,15 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
   const std::string key = core::Lower(node);
   auto it = members_.find(key);
   const bool known = it != members_.end();
-  const bool was_live_peer = known && it->second.beacon && it->second.live();
+  const bool was_live = known && it->second.live();
+  const bool was_live_peer = was_live && it->second.beacon;
   const bool changed = !known || it->second.state != state;
   const bool back_from_left =
       known && it->second.state == Liveness::kLeft && state != Liveness::kLeft;
   MemberView& m = members_[key];
   m = MemberView{node, state, beacon_peer};
   if (key == self_key_) return;  // the agent keeps its own node's health
+  TrackLive(key, was_live, was_live_peer, m);
   if (changed) submit_(catalog::LocalChange(catalog::op::SetLiveness{node, state}));
   if (state == Liveness::kLeft) {
     queue_.erase(key);
@@ -120,7 +134,7 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
     if (beacon_peer) RequestPull(node, key, k + 1, false);
   }
   if (beacon_peer && m.live() && !was_live_peer) {
-    const double peers = static_cast<double>(LivePeers().size());
+    const double peers = static_cast<double>(live_peers_.size());
     const bool go =
         !exchanged_ || std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < 2.0 / peers;
     if (go) SendDigest(node);
@@ -143,10 +157,9 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
   }
   if (now_ms_ < next_ae_ms_) return;
   next_ae_ms_ = now_ms_ + cfg_.anti_entropy_interval_ms;
-  const std::vector<std::string> peers = LivePeers();
-  if (peers.empty()) return;  // alone: nothing to compare (and no 20 MB map at 300,000 nodes)
+  if (live_peers_.empty()) return;  // alone: nothing to compare (and no 20 MB map at 300,000 nodes)
   Resync();
-  const std::string& peer = peers[rng_() % peers.size()];
+  const std::string peer = live_peers_[rng_() % live_peers_.size()];
   const std::uint64_t every = std::max<std::uint64_t>(1, cfg_.full_digest_every);
   if (ae_rounds_++ % every == 0) {
     SendDigest(peer);

@@ -2,7 +2,6 @@
 // clears the table, 257 ends the stream, codes grow to 12 bits.
 #include <algorithm>
 #include <array>
-#include <unordered_map>
 
 #include "beacon/gossip/envelope.h"
 
@@ -110,9 +109,13 @@ Result<Bytes> LzwDecode(ByteView data, std::size_t max_out) {
 
 Bytes LzwEncode(ByteView data) {
   Bytes out;
+  out.reserve(data.size() / 2 + 16);
   BitWriter bw(out);
   std::uint32_t width = 9, hi = kEof, overflow = 512;
-  std::unordered_map<std::uint32_t, std::uint32_t> table;  // (code << 8 | byte) -> code
+  // Go's compress/lzw table: open addressing, each slot (key << 12 | code) with key = (code << 8
+  // | byte), 0 for empty (no valid key is 0 with a code, since codes start at 258).
+  constexpr std::uint32_t kTableBits = 14, kTableMask = (1u << kTableBits) - 1;
+  std::array<std::uint32_t, 1u << kTableBits> table{};
   if (data.empty()) {
     bw.put(kClear, width);
     bw.put(kEof, width);
@@ -130,7 +133,7 @@ Bytes LzwEncode(ByteView data) {
       width = 9;
       hi = kEof;
       overflow = 512;
-      table.clear();
+      table.fill(0);
       return false;
     }
     return true;
@@ -138,14 +141,20 @@ Bytes LzwEncode(ByteView data) {
   bw.put(kClear, width);  // like Go: a clear code opens every non-empty stream
   std::uint32_t code = data[0];
   for (std::size_t i = 1; i < data.size(); ++i) {
-    std::uint32_t key = code << 8 | data[i];
-    if (auto it = table.find(key); it != table.end()) {
-      code = it->second;
-      continue;
+    const std::uint32_t key = code << 8 | data[i];
+    std::uint32_t h = ((key >> 12) ^ key) & kTableMask;
+    bool found = false;
+    for (std::uint32_t t = table[h]; t != 0; h = (h + 1) & kTableMask, t = table[h]) {
+      if (t >> 12 == key) {
+        code = t & kMaxCode;
+        found = true;
+        break;
+      }
     }
+    if (found) continue;
     bw.put(code, width);
     code = data[i];
-    if (inc_hi()) table.emplace(key, hi);
+    if (inc_hi()) table[h] = key << 12 | hi;
   }
   bw.put(code, width);
   inc_hi();

@@ -36,10 +36,15 @@ std::string to_string(const Endpoint& e) {
 Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::uint16_t port,
                        Bytes meta, std::uint64_t seed, std::uint64_t now_ms)
     : cfg_(std::move(cfg)), name_(std::move(name)), rng_(seed) {
-  Member self{name_, std::move(addr),   port,     std::move(meta),
-              1,     NodeState::kAlive, cfg_.vsn, now_ms};
-  nodes_.emplace(name_, std::move(self));
-  probe_list_.push_back(name_);
+  MemberEntry self;
+  self.name = name_;
+  self.SetAddr(addr);
+  self.port = port;
+  self.meta = MakeMeta(meta);
+  self.incarnation = 1;
+  self.vsn = cfg_.vsn;
+  self.state_change_ms = now_ms;
+  probe_list_.push_back(nodes_.Add(std::move(self)));
   // memberlist's setAlive: our own alive message is gossiped once we know someone.
   queue_.Queue(name_, Encode(SelfAlive()));
   // Stagger the timers like memberlist does, so nodes started together do not move in step.
@@ -48,19 +53,28 @@ Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::
   next_push_pull_ms_ = now_ms + Rand(PushPullInterval());  // memberlist: stagger in [0, interval)
 }
 
+MetaPtr Membership::MakeMeta(const Bytes& meta) {
+  return cfg_.meta_pool ? cfg_.meta_pool->Intern(meta) : std::make_shared<const Bytes>(meta);
+}
+
+Member Membership::ToMember(const MemberEntry& e) {
+  return Member{e.name,        e.Addr(), e.port, *e.meta,
+                e.incarnation, e.state,  e.vsn,  e.state_change_ms};
+}
+
 void Membership::Emit(MemberEvent::Kind kind, const Member& m) {
   events_.push_back({kind, m});
   if (delegate_ != nullptr) delegate_->NotifyEvent(events_.back());
 }
 
 Alive Membership::SelfAlive() const {
-  const Member& me = nodes_.at(name_);
-  return Alive{me.incarnation, me.name, me.addr, me.port, me.meta, me.vsn};
+  const MemberEntry& me = Self();
+  return Alive{me.incarnation, me.name, me.Addr(), me.port, *me.meta, me.vsn};
 }
 
 void Membership::UpdateMeta(std::uint64_t now_ms, Bytes meta) {
-  Member& me = nodes_.at(name_);
-  me.meta = std::move(meta);
+  MemberEntry& me = Self();
+  me.meta = MakeMeta(meta);
   ++me.incarnation;
   me.state_change_ms = now_ms;
   queue_.Queue(name_, Encode(SelfAlive()));
@@ -74,7 +88,7 @@ void Membership::Tick(std::uint64_t now) {
   if (cfg_.push_pull_interval_ms > 0 && !leaving_ && now >= next_push_pull_ms_) {
     next_push_pull_ms_ = now + PushPullInterval();
     auto peer = RandomNodes(now, 1, {}, false);
-    if (!peer.empty()) StartPushPull(now, nodes_.at(peer[0]).endpoint(), false);
+    if (!peer.empty()) StartPushPull(now, EndpointOf(nodes_.at(peer[0])), false);
   }
 }
 
@@ -170,22 +184,37 @@ Bytes Membership::SealStream(const Bytes& msg) {
   return sealed.ok() ? std::move(*sealed) : Bytes{};
 }
 
-std::vector<std::string> Membership::RandomNodes(std::uint64_t now, int k,
-                                                 const std::string& exclude, bool for_gossip) {
-  std::vector<std::string> pool;
-  for (const auto& [n, m] : nodes_) {
-    if (n == name_ || n == exclude) continue;
-    const bool ok = m.state == NodeState::kAlive ||
-                    (for_gossip && m.state == NodeState::kSuspect) ||
-                    (for_gossip && m.state == NodeState::kDead &&
-                     now - m.state_change_ms <= cfg_.gossip_to_the_dead_ms);
-    if (ok) pool.push_back(n);
+std::vector<std::uint32_t> Membership::RandomNodes(std::uint64_t now, int k,
+                                                   const std::string& exclude, bool for_gossip) {
+  auto ok = [&](const MemberEntry& m) {
+    if (m.name == name_ || m.name == exclude) return false;
+    return m.state == NodeState::kAlive || (for_gossip && m.state == NodeState::kSuspect) ||
+           (for_gossip && m.state == NodeState::kDead &&
+            now - m.state_change_ms <= cfg_.gossip_to_the_dead_ms);
+  };
+  std::vector<std::uint32_t> out;
+  const std::size_t n = nodes_.size();
+  const auto want = static_cast<std::size_t>(std::max(k, 0));
+  if (n > 32) {
+    // Uniform over the qualifying members, without replacement: draw indices, skip misses.
+    for (std::size_t tries = 0; out.size() < want && tries < 8 * want + 32; ++tries) {
+      const auto i = static_cast<std::uint32_t>(Rand(n));
+      if (ok(nodes_.at(i)) && std::find(out.begin(), out.end(), i) == out.end()) {
+        out.push_back(i);
+      }
+    }
+    if (out.size() == want) return out;
+    out.clear();  // most members do not qualify: scan
   }
-  std::vector<std::string> out;
-  while (static_cast<int>(out.size()) < k && !pool.empty()) {
+  std::vector<std::uint32_t> pool;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (ok(nodes_.at(i))) pool.push_back(i);
+  }
+  while (out.size() < want && !pool.empty()) {
     const std::size_t i = Rand(pool.size());
-    out.push_back(std::move(pool[i]));
-    pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
+    out.push_back(pool[i]);
+    pool[i] = pool.back();
+    pool.pop_back();
   }
   return out;
 }
@@ -198,10 +227,10 @@ void Membership::Gossip(std::uint64_t now) {
   std::size_t budget = cfg_.udp_buffer_size - kCompoundHeader;
   if (!cfg_.label.empty()) budget -= 2 + cfg_.label.size();
   if (cfg_.keyring) budget -= kEncryptOverhead;
-  for (const std::string& n : RandomNodes(now, cfg_.gossip_nodes, {}, true)) {
+  for (const std::uint32_t n : RandomNodes(now, cfg_.gossip_nodes, {}, true)) {
     auto msgs = GetBroadcasts(kCompoundPerPart, budget);
     if (msgs.empty()) return;
-    SendRaw(nodes_.at(n).endpoint(), msgs);
+    SendRaw(EndpointOf(nodes_.at(n)), msgs);
   }
 }
 
@@ -220,7 +249,7 @@ std::uint64_t Membership::NextDeadline() const {
   if (!leaving_ && !probe_) d = std::min(d, next_probe_ms_);
   if (probe_) d = std::min(d, probe_->indirect_sent ? probe_->end_ms : probe_->timeout_ms);
   for (const auto& [seq, r] : relays_) d = std::min(d, r.deadline_ms);
-  for (const auto& [n, s] : suspicions_) d = std::min(d, s.Deadline());
+  if (!suspicion_deadlines_.empty()) d = std::min(d, suspicion_deadlines_.begin()->first);
   if (cfg_.push_pull_interval_ms > 0 && !leaving_) d = std::min(d, next_push_pull_ms_);
   return d;
 }
@@ -228,20 +257,23 @@ std::uint64_t Membership::NextDeadline() const {
 std::vector<Member> Membership::Members() const {
   std::vector<Member> out;
   out.reserve(nodes_.size());
-  for (const auto& [n, m] : nodes_) out.push_back(m);
+  for (const MemberEntry& m : nodes_) out.push_back(ToMember(m));
+  std::sort(out.begin(), out.end(),
+            [](const Member& a, const Member& b) { return a.name < b.name; });
   return out;
 }
 
 std::size_t Membership::NumAlive() const {
   std::size_t n = 0;
-  for (const auto& [name, m] : nodes_)
+  for (const MemberEntry& m : nodes_)
     n += (m.state == NodeState::kDead || m.state == NodeState::kLeft) ? 0 : 1;
   return n;
 }
 
-const Member* Membership::Find(const std::string& name) const {
-  auto it = nodes_.find(name);
-  return it == nodes_.end() ? nullptr : &it->second;
+std::optional<Member> Membership::Find(const std::string& name) const {
+  const MemberEntry* m = nodes_.Find(name);
+  if (m == nullptr) return std::nullopt;
+  return ToMember(*m);
 }
 
 }  // namespace beacon::gossip

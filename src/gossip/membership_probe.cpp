@@ -15,37 +15,37 @@ void Membership::ApplyAwareness(int delta) {
 }
 
 void Membership::ResetProbeList(std::uint64_t now) {
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    const Member& m = it->second;
+  for (std::uint32_t i = 0; i < nodes_.size();) {
+    const MemberEntry& m = nodes_.at(i);
     const bool gone = m.state == NodeState::kDead || m.state == NodeState::kLeft;
-    if (it->first != name_ && gone && now - m.state_change_ms > cfg_.gossip_to_the_dead_ms) {
+    if (m.name != name_ && gone && now - m.state_change_ms > cfg_.gossip_to_the_dead_ms) {
       Emit(MemberEvent::Kind::kReaped, m);
-      suspicions_.erase(it->first);
-      it = nodes_.erase(it);
+      DropSuspicion(m.name);
+      nodes_.Remove(i);  // the last entry moves to i: look at i again
     } else {
-      ++it;
+      ++i;
     }
   }
   probe_list_.clear();
-  for (const auto& [n, m] : nodes_) probe_list_.push_back(n);
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i) probe_list_.push_back(i);
   for (std::size_t i = probe_list_.size(); i > 1; --i)
     std::swap(probe_list_[i - 1], probe_list_[Rand(i)]);
   probe_index_ = 0;
 }
 
 void Membership::StartProbe(std::uint64_t now) {
-  const Member* target = nullptr;
+  const MemberEntry* target = nullptr;
   for (std::size_t checked = 0; checked <= probe_list_.size() && target == nullptr;) {
     if (probe_index_ >= probe_list_.size()) {
       ResetProbeList(now);
       ++checked;
       continue;
     }
-    const std::string& n = probe_list_[probe_index_++];
-    auto it = nodes_.find(n);
-    if (it != nodes_.end() && n != name_ && it->second.state != NodeState::kDead &&
-        it->second.state != NodeState::kLeft) {
-      target = &it->second;
+    const std::uint32_t i = probe_list_[probe_index_++];
+    const MemberEntry* m = i < nodes_.size() ? &nodes_.at(i) : nullptr;
+    if (m != nullptr && m->name != name_ && m->state != NodeState::kDead &&
+        m->state != NodeState::kLeft) {
+      target = m;
     } else {
       ++checked;
     }
@@ -54,19 +54,19 @@ void Membership::StartProbe(std::uint64_t now) {
     next_probe_ms_ = now + cfg_.probe_interval_ms;
     return;
   }
-  const Member& me = nodes_.at(name_);
+  const MemberEntry& me = Self();
   Probe p;
   p.seq = ++seq_;
   p.target = target->name;
   p.sent_ms = now;
   p.timeout_ms = now + cfg_.probe_timeout_ms;
   p.end_ms = now + ScaledProbeInterval();
-  Bytes ping = Encode(Ping{p.seq, target->name, me.addr, me.port, name_});
+  Bytes ping = Encode(Ping{p.seq, target->name, me.Addr(), me.port, name_});
   if (target->state == NodeState::kAlive) {
-    SendMsg(target->endpoint(), std::move(ping));
+    SendMsg(EndpointOf(*target), std::move(ping));
   } else {
     // The buddy system: tell a suspect it is suspected, so it can refute at once.
-    SendRaw(target->endpoint(),
+    SendRaw(EndpointOf(*target),
             {std::move(ping), Encode(Suspect{target->incarnation, target->name, name_})});
   }
   probe_ = std::move(p);
@@ -84,27 +84,27 @@ void Membership::ProbeTimeouts(std::uint64_t now) {
   if (!probe_) return;
   if (!probe_->indirect_sent && now >= probe_->timeout_ms) {
     probe_->indirect_sent = true;
-    auto tit = nodes_.find(probe_->target);
-    if (tit == nodes_.end()) {
+    const MemberEntry* tp = nodes_.Find(probe_->target);
+    if (tp == nullptr) {
       FinishProbe(now, false);
       return;
     }
-    const Member& t = tit->second;
-    const Member& me = nodes_.at(name_);
-    for (const std::string& peer : RandomNodes(now, cfg_.indirect_checks, t.name, false)) {
-      const Member& pm = nodes_.at(peer);
+    const MemberEntry& t = *tp;
+    const MemberEntry& me = Self();
+    for (const std::uint32_t peer : RandomNodes(now, cfg_.indirect_checks, t.name, false)) {
+      const MemberEntry& pm = nodes_.at(peer);
       const bool nack = pm.vsn.pmax >= 4;
       if (nack) ++probe_->expected_nacks;
-      SendMsg(pm.endpoint(), Encode(IndirectPing{probe_->seq, t.addr, t.port, t.name, nack, me.addr,
-                                                 me.port, name_}));
+      SendMsg(EndpointOf(pm), Encode(IndirectPing{probe_->seq, t.Addr(), t.port, t.name, nack,
+                                                  me.Addr(), me.port, name_}));
     }
     if (cfg_.tcp_pings && t.vsn.pmax >= 3) {
       const std::uint64_t token = next_token_++;
       streams_[token] = PendingStream{OutStream::Kind::kPing, false, probe_->seq};
       probe_->tcp_token = token;
       out_streams_.push_back(
-          {token, OutStream::Kind::kPing, t.endpoint(),
-           SealStream(Encode(Ping{probe_->seq, t.name, me.addr, me.port, name_}))});
+          {token, OutStream::Kind::kPing, EndpointOf(t),
+           SealStream(Encode(Ping{probe_->seq, t.name, me.Addr(), me.port, name_}))});
     }
   }
   if (probe_ && now >= probe_->end_ms) FinishProbe(now, false);
@@ -124,9 +124,9 @@ void Membership::FinishProbe(std::uint64_t now, bool acked) {
   if (p.tcp_ok) return;  // UDP is failing but the node is up: memberlist only warns
   // Missing nacks point at ourselves rather than at the target (Lifeguard).
   ApplyAwareness(p.expected_nacks > 0 ? std::max(0, p.expected_nacks - p.nacks) : 1);
-  auto it = nodes_.find(p.target);
-  if (it == nodes_.end()) return;
-  SuspectNode(now, Suspect{it->second.incarnation, p.target, name_});
+  const MemberEntry* t = nodes_.Find(p.target);
+  if (t == nullptr) return;
+  SuspectNode(now, Suspect{t->incarnation, p.target, name_});
 }
 
 void Membership::OnPing(const Endpoint& from, const Ping& p) {
@@ -137,12 +137,12 @@ void Membership::OnPing(const Endpoint& from, const Ping& p) {
 }
 
 void Membership::OnIndirectPing(std::uint64_t now, const Endpoint& from, const IndirectPing& p) {
-  const Member& me = nodes_.at(name_);
+  const MemberEntry& me = Self();
   const std::uint32_t seq = ++seq_;
   Endpoint origin = from;
   if (!p.source_addr.empty() && p.source_port != 0) origin = Endpoint{p.source_addr, p.source_port};
   relays_[seq] = Relay{p.seq_no, origin, p.nack, now + cfg_.probe_timeout_ms};
-  SendMsg(Endpoint{p.target, p.port}, Encode(Ping{seq, p.node, me.addr, me.port, name_}));
+  SendMsg(Endpoint{p.target, p.port}, Encode(Ping{seq, p.node, me.Addr(), me.port, name_}));
 }
 
 void Membership::OnAck(std::uint64_t now, const Ack& a) {
@@ -153,8 +153,8 @@ void Membership::OnAck(std::uint64_t now, const Ack& a) {
   }
   if (!probe_ || probe_->seq != a.seq_no) return;
   if (delegate_ != nullptr) {
-    if (auto it = nodes_.find(probe_->target); it != nodes_.end()) {
-      delegate_->NotifyPingComplete(it->second, now - probe_->sent_ms, a.payload);
+    if (const MemberEntry* t = nodes_.Find(probe_->target)) {
+      delegate_->NotifyPingComplete(ToMember(*t), now - probe_->sent_ms, a.payload);
     }
   }
   FinishProbe(now, true);

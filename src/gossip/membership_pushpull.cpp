@@ -18,11 +18,20 @@ std::uint64_t Membership::PushPullInterval() const {
 PushPull Membership::LocalState(bool join) const {
   PushPull pp;
   pp.join = join;
-  for (const auto& [n, m] : nodes_) {
-    pp.nodes.push_back({m.name, m.addr, m.port, m.meta, m.incarnation, m.state, m.vsn});
+  pp.nodes.reserve(nodes_.size());
+  for (const MemberEntry& m : nodes_) {
+    pp.nodes.push_back({m.name, m.Addr(), m.port, *m.meta, m.incarnation, m.state, m.vsn});
   }
   if (delegate_ != nullptr) pp.user_state = delegate_->LocalState(join);
   return pp;
+}
+
+void Membership::Preload(std::uint64_t now, const std::vector<Alive>& members) {
+  nodes_.Reserve(nodes_.size() + members.size());
+  probe_list_.reserve(probe_list_.size() + members.size());
+  for (const Alive& a : members) {
+    if (a.node != name_ && nodes_.Find(a.node) == nullptr) AliveNode(now, a, true);
+  }
 }
 
 void Membership::MergeState(std::uint64_t now, const PushPull& remote, bool join) {
@@ -190,10 +199,9 @@ void Membership::Leave(std::uint64_t now) {
   if (leaving_) return;
   leaving_ = true;
   probe_.reset();
-  const Member& me = nodes_.at(name_);
-  DeadNode(now, Dead{me.incarnation, name_, name_});
+  DeadNode(now, Dead{Self().incarnation, name_, name_});
   bool anyone = false;
-  for (const auto& [n, m] : nodes_) anyone |= n != name_ && m.state == NodeState::kAlive;
+  for (const MemberEntry& m : nodes_) anyone |= m.name != name_ && m.state == NodeState::kAlive;
   if (!anyone) queue_.Clear();
 }
 

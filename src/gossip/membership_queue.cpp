@@ -7,43 +7,71 @@
 namespace beacon::gossip {
 
 std::uint64_t BroadcastQueue::Queue(const std::string& node, Bytes msg) {
+  const Key key{0, msg.size(), next_id_++};
   if (!node.empty()) {
-    std::erase_if(items_, [&](const Item& i) { return i.node == node; });
+    auto [it, fresh] = by_node_.try_emplace(node, key);
+    if (!fresh) {
+      bytes_ -= it->second.size;
+      items_.erase(it->second);
+      it->second = key;
+    }
   }
-  items_.push_back({node, std::move(msg), 0, next_id_});
-  return next_id_++;
+  bytes_ += key.size;
+  items_.emplace(key, Item{node, std::move(msg)});
+  return key.id;
 }
 
 bool BroadcastQueue::Pending(std::uint64_t id) const {
-  return std::any_of(items_.begin(), items_.end(), [&](const Item& i) { return i.id == id; });
+  return std::any_of(items_.begin(), items_.end(),
+                     [&](const auto& kv) { return kv.first.id == id; });
 }
 
 std::size_t BroadcastQueue::PendingBytes(std::size_t overhead) const {
-  std::size_t n = 0;
-  for (const Item& i : items_) n += overhead + i.msg.size();
-  return n;
+  return bytes_ + overhead * items_.size();
 }
 
 std::vector<Bytes> BroadcastQueue::Get(std::size_t overhead, std::size_t limit,
                                        int transmit_limit) {
-  std::vector<Item*> order;
-  order.reserve(items_.size());
-  for (Item& i : items_) order.push_back(&i);
-  std::sort(order.begin(), order.end(), [](const Item* a, const Item* b) {
-    if (a->transmits != b->transmits) return a->transmits < b->transmits;
-    if (a->msg.size() != b->msg.size()) return a->msg.size() > b->msg.size();
-    return a->id > b->id;
-  });
+  // In order, each message that still fits: within a transmit tier, the first one no larger
+  // than the room left is found by lower_bound (sizes descend inside a tier).
   std::vector<Bytes> out;
+  std::vector<std::map<Key, Item, Order>::iterator> taken;
   std::size_t used = 0;
-  for (Item* i : order) {
-    const std::size_t need = overhead + i->msg.size();
-    if (used + need > limit) continue;
-    used += need;
-    out.push_back(i->msg);
-    ++i->transmits;
+  for (auto it = items_.begin(); it != items_.end();) {
+    if (limit - used <= overhead) break;
+    const std::size_t room = limit - used - overhead;
+    const int tier = it->first.transmits;
+    auto f = items_.lower_bound(Key{tier, room, ~std::uint64_t{0}});
+    // Never back before `it` (what was taken stays in place until the end): sizes descend, so
+    // when the first fitting one is before `it`, `it` fits too.
+    if (f != items_.end() && Order{}(f->first, it->first)) f = it;
+    if (f == items_.end()) break;
+    if (f->first.transmits != tier) {
+      it = f;
+      continue;
+    }
+    used += overhead + f->first.size;
+    out.push_back(f->second.msg);
+    taken.push_back(f);
+    it = std::next(f);
   }
-  std::erase_if(items_, [&](const Item& i) { return i.transmits >= transmit_limit; });
+  for (auto t : taken) {
+    auto nh = items_.extract(t);
+    ++nh.key().transmits;
+    if (nh.key().transmits >= transmit_limit) {
+      bytes_ -= nh.key().size;
+      if (!nh.mapped().node.empty()) by_node_.erase(nh.mapped().node);
+      continue;
+    }
+    if (!nh.mapped().node.empty()) by_node_[nh.mapped().node] = nh.key();
+    items_.insert(std::move(nh));
+  }
+  while (!items_.empty() && std::prev(items_.end())->first.transmits >= transmit_limit) {
+    auto last = std::prev(items_.end());
+    if (!last->second.node.empty()) by_node_.erase(last->second.node);
+    bytes_ -= last->first.size;
+    items_.erase(last);
+  }
   return out;
 }
 

@@ -15,17 +15,25 @@ bool gone(NodeState s) {
 void Membership::AliveNode(std::uint64_t now, const Alive& a, bool bootstrap) {
   const bool is_local = a.node == name_;
   if (is_local && leaving_) return;  // a late echo must not undo our leave
-  auto it = nodes_.find(a.node);
-  const bool is_new = it == nodes_.end();
+  std::uint32_t idx = nodes_.IndexOf(a.node);
+  const bool is_new = idx == MemberTable::kNone;
   bool updates = false;
   if (is_new) {
-    Member m{a.node, a.addr, a.port, a.meta, a.incarnation, NodeState::kDead, a.vsn, now};
-    it = nodes_.emplace(a.node, std::move(m)).first;
+    MemberEntry m;
+    m.name = a.node;
+    m.SetAddr(a.addr);
+    m.port = a.port;
+    m.meta = MakeMeta(a.meta);
+    m.incarnation = a.incarnation;
+    m.state = NodeState::kDead;
+    m.vsn = a.vsn;
+    m.state_change_ms = now;
+    idx = nodes_.Add(std::move(m));
     // Insert at a random place in the probe order so new nodes are not probed in bulk.
-    probe_list_.push_back(a.node);
+    probe_list_.push_back(idx);
     std::swap(probe_list_.back(), probe_list_[Rand(probe_list_.size())]);
-  } else if (it->second.addr != a.addr || it->second.port != a.port) {
-    const Member& m = it->second;
+  } else if (!nodes_.at(idx).SameAddr(a.addr) || nodes_.at(idx).port != a.port) {
+    const MemberEntry& m = nodes_.at(idx);
     const bool reclaim =
         cfg_.dead_node_reclaim_ms > 0 && now - m.state_change_ms > cfg_.dead_node_reclaim_ms;
     if (m.state == NodeState::kLeft || (m.state == NodeState::kDead && reclaim)) {
@@ -36,14 +44,14 @@ void Membership::AliveNode(std::uint64_t now, const Alive& a, bool bootstrap) {
       return;
     }
   }
-  Member& m = it->second;
+  MemberEntry& m = nodes_.at(idx);
   if (!is_new) {
     if (!is_local && !updates && a.incarnation <= m.incarnation) return;
     if (is_local && a.incarnation < m.incarnation) return;
   }
-  suspicions_.erase(a.node);
+  DropSuspicion(a.node);
   if (is_local) {
-    if (a.incarnation == m.incarnation && a.meta == m.meta && a.addr == m.addr &&
+    if (a.incarnation == m.incarnation && a.meta == *m.meta && m.SameAddr(a.addr) &&
         a.port == m.port) {
       return;  // our own alive message echoed back
     }
@@ -52,10 +60,11 @@ void Membership::AliveNode(std::uint64_t now, const Alive& a, bool bootstrap) {
   }
   if (!bootstrap) queue_.Queue(a.node, Encode(a));
   const NodeState old_state = is_new ? NodeState::kDead : m.state;
-  const bool changed = m.meta != a.meta || m.addr != a.addr || m.port != a.port;
+  const bool meta_changed = *m.meta != a.meta;
+  const bool changed = meta_changed || !m.SameAddr(a.addr) || m.port != a.port;
   m.incarnation = a.incarnation;
-  m.meta = a.meta;
-  m.addr = a.addr;
+  if (meta_changed) m.meta = MakeMeta(a.meta);
+  m.SetAddr(a.addr);
   m.port = a.port;
   m.vsn = a.vsn;
   if (m.state != NodeState::kAlive) {
@@ -72,15 +81,14 @@ void Membership::AliveNode(std::uint64_t now, const Alive& a, bool bootstrap) {
 }
 
 void Membership::SuspectNode(std::uint64_t now, const Suspect& s) {
-  auto it = nodes_.find(s.node);
-  if (it == nodes_.end()) return;
-  Member& m = it->second;
+  MemberEntry* mp = nodes_.Find(s.node);
+  if (mp == nullptr) return;
+  MemberEntry& m = *mp;
   if (s.incarnation < m.incarnation) return;  // old news
-  if (auto sit = suspicions_.find(s.node); sit != suspicions_.end()) {
-    // An independent accuser shortens the timer; spread the confirmation once.
-    if (sit->second.Confirm(s.from)) queue_.Queue(s.node, Encode(s));
-    return;
-  }
+  bool suspected = false;
+  // An independent accuser shortens the timer; spread the confirmation once.
+  if (ConfirmSuspicion(s.node, s.from, &suspected)) queue_.Queue(s.node, Encode(s));
+  if (suspected) return;
   if (m.state != NodeState::kAlive) return;
   if (s.node == name_) {
     Refute(now, s.incarnation);
@@ -101,28 +109,53 @@ void Membership::SuspectNode(std::uint64_t now, const Suspect& s) {
   sp.max_ms = static_cast<std::uint64_t>(cfg_.suspicion_max_timeout_mult) * sp.min_ms;
   sp.k = k;
   sp.confirmers.insert(s.from);  // the first accuser does not count as a confirmation
-  suspicions_[s.node] = std::move(sp);
+  SetSuspicion(s.node, std::move(sp));
+}
+
+void Membership::SetSuspicion(const std::string& node, Suspicion s) {
+  DropSuspicion(node);
+  suspicion_deadlines_.emplace(s.Deadline(), node);
+  suspicions_[node] = std::move(s);
+}
+
+bool Membership::ConfirmSuspicion(const std::string& node, const std::string& from, bool* exists) {
+  auto it = suspicions_.find(node);
+  *exists = it != suspicions_.end();
+  if (!*exists) return false;
+  const std::uint64_t before = it->second.Deadline();
+  if (!it->second.Confirm(from)) return false;
+  suspicion_deadlines_.erase({before, node});
+  suspicion_deadlines_.emplace(it->second.Deadline(), node);
+  return true;
+}
+
+void Membership::DropSuspicion(const std::string& node) {
+  auto it = suspicions_.find(node);
+  if (it == suspicions_.end()) return;
+  suspicion_deadlines_.erase({it->second.Deadline(), node});
+  suspicions_.erase(it);
 }
 
 void Membership::SuspicionTimeouts(std::uint64_t now) {
   std::vector<std::string> expired;
-  for (const auto& [n, s] : suspicions_) {
-    if (s.Deadline() <= now) expired.push_back(n);
+  for (const auto& [deadline, n] : suspicion_deadlines_) {
+    if (deadline > now) break;
+    expired.push_back(n);
   }
   for (const std::string& n : expired) {
-    suspicions_.erase(n);
-    auto it = nodes_.find(n);
-    if (it == nodes_.end() || it->second.state != NodeState::kSuspect) continue;
-    DeadNode(now, Dead{it->second.incarnation, n, name_});
+    DropSuspicion(n);
+    const MemberEntry* m = nodes_.Find(n);
+    if (m == nullptr || m->state != NodeState::kSuspect) continue;
+    DeadNode(now, Dead{m->incarnation, n, name_});
   }
 }
 
 void Membership::DeadNode(std::uint64_t now, const Dead& d) {
-  auto it = nodes_.find(d.node);
-  if (it == nodes_.end()) return;
-  Member& m = it->second;
+  MemberEntry* mp = nodes_.Find(d.node);
+  if (mp == nullptr) return;
+  MemberEntry& m = *mp;
   if (d.incarnation < m.incarnation) return;
-  suspicions_.erase(d.node);
+  DropSuspicion(d.node);
   if (gone(m.state)) return;
   if (d.node == name_ && !leaving_) {
     Refute(now, d.incarnation);
@@ -136,7 +169,7 @@ void Membership::DeadNode(std::uint64_t now, const Dead& d) {
 }
 
 void Membership::Refute(std::uint64_t now, std::uint32_t accused) {
-  Member& me = nodes_.at(name_);
+  MemberEntry& me = Self();
   me.incarnation = std::max(me.incarnation + 1, accused + 1);
   me.state_change_ms = now;
   ApplyAwareness(1);

@@ -3,6 +3,7 @@
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
 //                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog]
+//                    [--warm] [--in-place] [--idle-s S] [--idle-settle-s S] [--first-seed F]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -10,6 +11,15 @@
 // --large-seeds applies to sizes >= 1000 (default 2). Wall time goes to stderr. "slow" runs
 // N/10 nodes that read every input 1 s late, with Lifeguard and with it off (awareness
 // multiplier 1, suspicion max = min), summing false deaths and suspicions over the seeds.
+// --warm forms each cluster by preloading every member table (a settled cluster) instead of
+// everyone joining through node 0 (whose N^2 rebroadcasts take hours at 10,000). --in-place
+// runs idle, meta and detect, in that order, on the formed cluster itself instead of a copy each
+// (half the memory); the other scenarios are skipped. --idle-s sets the idle window (360 s).
+// --idle-settle-s: idle time before the window with --in-place (10 s; each node's first push-pull
+// comes within 30 s of its start). --first-seed F runs seeds F..F+K-1 instead of 1..K (one large
+// seed per process). Peak RSS goes to stderr at the end.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +43,8 @@ struct Args {
   double minutes = 5;
   std::uint64_t partition_ms = 30000;
   std::set<std::string> only;
-  bool replay = false, trace = false;
+  bool replay = false, trace = false, warm = false, in_place = false;
+  std::uint64_t idle_ms = 360000, first_seed = 1, idle_settle_ms = 10000;
   std::uint64_t seed = 1;
   std::size_t n = 10;
   bool Want(const std::string& s) const { return only.empty() || only.count(s) != 0; }
@@ -74,6 +85,16 @@ Args Parse(int argc, char** argv) {
       a.seed = std::stoull(val());
     } else if (k == "--n") {
       a.n = std::stoul(val());
+    } else if (k == "--warm") {
+      a.warm = true;
+    } else if (k == "--in-place") {
+      a.in_place = true;
+    } else if (k == "--idle-settle-s") {
+      a.idle_settle_ms = std::stoull(val()) * 1000;
+    } else if (k == "--first-seed") {
+      a.first_seed = std::stoull(val());
+    } else if (k == "--idle-s") {
+      a.idle_ms = std::stoull(val()) * 1000;
     } else if (k == "--replay") {
       a.replay = true;
     } else if (k == "--trace") {
@@ -103,14 +124,21 @@ std::string Secs(std::uint64_t ms) {
   return b;
 }
 
+double PeakRssGb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
+}
+
 double Wall(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-ClusterOptions Opts(std::size_t n, std::uint64_t seed) {
+ClusterOptions Opts(std::size_t n, std::uint64_t seed, bool warm = false) {
   ClusterOptions o;
   o.n = n;
   o.seed = seed;
+  o.warm = warm;
   o.link = LinkSpec{0, 1, 2};
   return o;
 }
@@ -194,7 +222,7 @@ int main(int argc, char** argv) {
     std::size_t fp_runs = 0;
     IdleResult idle;
     FormResult mem;
-    for (std::uint64_t s = 1; s <= k; ++s) {
+    for (std::uint64_t s = a.first_seed; s < a.first_seed + k; ++s) {
       auto t0 = std::chrono::steady_clock::now();
       FormResult fr;
       const bool membership = a.only.empty() || a.only.size() > a.only.count("catalog");
@@ -207,19 +235,42 @@ int main(int argc, char** argv) {
         t0 = std::chrono::steady_clock::now();
       }
       if (!membership) continue;
-      const auto c = FormCluster(Opts(n, s), &fr);
+      const auto c = FormCluster(Opts(n, s, a.warm), &fr);
       form.push_back(fr.form_ms);
       std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
                    static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
       if (!c) continue;
-      if (s == 1) mem = fr;
+      if (s == a.first_seed) mem = fr;
       auto lap = [&](const char* what) {
         std::fprintf(stderr, "n=%zu seed %llu %s %.1f s wall\n", n,
                      static_cast<unsigned long long>(s), what, Wall(t0));
         t0 = std::chrono::steady_clock::now();
       };
-      if (s == 1 && a.Want("idle")) {
-        idle = IdleBandwidth(*c, 360000);
+      if (a.in_place) {  // idle, meta, then detect (it kills a node) on the cluster itself
+        if (s == a.first_seed && a.Want("idle")) {
+          idle = IdleBandwidthInPlace(*c, a.idle_ms, a.idle_settle_ms);
+          lap("idle");
+        }
+        if (a.Want("meta")) {
+          const SpreadResult m = MetaDisseminationInPlace(*c);
+          meta_all.push_back(m.all_ms);
+          meta99.push_back(m.p99_ms);
+          std::fprintf(stderr, "n=%zu seed %llu meta p50 %s p99 %s all %s\n", n,
+                       static_cast<unsigned long long>(s), Secs(m.p50_ms).c_str(),
+                       Secs(m.p99_ms).c_str(), Secs(m.all_ms).c_str());
+          lap("meta");
+        }
+        if (a.Want("detect")) {
+          const DetectResult d = FailureDetectionInPlace(*c);
+          sus.push_back(d.all_suspect_or_dead_ms);
+          dead.push_back(d.all_dead_ms);
+          fp += d.false_dead;
+          lap("detect");
+        }
+        continue;
+      }
+      if (s == a.first_seed && a.Want("idle")) {
+        idle = IdleBandwidth(*c, a.idle_ms);
         lap("idle");
       }
       if (a.Want("detect")) {
@@ -300,5 +351,6 @@ int main(int argc, char** argv) {
                 fpcol, fpscol);
     std::fflush(stdout);
   }
+  std::fprintf(stderr, "peak RSS %.2f GB\n", PeakRssGb());
   return 0;
 }

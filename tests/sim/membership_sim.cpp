@@ -69,9 +69,11 @@ MemberCluster::MemberCluster(const ClusterOptions& o)
       trace_(o.trace) {
   world_.set_observer(
       [this](std::size_t obs, std::uint64_t now, const MemberEvent& e) { OnEvent(obs, now, e); });
+  gossip::MembershipConfig cfg = o.cfg;
+  if (!cfg.meta_pool) cfg.meta_pool = std::make_shared<gossip::MetaPool>();
   for (std::size_t i = 0; i < n_; ++i) {
     const Endpoint ep = SimEndpoint(i);
-    world_.Add(std::make_unique<Membership>(o.cfg, Name(i), ep.ip, ep.port, Bytes{'m'},
+    world_.Add(std::make_unique<Membership>(cfg, Name(i), ep.ip, ep.port, Bytes{'m'},
                                             world_.NodeSeed(i), world_.now()));
   }
 }
@@ -156,11 +158,23 @@ std::size_t MemberCluster::falsely_dead_nodes() const {
 
 std::uint64_t MemberCluster::Form(std::uint64_t cap_ms) {
   const std::uint64_t start = world_.now();
-  for (std::size_t i = 1; i < n_; ++i) {
-    world_.Do(i, [](Membership& m, std::uint64_t now) { m.Join(now, {SimEndpoint(0)}); });
+  if (opts_.warm) {
+    std::vector<gossip::Alive> all;
+    all.reserve(n_);
+    for (std::size_t i = 0; i < n_; ++i) {
+      const Endpoint ep = SimEndpoint(i);
+      all.push_back(gossip::Alive{1, Name(i), ep.ip, ep.port, Bytes{'m'}, opts_.cfg.vsn});
+    }
+    for (std::size_t i = 0; i < n_; ++i) {
+      world_.Do(i, [&](Membership& m, std::uint64_t now) { m.Preload(now, all); });
+    }
+  } else {
+    for (std::size_t i = 1; i < n_; ++i) {
+      world_.Do(i, [](Membership& m, std::uint64_t now) { m.Join(now, {SimEndpoint(0)}); });
+    }
   }
   const bool ok =
-      world_.RunUntil(start + cap_ms, 250, [&] { return Converged() && QueuesEmpty(); });
+      world_.RunUntil(start + cap_ms, 250, [&] { return QueuesEmpty() && Converged(); });
   return ok ? world_.now() - start : kNever;
 }
 
@@ -180,9 +194,13 @@ std::unique_ptr<MemberCluster> FormCluster(const ClusterOptions& o, FormResult* 
 }
 
 DetectResult FailureDetection(const MemberCluster& formed) {
-  DetectResult r;
   MemberCluster c(formed);
-  const ClusterOptions& o = formed.options();
+  return FailureDetectionInPlace(c);
+}
+
+DetectResult FailureDetectionInPlace(MemberCluster& c) {
+  DetectResult r;
+  const ClusterOptions& o = c.options();
   auto& w = c.world();
   const std::size_t victim = 1 + SplitMix(o.seed) % (o.n - 1);
   const std::uint64_t t0 = w.now();
@@ -205,6 +223,7 @@ DetectResult FailureDetection(const MemberCluster& formed) {
   w.RunUntil(t0 + 300000, 100, [&] { return dead == o.n - 1; });
   r.false_dead = c.false_dead_events() - before;
   r.trace = w.trace_hash();
+  c.on_event = nullptr;
   return r;
 }
 
@@ -271,9 +290,13 @@ FalsePositiveResult FalsePositives(const MemberCluster& formed, double loss, dou
 }
 
 SpreadResult MetaDissemination(const MemberCluster& formed) {
-  SpreadResult r;
   MemberCluster c(formed);
-  const ClusterOptions& o = formed.options();
+  return MetaDisseminationInPlace(c);
+}
+
+SpreadResult MetaDisseminationInPlace(MemberCluster& c) {
+  SpreadResult r;
+  const ClusterOptions& o = c.options();
   auto& w = c.world();
   const std::size_t who = SplitMix(o.seed * 7 + 3) % o.n;
   std::vector<std::uint64_t> got;
@@ -293,6 +316,7 @@ SpreadResult MetaDissemination(const MemberCluster& formed) {
   r.p99_ms = Rank(got, (others * 99 + 99) / 100);
   r.all_ms = Rank(got, others);
   r.trace = w.trace_hash();
+  c.on_event = nullptr;
   return r;
 }
 
@@ -331,11 +355,16 @@ PartitionResult PartitionHeal(const MemberCluster& formed, std::uint64_t partiti
 }
 
 IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms) {
-  IdleResult r;
   MemberCluster c(formed);
-  const ClusterOptions& o = formed.options();
+  return IdleBandwidthInPlace(c, window_ms);
+}
+
+IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms,
+                                std::uint64_t settle_ms) {
+  IdleResult r;
+  const ClusterOptions& o = c.options();
   auto& w = c.world();
-  w.RunUntil(w.now() + 10000);
+  w.RunUntil(w.now() + settle_ms);
   std::vector<NodeTraffic> before(o.n);
   for (std::size_t i = 0; i < o.n; ++i) before[i] = w.traffic(i);
   w.RunUntil(w.now() + window_ms);

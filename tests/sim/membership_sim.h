@@ -26,8 +26,11 @@ inline constexpr std::uint64_t kNever = ~std::uint64_t{0};
 struct ClusterOptions {
   std::size_t n = 10;
   std::uint64_t seed = 1;
-  LinkSpec link{0, 1, 1};  // LAN: 1-2 ms one way, no loss
-  gossip::MembershipConfig cfg{};
+  LinkSpec link{0, 1, 1};          // LAN: 1-2 ms one way, no loss
+  gossip::MembershipConfig cfg{};  // the cluster sets cfg.meta_pool (one pool for all nodes)
+  // Form() preloads every node's member table (Membership::Preload, a settled cluster) instead
+  // of joining everyone through node 0: a 10,000-node join storm queues N^2 rebroadcasts.
+  bool warm = false;
   // Sees every member event as it happens (the bench's --replay --trace); may be empty.
   std::function<void(std::size_t observer, std::uint64_t now, const gossip::MemberEvent&)> trace;
 };
@@ -44,8 +47,9 @@ class MemberCluster {
   std::size_t size() const { return n_; }
   static std::string Name(std::size_t i) { return "n" + std::to_string(i); }
 
-  // Every node joins through node 0; runs until every node sees all others alive and the
-  // broadcast queues are empty (or `cap_ms` passes). Returns the time it took, or kNever.
+  // Every node joins through node 0 (or, with options().warm, is preloaded with every other);
+  // runs until every node sees all others alive and the broadcast queues are empty (or `cap_ms`
+  // passes). Returns the time it took, or kNever.
   std::uint64_t Form(std::uint64_t cap_ms);
 
   // What `observer` last heard about `member`: kAlive before any event, kDead once reaped.
@@ -101,8 +105,10 @@ struct DetectResult {
   std::uint64_t false_dead = 0;                   // collateral: healthy nodes declared dead
   std::uint64_t trace = 0;                        // the run's trace hash
 };
-// Kills one node and times how long the others take to notice.
+// Kills one node and times how long the others take to notice. The *InPlace forms run on the
+// cluster itself (no copy: half the memory at 10,000 nodes) and leave it changed.
 DetectResult FailureDetection(const MemberCluster& formed);
+DetectResult FailureDetectionInPlace(MemberCluster& c);
 
 struct FalsePositiveResult {
   std::uint64_t false_dead_events = 0;      // (observer, healthy node) dead declarations
@@ -129,6 +135,7 @@ struct SpreadResult {
 };
 // One node's meta update (UpdateMeta) reaching every other node's member table.
 SpreadResult MetaDissemination(const MemberCluster& formed);
+SpreadResult MetaDisseminationInPlace(MemberCluster& c);
 
 struct PartitionResult {
   std::uint64_t all_dead_across_ms = kNever;  // both halves see the other half dead (or kNever)
@@ -149,5 +156,9 @@ struct IdleResult {
 };
 // Lets the cluster idle 10 s, then measures `window_ms` of idle traffic.
 IdleResult IdleBandwidth(const MemberCluster& formed, std::uint64_t window_ms);
+// settle_ms: how long it idles before the window (every node's first push-pull comes within
+// push_pull_interval_ms of its start, before the interval scales with N).
+IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms,
+                                std::uint64_t settle_ms = 10000);
 
 }  // namespace beacon::sim

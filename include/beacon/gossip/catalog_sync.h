@@ -198,7 +198,8 @@ class CatalogSync : public SerfExtension {
   void OnTombstone(const std::string& origin, std::uint64_t version);
   void NoteOp(const catalog::Change& change);  // keeps removed_ up to date
   void ResubmitLiveness(const std::string& origin);
-  std::vector<std::string> LivePeers() const;  // names
+  // Keeps live_peers_ / live_members_ in step with one member's change (not for ourselves).
+  void TrackLive(const std::string& key, bool was_live, bool was_peer, const MemberView& now);
   bool IsLeft(const std::string& origin) const;
   int TransmitLimit() const;
 
@@ -213,10 +214,16 @@ class CatalogSync : public SerfExtension {
   bool exchanged_ = false;       // a digest went out at least once
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::string, std::uint64_t> known_;  // origin key -> version
-  std::map<std::string, MemberView> members_;             // by node key (ordered: seeded picks)
-  std::map<std::string, std::vector<Item>> queue_;        // origin key -> its chain, oldest first
-  std::unordered_map<std::string, PendingPull> pulls_;    // origin key -> pull in flight
-  std::map<std::string, Gap> gaps_;                       // origin key -> held deltas
+  std::map<std::string, MemberView> members_;             // by node key
+  // Live beacon peers (names as Serf gives them) as an array to pick from at random without a
+  // scan, with each one's place by key for swap-removal; live_members_ counts live members
+  // other than us (the transmit limit).
+  std::vector<std::string> live_peers_;
+  std::unordered_map<std::string, std::size_t> live_peer_at_;
+  std::size_t live_members_ = 0;
+  std::map<std::string, std::vector<Item>> queue_;      // origin key -> its chain, oldest first
+  std::unordered_map<std::string, PendingPull> pulls_;  // origin key -> pull in flight
+  std::map<std::string, Gap> gaps_;                     // origin key -> held deltas
   // Nodes their origin removed (RemoveNode), at that version: tombstones that digests carry,
   // so anti-entropy spreads removals too.
   std::unordered_map<std::string, std::uint64_t> removed_;

@@ -25,13 +25,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "beacon/gossip/envelope.h"
+#include "beacon/gossip/member_table.h"
 #include "beacon/gossip/memberlist_wire.h"
 
 namespace beacon::gossip {
@@ -57,6 +60,9 @@ struct MembershipConfig {
   std::optional<Keyring> keyring;          // encrypt everything with its primary key when set
   std::string label;                       // cluster label (memberlist >= 0.3), empty for none
   Versions vsn;                            // protocol versions advertised in alive messages
+  // Shares equal member metas among every Membership given the same pool (a simulator's
+  // thousands of agents); null: each member entry holds its own copy. See member_table.h.
+  std::shared_ptr<MetaPool> meta_pool;
 };
 
 // A UDP/TCP peer address: 4 or 16 address bytes and a port.
@@ -131,7 +137,8 @@ struct JoinResult {
 };
 
 // memberlist's TransmitLimitedQueue: broadcasts sent fewest-transmits first, then largest first;
-// a new broadcast about a node replaces the queued one about the same node.
+// a new broadcast about a node replaces the queued one about the same node. Ordered and indexed
+// (as memberlist's btree + map): Queue and each message Get takes cost O(log n), not O(n).
 class BroadcastQueue {
  public:
   // Returns an id that Pending() answers about.
@@ -144,17 +151,33 @@ class BroadcastQueue {
   // counting a transmit for each; drops those sent `transmit_limit` times.
   std::vector<Bytes> Get(std::size_t overhead, std::size_t limit, int transmit_limit);
   std::size_t size() const { return items_.size(); }
-  void Clear() { items_.clear(); }
+  void Clear() {
+    items_.clear();
+    by_node_.clear();
+    bytes_ = 0;
+  }
 
  private:
+  struct Key {
+    int transmits = 0;
+    std::size_t size = 0;
+    std::uint64_t id = 0;  // insertion order, newest highest
+  };
+  struct Order {  // fewest transmits, then largest, then newest first
+    bool operator()(const Key& a, const Key& b) const {
+      if (a.transmits != b.transmits) return a.transmits < b.transmits;
+      if (a.size != b.size) return a.size > b.size;
+      return a.id > b.id;
+    }
+  };
   struct Item {
     std::string node;  // empty: never invalidated
     Bytes msg;
-    int transmits = 0;
-    std::uint64_t id = 0;  // insertion order, newest highest
   };
-  std::vector<Item> items_;
+  std::map<Key, Item, Order> items_;
+  std::unordered_map<std::string, Key> by_node_;
   std::uint64_t next_id_ = 0;
+  std::size_t bytes_ = 0;  // of all queued messages
 };
 
 // Lifeguard's suspicion timer: `k` independent confirmations shrink the timeout from max toward
@@ -240,7 +263,11 @@ class Membership {
   std::uint64_t NextDeadline() const;
 
   std::vector<Member> Members() const;  // by name, this node included
-  const Member* Find(const std::string& name) const;
+  std::optional<Member> Find(const std::string& name) const;
+  // Adds members a settled cluster's node would already know, as alive, without broadcasting
+  // them (a warm start for simulators of large clusters; memberlist has no such input). Each
+  // new one emits a kJoin event; ourselves and already known names are skipped.
+  void Preload(std::uint64_t now_ms, const std::vector<Alive>& members);
   const std::string& name() const { return name_; }
   int health_score() const { return awareness_; }
   // How many Join() push-pulls were answered and merged (memberlist's Join result).
@@ -299,9 +326,22 @@ class Membership {
   Bytes Nonce();
   std::size_t Rand(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng_() % n); }
   void Emit(MemberEvent::Kind kind, const Member& m);
+  void Emit(MemberEvent::Kind kind, const MemberEntry& m) { Emit(kind, ToMember(m)); }
+  static Member ToMember(const MemberEntry& e);
+  static Endpoint EndpointOf(const MemberEntry& e) { return {e.Addr(), e.port}; }
+  MetaPtr MakeMeta(const Bytes& meta);
+  MemberEntry& Self() { return *nodes_.Find(name_); }
+  const MemberEntry& Self() const { return *nodes_.Find(name_); }
+  // Suspicion timers with their deadlines indexed, so the earliest is found without a scan.
+  void SetSuspicion(const std::string& node, Suspicion s);
+  bool ConfirmSuspicion(const std::string& node, const std::string& from, bool* exists);
+  void DropSuspicion(const std::string& node);
   void HandleMessage(std::uint64_t now, const Endpoint& from, ByteView msg);
-  std::vector<std::string> RandomNodes(std::uint64_t now, int k, const std::string& exclude,
-                                       bool for_gossip);
+  // Up to k distinct random members (indices into nodes_) other than us and `exclude`: alive
+  // ones, or for gossip also suspect and recently dead ones. Rejection sampling on the array,
+  // with a full scan only when most members do not qualify.
+  std::vector<std::uint32_t> RandomNodes(std::uint64_t now, int k, const std::string& exclude,
+                                         bool for_gossip);
   void Gossip(std::uint64_t now);
   int TransmitLimit() const { return RetransmitLimit(cfg_.retransmit_mult, nodes_.size()); }
   Alive SelfAlive() const;
@@ -337,9 +377,10 @@ class Membership {
   MembershipDelegate* delegate_ = nullptr;
   std::string name_;
   std::mt19937_64 rng_;
-  std::map<std::string, Member> nodes_;
+  MemberTable nodes_;
   std::map<std::string, Suspicion> suspicions_;
-  std::vector<std::string> probe_list_;  // shuffled names, round robin
+  std::set<std::pair<std::uint64_t, std::string>> suspicion_deadlines_;
+  std::vector<std::uint32_t> probe_list_;  // shuffled indices into nodes_, round robin
   std::size_t probe_index_ = 0;
   std::optional<Probe> probe_;
   ProbeStats probe_stats_;

@@ -90,6 +90,53 @@ TEST_CASE("broadcast queue: fresh first, newer about a node replaces older, tran
   CHECK(q.size() == 0);
 }
 
+TEST_CASE("broadcast queue: one too big for the room left is skipped, smaller ones fill it") {
+  BroadcastQueue q;
+  q.Queue("a", Bytes(50, 1));
+  q.Queue("b", Bytes(40, 2));
+  q.Queue("c", Bytes(10, 3));
+  q.Queue("d", Bytes(10, 4));
+  CHECK(q.PendingBytes(2) == 118);
+  // 70 bytes: a (52) fits, b (42) does not, the newer 10-byte one does, then no room is left.
+  auto got = q.Get(2, 70, 3);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == Bytes(50, 1));
+  CHECK(got[1] == Bytes(10, 4));
+  got = q.Get(2, 100, 3);  // never-sent first (b, c), then once-sent (a would not fit: d)
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == Bytes(40, 2));
+  CHECK(got[1] == Bytes(10, 3));
+  CHECK(got[2] == Bytes(10, 4));
+  CHECK(q.PendingBytes(0) == 110);  // none sent 3 times yet
+}
+
+TEST_CASE("member table: names stay found through swap-removals; a meta pool shares metas") {
+  MemberTable t;
+  MetaPool pool;
+  for (int i = 0; i < 1000; ++i) {
+    MemberEntry e;
+    e.name = "node" + std::to_string(i);
+    e.meta = pool.Intern(Bytes{'m', static_cast<std::uint8_t>(i % 3)});
+    e.SetAddr(Bytes{10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
+    CHECK(t.Add(std::move(e)) == static_cast<std::uint32_t>(i));
+  }
+  CHECK(pool.size() == 3);
+  for (int i = 0; i < 1000; i += 3) t.Remove(t.IndexOf("node" + std::to_string(i)));
+  CHECK(t.size() == 666);
+  for (int i = 0; i < 1000; ++i) {
+    const MemberEntry* e = t.Find("node" + std::to_string(i));
+    CAPTURE(i);
+    if (i % 3 == 0) {
+      CHECK(e == nullptr);
+    } else {
+      REQUIRE(e != nullptr);
+      CHECK(e->Addr() ==
+            Bytes{10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
+      CHECK(*e->meta == Bytes{'m', static_cast<std::uint8_t>(i % 3)});
+    }
+  }
+}
+
 TEST_CASE("five nodes joining through one seed converge") {
   SimNetwork net(1);
   cluster(net, 5, 10000);
@@ -132,7 +179,7 @@ TEST_CASE(
   net.RunUntil(net.now() + 40000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
-    CHECK(net[i].Find("n4") == nullptr);
+    CHECK(net[i].Find("n4") == std::nullopt);
     CHECK(first(net.log(), node_name(i), Kind::kReaped) != nullptr);
     CHECK(net.Count(i, NodeState::kAlive) == 4);
   }
@@ -150,8 +197,8 @@ TEST_CASE("a suspected node that is alive refutes with a higher incarnation") {
   net.RunUntil(t + 30000);
   for (std::size_t i = 0; i < 5; ++i) {
     CAPTURE(i);
-    const Member* m = net[i].Find("n2");
-    REQUIRE(m != nullptr);
+    const std::optional<Member> m = net[i].Find("n2");
+    REQUIRE(m.has_value());
     CHECK(m->state == NodeState::kAlive);
     CHECK(m->incarnation > inc);
   }
@@ -191,7 +238,7 @@ TEST_CASE("a graceful leave is seen as left by every other node") {
   for (std::size_t i = 0; i < 5; ++i) {
     if (i == 3) continue;
     CAPTURE(i);
-    REQUIRE(net[i].Find("n3") != nullptr);
+    REQUIRE(net[i].Find("n3") != std::nullopt);
     CHECK(net[i].Find("n3")->state == NodeState::kLeft);
     CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kLeft) != nullptr);
     CHECK(first(events_about(net, "n3", t), node_name(i), Kind::kDead) == nullptr);
@@ -346,7 +393,7 @@ TEST_CASE("a dead node's name is reclaimed by a new address only after the recla
     const std::size_t again = net.Add("n1");
     net.Join(again, 0);
     net.RunUntil(net.now() + 5000);
-    const Member* m = net[0].Find("n1");
+    const std::optional<Member> m = net[0].Find("n1");
     if (reclaim > 0) {
       CHECK(m->endpoint() == net.endpoint(again));
       CHECK(m->state == NodeState::kAlive);
@@ -371,7 +418,7 @@ TEST_CASE("with a keyring and a label the cluster forms; a node with another key
   net.Join(stranger, 0);
   net.RunUntil(net.now() + 5000);
   CHECK(net[stranger].joined() == 0);
-  CHECK(net[0].Find("stranger") == nullptr);
+  CHECK(net[0].Find("stranger") == std::nullopt);
   CHECK(net.Count(stranger, NodeState::kAlive) == 1);
 }
 
@@ -391,7 +438,7 @@ TEST_CASE("wire: a probe is a memberlist ping; a ping is answered by an ack with
   // Like memberlist, it answers with its state from before the merge: itself only.
   REQUIRE(std::get<PushPull>(*state).nodes.size() == 1);
   CHECK(std::get<PushPull>(*state).nodes[0].name == "a");
-  REQUIRE(m.Find("b") != nullptr);
+  REQUIRE(m.Find("b") != std::nullopt);
 
   m.Tick(m.NextDeadline() + 1000);  // past the staggered first probe
   std::optional<Ping> ping;
@@ -437,7 +484,7 @@ TEST_CASE("a meta change is gossiped as an update with a higher incarnation") {
   net.RunUntil(t + 5000);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
-    const Member* m = net[i].Find("n2");
+    const std::optional<Member> m = net[i].Find("n2");
     CHECK(m->meta == Bytes{'n', 'e', 'w'});
     CHECK(m->incarnation == inc + 1);
     if (i != 2) CHECK(first(events_about(net, "n2", t), node_name(i), Kind::kUpdate) != nullptr);
