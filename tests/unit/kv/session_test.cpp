@@ -67,7 +67,8 @@ TEST_CASE_TEMPLATE("session: create, info, list, node, renew, destroy", F, KV_ST
   CHECK_FALSE(r.found);
 }
 
-TEST_CASE_TEMPLATE("session: destroy releases locks, keeps LockIndex, starts lock-delay", F, KV_STORES) {
+TEST_CASE_TEMPLATE("session: destroy releases locks, keeps LockIndex, starts lock-delay", F,
+                   KV_STORES) {
   F fx;
   Store& s = *fx.s;
   const std::string a = NewSession(s, "n1", Session::Behavior::kRelease, 0, 15000);

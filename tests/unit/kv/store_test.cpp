@@ -8,7 +8,8 @@
 using namespace kvtest;
 using beacon::kv::OpError;
 
-TEST_CASE_TEMPLATE("kv: set and get keep CreateIndex, move ModifyIndex only on change", F, KV_STORES) {
+TEST_CASE_TEMPLATE("kv: set and get keep CreateIndex, move ModifyIndex only on change", F,
+                   KV_STORES) {
   F fx;
   Store& s = *fx.s;
   CHECK(s.Index() == 1);  // never 0, even when empty
