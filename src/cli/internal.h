@@ -16,6 +16,10 @@
 #include "beacon/core/base64.h"
 #include "beacon/http/client.h"
 
+namespace YAML {
+class Node;  // yaml-cpp, kept out of this widely included header
+}
+
 namespace beacon::cli {
 
 using Args = std::vector<std::string>;
@@ -61,6 +65,11 @@ void AddQuery(std::string* path, std::string_view kv);
 
 // JSON
 std::string JsonQuote(std::string_view s);
+// A YAML node as JSON text (yaml_json.cpp). Plain true/false stay booleans; plain scalars that
+// read as numbers stay numbers with kNumbersStay, and become strings with kStrings (for readers
+// that take every value as text, e.g. perms "0644").
+enum class YamlScalars { kNumbersStay, kStrings };
+std::string YamlToJson(const YAML::Node& n, YamlScalars scalars);
 // Go's json.MarshalIndent(v, "", indent) of a parsed value (key order kept).
 std::string JsonPretty(simdjson::dom::element e, std::string_view indent = "    ");
 std::string JsonCompact(simdjson::dom::element e);

@@ -16,49 +16,12 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// YAML node to JSON text; plain scalars that read as numbers or booleans stay unquoted.
-std::string YamlToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      std::string out = "{";
-      for (const auto& kv : n) {
-        if (out.size() > 1) out += ",";
-        out += JsonQuote(kv.first.as<std::string>()) + ":" + YamlToJson(kv.second);
-      }
-      return out + "}";
-    }
-    case YAML::NodeType::Sequence: {
-      std::string out = "[";
-      for (const auto& v : n) {
-        if (out.size() > 1) out += ",";
-        out += YamlToJson(v);
-      }
-      return out + "]";
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() != "!") {
-        if (s == "true" || s == "false") return s;
-        char* end = nullptr;
-        (void)std::strtod(s.c_str(), &end);
-        if (!s.empty() && end != nullptr && *end == '\0' &&
-            s.find_first_not_of("0123456789.-+eE") == std::string::npos) {
-          return s;
-        }
-      }
-      return JsonQuote(s);
-    }
-    default:
-      return "null";
-  }
-}
-
 // The service bodies ({"service": {...}} or {"services": [...]}) of one definition file.
 Status BodiesFromFile(const std::string& path, std::vector<std::string>* bodies) {
   std::string json;
   if (EndsWith(path, ".yaml") || EndsWith(path, ".yml")) {
     try {
-      json = YamlToJson(YAML::LoadFile(path));
+      json = YamlToJson(YAML::LoadFile(path), YamlScalars::kNumbersStay);
     } catch (const YAML::Exception& e) {
       return Status::Error(path + ": " + e.what());
     }

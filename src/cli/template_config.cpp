@@ -27,33 +27,6 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// YAML to JSON; every scalar becomes a string except true/false/null (accessors read strings).
-std::string YamlToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      std::string out = "{";
-      for (const auto& kv : n) {
-        if (out.size() > 1) out += ",";
-        out += JsonQuote(kv.first.as<std::string>()) + ":" + YamlToJson(kv.second);
-      }
-      return out + "}";
-    }
-    case YAML::NodeType::Sequence: {
-      std::string out = "[";
-      for (const auto& v : n) {
-        if (out.size() > 1) out += ",";
-        out += YamlToJson(v);
-      }
-      return out + "]";
-    }
-    case YAML::NodeType::Scalar:
-      if (n.Tag() != "!" && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar();
-      return JsonQuote(n.Scalar());
-    default:
-      return "null";
-  }
-}
-
 class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
@@ -360,7 +333,7 @@ Status LoadConfigFile(const std::string& path, TemplateOptions* opts) {
   std::string json;
   if (IsYaml(path)) {
     try {
-      json = YamlToJson(YAML::Load(text));
+      json = YamlToJson(YAML::Load(text), YamlScalars::kStrings);
     } catch (const YAML::Exception& e) {
       return Status::Error(path + ": " + e.what());
     }
