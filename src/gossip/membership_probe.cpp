@@ -59,6 +59,7 @@ void Membership::StartProbe(std::uint64_t now) {
   p.seq = ++seq_;
   p.target = target->name;
   p.sent_ms = now;
+  p.sent_us = cfg_.clock_us ? cfg_.clock_us() : now * 1000;
   p.timeout_ms = now + cfg_.probe_timeout_ms;
   p.end_ms = now + ScaledProbeInterval();
   Bytes ping = Encode(Ping{p.seq, target->name, me.Addr(), me.port, name_});
@@ -154,7 +155,9 @@ void Membership::OnAck(std::uint64_t now, const Ack& a) {
   if (!probe_ || probe_->seq != a.seq_no) return;
   if (delegate_ != nullptr) {
     if (const MemberEntry* t = nodes_.Find(probe_->target)) {
-      delegate_->NotifyPingComplete(ToMember(*t), now - probe_->sent_ms, a.payload);
+      const std::uint64_t at_us = cfg_.clock_us ? cfg_.clock_us() : now * 1000;
+      const std::uint64_t rtt_us = at_us > probe_->sent_us ? at_us - probe_->sent_us : 0;
+      delegate_->NotifyPingComplete(ToMember(*t), rtt_us, a.payload);
     }
   }
   FinishProbe(now, true);

@@ -145,6 +145,7 @@ void Serf::Erase(const std::string& node) {
   Emit(SerfEvent::Kind::kMemberReap, it->second.info);
   members_.erase(it);
   prunes_.erase(node);
+  ForgetCoordinate(node);
 }
 
 bool Serf::HandleJoinIntent(const SerfJoin& msg) {

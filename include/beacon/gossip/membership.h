@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,10 @@ struct MembershipConfig {
   std::optional<Keyring> keyring;          // encrypt everything with its primary key when set
   std::string label;                       // cluster label (memberlist >= 0.3), empty for none
   Versions vsn;                            // protocol versions advertised in alive messages
+  // A finer monotonic clock (microseconds) for the RTT of probes, handed to
+  // MembershipDelegate::NotifyPingComplete (Serf's network coordinates). Empty: RTTs are
+  // measured with the inputs' now_ms (a simulator's virtual clock).
+  std::function<std::uint64_t()> clock_us;
   // Shares equal member metas among every Membership given the same pool (a simulator's
   // thousands of agents); null: each member entry holds its own copy. See member_table.h.
   std::shared_ptr<MetaPool> meta_pool;
@@ -219,10 +224,10 @@ class MembershipDelegate {
   virtual void NotifyEvent(const MemberEvent& e) { (void)e; }
   // Serf: a version byte and this node's Vivaldi coordinate, carried by our acks.
   virtual Bytes AckPayload() { return {}; }
-  // One of our probes was acked after `rtt_ms`, with the acker's payload.
-  virtual void NotifyPingComplete(const Member& node, std::uint64_t rtt_ms, ByteView payload) {
+  // One of our probes was acked after `rtt_us` microseconds, with the acker's payload.
+  virtual void NotifyPingComplete(const Member& node, std::uint64_t rtt_us, ByteView payload) {
     (void)node;
-    (void)rtt_ms;
+    (void)rtt_us;
     (void)payload;
   }
 };
@@ -294,6 +299,7 @@ class Membership {
     std::uint32_t seq = 0;
     std::string target;
     std::uint64_t sent_ms = 0, timeout_ms = 0, end_ms = 0;
+    std::uint64_t sent_us = 0;  // cfg_.clock_us at the ping, or sent_ms * 1000
     bool indirect_sent = false;
     int expected_nacks = 0, nacks = 0;
     std::optional<std::uint64_t> tcp_token;

@@ -25,8 +25,13 @@
 // install-key, use-key, remove-key, list-keys on memberlist's live keyring) or delivered as a
 // kQuery event that RespondQuery() answers. Relay factors are ignored (responses go direct);
 // a query carrying node or tag filters is rebroadcast but neither acked nor answered here. The
-// originator gets its own ack and response too (as Serf, which sends them to itself). Ack
-// payloads: none (no Vivaldi coordinates yet). Delivery is memberlist's: gossip reaches
+// originator gets its own ack and response too (as Serf, which sends them to itself).
+//
+// Network coordinates (serf_coordinates.cpp, Serf's ping_delegate.go): our acks carry this node's
+// Vivaldi coordinate (version byte 1 + msgpack, as Serf); each ack to one of our probes updates
+// our coordinate from its RTT and the peer's, and caches the peer's (by member name, ourselves
+// included), so Coordinates() holds every probed member. A member's entry goes when it is
+// reaped. Delivery is memberlist's: gossip reaches
 // everyone with high probability, push-pull (every push_pull_interval) repairs the rest; e.g. a
 // node that missed a leave intent but heard the dead message reports kMemberFailed, then
 // kMemberLeave after the next push-pull, exactly like Serf.
@@ -48,6 +53,7 @@
 #include <vector>
 
 #include "beacon/core/status.h"
+#include "beacon/gossip/coordinate.h"
 #include "beacon/gossip/membership.h"
 #include "beacon/gossip/serf_extension.h"
 #include "beacon/gossip/serf_wire.h"
@@ -205,6 +211,11 @@ class Serf {
   std::uint64_t event_clock() const { return event_clock_.t; }
   std::uint64_t query_clock() const { return query_clock_.t; }
   int health_score() const { return ml_->health_score(); }
+  // Vivaldi (serf_coordinates.cpp): this node's coordinate, and the cached ones by member name
+  // (this node's included).
+  const Coordinate& coordinate() const { return coord_client_.coordinate(); }
+  const std::map<std::string, Coordinate>& coordinates() const { return coord_cache_; }
+  std::uint64_t coordinate_resets() const { return coord_client_.resets(); }
   // The memberlist underneath (read-only: its state, suspicion, incarnations).
   const Membership& memberlist() const { return *ml_; }
 
@@ -244,6 +255,10 @@ class Serf {
     }
     void MergeRemoteState(ByteView state, bool join) override { s_->MergeRemoteState(state, join); }
     void NotifyEvent(const MemberEvent& e) override { s_->OnMemberEvent(e); }
+    Bytes AckPayload() override { return s_->AckPayload(); }
+    void NotifyPingComplete(const Member& node, std::uint64_t rtt_us, ByteView payload) override {
+      s_->OnPingComplete(node, rtt_us, payload);
+    }
 
    private:
     Serf* s_;
@@ -276,6 +291,11 @@ class Serf {
   Bytes LocalState() const;
   void MergeRemoteState(ByteView state, bool join);
   bool HandleUserEvent(const SerfUserEvent& e);
+
+  // serf_coordinates.cpp
+  Bytes AckPayload() const;
+  void OnPingComplete(const Member& node, std::uint64_t rtt_us, ByteView payload);
+  void ForgetCoordinate(const std::string& node);
 
   // serf_query.cpp
   struct OutQuery {  // one of ours, collecting
@@ -330,6 +350,9 @@ class Serf {
   std::map<std::uint64_t, InQuery> in_queries_;  // by our own query_id for RespondQuery
   std::uint64_t next_in_query_ = 1;
   std::vector<QueryResult> query_results_;
+
+  CoordinateClient coord_client_;
+  std::map<std::string, Coordinate> coord_cache_;
 
   LeavePhase leave_phase_ = LeavePhase::kNone;
   std::uint64_t leave_deadline_ms_ = 0;
