@@ -76,6 +76,9 @@ Status Agent::StartCluster() {
     }
     co.serf.keyring_saver = [kfile](const gossip::Keyring& k) { return SaveKeyringFile(kfile, k); };
   }
+  // Rolling encryption onto a running cluster (memberlist's GossipVerifyIncoming/Outgoing).
+  co.serf.memberlist.verify_incoming = cfg_.encrypt_verify_incoming;
+  co.serf.memberlist.verify_outgoing = cfg_.encrypt_verify_outgoing;
   co.retry_join = cfg_.retry_join;
   co.retry_interval_ms = cfg_.retry_interval_ms;
   co.retry_max = cfg_.retry_max;

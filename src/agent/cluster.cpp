@@ -90,6 +90,12 @@ Status Cluster::Start() {
   if (opts_.port <= 0) return Status::Error("the Serf LAN port must be set (1-65535)");
   gossip::SerfConfig sc = opts_.serf;
   if (opts_.keyring) sc.memberlist.keyring = opts_.keyring;
+  // RTTs for Serf's network coordinates, finer than the transport's millisecond clock.
+  sc.memberlist.clock_us = [] {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+  };
   net::GossipTransportOptions to;
   to.bind_addr = opts_.bind_addr;
   to.port = opts_.port;
@@ -110,8 +116,13 @@ Status Cluster::Start() {
     next_retry_ms_ = now;
   }
   if (Status st = transport_->Start(); !st.ok()) return st;
+  const char* enc = !opts_.keyring ? ""
+                    : !sc.memberlist.verify_outgoing
+                        ? " (encryption key loaded, sending plaintext: verify_outgoing off)"
+                    : !sc.memberlist.verify_incoming ? " (encrypted, also accepting plaintext)"
+                                                     : " (encrypted)";
   BEACON_LOG(log_, kInfo, "gossip", "serf LAN on %s:%d, advertising %s%s", opts_.bind_addr.c_str(),
-             transport_->port(), opts_.advertise_addr.c_str(), opts_.keyring ? " (encrypted)" : "");
+             transport_->port(), opts_.advertise_addr.c_str(), enc);
   return Status::Ok();
 }
 

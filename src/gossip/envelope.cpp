@@ -198,7 +198,7 @@ Result<Bytes> PackPacket(const std::vector<Bytes>& msgs, const PacketOptions& op
 }
 
 Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
-                                        std::string_view label) {
+                                        std::string_view label, bool verify_incoming) {
   Labeled holder;
   Result<ByteView> body = expect_label(packet, label, holder);
   if (!body.ok()) return body.status();
@@ -206,9 +206,12 @@ Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
   Bytes plain;
   if (keyring != nullptr) {
     Result<Bytes> d = decrypt(*keyring, packet, as_bytes(label));
-    if (!d.ok()) return d.status();
-    plain = std::move(*d);
-    packet = plain;
+    if (d.ok()) {
+      plain = std::move(*d);
+      packet = plain;
+    } else if (verify_incoming) {
+      return d.status();
+    }  // else: memberlist reads it as plaintext (a rolling upgrade to encryption)
   }
   std::vector<Bytes> out;
   Status st = unpack_into(packet, 0, out);
@@ -232,7 +235,8 @@ Result<Bytes> SealStream(ByteView msg, const Keyring* keyring, ByteView nonce, s
   return AddLabel(label, head);
 }
 
-Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label) {
+Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label,
+                         bool verify_incoming) {
   Labeled holder;
   Result<ByteView> body = expect_label(stream, label, holder);
   if (!body.ok()) return body.status();
@@ -254,7 +258,7 @@ Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_vi
     if (!d.ok()) return d.status();
     if (d->empty()) return Status::Error("stream: empty decrypted message");
     plain = std::move(*d);
-  } else if (keyring != nullptr) {
+  } else if (keyring != nullptr && verify_incoming) {
     return Status::Error("stream: encryption is configured but remote state is not encrypted");
   } else {
     plain.assign(stream.begin(), stream.end());

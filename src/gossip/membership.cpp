@@ -93,8 +93,7 @@ void Membership::Tick(std::uint64_t now) {
 }
 
 void Membership::OnPacket(std::uint64_t now, const Endpoint& from, ByteView bytes) {
-  const Keyring* ring = cfg_.keyring ? &*cfg_.keyring : nullptr;
-  auto msgs = UnpackPacket(bytes, ring, cfg_.label);
+  auto msgs = UnpackPacket(bytes, RxKeyring(), cfg_.label, cfg_.verify_incoming);
   if (!msgs.ok()) return;  // memberlist logs and drops
   for (const Bytes& m : *msgs) HandleMessage(now, from, m);
 }
@@ -128,9 +127,9 @@ Bytes Membership::Nonce() {
 void Membership::SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs) {
   PacketOptions opt;
   Bytes nonce;
-  if (cfg_.keyring) {
+  if (const Keyring* ring = TxKeyring()) {
     nonce = Nonce();
-    opt.keyring = &*cfg_.keyring;
+    opt.keyring = ring;
     opt.nonce = nonce;
   }
   opt.label = cfg_.label;
@@ -155,7 +154,7 @@ void Membership::SendRaw(const Endpoint& to, const std::vector<Bytes>& msgs) {
 void Membership::SendMsg(const Endpoint& to, Bytes msg) {
   std::size_t overhead = kCompoundHeader + kCompoundPerPart + msg.size();
   if (!cfg_.label.empty()) overhead += 2 + cfg_.label.size();
-  if (cfg_.keyring) overhead += kEncryptOverhead;
+  if (TxKeyring() != nullptr) overhead += kEncryptOverhead;
   std::vector<Bytes> msgs{std::move(msg)};
   if (overhead < cfg_.udp_buffer_size) {
     append(msgs, GetBroadcasts(kCompoundPerPart, cfg_.udp_buffer_size - overhead));
@@ -178,9 +177,8 @@ std::vector<Bytes> Membership::GetBroadcasts(std::size_t overhead, std::size_t l
 
 Bytes Membership::SealStream(const Bytes& msg) {
   Bytes body = cfg_.compress ? compress(msg) : msg;
-  Bytes nonce = cfg_.keyring ? Nonce() : Bytes{};
-  auto sealed =
-      gossip::SealStream(body, cfg_.keyring ? &*cfg_.keyring : nullptr, nonce, 1, cfg_.label);
+  Bytes nonce = TxKeyring() != nullptr ? Nonce() : Bytes{};
+  auto sealed = gossip::SealStream(body, TxKeyring(), nonce, 1, cfg_.label);
   return sealed.ok() ? std::move(*sealed) : Bytes{};
 }
 

@@ -65,7 +65,7 @@ void Membership::StartPushPull(std::uint64_t now, const Endpoint& to, bool join,
 
 Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView request) {
   (void)from;
-  auto plain = OpenStream(request, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  auto plain = OpenStream(request, RxKeyring(), cfg_.label, cfg_.verify_incoming);
   // As memberlist: the reason goes back in an error response (sealed with our key, so a peer
   // with a wrong key reports "No installed keys could decrypt the message").
   if (!plain.ok()) {
@@ -142,7 +142,7 @@ void Membership::OnStreamReply(std::uint64_t now, std::uint64_t token, std::opti
     JoinOutcome(ps.join_token, ps.to, "no reply from " + to_string(ps.to));
     return;
   }
-  auto plain = OpenStream(*reply, cfg_.keyring ? &*cfg_.keyring : nullptr, cfg_.label);
+  auto plain = OpenStream(*reply, RxKeyring(), cfg_.label, cfg_.verify_incoming);
   if (!plain.ok()) {
     JoinOutcome(ps.join_token, ps.to, plain.status().message());
     return;

@@ -94,9 +94,10 @@ struct PacketOptions {
 Result<Bytes> PackPacket(const std::vector<Bytes>& msgs, const PacketOptions& opt);
 // Decrypts (when a keyring is given), checks the CRC, decompresses and splits compounds,
 // returning the plain messages (type byte + body) in order.
-// A label different from `label` is an error.
+// A label different from `label` is an error. With a keyring and verify_incoming false
+// (memberlist's GossipVerifyIncoming), a packet no key opens is read as plaintext.
 Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
-                                        std::string_view label = {});
+                                        std::string_view label = {}, bool verify_incoming = true);
 
 // --- whole TCP stream messages (push-pull, user message, ping, error).
 // With a keyring: type 10, a big-endian uint32 length, then the sealed message, whose additional
@@ -104,8 +105,10 @@ Result<std::vector<Bytes>> UnpackPacket(ByteView packet, const Keyring* keyring,
 Result<Bytes> SealStream(ByteView msg, const Keyring* keyring, ByteView nonce,
                          std::uint8_t version = 1, std::string_view label = {});
 // Reverses seal_stream and a compress wrapper; returns the plain message (type byte + body).
-// Refuses an unencrypted stream when a keyring is given, and an encrypted one without.
-Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label = {});
+// Refuses an unencrypted stream when a keyring is given (unless verify_incoming is false), and
+// an encrypted one without.
+Result<Bytes> OpenStream(ByteView stream, const Keyring* keyring, std::string_view label = {},
+                         bool verify_incoming = true);
 
 // How many bytes the first stream message in `buffered` takes (label, encryption, compression
 // and the message itself), so a TCP reader knows when it has one whole message without waiting

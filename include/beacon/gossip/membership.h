@@ -59,8 +59,13 @@ struct MembershipConfig {
   bool tcp_pings = true;                   // TCP fallback ping while indirect probes run
   bool compress = true;                    // LZW-wrap outgoing packets and streams
   std::optional<Keyring> keyring;          // encrypt everything with its primary key when set
-  std::string label;                       // cluster label (memberlist >= 0.3), empty for none
-  Versions vsn;                            // protocol versions advertised in alive messages
+  // memberlist's GossipVerifyIncoming / GossipVerifyOutgoing, for rolling encryption onto a
+  // running cluster (they matter only with a keyring): incoming false also accepts plaintext
+  // packets and streams; outgoing false sends plaintext.
+  bool verify_incoming = true;
+  bool verify_outgoing = true;
+  std::string label;  // cluster label (memberlist >= 0.3), empty for none
+  Versions vsn;       // protocol versions advertised in alive messages
   // A finer monotonic clock (microseconds) for the RTT of probes, handed to
   // MembershipDelegate::NotifyPingComplete (Serf's network coordinates). Empty: RTTs are
   // measured with the inputs' now_ms (a simulator's virtual clock).
@@ -329,6 +334,11 @@ class Membership {
   // memberlist's broadcasts first, then the delegate's user messages in the room left.
   std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit);
   Bytes SealStream(const Bytes& msg);
+  // The keyring to decrypt with, or to encrypt with (nullptr: plaintext).
+  const Keyring* RxKeyring() const { return cfg_.keyring ? &*cfg_.keyring : nullptr; }
+  const Keyring* TxKeyring() const {
+    return cfg_.keyring && cfg_.verify_outgoing ? &*cfg_.keyring : nullptr;
+  }
   Bytes Nonce();
   std::size_t Rand(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng_() % n); }
   void Emit(MemberEvent::Kind kind, const Member& m);

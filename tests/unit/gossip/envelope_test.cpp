@@ -251,3 +251,21 @@ TEST_CASE("envelope: stream_frame_size finds where one stream message ends") {
   CHECK(bad.status().message().find("stream frame: ") == 0);
   CHECK_FALSE(StreamFrameSize(Encode(Nack{1})).ok());  // nacks never travel on streams
 }
+
+TEST_CASE("envelope: verify_incoming off accepts plaintext beside encrypted traffic") {
+  // memberlist's GossipVerifyIncoming = false, the first step of rolling encryption onto a
+  // running cluster: a keyed node still reads its plaintext peers.
+  auto ring = Keyring::make({random_bytes(32, 33)});
+  REQUIRE(ring.ok());
+  std::vector<Bytes> msgs = {Encode(Ping{7, "s2", {}, 0, ""})};
+  const Bytes plain = PackPacket(msgs, {}).value();
+  const Bytes sealed = PackPacket(msgs, PacketOptions{&*ring, kNonce}).value();
+  CHECK(UnpackPacket(plain, &*ring, {}, false).value() == msgs);
+  CHECK(UnpackPacket(sealed, &*ring, {}, false).value() == msgs);
+  CHECK_FALSE(UnpackPacket(plain, &*ring, {}, true).ok());
+  const Bytes msg = Encode(sample_push_pull());
+  CHECK(OpenStream(msg, &*ring, {}, false).value() == msg);
+  CHECK(OpenStream(SealStream(msg, &*ring, kNonce).value(), &*ring, {}, false).value() == msg);
+  CHECK(OpenStream(msg, &*ring, {}, true).status().message() ==
+        "stream: encryption is configured but remote state is not encrypted");
+}
