@@ -291,7 +291,9 @@ void Agent::BuildHttp() {
     Submit(std::move(c), std::move(published));
   };
   co.pretty_default = cfg_.dev;
+  co.coordinates = &coordinates_;
   http::AddCatalogRoutes(router, hub_, co);
+  http::AddCoordinateRoutes(router, coordinates_, {cfg_.datacenter, cfg_.dev});
   http::KvApiOptions ko;
   ko.node_name = cfg_.node_name;
   ko.datacenter = cfg_.datacenter;

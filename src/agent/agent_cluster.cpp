@@ -79,6 +79,10 @@ Status Agent::StartCluster() {
   // Rolling encryption onto a running cluster (memberlist's GossipVerifyIncoming/Outgoing).
   co.serf.memberlist.verify_incoming = cfg_.encrypt_verify_incoming;
   co.serf.memberlist.verify_outgoing = cfg_.encrypt_verify_outgoing;
+  co.coordinates = &coordinates_;
+  coordinates_.SetOnChange([this] {
+    if (http_) http_->Notify(http::Topic::kCoordinates);
+  });
   co.retry_join = cfg_.retry_join;
   co.retry_interval_ms = cfg_.retry_interval_ms;
   co.retry_max = cfg_.retry_max;

@@ -45,6 +45,7 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
   http::QueryApiOptions qo;
   qo.datacenter = cfg_.datacenter;
   qo.node_name = cfg_.node_name;
+  qo.coordinates = &coordinates_;
   qo.pretty = cfg_.dev;
   qo.store = cfg_.server;
   qo.submit = [this](catalog::CommandQueue::Command c, std::function<void()> published) {

@@ -319,7 +319,13 @@ void Cluster::RefreshMembers(uint64_t now) {
   last_refresh_ms_ = now;
   members_dirty_ = false;
   std::vector<http::ClusterMember> ms;
-  for (const gossip::SerfMemberInfo& m : serf_->Members()) ms.push_back(ToApi(m));
+  std::vector<std::string> servers;
+  for (const gossip::SerfMemberInfo& m : serf_->Members()) {
+    ms.push_back(ToApi(m));
+    if (auto r = m.tags.find("role"); r != m.tags.end() && r->second == "consul")
+      servers.push_back(m.name);
+  }
+  if (opts_.coordinates != nullptr) opts_.coordinates->Publish(serf_->coordinates(), servers);
   MutexLock l(&mu_);
   members_ = std::move(ms);
   probe_stats_ = serf_->memberlist().probe_stats();

@@ -418,13 +418,14 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
   router.Handle("GET", "/v1/catalog/nodes", [ctx](const Request& req, Response& resp) {
     ReadParams p;
     if (!ParseRead(*ctx, req, resp, &p)) return;
-    auto render = [p](const Snapshot& s, JsonWriter& w) {
+    auto render = [ctx, p, near = NearNode(*ctx, req)](const Snapshot& s, JsonWriter& w) {
       std::vector<std::pair<std::string, const NodeEntry*>> nodes;
       s.nodes.ForEach([&](const NodeEntry& n) {
         if (NodeMetaMatches(n, p)) nodes.emplace_back(core::Lower(n.name()), &n);
       });
       std::sort(nodes.begin(), nodes.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
+      SortNodesNear(*ctx, near, nodes);
       w.BeginArray();
       for (const auto& kv : nodes) NodeObject(w, *kv.second, s.datacenter);
       w.EndArray();
@@ -442,9 +443,12 @@ void AddCatalogReadRoutes(Router& router, const CtxPtr& ctx) {
       const ServiceEntry* e = s.services.Find(key);
       return e != nullptr ? e->index : s.services_index;
     };
-    auto render = [key, p, tags = TagFilter(req)](const Snapshot& s, JsonWriter& w) {
+    auto render = [ctx, key, p, tags = TagFilter(req), near = NearNode(*ctx, req)](
+                      const Snapshot& s, JsonWriter& w) {
       w.BeginArray();
-      for (const Instance* in : SelectInstances(s.services.Find(key), p, tags)) {
+      std::vector<const Instance*> list = SelectInstances(s.services.Find(key), p, tags);
+      SortInstancesNear(*ctx, near, list);
+      for (const Instance* in : list) {
         ServiceNodeObject(w, *in, s.datacenter);
       }
       w.EndArray();

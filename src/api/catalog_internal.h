@@ -57,6 +57,14 @@ using RenderFn = std::function<void(const catalog::Snapshot&, JsonWriter&)>;
 void BlockingRead(const CtxPtr& ctx, const Request& req, Response& resp, ReadParams params,
                   IndexFn index_of, RenderFn render);
 
+// ?near=<node> ("_agent": this agent), or empty when absent or without coordinates.
+std::string NearNode(const CatalogCtx& ctx, const Request& req);
+// Sorts by estimated RTT from `near` (coordinate_api.h SortNear); nothing when near is empty.
+void SortInstancesNear(const CatalogCtx& ctx, const std::string& near,
+                       std::vector<const catalog::Instance*>& v);
+void SortNodesNear(const CatalogCtx& ctx, const std::string& near,
+                   std::vector<std::pair<std::string, const catalog::NodeEntry*>>& v);
+
 // Filters.
 bool NodeMetaMatches(const catalog::NodeEntry& n, const ReadParams& p);
 std::vector<std::string> TagFilter(const Request& req);  // ?tag=..., lower-cased

@@ -66,9 +66,12 @@ void AddHealthRoutes(Router& router, const CtxPtr& ctx) {
       const ServiceEntry* e = s.services.Find(key);
       return e != nullptr ? e->index : s.services_index;
     };
-    auto render = [key, p, passing, tags = TagFilter(req)](const Snapshot& s, JsonWriter& w) {
+    auto render = [ctx, key, p, passing, tags = TagFilter(req), near = NearNode(*ctx, req)](
+                      const Snapshot& s, JsonWriter& w) {
       w.BeginArray();
-      for (const Instance* in : SelectInstances(s.services.Find(key), p, tags)) {
+      std::vector<const Instance*> list = SelectInstances(s.services.Find(key), p, tags);
+      SortInstancesNear(*ctx, near, list);
+      for (const Instance* in : list) {
         // ?passing drops an entry with any check not passing, warning included (spec 2.5).
         if (passing && in->health != Health::kPassing) continue;
         const std::string node = in->node->name();

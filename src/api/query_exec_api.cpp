@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "beacon/api/coordinate_api.h"
 #include "beacon/config/query_body.h"
 #include "beacon/core/strings.h"
 #include "catalog_internal.h"
@@ -35,16 +36,21 @@ void Execute(State& s, const catalog::Snapshot& snap, const catalog::QueryView& 
     }
   }
   std::shuffle(nodes.begin(), nodes.end(), s.rng);  // loop thread only
-  // The node to put first: ?near, else the query's Near; "_agent" is this agent. There are no
-  // network coordinates yet, so nothing else is sorted by distance.
+  // ?near, else the query's Near; "_agent" is this agent: sorted by estimated RTT from its
+  // coordinate (Consul's sortNodesByDistanceFrom, stable after the shuffle), itself first.
   const std::string* near_q = req.Query("near");
   std::string near = near_q != nullptr && !near_q->empty() ? *near_q : rendered.near;
   if (near == "_agent") near = s.opts.node_name;
   if (!near.empty() && near != "_ip") {
+    if (s.opts.coordinates != nullptr) {
+      SortNear(*s.opts.coordinates->Current(), near, nodes,
+               [](const catalog::Instance* in) { return in->node->name(); });
+    }
     const std::string key = core::Lower(near);
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (nodes[i]->node->MatchesKey(key)) {
-        std::swap(nodes[0], nodes[i]);
+        std::rotate(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(i),
+                    nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1);  // order kept
         break;
       }
     }

@@ -70,6 +70,7 @@ constexpr Command kCommands[] = {
     {"members", "Lists the members of a Beacon cluster", &Members},
     {"monitor", "Stream logs from a Beacon agent", &Monitor},
     {"reload", "Triggers the agent to reload configuration files", &Reload},
+    {"rtt", "Estimates network round trip time between nodes", &Rtt},
     {"services", "Interact with services", nullptr},
     {"services deregister", "Deregister services with the local agent", &ServicesDeregister},
     {"services register", "Register services with the local agent", &ServicesRegister},

@@ -105,6 +105,7 @@ int Reload(const Args& a, Io& io);
 int Join(const Args& a, Io& io);
 int Leave(const Args& a, Io& io);
 int ForceLeave(const Args& a, Io& io);
+int Rtt(const Args& a, Io& io);  // rtt.cpp
 int Keygen(const Args& a, Io& io);
 int Monitor(const Args& a, Io& io);
 int KvGet(const Args& a, Io& io);

@@ -43,13 +43,6 @@ bool IsValid(const Coordinate& c) {
          Finite(c.adjustment) && Finite(c.height);
 }
 
-double DistanceSeconds(const Coordinate& a, const Coordinate& b) {
-  if (a.vec.size() != b.vec.size()) return std::numeric_limits<double>::infinity();
-  const double dist = RawDistance(a, b);
-  const double adjusted = dist + a.adjustment + b.adjustment;
-  return adjusted > 0 ? adjusted : dist;
-}
-
 CoordinateClient::CoordinateClient(CoordinateConfig cfg, std::uint64_t seed)
     : cfg_(cfg),
       coord_(NewCoordinate(cfg)),

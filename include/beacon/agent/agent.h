@@ -15,6 +15,7 @@
 #include <string>
 
 #include "beacon/agent/local_agent.h"
+#include "beacon/api/coordinate_api.h"
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
@@ -101,6 +102,7 @@ class Agent {
   config::AgentConfig cfg_;
   const Logger& log_;
   catalog::SnapshotHub hub_;
+  http::CoordinateStore coordinates_;  // network coordinates (Cluster publishes, HTTP reads)
   std::unique_ptr<catalog::Writer> writer_;
   catalog::CommandQueue commands_;
   static constexpr uint64_t kPublishEveryMs = 2;

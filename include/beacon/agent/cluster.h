@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "beacon/api/agent_api.h"
+#include "beacon/api/coordinate_api.h"
 #include "beacon/api/operator_api.h"
 #include "beacon/catalog/change.h"
 #include "beacon/catalog/hub.h"
@@ -57,6 +58,8 @@ struct ClusterOptions {
   int retry_max = 0;  // 0: forever
   uint64_t seed = 0;  // randomness of the gossip core
   gossip::SerfConfig serf;
+  // Receives Serf's coordinate cache with each member refresh (about once a second); null: none.
+  http::CoordinateStore* coordinates = nullptr;
 };
 
 // The keyring file: <data_dir>/serf/local.keyring.

@@ -41,12 +41,17 @@
 
 namespace beacon::http {
 
+class CoordinateStore;  // coordinate_api.h
+
 struct CatalogApiOptions {
   std::string leader = "127.0.0.1:8300";  // advertise address and server port
   std::string datacenter = "dc1";         // this agent's datacenter (compared case-insensitively)
   std::string node_name;                  // this agent's node name
   catalog::SubmitFn submit;               // empty: catalog writes answer 500
   bool pretty_default = false;            // -dev: every JSON body indented
+  // ?near=<node>|_agent on catalog/nodes, catalog/service and health/service sorts by estimated
+  // RTT (coordinate_api.h SortNear); null: ?near is ignored. Must outlive the server.
+  const CoordinateStore* coordinates = nullptr;
 };
 
 void AddCatalogRoutes(Router& router, const catalog::SnapshotHub& hub,

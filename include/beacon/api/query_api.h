@@ -12,8 +12,9 @@
 //   ModifyIndex, X-Consul-Index) come from the set's own counter, kept in the file.
 // - GET /v1/query blocks (?index, ?wait) on Topic::kCatalog (every publish notifies it).
 // - execute and explain run on every agent against the published snapshot's compiled set, the
-//   same QuerySet and filter (catalog::QueryAccepts) DNS uses; execute shuffles, puts the
-//   ?near / Near node first ("_agent" = this agent; no network coordinates yet, so no RTT sort)
+//   same QuerySet and filter (catalog::QueryAccepts) DNS uses; execute shuffles, then with
+//   ?near / Near ("_agent" = this agent) sorts by estimated RTT from that node's network
+//   coordinate (opts.coordinates; nodes without one last) and puts the near node itself first,
 //   and applies ?limit. Failover is stored and echoed; there is one datacenter, so Failovers: 0.
 // - Client agents (opts.store = false) answer execute and explain themselves and hand the rest
 //   to opts.forward (a server answers); the agent mirrors the server's set into its catalog.
@@ -41,9 +42,13 @@
 
 namespace beacon::http {
 
+class CoordinateStore;  // coordinate_api.h
+
 struct QueryApiOptions {
   std::string datacenter = "dc1";
   std::string node_name;  // "_agent"
+  // Near sorting by estimated RTT; null: the near node is only put first. Outlives the server.
+  const CoordinateStore* coordinates = nullptr;
   bool pretty = false;
   bool store = true;  // a server: keeps the definitions and serves the writes
   std::string file;   // "" = memory only (-dev)

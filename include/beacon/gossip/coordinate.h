@@ -16,7 +16,9 @@
 //   that stays positive.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -43,9 +45,17 @@ struct CoordinateConfig {
 Coordinate NewCoordinate(const CoordinateConfig& cfg);
 // No NaN or infinite component.
 bool IsValid(const Coordinate& c);
-// Estimated RTT in seconds between two compatible (same dimensionality) coordinates; negative
-// infinity never: incompatible coordinates give +infinity, so they sort last.
-double DistanceSeconds(const Coordinate& a, const Coordinate& b);
+// Estimated RTT in seconds between two coordinates (Serf's DistanceTo): incompatible ones
+// (another dimensionality) give +infinity, so they sort last. Inline: the CLI uses it too.
+inline double DistanceSeconds(const Coordinate& a, const Coordinate& b) {
+  if (a.vec.size() != b.vec.size()) return std::numeric_limits<double>::infinity();
+  double sum = 0;
+  for (std::size_t i = 0; i < a.vec.size(); ++i)
+    sum += (a.vec[i] - b.vec[i]) * (a.vec[i] - b.vec[i]);
+  const double dist = std::sqrt(sum) + a.height + b.height;
+  const double adjusted = dist + a.adjustment + b.adjustment;
+  return adjusted > 0 ? adjusted : dist;
+}
 
 class CoordinateClient {
  public:

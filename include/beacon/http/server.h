@@ -62,8 +62,8 @@ class Stream;
 using StreamPtr = std::shared_ptr<Stream>;
 
 // What a blocking query waits on: HttpServer::Notify(topic) re-checks the queries parked on it.
-enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2, kEvents = 3 };
-constexpr int kTopics = 4;
+enum class Topic : uint8_t { kCatalog = 0, kKv = 1, kSession = 2, kEvents = 3, kCoordinates = 4 };
+constexpr int kTopics = 5;
 
 // The response to one request. A handler either fills it, or calls Defer() (or Block()) and
 // leaves it alone.
