@@ -49,7 +49,7 @@ Serf::Serf(SerfConfig cfg, std::string name, Bytes addr, std::uint16_t port, Tag
       std::make_unique<Membership>(cfg_.memberlist, name_, addr, port, MetaFor(tags), seed, now_ms);
   ml_->SetDelegate(&hooks_);
   coord_client_ = CoordinateClient(CoordinateConfig{}, seed ^ 0x7669'7661'6c64'6900ULL);
-  coord_cache_[name_] = coord_client_.coordinate();
+  if (!cfg_.disable_coordinates) coord_cache_[name_] = coord_client_.coordinate();
   now_ = now_ms;
   // Serf starts every clock at 1.
   clock_.t = event_clock_.t = query_clock_.t = 1;

@@ -5,11 +5,13 @@
 namespace beacon::gossip {
 
 Bytes Serf::AckPayload() const {
+  if (cfg_.disable_coordinates) return {};
   return EncodePingPayload(coord_client_.coordinate());
 }
 
 void Serf::OnPingComplete(const Member& node, std::uint64_t rtt_us, ByteView payload) {
-  if (payload.empty()) return;  // a memberlist without Serf on top: nothing to learn
+  if (payload.empty() || cfg_.disable_coordinates)
+    return;  // a memberlist without Serf on top: nothing to learn
   Result<Coordinate> other = DecodePingPayload(payload);
   if (!other.ok()) return;  // an unsupported version or a broken coordinate: Serf logs, drops
   const double rtt = static_cast<double>(rtt_us) / 1e6;

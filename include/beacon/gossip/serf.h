@@ -78,6 +78,7 @@ struct SerfConfig {
   // writes its keyring file; its error becomes this node's response message. Empty: none.
   std::function<Status(const Keyring&)> keyring_saver;
   std::uint8_t protocol_version = 4;  // Serf delegate version advertised
+  bool disable_coordinates = false;   // Serf's DisableCoordinates: no ack payload, no cache
 };
 
 struct SerfMemberInfo {
