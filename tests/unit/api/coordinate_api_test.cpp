@@ -17,7 +17,11 @@ Response Send(Router& router, const std::string& method, const std::string& path
               const std::string& body = "") {
   Request req;
   req.method = method;
-  req.path = path;
+  req.path = path.substr(0, path.find('?'));
+  if (const auto q = path.find('?'); q != std::string::npos) {  // one "k=v"
+    const std::string kv = path.substr(q + 1);
+    req.query.emplace_back(kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1));
+  }
   req.body = body;
   Response resp;
   router.Dispatch(req, resp);
