@@ -161,6 +161,33 @@ bool FormAgents(World<SimAgent>& w, std::size_t n) {
 
 }  // namespace
 
+double SerfBytesPerPair(std::size_t n, std::uint64_t seed) {
+  const std::size_t heap0 = HeapInUse();
+  double per_pair = 0;
+  {
+    World<gossip::Serf> w(seed, LinkSpec{0, 1, 2});
+    for (std::size_t i = 0; i < n; ++i) {
+      const Endpoint ep = SimEndpoint(i);
+      w.Add(std::make_unique<gossip::Serf>(gossip::SerfConfig{}, SimAgent::Name(i), ep.ip, ep.port,
+                                           gossip::Tags{{"build", "0.1.0:beacon"}}, w.NodeSeed(i),
+                                           w.now()));
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+      w.Do(i, [](gossip::Serf& s, std::uint64_t now) { s.Join(now, {SimEndpoint(0)}, true); });
+    }
+    const bool formed = w.RunUntil(120000 + 200 * n, 250, [&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (w.node(i).NumAliveMembers() != n) return false;
+      }
+      return true;
+    });
+    if (formed) {
+      per_pair = static_cast<double>(HeapInUse() - heap0) / (static_cast<double>(n) * n);
+    }
+  }
+  return per_pair;
+}
+
 std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,
                                  std::uint64_t cap_ms) {
   World<SimAgent> w(seed, LinkSpec{0, 1, 2});

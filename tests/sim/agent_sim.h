@@ -82,6 +82,10 @@ struct AgentSpreadResult {
 // measurement; with `check` false the check change is skipped.
 AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss,
                                        bool check = true);
+// Heap per (node, member) pair of N bare Serf nodes (Membership + Serf's member map, tags
+// "build" as SimAgent's) joined through node 0, once every node lists every other alive: the
+// gossip side of a whole agent's memory, without CatalogSync and the catalog.
+double SerfBytesPerPair(std::size_t n, std::uint64_t seed);
 // Splits N agents in two halves for `partition_ms`, heals, and returns how long until every
 // agent's Serf lists every member alive again (Serf's own reconnect), or ~0 after `cap_ms`.
 std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,

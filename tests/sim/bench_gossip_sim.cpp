@@ -19,7 +19,8 @@
 // comes within 30 s of its start). --first-seed F runs seeds F..F+K-1 instead of 1..K (one large
 // seed per process). Peak RSS goes to stderr at the end. "check" (only with --only) runs whole
 // agents without loss: a service registration, then its check turning critical, each timed to
-// every agent's catalog, with the heap per (agent, node) pair.
+// every agent's catalog, with the heap per (agent, node) pair (and, up to 1,000, that of bare
+// Serf nodes).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -241,6 +242,10 @@ int main(int argc, char** argv) {
       const bool membership =
           a.only.empty() || a.only.size() > a.only.count("catalog") + a.only.count("check");
       if (!a.only.empty() && a.Want("check")) {  // whole agents, lossless: register, then check
+        if (n <= 1000) {
+          std::fprintf(stderr, "n=%zu seed %llu bare Serf nodes: %.0f B per (node, member) pair\n",
+                       n, static_cast<unsigned long long>(s), SerfBytesPerPair(n, s));
+        }
         const AgentSpreadResult r = CatalogDissemination(n, s, 0);
         cat.push_back(r.all_ms);
         check_all.push_back(r.check_all_ms);
