@@ -178,7 +178,9 @@ TEST_SUITE("sim") {
 }
 
 TEST_SUITE("sim") {
-  TEST_CASE("Serf + CatalogSync agents: a registered service, then its check change, reach every agent's catalog") {
+  TEST_CASE(
+      "Serf + CatalogSync agents: a registered service, then its check change, reach every agent's "
+      "catalog") {
     for (std::size_t n : {10, 50}) {
       const AgentSpreadResult r = CatalogDissemination(n, 3, 0);
       CAPTURE(n);
