@@ -1,6 +1,8 @@
 // Serf + CatalogSync agents on the simulator (see agent_sim.h).
 #include "agent_sim.h"
 
+#include "membership_sim.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -99,13 +101,35 @@ void SimAgent::After(std::uint64_t now) {
 
 namespace {
 
-bool HasWeb(const catalog::Snapshot& s, const std::string& node) {
+// The origin's "web" instance in this snapshot, or nullptr.
+const catalog::Instance* Web(const catalog::Snapshot& s, const std::string& node) {
   const catalog::ServiceEntry* e = s.services.Find("web");
-  if (e == nullptr) return false;
+  if (e == nullptr) return nullptr;
   for (const catalog::Instance& in : e->instances) {
-    if (in.node->MatchesKey(node)) return true;
+    if (in.node->MatchesKey(node)) return &in;
   }
-  return false;
+  return nullptr;
+}
+
+// Runs until every agent but `who` passes `has` (sampled every 20 ms); the times since t0.
+template <class Has>
+std::vector<std::uint64_t> Spread(World<SimAgent>& w, std::size_t n, std::size_t who,
+                                  std::uint64_t t0, Has has) {
+  std::vector<std::uint8_t> seen(n, 0);
+  seen[who] = 1;
+  std::vector<std::uint64_t> got;
+  w.RunUntil(t0 + 120000, 20, [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (seen[i]) continue;
+      auto snap = w.node(i).snapshot();
+      if (snap && has(*snap)) {
+        seen[i] = 1;
+        got.push_back(w.now() - t0);
+      }
+    }
+    return got.size() == n - 1;
+  });
+  return got;
 }
 
 std::uint64_t Rank(std::vector<std::uint64_t> v, std::size_t k) {
@@ -137,6 +161,33 @@ bool FormAgents(World<SimAgent>& w, std::size_t n) {
 
 }  // namespace
 
+double SerfBytesPerPair(std::size_t n, std::uint64_t seed) {
+  const std::size_t heap0 = HeapInUse();
+  double per_pair = 0;
+  {
+    World<gossip::Serf> w(seed, LinkSpec{0, 1, 2});
+    for (std::size_t i = 0; i < n; ++i) {
+      const Endpoint ep = SimEndpoint(i);
+      w.Add(std::make_unique<gossip::Serf>(gossip::SerfConfig{}, SimAgent::Name(i), ep.ip, ep.port,
+                                           gossip::Tags{{"build", "0.1.0:beacon"}}, w.NodeSeed(i),
+                                           w.now()));
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+      w.Do(i, [](gossip::Serf& s, std::uint64_t now) { s.Join(now, {SimEndpoint(0)}, true); });
+    }
+    const bool formed = w.RunUntil(120000 + 200 * n, 250, [&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (w.node(i).NumAliveMembers() != n) return false;
+      }
+      return true;
+    });
+    if (formed) {
+      per_pair = static_cast<double>(HeapInUse() - heap0) / (static_cast<double>(n) * n);
+    }
+  }
+  return per_pair;
+}
+
 std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,
                                  std::uint64_t cap_ms) {
   World<SimAgent> w(seed, LinkSpec{0, 1, 2});
@@ -162,40 +213,52 @@ std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_
   return w.now() - t1;
 }
 
-AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss) {
+AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss, bool check) {
   AgentSpreadResult r;
+  const std::size_t heap0 = HeapInUse();
   World<SimAgent> w(seed, LinkSpec{0, 1, 2});
   if (!FormAgents(w, n)) return r;
   r.form_ms = w.now();
+  r.bytes_per_pair = static_cast<double>(HeapInUse() - heap0) / (static_cast<double>(n) * n);
   w.RunUntil(w.now() + 5000);
   w.SetDefaultLink(LinkSpec{loss, 1, 2});
   const std::size_t who = SplitMix(seed) % n;
   const std::string origin = SimAgent::Name(who);
-  const std::uint64_t t0 = w.now();
+  std::uint64_t t0 = w.now();
   w.Do(who, [&](SimAgent& a, std::uint64_t now) {
     catalog::Service s;
     s.name = "web";
     s.id = "web-1";
     s.port = 8080;
-    a.Local(now, catalog::op::UpsertService{origin, s, {}});
+    catalog::Check c;
+    c.id = "web-ttl";
+    c.name = "web ttl";
+    c.service_id = "web-1";
+    c.service_name = "web";
+    c.status = catalog::Health::kPassing;
+    a.Local(now, catalog::op::UpsertService{origin, s, {c}});
   });
-  std::vector<std::uint8_t> seen(n, 0);
-  seen[who] = 1;
-  std::vector<std::uint64_t> got;
-  w.RunUntil(t0 + 120000, 20, [&] {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (seen[i]) continue;
-      auto snap = w.node(i).snapshot();
-      if (snap && HasWeb(*snap, origin)) {
-        seen[i] = 1;
-        got.push_back(w.now() - t0);
-      }
-    }
-    return got.size() == n - 1;
+  auto got = Spread(w, n, who, t0, [&](const catalog::Snapshot& s) {
+    const catalog::Instance* in = Web(s, origin);
+    return in != nullptr && in->health == catalog::Health::kPassing;
   });
   r.p50_ms = Rank(got, n / 2);
   r.p99_ms = Rank(got, ((n - 1) * 99 + 99) / 100);
   r.all_ms = Rank(got, n - 1);
+  if (check && got.size() == n - 1) {
+    w.RunUntil(w.now() + 5000);
+    t0 = w.now();
+    w.Do(who, [&](SimAgent& a, std::uint64_t now) {
+      a.Local(now, catalog::op::UpdateCheck{origin, "web-ttl", catalog::Health::kCritical, "down"});
+    });
+    got = Spread(w, n, who, t0, [&](const catalog::Snapshot& s) {
+      const catalog::Instance* in = Web(s, origin);
+      return in != nullptr && in->health == catalog::Health::kCritical;
+    });
+    r.check_p50_ms = Rank(got, n / 2);
+    r.check_p99_ms = Rank(got, ((n - 1) * 99 + 99) / 100);
+    r.check_all_ms = Rank(got, n - 1);
+  }
   r.trace = w.trace_hash();
   return r;
 }

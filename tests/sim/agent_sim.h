@@ -69,12 +69,23 @@ class SimAgent {
 struct AgentSpreadResult {
   std::uint64_t form_ms = ~std::uint64_t{0};  // every agent's catalog holds every node
   std::uint64_t p50_ms = ~std::uint64_t{0}, p99_ms = ~std::uint64_t{0}, all_ms = ~std::uint64_t{0};
+  // The check change (passing -> critical) after the registration has reached everyone.
+  std::uint64_t check_p50_ms = ~std::uint64_t{0}, check_p99_ms = ~std::uint64_t{0},
+                check_all_ms = ~std::uint64_t{0};
+  double bytes_per_pair = 0;  // heap growth while forming / N^2 (every agent's view of every one)
   std::uint64_t trace = 0;
 };
 // N agents join through agent 0 and replicate their node records; then one agent registers a
-// service and the time until each other agent's catalog snapshot lists it is measured (checked
-// every 20 ms of virtual time). `loss` applies to every datagram during the measurement.
-AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss);
+// service with a passing check and the time until each other agent's catalog snapshot lists it
+// is measured (checked every 20 ms of virtual time); then the check turns critical and the time
+// until every snapshot shows the instance critical. `loss` applies to every datagram during the
+// measurement; with `check` false the check change is skipped.
+AgentSpreadResult CatalogDissemination(std::size_t n, std::uint64_t seed, double loss,
+                                       bool check = true);
+// Heap per (node, member) pair of N bare Serf nodes (Membership + Serf's member map, tags
+// "build" as SimAgent's) joined through node 0, once every node lists every other alive: the
+// gossip side of a whole agent's memory, without CatalogSync and the catalog.
+double SerfBytesPerPair(std::size_t n, std::uint64_t seed);
 // Splits N agents in two halves for `partition_ms`, heals, and returns how long until every
 // agent's Serf lists every member alive again (Serf's own reconnect), or ~0 after `cap_ms`.
 std::uint64_t AgentPartitionHeal(std::size_t n, std::uint64_t seed, std::uint64_t partition_ms,

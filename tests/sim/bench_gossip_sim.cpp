@@ -2,7 +2,7 @@
 // printed as one table (virtual time; medians and nearest-rank p99 over seeds).
 //
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
-//                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog]
+//                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog,check]
 //                    [--warm] [--in-place] [--idle-s S] [--idle-settle-s S] [--first-seed F]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
@@ -17,7 +17,10 @@
 // (half the memory); the other scenarios are skipped. --idle-s sets the idle window (360 s).
 // --idle-settle-s: idle time before the window with --in-place (10 s; each node's first push-pull
 // comes within 30 s of its start). --first-seed F runs seeds F..F+K-1 instead of 1..K (one large
-// seed per process). Peak RSS goes to stderr at the end.
+// seed per process). Peak RSS goes to stderr at the end. "check" (only with --only) runs whole
+// agents without loss: a service registration, then its check turning critical, each timed to
+// every agent's catalog, with the heap per (agent, node) pair (and, up to 1,000, that of bare
+// Serf nodes).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -143,6 +146,17 @@ ClusterOptions Opts(std::size_t n, std::uint64_t seed, bool warm = false) {
   return o;
 }
 
+// Where a kill's detection time goes: the first suspicion (first probe of the victim after the
+// kill + one probe interval), then the suspect message's spread to half, 99% and all nodes.
+void LogDetect(std::size_t n, std::uint64_t seed, const DetectResult& d) {
+  std::fprintf(stderr,
+               "n=%zu seed %llu detect: first suspect %s s (n%zu), half %s s, 99%% %s s, all %s "
+               "s, all dead %s s\n",
+               n, static_cast<unsigned long long>(seed), Secs(d.first_suspect_ms).c_str(),
+               d.first_suspecter, Secs(d.half_suspect_ms).c_str(), Secs(d.p99_suspect_ms).c_str(),
+               Secs(d.all_suspect_or_dead_ms).c_str(), Secs(d.all_dead_ms).c_str());
+}
+
 int Replay(const Args& a) {
   ClusterOptions o = Opts(a.n, a.seed);
   if (a.trace) {
@@ -215,7 +229,7 @@ int main(int argc, char** argv) {
   for (std::size_t n : a.sizes) {
     const std::size_t k = n >= 1000 ? a.large_seeds : a.seeds;
     std::vector<std::uint64_t> form, sus, dead, meta_all, meta99, heal, heal_rc, cat, cat_loss,
-        serf_heal;
+        serf_heal, check_all, check99;
     std::uint64_t fp = 0, fp_stall = 0, slow_dead = 0, slow_sus = 0, off_dead = 0, off_sus = 0;
     std::uint64_t slow_by_healthy = 0, off_by_healthy = 0;
     std::size_t slow_runs = 0;
@@ -225,7 +239,27 @@ int main(int argc, char** argv) {
     for (std::uint64_t s = a.first_seed; s < a.first_seed + k; ++s) {
       auto t0 = std::chrono::steady_clock::now();
       FormResult fr;
-      const bool membership = a.only.empty() || a.only.size() > a.only.count("catalog");
+      const bool membership =
+          a.only.empty() || a.only.size() > a.only.count("catalog") + a.only.count("check");
+      if (!a.only.empty() && a.Want("check")) {  // whole agents, lossless: register, then check
+        if (n <= 1000) {
+          std::fprintf(stderr, "n=%zu seed %llu bare Serf nodes: %.0f B per (node, member) pair\n",
+                       n, static_cast<unsigned long long>(s), SerfBytesPerPair(n, s));
+        }
+        const AgentSpreadResult r = CatalogDissemination(n, s, 0);
+        cat.push_back(r.all_ms);
+        check_all.push_back(r.check_all_ms);
+        check99.push_back(r.check_p99_ms);
+        std::fprintf(stderr,
+                     "n=%zu seed %llu agents: formed %s s, %.0f B per (agent, node) pair; "
+                     "service p50 %s all %s s; check change p50 %s p99 %s all %s s; %.1f s "
+                     "wall, peak RSS %.2f GB\n",
+                     n, static_cast<unsigned long long>(s), Secs(r.form_ms).c_str(),
+                     r.bytes_per_pair, Secs(r.p50_ms).c_str(), Secs(r.all_ms).c_str(),
+                     Secs(r.check_p50_ms).c_str(), Secs(r.check_p99_ms).c_str(),
+                     Secs(r.check_all_ms).c_str(), Wall(t0), PeakRssGb());
+        t0 = std::chrono::steady_clock::now();
+      }
       if (a.Want("catalog")) {
         cat.push_back(CatalogDissemination(n, s, 0).all_ms);
         cat_loss.push_back(CatalogDissemination(n, s, 0.10).all_ms);
@@ -262,6 +296,7 @@ int main(int argc, char** argv) {
         }
         if (a.Want("detect")) {
           const DetectResult d = FailureDetectionInPlace(*c);
+          LogDetect(n, s, d);
           sus.push_back(d.all_suspect_or_dead_ms);
           dead.push_back(d.all_dead_ms);
           fp += d.false_dead;
@@ -275,6 +310,7 @@ int main(int argc, char** argv) {
       }
       if (a.Want("detect")) {
         const DetectResult d = FailureDetection(*c);
+        LogDetect(n, s, d);
         sus.push_back(d.all_suspect_or_dead_ms);
         dead.push_back(d.all_dead_ms);
         fp += d.false_dead;
@@ -349,6 +385,12 @@ int main(int argc, char** argv) {
                  " | " + pair(serf_heal) + " | " + slowcol + " | " + offcol)
                     .c_str(),
                 fpcol, fpscol);
+    if (!check_all.empty()) {
+      std::printf(
+          "N=%zu whole agents: a check change in every agent's catalog %s s (p50 / p99 "
+          "over %zu seeds; 99%% of agents: %s s)\n",
+          n, pair(check_all).c_str(), check_all.size(), pair(check99).c_str());
+    }
     std::fflush(stdout);
   }
   std::fprintf(stderr, "peak RSS %.2f GB\n", PeakRssGb());

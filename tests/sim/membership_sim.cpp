@@ -211,7 +211,14 @@ DetectResult FailureDetectionInPlace(MemberCluster& c) {
     const bool gone = e.kind == Kind::kSuspect || e.kind == Kind::kDead || e.kind == Kind::kLeft;
     if (gone && !(seen[obs] & 1)) {
       seen[obs] |= 1;
-      if (++not_alive == o.n - 1) r.all_suspect_or_dead_ms = now - t0;
+      ++not_alive;
+      if (not_alive == 1) {
+        r.first_suspect_ms = now - t0;
+        r.first_suspecter = obs;
+      }
+      if (not_alive == (o.n - 1 + 1) / 2) r.half_suspect_ms = now - t0;
+      if (not_alive == ((o.n - 1) * 99 + 99) / 100) r.p99_suspect_ms = now - t0;
+      if (not_alive == o.n - 1) r.all_suspect_or_dead_ms = now - t0;
     }
     if (e.kind == Kind::kDead && !(seen[obs] & 2)) {
       seen[obs] |= 2;

@@ -104,6 +104,10 @@ struct DetectResult {
   std::uint64_t all_dead_ms = kNever;             // every live node sees it dead
   std::uint64_t false_dead = 0;                   // collateral: healthy nodes declared dead
   std::uint64_t trace = 0;                        // the run's trace hash
+  // Where the time goes: the first node to suspect it (its own probe failed: the first probe
+  // after the kill plus one probe interval), and half / 99% of the others suspecting it.
+  std::uint64_t first_suspect_ms = kNever, half_suspect_ms = kNever, p99_suspect_ms = kNever;
+  std::size_t first_suspecter = 0;
 };
 // Kills one node and times how long the others take to notice. The *InPlace forms run on the
 // cluster itself (no copy: half the memory at 10,000 nodes) and leave it changed.

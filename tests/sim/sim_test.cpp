@@ -178,13 +178,18 @@ TEST_SUITE("sim") {
 }
 
 TEST_SUITE("sim") {
-  TEST_CASE("Serf + CatalogSync agents: a registered service reaches every agent's catalog") {
+  TEST_CASE(
+      "Serf + CatalogSync agents: a registered service, then its check change, reach every agent's "
+      "catalog") {
     for (std::size_t n : {10, 50}) {
       const AgentSpreadResult r = CatalogDissemination(n, 3, 0);
       CAPTURE(n);
       REQUIRE(r.form_ms != kNever);
       CHECK(r.p50_ms <= r.all_ms);
       CHECK(r.all_ms < 5000);
+      // Then its check turns critical: every agent's catalog shows the instance critical.
+      CHECK(r.check_p50_ms <= r.check_all_ms);
+      CHECK(r.check_all_ms < 5000);
     }
   }
 
@@ -200,6 +205,7 @@ TEST_SUITE("sim") {
                             b = CatalogDissemination(10, 8, 0.10);
     CHECK(a.trace == b.trace);
     CHECK(a.all_ms == b.all_ms);
+    CHECK(a.check_all_ms == b.check_all_ms);
     CHECK(a.all_ms < 30000);  // anti-entropy repairs what gossip loses
   }
 }
