@@ -5,9 +5,8 @@
 #   SIZE=1000 RUNS=5 CORES=0 BEACON=build/beacon bench/seed_load.sh
 #
 # Per run: start the agent (one DNS worker) on the cores in CORES (taskset; default "0,1", both
-# cores, so the seed's parsing thread and the applying thread can overlap; CORES=0 pins it to one
-# core as compare.sh does); poll until the seed's last service answers over DNS (dnsprobe.py,
-# every 10 ms). Reported per run and as medians:
+# cores; CORES=0 pins it to one core as compare.sh does); poll until the seed's last service
+# answers over DNS (dnsprobe.py, every 10 ms). Reported per run and as medians:
 #   wall_s  start of the process until the last service answers (includes process start-up)
 #   load_ms the agent's own "catalog loaded ... in N ms" figure (reading the seed to the first
 #           published snapshot)

@@ -15,15 +15,12 @@
 #include <functional>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include "array_stream.h"
 #include "beacon/config/config.h"
 #include "beacon/config/registration_body.h"
 #include "beacon/core/duration.h"
-#include "beacon/core/thread_name.h"
-#include "handoff.h"
 
 namespace beacon::config {
 namespace {
@@ -419,62 +416,6 @@ class SeedInput {
 
 }  // namespace
 
-namespace {
-
-// One parsed batch of seed entries, passed from the parsing thread to the applying one. The last
-// chunk has `end` set; `st` is the error that stopped parsing (after the entries in `regs`).
-struct SeedChunk {
-  std::vector<Registration> regs;
-  Status st = Status::Ok();
-  bool end = false;
-};
-
-constexpr size_t kAhead = 2;  // parsed batches waiting to be applied
-
-// The parsing thread: every batch of the array stream, parsed into records, until the end of the
-// array, an error, or the consumer closing the handoff.
-void ParseSeedBatches(internal::ArrayStream& stream, const std::string& path,
-                      internal::Handoff<SeedChunk>& handoff) {
-  const SeedParser p(path);
-  dom::parser parser;
-  dom::element root;
-  size_t i = 0;
-  for (;;) {
-    SeedChunk c;
-    const char* batch = nullptr;
-    size_t len = 0, n = 0;
-    c.st = stream.Next(&batch, &len, &n);
-    if (!c.st.ok() || n == 0) {
-      c.end = true;
-      handoff.Push(std::move(c));
-      return;
-    }
-    if (auto err = parser.parse(batch, len, /*realloc_if_needed=*/false).get(root)) {
-      c.st = Status::Error(path + ": invalid JSON: " + simdjson::error_message(err) + " (entries " +
-                           std::to_string(i) + " to " + std::to_string(i + n - 1) + ")");
-    }
-    dom::array arr;
-    if (c.st.ok() && root.get_array().get(arr)) c.st = Status::Error(path + ": invalid JSON");
-    if (c.st.ok()) {
-      c.regs.reserve(n);
-      for (dom::element e : arr) {
-        c.regs.emplace_back();
-        c.st = p.ParseEntry(e, Path{nullptr, {}, i}, &c.regs.back());
-        if (!c.st.ok()) {
-          c.regs.pop_back();
-          break;
-        }
-        ++i;
-      }
-    }
-    c.end = !c.st.ok();
-    const bool last = c.end;
-    if (!handoff.Push(std::move(c)) || last) return;
-  }
-}
-
-}  // namespace
-
 Status ForEachCatalogSeedEntry(const std::string& path,
                                const std::function<Status(catalog::Registration&)>& fn,
                                size_t* count) {
@@ -493,35 +434,31 @@ Status ForEachCatalogSeedEntry(const std::string& path,
     }
     return Status::Error(path + ": expected a JSON array of /v1/catalog/register bodies");
   }
-  // Two threads: a parsing thread streams and parses the file a batch at a time and hands each
-  // batch's records to this (the caller's) thread, which applies them (fn) while the next batch
-  // is parsed. At
-  // most kAhead batches wait, so the peak is a few batches' documents and records plus whatever
-  // `fn` keeps.
-  internal::Handoff<SeedChunk> handoff(kAhead);
-  std::thread parser_thread([&stream, &path, &handoff] {
-    core::SetThreadName("beacon-seed");
-    ParseSeedBatches(stream, path, handoff);
-  });
+  // One record, reused: the peak is one batch's document plus whatever `fn` keeps.
+  const SeedParser p(path);
+  Registration reg;
   size_t i = 0;
-  Status out = Status::Ok();
-  for (bool end = false; !end;) {
-    SeedChunk c = handoff.Pop();
-    end = c.end;
-    for (Registration& reg : c.regs) {
-      Status s = fn(reg);
-      if (!s.ok()) {
-        out = Status::Error(path + ": [" + std::to_string(i) + "]: " + s.message());
-        end = true;
-        break;
-      }
+  for (;;) {
+    const char* batch = nullptr;
+    size_t len = 0, n = 0;
+    st = stream.Next(&batch, &len, &n);
+    if (!st.ok()) return st;
+    if (n == 0) break;
+    if (auto err = parser.parse(batch, len, /*realloc_if_needed=*/false).get(root)) {
+      return Status::Error(path + ": invalid JSON: " + simdjson::error_message(err) + " (entries " +
+                           std::to_string(i) + " to " + std::to_string(i + n - 1) + ")");
+    }
+    dom::array arr;
+    if (root.get_array().get(arr)) return Status::Error(path + ": invalid JSON");
+    for (dom::element e : arr) {
+      reg = Registration();
+      Status s = p.ParseEntry(e, Path{nullptr, {}, i}, &reg);
+      if (!s.ok()) return s;
+      s = fn(reg);
+      if (!s.ok()) return Status::Error(path + ": [" + std::to_string(i) + "]: " + s.message());
       ++i;
     }
-    if (out.ok() && !c.st.ok()) out = std::move(c.st);
   }
-  handoff.Close();  // the parser stops at its next batch if it is still running
-  parser_thread.join();
-  if (!out.ok()) return out;
   if (count != nullptr) *count = i;
   return Status::Ok();
 }

@@ -209,10 +209,9 @@ TEST_CASE("seed: read in batches, strings with brackets, commas and escapes stay
   CHECK(r->at(1999).services.at(0).tags == std::vector<std::string>{"t]", "[u"});
 }
 
-TEST_CASE("seed: parsed ahead on a second thread; a refusal or a late syntax error stops it") {
-  // Many batches: the parsing thread runs ahead of the entries being applied. Stopping early must
-  // not hang or deliver anything after the stop, and a syntax error far into the file is reported
-  // after every entry before its batch was delivered, in order.
+TEST_CASE("seed: many batches; a refusal or a late syntax error stops the stream") {
+  // Many batches: stopping early must not deliver anything after the stop, and a syntax error far
+  // into the file is reported after every entry before its batch was delivered, in order.
   TempDir t;
   std::string text = "[";
   for (int i = 0; i < 20000; ++i) {
