@@ -8,7 +8,11 @@
  * uses (recvmmsg / sendmmsg). A real server's figure above it is its lookup and encoding.
  *
  *   cc -O2 -o dns_floor bench/dns_floor.c
- *   ./dns_floor PORT [BATCH]      BATCH: datagrams per recvmmsg/sendmmsg call (1..256, default 64)
+ *   ./dns_floor PORT [BATCH [GSO]]
+ *     BATCH: datagrams per recvmmsg/sendmmsg call (1..256, default 64)
+ *     GSO:   1 sends the replies of one batch that go to the same address with the same length as
+ *            one UDP GSO message (UDP_SEGMENT), as Beacon's worker does; 0 (default, what
+ *            compare.sh runs) sends one message per reply
  *
  * Binds 127.0.0.1 only; runs in one thread until SIGTERM or SIGINT, then prints the number of
  * replies to stderr. Queries it cannot echo (short, a response, QDCOUNT != 1, a name running off
@@ -24,6 +28,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <netinet/udp.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 enum { MAX_BATCH = 256, SLOT = 2048, ROOM = 16 /* bytes of the A record appended */ };
 
@@ -56,13 +65,15 @@ static size_t reply_in_place(unsigned char *buf, size_t len) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s PORT [BATCH]\n", argv[0]);
+        fprintf(stderr, "usage: %s PORT [BATCH [GSO]]\n", argv[0]);
         return 2;
     }
     const int port = atoi(argv[1]);
     int batch = argc > 2 ? atoi(argv[2]) : 64;
-    if (port <= 0 || port > 65535 || batch < 1 || batch > MAX_BATCH) {
-        fprintf(stderr, "%s: PORT must be 1..65535 and BATCH 1..%d\n", argv[0], MAX_BATCH);
+    const int gso = argc > 3 ? atoi(argv[3]) : 0;
+    if (port <= 0 || port > 65535 || batch < 1 || batch > MAX_BATCH || gso < 0 || gso > 1) {
+        fprintf(stderr, "%s: PORT must be 1..65535, BATCH 1..%d and GSO 0 or 1\n", argv[0],
+                MAX_BATCH);
         return 2;
     }
 
@@ -91,13 +102,17 @@ int main(int argc, char **argv) {
     static struct sockaddr_in from[MAX_BATCH];
     static struct iovec in_iov[MAX_BATCH], out_iov[MAX_BATCH];
     static struct mmsghdr in[MAX_BATCH], out[MAX_BATCH];
+    static size_t lens[MAX_BATCH];
+    static char taken[MAX_BATCH];
+    static union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(unsigned short))];
+    } cmsgs[MAX_BATCH];
     for (int k = 0; k < batch; k++) {
         in_iov[k].iov_base = slots[k];
         in[k].msg_hdr.msg_iov = &in_iov[k];
         in[k].msg_hdr.msg_iovlen = 1;
         in[k].msg_hdr.msg_name = &from[k];
-        out[k].msg_hdr.msg_iov = &out_iov[k];
-        out[k].msg_hdr.msg_iovlen = 1;
     }
 
     unsigned long long replies = 0;
@@ -109,14 +124,39 @@ int main(int argc, char **argv) {
         /* Wait for one datagram, then take whatever else is already queued. */
         const int got = recvmmsg(fd, in, (unsigned)batch, MSG_WAITFORONE, NULL);
         if (got <= 0) continue; /* EINTR (stopping) or a transient error */
-        int n = 0;
+        int n = 0, niov = 0;
         for (int k = 0; k < got; k++) {
-            const size_t len = reply_in_place(slots[k], in[k].msg_len);
-            if (len == 0) continue;
-            out_iov[n].iov_base = slots[k];
-            out_iov[n].iov_len = len;
-            out[n].msg_hdr.msg_name = &from[k];
-            out[n].msg_hdr.msg_namelen = in[k].msg_hdr.msg_namelen;
+            lens[k] = reply_in_place(slots[k], in[k].msg_len);
+            taken[k] = 0;
+        }
+        for (int k = 0; k < got; k++) {
+            if (taken[k] || lens[k] == 0) continue;
+            struct msghdr *h = &out[n].msg_hdr;
+            memset(h, 0, sizeof *h);
+            h->msg_name = &from[k];
+            h->msg_namelen = in[k].msg_hdr.msg_namelen;
+            h->msg_iov = &out_iov[niov];
+            out_iov[niov].iov_base = slots[k];
+            out_iov[niov++].iov_len = lens[k];
+            int segs = 1;
+            for (int j = k + 1; gso && j < got && segs < 64; j++) {
+                if (taken[j] || lens[j] != lens[k] || memcmp(&from[j], &from[k], 8) != 0) continue;
+                taken[j] = 1;
+                out_iov[niov].iov_base = slots[j];
+                out_iov[niov++].iov_len = lens[j];
+                segs++;
+            }
+            h->msg_iovlen = (size_t)segs;
+            if (segs > 1) {
+                const unsigned short seg = (unsigned short)lens[k];
+                memset(&cmsgs[n], 0, sizeof cmsgs[n]);
+                cmsgs[n].h.cmsg_level = SOL_UDP;
+                cmsgs[n].h.cmsg_type = UDP_SEGMENT;
+                cmsgs[n].h.cmsg_len = CMSG_LEN(sizeof seg);
+                memcpy(CMSG_DATA(&cmsgs[n].h), &seg, sizeof seg);
+                h->msg_control = &cmsgs[n];
+                h->msg_controllen = CMSG_SPACE(sizeof seg);
+            }
             n++;
         }
         for (int sent = 0; sent < n;) {

@@ -2,9 +2,11 @@
 // batch). libuv only reports that a UDP socket is readable; the worker then reads it itself, up to
 // kRecv datagrams per recvmmsg(2), answers them and sends the replies with one sendmmsg(2) before
 // reading again while the batches stay large: a busy socket costs one recvmmsg and one sendmmsg
-// per batch, and epoll_wait only when it runs dry.
+// per batch, and epoll_wait only when it runs dry. Replies of equal length to one client leave as
+// one UDP GSO message (Flush).
 #include "dns_worker.h"
 
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +71,8 @@ DnsWorker::DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, ui
   queue_.reserve(kMaxQueue);
   msgs_.resize(kMaxQueue);
   iovs_.resize(kMaxQueue);
+  cmsgs_.resize(kMaxQueue);
+  msg_fd_.resize(kMaxQueue);
   tcp_out_.resize(dns::kMaxMessage + 2);
   uv_loop_init(&loop_);
   loop_.data = &rbuf_;
@@ -194,30 +198,88 @@ void DnsWorker::AnswerOne(const Datagram& d) {
   queue_.push_back(o);
 }
 
+namespace {
+
+bool SameDest(const sockaddr_storage& a, socklen_t alen, const sockaddr_storage& b,
+              socklen_t blen) {
+  return alen == blen && std::memcmp(&a, &b, alen) == 0;
+}
+
+}  // namespace
+
 void DnsWorker::Flush() {
-  size_t i = 0;
-  while (i < queue_.size()) {
-    // One sendmmsg per run of replies leaving through the same socket.
-    size_t j = i;
-    const int fd = queue_[i].fd;
-    while (j < queue_.size() && queue_[j].fd == fd) {
-      Out& o = queue_[j];
-      iovs_[j].iov_base = arena_.data() + o.off;
-      iovs_[j].iov_len = o.len;
-      std::memset(&msgs_[j], 0, sizeof(mmsghdr));
-      msgs_[j].msg_hdr.msg_name = &o.addr;
-      msgs_[j].msg_hdr.msg_namelen = o.addrlen;
-      msgs_[j].msg_hdr.msg_iov = &iovs_[j];
-      msgs_[j].msg_hdr.msg_iovlen = 1;
-      ++j;
+  // Replies for one destination with the same length leave as one UDP GSO message (UDP_SEGMENT):
+  // the kernel routes and sends them once and splits them into datagrams of that length, which
+  // the client receives exactly as if they had been sent one by one. Other replies go one per
+  // message. Replies to the same client may leave in another order than their queries came in,
+  // as UDP allows anyway.
+  const size_t n = queue_.size();
+  bool taken[kMaxQueue] = {};
+  size_t nmsg = 0, niov = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (taken[i]) continue;
+    const Out& o = queue_[i];
+    mmsghdr& m = msgs_[nmsg];
+    std::memset(&m, 0, sizeof m);
+    m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&o.addr);
+    m.msg_hdr.msg_namelen = o.addrlen;
+    m.msg_hdr.msg_iov = &iovs_[niov];
+    iovs_[niov++] = iovec{arena_.data() + o.off, o.len};
+    size_t segs = 1;
+    if (gso_ && o.len <= kGsoMaxSegment) {
+      for (size_t j = i + 1; j < n && segs < kGsoMaxSegments; ++j) {
+        const Out& p = queue_[j];
+        if (taken[j] || p.len != o.len || p.fd != o.fd ||
+            !SameDest(p.addr, p.addrlen, o.addr, o.addrlen)) {
+          continue;
+        }
+        taken[j] = true;
+        iovs_[niov++] = iovec{arena_.data() + p.off, p.len};
+        ++segs;
+      }
     }
+    m.msg_hdr.msg_iovlen = segs;
+    if (segs > 1) {
+      Cmsg& c = cmsgs_[nmsg];
+      std::memset(&c, 0, sizeof c);
+      cmsghdr* h = &c.h;
+      h->cmsg_level = SOL_UDP;
+      h->cmsg_type = UDP_SEGMENT;
+      h->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto seg = static_cast<uint16_t>(o.len);
+      std::memcpy(CMSG_DATA(h), &seg, sizeof seg);
+      m.msg_hdr.msg_control = &c;
+      m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+    }
+    msg_fd_[nmsg++] = o.fd;
+  }
+  size_t i = 0;
+  while (i < nmsg) {
+    // One sendmmsg per run of messages leaving through the same socket.
+    const int fd = msg_fd_[i];
+    size_t j = i;
+    while (j < nmsg && msg_fd_[j] == fd) ++j;
     size_t sent = i;
     while (sent < j) {
       int rc = sendmmsg(fd, &msgs_[sent], static_cast<unsigned>(j - sent), 0);
       if (rc < 0) {
         if (errno == EINTR) continue;
-        // EAGAIN with a full socket buffer, or a bad destination: drop one reply and go on.
-        ++send_errors_;
+        const msghdr& h = msgs_[sent].msg_hdr;
+        if (h.msg_controllen != 0 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+          // The socket or its route refused segmentation (no checksum offload, or an old
+          // kernel): send this message's replies one by one and stop grouping.
+          if (gso_) {
+            BEACON_LOG(log_, kWarn, "dns", "UDP GSO refused (%s); replies sent one by one",
+                       std::strerror(errno));
+          }
+          gso_ = false;
+          SendEach(fd, h);
+          ++sent;
+          continue;
+        }
+        // EAGAIN with a full socket buffer, or a bad destination: drop this message's replies
+        // and go on.
+        send_errors_ += h.msg_iovlen;
         ++sent;
         continue;
       }
@@ -227,6 +289,21 @@ void DnsWorker::Flush() {
   }
   queue_.clear();
   arena_used_ = 0;
+}
+
+void DnsWorker::SendEach(int fd, const msghdr& gso) {
+  for (size_t k = 0; k < gso.msg_iovlen; ++k) {
+    msghdr h = {};
+    h.msg_name = gso.msg_name;
+    h.msg_namelen = gso.msg_namelen;
+    h.msg_iov = &gso.msg_iov[k];
+    h.msg_iovlen = 1;
+    ssize_t rc;
+    do {
+      rc = sendmsg(fd, &h, 0);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) ++send_errors_;
+  }
 }
 
 void DnsWorker::OnCheck() {

@@ -95,6 +95,7 @@ class DnsWorker {
   void AnswerBatch();
   void AnswerOne(const Datagram& d);
   void Flush();
+  void SendEach(int fd, const msghdr& gso);  // a refused GSO message's replies, one by one
   void Pin();
   void Unpin();
   // Starts a recursor exchange for a client query. `fallback` (kResolve) is the reply already
@@ -159,8 +160,20 @@ class DnsWorker {
     size_t off, len;
   };
   std::vector<Out> queue_;
+  // One message per reply, or per group of equal-length replies to one destination sent with UDP
+  // GSO (Flush). Groups stay at or below 512-byte replies, which fit any path MTU a DNS client
+  // can use, and at most 64 segments (the kernel's UDP_MAX_SEGMENTS).
+  static constexpr size_t kGsoMaxSegment = 512;
+  static constexpr size_t kGsoMaxSegments = 64;
+  union Cmsg {
+    cmsghdr h;
+    char space[CMSG_SPACE(sizeof(uint16_t))];
+  };
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
+  std::vector<Cmsg> cmsgs_;
+  std::vector<int> msg_fd_;
+  bool gso_ = true;  // off after the kernel refuses a segmented send
 
   dns::Scratch scratch_;
   dns::Counters counters_;

@@ -209,6 +209,50 @@ TEST_CASE("seed: read in batches, strings with brackets, commas and escapes stay
   CHECK(r->at(1999).services.at(0).tags == std::vector<std::string>{"t]", "[u"});
 }
 
+TEST_CASE("seed: many batches; a refusal or a late syntax error stops the stream") {
+  // Many batches: stopping early must not deliver anything after the stop, and a syntax error far
+  // into the file is reported after every entry before its batch was delivered, in order.
+  TempDir t;
+  std::string text = "[";
+  for (int i = 0; i < 20000; ++i) {
+    if (i > 0) text += ",";
+    text += R"({"Node": "n)" + std::to_string(i) + R"(", "Address": "10.0.0.1", "Service": )" +
+            R"({"Service": "s", "Port": 80, "Tags": ["a", "b"], "Meta": {"k": "v"}}})";
+  }
+  const std::string good = t.Write("good.json", text + "]");
+  size_t seen = 0;
+  Status st = ForEachCatalogSeedEntry(good, [&](const catalog::Registration& r) {
+    if (r.node.name != "n" + std::to_string(seen)) return Status::Error("out of order");
+    return ++seen == 10 ? Status::Error("refused") : Status::Ok();
+  });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == good + ": [9]: refused");
+  CHECK(seen == 10);
+
+  const std::string late = t.Write("late.json", text + R"(,{"Node": ]})");
+  seen = 0;
+  st = ForEachCatalogSeedEntry(late, [&](const catalog::Registration& r) {
+    return r.node.name == "n" + std::to_string(seen++) ? Status::Ok() : Status::Error("order");
+  });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("invalid JSON") != std::string::npos);
+  CHECK(seen > 0);
+  CHECK(seen <= 20000);
+
+  size_t count = 0;
+  seen = 0;
+  st = ForEachCatalogSeedEntry(
+      good,
+      [&](const catalog::Registration&) {
+        ++seen;
+        return Status::Ok();
+      },
+      &count);
+  REQUIRE(st.ok());
+  CHECK(count == 20000);
+  CHECK(seen == 20000);
+}
+
 TEST_CASE("seed: an empty array loads nothing; broken arrays are invalid JSON") {
   TempDir t;
   auto empty = LoadCatalogSeed(t.Write("e.json", " [ ] \n"));
