@@ -22,6 +22,7 @@
 
 #include "beacon/core/json_writer.h"
 #include "beacon/http/server.h"
+#include "beacon/kv/cluster.h"
 #include "beacon/kv/store.h"
 
 namespace beacon::http {
@@ -39,6 +40,13 @@ struct KvApiOptions {
   // none of its checks may be critical). Returns "" to accept, else the error text (HTTP 500,
   // e.g. "Missing node registration"). Runs on the HTTP loop thread; must not block.
   std::function<std::string(const kv::Session&)> validate_session;
+  // The KV backend's cluster (kv/cluster.h); null: a leader is always known, no barrier. With
+  // it, KV and session reads answer X-Consul-KnownLeader from cluster->KnownLeader() (cached,
+  // no round trip), and ?consistent reads wait for cluster->Barrier() and for the store to
+  // reach the barrier's index (500 when etcd has no quorum). `wake` re-probes parked reads
+  // (HttpServer::Notify(kKv) and (kSession)); any thread.
+  kv::ClusterView* cluster = nullptr;
+  std::function<void()> wake;
 };
 
 void AddKvRoutes(Router& router, kv::Store& store, const KvApiOptions& opts);
@@ -58,6 +66,11 @@ bool Pretty(const Request& req, const KvApiOptions& opts);
 // ?dc (or ?datacenter) naming another datacenter -> 500, or, for reads, ?stale with ?consistent
 // -> 400: fills resp and returns false.
 bool CheckCommon(const Request& req, Response& resp, const KvApiOptions& opts, bool read);
+// Block() for the KV and session reads, with opts.cluster's KnownLeader and ?consistent
+// barrier (kv_consistency.cpp).
+void ReadBlock(const Request& req, Response& resp, const KvApiOptions& opts, const kv::Store& store,
+               Topic topic, std::function<uint64_t()> probe, const BlockingParams& bp,
+               std::function<void(const Request&, Response&)> compute);
 // A text/plain error response (for Deferred::Reply).
 Response ErrorResponse(int code, std::string_view text);
 
