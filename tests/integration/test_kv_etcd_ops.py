@@ -8,7 +8,8 @@ client URLs, and a client agent joined to it by gossip (it forwards status and o
 - /v1/operator/raft/configuration has Consul's shape; `beacon operator raft list-peers` prints
   Consul's table with the leader marked,
 - `beacon info` shows the kv section (backend etcd, 3/3 endpoints reachable, the leader),
-- ?consistent reads answer after a linearizable barrier,
+- ?consistent reads answer after a linearizable barrier (read-your-writes; a blocking one parks
+  on its ?index and wakes on a write through the client agent),
 - with two members killed (no quorum): KV reads answer X-Consul-KnownLeader: false, ?stale still
   answers with the value, ?consistent answers 500, status/leader is ""; with them back the
   leader is known again,
@@ -16,7 +17,8 @@ client URLs, and a client agent joined to it by gossip (it forwards status and o
   texts); DELETE /v1/operator/raft/peer without ?address/?id is 400,
 - `remove-peer -address <peer>` removes a follower: list-peers shows 2 members.
 
-Skipped (exit 77) without etcd.
+- the embedded backend: one server, itself the leader (runs without etcd; the etcd class is
+  skipped then).
 """
 
 import json
@@ -25,15 +27,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BEACON, Agent, free_port, skip, stop_process, wait_for, watchdog, _live_processes  # noqa: E402
+from harness import BEACON, Agent, free_port, stop_process, wait_for, watchdog, _live_processes  # noqa: E402
 
 ETCD = shutil.which("etcd")
-if ETCD is None:
-    skip("etcd is not installed (apt-get install etcd-server)")
 
 watchdog(300)
 
@@ -126,6 +128,29 @@ def list_peers(agent):
     return lines[0].split(), [l.split() for l in lines[1:]]
 
 
+class EmbeddedOps(unittest.TestCase):
+    """The embedded backend: one server, itself the leader."""
+
+    def test_one_server(self):
+        with Agent(node="solo", data_dir="tmp", extra_args=["-server"]) as a:
+            me = "127.0.0.1:%d" % a.server_port
+            self.assertEqual(a.api("GET", "/v1/status/leader"), me)
+            self.assertEqual(a.api("GET", "/v1/status/peers"), [me])
+            header, rows = list_peers(a)
+            self.assertEqual(len(rows), 1)
+            self.assertEqual(rows[0][0], "solo")
+            self.assertEqual(rows[0][2:], [me, "leader", "true", "3"])
+            rc, _, err = cli(a, "operator", "raft", "remove-peer", "-address", "10.9.9.9:8300")
+            self.assertEqual(rc, 1)
+            self.assertEqual(err.strip(), 'Error removing peer: Unexpected response code: 500 '
+                             '(address "10.9.9.9:8300" was not found in the Raft configuration)')
+            r = a.http("GET", "/v1/kv/none?consistent")
+            self.assertEqual((r.status, r.header("X-Consul-KnownLeader")), (404, "true"))
+            rc, out, _ = cli(a, "info")
+            self.assertIn("kv:\n\tbackend = embedded\n", out)
+
+
+@unittest.skipIf(ETCD is None, "etcd is not installed (apt-get install etcd-server)")
 class EtcdOps(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -195,6 +220,18 @@ class EtcdOps(unittest.TestCase):
             self.server.api("PUT", "/v1/kv/ops/n", str(i))
             r = self.server.http("GET", "/v1/kv/ops/n?consistent&raw")
             self.assertEqual((r.status, r.body), (200, str(i).encode()))
+        # A blocking ?consistent read parks on its index after the barrier and wakes on a write.
+        idx = self.server.http("GET", "/v1/kv/ops/n").index
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=self.client.http(
+            "GET", "/v1/kv/ops/n?consistent&raw&index=%d&wait=20s" % idx, timeout=30)))
+        t.start()
+        time.sleep(0.5)
+        self.assertTrue(t.is_alive(), out)  # still parked: nothing changed
+        self.server.api("PUT", "/v1/kv/ops/n", "woken")
+        t.join(25)
+        self.assertEqual((out["r"].status, out["r"].body), (200, b"woken"))
+        self.assertGreater(out["r"].index, idx)
 
     def test_3_remove_peer_errors(self):
         rc, _, err = cli(self.server, "operator", "raft", "remove-peer")
