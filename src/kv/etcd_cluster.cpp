@@ -147,7 +147,6 @@ class EtcdClusterView final : public ClusterView {
                                                    [](const auto& st) { return st.reachable; })),
                  s->statuses.size());
     }
-    if (o_.on_change) o_.on_change();
   }
 
   Status Remove(Prober& p, const std::string& address, const std::string& id) {

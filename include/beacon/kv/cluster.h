@@ -79,8 +79,6 @@ std::unique_ptr<ClusterView> NewLocalCluster(LocalClusterOptions o);
 struct EtcdClusterOptions {
   EtcdOptions etcd;
   int64_t poll_ms = 1000;
-  // Called (poller thread) when KnownLeader changes, e.g. to wake parked reads.
-  std::function<void()> on_change;
 };
 // Starts the poller and the worker; the destructor stops and joins them.
 std::unique_ptr<ClusterView> NewEtcdCluster(EtcdClusterOptions o, const Logger& log);
