@@ -1,5 +1,6 @@
 // ClusterView on etcd: a poller publishes the members' status, a worker runs the operator calls
 // and ?consistent barriers. See include/beacon/kv/cluster.h.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -159,11 +160,21 @@ class EtcdClusterView final : public ClusterView {
     if (!m.ok()) return m.status();
     auto r =
         conn_.Call("/v3/cluster/member/remove", "{\"ID\":\"" + std::to_string(m.value()) + "\"}");
-    if (!r.ok()) return r.status();
+    // A retry after an answer lost in the configuration change (or from the removed member
+    // itself) hears "member not found": the member list says whether the removal happened.
+    if (!r.ok() && !Gone(m.value())) return r.status();
     BEACON_LOG(log_, kInfo, "etcd", "removed etcd member %s (%s)", MemberIdHex(m.value()).c_str(),
                address.empty() ? id.c_str() : address.c_str());
     Refresh(p);
     return Status::Ok();
+  }
+
+  bool Gone(uint64_t id) {
+    auto list = conn_.Call("/v3/cluster/member/list", "{}");
+    std::vector<EtcdMember> members;
+    if (!list.ok() || !ParseMemberList(list.value(), &members, nullptr)) return false;
+    return std::none_of(members.begin(), members.end(),
+                        [id](const EtcdMember& m) { return m.id == id; });
   }
 
   Result<BarrierPoint> RunBarrier() {
