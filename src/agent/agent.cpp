@@ -20,6 +20,7 @@
 #include "beacon/api/forward_api.h"
 #include "beacon/api/kv_api.h"
 #include "beacon/api/operator_api.h"
+#include "beacon/api/raft_api.h"
 #include "beacon/api/snapshot_api.h"
 #include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
@@ -42,6 +43,7 @@ Agent::~Agent() {
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
+  kv_cluster_.reset();  // its threads wake the HTTP server; before kv_ (info reads it)
   if (forwarder_) forwarder_->Stop();
   if (dns_) dns_->Stop();
   kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
@@ -306,6 +308,12 @@ void Agent::BuildHttp() {
     }
     return SessionLapsed(*snap, s) ? "Check is in critical state or missing" : "";
   };
+  kv_cluster_ = NewKvCluster();
+  ko.cluster = kv_cluster_.get();
+  ko.wake = [this] {
+    http_->Notify(http::Topic::kKv);
+    http_->Notify(http::Topic::kSession);
+  };
   http::AddKvRoutes(router, *kv_, ko);
   // Prepared queries (a client agent relays their writes through forwarder_); a server's set
   // also rides in its snapshots. Before AddForwardRoutes: a client's relay of /v1/snapshot
@@ -315,10 +323,13 @@ void Agent::BuildHttp() {
   so.datacenter = cfg_.datacenter;
   AddQueryApi(router, &so);
   http::AddSnapshotRoutes(router, *kv_, so);
-  http::AddAgentRoutes(router, *local_, cluster_.get());
+  std::function<std::map<std::string, std::string>()> kv_stats;  // servers only
+  if (cfg_.server) kv_stats = [this] { return kv_cluster_->Info(); };
+  http::AddAgentRoutes(router, *local_, cluster_.get(), std::move(kv_stats));
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
-  http::AddMonitorRoute(router, log_);     // GET /v1/agent/monitor
-  if (cfg_.ui) http::AddUiRoutes(router);  // /ui/ (and / redirects there)
+  http::AddRaftRoutes(router, *kv_cluster_, cfg_.dev);  // status, operator raft
+  http::AddMonitorRoute(router, log_);                  // GET /v1/agent/monitor
+  if (cfg_.ui) http::AddUiRoutes(router);               // /ui/ (and / redirects there)
   http::EventApiOptions eo;
   eo.datacenter = cfg_.datacenter;
   eo.pretty = cfg_.dev;

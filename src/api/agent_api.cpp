@@ -65,7 +65,9 @@ void AgentServiceObject(JsonWriter& w, const Service& s, std::string_view dc) {
   w.EndObject();
 }
 
-void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
+using KvStats = std::function<std::map<std::string, std::string>()>;
+
+void SelfHandler(const AgentApi& api, const KvStats& kv_stats, const Request& req, Response& resp) {
   const AgentSelf s = api.Self();
   JsonWriter w;
   w.BeginObject().Key("Config").BeginObject();
@@ -91,6 +93,11 @@ void SelfHandler(const AgentApi& api, const Request& req, Response& resp) {
   w.Key("consul").BeginObject().Key("server").String(s.server ? "true" : "false");
   w.Key("known_datacenters").String("1").Key("leader").String(s.server ? "true" : "false");
   w.EndObject();
+  if (kv_stats) {
+    w.Key("kv").BeginObject();
+    for (const auto& [k, v] : kv_stats()) w.Key(k).String(v);
+    w.EndObject();
+  }
   w.EndObject();
   w.Key("Meta");
   StringMap(w, s.meta);
@@ -140,9 +147,10 @@ std::string QueryOr(const Request& req, std::string_view name) {
   return v != nullptr ? *v : std::string();
 }
 
-void AddReads(Router& router, AgentApi& api) {
-  router.Handle("GET", "/v1/agent/self",
-                [&api](const Request& req, Response& resp) { SelfHandler(api, req, resp); });
+void AddReads(Router& router, AgentApi& api, const KvStats& kv_stats) {
+  router.Handle("GET", "/v1/agent/self", [&api, kv_stats](const Request& req, Response& resp) {
+    SelfHandler(api, kv_stats, req, resp);
+  });
   router.Handle("GET", "/v1/agent/services", [&api](const Request& req, Response& resp) {
     const std::string dc = api.Self().datacenter;
     JsonWriter w;
@@ -267,8 +275,8 @@ AgentDone detail::Later(Response& resp) {
   };
 }
 
-void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster) {
-  AddReads(router, api);
+void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster, KvStats kv_stats) {
+  AddReads(router, api, kv_stats);
   detail::AddClusterRoutes(router, api, cluster);
   AddServiceWrites(router, api);
   AddCheckWrites(router, api);

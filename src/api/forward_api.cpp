@@ -36,7 +36,8 @@ std::string SessionCreateBody(const std::string& body, const std::string& node) 
 }
 
 std::vector<std::string> ServerPortPaths() {
-  return {"/v1/kv/", "/v1/session/", "/v1/txn", "/v1/status/", "/v1/query", "/v1/snapshot"};
+  return {"/v1/kv/",   "/v1/session/", "/v1/txn",           "/v1/status/",
+          "/v1/query", "/v1/snapshot", "/v1/operator/raft/"};
 }
 
 void AddForwardRoutes(Router& router, Forwarder& fwd, ForwardApiOptions opts) {
@@ -57,6 +58,8 @@ void AddForwardRoutes(Router& router, Forwarder& fwd, ForwardApiOptions opts) {
       {"PUT", "/v1/txn"},
       {"GET", "/v1/status/leader"},
       {"GET", "/v1/status/peers"},
+      {"GET", "/v1/operator/raft/configuration"},
+      {"DELETE", "/v1/operator/raft/peer"},
       {"GET", "/v1/snapshot"},
       {"PUT", "/v1/snapshot"},
   };

@@ -191,9 +191,8 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
     std::string sep;
     if (const std::string* s = req.Query("seperator")) sep = *s;  // Consul's historic spelling
     if (const std::string* s = req.Query("separator")) sep = *s;
-    Block(
-        req, resp, Topic::kKv, [store, key] { return store->PrefixIndex(key); }, bp.index,
-        bp.wait_ms,
+    kvapi::ReadBlock(
+        req, resp, opts, *store, Topic::kKv, [store, key] { return store->PrefixIndex(key); }, bp,
         [store, key, sep, pretty](const Request&, Response& out) {
           std::vector<std::string> names;
           SetIndexHeaders(out, store->Keys(key, sep, &names));
@@ -210,9 +209,8 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
     return;
   }
   if (recurse) {
-    Block(
-        req, resp, Topic::kKv, [store, key] { return store->PrefixIndex(key); }, bp.index,
-        bp.wait_ms,
+    kvapi::ReadBlock(
+        req, resp, opts, *store, Topic::kKv, [store, key] { return store->PrefixIndex(key); }, bp,
         [store, key, pretty](const Request&, Response& out) {
           std::vector<kv::Entry> entries;
           SetIndexHeaders(out, store->List(key, &entries));
@@ -229,8 +227,8 @@ void KvGet(const Request& req, Response& resp, kv::Store* store, const KvApiOpti
     return;
   }
   const bool raw = req.HasQuery("raw");
-  Block(
-      req, resp, Topic::kKv, [store, key] { return store->KeyIndex(key); }, bp.index, bp.wait_ms,
+  kvapi::ReadBlock(
+      req, resp, opts, *store, Topic::kKv, [store, key] { return store->KeyIndex(key); }, bp,
       [store, key, pretty, raw](const Request&, Response& out) {
         kv::Entry e;
         uint64_t index = 0;

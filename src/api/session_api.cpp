@@ -214,8 +214,8 @@ void SessionRead(const Request& req, Response& resp, kv::Store* store, const KvA
     return;
   }
   const bool pretty = Pretty(req, opts);
-  Block(
-      req, resp, Topic::kSession, [store] { return store->SessionsIndex(); }, bp.index, bp.wait_ms,
+  ReadBlock(
+      req, resp, opts, *store, Topic::kSession, [store] { return store->SessionsIndex(); }, bp,
       [read, pretty](const Request&, Response& out) {
         std::vector<kv::Session> sessions;
         SetIndexHeaders(out, read(&sessions));

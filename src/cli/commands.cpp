@@ -69,6 +69,12 @@ constexpr Command kCommands[] = {
     {"maint", "Controls node or service maintenance mode", &Maint},
     {"members", "Lists the members of a Beacon cluster", &Members},
     {"monitor", "Stream logs from a Beacon agent", &Monitor},
+    {"operator", "Provides cluster-level tools for Beacon operators", nullptr},
+    {"operator raft", "Provides cluster-level tools for the KV store's consensus", nullptr},
+    {"operator raft list-peers", "Display the current Raft peer configuration",
+     &OperatorRaftListPeers},
+    {"operator raft remove-peer", "Remove a Beacon server from the Raft configuration",
+     &OperatorRaftRemovePeer},
     {"reload", "Triggers the agent to reload configuration files", &Reload},
     {"rtt", "Estimates network round trip time between nodes", &Rtt},
     {"services", "Interact with services", nullptr},
@@ -95,6 +101,15 @@ constexpr std::pair<std::string_view, std::string_view> kGroupHelp[] = {
      "  This command has subcommands for interacting with Consul's key-value\n"
      "  store. Here are some simple examples, and more detailed examples are\n"
      "  available in the subcommands or the documentation.\n"},
+    {"operator",
+     "Usage: beacon operator <subcommand> [options]\n\n"
+     "  Provides cluster-level tools for Beacon operators, such as interacting with\n"
+     "  the consensus cluster behind the KV store (the etcd members with\n"
+     "  -kv-backend etcd).\n"},
+    {"operator raft",
+     "Usage: beacon operator raft <subcommand> [options]\n\n"
+     "  The Raft operator command is used to interact with the consensus behind\n"
+     "  Beacon's KV store: the etcd members with -kv-backend etcd, else the server.\n"},
     {"snapshot",
      "Usage: beacon snapshot <subcommand> [options] [args]\n\n"
      "  This command has subcommands for saving, restoring, and inspecting the state\n"
@@ -115,6 +130,7 @@ std::string Table(std::string_view prefix) {
     } else {
       if (name.substr(0, prefix.size() + 1) != std::string(prefix) + " ") continue;
       name.remove_prefix(prefix.size() + 1);
+      if (name.find(' ') != std::string_view::npos) continue;  // a sub-group's own commands
     }
     rows.emplace_back(std::string(name), c.synopsis);
   }

@@ -126,6 +126,8 @@ int Template(const Args& a, Io& io);
 int SnapshotSave(const Args& a, Io& io);
 int SnapshotRestore(const Args& a, Io& io);
 int SnapshotInspect(const Args& a, Io& io);
+int OperatorRaftListPeers(const Args& a, Io& io);
+int OperatorRaftRemovePeer(const Args& a, Io& io);
 
 // Pure formatting, exposed for unit tests.
 struct Member {

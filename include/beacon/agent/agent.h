@@ -26,6 +26,7 @@
 #include "beacon/health/runner.h"
 #include "beacon/http/forwarder.h"
 #include "beacon/http/server.h"
+#include "beacon/kv/cluster.h"
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
 
@@ -83,6 +84,8 @@ class Agent {
   Status FireEvent(gossip::UserEvent* e);
   void RunPublished();
   Status OpenKv();
+  // The KV backend's cluster view (agent_kv_cluster.cpp): the etcd members, or this server.
+  std::unique_ptr<kv::ClusterView> NewKvCluster() const;
   // Starts gossip on the Serf LAN port (unless it is -1) and joins -join addresses.
   Status StartCluster();
   // Any thread: stops Run() with `code` (a fatal gossip error, or after a graceful leave).
@@ -110,6 +113,7 @@ class Agent {
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
   std::unique_ptr<kv::Store> kv_;
+  std::unique_ptr<kv::ClusterView> kv_cluster_;  // status, operator raft, ?consistent, info
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;

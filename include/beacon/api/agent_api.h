@@ -120,6 +120,9 @@ std::map<std::string, std::string> LanTags(const AgentSelf& self);
 // With a cluster, /v1/agent/members lists its members and /v1/agent/{join/<addr>,leave,
 // force-leave/<node>} act on it (GET accepted on join and force-leave, spec 0.3); without one,
 // members lists this agent alone and the three answer 500 "gossip is not enabled".
-void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster = nullptr);
+// kv_stats (optional, loop thread, must not block) fills /v1/agent/self's Stats.kv section
+// (`beacon info`): the KV backend and its health.
+void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster = nullptr,
+                    std::function<std::map<std::string, std::string>()> kv_stats = {});
 
 }  // namespace beacon::http

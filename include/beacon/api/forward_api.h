@@ -9,6 +9,7 @@
 //     GET /v1/session/info/<id>, /v1/session/node/<node>, /v1/session/list
 //     PUT /v1/txn
 //     GET /v1/status/leader, /v1/status/peers (replacing the catalog's local answers)
+//     GET /v1/operator/raft/configuration, DELETE /v1/operator/raft/peer
 //     GET/PUT /v1/snapshot
 //   Each handler calls opts.servers() (on the HTTP loop thread, once per request: it must be
 //   cheap and must not block) and hands the request to Forwarder::Forward.

@@ -9,7 +9,8 @@
 //     PUT /v1/txn                        (KV operations only)
 // - Every read (kv GET in all forms, session info/node/list) is a blocking query (spec 2.2,
 //   http::Block on Topic::kKv / Topic::kSession) and sends X-Consul-Index (>= 1),
-//   X-Consul-KnownLeader: true and X-Consul-LastContact: 0, on 404 and 400 too. Someone must
+//   X-Consul-KnownLeader (true, or false while opts.cluster knows no leader; 400s always say
+//   true) and X-Consul-LastContact: 0, on 404 and 400 too. Someone must
 //   call HttpServer::Notify(kKv / kSession) from the store's OnCommit for parked reads to wake.
 // - Writes are answered after the store commits (Response::Defer; the store's callback may run
 //   on any thread). Input is validated first: on any 4xx nothing is written.
@@ -22,6 +23,7 @@
 
 #include "beacon/core/json_writer.h"
 #include "beacon/http/server.h"
+#include "beacon/kv/cluster.h"
 #include "beacon/kv/store.h"
 
 namespace beacon::http {
@@ -39,6 +41,13 @@ struct KvApiOptions {
   // none of its checks may be critical). Returns "" to accept, else the error text (HTTP 500,
   // e.g. "Missing node registration"). Runs on the HTTP loop thread; must not block.
   std::function<std::string(const kv::Session&)> validate_session;
+  // The KV backend's cluster (kv/cluster.h); null: a leader is always known, no barrier. With
+  // it, KV and session reads answer X-Consul-KnownLeader from cluster->KnownLeader() (cached,
+  // no round trip), and ?consistent reads wait for cluster->Barrier() and for the store to
+  // reach the barrier's index (500 when etcd has no quorum). `wake` re-probes parked reads
+  // (HttpServer::Notify(kKv) and (kSession)); any thread.
+  kv::ClusterView* cluster = nullptr;
+  std::function<void()> wake;
 };
 
 void AddKvRoutes(Router& router, kv::Store& store, const KvApiOptions& opts);
@@ -58,6 +67,11 @@ bool Pretty(const Request& req, const KvApiOptions& opts);
 // ?dc (or ?datacenter) naming another datacenter -> 500, or, for reads, ?stale with ?consistent
 // -> 400: fills resp and returns false.
 bool CheckCommon(const Request& req, Response& resp, const KvApiOptions& opts, bool read);
+// Block() for the KV and session reads, with opts.cluster's KnownLeader and ?consistent
+// barrier (kv_consistency.cpp).
+void ReadBlock(const Request& req, Response& resp, const KvApiOptions& opts, const kv::Store& store,
+               Topic topic, std::function<uint64_t()> probe, const BlockingParams& bp,
+               std::function<void(const Request&, Response&)> compute);
 // A text/plain error response (for Deferred::Reply).
 Response ErrorResponse(int code, std::string_view text);
 
