@@ -23,6 +23,7 @@
 
 #include "beacon/core/thread_annotations.h"
 #include "beacon/kv/etcd.h"
+#include "beacon/kv/snapshot.h"
 #include "engine.h"
 #include "etcd_conn.h"
 #include "etcd_mirror.h"
@@ -127,10 +128,11 @@ class EtcdStore final : public Store {
   void InvalidateSessions(std::function<bool(const Session&)> dead,
                           std::function<void(size_t)> done) override;
   void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override;
-  // A copy of the mirror at one etcd revision (every Beacon change up to it). Restore is not
-  // offered: etcd assigns revisions, so restored entries cannot keep their indexes as the
-  // contract requires (Store's default answer says so).
+  // Snapshots (etcd_snapshot.cpp): save copies the mirror once it holds every Beacon change up
+  // to etcd's latest (one revision); restore writes a new generation and flips the pointer in
+  // one txn (etcd_generation.h).
   Status SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const override;
+  void RestoreSnapshot(std::string file, RestoreCallback done) override;
 
  private:
   static SessionResult FixSession(SessionResult r, const Commit& c);
@@ -155,7 +157,11 @@ class EtcdStore final : public Store {
   R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c,
             bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
-  bool WaitApplied(int64_t rev);
+  bool WaitApplied(int64_t rev) const;
+  // Restore steps (etcd_snapshot.cpp), on a writer thread.
+  Status Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index);
+  Status Stage(EtcdConn& conn, const std::vector<TxnWrite>& ops);
+  void DeleteChunked(EtcdConn& conn, const std::string& prefix);
   void KeepAlive(EtcdWriter& w, int64_t lease);
   void Enqueue(std::function<void(EtcdWriter&)> unit);
   void WriterLoop(int n);
@@ -177,8 +183,8 @@ class EtcdStore final : public Store {
   std::vector<Effects::LockMove> pending_ GUARDED_BY(pend_mu_);  // holder moves for the engine
   bool reload_ GUARDED_BY(pend_mu_) = false;
 
-  Mutex applied_mu_;
-  std::condition_variable applied_cv_;
+  mutable Mutex applied_mu_;
+  mutable std::condition_variable applied_cv_;
   int64_t applied_ GUARDED_BY(applied_mu_) = 0;
 
   Mutex q_mu_;

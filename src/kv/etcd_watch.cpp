@@ -1,5 +1,6 @@
 // EtcdStore, watch side: the one watch stream per store that keeps the mirror current, wakes
 // blocking queries through OnCommit and acknowledges the writer (see etcd_store.h).
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -60,6 +61,7 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
 
 void EtcdStore::WatchLoop() {
   bool resync = false;
+  const std::string pointer = PointerKey(eo_.prefix);
   while (!stopping_) {
     if (resync) {
       Status st = Resync(watch_conn_, eo_.request_timeout_ms);
@@ -78,6 +80,7 @@ void EtcdStore::WatchLoop() {
     }
     std::string buf;
     std::string why;
+    bool regen = false;
     Status st = watch_conn_.Stream(
         "/v3/watch", WatchRequest(eo_.prefix, PrefixEnd(eo_.prefix), from),
         [&](std::string_view chunk) {
@@ -95,11 +98,21 @@ void EtcdStore::WatchLoop() {
               resync = true;
               return false;
             }
+            if (std::any_of(events.begin(), events.end(),
+                            [&](const EtcdKv& e) { return e.key == pointer; })) {
+              why = "a snapshot restore switched the data generation: reloading";
+              resync = regen = true;  // the mirror swaps to the new generation in one step
+              return false;
+            }
             if (!events.empty()) ApplyEvents(events);
           }
           return !stopping_.load();
         });
     if (stopping_) break;
+    if (regen) {  // not a failure: reload at once from the same member
+      log_.Log(LogLevel::kInfo, "kv", "etcd: %s", why.c_str());
+      continue;
+    }
     if (!st.ok()) why = st.message();
     log_.Log(LogLevel::kWarn, "kv", "etcd watch on %s ended: %s", watch_conn_.endpoint().c_str(),
              why.empty() ? "closed" : why.c_str());
