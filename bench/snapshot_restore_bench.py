@@ -96,7 +96,7 @@ def main():
                 [BEACON, "agent", "-server", "-node", name, "-data-dir", tmp + "/" + name,
                  "-bind", "127.0.0.1", "-http-port", str(http_port), "-dns-port",
                  str(free_port()), "-serf-lan-port", str(free_port()), "-server-port",
-                 str(free_port()), "-log-level", "warn"] + extra,
+                 str(free_port()), "-log-level", "info"] + extra,
                 stdout=subprocess.DEVNULL, stderr=open(tmp + "/" + name + ".log", "wb")))
             wait_http("http://127.0.0.1:%d/v1/status/leader" % http_port)
             ports[name] = http_port
@@ -157,6 +157,10 @@ def main():
             print("writer through the etcd server: median PUT %.1f ms outside restores, slowest "
                   "during restores %.1f ms (%d PUTs during)" %
                   (statistics.median(lat_out) * 1000, max(lat_in) * 1000, len(lat_in)))
+        with open(tmp + "/etcd.log", "rb") as f:
+            for line in f.read().decode(errors="replace").splitlines():
+                if "snapshot restored" in line:
+                    print("etcd server:", line.split("kv: ", 1)[-1])
     finally:
         for p in procs:
             p.kill()

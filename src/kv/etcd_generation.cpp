@@ -179,6 +179,14 @@ bool ParseLatest(std::string_view body, int64_t* rev, uint64_t* term, std::strin
   return true;
 }
 
+std::string RangeAtRequest(std::string_view key, std::string_view end, int64_t rev) {
+  core::JsonWriter w;
+  w.BeginObject().Key("key").String(core::Base64Encode(key));
+  w.Key("range_end").String(core::Base64Encode(end));
+  w.Key("revision").String(std::to_string(rev)).EndObject();
+  return w.Take();
+}
+
 std::string KeysRequest(std::string_view key, std::string_view end, int limit) {
   core::JsonWriter w;
   w.BeginObject().Key("key").String(core::Base64Encode(key));

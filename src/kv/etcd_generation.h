@@ -68,6 +68,8 @@ bool DecodeRestoredSession(std::string_view value, uint64_t* create, uint64_t* m
 // The key under prefix with the highest mod_revision (linearizable): Beacon's latest revision.
 std::string LatestRequest(std::string_view prefix);
 bool ParseLatest(std::string_view body, int64_t* rev, uint64_t* term, std::string* err);
+// [key, end) as of revision rev.
+std::string RangeAtRequest(std::string_view key, std::string_view end, int64_t rev);
 // Up to limit keys (no values) of [key, end).
 std::string KeysRequest(std::string_view key, std::string_view end, int limit);
 

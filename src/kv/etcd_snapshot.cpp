@@ -23,6 +23,26 @@ Status EtcdError(const std::string& what, const Result<std::string>& r, const st
 
 }  // namespace
 
+Status EtcdStore::RangeGeneration(EtcdConn& conn, int64_t timeout_ms, std::vector<EtcdKv>* kvs,
+                                  int64_t* rev) {
+  // The pointer first (its header revision is the read's), then at that same revision the
+  // generation it names and the previous one's meta keys (FindGeneration). Before any restore,
+  // the whole prefix. Other generations (a restore's staging, leftovers) are not read.
+  const std::string pointer = PointerKey(eo_.prefix);
+  auto p = conn.Call("/v3/kv/range", RangeRequest(pointer, ""), timeout_ms);
+  std::string err;
+  if (!p.ok() || !ParseRange(p.value(), kvs, rev, &err)) return EtcdError("range", p, err);
+  const Generation g = FindGeneration(*kvs, eo_.prefix);
+  std::vector<std::string> prefixes = {eo_.prefix};
+  if (g.pointer_rev != 0) prefixes = {eo_.prefix + g.path, eo_.prefix + g.prev + "m/"};
+  for (const std::string& k : prefixes) {
+    auto r = conn.Call("/v3/kv/range", RangeAtRequest(k, PrefixEnd(k), *rev), timeout_ms);
+    int64_t at = 0;
+    if (!r.ok() || !ParseRange(r.value(), kvs, &at, &err)) return EtcdError("range", r, err);
+  }
+  return Status::Ok();
+}
+
 Status EtcdStore::SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
   // Linearizable: the newest revision under the prefix, then a mirror that holds it, so every
   // write acknowledged anywhere before the save is in the file.
@@ -91,6 +111,9 @@ Status EtcdStore::Stage(EtcdConn& conn, const std::vector<TxnWrite>& ops) {
     if (!r.ok() || !ParseTxn(r.value(), &ok, &rev, &kvs, &err)) return EtcdError("txn", r, err);
     batch.clear();
     bytes = 0;
+    // Paced by this agent's watch, which sees every staged key: its backlog (which every
+    // write's acknowledgement waits behind) stays one batch.
+    WaitApplied(rev);
     return Status::Ok();
   };
   for (const TxnWrite& op : ops) {
@@ -206,6 +229,11 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
     session_ops.push_back(TxnWrite{gp + "s/" + s.id, false, EncodeRestoredSession(s, lease), 0});
     if (lease != 0) session_ops.push_back(TxnWrite{gp + "l/" + s.id, false, {}, lease});
   }
+  auto since = [t0] {
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  };
   Status st = Stage(conn, ops);
   if (st.ok()) st = Stage(conn, session_ops);
   if (!st.ok()) return abandon(st);
@@ -228,7 +256,9 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
                       "one changed nothing"));
   }
   // Read-your-writes: the watch has swapped the mirror (and woken blocking queries).
+  const long long staged_ms = since();
   const bool caught_up = WaitApplied(flipped);
+  const long long swapped_ms = since();
   {
     ReaderLock l(&mu_);
     *index = m_.gen.pointer_rev == flipped ? m_.gen.r : m_.meta().index;
@@ -245,14 +275,12 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
     DeleteChunked(conn, eo_.prefix + old.path + kind);
   }
   if (old.pointer_rev != 0) DeleteChunked(conn, eo_.prefix + old.prev + "m/");
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
   log_.Log(LogLevel::kInfo, "kv",
            "snapshot restored on etcd: %zu keys, %zu sessions, index %llu, generation %s, "
-           "flip at revision %lld, %lld ms",
+           "flip at revision %lld; staged in %lld ms, mirror swapped at %lld ms, old generation "
+           "removed at %lld ms",
            snap.entries.size(), snap.sessions.size(), static_cast<unsigned long long>(*index),
-           next.path.c_str(), static_cast<long long>(flipped), static_cast<long long>(ms));
+           next.path.c_str(), static_cast<long long>(flipped), staged_ms, swapped_ms, since());
   if (!caught_up) {
     return Status::Error("etcd: the restore committed at revision " + std::to_string(flipped) +
                          " but this agent's watch has not caught up yet");

@@ -167,7 +167,11 @@ class EtcdStore final : public Store {
   void WriterLoop(int n);
   static void JsonDelete(EtcdConn& c, const std::string& prefix);
   void WatchLoop();
-  // Rebuilds the mirror from a range read of the whole prefix (start, or after compaction).
+  // The current generation's keys at one revision (etcd_snapshot.cpp).
+  Status RangeGeneration(EtcdConn& conn, int64_t timeout_ms, std::vector<EtcdKv>* kvs,
+                         int64_t* rev);
+  // Rebuilds the mirror from a range read of the current generation (start, after compaction,
+  // after a restore's flip).
   Status Resync(EtcdConn& conn, int64_t timeout_ms);
   void ApplyEvents(const std::vector<EtcdKv>& events);
   // After a mirror change: OnCommit, lapsed leases -> DestroySession, then applied_ = rev.

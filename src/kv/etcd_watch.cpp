@@ -9,13 +9,10 @@
 namespace beacon::kv::internal {
 
 Status EtcdStore::Resync(EtcdConn& conn, int64_t timeout_ms) {
-  auto body =
-      conn.Call("/v3/kv/range", RangeRequest(eo_.prefix, PrefixEnd(eo_.prefix)), timeout_ms);
-  if (!body.ok()) return Status::Error("etcd: " + body.status().message());
   std::vector<EtcdKv> kvs;
   int64_t rev = 0;
-  std::string err;
-  if (!ParseRange(body.value(), &kvs, &rev, &err)) return Status::Error("etcd range: " + err);
+  Status st = RangeGeneration(conn, timeout_ms, &kvs, &rev);
+  if (!st.ok()) return st;
   MirrorChanges ch;
   std::function<void(bool, bool)> notify;
   {
