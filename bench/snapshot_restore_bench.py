@@ -159,7 +159,7 @@ def main():
                   (statistics.median(lat_out) * 1000, max(lat_in) * 1000, len(lat_in)))
         with open(tmp + "/etcd.log", "rb") as f:
             for line in f.read().decode(errors="replace").splitlines():
-                if "snapshot restored" in line:
+                if "snapshot restored" in line or "generation" in line:
                     print("etcd server:", line.split("kv: ", 1)[-1])
     finally:
         for p in procs:

@@ -43,6 +43,73 @@ Status EtcdStore::RangeGeneration(EtcdConn& conn, int64_t timeout_ms, std::vecto
   return Status::Ok();
 }
 
+bool EtcdStore::ApplyWatched(const std::vector<EtcdKv>& events) {
+  const std::string pointer = PointerKey(eo_.prefix);
+  const std::string groot = eo_.prefix + "g/";
+  std::string cur;
+  {
+    ReaderLock l(&mu_);
+    cur = m_.prefix();
+  }
+  std::vector<EtcdKv> normal;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EtcdKv& ev = events[i];
+    if (ev.key != pointer) {
+      const bool other = cur == eo_.prefix || !ev.key.starts_with(cur);
+      if (ev.key.starts_with(groot) && other) {  // a restore's staging
+        const size_t slash = ev.key.find('/', groot.size());
+        const std::string gen = ev.key.substr(0, slash == std::string::npos ? 0 : slash + 1);
+        if (!gen.empty() && ev.key == gen + "m/begin" && !ev.deleted) staging_[gen].clear();
+        auto it = gen.empty() ? staging_.end() : staging_.find(gen);
+        if (it != staging_.end()) {
+          if (ev.deleted) {
+            it->second.erase(ev.key);
+          } else {
+            it->second[ev.key] = ev;
+          }
+        }
+      }
+      normal.push_back(ev);  // the mirror ignores other generations but counts the revision
+      continue;
+    }
+    // The flip: everything before it first, then the staged generation plus the flip's own
+    // keys, with the old generation's meta keys as they are now (the index before the flip).
+    if (!normal.empty()) ApplyEvents(normal);
+    normal.clear();
+    const Generation g = FindGeneration({ev}, eo_.prefix);
+    auto staged = staging_.find(eo_.prefix + g.path);
+    if (g.pointer_rev == 0 || staged == staging_.end()) return false;
+    std::vector<EtcdKv> kvs = {ev};
+    for (auto& [k, kv] : staged->second) kvs.push_back(std::move(kv));
+    for (size_t j = i + 1; j < events.size(); ++j) {
+      if (events[j].mod_rev == ev.mod_rev && events[j].key.starts_with(eo_.prefix + g.path)) {
+        kvs.push_back(events[j]);
+      }
+    }
+    staging_.clear();
+    MirrorChanges ch;
+    std::function<void(bool, bool)> notify;
+    {
+      WriterLock l(&mu_);
+      for (const auto& [key, rev] : {std::pair{m_.KvMetaKey(), m_.kv_rev},
+                                     std::pair{m_.SessionsMetaKey(), m_.sessions_rev}}) {
+        if (rev != 0) kvs.push_back(EtcdKv{key, {}, rev, rev, 0, false});
+      }
+      m_.Reset(kvs, ev.mod_rev, &ch);
+      cur = m_.prefix();
+      notify = on_commit_;
+      MutexLock p(&pend_mu_);
+      pending_.clear();
+      reload_ = true;
+    }
+    log_.Log(LogLevel::kInfo, "kv", "etcd: a snapshot restore switched the data generation to %s",
+             g.path.c_str());
+    Publish(ch, notify, ev.mod_rev);
+  }
+  if (!normal.empty()) ApplyEvents(normal);
+  return true;
+}
+
 Status EtcdStore::SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
   // Linearizable: the newest revision under the prefix, then a mirror that holds it, so every
   // write acknowledged anywhere before the save is in the file.
@@ -188,7 +255,10 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
   next.snapshot = snap.header.index;
   const std::string gp = eo_.prefix + next.path;
 
-  // Stage the snapshot under the new generation (invisible until the flip).
+  // Stage the snapshot under the new generation (invisible until the flip). Its first key tells
+  // watches to follow the staging, so they can swap at the flip without reading it back.
+  Status st = Stage(conn, {TxnWrite{gp + "m/begin", false, {}, 0}});
+  if (!st.ok()) return st;
   std::vector<TxnWrite> ops;
   std::unordered_set<std::string_view> keys;
   for (const Entry& e : snap.entries) {
@@ -234,7 +304,7 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count());
   };
-  Status st = Stage(conn, ops);
+  st = Stage(conn, ops);
   if (st.ok()) st = Stage(conn, session_ops);
   if (!st.ok()) return abandon(st);
 

@@ -174,6 +174,10 @@ class EtcdStore final : public Store {
   // after a restore's flip).
   Status Resync(EtcdConn& conn, int64_t timeout_ms);
   void ApplyEvents(const std::vector<EtcdKv>& events);
+  // The watch's events (etcd_snapshot.cpp): also follows restores' staging, and at a flip swaps
+  // the mirror to the staged generation in memory. False: a flip to a generation whose staging
+  // this watch did not see whole; the caller reloads with a range read.
+  bool ApplyWatched(const std::vector<EtcdKv>& events);
   // After a mirror change: OnCommit, lapsed leases -> DestroySession, then applied_ = rev.
   void Publish(const MirrorChanges& ch, const std::function<void(bool, bool)>& notify, int64_t rev);
 
@@ -205,6 +209,9 @@ class EtcdStore final : public Store {
   std::function<uint64_t()> wall_ms_;  // StoreOptions::wall_ms (snapshot times)
 
   EtcdConn watch_conn_;  // watch thread only
+  // Watch thread only: the keys of each generation being staged whose start (<gen>m/begin) this
+  // watch saw; cleared by every resync.
+  std::map<std::string, EtcdSortedMap<EtcdKv>> staging_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> writers_;
   std::thread watcher_;

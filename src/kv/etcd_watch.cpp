@@ -13,6 +13,7 @@ Status EtcdStore::Resync(EtcdConn& conn, int64_t timeout_ms) {
   int64_t rev = 0;
   Status st = RangeGeneration(conn, timeout_ms, &kvs, &rev);
   if (!st.ok()) return st;
+  staging_.clear();  // events may have been missed
   MirrorChanges ch;
   std::function<void(bool, bool)> notify;
   {
@@ -58,7 +59,6 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
 
 void EtcdStore::WatchLoop() {
   bool resync = false;
-  const std::string pointer = PointerKey(eo_.prefix);
   while (!stopping_) {
     if (resync) {
       Status st = Resync(watch_conn_, eo_.request_timeout_ms);
@@ -95,13 +95,11 @@ void EtcdStore::WatchLoop() {
               resync = true;
               return false;
             }
-            if (std::any_of(events.begin(), events.end(),
-                            [&](const EtcdKv& e) { return e.key == pointer; })) {
+            if (!events.empty() && !ApplyWatched(events)) {
               why = "a snapshot restore switched the data generation: reloading";
               resync = regen = true;  // the mirror swaps to the new generation in one step
               return false;
             }
-            if (!events.empty()) ApplyEvents(events);
           }
           return !stopping_.load();
         });
