@@ -160,8 +160,10 @@ void EtcdStore::RestoreSnapshot(std::string file, RestoreCallback done) {
   }
   Enqueue([this, snap, done = std::move(done)](EtcdWriter& w) {
     uint64_t index = 0;
-    Status st = Restore(w.conn, snap->value(), &index);
+    std::function<void()> cleanup;
+    Status st = Restore(w.conn, snap->value(), &index, &cleanup);
     done(st, index);
+    if (cleanup) cleanup();
   });
 }
 
@@ -220,7 +222,8 @@ void EtcdStore::DeleteChunked(EtcdConn& conn, const std::string& prefix) {
   }
 }
 
-Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index) {
+Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index,
+                          std::function<void()>* cleanup) {
   const auto t0 = std::chrono::steady_clock::now();
   // The mirror up to date: the flip compares the pointer it holds, and the keys it holds now
   // are the ones the restore drops (tombstones at R).
@@ -333,24 +336,28 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
     ReaderLock l(&mu_);
     *index = m_.gen.pointer_rev == flipped ? m_.gen.r : m_.meta().index;
   }
-  // Restored TTLs run from the flip; the old generation goes, except its m/ keys (the next
-  // resync derives R from them); the one before it is no longer needed at all.
-  for (int64_t lease : granted) {
+  for (int64_t lease : granted) {  // restored TTLs run from the flip
     (void)conn.Call("/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(lease) + "\"}");
   }
-  for (int64_t lease : old_leases) {
-    (void)conn.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
-  }
-  for (const char* kind : {"e/", "t/", "s/", "l/"}) {
-    DeleteChunked(conn, eo_.prefix + old.path + kind);
-  }
-  if (old.pointer_rev != 0) DeleteChunked(conn, eo_.prefix + old.prev + "m/");
-  log_.Log(LogLevel::kInfo, "kv",
-           "snapshot restored on etcd: %zu keys, %zu sessions, index %llu, generation %s, "
-           "flip at revision %lld; staged in %lld ms, mirror swapped at %lld ms, old generation "
-           "removed at %lld ms",
-           snap.entries.size(), snap.sessions.size(), static_cast<unsigned long long>(*index),
-           next.path.c_str(), static_cast<long long>(flipped), staged_ms, swapped_ms, since());
+  // After the answer: the old generation goes, except its m/ keys (a resync derives R from
+  // them); the one before it is no longer needed at all.
+  *cleanup = [this, &conn, old, old_leases, since, staged_ms, swapped_ms, flipped,
+              keys = snap.entries.size(), sessions = snap.sessions.size(), path = next.path,
+              index = *index] {
+    for (int64_t lease : old_leases) {
+      (void)conn.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+    }
+    for (const char* kind : {"e/", "t/", "s/", "l/"}) {
+      DeleteChunked(conn, eo_.prefix + old.path + kind);
+    }
+    if (old.pointer_rev != 0) DeleteChunked(conn, eo_.prefix + old.prev + "m/");
+    log_.Log(LogLevel::kInfo, "kv",
+             "snapshot restored on etcd: %zu keys, %zu sessions, index %llu, generation %s, "
+             "flip at revision %lld; staged in %lld ms, mirror swapped at %lld ms, old "
+             "generation removed at %lld ms",
+             keys, sessions, static_cast<unsigned long long>(index), path.c_str(),
+             static_cast<long long>(flipped), staged_ms, swapped_ms, since());
+  };
   if (!caught_up) {
     return Status::Error("etcd: the restore committed at revision " + std::to_string(flipped) +
                          " but this agent's watch has not caught up yet");

@@ -159,7 +159,9 @@ class EtcdStore final : public Store {
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev) const;
   // Restore steps (etcd_snapshot.cpp), on a writer thread.
-  Status Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index);
+  // On success, *cleanup removes the replaced generation (run it after answering).
+  Status Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index,
+                 std::function<void()>* cleanup);
   Status Stage(EtcdConn& conn, const std::vector<TxnWrite>& ops);
   void DeleteChunked(EtcdConn& conn, const std::string& prefix);
   void KeepAlive(EtcdWriter& w, int64_t lease);
