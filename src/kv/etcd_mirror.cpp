@@ -11,8 +11,14 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
   sessions.clear();
   leases.clear();
   live.clear();
+  pinned.clear();
+  pinned_create.clear();
+  pinned_sessions.clear();
   kv_index = 0;
   sessions_index = 0;
+  kv_rev = sessions_rev = 0;
+  gen = FindGeneration(kvs, root_);
+  prefix_ = root_ + gen.path;
   std::vector<std::string> gone;
   for (const EtcdKv& kv : kvs) One(kv, ch, &gone);
   rev = at;
@@ -46,14 +52,24 @@ void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::strin
     auto it = entries.find(name);
     std::string from = it != entries.end() ? it->second.session : std::string();
     std::string to;
+    pinned.erase(name);
+    pinned_create.erase(name);
     if (kv.deleted) {
       if (it != entries.end()) entries.erase(it);
     } else {
       Entry e;
       e.key = name;
-      if (!DecodeEntryValue(kv.value, &e)) e.value = kv.value;  // written by someone else
-      e.create_index = static_cast<uint64_t>(kv.create_rev);
-      e.modify_index = static_cast<uint64_t>(kv.mod_rev);
+      uint8_t mask = 0;
+      if (!DecodeEntryAny(kv.value, &e, &mask)) e.value = kv.value;  // written by someone else
+      if (mask & kRestored) {  // the snapshot's indexes (etcd_generation.h)
+        e.modify_index = gen.Keep(e.modify_index);
+        e.create_index = std::min(e.create_index, e.modify_index);
+        pinned[name] = kv.mod_rev;
+      } else {
+        if (!(mask & kPinnedCreate)) e.create_index = gen.Index(kv.create_rev);
+        e.modify_index = gen.Index(kv.mod_rev);
+      }
+      if (mask != 0) pinned_create.insert(name);
       to = e.session;
       entries[name] = std::move(e);
     }
@@ -63,10 +79,12 @@ void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::strin
     if (kv.deleted) {
       tombs.erase(name);
     } else {
-      tombs[name] = static_cast<uint64_t>(kv.mod_rev);
+      uint64_t raw = 0;
+      tombs[name] = DecodeRestoredTomb(kv.value, &raw) ? gen.Keep(raw) : gen.Index(kv.mod_rev);
     }
   } else if (kind == "s/") {
     ch->sessions = true;
+    pinned_sessions.erase(name);
     if (kv.deleted) {
       sessions.erase(name);
       leases.erase(name);
@@ -76,8 +94,12 @@ void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::strin
     int64_t lease = 0;
     if (!DecodeSession(kv.value, &s, &lease)) return;
     s.id = name;
-    s.create_index = static_cast<uint64_t>(kv.create_rev);
-    s.modify_index = static_cast<uint64_t>(kv.mod_rev);
+    if (DecodeRestoredSession(kv.value, &s.create_index, &s.modify_index)) {
+      pinned_sessions[name] = kv.mod_rev;  // restored sessions keep the snapshot's indexes
+    } else {
+      s.create_index = gen.Index(kv.create_rev);
+      s.modify_index = gen.Index(kv.mod_rev);
+    }
     sessions[name] = std::move(s);
     leases[name] = lease;
   } else if (kind == "l/") {
@@ -88,9 +110,11 @@ void EtcdMirror::One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::strin
       live.insert(name);
     }
   } else if (k == "m/kv") {
-    kv_index = kv.deleted ? 0 : static_cast<uint64_t>(kv.mod_rev);
+    kv_rev = kv.deleted ? 0 : kv.mod_rev;
+    kv_index = kv.deleted ? 0 : gen.Index(kv.mod_rev);
   } else if (k == "m/sessions") {
-    sessions_index = kv.deleted ? 0 : static_cast<uint64_t>(kv.mod_rev);
+    sessions_rev = kv.deleted ? 0 : kv.mod_rev;
+    sessions_index = kv.deleted ? 0 : gen.Index(kv.mod_rev);
   }
 }
 
@@ -126,7 +150,7 @@ bool EtcdRecorder::GetEntry(std::string_view key, Entry* out) {
   }
   auto it = m_.entries.find(key);
   const bool found = it != m_.entries.end();
-  reads_.emplace(m_.EntryKey(key), found ? static_cast<int64_t>(it->second.modify_index) : 0);
+  reads_.emplace(m_.EntryKey(key), found ? m_.EntryRev(it->first, it->second) : 0);
   if (!found) return false;
   *out = it->second;
   return true;
@@ -155,7 +179,11 @@ void EtcdRecorder::ScanEntries(std::string_view prefix,
 
 void EtcdRecorder::PutEntry(const Entry& e) {
   kv_changed_ = true;
-  writes_[m_.EntryKey(e.key)] = TxnWrite{m_.EntryKey(e.key), false, EncodeEntryValue(e), 0};
+  // A restored entry keeps its CreateIndex across updates (etcd_generation.h).
+  auto it = m_.pinned_create.contains(e.key) ? m_.entries.find(e.key) : m_.entries.end();
+  const bool pin = it != m_.entries.end() && it->second.create_index == e.create_index;
+  writes_[m_.EntryKey(e.key)] = TxnWrite{
+      m_.EntryKey(e.key), false, pin ? EncodeEntryV2(e, kPinnedCreate) : EncodeEntryValue(e), 0};
   entries_[e.key] = e;
 }
 
@@ -185,7 +213,7 @@ bool EtcdRecorder::GetSession(std::string_view id, Session* out) {
   }
   auto it = m_.sessions.find(id);
   const bool found = it != m_.sessions.end();
-  reads_.emplace(m_.SessionKey(id), found ? static_cast<int64_t>(it->second.modify_index) : 0);
+  reads_.emplace(m_.SessionKey(id), found ? m_.SessionRev(it->first, it->second) : 0);
   if (!found) return false;
   *out = it->second;
   return true;
@@ -231,10 +259,10 @@ std::vector<TxnWrite> EtcdRecorder::Ops(const EtcdSortedMap<int64_t>& leases) co
 
 std::vector<std::pair<std::string, int64_t>> EtcdRecorder::Compares() const {
   std::vector<std::pair<std::string, int64_t>> out(reads_.begin(), reads_.end());
-  if (scan_kv_) out.emplace_back(m_.KvMetaKey(), static_cast<int64_t>(m_.kv_index));
-  if (scan_sessions_) {
-    out.emplace_back(m_.SessionsMetaKey(), static_cast<int64_t>(m_.sessions_index));
-  }
+  if (scan_kv_) out.emplace_back(m_.KvMetaKey(), m_.kv_rev);
+  if (scan_sessions_) out.emplace_back(m_.SessionsMetaKey(), m_.sessions_rev);
+  // No write lands in a generation a restore has replaced (etcd_generation.h).
+  if (!out.empty() || !empty()) out.emplace_back(m_.PointerKey(), m_.gen.pointer_rev);
   return out;
 }
 

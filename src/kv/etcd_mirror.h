@@ -19,6 +19,7 @@
 
 #include "engine.h"
 #include "etcd_codec.h"
+#include "etcd_generation.h"
 
 namespace beacon::kv::internal {
 
@@ -35,9 +36,12 @@ struct MirrorChanges {
 
 class EtcdMirror {
  public:
-  explicit EtcdMirror(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit EtcdMirror(std::string prefix) : root_(prefix), prefix_(std::move(prefix)) {}
 
+  // The store's prefix; the current generation's (root + gen.path; etcd_generation.h).
+  const std::string& root() const { return root_; }
   const std::string& prefix() const { return prefix_; }
+  std::string PointerKey() const { return internal::PointerKey(root_); }
   std::string EntryKey(std::string_view key) const { return prefix_ + "e/" + std::string(key); }
   std::string TombKey(std::string_view key) const { return prefix_ + "t/" + std::string(key); }
   std::string SessionKey(std::string_view id) const { return prefix_ + "s/" + std::string(id); }
@@ -45,6 +49,7 @@ class EtcdMirror {
   std::string KvMetaKey() const { return prefix_ + "m/kv"; }
   std::string SessionsMetaKey() const { return prefix_ + "m/sessions"; }
 
+  // Reset also reads the generation pointer (Apply never sees it move: the watch resyncs).
   void Reset(const std::vector<EtcdKv>& kvs, int64_t rev, MirrorChanges* ch);
   void Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch);
 
@@ -57,13 +62,31 @@ class EtcdMirror {
   EtcdSortedMap<Session> sessions;
   EtcdSortedMap<int64_t> leases;            // session id -> etcd lease (TTL sessions)
   std::set<std::string, std::less<>> live;  // l/<id> keys present
-  uint64_t kv_index = 0;                    // m/kv mod_revision (0 = never written)
-  uint64_t sessions_index = 0;              // m/sessions mod_revision
+  uint64_t kv_index = 0;                    // m/kv mod_revision + base (0 = never written)
+  uint64_t sessions_index = 0;              // m/sessions mod_revision + base
+  int64_t kv_rev = 0, sessions_rev = 0;     // their etcd mod_revisions
   int64_t rev = 0;                          // highest etcd revision applied
+  Generation gen;                           // the current generation
+  // Records whose indexes are not their etcd revisions + base (written by a restore):
+  EtcdSortedMap<int64_t> pinned;                     // entry key -> etcd mod_revision
+  std::set<std::string, std::less<>> pinned_create;  // entries carrying their CreateIndex
+  EtcdSortedMap<int64_t> pinned_sessions;            // session id -> etcd mod_revision
+
+  // The etcd mod_revision behind an entry's / session's ModifyIndex (for txn compares).
+  int64_t EntryRev(const std::string& key, const Entry& e) const {
+    auto it = pinned.find(key);
+    return it != pinned.end() ? it->second : static_cast<int64_t>(e.modify_index) - gen.base;
+  }
+  int64_t SessionRev(const std::string& id, const Session& s) const {
+    auto it = pinned_sessions.find(id);
+    return it != pinned_sessions.end() ? it->second
+                                       : static_cast<int64_t>(s.modify_index) - gen.base;
+  }
 
  private:
   void One(const EtcdKv& kv, MirrorChanges* ch, std::vector<std::string>* gone_leases);
 
+  std::string root_;
   std::string prefix_;
 };
 

@@ -3,7 +3,6 @@
 #include "etcd_store.h"
 
 #include "beacon/core/uuid.h"
-#include "snapshot_internal.h"
 
 namespace beacon::kv {
 namespace internal {
@@ -15,33 +14,6 @@ EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
   std::mt19937_64 rng(std::random_device{}());
   id_ = core::NewUuidV4(rng);
   wall_ms_ = so.wall_ms;
-}
-
-Status EtcdStore::SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const {
-  EtcdSortedMap<Entry> entries;
-  EtcdSortedMap<uint64_t> tombs;
-  EtcdSortedMap<Session> sessions;
-  Meta meta;
-  {
-    ReaderLock lock(&mu_);
-    entries = m_.entries;
-    tombs = m_.tombs;
-    sessions = m_.sessions;
-    meta = m_.meta();
-  }
-  SnapshotSource src;
-  src.meta = meta;
-  src.entries = [&](const auto& fn) {
-    for (const auto& [k, e] : entries) fn(e);
-  };
-  src.tombstones = [&](const auto& fn) {
-    for (const auto& [k, i] : tombs) fn(Tombstone{k, i});
-  };
-  src.sessions = [&](const auto& fn) {
-    for (const auto& [id, s] : sessions) fn(s);
-  };
-  if (index) *index = meta.index;
-  return WriteSnapshot(src, WallMs(wall_ms_), sink);
 }
 
 EtcdStore::~EtcdStore() {
@@ -202,6 +174,7 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
     std::optional<EtcdRecorder> rec;
     std::vector<std::pair<std::string, int64_t>> compares;
     std::string kv_meta, sessions_meta;
+    int64_t base = 0;  // Consul index = etcd revision + base (etcd_generation.h)
     {
       MutexLock e(&engine_mu_);
       ReaderLock l(&mu_);
@@ -212,6 +185,7 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
       compares = rec->Compares();
       kv_meta = m_.KvMetaKey();
       sessions_meta = m_.SessionsMetaKey();
+      base = m_.gen.base;
       c->predicted = engine_.meta().index + 1;
       if (rec->empty() && (!validate || compares.empty())) {
         fx.moves.clear();
@@ -295,7 +269,7 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
       fx.moves.clear();  // the watch reports holder moves (ours and other agents')
       engine_.Finish(fx);
     }
-    c->rev = static_cast<uint64_t>(rev);
+    c->rev = static_cast<uint64_t>(rev + base);
     return std::move(*result);
   }
   c->status = Status::Error("etcd: too many concurrent writers, gave up after " +
@@ -319,7 +293,7 @@ void EtcdStore::SyncEngine(EtcdRecorder& view) {
   engine_.Finish(sync);
 }
 
-bool EtcdStore::WaitApplied(int64_t rev) {
+bool EtcdStore::WaitApplied(int64_t rev) const {
   UniqueLock l(&applied_mu_);
   return applied_cv_.wait_for(
       l.native(), std::chrono::milliseconds(eo_.request_timeout_ms),

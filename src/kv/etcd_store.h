@@ -23,6 +23,7 @@
 
 #include "beacon/core/thread_annotations.h"
 #include "beacon/kv/etcd.h"
+#include "beacon/kv/snapshot.h"
 #include "engine.h"
 #include "etcd_conn.h"
 #include "etcd_mirror.h"
@@ -127,10 +128,11 @@ class EtcdStore final : public Store {
   void InvalidateSessions(std::function<bool(const Session&)> dead,
                           std::function<void(size_t)> done) override;
   void SetOnCommit(std::function<void(bool kv, bool sessions)> fn) override;
-  // A copy of the mirror at one etcd revision (every Beacon change up to it). Restore is not
-  // offered: etcd assigns revisions, so restored entries cannot keep their indexes as the
-  // contract requires (Store's default answer says so).
+  // Snapshots (etcd_snapshot.cpp): save copies the mirror once it holds every Beacon change up
+  // to etcd's latest (one revision); restore writes a new generation and flips the pointer in
+  // one txn (etcd_generation.h).
   Status SaveSnapshot(const SnapshotSink& sink, uint64_t* index) const override;
+  void RestoreSnapshot(std::string file, RestoreCallback done) override;
 
  private:
   static SessionResult FixSession(SessionResult r, const Commit& c);
@@ -155,15 +157,29 @@ class EtcdStore final : public Store {
   R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c,
             bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
-  bool WaitApplied(int64_t rev);
+  bool WaitApplied(int64_t rev) const;
+  // Restore steps (etcd_snapshot.cpp), on a writer thread.
+  // On success, *cleanup removes the replaced generation (run it after answering).
+  Status Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index,
+                 std::function<void()>* cleanup);
+  Status Stage(EtcdConn& conn, const std::vector<TxnWrite>& ops);
+  void DeleteChunked(EtcdConn& conn, const std::string& prefix);
   void KeepAlive(EtcdWriter& w, int64_t lease);
   void Enqueue(std::function<void(EtcdWriter&)> unit);
   void WriterLoop(int n);
   static void JsonDelete(EtcdConn& c, const std::string& prefix);
   void WatchLoop();
-  // Rebuilds the mirror from a range read of the whole prefix (start, or after compaction).
+  // The current generation's keys at one revision (etcd_snapshot.cpp).
+  Status RangeGeneration(EtcdConn& conn, int64_t timeout_ms, std::vector<EtcdKv>* kvs,
+                         int64_t* rev);
+  // Rebuilds the mirror from a range read of the current generation (start, after compaction,
+  // after a restore's flip).
   Status Resync(EtcdConn& conn, int64_t timeout_ms);
   void ApplyEvents(const std::vector<EtcdKv>& events);
+  // The watch's events (etcd_snapshot.cpp): also follows restores' staging, and at a flip swaps
+  // the mirror to the staged generation in memory. False: a flip to a generation whose staging
+  // this watch did not see whole; the caller reloads with a range read.
+  bool ApplyWatched(const std::vector<EtcdKv>& events);
   // After a mirror change: OnCommit, lapsed leases -> DestroySession, then applied_ = rev.
   void Publish(const MirrorChanges& ch, const std::function<void(bool, bool)>& notify, int64_t rev);
 
@@ -177,8 +193,8 @@ class EtcdStore final : public Store {
   std::vector<Effects::LockMove> pending_ GUARDED_BY(pend_mu_);  // holder moves for the engine
   bool reload_ GUARDED_BY(pend_mu_) = false;
 
-  Mutex applied_mu_;
-  std::condition_variable applied_cv_;
+  mutable Mutex applied_mu_;
+  mutable std::condition_variable applied_cv_;
   int64_t applied_ GUARDED_BY(applied_mu_) = 0;
 
   Mutex q_mu_;
@@ -195,6 +211,9 @@ class EtcdStore final : public Store {
   std::function<uint64_t()> wall_ms_;  // StoreOptions::wall_ms (snapshot times)
 
   EtcdConn watch_conn_;  // watch thread only
+  // Watch thread only: the keys of each generation being staged whose start (<gen>m/begin) this
+  // watch saw; cleared by every resync.
+  std::map<std::string, EtcdSortedMap<EtcdKv>> staging_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> writers_;
   std::thread watcher_;

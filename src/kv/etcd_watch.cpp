@@ -1,5 +1,6 @@
 // EtcdStore, watch side: the one watch stream per store that keeps the mirror current, wakes
 // blocking queries through OnCommit and acknowledges the writer (see etcd_store.h).
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -8,13 +9,11 @@
 namespace beacon::kv::internal {
 
 Status EtcdStore::Resync(EtcdConn& conn, int64_t timeout_ms) {
-  auto body =
-      conn.Call("/v3/kv/range", RangeRequest(eo_.prefix, PrefixEnd(eo_.prefix)), timeout_ms);
-  if (!body.ok()) return Status::Error("etcd: " + body.status().message());
   std::vector<EtcdKv> kvs;
   int64_t rev = 0;
-  std::string err;
-  if (!ParseRange(body.value(), &kvs, &rev, &err)) return Status::Error("etcd range: " + err);
+  Status st = RangeGeneration(conn, timeout_ms, &kvs, &rev);
+  if (!st.ok()) return st;
+  staging_.clear();  // events may have been missed
   MirrorChanges ch;
   std::function<void(bool, bool)> notify;
   {
@@ -78,6 +77,7 @@ void EtcdStore::WatchLoop() {
     }
     std::string buf;
     std::string why;
+    bool regen = false;
     Status st = watch_conn_.Stream(
         "/v3/watch", WatchRequest(eo_.prefix, PrefixEnd(eo_.prefix), from),
         [&](std::string_view chunk) {
@@ -95,11 +95,19 @@ void EtcdStore::WatchLoop() {
               resync = true;
               return false;
             }
-            if (!events.empty()) ApplyEvents(events);
+            if (!events.empty() && !ApplyWatched(events)) {
+              why = "a snapshot restore switched the data generation: reloading";
+              resync = regen = true;  // the mirror swaps to the new generation in one step
+              return false;
+            }
           }
           return !stopping_.load();
         });
     if (stopping_) break;
+    if (regen) {  // not a failure: reload at once from the same member
+      log_.Log(LogLevel::kInfo, "kv", "etcd: %s", why.c_str());
+      continue;
+    }
     if (!st.ok()) why = st.message();
     log_.Log(LogLevel::kWarn, "kv", "etcd watch on %s ended: %s", watch_conn_.endpoint().c_str(),
              why.empty() ? "closed" : why.c_str());

@@ -16,6 +16,7 @@ namespace beacon::kv::internal {
 // One consistent read view of a store's tables (an LMDB read txn, the maps under a read lock).
 struct SnapshotSource {
   Meta meta;
+  uint64_t term = 1;  // the header's term (a consensus backend's)
   std::function<void(const std::function<void(const Entry&)>&)> entries;
   std::function<void(const std::function<void(const Tombstone&)>&)> tombstones;
   std::function<void(const std::function<void(const Session&)>&)> sessions;

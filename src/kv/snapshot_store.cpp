@@ -18,6 +18,7 @@ Status WriteSnapshot(const SnapshotSource& src, uint64_t created_ms, const Snaps
   SnapshotHeader h;
   h.index = AtLeastOne(src.meta.index);
   h.created_ms = created_ms;
+  h.term = src.term;
   SnapshotWriter w(h, sink);
   Status st = w.AddIndex(AtLeastOne(src.meta.kv_index), AtLeastOne(src.meta.sessions_index));
   // Sessions first: a reader meets every lock holder before the keys it holds.

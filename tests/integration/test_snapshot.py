@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Snapshots end to end: `beacon snapshot save|inspect|restore` and GET/PUT /v1/snapshot.
+"""Snapshots end to end: `beacon snapshot save|inspect|restore` and GET/PUT /v1/snapshot, on
+both KV backends: the embedded store, and etcd (a real etcd-server member on loopback with its
+default limits, --max-txn-ops 128; skipped when etcd is not installed). Every test below runs
+once per backend.
 
 - save while a writer PUTs keys one after another: the snapshot holds a prefix of the writer's
   keys (every key up to some index, nothing after), verified by reading the file format here;
@@ -7,6 +10,9 @@
   indexes, sessions and locks come back;
 - restore into a store that moved on: no index goes below what clients saw before, and a
   blocking query on a key wakes;
+- restore again while another client (on etcd: through another server agent) writes: readers
+  see the old key set or the snapshot's, never a mix; a blocking query wakes; afterwards the
+  state is exactly the snapshot plus writes acknowledged after the restore, above its index;
 - inspect prints Consul's layout with the right counts; corrupt files are refused (400, CLI
   exit 1) and change nothing; curl GET/PUT; a client agent forwards /v1/snapshot to its server;
 - prepared queries ride along: save, delete/change/add queries, restore -> GET /v1/query is
@@ -29,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BEACON, Agent, free_port, wait_for, watchdog  # noqa: E402
+from kv_backends import ETCD, Backend  # noqa: E402
 
 CURL = shutil.which("curl")
 
@@ -71,18 +78,21 @@ def parse_snapshot(data):
 class Writer(threading.Thread):
     """PUTs w/k000000, w/k000001, ... one after another until stopped; acked counts answers."""
 
-    def __init__(self, port):
+    def __init__(self, port, prefix="w/", host="127.0.0.1"):
         super().__init__(daemon=True)
+        self.host = host
         self.port = port
+        self.prefix = prefix
         self.acked = 0
         self.error = None
         self.stop = threading.Event()
 
     def run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             while not self.stop.is_set():
-                conn.request("PUT", "/v1/kv/w/k%06d" % self.acked, body=b"v%d" % self.acked)
+                conn.request("PUT", "/v1/kv/%sk%06d" % (self.prefix, self.acked),
+                             body=b"v%d" % self.acked)
                 r = conn.getresponse()
                 body = r.read()
                 if r.status != 200 or body.strip() != b"true":
@@ -110,14 +120,15 @@ def setup_data(agent):
     return sid
 
 
-def test_save_under_writes_inspect_wipe_restore(tmp):
-    src = Agent(node="snap1", data_dir="tmp", extra_args=["-server"]).start()
+def test_save_under_writes_inspect_wipe_restore(tmp, backend):
+    src = backend.server("snap1").start()
     try:
         sid = setup_data(src)
         writer = Writer(src.http_port)
         writer.start()
         wait_for(lambda: writer.acked > 200 or writer.error, 20, what="writes before the save")
         path = os.path.join(tmp, "backup.snap")
+        acked_before_save = writer.acked
         rc, out, err = cli("snapshot", "save", "-http-addr", src.http_addr, path)
         at_save = writer.acked
         wait_for(lambda: writer.acked > at_save + 50 or writer.error, 20,
@@ -137,7 +148,7 @@ def test_save_under_writes_inspect_wipe_restore(tmp):
         wkeys = sorted(k for k in snap["kv"] if k.startswith("w/"))
         n = len(wkeys)
         assert wkeys == ["w/k%06d" % i for i in range(n)], wkeys[:5]
-        assert 200 < n < writer.acked, (n, writer.acked)
+        assert acked_before_save <= n < writer.acked, (acked_before_save, n, writer.acked)
         assert all(e["modify"] <= snap["index"] for e in snap["kv"].values())
         assert snap["kv"]["w/k%06d" % (n - 1)]["modify"] == snap["index"]  # the last write
         assert snap["kv"]["app/lock"]["session"] == sid
@@ -152,8 +163,11 @@ def test_save_under_writes_inspect_wipe_restore(tmp):
                                                          snap["created"])], out
         assert lines[1].split() == ["Size", str(len(data))], out
         assert lines[2].split() == ["Index", str(snap["index"])], out
-        assert lines[3].split() == ["Term", "1"] and lines[4].split() == ["Version", "1"], out
-        assert lines[0].startswith(" ID" + " " * 11 + "1-"), repr(lines[0])  # tabwriter: 8+6
+        # Term: 1 on the embedded store, etcd's raft term on etcd.
+        assert lines[3].split() == ["Term", str(snap["term"])], out
+        assert lines[4].split() == ["Version", "1"], out
+        assert snap["term"] >= 1 and (backend.name == "etcd" or snap["term"] == 1), out
+        assert lines[0].startswith(" ID" + " " * 11 + "%d-" % snap["term"]), repr(lines[0])
         assert lines[6].split() == ["Type", "Count", "Size"], out
         rows = {l.split()[0]: l.split()[1:] for l in lines[8:] if l.strip() and "----" not in l}
         assert rows["KVS"][0] == str(len(snap["kv"])), out
@@ -168,8 +182,10 @@ def test_save_under_writes_inspect_wipe_restore(tmp):
     finally:
         src.close()
 
-    # Wipe: a new agent on a new, empty data dir; restore; exactly the snapshot's state.
-    dst = Agent(node="snap1", data_dir="tmp", extra_args=["-server"]).start()
+    # Wipe: a new agent on a new, empty data dir (and a new, empty etcd); restore; exactly the
+    # snapshot's state.
+    backend.wipe()
+    dst = backend.server("snap1").start()
     try:
         rc, out, err = cli("snapshot", "restore", "-http-addr", dst.http_addr, path)
         assert rc == 0, err
@@ -185,6 +201,9 @@ def test_save_under_writes_inspect_wipe_restore(tmp):
                 (e["flags"], e["create"], e["modify"], e["lock"]), key
             assert got.get("Session", "") == e["session"], key
         assert len(before) > len(now)  # the writer's later keys are not there
+        for i in range(acked_before_save):  # every write acknowledged before the save
+            got = now["w/k%06d" % i]
+            assert base64.b64decode(got["Value"]) == b"v%d" % i, got
         sessions = dst.api("GET", "/v1/session/list")
         assert [s["ID"] for s in sessions] == [sid], sessions
         # The lock is live: destroying the restored session releases it.
@@ -212,8 +231,100 @@ def test_save_under_writes_inspect_wipe_restore(tmp):
         dst.close()
 
 
-def test_restore_moves_on_and_wakes_blocking_queries(tmp):
-    agent = Agent(node="snap2", data_dir="tmp", extra_args=["-server"]).start()
+def test_restore_under_concurrent_writes(tmp, backend):
+    with open(os.path.join(tmp, "backup.snap"), "rb") as f:  # test 1's snapshot
+        data = f.read()
+    snap = parse_snapshot(data)
+    wkeys = sorted(k for k in snap["kv"] if k.startswith("w/"))
+    port = free_port("127.0.0.73")
+    # The snapshot's session belongs to node snap1: the restoring agent is snap1.
+    a = backend.server("snap1", host="127.0.0.73", serf_port=port).start()
+    b = a
+    try:
+        if backend.etcd is not None:
+            # The other client talks to another server agent sharing the etcd store; it gossips
+            # with snap1, so it too knows the restored session's node.
+            b = backend.server("snap-rb", host="127.0.0.74", serf_port=port,
+                               extra_args=["-join", "127.0.0.73:%d" % port]).start()
+            wait_for(lambda: "snap1" in [n["Node"] for n in b.api("GET", "/v1/catalog/nodes")],
+                     20, what="snap1 in the other server's catalog")
+        assert a.http("PUT", "/v1/kv/app/a", b"other").status == 200
+        wait_for(lambda: b.http("GET", "/v1/kv/app/a").status == 200, 10, what="app/a on b")
+        key_index = int(b.http("GET", "/v1/kv/app/a").header("X-Consul-Index"))
+        writer = Writer(b.http_port, prefix="during/", host=b.host)
+        writer.start()
+        stop = threading.Event()
+        seen = {"polls": 0, "mixed": []}
+
+        def reader():  # the w/ keys: none before the restore, all of them after
+            conn = http.client.HTTPConnection(b.host, b.http_port, timeout=30)
+            while not stop.is_set():
+                conn.request("GET", "/v1/kv/w/?keys")
+                r = conn.getresponse()
+                body = r.read()
+                keys = json.loads(body) if r.status == 200 else []
+                if keys and keys != wkeys:
+                    seen["mixed"].append(len(keys))
+                seen["polls"] += 1
+
+        blocked = {}
+
+        def block():
+            r = b.http("GET", "/v1/kv/app/a?index=%d&wait=60s" % key_index, timeout=90)
+            blocked["index"] = int(r.header("X-Consul-Index"))
+            blocked["value"] = base64.b64decode(json.loads(r.body)[0]["Value"])
+
+        threads = [threading.Thread(target=reader, daemon=True),
+                   threading.Thread(target=block, daemon=True)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: writer.acked > 20 or writer.error, 20, what="writes before the restore")
+        acked_at_start = writer.acked
+        r = a.http("PUT", "/v1/snapshot", data, timeout=60)
+        acked_at_end = writer.acked
+        assert r.status == 200, (r.status, r.body)
+        restore_index = int(r.header("X-Consul-Index"))
+        assert restore_index > snap["index"]
+        wait_for(lambda: writer.acked > acked_at_end + 20 or writer.error, 20,
+                 what="writes after the restore")
+        threads[1].join(30)
+        assert not threads[1].is_alive(), "the blocking query did not wake on restore"
+        stop.set()
+        writer.stop.set()
+        writer.join(10)
+        threads[0].join(30)
+        assert writer.error is None, writer.error
+        assert seen["polls"] > 0 and not seen["mixed"], seen
+        assert blocked["value"] == b"alpha" and blocked["index"] > key_index, blocked
+
+        now, _ = kv_all(b)
+        for key, e in snap["kv"].items():  # exactly the snapshot...
+            got = now[key]
+            value = base64.b64decode(got["Value"]) if got["Value"] else b""
+            assert value == e["value"], key
+            assert (got["Flags"], got["LockIndex"], got.get("Session", "")) == \
+                (e["flags"], e["lock"], e["session"]), key
+            # indexes kept when above the store's index at the restore, else the restore's
+            assert got["ModifyIndex"] in (e["modify"], restore_index), (key, got, e)
+            assert got["CreateIndex"] <= got["ModifyIndex"], (key, got)
+        # ... plus the other client's writes acknowledged after the restore, above its index;
+        # the ones acknowledged before it began are gone with the state they were written to.
+        extra = {k: v for k, v in now.items() if k not in snap["kv"]}
+        assert all(k.startswith("during/") for k in extra), sorted(extra)[:5]
+        assert all(v["ModifyIndex"] > restore_index for v in extra.values())
+        for i in range(writer.acked):
+            if i < acked_at_start:
+                assert "during/k%06d" % i not in now, i
+            elif i >= acked_at_end:
+                assert "during/k%06d" % i in now, i
+    finally:
+        if b is not a:
+            b.close()
+        a.close()
+
+
+def test_restore_moves_on_and_wakes_blocking_queries(tmp, backend):
+    agent = backend.server("snap2").start()
     try:
         setup_data(agent)
         path = os.path.join(tmp, "b.snap")
@@ -286,10 +397,10 @@ def test_restore_moves_on_and_wakes_blocking_queries(tmp):
         agent.close()
 
 
-def test_client_agent_forwards(tmp):
+def test_client_agent_forwards(tmp, backend):
     port = free_port("127.0.0.71")
-    server = Agent(node="snap-s", host="127.0.0.71", serf_port=port, data_dir="tmp",
-                   extra_args=["-server", "-bootstrap-expect", "1"]).start()
+    server = backend.server("snap-s", host="127.0.0.71", serf_port=port,
+                            extra_args=["-bootstrap-expect", "1"]).start()
     client = None
     try:
         client = Agent(node="snap-c", host="127.0.0.72", serf_port=port, data_dir="tmp",
@@ -330,8 +441,8 @@ def query_set(agent):
     return sorted(json.loads(r.body), key=lambda q: q["ID"]), int(r.header("X-Consul-Index"))
 
 
-def test_prepared_queries_round_trip(tmp):
-    agent = Agent(node="snapq", data_dir="tmp", extra_args=["-server"]).start()
+def test_prepared_queries_round_trip(tmp, backend):
+    agent = backend.server("snapq").start()
     try:
         # A local service: the agent keeps it across the restart below.
         agent.api("PUT", "/v1/agent/service/register", {"ID": "web", "Name": "web", "Port": 80})
@@ -411,13 +522,23 @@ def test_prepared_queries_round_trip(tmp):
 
 
 def main():
-    watchdog(240)
-    with tempfile.TemporaryDirectory(prefix="beacon-snap-") as tmp:
-        for test in (test_save_under_writes_inspect_wipe_restore,
-                     test_restore_moves_on_and_wakes_blocking_queries, test_client_agent_forwards,
-                     test_prepared_queries_round_trip):
-            test(tmp)
-            print("ok", test.__name__)
+    watchdog(440)
+    backends = ["embedded"] + (["etcd"] if ETCD else [])
+    if not ETCD:
+        print("etcd is not installed (apt-get install etcd-server): embedded backend only")
+    for name in backends:
+        backend = Backend(name)
+        try:
+            with tempfile.TemporaryDirectory(prefix="beacon-snap-") as tmp:
+                for test in (test_save_under_writes_inspect_wipe_restore,
+                             test_restore_under_concurrent_writes,
+                             test_restore_moves_on_and_wakes_blocking_queries,
+                             test_client_agent_forwards, test_prepared_queries_round_trip):
+                    backend.wipe()  # each test starts from an empty store
+                    test(tmp, backend)
+                    print("ok", name, test.__name__)
+        finally:
+            backend.close()
 
 
 if __name__ == "__main__":

@@ -9,10 +9,17 @@
 // m/kv or m/sessions for a scan), so writers on all agents serialize exactly where they
 // conflict and run concurrently where they do not (a lost race re-runs the unit).
 //
-// Layout under `prefix` (default "/beacon/"; base64 in JSON like every etcd key):
-//   e/<key>       KV entry. etcd create_revision = CreateIndex, mod_revision = ModifyIndex.
+// Layout under `prefix` (default "/beacon/"; base64 in JSON like every etcd key). The data keys
+// below live right under the prefix until the first snapshot restore, then under the current
+// generation `g/<id>/` that `gen` names (src/kv/etcd_generation.h):
+//   gen           JSON {Gen, Prev, PrevBase, Index}: the current generation, the one it replaced
+//                 and its base, the restored snapshot's index. Written only by a restore's flip;
+//                 every Beacon txn compares its mod_revision.
+//   e/<key>       KV entry. CreateIndex = create_revision + base, ModifyIndex = mod_revision +
+//                 base (base = 0 before any restore).
 //                 Value = envelope: byte 'B', byte version 1, u64 Flags (LE), u64 LockIndex (LE),
-//                 u16 len (LE) + Session id, then the raw value bytes.
+//                 u16 len (LE) + Session id, then the raw value bytes. Version 2 (written by a
+//                 restore) adds u8 mask + indexes after the session (etcd_generation.h).
 //   t/<key>       tombstone of a deleted key (empty value; mod_revision = the delete's index), so
 //                 a prefix's index never drops; removed when the key is written again.
 //   s/<id>        session as JSON (Name, Node, NodeChecks, ServiceChecks, LockDelay ms,
@@ -20,13 +27,15 @@
 //   l/<id>        empty key bound to the lease of a TTL session (lease TTL = 2*TTL, kept alive by
 //                 RenewSession). When etcd expires the lease, every agent sees l/<id> go and
 //                 destroys the session (releasing/deleting its locks per Behavior).
-//   m/kv          rewritten by every KV change: its mod_revision is KvIndex().
-//   m/sessions    rewritten by every session change: its mod_revision is SessionsIndex().
-//   r/<store>/<n> request id of writer n's last txn (lets a retry recognise its own commit);
+//   m/kv          rewritten by every KV change: its mod_revision + base is KvIndex().
+//   m/sessions    rewritten by every session change: its mod_revision + base is SessionsIndex().
+//                 (The replaced generation's m/ keys stay until the next restore: a mirror
+//                 loading the current one derives the restore's index from them.)
+//   r/<store>/<n> (right under the prefix) request id of writer n's last txn (lets a retry recognise its own commit);
 //                 deleted when the store closes.
-// Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change (equal to the
-// header revision when the etcd keyspace is Beacon's alone; unrelated etcd writes do not wake
-// blocking queries). Lock-delays and TTL renew clocks live in the agent's memory, as in the
+// Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change + base (equal
+// to the header revision when the etcd keyspace is Beacon's alone and nothing was restored;
+// unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the agent's memory, as in the
 // embedded store; a TTL session is expired by the agent that last renewed it, or by etcd's lease.
 // Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's default is 128).
 #pragma once

@@ -1,4 +1,4 @@
-// Store::SaveSnapshot / RestoreSnapshot on the in-memory and the LMDB store.
+// Store::SaveSnapshot / RestoreSnapshot on the in-memory, the LMDB and the etcd store.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -39,8 +39,14 @@ std::vector<Entry> All(Store& s) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("snapshot: restore brings back the saved state; indexes never go back", F, MemFx,
-                   LmdbFx) {
+#ifdef BEACON_HAVE_ETCD
+#define RESTORE_STORES MemFx, LmdbFx, EtcdFx
+#else
+#define RESTORE_STORES MemFx, LmdbFx
+#endif
+
+TEST_CASE_TEMPLATE("snapshot: restore brings back the saved state; indexes never go back", F,
+                   RESTORE_STORES) {
   F fx;
   Store& s = *fx.s;
   REQUIRE(Set(s, "app/a", "one", 3).ok);
@@ -109,7 +115,7 @@ TEST_CASE_TEMPLATE("snapshot: restore brings back the saved state; indexes never
   }
 }
 
-TEST_CASE_TEMPLATE("snapshot: restore into an empty store keeps every index", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("snapshot: restore into an empty store keeps every index", F, RESTORE_STORES) {
   F src;
   REQUIRE(Set(*src.s, "a", "1").ok);
   std::string sid = NewSession(*src.s);
@@ -139,7 +145,7 @@ TEST_CASE_TEMPLATE("snapshot: restore into an empty store keeps every index", F,
   CHECK(info[0].node == "n1");
 }
 
-TEST_CASE_TEMPLATE("snapshot: a corrupt or truncated file changes nothing", F, MemFx, LmdbFx) {
+TEST_CASE_TEMPLATE("snapshot: a corrupt or truncated file changes nothing", F, RESTORE_STORES) {
   F fx;
   Store& s = *fx.s;
   REQUIRE(Set(s, "keep", "me").ok);
@@ -159,7 +165,7 @@ TEST_CASE_TEMPLATE("snapshot: a corrupt or truncated file changes nothing", F, M
 }
 
 #ifdef BEACON_HAVE_ETCD
-#define SAVE_STORES MemFx, LmdbFx, EtcdFx  // etcd saves (from its mirror); it cannot restore
+#define SAVE_STORES MemFx, LmdbFx, EtcdFx
 #else
 #define SAVE_STORES MemFx, LmdbFx
 #endif
@@ -184,16 +190,91 @@ TEST_CASE_TEMPLATE("snapshot: save is a point-in-time copy while writes go on", 
 }
 
 #ifdef BEACON_HAVE_ETCD
-TEST_CASE("snapshot: the etcd store refuses a restore and changes nothing") {
-  EtcdFx fx;
-  REQUIRE(Set(*fx.s, "k", "v").ok);
-  uint64_t index = 0;
-  const std::string file = Save(*fx.s, &index);
-  CHECK(index == fx.s->Index());
-  REQUIRE(Set(*fx.s, "k", "v2").ok);
-  auto [st, idx] = Restore(*fx.s, file);
-  REQUIRE_FALSE(st.ok());
-  CHECK(st.message() == "snapshots are not supported by this KV backend");
-  CHECK(MustGet(*fx.s, "k").value == "v2");
+// Two agents' stores on one etcd prefix: a restore through A of more keys than one etcd txn
+// takes, while B writes and reads. B's readers see the old state or the restored one, never a
+// mix; B's writes after the restore land in the new generation above its index; an updated
+// restored key keeps its CreateIndex; the store reopens onto the restored generation.
+TEST_CASE("snapshot: an etcd restore is atomic for another agent writing and reading") {
+  EtcdFx src;
+  constexpr int kKeys = 1000;  // ~16 staging txns of 64 ops
+  for (int i = 0; i < kKeys; i += 100) {
+    std::vector<Op> ops;
+    for (int j = i; j < i + 100; ++j) ops.push_back(MakeOp(Verb::kSet, "r/" + std::to_string(j)));
+    REQUIRE(Do(*src.s, ops).ok);
+  }
+  const std::string sid = NewSession(*src.s);
+  REQUIRE(Do(*src.s, {MakeOp(Verb::kLock, "r/lock", "held", 0, sid)}).ok);
+  uint64_t saved_index = 0;
+  const std::string file = Save(*src.s, &saved_index);
+  const Entry saved0 = MustGet(*src.s, "r/0");
+
+  EtcdFx a;
+  EtcdFx b(a.eo.endpoints);
+  b.eo.prefix = a.eo.prefix;
+  b.Reopen();
+  REQUIRE(Set(*a.s, "old/key", "x").ok);
+  std::atomic<bool> stop{false}, mixed{false};
+  std::atomic<int> acked_after{0};
+  std::atomic<bool> restored{false};
+  std::thread reader([&] {
+    std::vector<Entry> out;
+    while (!stop.load()) {
+      b.s->List("r/", &out);
+      if (!out.empty() && out.size() != kKeys + 1) mixed = true;
+    }
+  });
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      const bool after = restored.load();
+      if (Set(*b.s, "b/" + std::to_string(i), "v").ok && after) acked_after++;
+    }
+  });
+  auto [st, index] = Restore(*a.s, file);
+  restored = true;
+  REQUIRE(st.ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (acked_after.load() < 20 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  reader.join();
+  writer.join();
+  CHECK_FALSE(mixed.load());
+  CHECK(index > saved_index);
+  for (Store* s : {a.s.get(), b.s.get()}) {
+    std::vector<Entry> now;
+    s->List("r/", &now);
+    REQUIRE(now.size() == kKeys + 1);
+    // Kept when above the index B's writes had reached at the flip, else the restore's.
+    const uint64_t m = MustGet(*s, "r/0").modify_index;
+    CHECK((m == saved0.modify_index || m == index));
+    CHECK(MustGet(*s, "r/lock").session == sid);
+    CHECK_FALSE(Has(*s, "old/key"));
+    CHECK(s->PrefixIndex("old/") >= index);  // the dropped key's tombstone
+  }
+  // B's writes acknowledged after the restore are there, above its index.
+  std::vector<Entry> bs;
+  b.s->List("b/", &bs);
+  CHECK(bs.size() >= 20);
+  for (const Entry& e : bs) CHECK(e.modify_index > index);
+  // An update keeps the restored CreateIndex; a CAS on the restored index works.
+  const Entry restored0 = MustGet(*b.s, "r/0");
+  auto w = Do(*b.s, {MakeOp(Verb::kCas, "r/0", "new", restored0.modify_index)});
+  REQUIRE(w.ok);
+  const Entry up = MustGet(*b.s, "r/0");
+  CHECK(up.create_index == std::min(saved0.create_index, restored0.modify_index));
+  CHECK(up.modify_index > index);
+  // A reopened store (a resync from etcd) finds the same state and indexes.
+  a.Reopen();
+  const Entry again = MustGet(*a.s, "r/0");
+  CHECK(again.create_index == up.create_index);
+  CHECK(again.modify_index == up.modify_index);
+  CHECK(MustGet(*a.s, "r/1").modify_index == MustGet(*b.s, "r/1").modify_index);
+  CHECK(a.s->Index() == b.s->Index());
+  // A second restore goes on above the first.
+  auto [st2, index2] = Restore(*b.s, file);
+  REQUIRE(st2.ok());
+  CHECK(index2 > w.index);
+  CHECK(MustGet(*b.s, "r/0").value == saved0.value);
 }
 #endif
