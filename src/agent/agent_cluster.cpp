@@ -4,6 +4,7 @@
 
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
+#include "beacon/agent/etcd_supervisor.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -53,6 +54,7 @@ Status Agent::StartCluster() {
   http::AgentSelf self = local_->Self();
   self.bootstrap_expect = cfg_.bootstrap_expect;
   co.tags = http::LanTags(self);
+  AddEtcdTags(cfg_, &co.tags);  // -etcd-supervise: etcd_peer, etcd_client
   if (!cfg_.encrypt.empty()) {
     auto kr = gossip::Keyring::FromBase64({cfg_.encrypt});
     if (!kr.ok()) return Status::Error("encrypt: " + kr.status().message());

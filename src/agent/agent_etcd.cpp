@@ -1,0 +1,109 @@
+// Agent::StartSupervisedEtcd: -etcd-supervise (issue 10, scope 2). See etcd_supervisor.h.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "beacon/agent/agent.h"
+#include "beacon/agent/cluster.h"
+#include "beacon/agent/etcd_supervisor.h"
+#include "beacon/core/file.h"
+
+namespace beacon::agent {
+namespace {
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string EtcdLogLevel(const std::string& agent_level) {
+  if (agent_level == "trace" || agent_level == "debug") return "debug";
+  return agent_level;  // info, warn, error
+}
+
+}  // namespace
+
+Status Agent::StartSupervisedEtcd() {
+  const config::EtcdConfig& e = cfg_.etcd;
+  EtcdSupervisorOptions o;
+  o.binary = e.binary;
+  o.name = cfg_.node_name;
+  o.data_dir = cfg_.data_dir + "/etcd";
+  o.listen_addr = cfg_.bind_addr;
+  o.advertise_addr = cfg_.advertise_addr;
+  o.client_port = e.client_port;
+  o.peer_port = e.peer_port;
+  o.cluster_token = "beacon-" + cfg_.datacenter;
+  o.log_level = EtcdLogLevel(cfg_.log_level);
+  const std::string endpoints_file = cfg_.data_dir + "/etcd.endpoints";
+  std::map<std::string, std::string> own;
+  AddEtcdTags(cfg_, &own);
+  std::vector<std::string> clients;
+  if (Exists(o.data_dir + "/member")) {
+    clients = ReadLines(endpoints_file);  // written at bootstrap
+    BEACON_LOG(log_, kInfo, "etcd", "existing etcd data in %s: rejoining its cluster",
+               o.data_dir.c_str());
+  } else {
+    // A first start: bootstrap with the expected servers, as Consul's bootstrap_expect does.
+    const size_t expect = static_cast<size_t>(std::max(cfg_.bootstrap_expect, 1));
+    std::vector<EtcdPeer> peers;
+    size_t logged = SIZE_MAX;
+    for (;;) {
+      peers = cluster_
+                  ? EtcdPeersOf(cluster_->Members())
+                  : std::vector<EtcdPeer>{{cfg_.node_name, own["etcd_peer"], own["etcd_client"]}};
+      if (peers.size() >= expect) break;
+      if (!cluster_) {
+        return Status::Error("-etcd-supervise with -bootstrap-expect " + std::to_string(expect) +
+                             " needs gossip (serf_lan port is -1)");
+      }
+      if (peers.size() != logged) {
+        BEACON_LOG(log_, kInfo, "etcd",
+                   "waiting for %zu servers with -etcd-supervise to bootstrap etcd, %zu known",
+                   expect, peers.size());
+        logged = peers.size();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::string text;
+    for (const EtcdPeer& p : peers) {
+      if (!o.initial_cluster.empty()) o.initial_cluster += ",";
+      o.initial_cluster += p.name + "=" + p.peer_url;
+      clients.push_back(p.client_url);
+      text += p.client_url + "\n";
+    }
+    if (Status st = core::WriteFileAtomic(endpoints_file, text); !st.ok()) {
+      return Status::Error("etcd: " + st.message());
+    }
+  }
+  // This member first: reads and the watch go to the local member while it is up.
+  std::erase(clients, own["etcd_client"]);
+  clients.insert(clients.begin(), own["etcd_client"]);
+  if (cfg_.etcd.endpoints.empty()) cfg_.etcd.endpoints = clients;
+  etcd_ = std::make_unique<EtcdSupervisor>(std::move(o), log_);
+  if (Status st = etcd_->Start(); !st.ok()) return st;
+  // The KV store needs a quorum: a first start waits for the other members to come up.
+  for (int attempt = 1;; ++attempt) {
+    Status st = OpenKv();
+    if (st.ok()) break;
+    BEACON_LOG(log_, kWarn, "etcd", "waiting for the etcd cluster (attempt %d): %s", attempt,
+               st.message().c_str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  BEACON_LOG(log_, kInfo, "etcd", "KV store on the supervised etcd cluster (%zu endpoints)",
+             cfg_.etcd.endpoints.size());
+  return Status::Ok();
+}
+
+}  // namespace beacon::agent
