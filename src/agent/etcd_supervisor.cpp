@@ -152,6 +152,7 @@ pid_t EtcdSupervisor::Spawn(int* err_fd) {
     // This thread is the child's parent as far as PDEATHSIG goes: it lives as long as the child.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);
+    setpgid(0, 0);  // a terminal's Ctrl-C reaches the agent only; the agent stops etcd in order
     const int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
     dup2(devnull, 1);
@@ -265,8 +266,8 @@ void EtcdSupervisor::Run() {
       const uint64_t t0 = NowMs();
       std::string partial;
       int status = Watch(pid, err_fd, &partial);
-      const bool stopped = status == -1;
-      if (stopped) status = Terminate(pid, err_fd, &partial);
+      const bool stopped = status == -1 || stopping_;
+      if (status == -1) status = Terminate(pid, err_fd, &partial);
       close(err_fd);
       pid_ = 0;
       if (stopped) {
