@@ -93,7 +93,15 @@ Status Agent::StartCluster() {
         RequestStop(1);
       },
       log_);
-  cluster_->SetOnLeft([this] { RequestStop(0); });
+  cluster_->SetOnLeft([this] {
+    // Through the HTTP loop: it sends the replies queued before a task (the leave's answer)
+    // first, so `beacon leave` gets its answer before the agent stops.
+    if (http_) {
+      http_->Post([this] { RequestStop(0); });
+    } else {
+      RequestStop(0);
+    }
+  });
   writer_->TrackApplied(true);
   (void)writer_->TakeApplied();  // the loaded state spreads by anti-entropy, not as deltas
   if (Status st = cluster_->Start(); !st.ok()) return st;

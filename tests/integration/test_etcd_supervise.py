@@ -176,6 +176,9 @@ def main():
         print("PASS")
     finally:
         pids = [p for a in servers for p in etcd_pids(a)]
+        if os.environ.get("KEEP_LOGS"):
+            for a in servers:
+                shutil.copy(a.log_path, "/tmp/sv-%s.log" % a.node)
         for a in servers + ([client] if client else []):
             a.close()
         left = [p for p in pids if pid_alive(p)]
