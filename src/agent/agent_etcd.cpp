@@ -1,5 +1,8 @@
 // Agent::StartSupervisedEtcd: -etcd-supervise (issue 10, scope 2). See etcd_supervisor.h.
 #include <sys/stat.h>
+#include <uv.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <fstream>
@@ -27,6 +30,49 @@ std::vector<std::string> ReadLines(const std::string& path) {
   return out;
 }
 
+// SIGINT/SIGTERM while Start() waits for the other servers or the etcd quorum (Run() handles
+// them only later): caught on a private libuv loop, so the agent returns and stops (and reaps)
+// its etcd child instead of dying with it running.
+class StopSignals {
+ public:
+  StopSignals() {
+    uv_loop_init(&loop_);
+    for (uv_signal_t* s : {&int_, &term_}) {
+      uv_signal_init(&loop_, s);
+      s->data = this;
+    }
+    uv_signal_start(&int_, OnSignal, SIGINT);
+    uv_signal_start(&term_, OnSignal, SIGTERM);
+  }
+  ~StopSignals() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&int_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&term_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // Sleeps `ms`; then the signal caught so far (0: none).
+  int SleepAndCheck(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return signum_;
+  }
+
+ private:
+  static void OnSignal(uv_signal_t* s, int signum) {
+    static_cast<StopSignals*>(s->data)->signum_ = signum;
+  }
+  uv_loop_t loop_;
+  uv_signal_t int_, term_;
+  int signum_ = 0;
+};
+
+Status Interrupted(int signum, const char* what) {
+  return Status::Error("caught signal " + std::to_string(signum) + " while waiting for " + what);
+}
+
 std::string EtcdLogLevel(const std::string& agent_level) {
   if (agent_level == "trace" || agent_level == "debug") return "debug";
   return agent_level;  // info, warn, error
@@ -50,6 +96,7 @@ Status Agent::StartSupervisedEtcd() {
   std::map<std::string, std::string> own;
   AddEtcdTags(cfg_, &own);
   std::vector<std::string> clients;
+  StopSignals signals;
   if (Exists(o.data_dir + "/member")) {
     clients = ReadLines(endpoints_file);  // written at bootstrap
     BEACON_LOG(log_, kInfo, "etcd", "existing etcd data in %s: rejoining its cluster",
@@ -74,7 +121,9 @@ Status Agent::StartSupervisedEtcd() {
                    expect, peers.size());
         logged = peers.size();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (int sig = signals.SleepAndCheck(200); sig != 0) {
+        return Interrupted(sig, "the other servers");
+      }
     }
     std::string text;
     for (const EtcdPeer& p : peers) {
@@ -99,7 +148,9 @@ Status Agent::StartSupervisedEtcd() {
     if (st.ok()) break;
     BEACON_LOG(log_, kWarn, "etcd", "waiting for the etcd cluster (attempt %d): %s", attempt,
                st.message().c_str());
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (int sig = signals.SleepAndCheck(500); sig != 0) {
+      return Interrupted(sig, "the etcd cluster");  // ~Agent stops the child
+    }
   }
   BEACON_LOG(log_, kInfo, "etcd", "KV store on the supervised etcd cluster (%zu endpoints)",
              cfg_.etcd.endpoints.size());

@@ -10,7 +10,9 @@ client agent on 127.0.47.4, all joined by gossip. Checked as a user sees it:
   rejoins (its own copy, read directly from it, has a key written while it was down);
 - SIGTERM of an agent and `beacon leave` on another stop their etcd children (the pids are gone
   once the agents exited: no orphan etcd);
-- an agent restarted with its data dir rejoins its etcd cluster without re-bootstrapping.
+- an agent restarted with its data dir rejoins its etcd cluster without re-bootstrapping;
+- an agent restarted alone (no quorum) waits for the etcd cluster, and SIGTERM during that wait
+  stops and reaps its etcd child.
 
 Skipped (exit 77) without etcd.
 """
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -173,6 +176,29 @@ def main():
         assert kv_put(client, "app/after-leave", "6")
         assert kv_get(servers[0], "app/after-leave") == "6"
         print("ok: leave stops etcd (pid %d gone)" % pid2)
+
+        # s1 alone (s2 left, s3 stopped) restarts with its data: its member has no quorum, so
+        # the agent keeps waiting for the etcd cluster; SIGTERM then stops and reaps etcd.
+        s1 = servers[0]
+        s3.stop()
+        s1.stop()
+        with open(s1.log_path, "ab") as log:
+            p = subprocess.Popen(s1.args, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, cwd=s1.dir)
+        try:
+            wait_for(lambda: "waiting for the etcd cluster (attempt" in s1.log_text(), 60,
+                     what="s1 waiting for a quorum")
+            pid1 = etcd_pids(s1)[-1]
+            assert pid_alive(pid1) and parent_of(pid1) == p.pid
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=30) != 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert not pid_alive(pid1), "orphan etcd %d after SIGTERM during the wait" % pid1
+        assert "caught signal 15 while waiting for the etcd cluster" in s1.log_text()
+        print("ok: SIGTERM while waiting for a quorum stops etcd (pid %d gone)" % pid1)
         print("PASS")
     finally:
         pids = [p for a in servers for p in etcd_pids(a)]
