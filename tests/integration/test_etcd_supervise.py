@@ -3,6 +3,8 @@
 `-server -bootstrap-expect 3 -kv-backend etcd -etcd-supervise` (no -etcd-endpoints) and one
 client agent on 127.0.47.4, all joined by gossip. Checked as a user sees it:
 
+- a stock `serf agent` in the same pool sees the servers' etcd_peer/etcd_client tags (when go
+  and the serf sources are installed);
 - the servers find each other by gossip and bootstrap a 3-member etcd cluster (each agent's
   child, data in <data_dir>/etcd); KV written through one server is read through every server
   and through the client agent, and a write through the client is seen by the servers;
@@ -25,18 +27,21 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BEACON, Agent, free_port, skip, wait_for, watchdog  # noqa: E402
+from test_serf_cluster import SerfNode  # noqa: E402
+from test_serf_wire import SERF_SRC, build_serf  # noqa: E402
 
 if shutil.which("etcd") is None and not os.access("/usr/bin/etcd", os.X_OK):
     skip("etcd is not installed (apt-get install etcd-server)")
 
 watchdog(400)
 
-HOSTS = ["127.0.47.%d" % i for i in range(1, 5)]
+HOSTS = ["127.0.47.%d" % i for i in range(1, 6)]
 NAMES = ["s1", "s2", "s3", "c1"]
 
 
@@ -89,7 +94,8 @@ def kv_put(agent, key, value):
 def main():
     serf_port = free_port(HOSTS[0])
     seed = "%s:%d" % (HOSTS[0], serf_port)
-    servers, client, clients_urls = [], None, []
+    servers, client, clients_urls, serf = [], None, [], None
+    tmp = tempfile.TemporaryDirectory(prefix="beacon-etcdsup-it-")
     try:
         for i in range(3):
             cport, pport = free_port(HOSTS[i]), free_port(HOSTS[i])
@@ -133,6 +139,23 @@ def main():
         for url in clients_urls:  # every member holds the data
             wait_for(lambda u=url: member_has(u, "app/two", "2"), 10, what="replica on " + url)
         print("ok: 3 supervised etcd members bootstrapped by gossip; KV via servers and client")
+
+        # Stock serf in the same gossip pool: it sees the etcd tags, Beacon sees it.
+        if shutil.which("go") and os.path.isdir(SERF_SRC):
+            serf_bin = build_serf(tmp.name)
+            serf = SerfNode(serf_bin, tmp.name, "serf1", HOSTS[4], serf_port, join=seed)
+            wait_for(lambda: all(m["status"] == "alive" for m in serf.members().values())
+                     and len(serf.members()) == 5, 30, what="serf sees all alive")
+            tags = serf.members()["s1"]["tags"]
+            assert tags["etcd_peer"] == "http://127.0.47.1:%s" % servers[0].args[
+                servers[0].args.index("-etcd-peer-port") + 1], tags
+            assert tags["etcd_client"] == clients_urls[0] and tags["role"] == "consul", tags
+            wait_for(lambda: any(m["Name"] == "serf1" and m["Status"] == 1
+                                 for m in servers[1].api("GET", "/v1/agent/members")), 30,
+                     what="beacon sees serf1")
+            print("ok: stock serf sees the etcd tags and is seen")
+        else:
+            print("note: go or the serf sources missing, stock serf check skipped")
 
         # kill -9 of s2's etcd child: restarted by the agent, rejoins and catches up.
         s2 = servers[1]
@@ -207,6 +230,9 @@ def main():
                 shutil.copy(a.log_path, "/tmp/sv-%s.log" % a.node)
         for a in servers + ([client] if client else []):
             a.close()
+        if serf is not None:
+            serf.stop()
+        tmp.cleanup()
         left = [p for p in pids if pid_alive(p)]
         assert not left, "etcd children left running: %s" % left
 
