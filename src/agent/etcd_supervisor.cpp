@@ -189,7 +189,11 @@ void EtcdSupervisor::Drain(int err_fd, std::string* partial, bool flush) {
       if (!l.text.empty() && log_.Enabled(l.level)) log_.Log(l.level, "etcd", "%s", l.text.c_str());
     }
     partial->erase(0, start);
-    if (partial->size() > kMaxLine) partial->resize(kMaxLine);  // the rest of it is dropped
+    if (partial->size() > kMaxLine) {  // no newline in sight: log what came as one line
+      const EtcdLogLine l = ParseEtcdLogLine(*partial);
+      if (log_.Enabled(l.level)) log_.Log(l.level, "etcd", "%s", l.text.c_str());
+      partial->clear();
+    }
   }
   if (flush && !partial->empty()) {
     const EtcdLogLine l = ParseEtcdLogLine(*partial);
