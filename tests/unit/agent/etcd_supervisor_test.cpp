@@ -3,12 +3,19 @@
 #include "beacon/agent/etcd_supervisor.h"
 
 #include <doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 namespace beacon::agent {
 namespace {
@@ -146,6 +153,105 @@ TEST_CASE("etcd supervise config: flags, keys, defaults and errors") {
   CHECK(r.status().message().find("etcd.client_port") != std::string::npos);
   unlink(file.c_str());
   rmdir(dir.c_str());
+}
+
+// A stand-in for etcd (a shell script) under the real supervisor: what the log says and what
+// happens to the child.
+struct FakeEtcd {
+  std::string dir;
+  std::string log_path;
+  int log_fd = -1;
+  Logger log;
+  explicit FakeEtcd(const std::string& script)
+      : dir(MakeDir()),
+        log_path(dir + "/agent.log"),
+        log_fd(OpenLog(log_path)),
+        log(LogLevel::kDebug, log_fd) {
+    std::ofstream(dir + "/etcd") << "#!/bin/sh\n" << script;
+    chmod((dir + "/etcd").c_str(), 0755);
+  }
+  ~FakeEtcd() {
+    close(log_fd);
+    (void)!system(("rm -rf " + dir).c_str());
+  }
+  EtcdSupervisorOptions Options() const {
+    EtcdSupervisorOptions o;
+    o.binary = dir + "/etcd";
+    o.name = "s1";
+    o.data_dir = dir + "/data";
+    o.listen_addr = o.advertise_addr = "127.0.0.1";
+    o.stop_timeout_ms = 300;
+    o.backoff_min_ms = 50;
+    o.backoff_max_ms = 100;
+    return o;
+  }
+  std::string Text() const {
+    std::ifstream in(log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  bool WaitFor(const std::string& needle, int count = 1) const {
+    for (int i = 0; i < 300; ++i) {  // up to 30 s
+      const std::string t = Text();
+      int n = 0;
+      for (size_t p = t.find(needle); p != std::string::npos; p = t.find(needle, p + 1)) ++n;
+      if (n >= count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  static std::string MakeDir() {
+    char tmpl[] = "/tmp/beacon-fake-etcd-XXXXXX";
+    return mkdtemp(tmpl);
+  }
+  static int OpenLog(const std::string& path) {
+    return open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+};
+
+bool Alive(pid_t pid) {
+  return kill(pid, 0) == 0;
+}
+
+TEST_CASE("supervisor: stderr logged at its level; SIGTERM ignored -> SIGKILL; child reaped") {
+  FakeEtcd f(
+      "trap '' TERM\n"
+      "echo '{\"level\":\"warn\",\"ts\":1,\"msg\":\"hello from etcd\",\"n\":1}' >&2\n"
+      "exec sleep 60\n");
+  EtcdSupervisor sup(f.Options(), f.log);
+  REQUIRE(sup.Start().ok());
+  REQUIRE(f.WaitFor("[WARN] etcd: hello from etcd n=1"));
+  const pid_t pid = sup.pid();
+  REQUIRE(pid > 0);
+  CHECK(Alive(pid));
+  sup.Stop();
+  CHECK_FALSE(Alive(pid));  // killed and reaped (a zombie would still answer kill 0)
+  CHECK(sup.pid() == 0);
+  const std::string t = f.Text();
+  CHECK(t.find("still running 300 ms after SIGTERM, sending SIGKILL") != std::string::npos);
+  CHECK(t.find("stopped: killed by signal 9") != std::string::npos);
+}
+
+TEST_CASE("supervisor: a crashing child is restarted with a growing backoff, one line each") {
+  FakeEtcd f("echo 'boom' >&2\nexit 3\n");
+  EtcdSupervisor sup(f.Options(), f.log);
+  REQUIRE(sup.Start().ok());
+  REQUIRE(f.WaitFor("exited with status 3; restarting in 100 ms", 2));
+  sup.Stop();
+  const std::string t = f.Text();
+  CHECK(t.find("exited with status 3; restarting in 50 ms") != std::string::npos);
+  CHECK(t.find("[WARN] etcd: boom") != std::string::npos);
+}
+
+TEST_CASE("supervisor: a missing binary is a clear error") {
+  EtcdSupervisorOptions o;
+  o.binary = "/nonexistent/etcd";
+  Logger log;
+  EtcdSupervisor sup(o, log);
+  Status st = sup.Start();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("/nonexistent/etcd is not executable") != std::string::npos);
 }
 
 }  // namespace
