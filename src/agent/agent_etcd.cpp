@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -110,7 +111,9 @@ Status Agent::StartSupervisedEtcd() {
       peers = cluster_
                   ? EtcdPeersOf(cluster_->Members())
                   : std::vector<EtcdPeer>{{cfg_.node_name, own["etcd_peer"], own["etcd_client"]}};
-      if (peers.size() >= expect) break;
+      const bool self_seen = std::any_of(
+          peers.begin(), peers.end(), [&](const EtcdPeer& p) { return p.name == cfg_.node_name; });
+      if (peers.size() >= expect && self_seen) break;
       if (!cluster_) {
         return Status::Error("-etcd-supervise with -bootstrap-expect " + std::to_string(expect) +
                              " needs gossip (serf_lan port is -1)");
