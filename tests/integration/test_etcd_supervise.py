@@ -13,6 +13,7 @@ client agent on 127.0.47.4, all joined by gossip. Checked as a user sees it:
 - SIGTERM of an agent and `beacon leave` on another stop their etcd children (the pids are gone
   once the agents exited: no orphan etcd);
 - an agent restarted with its data dir rejoins its etcd cluster without re-bootstrapping;
+- kill -9 of an agent takes its etcd child down with it (no orphan), and a restart rejoins;
 - an agent restarted alone (no quorum) waits for the etcd cluster, and SIGTERM during that wait
   stops and reaps its etcd child.
 
@@ -188,6 +189,17 @@ def main():
                  what="s3's member rejoined")
         assert kv_get(s3, "app/while-s3-down") == "5"
         print("ok: restarted agent rejoined with its data dir")
+
+        # kill -9 of the agent itself: the kernel stops its etcd (PR_SET_PDEATHSIG); a restart
+        # rejoins again.
+        pid3 = etcd_pids(s3)[-1]
+        s3.kill9()
+        wait_for(lambda: not pid_alive(pid3), 15, what="etcd %d gone with its agent" % pid3)
+        assert kv_put(servers[0], "app/after-agent-kill", "7")
+        s3.start(timeout=90, keep_ports=True)
+        wait_for(lambda: member_has(clients_urls[2], "app/after-agent-kill", "7"), 30,
+                 what="s3's member rejoined after kill -9 of the agent")
+        print("ok: kill -9 of the agent takes its etcd (pid %d) down; restart rejoins" % pid3)
 
         # `beacon leave` on s2: the agent leaves and exits; its etcd child goes with it.
         pid2 = etcd_pids(s2)[-1]
