@@ -11,6 +11,7 @@
 #include "agent_metrics.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
+#include "beacon/agent/etcd_supervisor.h"
 #include "beacon/agent/health_sync.h"
 #include "beacon/agent/persister.h"
 #include "beacon/agent/query_mirror.h"
@@ -46,7 +47,8 @@ Agent::~Agent() {
   kv_cluster_.reset();  // its threads wake the HTTP server; before kv_ (info reads it)
   if (forwarder_) forwarder_->Stop();
   if (dns_) dns_->Stop();
-  kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
+  kv_.reset();    // finishes queued writes; their callbacks find the HTTP server stopped
+  etcd_.reset();  // -etcd-supervise: stops and reaps the local etcd member
 }
 
 namespace {
@@ -158,7 +160,9 @@ void Agent::ApplyLocal(const config::AgentConfig& cfg, const config::AgentConfig
 Status Agent::Start() {
   const auto t0 = std::chrono::steady_clock::now();
   RaiseFileLimit(log_);
-  if (Status st = OpenKv(); !st.ok()) return st;
+  if (!cfg_.etcd.supervise) {  // else once gossip found the etcd members
+    if (Status st = OpenKv(); !st.ok()) return st;
+  }
   // Record versions start at the boot time in ms << 20, above every version of a previous life.
   const auto boot_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -239,6 +243,9 @@ Status Agent::Start() {
     if (!st.ok()) return st;
   }
   if (Status st = StartCluster(); !st.ok()) return st;
+  if (cfg_.etcd.supervise) {
+    if (Status st = StartSupervisedEtcd(); !st.ok()) return st;
+  }
   if (cfg_.ports.http >= 0) {
     BuildHttp();
     if (forwarder_) {

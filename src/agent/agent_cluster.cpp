@@ -4,6 +4,7 @@
 
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
+#include "beacon/agent/etcd_supervisor.h"
 #include "local_agent_internal.h"
 
 namespace beacon::agent {
@@ -53,6 +54,7 @@ Status Agent::StartCluster() {
   http::AgentSelf self = local_->Self();
   self.bootstrap_expect = cfg_.bootstrap_expect;
   co.tags = http::LanTags(self);
+  AddEtcdTags(cfg_, &co.tags);  // -etcd-supervise: etcd_peer, etcd_client
   if (!cfg_.encrypt.empty()) {
     auto kr = gossip::Keyring::FromBase64({cfg_.encrypt});
     if (!kr.ok()) return Status::Error("encrypt: " + kr.status().message());
@@ -98,7 +100,15 @@ Status Agent::StartCluster() {
         RequestStop(1);
       },
       log_);
-  cluster_->SetOnLeft([this] { RequestStop(0); });
+  cluster_->SetOnLeft([this] {
+    // Through the HTTP loop: it sends the replies queued before a task (the leave's answer)
+    // first, so `beacon leave` gets its answer before the agent stops.
+    if (http_) {
+      http_->Post([this] { RequestStop(0); });
+    } else {
+      RequestStop(0);
+    }
+  });
   writer_->TrackApplied(true);
   (void)writer_->TakeApplied();  // the loaded state spreads by anti-entropy, not as deltas
   if (Status st = cluster_->Start(); !st.ok()) return st;

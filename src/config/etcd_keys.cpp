@@ -1,5 +1,6 @@
 // Config keys for the etcd KV backend (issue 10): kv_backend, etcd { endpoints, dial_timeout,
-// request_timeout, prefix, tls { ca_file, cert_file, key_file } } and -etcd-endpoints.
+// request_timeout, prefix, tls { ca_file, cert_file, key_file }, supervise, client_port,
+// peer_port, binary } and -etcd-endpoints.
 #include "internal.h"
 
 namespace beacon::config::internal {
@@ -88,15 +89,38 @@ Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig
       if (st.ok() && out->prefix.empty()) st = c.Err(x, p, "expected a non-empty key prefix");
     } else if (k == "tls") {
       st = ApplyTls(c, x, p, out);
+    } else if (k == "supervise") {
+      st = GetBool(c, x, p, &out->supervise);
+    } else if (k == "clientport" || k == "peerport") {
+      int64_t n = 0;
+      st = GetInt(c, x, p, 1, 65535, &n);
+      (k == "clientport" ? out->client_port : out->peer_port) = static_cast<int>(n);
+    } else if (k == "binary") {
+      st = GetString(c, x, p, &out->binary);
+      if (st.ok() && out->binary.empty()) st = c.Err(x, p, "expected the path of etcd");
     } else {
       st = c.Err(x, p,
-                 "unknown key (expected endpoints, dial_timeout, request_timeout, prefix or tls)");
+                 "unknown key (expected endpoints, dial_timeout, request_timeout, prefix, tls, "
+                 "supervise, client_port, peer_port or binary)");
     }
   }
   return st;
 }
 
 Status FinalizeKvBackend(const AgentConfig& cfg) {
+  if (cfg.etcd.supervise) {
+    if (cfg.kv_backend != "etcd") {
+      return Status::Error("etcd.supervise (-etcd-supervise) needs kv_backend \"etcd\"");
+    }
+    if (!cfg.server) return Status::Error("etcd.supervise (-etcd-supervise) needs -server");
+    if (cfg.dev || cfg.data_dir.empty()) {
+      return Status::Error("etcd.supervise (-etcd-supervise) needs -data-dir (not -dev)");
+    }
+    if (cfg.etcd.client_port == cfg.etcd.peer_port) {
+      return Status::Error("etcd.client_port and etcd.peer_port must differ");
+    }
+    return Status::Ok();  // endpoints default to the supervised members' client URLs
+  }
   if (cfg.kv_backend == "etcd" && cfg.etcd.endpoints.empty()) {
     return Status::Error("kv_backend \"etcd\" needs etcd.endpoints (or -etcd-endpoints)");
   }

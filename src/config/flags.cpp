@@ -60,6 +60,9 @@ constexpr FlagDef kFlags[] = {
     {"dns-workers", Kind::kValue},
     {"kv-backend", Kind::kValue},
     {"etcd-endpoints", Kind::kValue},
+    {"etcd-supervise", Kind::kBool},
+    {"etcd-client-port", Kind::kValue},
+    {"etcd-peer-port", Kind::kValue},
 };
 
 Status SetAgentFlag(const std::string& flag, const std::string& value, CommandLine* cl,
@@ -241,6 +244,12 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
   } else if (flag == "etcd-endpoints") {
     Status st = internal::ParseEtcdEndpoints(value, &cfg->etcd.endpoints);
     if (!st.ok()) return BadValue(flag, value, st.message());
+  } else if (flag == "etcd-supervise") {
+    cfg->etcd.supervise = on;
+  } else if (flag == "etcd-client-port" || flag == "etcd-peer-port") {
+    if (!ToInt(value, 1, 65535, &n)) return BadValue(flag, value, "expected a port 1..65535");
+    (flag == "etcd-client-port" ? cfg->etcd.client_port : cfg->etcd.peer_port) =
+        static_cast<int>(n);
   } else {
     return Status::Error("unknown flag -" + std::string(flag));
   }

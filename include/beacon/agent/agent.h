@@ -36,10 +36,11 @@ struct SnapshotApiOptions;  // beacon/api/snapshot_api.h
 
 namespace beacon::agent {
 
-class HealthSync;   // beacon/agent/health_sync.h
-class Cluster;      // beacon/agent/cluster.h
-class Persister;    // beacon/agent/persister.h
-class QueryMirror;  // beacon/agent/query_mirror.h
+class HealthSync;      // beacon/agent/health_sync.h
+class Cluster;         // beacon/agent/cluster.h
+class EtcdSupervisor;  // beacon/agent/etcd_supervisor.h
+class Persister;       // beacon/agent/persister.h
+class QueryMirror;     // beacon/agent/query_mirror.h
 
 class Agent {
  public:
@@ -86,6 +87,9 @@ class Agent {
   Status OpenKv();
   // The KV backend's cluster view (agent_kv_cluster.cpp): the etcd members, or this server.
   std::unique_ptr<kv::ClusterView> NewKvCluster() const;
+  // -etcd-supervise (agent_etcd.cpp): after StartCluster, bootstraps or rejoins the local etcd
+  // member (waiting for bootstrap_expect supervised servers on a first start), then OpenKv.
+  Status StartSupervisedEtcd();
   // Starts gossip on the Serf LAN port (unless it is -1) and joins -join addresses.
   Status StartCluster();
   // Any thread: stops Run() with `code` (a fatal gossip error, or after a graceful leave).
@@ -112,6 +116,7 @@ class Agent {
   uint64_t last_publish_ms_ = 0;
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
+  std::unique_ptr<EtcdSupervisor> etcd_;          // -etcd-supervise: the local etcd member (child)
   std::unique_ptr<kv::Store> kv_;
   std::unique_ptr<kv::ClusterView> kv_cluster_;  // status, operator raft, ?consistent, info
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory

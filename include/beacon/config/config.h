@@ -41,6 +41,13 @@ struct EtcdConfig {
   uint64_t request_timeout_ms = 10000;
   std::string prefix = "/beacon/";  // Beacon's keys in etcd live under it
   std::string ca_file, cert_file, key_file;
+  // supervise / -etcd-supervise (server agents): run a local etcd member as a child, data in
+  // <data_dir>/etcd, on bind_addr:client_port/peer_port (agent/etcd_supervisor.h); endpoints
+  // then default to the supervised members' client URLs.
+  bool supervise = false;
+  int client_port = 2379;                // client_port / -etcd-client-port
+  int peer_port = 2380;                  // peer_port / -etcd-peer-port
+  std::string binary = "/usr/bin/etcd";  // binary: the etcd executable (Debian's etcd-server)
 };
 
 // telemetry { ... }: what /v1/agent/metrics shows (core/metrics.h).
