@@ -7,6 +7,7 @@
 #include <chrono>
 #include <random>
 #include <thread>
+#include <unordered_set>
 
 #include "agent_metrics.h"
 #include "beacon/agent/cluster.h"
@@ -23,6 +24,7 @@
 #include "beacon/api/snapshot_api.h"
 #include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
+#include "beacon/core/thread_annotations.h"
 #include "beacon/health/alias.h"
 #include "beacon/http/http_metrics.h"
 #include "beacon/http/monitor_api.h"
@@ -84,11 +86,39 @@ bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, cons
   return found;
 }
 
+}  // namespace
+
+// Nodes of sessions that this agent has seen in its catalog (see SessionLapsed). Used by the
+// store's writer threads.
+class SessionNodes {
+ public:
+  void Add(const std::string& node) {
+    MutexLock l(&mu_);
+    names_.insert(node);
+  }
+  bool Contains(const std::string& node) {
+    MutexLock l(&mu_);
+    return names_.contains(node);
+  }
+
+ private:
+  Mutex mu_;
+  std::unordered_set<std::string> names_ GUARDED_BY(mu_);
+};
+
+namespace {
+
 // A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
-bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
+// With a shared store (seen != nullptr: etcd), a node missing from this agent's catalog only
+// counts as gone once this agent has seen it: an agent that just started, or whose gossip has
+// not delivered the cluster yet, would otherwise destroy every other node's session (and
+// release its locks) cluster-wide. The agents that know the node decide for it.
+bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s,
+                   SessionNodes* seen = nullptr) {
   const std::string nkey = core::Lower(s.node);
   const catalog::NodeEntry* n = snap.nodes.Find(nkey);
-  if (n == nullptr) return true;
+  if (n == nullptr) return seen == nullptr || seen->Contains(nkey);
+  if (seen != nullptr) seen->Add(nkey);
   for (const std::string& id : s.node_checks) {
     if (!CheckAlive(snap, *n, nkey, id)) return true;
   }
@@ -109,6 +139,7 @@ Status Agent::OpenKv() {
         log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
+    session_nodes_ = std::make_shared<SessionNodes>();
     return Status::Ok();
   }
   if (cfg_.dev || cfg_.data_dir.empty()) {
@@ -388,7 +419,9 @@ void Agent::PublishNow(bool force) {
   // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
   if (kv_) {
     catalog::SnapshotPtr snap = hub_.Current();
-    kv_->InvalidateSessions([snap](const kv::Session& s) { return SessionLapsed(*snap, s); });
+    kv_->InvalidateSessions([snap, seen = session_nodes_](const kv::Session& s) {
+      return SessionLapsed(*snap, s, seen.get());
+    });
   }
 }
 

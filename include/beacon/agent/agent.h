@@ -39,6 +39,8 @@ class Cluster;      // beacon/agent/cluster.h
 class Persister;    // beacon/agent/persister.h
 class QueryMirror;  // beacon/agent/query_mirror.h
 
+class SessionNodes;  // agent.cpp
+
 class Agent {
  public:
   Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log);
@@ -108,6 +110,7 @@ class Agent {
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
   std::unique_ptr<kv::Store> kv_;
+  std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent.cpp)
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
