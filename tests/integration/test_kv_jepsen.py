@@ -75,8 +75,10 @@ class Member:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             self.wrap + [ETCD, "--name", self.name, "--data-dir", self.data,
-                         "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
-                         "--listen-peer-urls", self.peer, "--initial-advertise-peer-urls", self.peer,
+                         "--listen-client-urls", self.client,
+                         "--advertise-client-urls", self.client,
+                         "--listen-peer-urls", self.peer,
+                         "--initial-advertise-peer-urls", self.peer,
                          "--initial-cluster", cluster, "--initial-cluster-token", "beacon-jepsen",
                          "--max-txn-ops", "10000", "--logger", "zap", "--log-level", "warn"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -229,7 +231,8 @@ def counter_client(agent, h, stop):
         e = json.loads(body)[0]
         n = int(base64.b64decode(e["Value"]))
         try:
-            st, body = c.req("PUT", "/v1/kv/jep/counter?cas=%d" % e["ModifyIndex"], str(n + 1).encode())
+            st, body = c.req("PUT", "/v1/kv/jep/counter?cas=%d" % e["ModifyIndex"],
+                             str(n + 1).encode())
         except Exception as ex:  # noqa: BLE001
             st, body = None, describe(ex).encode()
         with h.mu:
@@ -446,17 +449,23 @@ def run(with_partition):
 
             def complete(a=a, got=got):
                 got.update(t=get_tree(a, "jep/w/"))
-                return all(got["t"].get(k) == v for k, v in h.acked.items())
+                return (all(got["t"].get(k) == v for k, v in h.acked.items())
+                        and len(got["t"]) == len(h.acked))  # and nothing never written
             try:
                 wait_for(complete, 30, interval=0.5, what="every acked write on %s" % a.node)
             except TimeoutError:
                 missing = [k for k, v in h.acked.items() if got["t"].get(k) != v]
-                raise AssertionError("%s: %d acknowledged writes missing or wrong, e.g. %s" % (
-                    a.node, len(missing), [(k, h.acked[k], got["t"].get(k)) for k in missing[:5]]))
+                extra = sorted(set(got["t"]) - set(h.acked))
+                raise AssertionError("%s: %d acknowledged writes missing or wrong, e.g. %s; "
+                                     "%d keys never written, e.g. %s" % (
+                                         a.node, len(missing),
+                                         [(k, h.acked[k], got["t"].get(k)) for k in missing[:5]],
+                                         len(extra), extra[:5]))
             log("check: all %d acknowledged writes present with their values on %s",
                 len(h.acked), a.node)
         counter = int(get_tree(servers[0], "jep/counter")["jep/counter"])
-        log("check: counter %d, acked increments %d, unknown %d", counter, h.cas_acked, h.cas_unknown)
+        log("check: counter %d, acked increments %d, unknown %d", counter, h.cas_acked,
+            h.cas_unknown)
         assert h.cas_acked <= counter <= h.cas_acked + h.cas_unknown, (
             "counter %d outside [%d, %d]" % (counter, h.cas_acked, h.cas_acked + h.cas_unknown))
         bad = lock_violations(h.holds)
@@ -485,7 +494,8 @@ def run(with_partition):
         assert st == 500, "the cut-off server accepted a write: %d %r" % (st, body)
         assert body.strip(), "the 500 carries no reason"
         r = s3.dig("web.service.consul", "A")
-        log("partition: dig @%s web.service.consul -> %s %s", s3.host, r.status, r.data("answer", "A"))
+        log("partition: dig @%s web.service.consul -> %s %s", s3.host, r.status,
+            r.data("answer", "A"))
         assert r.status == "NOERROR" and s3.host in r.data("answer", "A"), r
         heal()
         log("healed")
