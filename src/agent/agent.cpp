@@ -7,9 +7,9 @@
 #include <chrono>
 #include <random>
 #include <thread>
-#include <unordered_set>
 
 #include "agent_metrics.h"
+#include "agent_sessions.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/health_sync.h"
@@ -24,7 +24,6 @@
 #include "beacon/api/snapshot_api.h"
 #include "beacon/api/ui_api.h"
 #include "beacon/core/strings.h"
-#include "beacon/core/thread_annotations.h"
 #include "beacon/health/alias.h"
 #include "beacon/http/http_metrics.h"
 #include "beacon/http/monitor_api.h"
@@ -62,70 +61,6 @@ void RaiseFileLimit(const Logger& log) {
                static_cast<unsigned long long>(before),
                static_cast<unsigned long long>(rl.rlim_cur));
   }
-}
-
-// True when a check with this id exists on the node (node-level or on one of its services) and
-// is not critical.
-bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, const std::string& nkey,
-                std::string_view id) {
-  auto alive = [&](const std::vector<catalog::Check>& checks) {
-    for (const catalog::Check& c : checks) {
-      if (c.id == id) return c.status != catalog::Health::kCritical;
-    }
-    return false;
-  };
-  if (alive(n.checks())) return true;
-  bool found = false;
-  snap.ForEachNodeService(nkey, [&](std::string_view key) {
-    const catalog::ServiceEntry* e = found ? nullptr : snap.services.Find(key);
-    if (e == nullptr) return;
-    for (const catalog::Instance& in : e->instances) {
-      if (in.node.get() == &n && alive(in.checks())) found = true;
-    }
-  });
-  return found;
-}
-
-}  // namespace
-
-// Nodes of sessions that this agent has seen in its catalog (see SessionLapsed). Used by the
-// store's writer threads.
-class SessionNodes {
- public:
-  void Add(const std::string& node) {
-    MutexLock l(&mu_);
-    names_.insert(node);
-  }
-  bool Contains(const std::string& node) {
-    MutexLock l(&mu_);
-    return names_.contains(node);
-  }
-
- private:
-  Mutex mu_;
-  std::unordered_set<std::string> names_ GUARDED_BY(mu_);
-};
-
-namespace {
-
-// A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
-// With a shared store (seen != nullptr: etcd), a node missing from this agent's catalog only
-// counts as gone once this agent has seen it: an agent that just started, or whose gossip has
-// not delivered the cluster yet, would otherwise destroy every other node's session (and
-// release its locks) cluster-wide. The agents that know the node decide for it.
-bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s,
-                   SessionNodes* seen = nullptr) {
-  const std::string nkey = core::Lower(s.node);
-  const catalog::NodeEntry* n = snap.nodes.Find(nkey);
-  if (n == nullptr) return seen == nullptr || seen->Contains(nkey);
-  if (seen != nullptr) seen->Add(nkey);
-  for (const std::string& id : s.node_checks) {
-    if (!CheckAlive(snap, *n, nkey, id)) return true;
-  }
-  for (const kv::ServiceCheckRef& ref : s.service_checks) {
-    if (!CheckAlive(snap, *n, nkey, ref.id)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -417,12 +352,7 @@ void Agent::PublishNow(bool force) {
   RunPublished();
   if (http_) http_->Notify(http::Topic::kCatalog);
   // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
-  if (kv_) {
-    catalog::SnapshotPtr snap = hub_.Current();
-    kv_->InvalidateSessions([snap, seen = session_nodes_](const kv::Session& s) {
-      return SessionLapsed(*snap, s, seen.get());
-    });
-  }
+  InvalidateLapsedSessions();
 }
 
 void Agent::SyncHealth() {

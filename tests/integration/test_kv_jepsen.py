@@ -477,6 +477,18 @@ def run(with_partition):
             return
         # ---- partition: m3 + s3 (gid ISO_GID) against the rest ----
         s3, m3 = servers[2], members[2]
+        # KNOWN ISSUE (JEPSEN_PARTITION_SESSION=1 asserts it): a lock held through a client agent
+        # on the majority side across the partition. The cut-off server sees that node fail and,
+        # right after the heal (etcd reachable again, its gossip not yet converged), destroys
+        # the session in the shared store. Each server acts on its own gossip view; Consul lets
+        # only the leader do it. Fixing it needs one session reaper elected through etcd.
+        held = None
+        if os.environ.get("JEPSEN_PARTITION_SESSION") == "1":
+            c = Conn(clients[0])
+            st, body = c.req("PUT", "/v1/session/create", b'{"Name": "held", "LockDelay": "0s"}')
+            assert st == 200, (st, body)
+            held = json.loads(body)["ID"]
+            assert c.req("PUT", "/v1/kv/jep/part/lock?acquire=" + held, b"c1") == (200, b"true")
         partition([m3.host, s3.host], open_tcp=[s3.http_port], open_udp=[s3.dns_port],
                   iso_reply_ports=[s3.http_port, m3.client_port])
         log("partition: %s + %s cut off", m3.name, s3.node)
@@ -493,6 +505,11 @@ def run(with_partition):
         log("partition: write on %s answered %d %r after %.1fs", s3.node, st, body[:160], took)
         assert st == 500, "the cut-off server accepted a write: %d %r" % (st, body)
         assert body.strip(), "the 500 carries no reason"
+        if held is not None:  # the known issue needs the cut-off server to see c1 fail
+            wait_for(lambda: {m["Name"]: m["Status"] for m in s3.api("GET", "/v1/agent/members")}
+                     [clients[0].node] != 1, 120, interval=0.5,
+                     what="%s sees %s fail" % (s3.node, clients[0].node))
+            log("partition: %s sees %s failed", s3.node, clients[0].node)
         r = s3.dig("web.service.consul", "A")
         log("partition: dig @%s web.service.consul -> %s %s", s3.host, r.status,
             r.data("answer", "A"))
@@ -504,10 +521,25 @@ def run(with_partition):
         wait_for(lambda: get_tree(servers[0], "jep/part/healed") == {"jep/part/healed": "1"}, 30,
                  interval=0.2, what="the healed write seen on s1")
         log("heal: %s accepts writes again", s3.node)
+        wait_for(lambda: sum(m["Status"] == 1 for m in s3.api("GET", "/v1/agent/members")) == 5,
+                 60, what="%s sees every member alive again" % s3.node)
+        if held is not None:
+            time.sleep(REQUEST_TIMEOUT_S)  # session checks queued during the partition have run
+            st, body = Conn(servers[0]).req("GET", "/v1/session/info/" + held)
+            assert st == 200 and json.loads(body), "the cut-off server destroyed %s's session" % (
+                clients[0].node)
+            assert json.loads(Conn(servers[0]).req("GET", "/v1/kv/jep/part/lock")[1])[0].get(
+                "Session") == held, "the lock held from the majority side was released"
+            log("heal: the session held from %s across the partition is intact", clients[0].node)
         tree = get_tree(s3, "jep/w/")
         assert all(tree.get(k) == v for k, v in h.acked.items()), "%s lost acked writes" % s3.node
         log("check: all %d acknowledged writes present on %s after the heal", len(h.acked), s3.node)
     finally:
+        keep = os.environ.get("JEPSEN_LOGS")  # a directory to copy every log into
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for a in servers + clients:
+                shutil.copy(a.log_path, os.path.join(keep, a.node + ".log"))
         for a in servers + clients:
             a.close()
         for m in members:

@@ -39,7 +39,7 @@ class Cluster;      // beacon/agent/cluster.h
 class Persister;    // beacon/agent/persister.h
 class QueryMirror;  // beacon/agent/query_mirror.h
 
-class SessionNodes;  // agent.cpp
+class SessionNodes;  // agent_sessions.h
 
 class Agent {
  public:
@@ -78,6 +78,8 @@ class Agent {
   // Publishes, then runs the `published` callbacks, wakes blocking queries and lets sessions
   // whose node or checks are gone lapse.
   void PublishNow(bool force = false);
+  // Sessions whose node or checks are gone or critical are destroyed (agent_sessions.cpp).
+  void InvalidateLapsedSessions();
   void DrainCommandsOnly();  // applies what producers queued, without publishing
   // /v1/event/fire (HTTP loop thread): validates, names and delivers a user event. Today only
   // to this agent (when its filters match it); gossip will spread it (issue 8).
@@ -110,7 +112,7 @@ class Agent {
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
   std::unique_ptr<kv::Store> kv_;
-  std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent.cpp)
+  std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent_sessions.h)
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;
