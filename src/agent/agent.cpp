@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent_metrics.h"
+#include "agent_sessions.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/config_diff.h"
 #include "beacon/agent/etcd_supervisor.h"
@@ -66,42 +67,6 @@ void RaiseFileLimit(const Logger& log) {
   }
 }
 
-// True when a check with this id exists on the node (node-level or on one of its services) and
-// is not critical.
-bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, const std::string& nkey,
-                std::string_view id) {
-  auto alive = [&](const std::vector<catalog::Check>& checks) {
-    for (const catalog::Check& c : checks) {
-      if (c.id == id) return c.status != catalog::Health::kCritical;
-    }
-    return false;
-  };
-  if (alive(n.checks())) return true;
-  bool found = false;
-  snap.ForEachNodeService(nkey, [&](std::string_view key) {
-    const catalog::ServiceEntry* e = found ? nullptr : snap.services.Find(key);
-    if (e == nullptr) return;
-    for (const catalog::Instance& in : e->instances) {
-      if (in.node.get() == &n && alive(in.checks())) found = true;
-    }
-  });
-  return found;
-}
-
-// A session lapses when its node is gone or one of its checks is gone or critical (spec 2.7).
-bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s) {
-  const std::string nkey = core::Lower(s.node);
-  const catalog::NodeEntry* n = snap.nodes.Find(nkey);
-  if (n == nullptr) return true;
-  for (const std::string& id : s.node_checks) {
-    if (!CheckAlive(snap, *n, nkey, id)) return true;
-  }
-  for (const kv::ServiceCheckRef& ref : s.service_checks) {
-    if (!CheckAlive(snap, *n, nkey, ref.id)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Status Agent::OpenKv() {
@@ -113,6 +78,7 @@ Status Agent::OpenKv() {
         log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
+    session_nodes_ = std::make_shared<SessionNodes>();
     return Status::Ok();
   }
   if (cfg_.dev || cfg_.data_dir.empty()) {
@@ -406,10 +372,7 @@ void Agent::PublishNow(bool force) {
   RunPublished();
   if (http_) http_->Notify(http::Topic::kCatalog);
   // Sessions lapse when their node or one of their node checks is gone or critical (spec 2.7).
-  if (kv_) {
-    catalog::SnapshotPtr snap = hub_.Current();
-    kv_->InvalidateSessions([snap](const kv::Session& s) { return SessionLapsed(*snap, s); });
-  }
+  InvalidateLapsedSessions();
 }
 
 void Agent::SyncHealth() {

@@ -46,14 +46,15 @@ void EtcdConn::Next() {
   cur_ = (cur_ + 1) % clients_.size();
 }
 
-Result<std::string> EtcdConn::Call(std::string_view path, std::string_view body,
-                                   int64_t timeout_ms) {
+Result<std::string> EtcdConn::Call(std::string_view path, std::string_view body, int64_t timeout_ms,
+                                   int64_t attempt_ms) {
   const int64_t budget = timeout_ms > 0 ? timeout_ms : opts_.request_timeout_ms;
   const int64_t deadline = NowMs() + budget;
   std::string last;
   int64_t backoff = 20;
   for (size_t attempt = 0;; ++attempt) {
-    const int64_t left = deadline - NowMs();
+    int64_t left = deadline - NowMs();
+    if (attempt_ms > 0) left = std::min(left, attempt_ms);
     auto r = Client().Do("POST", path, body, std::max<int64_t>(left, 200));
     if (r.ok() && r.value().status == 200) return std::move(r.value().body);
     if (r.ok() && r.value().status < 500) return Status::Error(ErrorText(r.value()));

@@ -24,7 +24,10 @@ class EtcdConn {
   // cancel (optional) aborts waits and streams (store shutdown).
   EtcdConn(const EtcdOptions& o, std::function<bool()> cancel = {});
 
-  Result<std::string> Call(std::string_view path, std::string_view body, int64_t timeout_ms = 0);
+  // attempt_ms > 0 bounds each attempt (then the next endpoint is tried): a member that still
+  // follows a dead leader holds a proposal until etcd's own timeout (~7 s), past the budget.
+  Result<std::string> Call(std::string_view path, std::string_view body, int64_t timeout_ms = 0,
+                           int64_t attempt_ms = 0);
   // Streams a POST (the watch) from the current endpoint: each chunk goes to on_chunk until it
   // returns false, the server closes, or cancel fires. Errors as Call, without retry.
   Status Stream(std::string_view path, std::string_view body,

@@ -224,7 +224,10 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Sessio
     if (!check_only) ops.push_back(TxnWrite{w.slot, false, req, 0});
     std::vector<std::string> reads = {kv_meta, sessions_meta, w.slot};
     for (const auto& [k, rev] : compares) reads.push_back(k);
-    auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads));
+    // Attempts are bounded (a member following a dead leader holds the txn for ~7 s); a retry
+    // on another member carries the same request id, so at most one attempt commits.
+    auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads), 0,
+                            std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
     bool ok = false;
     int64_t rev = 0;
     std::vector<EtcdKv> now;

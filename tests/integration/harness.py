@@ -477,6 +477,7 @@ class Agent:
         self.log_path = os.path.join(self.dir, "agent.log")
         self.log_level = log_level
         self.proc = None
+        self.wrap = []  # a command prefix (e.g. setpriv) the binary runs under
         self.dns_port = None
         self.http_port = None
         self.write_config(config if config is not None else {})
@@ -520,7 +521,7 @@ class Agent:
                 self.serf_port = None
                 while self.serf_port in (None, self.dns_port, self.http_port):
                     self.serf_port = free_port(self.host)
-            args = [BEACON, "agent"]
+            args = list(self.wrap) + [BEACON, "agent"]
             if self.data_dir is None:
                 args.append("-dev")
             else:

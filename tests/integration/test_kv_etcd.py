@@ -233,6 +233,22 @@ class KvOnEtcd(unittest.TestCase):
         self.assertTrue(self.cb.kv.put("lock/leader", "b", release=s2))
         self.cb.session.destroy(s2)
 
+    def test_session_outlives_start_of_agent_that_never_saw_its_node(self):
+        # B has not joined A's gossip, so node "ea" is not in B's catalog. A (re)starting server
+        # must not destroy, in the shared store, every session whose node it has not learned yet
+        # (the Jepsen test's restarted server did, releasing every lock in the cluster).
+        sid = self.ca.session.create(name="kept", lock_delay=0)
+        self.assertTrue(self.ca.kv.put("lock/kept", "a", acquire=sid))
+        self.b.stop()
+        self.b.start()
+        self.__class__.cb = Client(self.b)
+        self.assertTrue(self.cb.kv.put("restart/probe", "1"))  # B's store is up and writing
+        time.sleep(1)  # B's first catalog publishes have run their session checks by now
+        _, info = self.ca.session.info(sid)
+        self.assertIsNotNone(info, "the session was destroyed by the restarted agent")
+        self.assertEqual(self.ca.kv.get("lock/kept")[1]["Session"], sid)
+        self.ca.session.destroy(sid)
+
     def test_txn_is_atomic(self):
         self.assertTrue(self.ca.kv.put("txn/a", "1"))
         _, a = self.ca.kv.get("txn/a")

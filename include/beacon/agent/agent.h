@@ -42,6 +42,8 @@ class EtcdSupervisor;  // beacon/agent/etcd_supervisor.h
 class Persister;       // beacon/agent/persister.h
 class QueryMirror;     // beacon/agent/query_mirror.h
 
+class SessionNodes;  // agent_sessions.h
+
 class Agent {
  public:
   Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log);
@@ -79,6 +81,8 @@ class Agent {
   // Publishes, then runs the `published` callbacks, wakes blocking queries and lets sessions
   // whose node or checks are gone lapse.
   void PublishNow(bool force = false);
+  // Sessions whose node or checks are gone or critical are destroyed (agent_sessions.cpp).
+  void InvalidateLapsedSessions();
   void DrainCommandsOnly();  // applies what producers queued, without publishing
   // /v1/event/fire (HTTP loop thread): validates, names and delivers a user event. Today only
   // to this agent (when its filters match it); gossip will spread it (issue 8).
@@ -119,6 +123,7 @@ class Agent {
   std::unique_ptr<EtcdSupervisor> etcd_;          // -etcd-supervise: the local etcd member (child)
   std::unique_ptr<kv::Store> kv_;
   std::unique_ptr<kv::ClusterView> kv_cluster_;  // status, operator raft, ?consistent, info
+  std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent_sessions.h)
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;

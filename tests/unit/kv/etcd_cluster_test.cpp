@@ -63,6 +63,31 @@ TEST_CASE("etcd: 3 members, leader killed mid-stream, no acknowledged write lost
 #endif
 
 #ifdef BEACON_HAVE_ETCD
+TEST_CASE("etcd: writes sent just after the leader dies are retried on the survivors, not failed") {
+  EtcdCluster cluster(3);
+  EtcdFx fx(cluster.endpoints());
+  fx.eo.request_timeout_ms = 5000;
+  fx.Reopen();
+  Store& s = *fx.s;
+  REQUIRE(Set(s, "warm", "1").ok);
+  int leader = -1;
+  for (int i = 0; i < 50 && leader < 0; ++i) {
+    leader = cluster.Leader();
+    if (leader < 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(leader >= 0);
+  cluster.Kill(static_cast<size_t>(leader));
+  // The first of these reach members that still follow the dead leader: etcd holds such a
+  // proposal until its own timeout (~7 s), past request_timeout. Each attempt is bounded, so
+  // the write moves to the next member and commits once a new leader is elected.
+  for (int i = 0; i < 5; ++i) {
+    WriteResult r = Set(s, "after/" + std::to_string(i), "v");
+    CHECK_MESSAGE(r.ok, "write " << i << ": " << r.status.message());
+  }
+}
+#endif
+
+#ifdef BEACON_HAVE_ETCD
 namespace {
 
 // A second store (another agent) on the same etcd and prefix as fx.
