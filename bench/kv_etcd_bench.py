@@ -12,6 +12,10 @@ Beacon server with -kv-backend etcd on that member. Per run, in rotating order, 
         GETs of those keys, on one keep-alive connection: p50/p99 in microseconds
   tput  CONNS client processes, one keep-alive connection each, PUT (distinct keys) for
         DURATION s, then GET for DURATION s: requests/s
+  wake  WAKE_N times: a blocking GET /v1/kv/<key>?index=<current> parked on one server, then a
+        PUT of that key on a server: time from sending the PUT to the blocking GET's answer,
+        p50/p99 in microseconds (embedded: same server; beacon-etcd: same server and, with a
+        second Beacon server on the same etcd member, PUT on the other server)
 Targets: beacon-embedded (PUT/GET /v1/kv/<key>), beacon-etcd (same, on etcd), etcd
 (POST /v3/kv/put; /v3/kv/range linearizable = etcd's default, and "etcd-ser" = serializable,
 a local read like Beacon's). Everything shares the machine's cores with the load generator
@@ -29,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -39,6 +44,7 @@ RUNS = int(os.environ.get("RUNS", "5"))
 DURATION = float(os.environ.get("DURATION", "3"))
 LAT_N = int(os.environ.get("LAT_N", "300"))
 CONNS = int(os.environ.get("CONNS", "8"))
+WAKE_N = int(os.environ.get("WAKE_N", "100"))
 KEY_BYTES = int(os.environ.get("KEY_BYTES", "64"))
 VALUE_BYTES = int(os.environ.get("VALUE_BYTES", "256"))
 WORKDIR = os.environ.get("WORKDIR", "/tmp")
@@ -122,6 +128,42 @@ def latency(t, prefix):
     return pct(puts, 50), pct(puts, 99), pct(gets, 50), pct(gets, 99)
 
 
+def wake(watch_port, put_port, prefix):
+    """p50/p99 µs from sending a PUT on put_port to the answer of a blocking GET on watch_port."""
+    k = "/v1/kv/" + key(prefix + "/wake", 0)
+    wc = http.client.HTTPConnection("127.0.0.1", watch_port, timeout=30)
+    pc = http.client.HTTPConnection("127.0.0.1", put_port, timeout=30)
+    pc.request("PUT", k, body=VALUE)
+    pc.getresponse().read()
+    out = []
+    for i in range(WAKE_N):
+        wc.request("GET", k)
+        r = wc.getresponse()
+        r.read()
+        index = r.getheader("X-Consul-Index")
+        done = {}
+
+        def block():
+            wc.request("GET", "%s?index=%s&wait=10s" % (k, index))
+            r = wc.getresponse()
+            r.read()
+            done["t"] = time.perf_counter()
+            done["index"] = r.getheader("X-Consul-Index")
+
+        th = threading.Thread(target=block)
+        th.start()
+        time.sleep(0.01)  # parked by now (the answer waits for a change either way)
+        t0 = time.perf_counter()
+        pc.request("PUT", k, body=b"%d" % i + VALUE)  # a changed value: a same-value PUT is a no-op
+        pc.getresponse().read()
+        th.join(15)
+        assert "t" in done and done["index"] != index, ("blocking query not woken", index, done)
+        out.append((done["t"] - t0) * 1e6)
+    wc.close()
+    pc.close()
+    return pct(out, 50), pct(out, 99)
+
+
 def _worker(args):
     t, prefix, op, until = args
     c = t.conn()
@@ -157,8 +199,10 @@ def main():
              "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(etcd_url + "/health")
         targets = []
+        ports = {}
         for name, extra in (("beacon-embedded", []),
-                            ("beacon-etcd", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url])):
+                            ("beacon-etcd", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url]),
+                            ("beacon-etcd-2", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url])):
             hp = free_port()
             d = os.path.join(work, name)
             os.mkdir(d)
@@ -168,10 +212,16 @@ def main():
                  "-server-port", str(free_port()), "-log-level", "warn"] + extra,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_http("http://127.0.0.1:%d/v1/status/leader" % hp)
-            targets.append(Target(name, hp, "beacon"))
+            ports[name] = hp
+            if name != "beacon-etcd-2":  # the "other server" of the wake-up figures only
+                targets.append(Target(name, hp, "beacon"))
         targets.append(Target("etcd", ec, "etcd"))
         targets.append(Target("etcd-ser", ec, "etcd", serializable=True))
         rows = {t.name: [] for t in targets}
+        wakes = {"beacon-embedded (PUT on the same server)": ("beacon-embedded", "beacon-embedded"),
+                 "beacon-etcd (PUT on the same server)": ("beacon-etcd", "beacon-etcd"),
+                 "beacon-etcd (PUT on another server)": ("beacon-etcd", "beacon-etcd-2")}
+        wake_rows = {w: [] for w in wakes}
         with mp.Pool(CONNS) as pool:
             for run in range(RUNS):
                 order = targets[run % len(targets):] + targets[:run % len(targets)]
@@ -183,6 +233,10 @@ def main():
                     rows[t.name].append(lat + (tp_put, tp_get))
                     print("run %d %-16s put p50 %6.0f us  get p50 %6.0f us  put %7.0f/s  get %7.0f/s"
                           % (run, t.name, lat[0], lat[2], tp_put, tp_get), file=sys.stderr)
+                for w, (a, b) in wakes.items():
+                    wake_rows[w].append(wake(ports[a], ports[b], "bench/wake/r%d/%s" % (run, a + b)))
+                    print("run %d wake %s: p50 %.0f us p99 %.0f us"
+                          % ((run, w) + wake_rows[w][-1]), file=sys.stderr)
         cols = ["PUT p50 µs", "PUT p99 µs", "GET p50 µs", "GET p99 µs", "PUT/s", "GET/s"]
         out = ["# KV through Beacon on etcd vs embedded vs etcd's gateway",
                "", "Medians of %d runs; LAT_N=%d sequential, CONNS=%d for %.0f s; key %d B, value %d B."
@@ -197,6 +251,11 @@ def main():
         out += ["", "beacon-etcd / etcd: PUT p50 %.2fx, PUT/s %.2fx; GET p50 vs etcd-ser %.2fx, "
                 "GET/s vs etcd-ser %.2fx" % (be[0] / et[0], be[4] / et[4], be[2] / es[2],
                                              be[5] / es[5])]
+        out += ["", "Blocking-query wake-up (PUT sent -> blocking GET answered), WAKE_N=%d, medians "
+                "of the runs' p50/p99:" % WAKE_N, "", "| wake-up | p50 µs | p99 µs |", "|---|---|---|"]
+        for w in wakes:
+            out.append("| %s | %.0f | %.0f |" % (w, statistics.median(r[0] for r in wake_rows[w]),
+                                                  statistics.median(r[1] for r in wake_rows[w])))
         text = "\n".join(out) + "\n"
         print(text)
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
