@@ -20,6 +20,8 @@ Targets: beacon-embedded (PUT/GET /v1/kv/<key>), beacon-etcd (same, on etcd), et
 (POST /v3/kv/put; /v3/kv/range linearizable = etcd's default, and "etcd-ser" = serializable,
 a local read like Beacon's). Everything shares the machine's cores with the load generator
 (Python), so compare ratios within the run, not absolute figures across machines.
+The PUT throughput phase also reads /proc for the CPU time etcd and the Beacon server under
+test spent per PUT (where the throughput goes on a CPU-bound machine).
 Output: a Markdown table of medians (RUNS runs) on stdout and in bench/results/kv-etcd-<ts>.md.
 """
 import base64
@@ -176,12 +178,23 @@ def _worker(args):
     return n
 
 
-def throughput(t, prefix, op, pool):
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(t, prefix, op, pool, pids=()):
+    """requests/s, and the CPU µs per request each process in pids spent meanwhile."""
     start = time.time() + 0.3
     until = start + DURATION
+    cpu0 = [cpu_seconds(p) for p in pids]
     counts = pool.map(_worker, [(t, "%s/c%d" % (prefix, w) if op == "put" else prefix, op, until)
                                 for w in range(CONNS)])
-    return sum(counts) / (time.time() - start)
+    n = max(1, sum(counts))
+    cpu = tuple((cpu_seconds(p) - c0) * 1e6 / n for p, c0 in zip(pids, cpu0))
+    return (sum(counts) / (time.time() - start),) + cpu
 
 
 def main():
@@ -200,6 +213,7 @@ def main():
         wait_http(etcd_url + "/health")
         targets = []
         ports = {}
+        pids = {"etcd": procs[0].pid}
         for name, extra in (("beacon-embedded", []),
                             ("beacon-etcd", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url]),
                             ("beacon-etcd-2", ["-kv-backend", "etcd", "-etcd-endpoints", etcd_url])):
@@ -213,6 +227,7 @@ def main():
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_http("http://127.0.0.1:%d/v1/status/leader" % hp)
             ports[name] = hp
+            pids[name] = procs[-1].pid
             if name != "beacon-etcd-2":  # the "other server" of the wake-up figures only
                 targets.append(Target(name, hp, "beacon"))
         targets.append(Target("etcd", ec, "etcd"))
@@ -228,16 +243,20 @@ def main():
                 for t in order:
                     prefix = "bench/%s/r%d" % (t.name, run)
                     lat = latency(t, prefix)
-                    tp_put = throughput(t, prefix, "put", pool)
-                    tp_get = throughput(t, prefix, "get", pool)
-                    rows[t.name].append(lat + (tp_put, tp_get))
+                    # CPU per PUT of etcd and of the Beacon server under test (0 for etcd itself)
+                    watch = [pids["etcd"]] + ([pids[t.name]] if t.kind == "beacon" else [])
+                    tp_put, *cpu = throughput(t, prefix, "put", pool, watch)
+                    cpu += [0.0] * (2 - len(cpu))
+                    tp_get = throughput(t, prefix, "get", pool)[0]
+                    rows[t.name].append(lat + (tp_put, tp_get) + tuple(cpu))
                     print("run %d %-16s put p50 %6.0f us  get p50 %6.0f us  put %7.0f/s  get %7.0f/s"
                           % (run, t.name, lat[0], lat[2], tp_put, tp_get), file=sys.stderr)
                 for w, (a, b) in wakes.items():
                     wake_rows[w].append(wake(ports[a], ports[b], "bench/wake/r%d/%s" % (run, a + b)))
                     print("run %d wake %s: p50 %.0f us p99 %.0f us"
                           % ((run, w) + wake_rows[w][-1]), file=sys.stderr)
-        cols = ["PUT p50 µs", "PUT p99 µs", "GET p50 µs", "GET p99 µs", "PUT/s", "GET/s"]
+        cols = ["PUT p50 µs", "PUT p99 µs", "GET p50 µs", "GET p99 µs", "PUT/s", "GET/s",
+                "etcd CPU µs/PUT", "Beacon CPU µs/PUT"]
         out = ["# KV through Beacon on etcd vs embedded vs etcd's gateway",
                "", "Medians of %d runs; LAT_N=%d sequential, CONNS=%d for %.0f s; key %d B, value %d B."
                % (RUNS, LAT_N, CONNS, DURATION, KEY_BYTES, VALUE_BYTES), "",
@@ -248,9 +267,12 @@ def main():
         be = [statistics.median(r[i] for r in rows["beacon-etcd"]) for i in range(len(cols))]
         et = [statistics.median(r[i] for r in rows["etcd"]) for i in range(len(cols))]
         es = [statistics.median(r[i] for r in rows["etcd-ser"]) for i in range(len(cols))]
-        out += ["", "beacon-etcd / etcd: PUT p50 %.2fx, PUT/s %.2fx; GET p50 vs etcd-ser %.2fx, "
-                "GET/s vs etcd-ser %.2fx" % (be[0] / et[0], be[4] / et[4], be[2] / es[2],
-                                             be[5] / es[5])]
+        def ratio(i, a="beacon-etcd", b="etcd"):  # median over runs of the same-run ratio
+            return statistics.median(x[i] / y[i] for x, y in zip(rows[a], rows[b]) if y[i])
+
+        out += ["", "beacon-etcd / etcd, median of the per-run ratios: PUT p50 %.2fx, PUT/s %.2fx, "
+                "etcd CPU per PUT %.2fx; GET p50 vs etcd-ser %.2fx, GET/s vs etcd-ser %.2fx"
+                % (ratio(0), ratio(4), ratio(6), ratio(2, b="etcd-ser"), ratio(5, b="etcd-ser"))]
         out += ["", "Blocking-query wake-up (PUT sent -> blocking GET answered), WAKE_N=%d, medians "
                 "of the runs' p50/p99:" % WAKE_N, "", "| wake-up | p50 µs | p99 µs |", "|---|---|---|"]
         for w in wakes:
