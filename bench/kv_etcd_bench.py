@@ -18,7 +18,8 @@ Beacon server with -kv-backend etcd on that member. Per run, in rotating order, 
         second Beacon server on the same etcd member, PUT on the other server)
 Targets: beacon-embedded (PUT/GET /v1/kv/<key>), beacon-etcd (same, on etcd), etcd
 (POST /v3/kv/put; /v3/kv/range linearizable = etcd's default, and "etcd-ser" = serializable,
-a local read like Beacon's). Everything shares the machine's cores with the load generator
+a local read like Beacon's), and "etcd-txn": the txn Beacon sends for a PUT, sent straight to
+the gateway (what Beacon's PUT costs at etcd, without Beacon). Everything shares the machine's cores with the load generator
 (Python), so compare ratios within the run, not absolute figures across machines.
 The PUT throughput phase also reads /proc for the CPU time etcd and the Beacon server under
 test spent per PUT (where the throughput goes on a CPU-bound machine).
@@ -77,6 +78,24 @@ def key(prefix, i):
     return k + "k" * max(0, KEY_BYTES - len(k))
 
 
+def b64(b):
+    return base64.b64encode(b if isinstance(b, bytes) else b.encode()).decode()
+
+
+def beacon_like_txn(k):
+    """The etcd txn Beacon sends for a PUT of a new key (etcd_store.cpp), under its own prefix
+    (/benchtxn/, outside Beacon's watch): compare e/<key> absent; put the entry (+26 bytes of
+    envelope), m/kv and a writer slot; read those back on failure."""
+    e, m, slot = "/benchtxn/e/" + k, "/benchtxn/m/kv", "/benchtxn/r/x/%d" % os.getpid()
+    return json.dumps({
+        "compare": [{"key": b64(e), "target": "MOD", "result": "EQUAL", "mod_revision": "0"}],
+        "success": [{"requestPut": {"key": b64(e), "value": b64(b"B" * 26 + VALUE)}},
+                    {"requestPut": {"key": b64(m)}},
+                    {"requestPut": {"key": b64(slot), "value": b64("r" * 36)}}],
+        "failure": [{"requestRange": {"key": b64(x)}}
+                    for x in (m, "/benchtxn/m/sessions", slot, e)]})
+
+
 class Target:
     """put(conn, key) / get(conn, key) -> bool for one server."""
 
@@ -89,6 +108,8 @@ class Target:
     def put(self, c, k):
         if self.kind == "beacon":
             c.request("PUT", "/v1/kv/" + k, body=VALUE)
+        elif self.kind == "etcd-txn":
+            c.request("POST", "/v3/kv/txn", body=beacon_like_txn(k))
         else:
             body = json.dumps({"key": base64.b64encode(k.encode()).decode(),
                                "value": base64.b64encode(VALUE).decode()})
@@ -101,7 +122,7 @@ class Target:
         if self.kind == "beacon":
             c.request("GET", "/v1/kv/" + k)
         else:
-            req = {"key": base64.b64encode(k.encode()).decode()}
+            req = {"key": b64(("/benchtxn/e/" if self.kind == "etcd-txn" else "") + k)}
             if self.ser:
                 req["serializable"] = True
             c.request("POST", "/v3/kv/range", body=json.dumps(req))
@@ -232,6 +253,7 @@ def main():
                 targets.append(Target(name, hp, "beacon"))
         targets.append(Target("etcd", ec, "etcd"))
         targets.append(Target("etcd-ser", ec, "etcd", serializable=True))
+        targets.append(Target("etcd-txn", ec, "etcd-txn"))
         rows = {t.name: [] for t in targets}
         wakes = {"beacon-embedded (PUT on the same server)": ("beacon-embedded", "beacon-embedded"),
                  "beacon-etcd (PUT on the same server)": ("beacon-etcd", "beacon-etcd"),
@@ -272,7 +294,11 @@ def main():
 
         out += ["", "beacon-etcd / etcd, median of the per-run ratios: PUT p50 %.2fx, PUT/s %.2fx, "
                 "etcd CPU per PUT %.2fx; GET p50 vs etcd-ser %.2fx, GET/s vs etcd-ser %.2fx"
-                % (ratio(0), ratio(4), ratio(6), ratio(2, b="etcd-ser"), ratio(5, b="etcd-ser"))]
+                % (ratio(0), ratio(4), ratio(6), ratio(2, b="etcd-ser"), ratio(5, b="etcd-ser")),
+                "", "etcd-txn / etcd (the gateway's price for Beacon's txn shape): PUT p50 %.2fx, "
+                "PUT/s %.2fx, etcd CPU per PUT %.2fx; beacon-etcd / etcd-txn: PUT p50 %.2fx, PUT/s %.2fx"
+                % (ratio(0, "etcd-txn"), ratio(4, "etcd-txn"), ratio(6, "etcd-txn"),
+                   ratio(0, b="etcd-txn"), ratio(4, b="etcd-txn"))]
         out += ["", "Blocking-query wake-up (PUT sent -> blocking GET answered), WAKE_N=%d, medians "
                 "of the runs' p50/p99:" % WAKE_N, "", "| wake-up | p50 µs | p99 µs |", "|---|---|---|"]
         for w in wakes:
