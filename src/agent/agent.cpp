@@ -38,6 +38,9 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
     : cl_(std::move(cl)), cfg_(std::move(cfg)), log_(log) {
   std::random_device rd;  // event IDs must differ between agents and runs
   event_ids_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  // 10 s of a server majority before sessions are invalidated on etcd (agent_sessions.h): well
+  // past the suspicion and refutation rounds a healed partition needs (about 1-5 s on the LAN).
+  server_quorum_ = std::make_shared<ServerQuorum>(10000);
 }
 
 Agent::~Agent() {

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <random>
 
+#include "agent_sessions.h"
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/etcd_supervisor.h"
@@ -82,6 +83,9 @@ Status Agent::StartCluster() {
   co.serf.memberlist.verify_incoming = cfg_.encrypt_verify_incoming;
   co.serf.memberlist.verify_outgoing = cfg_.encrypt_verify_outgoing;
   co.coordinates = &coordinates_;
+  co.on_servers = [q = server_quorum_](uint64_t now, size_t alive, size_t known) {
+    q->SetServers(now, alive, known);
+  };
   coordinates_.SetOnChange([this] {
     if (http_) http_->Notify(http::Topic::kCoordinates);
   });

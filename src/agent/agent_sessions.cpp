@@ -54,8 +54,8 @@ void Agent::InvalidateLapsedSessions() {
     // The view when the unit runs, not when it was queued (etcd may have been away meanwhile).
     const Logger* log = &log_;
     kv_->InvalidateSessions(
-        [hub = &hub_, seen = session_nodes_](const kv::Session& s) {
-          return SessionLapsed(*hub->Current(), s, seen.get());
+        [hub = &hub_, seen = session_nodes_, quorum = server_quorum_](const kv::Session& s) {
+          return quorum->MayInvalidate() && SessionLapsed(*hub->Current(), s, seen.get());
         },
         [log](size_t n) {
           if (n > 0) BEACON_LOG(*log, kInfo, "kv", "invalidated %zu lapsed sessions", n);

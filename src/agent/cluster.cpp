@@ -320,11 +320,16 @@ void Cluster::RefreshMembers(uint64_t now) {
   members_dirty_ = false;
   std::vector<http::ClusterMember> ms;
   std::vector<std::string> servers;
+  size_t alive_servers = 0, known_servers = 0;  // known: not left
   for (const gossip::SerfMemberInfo& m : serf_->Members()) {
     ms.push_back(ToApi(m));
-    if (auto r = m.tags.find("role"); r != m.tags.end() && r->second == "consul")
+    if (auto r = m.tags.find("role"); r != m.tags.end() && r->second == "consul") {
       servers.push_back(m.name);
+      known_servers += ms.back().status != 3 ? 1 : 0;
+      alive_servers += ms.back().status == 1 ? 1 : 0;
+    }
   }
+  if (opts_.on_servers) opts_.on_servers(now, alive_servers, known_servers);
   if (opts_.coordinates != nullptr) opts_.coordinates->Publish(serf_->coordinates(), servers);
   MutexLock l(&mu_);
   members_ = std::move(ms);

@@ -43,6 +43,7 @@ class Persister;       // beacon/agent/persister.h
 class QueryMirror;     // beacon/agent/query_mirror.h
 
 class SessionNodes;  // agent_sessions.h
+class ServerQuorum;  // agent_sessions.h
 
 class Agent {
  public:
@@ -124,6 +125,8 @@ class Agent {
   std::unique_ptr<kv::Store> kv_;
   std::unique_ptr<kv::ClusterView> kv_cluster_;  // status, operator raft, ?consistent, info
   std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent_sessions.h)
+  // Fed by gossip; gates session invalidation on etcd (agent_sessions.h).
+  std::shared_ptr<ServerQuorum> server_quorum_;
   std::unique_ptr<LocalAgent> local_;  // services and checks registered over /v1/agent // in memory
                                        // with -dev, else LMDB in <data_dir>/kv
   std::unique_ptr<net::DnsServer> dns_;

@@ -60,6 +60,9 @@ struct ClusterOptions {
   gossip::SerfConfig serf;
   // Receives Serf's coordinate cache with each member refresh (about once a second); null: none.
   http::CoordinateStore* coordinates = nullptr;
+  // With each member refresh (gossip thread): servers (role=consul) alive, and known (alive,
+  // leaving or failed; not left). Null: none.
+  std::function<void(uint64_t now_ms, size_t alive, size_t known)> on_servers;
 };
 
 // The keyring file: <data_dir>/serf/local.keyring.
