@@ -379,7 +379,9 @@ class TestCliOps(unittest.TestCase):
         os.mkdir(outdir)
         script = self.path("handler.sh")
         with open(script, "w") as f:
-            f.write('#!/bin/sh\ncat > "%s/run.$CONSUL_INDEX"\n' % outdir)
+            # Written aside, then renamed: the test polls the directory and reads what it finds.
+            f.write('#!/bin/sh\ncat > "%s.$CONSUL_INDEX" && mv "%s.$CONSUL_INDEX" "%s/run.$CONSUL_INDEX"\n'
+                    % (outdir, outdir, outdir))
         os.chmod(script, 0o755)
         self.ok("kv", "put", "w2/k", "v1")
         proc = self.cli.popen("watch", "-type=key", "-key=w2/k", script)
