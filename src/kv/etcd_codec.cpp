@@ -19,23 +19,8 @@ constexpr char kMagic = 'B';
 constexpr char kVersion = 1;
 constexpr size_t kHeader = 2 + 8 + 8 + 2;
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint64_t GetU64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-// int64 fields: JSON strings ("12") from the gateway; numbers accepted too.
 int64_t Int(dom::element obj, const char* field) {
-  dom::element v;
-  if (obj[field].get(v)) return 0;
-  if (v.is_string()) return std::strtoll(std::string(v.get_string().value()).c_str(), nullptr, 10);
-  if (v.is_int64()) return v.get_int64().value();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64().value());
-  return 0;
+  return JsonInt64(obj, field);
 }
 bool Bool(dom::element obj, const char* field) {
   bool b = false;
@@ -83,6 +68,26 @@ bool Parse(dom::parser& p, std::string_view body, dom::element* root, std::strin
 
 }  // namespace
 
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint64_t GetU64(std::string_view s, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+
+// int64 fields: JSON strings ("12") from the gateway; numbers accepted too.
+int64_t JsonInt64(const dom::element& obj, const char* field) {
+  dom::element v;
+  if (obj[field].get(v)) return 0;
+  if (v.is_string()) return std::strtoll(std::string(v.get_string().value()).c_str(), nullptr, 10);
+  if (v.is_int64()) return v.get_int64().value();
+  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64().value());
+  return 0;
+}
+
 std::string PrefixEnd(std::string_view prefix) {
   std::string end(prefix);
   while (!end.empty()) {
@@ -113,8 +118,8 @@ std::string EncodeEntryValue(const Entry& e) {
 bool DecodeEntryValue(std::string_view raw, Entry* e) {
   if (raw.size() < kHeader || raw[0] != kMagic || raw[1] != kVersion) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-  e->flags = GetU64(p + 2);
-  e->lock_index = GetU64(p + 10);
+  e->flags = GetU64(raw, 2);
+  e->lock_index = GetU64(raw, 10);
   const size_t slen = p[18] | (static_cast<size_t>(p[19]) << 8);
   if (raw.size() < kHeader + slen) return false;
   e->session.assign(raw.substr(kHeader, slen));

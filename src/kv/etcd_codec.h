@@ -13,7 +13,17 @@
 
 #include "beacon/kv/store.h"
 
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
+
 namespace beacon::kv::internal {
+
+// Little-endian u64 in Beacon's value envelopes (etcd_codec.cpp, etcd_generation.cpp).
+void PutU64(std::string& out, uint64_t v);
+uint64_t GetU64(std::string_view s, size_t at);  // s.size() >= at + 8
+// An etcd int64 field of a parsed JSON object: a string ("12") or a number; 0 when absent.
+int64_t JsonInt64(const simdjson::dom::element& obj, const char* field);
 
 struct EtcdKv {
   std::string key;

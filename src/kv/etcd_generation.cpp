@@ -18,20 +18,8 @@ namespace dom = simdjson::dom;
 constexpr size_t kV1Header = 2 + 8 + 8 + 2;
 constexpr std::string_view kRestoredTag = ",\"Restored\":[";
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint64_t GetU64(std::string_view s, size_t at) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
-  return v;
-}
 int64_t Int(dom::element obj, const char* field) {
-  dom::element v;
-  if (obj[field].get(v)) return 0;
-  if (v.is_string()) return std::strtoll(std::string(v.get_string().value()).c_str(), nullptr, 10);
-  if (v.is_int64()) return v.get_int64().value();
-  return 0;
+  return JsonInt64(obj, field);
 }
 
 bool DecodeGeneration(std::string_view json, Generation* g) {

@@ -13,10 +13,11 @@ ETCD = shutil.which("etcd")
 
 
 class Etcd:
-    """One etcd member on 127.0.0.1 free ports with etcd's default limits; stop() reaps it."""
+    """One etcd member on 127.0.0.1 free ports (etcd's default limits unless extra_args change
+    them); stop() reaps it."""
 
-    def __init__(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="beacon-snap-etcd-")
+    def __init__(self, extra_args=()):
+        self.tmp = tempfile.TemporaryDirectory(prefix="beacon-etcd-")
         self.client = "http://127.0.0.1:%d" % free_port()
         peer = "http://127.0.0.1:%d" % free_port()
         self.log = open(os.path.join(self.tmp.name, "etcd.log"), "wb")
@@ -24,7 +25,8 @@ class Etcd:
             [ETCD, "--name", "m0", "--data-dir", os.path.join(self.tmp.name, "data"),
              "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", "m0=" + peer, "--logger", "zap", "--log-level", "error"],
+             "--initial-cluster", "m0=" + peer, "--logger", "zap", "--log-level", "error",
+             *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _live_processes.append(self.proc)
 

@@ -18,54 +18,21 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, free_port, skip, stop_process, wait_for, watchdog, _live_processes  # noqa: E402
+from harness import Agent, skip, wait_for, watchdog  # noqa: E402
+from kv_backends import Etcd  # noqa: E402
 
 ETCD = shutil.which("etcd")
 if ETCD is None:
     skip("etcd is not installed (apt-get install etcd-server)")
 
 watchdog(240)
-
-
-class Etcd:
-    """One etcd member on 127.0.0.1 free ports; stop() kills and reaps it."""
-
-    def __init__(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="beacon-etcd-it-")
-        self.client = "http://127.0.0.1:%d" % free_port()
-        peer = "http://127.0.0.1:%d" % free_port()
-        self.log = open(os.path.join(self.tmp.name, "etcd.log"), "wb")
-        self.proc = subprocess.Popen(
-            [ETCD, "--name", "m0", "--data-dir", os.path.join(self.tmp.name, "data"),
-             "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", "m0=" + peer, "--max-txn-ops", "10000",
-             "--logger", "zap", "--log-level", "error"],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        _live_processes.append(self.proc)
-        import urllib.request
-
-        def healthy():
-            try:
-                with urllib.request.urlopen(self.client + "/health", timeout=1) as r:
-                    return b'"true"' in r.read()
-            except OSError:
-                return False
-        wait_for(healthy, 20, what="etcd healthy")
-
-    def stop(self):
-        stop_process(self.proc)
-        self.log.close()
-        self.tmp.cleanup()
 
 
 class Client:
@@ -134,7 +101,7 @@ def beacon_on(etcd, node):
 class KvOnEtcd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.etcd = Etcd()
+        cls.etcd = Etcd(["--max-txn-ops", "10000"])
         cls.a = beacon_on(cls.etcd, "ea").start()
         cls.b = beacon_on(cls.etcd, "eb").start()
         cls.ca = Client(cls.a)
