@@ -31,8 +31,11 @@ bool CheckAlive(const catalog::Snapshot& snap, const catalog::NodeEntry& n, cons
 
 }  // namespace
 
-bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s, SessionNodes* seen) {
-  const std::string nkey = core::Lower(s.node);
+namespace {
+
+// The verdict now, from this snapshot alone.
+bool LapsedNow(const catalog::Snapshot& snap, const kv::Session& s, const std::string& nkey,
+               SessionNodes* seen) {
   const catalog::NodeEntry* n = snap.nodes.Find(nkey);
   if (n == nullptr) return seen == nullptr || seen->Contains(nkey);
   if (seen != nullptr) seen->Add(nkey);
@@ -43,6 +46,14 @@ bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s, SessionN
     if (!CheckAlive(snap, *n, nkey, ref.id)) return true;
   }
   return false;
+}
+
+}  // namespace
+
+bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s, SessionNodes* seen) {
+  const std::string nkey = core::Lower(s.node);
+  const bool lapsed = LapsedNow(snap, s, nkey, seen);
+  return seen == nullptr ? lapsed : seen->LapsedFor(nkey, lapsed);
 }
 
 void Agent::InvalidateLapsedSessions() {

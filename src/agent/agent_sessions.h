@@ -4,8 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "beacon/catalog/snapshot.h"
 #include "beacon/core/thread_annotations.h"
@@ -13,10 +16,13 @@
 
 namespace beacon::agent {
 
-// Nodes of sessions that this agent has seen in its catalog (see SessionLapsed). Used by the
-// store's writer threads.
+// Nodes of sessions that this agent has seen in its catalog, and since when each node has
+// looked lapsed (see SessionLapsed). Used by the store's writer threads.
 class SessionNodes {
  public:
+  // now_ms: a monotonic clock; grace_ms: how long a node must look lapsed before its sessions go.
+  SessionNodes(std::function<uint64_t()> now_ms, uint64_t grace_ms)
+      : now_ms_(std::move(now_ms)), grace_ms_(grace_ms) {}
   void Add(const std::string& node) {
     MutexLock l(&mu_);
     names_.insert(node);
@@ -25,10 +31,24 @@ class SessionNodes {
     MutexLock l(&mu_);
     return names_.contains(node);
   }
+  // Called with each verdict on `node`: true once it has looked lapsed for grace_ms.
+  bool LapsedFor(const std::string& node, bool lapsed) {
+    MutexLock l(&mu_);
+    if (!lapsed) {
+      lapsed_since_.erase(node);
+      return false;
+    }
+    const uint64_t now = now_ms_();
+    const uint64_t since = lapsed_since_.try_emplace(node, now).first->second;
+    return now - since >= grace_ms_;
+  }
 
  private:
+  const std::function<uint64_t()> now_ms_;
+  const uint64_t grace_ms_;
   Mutex mu_;
   std::unordered_set<std::string> names_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> lapsed_since_ GUARDED_BY(mu_);
 };
 
 // Whether this agent's gossip view is fit to destroy sessions in a shared store (etcd). Every
@@ -36,10 +56,14 @@ class SessionNodes {
 // moment it reaches etcd again, destroy the sessions of every node it saw fail while cut off,
 // though those nodes were healthy all along (tests/integration/test_kv_jepsen.py). Consul lets
 // only its Raft leader do this; Beacon has no leader of its own, so a server invalidates only
-// while it sees a strict majority of the known servers alive, and only after that has held for
-// a settle period: a healed partition's first push/pull makes the servers alive again before
-// the refutations of the nodes it marked failed arrive. The minority side never acts; the
-// majority side, which kept seeing the truth, does.
+// while it sees a strict majority of the known servers alive and not suspect, and only after
+// that has held for a settle period. Cut off, it finds every other member suspect within a few
+// probe rounds, well before any suspicion times out into "failed", so the node that fails in
+// its view fails while the gate is already closed; after the heal, the first push/pull makes
+// the servers alive again before the refutations of the nodes it marked failed arrive, which
+// the settle period waits out. The minority side never acts; the majority side, which kept
+// seeing the truth, does. (A decision made just before the gate closed can still be committed
+// for up to request_timeout, the etcd call's budget.)
 // SetServers: the gossip thread, about once a second. MayInvalidate: the store's threads.
 class ServerQuorum {
  public:
@@ -75,7 +99,11 @@ class ServerQuorum {
 // With a shared store (seen != nullptr: etcd), a node missing from this agent's catalog only
 // counts as gone once this agent has seen it: an agent that just started, or whose gossip has
 // not delivered the cluster yet, would otherwise destroy every other node's session (and
-// release its locks) cluster-wide. The agents that know the node decide for it.
+// release its locks) cluster-wide. The agents that know the node decide for it. With `seen`, a
+// node must also look lapsed for the grace period (SessionNodes::LapsedFor): a partition's
+// healed side still gossips the "dead" verdicts it reached while cut off, and a node declared
+// dead by such a message refutes it within a round trip or two; without the grace, a server
+// on the majority side invalidated that healthy node's sessions in the few ms between.
 bool SessionLapsed(const catalog::Snapshot& snap, const kv::Session& s,
                    SessionNodes* seen = nullptr);
 

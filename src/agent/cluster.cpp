@@ -326,7 +326,12 @@ void Cluster::RefreshMembers(uint64_t now) {
     if (auto r = m.tags.find("role"); r != m.tags.end() && r->second == "consul") {
       servers.push_back(m.name);
       known_servers += ms.back().status != 3 ? 1 : 0;
-      alive_servers += ms.back().status == 1 ? 1 : 0;
+      // A suspect server does not count as alive: when a partition cuts this agent off, every
+      // other member turns suspect within a few probe rounds, before any is declared failed.
+      if (ms.back().status == 1) {
+        const std::optional<gossip::Member> ml = serf_->memberlist().Find(m.name);
+        alive_servers += ml && ml->state == gossip::NodeState::kSuspect ? 0 : 1;
+      }
     }
   }
   if (opts_.on_servers) opts_.on_servers(now, alive_servers, known_servers);

@@ -200,6 +200,25 @@ class KvOnEtcd(unittest.TestCase):
         self.assertTrue(self.cb.kv.put("lock/leader", "b", release=s2))
         self.cb.session.destroy(s2)
 
+    def test_session_invalidated_when_its_check_turns_critical(self):
+        # On etcd a lapse counts once it has lasted a short grace (3 s, agent_sessions.h): the
+        # session still goes, its lock is released, and both agents see it.
+        self.a.api("PUT", "/v1/agent/check/register", {"ID": "lease-ttl", "Name": "lease-ttl",
+                                                        "TTL": "60s"})
+        self.a.api("PUT", "/v1/agent/check/pass/lease-ttl")
+        sid = self.a.api("PUT", "/v1/session/create",
+                         {"Name": "checked", "LockDelay": "0s",
+                          "Checks": ["serfHealth", "lease-ttl"]})["ID"]
+        self.assertTrue(self.ca.kv.put("lock/checked", "a", acquire=sid))
+        time.sleep(1.5)  # passing: nothing lapses
+        self.assertIsNotNone(self.cb.session.info(sid)[1])
+        self.a.api("PUT", "/v1/agent/check/fail/lease-ttl")
+        wait_for(lambda: self.cb.session.info(sid)[1] is None, 20,
+                 what="the session invalidated after its check went critical")
+        wait_for(lambda: not self.cb.kv.get("lock/checked")[1].get("Session"), 10,
+                 what="its lock released")
+        self.a.api("PUT", "/v1/agent/check/deregister/lease-ttl")
+
     def test_session_outlives_start_of_agent_that_never_saw_its_node(self):
         # B has not joined A's gossip, so node "ea" is not in B's catalog. A (re)starting server
         # must not destroy, in the shared store, every session whose node it has not learned yet

@@ -60,8 +60,8 @@ struct ClusterOptions {
   gossip::SerfConfig serf;
   // Receives Serf's coordinate cache with each member refresh (about once a second); null: none.
   http::CoordinateStore* coordinates = nullptr;
-  // With each member refresh (gossip thread): servers (role=consul) alive, and known (alive,
-  // leaving or failed; not left). Null: none.
+  // With each member refresh (gossip thread): servers (role=consul) alive and not suspect, and
+  // known (alive, leaving or failed; not left). Null: none.
   std::function<void(uint64_t now_ms, size_t alive, size_t known)> on_servers;
 };
 
