@@ -1,10 +1,13 @@
 """Shared by the bench/*.py scripts (stdlib only): reading numbers that may be missing, medians,
-percentiles and Markdown tables.
+percentiles and Markdown tables; a free loopback port and waiting for an HTTP server.
 
 Missing figures are NaN throughout: f() turns '', 'nan' and junk into NaN, med() and spread()
 skip NaN, and the n_* formatters print NaN as "n/a".
 """
+import socket
 import statistics
+import time
+import urllib.request
 
 
 def f(x):
@@ -63,3 +66,22 @@ def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url, timeout=30):
+    """Returns once url answers (any HTTP status); RuntimeError after timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("no answer from " + url)

@@ -26,17 +26,14 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEACON = os.environ.get("BEACON", os.path.join(ROOT, "build-dev", "beacon"))
 ETCD = os.environ.get("ETCD", shutil.which("etcd") or "etcd")
 RUNS = int(os.environ.get("RUNS", "5"))
 N = int(os.environ.get("N", "300"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait(pred, timeout, what):

@@ -33,13 +33,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import n_fix, n_int, pct, table
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchlib import free_port, n_fix, n_int, pct, table
 
 
 def body(i, prefix):

@@ -31,6 +31,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port, wait_http  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEACON = os.environ.get("BEACON", os.path.join(ROOT, "build-dev", "beacon"))
 ETCD = os.environ.get("ETCD", shutil.which("etcd") or "etcd")
@@ -38,25 +41,6 @@ KEYS = int(os.environ.get("KEYS", "10000"))
 VALUE_BYTES = int(os.environ.get("VALUE_BYTES", "256"))
 RUNS = int(os.environ.get("RUNS", "5"))
 WORKDIR = os.environ.get("WORKDIR", "/tmp")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_http(url, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("no answer from " + url)
 
 
 def call(port, method, path, body=None, timeout=600):

@@ -32,15 +32,9 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from benchlib import med, n_fix, pct, table
+from benchlib import free_port, med, n_fix, pct, table
 
 HZ = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid):
