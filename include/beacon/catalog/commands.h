@@ -55,8 +55,7 @@ class CommandQueue {
 
   // Writer thread. Returns how many items ran. on_error(change, status) hears a change the
   // writer refused.
-  size_t Drain(Writer& w,
-               const std::function<void(const Change&, const Status&)>& on_error = {}) {
+  size_t Drain(Writer& w, const std::function<void(const Change&, const Status&)>& on_error = {}) {
     std::vector<std::variant<Command, Change>> batch;
     {
       MutexLock lock(&mu_);

@@ -31,13 +31,14 @@
 //   m/sessions    rewritten by every session change: its mod_revision + base is SessionsIndex().
 //                 (The replaced generation's m/ keys stay until the next restore: a mirror
 //                 loading the current one derives the restore's index from them.)
-//   r/<store>/<n> (right under the prefix) request id of writer n's last txn (lets a retry recognise its own commit);
-//                 deleted when the store closes.
+//   r/<store>/<n> (right under the prefix) request id of writer n's last txn (lets a retry
+//                 recognise its own commit); deleted when the store closes.
 // Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change + base (equal
 // to the header revision when the etcd keyspace is Beacon's alone and nothing was restored;
-// unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the agent's memory, as in the
-// embedded store; a TTL session is expired by the agent that last renewed it, or by etcd's lease.
-// Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's default is 128).
+// unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the
+// agent's memory, as in the embedded store; a TTL session is expired by the agent that last renewed
+// it, or by etcd's lease. Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's
+// default is 128).
 #pragma once
 
 #include <cstdint>
