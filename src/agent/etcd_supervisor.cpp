@@ -22,7 +22,7 @@
 namespace beacon::agent {
 namespace {
 
-constexpr size_t kMaxLine = 16 * 1024;  // a longer stderr line is cut
+constexpr size_t kMaxLine = size_t{16} * 1024;  // a longer stderr line is cut
 
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

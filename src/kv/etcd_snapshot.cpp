@@ -276,7 +276,9 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
     if (!keys.contains(t.key)) tombs[t.key] = t.index;
   }
   for (const auto& [k, raw] : tombs) {
-    ops.push_back(TxnWrite{gp + "t/" + k, false, EncodeRestoredTomb(raw), 0});
+    std::string key = gp;
+    key.append("t/").append(k);
+    ops.push_back(TxnWrite{std::move(key), false, EncodeRestoredTomb(raw), 0});
   }
   std::vector<int64_t> granted;
   auto abandon = [&](Status why) {

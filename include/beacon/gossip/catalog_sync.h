@@ -105,8 +105,9 @@ struct CatalogSyncStats {
 class CatalogSync : public SerfExtension {
  public:
   static constexpr std::size_t kMaxChain = 3;  // queued deltas per origin before compaction
-  static constexpr std::size_t kMaxReliableBytes = 256 * 1024;  // Records messages are split
-  static constexpr std::uint64_t kPullRetryMs = 5000;           // one pull per origin in flight
+  static constexpr std::size_t kMaxReliableBytes =
+      std::size_t{256} * 1024;                         // Records messages are split
+  static constexpr std::uint64_t kPullRetryMs = 5000;  // one pull per origin in flight
 
   using Send = std::tuple<std::string, Bytes, bool>;  // (node, message, reliable)
 

@@ -70,7 +70,7 @@ struct SerfConfig {
   std::uint64_t reconnect_timeout_ms = 24ull * 3600 * 1000;
   std::uint64_t tombstone_timeout_ms = 24ull * 3600 * 1000;
   std::uint64_t leave_propagate_delay_ms = 1000;
-  std::uint64_t recent_intent_timeout_ms = 5 * 60 * 1000;
+  std::uint64_t recent_intent_timeout_ms = std::uint64_t{5} * 60 * 1000;
   std::uint64_t broadcast_timeout_ms = 5000;  // longest wait for a leave broadcast to go out
   std::size_t event_buffer = 512;
   std::size_t query_buffer = 512;
