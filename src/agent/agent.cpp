@@ -83,13 +83,7 @@ Status Agent::OpenKv() {
     kv_ = std::move(st.value());
     // 3 s of looking lapsed before a node's sessions go (agent_sessions.h): a refutation of a
     // stale "dead" takes a round trip or two; a real failure costs 3 s more lock hold.
-    session_nodes_ = std::make_shared<SessionNodes>(
-        [] {
-          return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::steady_clock::now().time_since_epoch())
-                                           .count());
-        },
-        3000);
+    session_nodes_ = std::make_shared<SessionNodes>(clock_, 3000);
     return Status::Ok();
   }
   if (cfg_.dev || cfg_.data_dir.empty()) {
@@ -427,11 +421,7 @@ void Agent::DrainCommands() {
 }
 
 void Agent::Tick() {
-  const uint64_t now =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count());
-  if (kv_) kv_->ExpireSessions(now);
+  if (kv_) kv_->ExpireSessions(clock_.MonotonicMs());
   // On etcd a lapse counts once it has lasted the grace period: look again without a publish.
   if (session_nodes_) InvalidateLapsedSessions();
   if (local_) local_->Tick();

@@ -4,13 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
-#include <utility>
 
 #include "beacon/catalog/snapshot.h"
+#include "beacon/core/clock.h"
 #include "beacon/core/thread_annotations.h"
 #include "beacon/kv/store.h"
 
@@ -20,9 +19,8 @@ namespace beacon::agent {
 // looked lapsed (see SessionLapsed). Used by the store's writer threads.
 class SessionNodes {
  public:
-  // now_ms: a monotonic clock; grace_ms: how long a node must look lapsed before its sessions go.
-  SessionNodes(std::function<uint64_t()> now_ms, uint64_t grace_ms)
-      : now_ms_(std::move(now_ms)), grace_ms_(grace_ms) {}
+  // grace_ms: how long a node must look lapsed before its sessions go. The clock outlives this.
+  SessionNodes(const core::Clock& clock, uint64_t grace_ms) : clock_(clock), grace_ms_(grace_ms) {}
   void Add(const std::string& node) {
     MutexLock l(&mu_);
     names_.insert(node);
@@ -38,13 +36,13 @@ class SessionNodes {
       lapsed_since_.erase(node);
       return false;
     }
-    const uint64_t now = now_ms_();
+    const uint64_t now = clock_.MonotonicMs();
     const uint64_t since = lapsed_since_.try_emplace(node, now).first->second;
     return now - since >= grace_ms_;
   }
 
  private:
-  const std::function<uint64_t()> now_ms_;
+  const core::Clock& clock_;
   const uint64_t grace_ms_;
   Mutex mu_;
   std::unordered_set<std::string> names_ GUARDED_BY(mu_);

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "beacon/core/clock.h"
 #include "beacon/core/thread_name.h"
 
 namespace beacon::agent {
@@ -25,9 +26,7 @@ namespace {
 constexpr size_t kMaxLine = size_t{16} * 1024;  // a longer stderr line is cut
 
 uint64_t NowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return core::RealClock().MonotonicMs();
 }
 
 std::string Url(const std::string& host, int port) {

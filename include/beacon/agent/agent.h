@@ -20,6 +20,7 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/writer.h"
 #include "beacon/config/config.h"
+#include "beacon/core/clock.h"
 #include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/gossip/user_event.h"
@@ -110,6 +111,7 @@ class Agent {
   // this node (all of them when the script policy changed), through health_sync_.
   void SyncHealth();
 
+  core::RealClock clock_;  // first: outlives the store threads that read it (SessionNodes)
   config::CommandLine cl_;
   config::AgentConfig cfg_;
   const Logger& log_;

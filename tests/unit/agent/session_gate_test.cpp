@@ -41,21 +41,21 @@ TEST_CASE("server quorum: a strict majority alive, held for the settle period") 
 }
 
 TEST_CASE("session nodes: a node lapses only after looking lapsed for the grace period") {
-  uint64_t now = 0;
-  SessionNodes n([&] { return now; }, 3000);
+  beacon::core::FakeClock clock(0);
+  SessionNodes n(clock, 3000);
   CHECK_FALSE(n.LapsedFor("web-1", true));  // first seen lapsed at t=0
-  now = 2999;
+  clock.Advance(2999 - clock.MonotonicMs());
   CHECK_FALSE(n.LapsedFor("web-1", true));
-  now = 3000;
+  clock.Advance(3000 - clock.MonotonicMs());
   CHECK(n.LapsedFor("web-1", true));
   // A refutation in between starts the grace again.
   CHECK_FALSE(n.LapsedFor("web-2", true));
-  now = 3100;
+  clock.Advance(3100 - clock.MonotonicMs());
   CHECK_FALSE(n.LapsedFor("web-2", false));
-  now = 5000;
+  clock.Advance(5000 - clock.MonotonicMs());
   CHECK_FALSE(n.LapsedFor("web-2", true));
-  now = 7999;
+  clock.Advance(7999 - clock.MonotonicMs());
   CHECK_FALSE(n.LapsedFor("web-2", true));
-  now = 8000;
+  clock.Advance(8000 - clock.MonotonicMs());
   CHECK(n.LapsedFor("web-2", true));
 }
