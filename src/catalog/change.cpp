@@ -49,8 +49,14 @@ const char* OpName(const Op& o) {
 }
 
 uint64_t Writer::VersionOf(std::string_view node) const {
-  const std::string key = core::Lower(node);
-  if (const NodeServices* ns = staged_.node_services.Find(key)) return ns->version;
+  return VersionOfKey(core::Lower(node), nullptr);
+}
+
+uint64_t Writer::VersionOfKey(const std::string& key, const NodeServices** found) const {
+  const NodeServices* ns = staged_.node_services.Find(key);
+  if (found != nullptr) *found = ns;
+  if (ns != nullptr) return ns->version;
+  if (removed_versions_.empty()) return 0;
   auto it = removed_versions_.find(key);
   return it != removed_versions_.end() ? it->second : 0;
 }
@@ -80,12 +86,15 @@ const Op* WithoutSerfHealth(const Op& o, Op* scratch) {
 
 Status Writer::Apply(const Change& c, bool* stale) {
   if (stale != nullptr) *stale = false;
-  if (core::Lower(NodeOf(c.op)) != c.origin) {
+  if (!core::EqualsLower(NodeOf(c.op), c.origin)) {
     return Status::Error("change for node \"" + NodeOf(c.op) + "\" carries origin \"" + c.origin +
                          "\"");
   }
   if (const auto* l = std::get_if<op::SetLiveness>(&c.op)) return ApplyLiveness(*l);
-  const uint64_t known = VersionOf(c.origin);
+  // The origin's NodeServices entry exists exactly while its node does (UpsertNode creates it,
+  // RemoveNode erases both), so one lookup gives the version and whether the node exists.
+  const NodeServices* before = nullptr;
+  const uint64_t known = VersionOfKey(c.origin, &before);
   uint64_t version = c.version;
   if (version == 0) {
     version = std::max(local_version_, known) + 1;
@@ -95,7 +104,7 @@ Status Writer::Apply(const Change& c, bool* stale) {
   }
   Op scratch;
   const Op* o = c.version == 0 ? &c.op : WithoutSerfHealth(c.op, &scratch);
-  const bool existed = staged_.nodes.Find(c.origin) != nullptr;
+  const bool existed = before != nullptr;
   const uint64_t changes_before = changes_;
   Status st = Status::Ok();
   if (o != nullptr) {
@@ -134,13 +143,12 @@ Status Writer::Apply(const Change& c, bool* stale) {
     local_version_ = version;
     if (track_applied_) applied_.push_back({Change{c.origin, version, c.op}, known});
   }
-  if (staged_.nodes.Find(c.origin) != nullptr) {
-    NodeServices* ns = MutableNodeServices(c.origin);
-    if (ns->version != version) {
-      ns->version = version;
+  if (const NodeServices* now = staged_.node_services.Find(c.origin); now != nullptr) {
+    if (now->version != version) {
+      MutableNodeServices(c.origin)->version = version;
       dirty_ = true;  // readers (gossip digests) see the version
     }
-    removed_versions_.erase(c.origin);
+    if (!removed_versions_.empty()) removed_versions_.erase(c.origin);
   } else if (existed || removed_versions_.count(c.origin) != 0) {
     removed_versions_[c.origin] = version;  // a stale change must not bring the node back
   }

@@ -24,6 +24,7 @@ bool SameNode(const Instance& in, std::string_view nkey) {
 bool CanonicalIp(std::string_view text) {
   const std::string b = IpBytes(text);
   if (b.empty()) return false;
+  if (b.size() == 4) return true;  // IPv4 text inet_pton takes is dotted decimal, no leading 0s
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(b.size() == 4 ? AF_INET : AF_INET6, b.data(), buf, sizeof buf);
   return text == buf;
@@ -83,9 +84,9 @@ void Writer::MarkNodeServices(const std::string& nkey) {
 // reachable from no published snapshot, so it is changed in place; an older one is copied. The
 // node's instances still point at the old copy until their services are rebuilt at Publish().
 NodeEntry* Writer::MutableNode(const std::string& key) {
-  auto cur = staged_.nodes.FindShared(key);
-  if (!cur) return nullptr;
-  if (cur->stamp == batch_) return const_cast<NodeEntry*>(cur.get());
+  const NodeEntry* cur = staged_.nodes.Find(key);
+  if (cur == nullptr) return nullptr;
+  if (cur->stamp == batch_) return const_cast<NodeEntry*>(cur);
   auto copy = MakeRef<NodeEntry>(*cur);
   copy->stamp = batch_;
   NodeEntry* raw = copy.get();
@@ -100,9 +101,9 @@ NodeEntry* Writer::MutableNode(const std::string& key) {
 }
 
 NodeServices* Writer::MutableNodeServices(const std::string& nkey) {
-  auto cur = staged_.node_services.FindShared(nkey);
-  if (cur && cur->stamp == batch_) return const_cast<NodeServices*>(cur.get());
-  auto copy = cur ? MakeRef<NodeServices>(*cur) : MakeRef<NodeServices>();
+  const NodeServices* cur = staged_.node_services.Find(nkey);
+  if (cur != nullptr && cur->stamp == batch_) return const_cast<NodeServices*>(cur);
+  auto copy = cur != nullptr ? MakeRef<NodeServices>(*cur) : MakeRef<NodeServices>();
   copy->key = nkey;
   copy->stamp = batch_;
   NodeServices* raw = copy.get();
@@ -111,11 +112,11 @@ NodeServices* Writer::MutableNodeServices(const std::string& nkey) {
 }
 
 ServiceEntry* Writer::MutableService(const std::string& key, std::string_view create_as) {
-  auto cur = staged_.services.FindShared(key);
-  if (cur && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur.get());
-  if (!cur && create_as.empty()) return nullptr;
-  auto copy = cur ? MakeRef<ServiceEntry>(*cur) : MakeRef<ServiceEntry>();
-  if (!cur) copy->name = create_as;
+  const ServiceEntry* cur = staged_.services.Find(key);
+  if (cur != nullptr && cur->stamp == batch_) return const_cast<ServiceEntry*>(cur);
+  if (cur == nullptr && create_as.empty()) return nullptr;
+  auto copy = cur != nullptr ? MakeRef<ServiceEntry>(*cur) : MakeRef<ServiceEntry>();
+  if (cur == nullptr) copy->name = create_as;
   copy->stamp = batch_;
   ServiceEntry* raw = copy.get();
   staged_.services.Set(key, std::move(copy));

@@ -8,8 +8,35 @@
 
 namespace beacon::catalog {
 
+namespace {
+
+// Dotted-quad IPv4 as inet_pton accepts it (four decimal octets, no leading zeros beyond a lone
+// 0); false for anything else, which then takes the general path.
+bool ParseIpv4(std::string_view t, unsigned char out[4]) {
+  size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (i >= t.size() || t[i] != '.') return false;
+      ++i;
+    }
+    const size_t start = i;
+    unsigned v = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && i - start < 3) {
+      v = v * 10 + static_cast<unsigned>(t[i] - '0');
+      ++i;
+    }
+    if (i == start || v > 255 || (t[start] == '0' && i - start > 1)) return false;
+    out[part] = static_cast<unsigned char>(v);
+  }
+  return i == t.size();
+}
+
+}  // namespace
+
 std::string IpBytes(std::string_view text) {
   if (text.empty() || text.size() > 45) return {};
+  unsigned char v4[4];
+  if (ParseIpv4(text, v4)) return std::string(reinterpret_cast<char*>(v4), 4);
   char buf[64];
   std::copy(text.begin(), text.end(), buf);
   buf[text.size()] = '\0';
@@ -110,6 +137,38 @@ void Writer::RemoveNodePtr(std::string_view ip_view, const std::string& nkey) {
     staged_.ptr_nodes.Erase(ip);
   } else if (!cur->MatchesKey(holder)) {
     staged_.ptr_nodes.Set(ip, staged_.nodes.FindShared(holder));
+  }
+}
+
+namespace {
+
+// Lower-cases a short key into buf (no allocation); empty when it does not fit.
+std::string_view LowerInto(std::string_view s, char (&buf)[128]) {
+  if (s.size() > sizeof buf) return {};
+  for (size_t i = 0; i < s.size(); ++i) buf[i] = core::LowerChar(s[i]);
+  return {buf, s.size()};
+}
+
+}  // namespace
+
+void Writer::Prefetch(const Registration& reg, int stage) const {
+  char nbuf[128];
+  const std::string_view nkey = LowerInto(reg.node.name, nbuf);
+  if (nkey.empty()) return;
+  const int pmap_stage = stage == 0 ? 1 : 2;  // PMap: 1 = the leaf, 2 = the matching value
+  const uint64_t nh = HashKey(nkey);
+  staged_.nodes.Prefetch(nh, pmap_stage);
+  staged_.node_services.Prefetch(nh, pmap_stage);
+  if (stage == 0 && !reg.node.address.empty()) {
+    const std::string ip = IpBytes(reg.node.address);
+    if (!ip.empty()) staged_.ptr_nodes.Prefetch(HashKey(ip), 1);
+  }
+  for (const Service& s : reg.services) {
+    char sbuf[128];
+    const std::string_view skey = LowerInto(s.name, sbuf);
+    if (skey.empty()) continue;
+    staged_.services.Prefetch(HashKey(skey), pmap_stage);
+    if (stage == 0) instance_service_.Prefetch(nkey, s.id.empty() ? s.name : s.id);
   }
 }
 

@@ -444,12 +444,15 @@ class TemplateTest(unittest.TestCase):
         self.put("execsig/k", "a")
         src = self.key_template("execsig/k")
         out, got = self.path("out"), self.path("got")
-        child = "trap 'echo hup >> %s' HUP; while :; do sleep 0.1; done" % got
+        # The child says when its trap is in place: a SIGHUP before that would end the shell.
+        child = "trap 'echo hup >> %s' HUP; echo ready >> %s; while :; do sleep 0.1; done" % (
+            got, got)
         r = Runner(self, "-consul-addr", self.addr(), "-template", "%s:%s" % (src, out),
                    "-exec", child, "-exec-reload-signal", "SIGHUP")
         r.wait_log("exec: started")
+        wait_for(lambda: lines(got) == ["ready"], WAIT, what="child's trap installed")
         self.put("execsig/k", "b")
-        wait_for(lambda: lines(got) == ["hup"], WAIT, what="reload signal delivered")
+        wait_for(lambda: lines(got) == ["ready", "hup"], WAIT, what="reload signal delivered")
         self.assertEqual(r.stop(), 0)
 
 

@@ -58,6 +58,10 @@ class HintIndex {
   void Erase(std::string_view nkey, std::string_view id, std::string_view value);
   // Calls accept(std::string_view value) for each candidate until it returns true; whether one
   // did.
+  // Memory hint for a later Set/Find of (nkey, id); changes nothing.
+  void Prefetch(std::string_view nkey, std::string_view id) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Hash(nkey, id) & mask_]);
+  }
   template <typename Fn>
   bool Find(std::string_view nkey, std::string_view id, Fn&& accept) const {
     if (slots_.empty()) return false;
@@ -137,6 +141,13 @@ class Writer {
   // registration", ...) leaves the catalog unchanged.
   Status Apply(const Registration& reg);
 
+  // Memory hint for a bulk load: touches what applying `reg` will read in the staged catalog
+  // (stage 0: the map leaves its node, services and addresses hash to; stage 1: the entries in
+  // them), so a loader that hints a few registrations ahead overlaps their cache misses with
+  // the work of applying earlier ones. Changes nothing and never fails; any thread-unsafe use is
+  // the caller's as for every other method (writer thread only).
+  void Prefetch(const Registration& reg, int stage) const;
+
   // Replaces the DNS configuration; rebuilds the precomputed TTLs of every service (O(catalog),
   // reload only).
   void SetDnsConfig(const DnsSettings& dns);
@@ -163,6 +174,8 @@ class Writer {
   const Snapshot& staged() const { return staged_; }
 
  private:
+  // VersionOf for a lower-case key; *found (optional) gets the node's NodeServices or null.
+  uint64_t VersionOfKey(const std::string& key, const NodeServices** found) const;
   // op::ReplaceNode and op::SetLiveness (writer_replace.cpp), called by Apply(Change).
   Status ReplaceNode(const op::ReplaceNode& r);
   Status ApplyLiveness(const op::SetLiveness& l);

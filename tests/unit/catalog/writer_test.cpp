@@ -425,3 +425,16 @@ TEST_CASE("5,000 services on one node: each found, replaced and removed by its i
   REQUIRE(w.UpsertService("n1", MakeService("again", "id1", 3), {}).ok());
   CHECK(w.FindService("n1", "id1")->port == 3);
 }
+
+TEST_CASE("IpBytes: IPv4 text exactly as inet_pton takes it, IPv6 through inet_pton") {
+  CHECK(IpBytes("10.0.0.1") == std::string("\x0a\x00\x00\x01", 4));
+  CHECK(IpBytes("255.255.255.255") == std::string("\xff\xff\xff\xff", 4));
+  CHECK(IpBytes("0.0.0.0") == std::string(4, '\0'));
+  for (const char* bad : {"01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4",
+                          "1..2.3", "1.2.3.", "1234.1.1.1", "a.b.c.d", "", "web"}) {
+    CAPTURE(bad);
+    CHECK(IpBytes(bad).empty());
+  }
+  CHECK(IpBytes("::1").size() == 16);
+  CHECK(IpBytes("::ffff:10.0.0.1").size() == 16);
+}
