@@ -129,7 +129,10 @@ InstanceExtras Writer::ExtrasOf(const Instance& in) {
 
 void Writer::UpsertNode(const Node& node) {
   const std::string key = core::Lower(node.name);
-  const NodeEntry* cur = staged_.nodes.Find(key);
+  UpsertNodeKeyed(node, key, staged_.nodes.Find(key));
+}
+
+void Writer::UpsertNodeKeyed(const Node& node, const std::string& key, const NodeEntry* cur) {
   NodeExtras x;
   x.id = node.id;
   if (!node.datacenter.empty() && node.datacenter != staged_.datacenter) {
@@ -154,12 +157,16 @@ void Writer::UpsertNode(const Node& node) {
   } else {
     auto fresh = MakeRef<NodeEntry>();
     fresh->stamp = batch_;
-    fresh->name_wire = detail::NameToWire(node.name);
     e = fresh.get();
     staged_.nodes.Set(key, std::move(fresh));
   }
   e->name_wire = detail::NameToWire(node.name);
-  if (detail::WireToDotted(e->name_wire) != node.name) x.name = node.name;
+  // The wire form drops empty labels and cuts long ones, and only then is it shorter than the
+  // name plus one: keep the name as given when the wire form cannot give it back.
+  if (e->name_wire.size() != node.name.size() + 1 &&
+      detail::WireToDotted(e->name_wire) != node.name) {
+    x.name = node.name;
+  }
   x.address = node.address;
   detail::PrepareNode(*e, Share(std::move(x)), node.address);
   const uint64_t idx = Bump();

@@ -166,7 +166,7 @@ Status Writer::Apply(const Registration& reg) {
       return Status::Error("Missing service registration");
     }
   }
-  if (!reg.skip_node_update) UpsertNode(reg.node);
+  if (!reg.skip_node_update) UpsertNodeKeyed(reg.node, nkey, staged_.nodes.Find(nkey));
   for (const Service& s : reg.services) {
     const std::string& sid = s.id.empty() ? s.name : s.id;
     // The instance keeps the checks this entry does not mention, in their order.

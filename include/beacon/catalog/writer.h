@@ -174,6 +174,8 @@ class Writer {
   const Snapshot& staged() const { return staged_; }
 
  private:
+  // UpsertNode for the node's lower-case key and its current entry (null when new).
+  void UpsertNodeKeyed(const Node& node, const std::string& key, const NodeEntry* cur);
   // VersionOf for a lower-case key; *found (optional) gets the node's NodeServices or null.
   uint64_t VersionOfKey(const std::string& key, const NodeServices** found) const;
   // op::ReplaceNode and op::SetLiveness (writer_replace.cpp), called by Apply(Change).
