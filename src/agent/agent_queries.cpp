@@ -56,7 +56,8 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
     if (!qo.file.empty()) {
       query_persister_ = std::make_unique<Persister>(log_);
       Persister* p = query_persister_.get();
-      qo.persist = [p](std::string path, std::string data, std::function<void(std::string)> done) {
+      qo.persist = [p](std::string path, std::string data,
+                       const std::function<void(std::string)>& done) {
         p->Enqueue({FileOp{FileOp::Kind::kDurable, std::move(path), std::move(data)}},
                    [done](const std::string& err) { done(err); });
       };

@@ -275,7 +275,7 @@ AgentDone detail::Later(Response& resp) {
   };
 }
 
-void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster, KvStats kv_stats) {
+void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster, const KvStats& kv_stats) {
   AddReads(router, api, kv_stats);
   detail::AddClusterRoutes(router, api, cluster);
   AddServiceWrites(router, api);

@@ -176,7 +176,7 @@ void AddCoordinateRoutes(Router& router, CoordinateStore& store, CoordinateApiOp
   });
 
   // Blocking reads of the whole set (nodes) or one node's entry.
-  auto read = [o, st](const Request& req, Response& resp, std::string node) {
+  auto read = [o, st](const Request& req, Response& resp, const std::string& node) {
     if (OtherDc(req, resp, *o)) return;
     BlockingParams bp;
     if (!ParseBlocking(req, resp, &bp)) return;
@@ -205,7 +205,7 @@ void AddCoordinateRoutes(Router& router, CoordinateStore& store, CoordinateApiOp
   router.Handle("GET", "/v1/coordinate/node/", [read](const Request& req, Response& resp) {
     std::string node = req.path.substr(std::string_view("/v1/coordinate/node/").size());
     if (node.empty()) return resp.Text(400, "Missing node name");
-    read(req, resp, std::move(node));
+    read(req, resp, node);
   });
 
   router.Handle("PUT", "/v1/coordinate/update", [o, st](const Request& req, Response& resp) {

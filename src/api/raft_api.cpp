@@ -72,7 +72,7 @@ void AddRaftRoutes(Router& router, kv::ClusterView& cluster, bool pretty) {
       return;
     }
     DeferredPtr d = resp.Defer();
-    c->RemovePeer(has_address ? *address : "", has_id ? *id : "", [d](Status st) {
+    c->RemovePeer(has_address ? *address : "", has_id ? *id : "", [d](const Status& st) {
       Response out;
       if (st.ok()) {
         out.status = 200;

@@ -24,7 +24,7 @@ using StatePtr = std::shared_ptr<const EtcdClusterState>;
 // hold the poll up for long.
 class Prober {
  public:
-  Prober(const EtcdOptions& o, std::function<bool()> cancel) : endpoints_(o.endpoints) {
+  Prober(const EtcdOptions& o, const std::function<bool()>& cancel) : endpoints_(o.endpoints) {
     for (const std::string& e : o.endpoints) {
       http::ClientOptions co;
       co.address = e;

@@ -7,7 +7,7 @@
 namespace beacon::kv {
 namespace internal {
 
-EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so)
+EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, const StoreOptions& so)
     : eo_(eo), log_(log), m_(eo.prefix), engine_(so), watch_conn_(eo, [this] {
         return stopping_.load();
       }) {
@@ -166,7 +166,7 @@ SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
 }
 
 template <typename R, typename Body>
-R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter,
+R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const Session&)>& filter,
                      Commit* c, bool validate) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Effects fx;
@@ -339,8 +339,8 @@ void EtcdStore::WriterLoop(int n) {
 }  // namespace internal
 
 Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
-                                             StoreOptions opts) {
-  auto s = std::make_unique<internal::EtcdStore>(eopts, log, std::move(opts));
+                                             const StoreOptions& opts) {
+  auto s = std::make_unique<internal::EtcdStore>(eopts, log, opts);
   Status st = s->Start();
   if (!st.ok()) return st;
   return std::unique_ptr<Store>(std::move(s));

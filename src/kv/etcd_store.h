@@ -52,7 +52,7 @@ struct Commit {
 
 class EtcdStore final : public Store {
  public:
-  EtcdStore(const EtcdOptions& eo, const Logger& log, StoreOptions so);
+  EtcdStore(const EtcdOptions& eo, const Logger& log, const StoreOptions& so);
   // Finishes every queued write, then stops the watch.
   ~EtcdStore() override;
   // Reads the whole prefix (dial_timeout) and starts the writer and watch threads.
@@ -154,8 +154,8 @@ class EtcdStore final : public Store {
 
   // Writer side: etcd_store.cpp; watch side: etcd_watch.cpp.
   template <typename R, typename Body>
-  R RunUnit(EtcdWriter& w, Body&& body, std::function<bool(const Session&)> filter, Commit* c,
-            bool validate = true);
+  R RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const Session&)>& filter,
+            Commit* c, bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev) const;
   // Restore steps (etcd_snapshot.cpp), on a writer thread.

@@ -123,6 +123,6 @@ std::map<std::string, std::string> LanTags(const AgentSelf& self);
 // kv_stats (optional, loop thread, must not block) fills /v1/agent/self's Stats.kv section
 // (`beacon info`): the KV backend and its health.
 void AddAgentRoutes(Router& router, AgentApi& api, ClusterApi* cluster = nullptr,
-                    std::function<std::map<std::string, std::string>()> kv_stats = {});
+                    const std::function<std::map<std::string, std::string>()>& kv_stats = {});
 
 }  // namespace beacon::http

@@ -65,6 +65,6 @@ struct EtcdOptions {
 // Connects (reads the whole prefix, starts the watch); fails with a message naming the endpoints
 // when no member answers within dial_timeout.
 Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
-                                             StoreOptions opts = {});
+                                             const StoreOptions& opts = {});
 
 }  // namespace beacon::kv

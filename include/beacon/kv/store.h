@@ -241,6 +241,8 @@ class Store {
   // store, KV and sessions indexes become R. Lock holders and TTL clocks restart from the
   // restored sessions (TTLs from now); OnCommit reports kv and sessions. done runs like a write
   // callback (after the commit).
+  // By value: an override keeps both (its restore runs after this returns).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   virtual void RestoreSnapshot(std::string file, RestoreCallback done) {
     (void)file;
     done(Status::Error("snapshots are not supported by this KV backend"), 0);
