@@ -523,7 +523,6 @@ void Writer::SetPreparedQueries(const std::vector<PreparedQuery>& defs, std::str
 // Brings one service up to date: drops instances whose node is gone, points the rest at the
 // current node entries, recomputes what DNS needs and re-sorts by health. O(instances).
 void Writer::RebuildService(const std::string& k) {
-  if (track_changes_) changed_.push_back(k);
   ServiceEntry* e = MutableService(k);
   if (e == nullptr) return;
   e->pending = false;
@@ -569,7 +568,14 @@ void Writer::RebuildService(const std::string& k) {
 
 uint64_t Writer::Publish(bool force) {
   for (const auto& k : pending_) RebuildService(k);
-  std::vector<std::string>().swap(pending_);  // a bulk load's list is large: give it back
+  // The change feed is the list just rebuilt: handed over, not copied (after a bulk load, two
+  // copies would sit at the peak); otherwise a bulk load's list is large: give it back.
+  if (track_changes_ && changed_.empty()) {
+    changed_.swap(pending_);
+  } else if (track_changes_) {
+    changed_.insert(changed_.end(), pending_.begin(), pending_.end());
+  }
+  std::vector<std::string>().swap(pending_);
   if (!dirty_ && !force) return staged_.generation;
   staged_.nodes.Seal();
   staged_.node_services.Seal();
