@@ -151,8 +151,11 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
   std::erase_if(pulls_, [&](const auto& p) { return now_ms_ - p.second.at_ms >= kPullRetryMs; });
   PullGaps();
-  if (next_ae_ms_ == 0) {  // the first round at a random point of the first interval
-    next_ae_ms_ = now_ms_ + 1 + rng_() % cfg_.anti_entropy_interval_ms;
+  if (next_ae_ms_ == 0) {
+    // The first round a stagger plus one interval from now (as memberlist's push-pull): joining
+    // already exchanges digests with the first peers seen (OnMember), so nothing is due sooner.
+    next_ae_ms_ =
+        now_ms_ + 1 + rng_() % cfg_.anti_entropy_interval_ms + cfg_.anti_entropy_interval_ms;
     return;
   }
   if (now_ms_ < next_ae_ms_) return;
@@ -161,7 +164,9 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
   Resync();
   const std::string peer = live_peers_[rng_() % live_peers_.size()];
   const std::uint64_t every = std::max<std::uint64_t>(1, cfg_.full_digest_every);
-  if (ae_rounds_++ % every == 0) {
+  // Rounds every, 2*every, ...: the first periodic rounds send sums, since joining has just
+  // exchanged full digests (OnMember) and a differing sum still brings the full one back.
+  if (++ae_rounds_ % every == 0) {
     SendDigest(peer);
   } else {
     SendDigestSum(peer);

@@ -50,7 +50,10 @@ Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::
   // Stagger the timers like memberlist does, so nodes started together do not move in step.
   next_probe_ms_ = now_ms + Rand(cfg_.probe_interval_ms);
   next_gossip_ms_ = now_ms + Rand(cfg_.gossip_interval_ms);
-  next_push_pull_ms_ = now_ms + Rand(PushPullInterval());  // memberlist: stagger in [0, interval)
+  // memberlist's pushPullTrigger waits a stagger in [0, interval) and then a whole (scaled)
+  // interval before its first periodic push-pull: a join already exchanged full state, so the
+  // next exchange is not due before one interval has passed.
+  next_push_pull_ms_ = now_ms + Rand(PushPullInterval()) + PushPullInterval();
 }
 
 MetaPtr Membership::MakeMeta(const Bytes& meta) {

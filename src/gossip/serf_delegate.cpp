@@ -66,7 +66,11 @@ Bytes Serf::LocalState() const {
     if (m.info.status == MemberStatus::kLeft) pp.left_members.push_back(n);
   }
   pp.event_ltime = event_clock_.t;
-  pp.events = event_buffer_;
+  // Only the filled slots of the event ring: Serf's MergeRemoteState skips nil slots, so the
+  // up to 512 nils a stock Serf sends (one byte each before compression) carry nothing.
+  for (const auto& e : event_buffer_) {
+    if (e) pp.events.push_back(e);
+  }
   pp.query_ltime = query_clock_.t;
   return EncodeSerf(pp);
 }

@@ -26,19 +26,20 @@
 //   is sent retransmit_mult * ceil(log10(n + 1)) times (n: live members, memberlist's rule).
 //   Receivers re-broadcast what they applied (deltas; records and announcements they pulled
 //   because of a broadcast), so changes spread epidemically.
-// - Anti-entropy: every anti_entropy_interval_ms, and when a new beacon peer becomes alive
-//   (always the first time this agent sees one, so a joining agent pulls everything; otherwise
-//   with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not one per
-//   member), a digest {origin -> version} of every record held is sent to one live beacon peer
-//   (reliable). The receiver replies with the full records where it is newer and a pull for
-//   those where the sender is newer. Periodic rounds send only a DigestSum (hash and count of
-//   that digest, one UDP packet) except every full_digest_every-th round: a peer whose own sum
-//   differs answers with its full digest, so an in-sync cluster opens no TCP stream for
-//   anti-entropy three rounds out of four, and a lost sum only delays repair to the next round
-//   (a full digest at least every full_digest_every rounds, even with every UDP packet lost). Any
-//   agent serves any record it holds. A node its origin removed is carried as a tombstone {origin,
-//   version} (digests, Records), so removals are repaired like changes; a left node's last version
-//   is in digests too, so nobody resends it.
+// - Anti-entropy: every anti_entropy_interval_ms (the first periodic round a random stagger plus
+//   one interval after the first Tick, as memberlist's push-pull), and when a new beacon peer
+//   becomes alive (always the first time this agent sees one, so a joining agent pulls everything;
+//   otherwise with probability min(1, 2 / live peers), so a joiner gets about two exchanges, not
+//   one per member), a digest {origin -> version} of every record held is sent to one live beacon
+//   peer (reliable). The receiver replies with the full records where it is newer and a pull for
+//   those where the sender is newer. Periodic rounds send only a DigestSum (hash and count of that
+//   digest, one UDP packet) except every full_digest_every-th round (not the first: a join has just
+//   exchanged full digests): a peer whose own sum differs answers with its full digest, so an
+//   in-sync cluster opens no TCP stream for anti-entropy three rounds out of four, and a lost sum
+//   only delays repair to the next round (a full digest at least every full_digest_every rounds,
+//   even with every UDP packet lost). Any agent serves any record it holds. A node its origin
+//   removed is carried as a tombstone {origin, version} (digests, Records), so removals are
+//   repaired like changes; a left node's last version is in digests too, so nobody resends it.
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
 //   through submit (this observer's view; the agent's own node is left to the agent), and
 //   re-submits it after a record arrives for a node, so serfHealth exists once the node does.

@@ -139,7 +139,7 @@ TEST_CASE("deltas lost on gossip are repaired by anti-entropy") {
 TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum repairs the gap") {
   CatalogSyncConfig cfg = Cluster::Fast();
   cfg.anti_entropy_interval_ms = 1000;
-  cfg.full_digest_every = 1000000;  // after the first round only sums: repair must come from them
+  cfg.full_digest_every = 1000000;  // periodic rounds send only sums: repair must come from them
   Cluster c(7, cfg);
   for (int i = 0; i < 5; ++i) c.Add();
   c.JoinAll();
@@ -157,7 +157,7 @@ TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum re
     }
     return t;
   };
-  c.RunUntil([] { return false; }, 2000);  // each agent's first round is a full digest
+  c.RunUntil([] { return false; }, 2000);  // past each agent's first periodic round
   const beacon::gossip::CatalogSyncStats joined = totals();
   c.RunUntil([] { return false; }, 10000);  // ten quiet rounds per agent
   const beacon::gossip::CatalogSyncStats quiet = totals();

@@ -504,6 +504,10 @@ TEST_CASE("a user message sent over a stream reaches the delegate") {
 TEST_CASE("a node that hears no acks and no nacks raises its own health score to the cap") {
   MembershipConfig cfg;
   cfg.tcp_pings = false;
+  // Push-pulls (TCP) while it still has live peers bring back their refutations and its own
+  // suspicion to refute, so it keeps probing; without them it gives up on every peer (and stops
+  // probing) before the first one, which comes a stagger plus an interval after start.
+  cfg.push_pull_interval_ms = 4000;
   SimNetwork net(14, cfg);
   cluster(net, 5, 8000);
   CHECK(net[4].health_score() == 0);
