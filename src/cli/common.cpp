@@ -178,7 +178,13 @@ int StartChild(const std::string& cmd, const std::vector<std::string>& env,
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
+    // Default dispositions for the signals the runners handle or forward, even when Beacon itself
+    // was started with them ignored (nohup ignores SIGHUP): a shell cannot trap a signal that was
+    // ignored when it started, so an -exec child's reload trap would never run. consul-template's
+    // children start the same way (Go resets the signals it handles at exec).
+    for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
+      signal(sig, SIG_DFL);
+    }
     if (stdin_data != nullptr) {
       dup2(fds[0], 0);
     } else if (!inherit_stdin) {

@@ -84,9 +84,15 @@ pid_t SpawnShell(const std::string& cmd, int out_fd) {
   posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);
+  // Default dispositions for the signals the runner handles or forwards, even when Beacon was
+  // started with them ignored (nohup ignores SIGHUP): a shell cannot trap a signal ignored when
+  // it started, so an -exec child's reload trap would never run (consul-template's children
+  // start with defaults too).
   sigset_t defaults;
   sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
+  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    sigaddset(&defaults, sig);
+  }
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);

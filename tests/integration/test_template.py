@@ -36,14 +36,15 @@ def lines(path):
 class Runner:
     """One `beacon template` process; stderr (the log) goes to a file we can read while it runs."""
 
-    def __init__(self, test, *args, env=None):
+    def __init__(self, test, *args, env=None, ignore_hup=False):
         self.log_path = test.path("template-%d.log" % test.next_id())
         self.log = open(self.log_path, "wb")
         e = {k: v for k, v in os.environ.items() if k != "CONSUL_HTTP_ADDR"}
         e.update(env or {})
+        hup = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if ignore_hup else None
         self.proc = subprocess.Popen([BEACON, "template"] + list(args), stdout=subprocess.PIPE,
                                      stderr=self.log, stdin=subprocess.DEVNULL, cwd=test.tmp.name,
-                                     env=e)
+                                     env=e, preexec_fn=hup)
         _live_processes.append(self.proc)
         test.addCleanup(self.stop)
 
@@ -447,8 +448,10 @@ class TemplateTest(unittest.TestCase):
         # The child says when its trap is in place: a SIGHUP before that would end the shell.
         child = "trap 'echo hup >> %s' HUP; echo ready >> %s; while :; do sleep 0.1; done" % (
             got, got)
+        # Started as under nohup (SIGHUP ignored): the child still starts with the default, so
+        # its trap works (a shell cannot trap a signal ignored when it started).
         r = Runner(self, "-consul-addr", self.addr(), "-template", "%s:%s" % (src, out),
-                   "-exec", child, "-exec-reload-signal", "SIGHUP")
+                   "-exec", child, "-exec-reload-signal", "SIGHUP", ignore_hup=True)
         r.wait_log("exec: started")
         wait_for(lambda: lines(got) == ["ready"], WAIT, what="child's trap installed")
         self.put("execsig/k", "b")
