@@ -52,7 +52,8 @@ Agent::~Agent() {
   kv_cluster_.reset();  // its threads wake the HTTP server; before kv_ (info reads it)
   if (forwarder_) forwarder_->Stop();
   if (dns_) dns_->Stop();
-  kv_.reset();    // finishes queued writes; their callbacks find the HTTP server stopped
+  kv_.reset();  // finishes queued writes; their callbacks find the HTTP server stopped
+  if (left_.load() && etcd_) LeaveSupervisedEtcd();
   etcd_.reset();  // -etcd-supervise: stops and reaps the local etcd member
 }
 

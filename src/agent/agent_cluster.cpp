@@ -105,6 +105,7 @@ Status Agent::StartCluster() {
       },
       log_);
   cluster_->SetOnLeft([this] {
+    left_ = true;
     // Through the HTTP loop: it sends the replies queued before a task (the leave's answer)
     // first, so `beacon leave` gets its answer before the agent stops.
     if (http_) {

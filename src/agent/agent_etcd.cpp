@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/etcd_supervisor.h"
 #include "beacon/core/file.h"
+#include "beacon/kv/etcd.h"
 
 namespace beacon::agent {
 namespace {
@@ -79,7 +81,68 @@ std::string EtcdLogLevel(const std::string& agent_level) {
   return agent_level;  // info, warn, error
 }
 
+kv::EtcdOptions ProbeOptions(const config::EtcdConfig& e, std::vector<std::string> endpoints) {
+  kv::EtcdOptions o;
+  o.endpoints = std::move(endpoints);
+  o.dial_timeout_ms = 1000;
+  o.request_timeout_ms = 3000;
+  o.ca_file = e.ca_file;
+  o.cert_file = e.cert_file;
+  o.key_file = e.key_file;
+  return o;
+}
+
 }  // namespace
+
+// Whether the other servers' etcd members already form a cluster; if so, this member is added
+// to it (or found added) and *o / *clients are set to join it.
+Agent::EtcdJoinState Agent::JoinRunningEtcd(const std::vector<EtcdPeer>& peers,
+                                            const std::string& own_peer, EtcdSupervisorOptions* o,
+                                            std::vector<std::string>* clients) {
+  std::vector<std::string> others;
+  for (const EtcdPeer& p : peers) {
+    if (p.name != cfg_.node_name) others.push_back(p.client_url);
+  }
+  if (others.empty()) return EtcdJoinState::kNone;
+  const kv::EtcdOptions probe = ProbeOptions(cfg_.etcd, others);
+  if (!kv::EtcdClusterAnswers(probe)) return EtcdJoinState::kNone;
+  Result<kv::EtcdJoin> j = kv::EtcdJoinCluster(probe, cfg_.node_name, own_peer);
+  if (!j.ok()) {
+    // etcd refuses a member while the cluster is not fully healthy ("unhealthy cluster": a
+    // member restarted less than 5 s ago, or down): a running cluster is never bootstrapped
+    // over, so wait and ask again.
+    BEACON_LOG(log_, kWarn, "etcd", "joining the running etcd cluster: %s; retrying",
+               j.status().message().c_str());
+    return EtcdJoinState::kWait;
+  }
+  if (!j.value().existing) return EtcdJoinState::kNone;  // in the first configuration
+  BEACON_LOG(log_, kInfo, "etcd", "joining the running etcd cluster as member %s: %s",
+             cfg_.node_name.c_str(), j.value().initial_cluster.c_str());
+  o->initial_cluster = j.value().initial_cluster;
+  o->join_existing = true;
+  *clients = others;
+  return EtcdJoinState::kJoined;
+}
+
+void Agent::LeaveSupervisedEtcd() {
+  std::vector<std::string> others;
+  for (const std::string& e : cfg_.etcd.endpoints) {
+    if (e != cfg_.etcd.endpoints.front()) others.push_back(e);  // the first is this member
+  }
+  if (others.empty()) others = cfg_.etcd.endpoints;
+  Status st = kv::EtcdLeaveCluster(ProbeOptions(cfg_.etcd, others), cfg_.node_name);
+  if (!st.ok()) {
+    BEACON_LOG(log_, kWarn, "etcd", "leave: could not remove member %s (%s); its data stays",
+               cfg_.node_name.c_str(), st.message().c_str());
+    return;
+  }
+  BEACON_LOG(log_, kInfo, "etcd", "left: member %s removed from the etcd cluster",
+             cfg_.node_name.c_str());
+  etcd_.reset();  // stops and reaps the member before its data goes
+  std::error_code ec;
+  std::filesystem::remove_all(cfg_.data_dir + "/etcd", ec);
+  std::filesystem::remove(cfg_.data_dir + "/etcd.endpoints", ec);
+}
 
 Status Agent::StartSupervisedEtcd() {
   const config::EtcdConfig& e = cfg_.etcd;
@@ -103,17 +166,25 @@ Status Agent::StartSupervisedEtcd() {
     BEACON_LOG(log_, kInfo, "etcd", "existing etcd data in %s: rejoining its cluster",
                o.data_dir.c_str());
   } else {
-    // A first start: bootstrap with the expected servers, as Consul's bootstrap_expect does.
+    // A first start: join the etcd cluster the other servers already run (a server added after
+    // bootstrap, or one that left and came back), else bootstrap with the expected servers, as
+    // Consul's bootstrap_expect does.
     const size_t expect = static_cast<size_t>(std::max(cfg_.bootstrap_expect, 1));
     std::vector<EtcdPeer> peers;
     size_t logged = SIZE_MAX;
+    bool joined = false;
     for (;;) {
       peers = cluster_
                   ? EtcdPeersOf(cluster_->Members())
                   : std::vector<EtcdPeer>{{cfg_.node_name, own["etcd_peer"], own["etcd_client"]}};
       const bool self_seen = std::any_of(
           peers.begin(), peers.end(), [&](const EtcdPeer& p) { return p.name == cfg_.node_name; });
-      if (peers.size() >= expect && self_seen) break;
+      const EtcdJoinState js = JoinRunningEtcd(peers, own["etcd_peer"], &o, &clients);
+      if (js == EtcdJoinState::kJoined) {
+        joined = true;
+        break;
+      }
+      if (js == EtcdJoinState::kNone && peers.size() >= expect && self_seen) break;
       if (!cluster_) {
         return Status::Error("-etcd-supervise with -bootstrap-expect " + std::to_string(expect) +
                              " needs gossip (serf_lan port is -1)");
@@ -128,13 +199,15 @@ Status Agent::StartSupervisedEtcd() {
         return Interrupted(sig, "the other servers");
       }
     }
-    std::string text;
-    for (const EtcdPeer& p : peers) {
-      if (!o.initial_cluster.empty()) o.initial_cluster += ",";
-      o.initial_cluster += p.name + "=" + p.peer_url;
-      clients.push_back(p.client_url);
-      text += p.client_url + "\n";
+    if (!joined) {
+      for (const EtcdPeer& p : peers) {
+        if (!o.initial_cluster.empty()) o.initial_cluster += ",";
+        o.initial_cluster += p.name + "=" + p.peer_url;
+        clients.push_back(p.client_url);
+      }
     }
+    std::string text;
+    for (const std::string& c : clients) text += c + "\n";
     if (Status st = core::WriteFileAtomic(endpoints_file, text); !st.ok()) {
       return Status::Error("etcd: " + st.message());
     }

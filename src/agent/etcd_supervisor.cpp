@@ -64,7 +64,8 @@ std::vector<std::string> EtcdArgs(const EtcdSupervisorOptions& o) {
                                 o.log_level};
   if (!o.initial_cluster.empty()) {
     for (const char* s : {"--initial-cluster", o.initial_cluster.c_str(), "--initial-cluster-state",
-                          "new", "--initial-cluster-token", o.cluster_token.c_str()}) {
+                          o.join_existing ? "existing" : "new", "--initial-cluster-token",
+                          o.cluster_token.c_str()}) {
       a.emplace_back(s);
     }
   }
@@ -264,8 +265,11 @@ void EtcdSupervisor::Run() {
       BEACON_LOG(log_, kInfo, "etcd", "etcd started (pid %d): client %s, peer %s, %s",
                  static_cast<int>(pid), Url(o_.advertise_addr, o_.client_port).c_str(),
                  Url(o_.advertise_addr, o_.peer_port).c_str(),
-                 o_.initial_cluster.empty() ? "existing data"
-                                            : ("new cluster " + o_.initial_cluster).c_str());
+                 o_.initial_cluster.empty()
+                     ? "existing data"
+                     : ((o_.join_existing ? "joining running cluster " : "new cluster ") +
+                        o_.initial_cluster)
+                           .c_str());
       const uint64_t t0 = NowMs();
       std::string partial;
       int status = Watch(pid, err_fd, &partial);

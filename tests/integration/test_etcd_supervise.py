@@ -15,7 +15,11 @@ client agent on 127.0.47.4, all joined by gossip. Checked as a user sees it:
 - an agent restarted with its data dir rejoins its etcd cluster without re-bootstrapping;
 - kill -9 of an agent takes its etcd child down with it (no orphan), and a restart rejoins;
 - an agent restarted alone (no quorum) waits for the etcd cluster, and SIGTERM during that wait
-  stops and reaps its etcd child.
+  stops and reaps its etcd child;
+- a fourth server started after bootstrap finds the running cluster by gossip, is added to it
+  (etcd MemberAdd) and serves KV; `beacon leave` removes its member from the cluster (the others
+  list three again), stops it and deletes its etcd data; a leave of an original server removes
+  its member too.
 
 Skipped (exit 77) without etcd.
 """
@@ -43,6 +47,7 @@ if shutil.which("etcd") is None and not os.access("/usr/bin/etcd", os.X_OK):
 watchdog(400)
 
 HOSTS = ["127.0.47.%d" % i for i in range(1, 6)]
+LATE = "127.0.47.6"  # the server added after bootstrap
 NAMES = ["s1", "s2", "s3", "c1"]
 
 
@@ -82,6 +87,21 @@ def member_has(client_url, key, value):
     return bool(kvs) and base64.b64decode(kvs[0]["value"]).endswith(value.encode())
 
 
+def member_names(client_url):
+    return sorted(m.get("name", "") for m in
+                  etcd_post(client_url, "/v3/cluster/member/list", {}).get("members", []))
+
+
+def server_args(host, seed):
+    cport, pport = free_port(host), free_port(host)
+    while pport == cport:
+        pport = free_port(host)
+    return "http://%s:%d" % (host, cport), [
+        "-server", "-bootstrap-expect", "3", "-kv-backend", "etcd", "-etcd-supervise",
+        "-etcd-client-port", str(cport), "-etcd-peer-port", str(pport),
+        "-retry-join", seed, "-retry-interval", "1s"]
+
+
 def kv_get(agent, key):
     r = agent.http("GET", "/v1/kv/%s?raw" % key)
     return r.body.decode() if r.status == 200 else None
@@ -99,13 +119,8 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="beacon-etcdsup-it-")
     try:
         for i in range(3):
-            cport, pport = free_port(HOSTS[i]), free_port(HOSTS[i])
-            while pport == cport:
-                pport = free_port(HOSTS[i])
-            clients_urls.append("http://%s:%d" % (HOSTS[i], cport))
-            args = ["-server", "-bootstrap-expect", "3", "-kv-backend", "etcd", "-etcd-supervise",
-                    "-etcd-client-port", str(cport), "-etcd-peer-port", str(pport),
-                    "-retry-join", seed, "-retry-interval", "1s"]
+            url, args = server_args(HOSTS[i], seed)
+            clients_urls.append(url)
             servers.append(Agent(node=NAMES[i], host=HOSTS[i], serf_port=serf_port,
                                  data_dir="tmp", extra_args=args))
         # The servers wait for each other (bootstrap_expect): start them together.
@@ -201,6 +216,32 @@ def main():
                  what="s3's member rejoined after kill -9 of the agent")
         print("ok: kill -9 of the agent takes its etcd (pid %d) down; restart rejoins" % pid3)
 
+        # A fourth server after bootstrap joins the running etcd cluster (MemberAdd).
+        url4, args4 = server_args(LATE, seed)
+        s4 = Agent(node="s4", host=LATE, serf_port=serf_port, data_dir="tmp", extra_args=args4)
+        servers.append(s4)
+        s4.start(timeout=90)
+        assert "joining the running etcd cluster as member s4" in s4.log_text(), \
+            s4.log_text()[-3000:]
+        wait_for(lambda: member_names(clients_urls[0]) == ["s1", "s2", "s3", "s4"], 30,
+                 what="s4 listed as an etcd member")
+        assert kv_put(s4, "app/via-s4", "8") and kv_get(servers[0], "app/via-s4") == "8"
+        wait_for(lambda: member_has(url4, "app/via-s4", "8"), 30, what="s4's own replica")
+        print("ok: a server added after bootstrap joined the etcd cluster (4 members)")
+
+        # `beacon leave` on s4: its member leaves the etcd cluster, stops, and its data goes.
+        pid4 = etcd_pids(s4)[-1]
+        p = subprocess.run([BEACON, "leave", "-http-addr", s4.http_addr], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        s4.proc.wait(timeout=30)
+        assert not pid_alive(pid4), "orphan etcd %d after leave" % pid4
+        assert "member s4 removed from the etcd cluster" in s4.log_text(), s4.log_text()[-3000:]
+        assert member_names(clients_urls[0]) == ["s1", "s2", "s3"]
+        assert not os.path.exists(os.path.join(s4.data_dir, "etcd"))
+        assert kv_put(servers[0], "app/after-s4-left", "9")
+        print("ok: leave removed s4's etcd member (3 members again) and its data")
+
         # `beacon leave` on s2: the agent leaves and exits; its etcd child goes with it.
         pid2 = etcd_pids(s2)[-1]
         p = subprocess.run([BEACON, "leave", "-http-addr", s2.http_addr], capture_output=True,
@@ -210,6 +251,7 @@ def main():
         assert not pid_alive(pid2), "orphan etcd %d after leave" % pid2
         assert kv_put(client, "app/after-leave", "6")
         assert kv_get(servers[0], "app/after-leave") == "6"
+        assert member_names(clients_urls[0]) == ["s1", "s3"]
         print("ok: leave stops etcd (pid %d gone)" % pid2)
 
         # s1 alone (s2 left, s3 stopped) restarts with its data: its member has no quorum, so

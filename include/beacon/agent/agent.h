@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <memory>
 #include <random>
 #include <string>
@@ -40,8 +41,10 @@ namespace beacon::agent {
 class HealthSync;      // beacon/agent/health_sync.h
 class Cluster;         // beacon/agent/cluster.h
 class EtcdSupervisor;  // beacon/agent/etcd_supervisor.h
-class Persister;       // beacon/agent/persister.h
-class QueryMirror;     // beacon/agent/query_mirror.h
+struct EtcdSupervisorOptions;
+struct EtcdPeer;
+class Persister;    // beacon/agent/persister.h
+class QueryMirror;  // beacon/agent/query_mirror.h
 
 class SessionNodes;  // agent_sessions.h
 class ServerQuorum;  // agent_sessions.h
@@ -96,6 +99,16 @@ class Agent {
   // -etcd-supervise (agent_etcd.cpp): after StartCluster, bootstraps or rejoins the local etcd
   // member (waiting for bootstrap_expect supervised servers on a first start), then OpenKv.
   Status StartSupervisedEtcd();
+  // A first start of a supervised member when the other servers' members already run: adds
+  // this member to their cluster and fills *o (join) and *clients (kJoined). kNone: nothing
+  // runs yet, or this member is in the cluster's first configuration (bootstrap with the
+  // others); kWait: a cluster runs but refused the member for now (never bootstrap then).
+  enum class EtcdJoinState { kNone, kJoined, kWait };
+  EtcdJoinState JoinRunningEtcd(const std::vector<EtcdPeer>& peers, const std::string& own_peer,
+                                EtcdSupervisorOptions* o, std::vector<std::string>* clients);
+  // After a graceful leave: removes this member from the etcd cluster, stops it and deletes its
+  // data, so a later start joins afresh (a failed removal keeps everything and says so).
+  void LeaveSupervisedEtcd();
   // Starts gossip on the Serf LAN port (unless it is -1) and joins -join addresses.
   Status StartCluster();
   // Any thread: stops Run() with `code` (a fatal gossip error, or after a graceful leave).
@@ -123,7 +136,8 @@ class Agent {
   uint64_t last_publish_ms_ = 0;
   uv_timer_t* publish_timer_ = nullptr;           // valid while Run() runs
   std::vector<std::function<void()>> published_;  // agent loop only: waiting for the next publish
-  std::unique_ptr<EtcdSupervisor> etcd_;          // -etcd-supervise: the local etcd member (child)
+  std::atomic<bool> left_{false};  // a graceful leave (the member leaves etcd too); any thread
+  std::unique_ptr<EtcdSupervisor> etcd_;  // -etcd-supervise: the local etcd member (child)
   std::unique_ptr<kv::Store> kv_;
   std::unique_ptr<kv::ClusterView> kv_cluster_;  // status, operator raft, ?consistent, info
   std::shared_ptr<SessionNodes> session_nodes_;  // etcd backend only (agent_sessions.h)

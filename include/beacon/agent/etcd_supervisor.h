@@ -45,6 +45,9 @@ struct EtcdSupervisorOptions {
   int client_port = 2379, peer_port = 2380;
   // "name=peer_url,..." for a first start; empty when the data dir holds a member already.
   std::string initial_cluster;
+  // With initial_cluster: join a running cluster this member was just added to (MemberAdd),
+  // --initial-cluster-state existing; else bootstrap a new one with the others.
+  bool join_existing = false;
   std::string cluster_token = "beacon";
   std::string log_level = "info";  // etcd's --log-level: debug, info, warn, error
   uint64_t stop_timeout_ms = 10000;

@@ -67,4 +67,22 @@ struct EtcdOptions {
 Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
                                              const StoreOptions& opts = {});
 
+// Membership of a supervised member (agent/agent_etcd.cpp): joining a cluster that already runs
+// and leaving it. Each call goes through the endpoints of `o` (EtcdConn: the next endpoint on a
+// transport error, within request_timeout).
+struct EtcdJoin {
+  std::string initial_cluster;  // --initial-cluster: "name=peer_url,..." (this member included)
+  bool existing = false;        // --initial-cluster-state existing (false: new, see below)
+};
+// Whether a member answers the member list with at least one member.
+bool EtcdClusterAnswers(const EtcdOptions& o);
+// Adds member `name` at `peer_url` (etcd MemberAdd) unless a member with that peer URL is listed
+// already: unnamed (an earlier attempt added it and the member never started) it is reused;
+// named `name` it belongs to the cluster's first configuration, and the answer is that
+// configuration with existing = false (the member bootstraps with the others).
+Result<EtcdJoin> EtcdJoinCluster(const EtcdOptions& o, const std::string& name,
+                                 const std::string& peer_url);
+// Removes the member named `name` (MemberRemove); Ok when it is not listed (already gone).
+Status EtcdLeaveCluster(const EtcdOptions& o, const std::string& name);
+
 }  // namespace beacon::kv

@@ -47,6 +47,9 @@ TEST_CASE("etcd args: URLs on the bind and advertise addresses; initial cluster 
   CHECK(Has(a, "--initial-cluster-state", "new"));
   CHECK(Has(a, "--initial-cluster-token", "beacon-dc1"));
   CHECK(Has(a, "--logger", "zap"));
+  o.join_existing = true;  // added to a running cluster (MemberAdd)
+  CHECK(Has(EtcdArgs(o), "--initial-cluster-state", "existing"));
+  o.join_existing = false;
   o.initial_cluster.clear();  // existing data: etcd rejoins from it
   a = EtcdArgs(o);
   CHECK(std::find(a.begin(), a.end(), "--initial-cluster") == a.end());
