@@ -216,7 +216,7 @@ class Peer final : public net::GossipCore {
   }
   void OnStreamError(uint64_t now, uint64_t token, std::string error) override {
     agent_tokens_.erase(token);
-    serf_->OnStreamError(now, token, std::move(error));
+    serf_->OnStreamError(now, token, error);
   }
   std::vector<gossip::OutPacket> TakePackets() override {
     std::vector<gossip::OutPacket> out = serf_->TakePackets();

@@ -273,9 +273,8 @@ void Cluster::ForceLeave(std::string node, bool prune, http::AgentDone done) {
 
 void Cluster::OnLocalChanges(std::vector<catalog::AppliedChange> changes) {
   if (changes.empty() || !transport_) return;
-  transport_->Post([this, changes = std::move(changes)](uint64_t now) mutable {
-    sync_->OnLocalChanges(now, std::move(changes));
-  });
+  transport_->Post(
+      [this, changes = std::move(changes)](uint64_t now) { sync_->OnLocalChanges(now, changes); });
 }
 
 void Cluster::FireEvent(const gossip::UserEvent& e) {
@@ -366,7 +365,7 @@ void Cluster::OnStreamReply(uint64_t now, uint64_t token, std::optional<gossip::
 }
 
 void Cluster::OnStreamError(uint64_t now, uint64_t token, std::string error) {
-  serf_->OnStreamError(now, token, std::move(error));
+  serf_->OnStreamError(now, token, error);
 }
 
 std::vector<gossip::OutPacket> Cluster::TakePackets() {

@@ -176,7 +176,7 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
 // --- broadcasts --------------------------------------------------------------------------------
 
 void CatalogSync::OnLocalChanges(std::uint64_t now_ms,
-                                 std::vector<catalog::AppliedChange> changes) {
+                                 const std::vector<catalog::AppliedChange>& changes) {
   now_ms_ = std::max(now_ms_, now_ms);
   for (const catalog::AppliedChange& a : changes) {
     std::uint64_t& k = known_[a.change.origin];

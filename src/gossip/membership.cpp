@@ -33,8 +33,9 @@ std::string to_string(const Endpoint& e) {
   return s + ":" + std::to_string(e.port);
 }
 
-Membership::Membership(MembershipConfig cfg, std::string name, Bytes addr, std::uint16_t port,
-                       Bytes meta, std::uint64_t seed, std::uint64_t now_ms)
+Membership::Membership(MembershipConfig cfg, std::string name, const Bytes& addr,
+                       std::uint16_t port, const Bytes& meta, std::uint64_t seed,
+                       std::uint64_t now_ms)
     : cfg_(std::move(cfg)), name_(std::move(name)), rng_(seed) {
   MemberEntry self;
   self.name = name_;
@@ -75,7 +76,7 @@ Alive Membership::SelfAlive() const {
   return Alive{me.incarnation, me.name, me.Addr(), me.port, *me.meta, me.vsn};
 }
 
-void Membership::UpdateMeta(std::uint64_t now_ms, Bytes meta) {
+void Membership::UpdateMeta(std::uint64_t now_ms, const Bytes& meta) {
   MemberEntry& me = Self();
   me.meta = MakeMeta(meta);
   ++me.incarnation;

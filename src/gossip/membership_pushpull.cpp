@@ -95,16 +95,17 @@ Bytes Membership::OnStream(std::uint64_t now, const Endpoint& from, ByteView req
   return SealStream(Encode(ErrResp{"unexpected stream message"}));
 }
 
-void Membership::OnStreamError(std::uint64_t now, std::uint64_t token, std::string error) {
+void Membership::OnStreamError(std::uint64_t now, std::uint64_t token, const std::string& error) {
   (void)now;
   auto it = streams_.find(token);
   if (it == streams_.end()) return;
   const PendingStream ps = it->second;
   streams_.erase(it);
-  JoinOutcome(ps.join_token, ps.to, std::move(error));
+  JoinOutcome(ps.join_token, ps.to, error);
 }
 
-void Membership::JoinOutcome(std::uint64_t join_token, const Endpoint& to, std::string error) {
+void Membership::JoinOutcome(std::uint64_t join_token, const Endpoint& to,
+                             const std::string& error) {
   auto it = joins_.find(join_token);
   if (it == joins_.end()) return;
   PendingJoin& j = it->second;

@@ -135,9 +135,9 @@ void Serf::OnStreamReply(std::uint64_t now, std::uint64_t token, std::optional<B
   AfterInput(now);
 }
 
-void Serf::OnStreamError(std::uint64_t now, std::uint64_t token, std::string error) {
+void Serf::OnStreamError(std::uint64_t now, std::uint64_t token, const std::string& error) {
   now_ = now;
-  ml_->OnStreamError(now, token, std::move(error));
+  ml_->OnStreamError(now, token, error);
   AfterInput(now);
 }
 
@@ -241,7 +241,7 @@ Status Serf::SetTags(std::uint64_t now, Tags tags) {
   }
   MemberState& self = members_.at(name_);
   if (self.info.tags == tags) return Status::Ok();
-  ml_->UpdateMeta(now, std::move(meta));
+  ml_->UpdateMeta(now, meta);
   self.info.tags = std::move(tags);
   Emit(SerfEvent::Kind::kMemberUpdate, self.info);  // memberlist's NotifyUpdate about us
   AfterInput(now);

@@ -89,7 +89,7 @@ void SimAgent::After(std::uint64_t now) {
     if (any) {
       writer_->Publish();
       auto applied = writer_->TakeApplied();
-      if (!applied.empty()) sync_->OnLocalChanges(now, std::move(applied));
+      if (!applied.empty()) sync_->OnLocalChanges(now, applied);
     }
     auto sends = sync_->TakeSends();
     for (auto& [node, bytes, reliable] : sends) {

@@ -116,7 +116,7 @@ class CatalogSync : public SerfExtension {
               std::function<void(catalog::Change)> submit, std::uint64_t seed);
 
   // Deltas this agent originated (catalog::Writer::TakeApplied), to spread.
-  void OnLocalChanges(std::uint64_t now_ms, std::vector<catalog::AppliedChange> changes);
+  void OnLocalChanges(std::uint64_t now_ms, const std::vector<catalog::AppliedChange>& changes);
   // Membership view of `node`. beacon_peer: it speaks these messages (plain Serf nodes don't).
   void OnMember(std::uint64_t now_ms, const std::string& node, catalog::Liveness state,
                 bool beacon_peer);

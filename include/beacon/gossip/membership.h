@@ -240,8 +240,8 @@ class MembershipDelegate {
 class Membership {
  public:
   // `addr` is 4 or 16 bytes; `meta` at most kMetaMaxSize bytes.
-  Membership(MembershipConfig cfg, std::string name, Bytes addr, std::uint16_t port, Bytes meta,
-             std::uint64_t seed, std::uint64_t now_ms = 0);
+  Membership(MembershipConfig cfg, std::string name, const Bytes& addr, std::uint16_t port,
+             const Bytes& meta, std::uint64_t seed, std::uint64_t now_ms = 0);
 
   void Tick(std::uint64_t now_ms);
   void OnPacket(std::uint64_t now_ms, const Endpoint& from, ByteView bytes);
@@ -251,7 +251,7 @@ class Membership {
   void OnStreamReply(std::uint64_t now_ms, std::uint64_t token, std::optional<Bytes> reply);
   // Our stream request `token` failed; `error` (e.g. "dial tcp 10.0.0.2:8301: connect:
   // connection refused") goes into a Join's error text.
-  void OnStreamError(std::uint64_t now_ms, std::uint64_t token, std::string error);
+  void OnStreamError(std::uint64_t now_ms, std::uint64_t token, const std::string& error);
   // Starts a push-pull (join flag set) with each seed; the outcome comes out of TakeJoinResults()
   // under the returned token once every seed answered or failed.
   std::uint64_t Join(std::uint64_t now_ms, const std::vector<Endpoint>& seeds);
@@ -263,7 +263,7 @@ class Membership {
   // Broadcasts that this node left (a dead message about itself); stops probing.
   void Leave(std::uint64_t now_ms);
   // Changes this node's meta (Serf tags) and broadcasts it with a new incarnation.
-  void UpdateMeta(std::uint64_t now_ms, Bytes meta);
+  void UpdateMeta(std::uint64_t now_ms, const Bytes& meta);
   // Not owned; must outlive this object or be reset to nullptr. nullptr: no delegate.
   void SetDelegate(MembershipDelegate* d) { delegate_ = d; }
 
@@ -386,7 +386,7 @@ class Membership {
                      std::uint64_t join_token = 0);
   PushPull LocalState(bool join) const;
   void MergeState(std::uint64_t now, const PushPull& remote, bool join);
-  void JoinOutcome(std::uint64_t join_token, const Endpoint& to, std::string error);
+  void JoinOutcome(std::uint64_t join_token, const Endpoint& to, const std::string& error);
   std::uint64_t PushPullInterval() const;
 
   MembershipConfig cfg_;

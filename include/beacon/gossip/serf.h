@@ -153,7 +153,7 @@ class Serf {
   void OnPacket(std::uint64_t now_ms, const Endpoint& from, ByteView bytes);
   Bytes OnStream(std::uint64_t now_ms, const Endpoint& from, ByteView request);
   void OnStreamReply(std::uint64_t now_ms, std::uint64_t token, std::optional<Bytes> reply);
-  void OnStreamError(std::uint64_t now_ms, std::uint64_t token, std::string error);
+  void OnStreamError(std::uint64_t now_ms, std::uint64_t token, const std::string& error);
   std::vector<OutPacket> TakePackets() { return ml_->TakePackets(); }
   std::vector<OutStream> TakeStreams() { return ml_->TakeStreams(); }
   std::uint64_t NextDeadline() const;

@@ -60,6 +60,8 @@ class GossipCore {
   // Called instead of OnStreamReply(token, nullopt) when a request failed, with Go's error text
   // as memberlist would see it ("dial tcp 10.0.0.2:8301: connect: connection refused", "read
   // tcp 10.0.0.1:51234->10.0.0.2:8301: i/o timeout", "EOF"). Default: OnStreamReply(nullopt).
+  // By value: overrides keep the text (Serf hands it to the join outcome).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   virtual void OnStreamError(std::uint64_t now_ms, std::uint64_t token, std::string error) {
     (void)error;
     OnStreamReply(now_ms, token, std::nullopt);
