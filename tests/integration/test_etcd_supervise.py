@@ -102,6 +102,17 @@ def server_args(host, seed):
         "-retry-join", seed, "-retry-interval", "1s"]
 
 
+def leave(agent):
+    """`beacon leave` on a server: it exits and its etcd child goes with it; returns that pid."""
+    pid = etcd_pids(agent)[-1]
+    p = subprocess.run([BEACON, "leave", "-http-addr", agent.http_addr], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    agent.proc.wait(timeout=30)
+    assert not pid_alive(pid), "orphan etcd %d after leave" % pid
+    return pid
+
+
 def kv_get(agent, key):
     r = agent.http("GET", "/v1/kv/%s?raw" % key)
     return r.body.decode() if r.status == 200 else None
@@ -230,12 +241,7 @@ def main():
         print("ok: a server added after bootstrap joined the etcd cluster (4 members)")
 
         # `beacon leave` on s4: its member leaves the etcd cluster, stops, and its data goes.
-        pid4 = etcd_pids(s4)[-1]
-        p = subprocess.run([BEACON, "leave", "-http-addr", s4.http_addr], capture_output=True,
-                           text=True, timeout=30)
-        assert p.returncode == 0, p.stderr
-        s4.proc.wait(timeout=30)
-        assert not pid_alive(pid4), "orphan etcd %d after leave" % pid4
+        leave(s4)
         assert "member s4 removed from the etcd cluster" in s4.log_text(), s4.log_text()[-3000:]
         assert member_names(clients_urls[0]) == ["s1", "s2", "s3"]
         assert not os.path.exists(os.path.join(s4.data_dir, "etcd"))
@@ -243,12 +249,7 @@ def main():
         print("ok: leave removed s4's etcd member (3 members again) and its data")
 
         # `beacon leave` on s2: the agent leaves and exits; its etcd child goes with it.
-        pid2 = etcd_pids(s2)[-1]
-        p = subprocess.run([BEACON, "leave", "-http-addr", s2.http_addr], capture_output=True,
-                           text=True, timeout=30)
-        assert p.returncode == 0, p.stderr
-        s2.proc.wait(timeout=30)
-        assert not pid_alive(pid2), "orphan etcd %d after leave" % pid2
+        pid2 = leave(s2)
         assert kv_put(client, "app/after-leave", "6")
         assert kv_get(servers[0], "app/after-leave") == "6"
         assert member_names(clients_urls[0]) == ["s1", "s3"]
