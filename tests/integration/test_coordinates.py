@@ -78,7 +78,10 @@ def main():
             r2 = b1.http("GET", "/v1/coordinate/nodes?index=%d&wait=30s" % index, timeout=40)
             assert r2.status == 200 and int(r2.headers["x-consul-index"]) > index, r2.headers
 
-            # beacon rtt, with one node (the other is the agent) and two.
+            # beacon rtt, with one node (the other is the agent) and two. Each agent learns a
+            # coordinate when it probes that member: wait until b2 has probed b1.
+            wait_for(lambda: agents[1].http("GET", "/v1/coordinate/node/b1").status == 200, 30,
+                     interval=0.3, what="b1's coordinate on b2")
             out = rtt(agents[1], "b1")
             assert out.returncode == 0, out.stderr
             m = RTT_LINE.match(out.stdout.strip())
