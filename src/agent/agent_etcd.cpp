@@ -125,12 +125,8 @@ Agent::EtcdJoinState Agent::JoinRunningEtcd(const std::vector<EtcdPeer>& peers,
 }
 
 void Agent::LeaveSupervisedEtcd() {
-  std::vector<std::string> others;
-  for (const std::string& e : cfg_.etcd.endpoints) {
-    if (e != cfg_.etcd.endpoints.front()) others.push_back(e);  // the first is this member
-  }
-  if (others.empty()) others = cfg_.etcd.endpoints;
-  Status st = kv::EtcdLeaveCluster(ProbeOptions(cfg_.etcd, others), cfg_.node_name);
+  // Any member may answer, this one included: a lost answer is settled by the member list.
+  Status st = kv::EtcdLeaveCluster(ProbeOptions(cfg_.etcd, cfg_.etcd.endpoints), cfg_.node_name);
   if (!st.ok()) {
     BEACON_LOG(log_, kWarn, "etcd", "leave: could not remove member %s (%s); its data stays",
                cfg_.node_name.c_str(), st.message().c_str());
