@@ -114,7 +114,9 @@ def leave(agent):
 
 
 def kv_get(agent, key):
-    r = agent.http("GET", "/v1/kv/%s?raw" % key)
+    # ?consistent: read-your-writes across servers. A default read is served from the agent's
+    # watch-fed mirror and may trail a write acknowledged through another server (README).
+    r = agent.http("GET", "/v1/kv/%s?raw&consistent" % key)
     return r.body.decode() if r.status == 200 else None
 
 
@@ -196,7 +198,8 @@ def main():
         assert kv_put(servers[0], "app/after-crash", "3")
         wait_for(lambda: member_has(clients_urls[1], "app/after-crash", "3"), 30,
                  what="restarted member catching up")
-        assert kv_put(s2, "app/via-s2", "4") and kv_get(servers[2], "app/via-s2") == "4"
+        assert kv_put(s2, "app/via-s2", "4"), "PUT through s2 after its etcd restarted"
+        assert kv_get(servers[2], "app/via-s2") == "4"
         print("ok: kill -9 of etcd -> restarted (pid %d -> %d), rejoined" % (old, new))
 
         # SIGTERM of s3: its etcd child is stopped and reaped with it.
@@ -236,7 +239,8 @@ def main():
             s4.log_text()[-3000:]
         wait_for(lambda: member_names(clients_urls[0]) == ["s1", "s2", "s3", "s4"], 30,
                  what="s4 listed as an etcd member")
-        assert kv_put(s4, "app/via-s4", "8") and kv_get(servers[0], "app/via-s4") == "8"
+        assert kv_put(s4, "app/via-s4", "8"), "PUT through s4"
+        assert kv_get(servers[0], "app/via-s4") == "8"
         wait_for(lambda: member_has(url4, "app/via-s4", "8"), 30, what="s4's own replica")
         print("ok: a server added after bootstrap joined the etcd cluster (4 members)")
 
