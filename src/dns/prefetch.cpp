@@ -77,13 +77,18 @@ PrefetchKey PrefetchKeyOf(const uint8_t* pkt, size_t len) {
   return k;
 }
 
-void PrefetchStage(const catalog::Snapshot& snap, const PrefetchKey& k, int stage) {
+void PrefetchStage(const catalog::Snapshot& snap, PrefetchKey& k, int stage) {
   if (k.map == 1) {
-    if (stage < 3) {
+    if (stage < 2) {
       snap.services.Prefetch(k.hash, stage);
       return;
     }
-    const catalog::ServiceEntry* e = snap.services.PeekHash(k.hash);
+    if (stage == 2) {  // the leaf is warm: find the entry once and keep it for the later stages
+      k.entry = snap.services.PeekHash(k.hash);
+      if (k.entry != nullptr) __builtin_prefetch(k.entry);
+      return;
+    }
+    const auto* e = static_cast<const catalog::ServiceEntry*>(k.entry);
     if (e == nullptr) return;
     if (stage == 3) {
       const char* p = reinterpret_cast<const char*>(e->instances.data());

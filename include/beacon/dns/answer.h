@@ -101,12 +101,13 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
 struct PrefetchKey {
   uint64_t hash = 0;
   uint8_t map = 0;
+  const void* entry = nullptr;  // the value stage 2 found by hash (stages 3-4 start from it)
 };
 PrefetchKey PrefetchKeyOf(const uint8_t* pkt, size_t len);
 constexpr int kPrefetchStages = 5;
 // Warms the lines for stage 0..4 of that lookup (kPrefetchStages in all). Results never depend on
 // it.
-void PrefetchStage(const catalog::Snapshot& snap, const PrefetchKey& k, int stage);
+void PrefetchStage(const catalog::Snapshot& snap, PrefetchKey& k, int stage);
 
 // Writes an A query (RD set) for `host` with `id`. Returns its length, 0 if it does not fit.
 size_t HostQuery(std::string_view host, uint16_t id, uint8_t* out, size_t cap);
