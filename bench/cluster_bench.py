@@ -5,9 +5,15 @@ Runs itself inside a private network namespace (`unshare --net`, as root), so lo
 only the cluster under test and its byte counter is the cluster's gossip traffic. For each size N
 and each system, one cluster at a time on 127.0.<k>.x with the same Serf port everywhere:
 
-- event:  a user event fired on one member; time until every member has it (Beacon: a blocking
-          /v1/event/list on every agent; serf: an event handler appending a timestamp). p50/p99
-          over members, median over rounds.
+- event:  a user event fired on one member; time from that member's own receipt until each
+          other member's, both sides timed by the agents themselves: Beacon's info log line
+          "user event <name> (<id>) received" (ms timestamps), serf's event handler appending a
+          `date +%s.%N` (the origin runs it too). EVENTS events a round; p50/p99 over members,
+          median over all events (each event's spread depends on where in the 200 ms gossip
+          interval it was fired, so a few events do not settle a tail).
+          (Until 2026-12-03 Beacon's side was a blocking /v1/event/list per agent from Python
+          threads, timed from before the HTTP fire, and serf's from before spawning `serf
+          event`: different paths on each side; see README.)
 - change: Beacon only: a TTL check flipped to critical on one agent; time until every agent's
           /v1/health/checks/<service> shows it (blocking queries), i.e. catalog replication.
 - detect: kill -9 of one member; time until every other member reports it failed (Beacon: the
@@ -22,8 +28,10 @@ The serf binary is built from Debian's golang-github-hashicorp-serf-dev (GO111MO
 """
 
 import argparse
+import calendar
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -74,8 +82,9 @@ def pct(xs, p):
 
 
 class Cluster:
-    def __init__(self, kind, n, net, binary, work):
+    def __init__(self, kind, n, net, binary, work, log_level="info"):
         self.kind, self.n, self.binary, self.work = kind, n, binary, work
+        self.log_level = log_level
         self.hosts = ["127.%d.%d.%d" % (net, (i + 1) // 250, (i + 1) % 250 or 250)
                       for i in range(n)]
         self.port = 8301
@@ -95,7 +104,7 @@ class Cluster:
                                                      "status": "passing"}}}, f)
                 args = [self.binary, "agent", "-dev", "-node", name, "-bind", h, "-client", h,
                         "-serf-lan-port", str(self.port), "-dns-workers", "1",
-                        "-config-dir", cfg, "-log-level", "warn"]
+                        "-config-dir", cfg, "-log-level", self.log_level]
                 if i == 0:
                     args.append("-server")
                 else:
@@ -167,19 +176,42 @@ def beacon_wait_all(cl, path, pred, skip=(), timeout=30.0):
     return ths, arrivals
 
 
-def measure_beacon(cl, rounds):
+EVENT_LINE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z "
+                        r"\[(?:INFO|DEBUG)\] \w+: user event (\S+) \(")
+
+
+def beacon_event_times(cl, name):
+    """Each agent's receipt time of user event `name` (epoch seconds) from its log, by index."""
+    got = {}
+    for i in range(cl.n):
+        try:
+            with open(os.path.join(cl.work, "beacon-n%d.log" % i), errors="replace") as f:
+                for line in f:
+                    m = EVENT_LINE.match(line)
+                    if m and m.group(8) == name:
+                        y, mo, d, h, mi, sec, ms = (int(x) for x in m.groups()[:7])
+                        got[i] = calendar.timegm((y, mo, d, h, mi, sec)) + ms / 1000.0
+                        break
+        except OSError:
+            pass
+    return got
+
+
+def spread_from_origin(times, origin):
+    """Each other member's receipt time less the origin's own."""
+    return [t - times[origin] for i, t in times.items() if i != origin]
+
+
+def measure_beacon(cl, rounds, events):
     res = {"event": [], "change": [], "detect": []}
     for r in range(rounds):
-        name = "ev%d" % r
-        ths, arr = beacon_wait_all(cl, "/v1/event/list?name=%s" % name, lambda b: len(b) > 0)
-        for t in ths:
-            t.start()
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        http(cl.hosts[1], 8500, "/v1/event/fire/%s" % name, method="PUT", body=b"")
-        for t in ths:
-            t.join()
-        res["event"].append([arr[i] - t0 for i in arr])
+        for k in range(events):
+            name = "ev%d-%d" % (r, k)
+            http(cl.hosts[1], 8500, "/v1/event/fire/%s" % name, method="PUT", body=b"")
+            wait_until(lambda: len(beacon_event_times(cl, name)) == cl.n, 30,
+                       "beacon event everywhere")
+            res["event"].append(spread_from_origin(beacon_event_times(cl, name), 1))
+            time.sleep(0.2)
         # a check flip on agent 1, seen by everyone's health endpoint
         status = "critical" if r % 2 == 0 else "passing"
         ths, arr = beacon_wait_all(
@@ -218,23 +250,21 @@ def read_times(path):
         return []
 
 
-def measure_serf(cl, rounds):
+def measure_serf(cl, rounds, events):
     res = {"event": [], "detect": []}
     mono_off = time.time() - time.monotonic()
-    for r in range(rounds):
+    for r in range(rounds * events):
         before = [len(read_times(os.path.join(cl.work, "serf-n%d-events.user" % i)))
                   for i in range(cl.n)]
-        t0 = time.monotonic()
         subprocess.run([cl.binary, "event", "-rpc-addr", "%s:7373" % cl.hosts[1], "-coalesce=false",
                         "ev%d" % r],
                        check=True, capture_output=True, timeout=10)
-        got = []
         wait_until(lambda: all(len(read_times(os.path.join(cl.work, "serf-n%d-events.user" % i)))
                                > before[i] for i in range(cl.n)), 30, "serf event everywhere")
-        for i in range(cl.n):
-            got.append(read_times(os.path.join(cl.work, "serf-n%d-events.user" % i))[-1]
-                       - mono_off - t0)
-        res["event"].append(got)
+        times = {i: read_times(os.path.join(cl.work, "serf-n%d-events.user" % i))[-1]
+                 for i in range(cl.n)}
+        res["event"].append(spread_from_origin(times, 1))
+        time.sleep(0.2)
     victim = cl.n - 1
     t0 = time.monotonic()
     cl.procs[victim].kill()
@@ -275,13 +305,15 @@ def inside(args):
             net += 1
             d = os.path.join(work, "%s-%d" % (kind, n))
             os.makedirs(d)
-            cl = Cluster(kind, n, net, binary, d)
+            cl = Cluster(kind, n, net, binary, d, args.beacon_log_level)
             try:
                 cl.start()
                 time.sleep(args.settle)
                 bw = idle_bandwidth(cl, args.idle)
-                res = measure_beacon(cl, args.rounds) if kind == "beacon" else \
-                    measure_serf(cl, args.rounds)
+                res = measure_beacon(cl, args.rounds, args.events) if kind == "beacon" else \
+                    measure_serf(cl, args.rounds, args.events)
+                print("%s N=%d event p99 per event: %s" % (
+                    kind, n, " ".join("%.3f" % pct(e, 99) for e in res["event"])), flush=True)
                 out[kind] = {"idle": bw, **{k: summarize(v) for k, v in res.items()}}
             finally:
                 cl.stop()
@@ -305,8 +337,11 @@ def main():
     ap.add_argument("--beacon", default="build/beacon")
     ap.add_argument("--sizes", default="10,30")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--events", type=int, default=10, help="user events a round")
     ap.add_argument("--settle", type=float, default=5)
     ap.add_argument("--idle", type=float, default=20)
+    # Beacon logs event receipt at info; builds before 2026-12-03 only at debug.
+    ap.add_argument("--beacon-log-level", default="info")
     ap.add_argument("--inside", action="store_true")
     args = ap.parse_args()
     if args.inside:
@@ -317,7 +352,8 @@ def main():
     args.beacon = os.path.abspath(args.beacon)
     cmd = ["unshare", "--net", "--", sys.executable, os.path.abspath(__file__), "--inside",
            "--beacon", args.beacon, "--sizes", args.sizes, "--rounds", str(args.rounds),
-           "--settle", str(args.settle), "--idle", str(args.idle)]
+           "--settle", str(args.settle), "--idle", str(args.idle), "--events", str(args.events),
+           "--beacon-log-level", args.beacon_log_level]
     sys.exit(subprocess.run(cmd).returncode)
 
 

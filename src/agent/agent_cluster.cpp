@@ -30,6 +30,17 @@ void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out) {
       {"beacon.memberlist.suspicions", p.suspicions},
   };
   detail::AppendCounters(probes, out);
+  const gossip::CatalogSyncStats cs = c.sync_stats();
+  const std::pair<const char*, uint64_t> sync[] = {
+      {"beacon.catalog_sync.digests_sent", cs.digests_sent},
+      {"beacon.catalog_sync.digest_sums_sent", cs.digest_sums_sent},
+      {"beacon.catalog_sync.digest_sums_matched", cs.digest_sums_matched},
+      {"beacon.catalog_sync.pushpull_sums_received", cs.pushpull_sums_received},
+      {"beacon.catalog_sync.pushpull_sums_matched", cs.pushpull_sums_matched},
+      {"beacon.catalog_sync.pulls_sent", cs.pulls_sent},
+      {"beacon.catalog_sync.records_sent", cs.records_sent},
+  };
+  detail::AppendCounters(sync, out);
   // Consul's gauge names: consul.serf.member.{alive,leaving,left,failed} (as labels here).
   static constexpr const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
   int64_t by_status[5] = {};

@@ -22,8 +22,7 @@ Status Agent::FireEvent(gossip::UserEvent* e) {
                                });
   if (gossip::ShouldProcess(*e, cfg_.node_name, services)) {
     events_.Add(*e);
-    BEACON_LOG(log_, kDebug, "agent", "user event %s (%s) received", e->name.c_str(),
-               e->id.c_str());
+    BEACON_LOG(log_, kInfo, "agent", "user event %s (%s) received", e->name.c_str(), e->id.c_str());
     if (http_) http_->Notify(http::Topic::kEvents);
   }
   return Status::Ok();

@@ -338,6 +338,7 @@ void Cluster::RefreshMembers(uint64_t now) {
   MutexLock l(&mu_);
   members_ = std::move(ms);
   probe_stats_ = serf_->memberlist().probe_stats();
+  sync_stats_ = sync_->stats();
 }
 
 // --- the gossip thread ---------------------------------------------------------------------
@@ -531,7 +532,9 @@ void Cluster::HandleUserEvent(const gossip::SerfEvent& ev) {
                                });
   if (!gossip::ShouldProcess(e, opts_.node_name, services)) return;
   events_.Add(e);
-  BEACON_LOG(log_, kDebug, "gossip", "user event %s (%s) received", e.name.c_str(), e.id.c_str());
+  // Info, as serf agent's "Received event": the line's timestamp is this agent's receipt time
+  // (bench/cluster_bench.py times event spread from it).
+  BEACON_LOG(log_, kInfo, "gossip", "user event %s (%s) received", e.name.c_str(), e.id.c_str());
   if (events_changed_) events_changed_();
 }
 

@@ -475,6 +475,35 @@ void CatalogSync::OnDigestSum(const catsync::DigestSum& d) {
   SendDigest(d.sender);  // the sender answers with what we lack and pulls what it lacks
 }
 
+Bytes CatalogSync::PushPullState() {
+  const auto versions = DigestVersions();
+  return catsync::Encode(catsync::DigestSum{cfg_.self, catsync::SumOf(versions), versions.size()});
+}
+
+void CatalogSync::MergePushPullState(ByteView state, bool join) {
+  Result<catsync::Message> m = catsync::Decode(state);
+  const auto* d = m.ok() ? std::get_if<catsync::DigestSum>(&*m) : nullptr;
+  if (d == nullptr) {
+    ++stats_.decode_errors;
+    return;
+  }
+  const std::string sender_key = core::Lower(d->sender);
+  // A join exchanges full digests already (OnMember).
+  if (join || sender_key == self_key_) return;
+  ++stats_.pushpull_sums_received;
+  if (next_ae_ms_ != 0) {
+    const std::uint64_t interval = cfg_.anti_entropy_interval_ms;
+    next_ae_ms_ = std::max(next_ae_ms_, now_ms_ + interval + interval / 2);
+  }
+  const auto versions = DigestVersions();
+  if (versions.size() == d->count && catsync::SumOf(versions) == d->hash) {
+    ++stats_.pushpull_sums_matched;
+    return;
+  }
+  // Both sides compare; one full digest repairs both, so only the lower name sends it.
+  if (self_key_ < sender_key) SendDigest(d->sender);
+}
+
 void CatalogSync::OnDigest(const catsync::Digest& d) {
   ++stats_.digests_received;
   catalog::SnapshotPtr snap = snapshot_();

@@ -151,7 +151,8 @@ Bytes EncodeSerf(const SerfLeave& m) {
 Bytes EncodeSerf(const SerfPushPull& m) {
   Bytes out = start(SerfMsgType::kPushPull);
   mp::Writer w(out);
-  w.map(6);
+  w.map(m.ext.empty() ? 6 : 7);
+  if (!m.ext.empty()) w.key("Beacon").bytes(m.ext);
   w.key("EventLTime").uint(m.event_ltime);
   w.key("Events").array(m.events.size());
   for (const auto& e : m.events) {
@@ -294,6 +295,7 @@ Result<SerfPushPull> DecodeSerfPushPull(ByteView body) {
                                     if (k == "LTime") return r.read_uint(m.ltime);
                                     if (k == "EventLTime") return r.read_uint(m.event_ltime);
                                     if (k == "QueryLTime") return r.read_uint(m.query_ltime);
+                                    if (k == "Beacon") return r.read_bytes(m.ext);
                                     if (k == "LeftMembers") return read_strings(r, m.left_members);
                                     if (k == "StatusLTimes") {
                                       std::size_t n = 0;

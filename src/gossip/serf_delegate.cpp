@@ -72,6 +72,7 @@ Bytes Serf::LocalState() const {
     if (e) pp.events.push_back(e);
   }
   pp.query_ltime = query_clock_.t;
+  if (ext_ != nullptr) pp.ext = ext_->PushPullState();
   return EncodeSerf(pp);
 }
 
@@ -102,6 +103,7 @@ void Serf::MergeRemoteState(ByteView state, bool join) {
       HandleUserEvent(SerfUserEvent{slot->ltime, e.name, e.payload, false});
     }
   }
+  if (ext_ != nullptr && !pp->ext.empty()) ext_->MergePushPullState(pp->ext, join);
 }
 
 bool Serf::HandleUserEvent(const SerfUserEvent& e) {

@@ -109,6 +109,11 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
     MutexLock l(&mu_);
     return probe_stats_;
   }
+  // CatalogSync's counters (digest rounds, push-pull sums, ...), as of the last member refresh.
+  gossip::CatalogSyncStats sync_stats() const {
+    MutexLock l(&mu_);
+    return sync_stats_;
+  }
   // Called (gossip thread) once a graceful leave has gone out; the agent then shuts down.
   void SetOnLeft(std::function<void()> f) { on_left_ = std::move(f); }
 
@@ -178,6 +183,7 @@ class Cluster final : public net::GossipCore, public http::ClusterApi, public ht
   mutable Mutex mu_;
   std::vector<http::ClusterMember> members_ GUARDED_BY(mu_);
   gossip::Membership::ProbeStats probe_stats_ GUARDED_BY(mu_);
+  gossip::CatalogSyncStats sync_stats_ GUARDED_BY(mu_);
 };
 
 // Gossip counters (beacon.gossip.*) and members by status (beacon.serf.members{status}) for

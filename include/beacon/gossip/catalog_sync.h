@@ -37,7 +37,13 @@
 //   exchanged full digests): a peer whose own sum differs answers with its full digest, so an
 //   in-sync cluster opens no TCP stream for anti-entropy three rounds out of four, and a lost sum
 //   only delays repair to the next round (a full digest at least every full_digest_every rounds,
-//   even with every UDP packet lost). Any agent serves any record it holds. A node its origin
+//   even with every UDP packet lost). Push-pull carries the sum too (PushPullState, in Serf's
+//   push-pull message, both directions): a peer's differing sum there makes the side with the
+//   lower name send its full digest (one exchange repairs both), and any sum compared there
+//   (not a join's) puts the next periodic round off to 1.5 intervals later, so in a Beacon-only
+//   cluster whose push-pull interval is the anti-entropy interval (up to 32 nodes) no separate
+//   round goes out at all; push-pulls with stock Serf nodes carry no sum and put nothing off.
+//   Any agent serves any record it holds. A node its origin
 //   removed is carried as a tombstone {origin, version} (digests, Records), so removals are
 //   repaired like changes; a left node's last version is in digests too, so nobody resends it.
 // - Liveness: OnMember turns each membership change of another node into op::SetLiveness
@@ -99,7 +105,9 @@ struct CatalogSyncStats {
   std::uint64_t digests_received = 0;
   std::uint64_t digest_sums_sent = 0;
   std::uint64_t digest_sums_received = 0;
-  std::uint64_t digest_sums_matched = 0;  // received ones equal to our own digest
+  std::uint64_t digest_sums_matched = 0;     // received ones equal to our own digest
+  std::uint64_t pushpull_sums_received = 0;  // sums carried in a peer's push-pull state
+  std::uint64_t pushpull_sums_matched = 0;   // ... equal to our own digest
   std::uint64_t decode_errors = 0;
 };
 
@@ -135,6 +143,8 @@ class CatalogSync : public SerfExtension {
   // SerfExtension.
   void NotifyMsg(ByteView msg) override;
   std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) override;
+  Bytes PushPullState() override;  // a DigestSum message
+  void MergePushPullState(ByteView state, bool join) override;
 
   const CatalogSyncStats& stats() const { return stats_; }
   // Broadcasts waiting (all origins), for tests and metrics.

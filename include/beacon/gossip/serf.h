@@ -38,7 +38,9 @@
 //
 // Extensions: Beacon's own messages are memberlist user messages whose first byte is
 // >= kExtensionTypeMin; stock Serf logs and ignores them. They go to the SerfExtension (never
-// through Serf's handling), and its broadcasts share the piggyback room with Serf's own.
+// through Serf's handling), and its broadcasts share the piggyback room with Serf's own. Its
+// PushPullState rides in our push-pull messages under the key "Beacon" (stock Serf skips
+// unknown keys), and a peer's reaches its MergePushPullState.
 #pragma once
 
 #include <cstddef>

@@ -70,6 +70,9 @@ struct SerfPushPull {
   std::uint64_t event_ltime = 0;
   std::vector<std::optional<SerfEvents>> events;
   std::uint64_t query_ltime = 0;
+  // Beacon's addition (key "Beacon", written only when not empty): the SerfExtension's push-pull
+  // state. Stock Serf's decoder skips map keys its struct lacks.
+  Bytes ext;
   bool operator==(const SerfPushPull&) const = default;
 };
 

@@ -78,6 +78,18 @@ class Cluster {
   std::size_t size() const { return agents_.size(); }
   std::uint64_t now() const { return now_; }
   void set_loss(double p) { loss_ = p; }
+  // Every `ms` each live agent does a Serf push-pull with a random live peer (staggered by
+  // index): both merge the other's PushPullState. 0 (the default): no push-pulls.
+  void set_push_pull_ms(std::uint64_t ms) { push_pull_ms_ = ms; }
+  // One push-pull between agents i and j: each side merges the other's state, as memberlist's
+  // push-pull (the responder's state is taken before it merges the initiator's).
+  void PushPull(std::size_t i, std::size_t j) {
+    const Bytes from_i = agents_[i]->sync->PushPullState();
+    const Bytes from_j = agents_[j]->sync->PushPullState();
+    agents_[j]->sync->MergePushPullState(from_i, false);
+    agents_[i]->sync->MergePushPullState(from_j, false);
+    Settle();
+  }
 
   // Every agent learns that agent j is in `state` (a beacon peer), as gossip would tell them.
   void SetMember(std::size_t j, Liveness state) {
@@ -127,6 +139,13 @@ class Cluster {
       if (a->up) a->sync->Tick(now_);
     }
     Settle();
+    if (push_pull_ms_ >= kRound) {
+      const std::uint64_t period = push_pull_ms_ / kRound, round = now_ / kRound;
+      for (std::size_t i = 0; i < agents_.size(); ++i) {
+        if (!agents_[i]->up || (round + i * period / agents_.size()) % period != 0) continue;
+        if (Agent* t = RandomPeer(*agents_[i])) PushPull(i, IndexOf(t));
+      }
+    }
     for (auto& a : agents_) {
       if (!a->up) continue;
       for (int f = 0; f < kFanout; ++f) {
@@ -168,6 +187,12 @@ class Cluster {
     }
     return nullptr;
   }
+  std::size_t IndexOf(const Agent* a) const {
+    for (std::size_t i = 0; i < agents_.size(); ++i) {
+      if (agents_[i].get() == a) return i;
+    }
+    return agents_.size();
+  }
   Agent* RandomPeer(const Agent& from) {
     std::vector<Agent*> peers;
     for (auto& a : agents_) {
@@ -183,6 +208,7 @@ class Cluster {
   std::vector<std::unique_ptr<Agent>> agents_;
   std::uint64_t now_ = 0;
   double loss_ = 0;
+  std::uint64_t push_pull_ms_ = 0;
 };
 
 }  // namespace synctest

@@ -183,6 +183,53 @@ TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum re
         repaired.digest_sums_received - quiet.digest_sums_received);
 }
 
+TEST_CASE("push-pull carries the digest sum: no separate rounds in sync, a missed delta repaired") {
+  CatalogSyncConfig cfg = Cluster::Fast();
+  cfg.anti_entropy_interval_ms = 2000;
+  Cluster c(11, cfg);
+  c.set_push_pull_ms(2000);  // Serf's push-pull as often as anti-entropy (up to 32 nodes)
+  for (int i = 0; i < 5; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
+                     12000));
+  auto totals = [&] {
+    beacon::gossip::CatalogSyncStats t;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const beacon::gossip::CatalogSyncStats& s = c[i].sync->stats();
+      t.digests_sent += s.digests_sent;
+      t.digest_sums_sent += s.digest_sums_sent;
+      t.pushpull_sums_received += s.pushpull_sums_received;
+      t.pushpull_sums_matched += s.pushpull_sums_matched;
+      t.deltas_applied += s.deltas_applied;
+    }
+    return t;
+  };
+  c.RunUntil([] { return false; }, 4000);
+  const beacon::gossip::CatalogSyncStats joined = totals();
+  c.RunUntil([] { return false; }, 20000);  // ten push-pull periods, in sync
+  const beacon::gossip::CatalogSyncStats quiet = totals();
+  CHECK(quiet.pushpull_sums_received - joined.pushpull_sums_received >= 50);
+  CHECK(quiet.pushpull_sums_matched - joined.pushpull_sums_matched ==
+        quiet.pushpull_sums_received - joined.pushpull_sums_received);
+  CHECK(quiet.digest_sums_sent == joined.digest_sums_sent);  // no separate round at all
+  CHECK(quiet.digests_sent == joined.digests_sent);
+
+  c.set_loss(1.0);  // every broadcast of the change is lost (push-pull is TCP: it arrives)
+  c[3].Local(op::UpsertService{"node3", Web("web3", 8080), {}});
+  c.Pump(c[3]);
+  c.RunUntil([&] { return c[3].sync->queued() == 0; }, 5000);
+  REQUIRE(c[3].sync->queued() == 0);  // gossip gave up on it
+  CHECK(c.RunUntil(
+      [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node3") != nullptr; }); },
+      20000));
+  const beacon::gossip::CatalogSyncStats repaired = totals();
+  CHECK(repaired.deltas_applied == quiet.deltas_applied);      // gossip delivered nothing
+  CHECK(repaired.digest_sums_sent == quiet.digest_sums_sent);  // nor a separate sum round
+  CHECK(repaired.digests_sent > quiet.digests_sent);           // a push-pull's differing sum did it
+  CHECK(repaired.pushpull_sums_matched - quiet.pushpull_sums_matched <
+        repaired.pushpull_sums_received - quiet.pushpull_sums_received);
+}
+
 TEST_CASE("a node joining late gets everything through the digest exchange") {
   Cluster c(4);
   for (int i = 0; i < 4; ++i) c.Add();

@@ -29,6 +29,24 @@ TEST_CASE("serf: push-pull state matches Go's bytes both ways") {
   CHECK(*d == pp);
 }
 
+TEST_CASE("serf: Beacon's extension state rides in push-pull under a key Serf skips") {
+  SerfPushPull pp;
+  pp.ltime = 5;
+  pp.status_ltimes = {{"s1", 1}};
+  pp.ext = {0x86, 0x01, 0x02};
+  Bytes m = EncodeSerf(pp);
+  auto d = DecodeSerfPushPull(ByteView(m).subspan(1));
+  REQUIRE(d.ok());
+  CHECK(*d == pp);
+  // Without it the bytes are exactly Go's (above); with it, Go's map plus one key.
+  pp.ext.clear();
+  pp.events = {std::nullopt, SerfEvents{3, {{"deploy", bytes_of("x")}}}};
+  pp.event_ltime = 1;
+  pp.query_ltime = 1;
+  const Bytes plain = EncodeSerf(pp);
+  CHECK(Bytes(plain.begin() + 1, plain.end()) == from_hex(kGoSerfPushPull));
+}
+
 TEST_CASE("serf: tags live in node meta behind the magic byte") {
   Tags t{{"role", "consul"}, {"dc", "dc1"}, {"port", "8300"}};
   Bytes meta = EncodeTags(t);

@@ -84,6 +84,12 @@ struct RecordingExtension : SerfExtension {
   std::size_t Heard(const beacon::gossip::Bytes& m) const {
     return static_cast<std::size_t>(std::count(received.begin(), received.end(), m));
   }
+  beacon::gossip::Bytes state;                                 // PushPullState
+  std::vector<std::pair<beacon::gossip::Bytes, bool>> merged;  // (state, join)
+  beacon::gossip::Bytes PushPullState() override { return state; }
+  void MergePushPullState(ByteView s, bool join) override {
+    merged.emplace_back(beacon::gossip::Bytes(s.begin(), s.end()), join);
+  }
 };
 
 }  // namespace
@@ -415,6 +421,33 @@ TEST_CASE("extension messages reach the extension, by broadcast and to one membe
   for (const Logged& l : net.log()) {
     if (l.event.kind == Kind::kUser) CHECK(l.event.name == "ev");  // no extension message leaked
   }
+}
+
+TEST_CASE("push-pull carries each extension's state to the other side, joins flagged") {
+  SerfConfig cfg;
+  cfg.memberlist.push_pull_interval_ms = 5000;
+  SerfSim net(21, cfg);
+  std::vector<RecordingExtension> ext(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    net.Add(node_name(i), tags_of(i));
+    ext[i].state = {0x86, static_cast<std::uint8_t>('a' + i)};
+    if (i != 2) net[i].SetExtension(&ext[i]);  // n2 has none: its push-pull state is Serf's own
+  }
+  net.Join(1, 0);
+  net.Join(2, 0);
+  net.RunUntil(60000);
+  auto count = [&](std::size_t i, std::uint8_t from, bool join) {
+    return std::count_if(ext[i].merged.begin(), ext[i].merged.end(), [&](const auto& m) {
+      return m.first == beacon::gossip::Bytes{0x86, from} && m.second == join;
+    });
+  };
+  CHECK(count(0, 'b', true) == 1);  // n1's join push-pull with n0, both ways
+  CHECK(count(1, 'a', true) == 1);
+  CHECK(count(0, 'b', false) + count(1, 'a', false) >= 6);  // periodic ones, every 5 s
+  for (std::size_t i = 0; i < 2; ++i) {
+    for (const auto& m : ext[i].merged) CHECK(m.first[1] != 'c');  // nothing from n2's
+  }
+  CHECK(count_status(net[2], MemberStatus::kAlive) == 3);  // n2 decodes the others' state
 }
 
 TEST_CASE("a busy extension leaves room for Serf's broadcasts and gets its own share") {
