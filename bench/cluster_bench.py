@@ -43,6 +43,7 @@ import urllib.request
 import uuid
 
 GOPATH = "/usr/share/gocode"
+BEACON_BUILD_TAG = "0.3.0:beacon"  # what `beacon agent` gossips as its `build` tag
 
 
 def sh(*args, **kw):
@@ -102,13 +103,18 @@ class Cluster:
                     json.dump({"service": {"name": "svc", "id": "svc-%s" % name, "port": 80,
                                            "check": {"id": "ttl-%s" % name, "ttl": "1h",
                                                      "status": "passing"}}}, f)
-                args = [self.binary, "agent", "-dev", "-node", name, "-bind", h, "-client", h,
+                args = [self.binary, "agent", "-node", name, "-bind", h, "-client", h,
                         "-serf-lan-port", str(self.port), "-dns-workers", "1",
                         "-config-dir", cfg, "-log-level", self.log_level]
+                # One server (n0, as serf's n0 carries the server tags); the others are client
+                # agents. -dev would make every agent a bootstrapping server whose tags (role,
+                # port, raft_vsn, bootstrap) are ~35 bytes more per member in every push/pull.
                 if i == 0:
-                    args.append("-server")
+                    args += ["-dev", "-server"]
                 else:
-                    args += ["-retry-join", seed, "-retry-interval", "1s"]
+                    data = os.path.join(self.work, "data-%s" % name)
+                    os.makedirs(data, exist_ok=True)
+                    args += ["-data-dir", data, "-retry-join", seed, "-retry-interval", "1s"]
             else:
                 ev = os.path.join(self.work, "serf-%s-events" % name)
                 handler = ("user=date +%%s.%%N >> %s.user; "
@@ -118,7 +124,9 @@ class Cluster:
                 # The tags a Consul agent gossips (as Beacon's do), so both carry the same meta;
                 # the node ID is a random UUID, as Consul's and Beacon's are (a patterned one
                 # compresses far better in push/pull state and flattered serf's bandwidth).
-                tags = {"acls": "0", "build": "1.16.4:abcdef12", "dc": "dc1",
+                # The same tag values as Beacon's (its build tag included), so the member
+                # entries in push/pull state are the same size on both sides.
+                tags = {"acls": "0", "build": BEACON_BUILD_TAG, "dc": "dc1",
                         "id": str(uuid.uuid4()), "role": "node",
                         "segment": "", "vsn": "2", "vsn_max": "3", "vsn_min": "2",
                         "ft_fs": "1", "ft_si": "1"}

@@ -39,6 +39,22 @@ const Instance* WebOn(const Snapshot& s, const std::string& node, const std::str
   return nullptr;
 }
 
+// The anti-entropy counters summed over every agent of the cluster.
+beacon::gossip::CatalogSyncStats Totals(Cluster& c) {
+  beacon::gossip::CatalogSyncStats t;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const beacon::gossip::CatalogSyncStats& s = c[i].sync->stats();
+    t.digests_sent += s.digests_sent;
+    t.digest_sums_sent += s.digest_sums_sent;
+    t.digest_sums_received += s.digest_sums_received;
+    t.digest_sums_matched += s.digest_sums_matched;
+    t.pushpull_sums_received += s.pushpull_sums_received;
+    t.pushpull_sums_matched += s.pushpull_sums_matched;
+    t.deltas_applied += s.deltas_applied;
+  }
+  return t;
+}
+
 const Check* NodeCheck(const Snapshot& s, const std::string& node, const std::string& id) {
   const NodeEntry* n = s.nodes.Find(node);
   if (n == nullptr) return nullptr;
@@ -145,22 +161,10 @@ TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum re
   c.JoinAll();
   REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
                      12000));
-  auto totals = [&] {
-    beacon::gossip::CatalogSyncStats t;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const beacon::gossip::CatalogSyncStats& s = c[i].sync->stats();
-      t.digests_sent += s.digests_sent;
-      t.digest_sums_sent += s.digest_sums_sent;
-      t.digest_sums_received += s.digest_sums_received;
-      t.digest_sums_matched += s.digest_sums_matched;
-      t.deltas_applied += s.deltas_applied;
-    }
-    return t;
-  };
   c.RunUntil([] { return false; }, 2000);  // past each agent's first periodic round
-  const beacon::gossip::CatalogSyncStats joined = totals();
+  const beacon::gossip::CatalogSyncStats joined = Totals(c);
   c.RunUntil([] { return false; }, 10000);  // ten quiet rounds per agent
-  const beacon::gossip::CatalogSyncStats quiet = totals();
+  const beacon::gossip::CatalogSyncStats quiet = Totals(c);
   CHECK(quiet.digest_sums_received - joined.digest_sums_received >= 30);
   CHECK(quiet.digest_sums_matched - joined.digest_sums_matched ==
         quiet.digest_sums_received - joined.digest_sums_received);
@@ -176,7 +180,7 @@ TEST_CASE("in sync, periodic rounds are matching digest sums; a differing sum re
   CHECK(c.RunUntil(
       [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node2") != nullptr; }); },
       20000));
-  const beacon::gossip::CatalogSyncStats repaired = totals();
+  const beacon::gossip::CatalogSyncStats repaired = Totals(c);
   CHECK(repaired.deltas_applied == quiet.deltas_applied);  // not gossip: the sums found it
   CHECK(repaired.digests_sent > quiet.digests_sent);       // a peer whose sum differed answered
   CHECK(repaired.digest_sums_matched - quiet.digest_sums_matched <
@@ -192,22 +196,10 @@ TEST_CASE("push-pull carries the digest sum: no separate rounds in sync, a misse
   c.JoinAll();
   REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 5); }); },
                      12000));
-  auto totals = [&] {
-    beacon::gossip::CatalogSyncStats t;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const beacon::gossip::CatalogSyncStats& s = c[i].sync->stats();
-      t.digests_sent += s.digests_sent;
-      t.digest_sums_sent += s.digest_sums_sent;
-      t.pushpull_sums_received += s.pushpull_sums_received;
-      t.pushpull_sums_matched += s.pushpull_sums_matched;
-      t.deltas_applied += s.deltas_applied;
-    }
-    return t;
-  };
   c.RunUntil([] { return false; }, 4000);
-  const beacon::gossip::CatalogSyncStats joined = totals();
+  const beacon::gossip::CatalogSyncStats joined = Totals(c);
   c.RunUntil([] { return false; }, 20000);  // ten push-pull periods, in sync
-  const beacon::gossip::CatalogSyncStats quiet = totals();
+  const beacon::gossip::CatalogSyncStats quiet = Totals(c);
   CHECK(quiet.pushpull_sums_received - joined.pushpull_sums_received >= 50);
   CHECK(quiet.pushpull_sums_matched - joined.pushpull_sums_matched ==
         quiet.pushpull_sums_received - joined.pushpull_sums_received);
@@ -222,7 +214,7 @@ TEST_CASE("push-pull carries the digest sum: no separate rounds in sync, a misse
   CHECK(c.RunUntil(
       [&] { return c.Everywhere([](const Snapshot& s) { return WebOn(s, "node3") != nullptr; }); },
       20000));
-  const beacon::gossip::CatalogSyncStats repaired = totals();
+  const beacon::gossip::CatalogSyncStats repaired = Totals(c);
   CHECK(repaired.deltas_applied == quiet.deltas_applied);      // gossip delivered nothing
   CHECK(repaired.digest_sums_sent == quiet.digest_sums_sent);  // nor a separate sum round
   CHECK(repaired.digests_sent > quiet.digests_sent);           // a push-pull's differing sum did it
