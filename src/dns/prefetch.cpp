@@ -88,7 +88,7 @@ void PrefetchStage(const catalog::Snapshot& snap, PrefetchKey& k, int stage) {
       if (k.entry != nullptr) __builtin_prefetch(k.entry);
       return;
     }
-    const auto* e = static_cast<const catalog::ServiceEntry*>(k.entry);
+    const catalog::ServiceEntry* e = k.entry;
     if (e == nullptr) return;
     if (stage == 3) {
       const char* p = reinterpret_cast<const char*>(e->instances.data());

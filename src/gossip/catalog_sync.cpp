@@ -458,17 +458,24 @@ void CatalogSync::SendDigest(const std::string& peer) {
   sends_.emplace_back(peer, catsync::Encode(d), true);
 }
 
-void CatalogSync::SendDigestSum(const std::string& peer) {
+catsync::DigestSum CatalogSync::OwnSum() {
   const auto versions = DigestVersions();
-  catsync::DigestSum d{cfg_.self, catsync::SumOf(versions), versions.size()};
+  return catsync::DigestSum{cfg_.self, catsync::SumOf(versions), versions.size()};
+}
+
+bool CatalogSync::SameAsOwn(const catsync::DigestSum& d) {
+  const catsync::DigestSum own = OwnSum();
+  return own.count == d.count && own.hash == d.hash;
+}
+
+void CatalogSync::SendDigestSum(const std::string& peer) {
   ++stats_.digest_sums_sent;
-  sends_.emplace_back(peer, catsync::Encode(d), false);
+  sends_.emplace_back(peer, catsync::Encode(OwnSum()), false);
 }
 
 void CatalogSync::OnDigestSum(const catsync::DigestSum& d) {
   ++stats_.digest_sums_received;
-  const auto versions = DigestVersions();
-  if (versions.size() == d.count && catsync::SumOf(versions) == d.hash) {
+  if (SameAsOwn(d)) {
     ++stats_.digest_sums_matched;
     return;
   }
@@ -476,8 +483,7 @@ void CatalogSync::OnDigestSum(const catsync::DigestSum& d) {
 }
 
 Bytes CatalogSync::PushPullState() {
-  const auto versions = DigestVersions();
-  return catsync::Encode(catsync::DigestSum{cfg_.self, catsync::SumOf(versions), versions.size()});
+  return catsync::Encode(OwnSum());
 }
 
 void CatalogSync::MergePushPullState(ByteView state, bool join) {
@@ -495,8 +501,7 @@ void CatalogSync::MergePushPullState(ByteView state, bool join) {
     const std::uint64_t interval = cfg_.anti_entropy_interval_ms;
     next_ae_ms_ = std::max(next_ae_ms_, now_ms_ + interval + interval / 2);
   }
-  const auto versions = DigestVersions();
-  if (versions.size() == d->count && catsync::SumOf(versions) == d->hash) {
+  if (SameAsOwn(*d)) {
     ++stats_.pushpull_sums_matched;
     return;
   }

@@ -101,7 +101,7 @@ AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t le
 struct PrefetchKey {
   uint64_t hash = 0;
   uint8_t map = 0;
-  const void* entry = nullptr;  // the value stage 2 found by hash (stages 3-4 start from it)
+  const catalog::ServiceEntry* entry = nullptr;  // found by hash in stage 2 (stages 3-4 use it)
 };
 PrefetchKey PrefetchKeyOf(const uint8_t* pkt, size_t len);
 constexpr int kPrefetchStages = 5;

@@ -205,6 +205,9 @@ class CatalogSync : public SerfExtension {
   std::vector<std::pair<std::string, std::uint64_t>> DigestVersions();
   void SendDigest(const std::string& peer);
   void SendDigestSum(const std::string& peer);
+  // This agent's digest sum, and whether a peer's sum equals it (DigestSum rounds, push-pull).
+  catsync::DigestSum OwnSum();
+  bool SameAsOwn(const catsync::DigestSum& d);
   void SendRecords(const std::string& peer, const std::vector<catalog::NodeRecord>& records,
                    std::vector<std::pair<std::string, std::uint64_t>> removed);
   void OnTombstone(const std::string& origin, std::uint64_t version);
