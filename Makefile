@@ -8,7 +8,7 @@ PKGS := g++ meson ninja-build pkg-config libldns-dev libuv1-dev libsimdjson-dev 
         doctest-dev dnsutils dnsmasq-base python3 ldnsutils libhttp-parser-dev liblmdb-dev \
         python3-consul victoria-metrics prometheus curl libcurl4-openssl-dev \
         golang-go golang-github-hashicorp-serf-dev golang-github-hashicorp-memberlist-dev \
-        libmsgpack-cxx-dev libssl-dev nftables iproute2 chromium \
+        libmsgpack-cxx-dev libssl-dev libnghttp2-dev nftables iproute2 chromium \
         etcd-server etcd-client
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

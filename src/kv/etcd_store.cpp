@@ -226,16 +226,15 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const 
     for (const auto& [k, rev] : compares) reads.push_back(k);
     // Attempts are bounded (a member following a dead leader holds the txn for ~7 s); a retry
     // on another member carries the same request id, so at most one attempt commits.
-    auto resp = w.conn.Call("/v3/kv/txn", TxnRequest(compares, ops, reads), 0,
-                            std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
-    bool ok = false;
-    int64_t rev = 0;
-    std::vector<EtcdKv> now;
-    std::string err;
-    if (!resp.ok() || !ParseTxn(resp.value(), &ok, &rev, &now, &err)) {
-      c->status = Status::Error("etcd txn: " + (resp.ok() ? err : resp.status().message()));
+    auto resp = w.conn.Txn(compares, ops, reads, 0,
+                           std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
+    if (!resp.ok()) {
+      c->status = Status::Error("etcd txn: " + resp.status().message());
       return std::move(*result);
     }
+    bool ok = resp.value().succeeded;
+    int64_t rev = resp.value().rev;
+    std::vector<EtcdKv>& now = resp.value().kvs;
     // Failed: our own earlier attempt may have committed (its answer lost in a leader change;
     // the slot holds its request id), else a newer Beacon write changed what we read: wait for
     // the watch to bring it (its revision, not the header's: etcd writes outside the prefix

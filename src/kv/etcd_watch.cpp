@@ -75,31 +75,19 @@ void EtcdStore::WatchLoop() {
       ReaderLock l(&mu_);
       from = m_.rev + 1;
     }
-    std::string buf;
     std::string why;
     bool regen = false;
-    Status st = watch_conn_.Stream(
-        "/v3/watch", WatchRequest(eo_.prefix, PrefixEnd(eo_.prefix), from),
-        [&](std::string_view chunk) {
-          buf.append(chunk);
-          for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
-            std::string line = buf.substr(0, nl);
-            buf.erase(0, nl + 1);
-            if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-            std::vector<EtcdKv> events;
-            bool created = false, canceled = false;
-            int64_t compact = 0;
-            if (!ParseWatch(line, &events, &created, &canceled, &compact, &why)) return false;
-            if (canceled) {  // compacted past our revision (or the member is leaving)
-              why = "watch canceled (compact revision " + std::to_string(compact) + ")";
-              resync = true;
-              return false;
-            }
-            if (!events.empty() && !ApplyWatched(events)) {
-              why = "a snapshot restore switched the data generation: reloading";
-              resync = regen = true;  // the mirror swaps to the new generation in one step
-              return false;
-            }
+    Status st = watch_conn_.Watch(
+        eo_.prefix, PrefixEnd(eo_.prefix), from, [&](EtcdConn::WatchMsg& m) {
+          if (m.canceled) {  // compacted past our revision (or the member is leaving)
+            why = "watch canceled (compact revision " + std::to_string(m.compact_rev) + ")";
+            resync = true;
+            return false;
+          }
+          if (!m.events.empty() && !ApplyWatched(m.events)) {
+            why = "a snapshot restore switched the data generation: reloading";
+            resync = regen = true;  // the mirror swaps to the new generation in one step
+            return false;
           }
           return !stopping_.load();
         });

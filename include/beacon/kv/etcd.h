@@ -1,4 +1,5 @@
-// kv::Store on etcd 3.4, spoken to through its v3 JSON gateway (HTTP/1.1, libcurl).
+// kv::Store on etcd 3.4, spoken to through its v3 JSON gateway (HTTP/1.1, libcurl) and, for
+// the txn of every write, gRPC (HTTP/2 cleartext, nghttp2; see EtcdOptions::grpc).
 //
 // Contract: the same as kv::Store (store.h), with the data held by an etcd cluster so that
 // several Beacon servers share one KV/session store and an acknowledged write survives the loss
@@ -60,6 +61,9 @@ struct EtcdOptions {
   // TLS for https:// endpoints: the CA that signed the members' certificates (default: the
   // system's CAs) and a client certificate + key for members run with --client-cert-auth.
   std::string ca_file, cert_file, key_file;
+  // Writes (one etcd txn each) go over gRPC (HTTP/2 cleartext) when every endpoint is http://;
+  // false, or https:// endpoints: the JSON gateway (config `etcd { transport: gateway }`).
+  bool grpc = true;
 };
 
 // Connects (reads the whole prefix, starts the watch); fails with a message naming the endpoints
