@@ -13,7 +13,8 @@ std::unique_ptr<kv::ClusterView> Agent::NewKvCluster() const {
               e.prefix,
               e.ca_file,
               e.cert_file,
-              e.key_file};
+              e.key_file,
+              e.transport == "grpc"};
     return kv::NewEtcdCluster(std::move(o), log_);
   }
   kv::LocalClusterOptions o;

@@ -1,6 +1,6 @@
 // Config keys for the etcd KV backend (issue 10): kv_backend, etcd { endpoints, dial_timeout,
 // request_timeout, prefix, tls { ca_file, cert_file, key_file }, supervise, client_port,
-// peer_port, binary } and -etcd-endpoints.
+// peer_port, binary, transport } and -etcd-endpoints.
 #include "internal.h"
 
 namespace beacon::config::internal {
@@ -95,13 +95,18 @@ Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig
       int64_t n = 0;
       st = GetInt(c, x, p, 1, 65535, &n);
       (k == "clientport" ? out->client_port : out->peer_port) = static_cast<int>(n);
+    } else if (k == "transport") {
+      st = GetString(c, x, p, &out->transport);
+      if (st.ok() && out->transport != "grpc" && out->transport != "gateway") {
+        st = c.Err(x, p, "expected \"grpc\" or \"gateway\", got \"" + out->transport + "\"");
+      }
     } else if (k == "binary") {
       st = GetString(c, x, p, &out->binary);
       if (st.ok() && out->binary.empty()) st = c.Err(x, p, "expected the path of etcd");
     } else {
       st = c.Err(x, p,
                  "unknown key (expected endpoints, dial_timeout, request_timeout, prefix, tls, "
-                 "supervise, client_port, peer_port or binary)");
+                 "supervise, client_port, peer_port, binary or transport)");
     }
   }
   return st;

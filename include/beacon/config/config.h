@@ -34,13 +34,16 @@ struct Ports {
 };
 
 // etcd client settings for kv_backend "etcd" (issue 10): `etcd { endpoints, dial_timeout,
-// request_timeout, prefix, tls { ca_file, cert_file, key_file } }`.
+// request_timeout, prefix, tls { ca_file, cert_file, key_file }, transport }`.
 struct EtcdConfig {
   std::vector<std::string> endpoints;  // http://host:port; -etcd-endpoints a,b,c
   uint64_t dial_timeout_ms = 5000;
   uint64_t request_timeout_ms = 10000;
   std::string prefix = "/beacon/";  // Beacon's keys in etcd live under it
   std::string ca_file, cert_file, key_file;
+  // transport: "grpc" (txns and the watch over gRPC, h2c; https endpoints still use the gateway)
+  // or "gateway" (everything through etcd's v3 JSON gateway).
+  std::string transport = "grpc";
   // supervise / -etcd-supervise (server agents): run a local etcd member as a child, data in
   // <data_dir>/etcd, on bind_addr:client_port/peer_port (agent/etcd_supervisor.h); endpoints
   // then default to the supervised members' client URLs.

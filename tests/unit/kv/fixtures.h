@@ -78,7 +78,8 @@ struct EtcdFx : Base {
   std::unique_ptr<EtcdCluster> own;  // a fresh single member unless endpoints are given
   beacon::Logger log{beacon::LogLevel::kWarn};
   beacon::kv::EtcdOptions eo;
-  explicit EtcdFx(std::vector<std::string> endpoints = {}) {
+  explicit EtcdFx(std::vector<std::string> endpoints = {}, bool grpc = true) {
+    eo.grpc = grpc;
     static std::atomic<int> n{0};
     if (endpoints.empty()) {
       own = std::make_unique<EtcdCluster>(1);
@@ -100,8 +101,14 @@ struct EtcdFx : Base {
   }
 };
 
+// The same store through etcd's JSON gateway only (etcd { transport: gateway }, and the path
+// https endpoints take).
+struct EtcdGatewayFx : EtcdFx {
+  EtcdGatewayFx() : EtcdFx({}, false) {}
+};
+
 #ifdef BEACON_HAVE_ETCD
-#define KV_STORES MemFx, LmdbFx, EtcdFx
+#define KV_STORES MemFx, LmdbFx, EtcdFx, EtcdGatewayFx
 #else
 #define KV_STORES MemFx, LmdbFx
 #endif
