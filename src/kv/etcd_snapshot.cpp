@@ -172,12 +172,9 @@ Status EtcdStore::Stage(EtcdConn& conn, const std::vector<TxnWrite>& ops) {
   size_t bytes = 0;
   auto flush = [&]() {
     if (batch.empty()) return Status::Ok();
-    auto r = conn.Call("/v3/kv/txn", TxnRequest({}, batch, {}));
-    bool ok = false;
-    int64_t rev = 0;
-    std::vector<EtcdKv> kvs;
-    std::string err;
-    if (!r.ok() || !ParseTxn(r.value(), &ok, &rev, &kvs, &err)) return EtcdError("txn", r, err);
+    auto r = conn.Txn({}, batch, {});
+    if (!r.ok()) return Status::Error("etcd txn: " + r.status().message());
+    const int64_t rev = r.value().rev;
     batch.clear();
     bytes = 0;
     // Paced by this agent's watch, which sees every staged key: its backlog (which every
@@ -318,14 +315,10 @@ Status EtcdStore::Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* in
   std::vector<TxnWrite> flip = {TxnWrite{pointer, false, EncodeGeneration(next), 0},
                                 TxnWrite{gp + "m/kv", false, {}, 0},
                                 TxnWrite{gp + "m/sessions", false, {}, 0}};
-  auto r = conn.Call("/v3/kv/txn", TxnRequest({{pointer, old.pointer_rev}}, flip, {pointer}));
-  bool ok = false;
-  int64_t flipped = 0;
-  std::vector<EtcdKv> now;
-  if (!r.ok() || !ParseTxn(r.value(), &ok, &flipped, &now, &err)) {
-    return abandon(EtcdError("txn", r, err));
-  }
-  if (!ok) {
+  auto r = conn.Txn({{pointer, old.pointer_rev}}, flip, {pointer});
+  if (!r.ok()) return abandon(Status::Error("etcd txn: " + r.status().message()));
+  const int64_t flipped = r.value().rev;
+  if (!r.value().succeeded) {
     return abandon(
         Status::Error("another snapshot restore replaced the data meanwhile; this "
                       "one changed nothing"));
