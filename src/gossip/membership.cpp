@@ -221,10 +221,19 @@ std::vector<std::uint32_t> Membership::RandomNodes(std::uint64_t now, int k,
   return out;
 }
 
+std::uint64_t Membership::QueuedTotal() const {
+  return queue_.queued() + (delegate_ != nullptr ? delegate_->BroadcastsQueued() : 0);
+}
+
 void Membership::Gossip(std::uint64_t now) {
-  if (now < next_gossip_ms_) return;
+  const bool early = EagerDue() && now >= last_gossip_ms_ + cfg_.eager_gossip_gap_ms;
+  if (now < next_gossip_ms_ && !early) return;
+  if (early) next_gossip_ms_ = now;  // this round replaces the next tick's
   while (next_gossip_ms_ <= now)
     next_gossip_ms_ += std::max<std::uint64_t>(1, cfg_.gossip_interval_ms);
+  last_gossip_ms_ = now;
+  gossiped_queued_ = QueuedTotal();
+  bursting_ = false;
   if (queue_.size() == 0 && delegate_ == nullptr) return;  // idle gossip is free
   std::size_t budget = cfg_.udp_buffer_size - kCompoundHeader;
   if (!cfg_.label.empty()) budget -= 2 + cfg_.label.size();
@@ -233,6 +242,9 @@ void Membership::Gossip(std::uint64_t now) {
     auto msgs = GetBroadcasts(kCompoundPerPart, budget);
     if (msgs.empty()) return;
     SendRaw(EndpointOf(nodes_.at(n)), msgs);
+    // Broadcasts went out: the next round comes after the gap while they last (each round
+    // spends transmits, so the same packets leave, sooner).
+    bursting_ = cfg_.eager_gossip_gap_ms > 0;
   }
 }
 
@@ -248,6 +260,7 @@ std::vector<MemberEvent> Membership::TakeEvents() {
 
 std::uint64_t Membership::NextDeadline() const {
   std::uint64_t d = next_gossip_ms_;
+  if (EagerDue()) d = std::min(d, last_gossip_ms_ + cfg_.eager_gossip_gap_ms);
   if (!leaving_ && !probe_) d = std::min(d, next_probe_ms_);
   if (probe_) d = std::min(d, probe_->indirect_sent ? probe_->end_ms : probe_->timeout_ms);
   for (const auto& [seq, r] : relays_) d = std::min(d, r.deadline_ms);

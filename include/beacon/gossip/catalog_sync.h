@@ -143,6 +143,7 @@ class CatalogSync : public SerfExtension {
   // SerfExtension.
   void NotifyMsg(ByteView msg) override;
   std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) override;
+  std::uint64_t BroadcastsQueued() const override { return next_id_; }
   Bytes PushPullState() override;  // a DigestSum message
   void MergePushPullState(ByteView state, bool join) override;
 

@@ -50,6 +50,16 @@ struct MembershipConfig {
   int retransmit_mult = 4;
   std::uint64_t gossip_interval_ms = 200;
   int gossip_nodes = 3;
+  // Beacon, not memberlist: when a broadcast is queued (ours or a delegate's: a state change, a
+  // user event, a catalog delta, each also when received and relayed), the next gossip round
+  // comes at once instead of at the next tick, and rounds follow each other this far apart for
+  // as long as they find broadcasts to send; then the regular interval resumes. Never two rounds
+  // closer than this. Each hop costs a network trip instead of half a gossip interval on
+  // average, and a broadcast's retransmits finish in a few gaps. Idle traffic is unchanged (no
+  // broadcasts, no early rounds) and every broadcast is sent as many times as before; only
+  // while broadcasts keep coming do they share fewer packets (at most interval/gap times the
+  // packets of the regular rounds). 0: memberlist's behaviour.
+  std::uint64_t eager_gossip_gap_ms = 50;
   std::uint64_t gossip_to_the_dead_ms = 30000;
   std::uint64_t push_pull_interval_ms = 30000;  // 0 disables periodic push-pull
   int awareness_max_multiplier = 8;
@@ -161,6 +171,7 @@ class BroadcastQueue {
   // counting a transmit for each; drops those sent `transmit_limit` times.
   std::vector<Bytes> Get(std::size_t overhead, std::size_t limit, int transmit_limit);
   std::size_t size() const { return items_.size(); }
+  std::uint64_t queued() const { return next_id_; }  // messages ever queued
   void Clear() {
     items_.clear();
     by_node_.clear();
@@ -216,6 +227,9 @@ class MembershipDelegate {
     (void)limit;
     return {};
   }
+  // How many broadcasts the delegate has queued since it started (only ever grows): a change
+  // brings the next gossip round forward (MembershipConfig::eager_gossip_gap_ms).
+  virtual std::uint64_t BroadcastsQueued() { return 0; }
   // The user state sent with a push-pull, and the peer's state received with one.
   virtual Bytes LocalState(bool join) {
     (void)join;
@@ -411,6 +425,14 @@ class Membership {
   std::size_t joined_ = 0;
   bool leaving_ = false;
   std::uint64_t next_probe_ms_ = 0, next_gossip_ms_ = 0, next_push_pull_ms_ = 0;
+  // Eager gossip: when the last round ran, and the broadcasts queued (ours + the delegate's)
+  // that it had seen.
+  std::uint64_t last_gossip_ms_ = 0, gossiped_queued_ = 0;
+  std::uint64_t QueuedTotal() const;
+  bool EagerDue() const {
+    return cfg_.eager_gossip_gap_ms > 0 && (bursting_ || QueuedTotal() != gossiped_queued_);
+  }
+  bool bursting_ = false;  // the last round sent broadcasts
   std::vector<OutPacket> packets_;
   std::vector<OutStream> out_streams_;
   std::vector<MemberEvent> events_;

@@ -252,6 +252,11 @@ class Serf {
     std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) override {
       return s_->GetBroadcasts(overhead, limit);
     }
+    std::uint64_t BroadcastsQueued() override {
+      return s_->broadcasts_.queued() + s_->event_broadcasts_.queued() +
+             s_->query_broadcasts_.queued() +
+             (s_->ext_ != nullptr ? s_->ext_->BroadcastsQueued() : 0);
+    }
     Bytes LocalState(bool join) override {
       (void)join;
       return s_->LocalState();

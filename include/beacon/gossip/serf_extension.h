@@ -30,6 +30,9 @@ class SerfExtension {
   // not starting with a byte >= kExtensionTypeMin, or past `limit`, are dropped. The extension
   // counts its own retransmits: Serf sends what it returns once, and nobody relays it.
   virtual std::vector<Bytes> GetBroadcasts(std::size_t overhead, std::size_t limit) = 0;
+  // Messages ever queued for GetBroadcasts (only grows): a change makes gossip send early
+  // (MembershipDelegate::BroadcastsQueued).
+  virtual std::uint64_t BroadcastsQueued() const { return 0; }
   // Bytes to carry in this node's push-pull state (every push-pull, both directions); empty:
   // none (the push-pull message is then exactly Serf's).
   virtual Bytes PushPullState() { return {}; }

@@ -515,3 +515,39 @@ TEST_CASE("a node that hears no acks and no nacks raises its own health score to
   net.RunUntil(net.now() + 30000);
   CHECK(net[4].health_score() == cfg.awareness_max_multiplier - 1);
 }
+
+TEST_CASE("eager gossip: a new broadcast leaves at once, not at the next tick; idle traffic is "
+          "unchanged") {
+  // The same cluster and seed with memberlist's tick-only gossip and with eager rounds: the
+  // time until every node has seen a meta update, and the packets of an idle minute.
+  auto run = [](std::uint64_t gap, std::uint64_t* spread_ms, std::uint64_t* idle_packets) {
+    MembershipConfig cfg;
+    cfg.eager_gossip_gap_ms = gap;
+    SimNetwork net(29, cfg);
+    cluster(net, 30, 20000);
+    const std::uint64_t p0 = net.packets();
+    net.RunUntil(80000);
+    *idle_packets = net.packets() - p0;
+    const std::uint64_t t = net.now();
+    net[7].UpdateMeta(t, Bytes{'v', '2'});
+    REQUIRE(net.RunUntilTrue(
+        [&] {
+          for (std::size_t i = 0; i < 30; ++i) {
+            if (net[i].Find("n7")->meta != Bytes{'v', '2'}) return false;
+          }
+          return true;
+        },
+        10000));
+    *spread_ms = net.now() - t;
+  };
+  std::uint64_t tick_ms = 0, eager_ms = 0, tick_idle = 0, eager_idle = 0;
+  run(0, &tick_ms, &tick_idle);
+  run(50, &eager_ms, &eager_idle);
+  MESSAGE("meta update reached 30 nodes in " << tick_ms << " ms (tick only), " << eager_ms
+                                             << " ms (eager)");
+  CHECK(eager_ms * 2 < tick_ms);
+  // Each hop waits for the gap at worst: a few hops of 50 ms plus 1-5 ms links.
+  CHECK(eager_ms <= 200);
+  // No broadcasts in the idle minute: the same probes, the same packets.
+  CHECK(eager_idle == tick_idle);
+}
