@@ -4,6 +4,7 @@
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
 //                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog,check]
 //                    [--warm] [--in-place] [--idle-s S] [--idle-settle-s S] [--first-seed F]
+//                    [--eager-gap-ms G]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -20,7 +21,8 @@
 // seed per process). Peak RSS goes to stderr at the end. "check" (only with --only) runs whole
 // agents without loss: a service registration, then its check turning critical, each timed to
 // every agent's catalog, with the heap per (agent, node) pair (and, up to 1,000, that of bare
-// Serf nodes).
+// Serf nodes). --eager-gap-ms sets MembershipConfig::eager_gossip_gap_ms for the membership
+// scenarios (0: memberlist's tick-only gossip; default 50).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -50,6 +52,7 @@ struct Args {
   std::uint64_t idle_ms = 360000, first_seed = 1, idle_settle_ms = 10000;
   std::uint64_t seed = 1;
   std::size_t n = 10;
+  std::uint64_t eager_gap_ms = beacon::gossip::MembershipConfig{}.eager_gossip_gap_ms;
   bool Want(const std::string& s) const { return only.empty() || only.count(s) != 0; }
 };
 
@@ -98,6 +101,8 @@ Args Parse(int argc, char** argv) {
       a.first_seed = std::stoull(val());
     } else if (k == "--idle-s") {
       a.idle_ms = std::stoull(val()) * 1000;
+    } else if (k == "--eager-gap-ms") {
+      a.eager_gap_ms = std::stoull(val());
     } else if (k == "--replay") {
       a.replay = true;
     } else if (k == "--trace") {
@@ -137,8 +142,9 @@ double Wall(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-ClusterOptions Opts(std::size_t n, std::uint64_t seed, bool warm = false) {
+ClusterOptions Opts(const Args& a, std::size_t n, std::uint64_t seed, bool warm = false) {
   ClusterOptions o;
+  o.cfg.eager_gossip_gap_ms = a.eager_gap_ms;
   o.n = n;
   o.seed = seed;
   o.warm = warm;
@@ -158,7 +164,7 @@ void LogDetect(std::size_t n, std::uint64_t seed, const DetectResult& d) {
 }
 
 int Replay(const Args& a) {
-  ClusterOptions o = Opts(a.n, a.seed);
+  ClusterOptions o = Opts(a, a.n, a.seed);
   if (a.trace) {
     o.trace = [](std::size_t obs, std::uint64_t now, const MemberEvent& e) {
       std::printf("%10.3f n%zu %d %s inc=%u\n", static_cast<double>(now) / 1000.0, obs,
@@ -269,7 +275,7 @@ int main(int argc, char** argv) {
         t0 = std::chrono::steady_clock::now();
       }
       if (!membership) continue;
-      const auto c = FormCluster(Opts(n, s, a.warm), &fr);
+      const auto c = FormCluster(Opts(a, n, s, a.warm), &fr);
       form.push_back(fr.form_ms);
       std::fprintf(stderr, "n=%zu seed %llu formed in %s s virtual, %.1f s wall\n", n,
                    static_cast<unsigned long long>(s), Secs(fr.form_ms).c_str(), Wall(t0));
@@ -330,7 +336,7 @@ int main(int argc, char** argv) {
       if (a.Want("slow")) {  // Lifeguard's case, with Lifeguard and without (LHM, dynamic timer)
         const std::size_t slow = std::max<std::size_t>(1, n / 10);
         const FalsePositiveResult on = FalsePositives(*c, 0.10, a.minutes, slow, 1000, 1, true);
-        ClusterOptions off = Opts(n, s);
+        ClusterOptions off = Opts(a, n, s);
         off.cfg.awareness_max_multiplier = 1;
         off.cfg.suspicion_max_timeout_mult = 1;
         const auto c_off = FormCluster(off);
