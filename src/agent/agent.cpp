@@ -77,11 +77,10 @@ void RaiseFileLimit(const Logger& log) {
 Status Agent::OpenKv() {
   if (cfg_.kv_backend == "etcd") {
     const config::EtcdConfig& e = cfg_.etcd;
-    auto st = kv::OpenEtcdStore(
-        {e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
-         static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file, e.cert_file, e.key_file,
-         e.transport == "grpc"},
-        log_);
+    auto st = kv::OpenEtcdStore({e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
+                                 static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file,
+                                 e.cert_file, e.key_file, e.transport == "grpc"},
+                                log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
     // 3 s of looking lapsed before a node's sessions go (agent_sessions.h): a refutation of a

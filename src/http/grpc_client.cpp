@@ -184,7 +184,8 @@ struct GrpcClient::Impl {
   // Reads once (bounded by one poll slice) and feeds nghttp2.
   Status Receive(int64_t deadline) {
     pollfd p{fd, POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, std::min(kPollSliceMs, deadline - NowMs()))));
+    int n = ::poll(
+        &p, 1, static_cast<int>(std::max<int64_t>(0, std::min(kPollSliceMs, deadline - NowMs()))));
     if (n <= 0) return Status::Ok();
     std::array<uint8_t, 16384> buf;
     ssize_t r = ::recv(fd, buf.data(), buf.size(), 0);
@@ -255,8 +256,8 @@ struct GrpcClient::Impl {
     return 0;
   }
 
-  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
-                          uint32_t* flags, nghttp2_data_source*, void* user) {
+  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source*, void* user) {
     auto* self = static_cast<Impl*>(user);
     const size_t n = std::min(length, self->out.size() - self->sent);
     std::memcpy(buf, self->out.data() + self->sent, n);
@@ -290,10 +291,12 @@ struct GrpcClient::Impl {
     reset_code = 0;
     on_message = stream_to;
     stopped = bad_frame = false;
-    const nghttp2_nv hdrs[] = {
-        Header(":method", "POST"),          Header(":scheme", "http"),
-        Header(":path", method),            Header(":authority", authority),
-        Header("content-type", "application/grpc"), Header("te", "trailers")};
+    const nghttp2_nv hdrs[] = {Header(":method", "POST"),
+                               Header(":scheme", "http"),
+                               Header(":path", method),
+                               Header(":authority", authority),
+                               Header("content-type", "application/grpc"),
+                               Header("te", "trailers")};
     nghttp2_data_provider body{};
     body.read_callback = ReadBody;
     stream = nghttp2_submit_request(session, nullptr, hdrs, std::size(hdrs), &body, nullptr);
@@ -339,7 +342,8 @@ struct GrpcClient::Impl {
     r.message = std::move(grpc_message);
     if (stream_to != nullptr) {
       if (stopped) return GrpcReply{0, {}, {}};
-      if (bad_frame || !in.empty()) return Status::Error(Where() + ": malformed gRPC message frame");
+      if (bad_frame || !in.empty())
+        return Status::Error(Where() + ": malformed gRPC message frame");
       return r;
     }
     if (in.size() >= 5) {

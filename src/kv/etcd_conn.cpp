@@ -122,8 +122,8 @@ Result<EtcdConn::TxnAnswer> EtcdConn::Txn(
   TxnAnswer a;
   std::string err;
   if (grpc_.empty()) {
-    auto body = Call("/v3/kv/txn", TxnRequest(compares, success, failure_reads), timeout_ms,
-                     attempt_ms);
+    auto body =
+        Call("/v3/kv/txn", TxnRequest(compares, success, failure_reads), timeout_ms, attempt_ms);
     if (!body.ok()) return body.status();
     if (!ParseTxn(body.value(), &a.succeeded, &a.rev, &a.kvs, &err)) return Status::Error(err);
     return a;
@@ -133,8 +133,8 @@ Result<EtcdConn::TxnAnswer> EtcdConn::Txn(
     auto r = Grpc().Call("/etcdserverpb.KV/Txn", req, left);
     if (!r.ok()) return Try{Try::kRetry, r.status().message()};
     if (r.value().status == 0) return Try{Try::kOk, std::move(r.value().body)};
-    std::string text = "etcd answered gRPC status " + std::to_string(r.value().status) + ": " +
-                       r.value().message;
+    std::string text =
+        "etcd answered gRPC status " + std::to_string(r.value().status) + ": " + r.value().message;
     return Try{RetryableGrpc(r.value().status) ? Try::kRetry : Try::kFatal, std::move(text)};
   });
   if (!msg.ok()) return msg.status();
@@ -147,36 +147,35 @@ Status EtcdConn::Watch(std::string_view key, std::string_view range_end, int64_t
   std::string why;
   auto handle = [&](std::string_view m, bool proto) {
     WatchMsg w;
-    const bool ok = proto ? ParseWatchProto(m, &w.events, &w.created, &w.canceled, &w.compact_rev,
-                                            &why)
-                          : ParseWatch(m, &w.events, &w.created, &w.canceled, &w.compact_rev, &why);
+    const bool ok =
+        proto ? ParseWatchProto(m, &w.events, &w.created, &w.canceled, &w.compact_rev, &why)
+              : ParseWatch(m, &w.events, &w.created, &w.canceled, &w.compact_rev, &why);
     return ok && on_msg(w);
   };
   if (!grpc_.empty()) {
-    auto r = Grpc().Stream("/etcdserverpb.Watch/Watch", WatchProto(key, range_end, start_rev),
-                           opts_.dial_timeout_ms,
-                           [&](std::string_view m) { return handle(m, true); });
+    auto r =
+        Grpc().Stream("/etcdserverpb.Watch/Watch", WatchProto(key, range_end, start_rev),
+                      opts_.dial_timeout_ms, [&](std::string_view m) { return handle(m, true); });
     if (!why.empty()) return Status::Error(why);
     if (!r.ok()) return r.status();
     if (r.value().status != 0) {
-      return Status::Error("etcd answered gRPC status " + std::to_string(r.value().status) +
-                           ": " + r.value().message);
+      return Status::Error("etcd answered gRPC status " + std::to_string(r.value().status) + ": " +
+                           r.value().message);
     }
     return Status::Ok();
   }
   std::string buf;
-  auto r = Client().Stream("POST", "/v3/watch", WatchRequest(key, range_end, start_rev),
-                           [&](std::string_view chunk) {
-                             buf.append(chunk);
-                             for (size_t nl = buf.find('\n'); nl != std::string::npos;
-                                  nl = buf.find('\n')) {
-                               std::string line = buf.substr(0, nl);
-                               buf.erase(0, nl + 1);
-                               if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-                               if (!handle(line, false)) return false;
-                             }
-                             return true;
-                           });
+  auto r = Client().Stream(
+      "POST", "/v3/watch", WatchRequest(key, range_end, start_rev), [&](std::string_view chunk) {
+        buf.append(chunk);
+        for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
+          std::string line = buf.substr(0, nl);
+          buf.erase(0, nl + 1);
+          if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+          if (!handle(line, false)) return false;
+        }
+        return true;
+      });
   if (!why.empty()) return Status::Error(why);
   if (!r.ok()) return r.status();
   if (r.value().status != 200 && r.value().status != 0) return Status::Error(ErrorText(r.value()));

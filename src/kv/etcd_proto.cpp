@@ -18,7 +18,9 @@ void Varint(std::string& out, uint64_t v) {
   out += static_cast<char>(v);
 }
 
-void Tag(std::string& out, uint32_t field, uint32_t wire) { Varint(out, (field << 3) | wire); }
+void Tag(std::string& out, uint32_t field, uint32_t wire) {
+  Varint(out, (field << 3) | wire);
+}
 
 // int64 fields are varints of the two's complement (proto3 `int64`, not `sint64`).
 void Int(std::string& out, uint32_t field, int64_t v) {
@@ -106,11 +108,21 @@ struct Reader {
   void Skip(uint32_t wire) {
     size_t n = 0;
     switch (wire) {
-      case kVarint: (void)Varint(); return;
-      case kBytes: (void)Bytes(); return;
-      case kFixed64: n = 8; break;
-      case kFixed32: n = 4; break;
-      default: bad = true; return;
+      case kVarint:
+        (void)Varint();
+        return;
+      case kBytes:
+        (void)Bytes();
+        return;
+      case kFixed64:
+        n = 8;
+        break;
+      case kFixed32:
+        n = 4;
+        break;
+      default:
+        bad = true;
+        return;
     }
     if (n > s.size() - at) bad = true;
     at += n;
@@ -122,12 +134,18 @@ bool ReadKv(std::string_view m, EtcdKv* kv) {
   Reader r{m};
   uint32_t f = 0, w = 0;
   while (!r.done() && r.Next(&f, &w)) {
-    if (f == 1 && w == kBytes) kv->key = std::string(r.Bytes());
-    else if (f == 5 && w == kBytes) kv->value = std::string(r.Bytes());
-    else if (f == 2 && w == kVarint) kv->create_rev = static_cast<int64_t>(r.Varint());
-    else if (f == 3 && w == kVarint) kv->mod_rev = static_cast<int64_t>(r.Varint());
-    else if (f == 6 && w == kVarint) kv->lease = static_cast<int64_t>(r.Varint());
-    else r.Skip(w);
+    if (f == 1 && w == kBytes)
+      kv->key = std::string(r.Bytes());
+    else if (f == 5 && w == kBytes)
+      kv->value = std::string(r.Bytes());
+    else if (f == 2 && w == kVarint)
+      kv->create_rev = static_cast<int64_t>(r.Varint());
+    else if (f == 3 && w == kVarint)
+      kv->mod_rev = static_cast<int64_t>(r.Varint());
+    else if (f == 6 && w == kVarint)
+      kv->lease = static_cast<int64_t>(r.Varint());
+    else
+      r.Skip(w);
   }
   return !r.bad;
 }
@@ -137,8 +155,10 @@ bool ReadRevision(std::string_view m, int64_t* rev) {
   Reader r{m};
   uint32_t f = 0, w = 0;
   while (!r.done() && r.Next(&f, &w)) {
-    if (f == 3 && w == kVarint) *rev = static_cast<int64_t>(r.Varint());
-    else r.Skip(w);
+    if (f == 3 && w == kVarint)
+      *rev = static_cast<int64_t>(r.Varint());
+    else
+      r.Skip(w);
   }
   return !r.bad;
 }
@@ -189,10 +209,14 @@ bool ParseTxnProto(std::string_view msg, bool* succeeded, int64_t* rev, std::vec
   uint32_t f = 0, w = 0;
   bool ok = true;
   while (ok && !r.done() && r.Next(&f, &w)) {
-    if (f == 1 && w == kBytes) ok = ReadRevision(r.Bytes(), rev);
-    else if (f == 2 && w == kVarint) *succeeded = r.Varint() != 0;
-    else if (f == 3 && w == kBytes) responses.push_back(r.Bytes());
-    else r.Skip(w);
+    if (f == 1 && w == kBytes)
+      ok = ReadRevision(r.Bytes(), rev);
+    else if (f == 2 && w == kVarint)
+      *succeeded = r.Varint() != 0;
+    else if (f == 3 && w == kBytes)
+      responses.push_back(r.Bytes());
+    else
+      r.Skip(w);
   }
   if (r.bad || !ok) {
     if (err) *err = "malformed etcd TxnResponse (" + std::to_string(msg.size()) + " bytes)";
@@ -240,9 +264,12 @@ bool ParseWatchProto(std::string_view msg, std::vector<EtcdKv>* events, bool* cr
       EtcdKv kv;
       bool del = false;
       while (ok && !ev.done() && ev.Next(&f, &w)) {
-        if (f == 1 && w == kVarint) del = ev.Varint() == 1;
-        else if (f == 2 && w == kBytes) ok = ReadKv(ev.Bytes(), &kv);
-        else ev.Skip(w);
+        if (f == 1 && w == kVarint)
+          del = ev.Varint() == 1;
+        else if (f == 2 && w == kBytes)
+          ok = ReadKv(ev.Bytes(), &kv);
+        else
+          ev.Skip(w);
       }
       ok = ok && !ev.bad;
       kv.deleted = del;

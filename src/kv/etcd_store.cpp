@@ -226,8 +226,8 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const 
     for (const auto& [k, rev] : compares) reads.push_back(k);
     // Attempts are bounded (a member following a dead leader holds the txn for ~7 s); a retry
     // on another member carries the same request id, so at most one attempt commits.
-    auto resp = w.conn.Txn(compares, ops, reads, 0,
-                           std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
+    auto resp =
+        w.conn.Txn(compares, ops, reads, 0, std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
     if (!resp.ok()) {
       c->status = Status::Error("etcd txn: " + resp.status().message());
       return std::move(*result);

@@ -77,8 +77,8 @@ void EtcdStore::WatchLoop() {
     }
     std::string why;
     bool regen = false;
-    Status st = watch_conn_.Watch(
-        eo_.prefix, PrefixEnd(eo_.prefix), from, [&](EtcdConn::WatchMsg& m) {
+    Status st =
+        watch_conn_.Watch(eo_.prefix, PrefixEnd(eo_.prefix), from, [&](EtcdConn::WatchMsg& m) {
           if (m.canceled) {  // compacted past our revision (or the member is leaving)
             why = "watch canceled (compact revision " + std::to_string(m.compact_rev) + ")";
             resync = true;

@@ -81,8 +81,8 @@ TEST_CASE("etcd config: errors name the key or flag and what was expected") {
   bad = t.Write("d.json", R"({"etcd": {"endpoints": ["http://a:1"], "transport": "h3"}})");
   r = LoadArgs({"-data-dir", t.path(), "-config-file", bad});
   REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find(
-            "etcd.transport: expected \"grpc\" or \"gateway\", got \"h3\"") != std::string::npos);
+  CHECK(r.status().message().find("etcd.transport: expected \"grpc\" or \"gateway\", got \"h3\"") !=
+        std::string::npos);
 
   bad = t.Write("c.json", R"({"kv_backend": "raft"})");
   r = LoadArgs({"-data-dir", t.path(), "-config-file", bad});

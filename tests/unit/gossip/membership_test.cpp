@@ -516,8 +516,9 @@ TEST_CASE("a node that hears no acks and no nacks raises its own health score to
   CHECK(net[4].health_score() == cfg.awareness_max_multiplier - 1);
 }
 
-TEST_CASE("eager gossip: a new broadcast leaves at once, not at the next tick; idle traffic is "
-          "unchanged") {
+TEST_CASE(
+    "eager gossip: a new broadcast leaves at once, not at the next tick; idle traffic is "
+    "unchanged") {
   // The same cluster and seed with memberlist's tick-only gossip and with eager rounds: the
   // time until every node has seen a meta update, and the packets of an idle minute.
   auto run = [](std::uint64_t gap, std::uint64_t* spread_ms, std::uint64_t* idle_packets) {

@@ -58,8 +58,8 @@ TEST_CASE("etcd proto: txn responses, succeeded and failed with the failure bran
   CHECK(kvs.empty());
 
   // Failed: two range responses, one with a KeyValue, one empty; an unknown fixed64 field too.
-  const std::string kv = B({0x0a, 0x01, 'k', 0x10, 0x03, 0x18, 0x2a, 0x20, 0x01, 0x2a, 0x02, 'h',
-                            'i', 0x30, 0x07});
+  const std::string kv =
+      B({0x0a, 0x01, 'k', 0x10, 0x03, 0x18, 0x2a, 0x20, 0x01, 0x2a, 0x02, 'h', 'i', 0x30, 0x07});
   const std::string failed = header + F(3, F(1, header + F(2, kv) + B({0x20, 0x01}))) +
                              F(3, F(1, header)) + B({0x79, 1, 2, 3, 4, 5, 6, 7, 8});
   REQUIRE(ParseTxnProto(failed, &ok, &rev, &kvs, &err));
@@ -103,7 +103,7 @@ TEST_CASE("etcd proto: watch responses") {
   REQUIRE(ParseWatchProto(B({0x20, 0x01, 0x28, 0x09}), &ev, &created, &canceled, &compact, &err));
   CHECK(canceled);
   CHECK(compact == 9);
-  CHECK_FALSE(ParseWatchProto(F(11, F(2, put_kv)).substr(0, 6), &ev, &created, &canceled,
-                              &compact, &err));
+  CHECK_FALSE(
+      ParseWatchProto(F(11, F(2, put_kv)).substr(0, 6), &ev, &created, &canceled, &compact, &err));
   CHECK(err.find("malformed etcd WatchResponse") != std::string::npos);
 }
