@@ -51,6 +51,7 @@ std::uint32_t MemberTable::Add(MemberEntry e) {
   if (2 * (entries_.size() + 1) > index_.size()) {
     Rehash(std::max<std::size_t>(16, index_.size() * 2));
   }
+  ++changes_;
   const auto i = static_cast<std::uint32_t>(entries_.size());
   const std::size_t s = Slot(e.name);
   entries_.push_back(std::move(e));
@@ -59,6 +60,7 @@ std::uint32_t MemberTable::Add(MemberEntry e) {
 }
 
 void MemberTable::Remove(std::uint32_t i) {
+  ++changes_;
   const std::size_t mask = index_.size() - 1;
   // Delete i's slot with backward shifting (linear probing keeps no tombstones).
   std::size_t hole = Slot(entries_[i].name);

@@ -14,7 +14,7 @@ void Membership::ApplyAwareness(int delta) {
   awareness_ = std::clamp(awareness_ + delta, 0, std::max(0, cfg_.awareness_max_multiplier - 1));
 }
 
-void Membership::ResetProbeList(std::uint64_t now) {
+void Membership::ReapDead(std::uint64_t now) {
   for (std::uint32_t i = 0; i < nodes_.size();) {
     const MemberEntry& m = nodes_.at(i);
     const bool gone = m.state == NodeState::kDead || m.state == NodeState::kLeft;
@@ -26,6 +26,10 @@ void Membership::ResetProbeList(std::uint64_t now) {
       ++i;
     }
   }
+}
+
+void Membership::ResetProbeList(std::uint64_t now) {
+  ReapDead(now);
   probe_list_.clear();
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) probe_list_.push_back(i);
   for (std::size_t i = probe_list_.size(); i > 1; --i)
@@ -33,7 +37,48 @@ void Membership::ResetProbeList(std::uint64_t now) {
   probe_index_ = 0;
 }
 
-void Membership::StartProbe(std::uint64_t now) {
+const MemberEntry* Membership::RingTarget(std::uint64_t now) {
+  if (++probes_since_reap_ >= nodes_.size()) {  // as often as a shuffled round reaps
+    probes_since_reap_ = 0;
+    ReapDead(now);
+  }
+  if (ring_changes_ != nodes_.changes()) {
+    ring_.resize(nodes_.size());
+    for (std::uint32_t i = 0; i < ring_.size(); ++i) ring_[i] = i;
+    std::sort(ring_.begin(), ring_.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return nodes_.at(a).name < nodes_.at(b).name;
+    });
+    ring_changes_ = nodes_.changes();
+  }
+  const std::size_t m = ring_.size();
+  if (m < 2) return nullptr;
+  const auto self = std::lower_bound(
+      ring_.begin(), ring_.end(), name_,
+      [&](std::uint32_t i, const std::string& n) { return nodes_.at(i).name < n; });
+  const auto p = static_cast<std::size_t>(self - ring_.begin());
+  // Round k: this node's probes are one interval apart at its own phase, so the round is the
+  // nearest multiple of the interval (half an interval of timer jitter changes nothing).
+  const std::uint64_t iv = std::max<std::uint64_t>(1, cfg_.probe_interval_ms);
+  const std::uint64_t wall = cfg_.round_clock_ms ? cfg_.round_clock_ms() : now;
+  if (ring_phase_ms_ == ~std::uint64_t{0} || ring_phase_ms_ > wall) ring_phase_ms_ = wall % iv;
+  const std::uint64_t k = (wall - ring_phase_ms_ + iv / 2) / iv;
+  // The shift is a hash of k, the same on every node: a member's prober changes at random from
+  // one round to the next (with a shift of k itself its probers would be its neighbours in name
+  // order, one after another, and a partition along name order, such as racks named by prefix,
+  // would go unnoticed for as many rounds as the block is long).
+  std::uint64_t h = k + 0x9e3779b97f4a7c15ULL;  // splitmix64
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  const std::size_t off = 1 + static_cast<std::size_t>(h % (m - 1));
+  for (std::size_t step = 0; step + 1 < m; ++step) {
+    const MemberEntry& e = nodes_.at(ring_[(p + off + step) % m]);
+    if (e.name != name_ && e.state != NodeState::kDead && e.state != NodeState::kLeft) return &e;
+  }
+  return nullptr;
+}
+
+const MemberEntry* Membership::ShuffledTarget(std::uint64_t now) {
   const MemberEntry* target = nullptr;
   for (std::size_t checked = 0; checked <= probe_list_.size() && target == nullptr;) {
     if (probe_index_ >= probe_list_.size()) {
@@ -50,6 +95,11 @@ void Membership::StartProbe(std::uint64_t now) {
       ++checked;
     }
   }
+  return target;
+}
+
+void Membership::StartProbe(std::uint64_t now) {
+  const MemberEntry* target = cfg_.ring_probes ? RingTarget(now) : ShuffledTarget(now);
   if (target == nullptr) {
     next_probe_ms_ = now + cfg_.probe_interval_ms;
     return;

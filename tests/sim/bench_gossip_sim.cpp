@@ -4,7 +4,7 @@
 //   bench_gossip_sim [--sizes 10,100,1000] [--seeds K] [--large-seeds K] [--minutes M]
 //                    [--partition-s S] [--only detect,fp,slow,meta,heal,idle,catalog,check]
 //                    [--warm] [--in-place] [--idle-s S] [--idle-settle-s S] [--first-seed F]
-//                    [--eager-gap-ms G]
+//                    [--eager-gap-ms G] [--ring-probes 0|1]
 //   bench_gossip_sim --seed S --replay [--n N] [--trace]
 //
 // --replay runs every scenario once with seed S at size N, twice, and prints the results and the
@@ -22,7 +22,8 @@
 // agents without loss: a service registration, then its check turning critical, each timed to
 // every agent's catalog, with the heap per (agent, node) pair (and, up to 1,000, that of bare
 // Serf nodes). --eager-gap-ms sets MembershipConfig::eager_gossip_gap_ms for the membership
-// scenarios (0: memberlist's tick-only gossip; default 50).
+// scenarios (0: memberlist's tick-only gossip; default 50); --ring-probes 0 probes in
+// memberlist's shuffled order instead of Beacon's ring (MembershipConfig::ring_probes).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -53,6 +54,7 @@ struct Args {
   std::uint64_t seed = 1;
   std::size_t n = 10;
   std::uint64_t eager_gap_ms = beacon::gossip::MembershipConfig{}.eager_gossip_gap_ms;
+  bool ring_probes = beacon::gossip::MembershipConfig{}.ring_probes;
   bool Want(const std::string& s) const { return only.empty() || only.count(s) != 0; }
 };
 
@@ -101,6 +103,8 @@ Args Parse(int argc, char** argv) {
       a.first_seed = std::stoull(val());
     } else if (k == "--idle-s") {
       a.idle_ms = std::stoull(val()) * 1000;
+    } else if (k == "--ring-probes") {
+      a.ring_probes = val() != "0";
     } else if (k == "--eager-gap-ms") {
       a.eager_gap_ms = std::stoull(val());
     } else if (k == "--replay") {
@@ -145,6 +149,7 @@ double Wall(std::chrono::steady_clock::time_point t0) {
 ClusterOptions Opts(const Args& a, std::size_t n, std::uint64_t seed, bool warm = false) {
   ClusterOptions o;
   o.cfg.eager_gossip_gap_ms = a.eager_gap_ms;
+  o.cfg.ring_probes = a.ring_probes;
   o.n = n;
   o.seed = seed;
   o.warm = warm;

@@ -87,6 +87,8 @@ class MemberTable {
   // Moves the last entry into index i and drops the last slot.
   void Remove(std::uint32_t i);
   void Reserve(std::size_t n);
+  // Counts Add and Remove calls: a change means names moved to other indices.
+  std::uint64_t changes() const { return changes_; }
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }
 
@@ -96,6 +98,7 @@ class MemberTable {
 
   std::vector<MemberEntry> entries_;
   std::vector<std::uint32_t> index_;  // open addressing, linear probing; kNone = empty
+  std::uint64_t changes_ = 0;
 };
 
 }  // namespace beacon::gossip
