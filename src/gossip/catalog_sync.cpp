@@ -355,12 +355,34 @@ void CatalogSync::PullGaps() {
     }
     const catsync::Delta& newest = it->second.by_from.rbegin()->second;
     RequestPull(newest.sender, it->first, newest.change.version, true);
-    it = gaps_.erase(it);
+    // The gap stays until a record or the missing deltas fill it: a pull that brings nothing
+    // (lost, or answered with an older record) is sent again after kPullRetryMs.
+    it->second.deadline_ms = now_ms_ + kPullRetryMs;
+    ++it;
   }
 }
 
-void CatalogSync::RequestPull(const std::string& peer, const std::string& origin,
+void CatalogSync::RequestPull(const std::string& sender, const std::string& origin,
                               std::uint64_t version, bool spread) {
+  // Ask the sender, if it is a live Beacon member we can reach; else the origin; else any live
+  // peer. A message can come from a node this agent's membership has not heard of yet (a new
+  // node's first broadcasts can outrun its alive message), and a pull to an unknown name would
+  // go nowhere.
+  auto reachable = [&](const std::string& name) {
+    auto m = members_.find(core::Lower(name));
+    return m != members_.end() && m->second.live() && m->second.beacon;
+  };
+  std::string peer = sender;
+  if (!reachable(peer)) {
+    auto o = members_.find(origin);
+    if (o != members_.end() && reachable(o->second.name)) {
+      peer = o->second.name;
+    } else if (!live_peers_.empty()) {
+      peer = live_peers_[rng_() % live_peers_.size()];
+    } else {
+      return;  // nobody to ask yet: a held gap asks again later, anti-entropy repairs the rest
+    }
+  }
   if (peer.empty() || core::Lower(peer) == self_key_) return;
   auto it = pulls_.find(origin);
   if (it != pulls_.end() && it->second.version >= version &&

@@ -524,3 +524,54 @@ TEST_CASE("a flapping check is damped: its origin's queue stays bounded and the 
       },
       15000));
 }
+
+TEST_CASE("a gap's pull goes to a reachable member and is sent again when nothing fills it") {
+  Cluster c(8);
+  for (int i = 0; i < 3; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 3); }); },
+                     12000));
+  REQUIRE(c.RunUntil([&] { return c[1].sync->queued() == 0; }, 10000));
+  c[1].Local(op::UpsertService{"node1", Web("w1", 1), {}});
+  c[1].Local(op::UpsertService{"node1", Web("w2", 2), {}});
+  c.Pump(c[1]);
+  std::vector<Bytes> msgs = c[1].sync->GetBroadcasts(2, 1400);
+  REQUIRE(msgs.size() == 2);
+  // The second delta as relayed by a node this agent's membership has not heard of yet (a new
+  // node's broadcasts can outrun its alive message): a pull to it would go nowhere.
+  auto decoded = catsync::Decode(msgs[1]);
+  REQUIRE(decoded.ok());
+  catsync::Delta d = std::get<catsync::Delta>(*decoded);
+  d.sender = "ghost";
+  const Bytes relayed = catsync::Encode(d);
+
+  Agent& b = c[2];
+  auto pulls = [&](std::uint64_t at) {
+    b.sync->Tick(at);
+    auto sends = b.sync->TakeSends();
+    std::erase_if(sends, [](const auto& x) {
+      return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kPull);
+    });
+    return sends;
+  };
+  b.sync->NotifyMsg(relayed);
+  const std::uint64_t t = c.now();
+  auto first = pulls(t + 500);
+  REQUIRE(first.size() == 1);
+  CHECK(std::get<0>(first[0]) == "node1");  // the origin, not the unknown sender
+  // That pull is lost. Nothing more before the retry time, then the same pull again.
+  CHECK(pulls(t + 500 + 1000).empty());
+  auto again = pulls(t + 500 + beacon::gossip::CatalogSync::kPullRetryMs);
+  REQUIRE(again.size() == 1);
+  CHECK(std::get<0>(again[0]) == "node1");
+  c[1].sync->NotifyMsg(std::get<1>(again[0]));
+  auto replies = c[1].sync->TakeSends();
+  std::erase_if(replies, [](const auto& x) {
+    return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kRecords);
+  });
+  REQUIRE(replies.size() == 1);
+  b.sync->NotifyMsg(std::get<1>(replies[0]));
+  c.Pump(b);
+  CHECK(b.snap()->services.Find("web")->instances.size() == 2);
+  CHECK(pulls(t + 500 + 3 * beacon::gossip::CatalogSync::kPullRetryMs).empty());  // filled
+}
