@@ -71,6 +71,30 @@ bool AllNodes(const Snapshot& s, std::size_t n) {
   return true;
 }
 
+// Three agents joined and settled, node1's queue drained; then `n` services registered on node1,
+// returned as the deltas node1 broadcasts for them (not delivered).
+std::vector<Bytes> SettledThenChangesOnNode1(Cluster& c, int n) {
+  for (int i = 0; i < 3; ++i) c.Add();
+  c.JoinAll();
+  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 3); }); },
+                     12000));
+  REQUIRE(c.RunUntil([&] { return c[1].sync->queued() == 0; }, 10000));
+  for (int i = 1; i <= n; ++i) {
+    c[1].Local(
+        op::UpsertService{"node1", Web("w" + std::to_string(i), static_cast<uint16_t>(i)), {}});
+  }
+  c.Pump(c[1]);
+  return c[1].sync->GetBroadcasts(2, 1400);
+}
+
+// The sends of one message type.
+template <typename Sends>
+Sends OfType(Sends sends, catsync::MsgType type) {
+  std::erase_if(
+      sends, [&](const auto& x) { return std::get<1>(x)[0] != static_cast<std::uint8_t>(type); });
+  return sends;
+}
+
 }  // namespace
 
 TEST_CASE("joining agents exchange digests and learn every node; serfHealth follows membership") {
@@ -300,17 +324,8 @@ TEST_CASE("failed makes a node's serfHealth critical everywhere; left removes it
 
 TEST_CASE("stale and duplicate deltas are dropped; a gap waits, then pulls from the sender") {
   Cluster c(6);
-  for (int i = 0; i < 3; ++i) c.Add();
-  c.JoinAll();
-  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 3); }); },
-                     12000));
-  REQUIRE(c.RunUntil([&] { return c[1].sync->queued() == 0; }, 10000));
   // Three changes on node1, captured as node1 broadcasts them (not delivered).
-  c[1].Local(op::UpsertService{"node1", Web("w1", 1), {}});
-  c[1].Local(op::UpsertService{"node1", Web("w2", 2), {}});
-  c[1].Local(op::UpsertService{"node1", Web("w3", 3), {}});
-  c.Pump(c[1]);
-  std::vector<Bytes> msgs = c[1].sync->GetBroadcasts(2, 1400);
+  std::vector<Bytes> msgs = SettledThenChangesOnNode1(c, 3);
   REQUIRE(msgs.size() == 3);
   for (const Bytes& m : msgs) CHECK(m[0] == static_cast<std::uint8_t>(catsync::MsgType::kDelta));
 
@@ -340,19 +355,14 @@ TEST_CASE("stale and duplicate deltas are dropped; a gap waits, then pulls from 
   CHECK(b.sync->TakeSends().empty());
   CHECK(b.sync->NextDeadline() <= c.now() + 500);
   b.sync->Tick(c.now() + 500);
-  auto sends = b.sync->TakeSends();  // the pull (and maybe a digest, if a round was due)
-  std::erase_if(sends, [](const auto& x) {
-    return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kPull);
-  });
+  // The pull (and maybe a digest, if a round was due).
+  auto sends = OfType(b.sync->TakeSends(), catsync::MsgType::kPull);
   REQUIRE(sends.size() == 1);
   CHECK(std::get<0>(sends[0]) == "node1");
   CHECK(std::get<2>(sends[0]));  // reliable
   CHECK(std::get<1>(sends[0])[0] == static_cast<std::uint8_t>(catsync::MsgType::kPull));
   c[1].sync->NotifyMsg(std::get<1>(sends[0]));
-  auto replies = c[1].sync->TakeSends();
-  std::erase_if(replies, [](const auto& x) {
-    return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kRecords);
-  });
+  auto replies = OfType(c[1].sync->TakeSends(), catsync::MsgType::kRecords);
   REQUIRE(replies.size() == 1);
   CHECK(std::get<0>(replies[0]) == "node2");
   b.sync->NotifyMsg(std::get<1>(replies[0]));
@@ -527,15 +537,7 @@ TEST_CASE("a flapping check is damped: its origin's queue stays bounded and the 
 
 TEST_CASE("a gap's pull goes to a reachable member and is sent again when nothing fills it") {
   Cluster c(8);
-  for (int i = 0; i < 3; ++i) c.Add();
-  c.JoinAll();
-  REQUIRE(c.RunUntil([&] { return c.Everywhere([](const Snapshot& s) { return AllNodes(s, 3); }); },
-                     12000));
-  REQUIRE(c.RunUntil([&] { return c[1].sync->queued() == 0; }, 10000));
-  c[1].Local(op::UpsertService{"node1", Web("w1", 1), {}});
-  c[1].Local(op::UpsertService{"node1", Web("w2", 2), {}});
-  c.Pump(c[1]);
-  std::vector<Bytes> msgs = c[1].sync->GetBroadcasts(2, 1400);
+  std::vector<Bytes> msgs = SettledThenChangesOnNode1(c, 2);
   REQUIRE(msgs.size() == 2);
   // The second delta as relayed by a node this agent's membership has not heard of yet (a new
   // node's broadcasts can outrun its alive message): a pull to it would go nowhere.
@@ -548,11 +550,7 @@ TEST_CASE("a gap's pull goes to a reachable member and is sent again when nothin
   Agent& b = c[2];
   auto pulls = [&](std::uint64_t at) {
     b.sync->Tick(at);
-    auto sends = b.sync->TakeSends();
-    std::erase_if(sends, [](const auto& x) {
-      return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kPull);
-    });
-    return sends;
+    return OfType(b.sync->TakeSends(), catsync::MsgType::kPull);
   };
   b.sync->NotifyMsg(relayed);
   const std::uint64_t t = c.now();
@@ -565,10 +563,7 @@ TEST_CASE("a gap's pull goes to a reachable member and is sent again when nothin
   REQUIRE(again.size() == 1);
   CHECK(std::get<0>(again[0]) == "node1");
   c[1].sync->NotifyMsg(std::get<1>(again[0]));
-  auto replies = c[1].sync->TakeSends();
-  std::erase_if(replies, [](const auto& x) {
-    return std::get<1>(x)[0] != static_cast<std::uint8_t>(catsync::MsgType::kRecords);
-  });
+  auto replies = OfType(c[1].sync->TakeSends(), catsync::MsgType::kRecords);
   REQUIRE(replies.size() == 1);
   b.sync->NotifyMsg(std::get<1>(replies[0]));
   c.Pump(b);
