@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -260,7 +261,7 @@ struct GrpcClient::Impl {
                           nghttp2_data_source*, void* user) {
     auto* self = static_cast<Impl*>(user);
     const size_t n = std::min(length, self->out.size() - self->sent);
-    std::memcpy(buf, self->out.data() + self->sent, n);
+    std::copy_n(reinterpret_cast<const uint8_t*>(self->out.data()) + self->sent, n, buf);
     self->sent += n;
     if (self->sent == self->out.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
