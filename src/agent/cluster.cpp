@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "beacon/core/clock.h"
 #include "beacon/core/hash.h"
 #include "beacon/core/strings.h"
 #include "beacon/core/uuid.h"
@@ -97,11 +98,7 @@ Status Cluster::Start() {
                                           .count());
   };
   // Ring-probe rounds are numbered on wall time, which NTP keeps common to the machines.
-  sc.memberlist.round_clock_ms = [] {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-  };
+  sc.memberlist.round_clock_ms = [] { return core::RealClock().WallMs(); };
   net::GossipTransportOptions to;
   to.bind_addr = opts_.bind_addr;
   to.port = opts_.port;

@@ -13,17 +13,16 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <limits>
+
+#include "beacon/core/clock.h"
 
 namespace beacon::http {
 namespace {
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return static_cast<int64_t>(core::RealClock().MonotonicMs());
 }
 
 constexpr int64_t kPollSliceMs = 100;  // how often `cancel` is looked at
