@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "beacon/core/clock.h"
+#include "beacon/core/strings.h"
 
 namespace beacon::http {
 namespace {
@@ -30,25 +31,6 @@ constexpr int64_t kPollSliceMs = 100;  // how often `cancel` is looked at
 // kDeadAfterMs (a partitioned or frozen server: no RST ever comes) ends it.
 constexpr int64_t kPingAfterMs = 5000;
 constexpr int64_t kDeadAfterMs = 15000;
-
-// grpc-message is percent-encoded (gRPC over HTTP/2, "Responses").
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      char hex[3] = {s[i + 1], s[i + 2], 0};
-      char* end = nullptr;
-      long v = std::strtol(hex, &end, 16);  // NOLINT(google-runtime-int): strtol's type
-      if (end == hex + 2) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
 
 nghttp2_nv Header(std::string_view name, std::string_view value) {
   // nghttp2 copies names and values when the request is submitted (no NO_COPY flags).
@@ -211,7 +193,7 @@ struct GrpcClient::Impl {
     } else if (n == "grpc-status") {
       self->grpc_status = std::atoi(std::string(v).c_str());
     } else if (n == "grpc-message") {
-      self->grpc_message = PercentDecode(v);
+      self->grpc_message = core::PercentDecode(v);  // percent-encoded (gRPC over HTTP/2)
     }
     return 0;
   }

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "beacon/core/strings.h"
 #include "beacon/core/thread_annotations.h"
 #include "beacon/http/http_metrics.h"
 #include "beacon/http/server.h"
@@ -24,30 +25,6 @@
 namespace beacon::http {
 
 constexpr uint64_t kDrainMs = 1000;  // how long a closing connection still reads (and drops)
-
-inline int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-inline std::string PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2])));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 inline void ParseQuery(std::string_view q, Request& req) {
   while (!q.empty()) {
@@ -58,7 +35,7 @@ inline void ParseQuery(std::string_view q, Request& req) {
     const size_t eq = part.find('=');
     std::string_view k = part.substr(0, eq);
     std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-    req.query.emplace_back(PercentDecode(k, true), PercentDecode(v, true));
+    req.query.emplace_back(core::PercentDecode(k, true), core::PercentDecode(v, true));
   }
 }
 
@@ -362,8 +339,8 @@ class HttpLoop {
     }
     std::string_view url(c->url);
     if ((u.field_set & (1 << UF_PATH)) != 0) {
-      c->req.path =
-          PercentDecode(url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len), false);
+      c->req.path = core::PercentDecode(
+          url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len), false);
     } else {
       c->req.path = "/";
     }

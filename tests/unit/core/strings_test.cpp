@@ -52,3 +52,13 @@ TEST_CASE("ParseGoBool accepts Go's spellings only") {
 
 }  // namespace
 }  // namespace beacon::core
+
+TEST_CASE("PercentDecode: %XX in either case, a bad escape kept, '+' only in query mode") {
+  using beacon::core::PercentDecode;
+  CHECK(PercentDecode("a%2Fb%2fc") == "a/b/c");
+  CHECK(PercentDecode("50%") == "50%");
+  CHECK(PercentDecode("%zz%4") == "%zz%4");
+  CHECK(PercentDecode("a+b") == "a+b");
+  CHECK(PercentDecode("a+b%20c", true) == "a b c");
+  CHECK(PercentDecode("etcdserver:%20request%20timed%20out") == "etcdserver: request timed out");
+}
