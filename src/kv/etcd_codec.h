@@ -36,6 +36,16 @@ struct EtcdKv {
 
 // Range end covering every key that starts with prefix (etcd's "prefix + 1").
 std::string PrefixEnd(std::string_view prefix);
+// The writers' request-id slots of one store: prefix + "~w/<store>/" (include/beacon/kv/etcd.h).
+inline std::string SlotPrefix(std::string_view prefix, std::string_view store) {
+  return std::string(prefix) + "~w/" + std::string(store) + "/";
+}
+// The end of the range the store's watch follows, [prefix, WatchEnd): every other key of the
+// layout starts with a lowercase letter after the prefix, so '~' (0x7e) sorts after them all
+// and a commit's slot write sends no watch event to any agent.
+inline std::string WatchEnd(std::string_view prefix) {
+  return std::string(prefix) + "~";
+}
 
 std::string EncodeEntryValue(const Entry& e);
 // Fills flags, lock_index, session, value (not key or indexes).

@@ -24,12 +24,11 @@ EtcdStore::~EtcdStore() {
   q_cv_.notify_all();
   for (std::thread& t : writers_) t.join();
   stopping_ = true;
-  applied_cv_.notify_all();
+  SetApplied(0);
   if (watcher_.joinable()) watcher_.join();
   // The writers' request-id keys are of no use once this store is gone.
   EtcdConn c(eo_);
-  const std::string slots = eo_.prefix + "r/" + id_ + "/";
-  JsonDelete(c, slots);
+  JsonDelete(c, SlotPrefix(eo_.prefix, id_));
 }
 
 void EtcdStore::JsonDelete(EtcdConn& c, const std::string& prefix) {
@@ -297,9 +296,21 @@ void EtcdStore::SyncEngine(EtcdRecorder& view) {
 
 bool EtcdStore::WaitApplied(int64_t rev) const {
   UniqueLock l(&applied_mu_);
-  return applied_cv_.wait_for(
-      l.native(), std::chrono::milliseconds(eo_.request_timeout_ms),
-      [&]() NO_THREAD_SAFETY_ANALYSIS { return applied_ >= rev || stopping_.load(); });
+  auto done = [&]() NO_THREAD_SAFETY_ANALYSIS { return applied_ >= rev || stopping_.load(); };
+  if (done()) return true;
+  std::condition_variable cv;
+  auto it = waiters_.emplace(rev, &cv);
+  const bool ok =
+      cv.wait_for(l.native(), std::chrono::milliseconds(eo_.request_timeout_ms), done);
+  waiters_.erase(it);
+  return ok;
+}
+
+void EtcdStore::SetApplied(int64_t rev) {
+  MutexLock l(&applied_mu_);
+  applied_ = std::max(applied_, rev);
+  const auto end = stopping_.load() ? waiters_.end() : waiters_.upper_bound(applied_);
+  for (auto it = waiters_.begin(); it != end; ++it) it->second->notify_one();
 }
 
 void EtcdStore::KeepAlive(EtcdWriter& w, int64_t lease) {
@@ -320,7 +331,7 @@ void EtcdStore::Enqueue(std::function<void(EtcdWriter&)> unit) {
 void EtcdStore::WriterLoop(int n) {
   EtcdWriter w{EtcdConn(eo_, [this] { return stopping_.load(); }),
                std::mt19937_64(std::random_device{}()),
-               eo_.prefix + "r/" + id_ + "/" + std::to_string(n)};
+               SlotPrefix(eo_.prefix, id_) + std::to_string(n)};
   for (;;) {
     std::function<void(EtcdWriter&)> unit;
     {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <random>
 #include <thread>
 #include <unordered_set>
@@ -39,7 +40,7 @@ constexpr int kWriters = 8;
 struct EtcdWriter {
   EtcdConn conn;
   std::mt19937_64 rng;
-  std::string slot;  // <prefix>r/<store id>/<n>: request id of this writer's last txn
+  std::string slot;  // <prefix>~w/<store id>/<n>: request id of this writer's last txn
 };
 
 // What the writer learned about a unit's commit.
@@ -158,6 +159,8 @@ class EtcdStore final : public Store {
             Commit* c, bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev) const;
+  // Sets applied_ (never lowers it) and wakes the waiters it satisfies; all of them if stopping.
+  void SetApplied(int64_t rev);
   // Restore steps (etcd_snapshot.cpp), on a writer thread.
   // On success, *cleanup removes the replaced generation (run it after answering).
   Status Restore(EtcdConn& conn, const SnapshotData& snap, uint64_t* index,
@@ -193,9 +196,12 @@ class EtcdStore final : public Store {
   std::vector<Effects::LockMove> pending_ GUARDED_BY(pend_mu_);  // holder moves for the engine
   bool reload_ GUARDED_BY(pend_mu_) = false;
 
+  // Threads waiting for the watch to apply a revision, each on its own condition variable, so
+  // that an applied revision wakes only the writers it acknowledges (one shared notify_all woke
+  // every waiting writer for every commit: kWriters context switches per PUT under load).
   mutable Mutex applied_mu_;
-  mutable std::condition_variable applied_cv_;
   int64_t applied_ GUARDED_BY(applied_mu_) = 0;
+  mutable std::multimap<int64_t, std::condition_variable*> waiters_ GUARDED_BY(applied_mu_);
 
   Mutex q_mu_;
   std::condition_variable q_cv_;

@@ -50,11 +50,7 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
     log_.Log(LogLevel::kInfo, "kv", "etcd lease of session %s expired: invalidating", id.c_str());
     DestroySession(id, [](const SessionResult&) {});
   }
-  {
-    MutexLock l(&applied_mu_);
-    applied_ = std::max(applied_, rev);
-  }
-  applied_cv_.notify_all();
+  SetApplied(rev);
 }
 
 void EtcdStore::WatchLoop() {
@@ -78,7 +74,7 @@ void EtcdStore::WatchLoop() {
     std::string why;
     bool regen = false;
     Status st =
-        watch_conn_.Watch(eo_.prefix, PrefixEnd(eo_.prefix), from, [&](EtcdConn::WatchMsg& m) {
+        watch_conn_.Watch(eo_.prefix, WatchEnd(eo_.prefix), from, [&](EtcdConn::WatchMsg& m) {
           if (m.canceled) {  // compacted past our revision (or the member is leaving)
             why = "watch canceled (compact revision " + std::to_string(m.compact_rev) + ")";
             resync = true;

@@ -32,8 +32,10 @@
 //   m/sessions    rewritten by every session change: its mod_revision + base is SessionsIndex().
 //                 (The replaced generation's m/ keys stay until the next restore: a mirror
 //                 loading the current one derives the restore's index from them.)
-//   r/<store>/<n> (right under the prefix) request id of writer n's last txn (lets a retry
-//                 recognise its own commit); deleted when the store closes.
+//   ~w/<store>/<n> (right under the prefix) request id of writer n's last txn (lets a retry
+//                 recognise its own commit); deleted when the store closes. The watch follows
+//                 [prefix, prefix + "~"), so these writes, one per commit, reach no watcher
+//                 (under r/ until 2026-12-03, they were a third of every commit's watch events).
 // Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change + base (equal
 // to the header revision when the etcd keyspace is Beacon's alone and nothing was restored;
 // unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the
