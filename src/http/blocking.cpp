@@ -67,7 +67,15 @@ DeferredPtr HttpLoop::MakeDeferred(uint64_t conn_id, std::function<void()> on_ab
 void Block(const Request& req, Response& resp, Topic topic, std::function<uint64_t()> probe,
            uint64_t min_index, uint64_t wait_ms,
            std::function<void(const Request&, Response&)> compute) {
-  if (min_index == 0 || resp.loop_ == nullptr || probe() != min_index) {
+  if (min_index == 0 || resp.loop_ == nullptr) {
+    compute(req, resp);
+    return;
+  }
+  // Counted before the probe: a Notify() for a change the probe missed then finds a watcher
+  // (both under the mailbox's mutex) and wakes the loop, which probes again.
+  resp.loop_->Watching(topic, +1);
+  if (probe() != min_index) {
+    resp.loop_->Watching(topic, -1);
     compute(req, resp);
     return;
   }
@@ -105,7 +113,10 @@ void HttpLoop::Park(uint64_t conn_id, const Request& req, Topic topic,
                     std::function<uint64_t()> probe, uint64_t min_index, uint64_t wait_ms,
                     std::function<void(const Request&, Response&)> compute) {
   auto it = by_id_.find(conn_id);
-  if (it == by_id_.end()) return;
+  if (it == by_id_.end()) {
+    Watching(topic, -1);
+    return;
+  }
   auto* p = new Parked;
   p->loop = this;
   p->conn_id = conn_id;
@@ -132,7 +143,13 @@ void HttpLoop::Park(uint64_t conn_id, const Request& req, Topic topic,
       wait_ms + jitter, 0);
 }
 
+void HttpLoop::Watching(Topic topic, int delta) {
+  MutexLock lock(&mailbox_->mu);
+  mailbox_->watching[static_cast<size_t>(topic)] += static_cast<uint32_t>(delta);
+}
+
 void HttpLoop::Unpark(Parked* p) {
+  Watching(p->topic, -1);
   auto& list = parked_[static_cast<size_t>(p->topic)];
   list[p->slot] = list.back();
   list[p->slot]->slot = p->slot;

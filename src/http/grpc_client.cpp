@@ -48,6 +48,7 @@ struct GrpcClient::Impl {
   nghttp2_session* session = nullptr;
   bool goaway = false;
   int64_t last_rx = 0;  // when bytes last arrived
+  std::string wbuf;     // Flush()'s gathered frames
 
   // The call in flight.
   int32_t stream = -1;
@@ -138,16 +139,24 @@ struct GrpcClient::Impl {
 
   bool Cancelled() const { return o.cancel && o.cancel(); }
 
-  // Writes everything nghttp2 has queued (preface, settings, headers, data, acks).
+  // Writes everything nghttp2 has queued (preface, settings, headers, data, acks), gathered
+  // into one send: a request's HEADERS and DATA frames used to leave as two segments, which
+  // cost a syscall here and possibly a second wake-up at the server.
   Status Flush(int64_t deadline) {
+    wbuf.clear();
     for (;;) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session, &data);
       if (n < 0) return Status::Error(Where() + ": nghttp2: " + nghttp2_strerror(int(n)));
-      if (n == 0) return Status::Ok();
+      if (n == 0) break;
+      wbuf.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    {
+      const auto* data = reinterpret_cast<const uint8_t*>(wbuf.data());
+      const size_t n = wbuf.size();
       size_t off = 0;
-      while (off < static_cast<size_t>(n)) {
-        ssize_t w = ::send(fd, data + off, static_cast<size_t>(n) - off, MSG_NOSIGNAL);
+      while (off < n) {
+        ssize_t w = ::send(fd, data + off, n - off, MSG_NOSIGNAL);
         if (w > 0) {
           off += static_cast<size_t>(w);
           continue;
@@ -161,6 +170,7 @@ struct GrpcClient::Impl {
         ::poll(&p, 1, static_cast<int>(std::min(kPollSliceMs, deadline - NowMs())));
       }
     }
+    return Status::Ok();
   }
 
   // Reads once (bounded by one poll slice) and feeds nghttp2.

@@ -96,6 +96,9 @@ struct Mailbox {
   uv_async_t* wake GUARDED_BY(mu) = nullptr;
   std::vector<std::pair<uint64_t, Response>> replies GUARDED_BY(mu);
   uint32_t topics GUARDED_BY(mu) = 0;                           // bit per Topic
+  // Blocking queries parked (or about to probe and park) per Topic: Notify() wakes the loop
+  // only for a topic somebody waits on (a KV write with no watcher used to cost a loop wake).
+  std::array<uint32_t, kTopics> watching GUARDED_BY(mu) = {};
   std::vector<std::pair<uint64_t, bool>> kicks GUARDED_BY(mu);  // streams (conn id, finish)
   std::vector<std::function<void()>> tasks GUARDED_BY(mu);      // HttpServer::Post
 };
@@ -163,6 +166,9 @@ class HttpLoop {
   void Park(uint64_t conn_id, const Request& req, Topic topic, std::function<uint64_t()> probe,
             uint64_t min_index, uint64_t wait_ms,
             std::function<void(const Request&, Response&)> compute);
+  // Loop thread: counts a blocking query on `topic` in (before its probe) or out (Park() takes
+  // over the count; Unpark() drops it) of the mailbox's `watching`.
+  void Watching(Topic topic, int delta);
   size_t parked_count() const {
     size_t n = 0;
     for (const auto& v : parked_) n += v.size();

@@ -130,7 +130,7 @@ void HttpServer::Notify(Topic topic) {
   MutexLock lock(&mb->mu);
   if (!mb->open) return;
   mb->topics |= 1U << static_cast<unsigned>(topic);
-  uv_async_send(mb->wake);
+  if (mb->watching[static_cast<size_t>(topic)] > 0) uv_async_send(mb->wake);
 }
 
 void HttpServer::Post(std::function<void()> fn) {

@@ -219,7 +219,9 @@ class HttpServer {
   // The port extra_listeners[i] was bound to (after Start()).
   int extra_port(size_t i) const { return i < extra_ports_.size() ? extra_ports_[i] : 0; }
   // Any thread: something `topic` covers may have changed; parked blocking queries on it are
-  // re-probed on the loop thread soon after. Cheap and coalescing (an atomic flag + uv_async).
+  // re-probed on the loop thread soon after. Cheap and coalescing (a flag + uv_async), and the
+  // loop is woken only when some blocking query waits on `topic` (Block() counts it before its
+  // probe, so a change the probe missed still wakes the loop).
   // A no-op before Start() and after Stop(); must not race with Start() itself.
   void Notify(Topic topic);
   // Any thread: runs `fn` on the loop thread soon, after the handlers running now (posts run in
