@@ -21,8 +21,10 @@ Targets: beacon-embedded (PUT/GET /v1/kv/<key>), beacon-etcd (same, on etcd), et
 a local read like Beacon's), and "etcd-txn": the txn Beacon sends for a PUT, sent straight to
 the gateway (what Beacon's PUT costs at etcd, without Beacon). Everything shares the machine's cores with the load generator
 (Python), so compare ratios within the run, not absolute figures across machines.
-The PUT throughput phase also reads /proc for the CPU time etcd and the Beacon server under
-test spent per PUT (where the throughput goes on a CPU-bound machine).
+The PUT throughput phase also reads /proc for the CPU time etcd, the Beacon server under test and
+the other Beacon server on etcd (which watches every beacon-etcd PUT) spent per PUT, and the whole
+machine's CPU per PUT (load generator and kernel included): where the throughput goes on a
+CPU-bound machine.
 Output: a Markdown table of medians (RUNS runs) on stdout and in bench/results/kv-etcd-<ts>.md.
 """
 import base64
@@ -190,16 +192,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds():
+    """CPU time of the whole machine (every process and the kernel), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
 def throughput(t, prefix, op, pool, pids=()):
-    """requests/s, and the CPU µs per request each process in pids spent meanwhile."""
+    """requests/s, the CPU µs per request each process in pids spent meanwhile, and the whole
+    machine's CPU µs per request (load generator and kernel included)."""
     start = time.time() + 0.3
     until = start + DURATION
     cpu0 = [cpu_seconds(p) for p in pids]
+    all0 = machine_cpu_seconds()
     counts = pool.map(_worker, [(t, "%s/c%d" % (prefix, w) if op == "put" else prefix, op, until)
                                 for w in range(CONNS)])
     n = max(1, sum(counts))
     cpu = tuple((cpu_seconds(p) - c0) * 1e6 / n for p, c0 in zip(pids, cpu0))
-    return (sum(counts) / (time.time() - start),) + cpu
+    return (sum(counts) / (time.time() - start),) + cpu + (
+        (machine_cpu_seconds() - all0) * 1e6 / n,)
 
 
 def main():
@@ -249,10 +261,16 @@ def main():
                 for t in order:
                     prefix = "bench/%s/r%d" % (t.name, run)
                     lat = latency(t, prefix)
-                    # CPU per PUT of etcd and of the Beacon server under test (0 for etcd itself)
-                    watch = [pids["etcd"]] + ([pids[t.name]] if t.kind == "beacon" else [])
-                    tp_put, *cpu = throughput(t, prefix, "put", pool, watch)
-                    cpu += [0.0] * (2 - len(cpu))
+                    # CPU per PUT of etcd, of the Beacon server under test (0 for etcd itself),
+                    # of the other Beacon server on etcd (a watcher of every beacon-etcd PUT),
+                    # and of the whole machine
+                    watch = [pids["etcd"], pids["beacon-etcd-2"]]
+                    if t.kind == "beacon":
+                        watch.append(pids[t.name])
+                    r = throughput(t, prefix, "put", pool, watch)
+                    tp_put = r[0]
+                    own_cpu = r[3] if t.kind == "beacon" else 0.0
+                    cpu = [r[1], own_cpu, r[2], r[-1]]
                     tp_get = throughput(t, prefix, "get", pool)[0]
                     rows[t.name].append(lat + (tp_put, tp_get) + tuple(cpu))
                     print("run %d %-16s put p50 %6.0f us  get p50 %6.0f us  put %7.0f/s  get %7.0f/s"
@@ -262,7 +280,8 @@ def main():
                     print("run %d wake %s: p50 %.0f us p99 %.0f us"
                           % ((run, w) + wake_rows[w][-1]), file=sys.stderr)
         cols = ["PUT p50 µs", "PUT p99 µs", "GET p50 µs", "GET p99 µs", "PUT/s", "GET/s",
-                "etcd CPU µs/PUT", "Beacon CPU µs/PUT"]
+                "etcd CPU µs/PUT", "Beacon CPU µs/PUT", "other Beacon CPU µs/PUT",
+                "machine CPU µs/PUT"]
         out = ["# KV through Beacon on etcd vs embedded vs etcd's gateway",
                "", "Medians of %d runs; LAT_N=%d sequential, CONNS=%d for %.0f s; key %d B, value %d B."
                % (RUNS, LAT_N, CONNS, DURATION, KEY_BYTES, VALUE_BYTES), "",
@@ -277,8 +296,10 @@ def main():
             return statistics.median(x[i] / y[i] for x, y in zip(rows[a], rows[b]) if y[i])
 
         out += ["", "beacon-etcd / etcd, median of the per-run ratios: PUT p50 %.2fx, PUT/s %.2fx, "
-                "etcd CPU per PUT %.2fx; GET p50 vs etcd-ser %.2fx, GET/s vs etcd-ser %.2fx"
-                % (ratio(0), ratio(4), ratio(6), ratio(2, b="etcd-ser"), ratio(5, b="etcd-ser")),
+                "etcd CPU per PUT %.2fx, machine CPU per PUT %.2fx; GET p50 vs etcd-ser %.2fx, "
+                "GET/s vs etcd-ser %.2fx"
+                % (ratio(0), ratio(4), ratio(6), ratio(9), ratio(2, b="etcd-ser"),
+                   ratio(5, b="etcd-ser")),
                 "", "etcd-txn / etcd (the gateway's price for Beacon's txn shape): PUT p50 %.2fx, "
                 "PUT/s %.2fx, etcd CPU per PUT %.2fx; beacon-etcd / etcd-txn: PUT p50 %.2fx, PUT/s %.2fx"
                 % (ratio(0, "etcd-txn"), ratio(4, "etcd-txn"), ratio(6, "etcd-txn"),
