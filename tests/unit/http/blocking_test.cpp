@@ -2,6 +2,7 @@
 #include <doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -138,6 +139,29 @@ TEST_CASE("Block: waits until its topic moves past the index, ignores other topi
   CHECK(r.find("\"/v1/kv/a@6\"") != std::string::npos);
   CHECK(MsSince(t0) >= 280);
   CHECK(MsSince(t0) < 5000);
+}
+
+TEST_CASE("Block: one change racing the query's own probe still releases it") {
+  // Notify() skips waking the loop when no query waits on the topic; a query counts itself
+  // before its probe, so whichever comes first, a single change answers it (a lost wake-up
+  // would hold it for its whole 10 s wait).
+  Server s(Server::Opts());
+  long long worst = 0;
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t cur = s.world.kv_index.load();
+    const auto t0 = Clock::now();
+    std::thread bump([&, i] {
+      std::this_thread::sleep_for(std::chrono::microseconds(37 * (i % 20)));
+      s.world.kv_index = cur + 1;
+      s.server.Notify(Topic::kKv);
+    });
+    const std::string r = testing::Exchange(
+        s.port(), Get("/v1/kv/r?index=" + std::to_string(cur) + "&wait=10s"));
+    bump.join();
+    REQUIRE(r.find("\"/v1/kv/r@" + std::to_string(cur + 1) + "\"") != std::string::npos);
+    worst = std::max(worst, MsSince(t0));
+  }
+  CHECK(worst < 3000);
 }
 
 TEST_CASE("Block: the wait ends with the current result, even past the idle timeout") {
