@@ -94,8 +94,8 @@ Status Agent::StartCluster() {
   co.serf.memberlist.verify_incoming = cfg_.encrypt_verify_incoming;
   co.serf.memberlist.verify_outgoing = cfg_.encrypt_verify_outgoing;
   co.coordinates = &coordinates_;
-  co.on_servers = [q = server_quorum_](uint64_t now, size_t alive, size_t known) {
-    q->SetServers(now, alive, known);
+  co.on_servers = [q = server_quorum_](uint64_t now, size_t alive, size_t known, int health) {
+    q->SetServers(now, alive, known, health);
   };
   coordinates_.SetOnChange([this] {
     if (http_) http_->Notify(http::Topic::kCoordinates);

@@ -62,16 +62,28 @@ class SessionNodes {
 // the settle period waits out. The minority side never acts; the majority side, which kept
 // seeing the truth, does. (A decision made just before the gate closed can still be committed
 // for up to request_timeout, the etcd call's budget.)
+// "Every other member turns suspect" needs this agent to probe each of them, and a cut-off agent
+// probes slowly (Lifeguard stretches its interval up to 8x after its first failed probes) and,
+// with ring probes, at a random member each round: in kv_jepsen it once went 25 s without
+// probing s1, saw a client fail meanwhile with s1 still "alive", and destroyed that client's
+// session at the heal. So the gate also closes while this agent's own health score (Lifeguard
+// awareness: failed probes and missing nacks raise it, each acked probe lowers it by one) is at
+// kUnhealthyScore or above: one failed probe with its nacks missing is enough, the occasional
+// missed ack of a busy but connected agent is not. Only with other servers known: a lone server
+// is the authority whatever its score (in a cluster of it and one client, the client's death
+// alone raises the score, with no relay to nack, and nothing lowers it again).
 // SetServers: the gossip thread, about once a second. MayInvalidate: the store's threads.
 class ServerQuorum {
  public:
+  static constexpr int kUnhealthyScore = 2;
   explicit ServerQuorum(uint64_t settle_ms) : settle_ms_(settle_ms) {}
-  // alive: servers (role=consul) seen alive; known: alive, leaving or failed (not left).
-  void SetServers(uint64_t now_ms, size_t alive, size_t known) {
+  // alive: servers (role=consul) seen alive; known: alive, leaving or failed (not left);
+  // health: this agent's gossip health score (0: healthy).
+  void SetServers(uint64_t now_ms, size_t alive, size_t known, int health = 0) {
     MutexLock l(&mu_);
     reported_ = true;
     now_ms_ = now_ms;
-    if (alive * 2 <= known) {
+    if (alive * 2 <= known || (health >= kUnhealthyScore && known > 1)) {
       majority_ = false;
     } else if (!majority_) {
       majority_ = true;

@@ -336,7 +336,9 @@ void Cluster::RefreshMembers(uint64_t now) {
       }
     }
   }
-  if (opts_.on_servers) opts_.on_servers(now, alive_servers, known_servers);
+  if (opts_.on_servers) {
+    opts_.on_servers(now, alive_servers, known_servers, serf_->health_score());
+  }
   if (opts_.coordinates != nullptr) opts_.coordinates->Publish(serf_->coordinates(), servers);
   MutexLock l(&mu_);
   members_ = std::move(ms);

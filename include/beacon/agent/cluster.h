@@ -60,9 +60,10 @@ struct ClusterOptions {
   gossip::SerfConfig serf;
   // Receives Serf's coordinate cache with each member refresh (about once a second); null: none.
   http::CoordinateStore* coordinates = nullptr;
-  // With each member refresh (gossip thread): servers (role=consul) alive and not suspect, and
-  // known (alive, leaving or failed; not left). Null: none.
-  std::function<void(uint64_t now_ms, size_t alive, size_t known)> on_servers;
+  // With each member refresh (gossip thread): servers (role=consul) alive and not suspect,
+  // known (alive, leaving or failed; not left), and this agent's gossip health score (Lifeguard
+  // awareness, 0 = healthy). Null: none.
+  std::function<void(uint64_t now_ms, size_t alive, size_t known, int health)> on_servers;
 };
 
 // The keyring file: <data_dir>/serf/local.keyring.

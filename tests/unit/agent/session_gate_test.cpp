@@ -40,6 +40,30 @@ TEST_CASE("server quorum: a strict majority alive, held for the settle period") 
   CHECK(even.MayInvalidate());
 }
 
+TEST_CASE("server quorum: an agent whose own probes fail may not invalidate") {
+  // Cut off before it has probed every server: the others still look alive to it, but its
+  // gossip health score (Lifeguard awareness) has risen; the gate closes and, once the score is
+  // back down, reopens only after the settle period.
+  ServerQuorum q(10000);
+  q.SetServers(0, 3, 3, 0);
+  q.SetServers(10000, 3, 3, 1);  // a busy agent's occasional missed ack changes nothing
+  CHECK(q.MayInvalidate());
+  q.SetServers(11000, 3, 3, ServerQuorum::kUnhealthyScore);
+  CHECK_FALSE(q.MayInvalidate());
+  q.SetServers(40000, 3, 3, 7);
+  CHECK_FALSE(q.MayInvalidate());
+  q.SetServers(41000, 3, 3, 1);
+  CHECK_FALSE(q.MayInvalidate());
+  q.SetServers(50999, 3, 3, 0);
+  CHECK_FALSE(q.MayInvalidate());
+  q.SetServers(51000, 3, 3, 0);
+  CHECK(q.MayInvalidate());
+  // A lone server decides alone, whatever its score (its only client died: nobody acks).
+  ServerQuorum lone(0);
+  lone.SetServers(0, 1, 1, 5);
+  CHECK(lone.MayInvalidate());
+}
+
 TEST_CASE("session nodes: a node lapses only after looking lapsed for the grace period") {
   beacon::core::FakeClock clock(0);
   SessionNodes n(clock, 3000);
