@@ -95,7 +95,7 @@ struct Mailbox {
   bool open GUARDED_BY(mu) = false;
   uv_async_t* wake GUARDED_BY(mu) = nullptr;
   std::vector<std::pair<uint64_t, Response>> replies GUARDED_BY(mu);
-  uint32_t topics GUARDED_BY(mu) = 0;                           // bit per Topic
+  uint32_t topics GUARDED_BY(mu) = 0;  // bit per Topic
   // Blocking queries parked (or about to probe and park) per Topic: Notify() wakes the loop
   // only for a topic somebody waits on (a KV write with no watcher used to cost a loop wake).
   std::array<uint32_t, kTopics> watching GUARDED_BY(mu) = {};

@@ -300,8 +300,7 @@ bool EtcdStore::WaitApplied(int64_t rev) const {
   if (done()) return true;
   std::condition_variable cv;
   auto it = waiters_.emplace(rev, &cv);
-  const bool ok =
-      cv.wait_for(l.native(), std::chrono::milliseconds(eo_.request_timeout_ms), done);
+  const bool ok = cv.wait_for(l.native(), std::chrono::milliseconds(eo_.request_timeout_ms), done);
   waiters_.erase(it);
   return ok;
 }

@@ -155,8 +155,8 @@ TEST_CASE("Block: one change racing the query's own probe still releases it") {
       s.world.kv_index = cur + 1;
       s.server.Notify(Topic::kKv);
     });
-    const std::string r = testing::Exchange(
-        s.port(), Get("/v1/kv/r?index=" + std::to_string(cur) + "&wait=10s"));
+    const std::string r =
+        testing::Exchange(s.port(), Get("/v1/kv/r?index=" + std::to_string(cur) + "&wait=10s"));
     bump.join();
     REQUIRE(r.find("\"/v1/kv/r@" + std::to_string(cur + 1) + "\"") != std::string::npos);
     worst = std::max(worst, MsSince(t0));
