@@ -141,7 +141,7 @@ bool DecodeRestoredSession(std::string_view value, uint64_t* create, uint64_t* m
 std::string LatestRequest(std::string_view prefix) {
   core::JsonWriter w;
   w.BeginObject().Key("key").String(core::Base64Encode(prefix));
-  w.Key("range_end").String(core::Base64Encode(PrefixEnd(prefix)));
+  w.Key("range_end").String(core::Base64Encode(WatchEnd(prefix)));
   w.Key("limit").String("1").Key("keys_only").Bool(true);
   w.Key("sort_order").String("DESCEND").Key("sort_target").String("MOD").EndObject();
   return w.Take();

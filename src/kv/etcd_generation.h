@@ -65,7 +65,8 @@ std::string EncodeRestoredSession(const Session& s, int64_t lease);
 bool DecodeRestoredSession(std::string_view value, uint64_t* create, uint64_t* modify);
 
 // Requests and answers of the snapshot paths.
-// The key under prefix with the highest mod_revision (linearizable): Beacon's latest revision.
+// The key with the highest mod_revision (linearizable) in the range the store's watch follows,
+// [prefix, WatchEnd(prefix)): Beacon's latest revision, one the watch is sure to deliver.
 std::string LatestRequest(std::string_view prefix);
 bool ParseLatest(std::string_view body, int64_t* rev, uint64_t* term, std::string* err);
 // [key, end) as of revision rev.
