@@ -151,24 +151,19 @@ struct GrpcClient::Impl {
       if (n == 0) break;
       wbuf.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
     }
-    {
-      const auto* data = reinterpret_cast<const uint8_t*>(wbuf.data());
-      const size_t n = wbuf.size();
-      size_t off = 0;
-      while (off < n) {
-        ssize_t w = ::send(fd, data + off, n - off, MSG_NOSIGNAL);
-        if (w > 0) {
-          off += static_cast<size_t>(w);
-          continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EINTR) {
-          return Status::Error(Where() + ": send: " + std::strerror(errno));
-        }
-        if (NowMs() >= deadline) return Status::Error(Where() + ": send timed out");
-        if (Cancelled()) return Status::Error("cancelled");
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, static_cast<int>(std::min(kPollSliceMs, deadline - NowMs())));
+    for (size_t off = 0; off < wbuf.size();) {
+      ssize_t w = ::send(fd, wbuf.data() + off, wbuf.size() - off, MSG_NOSIGNAL);
+      if (w > 0) {
+        off += static_cast<size_t>(w);
+        continue;
       }
+      if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        return Status::Error(Where() + ": send: " + std::strerror(errno));
+      }
+      if (NowMs() >= deadline) return Status::Error(Where() + ": send timed out");
+      if (Cancelled()) return Status::Error("cancelled");
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(std::min(kPollSliceMs, deadline - NowMs())));
     }
     return Status::Ok();
   }
