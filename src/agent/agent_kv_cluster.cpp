@@ -15,6 +15,7 @@ std::unique_ptr<kv::ClusterView> Agent::NewKvCluster() const {
               e.cert_file,
               e.key_file,
               e.transport == "grpc"};
+    o.compact_ms = static_cast<int64_t>(e.compaction_interval_ms);
     return kv::NewEtcdCluster(std::move(o), log_);
   }
   kv::LocalClusterOptions o;

@@ -1,6 +1,6 @@
 // Config keys for the etcd KV backend (issue 10): kv_backend, etcd { endpoints, dial_timeout,
 // request_timeout, prefix, tls { ca_file, cert_file, key_file }, supervise, client_port,
-// peer_port, binary, transport } and -etcd-endpoints.
+// peer_port, binary, transport, compaction_interval } and -etcd-endpoints.
 #include "internal.h"
 
 namespace beacon::config::internal {
@@ -84,6 +84,8 @@ Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig
       st = GetDurationMs(c, x, p, &ms);
       if (st.ok() && ms == 0) st = c.Err(x, p, "expected a positive duration such as 5s");
       (k == "dialtimeout" ? out->dial_timeout_ms : out->request_timeout_ms) = ms;
+    } else if (k == "compactioninterval") {
+      st = GetDurationMs(c, x, p, &out->compaction_interval_ms);
     } else if (k == "prefix") {
       st = GetString(c, x, p, &out->prefix);
       if (st.ok() && out->prefix.empty()) st = c.Err(x, p, "expected a non-empty key prefix");
@@ -106,7 +108,7 @@ Status ApplyEtcd(const Ctx& c, const Value& v, std::string_view path, EtcdConfig
     } else {
       st = c.Err(x, p,
                  "unknown key (expected endpoints, dial_timeout, request_timeout, prefix, tls, "
-                 "supervise, client_port, peer_port, binary or transport)");
+                 "supervise, client_port, peer_port, binary, transport or compaction_interval)");
     }
   }
   return st;

@@ -1,5 +1,5 @@
-// ClusterView on etcd: a poller publishes the members' status, a worker runs the operator calls
-// and ?consistent barriers. See include/beacon/kv/cluster.h.
+// ClusterView on etcd: a poller publishes the members' status, a worker runs the operator calls,
+// ?consistent barriers and the periodic history compaction. See include/beacon/kv/cluster.h.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -200,13 +200,51 @@ class EtcdClusterView final : public ClusterView {
     return b;
   }
 
+  // History compaction (worker thread). etcd keeps every revision of every key until told to
+  // compact, so without it the database grows with each write until etcd's space quota stops
+  // all writes. Each pass compacts up to the revision the previous pass saw: at least one
+  // interval of history stays for a watch that reconnects (one further behind resyncs from a
+  // full read, see etcd_watch.cpp).
+  void Compact() {
+    const std::string key = o_.etcd.prefix + "m/kv";
+    auto r = conn_.Call("/v3/kv/range", RangeRequest(key, ""));
+    std::vector<EtcdKv> kvs;
+    int64_t rev = 0;
+    std::string err;
+    if (!r.ok() || !ParseRange(r.value(), &kvs, &rev, &err)) {
+      BEACON_LOG(log_, kWarn, "etcd", "history compaction skipped: %s",
+                 r.ok() ? err.c_str() : r.status().message().c_str());
+      return;
+    }
+    const int64_t to = compact_to_;
+    compact_to_ = rev;
+    if (to <= 0) return;
+    auto c = conn_.Call("/v3/kv/compaction", "{\"revision\":\"" + std::to_string(to) + "\"}");
+    if (c.ok()) {
+      BEACON_LOG(log_, kDebug, "etcd", "compacted etcd history up to revision %lld",
+                 static_cast<long long>(to));
+    } else if (c.status().message().find("compacted") != std::string::npos) {
+      // Another agent (or etcd's own auto-compaction) already went past it.
+      BEACON_LOG(log_, kDebug, "etcd", "etcd history already compacted past revision %lld",
+                 static_cast<long long>(to));
+    } else {
+      BEACON_LOG(log_, kWarn, "etcd", "history compaction up to revision %lld failed: %s",
+                 static_cast<long long>(to), c.status().message().c_str());
+    }
+  }
+
   void PollLoop() {
     core::SetThreadName("etcd-poll");
     Prober p(o_.etcd, [this] { return stopping_.load(); });
+    int64_t since_compact = 0;
     UniqueLock l(&mu_);
     while (!stopping_) {
       l.Unlock();
       Refresh(p);
+      if (o_.compact_ms > 0 && (since_compact += o_.poll_ms) >= o_.compact_ms) {
+        since_compact = 0;
+        Post([this](Prober&) { Compact(); });
+      }
       l.Lock();
       cv_.wait_for(l.native(), std::chrono::milliseconds(o_.poll_ms),
                    [this]() NO_THREAD_SAFETY_ANALYSIS { return stopping_.load(); });
@@ -237,7 +275,8 @@ class EtcdClusterView final : public ClusterView {
   Mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_ GUARDED_BY(mu_);
-  EtcdConn conn_;  // worker thread only
+  EtcdConn conn_;           // worker thread only
+  int64_t compact_to_ = 0;  // worker thread only: the revision the last compaction pass saw
   std::thread poller_, worker_;
 };
 

@@ -44,6 +44,10 @@ struct EtcdConfig {
   // transport: "grpc" (txns and the watch over gRPC, h2c; https endpoints still use the gateway)
   // or "gateway" (everything through etcd's v3 JSON gateway).
   std::string transport = "grpc";
+  // compaction_interval: how often the server agents compact etcd's history (each time up to the
+  // revision the previous pass saw, so at least one interval of history stays for watchers that
+  // reconnect). 0 turns it off, for an etcd that compacts itself (--auto-compaction-retention).
+  uint64_t compaction_interval_ms = 300000;
   // supervise / -etcd-supervise (server agents): run a local etcd member as a child, data in
   // <data_dir>/etcd, on bind_addr:client_port/peer_port (agent/etcd_supervisor.h); endpoints
   // then default to the supervised members' client URLs.

@@ -79,6 +79,11 @@ std::unique_ptr<ClusterView> NewLocalCluster(LocalClusterOptions o);
 struct EtcdClusterOptions {
   EtcdOptions etcd;
   int64_t poll_ms = 1000;
+  // > 0: every compact_ms (counted in poll ticks) the worker compacts etcd's history up to the
+  // revision it saw on the previous pass, so etcd's database stops growing with every write
+  // (it would fill etcd's space quota, after which etcd refuses every write). Several agents
+  // compacting the same cluster is harmless: a revision already compacted is skipped.
+  int64_t compact_ms = 0;
 };
 // Starts the poller and the worker; the destructor stops and joins them.
 std::unique_ptr<ClusterView> NewEtcdCluster(EtcdClusterOptions o, const Logger& log);

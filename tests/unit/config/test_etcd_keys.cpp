@@ -26,12 +26,13 @@ TEST_CASE("etcd config: defaults, JSON block, YAML block, flags override files")
   CHECK(r.value().etcd.endpoints.empty());
   CHECK(r.value().etcd.dial_timeout_ms == 5000);
   CHECK(r.value().etcd.transport == "grpc");
+  CHECK(r.value().etcd.compaction_interval_ms == 300000);
 
   std::string json = t.Write("e.json", R"({"kv_backend": "etcd", "etcd": {
       "endpoints": ["http://10.0.0.1:2379", "https://10.0.0.2:2379"],
       "dial_timeout": "2s", "request_timeout": "15s", "prefix": "/dc1/",
       "tls": {"ca_file": "/ca.pem", "cert_file": "/c.pem", "key_file": "/k.pem"},
-      "transport": "gateway"}})");
+      "transport": "gateway", "compaction_interval": "10m"}})");
   r = LoadArgs({"-data-dir", t.path(), "-config-file", json});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.status().message()));
   const EtcdConfig& e = r.value().etcd;
@@ -44,6 +45,7 @@ TEST_CASE("etcd config: defaults, JSON block, YAML block, flags override files")
   CHECK(e.cert_file == "/c.pem");
   CHECK(e.key_file == "/k.pem");
   CHECK(e.transport == "gateway");
+  CHECK(e.compaction_interval_ms == 600000);
 
   std::string yaml = t.Write("e.yaml", "kv_backend: etcd\netcd:\n  endpoints: [http://a:2379]\n");
   r = LoadArgs({"-data-dir", t.path(), "-config-file", yaml, "-etcd-endpoints",
@@ -83,6 +85,12 @@ TEST_CASE("etcd config: errors name the key or flag and what was expected") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().find("etcd.transport: expected \"grpc\" or \"gateway\", got \"h3\"") !=
         std::string::npos);
+
+  bad = t.Write("i.json",
+                R"({"etcd": {"endpoints": ["http://a:1"], "compaction_interval": "often"}})");
+  r = LoadArgs({"-data-dir", t.path(), "-config-file", bad});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("etcd.compaction_interval") != std::string::npos);
 
   bad = t.Write("c.json", R"({"kv_backend": "raft"})");
   r = LoadArgs({"-data-dir", t.path(), "-config-file", bad});

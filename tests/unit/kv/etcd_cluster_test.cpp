@@ -4,6 +4,8 @@
 // acknowledged write is present afterwards, read through a second store on the survivors.
 #include <doctest.h>
 
+#include "beacon/core/base64.h"
+#include "beacon/kv/cluster.h"
 #include "fixtures.h"
 
 using namespace kvtest;
@@ -195,5 +197,42 @@ TEST_CASE("etcd: https endpoints with a private CA and a client certificate") {
   CHECK(MustGet(s, "tls/k").value == "secret");
   const std::string id = NewSession(s, "n1", Session::Behavior::kRelease, 10000);
   CHECK(Do(s, {MakeOp(Verb::kLock, "tls/lock", "v", 0, id)}).ok);
+}
+TEST_CASE("etcd: the agent compacts etcd's history, one interval behind; KV keeps working") {
+  EtcdFx fx;
+  Store& s = *fx.s;
+  for (int i = 0; i < 20; ++i) REQUIRE(Set(s, "hist/" + std::to_string(i), "v").ok);
+  // A range at an old revision answers until etcd's history before it is compacted away.
+  beacon::http::ClientOptions co;
+  co.address = fx.eo.endpoints[0];
+  co.timeout_ms = 2000;
+  beacon::http::HttpClient c(co);
+  auto at = [&](int64_t rev) {
+    const std::string body = "{\"key\":\"" + beacon::core::Base64Encode(fx.eo.prefix + "m/kv") +
+                             "\",\"revision\":\"" + std::to_string(rev) + "\"}";
+    auto r = c.Do("POST", "/v3/kv/range", body);
+    REQUIRE(r.ok());
+    return r.value();
+  };
+  REQUIRE(at(2).status == 200);
+
+  beacon::kv::EtcdClusterOptions o;
+  o.etcd = fx.eo;
+  o.poll_ms = 100;
+  o.compact_ms = 300;
+  auto view = beacon::kv::NewEtcdCluster(o, fx.log);
+  // The first pass only notes the revision; the second compacts up to it.
+  CHECK(Eventually([&] {
+    const auto r = at(2);
+    return r.status != 200 && r.body.find("compacted") != std::string::npos;
+  }));
+  // The store's mirror, its watch and a fresh store's full read are untouched by it.
+  REQUIRE(Set(s, "hist/after", "w").ok);
+  CHECK(MustGet(s, "hist/after").value == "w");
+  std::unique_ptr<Store> peer = Peer(fx);
+  CHECK(MustGet(*peer, "hist/7").value == "v");
+  CHECK(MustGet(*peer, "hist/after").value == "w");
+  REQUIRE(Set(*peer, "hist/peer", "p").ok);
+  CHECK(Eventually([&] { return Has(s, "hist/peer"); }));
 }
 #endif
