@@ -62,6 +62,9 @@ std::vector<std::string> EtcdArgs(const EtcdSupervisorOptions& o) {
                                 "stderr",
                                 "--log-level",
                                 o.log_level};
+  // A delete-tree or a session's invalidation is one txn of up to two operations per key:
+  // etcd's default (128) refuses one of more than ~60 keys.
+  a.insert(a.end(), {"--max-txn-ops", "4096"});
   if (!o.initial_cluster.empty()) {
     for (const char* s : {"--initial-cluster", o.initial_cluster.c_str(), "--initial-cluster-state",
                           o.join_existing ? "existing" : "new", "--initial-cluster-token",

@@ -80,9 +80,11 @@ class Engine {
   SessionResult CreateSession(Backend& b, Session s, Effects* fx);
   SessionResult DestroySession(Backend& b, const std::string& id, Effects* fx);
   SessionResult RenewSession(Backend& b, const std::string& id, Effects* fx);
-  size_t ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx);
+  // Both invalidate at most `max` sessions (a store whose commits are bounded, etcd's
+  // --max-txn-ops, runs them again while they return `max`).
+  size_t ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx, size_t max = SIZE_MAX);
   size_t InvalidateSessions(Backend& b, const std::function<bool(const Session&)>& dead,
-                            Effects* fx);
+                            Effects* fx, size_t max = SIZE_MAX);
 
   void Finish(const Effects& fx);
 

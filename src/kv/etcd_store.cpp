@@ -123,28 +123,115 @@ void EtcdStore::RenewSession(std::string id, SessionCallback done) {
   });
 }
 
+namespace {
+
+// Invalidating a session is one txn of 2-3 operations plus one or two per key it holds, and etcd
+// bounds a txn (--max-txn-ops, 128 by default): sessions expire and die kSessionsPerTxn at a time.
+// When etcd still refuses a group, they go one by one, and a session refused alone (it holds
+// too many keys) is reported and skipped, so it cannot hold up the others.
+constexpr size_t kSessionsPerTxn = 8;
+
+bool TooManyOps(const Status& st) {
+  return st.message().find("too many operations") != std::string::npos;
+}
+
+}  // namespace
+
+size_t EtcdStore::InvalidateInGroups(
+    EtcdWriter& w, const char* what,
+    const std::function<size_t(Engine&, EtcdRecorder&, Effects*, size_t)>& pass,
+    const std::function<bool(const Session&)>& eligible) {
+  std::set<std::string, std::less<>> refused;
+  size_t total = 0, group = kSessionsPerTxn;
+  for (;;) {
+    Commit c;
+    std::vector<std::string> ids;
+    const size_t n = RunUnit<size_t>(
+        w,
+        [&](Engine& e, EtcdRecorder& b, Effects* fx) {
+          const size_t k = pass(e, b, fx, group);
+          ids = fx->dropped;
+          return k;
+        },
+        // Runs inside RunUnit, under engine_mu_.
+        [&](const Session& s) { return !refused.contains(s.id) && (!eligible || eligible(s)); }, &c,
+        /*validate=*/false);  // nothing to do now: the next pass looks again
+    if (c.status.ok()) {
+      total += n;
+      if (n < group) return total;
+      continue;
+    }
+    if (!TooManyOps(c.status) || ids.empty()) {
+      // etcd unreachable or busy: the next pass (a second later) tries again; the cluster view
+      // and the watch already report an unreachable etcd.
+      BEACON_LOG(log_, kDebug, "kv", "etcd: %s failed: %s", what, c.status.message().c_str());
+      return total;
+    }
+    if (group > 1) {
+      group = 1;
+      continue;
+    }
+    refused.insert(ids.begin(), ids.end());
+    MutexLock l(&engine_mu_);
+    if (reported_.insert(ids.front()).second) {
+      BEACON_LOG(log_, kWarn, "kv", "etcd: %s: session %s left in place: %s", what,
+                 ids.front().c_str(), c.status.message().c_str());
+    }
+  }
+}
+
 void EtcdStore::ExpireSessions(uint64_t now_ms, std::function<void(size_t)> done) {
   Enqueue([this, now_ms, done = std::move(done)](EtcdWriter& w) {
-    Commit c;
-    size_t n = RunUnit<size_t>(
-        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.ExpireSessions(b, now_ms, fx); },
-        // Runs inside RunUnit, under engine_mu_.
-        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); }, &c,
-        /*validate=*/false);  // nothing to expire now: the next pass looks again
-    if (done) done(c.status.ok() ? n : 0);
+    RetryLapsed(w);
+    const size_t n = InvalidateInGroups(
+        w, "expiring TTL sessions",
+        [now_ms](Engine& e, EtcdRecorder& b, Effects* fx, size_t max) {
+          return e.ExpireSessions(b, now_ms, fx, max);
+        },
+        [this](const Session& s) NO_THREAD_SAFETY_ANALYSIS { return local_.contains(s.id); });
+    if (done) done(n);
   });
 }
 
 void EtcdStore::InvalidateSessions(std::function<bool(const Session&)> dead,
                                    std::function<void(size_t)> done) {
   Enqueue([this, dead = std::move(dead), done = std::move(done)](EtcdWriter& w) {
-    Commit c;
-    size_t n = RunUnit<size_t>(
-        w,
-        [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.InvalidateSessions(b, dead, fx); },
-        {}, &c, /*validate=*/false);
-    if (done) done(c.status.ok() ? n : 0);
+    const size_t n =
+        InvalidateInGroups(w, "invalidating the sessions of failed nodes",
+                           [&dead](Engine& e, EtcdRecorder& b, Effects* fx, size_t max) {
+                             return e.InvalidateSessions(b, dead, fx, max);
+                           },
+                           {});
+    if (done) done(n);
   });
+}
+
+void EtcdStore::DestroyLapsed(const std::string& id) {
+  DestroySession(id, [this, id](const SessionResult& r) {
+    if (r.status.ok()) return;
+    BEACON_LOG(log_, kWarn, "kv",
+               "etcd: invalidating session %s (its lease expired) failed, retrying: %s", id.c_str(),
+               r.status.message().c_str());
+    MutexLock l(&engine_mu_);
+    lapsed_.insert(id);
+  });
+}
+
+void EtcdStore::RetryLapsed(EtcdWriter& w) {
+  std::set<std::string, std::less<>> ids;
+  {
+    MutexLock l(&engine_mu_);
+    ids.swap(lapsed_);
+  }
+  for (const std::string& id : ids) {
+    Commit c;
+    RunUnit<SessionResult>(
+        w, [&](Engine& e, EtcdRecorder& b, Effects* fx) { return e.DestroySession(b, id, fx); }, {},
+        &c);
+    if (c.status.ok()) continue;
+    MutexLock l(&engine_mu_);
+    lapsed_.insert(id);  // reported once, when it first failed
+  }
 }
 
 void EtcdStore::SetOnCommit(std::function<void(bool kv, bool sessions)> fn) {
@@ -228,7 +315,13 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const 
     auto resp =
         w.conn.Txn(compares, ops, reads, 0, std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
     if (!resp.ok()) {
-      c->status = Status::Error("etcd txn: " + resp.status().message());
+      std::string why = "etcd txn: " + resp.status().message();
+      if (TooManyOps(resp.status())) {
+        why += " (this write needs " + std::to_string(ops.size()) +
+               " operations in one etcd txn: raise --max-txn-ops, 128 by default, on every etcd "
+               "member)";
+      }
+      c->status = Status::Error(why);
       return std::move(*result);
     }
     bool ok = resp.value().succeeded;

@@ -137,6 +137,16 @@ class EtcdStore final : public Store {
 
  private:
   static SessionResult FixSession(SessionResult r, const Commit& c);
+  // Runs `pass` (ExpireSessions / InvalidateSessions with a limit) in bounded groups, one txn
+  // each (etcd_store.cpp); returns how many sessions it invalidated.
+  size_t InvalidateInGroups(
+      EtcdWriter& w, const char* what,
+      const std::function<size_t(Engine&, EtcdRecorder&, Effects*, size_t)>& pass,
+      const std::function<bool(const Session&)>& eligible);
+  // A TTL session whose lease etcd expired (watch thread): destroyed on a writer; a failure is
+  // logged and retried by the next ExpireSessions pass (RetryLapsed).
+  void DestroyLapsed(const std::string& id);
+  void RetryLapsed(EtcdWriter& w);
   // Store metrics (store.h): Apply's ops by verb, and the time from the unit's start to its ack.
   void Record(const std::vector<Op>* ops, std::chrono::steady_clock::time_point t0);
   uint64_t NodeImpl(const std::string_view* node, std::vector<Session>* out) const {
@@ -213,6 +223,10 @@ class EtcdStore final : public Store {
   Engine engine_ GUARDED_BY(engine_mu_);
   // Sessions created or renewed here: their TTL is expired here.
   std::unordered_set<std::string> local_ GUARDED_BY(engine_mu_);
+  // Lapsed sessions whose invalidation failed (retried each ExpireSessions pass), and the
+  // sessions etcd refused to invalidate already reported in the log (one line each).
+  std::set<std::string, std::less<>> lapsed_ GUARDED_BY(engine_mu_);
+  std::set<std::string, std::less<>> reported_ GUARDED_BY(engine_mu_);
   std::string id_;                     // this store's id (writer slot keys)
   std::function<uint64_t()> wall_ms_;  // StoreOptions::wall_ms (snapshot times)
 

@@ -48,7 +48,7 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
   if ((ch.kv || ch.sessions) && notify) notify(ch.kv, ch.sessions);
   for (const std::string& id : ch.lapsed) {
     log_.Log(LogLevel::kInfo, "kv", "etcd lease of session %s expired: invalidating", id.c_str());
-    DestroySession(id, [](const SessionResult&) {});
+    DestroyLapsed(id);
   }
   SetApplied(rev);
 }

@@ -84,7 +84,7 @@ SessionResult Engine::RenewSession(Backend& b, const std::string& id, Effects* f
   return r;
 }
 
-size_t Engine::ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx) {
+size_t Engine::ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx, size_t max) {
   fx->meta = meta_;
   for (auto it = lock_delay_.begin(); it != lock_delay_.end();) {
     it = it->second <= now_ms ? lock_delay_.erase(it) : std::next(it);
@@ -98,7 +98,7 @@ size_t Engine::ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx) {
       return;
     }
     // Consul reaps between TTL and 2*TTL: the timer runs for TTL * SessionTTLMultiplier (2).
-    if (now_ms >= it->second + 2 * s.ttl_ms) expired.push_back(s);
+    if (now_ms >= it->second + 2 * s.ttl_ms && expired.size() < max) expired.push_back(s);
   });
   if (expired.empty()) return 0;
   const uint64_t idx = meta_.index + 1;
@@ -108,11 +108,11 @@ size_t Engine::ExpireSessions(Backend& b, uint64_t now_ms, Effects* fx) {
 }
 
 size_t Engine::InvalidateSessions(Backend& b, const std::function<bool(const Session&)>& dead,
-                                  Effects* fx) {
+                                  Effects* fx, size_t max) {
   fx->meta = meta_;
   std::vector<Session> victims;
   b.ScanSessions([&](const Session& s) {
-    if (dead(s)) victims.push_back(s);
+    if (victims.size() < max && dead(s)) victims.push_back(s);
   });
   if (victims.empty()) return 0;
   const uint64_t idx = meta_.index + 1;

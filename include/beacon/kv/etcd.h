@@ -41,7 +41,7 @@
 // unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the
 // agent's memory, as in the embedded store; a TTL session is expired by the agent that last renewed
 // it, or by etcd's lease. Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's
-// default is 128).
+// default is 128); expiring and invalidating sessions goes a few sessions per txn.
 #pragma once
 
 #include <cstdint>

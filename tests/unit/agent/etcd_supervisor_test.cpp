@@ -47,7 +47,8 @@ TEST_CASE("etcd args: URLs on the bind and advertise addresses; initial cluster 
   CHECK(Has(a, "--initial-cluster-state", "new"));
   CHECK(Has(a, "--initial-cluster-token", "beacon-dc1"));
   CHECK(Has(a, "--logger", "zap"));
-  o.join_existing = true;  // added to a running cluster (MemberAdd)
+  CHECK(Has(a, "--max-txn-ops", "4096"));  // delete-trees and session invalidations of many keys
+  o.join_existing = true;                  // added to a running cluster (MemberAdd)
   CHECK(Has(EtcdArgs(o), "--initial-cluster-state", "existing"));
   o.join_existing = false;
   o.initial_cluster.clear();  // existing data: etcd rejoins from it

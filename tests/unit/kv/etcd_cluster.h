@@ -43,7 +43,9 @@ class EtcdCluster {
  public:
   static bool Available() { return system("command -v etcd >/dev/null 2>&1") == 0; }
 
-  explicit EtcdCluster(int members, bool tls = false) : tls_(tls) {
+  // max_txn_ops: etcd's --max-txn-ops (0: etcd's own default, 128).
+  explicit EtcdCluster(int members, bool tls = false, int max_txn_ops = 10000)
+      : tls_(tls), max_txn_ops_(max_txn_ops) {
     char tmpl[] = "/tmp/beacon-etcd-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     if (tls_) MakeCerts();
@@ -127,10 +129,13 @@ class EtcdCluster {
                                      m.peer,        "--initial-cluster",
                                      initial,       "--initial-cluster-state",
                                      "new",         "--initial-cluster-token",
-                                     "beacon-test", "--max-txn-ops",
-                                     "10000",       "--logger",
+                                     "beacon-test", "--logger",
                                      "zap",         "--log-level",
                                      "error"};
+    if (max_txn_ops_ > 0) {
+      args.push_back("--max-txn-ops");
+      args.push_back(std::to_string(max_txn_ops_));
+    }
     if (tls_) {
       for (std::string a : {"--cert-file", "server.crt", "--key-file", "server.key",
                             "--trusted-ca-file", "ca.crt"}) {
@@ -207,6 +212,7 @@ class EtcdCluster {
   }
 
   bool tls_ = false;
+  int max_txn_ops_ = 10000;
   std::string dir_;
   std::vector<Member> m_;
 };

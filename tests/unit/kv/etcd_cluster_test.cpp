@@ -235,4 +235,46 @@ TEST_CASE("etcd: the agent compacts etcd's history, one interval behind; KV keep
   REQUIRE(Set(*peer, "hist/peer", "p").ok);
   CHECK(Eventually([&] { return Has(s, "hist/peer"); }));
 }
+
+TEST_CASE(
+    "etcd at its default --max-txn-ops (128): sessions die in groups; oversize writes say why") {
+  EtcdCluster cluster(1, /*tls=*/false, /*max_txn_ops=*/0);
+  EtcdFx fx(cluster.endpoints());
+  Store& s = *fx.s;
+  // 40 TTL sessions with a lock each: invalidating them in one txn would take ~160 operations.
+  std::vector<std::string> small;
+  for (int i = 0; i < 40; ++i) {
+    small.push_back(NewSession(s, "n1", Session::Behavior::kDelete, 10000, 0));
+    REQUIRE_FALSE(small.back().empty());
+    REQUIRE(Do(s, {MakeOp(Verb::kLock, "exp/" + std::to_string(i), "v", 0, small.back())}).ok);
+  }
+  // One session holding 70 keys cannot be invalidated in any txn etcd accepts (Behavior delete:
+  // a delete and a tombstone per key).
+  const std::string big = NewSession(s, "n1", Session::Behavior::kDelete, 10000, 0);
+  for (int i = 0; i < 70; ++i) {
+    REQUIRE(Do(s, {MakeOp(Verb::kLock, "big/" + std::to_string(i), "v", 0, big)}).ok);
+  }
+  // Far past every TTL: the 40 expire (their keys go, Behavior delete); the big one is skipped
+  // instead of holding them up, and stays as it was.
+  CHECK(Expire(s, UINT64_MAX / 4) == 40);
+  std::vector<Session> left;
+  s.Sessions(&left);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].id == big);
+  std::vector<Entry> keys;
+  s.List("exp/", &keys);
+  CHECK(keys.empty());
+  CHECK(MustGet(s, "big/69").session == big);
+
+  // A delete-tree over the 70 keys is refused with the reason and what to change.
+  WriteResult r = Do(s, {MakeOp(Verb::kDeleteTree, "big/")});
+  CHECK_FALSE(r.ok);
+  CHECK(r.status.message().find("raise --max-txn-ops") != std::string::npos);
+  CHECK(Has(s, "big/0"));
+  // Smaller trees go through.
+  REQUIRE(Do(s, {MakeOp(Verb::kSet, "tree/a", "1")}).ok);
+  REQUIRE(Do(s, {MakeOp(Verb::kSet, "tree/b", "2")}).ok);
+  CHECK(Do(s, {MakeOp(Verb::kDeleteTree, "tree/")}).ok);
+  CHECK_FALSE(Has(s, "tree/a"));
+}
 #endif
