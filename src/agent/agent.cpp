@@ -79,7 +79,8 @@ Status Agent::OpenKv() {
     const config::EtcdConfig& e = cfg_.etcd;
     auto st = kv::OpenEtcdStore({e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
                                  static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file,
-                                 e.cert_file, e.key_file, e.transport == "grpc"},
+                                 e.cert_file, e.key_file, e.transport == "grpc",
+                                 /*start_unreachable=*/true},
                                 log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
@@ -288,6 +289,7 @@ void Agent::BuildHttp() {
   };
   kv_cluster_ = NewKvCluster();
   ko.cluster = kv_cluster_.get();
+  ko.ready = [s = kv_.get()] { return s->Ready(); };
   ko.wake = [this] {
     http_->Notify(http::Topic::kKv);
     http_->Notify(http::Topic::kSession);

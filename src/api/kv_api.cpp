@@ -55,6 +55,12 @@ bool CheckCommon(const Request& req, Response& resp, const KvApiOptions& opts, b
     resp.Text(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
     return false;
   }
+  if (opts.ready) {
+    if (Status st = opts.ready(); !st.ok()) {
+      resp.Text(500, st.message());
+      return false;
+    }
+  }
   return true;
 }
 

@@ -35,10 +35,24 @@ void EtcdStore::JsonDelete(EtcdConn& c, const std::string& prefix) {
   (void)c.Call("/v3/kv/deleterange", RangeRequest(prefix, PrefixEnd(prefix)), 2000);
 }
 
+Status EtcdStore::Ready() const {
+  if (loaded_.load(std::memory_order_acquire)) return Status::Ok();
+  ReaderLock l(&mu_);
+  return Status::Error("KV store unavailable: nothing loaded from etcd yet (" + load_error_ + ")");
+}
+
 Status EtcdStore::Start() {
   if (eo_.endpoints.empty()) return Status::Error("etcd: no endpoints configured");
   Status st = Resync(watch_conn_, eo_.dial_timeout_ms);
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    if (!eo_.start_unreachable) return st;
+    BEACON_LOG(log_, kWarn, "kv",
+               "etcd: no member answered at start (%s); KV, sessions and txn answer 500 until "
+               "the store loads, DNS and the catalog serve meanwhile",
+               st.message().c_str());
+    WriterLock l(&mu_);
+    load_error_ = st.message();
+  }
   for (int n = 0; n < kWriters; ++n) writers_.emplace_back([this, n] { WriterLoop(n); });
   watcher_ = std::thread([this] { WatchLoop(); });
   return Status::Ok();
@@ -254,6 +268,10 @@ SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
 template <typename R, typename Body>
 R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const Session&)>& filter,
                      Commit* c, bool validate) {
+  if (!loaded_.load(std::memory_order_acquire)) {
+    c->status = Ready();
+    return R{};
+  }
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Effects fx;
     std::optional<R> result;

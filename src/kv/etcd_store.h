@@ -120,6 +120,8 @@ class EtcdStore final : public Store {
     return NodeImpl(&node, out);
   }
 
+  Status Ready() const override;
+
   // ---- writes (queued to the writer threads; etcd_store.cpp) ----
   void Apply(std::vector<Op> ops, WriteCallback done) override;
   void CreateSession(Session s, SessionCallback done) override;
@@ -201,6 +203,10 @@ class EtcdStore final : public Store {
   mutable SharedMutex mu_;
   EtcdMirror m_ GUARDED_BY(mu_);
   std::function<void(bool, bool)> on_commit_ GUARDED_BY(mu_);
+  // The mirror holds a full read of etcd (false only while a store opened with no member
+  // answering waits for one; see EtcdOptions::start_unreachable); why not, until then.
+  std::atomic<bool> loaded_{false};
+  std::string load_error_ GUARDED_BY(mu_);
 
   Mutex pend_mu_ ACQUIRED_AFTER(mu_);
   std::vector<Effects::LockMove> pending_ GUARDED_BY(pend_mu_);  // holder moves for the engine

@@ -19,6 +19,7 @@ Status EtcdStore::Resync(EtcdConn& conn, int64_t timeout_ms) {
   {
     WriterLock l(&mu_);
     m_.Reset(kvs, rev, &ch);
+    loaded_.store(true, std::memory_order_release);
     notify = on_commit_;
     MutexLock p(&pend_mu_);
     pending_.clear();
@@ -54,12 +55,16 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
 }
 
 void EtcdStore::WatchLoop() {
-  bool resync = false;
+  bool resync = !loaded_.load(std::memory_order_acquire);  // opened with no member answering
   while (!stopping_) {
     if (resync) {
       Status st = Resync(watch_conn_, eo_.request_timeout_ms);
       if (!st.ok()) {
         log_.Log(LogLevel::kWarn, "kv", "etcd resync: %s", st.message().c_str());
+        if (!loaded_.load(std::memory_order_acquire)) {
+          WriterLock l(&mu_);
+          load_error_ = st.message();
+        }
         watch_conn_.Next();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;

@@ -14,11 +14,11 @@ ETCD = shutil.which("etcd")
 
 class Etcd:
     """One etcd member on 127.0.0.1 free ports (etcd's default limits unless extra_args change
-    them); stop() reaps it."""
+    them; client_url: listen there instead); stop() reaps it."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), client_url=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="beacon-etcd-")
-        self.client = "http://127.0.0.1:%d" % free_port()
+        self.client = client_url or "http://127.0.0.1:%d" % free_port()
         peer = "http://127.0.0.1:%d" % free_port()
         self.log = open(os.path.join(self.tmp.name, "etcd.log"), "wb")
         self.proc = subprocess.Popen(
@@ -33,8 +33,11 @@ class Etcd:
         def healthy():
             try:
                 c = http.client.HTTPConnection(self.client[len("http://"):], timeout=1)
-                c.request("GET", "/health")
-                return b'"true"' in c.getresponse().read()
+                try:
+                    c.request("GET", "/health")
+                    return b'"true"' in c.getresponse().read()
+                finally:
+                    c.close()
             except OSError:
                 return False
         wait_for(healthy, 20, what="etcd healthy")

@@ -9,7 +9,9 @@ python-consul's call shapes):
 - sessions: create, acquire, a second session cannot acquire, destroy releases the lock,
 - /v1/txn: all-or-nothing (a failing check-index rolls back the set),
 - the data outlives a restart of the agents (it lives in etcd),
-- a bad -kv-backend / missing endpoints is refused with a clear message.
+- a bad -kv-backend / missing endpoints is refused with a clear message,
+- a server started while no etcd member answers serves DNS and the catalog at once, answers KV
+  with a 500 that says why, and serves KV once etcd comes up.
 
 Skipped (exit 77) without etcd.
 """
@@ -25,7 +27,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, skip, wait_for, watchdog  # noqa: E402
+from harness import Agent, free_port, skip, wait_for, watchdog  # noqa: E402
 from kv_backends import Etcd  # noqa: E402
 
 ETCD = shutil.which("etcd")
@@ -262,6 +264,34 @@ class KvOnEtcd(unittest.TestCase):
         _, e = self.ca.kv.get("persist/k")
         self.assertEqual(e["Value"], b"kept")
         self.assertEqual(e["ModifyIndex"], before["ModifyIndex"])
+
+
+class StartWithoutEtcd(unittest.TestCase):
+    def test_server_starts_while_etcd_is_down_and_loads_when_it_comes(self):
+        url = "http://127.0.0.1:%d" % free_port()
+        a = Agent(node="early", data_dir="tmp",
+                  extra_args=["-server", "-kv-backend", "etcd", "-etcd-endpoints", url])
+        etcd = None
+        try:
+            a.start(timeout=30)  # etcd's dial_timeout (5 s) passes first
+            self.assertEqual(a.dig("early.node.consul", "A").data(), ["127.0.0.1"])
+            self.assertEqual(a.http("GET", "/v1/catalog/nodes").status, 200)
+            for method, path in (("GET", "/v1/kv/k"), ("PUT", "/v1/kv/k"),
+                                 ("GET", "/v1/session/list"), ("PUT", "/v1/txn")):
+                r = a.http(method, path, "[]" if path == "/v1/txn" else "v")
+                self.assertEqual(r.status, 500, (method, path, r))
+                self.assertIn("nothing loaded from etcd yet", r.body.decode(), (method, path))
+            self.assertIn("no member answered at start", a.log_text())
+
+            etcd = Etcd(client_url=url)
+            wait_for(lambda: a.http("GET", "/v1/kv/k").status == 404, 30,
+                     what="the store loaded once etcd answered")
+            self.assertIs(a.http("PUT", "/v1/kv/k", "v").json(), True)
+            self.assertEqual(a.http("GET", "/v1/kv/k?raw").body, b"v")
+        finally:
+            a.close()
+            if etcd is not None:
+                etcd.stop()
 
 
 class BadConfig(unittest.TestCase):

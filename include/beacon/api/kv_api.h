@@ -48,6 +48,9 @@ struct KvApiOptions {
   // (HttpServer::Notify(kKv) and (kSession)); any thread.
   kv::ClusterView* cluster = nullptr;
   std::function<void()> wake;
+  // The store's Ready() (kv/store.h); null: always ready. Not ready: every KV, session and txn
+  // request answers 500 with its message.
+  std::function<Status()> ready;
 };
 
 void AddKvRoutes(Router& router, kv::Store& store, const KvApiOptions& opts);
@@ -64,8 +67,8 @@ void DirEntryObject(JsonWriter& w, const kv::Entry& e);
 void SendJson(Response& resp, JsonWriter& w, bool pretty, int code = 200);
 // ?pretty or opts.pretty.
 bool Pretty(const Request& req, const KvApiOptions& opts);
-// ?dc (or ?datacenter) naming another datacenter -> 500, or, for reads, ?stale with ?consistent
-// -> 400: fills resp and returns false.
+// ?dc (or ?datacenter) naming another datacenter -> 500, a store not ready (opts.ready) -> 500,
+// or, for reads, ?stale with ?consistent -> 400: fills resp and returns false.
 bool CheckCommon(const Request& req, Response& resp, const KvApiOptions& opts, bool read);
 // Block() for the KV and session reads, with opts.cluster's KnownLeader and ?consistent
 // barrier (kv_consistency.cpp).

@@ -66,10 +66,15 @@ struct EtcdOptions {
   // Writes (one etcd txn each) go over gRPC (HTTP/2 cleartext) when every endpoint is http://;
   // false, or https:// endpoints: the JSON gateway (config `etcd { transport: gateway }`).
   bool grpc = true;
+  // true (the agent): when no member answers within dial_timeout, open anyway and keep trying
+  // in the background (Store::Ready() says why until the first full read lands; writes fail
+  // with that message meanwhile), so a server restarted during an etcd outage still serves DNS
+  // and the catalog. false: OpenEtcdStore fails.
+  bool start_unreachable = false;
 };
 
 // Connects (reads the whole prefix, starts the watch); fails with a message naming the endpoints
-// when no member answers within dial_timeout.
+// when no member answers within dial_timeout (unless start_unreachable).
 Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
                                              const StoreOptions& opts = {});
 

@@ -174,6 +174,11 @@ class Store {
 
   const StoreStats& stats() const { return stats_; }
 
+  // Ok once the store holds its data. An etcd store opened while no member answered (see
+  // EtcdOptions::start_unreachable) says why it has nothing yet: its reads would be empty, not
+  // true, so the KV, session and txn endpoints answer 500 with this message until it loads.
+  virtual Status Ready() const { return Status::Ok(); }
+
   // ---- reads (any thread) ----
   // Copies the entry into *out and returns true when the key exists. *index (if not null) gets
   // the index to report: the entry's ModifyIndex, or KvIndex() when missing.
