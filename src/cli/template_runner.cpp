@@ -19,6 +19,7 @@
 #include <map>
 #include <ostream>
 
+#include "beacon/core/file.h"
 #include "beacon/tmpl/template.h"
 #include "template_internal.h"
 #include "template_watch.h"
@@ -35,10 +36,18 @@ int64_t NowMs() {
       .count();
 }
 
+// What a destination holds now; nullopt when it is missing or unreadable (then a render
+// always writes it).
+std::optional<std::string> OnDisk(const std::string& path) {
+  std::string data;
+  if (path.empty() || !core::ReadFile(path, &data).ok()) return std::nullopt;
+  return data;
+}
+
 struct Tpl {
   TemplateSpec spec;
   std::optional<tmpl::Template> parsed;
-  std::optional<std::string> last;  // what the destination holds (read at start, then written)
+  std::optional<std::string> last;  // -dry: the last output shown (nothing is on disk)
   std::vector<std::string> deps;
   bool pending = true;    // its data changed since its last render
   bool rendered = false;  // rendered completely at least once
@@ -107,10 +116,6 @@ class Runner {
       if (Status st = Load(&t); !st.ok()) {
         io_.err << "Error: " << st.message() << "\n";
         return 1;
-      }
-      if (!opts_.dry && !t.spec.destination.empty()) {
-        std::ifstream f(t.spec.destination, std::ios::binary);
-        if (f) t.last.emplace(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
       }
       tpls_.push_back(std::move(t));
     }
@@ -219,7 +224,9 @@ class Runner {
       }
       if (!t.rendered) ++rendered_;
       t.rendered = true;
-      if (t.last && *t.last == r->output) {
+      // Compared with what the destination holds now, as consul-template does: a deleted or
+      // hand-edited file is rendered again (and its command run) at the next change.
+      if (opts_.dry ? t.last == r->output : OnDisk(t.spec.destination) == r->output) {
         BEACON_LOG(log_, kDebug, "runner", "%s: output unchanged", t.Name().c_str());
         continue;
       }
@@ -237,7 +244,7 @@ class Runner {
         BEACON_LOG(log_, kInfo, "runner", "rendered \"%s\" => \"%s\"", t.Name().c_str(),
                    t.spec.destination.c_str());
       }
-      t.last = std::move(r->output);
+      if (opts_.dry) t.last = std::move(r->output);
       wrote = true;
       if (!t.spec.command.empty() && !opts_.dry &&
           std::none_of(commands.begin(), commands.end(),

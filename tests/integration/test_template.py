@@ -146,6 +146,21 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(r.stop(), 0)
         self.assertEqual(lines(count), ["run"])
 
+    def test_a_deleted_destination_is_rendered_again_at_the_next_change(self):
+        # Compared with the file on disk, as consul-template does, not with the last output.
+        self.put("gone/a", "1")
+        src = self.write("in.ctmpl", 'a={{ key "gone/a" }}{{ if keyExists "gone/z" }}{{ end }}\n')
+        out, count = self.path("out"), self.path("count")
+        r = Runner(self, "-consul-addr", self.addr(),
+                   "-template", "%s:%s:echo run >> %s" % (src, out, count))
+        wait_for(lambda: lines(count) == ["run"], WAIT, what="first render and command")
+        os.unlink(out)
+        self.put("gone/z", "x")  # a dependency changes; the output does not
+        wait_for(lambda: os.path.exists(out), WAIT, what="the deleted file rendered again")
+        self.assertEqual(read(out), "a=1\n")
+        wait_for(lambda: len(lines(count)) == 2, WAIT, what="its command run again")
+        self.assertEqual(r.stop(), 0)
+
     def test_commands_run_after_all_writes_of_a_pass_and_once_when_shared(self):
         self.put("multi/a", "1")
         a = self.key_template("multi/a", "a.ctmpl")
