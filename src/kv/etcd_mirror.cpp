@@ -32,9 +32,27 @@ void EtcdMirror::Reset(const std::vector<EtcdKv>& kvs, int64_t at, MirrorChanges
 
 void EtcdMirror::Apply(const std::vector<EtcdKv>& events, MirrorChanges* ch) {
   std::vector<std::string> gone;
+  const size_t first_move = ch->moves.size();
+  std::vector<int64_t> move_revs;  // the revision of each move of this batch
+  // Sessions deleted in this batch: id -> (the deleting revision, their LockDelay).
+  std::map<std::string, std::pair<int64_t, uint64_t>, std::less<>> ended;
+  const std::string session_prefix = prefix_ + "s/";
   for (const EtcdKv& ev : events) {
+    if (ev.deleted && std::string_view(ev.key).starts_with(session_prefix)) {
+      auto s = sessions.find(std::string_view(ev.key).substr(session_prefix.size()));
+      if (s != sessions.end()) ended[s->first] = {ev.mod_rev, s->second.lock_delay_ms};
+    }
+    const size_t before = ch->moves.size();
     One(ev, ch, &gone);
+    move_revs.resize(move_revs.size() + (ch->moves.size() - before), ev.mod_rev);
     rev = std::max(rev, ev.mod_rev);
+  }
+  for (size_t i = first_move; i < ch->moves.size(); ++i) {
+    const Effects::LockMove& m = ch->moves[i];
+    auto e = ended.find(m.from);
+    if (e != ended.end() && e->second.first == move_revs[i - first_move] && e->second.second > 0) {
+      ch->delays.emplace_back(m.key, e->second.second);
+    }
   }
   for (const std::string& id : gone) {
     if (sessions.contains(id) && !live.contains(id)) ch->lapsed.push_back(id);

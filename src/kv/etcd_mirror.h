@@ -32,6 +32,10 @@ struct MirrorChanges {
   bool reset = false;  // rebuilt from a range: the engine reloads its holder map
   std::vector<Effects::LockMove> moves;
   std::vector<std::string> lapsed;  // session ids whose lease expired
+  // Lock-delays to start here: key -> the session's LockDelay (ms), for each lock freed by the
+  // invalidation of its session (the lock moved in the revision that deleted the session, on
+  // whichever agent did it), so a server enforces the delay of an invalidation on another.
+  std::vector<std::pair<std::string, uint64_t>> delays;
 };
 
 class EtcdMirror {

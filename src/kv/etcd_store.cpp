@@ -2,6 +2,7 @@
 // unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
 #include "etcd_store.h"
 
+#include "beacon/core/clock.h"
 #include "beacon/core/uuid.h"
 
 namespace beacon::kv {
@@ -14,6 +15,8 @@ EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, const StoreOption
   std::mt19937_64 rng(std::random_device{}());
   id_ = core::NewUuidV4(rng);
   wall_ms_ = so.wall_ms;
+  now_ms_ = so.now_ms;
+  if (!now_ms_) now_ms_ = [] { return core::RealClock().MonotonicMs(); };
 }
 
 EtcdStore::~EtcdStore() {
@@ -395,6 +398,7 @@ void EtcdStore::SyncEngine(EtcdRecorder& view) {
   {
     MutexLock p(&pend_mu_);
     sync.moves.swap(pending_);
+    sync.delays.swap(pending_delays_);
     std::swap(reload, reload_);
   }
   sync.meta = m_.meta();

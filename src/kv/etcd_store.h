@@ -210,6 +210,8 @@ class EtcdStore final : public Store {
 
   Mutex pend_mu_ ACQUIRED_AFTER(mu_);
   std::vector<Effects::LockMove> pending_ GUARDED_BY(pend_mu_);  // holder moves for the engine
+  // Lock-delays (key -> ms) of invalidations the watch saw, started by the next unit.
+  std::vector<std::pair<std::string, uint64_t>> pending_delays_ GUARDED_BY(pend_mu_);
   bool reload_ GUARDED_BY(pend_mu_) = false;
 
   // Threads waiting for the watch to apply a revision, each on its own condition variable, so
@@ -235,6 +237,7 @@ class EtcdStore final : public Store {
   std::set<std::string, std::less<>> reported_ GUARDED_BY(engine_mu_);
   std::string id_;                     // this store's id (writer slot keys)
   std::function<uint64_t()> wall_ms_;  // StoreOptions::wall_ms (snapshot times)
+  std::function<uint64_t()> now_ms_;   // the engine's clock (StoreOptions::now_ms)
 
   EtcdConn watch_conn_;  // watch thread only
   // Watch thread only: the keys of each generation being staged whose start (<gen>m/begin) this

@@ -40,6 +40,11 @@ void EtcdStore::ApplyEvents(const std::vector<EtcdKv>& events) {
     notify = on_commit_;
     MutexLock p(&pend_mu_);
     pending_.insert(pending_.end(), ch.moves.begin(), ch.moves.end());
+    // A delay runs from when this agent learns of the invalidation (never ending before it
+    // does on the agent that invalidated the session), and is in place before the freed key is
+    // visible to a writer here: both happen under this lock.
+    const uint64_t now = ch.delays.empty() ? 0 : now_ms_();
+    for (const auto& [key, ms] : ch.delays) pending_delays_.emplace_back(key, now + ms);
   }
   Publish(ch, notify, rev);
 }

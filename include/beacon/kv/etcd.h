@@ -39,9 +39,11 @@
 // Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change + base (equal
 // to the header revision when the etcd keyspace is Beacon's alone and nothing was restored;
 // unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the
-// agent's memory, as in the embedded store; a TTL session is expired by the agent that last renewed
-// it, or by etcd's lease. Large delete-trees need etcd's --max-txn-ops above 2*keys+2 (etcd's
-// default is 128); expiring and invalidating sessions goes a few sessions per txn.
+// agent's memory, as in the embedded store (each agent starts the delay of an invalidation its
+// watch sees: a lock freed in the revision that deleted its session); a TTL session is expired by
+// the agent that last renewed it, or by etcd's lease. Large delete-trees need etcd's --max-txn-ops
+// above 2*keys+2 (etcd's default is 128); expiring and invalidating sessions goes a few sessions
+// per txn.
 #pragma once
 
 #include <cstdint>

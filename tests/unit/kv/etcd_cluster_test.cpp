@@ -277,4 +277,29 @@ TEST_CASE(
   CHECK(Do(s, {MakeOp(Verb::kDeleteTree, "tree/")}).ok);
   CHECK_FALSE(Has(s, "tree/a"));
 }
+
+TEST_CASE("etcd: a lock-delay started by an invalidation on one agent holds on the others") {
+  EtcdFx fx;
+  std::unique_ptr<Store> other = Peer(fx);  // same etcd prefix, same fake clock
+  Store& a = *fx.s;
+  const std::string holder = NewSession(a, "n1", Session::Behavior::kRelease, 0, 15000);
+  REQUIRE(Do(a, {MakeOp(Verb::kLock, "ld/k", "v", 0, holder)}).ok);
+  const std::string rival = NewSession(*other, "n1", Session::Behavior::kRelease, 0, 0);
+  REQUIRE(Eventually([&] { return MustGet(*other, "ld/k").session == holder; }));
+  REQUIRE(SessionCall([&](auto cb) { a.DestroySession(holder, cb); }).found);
+  REQUIRE(Eventually([&] { return MustGet(*other, "ld/k").session.empty(); }));
+  // Within the 15 s on the shared clock: refused on the other agent as on this one.
+  CHECK_FALSE(Do(*other, {MakeOp(Verb::kLock, "ld/k", "w", 0, rival)}).ok);
+  CHECK_FALSE(Do(a, {MakeOp(Verb::kLock, "ld/k", "w", 0, rival)}).ok);
+  // A release by the holder itself starts no delay (Consul's rule), on either agent.
+  const std::string h2 = NewSession(a, "n1", Session::Behavior::kRelease, 0, 15000);
+  REQUIRE(Do(a, {MakeOp(Verb::kLock, "ld/free", "v", 0, h2)}).ok);
+  REQUIRE(Do(a, {MakeOp(Verb::kUnlock, "ld/free", "", 0, h2)}).ok);
+  REQUIRE(Eventually([&] { return Has(*other, "ld/free"); }));
+  CHECK(Do(*other, {MakeOp(Verb::kLock, "ld/free", "w", 0, rival)}).ok);
+  // Once the delay has passed, the key can be taken.
+  fx.clock->fetch_add(15001);
+  CHECK(Do(*other, {MakeOp(Verb::kLock, "ld/k", "w", 0, rival)}).ok);
+  CHECK(MustGet(a, "ld/k").session == rival);
+}
 #endif
