@@ -1,5 +1,6 @@
 // Prepared queries: checking, compiling, resolving and rendering. See prepared_query.h.
 #include "beacon/catalog/prepared_query.h"
+#include "beacon/core/go_regexp.h"
 
 #include <algorithm>
 #include <cstring>
@@ -210,12 +211,13 @@ std::unique_ptr<CompiledQuery> Compile(const PreparedQuery& q, std::string* err)
     return nullptr;
   }
   if (!q.template_regexp.empty()) {
-    try {
-      c->re = std::make_unique<std::regex>(q.template_regexp, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      *err = "Bad Regexp: " + std::string(e.what());
+    // Go's syntax, as Consul reads it ((?i), (?P<name>...), \A, \z: core/go_regexp.h).
+    auto re = core::GoRegexp(q.template_regexp);
+    if (!re.ok()) {
+      *err = "Bad Regexp: " + re.status().message();
       return nullptr;
     }
+    c->re = std::make_unique<std::regex>(std::move(re.value()));
   }
   auto parse = [&](const std::string& path, const std::string& text, Interp* out) {
     std::string why;

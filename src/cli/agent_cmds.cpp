@@ -8,6 +8,7 @@
 #include <ostream>
 #include <regex>
 
+#include "beacon/core/go_regexp.h"
 #include "internal.h"
 
 namespace beacon::cli {
@@ -50,13 +51,12 @@ Usage: beacon members [options]
 )";
   int rc = ParseFlags(&fs, args, kHelp, io);
   if (rc >= 0) return rc;
-  std::regex re;
-  try {
-    re = std::regex(status);
-  } catch (const std::regex_error& e) {
-    io.err << "Failed to compile status regexp: " << e.what() << "\n";
+  auto compiled = core::GoRegexp(status);
+  if (!compiled.ok()) {
+    io.err << "Failed to compile status regexp: " << compiled.status().message() << "\n";
     return 1;
   }
+  const std::regex re = std::move(compiled.value());
   http::HttpClient client(hf.Options(io));
   std::string path = "/v1/agent/members";
   if (wan) path += "?wan=1";

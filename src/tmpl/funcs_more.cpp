@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 
+#include "beacon/core/go_regexp.h"
 #include "funcs.h"
 
 namespace beacon::tmpl {
@@ -253,20 +254,13 @@ Result<Value> ByMeta(Ctx&, std::vector<Value>& a) {
   return MakeMap(std::move(entries), "[]*dep.HealthService");
 }
 
-// regexMatch / regexReplaceAll with std::regex (ECMAScript), which agrees with Go's RE2 on the
-// patterns templates use; a leading (?i) is honoured and ${N} in the replacement means $N.
+// regexMatch / regexReplaceAll: Go's syntax on std::regex (core/go_regexp.h: leading flags,
+// named groups, \A, \z, \Q...\E); ${N} in the replacement means $N.
 Result<std::regex> Compile(const std::string& re) {
-  std::string_view p = re;
-  auto flags = std::regex::ECMAScript;
-  if (p.substr(0, 4) == "(?i)") {
-    p.remove_prefix(4);
-    flags |= std::regex::icase;
-  }
-  try {
-    return std::regex(std::string(p), flags);
-  } catch (const std::regex_error& e) {
-    return Status::Error("error parsing regexp: " + std::string(e.what()) + ": " + GoQuote(re));
-  }
+  auto r = core::GoRegexp(re);
+  if (!r.ok())
+    return Status::Error("error parsing regexp: " + r.status().message() + ": " + GoQuote(re));
+  return r;
 }
 
 Result<Value> RegexMatch(Ctx&, std::vector<Value>& a) {

@@ -34,7 +34,7 @@
 //   characters escaped as encoding/json does). Known deviations: a struct pointer nested in a
 //   slice or map prints as &{...} (Go prints its address); toLower/toUpper map Latin, Greek and
 //   Cyrillic letters (others pass unchanged) and toTitle ASCII only; regexMatch/regexReplaceAll
-//   use ECMAScript regexes (RE2's common subset).
+//   take Go's syntax translated to std::regex (core/go_regexp.h; Unicode classes refused).
 // - Template is immutable after Parse: Render is const, reentrant and thread-safe (concurrent
 //   renders of one Template from several threads are fine); Data is used by one render at a time.
 #pragma once

@@ -120,6 +120,33 @@ TEST_CASE("templates render match groups, tags with ! and RemoveEmptyTags") {
   CHECK(r.tags == std::vector<std::string>{"Blue", "!"});
 }
 
+TEST_CASE("template Regexp is Go's syntax: (?i), named groups, \\A and \\z") {
+  QueryScratch s;
+  const QueryView* v = nullptr;
+  PreparedQuery a = Template("a", "geo2-", "${match(1)}");
+  a.template_regexp = "(?i)^GEO2-(.*)$";
+  REQUIRE(CheckQuery(a).empty());
+  REQUIRE(CompileQueries({a})->Resolve("geo2-web", RenderInput{"geo2-web", {}}, s, &v) ==
+          QuerySet::Found::kOk);
+  CHECK(v->service == "web");
+  PreparedQuery b = Template("b", "geo3-", "${match(2)}");
+  b.template_regexp = "^(?P<region>geo3)-(.*)$";
+  REQUIRE(CheckQuery(b).empty());
+  REQUIRE(CompileQueries({b})->Resolve("geo3-db", RenderInput{"geo3-db", {}}, s, &v) ==
+          QuerySet::Found::kOk);
+  CHECK(v->service == "db");
+  PreparedQuery c = Template("c", "geo5-", "${match(1)}");
+  c.template_regexp = "\\Ageo5-(.*)\\z";  // never matched before: ECMAScript's \A is "A"
+  REQUIRE(CheckQuery(c).empty());
+  REQUIRE(CompileQueries({c})->Resolve("geo5-web", RenderInput{"geo5-web", {}}, s, &v) ==
+          QuerySet::Found::kOk);
+  CHECK(v->service == "web");
+  PreparedQuery d = Template("d", "geo6-", "${match(1)}");
+  d.template_regexp = "^geo6-(\\pL+)$";
+  CHECK(CheckQuery(d) ==
+        "failed compiling template: Bad Regexp: Unicode classes (\\p) are not supported");
+}
+
 TEST_CASE("Writer::SetPreparedQueries publishes the compiled set") {
   beacon::catalog::SnapshotHub hub;
   beacon::catalog::Writer w(hub, "n1", "dc1", {});

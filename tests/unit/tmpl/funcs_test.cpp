@@ -100,4 +100,9 @@ TEST_CASE("regexMatch and regexReplaceAll") {
         "1:web 22:db");
   CHECK(Render("{{ \"a.b.c\" | regexReplaceAll \"\\\\.\" \"${0}/\" }}") == "a./b./c");
   CHECK(Render("{{ regexMatch \"(\" \"x\" }}").find("error parsing regexp") != std::string::npos);
+  // Go's syntax: \A and \z anchors, named groups; \p is refused, not silently false.
+  CHECK(Render("{{ regexMatch \"\\\\Aweb\\\\z\" \"web\" }} {{ regexMatch \"\\\\Aweb\\\\z\" "
+               "\"webs\" }}") == "true false");
+  CHECK(Render("{{ regexReplaceAll \"(?P<n>\\\\w+)-(\\\\d+)\" \"$2\" \"web-1\" }}") == "1");
+  CHECK(Render("{{ regexMatch \"\\\\pL\" \"a\" }}").find("Unicode classes") != std::string::npos);
 }
