@@ -228,6 +228,7 @@ Status Agent::Start() {
     kv_->SetOnCommit([this](bool kv, bool sessions) {
       if (kv) http_->Notify(http::Topic::kKv);
       if (sessions) http_->Notify(http::Topic::kSession);
+      if (sessions && drop_orphan_queries_) drop_orphan_queries_();
     });
   }
   BEACON_LOG(log_, kInfo, "agent", "node %s in datacenter %s started (domain %s)",

@@ -94,7 +94,8 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
         log_);
     query_mirror_->Start();
   }
-  http::ReplaceQueriesFn replace = http::AddQueryRoutes(router, hub_, std::move(qo));
+  http::ReplaceQueriesFn replace =
+      http::AddQueryRoutes(router, hub_, std::move(qo), &drop_orphan_queries_);
   if (!replace) return;
   // Snapshots carry the published set (every acknowledged write) and restore replaces it.
   snap->prepared_queries = [this] { return http::QueryRecords(*hub_.Current()); };

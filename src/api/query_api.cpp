@@ -126,6 +126,24 @@ void Replace(const StatePtr& s, const std::vector<std::string>& records,
   });
 }
 
+// Loop thread: the queries bound to a session that is gone go with it.
+void DropOrphans(const StatePtr& s) {
+  if (!s->opts.session_exists) return;
+  bool changed = false;
+  for (auto it = s->by_id.begin(); it != s->by_id.end();) {
+    if (!it->second.session.empty() && !s->opts.session_exists(it->second.session)) {
+      it = s->by_id.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  if (!changed) return;
+  ++s->index;
+  // Nobody waits for it: a failed write shows at the next one, which rewrites the whole file.
+  Commit(s, [](const std::string&) {});
+}
+
 Result<PreparedQuery> Body(const Request& req) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return PreparedQuery{};
   return config::DecodePreparedQuery(req.body);
@@ -256,7 +274,7 @@ std::vector<std::string> QueryRecords(const catalog::Snapshot& snap) {
 }
 
 ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
-                                QueryApiOptions opts) {
+                                QueryApiOptions opts, std::function<void()>* drop_orphans) {
   auto s = std::make_shared<State>();
   s->hub = &hub;
   s->dc_lower = core::Lower(opts.datacenter);
@@ -287,6 +305,12 @@ ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
       if (req.method == "GET" && query_detail::HandleExec(s, req, resp)) return;
       Specific(s, req, resp);
     });
+  }
+  if (drop_orphans != nullptr) {
+    *drop_orphans = [s] {
+      if (!s->opts.post) return DropOrphans(s);
+      s->opts.post([s] { DropOrphans(s); });
+    };
   }
   return [s](std::vector<std::string> records, std::function<void(Status)> done) {
     auto run = [s, records = std::move(records), done = std::move(done)] {

@@ -172,6 +172,17 @@ class QueryTest(unittest.TestCase):
         self.assertEqual(r.status, 400)
         self.assertIn("Cannot modify non-existent prepared query", r.body.decode())
 
+    def test_a_query_bound_to_a_session_goes_with_it(self):
+        sid = self.agent.api("PUT", "/v1/session/create", {"Name": "q-owner"})["ID"]
+        kept = self.create({"Name": "unbound", "Service": {"Service": "web"}})
+        qid = self.create({"Name": "bound", "Session": sid, "Service": {"Service": "web"}})
+        self.assertEqual(self.req("GET", "/v1/query/" + qid).status, 200)
+        self.assertEqual(self.agent.api("PUT", "/v1/session/destroy/" + sid), True)
+        wait_for(lambda: self.req("GET", "/v1/query/" + qid).status == 404, 10,
+                 what="the query deleted with its session")
+        self.assertEqual(self.req("GET", "/v1/query/" + kept).status, 200)
+        self.assertNotIn("bound", [q["Name"] for q in self.req("GET", "/v1/query").json()])
+
     def test_execute_filters_limit_and_near(self):
         self.create({"Name": "fast", "Service": {"Service": "web", "OnlyPassing": True,
                                                  "Tags": ["RAILS", "!canary"]}})

@@ -155,6 +155,9 @@ class Agent {
   // Prepared queries: a server's file writes (off the loop threads), a client's mirror.
   std::unique_ptr<Persister> query_persister_;
   std::unique_ptr<QueryMirror> query_mirror_;
+  // Servers: deletes the prepared queries whose session is gone (set while the HTTP routes are
+  // built, before the KV store's OnCommit starts calling it).
+  std::function<void()> drop_orphan_queries_;
   std::vector<catalog::PreparedQuery> loaded_queries_;  // Start() to BuildHttp() only
   uint64_t loaded_query_index_ = 1;
   int exit_code_ = 0;           // agent loop only

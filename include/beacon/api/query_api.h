@@ -71,9 +71,13 @@ struct QueryApiOptions {
 using ReplaceQueriesFn =
     std::function<void(std::vector<std::string> records, std::function<void(Status)> done)>;
 
-// Returns the replacer on a server (opts.store), null on a client agent.
+// Returns the replacer on a server (opts.store), null on a client agent. On a server,
+// *drop_orphans (when given) gets the function to call after sessions change (any thread): it
+// deletes, on the loop thread, every query whose Session no longer exists (opts.session_exists),
+// as Consul deletes a query with its session, and persists and installs the set like a DELETE.
 ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
-                                QueryApiOptions opts);
+                                QueryApiOptions opts,
+                                std::function<void()>* drop_orphans = nullptr);
 // The published set as snapshot records (see the contract); any thread.
 std::vector<std::string> QueryRecords(const catalog::Snapshot& snap);
 
