@@ -121,29 +121,24 @@ TEST_CASE("templates render match groups, tags with ! and RemoveEmptyTags") {
 }
 
 TEST_CASE("template Regexp is Go's syntax: (?i), named groups, \\A and \\z") {
-  QueryScratch s;
-  const QueryView* v = nullptr;
-  PreparedQuery a = Template("a", "geo2-", "${match(1)}");
-  a.template_regexp = "(?i)^GEO2-(.*)$";
-  REQUIRE(CheckQuery(a).empty());
-  REQUIRE(CompileQueries({a})->Resolve("geo2-web", RenderInput{"geo2-web", {}}, s, &v) ==
-          QuerySet::Found::kOk);
-  CHECK(v->service == "web");
-  PreparedQuery b = Template("b", "geo3-", "${match(2)}");
-  b.template_regexp = "^(?P<region>geo3)-(.*)$";
-  REQUIRE(CheckQuery(b).empty());
-  REQUIRE(CompileQueries({b})->Resolve("geo3-db", RenderInput{"geo3-db", {}}, s, &v) ==
-          QuerySet::Found::kOk);
-  CHECK(v->service == "db");
-  PreparedQuery c = Template("c", "geo5-", "${match(1)}");
-  c.template_regexp = "\\Ageo5-(.*)\\z";  // never matched before: ECMAScript's \A is "A"
-  REQUIRE(CheckQuery(c).empty());
-  REQUIRE(CompileQueries({c})->Resolve("geo5-web", RenderInput{"geo5-web", {}}, s, &v) ==
-          QuerySet::Found::kOk);
-  CHECK(v->service == "web");
-  PreparedQuery d = Template("d", "geo6-", "${match(1)}");
-  d.template_regexp = "^geo6-(\\pL+)$";
-  CHECK(CheckQuery(d) ==
+  // The service a template named `prefix` with `regexp` and Service `service` resolves `name`
+  // to, or why its definition is refused.
+  auto service = [](const char* prefix, const char* regexp, const char* svc,
+                    const std::string& name) -> std::string {
+    PreparedQuery t = Template("t", prefix, svc);
+    t.template_regexp = regexp;
+    if (std::string why = CheckQuery(t); !why.empty()) return why;
+    QueryScratch s;
+    const QueryView* v = nullptr;
+    auto set = CompileQueries({t});
+    if (set->Resolve(name, RenderInput{name, {}}, s, &v) != QuerySet::Found::kOk) return "?";
+    return std::string(v->service);
+  };
+  CHECK(service("geo2-", "(?i)^GEO2-(.*)$", "${match(1)}", "geo2-web") == "web");
+  CHECK(service("geo3-", "^(?P<region>geo3)-(.*)$", "${match(2)}", "geo3-db") == "db");
+  // Never matched before: ECMAScript's \A is the letter A.
+  CHECK(service("geo5-", "\\Ageo5-(.*)\\z", "${match(1)}", "geo5-web") == "web");
+  CHECK(service("geo6-", "^geo6-(\\pL+)$", "${match(1)}", "geo6-x") ==
         "failed compiling template: Bad Regexp: Unicode classes (\\p) are not supported");
 }
 
