@@ -46,7 +46,7 @@ void AddRaftRoutes(Router& router, kv::ClusterView& cluster, bool pretty) {
                 [c, pretty](const Request& req, Response& resp) {
                   const bool pp = pretty || req.HasQuery("pretty");
                   DeferredPtr d = resp.Defer();
-                  c->Configuration([d, pp](Result<kv::RaftConfiguration> r) {
+                  c->Configuration(req.HasQuery("stale"), [d, pp](Result<kv::RaftConfiguration> r) {
                     Response out;
                     if (r.ok()) {
                       out.Json(ConfigurationJson(r.value(), pp));

@@ -94,11 +94,15 @@ class EtcdClusterView final : public ClusterView {
     return InfoFields(*state_.load(), o_.etcd.endpoints);
   }
 
-  void Configuration(std::function<void(Result<RaftConfiguration>)> done) override {
-    Post([this, done = std::move(done)](Prober& p) {
+  void Configuration(bool stale, std::function<void(Result<RaftConfiguration>)> done) override {
+    Post([this, stale, done = std::move(done)](Prober& p) {
       StatePtr s = Refresh(p);
-      if (s->members.empty()) return done(Status::Error(Unreachable(*s)));
-      done(ToConfiguration(*s));
+      if (!s->members.empty()) return done(ToConfiguration(*s));
+      StatePtr known = last_members_.load();
+      if (!stale || known == nullptr) return done(Status::Error(Unreachable(*s)));
+      EtcdClusterState old = *known;
+      old.leader = 0;  // nobody is known to lead now
+      done(ToConfiguration(old));
     });
   }
 
@@ -135,6 +139,7 @@ class EtcdClusterView final : public ClusterView {
   }
 
   void Publish(const StatePtr& s) {
+    if (!s->members.empty()) last_members_.store(s);
     const uint64_t before = state_.exchange(s)->leader;
     const bool known = s->leader != 0;
     known_.store(known, std::memory_order_release);
@@ -270,6 +275,7 @@ class EtcdClusterView final : public ClusterView {
   const EtcdClusterOptions o_;
   const Logger& log_;
   std::atomic<StatePtr> state_;
+  std::atomic<StatePtr> last_members_;  // the newest state with a member list (for ?stale)
   std::atomic<bool> known_{false};
   std::atomic<bool> stopping_{false};
   Mutex mu_;

@@ -18,7 +18,7 @@ class LocalCluster final : public ClusterView {
             {"members", "1"},         {"revision", std::to_string(o_.index ? o_.index() : 0)}};
   }
 
-  void Configuration(std::function<void(Result<RaftConfiguration>)> done) override {
+  void Configuration(bool, std::function<void(Result<RaftConfiguration>)> done) override {
     RaftConfiguration c;
     c.servers.push_back({o_.node_id, o_.node_name, o_.address, true, true});
     c.index = o_.index ? o_.index() : 0;

@@ -10,6 +10,8 @@ client URLs, and a client agent joined to it by gossip (it forwards status and o
 - `beacon info` shows the kv section (backend etcd, 3/3 endpoints reachable, the leader),
 - ?consistent reads answer after a linearizable barrier (read-your-writes; a blocking one parks
   on its ?index and wakes on a write through the client agent),
+- with every member killed, `list-peers` fails and `list-peers -stale` prints the last membership
+  seen (no leader), as Consul's -stale answers from local configuration;
 - with two members killed (no quorum): KV reads answer X-Consul-KnownLeader: false, ?stale still
   answers with the value, ?consistent answers 500, status/leader is ""; with them back the
   leader is known again,
@@ -278,8 +280,22 @@ class EtcdOps(unittest.TestCase):
         self.assertIn("\tknown_leader = false\n", out)
         self.assertIn("\tendpoints_reachable = 1/3\n", out)
 
-        self.etcd.start(leader)
-        self.etcd.start(other)
+        # Every member down: list-peers fails, -stale shows the last membership seen, no leader.
+        third = next(m for m in self.etcd.names if m not in (leader, other))
+        self.etcd.kill(third)
+        rc, out, err = cli(self.server, "operator", "raft", "list-peers")
+        self.assertEqual(rc, 1, (out, err))
+        self.assertIn("Error getting peers", err)
+        rc, out, err = cli(self.server, "operator", "raft", "list-peers", "-stale")
+        self.assertEqual(rc, 0, err)
+        rows = [l.split() for l in out.strip().splitlines()[1:]]
+        self.assertEqual(sorted(r[0] for r in rows), sorted(self.etcd.names))
+        self.assertEqual({r[3] for r in rows}, {"follower"})
+
+        for m in (third, leader, other):  # a lone member answers nothing until a quorum is up
+            self.etcd.start(m, wait=False)
+        for m in self.etcd.names:
+            wait_for(lambda m=m: self.etcd.status(m) is not None, 30, what="etcd %s up" % m)
         self.wait_leader(self.server, timeout=30)
         wait_for(lambda: self.server.http("GET", "/v1/kv/ops/q").header(
             "X-Consul-KnownLeader") == "true", 10, what="KnownLeader true again")

@@ -59,8 +59,11 @@ class ClusterView {
   virtual std::vector<std::string> Peers() const = 0;           // host:port of every voter
   virtual std::map<std::string, std::string> Info() const = 0;  // `beacon info`'s kv section
 
-  // Asynchronous; `done` runs once, on the view's worker thread (or at once when local).
-  virtual void Configuration(std::function<void(Result<RaftConfiguration>)> done) = 0;
+  // Asynchronous; `done` runs once, on the view's worker thread (or at once when local). stale
+  // (?stale, list-peers -stale): when no member answers, the membership the last successful
+  // poll saw (no leader marked) instead of an error, as Consul answers -stale from a server's
+  // local configuration during an outage.
+  virtual void Configuration(bool stale, std::function<void(Result<RaftConfiguration>)> done) = 0;
   // Exactly one of address (host:port, a peer or client URL's) or id. Errors carry Consul's
   // texts: `address "x" was not found in the Raft configuration` (or `id "x" ...`).
   virtual void RemovePeer(std::string address, std::string id,
