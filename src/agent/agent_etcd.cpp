@@ -216,7 +216,7 @@ Status Agent::StartSupervisedEtcd() {
   if (Status st = etcd_->Start(); !st.ok()) return st;
   // The KV store needs a quorum: a first start waits for the other members to come up.
   for (int attempt = 1;; ++attempt) {
-    Status st = OpenKv();
+    Status st = OpenKv(/*start_unreachable=*/false);
     if (st.ok()) break;
     BEACON_LOG(log_, kWarn, "etcd", "waiting for the etcd cluster (attempt %d): %s", attempt,
                st.message().c_str());

@@ -93,7 +93,9 @@ class Agent {
   // to this agent (when its filters match it); gossip will spread it (issue 8).
   Status FireEvent(gossip::UserEvent* e);
   void RunPublished();
-  Status OpenKv();
+  // start_unreachable: an etcd store opens even when no member answers (EtcdOptions); false
+  // for the supervised start, which waits for its cluster's quorum before serving HTTP.
+  Status OpenKv(bool start_unreachable = true);
   // The KV backend's cluster view (agent_kv_cluster.cpp): the etcd members, or this server.
   std::unique_ptr<kv::ClusterView> NewKvCluster() const;
   // -etcd-supervise (agent_etcd.cpp): after StartCluster, bootstraps or rejoins the local etcd
