@@ -79,8 +79,7 @@ Status Agent::OpenKv(bool start_unreachable) {
     const config::EtcdConfig& e = cfg_.etcd;
     auto st = kv::OpenEtcdStore({e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
                                  static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file,
-                                 e.cert_file, e.key_file, e.transport == "grpc",
-                                 start_unreachable},
+                                 e.cert_file, e.key_file, e.transport == "grpc", start_unreachable},
                                 log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
