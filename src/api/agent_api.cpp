@@ -90,12 +90,31 @@ void SelfHandler(const AgentApi& api, const KvStats& kv_stats, const Request& re
   w.Key("services").String(std::to_string(api.Services().size())).EndObject();
   w.Key("build").BeginObject().Key("prerelease").String("").Key("revision").String(kRevision);
   w.Key("version").String(kConsulVersion).Key("beacon").String(BEACON_VERSION).EndObject();
+  const std::map<std::string, std::string> kv =
+      kv_stats ? kv_stats() : std::map<std::string, std::string>{};
+  // consul.leader: whether this server leads the consensus behind the KV store. The embedded
+  // store's one server does; on etcd, the server whose supervised member (named after the node)
+  // is etcd's leader, and none with external etcd members (no Beacon server leads them). The
+  // kv section's leader is "<name> (<peer address>)".
+  bool leader = s.server;
+  std::string leader_addr;
+  const auto l = kv.find("leader");
+  if (l != kv.end()) {
+    const std::string& v = l->second;
+    if (const size_t open = v.rfind(" ("); open != std::string::npos && v.ends_with(")")) {
+      leader_addr = v.substr(open + 2, v.size() - open - 3);
+    }
+    if (auto b = kv.find("backend"); b != kv.end() && b->second == "etcd") {
+      leader = s.server && v.starts_with(s.node_name + " (");
+    }
+  }
   w.Key("consul").BeginObject().Key("server").String(s.server ? "true" : "false");
-  w.Key("known_datacenters").String("1").Key("leader").String(s.server ? "true" : "false");
+  w.Key("known_datacenters").String("1").Key("leader").String(leader ? "true" : "false");
+  if (!leader_addr.empty()) w.Key("leader_addr").String(leader_addr);
   w.EndObject();
   if (kv_stats) {
     w.Key("kv").BeginObject();
-    for (const auto& [k, v] : kv_stats()) w.Key(k).String(v);
+    for (const auto& [k, v] : kv) w.Key(k).String(v);
     w.EndObject();
   }
   w.EndObject();

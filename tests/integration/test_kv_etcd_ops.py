@@ -150,6 +150,9 @@ class EmbeddedOps(unittest.TestCase):
             self.assertEqual((r.status, r.header("X-Consul-KnownLeader")), (404, "true"))
             rc, out, _ = cli(a, "info")
             self.assertIn("kv:\n\tbackend = embedded\n", out)
+            consul = out[out.index("consul:\n"):]
+            self.assertIn("\tleader = true\n", consul)
+            self.assertIn("\tleader_addr = %s\n" % me, consul)
 
 
 @unittest.skipIf(ETCD is None, "etcd is not installed (apt-get install etcd-server)")
@@ -209,6 +212,11 @@ class EtcdOps(unittest.TestCase):
         self.assertIn("\tendpoints_reachable = 3/3\n", section)
         self.assertIn("\tknown_leader = true\n", section)
         self.assertIn("\tleader = %s (%s)\n" % (leader, self.etcd.peer_addr(leader)), section)
+        # No Beacon server leads external etcd members: consul.leader is false on every server,
+        # and leader_addr names etcd's leader.
+        consul = out[out.index("consul:\n"):out.index("kv:\n")]
+        self.assertIn("\tleader = false\n", consul)
+        self.assertIn("\tleader_addr = %s\n" % self.etcd.peer_addr(leader), consul)
 
     def test_2_consistent_read(self):
         self.server.api("PUT", "/v1/kv/ops/a", "one")
