@@ -82,12 +82,15 @@ const UiAsset* FindUiAsset(std::string_view path) {
 }
 
 void AddUiRoutes(Router& router) {
-  router.Handle("GET", std::string(kPrefix), ServeUi);
-  router.Handle("GET", "/ui", [](const Request&, Response& resp) { Redirect(resp, "/ui/"); });
+  // HEAD as GET without the body (uptime probes), as Go's file server answers it.
+  for (const char* method : {"GET", "HEAD"}) {
+    router.Handle(method, std::string(kPrefix), ServeUi);
+    router.Handle(method, "/ui", [](const Request&, Response& resp) { Redirect(resp, "/ui/"); });
+  }
   // "/" is a prefix route: it sees every path no longer route takes. Registered for every method
   // so unknown paths stay 404 (not 405 "GET only"), exactly as without the UI.
   for (const char* method : {"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"}) {
-    const bool get = std::string_view(method) == "GET";
+    const bool get = std::string_view(method) == "GET" || std::string_view(method) == "HEAD";
     router.Handle(method, "/", [get](const Request& req, Response& resp) {
       if (get && req.path == "/") {
         Redirect(resp, "/ui/");

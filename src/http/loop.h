@@ -501,7 +501,9 @@ class HttpLoop {
     d += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
     if (close_after) d += "Connection: close\r\n";
     d += "\r\n";
-    d += resp.body;
+    // A HEAD answer has the GET answer's headers, Content-Length included, and no body (RFC
+    // 9110 9.3.2); only routes registered for HEAD get here.
+    if (c->req.method != "HEAD") d += resp.body;
     if (close_after) {
       // The drain time starts once the response is written (OnWritten): a large response to a
       // slow reader must not be cut by it.

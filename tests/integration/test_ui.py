@@ -32,6 +32,26 @@ class UiServingTest(unittest.TestCase):
             self.assertEqual(r.status, 301, path)
             self.assertEqual(r.header("Location"), "/ui/")
 
+    def test_head_answers_like_get_without_a_body(self):
+        import http.client
+        get = self.get("/ui/")
+        for path, status in (("/ui/", 200), ("/ui/services/web", 200), ("/", 301), ("/ui", 301)):
+            c = http.client.HTTPConnection(self.agent.http_addr, timeout=10)
+            try:
+                c.request("HEAD", path)
+                r = c.getresponse()
+                self.assertEqual((r.status, r.read()), (status, b""), path)
+                if status == 200:
+                    self.assertEqual(r.getheader("Content-Length"), str(len(get.body)), path)
+                    self.assertEqual(r.getheader("ETag"), get.header("ETag"), path)
+                else:
+                    self.assertEqual(r.getheader("Location"), "/ui/", path)
+                # The connection stays usable: no stray body bytes precede the next answer.
+                c.request("GET", "/v1/status/leader")
+                self.assertEqual(c.getresponse().status, 200, path)
+            finally:
+                c.close()
+
     def test_index_and_deep_links(self):
         r = self.get("/ui/")
         self.assertEqual(r.status, 200)
