@@ -4,7 +4,9 @@
 The agent gets known DNS and HTTP traffic (counted from a baseline read before it), then a
 Prometheus on 127.0.0.1:<free port> scrapes the real binary every second, and every assertion
 goes through Prometheus' HTTP query API: the text parses, the series carry the types and labels
-we wrote (histograms with buckets), and the values match what was sent.
+we wrote (histograms with buckets), and the values match what was sent: DNS answers by qtype and
+rcode, dropped and malformed (FORMERR) packets, HTTP requests by route, check runs by type and
+result (a TCP check of the agent itself), catalog, process and blocking-query gauges.
 
 Skipped (exit 77) when prometheus is not installed.
 """
@@ -165,6 +167,12 @@ class TestPrometheus(unittest.TestCase):
                     assert dns(a.dns_port, names[(qtype, rcode)], qtype) == rcode, (qtype, rcode)
             # One malformed packet (a truncated header): dropped, counted.
             assert udp_exchange(a.dns_port, b"\x12\x34\x01", timeout=0.3) is None
+            # One well-framed query without a question: answered FORMERR, counted as malformed.
+            r = udp_exchange(a.dns_port, b"\x12\x35\x01\x00" + b"\x00" * 8, timeout=1)
+            assert r is not None and parse_header(r)["rcode_name"] == "FORMERR", r
+            # A check that runs: a TCP probe of the agent's own HTTP port every second.
+            assert a.http("PUT", "/v1/agent/check/register",
+                          {"Name": "tcp-self", "TCP": a.http_addr, "Interval": "1s"}).status == 200
             # Known HTTP traffic.
             for _ in range(3):
                 a.api("GET", "/v1/catalog/services")
@@ -196,6 +204,13 @@ class TestPrometheus(unittest.TestCase):
                                 self.base("beacon_dns_dropped_total") + 1)
         self.assertEqual(p.value("beacon_dns_refused_total"),
                          self.base("beacon_dns_refused_total") + 1)
+        self.assertEqual(p.value("beacon_dns_malformed_total"),
+                         self.base("beacon_dns_malformed_total") + 1)
+
+    def test_check_runs_by_type_and_result(self):
+        key = 'beacon_health_check_runs_total{status="passing",type="tcp"}'
+        wait_for(lambda: (self.prom.value(key) or 0) >= 2, 30,
+                 what="two passing TCP probes scraped")
 
     def test_dns_latency_histogram(self):
         p = self.prom
