@@ -4,10 +4,12 @@
 //   consul { address, token, retry { enabled, attempts, backoff, max_backoff } }, log_level, wait
 //   ("min:max" or { min, max }), exec { command, reload_signal, kill_signal, kill_timeout },
 //   template { source | contents, destination, command, command_timeout, perms, backup,
-//              left_delimiter, right_delimiter, wait }   (one object or a list of them)
+//              left_delimiter, right_delimiter, wait, function_denylist }   (one or a list)
 // Keys compare without case, '_' or '-'. Options consul-template has but Beacon does not need
-// (max_stale, pid_file, syslog, vault, dedup, ...) are accepted and ignored; anything else is an
-// error naming the file and the key.
+// (max_stale, pid_file, syslog, vault, dedup, ...) are accepted and ignored; the few that would
+// change what a render does there (error_on_missing_key, sandbox_path, user/group, consul.ssl/auth,
+// exec.env) are accepted and listed in TemplateOptions::unsupported, which the runner warns
+// about; anything else is an error naming the file and the key.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -39,6 +41,18 @@ class Reader {
     std::string_view s;
     if (v.get(s) != simdjson::SUCCESS) return Err(key, "expected a string");
     *out = std::string(s);
+    return Status::Ok();
+  }
+
+  Status Strings(element v, std::string_view key, std::vector<std::string>* out) const {
+    simdjson::dom::array arr;
+    if (v.get(arr) != simdjson::SUCCESS) return Err(key, "expected a list of strings");
+    out->clear();
+    for (element e : arr) {
+      std::string_view s;
+      if (e.get(s) != simdjson::SUCCESS) return Err(key, "expected a list of strings");
+      out->emplace_back(s);
+    }
     return Status::Ok();
   }
 
@@ -206,8 +220,12 @@ class Reader {
         Wait w;
         st = WaitValue(f.value, path, &w);
         t->wait = w;
-      } else if (k != "createdestdirs" && k != "erroronmissingkey" && k != "functiondenylist" &&
-                 k != "sandboxpath" && k != "user" && k != "group" && k != "uid" && k != "gid") {
+      } else if (k == "functiondenylist" || k == "functionblacklist") {
+        st = Strings(f.value, path, &t->function_denylist);
+      } else if (k == "erroronmissingkey" || k == "sandboxpath" || k == "user" || k == "group" ||
+                 k == "uid" || k == "gid") {
+        unsupported_->push_back(path);
+      } else if (k != "createdestdirs") {  // destination directories are always created
         st = Err(path, "unknown key");
       }
       if (!st.ok()) return st;
@@ -221,7 +239,8 @@ class Reader {
     return Status::Ok();
   }
 
-  Status Document(element root, TemplateOptions* o) const {
+  Status Document(element root, TemplateOptions* o) {
+    unsupported_ = &o->unsupported;
     simdjson::dom::object obj;
     if (root.get(obj) != simdjson::SUCCESS) return Status::Error(file_ + ": not an object");
     for (auto f : obj) {
@@ -240,7 +259,9 @@ class Reader {
             st = String(cf.value, path, &o->token);
           } else if (ck == "retry") {
             st = RetryBlock(cf.value, path, &o->retry);
-          } else if (ck != "ssl" && ck != "auth" && ck != "transport" && ck != "namespace") {
+          } else if (ck == "ssl" || ck == "auth") {
+            unsupported_->push_back(path);
+          } else if (ck != "transport" && ck != "namespace") {
             st = Err(path, "unknown key");
           }
           if (!st.ok()) return st;
@@ -278,7 +299,9 @@ class Reader {
             st = Signal(ef.value, path, &o->exec.kill_signal);
           } else if (ek == "killtimeout") {
             st = Duration(ef.value, path, &o->exec.kill_timeout_ms);
-          } else if (ek != "splay" && ek != "env" && ek != "enabled") {
+          } else if (ek == "env") {
+            unsupported_->push_back(path);
+          } else if (ek != "splay" && ek != "enabled") {
             st = Err(path, "unknown key");
           }
           if (!st.ok()) return st;
@@ -295,6 +318,7 @@ class Reader {
 
  private:
   std::string file_;
+  std::vector<std::string>* unsupported_ = nullptr;  // Document's TemplateOptions::unsupported
 };
 
 bool EndsWith(std::string_view s, std::string_view suf) {

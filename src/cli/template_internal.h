@@ -55,6 +55,8 @@ struct TemplateSpec {
   std::string left_delim = "{{";
   std::string right_delim = "}}";
   std::optional<Wait> wait;  // overrides the global wait
+  // function_denylist (function_blacklist): calls to these fail with "function is disabled".
+  std::vector<std::string> function_denylist;
 };
 
 struct ExecSpec {
@@ -74,6 +76,10 @@ struct TemplateOptions {
   bool dry = false;
   std::string log_level = "info";
   Retry retry;
+  // Config keys accepted for consul-template compatibility that would change behaviour there
+  // but have no effect here (error_on_missing_key, sandbox_path, user/group, consul.ssl/auth,
+  // exec.env): the runner warns about each at start.
+  std::vector<std::string> unsupported;
 };
 
 // "in[:out[:command]]" (a command may itself contain ':'), as consul-template splits it.

@@ -85,6 +85,7 @@ Status Load(Tpl* t) {
   po.name = t->spec.contents ? t->spec.destination : t->spec.source;
   po.left_delim = t->spec.left_delim;
   po.right_delim = t->spec.right_delim;
+  po.denied_functions = t->spec.function_denylist;
   auto parsed = tmpl::Template::Parse(text, po);
   if (!parsed.ok()) return parsed.status();
   t->parsed = std::move(parsed.value());
@@ -127,6 +128,10 @@ class Runner {
     sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     BEACON_LOG(log_, kInfo, "runner", "starting: %zu template(s), agent %s", tpls_.size(),
                opts_.address.c_str());
+    for (const std::string& key : opts_.unsupported) {
+      BEACON_LOG(log_, kWarn, "runner", "config %s is not supported by beacon template: ignored",
+                 key.c_str());
+    }
     for (;;) {
       if (int rc = RenderDue(); rc >= 0) return Stop(rc);
       if (opts_.once && AllRendered() && opts_.exec.command.empty()) {

@@ -58,6 +58,8 @@ struct Node {
 struct Template::Tree {
   std::string name;
   std::string src;
+  // Stand-ins for the denied functions (ParseOptions::denied_functions) the calls point at.
+  std::vector<std::unique_ptr<FuncDef>> denied;
   std::vector<Node> root;
   std::vector<std::pair<std::string, std::vector<Node>>> defines;  // {{define}} / {{block}}
   const std::vector<Node>* Find(std::string_view n) const {

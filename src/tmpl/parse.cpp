@@ -1,5 +1,7 @@
 // Template::Parse: tokens (lex.cpp) into the tree of ast.h, with Go's parse-time checks
 // (defined functions and variables, block structure, pipeline shape).
+#include <algorithm>
+
 #include "ast.h"
 #include "funcs.h"
 #include "lex.h"
@@ -26,7 +28,8 @@ std::string Describe(const Token& t) {
 
 class Parser {
  public:
-  Parser(Template::Tree* t, std::vector<Token> toks) : t_(t), toks_(std::move(toks)) {}
+  Parser(Template::Tree* t, std::vector<Token> toks, const std::vector<std::string>& denied)
+      : t_(t), toks_(std::move(toks)), denied_(denied) {}
 
   Status Run() {
     Term term;
@@ -330,6 +333,9 @@ class Parser {
         a->str = std::string(t.text);
         a->func = FindFunc(t.text);
         if (a->func == nullptr) return Err(t.pos, "function \"" + a->str + "\" not defined");
+        if (std::find(denied_.begin(), denied_.end(), a->str) != denied_.end()) {
+          a->func = Denied(*a->func);
+        }
         break;
       case Tok::kDot:
         a->type = Arg::kDot;
@@ -412,9 +418,23 @@ class Parser {
   std::vector<std::string> vars_{"$"};
   int range_depth_ = 0;
   size_t term_pos_ = 0;  // where the last {{end}} / {{else}} was
+  // A stand-in for a denied function: same name and arity, fails when called (as
+  // consul-template's function_denylist does).
+  const FuncDef* Denied(const FuncDef& real) {
+    for (const auto& d : t_->denied) {
+      if (d->name == real.name) return d.get();
+    }
+    t_->denied.push_back(std::make_unique<FuncDef>(
+        FuncDef{real.name, real.min, real.max, [](Ctx&, std::vector<Value>&) -> Result<Value> {
+                  return Status::Error("function is disabled");
+                }}));
+    return t_->denied.back().get();
+  }
+
   // Nested blocks and parentheses (parsing and rendering recurse once per level).
   static constexpr int kMaxNesting = 1000;
   int depth_ = 0;
+  const std::vector<std::string>& denied_;
 };
 
 }  // namespace
@@ -430,7 +450,7 @@ Result<Template> Template::Parse(std::string_view text, const ParseOptions& opt)
   if (!lex.error.empty()) {
     return Status::Error(opt.name + ":" + LineCol(tree->src, lex.error_pos) + ": " + lex.error);
   }
-  Parser p(tree.get(), std::move(lex.tokens));
+  Parser p(tree.get(), std::move(lex.tokens), opt.denied_functions);
   if (Status s = p.Run(); !s.ok()) return s;
   return Template(std::shared_ptr<const Tree>(std::move(tree)));
 }

@@ -323,6 +323,21 @@ class TemplateTest(unittest.TestCase):
         wait_for(lambda: read(out) == "value=two\n", WAIT, what="second render")
         self.assertEqual(read(out + ".bak"), "value=one\n")
 
+    def test_function_denylist_disables_a_function(self):
+        out = self.path("out")
+        cfg = self.write("deny.json", json.dumps({
+            "consul": {"address": self.addr()},
+            "template": [{"contents": 'home={{ env "HOME" }}\n', "destination": out,
+                          "function_denylist": ["env"], "error_on_missing_key": True}],
+        }))
+        r = Runner(self, "-config", cfg, "-once")
+        self.assertEqual(r.wait_exit(), 1, r.log_text())
+        self.assertIn("error calling env: function is disabled", r.log_text())
+        # An option that would change the render in consul-template but does nothing here is
+        # named in a warning instead of passing silently.
+        self.assertIn("error_on_missing_key is not supported by beacon template", r.log_text())
+        self.assertFalse(os.path.exists(out))
+
     def test_config_file_yaml_with_delimiters_and_inline_contents(self):
         self.put("yaml/k", "from-yaml")
         out = self.path("out")

@@ -75,6 +75,9 @@ struct ParseOptions {
   std::string name;  // file name used in errors
   std::string left_delim = "{{";
   std::string right_delim = "}}";
+  // consul-template's function_denylist: a call to one of these fails when it runs, "error
+  // calling env: function is disabled" (a template that only mentions one still renders).
+  std::vector<std::string> denied_functions;
 };
 
 struct Rendered {

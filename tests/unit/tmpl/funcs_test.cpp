@@ -106,3 +106,15 @@ TEST_CASE("regexMatch and regexReplaceAll") {
   CHECK(Render("{{ regexReplaceAll \"(?P<n>\\\\w+)-(\\\\d+)\" \"$2\" \"web-1\" }}") == "1");
   CHECK(Render("{{ regexMatch \"\\\\pL\" \"a\" }}").find("Unicode classes") != std::string::npos);
 }
+
+TEST_CASE("function_denylist: a denied function fails when called, as consul-template's does") {
+  tmpl_test::MapData d;
+  beacon::tmpl::ParseOptions opt{"t.ctmpl"};
+  opt.denied_functions = {"env", "nope"};
+  CHECK(Render("a{{ env \"HOME\" }}", d, opt) ==
+        "ERR: t.ctmpl:1:5: executing \"t.ctmpl\" at <env \"HOME\">: error calling env: function "
+        "is disabled");
+  // Only mentioning it is fine; other functions are untouched.
+  CHECK(Render("{{ if false }}{{ env \"HOME\" }}{{ end }}{{ toUpper \"x\" }}", d, opt) == "X");
+  CHECK(Render("{{ env \"HOME\" }}", d) == "/root");  // without the list
+}
