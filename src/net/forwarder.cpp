@@ -234,16 +234,46 @@ void DnsWorker::OnUpstreamFailure(uint16_t up_id) {
   FinishForward(p, nullptr, 0);
 }
 
+namespace {
+
+// Whether `from` is one of the recursors a query went to (address and port).
+bool FromRecursor(const std::vector<sockaddr_storage>& recursors, const sockaddr* from) {
+  for (const sockaddr_storage& r : recursors) {
+    if (r.ss_family != from->sa_family) continue;
+    if (r.ss_family == AF_INET) {
+      const auto& a = reinterpret_cast<const sockaddr_in&>(r);
+      const auto& b = *reinterpret_cast<const sockaddr_in*>(from);
+      if (a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr) return true;
+    } else if (r.ss_family == AF_INET6) {
+      const auto& a = reinterpret_cast<const sockaddr_in6&>(r);
+      const auto& b = *reinterpret_cast<const sockaddr_in6*>(from);
+      if (a.sin6_port == b.sin6_port &&
+          std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void DnsWorker::OnUpstream(ssize_t n, const uv_buf_t* buf, const sockaddr* addr) {
-  (void)addr;
   if (n < static_cast<ssize_t>(dns::kHeaderSize)) return;
   const auto* r = reinterpret_cast<const uint8_t*>(buf->base);
+  // Only an answer from a recursor the query went to counts (RFC 5452 4.1: a datagram from
+  // anywhere else with a guessed ID is dropped, and the query waits for the real answer).
+  auto it = pending_.find(dns::Get16(r));
+  if (it == pending_.end() || !FromRecursor(it->second->recursors, addr)) return;
   OnUpstreamReply(dns::Get16(r), r, static_cast<size_t>(n));
 }
 
 void DnsWorker::OnUpstreamReply(uint16_t up_id, const uint8_t* r, size_t n) {
   auto it = pending_.find(up_id);
   if (it == pending_.end() || n < dns::kHeaderSize) return;
+  // Not a response (QR clear: a reflected or echoed query): ignored; the query still waits for
+  // a real answer or its timeout, and is never completed with the query's own bytes.
+  if ((r[2] & 0x80) == 0) return;
   Pending& p = *it->second;
   const uint8_t rcode = r[3] & 0x0F;
   if (rcode != dns::kNoError && rcode != dns::kNxDomain) {

@@ -670,11 +670,12 @@ class FakeUpstream:
     TTL 60; any other name gets NXDOMAIN. silent=True: never answer anything.
     """
 
-    def __init__(self, records=None, silent=False, tc_names=()):
+    def __init__(self, records=None, silent=False, tc_names=(), echo=False):
         self.records = records if records is not None else {("example.org", "A"): ["1.2.3.4"],
                                                             ("big.example.org", "A"): ["1.2.3.5"],
                                                             ("www.example.com", "A"): ["1.2.3.6"]}
         self.silent = silent
+        self.echo = echo  # UDP: send each query back unchanged (a misbehaving server's non-answer)
         self.tc_names = {n.rstrip(".").lower() for n in tc_names}
         self.queries = []
         self.port = None
@@ -748,7 +749,7 @@ class FakeUpstream:
                 self.queries.append(("<silent>", None, "udp"))
                 continue
             try:
-                sock.sendto(self.answer(data), addr)
+                sock.sendto(data if self.echo else self.answer(data), addr)
             except Exception:  # noqa: BLE001
                 pass
 

@@ -718,18 +718,31 @@ class TestSilentRecursor(DigTestCase):
     def setUpClass(cls):
         cls.silent = FakeUpstream(silent=True).start()
         cls.good = FakeUpstream().start()
+        cls.echo = FakeUpstream(echo=True).start()
         cls.agent = Agent(config={"dns_config": {"recursor_timeout": "1s"}},
                           extra_args=["-recursor", "127.0.0.1:%d" % cls.silent.port]).start()
         cls.agent2 = Agent(config={"recursors": ["127.0.0.1:%d" % cls.silent.port,
                                                  "127.0.0.1:%d" % cls.good.port],
                                    "dns_config": {"recursor_timeout": "1s"}}).start()
+        cls.agent3 = Agent(config={"dns_config": {"recursor_timeout": "1s"}},
+                           extra_args=["-recursor", "127.0.0.1:%d" % cls.echo.port]).start()
 
     @classmethod
     def tearDownClass(cls):
         cls.agent.close()
         cls.agent2.close()
+        cls.agent3.close()
         cls.silent.stop()
         cls.good.stop()
+        cls.echo.stop()
+
+    def test_a_recursor_echoing_the_query_is_no_answer(self):
+        # A datagram without QR is not a response: the client gets SERVFAIL at the timeout,
+        # never its own query back (which used to be relayed to it as the "answer").
+        r = self.agent3.dig("example.org", "A", time_s=5)
+        self.assertStatus(r, "SERVFAIL")
+        self.assertIn("qr", r.flags, "%r" % r)
+        self.assertGreater(r.elapsed, 0.8, "answered before recursor_timeout")
 
     def test_silent_recursor_servfail_after_timeout(self):
         for tname, opts in TRANSPORTS:
