@@ -8,6 +8,8 @@ client agent on 127.0.47.4, all joined by gossip. Checked as a user sees it:
 - the servers find each other by gossip and bootstrap a 3-member etcd cluster (each agent's
   child, data in <data_dir>/etcd); KV written through one server is read through every server
   and through the client agent, and a write through the client is seen by the servers;
+- `beacon info` on the servers: exactly one says consul `leader = true` (its member leads etcd),
+  and all name the same `leader_addr`;
 - kill -9 of one agent's etcd child: the agent logs the exit, restarts it, and the member
   rejoins (its own copy, read directly from it, has a key written while it was down);
 - SIGTERM of an agent and `beacon leave` on another stop their etcd children (the pids are gone
@@ -168,6 +170,22 @@ def main():
         for url in clients_urls:  # every member holds the data
             wait_for(lambda u=url: member_has(u, "app/two", "2"), 10, what="replica on " + url)
         print("ok: 3 supervised etcd members bootstrapped by gossip; KV via servers and client")
+
+        # `beacon info`: the server whose member leads etcd says consul.leader = true, the
+        # others false, and all name the same leader_addr.
+        def consul_section(agent):
+            out = subprocess.run([BEACON, "info", "-http-addr", agent.http_addr],
+                                 capture_output=True, text=True, timeout=30).stdout
+            return out[out.index("consul:\n"):out.index("kv:\n")]
+
+        def one_leader():
+            sections = [consul_section(a) for a in servers]
+            leaders = [a.node for a, sec in zip(servers, sections) if "\tleader = true\n" in sec]
+            addrs = {re.search(r"\tleader_addr = (\S+)\n", sec).group(1) for sec in sections
+                     if "leader_addr" in sec}
+            return len(leaders) == 1 and len(addrs) == 1
+        wait_for(one_leader, 30, what="exactly one server reporting consul.leader = true")
+        print("ok: beacon info: one leader (the server whose etcd member leads)")
 
         # Stock serf in the same gossip pool: it sees the etcd tags, Beacon sees it.
         if shutil.which("go") and os.path.isdir(SERF_SRC):
