@@ -104,6 +104,8 @@ class DnsWorker {
                uint64_t tcp_conn, const uint8_t* fallback, size_t fallback_len);
   void SendToRecursor(Pending& p);
   void FinishForward(Pending& p, const uint8_t* reply, size_t len);
+  // An upstream answer for p (UDP or TCP): a response with NOERROR/NXDOMAIN finishes it.
+  void Answered(Pending& p, const uint8_t* reply, size_t len);
 
  public:
   void OnUpstreamReply(uint16_t up_id, const uint8_t* reply, size_t len);

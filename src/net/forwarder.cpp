@@ -265,19 +265,21 @@ void DnsWorker::OnUpstream(ssize_t n, const uv_buf_t* buf, const sockaddr* addr)
   // anywhere else with a guessed ID is dropped, and the query waits for the real answer).
   auto it = pending_.find(dns::Get16(r));
   if (it == pending_.end() || !FromRecursor(it->second->recursors, addr)) return;
-  OnUpstreamReply(dns::Get16(r), r, static_cast<size_t>(n));
+  Answered(*it->second, r, static_cast<size_t>(n));
 }
 
 void DnsWorker::OnUpstreamReply(uint16_t up_id, const uint8_t* r, size_t n) {
   auto it = pending_.find(up_id);
-  if (it == pending_.end() || n < dns::kHeaderSize) return;
+  if (it != pending_.end()) Answered(*it->second, r, n);
+}
+
+void DnsWorker::Answered(Pending& p, const uint8_t* r, size_t n) {
   // Not a response (QR clear: a reflected or echoed query): ignored; the query still waits for
   // a real answer or its timeout, and is never completed with the query's own bytes.
-  if ((r[2] & 0x80) == 0) return;
-  Pending& p = *it->second;
+  if (n < dns::kHeaderSize || (r[2] & 0x80) == 0) return;
   const uint8_t rcode = r[3] & 0x0F;
   if (rcode != dns::kNoError && rcode != dns::kNxDomain) {
-    OnUpstreamFailure(up_id);
+    OnUpstreamFailure(p.up_id);
     return;
   }
   FinishForward(p, r, n);
