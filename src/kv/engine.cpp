@@ -4,8 +4,8 @@
 #include "engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
+#include "beacon/core/clock.h"
 
 namespace beacon::kv::internal {
 namespace {
@@ -132,13 +132,7 @@ bool TakesPrefix(Verb v) {
 }  // namespace
 
 Engine::Engine(StoreOptions opts) : opts_(std::move(opts)), rng_(std::random_device{}()) {
-  if (!opts_.now_ms) {
-    opts_.now_ms = [] {
-      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::steady_clock::now().time_since_epoch())
-                                       .count());
-    };
-  }
+  if (!opts_.now_ms) opts_.now_ms = [] { return core::RealClock().MonotonicMs(); };
 }
 
 void Engine::Load(Backend& b, const Meta& m) {

@@ -71,6 +71,8 @@ class Engine {
   explicit Engine(StoreOptions opts);
 
   uint64_t Now() const { return opts_.now_ms(); }
+  // The clock Now() reads (StoreOptions::now_ms, else the steady clock); set at construction.
+  const std::function<uint64_t()>& clock() const { return opts_.now_ms; }
   const Meta& meta() const { return meta_; }
 
   // Rebuilds the in-memory state (lock holders, TTL clocks from now) from committed tables.

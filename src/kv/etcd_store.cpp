@@ -2,7 +2,6 @@
 // unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
 #include "etcd_store.h"
 
-#include "beacon/core/clock.h"
 #include "beacon/core/uuid.h"
 
 namespace beacon::kv {
@@ -15,8 +14,7 @@ EtcdStore::EtcdStore(const EtcdOptions& eo, const Logger& log, const StoreOption
   std::mt19937_64 rng(std::random_device{}());
   id_ = core::NewUuidV4(rng);
   wall_ms_ = so.wall_ms;
-  now_ms_ = so.now_ms;
-  if (!now_ms_) now_ms_ = [] { return core::RealClock().MonotonicMs(); };
+  now_ms_ = engine_.clock();  // the constructor runs before any thread shares engine_
 }
 
 EtcdStore::~EtcdStore() {
