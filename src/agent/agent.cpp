@@ -46,6 +46,7 @@ Agent::Agent(config::CommandLine cl, config::AgentConfig cfg, const Logger& log)
 
 Agent::~Agent() {
   query_mirror_.reset();  // no more installs from its thread
+  query_value_.reset();   // nor changes of the shared prepared-query set
   if (cluster_) cluster_->Stop();
   if (health_) health_->Stop();  // kills running scripts; no result is submitted after this
   if (http_) http_->Stop();
@@ -74,13 +75,22 @@ void RaiseFileLimit(const Logger& log) {
 
 }  // namespace
 
+kv::EtcdOptions Agent::EtcdStoreOptions(bool start_unreachable) const {
+  const config::EtcdConfig& e = cfg_.etcd;
+  return {e.endpoints,
+          static_cast<int64_t>(e.dial_timeout_ms),
+          static_cast<int64_t>(e.request_timeout_ms),
+          e.prefix,
+          e.ca_file,
+          e.cert_file,
+          e.key_file,
+          e.transport == "grpc",
+          start_unreachable};
+}
+
 Status Agent::OpenKv(bool start_unreachable) {
   if (cfg_.kv_backend == "etcd") {
-    const config::EtcdConfig& e = cfg_.etcd;
-    auto st = kv::OpenEtcdStore({e.endpoints, static_cast<int64_t>(e.dial_timeout_ms),
-                                 static_cast<int64_t>(e.request_timeout_ms), e.prefix, e.ca_file,
-                                 e.cert_file, e.key_file, e.transport == "grpc", start_unreachable},
-                                log_);
+    auto st = kv::OpenEtcdStore(EtcdStoreOptions(start_unreachable), log_);
     if (!st.ok()) return st.status();
     kv_ = std::move(st.value());
     // 3 s of looking lapsed before a node's sessions go (agent_sessions.h): a refutation of a
@@ -224,6 +234,7 @@ Status Agent::Start() {
     }
     Status st = http_->Start();
     if (!st.ok()) return st;
+    StartSharedQueries();
     kv_->SetOnCommit([this](bool kv, bool sessions) {
       if (kv) http_->Notify(http::Topic::kKv);
       if (sessions) http_->Notify(http::Topic::kSession);

@@ -1,12 +1,15 @@
 // Prepared queries in the agent: where a server keeps them, how a client gets them. See
 // api/query_api.h and agent/query_mirror.h.
 //
-// Persistence: a server keeps the whole set in <data_dir>/prepared-queries.json, written durably
-// (temp file, fsync, rename) by its own Persister thread before a write is acknowledged. Not in
-// the KV store: keys there are visible to /v1/kv listings, recursive deletes, txn get-tree and
-// the KV index every KV blocking query watches, and hiding a reserved prefix from all of those
-// would touch every KV read path; the set is small and rewritten whole, which the file does in
-// one durable write.
+// Persistence: a server on the embedded store keeps the whole set in
+// <data_dir>/prepared-queries.json, written durably (temp file, fsync, rename) by its own
+// Persister thread before a write is acknowledged. Servers on etcd share one set: the same text
+// in one etcd key, <prefix>~q/queries (kv::EtcdValue), outside the KV keyspace the store's watch
+// follows; every server watches it and writes it with a compare on its revision (api/query_api.h),
+// so a query written through any server is answered by all of them and survives any one server.
+// Not in the KV store itself: keys there are visible to /v1/kv listings, recursive deletes, txn
+// get-tree and the KV index every KV blocking query watches, and hiding a reserved prefix from
+// all of those would touch every KV read path; the set is small and rewritten whole.
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/persister.h"
@@ -47,12 +50,22 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
   qo.node_name = cfg_.node_name;
   qo.coordinates = &coordinates_;
   qo.pretty = cfg_.dev;
+  qo.log = &log_;
   qo.store = cfg_.server;
   qo.submit = [this](catalog::CommandQueue::Command c, std::function<void()> published) {
     Submit(std::move(c), std::move(published));
   };
+  const bool shared = cfg_.server && cfg_.kv_backend == "etcd";
+  if (shared) {
+    qo.shared_put = [this](std::string text, int64_t expected,
+                           std::function<void(http::QueryApiOptions::SharedPut)> done) {
+      query_value_->Put(std::move(text), expected, [done](kv::EtcdValue::PutResult r) {
+        done({r.status, r.conflict, r.now.exists, std::move(r.now.value), r.now.rev});
+      });
+    };
+  }
   if (cfg_.server) {
-    qo.file = QueryFile(cfg_);
+    qo.file = shared ? "" : QueryFile(cfg_);
     if (!qo.file.empty()) {
       query_persister_ = std::make_unique<Persister>(log_);
       Persister* p = query_persister_.get();
@@ -94,12 +107,25 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
         log_);
     query_mirror_->Start();
   }
-  http::ReplaceQueriesFn replace =
-      http::AddQueryRoutes(router, hub_, std::move(qo), &drop_orphan_queries_);
+  http::QueryHooks hooks;
+  http::ReplaceQueriesFn replace = http::AddQueryRoutes(router, hub_, std::move(qo), &hooks);
   if (!replace) return;
+  drop_orphan_queries_ = std::move(hooks.drop_orphans);
+  if (shared) {
+    // Started once the HTTP server runs (StartSharedQueries): the watch posts to its loop.
+    query_value_ = std::make_unique<kv::EtcdValue>(
+        EtcdStoreOptions(true), cfg_.etcd.prefix + "~q/queries", log_,
+        [changed = std::move(hooks.shared_changed)](kv::EtcdValue::Seen v) {
+          changed(v.exists, std::move(v.value), v.rev);
+        });
+  }
   // Snapshots carry the published set (every acknowledged write) and restore replaces it.
   snap->prepared_queries = [this] { return http::QueryRecords(*hub_.Current()); };
   snap->restore_prepared_queries = std::move(replace);
+}
+
+void Agent::StartSharedQueries() {
+  if (query_value_) query_value_->Start();
 }
 
 }  // namespace beacon::agent

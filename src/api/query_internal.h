@@ -18,7 +18,11 @@ struct State {
   std::string dc_lower;
   std::map<std::string, catalog::PreparedQuery> by_id;  // key: lower-case ID (server only)
   uint64_t index = 1;                                   // the set's index (server only)
-  std::mt19937_64 rng;                                  // IDs and execute's shuffle
+  // A shared set (opts.shared_put): the etcd revision the set came from (0: none), and whether
+  // the value's watch has reported yet.
+  int64_t shared_rev = 0;
+  bool shared_seen = false;
+  std::mt19937_64 rng;  // IDs and execute's shuffle
 };
 using StatePtr = std::shared_ptr<State>;
 

@@ -29,6 +29,7 @@
 #include "beacon/http/forwarder.h"
 #include "beacon/http/server.h"
 #include "beacon/kv/cluster.h"
+#include "beacon/kv/etcd.h"
 #include "beacon/kv/store.h"
 #include "beacon/net/dns_server.h"
 
@@ -98,6 +99,9 @@ class Agent {
   Status OpenKv(bool start_unreachable = true);
   // The KV backend's cluster view (agent_kv_cluster.cpp): the etcd members, or this server.
   std::unique_ptr<kv::ClusterView> NewKvCluster() const;
+  // The etcd client options of kv_backend etcd (cfg_.etcd; endpoints final after
+  // StartSupervisedEtcd).
+  kv::EtcdOptions EtcdStoreOptions(bool start_unreachable) const;
   // -etcd-supervise (agent_etcd.cpp): after StartCluster, bootstraps or rejoins the local etcd
   // member (waiting for bootstrap_expect supervised servers on a first start), then OpenKv.
   Status StartSupervisedEtcd();
@@ -122,6 +126,8 @@ class Agent {
   // the set to /v1/snapshot (`snap`'s prepared-query hooks).
   Status LoadQueries();
   void AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap);
+  // Servers on etcd, once the HTTP server runs: starts watching the shared set.
+  void StartSharedQueries();
   // After a publish (and once a second): hands health_ the runnable checks of what changed on
   // this node (all of them when the script policy changed), through health_sync_.
   void SyncHealth();
@@ -157,6 +163,8 @@ class Agent {
   // Prepared queries: a server's file writes (off the loop threads), a client's mirror.
   std::unique_ptr<Persister> query_persister_;
   std::unique_ptr<QueryMirror> query_mirror_;
+  // Servers on etcd: the shared prepared-query set (its watch posts to http_).
+  std::unique_ptr<kv::EtcdValue> query_value_;
   // Servers: deletes the prepared queries whose session is gone (set while the HTTP routes are
   // built, before the KV store's OnCommit starts calling it).
   std::function<void()> drop_orphan_queries_;

@@ -27,7 +27,18 @@
 //   persisted and installed like a write; done(Status) once published, so DNS and a blocking
 //   GET /v1/query see it. A bad record: done("invalid snapshot: prepared query: ..."), nothing
 //   changed.
-// - Handlers run on the HTTP loop thread; opts.persist's callback may run on any thread.
+// - Servers on etcd share one set (opts.shared_put set, opts.file empty): it is one etcd value
+//   (kv::EtcdValue) holding the file's text. A write runs on a copy of the set and is written
+//   with a compare on the revision the set came from; when another server wrote first, the
+//   write is run again on that server's set (so a name taken meanwhile is a 400, not a lost
+//   update), and the answer waits for the set that holds it to be published here. Changes the
+//   value's watch reports (QueryHooks::shared_changed: another server's write, a restore through
+//   another server) replace the set here, install it and wake blocking lists, so every server,
+//   and the clients mirroring it, answers the same set. A server that finds no value in etcd
+//   writes the set it loaded from its own file (a server moved from the embedded store keeps
+//   its queries).
+// - Handlers run on the HTTP loop thread; opts.persist's and opts.shared_put's callbacks may run
+//   on any thread.
 #pragma once
 
 #include <functional>
@@ -37,6 +48,7 @@
 #include "beacon/catalog/commands.h"
 #include "beacon/catalog/hub.h"
 #include "beacon/catalog/prepared_query.h"
+#include "beacon/core/log.h"
 #include "beacon/core/status.h"
 #include "beacon/http/server.h"
 
@@ -50,8 +62,9 @@ struct QueryApiOptions {
   // Near sorting by estimated RTT; null: the near node is only put first. Outlives the server.
   const CoordinateStore* coordinates = nullptr;
   bool pretty = false;
-  bool store = true;  // a server: keeps the definitions and serves the writes
-  std::string file;   // "" = memory only (-dev)
+  const Logger* log = nullptr;  // warnings (a shared set that does not parse); outlives the server
+  bool store = true;            // a server: keeps the definitions and serves the writes
+  std::string file;             // "" = memory only (-dev)
   // Writes `data` to `path` durably on a thread that may block, then calls done("" or error).
   std::function<void(std::string path, std::string data, std::function<void(std::string)> done)>
       persist;
@@ -65,19 +78,37 @@ struct QueryApiOptions {
   std::function<void(std::function<void()>)> post;
   // Client agents: relays a request to a server (everything but execute and explain).
   Handler forward;
+  // Servers on etcd: writes the file's text as the shared value if its revision is still
+  // `expected` (0: none yet); done (any thread) gets the outcome (kv::EtcdValue::Put).
+  struct SharedPut {
+    Status status;
+    bool conflict = false;  // another server wrote first: `text`/`rev` are its set
+    bool exists = false;
+    std::string text;
+    int64_t rev = 0;  // after a success: the revision of our write
+  };
+  std::function<void(std::string text, int64_t expected, std::function<void(SharedPut)> done)>
+      shared_put;
+};
+
+// What a server's AddQueryRoutes hands back besides the replacer (any thread may call them).
+struct QueryHooks {
+  // Deletes, on the loop thread, every query whose Session no longer exists
+  // (opts.session_exists), as Consul deletes a query with its session, and persists and installs
+  // the set like a DELETE. Call after sessions change.
+  std::function<void()> drop_orphans;
+  // Shared set: the etcd value is now `text` at `rev` (exists = false: there is none).
+  std::function<void(bool exists, std::string text, int64_t rev)> shared_changed;
 };
 
 // Replaces a server's whole set (see the contract); any thread.
 using ReplaceQueriesFn =
     std::function<void(std::vector<std::string> records, std::function<void(Status)> done)>;
 
-// Returns the replacer on a server (opts.store), null on a client agent. On a server,
-// *drop_orphans (when given) gets the function to call after sessions change (any thread): it
-// deletes, on the loop thread, every query whose Session no longer exists (opts.session_exists),
-// as Consul deletes a query with its session, and persists and installs the set like a DELETE.
+// Returns the replacer on a server (opts.store), null on a client agent. On a server, *hooks
+// (when given) gets the functions above.
 ReplaceQueriesFn AddQueryRoutes(Router& router, const catalog::SnapshotHub& hub,
-                                QueryApiOptions opts,
-                                std::function<void()>* drop_orphans = nullptr);
+                                QueryApiOptions opts, QueryHooks* hooks = nullptr);
 // The published set as snapshot records (see the contract); any thread.
 std::vector<std::string> QueryRecords(const catalog::Snapshot& snap);
 

@@ -36,6 +36,8 @@
 //                 recognise its own commit); deleted when the store closes. The watch follows
 //                 [prefix, prefix + "~"), so these writes, one per commit, reach no watcher
 //                 (under r/ until 2026-12-03, they were a third of every commit's watch events).
+//   ~q/queries    (right under the prefix, outside the watch too) the servers' shared
+//                 prepared-query set (EtcdValue below; agent/agent_queries.cpp).
 // Index() = max(KvIndex, SessionsIndex): etcd's revision of Beacon's last change + base (equal
 // to the header revision when the etcd keyspace is Beacon's alone and nothing was restored;
 // unrelated etcd writes do not wake blocking queries). Lock-delays and TTL renew clocks live in the
@@ -47,6 +49,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +82,43 @@ struct EtcdOptions {
 // when no member answers within dial_timeout (unless start_unreachable).
 Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdOptions& eopts, const Logger& log,
                                              const StoreOptions& opts = {});
+
+// One etcd key that every server shares, outside the KV keyspace: the servers' prepared-query set
+// lives in one (agent/agent_queries.cpp). A watch thread reports the key's value when it starts
+// and after every change; a writer thread writes it with a compare on the revision the caller
+// last saw, so concurrent writers on several servers serialize (the loser learns the value that
+// won and runs its change again).
+class EtcdValue {
+ public:
+  struct Seen {
+    bool exists = false;
+    std::string value;
+    int64_t rev = 0;  // the key's mod_revision (0: absent)
+  };
+  struct PutResult {
+    Status status;          // transport or etcd error (request_timeout passed)
+    bool conflict = false;  // the revision moved: `now` is what is there instead
+    Seen now;               // after a success: our value at its new revision
+  };
+  // on_change runs on the watch thread: once when the first read lands (also when the key is
+  // absent), then for every change (ours too), in revision order. A broken watch is reopened on
+  // the next endpoint and re-reads the key, so no change is missed. Nothing runs before Start().
+  EtcdValue(const EtcdOptions& o, std::string key, const Logger& log,
+            std::function<void(Seen)> on_change);
+  ~EtcdValue();  // stops both threads; queued writes get an error
+  // Starts the watch and writer threads (Puts made before wait for it). Once.
+  void Start();
+  EtcdValue(const EtcdValue&) = delete;
+  EtcdValue& operator=(const EtcdValue&) = delete;
+  // Writes `value` if the key's mod_revision is still `expected` (0: the key is absent). done
+  // runs on the writer thread. A retry that finds its own value already there (its first attempt
+  // committed, the answer lost in a leader change) succeeds.
+  void Put(std::string value, int64_t expected, std::function<void(PutResult)> done);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Membership of a supervised member (agent/agent_etcd.cpp): joining a cluster that already runs
 // and leaving it. Each call goes through the endpoints of `o` (EtcdConn: the next endpoint on a

@@ -1,0 +1,198 @@
+// Prepared queries shared by servers on etcd, on the query API's side: writes go to the shared
+// value with a compare on the revision the set came from; when another server wrote first, the
+// write runs again on that server's set. The etcd value is faked in memory here (the real one:
+// tests/integration/test_query_etcd.py).
+#include <doctest.h>
+
+#include "beacon/api/query_api.h"
+#include "beacon/catalog/hub.h"
+#include "beacon/config/query_body.h"
+#include "beacon/core/json_writer.h"
+
+using namespace beacon;
+using namespace beacon::http;
+using catalog::PreparedQuery;
+
+namespace {
+
+// One etcd key: a value and its mod_revision, written only when the caller's revision matches.
+struct FakeValue {
+  std::string text;
+  int64_t rev = 0;  // 0: absent
+  int64_t next_rev = 1;
+  int puts = 0, conflicts = 0;
+  Status fail;  // answered instead when set
+
+  void Put(std::string t, int64_t expected,
+           const std::function<void(QueryApiOptions::SharedPut)>& done) {
+    ++puts;
+    QueryApiOptions::SharedPut r;
+    if (!fail.ok()) {
+      r.status = fail;
+      return done(r);
+    }
+    if (expected != rev) {
+      ++conflicts;
+      r.conflict = true;
+      r.exists = rev != 0;
+      r.text = text;
+      r.rev = rev;
+      return done(r);
+    }
+    text = std::move(t);
+    rev = next_rev++;
+    r.exists = true;
+    r.text = text;
+    r.rev = rev;
+    done(r);
+  }
+  // Another server's write, which this one has not heard of yet.
+  void WriteBehind(const std::vector<PreparedQuery>& qs, uint64_t index) {
+    text = QueryFileText(qs, index);
+    rev = next_rev++;
+  }
+};
+
+PreparedQuery Def(std::string id, std::string name) {
+  PreparedQuery q;
+  q.id = std::move(id);
+  q.name = std::move(name);
+  q.service = "web";
+  q.create_index = q.modify_index = 3;
+  return q;
+}
+
+Response Do(const Router& r, std::string method, std::string path, std::string body = "") {
+  Request req;
+  req.method = std::move(method);
+  req.path = std::move(path);
+  req.body = std::move(body);
+  Response resp;
+  r.Dispatch(req, resp);
+  return resp;
+}
+
+std::vector<std::string> Names(const Router& r) {
+  Response resp = Do(r, "GET", "/v1/query");
+  REQUIRE(resp.status == 200);
+  auto defs = config::DecodePreparedQueryList(resp.body);
+  REQUIRE(defs.ok());
+  std::vector<std::string> out;
+  for (const PreparedQuery& q : defs.value()) out.push_back(q.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+uint64_t Index(const Router& r) {
+  return std::stoull(*Do(r, "GET", "/v1/query").Header("X-Consul-Index"));
+}
+
+std::vector<std::string> NamesIn(const std::string& text) {
+  auto start = text.find("\"Queries\":");
+  REQUIRE(start != std::string::npos);
+  auto defs = config::DecodePreparedQueryList(text.substr(start + 10, text.size() - start - 11));
+  REQUIRE(defs.ok());
+  std::vector<std::string> out;
+  for (const PreparedQuery& q : defs.value()) out.push_back(q.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const std::string kOtherId = "99999999-9999-9999-9999-999999999999";
+
+}  // namespace
+
+// A server on etcd with its own fake value.
+struct SharedServer {
+  catalog::SnapshotHub hub;
+  FakeValue v;
+  Router r;
+  QueryHooks hooks;
+
+  explicit SharedServer(std::vector<PreparedQuery> initial = {}) {
+    QueryApiOptions qo;
+    qo.shared_put = [this](std::string text, int64_t expected,
+                           std::function<void(QueryApiOptions::SharedPut)> done) {
+      v.Put(std::move(text), expected, done);
+    };
+    qo.initial = std::move(initial);
+    qo.initial_index = 4;
+    REQUIRE(AddQueryRoutes(r, hub, qo, &hooks));
+    hooks.shared_changed(false, "", 0);  // the watch's first read: no value yet
+  }
+};
+
+TEST_CASE("query api on etcd: a set kept in a file is handed over when etcd has none") {
+  SharedServer with_file({Def("11111111-1111-1111-1111-111111111111", "kept")});
+  CHECK(with_file.v.puts == 1);
+  CHECK(NamesIn(with_file.v.text) == std::vector<std::string>{"kept"});
+  SharedServer empty;
+  CHECK(empty.v.puts == 0);  // nothing to hand over
+  // A later "no value" (the key deleted by hand) writes nothing either.
+  with_file.hooks.shared_changed(false, "", 0);
+  CHECK(with_file.v.puts == 1);
+}
+
+TEST_CASE("query api on etcd: writes go to the shared value and lose races cleanly") {
+  SharedServer srv;
+  FakeValue& v = srv.v;
+  Router& r = srv.r;
+  QueryHooks& hooks = srv.hooks;
+
+  SUBCASE("a create is written with the revision the set came from") {
+    const int before = v.puts;
+    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
+    CHECK(resp.status == 200);
+    CHECK(v.puts == before + 1);
+    CHECK(v.conflicts == 0);
+    CHECK(NamesIn(v.text) == Names(r));
+  }
+  SUBCASE("another server took the name first: 400 with Consul's text, its set adopted") {
+    v.WriteBehind({Def(kOtherId, "taken")}, 40);
+    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"taken","Service":{"Service":"web"}})");
+    CHECK(resp.status == 400);
+    CHECK(resp.body == "name 'taken' aliases an existing query name\n");
+    CHECK(v.conflicts == 1);
+    CHECK(Names(r) == std::vector<std::string>{"taken"});
+    CHECK(Index(r) == 40);
+  }
+  SUBCASE("another server wrote another query first: both kept, the index moves past its") {
+    v.WriteBehind({Def(kOtherId, "theirs")}, 40);
+    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
+    CHECK(resp.status == 200);
+    CHECK(v.conflicts == 1);
+    CHECK(Names(r) == std::vector<std::string>{"mine", "theirs"});
+    CHECK(NamesIn(v.text) == std::vector<std::string>{"mine", "theirs"});
+    CHECK(Index(r) == 41);
+  }
+  SUBCASE("a delete of a query another server already deleted: 400, nothing written") {
+    v.WriteBehind({Def(kOtherId, "gone-soon")}, 40);
+    hooks.shared_changed(true, v.text, v.rev);  // the watch brings it
+    CHECK(Names(r) == std::vector<std::string>{"gone-soon"});
+    v.WriteBehind({}, 41);  // deleted elsewhere; our watch has not said so yet
+    const int puts = v.puts;
+    Response resp = Do(r, "DELETE", "/v1/query/" + kOtherId);
+    CHECK(resp.status == 400);
+    CHECK(resp.body == "Cannot modify non-existent prepared query: '" + kOtherId + "'\n");
+    CHECK(v.puts == puts + 1);  // the one attempt that lost; the re-run found nothing to do
+    CHECK(Names(r).empty());
+  }
+  SUBCASE("the watch replaces the set; an older revision changes nothing") {
+    v.WriteBehind({Def(kOtherId, "watched")}, 50);
+    hooks.shared_changed(true, v.text, v.rev);
+    CHECK(Names(r) == std::vector<std::string>{"watched"});
+    CHECK(Index(r) == 50);
+    hooks.shared_changed(true, QueryFileText({Def(kOtherId, "stale")}, 60), v.rev - 1);
+    CHECK(Names(r) == std::vector<std::string>{"watched"});
+  }
+  SUBCASE("etcd unreachable: 500 with the reason, the set unchanged") {
+    const std::vector<std::string> before = Names(r);
+    v.fail = Status::Error("etcd txn on /beacon/~q/queries: no member answered");
+    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"lost","Service":{"Service":"web"}})");
+    CHECK(resp.status == 500);
+    CHECK(resp.body ==
+          "failed to persist prepared queries: etcd txn on /beacon/~q/queries: no member "
+          "answered\n");
+    CHECK(Names(r) == before);
+  }
+}
