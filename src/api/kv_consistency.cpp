@@ -1,6 +1,9 @@
 // KV and session reads over a replicated backend: X-Consul-KnownLeader and ?consistent. See
 // kv_api.h (KvApiOptions::cluster, kvapi::ReadBlock).
 //
+// ?max_stale=<d> reads like ?consistent once the cluster has had no known leader for longer
+// than d (X-Consul-LastContact says for how long), else like ?stale.
+//
 // A ?consistent read parks as a blocking query while the barrier runs (its probe answers the
 // "hold" index), so nothing blocks the loop thread: the barrier's callback wakes the parked
 // reads, and the store's own commits wake them again until its mirror has reached the barrier's
@@ -13,6 +16,7 @@
 
 #include "beacon/api/index_headers.h"
 #include "beacon/api/kv_api.h"
+#include "beacon/core/duration.h"
 
 namespace beacon::http::kvapi {
 namespace {
@@ -26,6 +30,24 @@ struct BarrierWait {
   std::string error;
 };
 
+// X-Consul-KnownLeader and X-Consul-LastContact as the cluster sees them now.
+void Staleness(const kv::ClusterView* cl, Response& out) {
+  if (cl == nullptr) return;
+  if (!cl->KnownLeader()) out.SetHeader("X-Consul-KnownLeader", "false");
+  const uint64_t ms = cl->LastContactMs();
+  if (ms != 0) out.SetHeader("X-Consul-LastContact", std::to_string(ms));
+}
+
+// ?max_stale=<duration> (Consul: a stale read unless the server has been out of contact with
+// the leader for longer; then the read goes to the leader): true when it must be consistent.
+bool TooStale(const Request& req, const kv::ClusterView& cl) {
+  const std::string* max = req.Query("max_stale");
+  if (max == nullptr || max->empty()) return false;
+  int64_t ns = 0;
+  if (!core::ParseGoDuration(*max, &ns) || ns < 0) return false;  // as Consul: ignored
+  return cl.LastContactMs() > static_cast<uint64_t>(ns / 1000000);
+}
+
 }  // namespace
 
 void ReadBlock(const Request& req, Response& resp, const KvApiOptions& opts, const kv::Store& store,
@@ -34,9 +56,9 @@ void ReadBlock(const Request& req, Response& resp, const KvApiOptions& opts, con
   const kv::ClusterView* cl = opts.cluster;
   auto finish = [cl, compute = std::move(compute)](const Request& r, Response& out) {
     compute(r, out);
-    if (cl != nullptr && !cl->KnownLeader()) out.SetHeader("X-Consul-KnownLeader", "false");
+    Staleness(cl, out);
   };
-  if (opts.cluster == nullptr || !req.HasQuery("consistent")) {
+  if (opts.cluster == nullptr || !(req.HasQuery("consistent") || TooStale(req, *cl))) {
     Block(req, resp, topic, std::move(probe), bp.index, bp.wait_ms, std::move(finish));
     return;
   }
@@ -69,7 +91,7 @@ void ReadBlock(const Request& req, Response& resp, const KvApiOptions& opts, con
     const int s = w->state.load(std::memory_order_acquire);
     if (s == 1 && caught_up()) return finish(r, out);
     SetIndexHeaders(out, st->Index());
-    if (!cl->KnownLeader()) out.SetHeader("X-Consul-KnownLeader", "false");
+    Staleness(cl, out);
     out.Text(500, s == 2 ? w->error : "timed out waiting for a consistent read");
   };
   const uint64_t wait = bp.index != 0 ? bp.wait_ms : std::min(bp.wait_ms, kBarrierWaitMs);

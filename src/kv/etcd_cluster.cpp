@@ -2,6 +2,7 @@
 // ?consistent barriers and the periodic history compaction. See include/beacon/kv/cluster.h.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -73,6 +74,15 @@ class EtcdClusterView final : public ClusterView {
         log_(log),
         state_(std::make_shared<const EtcdClusterState>()),
         conn_(o_.etcd, [this] { return stopping_.load(); }) {
+    now_ms_ = o_.now_ms;
+    if (!now_ms_) {
+      now_ms_ = [] {
+        return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now().time_since_epoch())
+                                         .count());
+      };
+    }
+    leader_seen_ms_.store(now_ms_());
     poller_ = std::thread([this] { PollLoop(); });
     worker_ = std::thread([this] { WorkLoop(); });
   }
@@ -88,6 +98,11 @@ class EtcdClusterView final : public ClusterView {
   }
 
   bool KnownLeader() const override { return known_.load(std::memory_order_acquire); }
+  uint64_t LastContactMs() const override {
+    if (KnownLeader()) return 0;
+    const uint64_t now = now_ms_(), seen = leader_seen_ms_.load(std::memory_order_acquire);
+    return now > seen ? now - seen : 0;
+  }
   std::string Leader() const override { return LeaderAddress(*state_.load()); }
   std::vector<std::string> Peers() const override { return PeerAddresses(*state_.load()); }
   std::map<std::string, std::string> Info() const override {
@@ -142,6 +157,7 @@ class EtcdClusterView final : public ClusterView {
     if (!s->members.empty()) last_members_.store(s);
     const uint64_t before = state_.exchange(s)->leader;
     const bool known = s->leader != 0;
+    if (known) leader_seen_ms_.store(now_ms_(), std::memory_order_release);
     known_.store(known, std::memory_order_release);
     if (before == s->leader) return;
     if (known) {
@@ -277,6 +293,8 @@ class EtcdClusterView final : public ClusterView {
   std::atomic<StatePtr> state_;
   std::atomic<StatePtr> last_members_;  // the newest state with a member list (for ?stale)
   std::atomic<bool> known_{false};
+  std::function<uint64_t()> now_ms_;         // o_.now_ms or the steady clock; set before threads
+  std::atomic<uint64_t> leader_seen_ms_{0};  // when a poll last found a leader (now_ms_)
   std::atomic<bool> stopping_{false};
   Mutex mu_;
   std::condition_variable cv_;

@@ -12,7 +12,8 @@ client URLs, and a client agent joined to it by gossip (it forwards status and o
   on its ?index and wakes on a write through the client agent),
 - with every member killed, `list-peers` fails and `list-peers -stale` prints the last membership
   seen (no leader), as Consul's -stale answers from local configuration;
-- with two members killed (no quorum): KV reads answer X-Consul-KnownLeader: false, ?stale still
+- with two members killed (no quorum): KV reads answer X-Consul-KnownLeader: false and a growing
+  X-Consul-LastContact (?max_stale past it goes consistent and fails), ?stale still
   answers with the value, ?consistent answers 500, status/leader is ""; with them back the
   leader is known again,
 - `remove-peer` without arguments, with both, or with an unknown peer fails (exit 1, Consul's
@@ -283,6 +284,19 @@ class EtcdOps(unittest.TestCase):
         self.assertEqual((r.status, r.header("X-Consul-KnownLeader")), (200, "false"))
         r = self.server.http("GET", "/v1/kv/ops/q?consistent", timeout=30)
         self.assertEqual(r.status, 500, r)
+        # X-Consul-LastContact: how long no leader has been seen, growing; ?max_stale reads the
+        # mirror while that is within the bound and goes consistent (here: fails) past it.
+        first = int(self.server.http("GET", "/v1/kv/ops/q").header("X-Consul-LastContact"))
+        self.assertGreater(first, 0)
+        time.sleep(1.5)
+        r = self.server.http("GET", "/v1/kv/ops/q?stale")
+        self.assertGreaterEqual(int(r.header("X-Consul-LastContact")), first + 1000)
+        r = self.server.http("GET", "/v1/kv/ops/q?raw&max_stale=1h")
+        self.assertEqual((r.status, r.body), (200, b"kept"))
+        r = self.server.http("GET", "/v1/kv/ops/q?raw&max_stale=500ms", timeout=30)
+        self.assertEqual(r.status, 500, r)
+        r = self.client.http("GET", "/v1/kv/ops/q?stale")  # forwarded: the server's figure
+        self.assertGreater(int(r.header("X-Consul-LastContact")), 0)
         self.assertEqual(self.server.api("GET", "/v1/status/leader"), "")
         rc, out, err = cli(self.server, "info")
         self.assertIn("\tknown_leader = false\n", out)
@@ -307,6 +321,10 @@ class EtcdOps(unittest.TestCase):
         self.wait_leader(self.server, timeout=30)
         wait_for(lambda: self.server.http("GET", "/v1/kv/ops/q").header(
             "X-Consul-KnownLeader") == "true", 10, what="KnownLeader true again")
+        self.assertEqual(self.server.http("GET", "/v1/kv/ops/q").header("X-Consul-LastContact"),
+                         "0")
+        r = self.server.http("GET", "/v1/kv/ops/q?raw&max_stale=500ms")
+        self.assertEqual((r.status, r.body), (200, b"kept"))
         r = self.server.http("GET", "/v1/kv/ops/q?consistent&raw", timeout=30)
         self.assertEqual((r.status, r.body), (200, b"kept"))
 

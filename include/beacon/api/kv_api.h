@@ -10,7 +10,9 @@
 // - Every read (kv GET in all forms, session info/node/list) is a blocking query (spec 2.2,
 //   http::Block on Topic::kKv / Topic::kSession) and sends X-Consul-Index (>= 1),
 //   X-Consul-KnownLeader (true, or false while opts.cluster knows no leader; 400s always say
-//   true) and X-Consul-LastContact: 0, on 404 and 400 too. Someone must
+//   true) and X-Consul-LastContact (ms since opts.cluster last saw a leader, 0 while it knows
+//   one), on 404 and 400 too; ?max_stale=<d> reads like ?consistent once LastContact passes
+//   d (Consul: the read goes to the leader), else like ?stale. Someone must
 //   call HttpServer::Notify(kKv / kSession) from the store's OnCommit for parked reads to wake.
 // - Writes are answered after the store commits (Response::Defer; the store's callback may run
 //   on any thread). Input is validated first: on any 4xx nothing is written.

@@ -12,6 +12,7 @@
 //   that lost it within an election timeout) reports none. Addresses are the members' first
 //   peer URL as host:port (the Raft transport, as Consul's server addresses are).
 //   Configuration, RemovePeer and Barrier run on a worker thread (done is called there).
+//   LastContactMs counts from the last poll that found a leader (from the start until one has).
 // - Barrier: a linearizable read of the store's m/ keys (it needs an etcd quorum); done gets
 //   the KvIndex/SessionsIndex the local mirror must reach before a ?consistent read answers.
 #pragma once
@@ -58,6 +59,9 @@ class ClusterView {
   virtual std::string Leader() const = 0;                       // host:port, "" with no leader
   virtual std::vector<std::string> Peers() const = 0;           // host:port of every voter
   virtual std::map<std::string, std::string> Info() const = 0;  // `beacon info`'s kv section
+  // X-Consul-LastContact: milliseconds since a poll last found a leader; 0 while one is known
+  // (and always on the embedded backend, where this server is the leader).
+  virtual uint64_t LastContactMs() const { return 0; }
 
   // Asynchronous; `done` runs once, on the view's worker thread (or at once when local). stale
   // (?stale, list-peers -stale): when no member answers, the membership the last successful
@@ -87,6 +91,7 @@ struct EtcdClusterOptions {
   // (it would fill etcd's space quota, after which etcd refuses every write). Several agents
   // compacting the same cluster is harmless: a revision already compacted is skipped.
   int64_t compact_ms = 0;
+  std::function<uint64_t()> now_ms;  // steady milliseconds (LastContactMs); null: steady_clock
 };
 // Starts the poller and the worker; the destructor stops and joins them.
 std::unique_ptr<ClusterView> NewEtcdCluster(EtcdClusterOptions o, const Logger& log);
