@@ -1,5 +1,7 @@
 // GET /v1/query/<id-or-name>/execute and /explain (spec 2.8): the published snapshot's compiled
 // set, the same Resolve and filter DNS uses. See query_api.h.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -26,6 +28,30 @@ void QueryMeta(core::JsonWriter& w, uint64_t index) {
   w.Key("Backend").Int(0);
 }
 
+// Near "_ip" (Consul): the node registered with the client's address, the first address of
+// X-Forwarded-For when a proxy sent one; "" when no node holds it (no sorting then).
+std::string NodeAtClientIp(const catalog::Snapshot& snap, const Request& req) {
+  std::string ip = req.remote_ip;
+  if (const std::string* fwd = req.Header("X-Forwarded-For"); fwd != nullptr) {
+    std::string_view first = std::string_view(*fwd).substr(0, fwd->find(','));
+    while (!first.empty() && (first.front() == ' ' || first.front() == '\t'))
+      first.remove_prefix(1);
+    while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) first.remove_suffix(1);
+    ip = std::string(first);
+  }
+  unsigned char bytes[16];
+  std::string_view key;
+  if (inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
+    key = std::string_view(reinterpret_cast<const char*>(bytes), 4);
+  } else if (inet_pton(AF_INET6, ip.c_str(), bytes) == 1) {
+    key = std::string_view(reinterpret_cast<const char*>(bytes), 16);
+  } else {
+    return "";
+  }
+  const catalog::NodeEntry* n = snap.ptr_nodes.Find(key);
+  return n != nullptr ? n->name() : "";
+}
+
 void Execute(State& s, const catalog::Snapshot& snap, const catalog::QueryView& v,
              const catalog::PreparedQuery& rendered, const Request& req, uint64_t limit,
              Response& resp) {
@@ -41,7 +67,8 @@ void Execute(State& s, const catalog::Snapshot& snap, const catalog::QueryView& 
   const std::string* near_q = req.Query("near");
   std::string near = near_q != nullptr && !near_q->empty() ? *near_q : rendered.near;
   if (near == "_agent") near = s.opts.node_name;
-  if (!near.empty() && near != "_ip") {
+  if (near == "_ip") near = NodeAtClientIp(snap, req);
+  if (!near.empty()) {
     if (s.opts.coordinates != nullptr) {
       SortNear(*s.opts.coordinates->Current(), near, nodes,
                [](const catalog::Instance* in) { return in->node->name(); });

@@ -187,6 +187,7 @@ void BuildStaticView(CompiledQuery& c) {
   v.service_meta = c.service_meta.data();
   v.n_service_meta = static_cast<uint32_t>(c.service_meta.size());
   v.near_agent = q.near == "_agent";
+  v.near_ip = q.near == "_ip";
   v.health_only = v.n_must == 0 && v.n_not == 0 && v.n_ignore == 0 && v.n_node_meta == 0 &&
                   v.n_service_meta == 0;
 }

@@ -130,6 +130,7 @@ bool RenderView(const CompiledQuery& c, const RenderInput& in, QueryScratch& s) 
   std::string_view near;
   if (!Render(c.t_near, v, s, false, &near)) return false;
   out.near_agent = near == "_agent";
+  out.near_ip = near == "_ip";
   uint32_t nm = 0, nn = 0;
   for (const Interp& t : c.t_tags) {
     std::string_view tag;

@@ -76,9 +76,10 @@ void AnswerNode(Ctx& x, std::string_view name_lower);
 void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lower);
 void AnswerAddr(Ctx& x, std::string_view label);
 void AnswerQuery(Ctx& x, std::string_view name);  // `<name>.query` (query.cpp)
-// With x.query and Near "_agent": moves a candidate on this agent's node to cand[0]. Returns how
-// many leading candidates the shuffle must leave in place (0 or 1).
-uint32_t PinAgentNode(const Ctx& x, const catalog::ServiceEntry& e, uint32_t* cand, uint32_t n);
+// With x.query and Near "_agent" (this agent's node) or "_ip" (the node registered with the
+// client's address): moves a candidate on that node to cand[0]. Returns how many leading
+// candidates the shuffle must leave in place (0 or 1).
+uint32_t PinNearNode(const Ctx& x, const catalog::ServiceEntry& e, uint32_t* cand, uint32_t n);
 void AnswerPtr(Ctx& x);
 void AnswerSoaNs(Ctx& x);
 

@@ -173,7 +173,8 @@ void AnswerService(Ctx& x, std::string_view svc_lower, std::string_view tag_lowe
   const Pick* held_cname = nullptr;
   Pick cname{};
   bool more = false;  // an answer beyond `limit` existed
-  const uint32_t pinned = qv != nullptr && qv->near_agent ? PinAgentNode(x, *e, cand, n) : 0;
+  const uint32_t pinned =
+      qv != nullptr && (qv->near_agent || qv->near_ip) ? PinNearNode(x, *e, cand, n) : 0;
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t j = i < pinned ? i : i + s.Rand() % (n - i);
     std::swap(cand[i], cand[j]);

@@ -67,6 +67,7 @@ struct Conn {
   uint64_t started_ns = 0;             // when its last byte arrived (0: none in flight)
   const std::vector<std::string>* allow = nullptr;  // served path prefixes (null: all)
   std::function<void()> on_abandon;  // the deferred request's, run if the client leaves first
+  std::string remote_ip;             // the peer's address as text ("" when unknown)
 };
 
 // A listening socket and the path prefixes served on it (null: every path).
@@ -289,6 +290,7 @@ class HttpLoop {
   static int OnMessageBegin(http_parser* p) {
     auto* c = static_cast<Conn*>(p->data);
     c->req = Request();
+    c->req.remote_ip = c->remote_ip;
     c->url.clear();
     c->field.clear();
     c->in_value = false;

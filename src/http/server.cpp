@@ -105,6 +105,17 @@ void HttpLoop::OnAccept(uv_stream_t* server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  sockaddr_storage peer{};
+  int peer_len = sizeof peer;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    if (peer.ss_family == AF_INET) {
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&peer), text, sizeof text);
+    } else if (peer.ss_family == AF_INET6) {
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&peer), text, sizeof text);
+    }
+  }
+  c->remote_ip = text;
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);

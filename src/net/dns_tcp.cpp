@@ -93,6 +93,10 @@ void DnsWorker::OnConnection(uv_stream_t* server) {
     return;
   }
   conns_[c->id] = c;
+  int peer_len = sizeof c->peer;
+  if (uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &peer_len) != 0) {
+    c->peer.ss_family = 0;
+  }
   uv_tcp_nodelay(&c->handle, 1);
   uv_timer_start(&c->idle, IdleCb, tcp_idle_ms_, 0);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->handle), ReadAlloc, ReadCb);
@@ -127,6 +131,7 @@ void DnsWorker::OnTcpData(TcpConn* c, ssize_t n, const uv_buf_t* buf) {
     off += 2 + mlen;
     if (snap_ == nullptr) continue;
     const uint64_t t0 = metrics_on_ ? NowNs() : 0;
+    dns::SetClient(scratch_, reinterpret_cast<const sockaddr*>(&c->peer));
     const dns::AnswerResult r =
         dns::Answer(*snap_, pkt, mlen, dns::Transport::kTcp, tcp_out_.data() + 2, dns::kMaxMessage,
                     scratch_, counters_);

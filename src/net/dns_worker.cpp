@@ -178,6 +178,7 @@ void DnsWorker::AnswerOne(const Datagram& d) {
   const size_t n = d.len;
   const sockaddr* addr = d.addr;
   uint8_t* out = arena_.data() + arena_used_;
+  dns::SetClient(scratch_, addr);
   const dns::AnswerResult r =
       dns::Answer(*snap_, pkt, n, dns::Transport::kUdp, out, kDgram, scratch_, counters_);
   if (r.action == dns::AnswerResult::kForward || r.action == dns::AnswerResult::kResolve) {

@@ -311,6 +311,13 @@ void DnsWorker::FinishForward(Pending& p, const uint8_t* reply, size_t len) {
       Pin();
       if (snap_ != nullptr) {
         const auto t = p.tcp_conn ? dns::Transport::kTcp : dns::Transport::kUdp;
+        const sockaddr* who = reinterpret_cast<const sockaddr*>(&p.client);
+        if (p.tcp_conn != 0) {
+          auto conn = conns_.find(p.tcp_conn);
+          who = conn != conns_.end() ? reinterpret_cast<const sockaddr*>(&conn->second->peer)
+                                     : nullptr;
+        }
+        dns::SetClient(scratch_, who);
         const dns::AnswerResult r =
             dns::Answer(*snap_, p.client_query.data(), p.client_query.size(), t, fwd_out_.data(),
                         fwd_out_.size(), scratch_, counters_, reply, len);

@@ -21,7 +21,8 @@ struct TcpConn {
   uv_write_t req;
   bool write_in_flight = false;
   bool closing = false;
-  int close_left = 0;  // handles still to close
+  int close_left = 0;       // handles still to close
+  sockaddr_storage peer{};  // the client (family 0: unknown)
 };
 
 // Sends c->pending (REQUIRES: no write in flight).

@@ -8,6 +8,8 @@ answering the mirrored queries from its own DNS.
 Python 3 stdlib only; dig from dnsutils (the test skips, exit 77, without it).
 """
 
+import http.client
+import json
 import os
 import shutil
 import sys
@@ -211,6 +213,38 @@ class QueryTest(unittest.TestCase):
         for _ in range(5):
             self.assertEqual(self.execute("near")["Nodes"][0]["Node"]["Node"], "itest")
         self.assertEqual(self.execute("all", "?near=w2")["Nodes"][0]["Node"]["Node"], "w2")
+
+    def test_near_ip_puts_the_clients_node_first(self):
+        self.create({"Name": "near-ip", "Service": {"Service": "web", "Near": "_ip"}})
+        # DNS: the node registered with the query's source address answers first, every time.
+        for src, first in (("127.0.0.12", "127.0.0.12"), ("127.0.0.14", "127.0.0.14"),
+                           ("127.0.0.1", "127.0.0.1")):
+            for _ in range(6):
+                res = self.agent.dig("near-ip.query.consul", "A", "-b", src)
+                a = [r["data"] for r in res.records("answer")]  # in answer order
+                self.assertEqual(a[0], first, (src, a))
+            srv = self.agent.dig("near-ip.query.consul", "SRV", "+tcp", "-b", src)
+            self.assertEqual(srv.records("additional")[0]["data"], first, (src, srv.out))
+        # An address no node holds: nothing pinned, every healthy instance still answered.
+        a = self.agent.dig("near-ip.query.consul", "A", "-b", "127.0.0.99").data()
+        self.assertEqual(sorted(a), ["127.0.0.1", "127.0.0.11", "127.0.0.12", "127.0.0.14",
+                                     "127.0.0.15"])
+
+        # execute: the HTTP client's address, or the first X-Forwarded-For address.
+        def first_node(src, headers=None):
+            c = http.client.HTTPConnection("127.0.0.1", self.agent.http_port, timeout=10,
+                                           source_address=(src, 0))
+            try:
+                c.request("GET", "/v1/query/near-ip/execute", headers=headers or {})
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                return json.loads(r.read())["Nodes"][0]["Node"]["Node"]
+            finally:
+                c.close()
+        for _ in range(5):
+            self.assertEqual(first_node("127.0.0.15"), "w5")
+            self.assertEqual(first_node("127.0.0.15", {"X-Forwarded-For": "127.0.0.11, 10.1.1.1"}),
+                             "w1")
 
     def test_templates_and_explain(self):
         self.create({"Name": "geo-", "Template": {"Type": "name_prefix_match"},

@@ -98,6 +98,7 @@ struct QueryView {
   uint32_t n_ignore = 0;
   bool only_passing = false;
   bool near_agent = false;  // Near == "_agent"
+  bool near_ip = false;     // Near == "_ip": the node holding the client's address
   // No tag, meta or IgnoreCheckIDs filter: the health rule alone decides (a caller that already
   // picked instances by health may skip QueryAccepts).
   bool health_only = false;

@@ -11,6 +11,8 @@
 //   deliberate deviations listed in README.md.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -60,6 +62,11 @@ struct Scratch {
   // Where prepared-query templates render (`<name>.query`).
   catalog::QueryScratch qs;
 
+  // The querying client's address as 4 or 16 bytes (an IPv4-mapped IPv6 one as 4; 0: unknown),
+  // set by the transport before Answer() (SetClient): a prepared query's Near "_ip".
+  uint8_t client_ip[16];
+  uint8_t client_ip_len = 0;
+
   // Hostnames outside the zones are resolved through the recursors (spec 1.3, 1.4.1): the first
   // pass records the first such name here and Answer() returns kResolve; the caller asks a
   // recursor (HostQuery) and calls Answer() again with its reply as `ext`.
@@ -92,6 +99,9 @@ struct AnswerResult {
 };
 
 // `ext`/`ext_len`: a recursor's reply to HostQuery(Scratch::ext_host) after a kResolve, or null.
+// Records the client's address (AF_INET or AF_INET6; anything else, or null: unknown) in s.
+void SetClient(Scratch& s, const sockaddr* sa);
+
 AnswerResult Answer(const catalog::Snapshot& snap, const uint8_t* pkt, size_t len, Transport t,
                     uint8_t* out, size_t cap, Scratch& s, Counters& c, const uint8_t* ext = nullptr,
                     size_t ext_len = 0);

@@ -46,6 +46,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;    // decoded ('+' is a space), in order
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;                                          // de-chunked
+  std::string remote_ip;  // the client's address as text ("" outside a server, e.g. unit tests)
 
   // Case-insensitive; nullptr when absent. The first one wins.
   const std::string* Header(std::string_view name) const;
