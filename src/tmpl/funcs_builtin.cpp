@@ -239,6 +239,70 @@ Result<Value> Html(Ctx&, std::vector<Value>& a) {
   return Value::Str(std::move(out));
 }
 
+// Go's unicode.IsPrint is false for these (C1 controls, non-ASCII spaces, line/paragraph
+// separators, format characters): JSEscape writes them as \uXXXX.
+bool JsUnprintable(uint32_t r) {
+  return (r >= 0x80 && r <= 0xA0) || r == 0xAD || r == 0x1680 || (r >= 0x2000 && r <= 0x200F) ||
+         (r >= 0x2028 && r <= 0x202F) || (r >= 0x205F && r <= 0x2064) || r == 0x3000 || r == 0xFEFF;
+}
+
+// Go's template.JSEscapeString.
+Result<Value> Js(Ctx&, std::vector<Value>& a) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const std::string in = Joined(a);
+  std::string out;
+  auto uni = [&](uint32_t r) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(r >> shift) & 15];
+  };
+  for (size_t i = 0; i < in.size();) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\'':
+          out += "\\'";
+          break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '<':
+        case '>':
+        case '&':
+        case '=':
+          uni(c);
+          break;
+        default:
+          if (c < ' ') {
+            uni(c);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: decoded to test it; an invalid byte passes through as Go writes it.
+    const size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    uint32_t r = n == 1 ? 0xFFFD : c & (0x7F >> n);
+    bool valid = n > 1 && i + n <= in.size();
+    for (size_t k = 1; valid && k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(in[i + k]);
+      valid = (cc & 0xC0) == 0x80;
+      r = (r << 6) | (cc & 0x3F);
+    }
+    if (valid && JsUnprintable(r)) {
+      uni(r);
+    } else {
+      out.append(in, i, valid ? n : 1);
+    }
+    i += valid ? n : 1;
+  }
+  return Value::Str(std::move(out));
+}
+
 Result<Value> UrlQuery(Ctx&, std::vector<Value>& a) {
   std::string out;
   for (char ch : Joined(a)) {
@@ -259,23 +323,13 @@ Result<Value> UrlQuery(Ctx&, std::vector<Value>& a) {
 }  // namespace
 
 const std::vector<FuncDef>& BuiltinFuncs() {
-  static const std::vector<FuncDef> kFuncs = {{"and", 1, -1, Unused},
-                                              {"or", 1, -1, Unused},
-                                              {"not", 1, 1, Not},
-                                              {"len", 1, 1, Len},
-                                              {"index", 1, -1, Index},
-                                              {"slice", 1, -1, Slice},
-                                              {"eq", 2, -1, Eq},
-                                              {"ne", 2, 2, Ne},
-                                              {"lt", 2, 2, Cmp<0>},
-                                              {"le", 2, 2, Cmp<1>},
-                                              {"gt", 2, 2, Cmp<2>},
-                                              {"ge", 2, 2, Cmp<3>},
-                                              {"print", 0, -1, Print},
-                                              {"printf", 1, -1, Printf},
-                                              {"println", 0, -1, Println},
-                                              {"html", 0, -1, Html},
-                                              {"urlquery", 0, -1, UrlQuery}};
+  static const std::vector<FuncDef> kFuncs = {
+      {"and", 1, -1, Unused},  {"or", 1, -1, Unused},     {"not", 1, 1, Not},
+      {"len", 1, 1, Len},      {"index", 1, -1, Index},   {"slice", 1, -1, Slice},
+      {"eq", 2, -1, Eq},       {"ne", 2, 2, Ne},          {"lt", 2, 2, Cmp<0>},
+      {"le", 2, 2, Cmp<1>},    {"gt", 2, 2, Cmp<2>},      {"ge", 2, 2, Cmp<3>},
+      {"print", 0, -1, Print}, {"printf", 1, -1, Printf}, {"println", 0, -1, Println},
+      {"html", 0, -1, Html},   {"js", 0, -1, Js},         {"urlquery", 0, -1, UrlQuery}};
   return kFuncs;
 }
 

@@ -214,3 +214,13 @@ TEST_CASE("a parsed template renders the same output every time") {
     CHECK(again->output == first->output);
   }
 }
+
+TEST_CASE("html, js and urlquery escape as Go's text/template does") {
+  CHECK(Render("{{ html \"<a href='x'>&\\\"\" }}") == "&lt;a href=&#39;x&#39;&gt;&amp;&#34;");
+  CHECK(Render("{{ js \"a'b\\\"c<d>&e=\\\\f\\n\" }}") ==
+        "a\\'b\\\"c\\u003Cd\\u003E\\u0026e\\u003D\\\\f\\u000A");
+  // Printable non-ASCII passes through; separators and non-ASCII spaces are escaped.
+  CHECK(Render("{{ js \"\xc3\xa9\xe2\x80\xa8\xc2\xa0\" }}") == "\xc3\xa9\\u2028\\u00A0");
+  CHECK(Render("{{ \"x=1\" | js }} {{ js \"a\" 1 }}") == "x\\u003D1 a1");
+  CHECK(Render("{{ urlquery \"a b&c/\xc3\xa9\" }}") == "a+b%26c%2F%C3%A9");
+}
