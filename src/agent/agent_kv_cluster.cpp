@@ -5,17 +5,9 @@ namespace beacon::agent {
 
 std::unique_ptr<kv::ClusterView> Agent::NewKvCluster() const {
   if (cfg_.kv_backend == "etcd") {
-    const config::EtcdConfig& e = cfg_.etcd;
     kv::EtcdClusterOptions o;
-    o.etcd = {e.endpoints,
-              static_cast<int64_t>(e.dial_timeout_ms),
-              static_cast<int64_t>(e.request_timeout_ms),
-              e.prefix,
-              e.ca_file,
-              e.cert_file,
-              e.key_file,
-              e.transport == "grpc"};
-    o.compact_ms = static_cast<int64_t>(e.compaction_interval_ms);
+    o.etcd = EtcdStoreOptions(/*start_unreachable=*/false);
+    o.compact_ms = static_cast<int64_t>(cfg_.etcd.compaction_interval_ms);
     return kv::NewEtcdCluster(std::move(o), log_);
   }
   kv::LocalClusterOptions o;
