@@ -62,21 +62,6 @@ Status EtcdStore::Start() {
 void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
   Enqueue([this, ops = std::move(ops), done = std::move(done)](EtcdWriter& w) mutable {
     const auto t0 = std::chrono::steady_clock::now();
-    // Runs here, or on the watch thread once it applied the txn (RunUnit's `then`).
-    std::function<void(WriteResult, const Commit&)> answer = [this, t0, ops, done](
-                                                                 WriteResult r, const Commit& c) {
-      if (!c.status.ok()) {
-        r = WriteResult{};
-        r.status = c.status;
-      }
-      for (Entry& e : r.results) {
-        e.create_index = c.Fix(e.create_index);
-        e.modify_index = c.Fix(e.modify_index);
-      }
-      r.index = c.Fix(r.index);
-      Record(&ops, t0);
-      done(std::move(r));
-    };
     Commit c;
     WriteResult r = RunUnit<WriteResult>(
         w,
@@ -84,8 +69,18 @@ void EtcdStore::Apply(std::vector<Op> ops, WriteCallback done) {
           std::vector<Op> copy = ops;  // a retried unit starts from the request again
           return e.Apply(b, copy, fx);
         },
-        {}, &c, true, answer);
-    if (!c.deferred) answer(std::move(r), c);
+        {}, &c);
+    if (!c.status.ok()) {
+      r = WriteResult{};
+      r.status = c.status;
+    }
+    for (Entry& e : r.results) {
+      e.create_index = c.Fix(e.create_index);
+      e.modify_index = c.Fix(e.modify_index);
+    }
+    r.index = c.Fix(r.index);
+    Record(&ops, t0);
+    done(std::move(r));
   });
 }
 
@@ -273,7 +268,7 @@ SessionResult EtcdStore::FixSession(SessionResult r, const Commit& c) {
 
 template <typename R, typename Body>
 R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const Session&)>& filter,
-                     Commit* c, bool validate, const std::function<void(R, const Commit&)>& then) {
+                     Commit* c, bool validate) {
   if (!loaded_.load(std::memory_order_acquire)) {
     c->status = Ready();
     return R{};
@@ -377,31 +372,7 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const 
       engine_.Finish(fx);
       return std::move(*result);
     }
-    // Read-your-writes: the mirror holds this txn when the caller hears back.
-    if (then && rec->RevokedLeases().empty()) {
-      Commit done = *c;
-      done.rev = static_cast<uint64_t>(rev + base);
-      auto ack = [this, fx = std::move(fx), result = std::move(*result), done, then]() mutable {
-        {
-          MutexLock e(&engine_mu_);
-          for (const std::string& id : fx.dropped) local_.erase(id);
-          fx.moves.clear();  // the watch reports holder moves (ours and other agents')
-          engine_.Finish(fx);
-        }
-        then(std::move(result), done);
-      };
-      c->deferred = true;
-      {
-        MutexLock l(&applied_mu_);
-        if (applied_ < rev && !stopping_.load()) {
-          after_.emplace(rev, std::move(ack));
-          return R{};
-        }
-      }
-      ack();  // applied already
-      return R{};
-    }
-    WaitApplied(rev);
+    WaitApplied(rev);  // read-your-writes: the mirror holds this txn when the caller hears back
     for (int64_t lease : rec->RevokedLeases()) {
       (void)w.conn.Call("/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
     }
@@ -448,18 +419,10 @@ bool EtcdStore::WaitApplied(int64_t rev) const {
 }
 
 void EtcdStore::SetApplied(int64_t rev) {
-  std::vector<std::function<void()>> acks;
-  {
-    MutexLock l(&applied_mu_);
-    applied_ = std::max(applied_, rev);
-    const bool all = stopping_.load();
-    const auto end = all ? waiters_.end() : waiters_.upper_bound(applied_);
-    for (auto it = waiters_.begin(); it != end; ++it) it->second->notify_one();
-    const auto last = all ? after_.end() : after_.upper_bound(applied_);
-    for (auto it = after_.begin(); it != last; ++it) acks.push_back(std::move(it->second));
-    after_.erase(after_.begin(), last);
-  }
-  for (auto& ack : acks) ack();
+  MutexLock l(&applied_mu_);
+  applied_ = std::max(applied_, rev);
+  const auto end = stopping_.load() ? waiters_.end() : waiters_.upper_bound(applied_);
+  for (auto it = waiters_.begin(); it != end; ++it) it->second->notify_one();
 }
 
 void EtcdStore::KeepAlive(EtcdWriter& w, int64_t lease) {

@@ -48,9 +48,6 @@ struct Commit {
   Status status;
   uint64_t predicted = 0;  // the index the engine assigned (its meta.index + 1)
   uint64_t rev = 0;        // the etcd revision it got (0: nothing written)
-  // The unit's answer went to RunUnit's `then`, to run once the watch applies the revision
-  // (the caller answers nothing itself).
-  bool deferred = false;
   uint64_t Fix(uint64_t i) const { return rev != 0 && i == predicted ? rev : i; }
 };
 
@@ -169,18 +166,12 @@ class EtcdStore final : public Store {
   }
 
   // Writer side: etcd_store.cpp; watch side: etcd_watch.cpp.
-  // then (optional): for a committed unit with nothing left to do on the writer (no lease to
-  // revoke), the acknowledgement runs on the watch thread right after it applies the txn's
-  // revision, instead of the writer waiting for it and then answering: one thread hop less per
-  // write; c->deferred says so, and the returned R is empty.
   template <typename R, typename Body>
   R RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const Session&)>& filter,
-            Commit* c, bool validate = true,
-            const std::function<void(R, const Commit&)>& then = nullptr);
+            Commit* c, bool validate = true);
   void SyncEngine(EtcdRecorder& view) REQUIRES(engine_mu_) REQUIRES_SHARED(mu_);
   bool WaitApplied(int64_t rev) const;
-  // Sets applied_ (never lowers it), wakes the waiters it satisfies and runs the deferred
-  // acknowledgements it satisfies (after the lock); all of them if stopping.
+  // Sets applied_ (never lowers it) and wakes the waiters it satisfies; all of them if stopping.
   void SetApplied(int64_t rev);
   // Restore steps (etcd_snapshot.cpp), on a writer thread.
   // On success, *cleanup removes the replaced generation (run it after answering).
@@ -229,7 +220,6 @@ class EtcdStore final : public Store {
   mutable Mutex applied_mu_;
   int64_t applied_ GUARDED_BY(applied_mu_) = 0;
   mutable std::multimap<int64_t, std::condition_variable*> waiters_ GUARDED_BY(applied_mu_);
-  std::multimap<int64_t, std::function<void()>> after_ GUARDED_BY(applied_mu_);  // RunUnit's then
 
   Mutex q_mu_;
   std::condition_variable q_cv_;
