@@ -316,7 +316,7 @@ void Agent::BuildHttp() {
   http::AddSnapshotRoutes(router, *kv_, so);
   std::function<std::map<std::string, std::string>()> kv_stats;  // servers only
   if (cfg_.server) kv_stats = [this] { return kv_cluster_->Info(); };
-  http::AddAgentRoutes(router, *local_, cluster_.get(), std::move(kv_stats));
+  http::AddAgentRoutes(router, *local_, cluster_.get(), kv_stats);
   http::AddOperatorRoutes(router, cluster_.get(), cfg_.datacenter, cfg_.dev);  // keyring
   http::AddRaftRoutes(router, *kv_cluster_, cfg_.dev);  // status, operator raft
   http::AddMonitorRoute(router, log_);                  // GET /v1/agent/monitor

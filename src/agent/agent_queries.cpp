@@ -59,9 +59,10 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
   if (shared) {
     qo.shared_put = [this](std::string text, int64_t expected,
                            std::function<void(http::QueryApiOptions::SharedPut)> done) {
-      query_value_->Put(std::move(text), expected, [done](kv::EtcdValue::PutResult r) {
-        done({r.status, r.conflict, r.now.exists, std::move(r.now.value), r.now.rev});
-      });
+      query_value_->Put(
+          std::move(text), expected, [done = std::move(done)](kv::EtcdValue::PutResult r) {
+            done({r.status, r.conflict, r.now.exists, std::move(r.now.value), r.now.rev});
+          });
     };
   }
   if (cfg_.server) {

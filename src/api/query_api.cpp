@@ -171,7 +171,7 @@ void Write(const StatePtr& s, WriteOp op, ReplyFn reply, int attempt = 0) {
     };
     if (s->opts.file.empty() || !s->opts.persist) return install("");
     s->opts.persist(s->opts.file, QueryFileText(All(s->by_id), s->index),
-                    [install](std::string err) mutable { install(err); });
+                    [install](const std::string& err) mutable { install(err); });
     return;
   }
   std::string text = QueryFileText(All(next.by_id), next.index);
