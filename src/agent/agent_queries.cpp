@@ -10,6 +10,10 @@
 // Not in the KV store itself: keys there are visible to /v1/kv listings, recursive deletes, txn
 // get-tree and the KV index every KV blocking query watches, and hiding a reserved prefix from
 // all of those would touch every KV read path; the set is small and rewritten whole.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "beacon/agent/agent.h"
 #include "beacon/agent/cluster.h"
 #include "beacon/agent/persister.h"
@@ -83,6 +87,19 @@ void Agent::AddQueryApi(http::Router& router, http::SnapshotApiOptions* snap) {
       return !out.empty();
     };
     qo.initial = std::move(loaded_queries_);
+    if (shared && !qo.initial.empty()) {
+      // Retired once etcd holds its queries: the shared set is the truth from then on, and a
+      // stale file loaded at a later start would bring back queries deleted meanwhile.
+      qo.handed_over = [file = QueryFile(cfg_), log = &log_] {
+        const std::string kept = file + ".in-etcd";
+        if (std::rename(file.c_str(), kept.c_str()) != 0) {
+          BEACON_LOG(*log, kWarn, "query", "renaming %s: %s", file.c_str(), std::strerror(errno));
+          return;
+        }
+        BEACON_LOG(*log, kInfo, "query", "prepared queries handed to etcd; %s renamed to %s",
+                   file.c_str(), kept.c_str());
+      };
+    }
     qo.initial_index = loaded_query_index_;
     qo.post = [this](std::function<void()> fn) {
       if (http_) http_->Post(std::move(fn));

@@ -264,22 +264,49 @@ void DropOrphans(const StatePtr& s) {
       nullptr);
 }
 
+// Loop thread: the queries this server kept in its own file (`mine`, loaded at start) join the
+// shared set: those it lacks, unless their name is taken there; then opts.handed_over.
+void HandOver(const StatePtr& s, std::map<std::string, PreparedQuery> mine) {
+  auto op = [s, mine = std::move(mine)](Set& set, Response&) {
+    size_t added = 0;
+    for (const auto& [id, q] : mine) {
+      if (set.by_id.count(id) != 0) continue;
+      if (std::string why = Conflicts(set.by_id, s->opts, q); !why.empty()) {
+        Warn(*s, "prepared query " + q.id + " from this server's file not handed to etcd: " + why);
+        continue;
+      }
+      set.by_id[id] = q;
+      set.index = std::max(set.index, q.modify_index);
+      ++added;
+    }
+    if (added == 0 && s->shared_rev != 0) return Outcome::kReply;  // all there already
+    ++set.index;
+    return Outcome::kWrite;
+  };
+  Write(s, std::move(op), [s](const Response& r) {
+    if (r.status >= 300) {
+      Warn(*s, "prepared queries not handed to etcd yet (the next start tries again): " + r.body);
+      return;
+    }
+    if (s->opts.handed_over) s->opts.handed_over();
+  });
+}
+
 // Loop thread: the shared value is now `text` at `rev`.
 void SharedChanged(const StatePtr& s, bool exists, const std::string& text, int64_t rev) {
   const bool first = !s->shared_seen;
   s->shared_seen = true;
+  std::map<std::string, PreparedQuery> mine;
+  if (first) mine = s->by_id;  // a server that kept its queries in its own file hands them over
   if (exists) {
     if (Adopt(s, exists, text, rev)) Install(s, {});
-    return;
+  } else {
+    s->shared_rev = 0;
   }
-  s->shared_rev = 0;
-  // No shared set yet: a server that kept its queries in its own file hands them over.
-  if (!first || s->by_id.empty()) return;
-  Warn(*s, "no prepared-query set in etcd yet: writing the " + std::to_string(s->by_id.size()) +
-               " queries this server kept in its own file");
-  Write(
-      s, [s](Set&, Response&) { return s->shared_rev == 0 ? Outcome::kWrite : Outcome::kReply; },
-      nullptr);
+  if (mine.empty()) return;
+  Warn(*s, "handing the " + std::to_string(mine.size()) +
+               " prepared queries this server kept in its own file to the shared set in etcd");
+  HandOver(s, std::move(mine));
 }
 
 Result<PreparedQuery> Body(const Request& req) {

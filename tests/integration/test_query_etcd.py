@@ -11,7 +11,7 @@ its revision, so:
   "aliases an existing query name" (no lost update, no duplicate name);
 - a server restarted with an empty data dir still has every query (they live in etcd);
 - a server that kept queries in its own file (moved from the embedded store) hands them over
-  when etcd holds no set yet.
+  to etcd and retires the file, so a restart does not bring back a query deleted since.
 
 Skipped (exit 77) without etcd or dig.
 """
@@ -163,7 +163,18 @@ class FileSetMovesToEtcd(unittest.TestCase):
             b = server_on(etcd, "other").start(timeout=20)
             wait_for(lambda: definition(b, qid) is not None, 10,
                      what="another server sees the query the first one kept in its file")
-            self.assertIn("no prepared-query set in etcd yet", old.log_text())
+            self.assertIn("handing the 1 prepared queries", old.log_text())
+            # The file is retired, so a later start cannot bring back what was deleted since.
+            path = os.path.join(old.data_dir, "prepared-queries.json")
+            wait_for(lambda: os.path.exists(path + ".in-etcd"), 10, what="the file retired")
+            self.assertFalse(os.path.exists(path))
+            self.assertEqual(b.http("DELETE", "/v1/query/" + qid).status, 200)
+            old.stop()
+            old.start(timeout=20)
+            r = create(old, {"Name": "after-restart", "Service": {"Service": "web"}})
+            self.assertEqual(r.status, 200, r)  # the restarted server has read etcd's set
+            self.assertIsNone(definition(old, qid))
+            self.assertIsNone(definition(b, qid))
         finally:
             old.close()
             if b is not None:

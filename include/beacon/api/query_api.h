@@ -34,9 +34,10 @@
 //   update), and the answer waits for the set that holds it to be published here. Changes the
 //   value's watch reports (QueryHooks::shared_changed: another server's write, a restore through
 //   another server) replace the set here, install it and wake blocking lists, so every server,
-//   and the clients mirroring it, answers the same set. A server that finds no value in etcd
-//   writes the set it loaded from its own file (a server moved from the embedded store keeps
-//   its queries).
+//   and the clients mirroring it, answers the same set. A server that loaded queries from its
+//   own file (opts.initial: moved from the embedded store, or a server of an older version that
+//   kept one per server) adds those the shared set lacks, unless their name is taken there, at
+//   the watch's first report, then calls opts.handed_over.
 // - Handlers run on the HTTP loop thread; opts.persist's and opts.shared_put's callbacks may run
 //   on any thread.
 #pragma once
@@ -89,6 +90,9 @@ struct QueryApiOptions {
   };
   std::function<void(std::string text, int64_t expected, std::function<void(SharedPut)> done)>
       shared_put;
+  // Shared set: the definitions loaded from the server's own file (`initial`) are in etcd now
+  // (loop thread); the agent retires the file so a later start does not bring deleted ones back.
+  std::function<void()> handed_over;
 };
 
 // What a server's AddQueryRoutes hands back besides the replacer (any thread may call them).

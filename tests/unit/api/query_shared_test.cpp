@@ -102,35 +102,70 @@ const std::string kOtherId = "99999999-9999-9999-9999-999999999999";
 
 }  // namespace
 
-// A server on etcd with its own fake value.
+// A server on etcd with its own fake value; `before` sets etcd up before the watch's first
+// report.
 struct SharedServer {
   catalog::SnapshotHub hub;
   FakeValue v;
   Router r;
   QueryHooks hooks;
+  int handed_over = 0;
 
-  explicit SharedServer(std::vector<PreparedQuery> initial = {}) {
+  explicit SharedServer(std::vector<PreparedQuery> initial = {},
+                        const std::function<void(FakeValue&)>& before = nullptr) {
     QueryApiOptions qo;
     qo.shared_put = [this](std::string text, int64_t expected,
                            std::function<void(QueryApiOptions::SharedPut)> done) {
       v.Put(std::move(text), expected, done);
     };
+    qo.handed_over = [this] { ++handed_over; };
     qo.initial = std::move(initial);
     qo.initial_index = 4;
     REQUIRE(AddQueryRoutes(r, hub, qo, &hooks));
-    hooks.shared_changed(false, "", 0);  // the watch's first read: no value yet
+    if (before) before(v);
+    hooks.shared_changed(v.rev != 0, v.text, v.rev);  // the watch's first read
   }
 };
 
-TEST_CASE("query api on etcd: a set kept in a file is handed over when etcd has none") {
-  SharedServer with_file({Def("11111111-1111-1111-1111-111111111111", "kept")});
-  CHECK(with_file.v.puts == 1);
-  CHECK(NamesIn(with_file.v.text) == std::vector<std::string>{"kept"});
-  SharedServer empty;
-  CHECK(empty.v.puts == 0);  // nothing to hand over
-  // A later "no value" (the key deleted by hand) writes nothing either.
-  with_file.hooks.shared_changed(false, "", 0);
-  CHECK(with_file.v.puts == 1);
+TEST_CASE("query api on etcd: the queries a server kept in its own file are handed over") {
+  const PreparedQuery kept = Def("11111111-1111-1111-1111-111111111111", "kept");
+  SUBCASE("etcd holds no set yet: the file's set becomes it") {
+    SharedServer srv({kept});
+    CHECK(srv.v.puts == 1);
+    CHECK(NamesIn(srv.v.text) == std::vector<std::string>{"kept"});
+    CHECK(srv.handed_over == 1);
+    // A later "no value" (the key deleted by hand) writes nothing.
+    srv.hooks.shared_changed(false, "", 0);
+    CHECK(srv.v.puts == 1);
+  }
+  SUBCASE("etcd holds another server's set: the file's queries join it, a taken name does not") {
+    const PreparedQuery clash = Def("22222222-2222-2222-2222-222222222222", "theirs");
+    SharedServer srv({kept, clash}, [&](FakeValue& v) {
+      v.WriteBehind({Def(kOtherId, "theirs"), Def("33333333-3333-3333-3333-333333333333", "more")},
+                    40);
+    });
+    CHECK(srv.v.conflicts == 0);  // written on top of the value the watch reported
+    CHECK(NamesIn(srv.v.text) == std::vector<std::string>{"kept", "more", "theirs"});
+    CHECK(Names(srv.r) == std::vector<std::string>{"kept", "more", "theirs"});
+    CHECK(Index(srv.r) == 41);
+    CHECK(srv.handed_over == 1);
+  }
+  SUBCASE("every query of the file is in etcd already: nothing written, the file retired") {
+    SharedServer srv({kept}, [&](FakeValue& v) { v.WriteBehind({kept}, 9); });
+    CHECK(srv.v.puts == 0);
+    CHECK(srv.handed_over == 1);
+  }
+  SUBCASE("etcd unreachable: the file stays for the next start") {
+    SharedServer srv({kept}, [&](FakeValue& v) {
+      v.fail = Status::Error("etcd txn on /beacon/~q/queries: no member answered");
+    });
+    CHECK(srv.handed_over == 0);
+  }
+  SUBCASE("no file: nothing to hand over") {
+    SharedServer srv;
+    CHECK(srv.v.puts == 0);
+    CHECK(srv.handed_over == 0);
+  }
 }
 
 TEST_CASE("query api on etcd: writes go to the shared value and lose races cleanly") {
