@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -143,6 +144,7 @@ class EtcdCluster {
       }
       args.push_back("--client-cert-auth");
     }
+    std::fflush(nullptr);  // else the child's freopen writes the parent's buffered output again
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {

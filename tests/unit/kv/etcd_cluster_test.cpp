@@ -300,6 +300,7 @@ TEST_CASE("etcd: a lock-delay started by an invalidation on one agent holds on t
   // Once the delay has passed, the key can be taken.
   fx.clock->fetch_add(15001);
   CHECK(Do(*other, {MakeOp(Verb::kLock, "ld/k", "w", 0, rival)}).ok);
-  CHECK(MustGet(a, "ld/k").session == rival);
+  // `a` learns of the other agent's write through its watch.
+  CHECK(Eventually([&] { return MustGet(a, "ld/k").session == rival; }));
 }
 #endif
