@@ -106,32 +106,7 @@ assign_ports 50 beacon:"${BEACON_PORT:-5310}" beacon_http:"${BEACON_HTTP_PORT:-5
 write_conf() { # peer workdir datadir port
     local peer=$1 W=$2 D=$3 port=$4
     case $peer in
-    nsd) cat > "$W/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$port
-    port: $port
-    do-ip4: yes
-    do-ip6: no
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$D"
-    database: ""
-    zonelistfile: "$W/zone.list"
-    xfrdfile: "$W/xfrd.state"
-    xfrdir: "$W"
-    pidfile: "$W/nsd.pid"
-    logfile: "$W/nsd.log"
-    verbosity: 0
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: consul
-    zonefile: "$D/consul.zone"
-EOF
-    ;;
+    nsd) write_nsd_conf "$W" "$D" "$port" ;;
     knot) cat > "$W/knot.conf" <<EOF
 server:
     rundir: "$W"

@@ -16,7 +16,8 @@
 # Output: one line per run, "<target> <queries> user <µs/q> sys <µs/q> total <µs/q>".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh" # ROOT, write_nsd_conf
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 DP_ARGS=${DP_ARGS:-"-c 10 -q 100"}
@@ -25,7 +26,6 @@ PORT=${PORT:-5399}
 SRV_CORE=${SRV_CORE:-0}  # as compare.sh
 DP_CORE=${DP_CORE:-1}
 DATA=${DATA:-$HERE/out}/s1000-q200000
-export PATH="$PATH:/usr/sbin:/sbin"
 
 for tool in dnsperf taskset nsd python3; do
     command -v "$tool" >/dev/null || { echo "dns_cpu_split: $tool not found" >&2; exit 1; }
@@ -46,29 +46,7 @@ run_one() { # target
     W=$(mktemp -d /tmp/beacon-cpu-split.XXXXXX)
     case $target in
     nsd)
-        cat > "$W/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$PORT
-    do-ip6: no
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$DATA"
-    database: ""
-    zonelistfile: "$W/zone.list"
-    xfrdfile: "$W/xfrd.state"
-    xfrdir: "$W"
-    pidfile: "$W/nsd.pid"
-    logfile: "$W/nsd.log"
-    verbosity: 0
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: consul
-    zonefile: "$DATA/consul.zone"
-EOF
+        write_nsd_conf "$W" "$DATA" "$PORT"
         taskset -c "$SRV_CORE" nsd -d -c "$W/nsd.conf" > "$W/server.log" 2>&1 &
         ;;
     beacon:*)

@@ -196,6 +196,35 @@ data_dir() { # size -> directory with consul.zone, catalog-seed.json, queries.tx
     echo "$d"
 }
 
+write_nsd_conf() { # workdir zone-dir port -> <workdir>/nsd.conf: one server process, no RRL
+    local W=$1 D=$2 port=$3
+    cat > "$W/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$port
+    port: $port
+    do-ip4: yes
+    do-ip6: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$D"
+    database: ""
+    zonelistfile: "$W/zone.list"
+    xfrdfile: "$W/xfrd.state"
+    xfrdir: "$W"
+    pidfile: "$W/nsd.pid"
+    logfile: "$W/nsd.log"
+    verbosity: 0
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: consul
+    zonefile: "$D/consul.zone"
+EOF
+}
+
 cat_field() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1/catalog.json" "$2"; }
 
 dnsperf_run() { # log-file dnsperf-args...: dnsperf pinned to the load core, bounded by a timeout
