@@ -8,6 +8,7 @@
 #include "beacon/catalog/hub.h"
 #include "beacon/config/query_body.h"
 #include "beacon/core/json_writer.h"
+#include "dispatch.h"
 
 using namespace beacon;
 using namespace beacon::http;
@@ -62,18 +63,8 @@ PreparedQuery Def(std::string id, std::string name) {
   return q;
 }
 
-Response Do(const Router& r, std::string method, std::string path, std::string body = "") {
-  Request req;
-  req.method = std::move(method);
-  req.path = std::move(path);
-  req.body = std::move(body);
-  Response resp;
-  r.Dispatch(req, resp);
-  return resp;
-}
-
 std::vector<std::string> Names(const Router& r) {
-  Response resp = Do(r, "GET", "/v1/query");
+  Response resp = testing::Dispatch(r, "GET", "/v1/query");
   REQUIRE(resp.status == 200);
   auto defs = config::DecodePreparedQueryList(resp.body);
   REQUIRE(defs.ok());
@@ -84,7 +75,7 @@ std::vector<std::string> Names(const Router& r) {
 }
 
 uint64_t Index(const Router& r) {
-  return std::stoull(*Do(r, "GET", "/v1/query").Header("X-Consul-Index"));
+  return std::stoull(*testing::Dispatch(r, "GET", "/v1/query").Header("X-Consul-Index"));
 }
 
 std::vector<std::string> NamesIn(const std::string& text) {
@@ -176,7 +167,8 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
 
   SUBCASE("a create is written with the revision the set came from") {
     const int before = v.puts;
-    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
+    Response resp =
+        testing::Dispatch(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
     CHECK(resp.status == 200);
     CHECK(v.puts == before + 1);
     CHECK(v.conflicts == 0);
@@ -184,7 +176,8 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
   }
   SUBCASE("another server took the name first: 400 with Consul's text, its set adopted") {
     v.WriteBehind({Def(kOtherId, "taken")}, 40);
-    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"taken","Service":{"Service":"web"}})");
+    Response resp = testing::Dispatch(r, "POST", "/v1/query",
+                                      R"({"Name":"taken","Service":{"Service":"web"}})");
     CHECK(resp.status == 400);
     CHECK(resp.body == "name 'taken' aliases an existing query name\n");
     CHECK(v.conflicts == 1);
@@ -193,7 +186,8 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
   }
   SUBCASE("another server wrote another query first: both kept, the index moves past its") {
     v.WriteBehind({Def(kOtherId, "theirs")}, 40);
-    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
+    Response resp =
+        testing::Dispatch(r, "POST", "/v1/query", R"({"Name":"mine","Service":{"Service":"web"}})");
     CHECK(resp.status == 200);
     CHECK(v.conflicts == 1);
     CHECK(Names(r) == std::vector<std::string>{"mine", "theirs"});
@@ -206,7 +200,7 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
     CHECK(Names(r) == std::vector<std::string>{"gone-soon"});
     v.WriteBehind({}, 41);  // deleted elsewhere; our watch has not said so yet
     const int puts = v.puts;
-    Response resp = Do(r, "DELETE", "/v1/query/" + kOtherId);
+    Response resp = testing::Dispatch(r, "DELETE", "/v1/query/" + kOtherId);
     CHECK(resp.status == 400);
     CHECK(resp.body == "Cannot modify non-existent prepared query: '" + kOtherId + "'\n");
     CHECK(v.puts == puts + 1);  // the one attempt that lost; the re-run found nothing to do
@@ -223,7 +217,8 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
   SUBCASE("etcd unreachable: 500 with the reason, the set unchanged") {
     const std::vector<std::string> before = Names(r);
     v.fail = Status::Error("etcd txn on /beacon/~q/queries: no member answered");
-    Response resp = Do(r, "POST", "/v1/query", R"({"Name":"lost","Service":{"Service":"web"}})");
+    Response resp =
+        testing::Dispatch(r, "POST", "/v1/query", R"({"Name":"lost","Service":{"Service":"web"}})");
     CHECK(resp.status == 500);
     CHECK(resp.body ==
           "failed to persist prepared queries: etcd txn on /beacon/~q/queries: no member "

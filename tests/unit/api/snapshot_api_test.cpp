@@ -5,23 +5,12 @@
 
 #include "beacon/api/snapshot_api.h"
 #include "beacon/kv/snapshot.h"
+#include "dispatch.h"
 
 using namespace beacon;
 using namespace beacon::http;
 
 namespace {
-
-Response Call(const Router& r, std::string method, std::string path, std::string body = {},
-              std::vector<std::pair<std::string, std::string>> query = {}) {
-  Request req;
-  req.method = std::move(method);
-  req.path = std::move(path);
-  req.body = std::move(body);
-  req.query = std::move(query);
-  Response resp;
-  r.Dispatch(req, resp);
-  return resp;
-}
 
 void Put(kv::Store& s, std::string key, std::string value) {
   kv::Op op;
@@ -46,7 +35,7 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
   o.prepared_queries = [] { return std::vector<std::string>{R"({"ID":"q1","Name":"web"})"}; };
   Router r;
   AddSnapshotRoutes(r, *src, o);
-  Response got = Call(r, "GET", "/v1/snapshot");
+  Response got = testing::Dispatch(r, "GET", "/v1/snapshot");
   REQUIRE(got.status == 200);
   REQUIRE(got.Header("X-Consul-Index") != nullptr);
   CHECK(*got.Header("X-Consul-Index") == std::to_string(src->Index()));
@@ -67,7 +56,7 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
   };
   Router rd;
   AddSnapshotRoutes(rd, *dst, d);
-  Response put = Call(rd, "PUT", "/v1/snapshot", got.body);
+  Response put = testing::Dispatch(rd, "PUT", "/v1/snapshot", got.body);
   CHECK(put.status == 200);
   CHECK(put.body.empty());
   REQUIRE(restored.size() == 1);
@@ -81,14 +70,14 @@ TEST_CASE("snapshot api: GET carries KV and the agent's prepared queries; PUT re
     const uint64_t before = dst->Index();
     std::string bad = got.body;
     bad.resize(bad.size() - 1);
-    Response r400 = Call(rd, "PUT", "/v1/snapshot", bad);
+    Response r400 = testing::Dispatch(rd, "PUT", "/v1/snapshot", bad);
     CHECK(r400.status == 400);
     CHECK(r400.body.find("invalid snapshot") != std::string::npos);
-    CHECK(Call(rd, "PUT", "/v1/snapshot").status == 400);  // empty body
+    CHECK(testing::Dispatch(rd, "PUT", "/v1/snapshot").status == 400);  // empty body
     CHECK(dst->Index() == before);
   }
   SUBCASE("another datacenter -> 500 No path to datacenter") {
-    Response other = Call(r, "GET", "/v1/snapshot", {}, {{"dc", "dc9"}});
+    Response other = testing::Dispatch(r, "GET", "/v1/snapshot", {}, {{"dc", "dc9"}});
     CHECK(other.status == 500);
     CHECK(other.body.find("No path to datacenter") != std::string::npos);
   }
