@@ -138,7 +138,9 @@ bool Adopt(const StatePtr& s, bool exists, const std::string& text, int64_t rev)
     return false;
   }
   s->by_id = std::move(set.value().by_id);
-  s->index = std::max(s->index, set.value().index);  // never backwards for blocking readers
+  // The shared set's index, but never backwards and always forward on a change (a server whose
+  // own file had a higher index must still wake its blocking lists and mirroring clients).
+  s->index = std::max(s->index + 1, set.value().index);
   return true;
 }
 

@@ -214,6 +214,14 @@ TEST_CASE("query api on etcd: writes go to the shared value and lose races clean
     hooks.shared_changed(true, QueryFileText({Def(kOtherId, "stale")}, 60), v.rev - 1);
     CHECK(Names(r) == std::vector<std::string>{"watched"});
   }
+  SUBCASE("a set with a lower index than this server's still moves the index forward") {
+    hooks.shared_changed(true, QueryFileText({Def(kOtherId, "low")}, 2), v.rev + 5);
+    const uint64_t first = Index(r);
+    CHECK(first > 4);  // past the index this server started at
+    hooks.shared_changed(true, QueryFileText({Def(kOtherId, "lower")}, 3), v.rev + 6);
+    CHECK(Index(r) == first + 1);
+    CHECK(Names(r) == std::vector<std::string>{"lower"});
+  }
   SUBCASE("etcd unreachable: 500 with the reason, the set unchanged") {
     const std::vector<std::string> before = Names(r);
     v.fail = Status::Error("etcd txn on /beacon/~q/queries: no member answered");
