@@ -300,11 +300,7 @@ void SharedChanged(const StatePtr& s, bool exists, const std::string& text, int6
   s->shared_seen = true;
   std::map<std::string, PreparedQuery> mine;
   if (first) mine = s->by_id;  // a server that kept its queries in its own file hands them over
-  if (exists) {
-    if (Adopt(s, exists, text, rev)) Install(s, {});
-  } else {
-    s->shared_rev = 0;
-  }
+  if (Adopt(s, exists, text, rev)) Install(s, {});
   if (mine.empty()) return;
   Warn(*s, "handing the " + std::to_string(mine.size()) +
                " prepared queries this server kept in its own file to the shared set in etcd");

@@ -1,11 +1,10 @@
 // GET /v1/query/<id-or-name>/execute and /explain (spec 2.8): the published snapshot's compiled
 // set, the same Resolve and filter DNS uses. See query_api.h.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <charconv>
 
 #include "beacon/api/coordinate_api.h"
+#include "beacon/catalog/writer.h"
 #include "beacon/config/query_body.h"
 #include "beacon/core/strings.h"
 #include "catalog_internal.h"
@@ -39,15 +38,8 @@ std::string NodeAtClientIp(const catalog::Snapshot& snap, const Request& req) {
     while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) first.remove_suffix(1);
     ip = std::string(first);
   }
-  unsigned char bytes[16];
-  std::string_view key;
-  if (inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
-    key = std::string_view(reinterpret_cast<const char*>(bytes), 4);
-  } else if (inet_pton(AF_INET6, ip.c_str(), bytes) == 1) {
-    key = std::string_view(reinterpret_cast<const char*>(bytes), 16);
-  } else {
-    return "";
-  }
+  const std::string key = catalog::IpBytes(ip);  // the address map's key; "" if not an address
+  if (key.empty()) return "";
   const catalog::NodeEntry* n = snap.ptr_nodes.Find(key);
   return n != nullptr ? n->name() : "";
 }

@@ -121,7 +121,7 @@ struct EtcdValue::Impl {
         w = std::move(queue.front());
         queue.pop_front();
       }
-      if (closing_now()) {
+      if (Stopping()) {
         PutResult r;
         r.status = Status::Error("etcd value " + key + ": the agent is stopping");
         w.done(std::move(r));
@@ -129,11 +129,6 @@ struct EtcdValue::Impl {
       }
       w.done(Put(c, w));
     }
-  }
-
-  bool closing_now() {
-    MutexLock l(&mu);
-    return closing;
   }
 
   void Pause(int ms) {
