@@ -32,7 +32,29 @@ std::size_t CatalogSync::queued() const {
 std::uint64_t CatalogSync::NextDeadline() const {
   std::uint64_t d = next_ae_ms_;
   for (const auto& [origin, gap] : gaps_) d = std::min(d, gap.deadline_ms);
+  for (const auto& [key, at] : expect_) d = std::min(d, at);
   return d;
+}
+
+std::uint64_t CatalogSync::RecordWaitMs() const {
+  return kRecordWaitMs * static_cast<std::uint64_t>(RetransmitLimit(1, 1 + live_members_));
+}
+
+void CatalogSync::PullMissingRecords() {
+  catalog::SnapshotPtr snap;
+  for (auto it = expect_.begin(); it != expect_.end();) {
+    if (it->second > now_ms_) {
+      ++it;
+      continue;
+    }
+    if (!snap) snap = snapshot_();
+    auto m = members_.find(it->first);
+    if (m != members_.end() && m->second.live() && Held(snap.get(), it->first) == 0) {
+      ++stats_.missing_pulls;
+      RequestPull(m->second.name, it->first, 1, false);
+    }
+    it = expect_.erase(it);
+  }
 }
 
 // --- versions ----------------------------------------------------------------------------------
@@ -133,7 +155,9 @@ void CatalogSync::OnMember(std::uint64_t now_ms, const std::string& node, Livene
     if (k > 0) --k;
     if (beacon_peer) RequestPull(node, key, k + 1, false);
   }
+  if (!m.live() || !beacon_peer) expect_.erase(key);
   if (beacon_peer && m.live() && !was_live_peer) {
+    expect_[key] = now_ms_ + RecordWaitMs();
     const double peers = static_cast<double>(live_peers_.size());
     const bool go =
         !exchanged_ || std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < 2.0 / peers;
@@ -151,6 +175,7 @@ void CatalogSync::Tick(std::uint64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
   std::erase_if(pulls_, [&](const auto& p) { return now_ms_ - p.second.at_ms >= kPullRetryMs; });
   PullGaps();
+  PullMissingRecords();
   if (next_ae_ms_ == 0) {
     // The first round a stagger plus one interval from now (as memberlist's push-pull): joining
     // already exchanges digests with the first peers seen (OnMember), so nothing is due sooner.
@@ -281,7 +306,7 @@ void CatalogSync::NotifyMsg(ByteView msg) {
   if (const auto* x = std::get_if<catsync::Delta>(&*m)) {
     OnDelta(*x);
   } else if (const auto* x = std::get_if<catsync::RecordMsg>(&*m)) {
-    OnRecord(x->record, false);
+    OnRecord(x->record, false, true);
   } else if (const auto* x = std::get_if<catsync::Announce>(&*m)) {
     OnAnnounce(*x);
   } else if (const auto* x = std::get_if<catsync::Digest>(&*m)) {
@@ -289,7 +314,14 @@ void CatalogSync::NotifyMsg(ByteView msg) {
   } else if (const auto* x = std::get_if<catsync::Pull>(&*m)) {
     OnPull(*x);
   } else if (const auto* x = std::get_if<catsync::Records>(&*m)) {
-    for (const catalog::NodeRecord& r : x->records) OnRecord(r, true);
+    const std::string sender = core::Lower(x->sender);
+    for (const catalog::NodeRecord& r : x->records) {
+      // A node's own record sent by that node (a joiner's digest exchange, a pull from the
+      // origin) spreads on like a broadcast: otherwise the few members a joiner exchanges
+      // digests with learn its record without telling anyone, and the rest wait for gossip
+      // luck or the next anti-entropy round.
+      OnRecord(r, true, core::Lower(r.node.name) == sender);
+    }
     for (const auto& [origin, version] : x->removed) OnTombstone(origin, version);
   } else if (const auto* x = std::get_if<catsync::DigestSum>(&*m)) {
     OnDigestSum(*x);
@@ -395,15 +427,17 @@ void CatalogSync::RequestPull(const std::string& sender, const std::string& orig
   sends_.emplace_back(peer, catsync::Encode(catsync::Pull{cfg_.self, {origin}}), true);
 }
 
-void CatalogSync::OnRecord(const catalog::NodeRecord& rec, bool via_pull) {
+void CatalogSync::OnRecord(const catalog::NodeRecord& rec, bool via_pull, bool from_origin) {
   const std::string origin = core::Lower(rec.node.name);
   if (origin == self_key_ || rec.version == 0 || IsLeft(origin)) {
     ++stats_.records_stale;
     return;
   }
-  bool spread = !via_pull;  // a broadcast record spreads on; a pulled one if a broadcast asked
+  // A broadcast record spreads on, and so does one from its origin; a pulled one if a broadcast
+  // asked for it.
+  bool spread = !via_pull || from_origin;
   if (auto p = pulls_.find(origin); p != pulls_.end()) {
-    if (via_pull) spread = p->second.spread;
+    if (via_pull) spread = spread || p->second.spread;
     if (p->second.version <= rec.version) pulls_.erase(p);
   }
   if (rec.version <= Known(origin)) {

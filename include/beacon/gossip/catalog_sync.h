@@ -109,6 +109,7 @@ struct CatalogSyncStats {
   std::uint64_t pushpull_sums_received = 0;  // sums carried in a peer's push-pull state
   std::uint64_t pushpull_sums_matched = 0;   // ... equal to our own digest
   std::uint64_t decode_errors = 0;
+  std::uint64_t missing_pulls = 0;  // live members' records still absent after the wait
 };
 
 class CatalogSync : public SerfExtension {
@@ -117,6 +118,9 @@ class CatalogSync : public SerfExtension {
   static constexpr std::size_t kMaxReliableBytes =
       std::size_t{256} * 1024;                         // Records messages are split
   static constexpr std::uint64_t kPullRetryMs = 5000;  // one pull per origin in flight
+  // A member alive this long (times ceil(log10(members + 1)), gossip's dissemination scale)
+  // whose record this agent still lacks: pull it from that member.
+  static constexpr std::uint64_t kRecordWaitMs = 2000;
 
   using Send = std::tuple<std::string, Bytes, bool>;  // (node, message, reliable)
 
@@ -183,8 +187,11 @@ class CatalogSync : public SerfExtension {
   void OnDelta(const catsync::Delta& d);
   // Submits a contiguous delta (and then any held ones it unblocks).
   void ApplyDelta(const catsync::Delta& d);
-  void PullGaps();  // gaps past their deadline
-  void OnRecord(const catalog::NodeRecord& rec, bool via_pull);
+  void PullGaps();            // gaps past their deadline
+  void PullMissingRecords();  // live members whose record never came (expect_)
+  std::uint64_t RecordWaitMs() const;
+  // from_origin: the record's own node sent it (it spreads on even when pulled).
+  void OnRecord(const catalog::NodeRecord& rec, bool via_pull, bool from_origin);
   void OnAnnounce(const catsync::Announce& a);
   void OnDigest(const catsync::Digest& d);
   void OnDigestSum(const catsync::DigestSum& d);
@@ -240,6 +247,8 @@ class CatalogSync : public SerfExtension {
   std::map<std::string, std::vector<Item>> queue_;      // origin key -> its chain, oldest first
   std::unordered_map<std::string, PendingPull> pulls_;  // origin key -> pull in flight
   std::map<std::string, Gap> gaps_;                     // origin key -> held deltas
+  // Members that became live peers -> when their record must be here (else pull it).
+  std::unordered_map<std::string, std::uint64_t> expect_;
   // Nodes their origin removed (RemoveNode), at that version: tombstones that digests carry,
   // so anti-entropy spreads removals too.
   std::unordered_map<std::string, std::uint64_t> removed_;
