@@ -75,3 +75,29 @@ TEST_CASE("a joiner's services reach every member within seconds, whatever the g
   }
   CHECK(failed_joins == 0);
 }
+
+TEST_CASE("a live peer whose record never came is pulled from that peer after the wait") {
+  Cluster c(3, SlowAntiEntropy());
+  c.Add();
+  c.Add();
+  Agent& a = c[0];
+  a.sync->Tick(c.now());  // started (anti-entropy 30 s or more away)
+  a.sync->OnMember(c.now(), "node1", Liveness::kAlive, true);
+  a.sync->TakeSends();                                    // the join's digest exchange is lost
+  const std::uint64_t wait = CatalogSync::kRecordWaitMs;  // ceil(log10(2 + 1)) = 1
+  CHECK(a.sync->NextDeadline() == c.now() + wait);
+  a.sync->Tick(c.now() + wait - 1);
+  CHECK(a.sync->TakeSends().empty());
+  a.sync->Tick(c.now() + wait);
+  auto sends = a.sync->TakeSends();
+  REQUIRE(sends.size() == 1);
+  CHECK(std::get<0>(sends[0]) == "node1");
+  CHECK(a.sync->stats().missing_pulls == 1);
+  c[1].sync->NotifyMsg(std::get<1>(sends[0]));
+  for (auto& [to, msg, reliable] : c[1].sync->TakeSends()) a.sync->NotifyMsg(msg);
+  c.Pump(a);
+  CHECK(a.snap()->nodes.Find("node1") != nullptr);
+  // Once held, nothing more is pulled.
+  a.sync->Tick(c.now() + 10 * wait);
+  CHECK(a.sync->stats().missing_pulls == 1);
+}
