@@ -69,12 +69,6 @@ Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) 
   return Status::Ok();
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // `sh -c cmd` through posix_spawn (vfork-like: no copy of this process's page tables, which
 // with hundreds of watches is most of a fork's cost): its own process group, an empty signal
 // mask, SIGPIPE back to default; with out_fd >= 0, stdin is /dev/null and stdout/stderr go to
@@ -157,7 +151,7 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
   }
   close(fds[1]);
   BEACON_LOG(log, kInfo, "runner", "executing command \"%s\"", cmd.c_str());
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyNowMs() + timeout_ms;
   std::string pending;
   bool timed_out = false;
   bool eof = false;
@@ -174,7 +168,7 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
   };
   // Output until EOF (every holder of the pipe exited) or the deadline.
   while (!eof) {
-    const int64_t left = deadline - NowMs();
+    const int64_t left = deadline - SteadyNowMs();
     if (left <= 0 || !WaitReadable(fds[0], left)) {
       timed_out = true;
       break;
@@ -193,20 +187,20 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
   int status = 0;
   if (!timed_out) {
     // EOF came; the shell may still be finishing (or have left a background job holding no fd).
-    while (NowMs() < deadline) {
+    while (SteadyNowMs() < deadline) {
       pid_t r = waitpid(pid, &status, WNOHANG);
       if (r == pid) break;
       if (r < 0 && errno != EINTR) break;
       WaitReadable(-1, 10);
-      if (NowMs() >= deadline) timed_out = true;
+      if (SteadyNowMs() >= deadline) timed_out = true;
     }
     if (!timed_out && waitpid(pid, &status, WNOHANG) == 0) timed_out = true;
   }
   if (timed_out) {
     kill(-pid, SIGTERM);
-    const int64_t hard = NowMs() + 2000;
+    const int64_t hard = SteadyNowMs() + 2000;
     pid_t r = 0;
-    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && NowMs() < hard) WaitReadable(-1, 10);
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && SteadyNowMs() < hard) WaitReadable(-1, 10);
     if (r == 0) {
       kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -228,6 +222,12 @@ Status RunCommand(const std::string& cmd, int64_t timeout_ms, const Logger& log)
 
 pid_t StartExecChild(const std::string& cmd) {
   return SpawnShell(cmd, -1);
+}
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace beacon::cli::tpl

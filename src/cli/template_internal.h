@@ -26,6 +26,9 @@
 
 namespace beacon::cli::tpl {
 
+// Monotonic milliseconds (deadlines of commands, quiescence and retries).
+int64_t SteadyNowMs();
+
 inline constexpr int64_t kDefaultCommandTimeoutMs = 30000;
 inline constexpr int64_t kDefaultKillTimeoutMs = 30000;
 

@@ -30,12 +30,6 @@ namespace {
 constexpr int kHandledSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2};
 constexpr int64_t kIdlePollMs = 60000;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // What a destination holds now; nullopt when it is missing or unreadable (then a render
 // always writes it).
 std::optional<std::string> OnDisk(const std::string& path) {
@@ -179,7 +173,7 @@ class Runner {
   int64_t NextDeadline() const {
     int64_t next = kIdlePollMs;
     if (pending_ == 0) return next;
-    const int64_t now = NowMs();
+    const int64_t now = SteadyNowMs();
     for (const Tpl& t : tpls_) {
       if (t.pending) next = std::min(next, std::max<int64_t>(0, DueAt(t) - now));
     }
@@ -188,7 +182,7 @@ class Runner {
 
   void MarkChanged(const std::vector<std::string>& changed) {
     if (changed.empty()) return;
-    const int64_t now = NowMs();
+    const int64_t now = SteadyNowMs();
     for (const std::string& path : changed) {
       auto it = readers_.find(path);
       if (it == readers_.end()) continue;
@@ -201,7 +195,7 @@ class Runner {
   // stop with, or -1.
   int RenderDue() {
     if (pending_ == 0) return -1;
-    const int64_t now = NowMs();
+    const int64_t now = SteadyNowMs();
     WatchData data(watcher_);
     std::vector<std::pair<std::string, int64_t>> commands;
     bool wrote = false;
@@ -302,9 +296,9 @@ class Runner {
     if (child_ <= 0) return 0;
     kill(-child_, sig);
     int status = 0;
-    const int64_t deadline = NowMs() + opts_.exec.kill_timeout_ms;
+    const int64_t deadline = SteadyNowMs() + opts_.exec.kill_timeout_ms;
     pid_t r = 0;
-    while ((r = waitpid(child_, &status, WNOHANG)) == 0 && NowMs() < deadline) {
+    while ((r = waitpid(child_, &status, WNOHANG)) == 0 && SteadyNowMs() < deadline) {
       WaitReadable(-1, 20);
     }
     if (r == 0) {

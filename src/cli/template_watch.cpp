@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -20,13 +19,10 @@ constexpr int64_t kTransferTimeoutMs = kWaitMs + kWaitMs / 16 + 10000;  // + ser
 constexpr int64_t kConnectTimeoutMs = 5000;
 constexpr int64_t kNoIndexPollMs = 1000;  // an answer without X-Consul-Index: poll gently
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+}  // namespace
 
-struct Watch {
+// One watched path (outside the anonymous namespace: Watcher::Impl holds them).
+struct TemplateWatch {
   std::string path;
   CURL* easy = nullptr;
   bool in_flight = false;
@@ -38,13 +34,15 @@ struct Watch {
   uint64_t resp_index = 0;
   char error[CURL_ERROR_SIZE] = {};
 
-  ~Watch() {
+  ~TemplateWatch() {
     if (easy != nullptr) curl_easy_cleanup(easy);
   }
 };
 
+namespace {
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<Watch*>(user)->body.append(data, size * n);
+  static_cast<TemplateWatch*>(user)->body.append(data, size * n);
   return size * n;
 }
 
@@ -59,7 +57,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     }
     if (match) {
       std::string v(line.substr(kName.size()));
-      static_cast<Watch*>(user)->resp_index = std::strtoull(v.c_str(), nullptr, 10);
+      static_cast<TemplateWatch*>(user)->resp_index = std::strtoull(v.c_str(), nullptr, 10);
     }
   }
   return len;
@@ -79,8 +77,8 @@ struct Watcher::Impl {
   const Logger& log;
   Retry retry;
   CURLM* multi = nullptr;
-  std::map<std::string, std::unique_ptr<Watch>> watches;
-  std::map<CURL*, Watch*> by_easy;
+  std::map<std::string, std::unique_ptr<TemplateWatch>> watches;
+  std::map<CURL*, TemplateWatch*> by_easy;
   size_t failing = 0;                           // watches whose last attempt failed
   std::multimap<int64_t, std::string> retries;  // (steady ms, path) of delayed re-issues
   // curl's sockets live in an epoll set (curl_multi_socket_action: only sockets with activity
@@ -132,7 +130,7 @@ struct Watcher::Impl {
   static int OnTimer(CURLM* /*multi*/, long timeout_ms,  // NOLINT(google-runtime-int)
                      void* user) {
     auto* m = static_cast<Impl*>(user);
-    m->timer_at = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+    m->timer_at = timeout_ms < 0 ? -1 : SteadyNowMs() + timeout_ms;
     return 0;
   }
 
@@ -152,7 +150,7 @@ struct Watcher::Impl {
     return result;
   }
 
-  void Issue(Watch* w) {
+  void Issue(TemplateWatch* w) {
     std::string url = base + w->path;
     url += w->path.find('?') == std::string::npos ? '?' : '&';
     url += "stale";
@@ -183,7 +181,7 @@ struct Watcher::Impl {
   }
 
   // One finished transfer. Returns an error when the watch ran out of retries.
-  Status Done(Watch* w, CURLcode code, std::vector<std::string>* changed) {
+  Status Done(TemplateWatch* w, CURLcode code, std::vector<std::string>* changed) {
     curl_multi_remove_handle(multi, w->easy);
     w->in_flight = false;
     long status = 0;  // NOLINT(google-runtime-int): libcurl's type
@@ -209,7 +207,7 @@ struct Watcher::Impl {
           std::min(retry.max_backoff_ms, retry.backoff_ms << std::min(w->failures - 1, 20));
       BEACON_LOG(log, kDebug, "view", "%s: %s (retry attempt %d after %lldms)", w->path.c_str(),
                  err.c_str(), w->failures, static_cast<long long>(backoff));
-      retries.emplace(NowMs() + backoff, w->path);
+      retries.emplace(SteadyNowMs() + backoff, w->path);
       // The retry does not block: a restarted agent answers at once (so recovery shows), and
       // one that lost its data (a -dev agent) has indexes below ours that would block a minute.
       w->index = 0;
@@ -237,7 +235,7 @@ struct Watcher::Impl {
     }
     // Re-issue now (a blocking query), or after a pause when there is no index to block on.
     if (w->resp_index == 0) {
-      retries.emplace(NowMs() + kNoIndexPollMs, w->path);
+      retries.emplace(SteadyNowMs() + kNoIndexPollMs, w->path);
     } else {
       Issue(w);
     }
@@ -253,7 +251,7 @@ Watcher::~Watcher() = default;
 void Watcher::Add(const std::string& path) {
   auto& w = impl_->watches[path];
   if (w) return;
-  w = std::make_unique<Watch>();
+  w = std::make_unique<TemplateWatch>();
   w->path = path;
   BEACON_LOG(impl_->log, kDebug, "watcher", "adding %s", path.c_str());
   impl_->Issue(w.get());
@@ -262,7 +260,7 @@ void Watcher::Add(const std::string& path) {
 void Watcher::Remove(const std::string& path) {
   auto it = impl_->watches.find(path);
   if (it == impl_->watches.end()) return;
-  Watch* w = it->second.get();
+  TemplateWatch* w = it->second.get();
   if (w->in_flight) curl_multi_remove_handle(impl_->multi, w->easy);
   if (w->failures > 0 && impl_->failing > 0) --impl_->failing;
   if (w->easy != nullptr) impl_->by_easy.erase(w->easy);
@@ -300,7 +298,7 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
       epoll_ctl(m.epfd, EPOLL_CTL_ADD, extra_fd, &ev);
     }
   }
-  int64_t now = NowMs();
+  int64_t now = SteadyNowMs();
   int64_t wait = timeout_ms;
   while (!m.retries.empty() && m.retries.begin()->first <= now) {
     auto it = m.watches.find(m.retries.begin()->second);
@@ -331,7 +329,7 @@ Status Watcher::Poll(int64_t timeout_ms, int extra_fd, bool* fd_ready,
   for (int round = 0; round < 8; ++round) {
     Status st = m.Drain(changed, &any);
     if (!st.ok() && result.ok()) result = st;
-    now = NowMs();
+    now = SteadyNowMs();
     if (m.timer_at < 0 || m.timer_at > now) break;
     m.timer_at = -1;
     curl_multi_socket_action(m.multi, CURL_SOCKET_TIMEOUT, 0, &running);

@@ -16,27 +16,11 @@ using internal::Member;
 using internal::NormKey;
 using internal::Value;
 
-constexpr std::string_view kFile = "request body";
-
-// "request body:3: Check.Interval: expected ..." -> "Check.Interval: expected ...".
-std::string StripLocation(const std::string& msg) {
-  std::string_view s(msg);
-  if (s.substr(0, kFile.size()) == kFile) s.remove_prefix(kFile.size());
-  if (!s.empty() && s.front() == ':') s.remove_prefix(1);
-  while (!s.empty() && s.front() >= '0' && s.front() <= '9') s.remove_prefix(1);
-  if (s.substr(0, 2) == ": ") s.remove_prefix(2);
-  return std::string(s);
-}
-
-Status DecodeError(const Status& st) {
-  return Status::Error("Request decode failed: " + StripLocation(st.message()));
-}
-
 // Errors of ParseService/ParseNodeCheck: wrong types are decode failures, the rest (no type,
 // two types, missing interval) are invalid checks.
 Status ClassifyError(const Status& st) {
-  if (st.message().find("expected") != std::string::npos) return DecodeError(st);
-  return Status::Error("Invalid check: " + StripLocation(st.message()));
+  if (st.message().find("expected") != std::string::npos) return internal::BodyDecodeError(st);
+  return Status::Error("Invalid check: " + internal::StripBodyLocation(st.message()));
 }
 
 bool IsDurationKey(std::string_view norm) {
@@ -79,8 +63,8 @@ void Normalize(Value* v) {
 }
 
 Status ParseRoot(std::string_view json, Value* root) {
-  Status st = internal::ParseJsonTree(kFile, json, root);
-  if (!st.ok()) return DecodeError(st);
+  Status st = internal::ParseJsonTree(internal::kBodyFile, json, root);
+  if (!st.ok()) return internal::BodyDecodeError(st);
   Normalize(root);
   return Status::Ok();
 }
@@ -162,7 +146,7 @@ Result<ServiceBody> ParseServiceBody(std::string_view json) {
   if (!HasName(root)) return Status::Error("Missing service name");
   AgentConfig cfg;
   internal::LoadState ls;
-  st = internal::ParseService(internal::Ctx{kFile}, root, "", &cfg, &ls);
+  st = internal::ParseService(internal::Ctx{internal::kBodyFile}, root, "", &cfg, &ls);
   if (!st.ok()) return ClassifyError(st);
   ServiceBody out;
   out.service = std::move(cfg.services.front());
@@ -207,7 +191,7 @@ Result<CheckBody> ParseCheckBody(std::string_view json) {
   }
   AgentConfig cfg;
   internal::LoadState ls;
-  st = internal::ParseNodeCheck(internal::Ctx{kFile}, root, "", &cfg, &ls);
+  st = internal::ParseNodeCheck(internal::Ctx{internal::kBodyFile}, root, "", &cfg, &ls);
   if (!st.ok()) return ClassifyError(st);
   CheckBody out;
   out.check = std::move(cfg.checks.front());
@@ -262,5 +246,23 @@ Result<CheckUpdateBody> ParseCheckUpdateBody(std::string_view json) {
   }
   return out;
 }
+
+namespace internal {
+
+// "request body:3: Check.Interval: expected ..." -> "Check.Interval: expected ...".
+std::string StripBodyLocation(const std::string& msg) {
+  std::string_view s(msg);
+  if (s.substr(0, kBodyFile.size()) == kBodyFile) s.remove_prefix(kBodyFile.size());
+  if (!s.empty() && s.front() == ':') s.remove_prefix(1);
+  while (!s.empty() && s.front() >= '0' && s.front() <= '9') s.remove_prefix(1);
+  if (s.substr(0, 2) == ": ") s.remove_prefix(2);
+  return std::string(s);
+}
+
+Status BodyDecodeError(const Status& st) {
+  return Status::Error("Request decode failed: " + StripBodyLocation(st.message()));
+}
+
+}  // namespace internal
 
 }  // namespace beacon::config

@@ -131,4 +131,11 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
 // The host name, used as the default node name ("localhost" if it cannot be read).
 std::string Hostname();
 
+// HTTP request bodies (api_bodies.cpp, query_body.cpp) are parsed as a document named
+// kBodyFile; BodyDecodeError turns a parse error into Consul's "Request decode failed: <key>:
+// <what>" without that name and line.
+inline constexpr std::string_view kBodyFile = "request body";
+std::string StripBodyLocation(const std::string& msg);
+Status BodyDecodeError(const Status& st);
+
 }  // namespace beacon::config::internal

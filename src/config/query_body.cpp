@@ -12,17 +12,6 @@ using internal::Member;
 using internal::NormKey;
 using internal::Value;
 
-constexpr std::string_view kFile = "request body";
-
-Status DecodeError(const Status& st) {
-  std::string_view s(st.message());
-  if (s.substr(0, kFile.size()) == kFile) s.remove_prefix(kFile.size());
-  if (!s.empty() && s.front() == ':') s.remove_prefix(1);
-  while (!s.empty() && s.front() >= '0' && s.front() <= '9') s.remove_prefix(1);
-  if (s.substr(0, 2) == ": ") s.remove_prefix(2);
-  return Status::Error("Request decode failed: " + std::string(s));
-}
-
 Status GetUint64(const internal::Ctx& c, const Value& v, std::string_view path, uint64_t* out) {
   int64_t i = 0;
   Status st = internal::GetInt(c, v, path, 0, INT64_MAX, &i);
@@ -179,22 +168,24 @@ void StringMap(core::JsonWriter& w, const std::map<std::string, std::string>& m)
 }  // namespace
 
 Result<catalog::PreparedQuery> DecodePreparedQuery(std::string_view json) {
-  const internal::Ctx c{kFile};
+  const internal::Ctx c{internal::kBodyFile};
   Value root;
-  if (Status st = internal::ParseJsonTree(kFile, json, &root); !st.ok()) return DecodeError(st);
+  if (Status st = internal::ParseJsonTree(internal::kBodyFile, json, &root); !st.ok())
+    return internal::BodyDecodeError(st);
   catalog::PreparedQuery q;
   if (root.is_null()) return q;
-  if (Status st = DecodeObject(c, root, &q); !st.ok()) return DecodeError(st);
+  if (Status st = DecodeObject(c, root, &q); !st.ok()) return internal::BodyDecodeError(st);
   return q;
 }
 
 Result<std::vector<catalog::PreparedQuery>> DecodePreparedQueryList(std::string_view json) {
-  const internal::Ctx c{kFile};
+  const internal::Ctx c{internal::kBodyFile};
   // The tree parser wants an object at the top: wrap the array in one.
   std::string wrapped = "{\"Queries\":";
   wrapped.append(json).append("\n}");
   Value doc;
-  if (Status st = internal::ParseJsonTree(kFile, wrapped, &doc); !st.ok()) return DecodeError(st);
+  if (Status st = internal::ParseJsonTree(internal::kBodyFile, wrapped, &doc); !st.ok())
+    return internal::BodyDecodeError(st);
   std::vector<catalog::PreparedQuery> out;
   if (doc.members.size() != 1) return Status::Error("Request decode failed: expected an array");
   const Value& root = doc.members[0].value;
@@ -202,7 +193,7 @@ Result<std::vector<catalog::PreparedQuery>> DecodePreparedQueryList(std::string_
   if (!root.is_array()) return Status::Error("Request decode failed: expected an array");
   for (const Value& item : root.items) {
     catalog::PreparedQuery q;
-    if (Status st = DecodeObject(c, item, &q); !st.ok()) return DecodeError(st);
+    if (Status st = DecodeObject(c, item, &q); !st.ok()) return internal::BodyDecodeError(st);
     out.push_back(std::move(q));
   }
   return out;

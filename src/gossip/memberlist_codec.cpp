@@ -37,16 +37,6 @@ bool read_vsn(mp::Reader& r, Versions& v) {
   return true;
 }
 
-// Runs `fill(reader, value)` for one struct; wraps the Status into a Result.
-template <typename T, typename F>
-Result<T> decode_one(ByteView body, const char* what, F&& fill) {
-  mp::Reader r(body);
-  T out{};
-  Status st = mp::read_struct(r, what, [&](const std::string& k) { return fill(r, out, k); });
-  if (!st.ok()) return st;
-  return out;
-}
-
 bool read_node_state(mp::Reader& r, PushNodeState& n, const std::string& k) {
   if (k == "Name") return r.read_str(n.name);
   if (k == "Addr") return r.read_bytes(n.addr);
@@ -197,7 +187,7 @@ Bytes EncodeUserStream(const UserMsg& m) {
 }
 
 Result<Ping> DecodePing(ByteView body) {
-  return decode_one<Ping>(body, "ping", [](mp::Reader& r, Ping& m, const std::string& k) {
+  return mp::decode_struct<Ping>(body, "ping", [](mp::Reader& r, Ping& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     if (k == "Node") return r.read_str(m.node);
     if (k == "SourceAddr") return r.read_bytes(m.source_addr);
@@ -208,23 +198,24 @@ Result<Ping> DecodePing(ByteView body) {
 }
 
 Result<IndirectPing> DecodeIndirectPing(ByteView body) {
-  return decode_one<IndirectPing>(body, "indirect ping",
-                                  [](mp::Reader& r, IndirectPing& m, const std::string& k) {
-                                    if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
-                                    if (k == "Target") return r.read_bytes(m.target);
-                                    if (k == "Port") return r.read_u(m.port, "Port");
-                                    if (k == "Node") return r.read_str(m.node);
-                                    if (k == "Nack") return r.read_bool(m.nack);
-                                    if (k == "SourceAddr") return r.read_bytes(m.source_addr);
-                                    if (k == "SourcePort")
-                                      return r.read_u(m.source_port, "SourcePort");
-                                    if (k == "SourceNode") return r.read_str(m.source_node);
-                                    return r.skip();
-                                  });
+  return mp::decode_struct<IndirectPing>(body, "indirect ping",
+                                         [](mp::Reader& r, IndirectPing& m, const std::string& k) {
+                                           if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
+                                           if (k == "Target") return r.read_bytes(m.target);
+                                           if (k == "Port") return r.read_u(m.port, "Port");
+                                           if (k == "Node") return r.read_str(m.node);
+                                           if (k == "Nack") return r.read_bool(m.nack);
+                                           if (k == "SourceAddr")
+                                             return r.read_bytes(m.source_addr);
+                                           if (k == "SourcePort")
+                                             return r.read_u(m.source_port, "SourcePort");
+                                           if (k == "SourceNode") return r.read_str(m.source_node);
+                                           return r.skip();
+                                         });
 }
 
 Result<Ack> DecodeAck(ByteView body) {
-  return decode_one<Ack>(body, "ack", [](mp::Reader& r, Ack& m, const std::string& k) {
+  return mp::decode_struct<Ack>(body, "ack", [](mp::Reader& r, Ack& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     if (k == "Payload") return r.read_bytes(m.payload);
     return r.skip();
@@ -232,24 +223,24 @@ Result<Ack> DecodeAck(ByteView body) {
 }
 
 Result<Nack> DecodeNack(ByteView body) {
-  return decode_one<Nack>(body, "nack", [](mp::Reader& r, Nack& m, const std::string& k) {
+  return mp::decode_struct<Nack>(body, "nack", [](mp::Reader& r, Nack& m, const std::string& k) {
     if (k == "SeqNo") return r.read_u(m.seq_no, "SeqNo");
     return r.skip();
   });
 }
 
 Result<ErrResp> DecodeErr(ByteView body) {
-  return decode_one<ErrResp>(body, "error response",
-                             [](mp::Reader& r, ErrResp& m, const std::string& k) {
-                               if (k == "Error") return r.read_str(m.error);
-                               return r.skip();
-                             });
+  return mp::decode_struct<ErrResp>(body, "error response",
+                                    [](mp::Reader& r, ErrResp& m, const std::string& k) {
+                                      if (k == "Error") return r.read_str(m.error);
+                                      return r.skip();
+                                    });
 }
 
 namespace {
 template <typename T>
 Result<T> decode_accusation(ByteView body, const char* what) {
-  return decode_one<T>(body, what, [](mp::Reader& r, T& m, const std::string& k) {
+  return mp::decode_struct<T>(body, what, [](mp::Reader& r, T& m, const std::string& k) {
     if (k == "Incarnation") return r.read_u(m.incarnation, "Incarnation");
     if (k == "Node") return r.read_str(m.node);
     if (k == "From") return r.read_str(m.from);
@@ -266,7 +257,7 @@ Result<Dead> DecodeDead(ByteView body) {
 }
 
 Result<Alive> DecodeAlive(ByteView body) {
-  return decode_one<Alive>(body, "alive", [](mp::Reader& r, Alive& m, const std::string& k) {
+  return mp::decode_struct<Alive>(body, "alive", [](mp::Reader& r, Alive& m, const std::string& k) {
     if (k == "Incarnation") return r.read_u(m.incarnation, "Incarnation");
     if (k == "Node") return r.read_str(m.node);
     if (k == "Addr") return r.read_bytes(m.addr);
@@ -320,36 +311,28 @@ Result<UserMsg> DecodeUserStream(ByteView body) {
   return UserMsg{Bytes(rest.begin(), rest.end())};
 }
 
-namespace {
-template <typename T>
-Result<Message> lift(Result<T> r) {
-  if (!r.ok()) return r.status();
-  return Message{std::move(r.value())};
-}
-}  // namespace
-
 Result<Message> DecodeMessage(ByteView msg) {
   if (msg.empty()) return Status::Error("empty message");
   ByteView body = msg.subspan(1);
   switch (static_cast<MsgType>(msg[0])) {
     case MsgType::kPing:
-      return lift(DecodePing(body));
+      return mp::lift<Message>(DecodePing(body));
     case MsgType::kIndirectPing:
-      return lift(DecodeIndirectPing(body));
+      return mp::lift<Message>(DecodeIndirectPing(body));
     case MsgType::kAck:
-      return lift(DecodeAck(body));
+      return mp::lift<Message>(DecodeAck(body));
     case MsgType::kNack:
-      return lift(DecodeNack(body));
+      return mp::lift<Message>(DecodeNack(body));
     case MsgType::kErr:
-      return lift(DecodeErr(body));
+      return mp::lift<Message>(DecodeErr(body));
     case MsgType::kSuspect:
-      return lift(DecodeSuspect(body));
+      return mp::lift<Message>(DecodeSuspect(body));
     case MsgType::kAlive:
-      return lift(DecodeAlive(body));
+      return mp::lift<Message>(DecodeAlive(body));
     case MsgType::kDead:
-      return lift(DecodeDead(body));
+      return mp::lift<Message>(DecodeDead(body));
     case MsgType::kPushPull:
-      return lift(DecodePushPull(body));
+      return mp::lift<Message>(DecodePushPull(body));
     case MsgType::kUser:
       return Message{UserMsg{Bytes(body.begin(), body.end())}};
     case MsgType::kCompound:

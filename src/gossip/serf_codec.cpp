@@ -11,15 +11,6 @@ Bytes start(SerfMsgType t) {
   return Bytes{static_cast<std::uint8_t>(t)};
 }
 
-template <typename T, typename F>
-Result<T> decode_one(ByteView body, const char* what, F&& fill) {
-  mp::Reader r(body);
-  T out{};
-  Status st = mp::read_struct(r, what, [&](const std::string& k) { return fill(r, out, k); });
-  if (!st.ok()) return st;
-  return out;
-}
-
 void write_tags(mp::Writer& w, const Tags& tags) {
   w.map(tags.size());
   for (const auto& [k, v] : tags) {
@@ -271,100 +262,102 @@ Bytes EncodeSerf(const SerfRelay& m) {
 }
 
 Result<SerfJoin> DecodeSerfJoin(ByteView body) {
-  return decode_one<SerfJoin>(body, "serf join",
-                              [](mp::Reader& r, SerfJoin& m, const std::string& k) {
-                                if (k == "LTime") return r.read_uint(m.ltime);
-                                if (k == "Node") return r.read_str(m.node);
-                                return r.skip();
-                              });
+  return mp::decode_struct<SerfJoin>(body, "serf join",
+                                     [](mp::Reader& r, SerfJoin& m, const std::string& k) {
+                                       if (k == "LTime") return r.read_uint(m.ltime);
+                                       if (k == "Node") return r.read_str(m.node);
+                                       return r.skip();
+                                     });
 }
 
 Result<SerfLeave> DecodeSerfLeave(ByteView body) {
-  return decode_one<SerfLeave>(body, "serf leave",
-                               [](mp::Reader& r, SerfLeave& m, const std::string& k) {
-                                 if (k == "LTime") return r.read_uint(m.ltime);
-                                 if (k == "Node") return r.read_str(m.node);
-                                 if (k == "Prune") return r.read_bool(m.prune);
-                                 return r.skip();
-                               });
+  return mp::decode_struct<SerfLeave>(body, "serf leave",
+                                      [](mp::Reader& r, SerfLeave& m, const std::string& k) {
+                                        if (k == "LTime") return r.read_uint(m.ltime);
+                                        if (k == "Node") return r.read_str(m.node);
+                                        if (k == "Prune") return r.read_bool(m.prune);
+                                        return r.skip();
+                                      });
 }
 
 Result<SerfPushPull> DecodeSerfPushPull(ByteView body) {
-  return decode_one<SerfPushPull>(body, "serf push-pull",
-                                  [](mp::Reader& r, SerfPushPull& m, const std::string& k) {
-                                    if (k == "LTime") return r.read_uint(m.ltime);
-                                    if (k == "EventLTime") return r.read_uint(m.event_ltime);
-                                    if (k == "QueryLTime") return r.read_uint(m.query_ltime);
-                                    if (k == "Beacon") return r.read_bytes(m.ext);
-                                    if (k == "LeftMembers") return read_strings(r, m.left_members);
-                                    if (k == "StatusLTimes") {
-                                      std::size_t n = 0;
-                                      if (!r.read_map(n)) return false;
-                                      for (std::size_t i = 0; i < n; ++i) {
-                                        std::string name;
-                                        std::uint64_t t = 0;
-                                        if (!r.read_str(name) || !r.read_uint(t)) return false;
-                                        m.status_ltimes[std::move(name)] = t;
-                                      }
-                                      return true;
-                                    }
-                                    if (k == "Events") {
-                                      std::size_t n = 0;
-                                      if (!r.read_array(n)) return false;
-                                      m.events.resize(n);
-                                      for (auto& e : m.events) {
-                                        if (r.peek_nil()) {
-                                          r.skip();
-                                          continue;
-                                        }
-                                        e.emplace();
-                                        if (!read_events(r, *e)) return false;
-                                      }
-                                      return true;
-                                    }
-                                    return r.skip();
-                                  });
+  return mp::decode_struct<SerfPushPull>(body, "serf push-pull",
+                                         [](mp::Reader& r, SerfPushPull& m, const std::string& k) {
+                                           if (k == "LTime") return r.read_uint(m.ltime);
+                                           if (k == "EventLTime") return r.read_uint(m.event_ltime);
+                                           if (k == "QueryLTime") return r.read_uint(m.query_ltime);
+                                           if (k == "Beacon") return r.read_bytes(m.ext);
+                                           if (k == "LeftMembers")
+                                             return read_strings(r, m.left_members);
+                                           if (k == "StatusLTimes") {
+                                             std::size_t n = 0;
+                                             if (!r.read_map(n)) return false;
+                                             for (std::size_t i = 0; i < n; ++i) {
+                                               std::string name;
+                                               std::uint64_t t = 0;
+                                               if (!r.read_str(name) || !r.read_uint(t))
+                                                 return false;
+                                               m.status_ltimes[std::move(name)] = t;
+                                             }
+                                             return true;
+                                           }
+                                           if (k == "Events") {
+                                             std::size_t n = 0;
+                                             if (!r.read_array(n)) return false;
+                                             m.events.resize(n);
+                                             for (auto& e : m.events) {
+                                               if (r.peek_nil()) {
+                                                 r.skip();
+                                                 continue;
+                                               }
+                                               e.emplace();
+                                               if (!read_events(r, *e)) return false;
+                                             }
+                                             return true;
+                                           }
+                                           return r.skip();
+                                         });
 }
 
 Result<SerfUserEvent> DecodeSerfUserEvent(ByteView body) {
-  return decode_one<SerfUserEvent>(body, "serf user event",
-                                   [](mp::Reader& r, SerfUserEvent& m, const std::string& k) {
-                                     if (k == "LTime") return r.read_uint(m.ltime);
-                                     if (k == "Name") return r.read_str(m.name);
-                                     if (k == "Payload") return r.read_bytes(m.payload);
-                                     if (k == "CC") return r.read_bool(m.cc);
-                                     return r.skip();
-                                   });
+  return mp::decode_struct<SerfUserEvent>(
+      body, "serf user event", [](mp::Reader& r, SerfUserEvent& m, const std::string& k) {
+        if (k == "LTime") return r.read_uint(m.ltime);
+        if (k == "Name") return r.read_str(m.name);
+        if (k == "Payload") return r.read_bytes(m.payload);
+        if (k == "CC") return r.read_bool(m.cc);
+        return r.skip();
+      });
 }
 
 Result<SerfQuery> DecodeSerfQuery(ByteView body) {
-  return decode_one<SerfQuery>(body, "serf query",
-                               [](mp::Reader& r, SerfQuery& m, const std::string& k) {
-                                 if (k == "LTime") return r.read_uint(m.ltime);
-                                 if (k == "ID") return r.read_u(m.id, "ID");
-                                 if (k == "Addr") return r.read_bytes(m.addr);
-                                 if (k == "Port") return r.read_u(m.port, "Port");
-                                 if (k == "SourceNode") return r.read_str(m.source_node);
-                                 if (k == "Flags") return r.read_u(m.flags, "Flags");
-                                 if (k == "RelayFactor")
-                                   return r.read_u(m.relay_factor, "RelayFactor");
-                                 if (k == "Timeout") return r.read_sint(m.timeout_ns);
-                                 if (k == "Name") return r.read_str(m.name);
-                                 if (k == "Payload") return r.read_bytes(m.payload);
-                                 if (k == "Filters") {
-                                   std::size_t n = 0;
-                                   if (!r.read_array(n)) return false;
-                                   m.filters.resize(n);
-                                   for (Bytes& f : m.filters)
-                                     if (!r.read_bytes(f)) return false;
-                                   return true;
-                                 }
-                                 return r.skip();
-                               });
+  return mp::decode_struct<SerfQuery>(body, "serf query",
+                                      [](mp::Reader& r, SerfQuery& m, const std::string& k) {
+                                        if (k == "LTime") return r.read_uint(m.ltime);
+                                        if (k == "ID") return r.read_u(m.id, "ID");
+                                        if (k == "Addr") return r.read_bytes(m.addr);
+                                        if (k == "Port") return r.read_u(m.port, "Port");
+                                        if (k == "SourceNode") return r.read_str(m.source_node);
+                                        if (k == "Flags") return r.read_u(m.flags, "Flags");
+                                        if (k == "RelayFactor")
+                                          return r.read_u(m.relay_factor, "RelayFactor");
+                                        if (k == "Timeout") return r.read_sint(m.timeout_ns);
+                                        if (k == "Name") return r.read_str(m.name);
+                                        if (k == "Payload") return r.read_bytes(m.payload);
+                                        if (k == "Filters") {
+                                          std::size_t n = 0;
+                                          if (!r.read_array(n)) return false;
+                                          m.filters.resize(n);
+                                          for (Bytes& f : m.filters)
+                                            if (!r.read_bytes(f)) return false;
+                                          return true;
+                                        }
+                                        return r.skip();
+                                      });
 }
 
 Result<SerfQueryResponse> DecodeSerfQueryResponse(ByteView body) {
-  return decode_one<SerfQueryResponse>(
+  return mp::decode_struct<SerfQueryResponse>(
       body, "serf query response", [](mp::Reader& r, SerfQueryResponse& m, const std::string& k) {
         if (k == "LTime") return r.read_uint(m.ltime);
         if (k == "ID") return r.read_u(m.id, "ID");
@@ -386,22 +379,22 @@ Result<SerfConflictResponse> DecodeSerfConflictResponse(ByteView body) {
 }
 
 Result<SerfKeyRequest> DecodeSerfKeyRequest(ByteView body) {
-  return decode_one<SerfKeyRequest>(body, "serf key request",
-                                    [](mp::Reader& r, SerfKeyRequest& m, const std::string& k) {
-                                      if (k == "Key") return r.read_bytes(m.key);
-                                      return r.skip();
-                                    });
+  return mp::decode_struct<SerfKeyRequest>(
+      body, "serf key request", [](mp::Reader& r, SerfKeyRequest& m, const std::string& k) {
+        if (k == "Key") return r.read_bytes(m.key);
+        return r.skip();
+      });
 }
 
 Result<SerfKeyResponse> DecodeSerfKeyResponse(ByteView body) {
-  return decode_one<SerfKeyResponse>(body, "serf key response",
-                                     [](mp::Reader& r, SerfKeyResponse& m, const std::string& k) {
-                                       if (k == "Result") return r.read_bool(m.result);
-                                       if (k == "Message") return r.read_str(m.message);
-                                       if (k == "Keys") return read_strings(r, m.keys);
-                                       if (k == "PrimaryKey") return r.read_str(m.primary_key);
-                                       return r.skip();
-                                     });
+  return mp::decode_struct<SerfKeyResponse>(
+      body, "serf key response", [](mp::Reader& r, SerfKeyResponse& m, const std::string& k) {
+        if (k == "Result") return r.read_bool(m.result);
+        if (k == "Message") return r.read_str(m.message);
+        if (k == "Keys") return read_strings(r, m.keys);
+        if (k == "PrimaryKey") return r.read_str(m.primary_key);
+        return r.skip();
+      });
 }
 
 Result<SerfRelay> DecodeSerfRelay(ByteView body) {
@@ -425,38 +418,30 @@ Result<SerfRelay> DecodeSerfRelay(ByteView body) {
   return m;
 }
 
-namespace {
-template <typename T>
-Result<SerfMessage> lift(Result<T> r) {
-  if (!r.ok()) return r.status();
-  return SerfMessage{std::move(r.value())};
-}
-}  // namespace
-
 Result<SerfMessage> DecodeSerf(ByteView msg) {
   if (msg.empty()) return Status::Error("empty serf message");
   ByteView body = msg.subspan(1);
   switch (static_cast<SerfMsgType>(msg[0])) {
     case SerfMsgType::kLeave:
-      return lift(DecodeSerfLeave(body));
+      return mp::lift<SerfMessage>(DecodeSerfLeave(body));
     case SerfMsgType::kJoin:
-      return lift(DecodeSerfJoin(body));
+      return mp::lift<SerfMessage>(DecodeSerfJoin(body));
     case SerfMsgType::kPushPull:
-      return lift(DecodeSerfPushPull(body));
+      return mp::lift<SerfMessage>(DecodeSerfPushPull(body));
     case SerfMsgType::kUserEvent:
-      return lift(DecodeSerfUserEvent(body));
+      return mp::lift<SerfMessage>(DecodeSerfUserEvent(body));
     case SerfMsgType::kQuery:
-      return lift(DecodeSerfQuery(body));
+      return mp::lift<SerfMessage>(DecodeSerfQuery(body));
     case SerfMsgType::kQueryResponse:
-      return lift(DecodeSerfQueryResponse(body));
+      return mp::lift<SerfMessage>(DecodeSerfQueryResponse(body));
     case SerfMsgType::kConflictResponse:
-      return lift(DecodeSerfConflictResponse(body));
+      return mp::lift<SerfMessage>(DecodeSerfConflictResponse(body));
     case SerfMsgType::kKeyRequest:
-      return lift(DecodeSerfKeyRequest(body));
+      return mp::lift<SerfMessage>(DecodeSerfKeyRequest(body));
     case SerfMsgType::kKeyResponse:
-      return lift(DecodeSerfKeyResponse(body));
+      return mp::lift<SerfMessage>(DecodeSerfKeyResponse(body));
     case SerfMsgType::kRelay:
-      return lift(DecodeSerfRelay(body));
+      return mp::lift<SerfMessage>(DecodeSerfRelay(body));
   }
   return Status::Error("unknown serf message type " + std::to_string(msg[0]));
 }

@@ -44,8 +44,11 @@ bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// One forwarded request; its easy handle is reused across its attempts.
-struct Job {
+}  // namespace
+
+// One forwarded request; its easy handle is reused across its attempts. (Outside the anonymous
+// namespace: Forwarder::Impl holds them.)
+struct ForwardJob {
   uint64_t id = 0;
   DeferredPtr reply;
   std::string method;
@@ -70,14 +73,16 @@ struct Job {
   size_t max_body = 0;
   char err[CURL_ERROR_SIZE] = {};
 
-  ~Job() {
+  ~ForwardJob() {
     if (easy != nullptr) curl_easy_cleanup(easy);
     curl_slist_free_all(headers);
   }
 };
 
+namespace {
+
 size_t OnBody(char* p, size_t, size_t n, void* userp) {
-  auto* j = static_cast<Job*>(userp);
+  auto* j = static_cast<ForwardJob*>(userp);
   if (j->resp_body.size() + n > j->max_body) {
     j->too_big = true;
     return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
@@ -87,7 +92,7 @@ size_t OnBody(char* p, size_t, size_t n, void* userp) {
 }
 
 size_t OnHeader(char* p, size_t, size_t n, void* userp) {
-  auto* j = static_cast<Job*>(userp);
+  auto* j = static_cast<ForwardJob*>(userp);
   std::string_view line(p, n);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.substr(0, 5) == "HTTP/") {  // a new head (after a 1xx): start over
@@ -114,7 +119,7 @@ size_t OnHeader(char* p, size_t, size_t n, void* userp) {
 
 // Called once the connection is made or reused, right before the request is sent.
 int OnPrereq(void* userp, char*, char*, int, int) {
-  static_cast<Job*>(userp)->sent = true;
+  static_cast<ForwardJob*>(userp)->sent = true;
   return CURL_PREREQFUNC_OK;
 }
 
@@ -159,17 +164,17 @@ struct Forwarder::Impl {
   Mutex mu;
   bool open GUARDED_BY(mu) = false;  // Start()ed and not stopping
   CURLM* multi = nullptr;            // set before the thread starts, freed after it ends
-  std::vector<std::unique_ptr<Job>> incoming GUARDED_BY(mu);
+  std::vector<std::unique_ptr<ForwardJob>> incoming GUARDED_BY(mu);
   std::vector<uint64_t> cancels GUARDED_BY(mu);
   std::atomic<size_t> in_flight{0};
   std::atomic<uint64_t> next_id{0};
   std::thread thread;
   // Forwarder thread only.
-  std::unordered_map<uint64_t, std::unique_ptr<Job>> jobs;
+  std::unordered_map<uint64_t, std::unique_ptr<ForwardJob>> jobs;
   std::string preferred;  // the last server that answered
 
   // Any thread: queues work for the forwarder thread and wakes it. False when not running.
-  bool Post(std::unique_ptr<Job> job, uint64_t cancel) {
+  bool Post(std::unique_ptr<ForwardJob> job, uint64_t cancel) {
     MutexLock lock(&mu);
     if (!open) return false;
     if (job) incoming.push_back(std::move(job));
@@ -180,7 +185,7 @@ struct Forwarder::Impl {
 
   void Run() {
     for (;;) {
-      std::vector<std::unique_ptr<Job>> in;
+      std::vector<std::unique_ptr<ForwardJob>> in;
       std::vector<uint64_t> gone;
       {
         MutexLock lock(&mu);
@@ -193,7 +198,7 @@ struct Forwarder::Impl {
         gone.swap(cancels);
       }
       for (auto& j : in) {
-        Job* raw = j.get();
+        ForwardJob* raw = j.get();
         jobs.emplace(raw->id, std::move(j));
         Order(raw);
         Attempt(raw);
@@ -210,22 +215,22 @@ struct Forwarder::Impl {
       Collect();
       curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
     }
-    std::vector<Job*> left;
+    std::vector<ForwardJob*> left;
     for (auto& [id, j] : jobs) left.push_back(j.get());
-    for (Job* j : left) {
+    for (ForwardJob* j : left) {
       j->reply->Reply(ErrorText(503, "Agent is shutting down"));
       Done(j);
     }
   }
 
   // The server that answered last goes first.
-  void Order(Job* j) const {
+  void Order(ForwardJob* j) const {
     auto it = std::find(j->servers.begin(), j->servers.end(), preferred);
     if (it != j->servers.end()) std::rotate(j->servers.begin(), it, it + 1);
   }
 
   // Starts the next attempt, or answers once every server was tried.
-  void Attempt(Job* j) {
+  void Attempt(ForwardJob* j) {
     if (j->next >= j->servers.size()) {
       j->reply->Reply(j->reached_any ? ErrorText(500, "rpc error making call: " + j->last_error)
                                      : ErrorText(500, kNoServers));
@@ -250,7 +255,7 @@ struct Forwarder::Impl {
     j->in_multi = true;
   }
 
-  void Prepare(Job* j) const {
+  void Prepare(ForwardJob* j) const {
     CURL* e = curl_easy_init();
     j->easy = e;
     j->max_body = opts.max_response_bytes;
@@ -291,7 +296,7 @@ struct Forwarder::Impl {
     int left = 0;
     while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
       if (m->msg != CURLMSG_DONE) continue;
-      Job* j = nullptr;
+      ForwardJob* j = nullptr;
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &j);
       const CURLcode rc = m->data.result;
       curl_multi_remove_handle(multi, j->easy);  // `m` is invalid from here on
@@ -300,7 +305,7 @@ struct Forwarder::Impl {
     }
   }
 
-  void Finished(Job* j, CURLcode rc) {
+  void Finished(ForwardJob* j, CURLcode rc) {
     if (rc == CURLE_OK && j->status != 0) {
       preferred = j->server;
       Response r;
@@ -334,7 +339,7 @@ struct Forwarder::Impl {
   }
 
   // Forgets a job (answered or cancelled).
-  void Done(Job* j) {
+  void Done(ForwardJob* j) {
     if (j->in_multi) curl_multi_remove_handle(multi, j->easy);
     j->in_multi = false;
     jobs.erase(j->id);  // frees j
@@ -395,7 +400,7 @@ void Forwarder::Forward(const Request& req, Response& resp, std::vector<std::str
                        std::to_string(s->opts.max_in_flight) + " in flight)");
     return;
   }
-  auto j = std::make_unique<Job>();
+  auto j = std::make_unique<ForwardJob>();
   j->id = s->next_id.fetch_add(1) + 1;
   j->method = req.method;
   j->target = ForwardTarget(req);

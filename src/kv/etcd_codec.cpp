@@ -15,7 +15,7 @@ namespace {
 namespace dom = simdjson::dom;
 using core::JsonWriter;
 
-constexpr char kMagic = 'B';
+constexpr char kEtcdMagic = 'B';
 constexpr char kVersion = 1;
 constexpr size_t kHeader = 2 + 8 + 8 + 2;
 
@@ -104,7 +104,7 @@ std::string PrefixEnd(std::string_view prefix) {
 std::string EncodeEntryValue(const Entry& e) {
   std::string out;
   out.reserve(kHeader + e.session.size() + e.value.size());
-  out += kMagic;
+  out += kEtcdMagic;
   out += kVersion;
   PutU64(out, e.flags);
   PutU64(out, e.lock_index);
@@ -116,7 +116,7 @@ std::string EncodeEntryValue(const Entry& e) {
 }
 
 bool DecodeEntryValue(std::string_view raw, Entry* e) {
-  if (raw.size() < kHeader || raw[0] != kMagic || raw[1] != kVersion) return false;
+  if (raw.size() < kHeader || raw[0] != kEtcdMagic || raw[1] != kVersion) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   e->flags = GetU64(raw, 2);
   e->lock_index = GetU64(raw, 10);

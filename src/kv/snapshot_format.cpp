@@ -11,7 +11,7 @@
 namespace beacon::kv {
 namespace {
 
-constexpr char kMagic[8] = {'B', 'C', 'N', 'S', 'N', 'A', 'P', '\n'};
+constexpr char kSnapshotMagic[8] = {'B', 'C', 'N', 'S', 'N', 'A', 'P', '\n'};
 constexpr size_t kChunk = size_t{1} << 20;
 
 void PutU32(std::string& b, uint32_t v) {
@@ -74,7 +74,7 @@ struct Walked {
 
 // Checks magic, version, digest and the record framing; records point into `file`.
 Result<Walked> Walk(std::string_view file) {
-  if (file.size() < 8 || std::memcmp(file.data(), kMagic, 8) != 0) {
+  if (file.size() < 8 || std::memcmp(file.data(), kSnapshotMagic, 8) != 0) {
     return Corrupt("not a Beacon snapshot file (bad magic)");
   }
   if (file.size() < kSnapshotHeaderBytes + kSnapshotDigestBytes) {
@@ -215,7 +215,7 @@ SnapshotWriter::SnapshotWriter(const SnapshotHeader& h, SnapshotSink sink)
   if (digest_->ctx == nullptr || EVP_DigestInit_ex(digest_->ctx, EVP_sha256(), nullptr) != 1) {
     status_ = Status::Error("snapshot: cannot initialise SHA-256");
   }
-  buf_.append(kMagic, 8);
+  buf_.append(kSnapshotMagic, 8);
   PutU32(buf_, kSnapshotVersion);
   PutU32(buf_, 0);
   PutU64(buf_, h.index);

@@ -15,7 +15,7 @@
 namespace beacon::kv::internal {
 namespace {
 
-constexpr uint32_t kMagic = 0x4c415742;  // "BWAL"
+constexpr uint32_t kWalMagic = 0x4c415742;  // "BWAL"
 constexpr size_t kRecordHeader = 12;
 constexpr uint8_t kHeaderType = 0, kGroupType = 1, kOpPut = 1, kOpDel = 2;
 
@@ -100,7 +100,7 @@ std::optional<std::string_view> NextRecord(std::string_view buf, size_t* p) {
   if (buf.size() - *p < kRecordHeader) return std::nullopt;
   const char* h = buf.data() + *p;
   uint32_t len = Get<uint32_t>(h + 4);
-  if (Get<uint32_t>(h) != kMagic || len == 0 || buf.size() - *p - kRecordHeader < len) {
+  if (Get<uint32_t>(h) != kWalMagic || len == 0 || buf.size() - *p - kRecordHeader < len) {
     return std::nullopt;
   }
   std::string_view payload = buf.substr(*p + kRecordHeader, len);
@@ -223,7 +223,7 @@ Status WalLog::Open(const std::string& dir, const WalContents& recovered) {
 Status WalLog::Write(int i, std::string_view payload, uint64_t* size) {
   std::string rec;
   rec.reserve(kRecordHeader + payload.size());
-  Put<uint32_t>(&rec, kMagic);
+  Put<uint32_t>(&rec, kWalMagic);
   Put<uint32_t>(&rec, static_cast<uint32_t>(payload.size()));
   Put<uint32_t>(&rec, Crc32(payload));
   rec.append(payload);

@@ -36,7 +36,7 @@ void CheckCb(uv_check_t* h) {
   static_cast<DnsWorker*>(h->data)->OnCheck();
 }
 
-void StopCb(uv_async_t* h) {
+void OnDnsWorkerStop(uv_async_t* h) {
   uv_walk(
       h->loop,
       [](uv_handle_t* hh, void*) {
@@ -76,7 +76,7 @@ DnsWorker::DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, ui
   tcp_out_.resize(dns::kMaxMessage + 2);
   uv_loop_init(&loop_);
   loop_.data = &rbuf_;
-  uv_async_init(&loop_, &stop_, StopCb);
+  uv_async_init(&loop_, &stop_, OnDnsWorkerStop);
   stop_.data = this;
   uv_check_init(&loop_, &check_);
   check_.data = this;

@@ -40,7 +40,7 @@ void PostCb(uv_async_t* a) {
   static_cast<GossipTransport::Impl*>(a->data)->OnPostAsync();
 }
 
-void StopCb(uv_async_t* a) {
+void OnTransportStop(uv_async_t* a) {
   static_cast<GossipTransport::Impl*>(a->data)->OnStopAsync();
 }
 
@@ -182,7 +182,7 @@ Status GossipTransport::Impl::Open() {
   loop_init_ = true;
   uv_timer_init(&loop_, &timer_);
   uv_async_init(&loop_, &post_async_, PostCb);
-  uv_async_init(&loop_, &stop_async_, StopCb);
+  uv_async_init(&loop_, &stop_async_, OnTransportStop);
   uv_udp_init(&loop_, &udp_);
   uv_tcp_init(&loop_, &listener_);
   for (uv_handle_t* h :

@@ -47,6 +47,10 @@ struct FuncDef {
 
 const FuncDef* FindFunc(std::string_view name);
 
+// The table entry of a function the executor evaluates itself (and, or, executeTemplate):
+// never called.
+Result<Value> ExecutorEvaluated(Ctx& ctx, std::vector<Value>& args);
+
 // The tables of each group (funcs_*.cpp); FindFunc searches them all.
 const std::vector<FuncDef>& BuiltinFuncs();
 const std::vector<FuncDef>& TextFuncs();

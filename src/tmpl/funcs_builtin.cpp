@@ -8,10 +8,6 @@
 namespace beacon::tmpl {
 namespace {
 
-Result<Value> Unused(Ctx&, std::vector<Value>&) {
-  return Value();
-}  // and/or: see exec.cpp
-
 Result<Value> Not(Ctx&, std::vector<Value>& a) {
   return Value::Bool(!Truth(a[0]));
 }
@@ -323,13 +319,24 @@ Result<Value> UrlQuery(Ctx&, std::vector<Value>& a) {
 }  // namespace
 
 const std::vector<FuncDef>& BuiltinFuncs() {
-  static const std::vector<FuncDef> kFuncs = {
-      {"and", 1, -1, Unused},  {"or", 1, -1, Unused},     {"not", 1, 1, Not},
-      {"len", 1, 1, Len},      {"index", 1, -1, Index},   {"slice", 1, -1, Slice},
-      {"eq", 2, -1, Eq},       {"ne", 2, 2, Ne},          {"lt", 2, 2, Cmp<0>},
-      {"le", 2, 2, Cmp<1>},    {"gt", 2, 2, Cmp<2>},      {"ge", 2, 2, Cmp<3>},
-      {"print", 0, -1, Print}, {"printf", 1, -1, Printf}, {"println", 0, -1, Println},
-      {"html", 0, -1, Html},   {"js", 0, -1, Js},         {"urlquery", 0, -1, UrlQuery}};
+  static const std::vector<FuncDef> kFuncs = {{"and", 1, -1, ExecutorEvaluated},
+                                              {"or", 1, -1, ExecutorEvaluated},
+                                              {"not", 1, 1, Not},
+                                              {"len", 1, 1, Len},
+                                              {"index", 1, -1, Index},
+                                              {"slice", 1, -1, Slice},
+                                              {"eq", 2, -1, Eq},
+                                              {"ne", 2, 2, Ne},
+                                              {"lt", 2, 2, Cmp<0>},
+                                              {"le", 2, 2, Cmp<1>},
+                                              {"gt", 2, 2, Cmp<2>},
+                                              {"ge", 2, 2, Cmp<3>},
+                                              {"print", 0, -1, Print},
+                                              {"printf", 1, -1, Printf},
+                                              {"println", 0, -1, Println},
+                                              {"html", 0, -1, Html},
+                                              {"js", 0, -1, Js},
+                                              {"urlquery", 0, -1, UrlQuery}};
   return kFuncs;
 }
 
@@ -351,6 +358,10 @@ Status WrongType(const Value& v, std::string_view want) {
 Result<std::string> ArgString(const Value& v) {
   if (v.kind() != Kind::kString) return WrongType(v, "string");
   return v.s();
+}
+
+Result<Value> ExecutorEvaluated(Ctx&, std::vector<Value>&) {
+  return Value();
 }
 
 }  // namespace beacon::tmpl

@@ -201,11 +201,6 @@ Result<Value> Loop(Ctx&, std::vector<Value>& a) {
   return MakeList(std::move(out), "int64");
 }
 
-// executeTemplate: evaluated by the executor (it needs the template's definitions).
-Result<Value> Unused(Ctx&, std::vector<Value>&) {
-  return Value();
-}
-
 // byMeta "k1,k2|int" services: groups by the values of service meta keys (consul-template's).
 Result<Value> ByMeta(Ctx&, std::vector<Value>& a) {
   auto spec = ArgString(a[0]);
@@ -309,7 +304,7 @@ Result<Value> ToUnescapedJSONPretty(Ctx&, std::vector<Value>& a) {
 const std::vector<FuncDef>& MoreFuncs() {
   static const std::vector<FuncDef> kFuncs = {
       {"mustEnv", 1, 1, MustEnv},
-      {"executeTemplate", 1, 2, Unused},
+      {"executeTemplate", 1, 2, ExecutorEvaluated},
       {"byMeta", 2, 2, ByMeta},
       {"regexMatch", 2, 2, RegexMatch},
       {"regexReplaceAll", 3, 3, RegexReplaceAll},

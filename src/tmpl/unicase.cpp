@@ -100,7 +100,7 @@ char32_t Decode(std::string_view s, size_t i, size_t* n) {
 }
 
 template <char32_t (*kMap)(char32_t)>
-std::string Map(std::string_view s) {
+std::string MapRunes(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -114,10 +114,10 @@ std::string Map(std::string_view s) {
 }  // namespace
 
 std::string GoLower(std::string_view s) {
-  return Map<ToLowerRune>(s);
+  return MapRunes<ToLowerRune>(s);
 }
 std::string GoUpper(std::string_view s) {
-  return Map<ToUpperRune>(s);
+  return MapRunes<ToUpperRune>(s);
 }
 
 }  // namespace beacon::tmpl

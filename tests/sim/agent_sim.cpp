@@ -132,11 +132,6 @@ std::vector<std::uint64_t> Spread(World<SimAgent>& w, std::size_t n, std::size_t
   return got;
 }
 
-std::uint64_t Rank(std::vector<std::uint64_t> v, std::size_t k) {
-  std::sort(v.begin(), v.end());
-  return k == 0 || k > v.size() ? ~std::uint64_t{0} : v[k - 1];
-}
-
 }  // namespace
 
 namespace {

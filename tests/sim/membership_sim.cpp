@@ -30,13 +30,6 @@ std::uint64_t FormCap(std::size_t n) {
   return 120000 + 200 * n;
 }
 
-// Time until the k-th smallest of `times` (1-based), or kNever.
-std::uint64_t Rank(std::vector<std::uint64_t> times, std::size_t k) {
-  std::sort(times.begin(), times.end());
-  if (k == 0 || k > times.size()) return kNever;
-  return times[k - 1];
-}
-
 // Serf's reconnect step for node i: with probability failed/alive, join one failed member.
 void Reconnect(MemberCluster& c, std::size_t i, std::mt19937_64& rng) {
   if (c.world().dead(i)) return;
@@ -387,6 +380,12 @@ IdleResult IdleBandwidthInPlace(MemberCluster& c, std::uint64_t window_ms,
   r.mean_packets_per_s = pk / static_cast<double>(o.n);
   r.trace = w.trace_hash();
   return r;
+}
+
+std::uint64_t Rank(std::vector<std::uint64_t> times, std::size_t k) {
+  std::sort(times.begin(), times.end());
+  if (k == 0 || k > times.size()) return kNever;
+  return times[k - 1];
 }
 
 }  // namespace beacon::sim

@@ -23,6 +23,9 @@ namespace beacon::sim {
 
 inline constexpr std::uint64_t kNever = ~std::uint64_t{0};
 
+// The k-th smallest of `times` (1-based), or kNever when there are fewer than k (or k is 0).
+std::uint64_t Rank(std::vector<std::uint64_t> times, std::size_t k);
+
 struct ClusterOptions {
   std::size_t n = 10;
   std::uint64_t seed = 1;

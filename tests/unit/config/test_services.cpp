@@ -10,14 +10,14 @@ namespace {
 
 using catalog::Health;
 
-AgentConfig Merge(std::string_view text) {
+AgentConfig MergeSvc(std::string_view text) {
   AgentConfig cfg;
   Status st = MergeDocument("svc.json", text, false, &cfg);
   REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.message()));
   return cfg;
 }
 
-std::string MergeError(std::string_view text) {
+std::string MergeSvcError(std::string_view text) {
   AgentConfig cfg;
   Status st = MergeDocument("svc.json", text, false, &cfg);
   REQUIRE_FALSE(st.ok());
@@ -51,7 +51,7 @@ TEST_CASE("the documented example loads when local script checks are enabled") {
 }
 
 TEST_CASE("the documented example is refused while script checks are disabled") {
-  CHECK(MergeError(kSeedExample) ==
+  CHECK(MergeSvcError(kSeedExample) ==
         "svc.json:1: service.check: Scripts are disabled on this agent; to enable, "
         "configure 'enable_script_checks' or 'enable_local_script_checks' to true");
   // Enabling them in the same document is enough.
@@ -62,7 +62,7 @@ TEST_CASE("the documented example is refused while script checks are disabled") 
 }
 
 TEST_CASE("service fields") {
-  AgentConfig cfg = Merge(R"({"services": [{
+  AgentConfig cfg = MergeSvc(R"({"services": [{
     "id": "web-1", "name": "web", "tags": ["a", "b"], "address": "10.0.0.1", "port": 8080,
     "meta": {"version": "1.2"}, "kind": "",
     "tagged_addresses": {"lan": {"address": "10.0.0.1", "port": 8080},
@@ -85,7 +85,7 @@ TEST_CASE("service fields") {
 }
 
 TEST_CASE("several checks on one service get numbered ids; explicit ids are kept") {
-  AgentConfig cfg = Merge(R"({"service": {"name": "db", "id": "db1",
+  AgentConfig cfg = MergeSvc(R"({"service": {"name": "db", "id": "db1",
     "check": {"tcp": "localhost:5432", "interval": "5s"},
     "checks": [{"ttl": "30s", "status": "passing"},
                {"CheckID": "mine", "Name": "custom", "HTTP": "http://x/", "Interval": "1m",
@@ -117,7 +117,7 @@ TEST_CASE("several checks on one service get numbered ids; explicit ids are kept
 }
 
 TEST_CASE("check types: script string, udp, grpc, docker") {
-  AgentConfig cfg = Merge(R"({"enable_script_checks": true, "checks": [
+  AgentConfig cfg = MergeSvc(R"({"enable_script_checks": true, "checks": [
     {"name": "legacy", "script": "/bin/check --fast", "interval": "10s"},
     {"name": "u", "udp": "127.0.0.1:53", "interval": "10s"},
     {"name": "g", "grpc": "127.0.0.1:9090/health", "interval": "10s"},
@@ -132,7 +132,7 @@ TEST_CASE("check types: script string, udp, grpc, docker") {
 }
 
 TEST_CASE("check fields the health runner uses: alias, TLS name, output size") {
-  AgentConfig cfg = Merge(R"({"check_output_max_size": 1024, "checks": [
+  AgentConfig cfg = MergeSvc(R"({"check_output_max_size": 1024, "checks": [
     {"name": "a", "alias_service": "db", "alias_node": "n2"},
     {"Name": "h", "HTTP": "https://10.0.0.1/", "Interval": "5s", "TLSServerName": "api.local",
      "OutputMaxSize": 100},
@@ -145,12 +145,12 @@ TEST_CASE("check fields the health runner uses: alias, TLS name, output size") {
   CHECK(cfg.checks[1].tls_server_name == "api.local");
   CHECK(cfg.checks[1].output_max_size == 100);
   CHECK(cfg.checks[2].tcp_use_tls);
-  CHECK(MergeError(R"({"check": {"name": "x", "alias_service": "db", "ttl": "1m"}})")
+  CHECK(MergeSvcError(R"({"check": {"name": "x", "alias_service": "db", "ttl": "1m"}})")
             .find("found ttl and alias") != std::string::npos);
 }
 
 TEST_CASE("node-level checks: id defaults to the name, no service") {
-  AgentConfig cfg = Merge(R"({"check": {"name": "mem", "ttl": "1m", "notes": "n"},
+  AgentConfig cfg = MergeSvc(R"({"check": {"name": "mem", "ttl": "1m", "notes": "n"},
                                "checks": [{"id": "disk", "name": "Disk", "ttl": "1m",
                                            "status": "warning"}]})");
   REQUIRE(cfg.checks.size() == 2);
@@ -170,43 +170,44 @@ TEST_CASE("a later definition with the same service id replaces the earlier one"
 }
 
 TEST_CASE("service errors name file, line and key") {
-  CHECK(MergeError("{\"services\": [\n  {\"name\": \"a\"},\n  {\"port\": 80}\n]}") ==
+  CHECK(MergeSvcError("{\"services\": [\n  {\"name\": \"a\"},\n  {\"port\": 80}\n]}") ==
         "svc.json:3: services[1].name: missing required key: name");
-  CHECK(MergeError("{\"service\": {\"name\": \"a\",\n \"port\": 65536}}") ==
+  CHECK(MergeSvcError("{\"service\": {\"name\": \"a\",\n \"port\": 65536}}") ==
         "svc.json:2: service.port: expected a number between 0 and 65535, got 65536");
-  CHECK(MergeError("{\"service\": {\"name\": \"a\", \"port\": \"80\"}}") ==
+  CHECK(MergeSvcError("{\"service\": {\"name\": \"a\", \"port\": \"80\"}}") ==
         "svc.json:1: service.port: expected a number between 0 and 65535, got string \"80\"");
-  CHECK(MergeError("{\"service\": {\"name\": \"a\", \"tags\": \"x\"}}") ==
+  CHECK(MergeSvcError("{\"service\": {\"name\": \"a\", \"tags\": \"x\"}}") ==
         "svc.json:1: service.tags: expected a list of strings, got string \"x\"");
-  CHECK(MergeError(R"({"service": {"name": "a", "weights": {"passing": 0}}})")
+  CHECK(MergeSvcError(R"({"service": {"name": "a", "weights": {"passing": 0}}})")
             .find("service.weights.passing") != std::string::npos);
 }
 
 TEST_CASE("check errors name file, line and key") {
-  CHECK(MergeError("{\"services\": [{\"name\": \"a\"}, {\"name\": \"b\",\n"
-                   "  \"check\": {\"http\": \"http://x\",\n"
-                   "             \"interval\": \"often\"}}]}") ==
+  CHECK(MergeSvcError("{\"services\": [{\"name\": \"a\"}, {\"name\": \"b\",\n"
+                      "  \"check\": {\"http\": \"http://x\",\n"
+                      "             \"interval\": \"often\"}}]}") ==
         "svc.json:3: services[1].check.interval: expected a duration such as \"10s\" or "
         "\"1m30s\", got string \"often\"");
-  CHECK(MergeError("{\"service\": {\"name\": \"a\", \"check\": {\"ttl\": \"1m\",\n"
-                   "  \"status\": \"ok\"}}}") ==
+  CHECK(MergeSvcError("{\"service\": {\"name\": \"a\", \"check\": {\"ttl\": \"1m\",\n"
+                      "  \"status\": \"ok\"}}}") ==
         "svc.json:2: service.check.status: expected one of \"passing\", \"warning\", "
         "\"critical\", got \"ok\"");
-  CHECK(MergeError(R"({"service": {"name": "a", "check": {"ttl": "1m", "status": "maintenance"}}})")
+  CHECK(MergeSvcError(
+            R"({"service": {"name": "a", "check": {"ttl": "1m", "status": "maintenance"}}})")
             .find("service.check.status") != std::string::npos);
-  CHECK(MergeError("{\"service\": {\"name\": \"a\",\n \"check\": {\"http\": \"http://x\"}}}") ==
+  CHECK(MergeSvcError("{\"service\": {\"name\": \"a\",\n \"check\": {\"http\": \"http://x\"}}}") ==
         "svc.json:2: service.check.interval: missing required key: http checks need an interval");
-  CHECK(MergeError(R"({"service": {"name": "a", "check": {"interval": "10s"}}})")
+  CHECK(MergeSvcError(R"({"service": {"name": "a", "check": {"interval": "10s"}}})")
             .find("service.check: check has no type") != std::string::npos);
   CHECK(
-      MergeError(
+      MergeSvcError(
           R"({"service": {"name": "a", "check": {"http": "http://x", "ttl": "1m", "interval": "1s"}}})")
           .find("found http and ttl") != std::string::npos);
-  CHECK(MergeError(R"({"check": {"ttl": "1m"}})") ==
+  CHECK(MergeSvcError(R"({"check": {"ttl": "1m"}})") ==
         "svc.json:1: check.name: missing required key: name");
-  CHECK(MergeError(R"({"check": {"name": "x", "h2ping": "localhost:1", "interval": "1s"}})")
+  CHECK(MergeSvcError(R"({"check": {"name": "x", "h2ping": "localhost:1", "interval": "1s"}})")
             .find("check.h2ping: this check type is not supported") != std::string::npos);
-  CHECK(MergeError(R"({"checks": [{"name": "x", "args": "ls", "interval": "1s"}]})") ==
+  CHECK(MergeSvcError(R"({"checks": [{"name": "x", "args": "ls", "interval": "1s"}]})") ==
         "svc.json:1: checks[0].args: expected a list of strings, got string \"ls\"");
 }
 

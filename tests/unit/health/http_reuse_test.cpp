@@ -28,7 +28,7 @@ using std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto kWait = std::chrono::seconds(15);
+constexpr auto kReuseWait = std::chrono::seconds(15);
 
 // HTTP/1.1 with keep-alive: every request on a connection gets "200 OK" and "ok"; connections stay
 // open until the client closes them or Stop(). CloseListener() stops accepting (the listening
@@ -59,7 +59,7 @@ class KeepAliveServer {
   // Closes the listening socket (from the server thread) and waits until it is closed.
   void CloseListener() {
     close_listener_ = true;
-    const auto deadline = steady_clock::now() + kWait;
+    const auto deadline = steady_clock::now() + kReuseWait;
     while (!listener_closed_ && steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -153,7 +153,7 @@ class Client {
     health::ProbeOptions o;
     o.timeout_ms = 3000;
     http_->Start(c, o, [&got](health::ProbeResult r) { got = std::move(r); });
-    const auto deadline = steady_clock::now() + kWait;
+    const auto deadline = steady_clock::now() + kReuseWait;
     uv_timer_start(
         &tick_, [](uv_timer_t*) {}, 20, 20);
     while (!got && steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
@@ -222,7 +222,7 @@ TEST_CASE("HTTP check: a server that stops listening but keeps an idle connectio
   // Runs keep going (as the scheduler would, faster); a kept connection is never used past its
   // lifetime, so a run soon has to connect, and the closed listener makes it critical.
   health::ProbeResult r;
-  const auto deadline = steady_clock::now() + kWait;
+  const auto deadline = steady_clock::now() + kReuseWait;
   while (steady_clock::now() < deadline) {
     r = client.Run(c);
     if (r.status != Health::kPassing) break;
