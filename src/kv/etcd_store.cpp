@@ -2,6 +2,7 @@
 // unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
 #include "etcd_store.h"
 
+#include "beacon/core/thread_name.h"
 #include "beacon/core/uuid.h"
 
 namespace beacon::kv {
@@ -441,6 +442,7 @@ void EtcdStore::Enqueue(std::function<void(EtcdWriter&)> unit) {
 }
 
 void EtcdStore::WriterLoop(int n) {
+  core::SetThreadName("beacon-etcdw" + std::to_string(n));
   EtcdWriter w{EtcdConn(eo_, [this] { return stopping_.load(); }),
                std::mt19937_64(std::random_device{}()),
                SlotPrefix(eo_.prefix, id_) + std::to_string(n)};

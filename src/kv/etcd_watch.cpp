@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "beacon/core/thread_name.h"
 #include "etcd_store.h"
 
 namespace beacon::kv::internal {
@@ -60,6 +61,7 @@ void EtcdStore::Publish(const MirrorChanges& ch, const std::function<void(bool, 
 }
 
 void EtcdStore::WatchLoop() {
+  core::SetThreadName("beacon-etcdwat");
   bool resync = !loaded_.load(std::memory_order_acquire);  // opened with no member answering
   while (!stopping_) {
     if (resync) {

@@ -1,6 +1,7 @@
 // Names the calling thread (Linux: up to 15 bytes, longer names are cut), so `top -H`, `ps -L`
 // and the benchmarks (bench/procstat.py --threads) can tell the agent's threads apart:
-// beacon-dns-N (DNS workers), beacon-http, beacon-health, beacon-kv, beacon-wal, beacon-persist.
+// beacon-dns-N (DNS workers), beacon-http, beacon-health, beacon-kv, beacon-wal, beacon-persist,
+// and on etcd beacon-etcdwN (store writers), beacon-etcdwat (its watch), beacon-etcdval, etcd-*.
 // The agent's own loop keeps the process name.
 #pragma once
 
