@@ -39,6 +39,8 @@ void AddClusterMetrics(const Cluster& c, std::vector<http::Metric>* out) {
       {"beacon.catalog_sync.pushpull_sums_matched", cs.pushpull_sums_matched},
       {"beacon.catalog_sync.pulls_sent", cs.pulls_sent},
       {"beacon.catalog_sync.records_sent", cs.records_sent},
+      // Records of live members that gossip had not brought within the wait (catalog_sync.h).
+      {"beacon.catalog_sync.missing_pulls", cs.missing_pulls},
   };
   detail::AppendCounters(sync, out);
   // Consul's gauge names: consul.serf.member.{alive,leaving,left,failed} (as labels here).

@@ -80,6 +80,9 @@ def main():
         # The failure detector has been probing the other four members.
         assert re.search(r"^beacon_memberlist_probes_total [1-9]", prom, re.M), prom[-2000:]
         assert "# TYPE beacon_memberlist_suspicions_total counter\n" in prom
+        # Catalog sync: digests went out at the joins; a record gossip missed is pulled.
+        assert re.search(r"^beacon_catalog_sync_digests_sent_total [1-9]", prom, re.M), prom[-2000:]
+        assert "# TYPE beacon_catalog_sync_missing_pulls_total counter\n" in prom
         m = members(agents[0])["a3"]
         assert m["Addr"] == HOSTS[2] and m["Port"] == port, m
         assert m["Tags"]["role"] == "node" and m["Tags"]["dc"] == "dc1", m
