@@ -115,6 +115,19 @@ Result<std::string> EtcdConn::Call(std::string_view path, std::string_view body,
   });
 }
 
+Result<std::string> EtcdConn::GrpcTxn(const std::string& req, int64_t timeout_ms,
+                                      int64_t attempt_ms) {
+  auto msg = Failover(timeout_ms, attempt_ms, [&](int64_t left) {
+    auto r = Grpc().Call("/etcdserverpb.KV/Txn", req, left);
+    if (!r.ok()) return Try{Try::kRetry, r.status().message()};
+    if (r.value().status == 0) return Try{Try::kOk, std::move(r.value().body)};
+    std::string text =
+        "etcd answered gRPC status " + std::to_string(r.value().status) + ": " + r.value().message;
+    return Try{RetryableGrpc(r.value().status) ? Try::kRetry : Try::kFatal, std::move(text)};
+  });
+  return msg;
+}
+
 Result<EtcdConn::TxnAnswer> EtcdConn::Txn(
     const std::vector<std::pair<std::string, int64_t>>& compares,
     const std::vector<TxnWrite>& success, const std::vector<std::string>& failure_reads,
@@ -129,17 +142,22 @@ Result<EtcdConn::TxnAnswer> EtcdConn::Txn(
     return a;
   }
   const std::string req = TxnProto(compares, success, failure_reads);
-  auto msg = Failover(timeout_ms, attempt_ms, [&](int64_t left) {
-    auto r = Grpc().Call("/etcdserverpb.KV/Txn", req, left);
-    if (!r.ok()) return Try{Try::kRetry, r.status().message()};
-    if (r.value().status == 0) return Try{Try::kOk, std::move(r.value().body)};
-    std::string text =
-        "etcd answered gRPC status " + std::to_string(r.value().status) + ": " + r.value().message;
-    return Try{RetryableGrpc(r.value().status) ? Try::kRetry : Try::kFatal, std::move(text)};
-  });
+  auto msg = GrpcTxn(req, timeout_ms, attempt_ms);
   if (!msg.ok()) return msg.status();
   if (!ParseTxnProto(msg.value(), &a.succeeded, &a.rev, &a.kvs, &err)) return Status::Error(err);
   return a;
+}
+
+Status EtcdConn::BatchTxn(const std::vector<const TxnUnit*>& units,
+                          const std::vector<TxnWrite>& after, int64_t timeout_ms,
+                          int64_t attempt_ms, int64_t* rev, std::vector<UnitAnswer>* answers) {
+  const std::string req = BatchTxnProto(units, after);
+  auto msg = GrpcTxn(req, timeout_ms, attempt_ms);
+  if (!msg.ok()) return msg.status();
+  answers->assign(units.size(), UnitAnswer{});
+  std::string err;
+  if (!ParseBatchTxnProto(msg.value(), rev, answers, &err)) return Status::Error(err);
+  return Status::Ok();
 }
 
 Status EtcdConn::Watch(std::string_view key, std::string_view range_end, int64_t start_rev,

@@ -20,6 +20,7 @@
 #include "beacon/http/client.h"
 #include "beacon/kv/etcd.h"
 #include "etcd_codec.h"
+#include "etcd_proto.h"
 
 namespace beacon::http {
 class GrpcClient;
@@ -48,6 +49,12 @@ class EtcdConn {
                         const std::vector<TxnWrite>& success,
                         const std::vector<std::string>& failure_reads, int64_t timeout_ms = 0,
                         int64_t attempt_ms = 0);
+  // Several units as one etcd txn (BatchTxnProto); gRPC only (batching() says whether this
+  // connection can). Retried like Txn; *answers gets one entry per unit.
+  bool batching() const { return !grpc_.empty(); }
+  Status BatchTxn(const std::vector<const TxnUnit*>& units, const std::vector<TxnWrite>& after,
+                  int64_t timeout_ms, int64_t attempt_ms, int64_t* rev,
+                  std::vector<UnitAnswer>* answers);
   struct WatchMsg {
     std::vector<EtcdKv> events;
     bool created = false, canceled = false;
@@ -71,6 +78,8 @@ class EtcdConn {
   };
   template <typename Attempt>
   Result<std::string> Failover(int64_t timeout_ms, int64_t attempt_ms, Attempt&& attempt);
+  // One TxnRequest over gRPC with failover; the TxnResponse message.
+  Result<std::string> GrpcTxn(const std::string& req, int64_t timeout_ms, int64_t attempt_ms);
   http::HttpClient& Client();
   http::GrpcClient& Grpc();
 

@@ -232,6 +232,57 @@ bool ParseTxnProto(std::string_view msg, bool* succeeded, int64_t* rev, std::vec
   return true;
 }
 
+std::string BatchTxnProto(const std::vector<const TxnUnit*>& units,
+                          const std::vector<TxnWrite>& after) {
+  std::string out;
+  for (const TxnUnit* u : units) {
+    std::string op;
+    Bytes(op, 4, TxnProto(u->compares, u->success, u->failure_reads));  // RequestOp.request_txn
+    Bytes(out, 2, op);
+  }
+  for (const TxnWrite& w : after) Bytes(out, 2, RequestOp(w));
+  return out;
+}
+
+// The outer TxnResponse: header 1, succeeded 2 (always: no compares), responses 3, the first
+// units.size() of them ResponseOp.response_txn 4 (a TxnResponse each).
+bool ParseBatchTxnProto(std::string_view msg, int64_t* rev, std::vector<UnitAnswer>* units,
+                        std::string* err) {
+  *rev = 0;
+  std::vector<std::string_view> nested;
+  Reader r{msg};
+  uint32_t f = 0, w = 0;
+  bool ok = true;
+  while (ok && !r.done() && r.Next(&f, &w)) {
+    if (f == 1 && w == kBytes) {
+      ok = ReadRevision(r.Bytes(), rev);
+    } else if (f == 3 && w == kBytes) {
+      Reader op{r.Bytes()};
+      while (!op.done() && op.Next(&f, &w)) {
+        if (f == 4 && w == kBytes)
+          nested.push_back(op.Bytes());
+        else
+          op.Skip(w);
+      }
+      ok = !op.bad;
+    } else {
+      r.Skip(w);
+    }
+  }
+  if (r.bad || !ok || nested.size() != units->size()) {
+    if (err)
+      *err = "malformed etcd TxnResponse of a group commit (" + std::to_string(msg.size()) +
+             " bytes, " + std::to_string(nested.size()) + " nested txns)";
+    return false;
+  }
+  for (size_t i = 0; i < nested.size(); ++i) {
+    int64_t inner_rev = 0;
+    UnitAnswer& u = (*units)[i];
+    if (!ParseTxnProto(nested[i], &u.succeeded, &inner_rev, &u.kvs, err)) return false;
+  }
+  return true;
+}
+
 // WatchRequest: create_request 1 (WatchCreateRequest: key 1, range_end 2, start_revision 3).
 std::string WatchProto(std::string_view key, std::string_view range_end, int64_t start_rev) {
   std::string create;

@@ -24,6 +24,26 @@ std::string TxnProto(const std::vector<std::pair<std::string, int64_t>>& compare
 bool ParseTxnProto(std::string_view msg, bool* succeeded, int64_t* rev, std::vector<EtcdKv>* kvs,
                    std::string* err);
 
+// Group commit: several units' txns as one etcd txn whose success branch holds each unit's txn
+// as a nested txn (RequestOp.request_txn, etcd >= 3.3), then `after` (puts every unit shares,
+// e.g. the m/ index keys, which nested txns may not put twice). Every nested txn's compares
+// are evaluated against the state before the whole txn, so the caller only groups units that
+// neither write what another reads or writes.
+struct TxnUnit {
+  std::vector<std::pair<std::string, int64_t>> compares;
+  std::vector<TxnWrite> success;
+  std::vector<std::string> failure_reads;
+};
+std::string BatchTxnProto(const std::vector<const TxnUnit*>& units,
+                          const std::vector<TxnWrite>& after);
+struct UnitAnswer {
+  bool succeeded = false;
+  std::vector<EtcdKv> kvs;  // failed: its failure branch's range reads
+};
+// The outer txn's revision and each nested txn's outcome, in order.
+bool ParseBatchTxnProto(std::string_view msg, int64_t* rev, std::vector<UnitAnswer>* units,
+                        std::string* err);
+
 std::string WatchProto(std::string_view key, std::string_view range_end, int64_t start_rev);
 // As ParseWatch.
 bool ParseWatchProto(std::string_view msg, std::vector<EtcdKv>* events, bool* created,

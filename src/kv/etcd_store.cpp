@@ -2,6 +2,8 @@
 // unit's reads as compares, commit detection and retries (see etcd_store.h), plus OpenEtcdStore.
 #include "etcd_store.h"
 
+#include <algorithm>
+
 #include "beacon/core/thread_name.h"
 #include "beacon/core/uuid.h"
 
@@ -319,25 +321,35 @@ R EtcdStore::RunUnit(EtcdWriter& w, Body&& body, const std::function<bool(const 
       }
       leases[id] = id_out;
     }
-    std::vector<TxnWrite> ops = rec->Ops(leases);
+    TxnUnit unit;
+    unit.success = rec->Ops(leases);
     // Nothing to write (a failed op, a no-op set, a renew): a txn of compares only checks that
     // the mirror the decision was made on is current (a CAS on this agent with an index from
     // another agent's write must not fail because our watch lags).
     const bool check_only = rec->empty();
     const std::string req = core::NewUuidV4(w.rng);
-    if (rec->kv_changed()) ops.push_back(TxnWrite{kv_meta, false, {}, 0});
-    if (rec->sessions_changed()) ops.push_back(TxnWrite{sessions_meta, false, {}, 0});
-    if (!check_only) ops.push_back(TxnWrite{w.slot, false, req, 0});
-    std::vector<std::string> reads = {kv_meta, sessions_meta, w.slot};
-    for (const auto& [k, rev] : compares) reads.push_back(k);
+    std::vector<TxnWrite> index_keys;  // put after the unit's own writes (once per group)
+    if (rec->kv_changed()) index_keys.push_back(TxnWrite{kv_meta, false, {}, 0});
+    if (rec->sessions_changed()) index_keys.push_back(TxnWrite{sessions_meta, false, {}, 0});
+    if (!check_only) unit.success.push_back(TxnWrite{w.slot, false, req, 0});
+    unit.failure_reads = {kv_meta, sessions_meta, w.slot};
+    for (const auto& [k, rev] : compares) unit.failure_reads.push_back(k);
+    // A unit that compares an index key (it scanned a prefix) sees every other write as a
+    // conflict: it goes alone, as do check-only units (etcd_group.h).
+    const bool alone =
+        check_only || std::any_of(compares.begin(), compares.end(), [&](const auto& c) {
+          return c.first == kv_meta || c.first == sessions_meta;
+        });
+    const size_t n_ops = unit.success.size() + index_keys.size();
+    unit.compares = std::move(compares);
     // Attempts are bounded (a member following a dead leader holds the txn for ~7 s); a retry
     // on another member carries the same request id, so at most one attempt commits.
-    auto resp =
-        w.conn.Txn(compares, ops, reads, 0, std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
+    auto resp = group_.Send(w.conn, unit, index_keys, alone,
+                            std::max<int64_t>(1000, eo_.request_timeout_ms / 4));
     if (!resp.ok()) {
       std::string why = "etcd txn: " + resp.status().message();
       if (TooManyOps(resp.status())) {
-        why += " (this write needs " + std::to_string(ops.size()) +
+        why += " (this write needs " + std::to_string(n_ops) +
                " operations in one etcd txn: raise --max-txn-ops, 128 by default, on every etcd "
                "member)";
       }

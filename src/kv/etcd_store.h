@@ -27,6 +27,7 @@
 #include "beacon/kv/snapshot.h"
 #include "engine.h"
 #include "etcd_conn.h"
+#include "etcd_group.h"
 #include "etcd_mirror.h"
 
 namespace beacon::kv::internal {
@@ -221,6 +222,7 @@ class EtcdStore final : public Store {
   int64_t applied_ GUARDED_BY(applied_mu_) = 0;
   mutable std::multimap<int64_t, std::condition_variable*> waiters_ GUARDED_BY(applied_mu_);
 
+  EtcdGroup group_;  // group commit of the writers' units
   Mutex q_mu_;
   std::condition_variable q_cv_;
   std::deque<std::function<void(EtcdWriter&)>> queue_ GUARDED_BY(q_mu_);

@@ -107,3 +107,38 @@ TEST_CASE("etcd proto: watch responses") {
       ParseWatchProto(F(11, F(2, put_kv)).substr(0, 6), &ev, &created, &canceled, &compact, &err));
   CHECK(err.find("malformed etcd WatchResponse") != std::string::npos);
 }
+
+TEST_CASE("etcd proto: a group commit nests each unit's txn, then puts the index keys once") {
+  const TxnUnit a{{{"a", 0}}, {{"k", false, "v", 0}}, {"k"}};
+  const TxnUnit b{{{"b", 7}}, {{"d", true, {}, 0}}, {}};
+  const std::string got = BatchTxnProto({&a, &b}, {{"m", false, "", 0}});
+  const std::string ta = TxnProto(a.compares, a.success, a.failure_reads);
+  const std::string tb = TxnProto(b.compares, b.success, b.failure_reads);
+  // success: RequestOp.request_txn (4) per unit, then RequestOp.request_put (2) of "m"
+  CHECK(got == F(2, F(4, ta)) + F(2, F(4, tb)) + F(2, F(2, B({0x0a, 0x01, 'm'}))));
+
+  // The answer: one ResponseOp.response_txn per unit (the first succeeded, the second failed with
+  // its failure read), then the put's response.
+  const std::string header = F(1, B({0x08, 0x09, 0x18, 0x2a}));
+  const std::string kv = B({0x0a, 0x01, 'k', 0x18, 0x05});
+  const std::string inner_ok = header + B({0x10, 0x01}) + F(3, F(2, header));
+  const std::string inner_failed = header + F(3, F(1, header + F(2, kv)));
+  const std::string resp = header + B({0x10, 0x01}) + F(3, F(4, inner_ok)) +
+                           F(3, F(4, inner_failed)) + F(3, F(2, header));
+  int64_t rev = 0;
+  std::vector<UnitAnswer> units(2);
+  std::string err;
+  REQUIRE(ParseBatchTxnProto(resp, &rev, &units, &err));
+  CHECK(rev == 42);
+  CHECK(units[0].succeeded);
+  CHECK(units[0].kvs.empty());
+  CHECK_FALSE(units[1].succeeded);
+  REQUIRE(units[1].kvs.size() == 1);
+  CHECK(units[1].kvs[0].key == "k");
+  CHECK(units[1].kvs[0].mod_rev == 5);
+
+  // An answer with another number of nested txns than units sent is refused.
+  std::vector<UnitAnswer> three(3);
+  CHECK_FALSE(ParseBatchTxnProto(resp, &rev, &three, &err));
+  CHECK(err.find("group commit") != std::string::npos);
+}
