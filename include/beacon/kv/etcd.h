@@ -8,7 +8,10 @@
 // store; every write (an Apply, i.e. a PUT or a whole /v1/txn, or a session change) is ONE etcd
 // txn whose compares check that every key the unit read still has the mod_revision it saw (and
 // m/kv or m/sessions for a scan), so writers on all agents serialize exactly where they
-// conflict and run concurrently where they do not (a lost race re-runs the unit).
+// conflict and run concurrently where they do not (a lost race re-runs the unit). Units the
+// store's writers finish while another's txn is in flight are sent together as ONE etcd txn of
+// nested txns when their keys are disjoint (group commit, src/kv/etcd_group.h): they share its
+// revision, and etcd's watch delivers a revision whole, so every reader sees all or none.
 //
 // Layout under `prefix` (default "/beacon/"; base64 in JSON like every etcd key). The data keys
 // below live right under the prefix until the first snapshot restore, then under the current

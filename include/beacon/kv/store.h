@@ -2,9 +2,11 @@
 //
 // Contract (what every implementation promises; spec sections 2.2, 2.3, 2.7, 2.8):
 // - Indexes. One store-wide index, starting at 1 (empty store) and only growing (persisted by
-// durable stores, so
-//   it is monotonic across restarts). Every write that changes something takes the next index;
-//   all changes of one Apply (or one session call) share it. Entries carry CreateIndex (kept
+//   durable stores, so it is monotonic across restarts). Every write that changes something
+//   takes a new index; all changes of one Apply (or one session call) share it. On etcd, writes
+//   committed in one group (etcd_group.h: units that touch disjoint keys, sent together) share
+//   one index as the changes of one Apply do, and a reader sees all of them or none; every
+//   other store gives each write the next index. Entries carry CreateIndex (kept
 //   across updates), ModifyIndex (moves only when the entry actually changes), LockIndex (number
 //   of acquisitions by a new session) and Session (the holder, "" when unlocked), exactly as
 //   Consul. A plain set/cas keeps the holder Session and, exactly like Consul's kvsSetTxn, writes
