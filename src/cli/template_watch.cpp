@@ -87,7 +87,7 @@ struct Watcher::Impl {
   int extra = -1;         // the caller's fd, registered in the epoll set too
   int64_t timer_at = -1;  // curl's timer deadline (steady ms), -1 = none
 
-  Impl(std::string address, const std::string& token, const Logger& l, Retry retries)
+  Impl(const std::string& address, const std::string& token, const Logger& l, Retry retries)
       : log(l), retry(retries) {
     base = address.find("://") == std::string::npos ? "http://" + address : address;
     while (!base.empty() && base.back() == '/') base.pop_back();
@@ -243,8 +243,9 @@ struct Watcher::Impl {
   }
 };
 
-Watcher::Watcher(std::string address, std::string token, const Logger& log, Retry retry)
-    : impl_(std::make_unique<Impl>(std::move(address), token, log, retry)) {}
+Watcher::Watcher(const std::string& address, const std::string& token, const Logger& log,
+                 Retry retry)
+    : impl_(std::make_unique<Impl>(address, token, log, retry)) {}
 
 Watcher::~Watcher() = default;
 

@@ -26,7 +26,7 @@ namespace beacon::cli::tpl {
 
 class Watcher {
  public:
-  Watcher(std::string address, std::string token, const Logger& log, Retry retry);
+  Watcher(const std::string& address, const std::string& token, const Logger& log, Retry retry);
   ~Watcher();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;

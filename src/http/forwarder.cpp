@@ -413,7 +413,10 @@ void Forwarder::Forward(const Request& req, Response& resp, std::vector<std::str
   bool typed = false;
   for (const auto& [k, v] : req.headers) {
     if (k == "x-consul-token" || k == "authorization" || k == "content-type") {
-      j->headers = curl_slist_append(j->headers, (k + ": " + v).c_str());
+      std::string line = k;
+      line += ": ";
+      line += v;
+      j->headers = curl_slist_append(j->headers, line.c_str());
       typed = typed || k == "content-type";
     }
   }
