@@ -209,7 +209,7 @@ std::string LocalAgent::LoadOrCreateNodeId() const {
   }
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ clock_());
-  const std::string id = core::NewUuidV4(rng);
+  std::string id = core::NewUuidV4(rng);
   if (!path.empty()) WriteDurable(path, id);
   return id;
 }

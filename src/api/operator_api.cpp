@@ -74,15 +74,23 @@ std::string ListJson(const KeyringResult& r, const std::string& dc, bool pretty)
 
 std::string KeyringErrors(const KeyringResult& r, const std::string& datacenter) {
   if (r.error.empty()) return "";
-  std::vector<std::string> errs{datacenter + " (LAN) error: " + r.error};
-  for (const auto& [node, msg] : r.messages) errs.push_back(node + ": " + msg);
+  std::string first = datacenter;
+  first += " (LAN) error: ";
+  first += r.error;
+  std::vector<std::string> errs{std::move(first)};
+  for (const auto& [node, msg] : r.messages) {
+    std::string& e = errs.emplace_back(node);
+    e += ": ";
+    e += msg;
+  }
   if (errs.size() == 1) return "1 error occurred:\n\t* " + errs[0] + "\n\n";
   std::string out = std::to_string(errs.size()) + " errors occurred:";
   for (const std::string& e : errs) out += "\n\t* " + e;
   return out + "\n\n";
 }
 
-void AddOperatorRoutes(Router& router, KeyringApi* keyring, std::string datacenter, bool pretty) {
+void AddOperatorRoutes(Router& router, KeyringApi* keyring, const std::string& datacenter,
+                       bool pretty) {
   using Op = KeyringApi::Op;
   const std::pair<const char*, Op> methods[] = {
       {"GET", Op::kList}, {"POST", Op::kInstall}, {"PUT", Op::kUse}, {"DELETE", Op::kRemove}};
@@ -101,7 +109,7 @@ void AddOperatorRoutes(Router& router, KeyringApi* keyring, std::string datacent
           }
           const bool pp = pretty || req.HasQuery("pretty");
           DeferredPtr d = resp.Defer();
-          keyring->KeyringOp(op, std::move(key), [d, op, datacenter, pp](KeyringResult r) {
+          keyring->KeyringOp(op, std::move(key), [d, op, datacenter, pp](const KeyringResult& r) {
             Response out;
             if (!r.request_error.empty()) {
               out.Text(500, r.request_error);

@@ -83,8 +83,8 @@ Response ErrorText(int code, std::string_view text) {
   return r;
 }
 
-void Restore(kv::Store& s, std::shared_ptr<const SnapshotApiOptions> o, std::string body,
-             DeferredPtr d) {
+void Restore(kv::Store& s, const std::shared_ptr<const SnapshotApiOptions>& o, std::string body,
+             const DeferredPtr& d) {
   auto pqs = std::make_shared<std::vector<std::string>>();
   if (o->restore_prepared_queries) {
     Result<kv::SnapshotData> parsed = kv::ParseSnapshot(body);
@@ -94,7 +94,7 @@ void Restore(kv::Store& s, std::shared_ptr<const SnapshotApiOptions> o, std::str
     }
     *pqs = std::move(parsed->prepared_queries);
   }
-  s.RestoreSnapshot(std::move(body), [d, o, pqs](Status st, uint64_t index) {
+  s.RestoreSnapshot(std::move(body), [d, o, pqs](const Status& st, uint64_t index) {
     auto answer = [d, index](const Status& st) {
       Response r;
       if (!st.ok()) {

@@ -85,7 +85,6 @@ bool ParseInterp(std::string_view s, Interp* out, std::string* err) {
 }  // namespace detail
 
 using detail::Interp;
-using detail::Seg;
 
 namespace {
 
@@ -108,7 +107,15 @@ std::string CheckNodeMeta(const std::map<std::string, std::string>& meta) {
     } else if (!std::all_of(k.begin(), k.end(), MetaKeyChar)) {
       why = "Key contains invalid characters";
     }
-    if (!why.empty()) return "Couldn't load metadata pair ('" + k + "', '" + v + "'): " + why;
+    if (!why.empty()) {
+      std::string msg = "Couldn't load metadata pair ('";
+      msg += k;
+      msg += "', '";
+      msg += v;
+      msg += "'): ";
+      msg += why;
+      return msg;
+    }
   }
   return "";
 }

@@ -13,7 +13,7 @@
 namespace beacon::cli {
 namespace {
 
-constexpr int64_t kSnapshotTimeoutMs = 10 * 60 * 1000;
+constexpr int64_t kSnapshotTimeoutMs = int64_t{10} * 60 * 1000;
 
 bool ReadFile(const std::string& path, std::string* out, std::string* err) {
   std::ifstream f(path, std::ios::binary);
@@ -145,9 +145,10 @@ std::string InspectJson(const kv::SnapshotStats& st) {
     if (v.empty()) return std::string("null");
     std::string s = "[";
     for (size_t i = 0; i < v.size(); ++i) {
-      s += (i ? ",\n" : "\n") + ind + "   {\n" + ind + "      \"Name\": " + JsonQuote(v[i].name) +
-           ",\n" + ind + "      \"Sum\": " + std::to_string(v[i].bytes) + ",\n" + ind +
-           "      \"Count\": " + std::to_string(v[i].count) + "\n" + ind + "   }";
+      auto add = [&s](const auto&... parts) { ((s += parts), ...); };
+      add(i ? ",\n" : "\n", ind, "   {\n", ind, "      \"Name\": ", JsonQuote(v[i].name), ",\n",
+          ind, "      \"Sum\": ", std::to_string(v[i].bytes), ",\n", ind,
+          "      \"Count\": ", std::to_string(v[i].count), "\n", ind, "   }");
     }
     return s + "\n" + ind + "]";
   };

@@ -27,7 +27,6 @@ namespace beacon::cli::tpl {
 namespace {
 
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 
 class Reader {
  public:

@@ -69,7 +69,7 @@ class JsonBuilder {
         if (auto err = v.get_array().get(arr)) return err;
         for (auto res : arr) {
           od::value item;
-          if (auto err = std::move(res).get(item)) return err;
+          if (auto err = res.get(item)) return err;
           out->items.emplace_back();
           if (auto err = Build(item, &out->items.back(), depth + 1)) return err;
         }

@@ -47,6 +47,7 @@ class KeyringApi {
 // Consul's keyringErrorsOrNil text for one LAN pool ("" when `r` has no error).
 std::string KeyringErrors(const KeyringResult& r, const std::string& datacenter);
 
-void AddOperatorRoutes(Router& router, KeyringApi* keyring, std::string datacenter, bool pretty);
+void AddOperatorRoutes(Router& router, KeyringApi* keyring, const std::string& datacenter,
+                       bool pretty);
 
 }  // namespace beacon::http
