@@ -100,10 +100,6 @@ Result<EtcdConn::TxnAnswer> EtcdGroup::Send(EtcdConn& conn, const TxnUnit& u,
         }
         l.Unlock();
         SendGroup(conn, batch, attempt_ms);
-        if (batch.size() > 1) {
-          groups_.fetch_add(1, std::memory_order_relaxed);
-          grouped_units_.fetch_add(batch.size(), std::memory_order_relaxed);
-        }
         l.Lock();
         for (Pending* p : batch) p->done = true;
         cv_.notify_all();

@@ -19,7 +19,6 @@
 //   alone.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -43,9 +42,6 @@ class EtcdGroup {
                                    const std::vector<TxnWrite>& after, bool alone,
                                    int64_t attempt_ms);
 
-  uint64_t groups() const { return groups_.load(std::memory_order_relaxed); }
-  uint64_t grouped_units() const { return grouped_units_.load(std::memory_order_relaxed); }
-
  private:
   struct Pending {
     const TxnUnit* unit = nullptr;
@@ -63,7 +59,6 @@ class EtcdGroup {
   std::condition_variable cv_;
   std::deque<Pending*> queue_ GUARDED_BY(mu_);
   bool sending_ GUARDED_BY(mu_) = false;  // a writer is sending groups
-  std::atomic<uint64_t> groups_{0}, grouped_units_{0};
 };
 
 }  // namespace beacon::kv::internal
