@@ -217,6 +217,7 @@ Status Agent::Start() {
   o.workers = cfg_.dns_workers > 0 ? cfg_.dns_workers
                                    : static_cast<int>(std::thread::hardware_concurrency());
   o.metrics = cfg_.telemetry.dns_metrics;
+  o.udp_wait_ns = cfg_.dns_udp_batch_wait_ns;
   if (o.workers <= 0) o.workers = 1;
   dns_ = std::make_unique<net::DnsServer>(hub_, log_, o);
   if (o.port >= 0) {

@@ -111,6 +111,8 @@ void AppendDnsMetrics(const net::DnsServer& dns, std::vector<http::Metric>* out)
        "DNS packets dropped unanswered (unparseable, responses, unsendable)."},
       {"beacon.dns.truncated", c.truncated, "DNS answers truncated to fit."},
       {"beacon.dns.forwarded", c.forwarded, "DNS queries relayed to the recursors."},
+      {"beacon.dns.udp_waits", c.udp_waits,
+       "Receive-coalescing waits under load (dns_udp_batch_wait) before reading UDP again."},
   };
   for (const auto& x : counters) {
     out->push_back(CounterMetric(x.name, static_cast<double>(x.v), x.help));

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "beacon/core/base64.h"
+#include "beacon/core/duration.h"
 #include "beacon/core/strings.h"
 #include "internal.h"
 
@@ -30,6 +31,13 @@ Status GetSeconds(const Ctx& c, const Value& v, std::string_view path, uint32_t*
 
 Status CheckGossipKey(const Ctx& c, const Value& v, std::string_view path, const std::string& key) {
   const std::string why = GossipKeyProblem(key);
+  return why.empty() ? Status::Ok() : c.Err(v, path, why);
+}
+
+Status GetWaitNs(const Ctx& c, const Value& v, std::string_view path, uint64_t* out_ns) {
+  std::string why = "expected a duration such as \"50us\", got a " +
+                    std::string(v.type == Value::Type::kString ? "string" : "non-string");
+  if (v.type == Value::Type::kString) why = BatchWaitProblem(v.s, out_ns);
   return why.empty() ? Status::Ok() : c.Err(v, path, why);
 }
 
@@ -244,6 +252,17 @@ std::string GossipKeyProblem(std::string_view b64) {
   return {};
 }
 
+std::string BatchWaitProblem(std::string_view s, uint64_t* out_ns) {
+  int64_t ns = 0;
+  std::string err;
+  if (!core::ParseGoDuration(s, &ns, &err)) return err;
+  if (ns < 0 || ns > 1'000'000) {
+    return "must be between 0 and 1ms, got \"" + std::string(s) + "\"";
+  }
+  *out_ns = static_cast<uint64_t>(ns);
+  return {};
+}
+
 Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadState* ls) {
   Status st = ExpectObject(c, root, "");
   if (!st.ok()) return st;
@@ -322,6 +341,8 @@ Status ApplyDocument(const Ctx& c, const Value& root, AgentConfig* cfg, LoadStat
     } else if (k == "dnsworkers") {
       st = GetInt(c, x, p, 0, 1024, &n);
       cfg->dns_workers = static_cast<int>(n);
+    } else if (k == "dnsudpbatchwait") {
+      st = GetWaitNs(c, x, p, &cfg->dns_udp_batch_wait_ns);
     } else if (k == "pidfile") {
       st = GetString(c, x, p, &cfg->pid_file);
     } else if (k == "retryjoin" || k == "startjoin") {

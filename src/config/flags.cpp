@@ -58,6 +58,7 @@ constexpr FlagDef kFlags[] = {
     {"encrypt", Kind::kValue},
     {"catalog-seed", Kind::kValue},
     {"dns-workers", Kind::kValue},
+    {"dns-udp-batch-wait", Kind::kValue},
     {"kv-backend", Kind::kValue},
     {"etcd-endpoints", Kind::kValue},
     {"etcd-supervise", Kind::kBool},
@@ -236,6 +237,11 @@ Status ApplyOverride(std::string_view flag, std::string_view value, AgentConfig*
   } else if (flag == "dns-workers") {
     if (!ToInt(value, 0, 1024, &n)) return BadValue(flag, value, "expected a number 0..1024");
     cfg->dns_workers = static_cast<int>(n);
+  } else if (flag == "dns-udp-batch-wait") {
+    if (std::string why = internal::BatchWaitProblem(value, &cfg->dns_udp_batch_wait_ns);
+        !why.empty()) {
+      return BadValue(flag, value, why);
+    }
   } else if (flag == "kv-backend") {
     if (value != "embedded" && value != "etcd") {
       return BadValue(flag, value, "expected embedded or etcd");

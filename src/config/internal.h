@@ -79,6 +79,9 @@ Status ExpectObject(const Ctx& c, const Value& v, std::string_view path);
 // A gossip encryption key (encrypt / -encrypt): base64 of 16, 24 or 32 bytes. Empty `why` when
 // valid, else the reason as Consul words it.
 std::string GossipKeyProblem(std::string_view b64);
+// dns_udp_batch_wait / -dns-udp-batch-wait: a Go duration from 0 to 1ms. Empty when valid (and
+// *out_ns set), else the reason.
+std::string BatchWaitProblem(std::string_view s, uint64_t* out_ns);
 
 // "a.b" / "a[3]" path helpers.
 std::string Join(std::string_view path, std::string_view key);

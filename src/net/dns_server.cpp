@@ -41,8 +41,8 @@ Status DnsServer::Start() {
   const int nworkers = opts_.workers > 0 ? opts_.workers : 1;
   port_ = opts_.port;
   for (int i = 0; i < nworkers; ++i) {
-    workers_.push_back(
-        std::make_unique<DnsWorker>(i, hub_, log_, opts_.tcp_idle_ms, opts_.max_tcp_conns));
+    workers_.push_back(std::make_unique<DnsWorker>(i, hub_, log_, opts_.tcp_idle_ms,
+                                                   opts_.max_tcp_conns, opts_.udp_wait_ns));
     workers_.back()->EnableMetrics(opts_.metrics);
   }
   // SO_REUSEPORT would let a second agent share the port and steal half the queries: first
@@ -115,6 +115,7 @@ dns::Counters DnsServer::Stats() const {
     sum.refused += c.refused;
     sum.truncated += c.truncated;
     sum.forwarded += c.forwarded;
+    sum.udp_waits += c.udp_waits;
   }
   return sum;
 }

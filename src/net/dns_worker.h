@@ -17,6 +17,7 @@
 #include "beacon/dns/answer.h"
 #include "beacon/dns/wire.h"
 #include "beacon/net/dns_metrics.h"
+#include "beacon/net/udp_pacer.h"
 
 namespace beacon::net {
 
@@ -24,8 +25,9 @@ struct TcpConn;
 
 class DnsWorker {
  public:
+  // udp_wait_ns: receive coalescing under load (udp_pacer.h); 0 turns it off.
   DnsWorker(int index, catalog::SnapshotHub& hub, const Logger& log, uint32_t tcp_idle_ms,
-            uint32_t max_tcp_conns);
+            uint32_t max_tcp_conns, uint64_t udp_wait_ns);
   ~DnsWorker();
 
   // Before Run(): adopt already-bound sockets (UDP datagram fd / TCP listening fd).
@@ -45,6 +47,7 @@ class DnsWorker {
   struct UdpListener {
     uv_poll_t poll;
     int fd;
+    UdpPacer pacer;
   };
 
   // Callbacks (libuv C trampolines live in the .cpp).
@@ -126,6 +129,7 @@ class DnsWorker {
   const Logger& log_;
   uint32_t tcp_idle_ms_;
   uint32_t max_tcp_conns_;
+  uint64_t udp_wait_ns_;
   std::unique_ptr<catalog::SnapshotHub::Reader> reader_;
   const catalog::Snapshot* snap_ = nullptr;  // pinned for the current batch
 
@@ -181,7 +185,7 @@ class DnsWorker {
   dns::Counters counters_;
   uint64_t send_errors_ = 0;
   // Published copies of counters_ for other threads.
-  std::atomic<uint64_t> pub_[9] = {};
+  std::atomic<uint64_t> pub_[10] = {};
   uint64_t batches_ = 0;
   bool metrics_on_ = true;
   DnsWorkerMetrics qm_;  // own cache lines, written by this worker only

@@ -88,6 +88,10 @@ struct AgentConfig {
   DnsConfig dns;
   // Beacon extension: worker threads for DNS (0 = one per core).
   int dns_workers = 0;
+  // Beacon extension (dns_udp_batch_wait / -dns-udp-batch-wait): under load, how long a DNS
+  // worker waits after a short UDP batch before reading again, so that batches grow (src/net/
+  // udp_pacer.h); 0 turns it off. At most 1ms.
+  uint64_t dns_udp_batch_wait_ns = 50'000;
   std::vector<catalog::Service> services;
   // Service checks carry service_id; node-level checks have it empty.
   std::vector<catalog::Check> checks;

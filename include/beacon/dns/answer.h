@@ -87,6 +87,7 @@ struct Counters {
   uint64_t refused = 0;
   uint64_t truncated = 0;  // answers trimmed (TC or silent)
   uint64_t forwarded = 0;
+  uint64_t udp_waits = 0;  // receive-coalescing waits (net::UdpPacer), counted by the worker
 };
 
 struct AnswerResult {

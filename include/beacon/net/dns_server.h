@@ -39,6 +39,9 @@ struct DnsServerOptions {
   uint32_t max_tcp_conns = 1024;  // per worker
   // Answers by type/rcode and the latency histogram (dns_metrics.h); off only to measure them.
   bool metrics = true;
+  // UDP receive coalescing under load (src/net/udp_pacer.h): the wait before reading again once
+  // the arrival rate makes it worth it; 0 turns it off.
+  uint64_t udp_wait_ns = 0;
 };
 
 class DnsWorker;

@@ -105,6 +105,11 @@ TEST_CASE("flags: errors name the flag") {
   CHECK(ParseError({"-node-meta", "novalue"}).find("key:value") != std::string::npos);
   CHECK(ParseError({"-log-level", "loud"}).find("-log-level") != std::string::npos);
   CHECK(ParseError({"-config-format", "hcl"}).find("-config-format") != std::string::npos);
+  CHECK(ParseError({"-dns-udp-batch-wait", "5ms"}) ==
+        "invalid value \"5ms\" for flag -dns-udp-batch-wait: must be between 0 and 1ms, got "
+        "\"5ms\"");
+  CHECK(ParseError({"-dns-udp-batch-wait=-1us"}).find("must be between 0 and 1ms") !=
+        std::string::npos);
 }
 
 TEST_CASE("flags: -- ends the flags") {

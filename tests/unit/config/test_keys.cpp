@@ -67,6 +67,20 @@ TEST_CASE("agent keys: defaults without any config") {
   CHECK(cfg.dns.enable_additional_node_meta_txt);
   CHECK(cfg.ports.dns == 8600);
   CHECK(cfg.ports.http == 8500);
+  CHECK(cfg.dns_udp_batch_wait_ns == 50'000);
+}
+
+TEST_CASE("dns_udp_batch_wait: a Go duration from 0 to 1ms") {
+  CHECK(Merge(R"({"dns_udp_batch_wait": "20us"})").dns_udp_batch_wait_ns == 20'000);
+  CHECK(Merge(R"({"dns_udp_batch_wait": "0.1ms"})").dns_udp_batch_wait_ns == 100'000);
+  CHECK(Merge(R"({"dns_udp_batch_wait": "0"})").dns_udp_batch_wait_ns == 0);
+  CHECK(Merge("dns_udp_batch_wait: 1ms\n", true).dns_udp_batch_wait_ns == 1'000'000);
+  CHECK(MergeError("{\n\"dns_udp_batch_wait\": \"2ms\"}") ==
+        "t.json:2: dns_udp_batch_wait: must be between 0 and 1ms, got \"2ms\"");
+  CHECK(MergeError(R"({"dns_udp_batch_wait": "50"})") ==
+        "t.json:1: dns_udp_batch_wait: time: missing unit in duration \"50\"");
+  CHECK(MergeError(R"({"dns_udp_batch_wait": 50})") ==
+        "t.json:1: dns_udp_batch_wait: expected a duration such as \"50us\", got a non-string");
 }
 
 TEST_CASE("agent keys: addresses.dns sets the listener addresses") {

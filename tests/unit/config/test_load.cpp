@@ -85,7 +85,9 @@ TEST_CASE("Load: flag overrides for every config-backed flag") {
                                     "-join",
                                     "10.0.0.1",
                                     "-dns-workers",
-                                    "2"}));
+                                    "2",
+                                    "-dns-udp-batch-wait",
+                                    "0"}));
   CHECK(cfg.data_dir == t.path());
   CHECK(cfg.node_name == "n");
   CHECK(cfg.server);
@@ -105,6 +107,7 @@ TEST_CASE("Load: flag overrides for every config-backed flag") {
   CHECK(cfg.start_join == std::vector<std::string>{"10.0.0.1"});  // -join: once, at start
   CHECK(cfg.retry_join.empty());
   CHECK(cfg.dns_workers == 2);
+  CHECK(cfg.dns_udp_batch_wait_ns == 0);
 }
 
 TEST_CASE("Load: -dev defaults and the ones files may still override") {
@@ -133,6 +136,14 @@ TEST_CASE("Load: the web UI is on with -dev, off otherwise; files and -ui decide
   CHECK_FALSE(MustLoad(Flags({"-dev", "-config-file", off})).ui);
   CHECK(MustLoad(Flags({"-data-dir", "/tmp", "-config-file", on})).ui);
   CHECK(MustLoad(Flags({"-dev", "-config-file", off, "-ui"})).ui);  // the flag comes last
+}
+
+TEST_CASE("Load: -dns-udp-batch-wait wins over the file") {
+  TempDir t;
+  std::string f = t.Write("x.json", R"({"dns_udp_batch_wait": "80us"})");
+  CHECK(MustLoad(Flags({"-dev", "-config-file", f})).dns_udp_batch_wait_ns == 80'000);
+  CHECK(MustLoad(Flags({"-dev", "-config-file", f, "-dns-udp-batch-wait", "30us"}))
+            .dns_udp_batch_wait_ns == 30'000);
 }
 
 TEST_CASE("Load: data_dir is required unless -dev; node name defaults to the hostname") {
