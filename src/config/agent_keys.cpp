@@ -34,10 +34,17 @@ Status CheckGossipKey(const Ctx& c, const Value& v, std::string_view path, const
   return why.empty() ? Status::Ok() : c.Err(v, path, why);
 }
 
+// A short duration (dns_udp_batch_wait): a Go duration string, or the number 0 (off).
 Status GetWaitNs(const Ctx& c, const Value& v, std::string_view path, uint64_t* out_ns) {
-  std::string why = "expected a duration such as \"50us\", got a " +
-                    std::string(v.type == Value::Type::kString ? "string" : "non-string");
-  if (v.type == Value::Type::kString) why = BatchWaitProblem(v.s, out_ns);
+  if (v.type == Value::Type::kInt && v.i == 0) {
+    *out_ns = 0;
+    return Status::Ok();
+  }
+  std::string s;
+  if (!GetString(c, v, path, &s).ok()) {
+    return c.Err(v, path, "expected a duration such as \"50us\", or 0");
+  }
+  const std::string why = BatchWaitProblem(s, out_ns);
   return why.empty() ? Status::Ok() : c.Err(v, path, why);
 }
 

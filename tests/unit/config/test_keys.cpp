@@ -79,8 +79,12 @@ TEST_CASE("dns_udp_batch_wait: a Go duration from 0 to 1ms") {
         "t.json:2: dns_udp_batch_wait: must be between 0 and 1ms, got \"2ms\"");
   CHECK(MergeError(R"({"dns_udp_batch_wait": "50"})") ==
         "t.json:1: dns_udp_batch_wait: time: missing unit in duration \"50\"");
+  CHECK(Merge(R"({"dns_udp_batch_wait": 0})").dns_udp_batch_wait_ns == 0);
+  CHECK(Merge("dns_udp_batch_wait: 0\n", true).dns_udp_batch_wait_ns == 0);
   CHECK(MergeError(R"({"dns_udp_batch_wait": 50})") ==
-        "t.json:1: dns_udp_batch_wait: expected a duration such as \"50us\", got a non-string");
+        "t.json:1: dns_udp_batch_wait: expected a duration such as \"50us\", or 0");
+  CHECK(MergeError(R"({"dns_udp_batch_wait": ["50us"]})") ==
+        "t.json:1: dns_udp_batch_wait: expected a duration such as \"50us\", or 0");
 }
 
 TEST_CASE("agent keys: addresses.dns sets the listener addresses") {
